@@ -1,0 +1,404 @@
+//! The merge rules of DESIGN.md, as pure functions shared by the laptop store and the server.
+//!
+//! The caller has already decided that two writes are concurrent (the incoming write's
+//! `base_version` is older than the field's current version); these functions decide what
+//! the field becomes. They never look at wall clocks, only at HLCs and values.
+
+use std::collections::BTreeSet;
+
+use crate::fields::{FieldValue, Inner, MergePolicy};
+use crate::hlc::Hlc;
+
+/// One side of a concurrent write: its value and clock.
+#[derive(Debug, Clone, Copy)]
+pub struct Write<'a> {
+    /// The value written.
+    pub value: &'a FieldValue,
+    /// When (in HLC terms) and by which node it was written.
+    pub hlc: &'a Hlc,
+}
+
+/// Which of two concurrent writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The value the field holds now.
+    Current,
+    /// The value arriving.
+    Incoming,
+}
+
+/// What a field becomes after two concurrent writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    /// Both sides wrote the same value: nothing to reconcile.
+    Same,
+    /// `lww`: the winner's value stands; the loser goes to the field history and an
+    /// auto-resolved conflict is recorded.
+    AutoResolved {
+        /// The side whose value stands.
+        winner: Side,
+    },
+    /// `set`, or `text` without overlapping edits: both sides' changes combined.
+    Merged(FieldValue),
+    /// `review`, or `text` with overlapping edits: the winner by HLC stands provisionally
+    /// and an open conflict keeps both values for a team lead.
+    NeedsReview {
+        /// The side whose value stands until someone decides.
+        provisional: Side,
+    },
+}
+
+/// The side with the later HLC. HLCs include the node id, so two different writers never
+/// tie; an exact tie can only be one write seen twice, and then either side is right.
+pub fn later_side(current: &Hlc, incoming: &Hlc) -> Side {
+    if incoming >= current {
+        Side::Incoming
+    } else {
+        Side::Current
+    }
+}
+
+/// Reconciles two concurrent writes to one field under the field's policy. `base` is the
+/// value at the incoming write's `base_version` (the value both sides started from).
+pub fn resolve_concurrent(
+    policy: MergePolicy,
+    base: &FieldValue,
+    current: Write<'_>,
+    incoming: Write<'_>,
+) -> Resolution {
+    if current.value == incoming.value {
+        return Resolution::Same;
+    }
+    let later = later_side(current.hlc, incoming.hlc);
+    match policy {
+        MergePolicy::Lww => Resolution::AutoResolved { winner: later },
+        MergePolicy::Review => Resolution::NeedsReview { provisional: later },
+        MergePolicy::Set => {
+            let empty = BTreeSet::new();
+            let members = |v: &'_ FieldValue| v.as_set().cloned().unwrap_or_else(|| empty.clone());
+            let merged = merge_set(
+                &members(base),
+                &members(current.value),
+                &members(incoming.value),
+            );
+            Resolution::Merged(FieldValue(Inner::Set(merged)))
+        }
+        MergePolicy::Text => {
+            let text = |v: &'_ FieldValue| v.as_text().unwrap_or_default().to_owned();
+            match merge_text(&text(base), &text(current.value), &text(incoming.value)) {
+                TextMerge::Merged(merged) => Resolution::Merged(FieldValue(Inner::Text(merged))),
+                TextMerge::Overlapping => Resolution::NeedsReview { provisional: later },
+            }
+        }
+    }
+}
+
+/// Three-way set merge: the base, plus what either side added, minus what either side
+/// removed. Symmetric in the two sides, and never a conflict.
+pub fn merge_set(
+    base: &BTreeSet<String>,
+    ours: &BTreeSet<String>,
+    theirs: &BTreeSet<String>,
+) -> BTreeSet<String> {
+    let removed = |side: &BTreeSet<String>| base.difference(side).cloned().collect::<BTreeSet<_>>();
+    let (removed_ours, removed_theirs) = (removed(ours), removed(theirs));
+    base.union(ours)
+        .chain(theirs.iter())
+        .filter(|member| !removed_ours.contains(*member) && !removed_theirs.contains(*member))
+        .cloned()
+        .collect()
+}
+
+/// The outcome of a three-way text merge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextMerge {
+    /// The edits did not overlap: the combined text.
+    Merged(String),
+    /// Both sides changed the same lines differently.
+    Overlapping,
+}
+
+/// Three-way, line-based text merge (diff3): edits to different lines combine; edits that
+/// touch the same lines differently are reported as overlapping, never guessed.
+pub fn merge_text(base: &str, ours: &str, theirs: &str) -> TextMerge {
+    if ours == theirs || theirs == base {
+        return TextMerge::Merged(ours.to_owned());
+    }
+    if ours == base {
+        return TextMerge::Merged(theirs.to_owned());
+    }
+    // diff3 works on lines; a text without a final newline would make its last line look
+    // changed whenever the other side appends, so merge with one and take it off again.
+    let with_newline = |s: &str| {
+        if s.is_empty() || s.ends_with('\n') {
+            s.to_owned()
+        } else {
+            format!("{s}\n")
+        }
+    };
+    let strip_added = !ours.ends_with('\n') || !theirs.ends_with('\n');
+    match diffy::merge(
+        &with_newline(base),
+        &with_newline(ours),
+        &with_newline(theirs),
+    ) {
+        Ok(mut merged) => {
+            if strip_added && merged.ends_with('\n') {
+                merged.pop();
+            }
+            TextMerge::Merged(merged)
+        }
+        Err(_) => TextMerge::Overlapping,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fields::{Entity, ValidationContext, field_spec};
+    use chrono::NaiveDate;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn value(field: &str, json: serde_json::Value) -> FieldValue {
+        let ctx = ValidationContext::new(NaiveDate::from_ymd_opt(2026, 11, 26).unwrap());
+        field_spec(Entity::Client, field)
+            .unwrap()
+            .parse_json(&json, ctx)
+            .unwrap()
+    }
+
+    fn hlc(ms: u64, node: &str) -> Hlc {
+        Hlc::new(ms, 0, node).unwrap()
+    }
+
+    #[test]
+    fn equal_values_are_never_a_conflict_whatever_the_policy() {
+        let v = value("nickname", json!("Ami"));
+        for policy in [MergePolicy::Lww, MergePolicy::Review] {
+            let r = resolve_concurrent(
+                policy,
+                &FieldValue::NULL,
+                Write {
+                    value: &v,
+                    hlc: &hlc(1, "a"),
+                },
+                Write {
+                    value: &v,
+                    hlc: &hlc(2, "b"),
+                },
+            );
+            assert_eq!(r, Resolution::Same);
+        }
+    }
+
+    #[test]
+    fn lww_picks_the_higher_hlc_and_breaks_ties_by_device() {
+        let (old, new) = (
+            value("nickname", json!("Ami")),
+            value("nickname", json!("Mina")),
+        );
+        let r = resolve_concurrent(
+            MergePolicy::Lww,
+            &FieldValue::NULL,
+            Write {
+                value: &old,
+                hlc: &hlc(2, "a"),
+            },
+            Write {
+                value: &new,
+                hlc: &hlc(1, "b"),
+            },
+        );
+        assert_eq!(
+            r,
+            Resolution::AutoResolved {
+                winner: Side::Current
+            }
+        );
+        let r = resolve_concurrent(
+            MergePolicy::Lww,
+            &FieldValue::NULL,
+            Write {
+                value: &old,
+                hlc: &hlc(1, "a"),
+            },
+            Write {
+                value: &new,
+                hlc: &hlc(1, "b"),
+            },
+        );
+        assert_eq!(
+            r,
+            Resolution::AutoResolved {
+                winner: Side::Incoming
+            }
+        );
+    }
+
+    #[test]
+    fn review_fields_get_a_provisional_winner_and_need_review() {
+        let (a, b) = (
+            value("phone", json!("0401234567")),
+            value("phone", json!("0501234567")),
+        );
+        let r = resolve_concurrent(
+            MergePolicy::Review,
+            &FieldValue::NULL,
+            Write {
+                value: &a,
+                hlc: &hlc(5, "a"),
+            },
+            Write {
+                value: &b,
+                hlc: &hlc(3, "b"),
+            },
+        );
+        assert_eq!(
+            r,
+            Resolution::NeedsReview {
+                provisional: Side::Current
+            }
+        );
+    }
+
+    #[test]
+    fn set_fields_merge_additions_and_removals_of_both_sides() {
+        let base = value("languages", json!(["fi", "so"]));
+        let ours = value("languages", json!(["fi", "so", "ar"]));
+        let theirs = value("languages", json!(["fi", "en"]));
+        let r = resolve_concurrent(
+            MergePolicy::Set,
+            &base,
+            Write {
+                value: &ours,
+                hlc: &hlc(1, "a"),
+            },
+            Write {
+                value: &theirs,
+                hlc: &hlc(2, "b"),
+            },
+        );
+        assert_eq!(
+            r,
+            Resolution::Merged(value("languages", json!(["ar", "en", "fi"])))
+        );
+    }
+
+    #[test]
+    fn text_edits_to_different_lines_merge_and_overlapping_ones_need_review() {
+        let base = "Met at the library.\nNeeds CV help.\nSpeaks some Finnish.\nFollow up in May.";
+        let ours = "Met at the library.\nNeeds CV help and a cover letter.\nSpeaks some Finnish.\nFollow up in May.";
+        let theirs =
+            "Met at the library.\nNeeds CV help.\nSpeaks some Finnish.\nFollow up in June.";
+        assert_eq!(
+            merge_text(base, ours, theirs),
+            TextMerge::Merged(
+                "Met at the library.\nNeeds CV help and a cover letter.\nSpeaks some Finnish.\nFollow up in June."
+                    .to_owned()
+            )
+        );
+        // Like diff3 everywhere, edits to the same or to adjacent lines are not guessed at.
+        let clash =
+            "Met at the library.\nNeeds CV help urgently.\nSpeaks some Finnish.\nFollow up in May.";
+        assert_eq!(merge_text(base, ours, clash), TextMerge::Overlapping);
+        let b = value("notes", json!(base));
+        let o = value("notes", json!(ours));
+        let c = value("notes", json!(clash));
+        let r = resolve_concurrent(
+            MergePolicy::Text,
+            &b,
+            Write {
+                value: &o,
+                hlc: &hlc(1, "a"),
+            },
+            Write {
+                value: &c,
+                hlc: &hlc(2, "b"),
+            },
+        );
+        assert_eq!(
+            r,
+            Resolution::NeedsReview {
+                provisional: Side::Incoming
+            }
+        );
+    }
+
+    #[test]
+    fn appending_to_a_text_without_final_newline_on_both_sides_is_overlapping_only_if_same_place() {
+        assert_eq!(
+            merge_text("", "", "new"),
+            TextMerge::Merged("new".to_owned())
+        );
+        assert_eq!(
+            merge_text("a\nb", "A\nb", "a\nb\nc"),
+            TextMerge::Merged("A\nb\nc".to_owned())
+        );
+    }
+
+    fn member() -> impl Strategy<Value = String> {
+        "[a-h]".prop_map(|s| s)
+    }
+
+    fn members() -> impl Strategy<Value = BTreeSet<String>> {
+        proptest::collection::btree_set(member(), 0..6)
+    }
+
+    fn line_edits() -> impl Strategy<Value = Vec<(bool, bool)>> {
+        proptest::collection::vec((any::<bool>(), any::<bool>()), 1..12)
+    }
+
+    proptest! {
+        #[test]
+        fn set_merge_is_symmetric_and_keeps_every_addition(base in members(), ours in members(), theirs in members()) {
+            let merged = merge_set(&base, &ours, &theirs);
+            prop_assert_eq!(&merged, &merge_set(&base, &theirs, &ours));
+            for added in ours.difference(&base).chain(theirs.difference(&base)) {
+                prop_assert!(merged.contains(added), "addition {} lost", added);
+            }
+            for removed in base.difference(&ours).chain(base.difference(&theirs)) {
+                prop_assert!(!merged.contains(removed), "removal of {} undone", removed);
+            }
+            for kept in base.intersection(&ours).filter(|m| theirs.contains(*m)) {
+                prop_assert!(merged.contains(kept));
+            }
+        }
+
+        #[test]
+        fn set_merge_with_one_unchanged_side_is_the_other_side(base in members(), side in members()) {
+            prop_assert_eq!(merge_set(&base, &base, &side), side.clone());
+            prop_assert_eq!(merge_set(&base, &side, &side), side);
+        }
+
+        #[test]
+        fn text_merge_is_order_independent_and_keeps_what_each_side_wrote(
+            edits in line_edits(), ours_last in any::<bool>(),
+        ) {
+            // Base lines are unique; each side may rewrite some lines with its own marker.
+            let base: Vec<String> = (0..edits.len()).map(|i| format!("line {i}")).collect();
+            let ours: Vec<String> = base.iter().zip(&edits).map(|(l, (o, _))| if *o { format!("{l} ours") } else { l.clone() }).collect();
+            let mut theirs: Vec<String> = base.iter().zip(&edits).map(|(l, (_, t))| if *t { format!("{l} theirs") } else { l.clone() }).collect();
+            if ours_last { theirs.push("appended by theirs".to_owned()); }
+            let (b, o, t) = (base.join("\n"), ours.join("\n"), theirs.join("\n"));
+            let forward = merge_text(&b, &o, &t);
+            let backward = merge_text(&b, &t, &o);
+            prop_assert_eq!(&forward, &backward);
+            if let TextMerge::Merged(merged) = forward {
+                for line in ours.iter().chain(theirs.iter()).filter(|l| !base.contains(l)) {
+                    prop_assert!(merged.lines().any(|m| m == line), "line {:?} lost in {:?}", line, merged);
+                }
+            } else {
+                // Overlap is only reported when both sides rewrote neighbouring or equal lines.
+                prop_assert!(edits.iter().any(|(o, t)| *o && *t) || edits.windows(2).any(|w| (w[0].0 && w[1].1) || (w[0].1 && w[1].0)) || ours_last);
+            }
+        }
+
+        #[test]
+        fn text_merge_with_one_unchanged_side_is_the_other_side(base in ".{0,40}", side in ".{0,40}") {
+            prop_assert_eq!(merge_text(&base, &base, &side), TextMerge::Merged(side.clone()));
+            prop_assert_eq!(merge_text(&base, &side, &base), TextMerge::Merged(side.clone()));
+            prop_assert_eq!(merge_text(&base, &side, &side), TextMerge::Merged(side));
+        }
+    }
+}
