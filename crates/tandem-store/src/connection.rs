@@ -1,0 +1,212 @@
+//! Opening the store: the data directory, the key from the keyring, the SQLCipher
+//! connection and its settings, and the migrations.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode};
+use zeroize::Zeroizing;
+
+use crate::key::{self, StoreKey};
+use crate::{StoreError, migrate};
+
+/// The name of the store file inside a data directory.
+pub const STORE_FILE_NAME: &str = "tandem.db";
+
+/// The lock file that serialises opening (key creation, migrations) between processes.
+const OPEN_LOCK_FILE_NAME: &str = "tandem.open.lock";
+
+/// How long a statement waits for another connection's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// An open, decrypted and migrated local store.
+#[derive(Debug)]
+pub struct Store {
+    pub(crate) conn: Connection,
+    pub(crate) path: PathBuf,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `data_dir`: makes the directory (mode 0700), takes
+    /// the key from the OS keyring (making one on first use) and opens
+    /// `<data_dir>/tandem.db` with it.
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        create_private_dir(data_dir)?;
+        // Two processes opening a new data directory at once (the app and the CLI) must not
+        // each make a key: the second would overwrite the first in the keyring and orphan
+        // whatever the first wrote. The lock is held until the store is open and migrated.
+        let lock_path = data_dir.join(OPEN_LOCK_FILE_NAME);
+        let lock = create_private_file(&lock_path)?;
+        lock.lock().map_err(|source| StoreError::Io {
+            action: "lock",
+            path: lock_path.clone(),
+            source,
+        })?;
+        let path = data_dir.join(STORE_FILE_NAME);
+        let key = key::load_or_create_key(data_dir, &path)?;
+        let store = Store::open_with_key(&path, &key);
+        drop(lock);
+        store
+    }
+
+    /// Opens (or creates) the store file `path` with `key`, bypassing the keyring.
+    pub fn open_with_key(path: &Path, key: &StoreKey) -> Result<Store, StoreError> {
+        drop(create_private_file(path)?);
+        let mut conn = Connection::open(path)?;
+        unlock(&conn, key, path)?;
+        configure(&conn)?;
+        migrate::apply(&mut conn)?;
+        Ok(Store {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The store file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version of the store (the newest migration applied).
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        migrate::current_version(&self.conn)
+    }
+}
+
+/// Gives the connection its key and proves that the key decrypts the file, before anything
+/// else touches it.
+pub(crate) fn unlock(conn: &Connection, key: &StoreKey, path: &Path) -> Result<(), StoreError> {
+    // Without SQLCipher, `PRAGMA key` is silently ignored and the file would be plaintext.
+    let cipher_version: Option<String> = conn
+        .query_row("PRAGMA cipher_version", [], |row| row.get(0))
+        .ok();
+    if cipher_version.is_none_or(|v| v.is_empty()) {
+        return Err(StoreError::EncryptionUnavailable);
+    }
+    // A wrong key is reported as `WrongKey`; SQLCipher's own log lines on stderr would
+    // only confuse a CLI user.
+    conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
+    let pragma = Zeroizing::new(format!("PRAGMA key = \"x'{}'\";", key.to_hex().as_str()));
+    conn.execute_batch(&pragma)?;
+    // SQLCipher only decrypts on first read; a wrong key shows up here as "file is not a
+    // database" (SQLITE_NOTADB).
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |row| {
+        row.get::<_, i64>(0)
+    }) {
+        Ok(_) => Ok(()),
+        Err(rusqlite::Error::SqliteFailure(error, _)) if error.code == ErrorCode::NotADatabase => {
+            Err(StoreError::WrongKey {
+                path: path.to_owned(),
+            })
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The settings every connection to a store runs with.
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    // WAL: readers do not block the writer, and a commit is one append to the log.
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    debug_assert_eq!(mode.to_ascii_lowercase(), "wal");
+    // FULL, not WAL's usual NORMAL: with NORMAL a commit is durable only after the next
+    // checkpoint, so a power loss could drop edits the app already confirmed to the coach
+    // (and whose outbox rows the server has never seen). With FULL the log is fsynced at
+    // every commit: an acknowledged write survives a crash or power loss, and a commit cut
+    // short leaves nothing behind because SQLite ignores an incomplete log frame on recovery.
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(())
+}
+
+/// Makes the data directory, readable by its owner only when Tandem creates it.
+fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|source| StoreError::Io {
+        action: "create the data directory",
+        path: dir.to_owned(),
+        source,
+    })
+}
+
+/// Opens a file, creating it empty and readable by its owner only if it does not exist.
+/// For the store file this matters because SQLite would otherwise follow the umask, and it
+/// gives the WAL and shared-memory files the permissions of the main file.
+fn create_private_file(path: &Path) -> Result<std::fs::File, StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map_err(|source| StoreError::Io {
+        action: "create",
+        path: path.to_owned(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack
+            .windows(needle.len())
+            .any(|window| window == needle)
+    }
+
+    #[test]
+    fn neither_the_store_file_nor_its_wal_holds_written_text_as_plaintext() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(STORE_FILE_NAME);
+        let store = Store::open_with_key(&path, &StoreKey::generate()).unwrap();
+        let marker = "Häkkinen-Warsame-plaintext-marker";
+        store
+            .conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES ('marker', ?1)",
+                [marker],
+            )
+            .unwrap();
+        // Read while the store is still open, so the row is still in the WAL, not yet
+        // checkpointed into the main file.
+        let wal = std::fs::read(dir.path().join(format!("{STORE_FILE_NAME}-wal"))).unwrap();
+        assert!(!wal.is_empty(), "the write went to the WAL");
+        assert!(
+            !contains(&wal, marker.as_bytes()),
+            "the WAL holds plaintext"
+        );
+        drop(store);
+        let main = std::fs::read(&path).unwrap();
+        assert!(!main.starts_with(b"SQLite format 3"));
+        assert!(
+            !contains(&main, marker.as_bytes()),
+            "the store file holds plaintext"
+        );
+    }
+
+    #[test]
+    fn a_store_is_opened_in_wal_mode_with_full_sync_and_foreign_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            Store::open_with_key(&dir.path().join(STORE_FILE_NAME), &StoreKey::generate()).unwrap();
+        let pragma = |name: &str| -> String {
+            store
+                .conn
+                .query_row(&format!("PRAGMA {name}"), [], |row| {
+                    row.get::<_, rusqlite::types::Value>(0)
+                })
+                .map(|value| format!("{value:?}"))
+                .unwrap()
+        };
+        assert_eq!(pragma("journal_mode"), "Text(\"wal\")");
+        assert_eq!(pragma("synchronous"), "Integer(2)", "2 is FULL");
+        assert_eq!(pragma("foreign_keys"), "Integer(1)");
+        assert_eq!(pragma("busy_timeout"), "Integer(5000)");
+        assert!(pragma("cipher_version").starts_with("Text(\"4."));
+    }
+}

@@ -1,0 +1,121 @@
+//! The one error type of the store, with messages a user or an IT person can act on.
+
+use std::path::PathBuf;
+
+/// What can go wrong when opening or using the local store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No OS keyring (Secret Service) answered, so the store key can be neither read nor
+    /// made. The store never falls back to an unencrypted file.
+    #[error(
+        "Tandem keeps its encryption key in the OS keyring (Secret Service). None is reachable: \
+         {detail}. On a desktop, log in to a session with GNOME Keyring or KWallet; on a headless \
+         machine run inside `dbus-run-session` with gnome-keyring-daemon unlocked (see README)."
+    )]
+    KeyringUnavailable {
+        /// What the keyring library reported.
+        detail: String,
+    },
+
+    /// The store file exists but the keyring holds no key for it. A new key would make the
+    /// existing data unreadable for good, so the store refuses to open instead.
+    #[error(
+        "The local store {path} exists, but its encryption key is missing from the OS keyring \
+         (service \"tandem\", username \"{keyring_user}\"). Tandem will not make a new key, because \
+         that would leave the existing data unreadable. Open the store as the user (and in the \
+         keyring session) that created it; if the key is lost for good, move the data directory \
+         away and sign in again to download your team's data from the server."
+    )]
+    KeyMissing {
+        /// The store file.
+        path: PathBuf,
+        /// The username attribute of the keyring entry that was looked up.
+        keyring_user: String,
+    },
+
+    /// The keyring entry exists but does not hold a key Tandem wrote.
+    #[error(
+        "The OS keyring entry for the store key (service \"tandem\", username \"{keyring_user}\") \
+         does not hold a valid key: {detail}. Do not delete it if the store holds data that has \
+         not reached the server; ask IT to inspect it."
+    )]
+    KeyDamaged {
+        /// The username attribute of the keyring entry.
+        keyring_user: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+
+    /// The key does not decrypt the store file (or the file is not a Tandem store).
+    #[error(
+        "The local store {path} cannot be decrypted with the key from the OS keyring (\"file is \
+         not a database\"). The file was written with another key or is not a Tandem store; \
+         it has not been changed."
+    )]
+    WrongKey {
+        /// The store file.
+        path: PathBuf,
+    },
+
+    /// The store was written by a newer version of Tandem.
+    #[error(
+        "This data was written by a newer version of Tandem (schema {found}; this version knows \
+         up to {supported}): update Tandem."
+    )]
+    SchemaTooNew {
+        /// The newest schema version applied to the store.
+        found: u32,
+        /// The newest schema version this build knows.
+        supported: u32,
+    },
+
+    /// This build's SQLite has no encryption; opening a store with it would write plaintext.
+    #[error(
+        "This build of Tandem is not linked with SQLCipher (PRAGMA cipher_version is empty), so \
+         it cannot encrypt the local store. Rebuild with rusqlite's SQLCipher feature."
+    )]
+    EncryptionUnavailable,
+
+    /// A schema migration failed; the store is left at the previous schema version.
+    #[error(
+        "Upgrading the local store to schema {version} ({name}) failed: {source}. The store is \
+         unchanged at the previous schema version."
+    )]
+    MigrationFailed {
+        /// The version of the migration that failed.
+        version: u32,
+        /// Its name.
+        name: &'static str,
+        /// What SQLite reported.
+        source: rusqlite::Error,
+    },
+
+    /// A file system operation on the data directory failed.
+    #[error("Tandem could not {action} {path}: {source}.")]
+    Io {
+        /// What was being done, e.g. "create the data directory".
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+
+    /// A value, field or id broke a rule of the domain; the message names the field.
+    #[error("{0}")]
+    Invalid(#[from] tandem_domain::DomainError),
+
+    /// No record with that id is in this store.
+    #[error("no {entity} {id} in this store")]
+    RecordNotFound {
+        /// Client or contact.
+        entity: tandem_domain::Entity,
+        /// The id looked for.
+        id: tandem_domain::RecordId,
+    },
+
+    /// Any other SQLite error.
+    #[error("The local store reported an error: {0}.")]
+    Database(#[from] rusqlite::Error),
+}

@@ -1,0 +1,25 @@
+//! Tandem's local encrypted store: a SQLCipher file per data directory, whose key lives in
+//! the OS keyring, with forward-only migrations applied at open.
+
+mod connection;
+mod error;
+pub mod key;
+mod meta;
+mod migrate;
+mod records;
+mod search;
+mod status;
+
+pub use connection::{STORE_FILE_NAME, Store};
+pub use error::StoreError;
+pub use key::{StoreKey, delete_key};
+pub use migrate::SCHEMA_VERSION;
+pub use records::{EditContext, EditOutcome};
+pub use search::MAX_SEARCH_RESULTS;
+pub use status::StoreStatus;
+
+/// The per-user data directory that the desktop app and the `tandem` command share
+/// (`~/.local/share/tandem` on Linux), or `None` when the home directory is unknown.
+pub fn default_data_dir() -> Option<std::path::PathBuf> {
+    directories::ProjectDirs::from("", "", "tandem").map(|dirs| dirs.data_dir().to_owned())
+}

@@ -1,0 +1,214 @@
+//! Forward-only schema migrations, embedded from `migrations/client/NNNN_name.sql` at the
+//! top of the repository and applied when a store opens.
+//!
+//! Applied versions are recorded in `schema_migrations(version, name, applied_at)` rather
+//! than in `PRAGMA user_version`, so that `tandem status` and support can see when each step
+//! ran. Every migration runs in its own `IMMEDIATE` transaction together with its
+//! `schema_migrations` row, so a crash leaves the store at the previous version or the
+//! next, never between; and two processes opening the same store at once do not both apply
+//! it. Landed migrations are never edited: a change is a new file.
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
+use crate::StoreError;
+
+/// One migration file.
+#[derive(Debug)]
+pub(crate) struct Migration {
+    pub(crate) version: u32,
+    pub(crate) name: &'static str,
+    pub(crate) sql: &'static str,
+}
+
+/// Every migration, in order; `version` is the position counted from 1.
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "initial",
+    sql: include_str!("../../../migrations/client/0001_initial.sql"),
+}];
+
+/// The newest schema version this build knows (and leaves every store it opens at).
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT";
+
+/// The newest applied version, 0 for a new store.
+pub(crate) fn current_version(conn: &Connection) -> Result<u32, StoreError> {
+    let table_exists: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations')",
+        [],
+        |row| row.get(0),
+    )?;
+    if !table_exists {
+        return Ok(0);
+    }
+    let version: Option<u32> = conn
+        .query_row("SELECT max(version) FROM schema_migrations", [], |row| {
+            row.get(0)
+        })
+        .optional()?
+        .flatten();
+    Ok(version.unwrap_or(0))
+}
+
+/// Brings the store up to [`SCHEMA_VERSION`], or refuses a store written by a newer build.
+pub(crate) fn apply(conn: &mut Connection) -> Result<(), StoreError> {
+    let found = current_version(conn)?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for migration in MIGRATIONS.iter().filter(|m| m.version > found) {
+        apply_one(conn, migration).map_err(|source| StoreError::MigrationFailed {
+            version: migration.version,
+            name: migration.name,
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+fn apply_one(conn: &mut Connection, migration: &Migration) -> Result<(), rusqlite::Error> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(CREATE_SCHEMA_MIGRATIONS)?;
+    // Another process may have applied it while this one waited for the write lock.
+    let already: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
+        [migration.version],
+        |row| row.get(0),
+    )?;
+    if !already {
+        tx.execute_batch(migration.sql)?;
+        // SQLite reads the clock, so the store's Rust code does not have to.
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at)
+             VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+            rusqlite::params![migration.version, migration.name],
+        )?;
+    }
+    tx.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StoreKey;
+
+    fn empty_encrypted_db() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        crate::connection::unlock(
+            &conn,
+            &StoreKey::generate(),
+            std::path::Path::new(":memory:"),
+        )
+        .unwrap();
+        conn
+    }
+
+    fn table_names(conn: &Connection) -> Vec<String> {
+        let mut statement = conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'index') ORDER BY name",
+            )
+            .unwrap();
+        statement
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn migration_files_are_numbered_from_one_without_gaps_and_match_the_embedded_list() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/client");
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        assert_eq!(
+            files.len(),
+            MIGRATIONS.len(),
+            "files in {}: {files:?}",
+            dir.display()
+        );
+        for (position, (file, migration)) in files.iter().zip(MIGRATIONS).enumerate() {
+            let expected_version = u32::try_from(position + 1).unwrap();
+            assert_eq!(migration.version, expected_version, "{file}");
+            assert_eq!(
+                file,
+                &format!("{:04}_{}.sql", migration.version, migration.name),
+                "a migration file is named NNNN_name.sql after its entry in MIGRATIONS"
+            );
+            let on_disk = std::fs::read_to_string(dir.join(file)).unwrap();
+            assert_eq!(
+                on_disk, migration.sql,
+                "{file} differs from the embedded text"
+            );
+        }
+    }
+
+    #[test]
+    fn all_migrations_apply_to_an_empty_encrypted_database() {
+        let mut conn = empty_encrypted_db();
+        assert_eq!(current_version(&conn).unwrap(), 0);
+        apply(&mut conn).unwrap();
+        assert_eq!(current_version(&conn).unwrap(), SCHEMA_VERSION);
+        let names = table_names(&conn);
+        for table in [
+            "meta",
+            "records",
+            "record_fields",
+            "outbox",
+            "field_history",
+            "client_search",
+        ] {
+            assert!(
+                names.iter().any(|n| n == table),
+                "{table} missing from {names:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn applying_the_migrations_twice_changes_nothing() {
+        let mut conn = empty_encrypted_db();
+        apply(&mut conn).unwrap();
+        let before = table_names(&conn);
+        let applied_before: i64 = conn
+            .query_row("SELECT count(*) FROM schema_migrations", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        apply(&mut conn).unwrap();
+        assert_eq!(table_names(&conn), before);
+        let applied_after: i64 = conn
+            .query_row("SELECT count(*) FROM schema_migrations", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(applied_after, applied_before);
+        assert_eq!(applied_after, i64::from(SCHEMA_VERSION));
+    }
+
+    #[test]
+    fn a_store_with_a_newer_schema_is_refused_with_a_message_to_update() {
+        let mut conn = empty_encrypted_db();
+        apply(&mut conn).unwrap();
+        conn.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, 'future', '2099-01-01T00:00:00Z')",
+            [SCHEMA_VERSION + 1],
+        )
+        .unwrap();
+        let error = apply(&mut conn).unwrap_err();
+        assert!(
+            matches!(error, StoreError::SchemaTooNew { found, supported }
+                if found == SCHEMA_VERSION + 1 && supported == SCHEMA_VERSION),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("update Tandem"), "{error}");
+    }
+}

@@ -1,0 +1,337 @@
+//! Records in the local store: creating and editing them (each changed field gets a new
+//! value, a history row and an outbox row, all in the transaction of the edit), reading
+//! them back, and the lists the app and the CLI show.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde_json::Value as Json;
+use tandem_domain::{
+    ChangeId, Entity, FieldValue, HlcClock, Record, RecordId, ValidationContext, field_spec,
+};
+use uuid::Uuid;
+
+use crate::meta::{self, MetaKey};
+use crate::search;
+use crate::{Store, StoreError};
+
+/// Who makes an edit, and when. The caller reads the clock; the store never does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EditContext {
+    /// The moment of the edit.
+    pub now: DateTime<Utc>,
+}
+
+impl EditContext {
+    /// An edit made at `now`.
+    pub fn at(now: DateTime<Utc>) -> Self {
+        Self { now }
+    }
+
+    fn validation(&self) -> ValidationContext {
+        ValidationContext::new(self.now.date_naive())
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.now.timestamp_millis()).unwrap_or(0)
+    }
+}
+
+/// What an edit changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditOutcome {
+    /// The fields whose value changed (an edit to the same value changes nothing and queues
+    /// nothing).
+    pub changed_fields: Vec<&'static str>,
+}
+
+/// Values read back from the store were validated when they were written (locally or by the
+/// server), so they are parsed without the "not in the future" rules that depend on today.
+fn stored_values() -> ValidationContext {
+    ValidationContext::new(NaiveDate::MAX)
+}
+
+impl Store {
+    /// Creates a record from field values (wire names to JSON values), validating every
+    /// value. Every non-empty field is queued for the server with `base_version` 0.
+    pub fn create_record(
+        &mut self,
+        entity: Entity,
+        input: &BTreeMap<String, Json>,
+        edit: EditContext,
+    ) -> Result<RecordId, StoreError> {
+        let id = RecordId::from_uuid(new_uuid_v7(edit));
+        let record = Record::create(entity, id, input, edit.validation())?;
+        let tx = self.conn.transaction()?;
+        let now = edit.now.to_rfc3339();
+        let team = meta::get(&tx, MetaKey::TeamId)?;
+        tx.execute(
+            "INSERT INTO records (entity, record_id, team_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+            params![entity.as_str(), id.to_string(), team, now],
+        )?;
+        let changes: Vec<(&'static str, FieldValue)> = record
+            .values()
+            .filter(|(name, value)| {
+                // Empty fields need not travel: an absent field is empty on every device.
+                **value
+                    != field_spec(entity, name)
+                        .map(|s| s.empty_value())
+                        .unwrap_or(FieldValue::NULL)
+            })
+            .map(|(name, value)| (name, value.clone()))
+            .collect();
+        write_fields(&tx, entity, id, &changes, edit, true)?;
+        if entity == Entity::Client {
+            search::index_client(&tx, &record)?;
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Changes fields of an existing record. Fields given the value they already hold are
+    /// left alone; every other one gets a history row and an outbox row in one transaction.
+    pub fn edit_record(
+        &mut self,
+        entity: Entity,
+        id: RecordId,
+        changes: &BTreeMap<String, Json>,
+        edit: EditContext,
+    ) -> Result<EditOutcome, StoreError> {
+        let ctx = edit.validation();
+        let mut record = self
+            .record(entity, id)?
+            .ok_or(StoreError::RecordNotFound { entity, id })?;
+        let mut changed = Vec::new();
+        for (name, json) in changes {
+            let spec = field_spec(entity, name)?;
+            let value = spec.parse_json(json, ctx)?;
+            if *record.get(spec.name) != value {
+                record.set(spec, value.clone());
+                changed.push((spec.name, value));
+            }
+        }
+        if changed.is_empty() {
+            return Ok(EditOutcome {
+                changed_fields: Vec::new(),
+            });
+        }
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE records SET updated_at = ?3 WHERE entity = ?1 AND record_id = ?2",
+            params![entity.as_str(), id.to_string(), edit.now.to_rfc3339()],
+        )?;
+        write_fields(&tx, entity, id, &changed, edit, false)?;
+        if entity == Entity::Client {
+            search::index_client(&tx, &record)?;
+        }
+        tx.commit()?;
+        Ok(EditOutcome {
+            changed_fields: changed.into_iter().map(|(name, _)| name).collect(),
+        })
+    }
+
+    /// One record with all its fields, or `None` if this store has never seen it.
+    pub fn record(&self, entity: Entity, id: RecordId) -> Result<Option<Record>, StoreError> {
+        let exists: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM records WHERE entity = ?1 AND record_id = ?2",
+                params![entity.as_str(), id.to_string()],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+        let mut statement = self.conn.prepare_cached(
+            "SELECT field, value FROM record_fields WHERE entity = ?1 AND record_id = ?2",
+        )?;
+        let mut record = Record::empty(entity, id);
+        let rows = statement.query_map(params![entity.as_str(), id.to_string()], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })?;
+        for row in rows {
+            let (field, value) = row?;
+            // A field this version does not know (written by a newer client) stays in the
+            // table untouched and is simply not shown.
+            let Ok(spec) = field_spec(entity, &field) else {
+                continue;
+            };
+            record.set(spec, spec.parse_json_str(&value, stored_values())?);
+        }
+        Ok(Some(record))
+    }
+
+    /// Every client, sorted by name; tombstones only when asked for.
+    pub fn list_clients(&self, include_deleted: bool) -> Result<Vec<Record>, StoreError> {
+        let ids = self.record_ids(Entity::Client)?;
+        let mut clients = self.load_all(Entity::Client, &ids)?;
+        if !include_deleted {
+            clients.retain(|c| !c.is_deleted());
+        }
+        clients.sort_by_key(client_sort_key);
+        Ok(clients)
+    }
+
+    /// The contacts of one client, newest first, without tombstones.
+    pub fn contacts_of_client(&self, client: RecordId) -> Result<Vec<Record>, StoreError> {
+        let key = Json::String(client.to_string()).to_string();
+        let mut statement = self.conn.prepare_cached(
+            "SELECT record_id FROM record_fields WHERE entity = 'contact' AND field = 'client_id' AND value = ?1",
+        )?;
+        let ids = statement
+            .query_map([key], |row| row.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut contacts = self.load_all(Entity::Contact, &ids)?;
+        contacts.retain(|c| !c.is_deleted());
+        contacts.sort_by(|a, b| {
+            b.get("occurred_at")
+                .as_date_time()
+                .cmp(&a.get("occurred_at").as_date_time())
+        });
+        Ok(contacts)
+    }
+
+    /// Open follow-ups (not done, not deleted) due on or before `until`, earliest first.
+    pub fn follow_ups_due(&self, until: NaiveDate) -> Result<Vec<Record>, StoreError> {
+        // Dates are stored as JSON strings ("YYYY-MM-DD"), which order like the dates.
+        let bound = Json::String(until.format("%Y-%m-%d").to_string()).to_string();
+        let mut statement = self.conn.prepare_cached(
+            "SELECT record_id FROM record_fields
+             WHERE entity = 'contact' AND field = 'follow_up_on' AND value <> 'null' AND value <= ?1",
+        )?;
+        let ids = statement
+            .query_map([bound], |row| row.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut due = self.load_all(Entity::Contact, &ids)?;
+        due.retain(|c| !c.is_deleted() && c.get("follow_up_done").as_bool() != Some(true));
+        due.sort_by_key(|c| c.get("follow_up_on").as_date());
+        Ok(due)
+    }
+
+    /// Every record of one entity, tombstones included (for export).
+    pub fn all_records(&self, entity: Entity) -> Result<Vec<Record>, StoreError> {
+        let ids = self.record_ids(entity)?;
+        self.load_all(entity, &ids)
+    }
+
+    /// How many field changes wait to be pushed.
+    pub fn pending_count(&self) -> Result<u64, StoreError> {
+        let count: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM outbox", [], |row| row.get(0))?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    fn record_ids(&self, entity: Entity) -> Result<Vec<String>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT record_id FROM records WHERE entity = ?1")?;
+        let ids = statement
+            .query_map([entity.as_str()], |row| row.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ids)
+    }
+
+    pub(crate) fn load_all(
+        &self,
+        entity: Entity,
+        ids: &[String],
+    ) -> Result<Vec<Record>, StoreError> {
+        let mut records = Vec::with_capacity(ids.len());
+        for id in ids {
+            let id = RecordId::parse(id)?;
+            if let Some(record) = self.record(entity, id)? {
+                records.push(record);
+            }
+        }
+        Ok(records)
+    }
+}
+
+fn client_sort_key(client: &Record) -> (String, String) {
+    let text = |field| {
+        client
+            .get(field)
+            .as_text()
+            .unwrap_or_default()
+            .to_lowercase()
+    };
+    (text("family_name"), text("given_name"))
+}
+
+/// Writes changed fields: the new current value, a history row and an outbox row each.
+/// `base_version` of the outbox row is the server version this device last saw of the field
+/// (0 for a field the server has never had).
+fn write_fields(
+    tx: &Transaction<'_>,
+    entity: Entity,
+    id: RecordId,
+    changes: &[(&'static str, FieldValue)],
+    edit: EditContext,
+    new_record: bool,
+) -> Result<(), StoreError> {
+    let mut clock = load_clock(tx)?;
+    let hlc = clock.tick(edit.now_ms()).to_string();
+    meta::set(tx, MetaKey::HlcLast, &hlc)?;
+    let author = meta::author_id(tx)?;
+    let now = edit.now.to_rfc3339();
+    let record_id = id.to_string();
+    for (field, value) in changes {
+        let value = value.to_json_string();
+        let base_version: i64 = if new_record {
+            0
+        } else {
+            tx.query_row(
+                "SELECT version FROM record_fields WHERE entity = ?1 AND record_id = ?2 AND field = ?3",
+                params![entity.as_str(), record_id, field],
+                |row| row.get(0),
+            )
+            .optional()?
+            .unwrap_or(0)
+        };
+        tx.execute(
+            "INSERT INTO record_fields (entity, record_id, field, value, version, hlc, author_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (entity, record_id, field) DO UPDATE
+             SET value = excluded.value, hlc = excluded.hlc, author_id = excluded.author_id",
+            params![
+                entity.as_str(),
+                record_id,
+                field,
+                value,
+                base_version,
+                hlc,
+                author
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO field_history (entity, record_id, field, value, version, hlc, author_id, origin, recorded_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'local', ?8)",
+            params![entity.as_str(), record_id, field, value, base_version, hlc, author, now],
+        )?;
+        let change_id = ChangeId::from_uuid(new_uuid_v7(edit));
+        tx.execute(
+            "INSERT INTO outbox (change_id, entity, record_id, field, value, base_version, hlc, author_id, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![change_id.to_string(), entity.as_str(), record_id, field, value, base_version, hlc, author, now],
+        )?;
+    }
+    Ok(())
+}
+
+/// The store's clock, resumed from its last persisted reading.
+pub(crate) fn load_clock(tx: &Transaction<'_>) -> Result<HlcClock, StoreError> {
+    match meta::get(tx, MetaKey::HlcLast)? {
+        Some(last) => Ok(HlcClock::resume(tandem_domain::Hlc::parse(&last)?)),
+        None => Ok(HlcClock::new(&meta::node_id(tx)?)?),
+    }
+}
+
+/// A UUIDv7 for the moment of the edit; the random part comes from the OS.
+fn new_uuid_v7(edit: EditContext) -> Uuid {
+    let seconds = u64::try_from(edit.now.timestamp()).unwrap_or(0);
+    let nanos = edit.now.timestamp_subsec_nanos();
+    Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, seconds, nanos))
+}
