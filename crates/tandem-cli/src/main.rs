@@ -1,0 +1,215 @@
+//! The `tandem` command: a headless client over the same encrypted store as the desktop app,
+//! for IT, scripts and tests. `--data-dir` and `--json` are global flags, accepted before or
+//! after the subcommand. Exit code 0 on success; otherwise 1 with a message that names the
+//! field or the problem.
+
+mod args;
+mod output;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+use clap::Parser;
+use serde_json::{Value as Json, json};
+use tandem_domain::{Entity, RecordId};
+use tandem_store::{EditContext, Store};
+
+use crate::args::{Cli, ClientCommand, Command, ContactCommand};
+use crate::output::Output;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = Output::new(cli.json);
+    match run(cli, &out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            out.error(&err);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The moment of an edit, read once at the edge of the program.
+fn now() -> DateTime<Utc> {
+    #[allow(clippy::disallowed_methods)] // The binary is the edge where the clock is read.
+    Utc::now()
+}
+
+fn data_dir(cli_dir: Option<PathBuf>) -> Result<PathBuf> {
+    match cli_dir {
+        Some(dir) => Ok(dir),
+        None => tandem_store::default_data_dir()
+            .context("cannot find a per-user data directory (is HOME set?); pass --data-dir DIR"),
+    }
+}
+
+fn run(cli: Cli, out: &Output) -> Result<()> {
+    let dir = data_dir(cli.data_dir)?;
+    let open =
+        || Store::open(&dir).with_context(|| format!("cannot open the store in {}", dir.display()));
+    match cli.command {
+        Command::Init => {
+            let store = open()?;
+            let status = store.status()?;
+            out.print(
+                &json!({"data_dir": dir, "store": status.path, "schema_version": status.schema_version}),
+                || format!("Tandem store ready in {}", status.path.display()),
+            );
+        }
+        Command::Client(command) => client(command, open()?, out)?,
+        Command::Contact(command) => contact(command, open()?, out)?,
+        Command::Status => {
+            let status = open()?.status()?;
+            out.print(&serde_json::to_value(&status)?, || {
+                output::status_text(&status)
+            });
+        }
+        Command::Export => {
+            let store = open()?;
+            let records = |entity| -> Result<Vec<Json>> {
+                Ok(store
+                    .all_records(entity)?
+                    .iter()
+                    .map(|r| r.to_json())
+                    .collect())
+            };
+            // Export is always JSON: it is meant for files and other programs.
+            out.json(&json!({
+                "format": "tandem-export",
+                "version": 1,
+                "exported_at": now().to_rfc3339(),
+                "clients": records(Entity::Client)?,
+                "contacts": records(Entity::Contact)?,
+            }));
+        }
+    }
+    Ok(())
+}
+
+fn client(command: ClientCommand, mut store: Store, out: &Output) -> Result<()> {
+    match command {
+        ClientCommand::Add(fields) => {
+            let input = fields.to_input(Entity::Client)?;
+            let id = store.create_record(Entity::Client, &input, EditContext::at(now()))?;
+            out.print(&json!({"id": id}), || id.to_string());
+        }
+        ClientCommand::Edit { id, fields } => {
+            let id = RecordId::parse(&id)?;
+            let input = fields.to_input(Entity::Client)?;
+            if input.is_empty() {
+                bail!(
+                    "nothing to change: give at least one --FIELD VALUE (see `tandem client edit --help`)"
+                );
+            }
+            let outcome = store.edit_record(Entity::Client, id, &input, EditContext::at(now()))?;
+            out.print(
+                &json!({"id": id, "changed": outcome.changed_fields}),
+                || {
+                    if outcome.changed_fields.is_empty() {
+                        "nothing changed".to_owned()
+                    } else {
+                        format!("changed {}", outcome.changed_fields.join(", "))
+                    }
+                },
+            );
+        }
+        ClientCommand::Show { id } => {
+            let id = RecordId::parse(&id)?;
+            let client = store.record(Entity::Client, id)?.ok_or(
+                tandem_store::StoreError::RecordNotFound {
+                    entity: Entity::Client,
+                    id,
+                },
+            )?;
+            let contacts = store.contacts_of_client(id)?;
+            let mut shown = client.to_json();
+            shown["contacts"] = Json::Array(contacts.iter().map(|c| c.to_json()).collect());
+            out.print(&shown, || output::client_text(&client, &contacts));
+        }
+        ClientCommand::Search { text } => {
+            let found = store.search_clients(&text)?;
+            out.print(
+                &Json::Array(found.iter().map(|c| c.to_json()).collect()),
+                || output::client_lines(&found),
+            );
+        }
+        ClientCommand::Import { file } => import_clients(&mut store, file, out)?,
+        ClientCommand::List { include_deleted } => {
+            let clients = store.list_clients(include_deleted)?;
+            out.print(
+                &Json::Array(clients.iter().map(|c| c.to_json()).collect()),
+                || output::client_lines(&clients),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Registers one client per JSON line, each in its own transaction, printing its id once it
+/// is durable, so a caller (or a person watching) knows exactly which lines are stored.
+fn import_clients(store: &mut Store, file: Option<PathBuf>, out: &Output) -> Result<()> {
+    let reader: Box<dyn BufRead> = match &file {
+        Some(path) => Box::new(BufReader::new(
+            File::open(path).with_context(|| format!("cannot read {}", path.display()))?,
+        )),
+        None => Box::new(BufReader::new(std::io::stdin().lock())),
+    };
+    for (index, line) in reader.lines().enumerate() {
+        let number = index + 1;
+        let line = line.with_context(|| format!("line {number}: cannot read"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let input: BTreeMap<String, Json> = serde_json::from_str(&line)
+            .with_context(|| format!("line {number}: not a JSON object of client fields"))?;
+        let id = store
+            .create_record(Entity::Client, &input, EditContext::at(now()))
+            .with_context(|| format!("line {number}"))?;
+        out.print(&json!({"line": number, "id": id}), || id.to_string());
+    }
+    Ok(())
+}
+
+fn contact(command: ContactCommand, mut store: Store, out: &Output) -> Result<()> {
+    match command {
+        ContactCommand::Add(fields) => {
+            let mut input: BTreeMap<String, Json> = fields.to_input(Entity::Contact)?;
+            let client = fields.client.as_deref().map(RecordId::parse).transpose()?;
+            match client {
+                Some(client) => {
+                    if store.record(Entity::Client, client)?.is_none() {
+                        bail!("client_id: no client {client} in this store");
+                    }
+                    input.insert("client_id".to_owned(), json!(client));
+                }
+                None if fields.anonymous => {}
+                None => bail!(
+                    "client_id: give --client ID, or --anonymous for an anonymous drop-in visitor"
+                ),
+            }
+            let now = now();
+            input
+                .entry("occurred_at".to_owned())
+                .or_insert_with(|| json!(now.to_rfc3339()));
+            input
+                .entry("channel".to_owned())
+                .or_insert_with(|| json!("drop_in"));
+            let id = store.create_record(Entity::Contact, &input, EditContext::at(now))?;
+            out.print(&json!({"id": id}), || id.to_string());
+        }
+        ContactCommand::List { client } => {
+            let client = RecordId::parse(&client)?;
+            let contacts = store.contacts_of_client(client)?;
+            out.print(
+                &Json::Array(contacts.iter().map(|c| c.to_json()).collect()),
+                || output::contact_lines(&contacts),
+            );
+        }
+    }
+    Ok(())
+}

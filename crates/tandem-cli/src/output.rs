@@ -1,0 +1,169 @@
+//! What the CLI prints: JSON with `--json`, short readable text otherwise. Errors go to
+//! standard error, as `{"error": ...}` with `--json`.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)] // Printing is this module's job.
+
+use serde_json::{Value as Json, json};
+use tandem_domain::Record;
+use tandem_store::StoreStatus;
+
+/// Where results and errors go, and in which form.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Output {
+    json: bool,
+}
+
+impl Output {
+    pub(crate) fn new(json: bool) -> Self {
+        Self { json }
+    }
+
+    /// Prints a result: `value` with --json, else the text.
+    pub(crate) fn print(&self, value: &Json, text: impl FnOnce() -> String) {
+        if self.json {
+            self.json(value);
+        } else {
+            let text = text();
+            if !text.is_empty() {
+                println!("{text}");
+            }
+        }
+    }
+
+    /// Prints JSON whatever the mode.
+    pub(crate) fn json(&self, value: &Json) {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(value).unwrap_or_default()
+        );
+    }
+
+    /// Reports a failure with its whole chain of causes.
+    pub(crate) fn error(&self, err: &anyhow::Error) {
+        let message = format!("{err:#}");
+        if self.json {
+            eprintln!("{}", json!({"error": {"message": message}}));
+        } else {
+            eprintln!("error: {message}");
+        }
+    }
+}
+
+fn text<'a>(record: &'a Record, field: &str) -> &'a str {
+    record.get(field).as_text().unwrap_or_default()
+}
+
+fn client_name(client: &Record) -> String {
+    let mut name = text(client, "given_name").to_owned();
+    if !text(client, "family_name").is_empty() {
+        name.push(' ');
+        name.push_str(text(client, "family_name"));
+    }
+    name
+}
+
+/// One line per client: id, name, birth year, phone.
+pub(crate) fn client_lines(clients: &[Record]) -> String {
+    if clients.is_empty() {
+        return "no clients".to_owned();
+    }
+    clients
+        .iter()
+        .map(|c| {
+            let year = c
+                .get("birth_year")
+                .as_int()
+                .map(|y| format!(" ({y})"))
+                .unwrap_or_default();
+            let phone = c
+                .get("phone")
+                .as_text()
+                .map(|p| format!("  {p}"))
+                .unwrap_or_default();
+            let deleted = if c.is_deleted() { "  [deleted]" } else { "" };
+            format!("{}  {}{year}{phone}{deleted}", c.id(), client_name(c))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every non-empty field of a client, then its contacts.
+pub(crate) fn client_text(client: &Record, contacts: &[Record]) -> String {
+    let mut lines = vec![format!("{}  {}", client.id(), client_name(client))];
+    for (name, value) in client.values() {
+        if value.is_null()
+            || value.as_set().is_some_and(|s| s.is_empty())
+            || name == "deleted" && !client.is_deleted()
+        {
+            continue;
+        }
+        let shown = match value.to_json() {
+            Json::String(s) => s,
+            Json::Array(items) => items
+                .iter()
+                .filter_map(Json::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
+            other => other.to_string(),
+        };
+        lines.push(format!("  {name}: {shown}"));
+    }
+    lines.push(format!("contacts ({}):", contacts.len()));
+    lines.push(contact_lines(contacts));
+    lines.join("\n")
+}
+
+/// One line per contact: when, channel, topics, follow-up.
+pub(crate) fn contact_lines(contacts: &[Record]) -> String {
+    if contacts.is_empty() {
+        return "  no contacts".to_owned();
+    }
+    contacts
+        .iter()
+        .map(|c| {
+            let topics = c
+                .get("topics")
+                .as_set()
+                .map(|s| s.iter().cloned().collect::<Vec<_>>().join(", "))
+                .unwrap_or_default();
+            let follow_up = c
+                .get("follow_up_on")
+                .as_date()
+                .map(|d| format!("  follow-up {d}"))
+                .unwrap_or_default();
+            format!(
+                "  {}  {}  {}  {topics}{follow_up}",
+                c.id(),
+                text(c, "occurred_at"),
+                text(c, "channel")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The status as readable lines.
+pub(crate) fn status_text(status: &StoreStatus) -> String {
+    let or_never = |v: &Option<String>, none: &str| v.clone().unwrap_or_else(|| none.to_owned());
+    [
+        format!("store:          {}", status.path.display()),
+        format!("schema version: {}", status.schema_version),
+        format!(
+            "pending:        {} change(s) not yet on the server",
+            status.pending_count
+        ),
+        format!(
+            "server:         {}",
+            or_never(&status.server_url, "not signed in")
+        ),
+        format!(
+            "last sync:      {}",
+            or_never(&status.last_sync_at, "never")
+        ),
+        format!(
+            "last error:     {}",
+            or_never(&status.last_sync_error, "none")
+        ),
+    ]
+    .join("\n")
+}

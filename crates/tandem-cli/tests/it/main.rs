@@ -1,0 +1,89 @@
+//! End-to-end tests of the `tandem` command over a real SQLCipher store whose key lives in
+//! the real OS keyring (run them through `scripts/test` or `scripts/with-keyring`).
+
+mod crash;
+mod encryption;
+mod records;
+mod validation;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value as Json;
+
+/// A data directory of its own, removed at the end of the test.
+pub(crate) struct TestStore {
+    dir: tempfile::TempDir,
+}
+
+impl TestStore {
+    pub(crate) fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub(crate) fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub(crate) fn db_path(&self) -> PathBuf {
+        self.data_dir().join("tandem.db")
+    }
+
+    /// `tandem --data-dir DIR ARGS...`, not yet run.
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tandem"));
+        command.arg("--data-dir").arg(self.data_dir()).args(args);
+        command
+    }
+
+    /// Runs `tandem` and returns its output, whatever the exit code.
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run tandem")
+    }
+
+    /// Runs `tandem` and returns its standard output, failing the test on a non-zero exit.
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(
+            output.status.success(),
+            "tandem {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .expect("utf-8 output")
+            .trim()
+            .to_owned()
+    }
+
+    /// Runs `tandem --json` and parses its output.
+    pub(crate) fn json(&self, args: &[&str]) -> Json {
+        let mut with_json = vec!["--json"];
+        with_json.extend_from_slice(args);
+        serde_json::from_str(&self.ok(&with_json)).expect("JSON output")
+    }
+
+    /// Runs `tandem` expecting failure, and returns standard error.
+    pub(crate) fn fails(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(
+            !output.status.success(),
+            "tandem {args:?} should have failed"
+        );
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    }
+
+    pub(crate) fn pending(&self) -> u64 {
+        self.json(&["status"])["pending_count"]
+            .as_u64()
+            .expect("pending_count")
+    }
+}
+
+/// Whether `needle` occurs in the file at `path` (a missing file contains nothing).
+pub(crate) fn file_contains(path: &Path, needle: &[u8]) -> bool {
+    std::fs::read(path)
+        .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+        .unwrap_or(false)
+}

@@ -1,0 +1,191 @@
+//! Invalid input exits non-zero, names the field, and writes nothing.
+
+use crate::TestStore;
+
+fn assert_refused(store: &TestStore, args: &[&str], field: &str) {
+    let stderr = store.fails(args);
+    assert!(
+        stderr.contains(field),
+        "error for {args:?} should name {field}: {stderr}"
+    );
+}
+
+#[test]
+fn invalid_client_values_are_refused_naming_the_field_and_nothing_is_written() {
+    let store = TestStore::new();
+    store.ok(&["init"]);
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--birth-year", "1850"],
+            "birth_year: must be a year from 1900",
+        ),
+        (&["--email", "x@"], "email:"),
+        (
+            &["--language", "xx"],
+            "languages: `xx` is not an ISO 639 language code",
+        ),
+        (&["--gender", "robot"], "gender: unknown value `robot`"),
+        (
+            &["--employment-status", "astronaut"],
+            "employment_status: unknown value",
+        ),
+        (&["--phone", "12345"], "phone:"),
+        (&["--birth-year", "soon"], "birth_year: expected a year"),
+    ];
+    for (extra, field) in cases {
+        let mut args = vec!["client", "add", "--given-name", "Amina"];
+        args.extend_from_slice(extra);
+        assert_refused(&store, &args, field);
+    }
+    assert_refused(
+        &store,
+        &["client", "add", "--family-name", "Warsame"],
+        "given_name: a value is required",
+    );
+    assert_eq!(store.json(&["client", "list"]), serde_json::json!([]));
+    assert_eq!(store.pending(), 0);
+}
+
+#[test]
+fn a_ten_megabyte_note_is_refused_and_nothing_is_written() {
+    let store = TestStore::new();
+    let note = store.data_dir().with_file_name("note.txt");
+    std::fs::write(&note, "x".repeat(10 * 1024 * 1024)).unwrap();
+    assert_refused(
+        &store,
+        &[
+            "client",
+            "add",
+            "--given-name",
+            "Amina",
+            "--notes-file",
+            note.to_str().unwrap(),
+        ],
+        "notes: is longer than 20000 characters",
+    );
+    assert_eq!(store.json(&["client", "list"]), serde_json::json!([]));
+    assert_eq!(store.pending(), 0);
+}
+
+#[test]
+fn an_invalid_edit_changes_nothing_and_names_the_field() {
+    let store = TestStore::new();
+    let id = store.ok(&[
+        "client",
+        "add",
+        "--given-name",
+        "Amina",
+        "--birth-year",
+        "1990",
+    ]);
+    let pending = store.pending();
+    assert_refused(
+        &store,
+        &[
+            "client",
+            "edit",
+            &id,
+            "--nickname",
+            "Ami",
+            "--birth-year",
+            "3000",
+        ],
+        "birth_year",
+    );
+    let client = store.json(&["client", "show", &id]);
+    assert_eq!(client["birth_year"], 1990);
+    assert_eq!(client["nickname"], serde_json::Value::Null);
+    assert_eq!(store.pending(), pending);
+}
+
+#[test]
+fn contacts_refuse_unknown_topics_durations_and_clients() {
+    let store = TestStore::new();
+    let id = store.ok(&["client", "add", "--given-name", "Amina"]);
+    assert_refused(
+        &store,
+        &["contact", "add", "--client", &id, "--topic", "astrology"],
+        "topics: unknown value `astrology`",
+    );
+    assert_refused(
+        &store,
+        &["contact", "add", "--client", &id, "--duration-min", "601"],
+        "duration_min: must be from 0 to 600",
+    );
+    assert_refused(
+        &store,
+        &[
+            "contact",
+            "add",
+            "--client",
+            &id,
+            "--follow-up-on",
+            "tomorrow",
+        ],
+        "follow_up_on: `tomorrow` is not a date",
+    );
+    assert_refused(
+        &store,
+        &[
+            "contact",
+            "add",
+            "--client",
+            "0190f0c4-8d5e-7c3a-9f1e-2b3c4d5e6f70",
+        ],
+        "client_id: no client",
+    );
+    assert_refused(
+        &store,
+        &["contact", "add", "--client", "nope"],
+        "invalid record id `nope`",
+    );
+    assert_eq!(
+        store.json(&["contact", "list", "--client", &id]),
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn an_unknown_client_id_is_reported() {
+    let store = TestStore::new();
+    store.ok(&["init"]);
+    assert_refused(
+        &store,
+        &["client", "show", "0190f0c4-8d5e-7c3a-9f1e-2b3c4d5e6f70"],
+        "no client 0190f0c4",
+    );
+}
+
+#[test]
+fn a_bad_import_line_is_refused_with_its_line_number_and_earlier_lines_are_kept() {
+    let store = TestStore::new();
+    let mut child = store
+        .command(&["client", "import"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"{\"given_name\": \"Amina\"}\n{\"given_name\": \"Omar\", \"birth_year\": 1850}\n{\"given_name\": \"Never\"}\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("line 2: birth_year: must be a year from 1900"),
+        "{stderr}"
+    );
+    let names: Vec<_> = store
+        .json(&["client", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["given_name"].clone())
+        .collect();
+    assert_eq!(names, vec![serde_json::json!("Amina")]);
+}
