@@ -1,0 +1,697 @@
+//! The HTTP API under `/v1` (docs/protocol.md): handlers, the bearer-token check, role and
+//! team checks, and the one error type that becomes every error response.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{
+    ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, State,
+};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::Duration as TimeDelta;
+use serde::Deserialize;
+use tandem_domain::{Entity, ValidationContext, field_spec};
+use tandem_protocol::{
+    ApiErrorBody, ChangeStatus, ConflictList, DeviceList, HealthResponse, LoginRequest,
+    LoginResponse, MAX_PULL_LIMIT, PullQuery, PullResponse, PushRequest, PushResponse,
+    ResolveConflictRequest, ResolveConflictResponse, Role, error_codes,
+    is_supported_schema_version,
+};
+use tower_http::compression::CompressionLayer;
+use tower_http::decompression::RequestDecompressionLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use uuid::Uuid;
+
+use crate::ServerError;
+use crate::auth::{PasswordHashing, new_device_token, token_hash};
+use crate::clock::{Clock, new_uuid_v7, to_ms};
+use crate::push::prepare_change;
+use crate::store::{NewDevice, PushContext, ServerStore};
+
+/// Most changes one push may carry (DESIGN.md suggests batches of about 500).
+pub const MAX_CHANGES_PER_PUSH: usize = 1000;
+
+/// Limits on login attempts.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginRateLimit {
+    /// How far back failures count.
+    pub window: Duration,
+    /// Failures per username within the window before 429.
+    pub per_username: u32,
+    /// Failures per client address within the window before 429.
+    pub per_address: u32,
+}
+
+impl Default for LoginRateLimit {
+    fn default() -> Self {
+        Self {
+            window: Duration::from_secs(15 * 60),
+            per_username: 5,
+            per_address: 20,
+        }
+    }
+}
+
+/// How the server behaves, beyond where its data is.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Largest request body accepted (413 beyond).
+    pub body_limit_bytes: usize,
+    /// Longest a request may take (408 beyond).
+    pub request_timeout: Duration,
+    /// Login rate limits.
+    pub login_rate_limit: LoginRateLimit,
+    /// Password hashing parameters for new hashes.
+    pub password_hashing: PasswordHashing,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            body_limit_bytes: 4 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            login_rate_limit: LoginRateLimit::default(),
+            password_hashing: PasswordHashing::recommended(),
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The storage backend.
+    pub store: Arc<dyn ServerStore>,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// The settings.
+    pub settings: Arc<ServerSettings>,
+    /// A hash to verify against when the username is unknown, so that a wrong username
+    /// takes as long as a wrong password.
+    dummy_hash: Arc<String>,
+}
+
+impl AppState {
+    /// Builds the shared state.
+    pub fn new(
+        store: Arc<dyn ServerStore>,
+        clock: Arc<dyn Clock>,
+        settings: ServerSettings,
+    ) -> Result<Self, ServerError> {
+        let dummy_hash = settings
+            .password_hashing
+            .hash("tandem: a password nobody has")?;
+        Ok(Self {
+            store,
+            clock,
+            settings: Arc::new(settings),
+            dummy_hash: Arc::new(dummy_hash),
+        })
+    }
+}
+
+/// The router with every endpoint and the HTTP layers (body limit, gzip both ways,
+/// timeout, tracing).
+pub fn router(state: AppState) -> Router {
+    let settings = Arc::clone(&state.settings);
+    Router::new()
+        .route("/health", get(health))
+        .route("/v1/auth/login", post(login))
+        .route("/v1/sync/push", post(push))
+        .route("/v1/sync/pull", get(pull))
+        .route("/v1/conflicts", get(list_conflicts))
+        .route("/v1/conflicts/{id}/resolve", post(resolve_conflict))
+        .route("/v1/devices", get(list_devices))
+        .route("/v1/devices/{id}/revoke", post(revoke_device))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
+        .layer(RequestDecompressionLayer::new())
+        .layer(CompressionLayer::new())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            settings.request_timeout,
+        ))
+        // The default spans carry method and path only: never bodies, so never client data.
+        .layer(TraceLayer::new_for_http())
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors
+
+/// Every error response: a status, a machine code, a sentence the client may see, and
+/// (only logged) the internal cause.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    retry_after_secs: Option<u64>,
+    internal: Option<Box<ServerError>>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after_secs: None,
+            internal: None,
+        }
+    }
+
+    fn unauthorized(message: &str) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, error_codes::UNAUTHORIZED, message)
+    }
+
+    fn forbidden(message: &str) -> Self {
+        Self::new(StatusCode::FORBIDDEN, error_codes::FORBIDDEN, message)
+    }
+
+    fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, error_codes::NOT_FOUND, message)
+    }
+
+    fn invalid(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            error_codes::INVALID_REQUEST,
+            message,
+        )
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl From<ServerError> for ApiError {
+    fn from(err: ServerError) -> Self {
+        match err {
+            ServerError::UnknownConflict(id) => Self::not_found(format!("no conflict {id}")),
+            ServerError::UnknownDevice(id) => Self::not_found(format!("no device {id}")),
+            ServerError::ConflictNotOpen(id) => Self::new(
+                StatusCode::CONFLICT,
+                "conflict_not_open",
+                format!("conflict {id} is not open"),
+            ),
+            other => Self {
+                internal: Some(Box::new(other)),
+                ..Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    error_codes::INTERNAL,
+                    "the server failed; the request can be retried",
+                )
+            },
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = rejection.status();
+        // serde_json's messages name the path and the expected type, never the value.
+        let detail = rejection.body_text();
+        match rejection {
+            JsonRejection::JsonSyntaxError(_) => {
+                Self::new(StatusCode::BAD_REQUEST, error_codes::INVALID_JSON, detail)
+            }
+            JsonRejection::JsonDataError(_) => Self::invalid(detail),
+            JsonRejection::MissingJsonContentType(_) => Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "expected `Content-Type: application/json`",
+            ),
+            _ if status == StatusCode::PAYLOAD_TOO_LARGE => Self::new(
+                status,
+                error_codes::PAYLOAD_TOO_LARGE,
+                "the request body is larger than the server accepts",
+            ),
+            _ => Self::new(
+                StatusCode::BAD_REQUEST,
+                error_codes::INVALID_REQUEST,
+                detail,
+            ),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            error_codes::INVALID_REQUEST,
+            rejection.body_text(),
+        )
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            error_codes::INVALID_REQUEST,
+            rejection.body_text(),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Some(internal) = &self.internal {
+            tracing::error!(error = %internal, "request failed");
+        } else if self.status.is_server_error() {
+            tracing::error!(code = self.code, "request failed");
+        } else {
+            tracing::debug!(
+                code = self.code,
+                status = self.status.as_u16(),
+                "request refused"
+            );
+        }
+        let body = ApiErrorBody {
+            error: self.code.to_owned(),
+            message: self.message,
+        };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+/// `axum::Json` whose rejections are [`ApiError`]s, so malformed bodies get JSON errors.
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct Json<T>(pub T);
+
+impl<T: serde::Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// `axum::extract::Query` with JSON errors.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(Query), rejection(ApiError))]
+pub struct QueryParams<T>(pub T);
+
+/// `axum::extract::Path` with JSON errors.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(Path), rejection(ApiError))]
+pub struct PathParam<T>(pub T);
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method",
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// Who is calling
+
+/// The device behind a bearer token, checked: known and not revoked.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller {
+    /// The device.
+    pub device_id: Uuid,
+    /// Its user.
+    pub user_id: Uuid,
+    /// The user's role.
+    pub role: Role,
+    /// The device's team.
+    pub team_id: Option<Uuid>,
+}
+
+impl Caller {
+    /// The team of a coach or team lead; admins never touch client data.
+    fn client_data_team(&self) -> Result<Uuid, ApiError> {
+        match (self.role, self.team_id) {
+            (Role::Admin, _) => Err(ApiError::forbidden(
+                "administrators manage teams, users and devices but do not read client data",
+            )),
+            (_, Some(team)) => Ok(team),
+            (_, None) => Err(ApiError::forbidden("this device works for no team")),
+        }
+    }
+
+    fn team_lead_team(&self) -> Result<Uuid, ApiError> {
+        let team = self.client_data_team()?;
+        if self.role == Role::TeamLead {
+            Ok(team)
+        } else {
+            Err(ApiError::forbidden("only a team lead may do this"))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| {
+                ApiError::unauthorized("a device token is required (Authorization: Bearer ...)")
+            })?;
+        let device = state
+            .store
+            .device_by_token_hash(&token_hash(token))
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("the device token is not known"))?;
+        if device.revoked {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                error_codes::DEVICE_REVOKED,
+                "this device has been revoked; its local data must be wiped",
+            ));
+        }
+        Ok(Caller {
+            device_id: device.device_id,
+            user_id: device.user_id,
+            role: device.role,
+            team_id: device.team_id,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Handlers
+
+async fn health(State(state): State<AppState>) -> Result<Json<HealthResponse>, ApiError> {
+    state.store.check_health().await?;
+    Ok(Json(HealthResponse {
+        status: "ok".into(),
+    }))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Json(request): Json<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let now = state.clock.now();
+    let limits = state.settings.login_rate_limit;
+    let address = peer.ip().to_string();
+    let window = TimeDelta::from_std(limits.window).unwrap_or(TimeDelta::minutes(15));
+    let failures = state
+        .store
+        .recent_login_failures(&request.username, &address, now - window)
+        .await?;
+    let blocked_since = if failures.by_username >= limits.per_username {
+        failures.oldest_by_username_ms
+    } else if failures.by_address >= limits.per_address {
+        failures.oldest_by_address_ms
+    } else {
+        None
+    };
+    if let Some(oldest) = blocked_since {
+        let free_at = oldest + window.num_milliseconds();
+        let retry_after = u64::try_from((free_at - to_ms(now)).max(1000) / 1000).unwrap_or(1);
+        tracing::warn!("login rate limit reached");
+        return Err(ApiError {
+            retry_after_secs: Some(retry_after),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                error_codes::RATE_LIMITED,
+                format!("too many failed logins; try again in {retry_after} s"),
+            )
+        });
+    }
+
+    let user = state.store.login_user(&request.username).await?;
+    let hashing = state.settings.password_hashing.clone();
+    let phc = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| state.dummy_hash.as_str().to_owned());
+    let password = request.password.clone();
+    let verified = tokio::task::spawn_blocking(move || hashing.verify(&password, &phc))
+        .await
+        .map_err(|err| ServerError::TaskFailed(err.to_string()))?;
+    let user = match user {
+        Some(user) if verified => user,
+        _ => {
+            state
+                .store
+                .record_login_attempt(&request.username, &address, false, now)
+                .await?;
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                error_codes::INVALID_CREDENTIALS,
+                "wrong username or password",
+            ));
+        }
+    };
+
+    let team = match (&request.team, user.teams.as_slice()) {
+        (Some(name), teams) => Some(
+            teams
+                .iter()
+                .find(|team| &team.name == name)
+                .cloned()
+                .ok_or_else(|| ApiError::forbidden("the user is not a member of that team"))?,
+        ),
+        (None, [only]) => Some(only.clone()),
+        (None, []) if user.role == Role::Admin => None,
+        (None, []) => return Err(ApiError::forbidden("the user belongs to no team")),
+        (None, _) => {
+            return Err(ApiError::invalid(
+                "team: the user belongs to several teams; name one in `team`",
+            ));
+        }
+    };
+    let device_name = request.device_name.trim();
+    if device_name.is_empty() || device_name.chars().count() > 200 {
+        return Err(ApiError::invalid(
+            "device_name: must be 1 to 200 characters",
+        ));
+    }
+    state
+        .store
+        .record_login_attempt(&request.username, &address, true, now)
+        .await?;
+    let device_id = new_uuid_v7(state.clock.as_ref());
+    let device_token = new_device_token();
+    state
+        .store
+        .add_device(
+            NewDevice {
+                id: device_id,
+                user_id: user.user.id,
+                team_id: team.as_ref().map(|t| t.id),
+                name: device_name.to_owned(),
+                token_hash: token_hash(&device_token),
+            },
+            now,
+        )
+        .await?;
+    tracing::info!(%device_id, role = user.role.as_str(), "device logged in");
+    Ok(Json(LoginResponse {
+        user: user.user,
+        role: user.role,
+        teams: user.teams,
+        team,
+        device_id,
+        device_token,
+    }))
+}
+
+async fn push(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(request): Json<PushRequest>,
+) -> Result<Json<PushResponse>, ApiError> {
+    let team_id = caller.client_data_team()?;
+    if request.device_id != caller.device_id {
+        return Err(ApiError::forbidden(
+            "device_id: not the device of this token",
+        ));
+    }
+    if !is_supported_schema_version(request.schema_version) {
+        return Err(ApiError::new(
+            StatusCode::UPGRADE_REQUIRED,
+            error_codes::UPDATE_REQUIRED,
+            format!(
+                "schema_version {} is not accepted; this server speaks {}",
+                request.schema_version,
+                tandem_protocol::SCHEMA_VERSION
+            ),
+        ));
+    }
+    if request.changes.len() > MAX_CHANGES_PER_PUSH {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            error_codes::PAYLOAD_TOO_LARGE,
+            format!("changes: at most {MAX_CHANGES_PER_PUSH} per push"),
+        ));
+    }
+    let now = state.clock.now();
+    let ctx = ValidationContext::new(now.date_naive());
+    let prepared = request
+        .changes
+        .iter()
+        .map(|change| prepare_change(change, caller.user_id, ctx))
+        .collect();
+    let results = state
+        .store
+        .push(
+            PushContext {
+                device_id: caller.device_id,
+                team_id,
+                schema_version: request.schema_version,
+                app_version: request.app_version,
+                pending_count: request.pending_count,
+                now,
+            },
+            prepared,
+        )
+        .await?;
+    let count = |status| results.iter().filter(|r| r.status == status).count();
+    tracing::info!(
+        device_id = %caller.device_id,
+        applied = count(ChangeStatus::Applied),
+        merged = count(ChangeStatus::Merged),
+        conflict = count(ChangeStatus::Conflict),
+        rejected = count(ChangeStatus::Rejected),
+        "push"
+    );
+    Ok(Json(PushResponse {
+        server_time: now,
+        results,
+    }))
+}
+
+async fn pull(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(query): QueryParams<PullQuery>,
+) -> Result<Json<PullResponse>, ApiError> {
+    let team_id = caller.client_data_team()?;
+    if query.limit == 0 || query.limit > MAX_PULL_LIMIT {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            error_codes::INVALID_REQUEST,
+            format!("limit: must be 1 to {MAX_PULL_LIMIT}"),
+        ));
+    }
+    let now = state.clock.now();
+    let (changes, has_more) = state.store.pull(team_id, query.after, query.limit).await?;
+    state.store.touch_device(caller.device_id, now).await?;
+    let next = changes.last().map_or(query.after, |change| change.seq);
+    Ok(Json(PullResponse {
+        changes,
+        next,
+        has_more,
+        server_time: now,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct ConflictFilter {
+    /// `open` (default) or `all`.
+    #[serde(default)]
+    status: Option<String>,
+}
+
+async fn list_conflicts(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(filter): QueryParams<ConflictFilter>,
+) -> Result<Json<ConflictList>, ApiError> {
+    let team_id = caller.team_lead_team()?;
+    let only_open = match filter.status.as_deref() {
+        None | Some("open") => true,
+        Some("all") => false,
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                error_codes::INVALID_REQUEST,
+                "status: expected `open` or `all`",
+            ));
+        }
+    };
+    let conflicts = state.store.list_conflicts(team_id, only_open).await?;
+    Ok(Json(ConflictList { conflicts }))
+}
+
+async fn resolve_conflict(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(id): PathParam<i64>,
+    Json(request): Json<ResolveConflictRequest>,
+) -> Result<Json<ResolveConflictResponse>, ApiError> {
+    let team_id = caller.team_lead_team()?;
+    let conflict = state
+        .store
+        .conflict(team_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no conflict {id}")))?;
+    let now = state.clock.now();
+    let spec = Entity::parse(&conflict.entity)
+        .and_then(|entity| field_spec(entity, &conflict.field))
+        .map_err(|err| ServerError::CorruptData(err.to_string()))?;
+    let value = spec
+        .parse_json(&request.value, ValidationContext::new(now.date_naive()))
+        .map_err(|err| ApiError::invalid(err.to_string()))?;
+    let change_id = new_uuid_v7(state.clock.as_ref());
+    let (conflict, change) = state
+        .store
+        .resolve_conflict(team_id, id, value, caller.user_id, change_id, now)
+        .await?;
+    tracing::info!(conflict_id = id, "conflict resolved");
+    Ok(Json(ResolveConflictResponse { conflict, change }))
+}
+
+async fn list_devices(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<DeviceList>, ApiError> {
+    let team = match caller.role {
+        Role::Admin => None,
+        Role::TeamLead => Some(caller.team_lead_team()?),
+        Role::Coach => {
+            return Err(ApiError::forbidden(
+                "only a team lead or an admin may list devices",
+            ));
+        }
+    };
+    let devices = state.store.list_devices(team).await?;
+    Ok(Json(DeviceList { devices }))
+}
+
+async fn revoke_device(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(id): PathParam<Uuid>,
+) -> Result<Json<tandem_protocol::DeviceInfo>, ApiError> {
+    if caller.role != Role::Admin {
+        return Err(ApiError::forbidden("only an admin may revoke devices"));
+    }
+    let device = state.store.revoke_device(id).await?;
+    tracing::info!(device_id = %id, "device revoked");
+    Ok(Json(device))
+}

@@ -1,0 +1,56 @@
+//! The one error type of the server library: what went wrong in the store, the admin
+//! commands or password hashing. HTTP handlers turn it into an `ApiError`.
+
+use uuid::Uuid;
+
+/// Why a server operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The SQLite database failed.
+    #[error("SQLite database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The database was written by a newer server.
+    #[error(
+        "the database has schema version {found}, newer than this server supports ({supported}); upgrade the server"
+    )]
+    SchemaTooNew {
+        /// The version found in the database.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+    /// A team with that name exists already.
+    #[error("a team named `{0}` exists already")]
+    TeamExists(String),
+    /// No team has that name.
+    #[error("no team is named `{0}`")]
+    UnknownTeam(String),
+    /// A user with that name exists already.
+    #[error("a user named `{0}` exists already")]
+    UserExists(String),
+    /// No user has that name.
+    #[error("no user is named `{0}`")]
+    UnknownUser(String),
+    /// No device has that id.
+    #[error("no device has the id {0}")]
+    UnknownDevice(Uuid),
+    /// The conflict does not exist in the caller's team.
+    #[error("no conflict {0} in this team")]
+    UnknownConflict(i64),
+    /// The conflict was resolved already.
+    #[error("conflict {0} is not open")]
+    ConflictNotOpen(i64),
+    /// Hashing or checking a password failed.
+    #[error("password hashing failed: {0}")]
+    PasswordHashing(String),
+    /// A stored row does not decode (a bug or a damaged database).
+    #[error("stored data does not decode: {0}")]
+    CorruptData(String),
+    /// A blocking database task panicked or was cancelled.
+    #[error("a database task failed: {0}")]
+    TaskFailed(String),
+    /// The data directory or a file could not be used.
+    #[error("file error: {0}")]
+    Io(#[from] std::io::Error),
+}

@@ -1,0 +1,32 @@
+//! Tandem's central municipal server: the sync API every laptop talks to, authentication
+//! and roles, and the storage backends behind [`store::ServerStore`].
+//!
+//! The binary (`src/main.rs`) reads flags and the clock; everything here takes them in.
+
+pub mod api;
+pub mod auth;
+pub mod clock;
+mod error;
+pub mod push;
+pub mod seed;
+pub mod store;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+pub use api::{AppState, LoginRateLimit, ServerSettings, router};
+pub use error::ServerError;
+
+/// Serves the API on a bound listener until `shutdown` completes, then lets requests in
+/// flight finish. Binding is the caller's job, so tests can bind port 0 and read the port.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}

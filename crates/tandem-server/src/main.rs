@@ -1,0 +1,352 @@
+//! The `tandem-server` command: serve the sync API, migrate, administer teams, users and
+//! devices, and seed demo data. Global flags find the same database for every subcommand.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+use tandem_protocol::Role;
+use tandem_server::clock::{Clock, SystemClock, new_uuid_v7};
+use tandem_server::store::{ServerStore, SqliteStore};
+use tandem_server::{AppState, ServerSettings};
+use uuid::Uuid;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tandem-server",
+    version,
+    about = "Tandem's central municipal server"
+)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct GlobalArgs {
+    /// Directory for the SQLite database when no --database-url is given.
+    #[arg(long, global = true, env = "TANDEM_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8787].
+    #[arg(long, global = true, env = "TANDEM_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// `sqlite:PATH` (or a plain path); `postgres://...` is not built yet.
+    #[arg(long, global = true, env = "TANDEM_DATABASE_URL")]
+    database_url: Option<String>,
+    /// A TOML file with the same keys (data_dir, listen, database_url, body_limit_bytes,
+    /// request_timeout_secs); flags win over it.
+    #[arg(long, global = true, env = "TANDEM_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the sync API until SIGTERM or Ctrl-C.
+    Serve,
+    /// Create or update the database schema.
+    Migrate,
+    /// Manage teams, users and devices.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Create the team "demo" with users coach1, coach2, lead1 (password `demo-password`)
+    /// and a few hundred synthetic clients and contacts.
+    SeedDemo {
+        /// How many clients to make.
+        #[arg(long, default_value_t = 300)]
+        clients: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Teams.
+    Team {
+        #[command(subcommand)]
+        command: TeamCommand,
+    },
+    /// Users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Devices.
+    Device {
+        #[command(subcommand)]
+        command: DeviceCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TeamCommand {
+    /// Add a team.
+    Add { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is read from standard input.
+    Add {
+        username: String,
+        /// The user's team (repeat for several; optional for an admin).
+        #[arg(long)]
+        team: Vec<String>,
+        /// coach, team_lead or admin.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Read the password from standard input (required: never on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Set a new password, read from standard input.
+    ResetPassword {
+        username: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DeviceCommand {
+    /// List every device.
+    List,
+    /// Revoke a device: it gets 401 device_revoked and wipes itself.
+    Revoke { id: Uuid },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| format!("`{text}` is not coach, team_lead or admin"))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    database_url: Option<String>,
+    body_limit_bytes: Option<usize>,
+    request_timeout_secs: Option<u64>,
+}
+
+struct Resolved {
+    listen: SocketAddr,
+    database: PathBuf,
+    settings: ServerSettings,
+}
+
+fn resolve(global: &GlobalArgs) -> anyhow::Result<Resolved> {
+    let file = match &global.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the config file {}", path.display()))?;
+            toml::from_str::<ConfigFile>(&text)
+                .with_context(|| format!("parsing the config file {}", path.display()))?
+        }
+        None => ConfigFile::default(),
+    };
+    let listen = global
+        .listen
+        .or(file.listen)
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8787)));
+    let database = match global.database_url.clone().or(file.database_url) {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            bail!("the PostgreSQL backend is not built yet; use SQLite (--data-dir or sqlite:PATH)")
+        }
+        Some(url) => PathBuf::from(
+            url.strip_prefix("sqlite://")
+                .or(url.strip_prefix("sqlite:"))
+                .unwrap_or(&url),
+        ),
+        None => {
+            let dir = global
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("."));
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("creating the data directory {}", dir.display()))?;
+            dir.join("tandem-server.db")
+        }
+    };
+    let mut settings = ServerSettings::default();
+    if let Some(bytes) = file.body_limit_bytes {
+        settings.body_limit_bytes = bytes;
+    }
+    if let Some(secs) = file.request_timeout_secs {
+        settings.request_timeout = Duration::from_secs(secs);
+    }
+    Ok(Resolved {
+        listen,
+        database,
+        settings,
+    })
+}
+
+fn open_store(path: &Path) -> anyhow::Result<Arc<dyn ServerStore>> {
+    let store = SqliteStore::open(path)
+        .with_context(|| format!("opening the database {}", path.display()))?;
+    Ok(Arc::new(store))
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .context("reading the password from standard input")?;
+    let password = text.trim_end_matches(['\r', '\n']).to_owned();
+    if password.chars().count() < 8 {
+        bail!("the password must have at least 8 characters");
+    }
+    Ok(password)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down; finishing requests in flight");
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let resolved = resolve(&cli.global)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let hashing = resolved.settings.password_hashing.clone();
+    match cli.command {
+        Command::Serve => {
+            let store = open_store(&resolved.database)?;
+            let state = AppState::new(store, clock, resolved.settings)?;
+            let listener = tokio::net::TcpListener::bind(resolved.listen)
+                .await
+                .with_context(|| format!("binding {}", resolved.listen))?;
+            let address = listener.local_addr()?;
+            println!("listening on http://{address}");
+            tandem_server::serve(listener, state, shutdown_signal()).await?;
+        }
+        Command::Migrate => {
+            open_store(&resolved.database)?.migrate().await?;
+            println!("database {} is up to date", resolved.database.display());
+        }
+        Command::SeedDemo { clients } => {
+            let store = open_store(&resolved.database)?;
+            let summary =
+                tandem_server::seed::seed_demo(store.as_ref(), &hashing, clock.now(), clients)
+                    .await?;
+            println!(
+                "team `{}`: users coach1, coach2, lead1 (password `{}`); {} clients, {} contacts, {} changes",
+                tandem_server::seed::DEMO_TEAM,
+                tandem_server::seed::DEMO_PASSWORD,
+                summary.clients,
+                summary.contacts,
+                summary.changes
+            );
+        }
+        Command::Admin { command } => {
+            let store = open_store(&resolved.database)?;
+            match command {
+                AdminCommand::Team {
+                    command: TeamCommand::Add { name },
+                } => {
+                    let team = store
+                        .add_team(new_uuid_v7(clock.as_ref()), name.trim(), clock.now())
+                        .await?;
+                    println!("team {} `{}` added", team.id, team.name);
+                }
+                AdminCommand::User {
+                    command:
+                        UserCommand::Add {
+                            username,
+                            team,
+                            role,
+                            ..
+                        },
+                } => {
+                    if team.is_empty() && role != Role::Admin {
+                        bail!("a coach or team lead needs --team");
+                    }
+                    let hash = hashing.hash(&read_password()?)?;
+                    let user = store
+                        .add_user(
+                            new_uuid_v7(clock.as_ref()),
+                            username.trim(),
+                            &hash,
+                            role,
+                            &team,
+                            clock.now(),
+                        )
+                        .await?;
+                    println!(
+                        "user {} `{}` added as {}",
+                        user.id,
+                        user.username,
+                        role.as_str()
+                    );
+                }
+                AdminCommand::User {
+                    command: UserCommand::ResetPassword { username, .. },
+                } => {
+                    let hash = hashing.hash(&read_password()?)?;
+                    store.set_password_hash(&username, &hash).await?;
+                    println!("password of `{username}` replaced");
+                }
+                AdminCommand::Device {
+                    command: DeviceCommand::List,
+                } => {
+                    for device in store.list_devices(None).await? {
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}\tpending {}\tlast sync {}",
+                            device.id,
+                            device.user.username,
+                            device.team.map(|t| t.name).unwrap_or_else(|| "-".into()),
+                            device.name,
+                            if device.revoked { "revoked" } else { "active" },
+                            device.pending_count,
+                            device
+                                .last_sync_at
+                                .map(|t| t.to_rfc3339())
+                                .unwrap_or_else(|| "never".into()),
+                        );
+                    }
+                }
+                AdminCommand::Device {
+                    command: DeviceCommand::Revoke { id },
+                } => {
+                    let device = store.revoke_device(id).await?;
+                    println!("device {} ({}) revoked", device.id, device.user.username);
+                }
+            }
+        }
+    }
+    Ok(())
+}

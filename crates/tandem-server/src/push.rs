@@ -1,0 +1,357 @@
+//! The pure part of a push: validating incoming changes against tandem-domain's field
+//! catalogue, and deciding what a valid change does to a field, using tandem-domain's merge
+//! rules. Backends only do the I/O around these decisions, so SQLite and PostgreSQL decide
+//! alike.
+
+use tandem_domain::merge::{self, Resolution, Side, Write};
+use tandem_domain::{
+    Entity, FieldSpec, FieldValue, Hlc, MergePolicy, ValidationContext, field_spec,
+};
+use tandem_protocol::{ChangeIn, ConflictStatus};
+use uuid::Uuid;
+
+/// A writer's HLC more than this far ahead of the server's clock marks a clock-skewed write.
+pub const CLOCK_SKEW_MS: u64 = 5 * 60 * 1000;
+
+/// A change that passed validation.
+#[derive(Debug, Clone)]
+pub struct ValidChange {
+    /// The idempotency key.
+    pub change_id: Uuid,
+    /// The field written (and so its entity and policy).
+    pub spec: &'static FieldSpec,
+    /// The record written.
+    pub record_id: Uuid,
+    /// The canonical value.
+    pub value: FieldValue,
+    /// The version the device last saw.
+    pub base_version: u64,
+    /// The write's clock.
+    pub hlc: Hlc,
+    /// The writer.
+    pub author_id: Uuid,
+}
+
+/// A change as the store receives it: valid, or already refused with a reason.
+#[derive(Debug, Clone)]
+pub enum PreparedChange {
+    /// Passed validation; the store decides what it does.
+    Valid(ValidChange),
+    /// Refused before touching the store; acknowledged as `rejected`.
+    Invalid {
+        /// The idempotency key.
+        change_id: Uuid,
+        /// Why, naming the field.
+        reason: String,
+    },
+}
+
+impl PreparedChange {
+    /// The change's id.
+    pub fn change_id(&self) -> Uuid {
+        match self {
+            PreparedChange::Valid(change) => change.change_id,
+            PreparedChange::Invalid { change_id, .. } => *change_id,
+        }
+    }
+}
+
+/// Validates one wire change with the domain's rules. `author_id` must be the signed-in
+/// user: a device cannot write in someone else's name.
+pub fn prepare_change(
+    change: &ChangeIn,
+    author_id: Uuid,
+    ctx: ValidationContext,
+) -> PreparedChange {
+    let invalid = |reason: String| PreparedChange::Invalid {
+        change_id: change.change_id,
+        reason,
+    };
+    let entity = match Entity::parse(&change.entity) {
+        Ok(entity) => entity,
+        Err(err) => return invalid(err.to_string()),
+    };
+    let spec = match field_spec(entity, &change.field) {
+        Ok(spec) => spec,
+        Err(err) => return invalid(err.to_string()),
+    };
+    let value = match spec.parse_json(&change.value, ctx) {
+        Ok(value) => value,
+        Err(err) => return invalid(err.to_string()),
+    };
+    let hlc = match Hlc::parse(&change.hlc) {
+        Ok(hlc) => hlc,
+        Err(err) => return invalid(format!("{}: {err}", change.field)),
+    };
+    if change.author_id != author_id {
+        return invalid(format!(
+            "{}: author_id is not the signed-in user",
+            change.field
+        ));
+    }
+    PreparedChange::Valid(ValidChange {
+        change_id: change.change_id,
+        spec,
+        record_id: change.record_id,
+        value,
+        base_version: change.base_version,
+        hlc,
+        author_id,
+    })
+}
+
+/// The authoritative state of a field, as the store holds it.
+#[derive(Debug, Clone)]
+pub struct CurrentField {
+    /// Its value.
+    pub value: FieldValue,
+    /// The seq of its last write.
+    pub version: u64,
+    /// The HLC of its last write.
+    pub hlc: Hlc,
+    /// Who wrote it.
+    pub author_id: Uuid,
+    /// The change that wrote it.
+    pub change_id: Uuid,
+    /// When the server received that write (Unix ms).
+    pub recorded_ms: i64,
+}
+
+/// What a valid change does to its field.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Not concurrent: the change's value becomes the field's value.
+    Apply,
+    /// Concurrent but equal to what stands: nothing changes.
+    Same,
+    /// `set`/`text`: the field becomes the combination.
+    Merge(FieldValue),
+    /// `lww` (auto-resolved) or `review`/overlapping `text` (open): `winner` stands.
+    Conflict {
+        /// The side whose value stands.
+        winner: Side,
+        /// Auto-resolved or open.
+        status: ConflictStatus,
+    },
+    /// The change names a version the field never had.
+    Refuse(String),
+}
+
+/// Whether a change is concurrent with the field's last write, so the store must load the
+/// base value (the field's value at `base_version`).
+pub fn is_concurrent(current: Option<&CurrentField>, base_version: u64) -> bool {
+    current.is_some_and(|current| base_version < current.version)
+}
+
+/// Decides what `incoming` does to a field whose state is `current`. `base` is the value at
+/// the change's `base_version`; it is only looked at when the writes are concurrent.
+/// Concurrency is `base_version < version`, never a comparison of clocks.
+pub fn decide(
+    current: Option<&CurrentField>,
+    base: &FieldValue,
+    incoming: &ValidChange,
+) -> Decision {
+    let field = incoming.spec.name;
+    let Some(current) = current else {
+        return if incoming.base_version == 0 {
+            Decision::Apply
+        } else {
+            Decision::Refuse(format!(
+                "{field}: base_version {} but the field has never been written",
+                incoming.base_version
+            ))
+        };
+    };
+    if incoming.base_version == current.version {
+        return Decision::Apply;
+    }
+    if incoming.base_version > current.version {
+        return Decision::Refuse(format!(
+            "{field}: base_version {} is newer than the field's version {}",
+            incoming.base_version, current.version
+        ));
+    }
+    let resolution = merge::resolve_concurrent(
+        incoming.spec.policy,
+        base,
+        Write {
+            value: &current.value,
+            hlc: &current.hlc,
+        },
+        Write {
+            value: &incoming.value,
+            hlc: &incoming.hlc,
+        },
+    );
+    match resolution {
+        Resolution::Same => Decision::Same,
+        Resolution::Merged(value) => Decision::Merge(value),
+        Resolution::AutoResolved { winner } => Decision::Conflict {
+            winner,
+            status: ConflictStatus::AutoResolved,
+        },
+        Resolution::NeedsReview { provisional } => Decision::Conflict {
+            winner: provisional,
+            status: ConflictStatus::Open,
+        },
+    }
+}
+
+/// Whether a write's clock ran more than five minutes ahead of the server when it arrived.
+/// A clock behind the server is normal (the device was offline) and is not skew.
+pub fn is_clock_skewed(hlc: &Hlc, received_ms: i64) -> bool {
+    let received = u64::try_from(received_ms).unwrap_or(0);
+    hlc.physical_ms() > received.saturating_add(CLOCK_SKEW_MS)
+}
+
+/// The HLC of a write the server makes on a field (a merge or a resolution): later than
+/// every HLC involved, so it wins any later lww comparison against them.
+pub fn server_hlc<'a>(involved: impl IntoIterator<Item = &'a Hlc>, now_ms: i64) -> Hlc {
+    let now = u64::try_from(now_ms).unwrap_or(0);
+    let latest = involved
+        .into_iter()
+        .max()
+        .map(|hlc| (hlc.physical_ms(), hlc.logical()))
+        .unwrap_or((0, 0));
+    let start = Hlc::new(latest.0, latest.1, SERVER_NODE)
+        .expect("an existing HLC's time with the node `server` is a valid HLC");
+    let mut clock = tandem_domain::HlcClock::resume(start);
+    clock.tick(now)
+}
+
+/// The node name of HLCs the server makes.
+pub const SERVER_NODE: &str = "server";
+
+/// The policy name as documents and the wire write it.
+pub fn policy_name(policy: MergePolicy) -> &'static str {
+    policy.as_str()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+    use serde_json::json;
+
+    fn ctx() -> ValidationContext {
+        ValidationContext::new(NaiveDate::from_ymd_opt(2026, 1, 15).unwrap())
+    }
+
+    fn change(field: &str, value: serde_json::Value, base_version: u64, hlc: &str) -> ChangeIn {
+        ChangeIn {
+            change_id: Uuid::from_u128(1),
+            entity: "client".into(),
+            record_id: Uuid::from_u128(2),
+            field: field.into(),
+            value,
+            base_version,
+            hlc: hlc.into(),
+            author_id: Uuid::from_u128(3),
+        }
+    }
+
+    fn valid(change: &ChangeIn) -> ValidChange {
+        match prepare_change(change, Uuid::from_u128(3), ctx()) {
+            PreparedChange::Valid(valid) => valid,
+            PreparedChange::Invalid { reason, .. } => panic!("{reason}"),
+        }
+    }
+
+    fn current(of: &ValidChange, version: u64) -> CurrentField {
+        CurrentField {
+            value: of.value.clone(),
+            version,
+            hlc: of.hlc.clone(),
+            author_id: of.author_id,
+            change_id: of.change_id,
+            recorded_ms: 0,
+        }
+    }
+
+    #[test]
+    fn unknown_fields_invalid_values_and_bad_clocks_are_refused_with_the_field_named() {
+        let cases = [
+            change("shoe_size", json!(42), 0, "1764000000000-00000-d"),
+            change("birth_year", json!("old"), 0, "1764000000000-00000-d"),
+            change("nickname", json!("Ami"), 0, "yesterday"),
+        ];
+        for (case, expected) in cases.iter().zip(["shoe_size", "birth_year", "nickname"]) {
+            match prepare_change(case, Uuid::from_u128(3), ctx()) {
+                PreparedChange::Invalid { reason, .. } => {
+                    assert!(reason.contains(expected), "{reason}")
+                }
+                PreparedChange::Valid(_) => panic!("{expected} accepted"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_change_in_someone_elses_name_is_refused() {
+        let c = change("nickname", json!("Ami"), 0, "1764000000000-00000-d");
+        assert!(matches!(
+            prepare_change(&c, Uuid::from_u128(99), ctx()),
+            PreparedChange::Invalid { .. }
+        ));
+    }
+
+    #[test]
+    fn a_write_on_the_current_version_applies_and_an_older_one_goes_to_the_policy() {
+        let first = valid(&change(
+            "nickname",
+            json!("Ami"),
+            0,
+            "1764000000000-00000-a",
+        ));
+        let state = current(&first, 5);
+        let on_top = valid(&change(
+            "nickname",
+            json!("Mina"),
+            5,
+            "1764000000001-00000-b",
+        ));
+        assert_eq!(
+            decide(Some(&state), &FieldValue::NULL, &on_top),
+            Decision::Apply
+        );
+        let concurrent = valid(&change(
+            "nickname",
+            json!("Mina"),
+            0,
+            "1764000000001-00000-b",
+        ));
+        assert_eq!(
+            decide(Some(&state), &FieldValue::NULL, &concurrent),
+            Decision::Conflict {
+                winner: Side::Incoming,
+                status: ConflictStatus::AutoResolved
+            }
+        );
+        let future = valid(&change(
+            "nickname",
+            json!("Mina"),
+            9,
+            "1764000000001-00000-b",
+        ));
+        assert!(matches!(
+            decide(Some(&state), &FieldValue::NULL, &future),
+            Decision::Refuse(_)
+        ));
+    }
+
+    #[test]
+    fn a_clock_ahead_by_more_than_five_minutes_is_skewed_and_one_behind_is_not() {
+        let hlc = Hlc::parse("1764000400000-00000-a").unwrap();
+        assert!(is_clock_skewed(&hlc, 1_764_000_000_000));
+        assert!(!is_clock_skewed(&hlc, 1_764_000_200_000));
+        assert!(!is_clock_skewed(&hlc, 1_864_000_000_000));
+    }
+
+    #[test]
+    fn a_server_hlc_orders_after_every_hlc_involved() {
+        let a = Hlc::parse("1764000400000-00007-a").unwrap();
+        let b = Hlc::parse("1764000000000-00000-b").unwrap();
+        let made = server_hlc([&a, &b], 1_764_000_000_000);
+        assert!(made > a && made > b);
+        assert_eq!(made.node(), SERVER_NODE);
+    }
+}

@@ -1,0 +1,214 @@
+//! The server's storage, behind one trait so that SQLite (the pilot default) and
+//! PostgreSQL (production) serve the same API. Validation and merge decisions are made in
+//! [`crate::push`]; a backend only keeps state and assigns sequence numbers so that commit
+//! order equals sequence order.
+
+mod sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tandem_domain::FieldValue;
+use tandem_protocol::{ChangeResult, Conflict, DeviceInfo, PulledChange, Role, TeamRef, UserRef};
+use uuid::Uuid;
+
+pub use sqlite::SqliteStore;
+
+use crate::ServerError;
+use crate::push::PreparedChange;
+
+/// A user as login needs them.
+#[derive(Debug, Clone)]
+pub struct LoginUser {
+    /// Who.
+    pub user: UserRef,
+    /// Their role.
+    pub role: Role,
+    /// The argon2id PHC string.
+    pub password_hash: String,
+    /// Their teams, by name.
+    pub teams: Vec<TeamRef>,
+}
+
+/// A device as the bearer-token check needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceAuth {
+    /// The device.
+    pub device_id: Uuid,
+    /// Its user.
+    pub user_id: Uuid,
+    /// The user's role.
+    pub role: Role,
+    /// The team the device works for.
+    pub team_id: Option<Uuid>,
+    /// Whether it was revoked.
+    pub revoked: bool,
+}
+
+/// A device being registered at login.
+#[derive(Debug, Clone)]
+pub struct NewDevice {
+    /// Its new id.
+    pub id: Uuid,
+    /// The signed-in user.
+    pub user_id: Uuid,
+    /// The team it works for.
+    pub team_id: Option<Uuid>,
+    /// The name given at login.
+    pub name: String,
+    /// SHA-256 of its token.
+    pub token_hash: String,
+}
+
+/// Who pushes, and what they reported about themselves.
+#[derive(Debug, Clone)]
+pub struct PushContext {
+    /// The pushing device.
+    pub device_id: Uuid,
+    /// Its team; every record written belongs to it.
+    pub team_id: Uuid,
+    /// Its schema version.
+    pub schema_version: u32,
+    /// Its app version.
+    pub app_version: String,
+    /// Its outbox size.
+    pub pending_count: u64,
+    /// When the server received the push.
+    pub now: DateTime<Utc>,
+}
+
+/// Recent failed logins, for rate limiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RecentFailures {
+    /// Failures for the username in the window.
+    pub by_username: u32,
+    /// The oldest of those (Unix ms).
+    pub oldest_by_username_ms: Option<i64>,
+    /// Failures from the address in the window.
+    pub by_address: u32,
+    /// The oldest of those (Unix ms).
+    pub oldest_by_address_ms: Option<i64>,
+}
+
+/// One entry of a field's history (every value ever accepted).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    /// Its seq.
+    pub seq: u64,
+    /// The value (JSON).
+    pub value: serde_json::Value,
+    /// Its HLC.
+    pub hlc: String,
+    /// Who wrote it.
+    pub author_id: Uuid,
+    /// The change that carried it.
+    pub change_id: Uuid,
+    /// Whether it became the field's value (false: kept in history only).
+    pub effective: bool,
+}
+
+/// The storage of the central server.
+#[async_trait]
+pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Brings the schema up to date (idempotent).
+    async fn migrate(&self) -> Result<(), ServerError>;
+    /// Whether the database answers.
+    async fn check_health(&self) -> Result<(), ServerError>;
+
+    /// Adds a team.
+    async fn add_team(
+        &self,
+        id: Uuid,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<TeamRef, ServerError>;
+    /// Finds a team by name.
+    async fn team_by_name(&self, name: &str) -> Result<Option<TeamRef>, ServerError>;
+    /// Adds a user, member of the named teams.
+    async fn add_user(
+        &self,
+        id: Uuid,
+        username: &str,
+        password_hash: &str,
+        role: Role,
+        team_names: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<UserRef, ServerError>;
+    /// Replaces a user's password hash.
+    async fn set_password_hash(
+        &self,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<(), ServerError>;
+    /// A user with their hash and teams, for login.
+    async fn login_user(&self, username: &str) -> Result<Option<LoginUser>, ServerError>;
+
+    /// Counts failed logins since `since`.
+    async fn recent_login_failures(
+        &self,
+        username: &str,
+        address: &str,
+        since: DateTime<Utc>,
+    ) -> Result<RecentFailures, ServerError>;
+    /// Records a login attempt; a success forgets the username's earlier failures.
+    async fn record_login_attempt(
+        &self,
+        username: &str,
+        address: &str,
+        succeeded: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServerError>;
+
+    /// Registers a device at login.
+    async fn add_device(&self, device: NewDevice, now: DateTime<Utc>) -> Result<(), ServerError>;
+    /// The device holding a token.
+    async fn device_by_token_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<DeviceAuth>, ServerError>;
+    /// Devices of one team, or of every team.
+    async fn list_devices(&self, team_id: Option<Uuid>) -> Result<Vec<DeviceInfo>, ServerError>;
+    /// Revokes a device; its token stops working at once.
+    async fn revoke_device(&self, device_id: Uuid) -> Result<DeviceInfo, ServerError>;
+    /// Notes that a device pulled.
+    async fn touch_device(&self, device_id: Uuid, now: DateTime<Utc>) -> Result<(), ServerError>;
+
+    /// Applies a batch in one transaction and answers every change, in order.
+    async fn push(
+        &self,
+        ctx: PushContext,
+        changes: Vec<PreparedChange>,
+    ) -> Result<Vec<ChangeResult>, ServerError>;
+    /// The team's effective writes after `after`, at most `limit`, and whether more wait.
+    async fn pull(
+        &self,
+        team_id: Uuid,
+        after: u64,
+        limit: u32,
+    ) -> Result<(Vec<PulledChange>, bool), ServerError>;
+    /// Every value a field ever had or was offered (oldest first).
+    async fn field_history(
+        &self,
+        team_id: Uuid,
+        record_id: Uuid,
+        field: &str,
+    ) -> Result<Vec<HistoryEntry>, ServerError>;
+
+    /// The team's conflicts, only the open ones or all.
+    async fn list_conflicts(
+        &self,
+        team_id: Uuid,
+        only_open: bool,
+    ) -> Result<Vec<Conflict>, ServerError>;
+    /// One conflict of the team.
+    async fn conflict(&self, team_id: Uuid, id: i64) -> Result<Option<Conflict>, ServerError>;
+    /// Resolves an open conflict with an ordinary new change written by the server.
+    async fn resolve_conflict(
+        &self,
+        team_id: Uuid,
+        id: i64,
+        value: FieldValue,
+        resolved_by: Uuid,
+        change_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(Conflict, PulledChange), ServerError>;
+}

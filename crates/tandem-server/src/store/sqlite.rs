@@ -1,0 +1,1136 @@
+//! The SQLite backend (the pilot default): one connection, used from blocking tasks.
+//!
+//! Sequence numbers: every writing transaction starts with `BEGIN IMMEDIATE`, which takes
+//! SQLite's write lock before the first read, so writers run one at a time. A seq is
+//! `max(seq) + 1` read inside that transaction, hence commit order equals seq order and a
+//! pull cursor can never pass a change that commits later with a smaller seq.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use serde_json::Value;
+use tandem_domain::merge::Side;
+use tandem_domain::{Entity, FieldSpec, FieldValue, Hlc, ValidationContext, field_spec};
+use tandem_protocol::{
+    ChangeResult, ChangeStatus, Conflict, ConflictStatus, ConflictValue, DeviceInfo, PulledChange,
+    Role, TeamRef, UserRef,
+};
+use uuid::Uuid;
+
+use super::{
+    DeviceAuth, HistoryEntry, LoginUser, NewDevice, PushContext, RecentFailures, ServerStore,
+};
+use crate::ServerError;
+use crate::clock::{from_ms, to_ms};
+use crate::push::{
+    CurrentField, Decision, PreparedChange, ValidChange, decide, is_clock_skewed, is_concurrent,
+    server_hlc,
+};
+
+/// The migrations, in order; `PRAGMA user_version` counts how many have run.
+const MIGRATIONS: &[&str] = &[include_str!(
+    "../../../../migrations/server/sqlite/0001_initial.sql"
+)];
+
+/// The server store in one SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database file and migrates it.
+    pub fn open(path: &Path) -> Result<Self, ServerError> {
+        Self::from_connection(Connection::open(path)?)
+    }
+
+    /// A private in-memory database (tests).
+    pub fn open_in_memory() -> Result<Self, ServerError> {
+        Self::from_connection(Connection::open_in_memory()?)
+    }
+
+    fn from_connection(conn: Connection) -> Result<Self, ServerError> {
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+        )?;
+        let store = Self {
+            conn: Arc::new(Mutex::new(conn)),
+        };
+        store.migrate_blocking()?;
+        Ok(store)
+    }
+
+    fn migrate_blocking(&self) -> Result<(), ServerError> {
+        let mut conn = self.lock();
+        let found: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        let supported = MIGRATIONS.len() as i64;
+        if found > supported {
+            return Err(ServerError::SchemaTooNew { found, supported });
+        }
+        for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", index as i64 + 1)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (the transaction rolls
+        // back on drop), so a poisoned lock is safe to take over.
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    async fn run<T, F>(&self, work: F) -> Result<T, ServerError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, ServerError> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            work(&mut guard)
+        })
+        .await
+        .map_err(|err| ServerError::TaskFailed(err.to_string()))?
+    }
+}
+
+fn uuid(text: &str) -> Result<Uuid, ServerError> {
+    Uuid::parse_str(text).map_err(|_| ServerError::CorruptData(format!("bad id `{text}`")))
+}
+
+fn json(text: &str) -> Result<Value, ServerError> {
+    serde_json::from_str(text).map_err(|err| ServerError::CorruptData(err.to_string()))
+}
+
+fn role(text: &str) -> Result<Role, ServerError> {
+    Role::parse(text).ok_or_else(|| ServerError::CorruptData(format!("bad role `{text}`")))
+}
+
+fn hlc(text: &str) -> Result<Hlc, ServerError> {
+    Hlc::parse(text).map_err(|err| ServerError::CorruptData(err.to_string()))
+}
+
+fn seq(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// Stored values were validated on the way in; re-reading them needs no date rule.
+fn stored_value(spec: &FieldSpec, text: &str) -> Result<FieldValue, ServerError> {
+    let far_future = ValidationContext::new(chrono::NaiveDate::MAX);
+    spec.parse_json_str(text, far_future)
+        .map_err(|err| ServerError::CorruptData(err.to_string()))
+}
+
+fn next_seq(tx: &Transaction<'_>) -> Result<i64, ServerError> {
+    Ok(tx.query_row(
+        "SELECT COALESCE(MAX(seq), 0) + 1 FROM change_log",
+        [],
+        |row| row.get(0),
+    )?)
+}
+
+/// One row of the change log to append.
+struct LogWrite<'a> {
+    team_id: Uuid,
+    entity: &'a str,
+    record_id: Uuid,
+    field: &'a str,
+    value: &'a FieldValue,
+    hlc: &'a Hlc,
+    author_id: Uuid,
+    change_id: Uuid,
+    device_id: Option<Uuid>,
+    effective: bool,
+    now_ms: i64,
+}
+
+fn append_log(tx: &Transaction<'_>, write: &LogWrite<'_>) -> Result<i64, ServerError> {
+    let seq = next_seq(tx)?;
+    tx.execute(
+        "INSERT INTO change_log (seq, team_id, entity, record_id, field, value, hlc, author_id,
+             change_id, device_id, effective, recorded_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            seq,
+            write.team_id.to_string(),
+            write.entity,
+            write.record_id.to_string(),
+            write.field,
+            write.value.to_json_string(),
+            write.hlc.to_string(),
+            write.author_id.to_string(),
+            write.change_id.to_string(),
+            write.device_id.map(|d| d.to_string()),
+            write.effective,
+            write.now_ms,
+        ],
+    )?;
+    if write.effective {
+        tx.execute(
+            "INSERT INTO field_state (record_id, field, value, version, hlc, author_id, change_id,
+                 recorded_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (record_id, field) DO UPDATE SET value = excluded.value,
+                 version = excluded.version, hlc = excluded.hlc, author_id = excluded.author_id,
+                 change_id = excluded.change_id, recorded_ms = excluded.recorded_ms",
+            params![
+                write.record_id.to_string(),
+                write.field,
+                write.value.to_json_string(),
+                seq,
+                write.hlc.to_string(),
+                write.author_id.to_string(),
+                write.change_id.to_string(),
+                write.now_ms,
+            ],
+        )?;
+    }
+    Ok(seq)
+}
+
+fn current_field(
+    tx: &Transaction<'_>,
+    spec: &FieldSpec,
+    record_id: Uuid,
+) -> Result<Option<CurrentField>, ServerError> {
+    let row = tx
+        .query_row(
+            "SELECT value, version, hlc, author_id, change_id, recorded_ms FROM field_state
+             WHERE record_id = ?1 AND field = ?2",
+            params![record_id.to_string(), spec.name],
+            |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, String>(4)?,
+                    row.get::<_, i64>(5)?,
+                ))
+            },
+        )
+        .optional()?;
+    row.map(|(value, version, h, author, change, recorded_ms)| {
+        Ok(CurrentField {
+            value: stored_value(spec, &value)?,
+            version: seq(version),
+            hlc: hlc(&h)?,
+            author_id: uuid(&author)?,
+            change_id: uuid(&change)?,
+            recorded_ms,
+        })
+    })
+    .transpose()
+}
+
+/// The field's value as it stood at `version` (its empty value before its first write).
+fn value_at(
+    tx: &Transaction<'_>,
+    spec: &FieldSpec,
+    record_id: Uuid,
+    version: u64,
+) -> Result<FieldValue, ServerError> {
+    let text: Option<String> = tx
+        .query_row(
+            "SELECT value FROM change_log WHERE record_id = ?1 AND field = ?2 AND effective = 1
+               AND seq <= ?3 ORDER BY seq DESC LIMIT 1",
+            params![record_id.to_string(), spec.name, version as i64],
+            |row| row.get(0),
+        )
+        .optional()?;
+    match text {
+        Some(text) => stored_value(spec, &text),
+        None => Ok(spec.empty_value()),
+    }
+}
+
+fn rejected(change_id: Uuid, reason: String) -> ChangeResult {
+    ChangeResult {
+        change_id,
+        status: ChangeStatus::Rejected,
+        version: 0,
+        value: Value::Null,
+        conflict_id: None,
+        reason: Some(reason),
+    }
+}
+
+fn apply_one(
+    tx: &Transaction<'_>,
+    ctx: &PushContext,
+    change: &ValidChange,
+) -> Result<ChangeResult, ServerError> {
+    let now_ms = to_ms(ctx.now);
+    let entity = change.spec.entity.as_str();
+    let field = change.spec.name;
+    let owner: Option<(String, String)> = tx
+        .query_row(
+            "SELECT team_id, entity FROM records WHERE record_id = ?1",
+            [change.record_id.to_string()],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    match owner {
+        Some((team, _)) if uuid(&team)? != ctx.team_id => {
+            return Ok(rejected(
+                change.change_id,
+                format!("{field}: the record belongs to another team"),
+            ));
+        }
+        Some((_, owner_entity)) if owner_entity != entity => {
+            return Ok(rejected(
+                change.change_id,
+                format!("{field}: the record is a {owner_entity}, not a {entity}"),
+            ));
+        }
+        Some(_) => {}
+        None => {
+            tx.execute(
+                "INSERT INTO records (record_id, entity, team_id, created_seq)
+                 VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(seq), 0) + 1 FROM change_log))",
+                params![
+                    change.record_id.to_string(),
+                    entity,
+                    ctx.team_id.to_string()
+                ],
+            )?;
+        }
+    }
+
+    let current = current_field(tx, change.spec, change.record_id)?;
+    let base = if is_concurrent(current.as_ref(), change.base_version) {
+        value_at(tx, change.spec, change.record_id, change.base_version)?
+    } else {
+        change.spec.empty_value()
+    };
+    let log = |value: &FieldValue, hlc: &Hlc, change_id: Uuid, effective: bool| {
+        append_log(
+            tx,
+            &LogWrite {
+                team_id: ctx.team_id,
+                entity,
+                record_id: change.record_id,
+                field,
+                value,
+                hlc,
+                author_id: change.author_id,
+                change_id,
+                device_id: Some(ctx.device_id),
+                effective,
+                now_ms,
+            },
+        )
+    };
+    let result = |status, version: i64, value: &FieldValue, conflict_id| ChangeResult {
+        change_id: change.change_id,
+        status,
+        version: seq(version),
+        value: value.to_json(),
+        conflict_id,
+        reason: None,
+    };
+
+    match decide(current.as_ref(), &base, change) {
+        Decision::Refuse(reason) => Ok(rejected(change.change_id, reason)),
+        Decision::Apply => {
+            let version = log(&change.value, &change.hlc, change.change_id, true)?;
+            Ok(result(ChangeStatus::Applied, version, &change.value, None))
+        }
+        Decision::Same => {
+            // Kept in the history for the record of who wrote what; nothing to pull.
+            log(&change.value, &change.hlc, change.change_id, false)?;
+            let current = current.ok_or_else(|| {
+                ServerError::CorruptData("a concurrent write without a current value".into())
+            })?;
+            Ok(result(
+                ChangeStatus::Applied,
+                current.version as i64,
+                &current.value,
+                None,
+            ))
+        }
+        Decision::Merge(merged) => {
+            let current = current.ok_or_else(|| {
+                ServerError::CorruptData("a merge without a current value".into())
+            })?;
+            // The submitted value stays in the history; the combination is what devices pull.
+            log(&change.value, &change.hlc, change.change_id, false)?;
+            let hlc = server_hlc([&current.hlc, &change.hlc], now_ms);
+            let merge_id = Uuid::new_v7(uuid::Timestamp::from_unix(
+                uuid::NoContext,
+                u64::try_from(ctx.now.timestamp()).unwrap_or(0),
+                ctx.now.timestamp_subsec_nanos(),
+            ));
+            let version = log(&merged, &hlc, merge_id, true)?;
+            Ok(result(ChangeStatus::Merged, version, &merged, None))
+        }
+        Decision::Conflict { winner, status } => {
+            let current = current.ok_or_else(|| {
+                ServerError::CorruptData("a conflict without a current value".into())
+            })?;
+            let incoming_wins = winner == Side::Incoming;
+            let seq_written = log(&change.value, &change.hlc, change.change_id, incoming_wins)?;
+            let values = vec![
+                ConflictValue {
+                    value: current.value.to_json(),
+                    hlc: current.hlc.to_string(),
+                    author_id: current.author_id,
+                    change_id: current.change_id,
+                    provisional: !incoming_wins,
+                },
+                ConflictValue {
+                    value: change.value.to_json(),
+                    hlc: change.hlc.to_string(),
+                    author_id: change.author_id,
+                    change_id: change.change_id,
+                    provisional: incoming_wins,
+                },
+            ];
+            let clock_skew = is_clock_skewed(&change.hlc, now_ms)
+                || is_clock_skewed(&current.hlc, current.recorded_ms);
+            let values_json = serde_json::to_string(&values)
+                .map_err(|err| ServerError::CorruptData(err.to_string()))?;
+            tx.execute(
+                "INSERT INTO conflicts (team_id, entity, record_id, field, policy, status,
+                     base_version, base_value, values_json, clock_skew, created_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![
+                    ctx.team_id.to_string(),
+                    entity,
+                    change.record_id.to_string(),
+                    field,
+                    change.spec.policy.as_str(),
+                    status_name(status),
+                    change.base_version as i64,
+                    base.to_json_string(),
+                    values_json,
+                    clock_skew,
+                    now_ms,
+                ],
+            )?;
+            let conflict_id = tx.last_insert_rowid();
+            let (version, value) = if incoming_wins {
+                (seq_written, &change.value)
+            } else {
+                (current.version as i64, &current.value)
+            };
+            Ok(result(
+                ChangeStatus::Conflict,
+                version,
+                value,
+                Some(conflict_id),
+            ))
+        }
+    }
+}
+
+fn status_name(status: ConflictStatus) -> &'static str {
+    match status {
+        ConflictStatus::Open => "open",
+        ConflictStatus::AutoResolved => "auto_resolved",
+        ConflictStatus::Resolved => "resolved",
+    }
+}
+
+fn parse_status(text: &str) -> Result<ConflictStatus, ServerError> {
+    match text {
+        "open" => Ok(ConflictStatus::Open),
+        "auto_resolved" => Ok(ConflictStatus::AutoResolved),
+        "resolved" => Ok(ConflictStatus::Resolved),
+        other => Err(ServerError::CorruptData(format!(
+            "bad conflict status `{other}`"
+        ))),
+    }
+}
+
+const CONFLICT_COLUMNS: &str = "id, entity, record_id, field, policy, status, base_version, \
+     base_value, values_json, clock_skew, created_ms, resolved_by, resolved_ms, \
+     resolution_change_id";
+
+fn conflict_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Conflict, ServerError>> {
+    let id: i64 = row.get(0)?;
+    let entity: String = row.get(1)?;
+    let record_id: String = row.get(2)?;
+    let field: String = row.get(3)?;
+    let policy: String = row.get(4)?;
+    let status: String = row.get(5)?;
+    let base_version: i64 = row.get(6)?;
+    let base_value: String = row.get(7)?;
+    let values: String = row.get(8)?;
+    let clock_skew: bool = row.get(9)?;
+    let created_ms: i64 = row.get(10)?;
+    let resolved_by: Option<String> = row.get(11)?;
+    let resolved_ms: Option<i64> = row.get(12)?;
+    let resolution: Option<String> = row.get(13)?;
+    Ok((|| {
+        Ok(Conflict {
+            id,
+            entity,
+            record_id: uuid(&record_id)?,
+            field,
+            policy,
+            status: parse_status(&status)?,
+            base_version: seq(base_version),
+            base_value: json(&base_value)?,
+            values: serde_json::from_str(&values)
+                .map_err(|err| ServerError::CorruptData(err.to_string()))?,
+            clock_skew,
+            created_at: from_ms(created_ms),
+            resolved_by: resolved_by.as_deref().map(uuid).transpose()?,
+            resolved_at: resolved_ms.map(from_ms),
+            resolution_change_id: resolution.as_deref().map(uuid).transpose()?,
+        })
+    })())
+}
+
+fn load_conflict(
+    conn: &Connection,
+    team_id: Uuid,
+    id: i64,
+) -> Result<Option<Conflict>, ServerError> {
+    conn.query_row(
+        &format!("SELECT {CONFLICT_COLUMNS} FROM conflicts WHERE team_id = ?1 AND id = ?2"),
+        params![team_id.to_string(), id],
+        conflict_from_row,
+    )
+    .optional()?
+    .transpose()
+}
+
+const DEVICE_QUERY: &str = "SELECT d.id, d.name, u.id, u.username, t.id, t.name, d.app_version,
+        d.pending_count, d.last_sync_ms, d.revoked, d.created_ms
+     FROM devices d JOIN users u ON u.id = d.user_id LEFT JOIN teams t ON t.id = d.team_id";
+
+fn device_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<DeviceInfo, ServerError>> {
+    let id: String = row.get(0)?;
+    let name: String = row.get(1)?;
+    let user_id: String = row.get(2)?;
+    let username: String = row.get(3)?;
+    let team_id: Option<String> = row.get(4)?;
+    let team_name: Option<String> = row.get(5)?;
+    let app_version: Option<String> = row.get(6)?;
+    let pending: i64 = row.get(7)?;
+    let last_sync: Option<i64> = row.get(8)?;
+    let revoked: bool = row.get(9)?;
+    let created: i64 = row.get(10)?;
+    Ok((|| {
+        Ok(DeviceInfo {
+            id: uuid(&id)?,
+            name,
+            user: UserRef {
+                id: uuid(&user_id)?,
+                username,
+            },
+            team: match (team_id, team_name) {
+                (Some(id), Some(name)) => Some(TeamRef {
+                    id: uuid(&id)?,
+                    name,
+                }),
+                _ => None,
+            },
+            app_version,
+            pending_count: seq(pending),
+            last_sync_at: last_sync.map(from_ms),
+            revoked,
+            created_at: from_ms(created),
+        })
+    })())
+}
+
+fn is_unique_violation(err: &rusqlite::Error) -> bool {
+    matches!(
+        err,
+        rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::ConstraintViolation
+    )
+}
+
+#[async_trait]
+impl ServerStore for SqliteStore {
+    async fn migrate(&self) -> Result<(), ServerError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.migrate_blocking())
+            .await
+            .map_err(|err| ServerError::TaskFailed(err.to_string()))?
+    }
+
+    async fn check_health(&self) -> Result<(), ServerError> {
+        self.run(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
+    }
+
+    async fn add_team(
+        &self,
+        id: Uuid,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<TeamRef, ServerError> {
+        let name = name.to_owned();
+        self.run(move |conn| {
+            match conn.execute(
+                "INSERT INTO teams (id, name, created_ms) VALUES (?1, ?2, ?3)",
+                params![id.to_string(), name, to_ms(now)],
+            ) {
+                Err(err) if is_unique_violation(&err) => Err(ServerError::TeamExists(name)),
+                Err(err) => Err(err.into()),
+                Ok(_) => Ok(TeamRef { id, name }),
+            }
+        })
+        .await
+    }
+
+    async fn team_by_name(&self, name: &str) -> Result<Option<TeamRef>, ServerError> {
+        let name = name.to_owned();
+        self.run(move |conn| {
+            conn.query_row(
+                "SELECT id, name FROM teams WHERE name = ?1",
+                [name],
+                |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+            )
+            .optional()?
+            .map(|(id, name)| {
+                Ok(TeamRef {
+                    id: uuid(&id)?,
+                    name,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn add_user(
+        &self,
+        id: Uuid,
+        username: &str,
+        password_hash: &str,
+        role: Role,
+        team_names: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<UserRef, ServerError> {
+        let (username, hash, teams) = (
+            username.to_owned(),
+            password_hash.to_owned(),
+            team_names.to_vec(),
+        );
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            match tx.execute(
+                "INSERT INTO users (id, username, password_hash, role, created_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id.to_string(), username, hash, role.as_str(), to_ms(now)],
+            ) {
+                Err(err) if is_unique_violation(&err) => {
+                    return Err(ServerError::UserExists(username));
+                }
+                other => other?,
+            };
+            for team in &teams {
+                let team_id: Option<String> = tx
+                    .query_row("SELECT id FROM teams WHERE name = ?1", [team], |row| {
+                        row.get(0)
+                    })
+                    .optional()?;
+                let team_id = team_id.ok_or_else(|| ServerError::UnknownTeam(team.clone()))?;
+                tx.execute(
+                    "INSERT OR IGNORE INTO team_members (user_id, team_id) VALUES (?1, ?2)",
+                    params![id.to_string(), team_id],
+                )?;
+            }
+            tx.commit()?;
+            Ok(UserRef { id, username })
+        })
+        .await
+    }
+
+    async fn set_password_hash(
+        &self,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<(), ServerError> {
+        let (username, hash) = (username.to_owned(), password_hash.to_owned());
+        self.run(move |conn| {
+            let changed = conn.execute(
+                "UPDATE users SET password_hash = ?1 WHERE username = ?2",
+                params![hash, username],
+            )?;
+            if changed == 0 {
+                return Err(ServerError::UnknownUser(username));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn login_user(&self, username: &str) -> Result<Option<LoginUser>, ServerError> {
+        let username = username.to_owned();
+        self.run(move |conn| {
+            let Some((id, name, hash, role_text)) = conn
+                .query_row(
+                    "SELECT id, username, password_hash, role FROM users WHERE username = ?1",
+                    [&username],
+                    |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, String>(2)?,
+                            row.get::<_, String>(3)?,
+                        ))
+                    },
+                )
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            let mut stmt = conn.prepare(
+                "SELECT t.id, t.name FROM teams t JOIN team_members m ON m.team_id = t.id
+                 WHERE m.user_id = ?1 ORDER BY t.name",
+            )?;
+            let teams = stmt
+                .query_map([&id], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                })?
+                .map(|row| {
+                    let (id, name) = row?;
+                    Ok(TeamRef {
+                        id: uuid(&id)?,
+                        name,
+                    })
+                })
+                .collect::<Result<Vec<_>, ServerError>>()?;
+            Ok(Some(LoginUser {
+                user: UserRef {
+                    id: uuid(&id)?,
+                    username: name,
+                },
+                role: role(&role_text)?,
+                password_hash: hash,
+                teams,
+            }))
+        })
+        .await
+    }
+
+    async fn recent_login_failures(
+        &self,
+        username: &str,
+        address: &str,
+        since: DateTime<Utc>,
+    ) -> Result<RecentFailures, ServerError> {
+        let (username, address) = (username.to_owned(), address.to_owned());
+        self.run(move |conn| {
+            let count = |column: &str, key: &str| -> Result<(u32, Option<i64>), ServerError> {
+                Ok(conn.query_row(
+                    &format!(
+                        "SELECT COUNT(*), MIN(at_ms) FROM login_attempts
+                         WHERE {column} = ?1 AND succeeded = 0 AND at_ms >= ?2"
+                    ),
+                    params![key, to_ms(since)],
+                    |row| Ok((row.get::<_, u32>(0)?, row.get::<_, Option<i64>>(1)?)),
+                )?)
+            };
+            let (by_username, oldest_by_username_ms) = count("username", &username)?;
+            let (by_address, oldest_by_address_ms) = count("address", &address)?;
+            Ok(RecentFailures {
+                by_username,
+                oldest_by_username_ms,
+                by_address,
+                oldest_by_address_ms,
+            })
+        })
+        .await
+    }
+
+    async fn record_login_attempt(
+        &self,
+        username: &str,
+        address: &str,
+        succeeded: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServerError> {
+        let (username, address) = (username.to_owned(), address.to_owned());
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if succeeded {
+                tx.execute(
+                    "DELETE FROM login_attempts WHERE username = ?1 AND succeeded = 0",
+                    [&username],
+                )?;
+            }
+            tx.execute(
+                "INSERT INTO login_attempts (username, address, at_ms, succeeded)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![username, address, to_ms(now), succeeded],
+            )?;
+            // Old attempts say nothing about the window any more.
+            tx.execute(
+                "DELETE FROM login_attempts WHERE at_ms < ?1",
+                [to_ms(now) - 24 * 3600 * 1000],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn add_device(&self, device: NewDevice, now: DateTime<Utc>) -> Result<(), ServerError> {
+        self.run(move |conn| {
+            conn.execute(
+                "INSERT INTO devices (id, user_id, team_id, name, token_hash, created_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    device.id.to_string(),
+                    device.user_id.to_string(),
+                    device.team_id.map(|t| t.to_string()),
+                    device.name,
+                    device.token_hash,
+                    to_ms(now)
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn device_by_token_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<DeviceAuth>, ServerError> {
+        let token_hash = token_hash.to_owned();
+        self.run(move |conn| {
+            conn.query_row(
+                "SELECT d.id, d.user_id, u.role, d.team_id, d.revoked FROM devices d
+                 JOIN users u ON u.id = d.user_id WHERE d.token_hash = ?1",
+                [token_hash],
+                |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, Option<String>>(3)?,
+                        row.get::<_, bool>(4)?,
+                    ))
+                },
+            )
+            .optional()?
+            .map(|(device, user, role_text, team, revoked)| {
+                Ok(DeviceAuth {
+                    device_id: uuid(&device)?,
+                    user_id: uuid(&user)?,
+                    role: role(&role_text)?,
+                    team_id: team.as_deref().map(uuid).transpose()?,
+                    revoked,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn list_devices(&self, team_id: Option<Uuid>) -> Result<Vec<DeviceInfo>, ServerError> {
+        self.run(move |conn| {
+            let mut stmt = conn.prepare(&format!(
+                "{DEVICE_QUERY} WHERE ?1 IS NULL OR d.team_id = ?1 ORDER BY d.created_ms, d.id"
+            ))?;
+            let rows = stmt.query_map([team_id.map(|t| t.to_string())], device_from_row)?;
+            rows.map(|row| row?).collect()
+        })
+        .await
+    }
+
+    async fn revoke_device(&self, device_id: Uuid) -> Result<DeviceInfo, ServerError> {
+        self.run(move |conn| {
+            let changed = conn.execute(
+                "UPDATE devices SET revoked = 1 WHERE id = ?1",
+                [device_id.to_string()],
+            )?;
+            if changed == 0 {
+                return Err(ServerError::UnknownDevice(device_id));
+            }
+            conn.query_row(
+                &format!("{DEVICE_QUERY} WHERE d.id = ?1"),
+                [device_id.to_string()],
+                device_from_row,
+            )?
+        })
+        .await
+    }
+
+    async fn touch_device(&self, device_id: Uuid, now: DateTime<Utc>) -> Result<(), ServerError> {
+        self.run(move |conn| {
+            conn.execute(
+                "UPDATE devices SET last_sync_ms = ?1 WHERE id = ?2",
+                params![to_ms(now), device_id.to_string()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn push(
+        &self,
+        ctx: PushContext,
+        changes: Vec<PreparedChange>,
+    ) -> Result<Vec<ChangeResult>, ServerError> {
+        self.run(move |conn| {
+            // BEGIN IMMEDIATE: the write lock is held from the first read, which is what
+            // makes commit order equal seq order (see the module comment).
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let now_ms = to_ms(ctx.now);
+            let mut results = Vec::with_capacity(changes.len());
+            for change in &changes {
+                let change_id = change.change_id();
+                let earlier: Option<(Option<String>, String)> = tx
+                    .query_row(
+                        "SELECT team_id, result FROM applied_changes WHERE change_id = ?1",
+                        [change_id.to_string()],
+                        |row| Ok((row.get(0)?, row.get(1)?)),
+                    )
+                    .optional()?;
+                if let Some((team, result)) = earlier {
+                    if team.as_deref() == Some(ctx.team_id.to_string().as_str()) {
+                        results.push(
+                            serde_json::from_str(&result)
+                                .map_err(|err| ServerError::CorruptData(err.to_string()))?,
+                        );
+                    } else {
+                        results.push(rejected(
+                            change_id,
+                            "change_id was already used by another team".into(),
+                        ));
+                    }
+                    continue;
+                }
+                let result = match change {
+                    PreparedChange::Invalid { change_id, reason } => {
+                        rejected(*change_id, reason.clone())
+                    }
+                    PreparedChange::Valid(valid) => apply_one(&tx, &ctx, valid)?,
+                };
+                tx.execute(
+                    "INSERT INTO applied_changes (change_id, team_id, device_id, result, recorded_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        change_id.to_string(),
+                        ctx.team_id.to_string(),
+                        ctx.device_id.to_string(),
+                        serde_json::to_string(&result)
+                            .map_err(|err| ServerError::CorruptData(err.to_string()))?,
+                        now_ms
+                    ],
+                )?;
+                results.push(result);
+            }
+            tx.execute(
+                "UPDATE devices SET last_sync_ms = ?1, pending_count = ?2, app_version = ?3,
+                     schema_version = ?4 WHERE id = ?5",
+                params![
+                    now_ms,
+                    i64::try_from(ctx.pending_count).unwrap_or(i64::MAX),
+                    ctx.app_version,
+                    ctx.schema_version,
+                    ctx.device_id.to_string()
+                ],
+            )?;
+            tx.commit()?;
+            Ok(results)
+        })
+        .await
+    }
+
+    async fn pull(
+        &self,
+        team_id: Uuid,
+        after: u64,
+        limit: u32,
+    ) -> Result<(Vec<PulledChange>, bool), ServerError> {
+        self.run(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT seq, entity, record_id, field, value, hlc, author_id, change_id
+                 FROM change_log WHERE team_id = ?1 AND effective = 1 AND seq > ?2
+                 ORDER BY seq LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(
+                params![
+                    team_id.to_string(),
+                    i64::try_from(after).unwrap_or(i64::MAX),
+                    i64::from(limit) + 1
+                ],
+                |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, String>(3)?,
+                        row.get::<_, String>(4)?,
+                        row.get::<_, String>(5)?,
+                        row.get::<_, String>(6)?,
+                        row.get::<_, String>(7)?,
+                    ))
+                },
+            )?;
+            let mut changes = Vec::new();
+            for row in rows {
+                let (s, entity, record, field, value, h, author, change) = row?;
+                changes.push(PulledChange {
+                    seq: seq(s),
+                    entity,
+                    record_id: uuid(&record)?,
+                    field,
+                    value: json(&value)?,
+                    version: seq(s),
+                    hlc: h,
+                    author_id: uuid(&author)?,
+                    change_id: uuid(&change)?,
+                });
+            }
+            let has_more = changes.len() > limit as usize;
+            changes.truncate(limit as usize);
+            Ok((changes, has_more))
+        })
+        .await
+    }
+
+    async fn field_history(
+        &self,
+        team_id: Uuid,
+        record_id: Uuid,
+        field: &str,
+    ) -> Result<Vec<HistoryEntry>, ServerError> {
+        let field = field.to_owned();
+        self.run(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT seq, value, hlc, author_id, change_id, effective FROM change_log
+                 WHERE team_id = ?1 AND record_id = ?2 AND field = ?3 ORDER BY seq",
+            )?;
+            let rows = stmt.query_map(
+                params![team_id.to_string(), record_id.to_string(), field],
+                |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, String>(3)?,
+                        row.get::<_, String>(4)?,
+                        row.get::<_, bool>(5)?,
+                    ))
+                },
+            )?;
+            rows.map(|row| {
+                let (s, value, hlc, author, change, effective) = row?;
+                Ok(HistoryEntry {
+                    seq: seq(s),
+                    value: json(&value)?,
+                    hlc,
+                    author_id: uuid(&author)?,
+                    change_id: uuid(&change)?,
+                    effective,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn list_conflicts(
+        &self,
+        team_id: Uuid,
+        only_open: bool,
+    ) -> Result<Vec<Conflict>, ServerError> {
+        self.run(move |conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {CONFLICT_COLUMNS} FROM conflicts
+                 WHERE team_id = ?1 AND (?2 = 0 OR status = 'open') ORDER BY id"
+            ))?;
+            let rows =
+                stmt.query_map(params![team_id.to_string(), only_open], conflict_from_row)?;
+            rows.map(|row| row?).collect()
+        })
+        .await
+    }
+
+    async fn conflict(&self, team_id: Uuid, id: i64) -> Result<Option<Conflict>, ServerError> {
+        self.run(move |conn| load_conflict(conn, team_id, id)).await
+    }
+
+    async fn resolve_conflict(
+        &self,
+        team_id: Uuid,
+        id: i64,
+        value: FieldValue,
+        resolved_by: Uuid,
+        change_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(Conflict, PulledChange), ServerError> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let conflict =
+                load_conflict(&tx, team_id, id)?.ok_or(ServerError::UnknownConflict(id))?;
+            if conflict.status != ConflictStatus::Open {
+                return Err(ServerError::ConflictNotOpen(id));
+            }
+            let entity = Entity::parse(&conflict.entity)
+                .map_err(|err| ServerError::CorruptData(err.to_string()))?;
+            let spec = field_spec(entity, &conflict.field)
+                .map_err(|err| ServerError::CorruptData(err.to_string()))?;
+            let current = current_field(&tx, spec, conflict.record_id)?;
+            let mut involved = conflict
+                .values
+                .iter()
+                .map(|v| hlc(&v.hlc))
+                .collect::<Result<Vec<_>, _>>()?;
+            if let Some(current) = &current {
+                involved.push(current.hlc.clone());
+            }
+            let now_ms = to_ms(now);
+            let resolution_hlc = server_hlc(involved.iter(), now_ms);
+            let seq_written = append_log(
+                &tx,
+                &LogWrite {
+                    team_id,
+                    entity: entity.as_str(),
+                    record_id: conflict.record_id,
+                    field: spec.name,
+                    value: &value,
+                    hlc: &resolution_hlc,
+                    author_id: resolved_by,
+                    change_id,
+                    device_id: None,
+                    effective: true,
+                    now_ms,
+                },
+            )?;
+            tx.execute(
+                "UPDATE conflicts SET status = 'resolved', resolved_by = ?1, resolved_ms = ?2,
+                     resolution_change_id = ?3 WHERE id = ?4",
+                params![resolved_by.to_string(), now_ms, change_id.to_string(), id],
+            )?;
+            let resolved =
+                load_conflict(&tx, team_id, id)?.ok_or(ServerError::UnknownConflict(id))?;
+            tx.commit()?;
+            let change = PulledChange {
+                seq: seq(seq_written),
+                entity: entity.as_str().to_owned(),
+                record_id: conflict.record_id,
+                field: spec.name.to_owned(),
+                value: value.to_json(),
+                version: seq(seq_written),
+                hlc: resolution_hlc.to_string(),
+                author_id: resolved_by,
+                change_id,
+            };
+            Ok((resolved, change))
+        })
+        .await
+    }
+}

@@ -1,0 +1,374 @@
+//! Authentication and authorisation: every endpoint for every role and team, revoked
+//! devices, and the login rate limit.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use tandem_protocol::{ChangeStatus, ConflictList, DeviceList, SCHEMA_VERSION};
+
+use crate::harness::*;
+
+/// Makes one open conflict in team north and returns its id.
+async fn open_conflict(server: &TestServer, a: &Device, b: &Device) -> i64 {
+    let (client, v) = create_client(server, a, &[("given_name", json!("Drita"))]).await;
+    server
+        .push(
+            a,
+            vec![change(
+                a,
+                "client",
+                client,
+                "given_name",
+                json!("Dritë"),
+                v[0],
+                NOW_MS,
+            )],
+        )
+        .await;
+    let r = server
+        .push(
+            b,
+            vec![change(
+                b,
+                "client",
+                client,
+                "given_name",
+                json!("Dita"),
+                v[0],
+                NOW_MS,
+            )],
+        )
+        .await;
+    r[0].conflict_id.unwrap()
+}
+
+#[tokio::test]
+async fn every_endpoint_checks_role_and_team() {
+    let server = start().await;
+    let coach = server.login("coach_a").await;
+    let other = server.login("coach_b").await;
+    let lead = server.login("lead_n").await;
+    let coach_s = server.login("coach_s").await;
+    let lead_s = server.login("lead_s").await;
+    let admin = server.login("admin").await;
+    let conflict = open_conflict(&server, &coach, &other).await;
+    let resolve = format!("/v1/conflicts/{conflict}/resolve");
+    let revoke = format!("/v1/devices/{}/revoke", other.id);
+    let push_body = |device: &Device| {
+        json!({"device_id": device.id, "schema_version": SCHEMA_VERSION, "app_version": "t",
+               "pending_count": 0, "changes": []})
+    };
+    let resolution = json!({"value": "Drita"});
+
+    // (who, method, path, body, expected status)
+    let cases: Vec<(
+        &Device,
+        Method,
+        String,
+        Option<serde_json::Value>,
+        StatusCode,
+    )> = vec![
+        (
+            &coach,
+            Method::GET,
+            "/v1/sync/pull".into(),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            &lead,
+            Method::GET,
+            "/v1/sync/pull".into(),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            &admin,
+            Method::GET,
+            "/v1/sync/pull".into(),
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &coach,
+            Method::POST,
+            "/v1/sync/push".into(),
+            Some(push_body(&coach)),
+            StatusCode::OK,
+        ),
+        (
+            &lead,
+            Method::POST,
+            "/v1/sync/push".into(),
+            Some(push_body(&lead)),
+            StatusCode::OK,
+        ),
+        (
+            &admin,
+            Method::POST,
+            "/v1/sync/push".into(),
+            Some(push_body(&admin)),
+            StatusCode::FORBIDDEN,
+        ),
+        // A device may only push as itself.
+        (
+            &coach,
+            Method::POST,
+            "/v1/sync/push".into(),
+            Some(push_body(&lead)),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &coach,
+            Method::GET,
+            "/v1/conflicts".into(),
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &lead,
+            Method::GET,
+            "/v1/conflicts".into(),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            &admin,
+            Method::GET,
+            "/v1/conflicts".into(),
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &coach,
+            Method::POST,
+            resolve.clone(),
+            Some(resolution.clone()),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &admin,
+            Method::POST,
+            resolve.clone(),
+            Some(resolution.clone()),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &lead_s,
+            Method::POST,
+            resolve.clone(),
+            Some(resolution.clone()),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            &lead,
+            Method::POST,
+            resolve.clone(),
+            Some(resolution.clone()),
+            StatusCode::OK,
+        ),
+        (
+            &coach,
+            Method::GET,
+            "/v1/devices".into(),
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &lead,
+            Method::GET,
+            "/v1/devices".into(),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            &admin,
+            Method::GET,
+            "/v1/devices".into(),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            &coach,
+            Method::POST,
+            revoke.clone(),
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &lead,
+            Method::POST,
+            revoke.clone(),
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &lead_s,
+            Method::POST,
+            revoke.clone(),
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+        (&admin, Method::POST, revoke.clone(), None, StatusCode::OK),
+    ];
+    for (who, method, path, body, expected) in cases {
+        let reply = server
+            .request(method.clone(), &path, Some(&who.token), body)
+            .await;
+        assert_eq!(reply.status, expected, "{method} {path}: {}", reply.body);
+        if !expected.is_success() {
+            assert!(
+                !reply.error_code().is_empty(),
+                "{method} {path}: {}",
+                reply.body
+            );
+        }
+    }
+
+    // Without a token, every endpoint but /health and login says 401.
+    for (method, path) in [
+        (Method::GET, "/v1/sync/pull".to_owned()),
+        (Method::POST, "/v1/sync/push".to_owned()),
+        (Method::GET, "/v1/conflicts".to_owned()),
+        (Method::POST, resolve.clone()),
+        (Method::GET, "/v1/devices".to_owned()),
+        (Method::POST, revoke.clone()),
+    ] {
+        let reply = server.request(method.clone(), &path, None, None).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{method} {path}");
+        assert_eq!(reply.error_code(), "unauthorized");
+        let forged = server
+            .request(method.clone(), &path, Some("tdt1_forged"), None)
+            .await;
+        assert_eq!(forged.status, StatusCode::UNAUTHORIZED, "{method} {path}");
+    }
+    let health = server.request(Method::GET, "/health", None, None).await;
+    assert_eq!(
+        (health.status, health.body["status"].clone()),
+        (StatusCode::OK, json!("ok"))
+    );
+
+    // The other team sees none of north's data.
+    let south_conflicts: ConflictList = server
+        .request(
+            Method::GET,
+            "/v1/conflicts?status=all",
+            Some(&lead_s.token),
+            None,
+        )
+        .await
+        .json();
+    assert!(south_conflicts.conflicts.is_empty());
+    assert!(server.pull_all(&coach_s).await.is_empty());
+    let north_client = server.pull_all(&coach).await[0].record_id;
+    let write_into_north = server
+        .push(
+            &coach_s,
+            vec![change(
+                &coach_s,
+                "client",
+                north_client,
+                "nickname",
+                json!("x"),
+                0,
+                NOW_MS,
+            )],
+        )
+        .await;
+    assert_eq!(write_into_north[0].status, ChangeStatus::Rejected);
+    assert!(
+        write_into_north[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("another team")
+    );
+    let south_devices: DeviceList = server
+        .request(Method::GET, "/v1/devices", Some(&lead_s.token), None)
+        .await
+        .json();
+    assert_eq!(south_devices.devices.len(), 2);
+    assert!(
+        south_devices
+            .devices
+            .iter()
+            .all(|d| d.team.as_ref().unwrap().name == "south")
+    );
+    let all_devices: DeviceList = server
+        .request(Method::GET, "/v1/devices", Some(&admin.token), None)
+        .await
+        .json();
+    assert_eq!(all_devices.devices.len(), 6);
+}
+
+#[tokio::test]
+async fn a_revoked_device_gets_401_device_revoked_and_a_team_lead_sees_it() {
+    let server = start().await;
+    let coach = server.login("coach_a").await;
+    let admin = server.login("admin").await;
+    server.push(&coach, vec![]).await;
+    let revoked = server
+        .request(
+            Method::POST,
+            &format!("/v1/devices/{}/revoke", coach.id),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK);
+    assert_eq!(revoked.body["revoked"], json!(true));
+    for (method, path) in [
+        (Method::GET, "/v1/sync/pull"),
+        (Method::POST, "/v1/sync/push"),
+    ] {
+        let reply = server
+            .request(method, path, Some(&coach.token), Some(json!({})))
+            .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(reply.error_code(), "device_revoked");
+    }
+    let lead = server.login("lead_n").await;
+    let devices: DeviceList = server
+        .request(Method::GET, "/v1/devices", Some(&lead.token), None)
+        .await
+        .json();
+    let seen = devices.devices.iter().find(|d| d.id == coach.id).unwrap();
+    assert!(seen.revoked);
+    assert_eq!(seen.app_version.as_deref(), Some("test"));
+    assert!(seen.last_sync_at.is_some());
+    let unknown = server
+        .request(
+            Method::POST,
+            &format!("/v1/devices/{}/revoke", uuid::Uuid::now_v7()),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_are_refused_with_429_and_retry_after_until_the_window_passes() {
+    let server = start().await;
+    for _ in 0..5 {
+        let reply = server.login_reply("coach_a", "wrong password").await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(reply.error_code(), "invalid_credentials");
+    }
+    let blocked = server.login_reply("coach_a", PASSWORD).await;
+    assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(blocked.error_code(), "rate_limited");
+    let retry_after: u64 = blocked.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry_after));
+    // Another user from the same address is not blocked by coach_a's failures.
+    server.login("coach_b").await;
+    server.clock.advance_ms(15 * 60 * 1000 + 1);
+    server.login("coach_a").await;
+    // An unknown user gets the same answer as a wrong password.
+    let unknown = server.login_reply("nobody", PASSWORD).await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown.error_code(), "invalid_credentials");
+}

@@ -1,0 +1,158 @@
+//! Bad requests: malformed JSON, wrong types, unknown entities and fields, invalid values,
+//! oversized bodies, old schema versions. Each gets a 4xx JSON error (or a `rejected`
+//! result) that names the problem, and nothing is stored.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use tandem_protocol::ChangeStatus;
+use uuid::Uuid;
+
+use crate::harness::*;
+
+#[tokio::test]
+async fn malformed_or_mistyped_bodies_get_a_json_error_naming_the_problem_and_store_nothing() {
+    let server = start().await;
+    let a = server.login("coach_a").await;
+    let malformed = server
+        .raw(
+            "/v1/sync/push",
+            Some(&a.token),
+            b"{\"device_id\": ".to_vec(),
+        )
+        .await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    assert_eq!(malformed.error_code(), "invalid_json");
+
+    let wrong_type = server
+        .request(
+            Method::POST,
+            "/v1/sync/push",
+            Some(&a.token),
+            Some(
+                json!({"device_id": a.id, "schema_version": "one", "app_version": "t",
+                        "pending_count": 0, "changes": []}),
+            ),
+        )
+        .await;
+    assert_eq!(wrong_type.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(wrong_type.error_code(), "invalid_request");
+    assert!(
+        wrong_type.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("schema_version")
+    );
+
+    let missing = server
+        .request(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(json!({"username": "coach_a"})),
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        missing.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("password")
+    );
+
+    let bad_limit = server
+        .request(Method::GET, "/v1/sync/pull?after=-1", Some(&a.token), None)
+        .await;
+    assert_eq!(bad_limit.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad_limit.error_code(), "invalid_request");
+
+    let unknown_route = server.request(Method::GET, "/v1/nothing", None, None).await;
+    assert_eq!(unknown_route.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown_route.error_code(), "not_found");
+
+    assert!(server.pull_all(&a).await.is_empty());
+}
+
+#[tokio::test]
+async fn unknown_entities_fields_invalid_values_and_bad_clocks_are_rejected_naming_the_field() {
+    let server = start().await;
+    let a = server.login("coach_a").await;
+    let id = Uuid::now_v7();
+    let mut bad_hlc = change(&a, "client", id, "nickname", json!("N"), 0, NOW_MS);
+    bad_hlc.hlc = "yesterday".into();
+    let mut forged_author = change(&a, "client", id, "municipality", json!("Vantaa"), 0, NOW_MS);
+    forged_author.author_id = Uuid::now_v7();
+    let results = server
+        .push(
+            &a,
+            vec![
+                change(&a, "household", id, "given_name", json!("X"), 0, NOW_MS),
+                change(&a, "client", id, "shoe_size", json!(42), 0, NOW_MS),
+                change(&a, "client", id, "birth_year", json!(1850), 0, NOW_MS),
+                change(&a, "client", id, "gender", json!("robot"), 0, NOW_MS),
+                change(
+                    &a,
+                    "client",
+                    id,
+                    "email",
+                    json!("not an address"),
+                    0,
+                    NOW_MS,
+                ),
+                bad_hlc,
+                forged_author,
+                change(&a, "client", id, "nickname", json!("N"), 7, NOW_MS),
+            ],
+        )
+        .await;
+    let named = [
+        "household",
+        "shoe_size",
+        "birth_year",
+        "gender",
+        "email",
+        "nickname",
+        "municipality",
+        "nickname",
+    ];
+    for (result, name) in results.iter().zip(named) {
+        assert_eq!(result.status, ChangeStatus::Rejected, "{result:?}");
+        assert!(
+            result.reason.as_deref().unwrap().contains(name),
+            "{result:?}"
+        );
+    }
+    assert!(server.pull_all(&a).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_gets_413_as_json_and_stores_nothing() {
+    let server = start().await;
+    let a = server.login("coach_a").await;
+    let id = Uuid::now_v7();
+    let changes: Vec<_> = (0..BODY_LIMIT / 100)
+        .map(|_| change(&a, "client", id, "notes", json!("n".repeat(200)), 0, NOW_MS))
+        .collect();
+    let reply = server.push_reply(&a, changes).await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(reply.error_code(), "payload_too_large");
+    assert!(server.pull_all(&a).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_schema_version_newer_than_the_server_asks_for_an_update() {
+    let server = start().await;
+    let a = server.login("coach_a").await;
+    let reply = server
+        .request(
+            Method::POST,
+            "/v1/sync/push",
+            Some(&a.token),
+            Some(
+                json!({"device_id": a.id, "schema_version": 99, "app_version": "t",
+                        "pending_count": 0, "changes": []}),
+            ),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UPGRADE_REQUIRED);
+    assert_eq!(reply.error_code(), "update_required");
+}

@@ -1,0 +1,422 @@
+//! Merges per field policy, idempotent pushes and pull pagination.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use tandem_protocol::{ChangeStatus, ConflictList, ConflictStatus, ResolveConflictResponse};
+use uuid::Uuid;
+
+use tandem_server::store::ServerStore;
+
+use crate::harness::*;
+
+#[tokio::test]
+async fn two_devices_editing_different_fields_of_one_client_are_both_applied_without_conflict() {
+    let server = start().await;
+    let (a, b) = (server.login("coach_a").await, server.login("coach_b").await);
+    let (client, versions) = create_client(&server, &a, &[("given_name", json!("Hodan"))]).await;
+    let _ = versions;
+    let ra = server
+        .push(
+            &a,
+            vec![change(
+                &a,
+                "client",
+                client,
+                "nickname",
+                json!("Ho"),
+                0,
+                NOW_MS,
+            )],
+        )
+        .await;
+    let rb = server
+        .push(
+            &b,
+            vec![change(
+                &b,
+                "client",
+                client,
+                "birth_year",
+                json!(1990),
+                0,
+                NOW_MS,
+            )],
+        )
+        .await;
+    assert_eq!(ra[0].status, ChangeStatus::Applied);
+    assert_eq!(rb[0].status, ChangeStatus::Applied);
+    let lead = server.login("lead_n").await;
+    let conflicts: ConflictList = server
+        .request(
+            Method::GET,
+            "/v1/conflicts?status=all",
+            Some(&lead.token),
+            None,
+        )
+        .await
+        .json();
+    assert!(conflicts.conflicts.is_empty());
+    let pulled = server.pull_all(&b).await;
+    assert!(
+        pulled
+            .iter()
+            .any(|c| c.field == "nickname" && c.value == json!("Ho"))
+    );
+    assert!(
+        pulled
+            .iter()
+            .any(|c| c.field == "birth_year" && c.value == json!(1990))
+    );
+}
+
+#[tokio::test]
+async fn concurrent_lww_edits_keep_the_higher_hlc_and_record_the_loser_and_an_auto_resolved_conflict()
+ {
+    let server = start().await;
+    let (a, b) = (server.login("coach_a").await, server.login("coach_b").await);
+    let (client, v) = create_client(
+        &server,
+        &a,
+        &[("given_name", json!("Abdi")), ("nickname", json!("A"))],
+    )
+    .await;
+    // b edited later (higher HLC) but pushes first; a's older edit arrives second.
+    let later = server
+        .push(
+            &b,
+            vec![change(
+                &b,
+                "client",
+                client,
+                "nickname",
+                json!("Later"),
+                v[1],
+                NOW_MS + 5_000,
+            )],
+        )
+        .await;
+    assert_eq!(later[0].status, ChangeStatus::Applied);
+    let earlier = server
+        .push(
+            &a,
+            vec![change(
+                &a,
+                "client",
+                client,
+                "nickname",
+                json!("Earlier"),
+                v[1],
+                NOW_MS + 1_000,
+            )],
+        )
+        .await;
+    assert_eq!(earlier[0].status, ChangeStatus::Conflict);
+    assert_eq!(earlier[0].value, json!("Later"));
+    assert_eq!(earlier[0].version, later[0].version);
+
+    let history = server
+        .store
+        .field_history(server.team("north"), client, "nickname")
+        .await
+        .unwrap();
+    assert!(
+        history
+            .iter()
+            .any(|h| h.value == json!("Earlier") && !h.effective)
+    );
+    let lead = server.login("lead_n").await;
+    let all: ConflictList = server
+        .request(
+            Method::GET,
+            "/v1/conflicts?status=all",
+            Some(&lead.token),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(all.conflicts.len(), 1);
+    assert_eq!(all.conflicts[0].status, ConflictStatus::AutoResolved);
+    assert_eq!(all.conflicts[0].base_value, json!("A"));
+    let open: ConflictList = server
+        .request(Method::GET, "/v1/conflicts", Some(&lead.token), None)
+        .await
+        .json();
+    assert!(open.conflicts.is_empty());
+    // The loser is never pulled as the field's value.
+    let pulled = server.pull_all(&a).await;
+    assert!(!pulled.iter().any(|c| c.value == json!("Earlier")));
+}
+
+#[tokio::test]
+async fn concurrent_review_edits_open_a_conflict_that_a_team_lead_resolves_and_every_device_pulls()
+{
+    let server = start().await;
+    let (a, b) = (server.login("coach_a").await, server.login("coach_b").await);
+    let (client, v) = create_client(&server, &a, &[("given_name", json!("Maryam"))]).await;
+    server
+        .push(
+            &a,
+            vec![change(
+                &a,
+                "client",
+                client,
+                "given_name",
+                json!("Mariam"),
+                v[0],
+                NOW_MS + 1_000,
+            )],
+        )
+        .await;
+    let second = server
+        .push(
+            &b,
+            vec![change(
+                &b,
+                "client",
+                client,
+                "given_name",
+                json!("Miriam"),
+                v[0],
+                NOW_MS + 2_000,
+            )],
+        )
+        .await;
+    assert_eq!(second[0].status, ChangeStatus::Conflict);
+    assert_eq!(
+        second[0].value,
+        json!("Miriam"),
+        "the higher HLC wins provisionally"
+    );
+    let conflict_id = second[0].conflict_id.unwrap();
+
+    let lead = server.login("lead_n").await;
+    let open: ConflictList = server
+        .request(Method::GET, "/v1/conflicts", Some(&lead.token), None)
+        .await
+        .json();
+    assert_eq!(open.conflicts.len(), 1);
+    let conflict = &open.conflicts[0];
+    assert_eq!(
+        (conflict.id, conflict.status),
+        (conflict_id, ConflictStatus::Open)
+    );
+    assert_eq!(conflict.base_value, json!("Maryam"));
+    let values: Vec<_> = conflict.values.iter().map(|v| v.value.clone()).collect();
+    assert_eq!(values, vec![json!("Mariam"), json!("Miriam")]);
+    assert!(!conflict.clock_skew);
+
+    let path = format!("/v1/conflicts/{conflict_id}/resolve");
+    let by_coach = server
+        .request(
+            Method::POST,
+            &path,
+            Some(&a.token),
+            Some(json!({"value": "Mariam"})),
+        )
+        .await;
+    assert_eq!(by_coach.status, StatusCode::FORBIDDEN);
+    let invalid = server
+        .request(
+            Method::POST,
+            &path,
+            Some(&lead.token),
+            Some(json!({"value": 42})),
+        )
+        .await;
+    assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        invalid.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("given_name")
+    );
+    let resolved = server
+        .request(
+            Method::POST,
+            &path,
+            Some(&lead.token),
+            Some(json!({"value": "Mariam"})),
+        )
+        .await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
+    let resolved: ResolveConflictResponse = resolved.json();
+    assert_eq!(resolved.conflict.status, ConflictStatus::Resolved);
+    assert_eq!(resolved.conflict.resolved_by, Some(lead.user_id));
+    let again = server
+        .request(
+            Method::POST,
+            &path,
+            Some(&lead.token),
+            Some(json!({"value": "Mariam"})),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+
+    for device in [&a, &b] {
+        let pulled = server.pull_all(device).await;
+        let last = pulled.iter().rfind(|c| c.field == "given_name").unwrap();
+        assert_eq!(last.value, json!("Mariam"));
+        assert_eq!(last.change_id, resolved.change.change_id);
+    }
+}
+
+#[tokio::test]
+async fn concurrent_set_edits_merge_additions_and_removals_without_conflict() {
+    let server = start().await;
+    let (a, b) = (server.login("coach_a").await, server.login("coach_b").await);
+    let (client, v) = create_client(
+        &server,
+        &a,
+        &[
+            ("given_name", json!("Lan")),
+            ("languages", json!(["fi", "vi"])),
+        ],
+    )
+    .await;
+    server
+        .push(
+            &a,
+            vec![change(
+                &a,
+                "client",
+                client,
+                "languages",
+                json!(["en", "fi", "vi"]),
+                v[1],
+                NOW_MS,
+            )],
+        )
+        .await;
+    let merged = server
+        .push(
+            &b,
+            vec![change(
+                &b,
+                "client",
+                client,
+                "languages",
+                json!(["vi"]),
+                v[1],
+                NOW_MS,
+            )],
+        )
+        .await;
+    assert_eq!(merged[0].status, ChangeStatus::Merged);
+    assert_eq!(merged[0].value, json!(["en", "vi"]));
+    let lead = server.login("lead_n").await;
+    let all: ConflictList = server
+        .request(
+            Method::GET,
+            "/v1/conflicts?status=all",
+            Some(&lead.token),
+            None,
+        )
+        .await
+        .json();
+    assert!(all.conflicts.is_empty());
+    let pulled = server.pull_all(&a).await;
+    let last = pulled.iter().rfind(|c| c.field == "languages").unwrap();
+    assert_eq!(last.value, json!(["en", "vi"]));
+    assert_eq!(last.version, merged[0].version);
+}
+
+#[tokio::test]
+async fn a_repeated_push_returns_the_first_results_and_adds_nothing() {
+    let server = start().await;
+    let a = server.login("coach_a").await;
+    let client = Uuid::now_v7();
+    let batch = vec![
+        change(
+            &a,
+            "client",
+            client,
+            "given_name",
+            json!("Kadri"),
+            0,
+            NOW_MS,
+        ),
+        change(&a, "client", client, "shoe_size", json!(41), 0, NOW_MS),
+        change(&a, "client", client, "nickname", json!("K"), 0, NOW_MS),
+    ];
+    let first = server.push(&a, batch.clone()).await;
+    let pulled_before = server.pull_all(&a).await;
+    let history_before = server
+        .store
+        .field_history(server.team("north"), client, "given_name")
+        .await
+        .unwrap();
+    let second = server.push(&a, batch).await;
+    assert_eq!(first, second);
+    assert_eq!(first[1].status, ChangeStatus::Rejected);
+    assert_eq!(server.pull_all(&a).await, pulled_before);
+    let history_after = server
+        .store
+        .field_history(server.team("north"), client, "given_name")
+        .await
+        .unwrap();
+    assert_eq!(history_after, history_before);
+}
+
+#[tokio::test]
+async fn pull_pagination_returns_each_change_exactly_once_at_every_boundary() {
+    const LIMIT: u32 = 5;
+    for count in [0, 1, LIMIT - 1, LIMIT, LIMIT + 1, 2 * LIMIT + 1] {
+        let server = start().await;
+        let a = server.login("coach_a").await;
+        // The other team's writes are interleaved and must never appear.
+        let s = server.login("coach_s").await;
+        let mut expected = Vec::new();
+        for i in 0..count {
+            let id = Uuid::now_v7();
+            let results = server
+                .push(
+                    &a,
+                    vec![change(
+                        &a,
+                        "client",
+                        id,
+                        "given_name",
+                        json!(format!("Name {i}")),
+                        0,
+                        NOW_MS,
+                    )],
+                )
+                .await;
+            expected.push(results[0].version);
+            server
+                .push(
+                    &s,
+                    vec![change(
+                        &s,
+                        "client",
+                        Uuid::now_v7(),
+                        "given_name",
+                        json!("Other"),
+                        0,
+                        NOW_MS,
+                    )],
+                )
+                .await;
+        }
+        let (mut after, mut seen, mut pages) = (0, Vec::new(), 0);
+        loop {
+            let page = server.pull(&a, after, LIMIT).await;
+            pages += 1;
+            assert!(page.changes.len() <= LIMIT as usize);
+            seen.extend(page.changes.iter().map(|c| c.seq));
+            assert!(page.changes.iter().all(|c| c.value != json!("Other")));
+            after = page.next;
+            if !page.has_more {
+                break;
+            }
+        }
+        assert_eq!(seen, expected, "count {count}");
+        assert_eq!(
+            pages,
+            (count.max(1) as usize).div_ceil(LIMIT as usize),
+            "count {count}"
+        );
+        let tail = server.pull(&a, after, LIMIT).await;
+        assert!(tail.changes.is_empty() && !tail.has_more && tail.next == after);
+    }
+}
