@@ -4,7 +4,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // Printing is this module's job.
 
 use serde_json::{Value as Json, json};
-use tandem_domain::Record;
+use tandem_domain::{Entity, Record, fields_of};
 use tandem_store::StoreStatus;
 
 /// Where results and errors go, and in which form.
@@ -90,7 +90,9 @@ pub(crate) fn client_lines(clients: &[Record]) -> String {
 /// Every non-empty field of a client, then its contacts.
 pub(crate) fn client_text(client: &Record, contacts: &[Record]) -> String {
     let mut lines = vec![format!("{}  {}", client.id(), client_name(client))];
-    for (name, value) in client.values() {
+    // In the order of the field catalogue, which groups related fields.
+    for name in fields_of(Entity::Client).iter().map(|spec| spec.name) {
+        let value = client.get(name);
         if value.is_null()
             || value.as_set().is_some_and(|s| s.is_empty())
             || name == "deleted" && !client.is_deleted()

@@ -103,7 +103,7 @@ pub enum StoreError {
     },
 
     /// A value, field or id broke a rule of the domain; the message names the field.
-    #[error("{0}")]
+    #[error(transparent)]
     Invalid(#[from] tandem_domain::DomainError),
 
     /// No record with that id is in this store.

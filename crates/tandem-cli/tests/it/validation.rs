@@ -1,6 +1,13 @@
 //! Invalid input exits non-zero, names the field, and writes nothing.
 
+use chrono::Datelike;
+
 use crate::TestStore;
+
+fn this_year() -> i32 {
+    #[allow(clippy::disallowed_methods)] // The CLI checks years against today's date too.
+    chrono::Utc::now().year()
+}
 
 fn assert_refused(store: &TestStore, args: &[&str], field: &str) {
     let stderr = store.fails(args);
@@ -41,6 +48,21 @@ fn invalid_client_values_are_refused_naming_the_field_and_nothing_is_written() {
         &store,
         &["client", "add", "--family-name", "Warsame"],
         "given_name: a value is required",
+    );
+    // The message is said once, as a sentence a person can act on.
+    assert_eq!(
+        store.fails(&[
+            "client",
+            "add",
+            "--given-name",
+            "Amina",
+            "--birth-year",
+            "1850"
+        ]),
+        format!(
+            "error: birth_year: must be a year from 1900 to {} (got 1850)\n",
+            this_year()
+        )
     );
     assert_eq!(store.json(&["client", "list"]), serde_json::json!([]));
     assert_eq!(store.pending(), 0);
