@@ -2,6 +2,7 @@
 //! connection and its settings, and the migrations.
 
 use std::path::{Path, PathBuf};
+use std::sync::Once;
 use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode};
@@ -51,6 +52,7 @@ impl Store {
 
     /// Opens (or creates) the store file `path` with `key`, bypassing the keyring.
     pub fn open_with_key(path: &Path, key: &StoreKey) -> Result<Store, StoreError> {
+        wait_for_sqlcipher();
         drop(create_private_file(path)?);
         let mut conn = Connection::open(path)?;
         unlock(&conn, key, path)?;
@@ -71,6 +73,31 @@ impl Store {
     pub fn schema_version(&self) -> Result<u32, StoreError> {
         migrate::current_version(&self.conn)
     }
+}
+
+/// Waits, once per process, until SQLCipher can key a connection.
+///
+/// SQLite marks itself initialised and releases its lock before it runs SQLCipher's own
+/// initialisation, so a thread that keys a connection while another thread is still inside
+/// the process's first SQLite call gets SQLITE_ERROR ("An error occurred with PRAGMA key or
+/// rekey"). Every store opener passes through this `Once`, and the first one keys
+/// throwaway in-memory connections until that succeeds, which it does as soon as whichever
+/// thread started SQLite has finished initialising it (a few milliseconds at most). If it
+/// never succeeds, SQLCipher is missing or broken and `unlock` reports that.
+fn wait_for_sqlcipher() {
+    static READY: Once = Once::new();
+    READY.call_once(|| {
+        for _ in 0..400 {
+            let keyed = Connection::open_in_memory().and_then(|conn| {
+                conn.execute_batch("PRAGMA cipher_log_level = NONE; PRAGMA key = 'probe';")?;
+                conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+            });
+            if keyed.is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
 }
 
 /// Gives the connection its key and proves that the key decrypts the file, before anything
