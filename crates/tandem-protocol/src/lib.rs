@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 /// The schema version this build speaks.
@@ -33,7 +34,7 @@ pub const MAX_PULL_LIMIT: u32 = 1000;
 pub const DEFAULT_PULL_LIMIT: u32 = 500;
 
 /// A user's role (DESIGN.md, "Security and privacy").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Works with the own team's records.
@@ -66,7 +67,7 @@ impl Role {
 }
 
 /// A team as the server names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TeamRef {
     /// The team's id.
     pub id: Uuid,
@@ -75,7 +76,7 @@ pub struct TeamRef {
 }
 
 /// A user as the server names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct UserRef {
     /// The user's id; the `author_id` of every change the user makes.
     pub id: Uuid,
@@ -84,7 +85,7 @@ pub struct UserRef {
 }
 
 /// `POST /v1/auth/login`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct LoginRequest {
     /// The login name.
     pub username: String,
@@ -98,7 +99,7 @@ pub struct LoginRequest {
 }
 
 /// The answer to a successful login: a new device and its bearer token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct LoginResponse {
     /// Who signed in.
     pub user: UserRef,
@@ -115,7 +116,7 @@ pub struct LoginResponse {
 }
 
 /// One field write made on a device.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ChangeIn {
     /// The change's UUIDv7: the idempotency key of a push.
     pub change_id: Uuid,
@@ -136,7 +137,7 @@ pub struct ChangeIn {
 }
 
 /// `POST /v1/sync/push`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PushRequest {
     /// The pushing device; must be the device of the bearer token.
     pub device_id: Uuid,
@@ -151,7 +152,7 @@ pub struct PushRequest {
 }
 
 /// What the server did with one change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeStatus {
     /// The change's value is the field's value now.
@@ -166,7 +167,7 @@ pub enum ChangeStatus {
 }
 
 /// The server's answer for one change.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ChangeResult {
     /// The change answered.
     pub change_id: Uuid,
@@ -185,7 +186,7 @@ pub struct ChangeResult {
 }
 
 /// The answer to a push, one result per change, in order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PushResponse {
     /// The server's clock, RFC 3339; the device advances its HLC from it.
     pub server_time: DateTime<Utc>,
@@ -194,13 +195,16 @@ pub struct PushResponse {
 }
 
 /// The query of `GET /v1/sync/pull`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PullQuery {
     /// The last `seq` the device has stored (0 at first).
     #[serde(default)]
+    #[param(default = 0)]
     pub after: u64,
-    /// The page size (at most [`MAX_PULL_LIMIT`]).
+    /// The page size, 1 to 1000 (`MAX_PULL_LIMIT`); 500 when left out.
     #[serde(default = "default_pull_limit")]
+    #[param(default = 500, minimum = 1, maximum = 1000)]
     pub limit: u32,
 }
 
@@ -209,7 +213,7 @@ fn default_pull_limit() -> u32 {
 }
 
 /// One field write as the server committed it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PulledChange {
     /// The server sequence number; commit order equals `seq` order.
     pub seq: u64,
@@ -232,7 +236,7 @@ pub struct PulledChange {
 }
 
 /// The answer to a pull.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PullResponse {
     /// The team's writes after the cursor, in `seq` order.
     pub changes: Vec<PulledChange>,
@@ -245,7 +249,7 @@ pub struct PullResponse {
 }
 
 /// Where a conflict stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConflictStatus {
     /// Waiting in the team lead's review queue.
@@ -257,7 +261,7 @@ pub enum ConflictStatus {
 }
 
 /// One side of a conflict.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ConflictValue {
     /// The value written.
     pub value: Value,
@@ -272,7 +276,7 @@ pub struct ConflictValue {
 }
 
 /// A conflict on one field.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Conflict {
     /// The conflict's id.
     pub id: i64,
@@ -308,21 +312,21 @@ pub struct Conflict {
 }
 
 /// `GET /v1/conflicts`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ConflictList {
     /// The team's conflicts, oldest first.
     pub conflicts: Vec<Conflict>,
 }
 
 /// `POST /v1/conflicts/{id}/resolve`: the value the field gets.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ResolveConflictRequest {
     /// One of the values in conflict, or a new one; validated like any change.
     pub value: Value,
 }
 
 /// The answer to a resolution.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ResolveConflictResponse {
     /// The conflict, now resolved.
     pub conflict: Conflict,
@@ -331,7 +335,7 @@ pub struct ResolveConflictResponse {
 }
 
 /// A device as a team lead or admin sees it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct DeviceInfo {
     /// The device's id.
     pub id: Uuid,
@@ -354,21 +358,21 @@ pub struct DeviceInfo {
 }
 
 /// `GET /v1/devices`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct DeviceList {
     /// The devices, oldest first.
     pub devices: Vec<DeviceInfo>,
 }
 
 /// `GET /health`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct HealthResponse {
     /// `ok` when the database answers.
     pub status: String,
 }
 
 /// Every error response: a machine code and a sentence for people.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ApiErrorBody {
     /// A stable machine code such as `device_revoked`, `invalid_json`, `forbidden`.
     pub error: String,

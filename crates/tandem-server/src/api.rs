@@ -13,7 +13,6 @@ use axum::extract::{
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use chrono::Duration as TimeDelta;
 use serde::Deserialize;
 use tandem_domain::{Entity, ValidationContext, field_spec};
@@ -27,6 +26,9 @@ use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::ServerError;
@@ -116,19 +118,28 @@ impl AppState {
     }
 }
 
+/// Every endpoint, each registered from its `#[utoipa::path]` annotation: the method and
+/// path the router serves are the ones the OpenAPI document describes, so the two cannot
+/// drift apart. Add endpoints here (with `routes!`), never with a bare `Router::route`.
+pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(crate::openapi::base_document())
+        .routes(routes!(health))
+        .routes(routes!(openapi_document))
+        .routes(routes!(login))
+        .routes(routes!(push))
+        .routes(routes!(pull))
+        .routes(routes!(list_conflicts))
+        .routes(routes!(resolve_conflict))
+        .routes(routes!(list_devices))
+        .routes(routes!(revoke_device))
+}
+
 /// The router with every endpoint and the HTTP layers (body limit, gzip both ways,
 /// timeout, tracing).
 pub fn router(state: AppState) -> Router {
     let settings = Arc::clone(&state.settings);
-    Router::new()
-        .route("/health", get(health))
-        .route("/v1/auth/login", post(login))
-        .route("/v1/sync/push", post(push))
-        .route("/v1/sync/pull", get(pull))
-        .route("/v1/conflicts", get(list_conflicts))
-        .route("/v1/conflicts/{id}/resolve", post(resolve_conflict))
-        .route("/v1/devices", get(list_devices))
-        .route("/v1/devices/{id}/revoke", post(revoke_device))
+    let (routes, _document) = api_routes().split_for_parts();
+    routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -401,6 +412,15 @@ impl FromRequestParts<AppState> for Caller {
 // ---------------------------------------------------------------------------------------
 // Handlers
 
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The server and its database answer.", body = HealthResponse),
+        (status = 500, description = "`internal`: the database does not answer.", body = ApiErrorBody),
+    )
+)]
 async fn health(State(state): State<AppState>) -> Result<Json<HealthResponse>, ApiError> {
     state.store.check_health().await?;
     Ok(Json(HealthResponse {
@@ -408,6 +428,44 @@ async fn health(State(state): State<AppState>) -> Result<Json<HealthResponse>, A
     }))
 }
 
+/// `GET /v1/openapi.json`: this document, built once from the annotations.
+#[utoipa::path(
+    get,
+    path = "/v1/openapi.json",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document of this API.", content_type = "application/json", body = Object),
+    )
+)]
+async fn openapi_document() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        crate::openapi::document_json(),
+    )
+        .into_response()
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/auth/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in: a new device and its bearer token.", body = LoginResponse),
+        (status = 400, description = "`invalid_json`: the body is not JSON; `invalid_request`: it could not be read (e.g. broken gzip).", body = ApiErrorBody),
+        (status = 401, description = "`invalid_credentials`: wrong username or password (the same answer for both).", body = ApiErrorBody),
+        (status = 403, description = "`forbidden`: the user is not a member of the named `team`, or of no team at all.", body = ApiErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over the limit.", body = ApiErrorBody),
+        (status = 415, description = "`unsupported_media_type`: the body is not sent as `application/json`.", body = ApiErrorBody),
+        (status = 422, description = "`invalid_request`: JSON of the wrong shape, a bad `device_name`, or the user belongs to several teams and `team` is missing.", body = ApiErrorBody),
+        (status = 429, description = "`rate_limited`: too many failed logins for this username or address.", body = ApiErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until a login may be tried again."))),
+        (status = 500, description = "`internal`: the server failed; details only in the server log.", body = ApiErrorBody),
+    )
+)]
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -520,6 +578,24 @@ async fn login(
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/sync/push",
+    tag = "sync",
+    security(("device_token" = [])),
+    request_body = PushRequest,
+    responses(
+        (status = 200, description = "One result per change, in request order; the batch was applied in one transaction.", body = PushResponse),
+        (status = 400, description = "`invalid_json`: the body is not JSON; `invalid_request`: it could not be read (e.g. broken gzip).", body = ApiErrorBody),
+        (status = 401, description = "`unauthorized`: no or an unknown device token; `device_revoked`: the device was revoked and must wipe its local store.", body = ApiErrorBody, examples(("device_revoked" = (value = json!({"error": "device_revoked", "message": "this device has been revoked; its local data must be wiped"}))), ("unauthorized" = (value = json!({"error": "unauthorized", "message": "the device token is not known"}))))),
+        (status = 403, description = "`forbidden`: an admin, a device without a team, or `device_id` is not the token's device.", body = ApiErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over the limit or carries more than 1000 changes.", body = ApiErrorBody),
+        (status = 415, description = "`unsupported_media_type`: the body is not sent as `application/json`.", body = ApiErrorBody),
+        (status = 422, description = "`invalid_request`: JSON of the wrong shape or an invalid value; the message names the field.", body = ApiErrorBody),
+        (status = 426, description = "`update_required`: this schema version is no longer accepted; update the app.", body = ApiErrorBody),
+        (status = 500, description = "`internal`: the server failed; details only in the server log.", body = ApiErrorBody),
+    )
+)]
 async fn push(
     State(state): State<AppState>,
     caller: Caller,
@@ -585,6 +661,20 @@ async fn push(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/sync/pull",
+    tag = "sync",
+    security(("device_token" = [])),
+    params(PullQuery),
+    responses(
+        (status = 200, description = "The team's writes after `after`, in `seq` order.", body = PullResponse),
+        (status = 400, description = "`invalid_request`: a bad query parameter (`limit` outside 1 to 1000, a non-number).", body = ApiErrorBody),
+        (status = 401, description = "`unauthorized`: no or an unknown device token; `device_revoked`: the device was revoked and must wipe its local store.", body = ApiErrorBody, examples(("device_revoked" = (value = json!({"error": "device_revoked", "message": "this device has been revoked; its local data must be wiped"}))), ("unauthorized" = (value = json!({"error": "unauthorized", "message": "the device token is not known"}))))),
+        (status = 403, description = "`forbidden`: the role or the team does not allow this.", body = ApiErrorBody),
+        (status = 500, description = "`internal`: the server failed; details only in the server log.", body = ApiErrorBody),
+    )
+)]
 async fn pull(
     State(state): State<AppState>,
     caller: Caller,
@@ -610,13 +700,42 @@ async fn pull(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ConflictFilter {
-    /// `open` (default) or `all`.
+    /// `open` (the default): only conflicts waiting for review; `all`: every conflict.
     #[serde(default)]
+    #[param(inline, value_type = Option<ConflictListStatus>)]
     status: Option<String>,
 }
 
+/// The values of `status` in `GET /v1/conflicts`, for the document only: the handler
+/// reads a string so that a wrong value gets its own `invalid_request` message.
+#[derive(Debug, ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(
+    dead_code,
+    reason = "only its schema is used; the handler parses a string"
+)]
+enum ConflictListStatus {
+    Open,
+    All,
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/conflicts",
+    tag = "conflicts",
+    security(("device_token" = [])),
+    params(ConflictFilter),
+    responses(
+        (status = 200, description = "The team's conflicts, oldest first (team lead).", body = ConflictList),
+        (status = 400, description = "`invalid_request`: `status` is neither `open` nor `all`.", body = ApiErrorBody),
+        (status = 401, description = "`unauthorized`: no or an unknown device token; `device_revoked`: the device was revoked and must wipe its local store.", body = ApiErrorBody, examples(("device_revoked" = (value = json!({"error": "device_revoked", "message": "this device has been revoked; its local data must be wiped"}))), ("unauthorized" = (value = json!({"error": "unauthorized", "message": "the device token is not known"}))))),
+        (status = 403, description = "`forbidden`: the role or the team does not allow this.", body = ApiErrorBody),
+        (status = 500, description = "`internal`: the server failed; details only in the server log.", body = ApiErrorBody),
+    )
+)]
 async fn list_conflicts(
     State(state): State<AppState>,
     caller: Caller,
@@ -638,6 +757,26 @@ async fn list_conflicts(
     Ok(Json(ConflictList { conflicts }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/conflicts/{id}/resolve",
+    tag = "conflicts",
+    security(("device_token" = [])),
+    params(("id" = i64, Path, description = "The conflict's id.")),
+    request_body = ResolveConflictRequest,
+    responses(
+        (status = 200, description = "Resolved: the conflict and the ordinary change the server wrote (team lead).", body = ResolveConflictResponse),
+        (status = 400, description = "`invalid_json`: the body is not JSON; `invalid_request`: `id` is not a number.", body = ApiErrorBody),
+        (status = 401, description = "`unauthorized`: no or an unknown device token; `device_revoked`: the device was revoked and must wipe its local store.", body = ApiErrorBody, examples(("device_revoked" = (value = json!({"error": "device_revoked", "message": "this device has been revoked; its local data must be wiped"}))), ("unauthorized" = (value = json!({"error": "unauthorized", "message": "the device token is not known"}))))),
+        (status = 403, description = "`forbidden`: the role or the team does not allow this.", body = ApiErrorBody),
+        (status = 404, description = "`not_found`: no such conflict or device (or not visible to this caller).", body = ApiErrorBody),
+        (status = 409, description = "`conflict_not_open`: the conflict was resolved already.", body = ApiErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over the limit.", body = ApiErrorBody),
+        (status = 415, description = "`unsupported_media_type`: the body is not sent as `application/json`.", body = ApiErrorBody),
+        (status = 422, description = "`invalid_request`: JSON of the wrong shape or an invalid value; the message names the field.", body = ApiErrorBody),
+        (status = 500, description = "`internal`: the server failed; details only in the server log.", body = ApiErrorBody),
+    )
+)]
 async fn resolve_conflict(
     State(state): State<AppState>,
     caller: Caller,
@@ -666,6 +805,18 @@ async fn resolve_conflict(
     Ok(Json(ResolveConflictResponse { conflict, change }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/devices",
+    tag = "devices",
+    security(("device_token" = [])),
+    responses(
+        (status = 200, description = "Devices, oldest first: the own team's for a team lead, all for an admin.", body = DeviceList),
+        (status = 401, description = "`unauthorized`: no or an unknown device token; `device_revoked`: the device was revoked and must wipe its local store.", body = ApiErrorBody, examples(("device_revoked" = (value = json!({"error": "device_revoked", "message": "this device has been revoked; its local data must be wiped"}))), ("unauthorized" = (value = json!({"error": "unauthorized", "message": "the device token is not known"}))))),
+        (status = 403, description = "`forbidden`: the role or the team does not allow this.", body = ApiErrorBody),
+        (status = 500, description = "`internal`: the server failed; details only in the server log.", body = ApiErrorBody),
+    )
+)]
 async fn list_devices(
     State(state): State<AppState>,
     caller: Caller,
@@ -683,6 +834,21 @@ async fn list_devices(
     Ok(Json(DeviceList { devices }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/devices/{id}/revoke",
+    tag = "devices",
+    security(("device_token" = [])),
+    params(("id" = Uuid, Path, description = "The device's id.")),
+    responses(
+        (status = 200, description = "The device, now revoked (admin); it gets 401 `device_revoked` from now on.", body = tandem_protocol::DeviceInfo),
+        (status = 400, description = "`invalid_request`: `id` is not a UUID.", body = ApiErrorBody),
+        (status = 401, description = "`unauthorized`: no or an unknown device token; `device_revoked`: the device was revoked and must wipe its local store.", body = ApiErrorBody, examples(("device_revoked" = (value = json!({"error": "device_revoked", "message": "this device has been revoked; its local data must be wiped"}))), ("unauthorized" = (value = json!({"error": "unauthorized", "message": "the device token is not known"}))))),
+        (status = 403, description = "`forbidden`: the role or the team does not allow this.", body = ApiErrorBody),
+        (status = 404, description = "`not_found`: no such conflict or device (or not visible to this caller).", body = ApiErrorBody),
+        (status = 500, description = "`internal`: the server failed; details only in the server log.", body = ApiErrorBody),
+    )
+)]
 async fn revoke_device(
     State(state): State<AppState>,
     caller: Caller,

@@ -10,6 +10,13 @@ pub enum ServerError {
     /// The SQLite database failed.
     #[error("SQLite database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The PostgreSQL database failed. The message is PostgreSQL's code and sentence,
+    /// never its DETAIL, which can quote row data.
+    #[error("PostgreSQL database error: {0}")]
+    Postgres(String),
+    /// The `--database-url` does not parse.
+    #[error("invalid database URL: {0}")]
+    InvalidDatabaseUrl(String),
     /// The database was written by a newer server.
     #[error(
         "the database has schema version {found}, newer than this server supports ({supported}); upgrade the server"
@@ -53,4 +60,21 @@ pub enum ServerError {
     /// The data directory or a file could not be used.
     #[error("file error: {0}")]
     Io(#[from] std::io::Error),
+    /// The TLS certificate file (`--tls-cert`) cannot be read or holds no PEM certificate.
+    #[error("TLS certificate file {}: {reason}", path.display())]
+    TlsCertificate {
+        /// The file named in the configuration.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The TLS key file (`--tls-key`) cannot be read, holds no PEM private key, or the key
+    /// does not belong to the certificate.
+    #[error("TLS key file {}: {reason}", path.display())]
+    TlsKey {
+        /// The file named in the configuration.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
 }

@@ -7,9 +7,11 @@ pub mod api;
 pub mod auth;
 pub mod clock;
 mod error;
+pub mod openapi;
 pub mod push;
 pub mod seed;
 pub mod store;
+pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -27,6 +29,32 @@ pub async fn serve(
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// Like [`serve`], over HTTPS with `tls` (see [`tls::load_server_config`]).
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    tls: std::sync::Arc<rustls::ServerConfig>,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let handle = axum_server::Handle::<SocketAddr>::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        // No deadline, like `serve`: the per-request timeout already bounds every request.
+        stopper.graceful_shutdown(None);
+    });
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(
+        axum_server::tls_rustls::RustlsConfig::from_config(tls),
+    );
+    axum_server::Server::<SocketAddr>::from_listener(listener)
+        .acceptor(acceptor)
+        .handle(handle)
+        .serve(app)
         .await?;
     Ok(())
 }

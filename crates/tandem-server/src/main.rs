@@ -3,7 +3,7 @@
 
 use std::io::Read;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 use tandem_protocol::Role;
 use tandem_server::clock::{Clock, SystemClock, new_uuid_v7};
-use tandem_server::store::{ServerStore, SqliteStore};
+use tandem_server::store::{DatabaseLocation, ServerStore};
 use tandem_server::{AppState, ServerSettings};
 use uuid::Uuid;
 
@@ -37,13 +37,21 @@ struct GlobalArgs {
     /// Address to listen on [default: 127.0.0.1:8787].
     #[arg(long, global = true, env = "TANDEM_LISTEN")]
     listen: Option<SocketAddr>,
-    /// `sqlite:PATH` (or a plain path); `postgres://...` is not built yet.
+    /// `sqlite:PATH` (or a plain path), or `postgres://user:password@host:port/db` for
+    /// PostgreSQL (several instances may share one PostgreSQL database).
     #[arg(long, global = true, env = "TANDEM_DATABASE_URL")]
     database_url: Option<String>,
     /// A TOML file with the same keys (data_dir, listen, database_url, body_limit_bytes,
-    /// request_timeout_secs); flags win over it.
+    /// request_timeout_secs, tls_cert, tls_key); flags win over it.
     #[arg(long, global = true, env = "TANDEM_CONFIG")]
     config: Option<PathBuf>,
+    /// Serve HTTPS with this PEM certificate chain (server certificate first); needs
+    /// --tls-key. Without both, `serve` speaks plain HTTP (e.g. behind a TLS proxy).
+    #[arg(long, global = true, env = "TANDEM_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, global = true, env = "TANDEM_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -134,12 +142,16 @@ struct ConfigFile {
     database_url: Option<String>,
     body_limit_bytes: Option<usize>,
     request_timeout_secs: Option<u64>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 struct Resolved {
     listen: SocketAddr,
-    database: PathBuf,
+    database: DatabaseLocation,
     settings: ServerSettings,
+    /// Certificate chain and key files, when the server speaks HTTPS.
+    tls: Option<(PathBuf, PathBuf)>,
 }
 
 fn resolve(global: &GlobalArgs) -> anyhow::Result<Resolved> {
@@ -157,14 +169,7 @@ fn resolve(global: &GlobalArgs) -> anyhow::Result<Resolved> {
         .or(file.listen)
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8787)));
     let database = match global.database_url.clone().or(file.database_url) {
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            bail!("the PostgreSQL backend is not built yet; use SQLite (--data-dir or sqlite:PATH)")
-        }
-        Some(url) => PathBuf::from(
-            url.strip_prefix("sqlite://")
-                .or(url.strip_prefix("sqlite:"))
-                .unwrap_or(&url),
-        ),
+        Some(url) => DatabaseLocation::from_url(&url),
         None => {
             let dir = global
                 .data_dir
@@ -173,7 +178,7 @@ fn resolve(global: &GlobalArgs) -> anyhow::Result<Resolved> {
                 .unwrap_or_else(|| PathBuf::from("."));
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("creating the data directory {}", dir.display()))?;
-            dir.join("tandem-server.db")
+            DatabaseLocation::Sqlite(dir.join("tandem-server.db"))
         }
     };
     let mut settings = ServerSettings::default();
@@ -183,17 +188,27 @@ fn resolve(global: &GlobalArgs) -> anyhow::Result<Resolved> {
     if let Some(secs) = file.request_timeout_secs {
         settings.request_timeout = Duration::from_secs(secs);
     }
+    let tls = match (
+        global.tls_cert.clone().or(file.tls_cert),
+        global.tls_key.clone().or(file.tls_key),
+    ) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => bail!("TLS needs both a certificate and a key (--tls-cert and --tls-key)"),
+    };
     Ok(Resolved {
+        tls,
         listen,
         database,
         settings,
     })
 }
 
-fn open_store(path: &Path) -> anyhow::Result<Arc<dyn ServerStore>> {
-    let store = SqliteStore::open(path)
-        .with_context(|| format!("opening the database {}", path.display()))?;
-    Ok(Arc::new(store))
+async fn open_store(database: &DatabaseLocation) -> anyhow::Result<Arc<dyn ServerStore>> {
+    database
+        .open()
+        .await
+        .with_context(|| format!("opening the database ({database})"))
 }
 
 fn read_password() -> anyhow::Result<String> {
@@ -245,21 +260,34 @@ async fn main() -> anyhow::Result<()> {
     let hashing = resolved.settings.password_hashing.clone();
     match cli.command {
         Command::Serve => {
-            let store = open_store(&resolved.database)?;
+            // Before the database and the port: a bad certificate stops the start at once.
+            let tls = match &resolved.tls {
+                Some((cert, key)) => Some(tandem_server::tls::load_server_config(cert, key)?),
+                None => None,
+            };
+            let store = open_store(&resolved.database).await?;
             let state = AppState::new(store, clock, resolved.settings)?;
             let listener = tokio::net::TcpListener::bind(resolved.listen)
                 .await
                 .with_context(|| format!("binding {}", resolved.listen))?;
             let address = listener.local_addr()?;
-            println!("listening on http://{address}");
-            tandem_server::serve(listener, state, shutdown_signal()).await?;
+            match tls {
+                Some(tls) => {
+                    println!("listening on https://{address}");
+                    tandem_server::serve_tls(listener, tls, state, shutdown_signal()).await?;
+                }
+                None => {
+                    println!("listening on http://{address}");
+                    tandem_server::serve(listener, state, shutdown_signal()).await?;
+                }
+            }
         }
         Command::Migrate => {
-            open_store(&resolved.database)?.migrate().await?;
-            println!("database {} is up to date", resolved.database.display());
+            open_store(&resolved.database).await?.migrate().await?;
+            println!("{} is up to date", resolved.database);
         }
         Command::SeedDemo { clients } => {
-            let store = open_store(&resolved.database)?;
+            let store = open_store(&resolved.database).await?;
             let summary =
                 tandem_server::seed::seed_demo(store.as_ref(), &hashing, clock.now(), clients)
                     .await?;
@@ -273,7 +301,7 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         Command::Admin { command } => {
-            let store = open_store(&resolved.database)?;
+            let store = open_store(&resolved.database).await?;
             match command {
                 AdminCommand::Team {
                     command: TeamCommand::Add { name },

@@ -3,7 +3,12 @@
 //! [`crate::push`]; a backend only keeps state and assigns sequence numbers so that commit
 //! order equals sequence order.
 
+mod postgres;
 mod sqlite;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -11,6 +16,7 @@ use tandem_domain::FieldValue;
 use tandem_protocol::{ChangeResult, Conflict, DeviceInfo, PulledChange, Role, TeamRef, UserRef};
 use uuid::Uuid;
 
+pub use postgres::{DEFAULT_MAX_CONNECTIONS, MIGRATION_LOCK_KEY, PostgresStore, SEQ_LOCK_KEY};
 pub use sqlite::SqliteStore;
 
 use crate::ServerError;
@@ -211,4 +217,106 @@ pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
         change_id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<(Conflict, PulledChange), ServerError>;
+}
+
+/// Where the server keeps its data: what `--database-url` (or the data directory) names.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseLocation {
+    /// An SQLite file (the pilot default).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, by its connection URL (which may hold a password).
+    Postgres(String),
+}
+
+impl DatabaseLocation {
+    /// Reads a database URL: `postgres://` or `postgresql://` is PostgreSQL; `sqlite:PATH`,
+    /// `sqlite://PATH` or a plain path is an SQLite file.
+    pub fn from_url(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Self::Postgres(url.to_owned());
+        }
+        Self::Sqlite(PathBuf::from(
+            url.strip_prefix("sqlite://")
+                .or(url.strip_prefix("sqlite:"))
+                .unwrap_or(url),
+        ))
+    }
+
+    /// Opens the database and brings its schema up to date.
+    pub async fn open(&self) -> Result<Arc<dyn ServerStore>, ServerError> {
+        Ok(match self {
+            Self::Sqlite(path) => {
+                let path = path.clone();
+                let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path))
+                    .await
+                    .map_err(|err| ServerError::TaskFailed(err.to_string()))??;
+                Arc::new(store)
+            }
+            Self::Postgres(url) => Arc::new(PostgresStore::connect(url).await?),
+        })
+    }
+}
+
+/// Names the database for messages and logs; a PostgreSQL URL is shown without its
+/// user and password.
+impl fmt::Display for DatabaseLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "SQLite file {}", path.display()),
+            Self::Postgres(url) => {
+                let without_scheme = url.split_once("://").map_or("", |(_, rest)| rest);
+                let without_user = without_scheme
+                    .rsplit_once('@')
+                    .map_or(without_scheme, |(_, rest)| rest);
+                let without_query = without_user.split('?').next().unwrap_or("");
+                write!(f, "PostgreSQL database {without_query}")
+            }
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_postgres_url_selects_postgresql_and_anything_else_an_sqlite_file() {
+        assert_eq!(
+            DatabaseLocation::from_url("postgres://u:p@db:5432/tandem"),
+            DatabaseLocation::Postgres("postgres://u:p@db:5432/tandem".into())
+        );
+        assert!(matches!(
+            DatabaseLocation::from_url("postgresql:///tandem"),
+            DatabaseLocation::Postgres(_)
+        ));
+        for url in ["sqlite:/srv/t.db", "sqlite:///srv/t.db", "/srv/t.db"] {
+            assert_eq!(
+                DatabaseLocation::from_url(url),
+                DatabaseLocation::Sqlite(PathBuf::from("/srv/t.db")),
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_postgres_location_is_shown_without_its_password() {
+        let shown = DatabaseLocation::from_url(
+            "postgres://tandem:s3cret@db.example:5432/tandem?sslmode=disable",
+        )
+        .to_string();
+        assert_eq!(shown, "PostgreSQL database db.example:5432/tandem");
+        assert!(
+            !format!(
+                "{:?}",
+                DatabaseLocation::from_url("postgres://u:s3cret@h/d")
+            )
+            .contains("s3cret")
+        );
+    }
 }

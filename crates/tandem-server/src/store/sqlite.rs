@@ -66,18 +66,22 @@ impl SqliteStore {
 
     fn migrate_blocking(&self) -> Result<(), ServerError> {
         let mut conn = self.lock();
-        let found: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
         let supported = MIGRATIONS.len() as i64;
-        if found > supported {
-            return Err(ServerError::SchemaTooNew { found, supported });
-        }
-        for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        // Each step reads the schema version inside its own write transaction, so two
+        // processes starting together on a fresh file never both apply one migration.
+        loop {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let found: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+            if found > supported {
+                return Err(ServerError::SchemaTooNew { found, supported });
+            }
+            let Some(sql) = MIGRATIONS.get(found as usize) else {
+                return Ok(());
+            };
             tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", index as i64 + 1)?;
+            tx.pragma_update(None, "user_version", found + 1)?;
             tx.commit()?;
         }
-        Ok(())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {

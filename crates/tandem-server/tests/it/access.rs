@@ -41,9 +41,9 @@ async fn open_conflict(server: &TestServer, a: &Device, b: &Device) -> i64 {
     r[0].conflict_id.unwrap()
 }
 
-#[tokio::test]
-async fn every_endpoint_checks_role_and_team() {
-    let server = start().await;
+both_backends!(every_endpoint_checks_role_and_team);
+async fn every_endpoint_checks_role_and_team(backend: Backend) {
+    let server = start(backend).await;
     let coach = server.login("coach_a").await;
     let other = server.login("coach_b").await;
     let lead = server.login("lead_n").await;
@@ -300,9 +300,9 @@ async fn every_endpoint_checks_role_and_team() {
     assert_eq!(all_devices.devices.len(), 6);
 }
 
-#[tokio::test]
-async fn a_revoked_device_gets_401_device_revoked_and_a_team_lead_sees_it() {
-    let server = start().await;
+both_backends!(a_revoked_device_gets_401_device_revoked_and_a_team_lead_sees_it);
+async fn a_revoked_device_gets_401_device_revoked_and_a_team_lead_sees_it(backend: Backend) {
+    let server = start(backend).await;
     let coach = server.login("coach_a").await;
     let admin = server.login("admin").await;
     server.push(&coach, vec![]).await;
@@ -346,9 +346,11 @@ async fn a_revoked_device_gets_401_device_revoked_and_a_team_lead_sees_it() {
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
-async fn repeated_failed_logins_are_refused_with_429_and_retry_after_until_the_window_passes() {
-    let server = start().await;
+both_backends!(repeated_failed_logins_are_refused_with_429_and_retry_after_until_the_window_passes);
+async fn repeated_failed_logins_are_refused_with_429_and_retry_after_until_the_window_passes(
+    backend: Backend,
+) {
+    let server = start(backend).await;
     for _ in 0..5 {
         let reply = server.login_reply("coach_a", "wrong password").await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);

@@ -1,7 +1,11 @@
-//! A real server on 127.0.0.1:0 with a controllable clock, seeded teams and users, and a
-//! small HTTP client that speaks the protocol.
+//! A real server on 127.0.0.1:0 over a real database of either backend, with a
+//! controllable clock, seeded teams and users, and a small HTTP client that speaks the
+//! protocol. [`both_backends!`] turns one test body into a test per backend, so the whole
+//! suite is the conformance suite of SQLite and PostgreSQL alike.
 
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
@@ -13,22 +17,102 @@ use tandem_protocol::{
 };
 use tandem_server::auth::PasswordHashing;
 use tandem_server::clock::{Clock, ManualClock};
-use tandem_server::store::{ServerStore, SqliteStore};
-use tandem_server::{AppState, LoginRateLimit, ServerSettings};
+use tandem_server::store::{PostgresStore, ServerStore, SqliteStore};
+use tandem_server::{AppState, LoginRateLimit, ServerError, ServerSettings};
 use tokio::sync::oneshot;
 use uuid::Uuid;
+
+use crate::pg_cluster;
+
+/// Makes `name(backend: Backend)`, an async fn in the same module, into one test per
+/// backend: `name::on_sqlite` and `name::on_postgres`. `multi_thread:` before the name runs
+/// it on tokio's multi-threaded runtime (for tests that push from several tasks at once).
+macro_rules! both_backends {
+    ($name:ident) => {
+        both_backends!(@tests $name, tokio::test);
+    };
+    (multi_thread: $name:ident) => {
+        both_backends!(@tests $name, tokio::test(flavor = "multi_thread", worker_threads = 4));
+    };
+    (@tests $name:ident, $test:meta) => {
+        mod $name {
+            #[$test]
+            async fn on_sqlite() {
+                super::$name($crate::harness::Backend::Sqlite).await;
+            }
+
+            #[$test]
+            async fn on_postgres() {
+                super::$name($crate::harness::Backend::Postgres).await;
+            }
+        }
+    };
+}
 
 pub(crate) const PASSWORD: &str = "correct horse battery";
 /// 2026-01-15T10:00:00Z.
 pub(crate) const NOW_MS: i64 = 1_768_471_200_000;
 pub(crate) const BODY_LIMIT: usize = 64 * 1024;
 
+/// The store backends every conformance test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    /// A file in a temporary directory (a file, not `:memory:`, so that a second server
+    /// instance can open the same database).
+    Sqlite,
+    /// A fresh database in the test binary's own PostgreSQL cluster.
+    Postgres,
+}
+
+/// A fresh, empty database of one backend, kept for as long as a server uses it.
+#[derive(Debug)]
+pub(crate) enum TestDatabase {
+    Sqlite {
+        path: PathBuf,
+        _dir: tempfile::TempDir,
+    },
+    Postgres {
+        url: String,
+    },
+}
+
+impl TestDatabase {
+    pub(crate) async fn create(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                TestDatabase::Sqlite {
+                    path: dir.path().join("tandem-server.db"),
+                    _dir: dir,
+                }
+            }
+            Backend::Postgres => TestDatabase::Postgres {
+                url: pg_cluster::fresh_database().await,
+            },
+        }
+    }
+
+    /// Opens (and migrates) a store on this database: each call is what one more server
+    /// instance would have, its own connection or pool.
+    pub(crate) async fn open_store(&self) -> Arc<dyn ServerStore> {
+        self.try_open_store().await.unwrap()
+    }
+
+    pub(crate) async fn try_open_store(&self) -> Result<Arc<dyn ServerStore>, ServerError> {
+        Ok(match self {
+            TestDatabase::Sqlite { path, .. } => Arc::new(SqliteStore::open(path)?),
+            TestDatabase::Postgres { url } => Arc::new(PostgresStore::connect(url).await?),
+        })
+    }
+}
+
 pub(crate) struct TestServer {
     pub(crate) base: String,
     pub(crate) http: reqwest::Client,
-    pub(crate) store: Arc<SqliteStore>,
+    pub(crate) store: Arc<dyn ServerStore>,
     pub(crate) clock: Arc<ManualClock>,
     pub(crate) teams: Vec<(String, Uuid)>,
+    pub(crate) database: Arc<TestDatabase>,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -50,8 +134,10 @@ pub(crate) const USERS: &[(&str, Role, Option<&str>)] = &[
     ("admin", Role::Admin, None),
 ];
 
-pub(crate) async fn start() -> TestServer {
-    let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+/// A server on a fresh database of `backend`, with teams north and south and [`USERS`].
+pub(crate) async fn start(backend: Backend) -> TestServer {
+    let database = Arc::new(TestDatabase::create(backend).await);
+    let store = database.open_store().await;
     let now = DateTime::<Utc>::from_timestamp_millis(NOW_MS).unwrap();
     let clock = Arc::new(ManualClock::new(now));
     let hashing = PasswordHashing::fast_insecure_for_tests();
@@ -78,20 +164,32 @@ pub(crate) async fn start() -> TestServer {
             .await
             .unwrap();
     }
-    let settings = ServerSettings {
+    serve(database, store, clock, teams).await
+}
+
+fn settings() -> ServerSettings {
+    ServerSettings {
         body_limit_bytes: BODY_LIMIT,
         login_rate_limit: LoginRateLimit {
             per_username: 5,
             per_address: 50,
             ..LoginRateLimit::default()
         },
-        password_hashing: hashing,
+        password_hashing: PasswordHashing::fast_insecure_for_tests(),
         ..ServerSettings::default()
-    };
+    }
+}
+
+async fn serve(
+    database: Arc<TestDatabase>,
+    store: Arc<dyn ServerStore>,
+    clock: Arc<ManualClock>,
+    teams: Vec<(String, Uuid)>,
+) -> TestServer {
     let state = AppState::new(
-        Arc::clone(&store) as Arc<dyn ServerStore>,
+        Arc::clone(&store),
         Arc::clone(&clock) as Arc<dyn Clock>,
-        settings,
+        settings(),
     )
     .unwrap();
     // Bound before the server task starts: connections queue on the listener, no sleeping.
@@ -107,7 +205,23 @@ pub(crate) async fn start() -> TestServer {
         store,
         clock,
         teams,
+        database,
         shutdown: Some(stop),
+    }
+}
+
+impl TestServer {
+    /// A second server instance on this server's database: its own store (connection or
+    /// pool), router and port, sharing only the database and the test's clock.
+    pub(crate) async fn another_instance(&self) -> TestServer {
+        let store = self.database.open_store().await;
+        serve(
+            Arc::clone(&self.database),
+            store,
+            Arc::clone(&self.clock),
+            self.teams.clone(),
+        )
+        .await
     }
 }
 
@@ -116,14 +230,14 @@ pub(crate) struct Device {
     pub(crate) id: Uuid,
     pub(crate) token: String,
     pub(crate) user_id: Uuid,
-    logical: std::cell::Cell<u32>,
+    // Atomic rather than a Cell so that a device can push from a spawned task.
+    logical: Arc<AtomicU32>,
 }
 
 impl Device {
     /// An HLC of this device at `ms` (each call a new logical count, so they are distinct).
     pub(crate) fn hlc(&self, ms: i64) -> String {
-        let logical = self.logical.get();
-        self.logical.set(logical + 1);
+        let logical = self.logical.fetch_add(1, Ordering::Relaxed);
         format!("{ms:013}-{logical:05}-{}", self.id)
     }
 }
@@ -197,7 +311,7 @@ impl TestServer {
             id: login.device_id,
             token: login.device_token,
             user_id: login.user.id,
-            logical: std::cell::Cell::new(0),
+            logical: Arc::new(AtomicU32::new(0)),
         }
     }
 

@@ -1,7 +1,16 @@
-//! Tandem's server over real HTTP: a server bound to 127.0.0.1:0 per test, real SQLite,
-//! real devices logging in and pushing and pulling.
+//! Tandem's server over real HTTP: a server bound to 127.0.0.1:0 per test, real devices
+//! logging in, pushing and pulling. The tests written with `both_backends!` are the
+//! conformance suite of the store backends: each runs twice, on a real SQLite file and on
+//! a real PostgreSQL (a throw-away cluster this binary starts, see `pg_cluster`).
+
+#[macro_use]
+mod harness;
 
 mod access;
-mod harness;
+mod instances;
+mod migrations;
+mod openapi;
+mod pg_cluster;
 mod requests;
 mod sync;
+mod tls;

@@ -9,9 +9,11 @@ use uuid::Uuid;
 
 use crate::harness::*;
 
-#[tokio::test]
-async fn malformed_or_mistyped_bodies_get_a_json_error_naming_the_problem_and_store_nothing() {
-    let server = start().await;
+both_backends!(malformed_or_mistyped_bodies_get_a_json_error_naming_the_problem_and_store_nothing);
+async fn malformed_or_mistyped_bodies_get_a_json_error_naming_the_problem_and_store_nothing(
+    backend: Backend,
+) {
+    let server = start(backend).await;
     let a = server.login("coach_a").await;
     let malformed = server
         .raw(
@@ -72,9 +74,11 @@ async fn malformed_or_mistyped_bodies_get_a_json_error_naming_the_problem_and_st
     assert!(server.pull_all(&a).await.is_empty());
 }
 
-#[tokio::test]
-async fn unknown_entities_fields_invalid_values_and_bad_clocks_are_rejected_naming_the_field() {
-    let server = start().await;
+both_backends!(unknown_entities_fields_invalid_values_and_bad_clocks_are_rejected_naming_the_field);
+async fn unknown_entities_fields_invalid_values_and_bad_clocks_are_rejected_naming_the_field(
+    backend: Backend,
+) {
+    let server = start(backend).await;
     let a = server.login("coach_a").await;
     let id = Uuid::now_v7();
     let mut bad_hlc = change(&a, "client", id, "nickname", json!("N"), 0, NOW_MS);
@@ -124,9 +128,9 @@ async fn unknown_entities_fields_invalid_values_and_bad_clocks_are_rejected_nami
     assert!(server.pull_all(&a).await.is_empty());
 }
 
-#[tokio::test]
-async fn a_body_over_the_limit_gets_413_as_json_and_stores_nothing() {
-    let server = start().await;
+both_backends!(a_body_over_the_limit_gets_413_as_json_and_stores_nothing);
+async fn a_body_over_the_limit_gets_413_as_json_and_stores_nothing(backend: Backend) {
+    let server = start(backend).await;
     let a = server.login("coach_a").await;
     let id = Uuid::now_v7();
     let changes: Vec<_> = (0..BODY_LIMIT / 100)
@@ -138,9 +142,9 @@ async fn a_body_over_the_limit_gets_413_as_json_and_stores_nothing() {
     assert!(server.pull_all(&a).await.is_empty());
 }
 
-#[tokio::test]
-async fn a_schema_version_newer_than_the_server_asks_for_an_update() {
-    let server = start().await;
+both_backends!(a_schema_version_newer_than_the_server_asks_for_an_update);
+async fn a_schema_version_newer_than_the_server_asks_for_an_update(backend: Backend) {
+    let server = start(backend).await;
     let a = server.login("coach_a").await;
     let reply = server
         .request(

@@ -5,13 +5,15 @@ use serde_json::json;
 use tandem_protocol::{ChangeStatus, ConflictList, ConflictStatus, ResolveConflictResponse};
 use uuid::Uuid;
 
-use tandem_server::store::ServerStore;
-
 use crate::harness::*;
 
-#[tokio::test]
-async fn two_devices_editing_different_fields_of_one_client_are_both_applied_without_conflict() {
-    let server = start().await;
+both_backends!(
+    two_devices_editing_different_fields_of_one_client_are_both_applied_without_conflict
+);
+async fn two_devices_editing_different_fields_of_one_client_are_both_applied_without_conflict(
+    backend: Backend,
+) {
+    let server = start(backend).await;
     let (a, b) = (server.login("coach_a").await, server.login("coach_b").await);
     let (client, versions) = create_client(&server, &a, &[("given_name", json!("Hodan"))]).await;
     let _ = versions;
@@ -69,10 +71,13 @@ async fn two_devices_editing_different_fields_of_one_client_are_both_applied_wit
     );
 }
 
-#[tokio::test]
-async fn concurrent_lww_edits_keep_the_higher_hlc_and_record_the_loser_and_an_auto_resolved_conflict()
- {
-    let server = start().await;
+both_backends!(
+    concurrent_lww_edits_keep_the_higher_hlc_and_record_the_loser_and_an_auto_resolved_conflict
+);
+async fn concurrent_lww_edits_keep_the_higher_hlc_and_record_the_loser_and_an_auto_resolved_conflict(
+    backend: Backend,
+) {
+    let server = start(backend).await;
     let (a, b) = (server.login("coach_a").await, server.login("coach_b").await);
     let (client, v) = create_client(
         &server,
@@ -147,10 +152,13 @@ async fn concurrent_lww_edits_keep_the_higher_hlc_and_record_the_loser_and_an_au
     assert!(!pulled.iter().any(|c| c.value == json!("Earlier")));
 }
 
-#[tokio::test]
-async fn concurrent_review_edits_open_a_conflict_that_a_team_lead_resolves_and_every_device_pulls()
-{
-    let server = start().await;
+both_backends!(
+    concurrent_review_edits_open_a_conflict_that_a_team_lead_resolves_and_every_device_pulls
+);
+async fn concurrent_review_edits_open_a_conflict_that_a_team_lead_resolves_and_every_device_pulls(
+    backend: Backend,
+) {
+    let server = start(backend).await;
     let (a, b) = (server.login("coach_a").await, server.login("coach_b").await);
     let (client, v) = create_client(&server, &a, &[("given_name", json!("Maryam"))]).await;
     server
@@ -260,9 +268,9 @@ async fn concurrent_review_edits_open_a_conflict_that_a_team_lead_resolves_and_e
     }
 }
 
-#[tokio::test]
-async fn concurrent_set_edits_merge_additions_and_removals_without_conflict() {
-    let server = start().await;
+both_backends!(concurrent_set_edits_merge_additions_and_removals_without_conflict);
+async fn concurrent_set_edits_merge_additions_and_removals_without_conflict(backend: Backend) {
+    let server = start(backend).await;
     let (a, b) = (server.login("coach_a").await, server.login("coach_b").await);
     let (client, v) = create_client(
         &server,
@@ -320,9 +328,9 @@ async fn concurrent_set_edits_merge_additions_and_removals_without_conflict() {
     assert_eq!(last.version, merged[0].version);
 }
 
-#[tokio::test]
-async fn a_repeated_push_returns_the_first_results_and_adds_nothing() {
-    let server = start().await;
+both_backends!(a_repeated_push_returns_the_first_results_and_adds_nothing);
+async fn a_repeated_push_returns_the_first_results_and_adds_nothing(backend: Backend) {
+    let server = start(backend).await;
     let a = server.login("coach_a").await;
     let client = Uuid::now_v7();
     let batch = vec![
@@ -357,11 +365,11 @@ async fn a_repeated_push_returns_the_first_results_and_adds_nothing() {
     assert_eq!(history_after, history_before);
 }
 
-#[tokio::test]
-async fn pull_pagination_returns_each_change_exactly_once_at_every_boundary() {
+both_backends!(pull_pagination_returns_each_change_exactly_once_at_every_boundary);
+async fn pull_pagination_returns_each_change_exactly_once_at_every_boundary(backend: Backend) {
     const LIMIT: u32 = 5;
     for count in [0, 1, LIMIT - 1, LIMIT, LIMIT + 1, 2 * LIMIT + 1] {
-        let server = start().await;
+        let server = start(backend).await;
         let a = server.login("coach_a").await;
         // The other team's writes are interleaved and must never appear.
         let s = server.login("coach_s").await;

@@ -1,0 +1,1224 @@
+//! The PostgreSQL backend (production): a connection pool (deadpool) over tokio-postgres,
+//! so several server instances can serve the same teams from one database.
+//!
+//! Sequence numbers: every transaction that appends to the change log first takes the
+//! transaction-scoped advisory lock [`SEQ_LOCK_KEY`] and only then reads `max(seq) + 1`, in
+//! READ COMMITTED. The lock is released when the transaction commits or rolls back, after
+//! its rows became visible, so writers run one at a time across every instance on the
+//! database and each sees the seqs its predecessor committed: commit order equals seq order
+//! and a pull cursor can never pass a change that commits later with a smaller seq. A
+//! `SEQUENCE` would not do: it hands out numbers when asked, not at commit, so seq 7 could
+//! commit after seq 8 had been pulled. READ COMMITTED matters too: under REPEATABLE READ
+//! the snapshot would be taken by the lock statement itself, before the wait, and
+//! `max(seq)` would miss the predecessor's rows.
+//!
+//! Values, merge decisions and validation are [`crate::push`]'s, as for SQLite; this file
+//! only mirrors the SQLite backend's reads and writes in PostgreSQL's dialect.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{
+    Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime, Transaction,
+};
+use serde_json::Value;
+use tandem_domain::merge::Side;
+use tandem_domain::{Entity, FieldSpec, FieldValue, Hlc, ValidationContext, field_spec};
+use tandem_protocol::{
+    ChangeResult, ChangeStatus, Conflict, ConflictStatus, ConflictValue, DeviceInfo, PulledChange,
+    Role, TeamRef, UserRef,
+};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{GenericClient, IsolationLevel, NoTls, Row};
+use uuid::Uuid;
+
+use super::{
+    DeviceAuth, HistoryEntry, LoginUser, NewDevice, PushContext, RecentFailures, ServerStore,
+};
+use crate::ServerError;
+use crate::clock::{from_ms, to_ms};
+use crate::push::{
+    CurrentField, Decision, PreparedChange, ValidChange, decide, is_clock_skewed, is_concurrent,
+    server_hlc,
+};
+
+/// The migrations, in order; the table `tandem_schema_migrations` records which have run.
+const MIGRATIONS: &[&str] = &[include_str!(
+    "../../../../migrations/server/postgres/0001_initial.sql"
+)];
+
+/// The advisory lock that serialises every transaction assigning seqs ("tandemsq" in
+/// ASCII). Nothing else that shares the database may use this key.
+pub const SEQ_LOCK_KEY: i64 = 0x7461_6e64_656d_7371;
+
+/// The advisory lock that lets one instance at a time migrate ("tandemmg" in ASCII), so
+/// instances started together do not race to create the same tables.
+pub const MIGRATION_LOCK_KEY: i64 = 0x7461_6e64_656d_6d67;
+
+/// Connections one instance keeps at most, unless told otherwise.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
+
+/// How long a request waits for a free connection, or for a new one to be made, before it
+/// fails (and the client retries) instead of hanging.
+const POOL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The server store in a PostgreSQL database.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+impl fmt::Debug for PostgresStore {
+    // Only the pool's size: the connection settings include the password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let status = self.pool.status();
+        f.debug_struct("PostgresStore")
+            .field("max_connections", &status.max_size)
+            .field("connections", &status.size)
+            .finish()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/db`, or a
+    /// `key=value` connection string) and migrates it.
+    pub async fn connect(url: &str) -> Result<Self, ServerError> {
+        Self::connect_with(url, DEFAULT_MAX_CONNECTIONS).await
+    }
+
+    /// Like [`PostgresStore::connect`], keeping at most `max_connections` connections.
+    pub async fn connect_with(url: &str, max_connections: usize) -> Result<Self, ServerError> {
+        // The parser's message describes the syntax, never echoes the URL (and its password).
+        let config = tokio_postgres::Config::from_str(url)
+            .map_err(|err| ServerError::InvalidDatabaseUrl(describe(&err)))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                // A connection whose future was dropped mid-transaction still has its
+                // ROLLBACK queued ahead of the next query, so the quick check is enough.
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(max_connections.max(1))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(POOL_TIMEOUT))
+            .create_timeout(Some(POOL_TIMEOUT))
+            .build()
+            .map_err(|err| ServerError::Postgres(err.to_string()))?;
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Client, ServerError> {
+        Ok(self.pool.get().await?)
+    }
+}
+
+/// What went wrong, without the parts of a PostgreSQL error that can quote row data (the
+/// DETAIL of a constraint violation repeats the failing row, which may be a client's).
+fn describe(err: &tokio_postgres::Error) -> String {
+    if let Some(db) = err.as_db_error() {
+        return format!("{} {}: {}", db.severity(), db.code().code(), db.message());
+    }
+    match std::error::Error::source(err) {
+        Some(source) => format!("{err}: {source}"),
+        None => err.to_string(),
+    }
+}
+
+impl From<tokio_postgres::Error> for ServerError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        ServerError::Postgres(describe(&err))
+    }
+}
+
+impl From<PoolError> for ServerError {
+    fn from(err: PoolError) -> Self {
+        match err {
+            PoolError::Backend(err) => err.into(),
+            other => ServerError::Postgres(format!("connection pool: {other}")),
+        }
+    }
+}
+
+fn is_unique_violation(err: &tokio_postgres::Error) -> bool {
+    err.code() == Some(&SqlState::UNIQUE_VIOLATION)
+}
+
+fn json(text: &str) -> Result<Value, ServerError> {
+    serde_json::from_str(text).map_err(|err| ServerError::CorruptData(err.to_string()))
+}
+
+fn role(text: &str) -> Result<Role, ServerError> {
+    Role::parse(text).ok_or_else(|| ServerError::CorruptData(format!("bad role `{text}`")))
+}
+
+fn hlc(text: &str) -> Result<Hlc, ServerError> {
+    Hlc::parse(text).map_err(|err| ServerError::CorruptData(err.to_string()))
+}
+
+fn seq(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+fn db_int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Stored values were validated on the way in; re-reading them needs no date rule.
+fn stored_value(spec: &FieldSpec, text: &str) -> Result<FieldValue, ServerError> {
+    let far_future = ValidationContext::new(chrono::NaiveDate::MAX);
+    spec.parse_json_str(text, far_future)
+        .map_err(|err| ServerError::CorruptData(err.to_string()))
+}
+
+/// Starts a transaction that may assign seqs: READ COMMITTED, then the seq lock, held until
+/// commit or rollback (see the module comment for why both).
+async fn begin_seq_writer(
+    client: &mut deadpool_postgres::Client,
+) -> Result<Transaction<'_>, ServerError> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::ReadCommitted)
+        .start()
+        .await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQ_LOCK_KEY])
+        .await?;
+    Ok(tx)
+}
+
+/// Runs a prepared (and cached) statement; statements are parsed once per connection.
+async fn query_opt(
+    tx: &Transaction<'_>,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Option<Row>, ServerError> {
+    let statement = tx.prepare_cached(sql).await?;
+    Ok(tx.query_opt(&statement, params).await?)
+}
+
+async fn execute(
+    tx: &Transaction<'_>,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<u64, ServerError> {
+    let statement = tx.prepare_cached(sql).await?;
+    Ok(tx.execute(&statement, params).await?)
+}
+
+/// The next seq. Only correct while the transaction holds the seq lock.
+async fn next_seq(tx: &Transaction<'_>) -> Result<i64, ServerError> {
+    let row = query_opt(tx, "SELECT COALESCE(MAX(seq), 0) + 1 FROM change_log", &[])
+        .await?
+        .ok_or_else(|| ServerError::CorruptData("MAX(seq) returned no row".into()))?;
+    Ok(row.try_get(0)?)
+}
+
+/// One row of the change log to append.
+struct LogWrite<'a> {
+    team_id: Uuid,
+    entity: &'a str,
+    record_id: Uuid,
+    field: &'a str,
+    value: &'a FieldValue,
+    hlc: &'a Hlc,
+    author_id: Uuid,
+    change_id: Uuid,
+    device_id: Option<Uuid>,
+    effective: bool,
+    now_ms: i64,
+}
+
+async fn append_log(tx: &Transaction<'_>, write: &LogWrite<'_>) -> Result<i64, ServerError> {
+    let seq = next_seq(tx).await?;
+    let value = write.value.to_json_string();
+    let hlc = write.hlc.to_string();
+    execute(
+        tx,
+        "INSERT INTO change_log (seq, team_id, entity, record_id, field, value, hlc, author_id,
+             change_id, device_id, effective, recorded_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        &[
+            &seq,
+            &write.team_id,
+            &write.entity,
+            &write.record_id,
+            &write.field,
+            &value,
+            &hlc,
+            &write.author_id,
+            &write.change_id,
+            &write.device_id,
+            &write.effective,
+            &write.now_ms,
+        ],
+    )
+    .await?;
+    if write.effective {
+        execute(
+            tx,
+            "INSERT INTO field_state (record_id, field, value, version, hlc, author_id, change_id,
+                 recorded_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (record_id, field) DO UPDATE SET value = excluded.value,
+                 version = excluded.version, hlc = excluded.hlc, author_id = excluded.author_id,
+                 change_id = excluded.change_id, recorded_ms = excluded.recorded_ms",
+            &[
+                &write.record_id,
+                &write.field,
+                &value,
+                &seq,
+                &hlc,
+                &write.author_id,
+                &write.change_id,
+                &write.now_ms,
+            ],
+        )
+        .await?;
+    }
+    Ok(seq)
+}
+
+async fn current_field(
+    tx: &Transaction<'_>,
+    spec: &FieldSpec,
+    record_id: Uuid,
+) -> Result<Option<CurrentField>, ServerError> {
+    let Some(row) = query_opt(
+        tx,
+        "SELECT value, version, hlc, author_id, change_id, recorded_ms FROM field_state
+         WHERE record_id = $1 AND field = $2",
+        &[&record_id, &spec.name],
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(CurrentField {
+        value: stored_value(spec, row.try_get(0)?)?,
+        version: seq(row.try_get(1)?),
+        hlc: hlc(row.try_get(2)?)?,
+        author_id: row.try_get(3)?,
+        change_id: row.try_get(4)?,
+        recorded_ms: row.try_get(5)?,
+    }))
+}
+
+/// The field's value as it stood at `version` (its empty value before its first write).
+async fn value_at(
+    tx: &Transaction<'_>,
+    spec: &FieldSpec,
+    record_id: Uuid,
+    version: u64,
+) -> Result<FieldValue, ServerError> {
+    let row = query_opt(
+        tx,
+        "SELECT value FROM change_log WHERE record_id = $1 AND field = $2 AND effective
+           AND seq <= $3 ORDER BY seq DESC LIMIT 1",
+        &[&record_id, &spec.name, &db_int(version)],
+    )
+    .await?;
+    match row {
+        Some(row) => stored_value(spec, row.try_get(0)?),
+        None => Ok(spec.empty_value()),
+    }
+}
+
+fn rejected(change_id: Uuid, reason: String) -> ChangeResult {
+    ChangeResult {
+        change_id,
+        status: ChangeStatus::Rejected,
+        version: 0,
+        value: Value::Null,
+        conflict_id: None,
+        reason: Some(reason),
+    }
+}
+
+/// The id of a change the server writes itself (a merge result), from the request's time.
+fn server_change_id(now: DateTime<Utc>) -> Uuid {
+    Uuid::new_v7(uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        u64::try_from(now.timestamp()).unwrap_or(0),
+        now.timestamp_subsec_nanos(),
+    ))
+}
+
+async fn apply_one(
+    tx: &Transaction<'_>,
+    ctx: &PushContext,
+    change: &ValidChange,
+) -> Result<ChangeResult, ServerError> {
+    let now_ms = to_ms(ctx.now);
+    let entity = change.spec.entity.as_str();
+    let field = change.spec.name;
+    let owner = query_opt(
+        tx,
+        "SELECT team_id, entity FROM records WHERE record_id = $1",
+        &[&change.record_id],
+    )
+    .await?;
+    match owner {
+        Some(row) => {
+            let team: Uuid = row.try_get(0)?;
+            let owner_entity: String = row.try_get(1)?;
+            if team != ctx.team_id {
+                return Ok(rejected(
+                    change.change_id,
+                    format!("{field}: the record belongs to another team"),
+                ));
+            }
+            if owner_entity != entity {
+                return Ok(rejected(
+                    change.change_id,
+                    format!("{field}: the record is a {owner_entity}, not a {entity}"),
+                ));
+            }
+        }
+        None => {
+            execute(
+                tx,
+                "INSERT INTO records (record_id, entity, team_id, created_seq)
+                 VALUES ($1, $2, $3, (SELECT COALESCE(MAX(seq), 0) + 1 FROM change_log))",
+                &[&change.record_id, &entity, &ctx.team_id],
+            )
+            .await?;
+        }
+    }
+
+    let current = current_field(tx, change.spec, change.record_id).await?;
+    let base = if is_concurrent(current.as_ref(), change.base_version) {
+        value_at(tx, change.spec, change.record_id, change.base_version).await?
+    } else {
+        change.spec.empty_value()
+    };
+    let log = |value: FieldValue, hlc: Hlc, change_id: Uuid, effective: bool| async move {
+        append_log(
+            tx,
+            &LogWrite {
+                team_id: ctx.team_id,
+                entity,
+                record_id: change.record_id,
+                field,
+                value: &value,
+                hlc: &hlc,
+                author_id: change.author_id,
+                change_id,
+                device_id: Some(ctx.device_id),
+                effective,
+                now_ms,
+            },
+        )
+        .await
+    };
+    let result = |status, version: i64, value: &FieldValue, conflict_id| ChangeResult {
+        change_id: change.change_id,
+        status,
+        version: seq(version),
+        value: value.to_json(),
+        conflict_id,
+        reason: None,
+    };
+
+    match decide(current.as_ref(), &base, change) {
+        Decision::Refuse(reason) => Ok(rejected(change.change_id, reason)),
+        Decision::Apply => {
+            let version = log(
+                change.value.clone(),
+                change.hlc.clone(),
+                change.change_id,
+                true,
+            )
+            .await?;
+            Ok(result(ChangeStatus::Applied, version, &change.value, None))
+        }
+        Decision::Same => {
+            // Kept in the history for the record of who wrote what; nothing to pull.
+            log(
+                change.value.clone(),
+                change.hlc.clone(),
+                change.change_id,
+                false,
+            )
+            .await?;
+            let current = current.ok_or_else(|| {
+                ServerError::CorruptData("a concurrent write without a current value".into())
+            })?;
+            Ok(result(
+                ChangeStatus::Applied,
+                db_int(current.version),
+                &current.value,
+                None,
+            ))
+        }
+        Decision::Merge(merged) => {
+            let current = current.ok_or_else(|| {
+                ServerError::CorruptData("a merge without a current value".into())
+            })?;
+            // The submitted value stays in the history; the combination is what devices pull.
+            log(
+                change.value.clone(),
+                change.hlc.clone(),
+                change.change_id,
+                false,
+            )
+            .await?;
+            let hlc = server_hlc([&current.hlc, &change.hlc], now_ms);
+            let version = log(merged.clone(), hlc, server_change_id(ctx.now), true).await?;
+            Ok(result(ChangeStatus::Merged, version, &merged, None))
+        }
+        Decision::Conflict { winner, status } => {
+            let current = current.ok_or_else(|| {
+                ServerError::CorruptData("a conflict without a current value".into())
+            })?;
+            let incoming_wins = winner == Side::Incoming;
+            let seq_written = log(
+                change.value.clone(),
+                change.hlc.clone(),
+                change.change_id,
+                incoming_wins,
+            )
+            .await?;
+            let values = vec![
+                ConflictValue {
+                    value: current.value.to_json(),
+                    hlc: current.hlc.to_string(),
+                    author_id: current.author_id,
+                    change_id: current.change_id,
+                    provisional: !incoming_wins,
+                },
+                ConflictValue {
+                    value: change.value.to_json(),
+                    hlc: change.hlc.to_string(),
+                    author_id: change.author_id,
+                    change_id: change.change_id,
+                    provisional: incoming_wins,
+                },
+            ];
+            let clock_skew = is_clock_skewed(&change.hlc, now_ms)
+                || is_clock_skewed(&current.hlc, current.recorded_ms);
+            let values_json = serde_json::to_string(&values)
+                .map_err(|err| ServerError::CorruptData(err.to_string()))?;
+            let row = query_opt(
+                tx,
+                "INSERT INTO conflicts (team_id, entity, record_id, field, policy, status,
+                     base_version, base_value, values_json, clock_skew, created_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                &[
+                    &ctx.team_id,
+                    &entity,
+                    &change.record_id,
+                    &field,
+                    &change.spec.policy.as_str(),
+                    &status_name(status),
+                    &db_int(change.base_version),
+                    &base.to_json_string(),
+                    &values_json,
+                    &clock_skew,
+                    &now_ms,
+                ],
+            )
+            .await?
+            .ok_or_else(|| ServerError::CorruptData("INSERT RETURNING gave no row".into()))?;
+            let conflict_id: i64 = row.try_get(0)?;
+            let (version, value) = if incoming_wins {
+                (seq_written, &change.value)
+            } else {
+                (db_int(current.version), &current.value)
+            };
+            Ok(result(
+                ChangeStatus::Conflict,
+                version,
+                value,
+                Some(conflict_id),
+            ))
+        }
+    }
+}
+
+fn status_name(status: ConflictStatus) -> &'static str {
+    match status {
+        ConflictStatus::Open => "open",
+        ConflictStatus::AutoResolved => "auto_resolved",
+        ConflictStatus::Resolved => "resolved",
+    }
+}
+
+fn parse_status(text: &str) -> Result<ConflictStatus, ServerError> {
+    match text {
+        "open" => Ok(ConflictStatus::Open),
+        "auto_resolved" => Ok(ConflictStatus::AutoResolved),
+        "resolved" => Ok(ConflictStatus::Resolved),
+        other => Err(ServerError::CorruptData(format!(
+            "bad conflict status `{other}`"
+        ))),
+    }
+}
+
+const CONFLICT_COLUMNS: &str = "id, entity, record_id, field, policy, status, base_version, \
+     base_value, values_json, clock_skew, created_ms, resolved_by, resolved_ms, \
+     resolution_change_id";
+
+fn conflict_from_row(row: &Row) -> Result<Conflict, ServerError> {
+    Ok(Conflict {
+        id: row.try_get(0)?,
+        entity: row.try_get(1)?,
+        record_id: row.try_get(2)?,
+        field: row.try_get(3)?,
+        policy: row.try_get(4)?,
+        status: parse_status(row.try_get(5)?)?,
+        base_version: seq(row.try_get(6)?),
+        base_value: json(row.try_get(7)?)?,
+        values: serde_json::from_str(row.try_get(8)?)
+            .map_err(|err| ServerError::CorruptData(err.to_string()))?,
+        clock_skew: row.try_get(9)?,
+        created_at: from_ms(row.try_get(10)?),
+        resolved_by: row.try_get(11)?,
+        resolved_at: row.try_get::<_, Option<i64>>(12)?.map(from_ms),
+        resolution_change_id: row.try_get(13)?,
+    })
+}
+
+async fn load_conflict(
+    client: &impl GenericClient,
+    team_id: Uuid,
+    id: i64,
+) -> Result<Option<Conflict>, ServerError> {
+    client
+        .query_opt(
+            &format!("SELECT {CONFLICT_COLUMNS} FROM conflicts WHERE team_id = $1 AND id = $2"),
+            &[&team_id, &id],
+        )
+        .await?
+        .as_ref()
+        .map(conflict_from_row)
+        .transpose()
+}
+
+const DEVICE_QUERY: &str = "SELECT d.id, d.name, u.id, u.username, t.id, t.name, d.app_version,
+        d.pending_count, d.last_sync_ms, d.revoked, d.created_ms
+     FROM devices d JOIN users u ON u.id = d.user_id LEFT JOIN teams t ON t.id = d.team_id";
+
+fn device_from_row(row: &Row) -> Result<DeviceInfo, ServerError> {
+    let team_id: Option<Uuid> = row.try_get(4)?;
+    let team_name: Option<String> = row.try_get(5)?;
+    Ok(DeviceInfo {
+        id: row.try_get(0)?,
+        name: row.try_get(1)?,
+        user: UserRef {
+            id: row.try_get(2)?,
+            username: row.try_get(3)?,
+        },
+        team: match (team_id, team_name) {
+            (Some(id), Some(name)) => Some(TeamRef { id, name }),
+            _ => None,
+        },
+        app_version: row.try_get(6)?,
+        pending_count: seq(row.try_get(7)?),
+        last_sync_at: row.try_get::<_, Option<i64>>(8)?.map(from_ms),
+        revoked: row.try_get(9)?,
+        created_at: from_ms(row.try_get(10)?),
+    })
+}
+
+#[async_trait]
+impl ServerStore for PostgresStore {
+    async fn migrate(&self) -> Result<(), ServerError> {
+        let mut client = self.client().await?;
+        // PostgreSQL's DDL is transactional: a migration lands whole, with its record.
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_KEY])
+            .await?;
+        // Without this, every start logs PostgreSQL's notice that the table exists.
+        tx.batch_execute("SET LOCAL client_min_messages = warning")
+            .await?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS tandem_schema_migrations (
+                 version     INTEGER PRIMARY KEY,
+                 applied_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+             )",
+        )
+        .await?;
+        let found: i32 = tx
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM tandem_schema_migrations",
+                &[],
+            )
+            .await?
+            .try_get(0)?;
+        let supported = MIGRATIONS.len() as i64;
+        if i64::from(found) > supported {
+            return Err(ServerError::SchemaTooNew {
+                found: i64::from(found),
+                supported,
+            });
+        }
+        for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+            tx.batch_execute(sql).await?;
+            let version = index as i32 + 1;
+            tx.execute(
+                "INSERT INTO tandem_schema_migrations (version) VALUES ($1)",
+                &[&version],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn check_health(&self) -> Result<(), ServerError> {
+        self.client().await?.query_one("SELECT 1", &[]).await?;
+        Ok(())
+    }
+
+    async fn add_team(
+        &self,
+        id: Uuid,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<TeamRef, ServerError> {
+        let client = self.client().await?;
+        match client
+            .execute(
+                "INSERT INTO teams (id, name, created_ms) VALUES ($1, $2, $3)",
+                &[&id, &name, &to_ms(now)],
+            )
+            .await
+        {
+            Err(err) if is_unique_violation(&err) => Err(ServerError::TeamExists(name.to_owned())),
+            Err(err) => Err(err.into()),
+            Ok(_) => Ok(TeamRef {
+                id,
+                name: name.to_owned(),
+            }),
+        }
+    }
+
+    async fn team_by_name(&self, name: &str) -> Result<Option<TeamRef>, ServerError> {
+        let client = self.client().await?;
+        client
+            .query_opt("SELECT id, name FROM teams WHERE name = $1", &[&name])
+            .await?
+            .map(|row| {
+                Ok(TeamRef {
+                    id: row.try_get(0)?,
+                    name: row.try_get(1)?,
+                })
+            })
+            .transpose()
+    }
+
+    async fn add_user(
+        &self,
+        id: Uuid,
+        username: &str,
+        password_hash: &str,
+        role: Role,
+        team_names: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<UserRef, ServerError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        match tx
+            .execute(
+                "INSERT INTO users (id, username, password_hash, role, created_ms)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&id, &username, &password_hash, &role.as_str(), &to_ms(now)],
+            )
+            .await
+        {
+            Err(err) if is_unique_violation(&err) => {
+                return Err(ServerError::UserExists(username.to_owned()));
+            }
+            other => other?,
+        };
+        for team in team_names {
+            let team_id: Uuid = tx
+                .query_opt("SELECT id FROM teams WHERE name = $1", &[team])
+                .await?
+                .ok_or_else(|| ServerError::UnknownTeam(team.clone()))?
+                .try_get(0)?;
+            tx.execute(
+                "INSERT INTO team_members (user_id, team_id) VALUES ($1, $2)
+                 ON CONFLICT DO NOTHING",
+                &[&id, &team_id],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(UserRef {
+            id,
+            username: username.to_owned(),
+        })
+    }
+
+    async fn set_password_hash(
+        &self,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<(), ServerError> {
+        let client = self.client().await?;
+        let changed = client
+            .execute(
+                "UPDATE users SET password_hash = $1 WHERE username = $2",
+                &[&password_hash, &username],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(ServerError::UnknownUser(username.to_owned()));
+        }
+        Ok(())
+    }
+
+    async fn login_user(&self, username: &str) -> Result<Option<LoginUser>, ServerError> {
+        let client = self.client().await?;
+        let Some(row) = client
+            .query_opt(
+                "SELECT id, username, password_hash, role FROM users WHERE username = $1",
+                &[&username],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let id: Uuid = row.try_get(0)?;
+        // COLLATE "C": byte order, as SQLite sorts, whatever the database's locale.
+        let teams = client
+            .query(
+                "SELECT t.id, t.name FROM teams t JOIN team_members m ON m.team_id = t.id
+                 WHERE m.user_id = $1 ORDER BY t.name COLLATE \"C\"",
+                &[&id],
+            )
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(TeamRef {
+                    id: row.try_get(0)?,
+                    name: row.try_get(1)?,
+                })
+            })
+            .collect::<Result<Vec<_>, ServerError>>()?;
+        Ok(Some(LoginUser {
+            user: UserRef {
+                id,
+                username: row.try_get(1)?,
+            },
+            role: role(row.try_get(3)?)?,
+            password_hash: row.try_get(2)?,
+            teams,
+        }))
+    }
+
+    async fn recent_login_failures(
+        &self,
+        username: &str,
+        address: &str,
+        since: DateTime<Utc>,
+    ) -> Result<RecentFailures, ServerError> {
+        let client = self.client().await?;
+        let since_ms = to_ms(since);
+        let mut counts = [(0_u32, None); 2];
+        for (slot, (column, key)) in counts
+            .iter_mut()
+            .zip([("username", username), ("address", address)])
+        {
+            let row = client
+                .query_one(
+                    &format!(
+                        "SELECT COUNT(*), MIN(at_ms) FROM login_attempts
+                         WHERE {column} = $1 AND NOT succeeded AND at_ms >= $2"
+                    ),
+                    &[&key, &since_ms],
+                )
+                .await?;
+            let count: i64 = row.try_get(0)?;
+            *slot = (u32::try_from(count).unwrap_or(u32::MAX), row.try_get(1)?);
+        }
+        let [
+            (by_username, oldest_by_username_ms),
+            (by_address, oldest_by_address_ms),
+        ] = counts;
+        Ok(RecentFailures {
+            by_username,
+            oldest_by_username_ms,
+            by_address,
+            oldest_by_address_ms,
+        })
+    }
+
+    async fn record_login_attempt(
+        &self,
+        username: &str,
+        address: &str,
+        succeeded: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServerError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        if succeeded {
+            tx.execute(
+                "DELETE FROM login_attempts WHERE username = $1 AND NOT succeeded",
+                &[&username],
+            )
+            .await?;
+        }
+        tx.execute(
+            "INSERT INTO login_attempts (username, address, at_ms, succeeded)
+             VALUES ($1, $2, $3, $4)",
+            &[&username, &address, &to_ms(now), &succeeded],
+        )
+        .await?;
+        // Old attempts say nothing about the window any more.
+        tx.execute(
+            "DELETE FROM login_attempts WHERE at_ms < $1",
+            &[&(to_ms(now) - 24 * 3600 * 1000)],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn add_device(&self, device: NewDevice, now: DateTime<Utc>) -> Result<(), ServerError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO devices (id, user_id, team_id, name, token_hash, created_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &device.id,
+                    &device.user_id,
+                    &device.team_id,
+                    &device.name,
+                    &device.token_hash,
+                    &to_ms(now),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn device_by_token_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<DeviceAuth>, ServerError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(
+                "SELECT d.id, d.user_id, u.role, d.team_id, d.revoked FROM devices d
+                 JOIN users u ON u.id = d.user_id WHERE d.token_hash = $1",
+            )
+            .await?;
+        client
+            .query_opt(&statement, &[&token_hash])
+            .await?
+            .map(|row| {
+                Ok(DeviceAuth {
+                    device_id: row.try_get(0)?,
+                    user_id: row.try_get(1)?,
+                    role: role(row.try_get(2)?)?,
+                    team_id: row.try_get(3)?,
+                    revoked: row.try_get(4)?,
+                })
+            })
+            .transpose()
+    }
+
+    async fn list_devices(&self, team_id: Option<Uuid>) -> Result<Vec<DeviceInfo>, ServerError> {
+        let client = self.client().await?;
+        client
+            .query(
+                &format!(
+                    "{DEVICE_QUERY} WHERE $1::uuid IS NULL OR d.team_id = $1
+                     ORDER BY d.created_ms, d.id"
+                ),
+                &[&team_id],
+            )
+            .await?
+            .iter()
+            .map(device_from_row)
+            .collect()
+    }
+
+    async fn revoke_device(&self, device_id: Uuid) -> Result<DeviceInfo, ServerError> {
+        let client = self.client().await?;
+        let changed = client
+            .execute(
+                "UPDATE devices SET revoked = TRUE WHERE id = $1",
+                &[&device_id],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(ServerError::UnknownDevice(device_id));
+        }
+        let row = client
+            .query_one(&format!("{DEVICE_QUERY} WHERE d.id = $1"), &[&device_id])
+            .await?;
+        device_from_row(&row)
+    }
+
+    async fn touch_device(&self, device_id: Uuid, now: DateTime<Utc>) -> Result<(), ServerError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached("UPDATE devices SET last_sync_ms = $1 WHERE id = $2")
+            .await?;
+        client
+            .execute(&statement, &[&to_ms(now), &device_id])
+            .await?;
+        Ok(())
+    }
+
+    async fn push(
+        &self,
+        ctx: PushContext,
+        changes: Vec<PreparedChange>,
+    ) -> Result<Vec<ChangeResult>, ServerError> {
+        let mut client = self.client().await?;
+        // The seq lock is taken before the first read, which is what makes commit order
+        // equal seq order (see the module comment). It also serialises the idempotency
+        // check below with every other push, so one change id is never applied twice.
+        let tx = begin_seq_writer(&mut client).await?;
+        let now_ms = to_ms(ctx.now);
+        let mut results = Vec::with_capacity(changes.len());
+        for change in &changes {
+            let change_id = change.change_id();
+            let earlier = query_opt(
+                &tx,
+                "SELECT team_id, result FROM applied_changes WHERE change_id = $1",
+                &[&change_id],
+            )
+            .await?;
+            if let Some(row) = earlier {
+                let team: Option<Uuid> = row.try_get(0)?;
+                if team == Some(ctx.team_id) {
+                    results.push(
+                        serde_json::from_str(row.try_get(1)?)
+                            .map_err(|err| ServerError::CorruptData(err.to_string()))?,
+                    );
+                } else {
+                    results.push(rejected(
+                        change_id,
+                        "change_id was already used by another team".into(),
+                    ));
+                }
+                continue;
+            }
+            let result = match change {
+                PreparedChange::Invalid { change_id, reason } => {
+                    rejected(*change_id, reason.clone())
+                }
+                PreparedChange::Valid(valid) => apply_one(&tx, &ctx, valid).await?,
+            };
+            let result_json = serde_json::to_string(&result)
+                .map_err(|err| ServerError::CorruptData(err.to_string()))?;
+            execute(
+                &tx,
+                "INSERT INTO applied_changes (change_id, team_id, device_id, result, recorded_ms)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    &change_id,
+                    &ctx.team_id,
+                    &ctx.device_id,
+                    &result_json,
+                    &now_ms,
+                ],
+            )
+            .await?;
+            results.push(result);
+        }
+        execute(
+            &tx,
+            "UPDATE devices SET last_sync_ms = $1, pending_count = $2, app_version = $3,
+                 schema_version = $4 WHERE id = $5",
+            &[
+                &now_ms,
+                &db_int(ctx.pending_count),
+                &ctx.app_version,
+                &i64::from(ctx.schema_version),
+                &ctx.device_id,
+            ],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    async fn pull(
+        &self,
+        team_id: Uuid,
+        after: u64,
+        limit: u32,
+    ) -> Result<(Vec<PulledChange>, bool), ServerError> {
+        let client = self.client().await?;
+        // One statement, one snapshot: every seq it returns committed before it started,
+        // and so did every smaller seq (commit order equals seq order).
+        let statement = client
+            .prepare_cached(
+                "SELECT seq, entity, record_id, field, value, hlc, author_id, change_id
+                 FROM change_log WHERE team_id = $1 AND effective AND seq > $2
+                 ORDER BY seq LIMIT $3",
+            )
+            .await?;
+        let rows = client
+            .query(
+                &statement,
+                &[&team_id, &db_int(after), &(i64::from(limit) + 1)],
+            )
+            .await?;
+        let mut changes = rows
+            .iter()
+            .map(|row| {
+                let s: i64 = row.try_get(0)?;
+                Ok(PulledChange {
+                    seq: seq(s),
+                    entity: row.try_get(1)?,
+                    record_id: row.try_get(2)?,
+                    field: row.try_get(3)?,
+                    value: json(row.try_get(4)?)?,
+                    version: seq(s),
+                    hlc: row.try_get(5)?,
+                    author_id: row.try_get(6)?,
+                    change_id: row.try_get(7)?,
+                })
+            })
+            .collect::<Result<Vec<_>, ServerError>>()?;
+        let has_more = changes.len() > limit as usize;
+        changes.truncate(limit as usize);
+        Ok((changes, has_more))
+    }
+
+    async fn field_history(
+        &self,
+        team_id: Uuid,
+        record_id: Uuid,
+        field: &str,
+    ) -> Result<Vec<HistoryEntry>, ServerError> {
+        let client = self.client().await?;
+        client
+            .query(
+                "SELECT seq, value, hlc, author_id, change_id, effective FROM change_log
+                 WHERE team_id = $1 AND record_id = $2 AND field = $3 ORDER BY seq",
+                &[&team_id, &record_id, &field],
+            )
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(HistoryEntry {
+                    seq: seq(row.try_get(0)?),
+                    value: json(row.try_get(1)?)?,
+                    hlc: row.try_get(2)?,
+                    author_id: row.try_get(3)?,
+                    change_id: row.try_get(4)?,
+                    effective: row.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn list_conflicts(
+        &self,
+        team_id: Uuid,
+        only_open: bool,
+    ) -> Result<Vec<Conflict>, ServerError> {
+        let client = self.client().await?;
+        client
+            .query(
+                &format!(
+                    "SELECT {CONFLICT_COLUMNS} FROM conflicts
+                     WHERE team_id = $1 AND (NOT $2 OR status = 'open') ORDER BY id"
+                ),
+                &[&team_id, &only_open],
+            )
+            .await?
+            .iter()
+            .map(conflict_from_row)
+            .collect()
+    }
+
+    async fn conflict(&self, team_id: Uuid, id: i64) -> Result<Option<Conflict>, ServerError> {
+        let client = self.client().await?;
+        load_conflict(&**client, team_id, id).await
+    }
+
+    async fn resolve_conflict(
+        &self,
+        team_id: Uuid,
+        id: i64,
+        value: FieldValue,
+        resolved_by: Uuid,
+        change_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(Conflict, PulledChange), ServerError> {
+        let mut client = self.client().await?;
+        // The resolution is a change with a seq: same lock as a push. Holding it also means
+        // two team leads resolving the same conflict at once are answered one after the
+        // other, and the second sees that it is no longer open.
+        let tx = begin_seq_writer(&mut client).await?;
+        let conflict = load_conflict(&*tx, team_id, id)
+            .await?
+            .ok_or(ServerError::UnknownConflict(id))?;
+        if conflict.status != ConflictStatus::Open {
+            return Err(ServerError::ConflictNotOpen(id));
+        }
+        let entity = Entity::parse(&conflict.entity)
+            .map_err(|err| ServerError::CorruptData(err.to_string()))?;
+        let spec = field_spec(entity, &conflict.field)
+            .map_err(|err| ServerError::CorruptData(err.to_string()))?;
+        let current = current_field(&tx, spec, conflict.record_id).await?;
+        let mut involved = conflict
+            .values
+            .iter()
+            .map(|v| hlc(&v.hlc))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(current) = &current {
+            involved.push(current.hlc.clone());
+        }
+        let now_ms = to_ms(now);
+        let resolution_hlc = server_hlc(involved.iter(), now_ms);
+        let seq_written = append_log(
+            &tx,
+            &LogWrite {
+                team_id,
+                entity: entity.as_str(),
+                record_id: conflict.record_id,
+                field: spec.name,
+                value: &value,
+                hlc: &resolution_hlc,
+                author_id: resolved_by,
+                change_id,
+                device_id: None,
+                effective: true,
+                now_ms,
+            },
+        )
+        .await?;
+        tx.execute(
+            "UPDATE conflicts SET status = 'resolved', resolved_by = $1, resolved_ms = $2,
+                 resolution_change_id = $3 WHERE id = $4",
+            &[&resolved_by, &now_ms, &change_id, &id],
+        )
+        .await?;
+        let resolved = load_conflict(&*tx, team_id, id)
+            .await?
+            .ok_or(ServerError::UnknownConflict(id))?;
+        tx.commit().await?;
+        let change = PulledChange {
+            seq: seq(seq_written),
+            entity: entity.as_str().to_owned(),
+            record_id: conflict.record_id,
+            field: spec.name.to_owned(),
+            value: value.to_json(),
+            version: seq(seq_written),
+            hlc: resolution_hlc.to_string(),
+            author_id: resolved_by,
+            change_id,
+        };
+        Ok((resolved, change))
+    }
+}
