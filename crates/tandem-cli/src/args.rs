@@ -36,8 +36,19 @@ pub(crate) enum Command {
     /// Log and list contacts.
     #[command(subcommand)]
     Contact(ContactCommand),
-    /// Show the store path, schema version, pending changes and last sync.
+    /// Show the store path, schema version, pending changes, last sync, last error and
+    /// clock skew.
     Status,
+    /// Sign this store in to a server (the password is read from standard input).
+    Login(crate::sync_args::LoginArgs),
+    /// Send pending changes to the server and fetch the team's changes.
+    Sync,
+    /// Conflicts of the team known to this device.
+    #[command(subcommand)]
+    Conflicts(crate::sync_args::ConflictsCommand),
+    /// Changes the server refused.
+    #[command(subcommand)]
+    Rejected(crate::sync_args::RejectedCommand),
     /// Print every record as JSON.
     Export,
 }

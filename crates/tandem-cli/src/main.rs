@@ -5,6 +5,8 @@
 
 mod args;
 mod output;
+mod sync_args;
+mod sync_commands;
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -63,12 +65,11 @@ fn run(cli: Cli, out: &Output) -> Result<()> {
         }
         Command::Client(command) => client(command, open()?, out)?,
         Command::Contact(command) => contact(command, open()?, out)?,
-        Command::Status => {
-            let status = open()?.status()?;
-            out.print(&serde_json::to_value(&status)?, || {
-                output::status_text(&status)
-            });
-        }
+        Command::Status => sync_commands::status(&open()?, out)?,
+        Command::Login(args) => sync_commands::login(args, &dir, open()?, out)?,
+        Command::Sync => sync_commands::sync(&dir, open, out, cli.json)?,
+        Command::Conflicts(command) => sync_commands::conflicts(command, &open()?, out)?,
+        Command::Rejected(command) => sync_commands::rejected(command, &mut open()?, out)?,
         Command::Export => {
             let store = open()?;
             let records = |entity| -> Result<Vec<Json>> {

@@ -115,6 +115,20 @@ pub enum StoreError {
         id: tandem_domain::RecordId,
     },
 
+    /// No refused change with that id is in the rejected list.
+    #[error("no rejected change {change_id} in this store (see `tandem rejected list`)")]
+    RejectedChangeNotFound {
+        /// The change id looked for.
+        change_id: uuid::Uuid,
+    },
+
+    /// A sign-in that does not fit the data already in this store.
+    #[error("Cannot sign in on this store: {detail}.")]
+    SignInMismatch {
+        /// What does not fit, and what to do.
+        detail: String,
+    },
+
     /// Any other SQLite error.
     #[error("The local store reported an error: {0}.")]
     Database(#[from] rusqlite::Error),

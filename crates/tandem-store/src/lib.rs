@@ -9,6 +9,7 @@ mod migrate;
 mod records;
 mod search;
 mod status;
+mod sync_state;
 
 pub use connection::{STORE_FILE_NAME, Store};
 pub use error::StoreError;
@@ -17,6 +18,11 @@ pub use migrate::SCHEMA_VERSION;
 pub use records::{EditContext, EditOutcome};
 pub use search::MAX_SEARCH_RESULTS;
 pub use status::StoreStatus;
+pub use sync_state::{
+    CLOCK_SKEW_WARNING_MS, FieldState, HistoryRow, LocalConflict, MirroredConflict, OutboxChange,
+    PullApplied, PushAck, PushApplied, PushOutcome, RejectedChange, ServerWrite, SignIn,
+    SyncStatus,
+};
 
 /// The per-user data directory that the desktop app and the `tandem` command share
 /// (`~/.local/share/tandem` on Linux), or `None` when the home directory is unknown.

@@ -21,11 +21,18 @@ pub(crate) struct Migration {
 }
 
 /// Every migration, in order; `version` is the position counted from 1.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../../../migrations/client/0001_initial.sql"),
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../../../migrations/client/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "sync_state",
+        sql: include_str!("../../../migrations/client/0002_sync_state.sql"),
+    },
+];
 
 /// The newest schema version this build knows (and leaves every store it opens at).
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -15,6 +15,29 @@ pub const MAX_SEARCH_RESULTS: usize = 50;
 pub(crate) fn index_client(conn: &Connection, client: &Record) -> Result<(), StoreError> {
     let id = client.id().to_string();
     conn.execute("DELETE FROM client_search WHERE record_id = ?1", [&id])?;
+    insert_search_row(conn, client)
+}
+
+/// Rewrites the search rows of many clients (a pulled page). `record_id` is not indexed by
+/// FTS5, so each delete scans the whole table: one delete for the page, not one per client.
+pub(crate) fn index_clients(conn: &Connection, clients: &[Record]) -> Result<(), StoreError> {
+    if clients.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = clients.iter().map(|c| c.id().to_string()).collect();
+    let ids = serde_json::to_string(&ids).unwrap_or_default();
+    conn.execute(
+        "DELETE FROM client_search WHERE record_id IN (SELECT value FROM json_each(?1))",
+        [ids],
+    )?;
+    for client in clients {
+        insert_search_row(conn, client)?;
+    }
+    Ok(())
+}
+
+fn insert_search_row(conn: &Connection, client: &Record) -> Result<(), StoreError> {
+    let id = client.id().to_string();
     let text = |field| client.get(field).as_text().unwrap_or_default().to_owned();
     let names = [text("given_name"), text("family_name"), text("nickname")].join(" ");
     conn.execute(

@@ -4,6 +4,9 @@
 mod crash;
 mod encryption;
 mod records;
+mod sync;
+mod sync_kill;
+mod sync_server;
 mod validation;
 
 use std::path::{Path, PathBuf};

@@ -221,7 +221,7 @@ fn status_and_export_describe_the_store() {
     let client = store.ok(&["client", "add", "--given-name", "Li", "--language", "zh"]);
     store.ok(&["contact", "add", "--client", &client]);
     let status = store.json(&["status"]);
-    assert_eq!(status["schema_version"], 1);
+    assert_eq!(status["schema_version"], tandem_store::SCHEMA_VERSION);
     assert_eq!(status["last_sync_at"], json!(null));
     assert!(status["path"].as_str().unwrap().ends_with("tandem.db"));
     assert!(status["pending_count"].as_u64().unwrap() >= 4);

@@ -1,0 +1,53 @@
+//! The command-line arguments of the sync commands (wired into `args::Command`).
+
+use clap::{Args, Subcommand};
+
+/// `tandem login`.
+#[derive(Debug, Args)]
+pub(crate) struct LoginArgs {
+    /// The server's address, e.g. https://tandem.example.org.
+    #[arg(long, value_name = "URL", env = "TANDEM_SERVER")]
+    pub(crate) server: String,
+    /// The login name.
+    #[arg(long)]
+    pub(crate) username: String,
+    /// Read the password from the first line of standard input (required: a password on
+    /// the command line would end up in the shell history and the process list).
+    #[arg(long)]
+    pub(crate) password_stdin: bool,
+    /// The team this laptop works for, when the user belongs to several.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) team: Option<String>,
+    /// A name for this laptop, shown to team leads (default: the host name).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) device_name: Option<String>,
+}
+
+/// `tandem conflicts ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConflictsCommand {
+    /// List the conflicts this device knows (open ones; --all for every one). Team leads see
+    /// the whole team's; coaches see the ones their own changes ran into.
+    List {
+        /// Also auto-resolved and resolved conflicts.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+/// `tandem rejected ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum RejectedCommand {
+    /// List the changes the server refused, with its reason.
+    List,
+    /// Queue a refused change again (as a new change of its field).
+    Retry {
+        /// The refused change's id.
+        change_id: String,
+    },
+    /// Remove a refused change from the list for good.
+    Dismiss {
+        /// The refused change's id.
+        change_id: String,
+    },
+}

@@ -1,0 +1,391 @@
+//! The sync commands of `tandem`: `login`, `sync`, `conflicts list`, `rejected list|retry|
+//! dismiss`, and the sync part of `status`. They read the password, the keyring and the
+//! clock here at the edge, and make one call into tandem-sync each.
+
+#![allow(clippy::print_stderr)] // The progress bar and the revocation notice go to stderr.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value as Json, json};
+use tandem_store::{PullApplied, PushApplied, Store};
+use tandem_sync::credentials::{load_device_token, save_device_token};
+use tandem_sync::{
+    HttpTransport, LoginInput, SyncError, SyncLock, SyncObserver, SyncPhase, SystemClock,
+    TransportSettings, sync_once, wipe_local_data,
+};
+use uuid::Uuid;
+
+use crate::output::{self, Output};
+use crate::sync_args::{ConflictsCommand, LoginArgs, RejectedCommand};
+use tandem_store::{LocalConflict, RejectedChange, SyncStatus};
+use tandem_sync::SyncReport;
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the network runtime")
+}
+
+/// A name for this laptop when none is given: the host name.
+fn default_device_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "tandem-cli".to_owned())
+}
+
+/// `tandem login`: signs the store in online, keeps the device token in the OS keyring.
+pub(crate) fn login(args: LoginArgs, dir: &Path, mut store: Store, out: &Output) -> Result<()> {
+    if !args.password_stdin {
+        bail!(
+            "give the password on standard input with --password-stdin (never on the command line)"
+        );
+    }
+    // The address is checked before the password is read.
+    let transport = HttpTransport::new(&args.server, None, TransportSettings::default())?;
+    let mut password = zeroize::Zeroizing::new(String::new());
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .context("cannot read the password from standard input")?;
+    let password = zeroize::Zeroizing::new(password.trim_end_matches(['\r', '\n']).to_owned());
+    if password.is_empty() {
+        bail!("password: standard input was empty");
+    }
+    let input = LoginInput {
+        username: args.username.clone(),
+        password,
+        team: args.team.clone(),
+        device_name: args.device_name.unwrap_or_else(default_device_name),
+    };
+    let (response, token) = runtime()?
+        .block_on(tandem_sync::sign_in(&mut store, &transport, &input))
+        .map_err(|error| match error {
+            SyncError::Offline { .. } => {
+                anyhow::Error::new(error).context("the first sign-in on a laptop needs the server")
+            }
+            other => other.into(),
+        })?;
+    save_device_token(dir, &token).context("the sign-in worked, but the device token could not be kept; run `tandem login` again once the keyring works")?;
+    let team = response.team.map(|t| t.name).unwrap_or_default();
+    out.print(
+        &json!({
+            "server_url": transport.server_url(),
+            "user_id": response.user.id,
+            "username": response.user.username,
+            "role": response.role.as_str(),
+            "team": team,
+            "device_id": response.device_id,
+        }),
+        || {
+            format!(
+                "signed in to {} as {} ({}) for team {team}; device {}",
+                transport.server_url(),
+                response.user.username,
+                response.role.as_str(),
+                response.device_id
+            )
+        },
+    );
+    Ok(())
+}
+
+/// Shows progress on a terminal; silent otherwise.
+struct ProgressObserver {
+    bar: Option<ProgressBar>,
+    pushed: u64,
+    pulled: u64,
+}
+
+impl ProgressObserver {
+    fn new(show: bool) -> Self {
+        let bar = show.then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {prefix:>5} {wide_msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
+        Self {
+            bar,
+            pushed: 0,
+            pulled: 0,
+        }
+    }
+}
+
+impl SyncObserver for ProgressObserver {
+    fn phase(&mut self, phase: SyncPhase, pending: u64) {
+        let Some(bar) = &self.bar else { return };
+        match phase {
+            SyncPhase::Push => {
+                bar.set_prefix("push");
+                bar.set_length(pending);
+                bar.set_message(format!("{pending} change(s) to send"));
+            }
+            SyncPhase::Pull => {
+                bar.set_prefix("pull");
+                bar.set_message("fetching changes from the team");
+            }
+            SyncPhase::Conflicts => {
+                bar.set_prefix("sync");
+                bar.set_message("reading the team's conflicts");
+            }
+            SyncPhase::Done => bar.finish_and_clear(),
+        }
+    }
+
+    fn pushed(&mut self, _changes: usize, applied: &PushApplied, remaining: u64) {
+        self.pushed += applied.acknowledged;
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("{} sent, {remaining} to go", self.pushed));
+        }
+    }
+
+    fn pulled(&mut self, changes: usize, _applied: &PullApplied, cursor: u64, _more: bool) {
+        self.pulled += changes as u64;
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("{} received (server seq {cursor})", self.pulled));
+        }
+    }
+}
+
+/// `tandem sync`: one cycle, under the store's sync lock.
+pub(crate) fn sync(
+    dir: &Path,
+    open: impl FnOnce() -> Result<Store>,
+    out: &Output,
+    json_mode: bool,
+) -> Result<()> {
+    let lock = SyncLock::try_acquire(dir)?;
+    let mut store = open()?;
+    let sign_in = store.sign_in()?.ok_or(SyncError::NotSignedIn)?;
+    let token = load_device_token(dir)?.ok_or_else(|| {
+        anyhow!("the device token of this store is missing from the OS keyring; run `tandem login` again")
+    })?;
+    let transport = HttpTransport::new(
+        &sign_in.server_url,
+        Some(token.expose().to_owned()),
+        TransportSettings::default(),
+    )?;
+    let mut observer = ProgressObserver::new(!json_mode && std::io::stderr().is_terminal());
+    let result = runtime()?.block_on(sync_once(
+        &mut store,
+        &transport,
+        &SystemClock,
+        &mut observer,
+    ));
+    match result {
+        Ok(report) => {
+            out.print(&serde_json::to_value(&report)?, || {
+                sync_report_text(&report)
+            });
+            Ok(())
+        }
+        Err(SyncError::DeviceRevoked) => {
+            let lost = store.pending_count().unwrap_or(0);
+            drop(store);
+            wipe_local_data(dir)
+                .context("this device was revoked, but wiping its local data failed")?;
+            drop(lock);
+            Err(anyhow!(
+                "this device was revoked by an administrator: its local store, store key and device token were removed from this laptop ({lost} unsent change(s) were discarded with it); ask IT or your team lead if this is a mistake"
+            ))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// `tandem conflicts list`.
+pub(crate) fn conflicts(command: ConflictsCommand, store: &Store, out: &Output) -> Result<()> {
+    match command {
+        ConflictsCommand::List { all } => {
+            let conflicts = store.conflicts(all)?;
+            let shown: Vec<Json> = conflicts
+                .iter()
+                .map(|c| {
+                    let mut value = serde_json::to_value(c).unwrap_or(Json::Null);
+                    value["detail"] = c
+                        .detail
+                        .as_deref()
+                        .and_then(|d| serde_json::from_str(d).ok())
+                        .unwrap_or(Json::Null);
+                    value
+                })
+                .collect();
+            out.print(&Json::Array(shown), || conflict_lines(&conflicts));
+        }
+    }
+    Ok(())
+}
+
+/// `tandem rejected list|retry|dismiss`.
+pub(crate) fn rejected(command: RejectedCommand, store: &mut Store, out: &Output) -> Result<()> {
+    match command {
+        RejectedCommand::List => {
+            let rejected = store.rejected_changes()?;
+            let shown: Vec<Json> = rejected
+                .iter()
+                .map(|r| {
+                    let mut value = serde_json::to_value(r).unwrap_or(Json::Null);
+                    value["value"] = serde_json::from_str(&r.value).unwrap_or(Json::Null);
+                    value
+                })
+                .collect();
+            out.print(&Json::Array(shown), || rejected_lines(&rejected));
+        }
+        RejectedCommand::Retry { change_id } => {
+            let id = Uuid::parse_str(&change_id)
+                .with_context(|| format!("change id: {change_id:?} is not a UUID"))?;
+            let new_id = store.retry_rejected(id, tandem_store::EditContext::at(crate::now()))?;
+            out.print(&json!({"change_id": id, "queued_as": new_id}), || {
+                format!("queued again as change {new_id}; run `tandem sync`")
+            });
+        }
+        RejectedCommand::Dismiss { change_id } => {
+            let id = Uuid::parse_str(&change_id)
+                .with_context(|| format!("change id: {change_id:?} is not a UUID"))?;
+            store.dismiss_rejected(id)?;
+            out.print(&json!({"change_id": id, "dismissed": true}), || {
+                format!("dismissed {id}")
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `tandem status`: the store's status with the sync state added.
+pub(crate) fn status(store: &Store, out: &Output) -> Result<()> {
+    let status = store.status()?;
+    let sync = store.sync_status()?;
+    let mut value = serde_json::to_value(&status)?;
+    if let (Some(object), Json::Object(extra)) =
+        (value.as_object_mut(), serde_json::to_value(&sync)?)
+    {
+        for (key, field) in extra {
+            object.entry(key).or_insert(field);
+        }
+    }
+    out.print(&value, || {
+        format!(
+            "{}\n{}",
+            output::status_text(&status),
+            sync_status_text(&sync)
+        )
+    });
+    Ok(())
+}
+
+fn sync_report_text(report: &SyncReport) -> String {
+    let mut lines = vec![format!(
+        "sent {} change(s) in {} batch(es), received {} in {} page(s); {} record(s) new, {} field(s) updated",
+        report.pushed,
+        report.push_batches,
+        report.pulled,
+        report.pull_pages,
+        report.new_records,
+        report.updated_fields
+    )];
+    if report.rejected > 0 {
+        lines.push(format!(
+            "{} change(s) refused by the server: see `tandem rejected list`",
+            report.rejected
+        ));
+    }
+    if report.conflicts > 0 || report.open_conflicts > 0 {
+        lines.push(format!(
+            "{} conflict(s) recorded in this sync, {} open: see `tandem conflicts list`",
+            report.conflicts, report.open_conflicts
+        ));
+    }
+    if report.clock_skewed {
+        lines.push(format!(
+            "warning: this laptop's clock differs from the server's by {}; check the date and time settings",
+            skew_text(report.clock_skew_ms)
+        ));
+    }
+    lines.push(format!("{} change(s) still pending", report.pending_after));
+    lines.join("\n")
+}
+
+fn skew_text(ms: i64) -> String {
+    let secs = ms.abs() / 1000;
+    let direction = if ms > 0 { "behind" } else { "ahead of" };
+    format!(
+        "{}h {:02}m {:02}s (laptop {direction} the server)",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+fn sync_status_text(sync: &SyncStatus) -> String {
+    let or = |v: &Option<String>, none: &str| v.clone().unwrap_or_else(|| none.to_owned());
+    let mut lines = vec![
+        format!(
+            "signed in as:   {} ({}), team {}",
+            or(&sync.username, "nobody"),
+            or(&sync.role, "-"),
+            or(&sync.team, "-")
+        ),
+        format!(
+            "rejected:       {} change(s) refused by the server",
+            sync.rejected_count
+        ),
+        format!("conflicts:      {} open", sync.open_conflicts),
+        format!(
+            "clock skew:     {}",
+            sync.clock_skew_ms
+                .map_or("unknown (never synced)".to_owned(), |ms| {
+                    if sync.clock_skewed {
+                        format!("{} (over five minutes: check the clock)", skew_text(ms))
+                    } else {
+                        format!("{} ms", ms)
+                    }
+                })
+        ),
+    ];
+    if sync.update_required {
+        lines.push("update required: the server no longer accepts this version of Tandem; unsent changes are kept".to_owned());
+    }
+    lines.join("\n")
+}
+
+fn conflict_lines(conflicts: &[LocalConflict]) -> String {
+    if conflicts.is_empty() {
+        return "no conflicts".to_owned();
+    }
+    conflicts
+        .iter()
+        .map(|c| {
+            format!(
+                "#{} {} {} {} {} ({})",
+                c.id, c.status, c.entity, c.record_id, c.field, c.policy
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn rejected_lines(rejected: &[RejectedChange]) -> String {
+    if rejected.is_empty() {
+        return "no rejected changes".to_owned();
+    }
+    rejected
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {} {} = {}: {}",
+                r.change_id, r.entity, r.record_id, r.field, r.value, r.reason
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

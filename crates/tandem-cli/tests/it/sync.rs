@@ -1,0 +1,136 @@
+//! `tandem login`, `sync`, `conflicts list`, `rejected list` and `status` against a real
+//! server over HTTP, with the device token and store key in the real OS keyring.
+
+use serde_json::Value as Json;
+use tandem_server::store::ServerStore;
+
+use crate::TestStore;
+use crate::sync_server::server;
+
+fn client(store: &TestStore, id: &str) -> Json {
+    store.json(&["client", "show", id])
+}
+
+#[test]
+fn two_laptops_editing_one_client_offline_each_show_both_edits_and_one_open_conflict() {
+    let server = server();
+    let team = server.new_team();
+    let (a, b) = (TestStore::new(), TestStore::new());
+    a.ok(&["init"]);
+    // Registered before signing in: the change is given to the user at login.
+    let id = a.ok(&[
+        "client",
+        "add",
+        "--given-name",
+        "Amina",
+        "--family-name",
+        "Warsame",
+    ]);
+    a.login(server, &team.lead);
+    let report = a.json(&["sync"]);
+    assert_eq!(report["pushed"], 2, "{report}");
+    assert_eq!(report["pending_after"], 0);
+
+    b.ok(&["init"]);
+    b.login(server, &team.coach);
+    let report = b.json(&["sync"]);
+    assert_eq!(report["new_records"], 1, "{report}");
+    assert_eq!(client(&b, &id)["given_name"], "Amina");
+
+    // Both offline: different fields, and the same review field.
+    a.ok(&[
+        "client",
+        "edit",
+        &id,
+        "--nickname",
+        "Ami",
+        "--given-name",
+        "Aminah",
+    ]);
+    b.ok(&[
+        "client",
+        "edit",
+        &id,
+        "--municipality",
+        "Vantaa",
+        "--given-name",
+        "Amiina",
+    ]);
+    a.json(&["sync"]);
+    let report = b.json(&["sync"]);
+    assert_eq!(report["conflicts"], 1, "{report}");
+    a.json(&["sync"]);
+
+    let (shown_a, shown_b) = (client(&a, &id), client(&b, &id));
+    for shown in [&shown_a, &shown_b] {
+        assert_eq!(shown["nickname"], "Ami", "{shown}");
+        assert_eq!(shown["municipality"], "Vantaa", "{shown}");
+        assert_eq!(shown["family_name"], "Warsame");
+    }
+    assert_eq!(shown_a["given_name"], shown_b["given_name"]);
+    for store in [&a, &b] {
+        let conflicts = store.json(&["conflicts", "list"]);
+        let conflicts = conflicts.as_array().unwrap();
+        assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+        assert_eq!(conflicts[0]["field"], "given_name");
+        assert_eq!(conflicts[0]["status"], "open");
+        let status = store.json(&["status"]);
+        assert_eq!(status["pending_count"], 0);
+        assert_eq!(status["open_conflicts"], 1);
+        assert_eq!(status["rejected_count"], 0);
+        assert!(status["last_sync_at"].is_string(), "{status}");
+        assert!(status["last_sync_error"].is_null());
+        assert!(status["clock_skew_ms"].is_i64(), "{status}");
+        assert_eq!(store.json(&["rejected", "list"]), Json::Array(vec![]));
+    }
+    // The lead's laptop has the server's whole conflict, with both values.
+    let detail = &a.json(&["conflicts", "list"])[0]["detail"];
+    let values: Vec<_> = detail["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["value"].clone())
+        .collect();
+    assert!(
+        values.contains(&Json::from("Aminah")) && values.contains(&Json::from("Amiina")),
+        "{detail}"
+    );
+}
+
+#[test]
+fn a_wrong_password_is_refused_clearly_and_signs_nothing_in() {
+    let server = server();
+    let team = server.new_team();
+    let store = TestStore::new();
+    store.ok(&["init"]);
+    let output = store.login_with(server, &team.coach, "not the password");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("Wrong username or password"), "{stderr}");
+    assert!(store.json(&["status"])["server_url"].is_null());
+    let stderr = store.fails(&["sync"]);
+    assert!(stderr.contains("not signed in"), "{stderr}");
+}
+
+#[test]
+fn a_revoked_laptop_wipes_its_store_and_says_why() {
+    let server = server();
+    let team = server.new_team();
+    let store = TestStore::new();
+    store.ok(&["init"]);
+    let login = store.login(server, &team.coach);
+    store.ok(&["client", "add", "--given-name", "Sami"]);
+    let device: uuid::Uuid = login["device_id"].as_str().unwrap().parse().unwrap();
+    server
+        .runtime
+        .block_on(server.store.revoke_device(device))
+        .unwrap();
+    let stderr = store.fails(&["sync"]);
+    assert!(stderr.contains("revoked"), "{stderr}");
+    assert!(stderr.contains("1 unsent change"), "{stderr}");
+    assert!(!store.db_path().exists(), "the store file is gone");
+    // The key went with it: a new store starts empty and not signed in.
+    let status = store.json(&["status"]);
+    assert_eq!(status["pending_count"], 0);
+    assert!(status["server_url"].is_null());
+}

@@ -1,0 +1,146 @@
+//! A real tandem-server for the CLI's sync tests: in this test process, on 127.0.0.1:0, with
+//! an in-memory SQLite store; the `tandem` processes reach it over HTTP.
+
+use std::io::Write;
+use std::process::Stdio;
+use std::sync::{Arc, OnceLock};
+
+use serde_json::Value as Json;
+use tandem_protocol::Role;
+use tandem_server::auth::PasswordHashing;
+use tandem_server::clock::{Clock, SystemClock};
+use tandem_server::store::{ServerStore, SqliteStore};
+use tandem_server::{AppState, ServerSettings};
+use uuid::Uuid;
+
+use crate::TestStore;
+
+pub(crate) const PASSWORD: &str = "correct horse battery";
+
+pub(crate) struct SyncServer {
+    pub(crate) runtime: tokio::runtime::Runtime,
+    pub(crate) base: String,
+    pub(crate) store: Arc<SqliteStore>,
+    hash: String,
+}
+
+/// A team of its own: its name, a coach and a team lead.
+pub(crate) struct Team {
+    pub(crate) id: Uuid,
+    pub(crate) name: String,
+    pub(crate) coach: String,
+    pub(crate) lead: String,
+}
+
+pub(crate) fn server() -> &'static SyncServer {
+    static SERVER: OnceLock<SyncServer> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+        let hashing = PasswordHashing::fast_insecure_for_tests();
+        let hash = hashing.hash(PASSWORD).unwrap();
+        let state = AppState::new(
+            Arc::clone(&store) as Arc<dyn ServerStore>,
+            Arc::new(SystemClock) as Arc<dyn Clock>,
+            ServerSettings {
+                password_hashing: hashing,
+                ..ServerSettings::default()
+            },
+        )
+        .unwrap();
+        let base = runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            tokio::spawn(tandem_server::serve(
+                listener,
+                state,
+                std::future::pending(),
+            ));
+            base
+        });
+        SyncServer {
+            runtime,
+            base,
+            store,
+            hash,
+        }
+    })
+}
+
+impl SyncServer {
+    pub(crate) fn new_team(&self) -> Team {
+        let id = Uuid::now_v7();
+        let team = Team {
+            id,
+            name: format!("team-{id}"),
+            coach: format!("coach-{id}"),
+            lead: format!("lead-{id}"),
+        };
+        let now = SystemClock.now();
+        self.runtime.block_on(async {
+            self.store.add_team(id, &team.name, now).await.unwrap();
+            for (user, role) in [(&team.coach, Role::Coach), (&team.lead, Role::TeamLead)] {
+                self.store
+                    .add_user(
+                        Uuid::now_v7(),
+                        user,
+                        &self.hash,
+                        role,
+                        std::slice::from_ref(&team.name),
+                        now,
+                    )
+                    .await
+                    .unwrap();
+            }
+        });
+        team
+    }
+}
+
+impl TestStore {
+    /// `tandem login` with `password` on standard input; returns the process output.
+    pub(crate) fn login_with(
+        &self,
+        server: &SyncServer,
+        username: &str,
+        password: &str,
+    ) -> std::process::Output {
+        let mut child = self
+            .command(&[
+                "--json",
+                "login",
+                "--server",
+                &server.base,
+                "--username",
+                username,
+                "--password-stdin",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run tandem login");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{password}\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Signs in with the right password, failing the test otherwise.
+    pub(crate) fn login(&self, server: &SyncServer, username: &str) -> Json {
+        let output = self.login_with(server, username, PASSWORD);
+        assert!(
+            output.status.success(),
+            "login failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+}

@@ -1,0 +1,1604 @@
+//! The store's side of syncing: reading the outbox in batches, storing the server's answers
+//! (push acknowledgements, pulled pages with their cursor) each in one transaction, the
+//! refused changes and the team's conflicts, the sign-in facts and the sync health shown by
+//! `tandem status`.
+//!
+//! The rules (DESIGN.md, "Client rules") are enforced here, not by callers: outbox rows leave
+//! only in the transaction that stores their acknowledgement; a pulled page and its cursor
+//! commit together; a pulled value never overwrites a field with a pending local change.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use serde::Serialize;
+use tandem_domain::{
+    ChangeId, Entity, Hlc, MergePolicy, Record, RecordId, ValidationContext, field_spec,
+};
+use uuid::Uuid;
+
+use crate::meta::{self, MetaKey};
+use crate::records::{EditContext, load_clock};
+use crate::{Store, StoreError, search};
+
+/// Meta keys owned by sync (the `meta` table is a plain key/value table).
+mod keys {
+    pub(super) const PULL_CURSOR: &str = "sync.pull_cursor";
+    pub(super) const CLOCK_SKEW_MS: &str = "sync.clock_skew_ms";
+    pub(super) const USERNAME: &str = "sync.username";
+    pub(super) const TEAM_NAME: &str = "sync.team_name";
+    pub(super) const ROLE: &str = "sync.role";
+    pub(super) const DEVICE_NAME: &str = "sync.device_name";
+    pub(super) const PASSWORD_VERIFIER: &str = "sync.password_verifier";
+    pub(super) const LAST_ATTEMPT_AT: &str = "sync.last_attempt_at";
+    pub(super) const UPDATE_REQUIRED: &str = "sync.update_required";
+}
+
+/// Clock skew beyond which the user is told (DESIGN.md: five minutes).
+pub const CLOCK_SKEW_WARNING_MS: i64 = 5 * 60 * 1000;
+
+/// One local change waiting in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxChange {
+    /// Its place in the outbox (oldest first).
+    pub seq: i64,
+    /// The idempotency key of the push.
+    pub change_id: Uuid,
+    /// `client` or `contact`.
+    pub entity: String,
+    /// The record.
+    pub record_id: Uuid,
+    /// The field's wire name.
+    pub field: String,
+    /// The value as canonical JSON text.
+    pub value: String,
+    /// The server version of the field the edit was based on.
+    pub base_version: u64,
+    /// The HLC of the edit.
+    pub hlc: String,
+    /// Who made it.
+    pub author_id: String,
+    /// When it was made (RFC 3339).
+    pub created_at: String,
+}
+
+/// What the server said about one pushed change, as the store needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushOutcome {
+    /// Applied, merged or in conflict: `value` (JSON text) at `version` stands on the server.
+    Stored {
+        /// The field's version on the server after the push.
+        version: u64,
+        /// The field's value on the server after the push (canonical JSON text).
+        value: String,
+        /// The conflict recorded, when there was one.
+        conflict_id: Option<i64>,
+    },
+    /// Refused; nothing changed on the server.
+    Rejected {
+        /// Why, naming the field.
+        reason: String,
+    },
+}
+
+/// The acknowledgement of one pushed change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushAck {
+    /// The change answered.
+    pub change_id: Uuid,
+    /// What happened to it.
+    pub outcome: PushOutcome,
+}
+
+/// What storing a batch of acknowledgements did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PushApplied {
+    /// Outbox rows removed.
+    pub acknowledged: u64,
+    /// Of those, moved to the rejected list.
+    pub rejected: u64,
+    /// Of those, with a conflict recorded.
+    pub conflicts: u64,
+    /// Answers for changes no longer in the outbox (a repeated answer); ignored.
+    pub already_acknowledged: u64,
+}
+
+/// One write pulled from the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerWrite {
+    /// Its server sequence number.
+    pub seq: u64,
+    /// `client`, `contact`, or an entity this version does not know (kept as is).
+    pub entity: String,
+    /// The record.
+    pub record_id: Uuid,
+    /// The field (possibly unknown to this version; kept as is).
+    pub field: String,
+    /// The value as JSON text.
+    pub value: String,
+    /// The field's version from this write on.
+    pub version: u64,
+    /// The HLC of the write.
+    pub hlc: String,
+    /// Who wrote it.
+    pub author_id: Uuid,
+}
+
+/// What storing a pulled page did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PullApplied {
+    /// Fields that took the server's value.
+    pub updated: u64,
+    /// Fields left alone because a local change is pending (the push will reconcile them).
+    pub kept_pending: u64,
+    /// Writes this store already knew.
+    pub already_known: u64,
+    /// Records seen for the first time.
+    pub new_records: u64,
+}
+
+/// A change the server refused, kept so that nobody's work disappears silently.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RejectedChange {
+    /// The refused change.
+    pub change_id: Uuid,
+    /// `client` or `contact`.
+    pub entity: String,
+    /// The record.
+    pub record_id: Uuid,
+    /// The field.
+    pub field: String,
+    /// The refused value (JSON text).
+    pub value: String,
+    /// Who made the change.
+    pub author_id: String,
+    /// When it was made.
+    pub created_at: String,
+    /// The server's reason, naming the field.
+    pub reason: String,
+    /// When the refusal was stored.
+    pub rejected_at: String,
+}
+
+/// A conflict of the team as this device knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LocalConflict {
+    /// The server's conflict id.
+    pub id: i64,
+    /// `client` or `contact`.
+    pub entity: String,
+    /// The record.
+    pub record_id: Uuid,
+    /// The field.
+    pub field: String,
+    /// `lww`, `review` or `text`.
+    pub policy: String,
+    /// `open`, `auto_resolved` or `resolved`.
+    pub status: String,
+    /// The server's conflict as JSON text, when the device could read it (team leads).
+    pub detail: Option<String>,
+}
+
+/// A conflict as mirrored from the server's list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MirroredConflict {
+    /// The conflict as listed; `detail` holds the server's JSON.
+    pub conflict: LocalConflict,
+}
+
+/// Who this store is signed in as, and where it syncs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignIn {
+    /// The server's base URL.
+    pub server_url: String,
+    /// The user's id (author of every local edit from now on).
+    pub user_id: Uuid,
+    /// The login name.
+    pub username: String,
+    /// `coach`, `team_lead` or `admin`.
+    pub role: String,
+    /// The team the device works for.
+    pub team_id: Uuid,
+    /// Its name.
+    pub team_name: String,
+    /// The device id the server assigned (the node of this store's HLCs from now on).
+    pub device_id: Uuid,
+    /// The device's name.
+    pub device_name: String,
+    /// An argon2id PHC string of the password, for offline sign-in.
+    pub password_verifier: String,
+}
+
+/// The state of syncing, for `tandem status` and the app's status bar.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncStatus {
+    /// The server, once signed in.
+    pub server_url: Option<String>,
+    /// The signed-in user.
+    pub username: Option<String>,
+    /// Their role.
+    pub role: Option<String>,
+    /// The device's team.
+    pub team: Option<String>,
+    /// The device id.
+    pub device_id: Option<String>,
+    /// Field changes waiting for the server.
+    pub pending_count: u64,
+    /// Changes the server refused, kept in the rejected list.
+    pub rejected_count: u64,
+    /// Open conflicts known to this device.
+    pub open_conflicts: u64,
+    /// The last seq pulled.
+    pub pull_cursor: u64,
+    /// When the last sync finished (RFC 3339).
+    pub last_sync_at: Option<String>,
+    /// When the last attempt ended, successful or not.
+    pub last_attempt_at: Option<String>,
+    /// Why the last sync failed, if it did.
+    pub last_sync_error: Option<String>,
+    /// The server's clock minus this device's at the last sync, in milliseconds.
+    pub clock_skew_ms: Option<i64>,
+    /// Whether that skew is over five minutes either way.
+    pub clock_skewed: bool,
+    /// Whether the server refused this version of Tandem ("update required").
+    pub update_required: bool,
+}
+
+/// The state of one field in this store (tests, support).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldState {
+    /// The current local value (JSON text).
+    pub value: String,
+    /// The server version local edits are based on.
+    pub version: u64,
+    /// The server's value as last heard.
+    pub server_value: Option<String>,
+    /// The server's version as last heard.
+    pub server_version: u64,
+}
+
+/// One row of a field's local history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryRow {
+    /// The value (JSON text).
+    pub value: String,
+    /// The version: the base version of a local edit, or the server version of a pulled write.
+    pub version: u64,
+    /// Its HLC.
+    pub hlc: String,
+    /// Who wrote it.
+    pub author_id: String,
+    /// `local` or `server`.
+    pub origin: String,
+}
+
+/// Values read back were validated when written, so "not in the future" rules are off.
+fn stored_values() -> ValidationContext {
+    ValidationContext::new(NaiveDate::MAX)
+}
+
+fn to_u64(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn parse_uuid(text: &str) -> Result<Uuid, StoreError> {
+    Ok(*RecordId::parse(text)?.as_uuid())
+}
+
+fn get_key(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
+            row.get(0)
+        })
+        .optional()?)
+}
+
+fn set_key(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+fn delete_key(conn: &Connection, key: &str) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM meta WHERE key = ?1", [key])?;
+    Ok(())
+}
+
+fn has_pending(
+    conn: &Connection,
+    entity: &str,
+    record_id: &str,
+    field: &str,
+) -> Result<bool, StoreError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM outbox WHERE entity = ?1 AND record_id = ?2 AND field = ?3)",
+        params![entity, record_id, field],
+        |row| row.get(0),
+    )?)
+}
+
+fn field_row(
+    conn: &Connection,
+    entity: &str,
+    record_id: &str,
+    field: &str,
+) -> Result<Option<FieldState>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT value, version, server_value, server_version FROM record_fields
+             WHERE entity = ?1 AND record_id = ?2 AND field = ?3",
+            params![entity, record_id, field],
+            |row| {
+                Ok(FieldState {
+                    value: row.get(0)?,
+                    version: to_u64(row.get(1)?),
+                    server_value: row.get(2)?,
+                    server_version: to_u64(row.get(3)?),
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// Rewrites the search rows of the clients sync changed, in one pass over the index.
+fn reindex_clients(conn: &Connection, record_ids: &BTreeSet<String>) -> Result<(), StoreError> {
+    let clients = record_ids
+        .iter()
+        .map(|id| load_client(conn, id))
+        .collect::<Result<Vec<_>, _>>()?;
+    search::index_clients(conn, &clients)
+}
+
+/// Rewrites the search row of one client.
+fn reindex_client(conn: &Connection, record_id: &str) -> Result<(), StoreError> {
+    search::index_client(conn, &load_client(conn, record_id)?)
+}
+
+/// A client as its stored fields, for the search index.
+fn load_client(conn: &Connection, record_id: &str) -> Result<Record, StoreError> {
+    let id = RecordId::parse(record_id)?;
+    let mut record = Record::empty(Entity::Client, id);
+    let mut statement = conn.prepare_cached(
+        "SELECT field, value FROM record_fields WHERE entity = 'client' AND record_id = ?1",
+    )?;
+    let rows = statement.query_map([record_id], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+    })?;
+    for row in rows {
+        let (field, value) = row?;
+        let Ok(spec) = field_spec(Entity::Client, &field) else {
+            continue;
+        };
+        // A value another version wrote that this one cannot read is left out of the
+        // search row rather than failing the whole page.
+        if let Ok(value) = spec.parse_json_str(&value, stored_values()) {
+            record.set(spec, value);
+        }
+    }
+    Ok(record)
+}
+
+/// Whether two JSON texts hold the same value (the server may format it differently).
+fn same_json(a: &str, b: &str) -> bool {
+    match (
+        serde_json::from_str::<serde_json::Value>(a),
+        serde_json::from_str::<serde_json::Value>(b),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+fn policy_of(entity: &str, field: &str) -> Option<MergePolicy> {
+    let entity = Entity::parse(entity).ok()?;
+    field_spec(entity, field).ok().map(|spec| spec.policy)
+}
+
+impl Store {
+    /// The next push batch: the oldest pending change of each field, in outbox order, at most
+    /// `max_changes`. Only one change per field travels per push: the next one is rebased onto
+    /// the version the server assigns to this one, so that a device never conflicts with
+    /// itself.
+    pub fn outbox_batch(&self, max_changes: usize) -> Result<Vec<OutboxChange>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT o.seq, o.change_id, o.entity, o.record_id, o.field, o.value, o.base_version,
+                    o.hlc, o.author_id, o.created_at
+             FROM outbox o
+             WHERE o.seq = (SELECT min(i.seq) FROM outbox i
+                            WHERE i.entity = o.entity AND i.record_id = o.record_id AND i.field = o.field)
+             ORDER BY o.seq LIMIT ?1",
+        )?;
+        let rows = statement.query_map([to_i64(max_changes as u64)], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, String>(4)?,
+                row.get::<_, String>(5)?,
+                row.get::<_, i64>(6)?,
+                row.get::<_, String>(7)?,
+                row.get::<_, String>(8)?,
+                row.get::<_, String>(9)?,
+            ))
+        })?;
+        let mut batch = Vec::new();
+        for row in rows {
+            let (seq, change_id, entity, record_id, field, value, base, hlc, author, created) =
+                row?;
+            batch.push(OutboxChange {
+                seq,
+                change_id: parse_uuid(&change_id)?,
+                entity,
+                record_id: parse_uuid(&record_id)?,
+                field,
+                value,
+                base_version: to_u64(base),
+                hlc,
+                author_id: author,
+                created_at: created,
+            });
+        }
+        Ok(batch)
+    }
+
+    /// Every change in the outbox, oldest first (tests and support).
+    pub fn pending_changes(&self) -> Result<Vec<OutboxChange>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT seq, change_id, entity, record_id, field, value, base_version, hlc, author_id, created_at
+             FROM outbox ORDER BY seq",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, String>(4)?,
+                row.get::<_, String>(5)?,
+                row.get::<_, i64>(6)?,
+                row.get::<_, String>(7)?,
+                row.get::<_, String>(8)?,
+                row.get::<_, String>(9)?,
+            ))
+        })?;
+        let mut all = Vec::new();
+        for row in rows {
+            let (seq, change_id, entity, record_id, field, value, base, hlc, author, created) =
+                row?;
+            all.push(OutboxChange {
+                seq,
+                change_id: parse_uuid(&change_id)?,
+                entity,
+                record_id: parse_uuid(&record_id)?,
+                field,
+                value,
+                base_version: to_u64(base),
+                hlc,
+                author_id: author,
+                created_at: created,
+            });
+        }
+        Ok(all)
+    }
+
+    /// Stores the server's answers to one push in one transaction: each answered outbox row
+    /// leaves the outbox in the same transaction that stores what the server said. An answer
+    /// for a change no longer in the outbox (a repeated push) changes nothing.
+    pub fn apply_push_results(
+        &mut self,
+        acks: &[PushAck],
+        at: DateTime<Utc>,
+    ) -> Result<PushApplied, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut applied = PushApplied::default();
+        let mut touched_clients = BTreeSet::new();
+        let now = at.to_rfc3339();
+        for ack in acks {
+            let change_id = ack.change_id.to_string();
+            let row = tx
+                .query_row(
+                    "SELECT entity, record_id, field, value, base_version, hlc, author_id, created_at
+                     FROM outbox WHERE change_id = ?1",
+                    [&change_id],
+                    |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, String>(2)?,
+                            row.get::<_, String>(3)?,
+                            row.get::<_, i64>(4)?,
+                            row.get::<_, String>(5)?,
+                            row.get::<_, String>(6)?,
+                            row.get::<_, String>(7)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            let Some((entity, record_id, field, pushed, base, hlc, author, created)) = row else {
+                applied.already_acknowledged += 1;
+                continue;
+            };
+            tx.execute("DELETE FROM outbox WHERE change_id = ?1", [&change_id])?;
+            applied.acknowledged += 1;
+            let pending = has_pending(&tx, &entity, &record_id, &field)?;
+            match &ack.outcome {
+                PushOutcome::Stored {
+                    version,
+                    value,
+                    conflict_id,
+                } => {
+                    let version = to_i64(*version);
+                    let stands = same_json(value, &pushed);
+                    if pending && !stands {
+                        // The server holds another writer's value (or a merge) that this
+                        // device has not shown its user: the later local edits stay based on
+                        // the old version, so the server sees them as concurrent with it and
+                        // applies the field's policy instead of silently overwriting it.
+                        tx.execute(
+                            "UPDATE record_fields SET server_value = ?4, server_version = ?5
+                             WHERE entity = ?1 AND record_id = ?2 AND field = ?3",
+                            params![entity, record_id, field, value, version],
+                        )?;
+                    } else if pending {
+                        // Our value stands: the later local edits of this field build on it,
+                        // so they are not mistaken for writes concurrent with our own.
+                        tx.execute(
+                            "UPDATE outbox SET base_version = ?4 WHERE entity = ?1 AND record_id = ?2 AND field = ?3",
+                            params![entity, record_id, field, version],
+                        )?;
+                        tx.execute(
+                            "UPDATE record_fields SET version = ?4, server_value = ?5, server_version = ?4
+                             WHERE entity = ?1 AND record_id = ?2 AND field = ?3",
+                            params![entity, record_id, field, version, value],
+                        )?;
+                    } else {
+                        tx.execute(
+                            "INSERT INTO record_fields (entity, record_id, field, value, version, hlc, author_id, server_value, server_version)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?4, ?5)
+                             ON CONFLICT (entity, record_id, field) DO UPDATE
+                             SET value = excluded.value, version = excluded.version,
+                                 server_value = excluded.value, server_version = excluded.version",
+                            params![entity, record_id, field, value, version, hlc, author],
+                        )?;
+                        if entity == Entity::Client.as_str() && !stands {
+                            touched_clients.insert(record_id.clone());
+                        }
+                    }
+                    if let Some(conflict_id) = conflict_id {
+                        applied.conflicts += 1;
+                        let policy = policy_of(&entity, &field);
+                        let status = if policy == Some(MergePolicy::Lww) {
+                            "auto_resolved"
+                        } else {
+                            "open"
+                        };
+                        tx.execute(
+                            "INSERT INTO conflicts (id, entity, record_id, field, policy, status, detail, updated_at)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7) ON CONFLICT (id) DO NOTHING",
+                            params![
+                                conflict_id,
+                                entity,
+                                record_id,
+                                field,
+                                policy.map_or("unknown", MergePolicy::as_str),
+                                status,
+                                now
+                            ],
+                        )?;
+                    }
+                }
+                PushOutcome::Rejected { reason } => {
+                    applied.rejected += 1;
+                    tx.execute(
+                        "INSERT INTO rejected_changes (change_id, entity, record_id, field, value, base_version, hlc, author_id, created_at, reason, rejected_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                         ON CONFLICT (change_id) DO NOTHING",
+                        params![change_id, entity, record_id, field, pushed, base, hlc, author, created, reason, now],
+                    )?;
+                    if !pending {
+                        restore_server_value(&tx, &entity, &record_id, &field)?;
+                        if entity == Entity::Client.as_str() {
+                            touched_clients.insert(record_id.clone());
+                        }
+                    }
+                }
+            }
+        }
+        reindex_clients(&tx, &touched_clients)?;
+        tx.commit()?;
+        Ok(applied)
+    }
+
+    /// Stores one pulled page and the new cursor in one transaction. Records seen for the
+    /// first time are created; fields unknown to this version are kept as they came; a field
+    /// with a pending local change keeps its local value (the push reconciles it), while the
+    /// server's value is noted for a fallback if that change is refused.
+    pub fn apply_pulled_page(
+        &mut self,
+        writes: &[ServerWrite],
+        next_cursor: u64,
+        at: DateTime<Utc>,
+    ) -> Result<PullApplied, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut applied = PullApplied::default();
+        let now = at.to_rfc3339();
+        let team = meta::get(&tx, MetaKey::TeamId)?;
+        let mut touched_clients = BTreeSet::new();
+        let mut clock = load_clock(&tx)?;
+        let now_ms = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+        for write in writes {
+            let record_id = write.record_id.to_string();
+            let inserted = tx.execute(
+                "INSERT INTO records (entity, record_id, team_id, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (entity, record_id) DO NOTHING",
+                params![write.entity, record_id, team, now],
+            )?;
+            applied.new_records += inserted as u64;
+            let current = field_row(&tx, &write.entity, &record_id, &write.field)?;
+            let known = current.as_ref().map_or(0, |f| f.server_version);
+            if write.version < known {
+                applied.already_known += 1;
+                continue;
+            }
+            let version = to_i64(write.version);
+            let author = write.author_id.to_string();
+            if write.version == known {
+                // The store took this version from a push answer; the pull adds what the
+                // answer lacks (the write's HLC and author, and its history row).
+                applied.already_known += 1;
+                if !history_has(&tx, write)? {
+                    insert_server_history(&tx, write, &now)?;
+                    tx.execute(
+                        "UPDATE record_fields SET hlc = ?4, author_id = ?5
+                         WHERE entity = ?1 AND record_id = ?2 AND field = ?3 AND version = ?6 AND value = ?7",
+                        params![write.entity, record_id, write.field, write.hlc, author, version, write.value],
+                    )?;
+                }
+                continue;
+            }
+            insert_server_history(&tx, write, &now)?;
+            if has_pending(&tx, &write.entity, &record_id, &write.field)? {
+                applied.kept_pending += 1;
+                tx.execute(
+                    "UPDATE record_fields SET server_value = ?4, server_version = ?5
+                     WHERE entity = ?1 AND record_id = ?2 AND field = ?3",
+                    params![write.entity, record_id, write.field, write.value, version],
+                )?;
+            } else {
+                applied.updated += 1;
+                tx.execute(
+                    "INSERT INTO record_fields (entity, record_id, field, value, version, hlc, author_id, server_value, server_version)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?4, ?5)
+                     ON CONFLICT (entity, record_id, field) DO UPDATE
+                     SET value = excluded.value, version = excluded.version, hlc = excluded.hlc,
+                         author_id = excluded.author_id, server_value = excluded.value,
+                         server_version = excluded.version",
+                    params![write.entity, record_id, write.field, write.value, version, write.hlc, author],
+                )?;
+                tx.execute(
+                    "UPDATE records SET updated_at = ?3 WHERE entity = ?1 AND record_id = ?2",
+                    params![write.entity, record_id, now],
+                )?;
+                if write.entity == Entity::Client.as_str() {
+                    touched_clients.insert(record_id);
+                }
+            }
+            // Local edits made after seeing this write must order after it. A reading too far
+            // ahead of our clock is not followed (the HLC reports it); it changes nothing else.
+            if let Ok(hlc) = Hlc::parse(&write.hlc) {
+                let _ = clock.observe_hlc(&hlc, now_ms);
+            }
+        }
+        meta::set(&tx, MetaKey::HlcLast, &clock.last().to_string())?;
+        reindex_clients(&tx, &touched_clients)?;
+        set_key(&tx, keys::PULL_CURSOR, &next_cursor.to_string())?;
+        tx.commit()?;
+        Ok(applied)
+    }
+
+    /// The last seq stored from the server's pull feed (0 before the first pull).
+    pub fn pull_cursor(&self) -> Result<u64, StoreError> {
+        Ok(get_key(&self.conn, keys::PULL_CURSOR)?
+            .and_then(|text| text.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Advances the HLC from the server's clock and notes the skew (`server - device`).
+    /// Returns the skew in milliseconds.
+    pub fn observe_server_time(
+        &mut self,
+        server_time: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut clock = load_clock(&tx)?;
+        let server_ms = u64::try_from(server_time.timestamp_millis()).unwrap_or(0);
+        let now_ms = u64::try_from(now.timestamp_millis()).unwrap_or(0);
+        // Too far ahead (over the HLC's drift bound) is not followed; the skew is still
+        // stored, which is what the user is shown.
+        let _ = clock.observe(server_ms, 0, now_ms);
+        meta::set(&tx, MetaKey::HlcLast, &clock.last().to_string())?;
+        let skew = server_time.timestamp_millis() - now.timestamp_millis();
+        set_key(&tx, keys::CLOCK_SKEW_MS, &skew.to_string())?;
+        tx.commit()?;
+        Ok(skew)
+    }
+
+    /// Replaces the mirrored conflicts with the server's list of the team's conflicts.
+    pub fn replace_team_conflicts(
+        &mut self,
+        conflicts: &[MirroredConflict],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM conflicts", [])?;
+        for mirrored in conflicts {
+            let c = &mirrored.conflict;
+            tx.execute(
+                "INSERT INTO conflicts (id, entity, record_id, field, policy, status, detail, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    c.id,
+                    c.entity,
+                    c.record_id.to_string(),
+                    c.field,
+                    c.policy,
+                    c.status,
+                    c.detail,
+                    at.to_rfc3339()
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The conflicts this device knows, oldest first; only the open ones unless `all`.
+    pub fn conflicts(&self, all: bool) -> Result<Vec<LocalConflict>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT id, entity, record_id, field, policy, status, detail FROM conflicts
+             WHERE ?1 OR status = 'open' ORDER BY id",
+        )?;
+        let rows = statement.query_map([all], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, String>(4)?,
+                row.get::<_, String>(5)?,
+                row.get::<_, Option<String>>(6)?,
+            ))
+        })?;
+        let mut conflicts = Vec::new();
+        for row in rows {
+            let (id, entity, record_id, field, policy, status, detail) = row?;
+            conflicts.push(LocalConflict {
+                id,
+                entity,
+                record_id: parse_uuid(&record_id)?,
+                field,
+                policy,
+                status,
+                detail,
+            });
+        }
+        Ok(conflicts)
+    }
+
+    /// The changes the server refused, oldest first.
+    pub fn rejected_changes(&self) -> Result<Vec<RejectedChange>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT change_id, entity, record_id, field, value, author_id, created_at, reason, rejected_at
+             FROM rejected_changes ORDER BY rejected_at, created_at, change_id",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, String>(4)?,
+                row.get::<_, String>(5)?,
+                row.get::<_, String>(6)?,
+                row.get::<_, String>(7)?,
+                row.get::<_, String>(8)?,
+            ))
+        })?;
+        let mut rejected = Vec::new();
+        for row in rows {
+            let (change_id, entity, record_id, field, value, author, created, reason, at) = row?;
+            rejected.push(RejectedChange {
+                change_id: parse_uuid(&change_id)?,
+                entity,
+                record_id: parse_uuid(&record_id)?,
+                field,
+                value,
+                author_id: author,
+                created_at: created,
+                reason,
+                rejected_at: at,
+            });
+        }
+        Ok(rejected)
+    }
+
+    /// Queues a refused change again as a new local edit of its field (new change id, new
+    /// HLC, based on the version the device knows now), and removes it from the rejected list,
+    /// in one transaction. Useful once the cause is gone (a signed-in user, an update).
+    pub fn retry_rejected(
+        &mut self,
+        change_id: Uuid,
+        edit: EditContext,
+    ) -> Result<ChangeId, StoreError> {
+        let tx = self.conn.transaction()?;
+        let row = tx
+            .query_row(
+                "SELECT entity, record_id, field, value FROM rejected_changes WHERE change_id = ?1",
+                [change_id.to_string()],
+                |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, String>(3)?,
+                    ))
+                },
+            )
+            .optional()?
+            .ok_or(StoreError::RejectedChangeNotFound { change_id })?;
+        let (entity, record_id, field, value) = row;
+        let mut clock = load_clock(&tx)?;
+        let now_ms = u64::try_from(edit.now.timestamp_millis()).unwrap_or(0);
+        let hlc = clock.tick(now_ms).to_string();
+        meta::set(&tx, MetaKey::HlcLast, &hlc)?;
+        let author = meta::author_id(&tx)?;
+        let now = edit.now.to_rfc3339();
+        let base = field_row(&tx, &entity, &record_id, &field)?.map_or(0, |f| f.version);
+        let base = to_i64(base);
+        tx.execute(
+            "INSERT INTO record_fields (entity, record_id, field, value, version, hlc, author_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (entity, record_id, field) DO UPDATE
+             SET value = excluded.value, hlc = excluded.hlc, author_id = excluded.author_id",
+            params![entity, record_id, field, value, base, hlc, author],
+        )?;
+        tx.execute(
+            "INSERT INTO field_history (entity, record_id, field, value, version, hlc, author_id, origin, recorded_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'local', ?8)",
+            params![entity, record_id, field, value, base, hlc, author, now],
+        )?;
+        let seconds = u64::try_from(edit.now.timestamp()).unwrap_or(0);
+        let new_id = ChangeId::from_uuid(Uuid::new_v7(uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            seconds,
+            edit.now.timestamp_subsec_nanos(),
+        )));
+        tx.execute(
+            "INSERT INTO outbox (change_id, entity, record_id, field, value, base_version, hlc, author_id, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![new_id.to_string(), entity, record_id, field, value, base, hlc, author, now],
+        )?;
+        tx.execute(
+            "DELETE FROM rejected_changes WHERE change_id = ?1",
+            [change_id.to_string()],
+        )?;
+        if entity == Entity::Client.as_str() {
+            reindex_client(&tx, &record_id)?;
+        }
+        tx.commit()?;
+        Ok(new_id)
+    }
+
+    /// Removes a refused change from the rejected list for good (a person decided it).
+    pub fn dismiss_rejected(&mut self, change_id: Uuid) -> Result<(), StoreError> {
+        let removed = self.conn.execute(
+            "DELETE FROM rejected_changes WHERE change_id = ?1",
+            [change_id.to_string()],
+        )?;
+        if removed == 0 {
+            return Err(StoreError::RejectedChangeNotFound { change_id });
+        }
+        Ok(())
+    }
+
+    /// Records a sign-in in one transaction: server, user, team, device, role and the
+    /// password verifier; the device id becomes the node of this store's HLC; changes made
+    /// before the first sign-in (authored by the store's node id) and records without a team
+    /// are given to the signed-in user and team, so the server accepts them.
+    ///
+    /// Refused when the store already belongs to another team or server, or holds pending
+    /// changes of another user: those would be pushed in the wrong name or team.
+    pub fn record_sign_in(&mut self, sign_in: &SignIn) -> Result<u64, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let team = sign_in.team_id.to_string();
+        let user = sign_in.user_id.to_string();
+        if let Some(existing) = meta::get(&tx, MetaKey::TeamId)?
+            && existing != team
+        {
+            let name = get_key(&tx, keys::TEAM_NAME)?.unwrap_or(existing);
+            return Err(StoreError::SignInMismatch {
+                detail: format!(
+                    "this store holds the records of team \"{name}\"; sign in to that team, or use another --data-dir for team \"{}\"",
+                    sign_in.team_name
+                ),
+            });
+        }
+        if let Some(existing) = meta::get(&tx, MetaKey::ServerUrl)?
+            && existing.trim_end_matches('/') != sign_in.server_url.trim_end_matches('/')
+        {
+            return Err(StoreError::SignInMismatch {
+                detail: format!(
+                    "this store syncs with {existing}; use another --data-dir for {}",
+                    sign_in.server_url
+                ),
+            });
+        }
+        let node = meta::node_id(&tx)?;
+        let previous_user = meta::get(&tx, MetaKey::UserId)?;
+        let foreign: i64 = tx.query_row(
+            "SELECT count(*) FROM outbox WHERE author_id <> ?1 AND author_id <> ?2",
+            params![user, node],
+            |row| row.get(0),
+        )?;
+        if foreign > 0 {
+            return Err(StoreError::SignInMismatch {
+                detail: format!(
+                    "{foreign} changes by another user ({}) wait to be pushed; sign in as that user and sync first",
+                    previous_user.unwrap_or_else(|| "unknown".to_owned())
+                ),
+            });
+        }
+        let reassigned = tx.execute(
+            "UPDATE outbox SET author_id = ?1 WHERE author_id = ?2",
+            params![user, node],
+        )?;
+        tx.execute(
+            "UPDATE record_fields SET author_id = ?1 WHERE author_id = ?2",
+            params![user, node],
+        )?;
+        tx.execute(
+            "UPDATE field_history SET author_id = ?1 WHERE author_id = ?2 AND origin = 'local'",
+            params![user, node],
+        )?;
+        tx.execute(
+            "UPDATE records SET team_id = ?1 WHERE team_id IS NULL",
+            [&team],
+        )?;
+        // From now on this store's clock readings carry the device id, which the server and
+        // every other device know; the reading itself continues where it was.
+        let clock = load_clock(&tx)?;
+        let device = sign_in.device_id.to_string();
+        let last = clock.last();
+        let moved = Hlc::new(last.physical_ms(), last.logical(), &device)?;
+        meta::set(&tx, MetaKey::HlcLast, &moved.to_string())?;
+        meta::set(&tx, MetaKey::NodeId, &device)?;
+        meta::set(&tx, MetaKey::ServerUrl, &sign_in.server_url)?;
+        meta::set(&tx, MetaKey::UserId, &user)?;
+        meta::set(&tx, MetaKey::TeamId, &team)?;
+        meta::set(&tx, MetaKey::DeviceId, &device)?;
+        set_key(&tx, keys::USERNAME, &sign_in.username)?;
+        set_key(&tx, keys::ROLE, &sign_in.role)?;
+        set_key(&tx, keys::TEAM_NAME, &sign_in.team_name)?;
+        set_key(&tx, keys::DEVICE_NAME, &sign_in.device_name)?;
+        set_key(&tx, keys::PASSWORD_VERIFIER, &sign_in.password_verifier)?;
+        tx.commit()?;
+        Ok(reassigned as u64)
+    }
+
+    /// The sign-in of this store, if any (the verifier included, for offline sign-in).
+    pub fn sign_in(&self) -> Result<Option<SignIn>, StoreError> {
+        let conn = &self.conn;
+        let (Some(server_url), Some(user), Some(team), Some(device)) = (
+            meta::get(conn, MetaKey::ServerUrl)?,
+            meta::get(conn, MetaKey::UserId)?,
+            meta::get(conn, MetaKey::TeamId)?,
+            meta::get(conn, MetaKey::DeviceId)?,
+        ) else {
+            return Ok(None);
+        };
+        Ok(Some(SignIn {
+            server_url,
+            user_id: parse_uuid(&user)?,
+            username: get_key(conn, keys::USERNAME)?.unwrap_or_default(),
+            role: get_key(conn, keys::ROLE)?.unwrap_or_default(),
+            team_id: parse_uuid(&team)?,
+            team_name: get_key(conn, keys::TEAM_NAME)?.unwrap_or_default(),
+            device_id: parse_uuid(&device)?,
+            device_name: get_key(conn, keys::DEVICE_NAME)?.unwrap_or_default(),
+            password_verifier: get_key(conn, keys::PASSWORD_VERIFIER)?.unwrap_or_default(),
+        }))
+    }
+
+    /// Notes a finished sync: its time, and clears the last error and "update required".
+    pub fn record_sync_success(&mut self, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        let at = at.to_rfc3339();
+        meta::set(&tx, MetaKey::LastSyncAt, &at)?;
+        set_key(&tx, keys::LAST_ATTEMPT_AT, &at)?;
+        tx.execute("DELETE FROM meta WHERE key = 'last_sync_error'", [])?;
+        delete_key(&tx, keys::UPDATE_REQUIRED)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Notes a failed sync and why; `update_required` when the server refused this version.
+    pub fn record_sync_failure(
+        &mut self,
+        at: DateTime<Utc>,
+        message: &str,
+        update_required: bool,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        meta::set(&tx, MetaKey::LastSyncError, message)?;
+        set_key(&tx, keys::LAST_ATTEMPT_AT, &at.to_rfc3339())?;
+        if update_required {
+            set_key(&tx, keys::UPDATE_REQUIRED, "1")?;
+        } else {
+            delete_key(&tx, keys::UPDATE_REQUIRED)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The state of syncing.
+    pub fn sync_status(&self) -> Result<SyncStatus, StoreError> {
+        let conn = &self.conn;
+        let count = |sql: &str| -> Result<u64, StoreError> {
+            Ok(to_u64(conn.query_row(sql, [], |row| row.get(0))?))
+        };
+        let skew: Option<i64> =
+            get_key(conn, keys::CLOCK_SKEW_MS)?.and_then(|text| text.parse().ok());
+        Ok(SyncStatus {
+            server_url: meta::get(conn, MetaKey::ServerUrl)?,
+            username: get_key(conn, keys::USERNAME)?,
+            role: get_key(conn, keys::ROLE)?,
+            team: get_key(conn, keys::TEAM_NAME)?,
+            device_id: meta::get(conn, MetaKey::DeviceId)?,
+            pending_count: self.pending_count()?,
+            rejected_count: count("SELECT count(*) FROM rejected_changes")?,
+            open_conflicts: count("SELECT count(*) FROM conflicts WHERE status = 'open'")?,
+            pull_cursor: self.pull_cursor()?,
+            last_sync_at: meta::get(conn, MetaKey::LastSyncAt)?,
+            last_attempt_at: get_key(conn, keys::LAST_ATTEMPT_AT)?,
+            last_sync_error: meta::get(conn, MetaKey::LastSyncError)?,
+            clock_skew_ms: skew,
+            clock_skewed: skew.is_some_and(|s| s.abs() > CLOCK_SKEW_WARNING_MS),
+            update_required: get_key(conn, keys::UPDATE_REQUIRED)?.is_some(),
+        })
+    }
+
+    /// The state of one field, or `None` when the store has no row for it (empty).
+    pub fn field_state(
+        &self,
+        entity: &str,
+        record_id: Uuid,
+        field: &str,
+    ) -> Result<Option<FieldState>, StoreError> {
+        field_row(&self.conn, entity, &record_id.to_string(), field)
+    }
+
+    /// Every field row of every record: `(entity, record_id, field, value)`, sorted (tests and
+    /// support: comparing a device with the server).
+    pub fn all_field_values(&self) -> Result<Vec<(String, Uuid, String, String)>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT entity, record_id, field, value FROM record_fields ORDER BY entity, record_id, field",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+            ))
+        })?;
+        let mut all = Vec::new();
+        for row in rows {
+            let (entity, record_id, field, value) = row?;
+            all.push((entity, parse_uuid(&record_id)?, field, value));
+        }
+        Ok(all)
+    }
+
+    /// The local history of one field, oldest first.
+    pub fn field_history(
+        &self,
+        entity: &str,
+        record_id: Uuid,
+        field: &str,
+    ) -> Result<Vec<HistoryRow>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT value, version, hlc, author_id, origin FROM field_history
+             WHERE entity = ?1 AND record_id = ?2 AND field = ?3 ORDER BY id",
+        )?;
+        let rows = statement.query_map(params![entity, record_id.to_string(), field], |row| {
+            Ok(HistoryRow {
+                value: row.get(0)?,
+                version: to_u64(row.get(1)?),
+                hlc: row.get(2)?,
+                author_id: row.get(3)?,
+                origin: row.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// A refused change with nothing else pending: the field goes back to what the server
+/// holds, or to empty when the server has never had it.
+fn restore_server_value(
+    tx: &Transaction<'_>,
+    entity: &str,
+    record_id: &str,
+    field: &str,
+) -> Result<(), StoreError> {
+    let Some(state) = field_row(tx, entity, record_id, field)? else {
+        return Ok(());
+    };
+    match state.server_value {
+        Some(value) if state.server_version > 0 => {
+            tx.execute(
+                "UPDATE record_fields SET value = ?4, version = ?5
+                 WHERE entity = ?1 AND record_id = ?2 AND field = ?3",
+                params![
+                    entity,
+                    record_id,
+                    field,
+                    value,
+                    to_i64(state.server_version)
+                ],
+            )?;
+        }
+        _ => {
+            tx.execute(
+                "DELETE FROM record_fields WHERE entity = ?1 AND record_id = ?2 AND field = ?3",
+                params![entity, record_id, field],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn history_has(conn: &Connection, write: &ServerWrite) -> Result<bool, StoreError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM field_history WHERE entity = ?1 AND record_id = ?2 AND field = ?3
+                        AND origin = 'server' AND version = ?4)",
+        params![
+            write.entity,
+            write.record_id.to_string(),
+            write.field,
+            to_i64(write.version)
+        ],
+        |row| row.get(0),
+    )?)
+}
+
+fn insert_server_history(
+    conn: &Connection,
+    write: &ServerWrite,
+    now: &str,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO field_history (entity, record_id, field, value, version, hlc, author_id, origin, recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'server', ?8)",
+        params![
+            write.entity,
+            write.record_id.to_string(),
+            write.field,
+            write.value,
+            to_i64(write.version),
+            write.hlc,
+            write.author_id.to_string(),
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    use super::*;
+    use crate::{STORE_FILE_NAME, StoreKey};
+
+    const TEAM: Uuid = Uuid::from_u128(0x7000);
+    const USER: Uuid = Uuid::from_u128(0x9000);
+    const OTHER_USER: Uuid = Uuid::from_u128(0x9001);
+
+    fn at() -> DateTime<Utc> {
+        Utc.timestamp_millis_opt(1_768_471_200_000).unwrap()
+    }
+
+    fn edit() -> EditContext {
+        EditContext::at(at())
+    }
+
+    fn sign_in_as(user: Uuid, team: Uuid) -> SignIn {
+        SignIn {
+            server_url: "http://127.0.0.1:1".into(),
+            user_id: user,
+            username: "coach".into(),
+            role: "coach".into(),
+            team_id: team,
+            team_name: "north".into(),
+            device_id: Uuid::from_u128(0xd1),
+            device_name: "laptop".into(),
+            password_verifier: "$argon2id$x".into(),
+        }
+    }
+
+    fn new_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            Store::open_with_key(&dir.path().join(STORE_FILE_NAME), &StoreKey::generate()).unwrap();
+        (dir, store)
+    }
+
+    fn signed_in_store() -> (tempfile::TempDir, Store) {
+        let (dir, mut store) = new_store();
+        store.record_sign_in(&sign_in_as(USER, TEAM)).unwrap();
+        (dir, store)
+    }
+
+    fn client(store: &mut Store, fields: serde_json::Value) -> RecordId {
+        let input: BTreeMap<String, serde_json::Value> = serde_json::from_value(fields).unwrap();
+        store.create_record(Entity::Client, &input, edit()).unwrap()
+    }
+
+    fn edit_client(store: &mut Store, id: RecordId, fields: serde_json::Value) {
+        let input: BTreeMap<String, serde_json::Value> = serde_json::from_value(fields).unwrap();
+        store
+            .edit_record(Entity::Client, id, &input, edit())
+            .unwrap();
+    }
+
+    fn stored(version: u64, value: &str) -> PushOutcome {
+        PushOutcome::Stored {
+            version,
+            value: value.into(),
+            conflict_id: None,
+        }
+    }
+
+    fn ack(change: &OutboxChange, outcome: PushOutcome) -> PushAck {
+        PushAck {
+            change_id: change.change_id,
+            outcome,
+        }
+    }
+
+    fn state(store: &Store, id: RecordId, field: &str) -> Option<FieldState> {
+        store.field_state("client", *id.as_uuid(), field).unwrap()
+    }
+
+    fn write(id: RecordId, field: &str, value: &str, version: u64) -> ServerWrite {
+        ServerWrite {
+            seq: version,
+            entity: "client".into(),
+            record_id: *id.as_uuid(),
+            field: field.into(),
+            value: value.into(),
+            version,
+            hlc: format!("1768471300000-00000-{OTHER_USER}"),
+            author_id: OTHER_USER,
+        }
+    }
+
+    #[test]
+    fn a_batch_takes_the_oldest_pending_change_of_each_field_in_outbox_order() {
+        let (_dir, mut store) = signed_in_store();
+        let id = client(&mut store, json!({"given_name": "Amina", "nickname": "A"}));
+        edit_client(&mut store, id, json!({"nickname": "Ami"}));
+        let batch = store.outbox_batch(500).unwrap();
+        let fields: Vec<_> = batch
+            .iter()
+            .map(|c| (c.field.as_str(), c.value.as_str()))
+            .collect();
+        assert_eq!(fields.len(), 2, "{fields:?}");
+        assert!(
+            fields.contains(&("nickname", "\"A\"")),
+            "the first nickname edit goes first"
+        );
+        assert!(batch.iter().all(|c| c.author_id == USER.to_string()));
+        assert_eq!(store.outbox_batch(1).unwrap().len(), 1);
+        assert_eq!(store.pending_changes().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn an_acknowledged_change_leaves_the_outbox_and_the_next_edit_of_its_field_is_rebased() {
+        let (_dir, mut store) = signed_in_store();
+        let id = client(&mut store, json!({"given_name": "Amina"}));
+        edit_client(&mut store, id, json!({"given_name": "Aminah"}));
+        let first = store.outbox_batch(500).unwrap().remove(0);
+        let applied = store
+            .apply_push_results(&[ack(&first, stored(41, "\"Amina\""))], at())
+            .unwrap();
+        assert_eq!(applied.acknowledged, 1);
+        let pending = store.pending_changes().unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].base_version, 41);
+        let field = state(&store, id, "given_name").unwrap();
+        assert_eq!(
+            (field.value.as_str(), field.version),
+            ("\"Aminah\"", 41),
+            "the later local value stays"
+        );
+        let second = pending[0].clone();
+        store
+            .apply_push_results(&[ack(&second, stored(42, "\"Aminah\""))], at())
+            .unwrap();
+        let field = state(&store, id, "given_name").unwrap();
+        assert_eq!(
+            (field.value.as_str(), field.version, field.server_version),
+            ("\"Aminah\"", 42, 42)
+        );
+        assert_eq!(store.pending_count().unwrap(), 0);
+        // The same answer again (a lost response, a repeated push) changes nothing.
+        let again = store
+            .apply_push_results(&[ack(&second, stored(42, "\"Aminah\""))], at())
+            .unwrap();
+        assert_eq!(again.already_acknowledged, 1);
+        assert_eq!(again.acknowledged, 0);
+    }
+
+    #[test]
+    fn an_answer_where_another_value_stands_keeps_the_later_local_edit_concurrent_with_it() {
+        let (_dir, mut store) = signed_in_store();
+        let id = client(&mut store, json!({"given_name": "Amina"}));
+        let create = store.outbox_batch(500).unwrap().remove(0);
+        store
+            .apply_push_results(&[ack(&create, stored(5, "\"Amina\""))], at())
+            .unwrap();
+        edit_client(&mut store, id, json!({"given_name": "Aminah"}));
+        edit_client(&mut store, id, json!({"given_name": "Amiina"}));
+        let first = store.outbox_batch(500).unwrap().remove(0);
+        assert_eq!(first.base_version, 5);
+        // Someone else's value won provisionally (a review conflict).
+        store
+            .apply_push_results(
+                &[ack(
+                    &first,
+                    PushOutcome::Stored {
+                        version: 9,
+                        value: "\"Mina\"".into(),
+                        conflict_id: Some(3),
+                    },
+                )],
+                at(),
+            )
+            .unwrap();
+        let pending = store.pending_changes().unwrap();
+        assert_eq!(
+            pending[0].base_version, 5,
+            "not rebased: the server must see the concurrency"
+        );
+        let field = state(&store, id, "given_name").unwrap();
+        assert_eq!(field.value, "\"Amiina\"");
+        assert_eq!(field.version, 5);
+        assert_eq!(
+            (field.server_value.as_deref(), field.server_version),
+            (Some("\"Mina\""), 9)
+        );
+        let conflicts = store.conflicts(false).unwrap();
+        assert_eq!(conflicts.len(), 1);
+        assert_eq!((conflicts[0].id, conflicts[0].status.as_str()), (3, "open"));
+    }
+
+    #[test]
+    fn a_refused_change_is_listed_and_the_field_returns_to_the_servers_value_or_to_empty() {
+        let (_dir, mut store) = signed_in_store();
+        let id = client(&mut store, json!({"given_name": "Amina", "nickname": "A"}));
+        for change in store.outbox_batch(500).unwrap() {
+            let outcome = if change.field == "given_name" {
+                stored(3, "\"Amina\"")
+            } else {
+                PushOutcome::Rejected {
+                    reason: "nickname: refused".into(),
+                }
+            };
+            store
+                .apply_push_results(&[ack(&change, outcome)], at())
+                .unwrap();
+        }
+        assert_eq!(
+            state(&store, id, "nickname"),
+            None,
+            "never on the server: empty again"
+        );
+        edit_client(&mut store, id, json!({"given_name": "Bad"}));
+        let change = store.outbox_batch(500).unwrap().remove(0);
+        let applied = store
+            .apply_push_results(
+                &[ack(
+                    &change,
+                    PushOutcome::Rejected {
+                        reason: "given_name: no".into(),
+                    },
+                )],
+                at(),
+            )
+            .unwrap();
+        assert_eq!(applied.rejected, 1);
+        assert_eq!(state(&store, id, "given_name").unwrap().value, "\"Amina\"");
+        let rejected = store.rejected_changes().unwrap();
+        assert_eq!(rejected.len(), 2);
+        assert_eq!(rejected[1].value, "\"Bad\"");
+        assert_eq!(rejected[1].reason, "given_name: no");
+        assert_eq!(store.sync_status().unwrap().rejected_count, 2);
+        assert_eq!(store.pending_count().unwrap(), 0);
+        let client = store.record(Entity::Client, id).unwrap().unwrap();
+        assert_eq!(client.get("given_name").as_text(), Some("Amina"));
+
+        // Retrying queues it again as a new change of the field, based on what the server has.
+        let new_id = store.retry_rejected(rejected[1].change_id, edit()).unwrap();
+        let pending = store.pending_changes().unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].change_id, *new_id.as_uuid());
+        assert_eq!(
+            (pending[0].value.as_str(), pending[0].base_version),
+            ("\"Bad\"", 3)
+        );
+        assert_eq!(store.rejected_changes().unwrap().len(), 1);
+        store.dismiss_rejected(rejected[0].change_id).unwrap();
+        assert!(store.rejected_changes().unwrap().is_empty());
+        assert!(matches!(
+            store.dismiss_rejected(rejected[0].change_id),
+            Err(StoreError::RejectedChangeNotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn a_pulled_value_never_overwrites_a_field_with_a_pending_local_change() {
+        let (_dir, mut store) = signed_in_store();
+        let id = client(&mut store, json!({"given_name": "Amina"}));
+        let page = [
+            write(id, "given_name", "\"Mina\"", 7),
+            write(id, "nickname", "\"M\"", 8),
+        ];
+        let applied = store.apply_pulled_page(&page, 8, at()).unwrap();
+        assert_eq!(applied.kept_pending, 1);
+        assert_eq!(applied.updated, 1);
+        let given = state(&store, id, "given_name").unwrap();
+        assert_eq!((given.value.as_str(), given.version), ("\"Amina\"", 0));
+        assert_eq!(
+            (given.server_value.as_deref(), given.server_version),
+            (Some("\"Mina\""), 7)
+        );
+        assert_eq!(state(&store, id, "nickname").unwrap().value, "\"M\"");
+        assert_eq!(store.pull_cursor().unwrap(), 8);
+        // The server's value is in the local history all the same.
+        let history = store
+            .field_history("client", *id.as_uuid(), "given_name")
+            .unwrap();
+        assert_eq!(history.last().unwrap().origin, "server");
+        // The same page again (an interrupted sync redone) changes nothing.
+        let again = store.apply_pulled_page(&page, 8, at()).unwrap();
+        assert_eq!(again.already_known, 2);
+        assert_eq!(
+            store
+                .field_history("client", *id.as_uuid(), "given_name")
+                .unwrap()
+                .len(),
+            history.len()
+        );
+    }
+
+    #[test]
+    fn a_pulled_page_creates_new_records_keeps_unknown_fields_and_finds_them_in_search() {
+        let (_dir, mut store) = signed_in_store();
+        let id = RecordId::from_uuid(Uuid::from_u128(0x42));
+        let page = [
+            write(id, "given_name", "\"Häkkinen\"", 3),
+            write(id, "field_of_a_newer_version", "{\"x\":1}", 4),
+        ];
+        let applied = store.apply_pulled_page(&page, 4, at()).unwrap();
+        assert_eq!(applied.new_records, 1);
+        let record = store.record(Entity::Client, id).unwrap().unwrap();
+        assert_eq!(record.get("given_name").as_text(), Some("Häkkinen"));
+        assert_eq!(
+            state(&store, id, "field_of_a_newer_version").unwrap().value,
+            "{\"x\":1}"
+        );
+        assert_eq!(store.search_clients("hakkinen").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_pulled_write_known_from_a_push_answer_adds_its_history_once() {
+        let (_dir, mut store) = signed_in_store();
+        let id = client(&mut store, json!({"given_name": "Li", "tags": ["a"]}));
+        let change = store
+            .outbox_batch(500)
+            .unwrap()
+            .into_iter()
+            .find(|c| c.field == "tags")
+            .unwrap();
+        store
+            .apply_push_results(&[ack(&change, stored(9, "[\"a\",\"b\"]"))], at())
+            .unwrap();
+        assert_eq!(
+            state(&store, id, "tags").unwrap().value,
+            "[\"a\",\"b\"]",
+            "the merge stands"
+        );
+        let page = [write(id, "tags", "[\"a\",\"b\"]", 9)];
+        store.apply_pulled_page(&page, 9, at()).unwrap();
+        store.apply_pulled_page(&page, 9, at()).unwrap();
+        let history = store
+            .field_history("client", *id.as_uuid(), "tags")
+            .unwrap();
+        let server_rows: Vec<_> = history.iter().filter(|h| h.origin == "server").collect();
+        assert_eq!(server_rows.len(), 1);
+        assert_eq!(server_rows[0].author_id, OTHER_USER.to_string());
+    }
+
+    #[test]
+    fn signing_in_gives_earlier_changes_to_the_user_and_refuses_another_team_or_user() {
+        let (_dir, mut store) = new_store();
+        let id = client(&mut store, json!({"given_name": "Amina"}));
+        let node = store.pending_changes().unwrap()[0].author_id.clone();
+        assert_ne!(node, USER.to_string());
+        let reassigned = store.record_sign_in(&sign_in_as(USER, TEAM)).unwrap();
+        assert_eq!(reassigned, 1);
+        assert_eq!(
+            store.pending_changes().unwrap()[0].author_id,
+            USER.to_string()
+        );
+        assert!(store.record(Entity::Client, id).unwrap().is_some());
+        let signed = store.sign_in().unwrap().unwrap();
+        assert_eq!((signed.user_id, signed.team_id), (USER, TEAM));
+        let error = store
+            .record_sign_in(&sign_in_as(USER, Uuid::from_u128(1)))
+            .unwrap_err();
+        assert!(error.to_string().contains("north"), "{error}");
+        let error = store
+            .record_sign_in(&sign_in_as(OTHER_USER, TEAM))
+            .unwrap_err();
+        assert!(error.to_string().contains("another user"), "{error}");
+        // New edits carry the device id as the HLC node.
+        edit_client(&mut store, id, json!({"nickname": "A"}));
+        let last = store.pending_changes().unwrap().pop().unwrap();
+        assert!(
+            last.hlc.ends_with(&Uuid::from_u128(0xd1).to_string()),
+            "{}",
+            last.hlc
+        );
+    }
+
+    #[test]
+    fn sync_health_records_success_failure_skew_and_update_required() {
+        let (_dir, mut store) = signed_in_store();
+        store
+            .record_sync_failure(at(), "update required", true)
+            .unwrap();
+        let status = store.sync_status().unwrap();
+        assert!(status.update_required);
+        assert_eq!(status.last_sync_error.as_deref(), Some("update required"));
+        let skew = store
+            .observe_server_time(at() + chrono::TimeDelta::minutes(6), at())
+            .unwrap();
+        assert_eq!(skew, 6 * 60 * 1000);
+        store.record_sync_success(at()).unwrap();
+        let status = store.sync_status().unwrap();
+        assert!(!status.update_required);
+        assert_eq!(status.last_sync_error, None);
+        assert!(status.clock_skewed);
+        assert_eq!(status.last_sync_at, Some(at().to_rfc3339()));
+    }
+}

@@ -1,0 +1,179 @@
+//! One sync cycle: push the outbox in batches (each answer stored in one transaction with
+//! the removal of its outbox rows), then pull pages after the cursor until the server has no
+//! more (each page stored in one transaction with the new cursor), then, for team leads,
+//! mirror the team's conflicts. Every step is idempotent, so a cycle cut short anywhere
+//! costs at most one batch redone by the next one.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tandem_store::{CLOCK_SKEW_WARNING_MS, Store};
+
+use crate::SyncError;
+use crate::observer::{SyncObserver, SyncPhase};
+use crate::planner::{self, MAX_BATCH_BYTES, MAX_BATCH_CHANGES, PULL_PAGE_SIZE};
+use crate::transport::HttpTransport;
+
+/// Where the engine reads the time. Binaries pass [`SystemClock`]; tests pass a skewed or
+/// fixed clock.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// The device's idea of now.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The device's wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        // The edge of the sync engine: the one place it reads the wall clock.
+        #[allow(clippy::disallowed_methods)]
+        Utc::now()
+    }
+}
+
+/// What one cycle did, for the summary line and `--json`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    /// Push requests sent and answered.
+    pub push_batches: u64,
+    /// Changes the server acknowledged (any status).
+    pub pushed: u64,
+    /// Of those, refused and kept in the rejected list.
+    pub rejected: u64,
+    /// Of those, with a conflict recorded.
+    pub conflicts: u64,
+    /// Pull pages stored.
+    pub pull_pages: u64,
+    /// Server writes received.
+    pub pulled: u64,
+    /// Fields that took the server's value.
+    pub updated_fields: u64,
+    /// Records seen for the first time.
+    pub new_records: u64,
+    /// Changes still in the outbox at the end (0 after a complete cycle).
+    pub pending_after: u64,
+    /// The pull cursor at the end.
+    pub cursor: u64,
+    /// The server's clock minus the device's, in milliseconds, at the last answer.
+    pub clock_skew_ms: i64,
+    /// Whether that skew is over five minutes either way.
+    pub clock_skewed: bool,
+    /// Open conflicts known to this device at the end.
+    pub open_conflicts: u64,
+}
+
+/// Runs one cycle on a signed-in store and records its outcome in the store (last sync, or
+/// last error and "update required"). On [`SyncError::DeviceRevoked`] the caller must drop
+/// the store and call [`crate::wipe_local_data`].
+pub async fn sync_once(
+    store: &mut Store,
+    transport: &HttpTransport,
+    clock: &dyn Clock,
+    observer: &mut (dyn SyncObserver + Send),
+) -> Result<SyncReport, SyncError> {
+    let outcome = run(store, transport, clock, observer).await;
+    let now = clock.now();
+    match &outcome {
+        Ok(_) => store.record_sync_success(now)?,
+        Err(SyncError::DeviceRevoked) => {}
+        Err(error) => {
+            // The failure is what the user must see; failing to note it must not hide it.
+            let _ = store.record_sync_failure(
+                now,
+                &error.to_string(),
+                matches!(error, SyncError::UpdateRequired { .. }),
+            );
+        }
+    }
+    observer.phase(SyncPhase::Done, store.pending_count().unwrap_or(0));
+    outcome
+}
+
+async fn run(
+    store: &mut Store,
+    transport: &HttpTransport,
+    clock: &dyn Clock,
+    observer: &mut (dyn SyncObserver + Send),
+) -> Result<SyncReport, SyncError> {
+    let sign_in = store.sign_in()?.ok_or(SyncError::NotSignedIn)?;
+    let mut report = SyncReport::default();
+
+    observer.phase(SyncPhase::Push, store.pending_count()?);
+    let mut max_changes = MAX_BATCH_CHANGES;
+    loop {
+        let pending = store.pending_count()?;
+        let outbox = store.outbox_batch(max_changes)?;
+        let Some(plan) = planner::plan_push(
+            sign_in.device_id,
+            Some(sign_in.user_id),
+            pending,
+            &outbox,
+            max_changes,
+            MAX_BATCH_BYTES,
+        )?
+        else {
+            break;
+        };
+        let sent = plan.request.changes.len();
+        let response = match transport.push(&plan.request).await {
+            Ok(response) => response,
+            // A server with a smaller body limit than ours: halve the batch and go on.
+            Err(SyncError::PayloadTooLarge { .. }) if sent > 1 => {
+                max_changes = (sent / 2).max(1);
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
+        let acks = planner::acknowledgements(&plan.request, &response)?;
+        let now = clock.now();
+        note_skew(
+            &mut report,
+            store.observe_server_time(response.server_time, now)?,
+        );
+        let applied = store.apply_push_results(&acks, now)?;
+        report.push_batches += 1;
+        report.pushed += applied.acknowledged;
+        report.rejected += applied.rejected;
+        report.conflicts += applied.conflicts;
+        observer.pushed(sent, &applied, store.pending_count()?);
+    }
+
+    observer.phase(SyncPhase::Pull, store.pending_count()?);
+    loop {
+        let after = store.pull_cursor()?;
+        let page = transport.pull(after, PULL_PAGE_SIZE).await?;
+        let writes = planner::server_writes(after, &page)?;
+        let now = clock.now();
+        note_skew(
+            &mut report,
+            store.observe_server_time(page.server_time, now)?,
+        );
+        let applied = store.apply_pulled_page(&writes, page.next, now)?;
+        report.pull_pages += 1;
+        report.pulled += writes.len() as u64;
+        report.updated_fields += applied.updated;
+        report.new_records += applied.new_records;
+        observer.pulled(writes.len(), &applied, page.next, page.has_more);
+        if !page.has_more {
+            break;
+        }
+    }
+
+    if sign_in.role == "team_lead" {
+        observer.phase(SyncPhase::Conflicts, store.pending_count()?);
+        let list = transport.conflicts().await?;
+        store.replace_team_conflicts(&planner::mirrored_conflicts(&list.conflicts), clock.now())?;
+    }
+
+    let status = store.sync_status()?;
+    report.pending_after = status.pending_count;
+    report.cursor = status.pull_cursor;
+    report.open_conflicts = status.open_conflicts;
+    Ok(report)
+}
+
+fn note_skew(report: &mut SyncReport, skew_ms: i64) {
+    report.clock_skew_ms = skew_ms;
+    report.clock_skewed = skew_ms.abs() > CLOCK_SKEW_WARNING_MS;
+}

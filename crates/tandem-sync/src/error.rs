@@ -1,0 +1,174 @@
+//! The one error type of the sync engine, named for what happened, not for the library that
+//! noticed it.
+
+use std::path::PathBuf;
+
+/// Why a sync (or sign-in) did not complete. Nothing is lost in any of these cases: the
+/// outbox keeps every unacknowledged change, and every stored answer is durable.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// The server could not be reached, or the connection broke or timed out. The next
+    /// cycle retries; at most one batch is redone.
+    #[error(
+        "The server {server} cannot be reached ({detail}); your changes are kept and will be sent later."
+    )]
+    Offline {
+        /// The server's base URL.
+        server: String,
+        /// What the network layer reported.
+        detail: String,
+    },
+
+    /// The server revoked this device (a lost or retired laptop). The local data is wiped.
+    #[error(
+        "This device was revoked by an administrator: its local data is being removed from this laptop. Ask IT or your team lead if this is a mistake."
+    )]
+    DeviceRevoked,
+
+    /// The server no longer accepts this version of Tandem. The outbox is kept.
+    #[error(
+        "Update required: the server no longer accepts this version of Tandem ({message}). Your unsent changes are kept and will be sent after the update."
+    )]
+    UpdateRequired {
+        /// The server's sentence.
+        message: String,
+    },
+
+    /// The device token is missing or unknown to the server.
+    #[error(
+        "The server does not recognise this device ({message}); sign in again with `tandem login`."
+    )]
+    Unauthorized {
+        /// The server's sentence.
+        message: String,
+    },
+
+    /// Wrong username or password.
+    #[error("Wrong username or password.")]
+    InvalidCredentials,
+
+    /// Too many failed sign-ins.
+    #[error("Too many failed sign-ins; try again in {retry_after_secs} seconds.")]
+    RateLimited {
+        /// What the server's `Retry-After` said.
+        retry_after_secs: u64,
+    },
+
+    /// The role or team does not allow this.
+    #[error("The server refused this: {message}")]
+    Forbidden {
+        /// The server's sentence.
+        message: String,
+    },
+
+    /// One change alone is larger than the server accepts.
+    #[error(
+        "A single change is larger than the server accepts ({message}); it stays in the outbox."
+    )]
+    PayloadTooLarge {
+        /// The server's sentence.
+        message: String,
+    },
+
+    /// The server answered with an error status.
+    #[error(
+        "The server answered {status} ({code}: {message}); your changes are kept and will be sent later."
+    )]
+    Server {
+        /// The HTTP status.
+        status: u16,
+        /// The machine code, if the body had one.
+        code: String,
+        /// The server's sentence, or what the body held.
+        message: String,
+    },
+
+    /// The server's answer does not follow the protocol (or was cut short).
+    #[error("The server's answer could not be used ({detail}); nothing was changed by it.")]
+    Protocol {
+        /// What was wrong with it.
+        detail: String,
+    },
+
+    /// The store is not signed in to a server.
+    #[error(
+        "This store is not signed in: run `tandem login --server URL --username NAME --password-stdin` first."
+    )]
+    NotSignedIn,
+
+    /// Another process (or task) is syncing this store right now.
+    #[error("Another sync of this store is running (lock {path}); this one was not started.")]
+    AlreadyRunning {
+        /// The lock file.
+        path: PathBuf,
+    },
+
+    /// The OS keyring failed while reading or writing the device token.
+    #[error("The OS keyring could not {action} the device token: {detail}.")]
+    Keyring {
+        /// What was being done.
+        action: &'static str,
+        /// What the keyring reported.
+        detail: String,
+    },
+
+    /// A file operation (the lock, wiping) failed.
+    #[error("Tandem could not {action} {path}: {source}.")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+
+    /// The server address is not a usable http(s) URL.
+    #[error("The server address {url:?} is not an http:// or https:// URL.")]
+    InvalidServerUrl {
+        /// What was given.
+        url: String,
+    },
+
+    /// The local store failed.
+    #[error(transparent)]
+    Store(#[from] tandem_store::StoreError),
+}
+
+impl SyncError {
+    /// Whether trying again later may succeed without anyone doing anything (the scheduler
+    /// backs off and retries these; the others wait for a person).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            SyncError::Offline { .. }
+                | SyncError::Server { .. }
+                | SyncError::Protocol { .. }
+                | SyncError::RateLimited { .. }
+                | SyncError::AlreadyRunning { .. }
+        )
+    }
+
+    /// A stable machine name for the UI (`{kind, message}`) and `--json`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SyncError::Offline { .. } => "offline",
+            SyncError::DeviceRevoked => "device_revoked",
+            SyncError::UpdateRequired { .. } => "update_required",
+            SyncError::Unauthorized { .. } => "unauthorized",
+            SyncError::InvalidCredentials => "invalid_credentials",
+            SyncError::RateLimited { .. } => "rate_limited",
+            SyncError::Forbidden { .. } => "forbidden",
+            SyncError::PayloadTooLarge { .. } => "payload_too_large",
+            SyncError::Server { .. } => "server",
+            SyncError::Protocol { .. } => "protocol",
+            SyncError::NotSignedIn => "not_signed_in",
+            SyncError::AlreadyRunning { .. } => "already_running",
+            SyncError::Keyring { .. } => "keyring",
+            SyncError::Io { .. } => "io",
+            SyncError::InvalidServerUrl { .. } => "invalid_server_url",
+            SyncError::Store(_) => "store",
+        }
+    }
+}

@@ -1,0 +1,463 @@
+//! The pure half of the engine: it turns outbox rows into push requests and the server's
+//! answers into the changes the store makes, and checks that the answers fit the questions.
+//! No I/O and no clock, so every rule here is tested with plain data.
+
+use serde_json::Value as Json;
+use tandem_protocol::{
+    ChangeIn, ChangeStatus, Conflict, PullResponse, PushRequest, PushResponse, SCHEMA_VERSION,
+};
+use tandem_store::{
+    LocalConflict, MirroredConflict, OutboxChange, PushAck, PushOutcome, ServerWrite,
+};
+use uuid::Uuid;
+
+use crate::SyncError;
+
+/// At most this many changes per push (DESIGN.md: about 500 or 1 MB).
+pub const MAX_BATCH_CHANGES: usize = 500;
+
+/// At most this many bytes of changes per push.
+pub const MAX_BATCH_BYTES: usize = 1024 * 1024;
+
+/// The page size asked for when pulling.
+pub const PULL_PAGE_SIZE: u32 = 500;
+
+/// A push ready to send, and the outbox rows it carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PushPlan {
+    /// The request body.
+    pub request: PushRequest,
+}
+
+/// Builds the next push from the head of the outbox: the rows in order, until `max_changes`
+/// or `max_bytes` of JSON would be exceeded (always at least one row, so a large change is
+/// still tried alone). Returns `None` for an empty outbox.
+pub fn plan_push(
+    device_id: Uuid,
+    author_id: Option<Uuid>,
+    pending_count: u64,
+    outbox: &[OutboxChange],
+    max_changes: usize,
+    max_bytes: usize,
+) -> Result<Option<PushPlan>, SyncError> {
+    let mut changes = Vec::new();
+    let mut bytes = 0usize;
+    for row in outbox.iter().take(max_changes.max(1)) {
+        let change = change_in(row, author_id)?;
+        let size = serde_json::to_vec(&change).map_or(0, |v| v.len()) + 1;
+        if !changes.is_empty() && bytes + size > max_bytes {
+            break;
+        }
+        bytes += size;
+        changes.push(change);
+    }
+    if changes.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(PushPlan {
+        request: PushRequest {
+            device_id,
+            schema_version: SCHEMA_VERSION,
+            app_version: crate::APP_VERSION.to_owned(),
+            pending_count,
+            changes,
+        },
+    }))
+}
+
+/// One outbox row on the wire. `author_id` in the outbox is a user id once signed in; a row
+/// whose author is not a UUID (none should remain after sign-in) is sent in the signed-in
+/// user's name only if one is given, else it is an error.
+fn change_in(row: &OutboxChange, signed_in: Option<Uuid>) -> Result<ChangeIn, SyncError> {
+    let value: Json = serde_json::from_str(&row.value).map_err(|error| SyncError::Protocol {
+        detail: format!(
+            "outbox change {} holds a value that is not JSON: {error}",
+            row.change_id
+        ),
+    })?;
+    let author_id = match (Uuid::parse_str(&row.author_id), signed_in) {
+        (Ok(author), _) => author,
+        (Err(_), Some(user)) => user,
+        (Err(_), None) => return Err(SyncError::NotSignedIn),
+    };
+    Ok(ChangeIn {
+        change_id: row.change_id,
+        entity: row.entity.clone(),
+        record_id: row.record_id,
+        field: row.field.clone(),
+        value,
+        base_version: row.base_version,
+        hlc: row.hlc.clone(),
+        author_id,
+    })
+}
+
+/// The server's answers as store acknowledgements, after checking that there is exactly one
+/// answer per change sent, in order. A mismatched answer is refused whole: storing half of it
+/// could drop a change the server never saw.
+pub fn acknowledgements(
+    request: &PushRequest,
+    response: &PushResponse,
+) -> Result<Vec<PushAck>, SyncError> {
+    if request.changes.len() != response.results.len() {
+        return Err(SyncError::Protocol {
+            detail: format!(
+                "the push carried {} changes but the server answered {}",
+                request.changes.len(),
+                response.results.len()
+            ),
+        });
+    }
+    request
+        .changes
+        .iter()
+        .zip(&response.results)
+        .map(|(sent, result)| {
+            if sent.change_id != result.change_id {
+                return Err(SyncError::Protocol {
+                    detail: format!(
+                        "the server answered change {} where {} was sent",
+                        result.change_id, sent.change_id
+                    ),
+                });
+            }
+            let outcome = match result.status {
+                ChangeStatus::Rejected => PushOutcome::Rejected {
+                    reason: result
+                        .reason
+                        .clone()
+                        .unwrap_or_else(|| format!("{}: refused by the server", sent.field)),
+                },
+                ChangeStatus::Applied | ChangeStatus::Merged | ChangeStatus::Conflict => {
+                    if result.version == 0 {
+                        return Err(SyncError::Protocol {
+                            detail: format!(
+                                "change {} was accepted without a version",
+                                result.change_id
+                            ),
+                        });
+                    }
+                    PushOutcome::Stored {
+                        version: result.version,
+                        value: result.value.to_string(),
+                        conflict_id: if result.status == ChangeStatus::Conflict {
+                            result.conflict_id
+                        } else {
+                            None
+                        },
+                    }
+                }
+            };
+            Ok(PushAck {
+                change_id: result.change_id,
+                outcome,
+            })
+        })
+        .collect()
+}
+
+/// A pulled page as store writes, after checking that it continues after `after` in seq
+/// order and that its cursor moves forward.
+pub fn server_writes(after: u64, page: &PullResponse) -> Result<Vec<ServerWrite>, SyncError> {
+    if page.next < after {
+        return Err(SyncError::Protocol {
+            detail: format!("the pull cursor went back from {after} to {}", page.next),
+        });
+    }
+    let mut last = after;
+    let mut writes = Vec::with_capacity(page.changes.len());
+    for change in &page.changes {
+        if change.seq <= last || change.seq > page.next {
+            return Err(SyncError::Protocol {
+                detail: format!(
+                    "pulled change seq {} is out of order (after {last}, next {})",
+                    change.seq, page.next
+                ),
+            });
+        }
+        last = change.seq;
+        writes.push(ServerWrite {
+            seq: change.seq,
+            entity: change.entity.clone(),
+            record_id: change.record_id,
+            field: change.field.clone(),
+            value: change.value.to_string(),
+            version: change.version,
+            hlc: change.hlc.clone(),
+            author_id: change.author_id,
+        });
+    }
+    if page.has_more && page.next == after {
+        return Err(SyncError::Protocol {
+            detail: "the server says more changes wait but the cursor did not move".to_owned(),
+        });
+    }
+    Ok(writes)
+}
+
+/// The server's conflict list as the store mirrors it.
+pub fn mirrored_conflicts(conflicts: &[Conflict]) -> Vec<MirroredConflict> {
+    conflicts
+        .iter()
+        .map(|c| MirroredConflict {
+            conflict: LocalConflict {
+                id: c.id,
+                entity: c.entity.clone(),
+                record_id: c.record_id,
+                field: c.field.clone(),
+                policy: c.policy.clone(),
+                status: match c.status {
+                    tandem_protocol::ConflictStatus::Open => "open",
+                    tandem_protocol::ConflictStatus::AutoResolved => "auto_resolved",
+                    tandem_protocol::ConflictStatus::Resolved => "resolved",
+                }
+                .to_owned(),
+                detail: serde_json::to_string(c).ok(),
+            },
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+    use serde_json::json;
+    use tandem_protocol::{ChangeResult, PulledChange};
+
+    fn row(seq: i64, field: &str, value: &str) -> OutboxChange {
+        OutboxChange {
+            seq,
+            change_id: Uuid::from_u128(seq as u128),
+            entity: "client".into(),
+            record_id: Uuid::from_u128(0xabc),
+            field: field.into(),
+            value: value.into(),
+            base_version: 3,
+            hlc: format!("1768471200000-{seq:05}-node"),
+            author_id: Uuid::from_u128(0x9000).to_string(),
+            created_at: "2026-01-15T10:00:00Z".into(),
+        }
+    }
+
+    fn result(change: &ChangeIn, status: ChangeStatus, version: u64, value: Json) -> ChangeResult {
+        ChangeResult {
+            change_id: change.change_id,
+            status,
+            version,
+            value,
+            conflict_id: (status == ChangeStatus::Conflict).then_some(7),
+            reason: (status == ChangeStatus::Rejected).then(|| "nickname: too long".to_owned()),
+        }
+    }
+
+    fn time() -> chrono::DateTime<Utc> {
+        Utc.timestamp_millis_opt(1_768_471_200_000).unwrap()
+    }
+
+    #[test]
+    fn an_empty_outbox_plans_no_push() {
+        assert_eq!(
+            plan_push(Uuid::nil(), None, 0, &[], 500, 1 << 20).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn a_push_carries_outbox_rows_in_order_with_their_json_values_and_base_versions() {
+        let rows = [
+            row(1, "nickname", "\"Ami\""),
+            row(2, "tags", "[\"a\",\"b\"]"),
+        ];
+        let plan = plan_push(Uuid::from_u128(5), None, 9, &rows, 500, 1 << 20)
+            .unwrap()
+            .unwrap();
+        let request = plan.request;
+        assert_eq!(request.device_id, Uuid::from_u128(5));
+        assert_eq!(request.pending_count, 9);
+        assert_eq!(request.schema_version, SCHEMA_VERSION);
+        assert_eq!(request.changes.len(), 2);
+        assert_eq!(request.changes[0].value, json!("Ami"));
+        assert_eq!(request.changes[1].value, json!(["a", "b"]));
+        assert_eq!(request.changes[1].base_version, 3);
+        assert_eq!(request.changes[0].author_id, Uuid::from_u128(0x9000));
+    }
+
+    #[test]
+    fn a_push_stops_at_the_change_count_or_byte_limit_but_always_carries_one_change() {
+        let rows: Vec<_> = (1..=10).map(|i| row(i, "nickname", "\"x\"")).collect();
+        let by_count = plan_push(Uuid::nil(), None, 10, &rows, 4, 1 << 20)
+            .unwrap()
+            .unwrap();
+        assert_eq!(by_count.request.changes.len(), 4);
+        let one_size = serde_json::to_vec(&by_count.request.changes[0])
+            .unwrap()
+            .len()
+            + 1;
+        let by_bytes = plan_push(Uuid::nil(), None, 10, &rows, 500, one_size * 3)
+            .unwrap()
+            .unwrap();
+        assert_eq!(by_bytes.request.changes.len(), 3);
+        let tiny = plan_push(Uuid::nil(), None, 10, &rows, 500, 1)
+            .unwrap()
+            .unwrap();
+        assert_eq!(tiny.request.changes.len(), 1);
+    }
+
+    #[test]
+    fn a_pre_sign_in_author_is_sent_in_the_signed_in_users_name_or_refused() {
+        let mut early = row(1, "nickname", "\"x\"");
+        early.author_id = "node-1".into();
+        let user = Uuid::from_u128(77);
+        let plan = plan_push(Uuid::nil(), Some(user), 1, &[early.clone()], 500, 1 << 20)
+            .unwrap()
+            .unwrap();
+        assert_eq!(plan.request.changes[0].author_id, user);
+        assert!(matches!(
+            plan_push(Uuid::nil(), None, 1, &[early], 500, 1 << 20),
+            Err(SyncError::NotSignedIn)
+        ));
+    }
+
+    #[test]
+    fn answers_become_acknowledgements_by_status() {
+        let rows = [
+            row(1, "nickname", "\"a\""),
+            row(2, "given_name", "\"b\""),
+            row(3, "tags", "[\"t\"]"),
+            row(4, "email", "\"bad\""),
+        ];
+        let request = plan_push(Uuid::nil(), None, 4, &rows, 500, 1 << 20)
+            .unwrap()
+            .unwrap()
+            .request;
+        let c = &request.changes;
+        let response = PushResponse {
+            server_time: time(),
+            results: vec![
+                result(&c[0], ChangeStatus::Applied, 10, json!("a")),
+                result(&c[1], ChangeStatus::Conflict, 11, json!("other")),
+                result(&c[2], ChangeStatus::Merged, 12, json!(["s", "t"])),
+                result(&c[3], ChangeStatus::Rejected, 0, Json::Null),
+            ],
+        };
+        let acks = acknowledgements(&request, &response).unwrap();
+        assert_eq!(
+            acks[0].outcome,
+            PushOutcome::Stored {
+                version: 10,
+                value: "\"a\"".into(),
+                conflict_id: None
+            }
+        );
+        assert_eq!(
+            acks[1].outcome,
+            PushOutcome::Stored {
+                version: 11,
+                value: "\"other\"".into(),
+                conflict_id: Some(7)
+            }
+        );
+        assert_eq!(
+            acks[2].outcome,
+            PushOutcome::Stored {
+                version: 12,
+                value: "[\"s\",\"t\"]".into(),
+                conflict_id: None
+            }
+        );
+        assert_eq!(
+            acks[3].outcome,
+            PushOutcome::Rejected {
+                reason: "nickname: too long".into()
+            }
+        );
+    }
+
+    #[test]
+    fn answers_that_do_not_match_the_request_are_refused_whole() {
+        let rows = [row(1, "nickname", "\"a\""), row(2, "tags", "[]")];
+        let request = plan_push(Uuid::nil(), None, 2, &rows, 500, 1 << 20)
+            .unwrap()
+            .unwrap()
+            .request;
+        let c = &request.changes;
+        let short = PushResponse {
+            server_time: time(),
+            results: vec![result(&c[0], ChangeStatus::Applied, 1, json!("a"))],
+        };
+        assert!(matches!(
+            acknowledgements(&request, &short),
+            Err(SyncError::Protocol { .. })
+        ));
+        let swapped = PushResponse {
+            server_time: time(),
+            results: vec![
+                result(&c[1], ChangeStatus::Applied, 1, json!([])),
+                result(&c[0], ChangeStatus::Applied, 2, json!("a")),
+            ],
+        };
+        assert!(matches!(
+            acknowledgements(&request, &swapped),
+            Err(SyncError::Protocol { .. })
+        ));
+        let versionless = PushResponse {
+            server_time: time(),
+            results: vec![
+                result(&c[0], ChangeStatus::Applied, 0, json!("a")),
+                result(&c[1], ChangeStatus::Applied, 2, json!([])),
+            ],
+        };
+        assert!(matches!(
+            acknowledgements(&request, &versionless),
+            Err(SyncError::Protocol { .. })
+        ));
+    }
+
+    fn pulled(seq: u64) -> PulledChange {
+        PulledChange {
+            seq,
+            entity: "client".into(),
+            record_id: Uuid::from_u128(1),
+            field: "future_field".into(),
+            value: json!({"kept": true}),
+            version: seq,
+            hlc: "1768471200000-00000-server".into(),
+            author_id: Uuid::from_u128(2),
+            change_id: Uuid::from_u128(seq as u128),
+        }
+    }
+
+    #[test]
+    fn a_pulled_page_becomes_writes_in_seq_order_keeping_unknown_fields() {
+        let page = PullResponse {
+            changes: vec![pulled(5), pulled(8)],
+            next: 8,
+            has_more: true,
+            server_time: time(),
+        };
+        let writes = server_writes(4, &page).unwrap();
+        assert_eq!(writes.len(), 2);
+        assert_eq!(writes[1].field, "future_field");
+        assert_eq!(writes[1].value, "{\"kept\":true}");
+    }
+
+    #[test]
+    fn a_page_out_of_order_or_with_a_cursor_going_back_is_refused() {
+        let page = |changes, next, has_more| PullResponse {
+            changes,
+            next,
+            has_more,
+            server_time: time(),
+        };
+        assert!(server_writes(4, &page(vec![pulled(8), pulled(5)], 8, false)).is_err());
+        assert!(server_writes(6, &page(vec![pulled(5)], 5, false)).is_err());
+        assert!(server_writes(4, &page(vec![pulled(9)], 8, false)).is_err());
+        assert!(server_writes(4, &page(vec![], 4, true)).is_err());
+        assert!(
+            server_writes(4, &page(vec![], 4, false))
+                .unwrap()
+                .is_empty()
+        );
+    }
+}

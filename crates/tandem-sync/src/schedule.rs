@@ -1,0 +1,248 @@
+//! When to sync: as soon as connectivity appears, every few minutes while online, shortly
+//! after a local save, and after a failure with exponential backoff and jitter, so that a
+//! room full of laptops coming back online does not hit the server at the same instant.
+//! Pure: the desktop shell and the CLI feed it events and the time and ask when to run.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+/// The knobs of the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncPolicy {
+    /// Sync this often while online and idle.
+    pub interval: Duration,
+    /// Sync this long after a local save (saves in a burst share one sync).
+    pub after_save: Duration,
+    /// The first retry delay after a failure.
+    pub backoff_base: Duration,
+    /// The longest retry delay.
+    pub backoff_max: Duration,
+}
+
+impl Default for SyncPolicy {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(5 * 60),
+            after_save: Duration::from_secs(10),
+            backoff_base: Duration::from_secs(5),
+            backoff_max: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// How a cycle ended, as far as scheduling cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CycleOutcome {
+    /// Everything was pushed and pulled.
+    Success,
+    /// Offline, a server error, a broken answer: retry with backoff.
+    TransientFailure,
+    /// Needs a person (sign in again, update, revoked): do not retry on a timer.
+    NeedsAttention,
+}
+
+/// The delay before retry number `failures` (1 for the first): `base * 2^(failures-1)`,
+/// capped at `max`, then "equal jitter": a random point in the upper half, `jitter` in
+/// `[0, 1)` chosen by the caller.
+pub fn backoff_delay(policy: &SyncPolicy, failures: u32, jitter: f64) -> Duration {
+    let exponent = failures.saturating_sub(1).min(20);
+    let ceiling = policy
+        .backoff_base
+        .saturating_mul(1u32 << exponent)
+        .min(policy.backoff_max);
+    let jitter = jitter.clamp(0.0, 1.0);
+    ceiling / 2 + ceiling.mul_f64(jitter / 2.0)
+}
+
+/// The schedule of one store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncSchedule {
+    policy: SyncPolicy,
+    online: bool,
+    running: bool,
+    failures: u32,
+    needs_attention: bool,
+    next_due: Option<DateTime<Utc>>,
+}
+
+fn after(now: DateTime<Utc>, delay: Duration) -> DateTime<Utc> {
+    now + TimeDelta::from_std(delay).unwrap_or(TimeDelta::MAX)
+}
+
+impl SyncSchedule {
+    /// A schedule that syncs at once (the app just started).
+    pub fn new(policy: SyncPolicy, now: DateTime<Utc>) -> Self {
+        Self {
+            policy,
+            online: true,
+            running: false,
+            failures: 0,
+            needs_attention: false,
+            next_due: Some(now),
+        }
+    }
+
+    /// When the next cycle should start (`None`: offline, or waiting for a person).
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        if !self.online || self.needs_attention {
+            return None;
+        }
+        self.next_due
+    }
+
+    /// Whether a cycle should start now.
+    pub fn is_due(&self, now: DateTime<Utc>) -> bool {
+        !self.running && self.next_due().is_some_and(|due| due <= now)
+    }
+
+    /// Consecutive failures so far.
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// The network came or went. Coming back resets the backoff and syncs at once.
+    pub fn connectivity_changed(&mut self, online: bool, now: DateTime<Utc>) {
+        if online && !self.online {
+            self.failures = 0;
+            self.next_due = Some(now);
+        }
+        self.online = online;
+    }
+
+    /// A local edit was saved: sync soon, unless backing off after failures (then the
+    /// retry already scheduled will carry it).
+    pub fn local_save(&mut self, now: DateTime<Utc>) {
+        if self.failures > 0 {
+            return;
+        }
+        let soon = after(now, self.policy.after_save);
+        self.next_due = Some(self.next_due.map_or(soon, |due| due.min(soon)));
+    }
+
+    /// A person asked to sync (or signed in again): run now, whatever the state.
+    pub fn sync_requested(&mut self, now: DateTime<Utc>) {
+        self.needs_attention = false;
+        self.next_due = Some(now);
+    }
+
+    /// Marks a cycle as started; `false` if one is already running (never two at once).
+    pub fn start(&mut self) -> bool {
+        if self.running {
+            return false;
+        }
+        self.running = true;
+        true
+    }
+
+    /// A cycle ended at `now`; `jitter` in `[0, 1)` spreads retries.
+    pub fn finished(&mut self, outcome: CycleOutcome, now: DateTime<Utc>, jitter: f64) {
+        self.running = false;
+        match outcome {
+            CycleOutcome::Success => {
+                self.failures = 0;
+                self.next_due = Some(after(now, self.policy.interval));
+            }
+            CycleOutcome::TransientFailure => {
+                self.failures = self.failures.saturating_add(1);
+                let delay = backoff_delay(&self.policy, self.failures, jitter);
+                self.next_due = Some(after(now, delay));
+            }
+            CycleOutcome::NeedsAttention => {
+                self.needs_attention = true;
+                self.next_due = None;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_768_471_200 + secs, 0).unwrap()
+    }
+
+    #[test]
+    fn a_new_schedule_syncs_at_once_and_then_every_interval() {
+        let mut schedule = SyncSchedule::new(SyncPolicy::default(), t(0));
+        assert!(schedule.is_due(t(0)));
+        assert!(schedule.start());
+        assert!(!schedule.is_due(t(0)), "never two cycles at once");
+        assert!(!schedule.start());
+        schedule.finished(CycleOutcome::Success, t(1), 0.5);
+        assert_eq!(schedule.next_due(), Some(t(301)));
+        assert!(!schedule.is_due(t(300)));
+        assert!(schedule.is_due(t(301)));
+    }
+
+    #[test]
+    fn a_local_save_brings_the_next_sync_forward_to_shortly_after_it() {
+        let mut schedule = SyncSchedule::new(SyncPolicy::default(), t(0));
+        schedule.start();
+        schedule.finished(CycleOutcome::Success, t(0), 0.0);
+        schedule.local_save(t(100));
+        assert_eq!(schedule.next_due(), Some(t(110)));
+        schedule.local_save(t(105));
+        assert_eq!(
+            schedule.next_due(),
+            Some(t(110)),
+            "a burst of saves shares one sync"
+        );
+    }
+
+    #[test]
+    fn failures_back_off_exponentially_with_jitter_up_to_the_cap() {
+        let policy = SyncPolicy::default();
+        assert_eq!(backoff_delay(&policy, 1, 0.0), Duration::from_millis(2500));
+        assert_eq!(backoff_delay(&policy, 1, 1.0), Duration::from_secs(5));
+        assert_eq!(backoff_delay(&policy, 2, 1.0), Duration::from_secs(10));
+        assert_eq!(backoff_delay(&policy, 4, 0.5), Duration::from_secs(30));
+        assert_eq!(
+            backoff_delay(&policy, 30, 1.0),
+            Duration::from_secs(15 * 60)
+        );
+        assert_eq!(
+            backoff_delay(&policy, 30, 0.0),
+            Duration::from_secs(15 * 60 / 2)
+        );
+        let mut schedule = SyncSchedule::new(policy, t(0));
+        for (n, expected) in [(1, 5), (2, 10), (3, 20)] {
+            schedule.start();
+            schedule.finished(CycleOutcome::TransientFailure, t(0), 1.0);
+            assert_eq!(schedule.failures(), n);
+            assert_eq!(schedule.next_due(), Some(t(expected)));
+        }
+        schedule.local_save(t(1));
+        assert_eq!(
+            schedule.next_due(),
+            Some(t(20)),
+            "a save does not cut a backoff short"
+        );
+    }
+
+    #[test]
+    fn coming_back_online_resets_the_backoff_and_syncs_at_once() {
+        let mut schedule = SyncSchedule::new(SyncPolicy::default(), t(0));
+        schedule.start();
+        schedule.finished(CycleOutcome::TransientFailure, t(0), 0.0);
+        schedule.connectivity_changed(false, t(1));
+        assert_eq!(schedule.next_due(), None);
+        assert!(!schedule.is_due(t(1000)));
+        schedule.connectivity_changed(true, t(50));
+        assert_eq!(schedule.failures(), 0);
+        assert!(schedule.is_due(t(50)));
+    }
+
+    #[test]
+    fn a_failure_that_needs_a_person_stops_the_timer_until_asked_again() {
+        let mut schedule = SyncSchedule::new(SyncPolicy::default(), t(0));
+        schedule.start();
+        schedule.finished(CycleOutcome::NeedsAttention, t(0), 0.0);
+        assert_eq!(schedule.next_due(), None);
+        schedule.sync_requested(t(9));
+        assert!(schedule.is_due(t(9)));
+    }
+}

@@ -1,0 +1,195 @@
+//! HTTP/JSON to the server over reqwest: rustls for TLS, gzip answers, connect and request
+//! timeouts, the device token as a bearer token. Every failure becomes a [`SyncError`] named
+//! for what it means to the user (offline, revoked, update required, ...).
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tandem_protocol::{
+    ApiErrorBody, ConflictList, LoginRequest, LoginResponse, PullResponse, PushRequest,
+    PushResponse, error_codes,
+};
+
+use crate::SyncError;
+
+/// Timeouts of the transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransportSettings {
+    /// How long to wait for a connection.
+    pub connect_timeout: Duration,
+    /// How long a whole request (answer included) may take.
+    pub request_timeout: Duration,
+    /// Whether to keep connections open between requests (off: a new connection each
+    /// request, for proxies that count connections, and for fault-injection tests).
+    pub reuse_connections: bool,
+}
+
+impl Default for TransportSettings {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            // The server gives up on a request after 30 s; a little longer here lets its
+            // answer (408) arrive instead of a local timeout.
+            request_timeout: Duration::from_secs(45),
+            reuse_connections: true,
+        }
+    }
+}
+
+/// A connection to one server, with or without a device token.
+#[derive(Debug, Clone)]
+pub struct HttpTransport {
+    base: String,
+    token: Option<String>,
+    http: reqwest::Client,
+}
+
+impl HttpTransport {
+    /// A transport to `server_url` (`http://` or `https://`), authenticated with `token`.
+    pub fn new(
+        server_url: &str,
+        token: Option<String>,
+        settings: TransportSettings,
+    ) -> Result<Self, SyncError> {
+        let base = server_url.trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://"))
+            || reqwest::Url::parse(&base).is_err()
+        {
+            return Err(SyncError::InvalidServerUrl {
+                url: server_url.to_owned(),
+            });
+        }
+        let mut builder = reqwest::Client::builder();
+        if !settings.reuse_connections {
+            builder = builder.pool_max_idle_per_host(0);
+        }
+        let http = builder
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.request_timeout)
+            .gzip(true)
+            .user_agent(concat!("tandem/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|error| SyncError::Offline {
+                server: base.clone(),
+                detail: format!("cannot set up HTTPS: {error}"),
+            })?;
+        Ok(Self { base, token, http })
+    }
+
+    /// The server's base URL.
+    pub fn server_url(&self) -> &str {
+        &self.base
+    }
+
+    /// `POST /v1/auth/login`.
+    pub async fn login(&self, request: &LoginRequest) -> Result<LoginResponse, SyncError> {
+        self.call(Method::POST, "/v1/auth/login", Some(request))
+            .await
+    }
+
+    /// `POST /v1/sync/push`.
+    pub async fn push(&self, request: &PushRequest) -> Result<PushResponse, SyncError> {
+        self.call(Method::POST, "/v1/sync/push", Some(request))
+            .await
+    }
+
+    /// `GET /v1/sync/pull?after=..&limit=..`.
+    pub async fn pull(&self, after: u64, limit: u32) -> Result<PullResponse, SyncError> {
+        let path = format!("/v1/sync/pull?after={after}&limit={limit}");
+        self.call::<(), _>(Method::GET, &path, None).await
+    }
+
+    /// `GET /v1/conflicts?status=all` (team leads).
+    pub async fn conflicts(&self) -> Result<ConflictList, SyncError> {
+        self.call::<(), _>(Method::GET, "/v1/conflicts?status=all", None)
+            .await
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, SyncError> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|error| self.offline(&error))?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        // A connection cut in the middle of the answer shows up here, not at `send`.
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|error| self.offline(&error))?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes).map_err(|error| SyncError::Protocol {
+                detail: format!(
+                    "{path} answered {status} with a body that is not the expected JSON ({error})"
+                ),
+            });
+        }
+        let body: Option<ApiErrorBody> = serde_json::from_slice(&bytes).ok();
+        let code = body.as_ref().map(|b| b.error.clone()).unwrap_or_default();
+        let message = body.map(|b| b.message).unwrap_or_else(|| {
+            let text = String::from_utf8_lossy(&bytes);
+            let text = text.trim();
+            if text.is_empty() {
+                status.canonical_reason().unwrap_or("no message").to_owned()
+            } else {
+                text.chars().take(200).collect()
+            }
+        });
+        Err(match (status, code.as_str()) {
+            (StatusCode::UNAUTHORIZED, error_codes::DEVICE_REVOKED) => SyncError::DeviceRevoked,
+            (StatusCode::UNAUTHORIZED, error_codes::INVALID_CREDENTIALS) => {
+                SyncError::InvalidCredentials
+            }
+            (StatusCode::UNAUTHORIZED, _) => SyncError::Unauthorized { message },
+            (StatusCode::UPGRADE_REQUIRED, _) | (_, error_codes::UPDATE_REQUIRED) => {
+                SyncError::UpdateRequired { message }
+            }
+            (StatusCode::FORBIDDEN, _) => SyncError::Forbidden { message },
+            (StatusCode::PAYLOAD_TOO_LARGE, _) => SyncError::PayloadTooLarge { message },
+            (StatusCode::TOO_MANY_REQUESTS, _) => SyncError::RateLimited {
+                retry_after_secs: retry_after.unwrap_or(60),
+            },
+            _ => SyncError::Server {
+                status: status.as_u16(),
+                code: if code.is_empty() {
+                    "none".to_owned()
+                } else {
+                    code
+                },
+                message,
+            },
+        })
+    }
+
+    fn offline(&self, error: &reqwest::Error) -> SyncError {
+        let mut detail = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            detail.push_str(": ");
+            detail.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        if error.is_timeout() {
+            detail = format!("timed out: {detail}");
+        }
+        SyncError::Offline {
+            server: self.base.clone(),
+            detail,
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! A real tandem-server on 127.0.0.1:0 with an in-memory SQLite store, started once per
+//! test binary on its own runtime and shared by every test; each test makes its own team and
+//! users, so tests do not see each other's records.
+
+use std::sync::{Arc, OnceLock};
+
+use chrono::{DateTime, Utc};
+use tandem_protocol::Role;
+use tandem_server::auth::PasswordHashing;
+use tandem_server::clock::{Clock, SystemClock};
+use tandem_server::store::{ServerStore, SqliteStore};
+use tandem_server::{AppState, ServerSettings};
+use uuid::Uuid;
+
+pub(crate) const PASSWORD: &str = "correct horse battery";
+
+/// The shared server and the runtime it runs on.
+pub(crate) struct SharedServer {
+    pub(crate) runtime: tokio::runtime::Runtime,
+    pub(crate) base: String,
+    pub(crate) store: Arc<SqliteStore>,
+    hash: String,
+}
+
+/// A team of its own with a coach and a team lead.
+#[derive(Debug, Clone)]
+pub(crate) struct TestTeam {
+    pub(crate) id: Uuid,
+    pub(crate) name: String,
+    pub(crate) coach: String,
+    pub(crate) lead: String,
+}
+
+fn now() -> DateTime<Utc> {
+    SystemClock.now()
+}
+
+pub(crate) fn shared() -> &'static SharedServer {
+    static SERVER: OnceLock<SharedServer> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+        let hashing = PasswordHashing::fast_insecure_for_tests();
+        let hash = hashing.hash(PASSWORD).unwrap();
+        let settings = ServerSettings {
+            password_hashing: hashing,
+            ..ServerSettings::default()
+        };
+        let state = AppState::new(
+            Arc::clone(&store) as Arc<dyn ServerStore>,
+            Arc::new(SystemClock) as Arc<dyn Clock>,
+            settings,
+        )
+        .unwrap();
+        let base = runtime.block_on(async {
+            // Bound before the server task starts: connections queue on the listener.
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            tokio::spawn(tandem_server::serve(
+                listener,
+                state,
+                std::future::pending(),
+            ));
+            base
+        });
+        SharedServer {
+            runtime,
+            base,
+            store,
+            hash,
+        }
+    })
+}
+
+impl SharedServer {
+    /// A fresh team with a coach and a team lead (password [`PASSWORD`]).
+    pub(crate) fn new_team(&self) -> TestTeam {
+        let id = Uuid::now_v7();
+        let name = format!("team-{id}");
+        let coach = format!("coach-{id}");
+        let lead = format!("lead-{id}");
+        self.runtime.block_on(async {
+            self.store.add_team(id, &name, now()).await.unwrap();
+            for (user, role) in [(&coach, Role::Coach), (&lead, Role::TeamLead)] {
+                self.store
+                    .add_user(
+                        Uuid::now_v7(),
+                        user,
+                        &self.hash,
+                        role,
+                        std::slice::from_ref(&name),
+                        now(),
+                    )
+                    .await
+                    .unwrap();
+            }
+        });
+        TestTeam {
+            id,
+            name,
+            coach,
+            lead,
+        }
+    }
+
+    /// Revokes a device.
+    pub(crate) fn revoke(&self, device_id: Uuid) {
+        self.runtime
+            .block_on(self.store.revoke_device(device_id))
+            .unwrap();
+    }
+}
