@@ -5,7 +5,12 @@
 # Debian 12 packages. gnome-keyring, dbus-x11, libsecret-tools: the OS keyring in tests
 # (Secret Service in a private D-Bus session, secret-tool to read a key back);
 # libdbus-1-dev, libsecret-1-dev, pkg-config: the keyring crate's D-Bus backend;
-# build-essential, perl: the bundled SQLCipher and OpenSSL; python3-pip: the PyPI packages.
+# build-essential, perl: the bundled SQLCipher and OpenSSL; python3-pip: the PyPI packages;
+# postgresql: the server's PostgreSQL conformance tests start a throw-away cluster with its
+# initdb and pg_ctl (the package's own cluster is not used);
+# libwebkit2gtk-4.1-dev, libgtk-3-dev, librsvg2-dev, libayatana-appindicator3-dev, libssl-dev,
+# patchelf, file: the desktop app (Tauri 2 on WebKitGTK) and its bundler; xvfb,
+# webkit2gtk-driver: its end-to-end tests (a virtual display and WebKitWebDriver).
 TANDEM_APT_PACKAGES=(
   build-essential
   perl
@@ -17,11 +22,25 @@ TANDEM_APT_PACKAGES=(
   libdbus-1-dev
   python3
   python3-pip
+  postgresql
+  libwebkit2gtk-4.1-dev
+  libgtk-3-dev
+  librsvg2-dev
+  libayatana-appindicator3-dev
+  libssl-dev
+  patchelf
+  file
+  xvfb
+  webkit2gtk-driver
 )
 
 # PyPI packages: sqlcipher3-binary bundles SQLCipher 4, an implementation independent of
-# ours, used by the tests to open a store from outside.
-TANDEM_PIP_PACKAGES=(sqlcipher3-binary)
+# ours, used by the tests to open a store from outside. schemathesis fuzzes the server
+# against its OpenAPI document (scripts/lib/schemathesis.sh); 4.x is the major version
+# its command line was written for.
+TANDEM_PIP_PACKAGES=(sqlcipher3-binary 'schemathesis>=4.32,<5')
+# The modules that show the packages above are installed.
+TANDEM_PIP_MODULES='import sqlcipher3, schemathesis'
 
 # Prints the Debian packages of TANDEM_APT_PACKAGES that are not installed.
 missing_apt_packages() {
@@ -59,10 +78,10 @@ ensure_apt_packages() {
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
-# Installs sqlcipher3-binary for python3 unless `import sqlcipher3` already works.
+# Installs TANDEM_PIP_PACKAGES for python3 unless TANDEM_PIP_MODULES already import.
 ensure_python_packages() {
-  if python3 -c 'import sqlcipher3' 2>/dev/null; then
-    echo "python3 can import sqlcipher3"
+  if python3 -c "$TANDEM_PIP_MODULES" 2>/dev/null; then
+    echo "python3 can: $TANDEM_PIP_MODULES"
     return 0
   fi
   echo "Installing for python3: ${TANDEM_PIP_PACKAGES[*]}"
@@ -71,8 +90,8 @@ ensure_python_packages() {
   python3 -m pip install --quiet --disable-pip-version-check "${TANDEM_PIP_PACKAGES[@]}" \
     || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages \
       "${TANDEM_PIP_PACKAGES[@]}"
-  if ! python3 -c 'import sqlcipher3'; then
-    echo "python3 still cannot import sqlcipher3: install it with: python3 -m pip install ${TANDEM_PIP_PACKAGES[*]}" >&2
+  if ! python3 -c "$TANDEM_PIP_MODULES"; then
+    echo "python3 still cannot $TANDEM_PIP_MODULES: install it with: python3 -m pip install ${TANDEM_PIP_PACKAGES[*]@Q}" >&2
     return 1
   fi
 }
@@ -86,4 +105,29 @@ ensure_rust_toolchain() {
   fi
   cargo --version
   rustc --version
+}
+
+# The UI (Vite 8) needs Node.js 20.19 or newer with npm; Debian 12's own nodejs is 18.
+ensure_node() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "Node.js and npm not found. Install Node.js 20.19+ (e.g. the nodejs package of" >&2
+    echo "https://deb.nodesource.com, or bookworm-backports), then run this again." >&2
+    return 1
+  fi
+  if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
+    echo "Node.js $(node --version) is too old for the UI build (Vite 8): install 20.19 or newer." >&2
+    return 1
+  fi
+  echo "node $(node --version), npm $(npm --version)"
+}
+
+# tauri-driver (the WebDriver bridge of the desktop E2E tests) into CARGO_HOME/bin.
+ensure_tauri_driver() {
+  local bin="${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver"
+  if [ -x "$bin" ]; then
+    echo "tauri-driver: $bin"
+    return 0
+  fi
+  echo "Installing tauri-driver (about 30 s)"
+  cargo install tauri-driver --version '^2' --locked --quiet
 }

@@ -1,0 +1,80 @@
+//! Commands over clients: search, recent clients, the profile, registering and editing.
+
+use tandem_domain::Entity;
+use tandem_store::EditContext;
+use tauri::State;
+
+use super::{now, record_id};
+use crate::dto::{ClientDetail, ClientDraft, ClientEdit, ClientSummary, EditResult, RecordRef};
+use crate::error::{CommandError, ErrorKind};
+use crate::state::AppState;
+use crate::views;
+
+/// Clients whose names, nickname or phone match what was typed.
+#[tauri::command]
+pub async fn search_clients(
+    state: State<'_, AppState>,
+    query: String,
+) -> Result<Vec<ClientSummary>, CommandError> {
+    let found = state.with_store(|store| store.search_clients(&query))?;
+    Ok(found.iter().map(views::client_summary).collect())
+}
+
+/// The clients coached most recently.
+#[tauri::command]
+pub async fn recent_clients(
+    state: State<'_, AppState>,
+) -> Result<Vec<ClientSummary>, CommandError> {
+    state.with_store(|store| views::recent_clients(store, views::RECENT_CLIENTS))
+}
+
+/// One client with its contacts and open follow-ups.
+#[tauri::command]
+pub async fn get_client(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<ClientDetail, CommandError> {
+    let id = record_id("id", &id)?;
+    let (client, contacts) = state.with_store(|store| {
+        Ok((
+            store.record(Entity::Client, id)?,
+            store.contacts_of_client(id)?,
+        ))
+    })?;
+    let client =
+        client.ok_or_else(|| CommandError::new(ErrorKind::NotFound, format!("no client {id}")))?;
+    Ok(views::client_detail(&client, &contacts))
+}
+
+/// Registers a client.
+#[tauri::command]
+pub async fn create_client(
+    state: State<'_, AppState>,
+    draft: ClientDraft,
+) -> Result<RecordRef, CommandError> {
+    let id = state.with_store(|store| {
+        store.create_record(Entity::Client, &draft.fields, EditContext::at(now()))
+    })?;
+    state.sync.local_save();
+    Ok(RecordRef { id: id.to_string() })
+}
+
+/// Changes fields of a client.
+#[tauri::command]
+pub async fn edit_client(
+    state: State<'_, AppState>,
+    edit: ClientEdit,
+) -> Result<EditResult, CommandError> {
+    let id = record_id("id", &edit.id)?;
+    let outcome = state.with_store(|store| {
+        store.edit_record(Entity::Client, id, &edit.fields, EditContext::at(now()))
+    })?;
+    state.sync.local_save();
+    Ok(EditResult {
+        changed_fields: outcome
+            .changed_fields
+            .iter()
+            .map(|f| (*f).to_owned())
+            .collect(),
+    })
+}

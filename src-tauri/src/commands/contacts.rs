@@ -1,0 +1,110 @@
+//! Commands over contacts: logging one (for a client or an anonymous visitor), the follow-ups
+//! due, and marking a follow-up done.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value as Json, json};
+use tandem_domain::{Entity, RecordId};
+use tandem_store::EditContext;
+use tauri::State;
+
+use super::{local_now_rfc3339, now, record_id, today};
+use crate::dto::{ContactDraft, FieldValues, FollowUpsDue, RecordRef};
+use crate::error::CommandError;
+use crate::state::AppState;
+use crate::views;
+
+/// The fields of a new contact: what was entered, the client (none for an anonymous
+/// visitor), and the defaults of a drop-in desk (now, `drop_in`).
+fn contact_fields(draft: ContactDraft, at: String) -> Result<FieldValues, CommandError> {
+    let mut fields = draft.fields;
+    fields.remove("client_id");
+    if let Some(client) = draft.client_id {
+        let client = record_id("client_id", &client)?;
+        fields.insert("client_id".to_owned(), json!(client.to_string()));
+    }
+    fields
+        .entry("occurred_at".to_owned())
+        .or_insert(Json::String(at));
+    fields
+        .entry("channel".to_owned())
+        .or_insert_with(|| json!("drop_in"));
+    Ok(fields)
+}
+
+/// Logs a contact.
+#[tauri::command]
+pub async fn create_contact(
+    state: State<'_, AppState>,
+    draft: ContactDraft,
+) -> Result<RecordRef, CommandError> {
+    let fields = contact_fields(draft, local_now_rfc3339())?;
+    let id = state.with_store(|store| {
+        store.create_record(Entity::Contact, &fields, EditContext::at(now()))
+    })?;
+    state.sync.local_save();
+    Ok(RecordRef { id: id.to_string() })
+}
+
+/// Open follow-ups: overdue, today, later this week.
+#[tauri::command]
+pub async fn follow_ups_due(state: State<'_, AppState>) -> Result<FollowUpsDue, CommandError> {
+    let today = today();
+    state.with_store(|store| {
+        let due = store.follow_ups_due(views::end_of_week(today))?;
+        let mut clients = BTreeMap::new();
+        for contact in &due {
+            if let Some(id) = contact.get("client_id").as_text()
+                && !clients.contains_key(id)
+            {
+                let client = store.record(Entity::Client, RecordId::parse(id)?)?;
+                clients.insert(id.to_owned(), client.as_ref().map(views::client_summary));
+            }
+        }
+        Ok(views::follow_ups_due(&due, today, |id| {
+            clients.get(id).cloned().flatten()
+        }))
+    })
+}
+
+/// Marks the follow-up of a contact done.
+#[tauri::command]
+pub async fn complete_follow_up(
+    state: State<'_, AppState>,
+    contact_id: String,
+) -> Result<(), CommandError> {
+    let id = record_id("contact_id", &contact_id)?;
+    let done = BTreeMap::from([("follow_up_done".to_owned(), json!(true))]);
+    state.with_store(|store| {
+        store.edit_record(Entity::Contact, id, &done, EditContext::at(now()))
+    })?;
+    state.sync.local_save();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_anonymous_visitor_gets_no_client_and_the_drop_in_defaults() {
+        let draft = ContactDraft {
+            client_id: None,
+            fields: BTreeMap::from([("topics".to_owned(), json!(["housing"]))]),
+        };
+        let fields = contact_fields(draft, "2026-11-26T09:30:00+02:00".to_owned()).unwrap();
+        assert_eq!(fields.get("client_id"), None);
+        assert_eq!(fields["occurred_at"], json!("2026-11-26T09:30:00+02:00"));
+        assert_eq!(fields["channel"], json!("drop_in"));
+    }
+
+    #[test]
+    fn a_malformed_client_id_is_a_validation_error_of_client_id() {
+        let draft = ContactDraft {
+            client_id: Some("amina".to_owned()),
+            fields: BTreeMap::new(),
+        };
+        let error = contact_fields(draft, String::new()).unwrap_err();
+        assert_eq!(error.field.as_deref(), Some("client_id"));
+    }
+}

@@ -1,0 +1,52 @@
+//! Commands of the settings screen.
+
+use tauri::State;
+
+use crate::dto::{SettingsInput, SettingsView};
+use crate::error::{CommandError, ErrorKind};
+use crate::settings::{UserSettings, save_user_settings};
+use crate::state::{AppState, lock};
+
+fn view(state: &AppState, settings: &UserSettings) -> SettingsView {
+    let sign_in = state
+        .with_store_unlocked_or_not(|store| store.sign_in())
+        .ok()
+        .flatten();
+    SettingsView {
+        language: settings.language,
+        lock_after_minutes: state.provisioning.lock_after_minutes(),
+        server_url: state
+            .provisioning
+            .server_url
+            .clone()
+            .or_else(|| sign_in.as_ref().map(|s| s.server_url.clone())),
+        organisation: state
+            .provisioning
+            .organisation
+            .clone()
+            .or_else(|| sign_in.map(|s| s.team_name)),
+        data_dir: state.data_dir.display().to_string(),
+    }
+}
+
+/// The settings and what IT provisioned.
+#[tauri::command]
+pub async fn get_settings(state: State<'_, AppState>) -> Result<SettingsView, CommandError> {
+    let settings = lock(&state.settings).clone();
+    Ok(view(&state, &settings))
+}
+
+/// Changes the user's settings.
+#[tauri::command]
+pub async fn set_settings(
+    state: State<'_, AppState>,
+    input: SettingsInput,
+) -> Result<SettingsView, CommandError> {
+    let settings = UserSettings {
+        language: input.language,
+    };
+    save_user_settings(&state.data_dir, &settings)
+        .map_err(|error| CommandError::new(ErrorKind::Store, error.to_string()))?;
+    *lock(&state.settings) = settings.clone();
+    Ok(view(&state, &settings))
+}

@@ -1,0 +1,78 @@
+//! Commands of syncing: the status bar, "Sync now", the progress channel, and the screen of
+//! what has not reached the server (pending, refused, conflicts).
+
+use tauri::State;
+use tauri::ipc::Channel;
+use uuid::Uuid;
+
+use super::now;
+use crate::dto::{ConflictResolution, SyncEvent, SyncStatusView, UnsyncedView};
+use crate::error::CommandError;
+use crate::state::AppState;
+use crate::sync_bridge;
+
+/// The state of syncing.
+#[tauri::command]
+pub async fn sync_status(state: State<'_, AppState>) -> Result<SyncStatusView, CommandError> {
+    let runtime = sync_bridge::runtime_of(&state);
+    state.with_store_unlocked_or_not(|store| sync_bridge::status_view(store, &runtime))
+}
+
+/// Subscribes the UI to sync progress and status (one channel; a new one replaces it).
+#[tauri::command]
+pub async fn watch_sync(
+    state: State<'_, AppState>,
+    on_event: Channel<SyncEvent>,
+) -> Result<(), CommandError> {
+    sync_bridge::watch(&state, on_event);
+    Ok(())
+}
+
+/// Runs a sync cycle now and returns the status after it.
+#[tauri::command]
+pub async fn sync_now(state: State<'_, AppState>) -> Result<SyncStatusView, CommandError> {
+    sync_bridge::sync_now(&state).await
+}
+
+/// Pending and refused changes, and open conflicts.
+#[tauri::command]
+pub async fn unsynced(state: State<'_, AppState>) -> Result<UnsyncedView, CommandError> {
+    state.with_store(|store| sync_bridge::unsynced_view(store))
+}
+
+fn change_id(text: &str) -> Result<Uuid, CommandError> {
+    Uuid::parse_str(text)
+        .map_err(|error| CommandError::invalid_field("change_id", error.to_string()))
+}
+
+/// Queues a refused change again.
+#[tauri::command]
+pub async fn retry_rejected(
+    state: State<'_, AppState>,
+    change_id: String,
+) -> Result<(), CommandError> {
+    let id = self::change_id(&change_id)?;
+    state.with_store(|store| store.retry_rejected(id, tandem_store::EditContext::at(now())))?;
+    Ok(())
+}
+
+/// Drops a refused change for good.
+#[tauri::command]
+pub async fn dismiss_rejected(
+    state: State<'_, AppState>,
+    change_id: String,
+) -> Result<(), CommandError> {
+    let id = self::change_id(&change_id)?;
+    state.with_store(|store| store.dismiss_rejected(id))?;
+    Ok(())
+}
+
+/// Resolves a conflict with the chosen value.
+#[tauri::command]
+pub async fn resolve_conflict(
+    state: State<'_, AppState>,
+    resolution: ConflictResolution,
+) -> Result<UnsyncedView, CommandError> {
+    sync_bridge::resolve_conflict(&state, &resolution).await?;
+    state.with_store(|store| sync_bridge::unsynced_view(store))
+}

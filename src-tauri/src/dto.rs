@@ -1,0 +1,363 @@
+//! The serializable counterparts of the domain and store types that cross the UI boundary
+//! (command inputs and outputs). Their TypeScript declarations are generated into
+//! `ui/src/ipc/generated/` (see `typescript.rs`); the domain types stay free of the wire.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use ts_rs::TS;
+
+/// Field values by wire name, as the UI sends and receives them (DESIGN.md, "Values on the
+/// wire": text as strings, sets as arrays, dates as `YYYY-MM-DD`, empty as null).
+pub type FieldValues = BTreeMap<String, Json>;
+
+/// One client as a line of a list or a search result.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct ClientSummary {
+    /// The record id (UUIDv7).
+    pub id: String,
+    /// Given name.
+    pub given_name: String,
+    /// Family name, when known.
+    pub family_name: Option<String>,
+    /// Nickname, when known.
+    pub nickname: Option<String>,
+    /// Year of birth, when known.
+    pub birth_year: Option<i64>,
+    /// Phone number in E.164.
+    pub phone: Option<String>,
+    /// Languages the client speaks (ISO 639).
+    pub languages: Vec<String>,
+    /// Whether the client needs an interpreter.
+    pub interpreter_needed: bool,
+    /// The preferred language, when known.
+    pub preferred_language: Option<String>,
+}
+
+/// One contact, as the timeline and the follow-up list show it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct ContactView {
+    /// The record id.
+    pub id: String,
+    /// The client, or none for an anonymous visitor.
+    pub client_id: Option<String>,
+    /// When it happened (RFC 3339).
+    pub occurred_at: String,
+    /// How it happened.
+    pub channel: Option<String>,
+    /// Minutes spent.
+    pub duration_min: Option<i64>,
+    /// What it was about.
+    pub topics: Vec<String>,
+    /// Where the client was referred.
+    pub referrals: Vec<String>,
+    /// The language the service was given in.
+    pub service_language: Option<String>,
+    /// Whether an interpreter took part.
+    pub interpreter_used: bool,
+    /// A short summary.
+    pub summary: Option<String>,
+    /// The follow-up date, if one was set.
+    pub follow_up_on: Option<String>,
+    /// Whether the follow-up was done.
+    pub follow_up_done: bool,
+}
+
+/// A client with everything the profile screen shows.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct ClientDetail {
+    /// The record id.
+    pub id: String,
+    /// Every field of the client by wire name.
+    pub fields: FieldValues,
+    /// Contacts, newest first.
+    pub contacts: Vec<ContactView>,
+    /// Open follow-ups of this client, earliest first.
+    pub follow_ups: Vec<ContactView>,
+}
+
+/// A new client: field values by wire name.
+#[derive(Debug, Clone, PartialEq, Deserialize, TS)]
+pub struct ClientDraft {
+    /// The values entered.
+    pub fields: FieldValues,
+}
+
+/// Changed fields of an existing client.
+#[derive(Debug, Clone, PartialEq, Deserialize, TS)]
+pub struct ClientEdit {
+    /// The client.
+    pub id: String,
+    /// Only the fields to change; null clears a field.
+    pub fields: FieldValues,
+}
+
+/// A new contact. `client_id` none is an anonymous drop-in visitor. `occurred_at` and
+/// `channel` default to now and `drop_in`.
+#[derive(Debug, Clone, PartialEq, Deserialize, TS)]
+pub struct ContactDraft {
+    /// The client, or none for an anonymous visitor.
+    pub client_id: Option<String>,
+    /// The other values entered.
+    pub fields: FieldValues,
+}
+
+/// The id of a record a command made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct RecordRef {
+    /// The record id.
+    pub id: String,
+}
+
+/// What an edit changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct EditResult {
+    /// Wire names of the fields whose value changed.
+    pub changed_fields: Vec<String>,
+}
+
+/// A follow-up with its client, for the follow-up list.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct FollowUpItem {
+    /// The contact that set the follow-up.
+    pub contact: ContactView,
+    /// Its client (none for an anonymous visitor).
+    pub client: Option<ClientSummary>,
+}
+
+/// Open follow-ups by when they are due.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, TS)]
+pub struct FollowUpsDue {
+    /// Due before today.
+    pub overdue: Vec<FollowUpItem>,
+    /// Due today.
+    pub today: Vec<FollowUpItem>,
+    /// Due later this week (up to Sunday).
+    pub this_week: Vec<FollowUpItem>,
+}
+
+/// Who is signed in and whether the app is unlocked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct SessionState {
+    /// Whether a user has signed in on this laptop (online) at least once.
+    pub signed_in: bool,
+    /// Whether the app is unlocked now.
+    pub unlocked: bool,
+    /// The user name.
+    pub username: Option<String>,
+    /// `coach`, `team_lead` or `admin`.
+    pub role: Option<String>,
+    /// The team (organisation unit) of this laptop.
+    pub team: Option<String>,
+    /// The server this laptop syncs with.
+    pub server_url: Option<String>,
+}
+
+/// The first, online sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+pub struct SignInInput {
+    /// The server's base URL, e.g. `https://tandem.vantaa.example`.
+    pub server_url: String,
+    /// User name.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+/// Unlocking after a lock or a restart; works offline.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+pub struct UnlockInput {
+    /// The user's password.
+    pub password: String,
+}
+
+/// The state of syncing, for the always-visible status bar.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
+pub struct SyncStatusView {
+    /// Whether the last attempt reached the server (none before any attempt).
+    pub online: Option<bool>,
+    /// Whether a sync is running now.
+    pub syncing: bool,
+    /// Field changes waiting for the server.
+    pub pending_count: u64,
+    /// Changes the server refused.
+    pub rejected_count: u64,
+    /// Open conflicts this laptop knows.
+    pub open_conflicts: u64,
+    /// When the last sync finished (RFC 3339).
+    pub last_sync_at: Option<String>,
+    /// The error of the last attempt, if it failed.
+    pub last_error: Option<CommandErrorView>,
+    /// Whether this laptop's clock is more than five minutes off the server's.
+    pub clock_skewed: bool,
+    /// Whether the server wants a newer version of Tandem.
+    pub update_required: bool,
+    /// The server.
+    pub server_url: Option<String>,
+}
+
+/// An error kept in a status (the serializable form of a past [`crate::error::CommandError`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct CommandErrorView {
+    /// What kind of problem it was.
+    pub kind: crate::error::ErrorKind,
+    /// The detail.
+    pub message: String,
+}
+
+/// One change waiting for the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct PendingChangeView {
+    /// The change id.
+    pub change_id: String,
+    /// `client` or `contact`.
+    pub entity: String,
+    /// The record.
+    pub record_id: String,
+    /// A readable name of the record (the client's name, or the contact's date).
+    pub record_label: String,
+    /// The field.
+    pub field: String,
+    /// The value (JSON).
+    pub value: Json,
+    /// When it was made (RFC 3339).
+    pub created_at: String,
+}
+
+/// A change the server refused, with its reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct RejectedChangeView {
+    /// The change id (to retry or dismiss it).
+    pub change_id: String,
+    /// `client` or `contact`.
+    pub entity: String,
+    /// The record.
+    pub record_id: String,
+    /// A readable name of the record.
+    pub record_label: String,
+    /// The field.
+    pub field: String,
+    /// The refused value (JSON).
+    pub value: Json,
+    /// The server's reason.
+    pub reason: String,
+    /// When it was refused.
+    pub rejected_at: String,
+}
+
+/// One open conflict of one field: base, this laptop's value and the server's, side by side.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct ConflictView {
+    /// The server's conflict id.
+    pub id: i64,
+    /// `client` or `contact`.
+    pub entity: String,
+    /// The record.
+    pub record_id: String,
+    /// A readable name of the record.
+    pub record_label: String,
+    /// The field.
+    pub field: String,
+    /// `review` or `text`.
+    pub policy: String,
+    /// The value both sides started from.
+    pub base_value: Json,
+    /// The candidate values, one per side, with who wrote them.
+    pub candidates: Vec<ConflictCandidate>,
+    /// The value that stands for now (the provisional winner).
+    pub current_value: Json,
+    /// Whether the two sides' clocks were far apart.
+    pub clock_skew: bool,
+}
+
+/// One side of a conflict.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct ConflictCandidate {
+    /// The value.
+    pub value: Json,
+    /// Who wrote it (user id or name).
+    pub author: String,
+    /// When (HLC or RFC 3339).
+    pub written_at: String,
+    /// Whether it was written on this laptop.
+    pub from_this_device: bool,
+}
+
+/// Everything that has not reached the server, and the open conflicts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, TS)]
+pub struct UnsyncedView {
+    /// Changes waiting.
+    pub pending: Vec<PendingChangeView>,
+    /// Changes refused.
+    pub rejected: Vec<RejectedChangeView>,
+    /// Open conflicts.
+    pub conflicts: Vec<ConflictView>,
+}
+
+/// A choice in a conflict: the value that should stand.
+#[derive(Debug, Clone, PartialEq, Deserialize, TS)]
+pub struct ConflictResolution {
+    /// The conflict.
+    pub conflict_id: i64,
+    /// The chosen value (JSON).
+    pub value: Json,
+}
+
+/// An interface language.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum InterfaceLanguage {
+    /// Finnish (suomi).
+    #[default]
+    Fi,
+    /// Swedish (svenska).
+    Sv,
+    /// English.
+    En,
+}
+
+/// The settings screen: what the user may change and what IT set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct SettingsView {
+    /// The interface language.
+    pub language: InterfaceLanguage,
+    /// Minutes of inactivity before the app locks.
+    pub lock_after_minutes: u32,
+    /// The server (read-only).
+    pub server_url: Option<String>,
+    /// The organisation / team (read-only).
+    pub organisation: Option<String>,
+    /// This laptop's data directory.
+    pub data_dir: String,
+}
+
+/// What the user changes on the settings screen.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+pub struct SettingsInput {
+    /// The interface language.
+    pub language: InterfaceLanguage,
+}
+
+/// Progress of a sync, pushed to the UI as it happens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum SyncEvent {
+    /// A sync started.
+    Started,
+    /// Changes were pushed.
+    Pushed {
+        /// How many.
+        count: u64,
+    },
+    /// Changes were pulled.
+    Pulled {
+        /// How many.
+        count: u64,
+    },
+    /// The sync ended; the new status follows.
+    Finished {
+        /// The status after the sync.
+        status: SyncStatusView,
+    },
+}

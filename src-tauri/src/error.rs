@@ -1,0 +1,148 @@
+//! The one error type that crosses the UI boundary: `{kind, message, field?}`. The UI
+//! translates `kind` (and names `field` next to the form control); `message` is the detail a
+//! person can expand, never something the UI matches on.
+
+use serde::Serialize;
+use tandem_domain::DomainError;
+use tandem_store::StoreError;
+use ts_rs::TS;
+
+/// What went wrong, in terms the UI has a translated message for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// A value broke a field's rule; `field` names the field.
+    Validation,
+    /// The record does not exist in this store.
+    NotFound,
+    /// No OS keyring answered, so the encrypted store cannot be opened.
+    KeyringUnavailable,
+    /// The store exists but cannot be decrypted (key missing, damaged or wrong).
+    StoreUnreadable,
+    /// The data or the server needs a newer version of Tandem.
+    UpdateRequired,
+    /// The app is locked; unlock first.
+    Locked,
+    /// Nobody has signed in on this laptop yet.
+    NotSignedIn,
+    /// The user name or password was not accepted.
+    WrongPassword,
+    /// The server could not be reached.
+    Offline,
+    /// The server refused or failed the request.
+    Server,
+    /// This laptop's store belongs to another team, server or user.
+    SignInMismatch,
+    /// This device was revoked centrally.
+    DeviceRevoked,
+    /// Anything else the local store reported.
+    Store,
+}
+
+/// An error as the UI receives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS, thiserror::Error)]
+#[error("{kind:?}: {message}")]
+pub struct CommandError {
+    /// What kind of problem it is (the UI translates it).
+    pub kind: ErrorKind,
+    /// The detail, in English, for the "details" disclosure and for support.
+    pub message: String,
+    /// The field at fault, for validation errors.
+    pub field: Option<String>,
+}
+
+impl CommandError {
+    /// An error of `kind` with a detail message.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    /// A validation error of one field.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Validation,
+            message: message.into(),
+            field: Some(field.to_owned()),
+        }
+    }
+}
+
+impl From<DomainError> for CommandError {
+    fn from(error: DomainError) -> Self {
+        let field = match &error {
+            DomainError::InvalidField { field, .. }
+            | DomainError::MissingField { field }
+            | DomainError::UnknownField { field, .. } => Some(field.clone()),
+            _ => None,
+        };
+        // The field name is shown by the form next to the control; the detail keeps the
+        // reason alone so that it reads well there.
+        let message = match &error {
+            DomainError::InvalidField { reason, .. } => reason.clone(),
+            other => other.to_string(),
+        };
+        Self {
+            kind: ErrorKind::Validation,
+            message,
+            field,
+        }
+    }
+}
+
+impl From<StoreError> for CommandError {
+    fn from(error: StoreError) -> Self {
+        let kind = match &error {
+            StoreError::Invalid(domain) => return domain.clone().into(),
+            StoreError::KeyringUnavailable { .. } => ErrorKind::KeyringUnavailable,
+            StoreError::KeyMissing { .. }
+            | StoreError::KeyDamaged { .. }
+            | StoreError::WrongKey { .. } => ErrorKind::StoreUnreadable,
+            StoreError::SchemaTooNew { .. } => ErrorKind::UpdateRequired,
+            StoreError::RecordNotFound { .. } | StoreError::RejectedChangeNotFound { .. } => {
+                ErrorKind::NotFound
+            }
+            StoreError::SignInMismatch { .. } => ErrorKind::SignInMismatch,
+            _ => ErrorKind::Store,
+        };
+        Self::new(kind, error.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use tandem_domain::{Entity, ValidationContext, field_spec};
+
+    #[test]
+    fn a_validation_error_names_its_field_and_keeps_the_reason_as_detail() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        let error = field_spec(Entity::Client, "birth_year")
+            .unwrap()
+            .parse_json(&json!(1850), ValidationContext::new(today))
+            .unwrap_err();
+        let error = CommandError::from(StoreError::Invalid(error));
+        assert_eq!(
+            serde_json::to_value(&error).unwrap(),
+            json!({
+                "kind": "validation",
+                "message": "must be a year from 1900 to 2026 (got 1850)",
+                "field": "birth_year",
+            })
+        );
+    }
+
+    #[test]
+    fn a_missing_keyring_reaches_the_ui_as_its_own_kind() {
+        let error = CommandError::from(StoreError::KeyringUnavailable {
+            detail: "no D-Bus".to_owned(),
+        });
+        assert_eq!(error.kind, ErrorKind::KeyringUnavailable);
+        assert!(error.message.contains("no D-Bus"), "{}", error.message);
+        assert_eq!(error.field, None);
+    }
+}

@@ -1,0 +1,87 @@
+//! Tandem's desktop shell: the Tauri application around the UI in `ui/`. It holds one
+//! [`state::AppState`] (the opened store, settings, lock state), exposes thin commands over
+//! tandem-store and tandem-sync, and runs the background sync. Nothing here decides a
+//! business rule: the crates do.
+
+pub mod commands;
+pub mod dto;
+pub mod error;
+pub mod settings;
+pub mod state;
+pub mod sync_bridge;
+pub mod typescript;
+pub mod views;
+
+use std::path::PathBuf;
+
+use tauri::Manager;
+
+use crate::settings::{PROVISIONING_FILE, Provisioning, load_user_settings};
+use crate::state::AppState;
+
+/// The data directory: `TANDEM_DATA_DIR` when set (tests, several stores side by side),
+/// otherwise the per-user directory shared with the `tandem` command.
+fn data_dir() -> PathBuf {
+    std::env::var_os("TANDEM_DATA_DIR")
+        .map(PathBuf::from)
+        .or_else(tandem_store::default_data_dir)
+        .unwrap_or_else(|| PathBuf::from(".tandem"))
+}
+
+/// The provisioning file: `TANDEM_PROVISIONING_FILE` when set, else the system-wide one.
+fn provisioning_file() -> PathBuf {
+    std::env::var_os("TANDEM_PROVISIONING_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(PROVISIONING_FILE))
+}
+
+/// Starts the desktop app and blocks until it quits.
+// `generate_context!` expands to code that calls `std::process::exit` (Tauri's own exit
+// paths); this crate itself never exits, it returns the error to `main`.
+#[allow(clippy::disallowed_methods)]
+pub fn run() -> tauri::Result<()> {
+    let data_dir = data_dir();
+    let state = AppState::new(
+        data_dir.clone(),
+        Provisioning::load(&provisioning_file()),
+        load_user_settings(&data_dir),
+    );
+    tauri::Builder::default()
+        // A second start (a double click while the app is open) focuses the running window
+        // instead of opening the same store twice.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.set_focus();
+            }
+        }))
+        .manage(state)
+        .setup(|app| {
+            sync_bridge::start_background_sync(app.handle().clone());
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::session::session_state,
+            commands::session::sign_in,
+            commands::session::unlock,
+            commands::session::lock,
+            commands::clients::search_clients,
+            commands::clients::recent_clients,
+            commands::clients::get_client,
+            commands::clients::create_client,
+            commands::clients::edit_client,
+            commands::contacts::create_contact,
+            commands::contacts::follow_ups_due,
+            commands::contacts::complete_follow_up,
+            commands::sync::sync_status,
+            commands::sync::watch_sync,
+            commands::sync::sync_now,
+            commands::sync::unsynced,
+            commands::sync::retry_rejected,
+            commands::sync::dismiss_rejected,
+            commands::sync::resolve_conflict,
+            commands::settings::get_settings,
+            commands::settings::set_settings,
+        ])
+        .run(tauri::generate_context!())
+}

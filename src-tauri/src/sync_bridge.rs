@@ -1,0 +1,592 @@
+//! The one place the shell talks to the sync engine (tandem-sync): online sign-in, offline
+//! unlock, the background schedule and its cycles, the progress channel to the UI, and the
+//! views of what has not reached the server. Kept small so that the rest of the shell does
+//! not change when the engine's API does.
+//!
+//! A cycle runs on its own connection to the store (SQLite in WAL mode allows it), so the
+//! coach's commands never wait for the network: the shared connection is only taken for
+//! the short, local calls of the commands.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value as Json;
+use tandem_store::{LocalConflict, Store, StoreError};
+use tandem_sync::{
+    CycleOutcome, HttpTransport, LoginInput, SyncError, SyncLock, SyncObserver, SyncPhase,
+    SyncPolicy, SyncSchedule, SystemClock, TransportSettings,
+};
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager};
+
+use crate::dto::{
+    CommandErrorView, ConflictCandidate, ConflictResolution, ConflictView, PendingChangeView,
+    RejectedChangeView, SessionState, SignInInput, SyncEvent, SyncStatusView, UnsyncedView,
+};
+use crate::error::{CommandError, ErrorKind};
+use crate::state::{AppState, lock};
+
+/// How often the background task looks at the schedule.
+const TICK: Duration = Duration::from_secs(1);
+/// How often, while offline, the server is probed (a TCP connect) to notice it is back.
+const PROBE_EVERY: Duration = Duration::from_secs(3);
+
+impl From<SyncError> for CommandError {
+    fn from(error: SyncError) -> Self {
+        let kind = match &error {
+            SyncError::Store(store) => return Self::from_store_error(store, error.to_string()),
+            SyncError::Offline { .. } => ErrorKind::Offline,
+            SyncError::DeviceRevoked => ErrorKind::DeviceRevoked,
+            SyncError::UpdateRequired { .. } => ErrorKind::UpdateRequired,
+            SyncError::InvalidCredentials => ErrorKind::WrongPassword,
+            SyncError::NotSignedIn | SyncError::Unauthorized { .. } => ErrorKind::NotSignedIn,
+            SyncError::InvalidServerUrl { .. } => {
+                return CommandError::invalid_field("server_url", error.to_string());
+            }
+            SyncError::Keyring { .. } => ErrorKind::KeyringUnavailable,
+            _ => ErrorKind::Server,
+        };
+        CommandError::new(kind, error.to_string())
+    }
+}
+
+impl CommandError {
+    fn from_store_error(store: &StoreError, message: String) -> Self {
+        let mut error = match store {
+            StoreError::KeyringUnavailable { .. } => {
+                CommandError::new(ErrorKind::KeyringUnavailable, "")
+            }
+            StoreError::SignInMismatch { .. } => CommandError::new(ErrorKind::SignInMismatch, ""),
+            _ => CommandError::new(ErrorKind::Store, ""),
+        };
+        error.message = message;
+        error
+    }
+}
+
+/// What the shell knows about syncing beyond the store: the schedule, whether the last
+/// attempt reached the server, whether a cycle runs now, and where to send progress.
+#[derive(Default)]
+pub struct SyncRuntime {
+    schedule: Mutex<Option<SyncSchedule>>,
+    online: Mutex<Option<bool>>,
+    syncing: Mutex<bool>,
+    last_error: Mutex<Option<CommandErrorView>>,
+    channel: Mutex<Option<Channel<SyncEvent>>>,
+}
+
+impl std::fmt::Debug for SyncRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncRuntime")
+            .field("online", &*lock(&self.online))
+            .field("syncing", &*lock(&self.syncing))
+            .finish_non_exhaustive()
+    }
+}
+
+impl SyncRuntime {
+    /// A local edit was saved: the schedule syncs soon.
+    pub fn local_save(&self) {
+        if let Some(schedule) = lock(&self.schedule).as_mut() {
+            schedule.local_save(now());
+        }
+    }
+
+    fn send(&self, event: SyncEvent) {
+        if let Some(channel) = lock(&self.channel).as_ref() {
+            // A closed window is no reason to stop syncing.
+            let _ = channel.send(event);
+        }
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    #[allow(clippy::disallowed_methods)] // The shell is the edge where the clock is read.
+    Utc::now()
+}
+
+/// A copy of the runtime facts for one status view.
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeFacts {
+    /// Whether the last attempt reached the server.
+    pub online: Option<bool>,
+    /// Whether a cycle runs now.
+    pub syncing: bool,
+    /// The error of the last attempt.
+    pub last_error: Option<CommandErrorView>,
+}
+
+/// The runtime facts now.
+pub fn runtime_of(state: &AppState) -> RuntimeFacts {
+    RuntimeFacts {
+        online: *lock(&state.sync.online),
+        syncing: *lock(&state.sync.syncing),
+        last_error: lock(&state.sync.last_error).clone(),
+    }
+}
+
+/// Sends progress and status to `channel` from now on.
+pub fn watch(state: &AppState, channel: Channel<SyncEvent>) {
+    *lock(&state.sync.channel) = Some(channel);
+}
+
+/// The sign-in facts of a store as the UI needs them.
+pub fn session_state(store: &Store, unlocked: bool) -> Result<SessionState, StoreError> {
+    let sign_in = store.sign_in()?;
+    Ok(SessionState {
+        signed_in: sign_in.is_some(),
+        unlocked: unlocked && sign_in.is_some(),
+        username: sign_in.as_ref().map(|s| s.username.clone()),
+        role: sign_in.as_ref().map(|s| s.role.clone()),
+        team: sign_in.as_ref().map(|s| s.team_name.clone()),
+        server_url: sign_in.map(|s| s.server_url),
+    })
+}
+
+/// This laptop's name, shown to team leads.
+fn device_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .unwrap_or_else(|| "laptop".to_owned())
+}
+
+/// Signs this laptop in online (on a connection of its own, since the login waits for the
+/// network), keeps the device token in the OS keyring, and asks for a first sync.
+pub async fn sign_in_online(state: &AppState, input: &SignInInput) -> Result<(), CommandError> {
+    let transport = HttpTransport::new(&input.server_url, None, TransportSettings::default())?;
+    let mut store = Store::open(&state.data_dir)?;
+    let login = LoginInput {
+        username: input.username.clone(),
+        password: zeroize::Zeroizing::new(input.password.clone()),
+        team: None,
+        device_name: device_name(),
+    };
+    let (_, token) = tandem_sync::sign_in(&mut store, &transport, &login).await?;
+    tandem_sync::credentials::save_device_token(&state.data_dir, &token)?;
+    *lock(&state.sync.online) = Some(true);
+    if let Some(schedule) = lock(&state.sync.schedule).as_mut() {
+        schedule.connectivity_changed(true, now());
+        schedule.sync_requested(now());
+    }
+    Ok(())
+}
+
+/// Checks a password against the verifier kept at the last online sign-in.
+pub fn verify_offline(store: &Store, password: &str) -> Result<bool, CommandError> {
+    let sign_in = store.sign_in()?.ok_or_else(|| {
+        CommandError::new(
+            ErrorKind::NotSignedIn,
+            "nobody has signed in on this laptop yet; the first sign-in needs the network",
+        )
+    })?;
+    Ok(tandem_sync::verify_offline(
+        store,
+        &sign_in.username,
+        password,
+    )?)
+}
+
+/// Forwards the engine's progress to the UI.
+struct ChannelObserver<'a> {
+    runtime: &'a SyncRuntime,
+}
+
+impl SyncObserver for ChannelObserver<'_> {
+    fn phase(&mut self, phase: SyncPhase, _pending: u64) {
+        if phase == SyncPhase::Push {
+            self.runtime.send(SyncEvent::Started);
+        }
+    }
+
+    fn pushed(&mut self, changes: usize, _applied: &tandem_store::PushApplied, _remaining: u64) {
+        self.runtime.send(SyncEvent::Pushed {
+            count: changes as u64,
+        });
+    }
+
+    fn pulled(
+        &mut self,
+        changes: usize,
+        _applied: &tandem_store::PullApplied,
+        _cursor: u64,
+        _has_more: bool,
+    ) {
+        self.runtime.send(SyncEvent::Pulled {
+            count: changes as u64,
+        });
+    }
+}
+
+async fn cycle(state: &AppState) -> Result<tandem_sync::SyncReport, SyncError> {
+    let _lock = SyncLock::try_acquire(&state.data_dir)?;
+    let mut store = Store::open(&state.data_dir)?;
+    let sign_in = store.sign_in()?.ok_or(SyncError::NotSignedIn)?;
+    let token = tandem_sync::credentials::load_device_token(&state.data_dir)?;
+    let transport = HttpTransport::new(
+        &sign_in.server_url,
+        token.map(|t| t.expose().to_owned()),
+        TransportSettings::default(),
+    )?;
+    let mut observer = ChannelObserver {
+        runtime: &state.sync,
+    };
+    tandem_sync::sync_once(&mut store, &transport, &SystemClock, &mut observer).await
+}
+
+/// Runs one cycle unless one is running; records its outcome in the schedule and the
+/// runtime, and sends the status after it. A revoked device wipes its local data.
+async fn run_cycle(state: &AppState) {
+    let started = lock(&state.sync.schedule)
+        .as_mut()
+        .is_some_and(SyncSchedule::start);
+    if !started {
+        return;
+    }
+    *lock(&state.sync.syncing) = true;
+    state.sync.send(SyncEvent::Started);
+    let result = cycle(state).await;
+    let (outcome, online) = match &result {
+        Ok(_) => (CycleOutcome::Success, Some(true)),
+        Err(SyncError::Offline { .. }) => (CycleOutcome::TransientFailure, Some(false)),
+        Err(error) if error.is_transient() => (CycleOutcome::TransientFailure, Some(true)),
+        Err(_) => (CycleOutcome::NeedsAttention, Some(true)),
+    };
+    if let Err(SyncError::DeviceRevoked) = &result {
+        state.close_store();
+        let _ = tandem_sync::wipe_local_data(&state.data_dir);
+        state.set_unlocked(false);
+    }
+    *lock(&state.sync.last_error) = result.as_ref().err().map(|error| {
+        let error = CommandError::from_sync_ref(error);
+        CommandErrorView {
+            kind: error.kind,
+            message: error.message,
+        }
+    });
+    *lock(&state.sync.online) = online;
+    *lock(&state.sync.syncing) = false;
+    if let Some(schedule) = lock(&state.sync.schedule).as_mut() {
+        let jitter = f64::from(now().timestamp_subsec_nanos() % 1000) / 1000.0;
+        schedule.finished(outcome, now(), jitter);
+        if online == Some(false) {
+            schedule.connectivity_changed(false, now());
+        }
+    }
+    let runtime = runtime_of(state);
+    if let Ok(status) = state.with_store_unlocked_or_not(|store| status_view(store, &runtime)) {
+        state.sync.send(SyncEvent::Finished { status });
+    }
+}
+
+impl CommandError {
+    fn from_sync_ref(error: &SyncError) -> Self {
+        let kind = match error {
+            SyncError::Offline { .. } => ErrorKind::Offline,
+            SyncError::DeviceRevoked => ErrorKind::DeviceRevoked,
+            SyncError::UpdateRequired { .. } => ErrorKind::UpdateRequired,
+            SyncError::InvalidCredentials => ErrorKind::WrongPassword,
+            SyncError::NotSignedIn | SyncError::Unauthorized { .. } => ErrorKind::NotSignedIn,
+            SyncError::Keyring { .. } => ErrorKind::KeyringUnavailable,
+            SyncError::Store(_) => ErrorKind::Store,
+            _ => ErrorKind::Server,
+        };
+        CommandError::new(kind, error.to_string())
+    }
+}
+
+/// Runs one sync cycle now (a person asked) and returns the status after it.
+pub async fn sync_now(state: &AppState) -> Result<SyncStatusView, CommandError> {
+    if let Some(schedule) = lock(&state.sync.schedule).as_mut() {
+        schedule.sync_requested(now());
+    }
+    run_cycle(state).await;
+    let runtime = runtime_of(state);
+    state.with_store_unlocked_or_not(|store| status_view(store, &runtime))
+}
+
+/// The `host:port` of a server URL, for the connectivity probe.
+fn socket_address(server_url: &str) -> Option<String> {
+    let (scheme, rest) = server_url.split_once("://")?;
+    let authority = rest.split('/').next()?.rsplit('@').next()?;
+    if authority.contains(':') {
+        Some(authority.to_owned())
+    } else {
+        let port = if scheme == "https" { 443 } else { 80 };
+        Some(format!("{authority}:{port}"))
+    }
+}
+
+/// Whether the server accepts a TCP connection (cheap; tells "the network is back").
+async fn server_reachable(server_url: &str) -> bool {
+    let Some(address) = socket_address(server_url) else {
+        return false;
+    };
+    matches!(
+        tokio::time::timeout(
+            Duration::from_secs(2),
+            tokio::net::TcpStream::connect(address)
+        )
+        .await,
+        Ok(Ok(_))
+    )
+}
+
+/// Starts the background sync: the engine's schedule, a cycle when it is due, and while
+/// offline a probe of the server so that a returning network is used at once.
+pub fn start_background_sync(app: AppHandle) {
+    tauri::async_runtime::spawn(async move {
+        let state = app.state::<AppState>();
+        *lock(&state.sync.schedule) = Some(SyncSchedule::new(SyncPolicy::default(), now()));
+        let mut last_probe = std::time::Instant::now();
+        loop {
+            tokio::time::sleep(TICK).await;
+            let signed_in = state
+                .with_store_unlocked_or_not(|store| store.sign_in())
+                .ok()
+                .flatten();
+            let Some(sign_in) = signed_in else {
+                continue;
+            };
+            let offline = *lock(&state.sync.online) == Some(false);
+            if offline && last_probe.elapsed() >= PROBE_EVERY {
+                last_probe = std::time::Instant::now();
+                if server_reachable(&sign_in.server_url).await
+                    && let Some(schedule) = lock(&state.sync.schedule).as_mut()
+                {
+                    schedule.connectivity_changed(true, now());
+                }
+            }
+            let due = lock(&state.sync.schedule)
+                .as_ref()
+                .is_some_and(|schedule| schedule.is_due(now()));
+            if due {
+                run_cycle(&state).await;
+            }
+        }
+    });
+}
+
+/// Resolves a conflict by choosing the value that should stand: an ordinary new change of
+/// the field (DESIGN.md: "the resolution is an ordinary new change"), synced at once.
+pub async fn resolve_conflict(
+    state: &AppState,
+    resolution: &ConflictResolution,
+) -> Result<(), CommandError> {
+    let conflict = state
+        .with_store(|store| store.conflicts(false))?
+        .into_iter()
+        .find(|c| c.id == resolution.conflict_id)
+        .ok_or_else(|| {
+            CommandError::new(
+                ErrorKind::NotFound,
+                format!("no open conflict {}", resolution.conflict_id),
+            )
+        })?;
+    let entity = tandem_domain::Entity::parse(&conflict.entity).map_err(CommandError::from)?;
+    let id = tandem_domain::RecordId::from_uuid(conflict.record_id);
+    let change =
+        std::collections::BTreeMap::from([(conflict.field.clone(), resolution.value.clone())]);
+    state.with_store(|store| {
+        store.edit_record(entity, id, &change, tandem_store::EditContext::at(now()))
+    })?;
+    state.sync.local_save();
+    sync_now(state).await?;
+    Ok(())
+}
+
+/// The status bar's view of syncing.
+pub fn status_view(store: &Store, runtime: &RuntimeFacts) -> Result<SyncStatusView, StoreError> {
+    let status = store.sync_status()?;
+    Ok(SyncStatusView {
+        online: runtime.online,
+        syncing: runtime.syncing,
+        pending_count: status.pending_count,
+        rejected_count: status.rejected_count,
+        open_conflicts: status.open_conflicts,
+        last_sync_at: status.last_sync_at,
+        last_error: runtime.last_error.clone().or_else(|| {
+            status.last_sync_error.map(|message| CommandErrorView {
+                kind: ErrorKind::Offline,
+                message,
+            })
+        }),
+        clock_skewed: status.clock_skewed,
+        update_required: status.update_required,
+        server_url: status.server_url,
+    })
+}
+
+/// Pending changes, refused changes and open conflicts.
+pub fn unsynced_view(store: &Store) -> Result<UnsyncedView, StoreError> {
+    let label = |entity: &str, id: &str| record_label(store, entity, id);
+    let pending = store
+        .pending_changes()?
+        .into_iter()
+        .map(|change| PendingChangeView {
+            change_id: change.change_id.to_string(),
+            record_label: label(&change.entity, &change.record_id.to_string()),
+            entity: change.entity,
+            record_id: change.record_id.to_string(),
+            field: change.field,
+            value: serde_json::from_str(&change.value).unwrap_or_default(),
+            created_at: change.created_at,
+        })
+        .collect();
+    let rejected = store
+        .rejected_changes()?
+        .into_iter()
+        .map(|change| RejectedChangeView {
+            change_id: change.change_id.to_string(),
+            record_label: label(&change.entity, &change.record_id.to_string()),
+            entity: change.entity,
+            record_id: change.record_id.to_string(),
+            field: change.field,
+            value: serde_json::from_str(&change.value).unwrap_or_default(),
+            reason: change.reason,
+            rejected_at: change.rejected_at,
+        })
+        .collect();
+    let device = store
+        .sign_in()?
+        .map(|s| (s.device_id.to_string(), s.user_id, s.username));
+    let conflicts = store
+        .conflicts(false)?
+        .into_iter()
+        .map(|conflict| {
+            let record_label = label(&conflict.entity, &conflict.record_id.to_string());
+            let current = current_value(store, &conflict);
+            conflict_view(conflict, record_label, current, device.as_ref())
+        })
+        .collect();
+    Ok(UnsyncedView {
+        pending,
+        rejected,
+        conflicts,
+    })
+}
+
+/// The value of a conflict's field on this laptop now (the provisional winner once synced).
+fn current_value(store: &Store, conflict: &LocalConflict) -> Json {
+    let Ok(entity) = tandem_domain::Entity::parse(&conflict.entity) else {
+        return Json::Null;
+    };
+    let id = tandem_domain::RecordId::from_uuid(conflict.record_id);
+    match store.record(entity, id) {
+        Ok(Some(record)) => record.get(&conflict.field).to_json(),
+        _ => Json::Null,
+    }
+}
+
+/// A conflict side by side, from the server's conflict JSON kept in the store (team leads);
+/// without it (a coach's own change ran into the conflict) only the value now in use.
+fn conflict_view(
+    conflict: LocalConflict,
+    record_label: String,
+    current: Json,
+    device: Option<&(String, uuid::Uuid, String)>,
+) -> ConflictView {
+    let detail: Option<tandem_protocol::Conflict> = conflict
+        .detail
+        .as_deref()
+        .and_then(|text| serde_json::from_str(text).ok());
+    let (base_value, candidates, current_value, clock_skew) = match detail {
+        Some(detail) => {
+            let current = detail
+                .values
+                .iter()
+                .find(|v| v.provisional)
+                .map(|v| v.value.clone())
+                .unwrap_or(Json::Null);
+            let candidates = detail
+                .values
+                .into_iter()
+                .map(|value| {
+                    let from_this_device = device
+                        .is_some_and(|(device_id, _, _)| value.hlc.ends_with(device_id.as_str()));
+                    let author = match device {
+                        Some((_, user, name)) if *user == value.author_id => name.clone(),
+                        _ => value.author_id.to_string()[..8].to_owned(),
+                    };
+                    ConflictCandidate {
+                        value: value.value,
+                        author,
+                        written_at: value.hlc,
+                        from_this_device,
+                    }
+                })
+                .collect();
+            (detail.base_value, candidates, current, detail.clock_skew)
+        }
+        None => (Json::Null, Vec::new(), current, false),
+    };
+    ConflictView {
+        id: conflict.id,
+        entity: conflict.entity,
+        record_id: conflict.record_id.to_string(),
+        record_label,
+        field: conflict.field,
+        policy: conflict.policy,
+        base_value,
+        candidates,
+        current_value,
+        clock_skew,
+    }
+}
+
+/// A readable name of a record: a client's name, or the contact's date.
+fn record_label(store: &Store, entity: &str, id: &str) -> String {
+    let Ok(entity_kind) = tandem_domain::Entity::parse(entity) else {
+        return id.to_owned();
+    };
+    let Ok(record_id) = tandem_domain::RecordId::parse(id) else {
+        return id.to_owned();
+    };
+    match store.record(entity_kind, record_id) {
+        Ok(Some(record)) if entity_kind == tandem_domain::Entity::Client => {
+            let given = record.get("given_name").as_text().unwrap_or_default();
+            match record.get("family_name").as_text() {
+                Some(family) => format!("{given} {family}"),
+                None => given.to_owned(),
+            }
+        }
+        Ok(Some(record)) => record
+            .get("occurred_at")
+            .as_date_time()
+            .map(|at| at.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_else(|| id.to_owned()),
+        _ => id.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_probe_address_is_host_and_port_with_the_scheme_default() {
+        assert_eq!(
+            socket_address("http://127.0.0.1:8080").as_deref(),
+            Some("127.0.0.1:8080")
+        );
+        assert_eq!(
+            socket_address("https://tandem.vantaa.example/base").as_deref(),
+            Some("tandem.vantaa.example:443")
+        );
+        assert_eq!(socket_address("tandem.example"), None);
+    }
+
+    #[test]
+    fn an_unreachable_server_reaches_the_ui_as_offline() {
+        let error = CommandError::from(SyncError::Offline {
+            server: "http://127.0.0.1:9".to_owned(),
+            detail: "connection refused".to_owned(),
+        });
+        assert_eq!(error.kind, ErrorKind::Offline);
+        let error = CommandError::from(SyncError::InvalidCredentials);
+        assert_eq!(error.kind, ErrorKind::WrongPassword);
+    }
+}

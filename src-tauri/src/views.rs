@@ -1,0 +1,275 @@
+//! Turning records into the views the screens show: summaries, contact lines, follow-ups by
+//! when they are due. Pure functions over `Record`s (the date is passed in), so they are
+//! tested without a store.
+
+use std::collections::BTreeSet;
+
+use chrono::{Datelike, Duration, NaiveDate};
+use tandem_domain::{Entity, Record, RecordId};
+use tandem_store::{Store, StoreError};
+
+use crate::dto::{
+    ClientDetail, ClientSummary, ContactView, FieldValues, FollowUpItem, FollowUpsDue,
+};
+
+/// How many clients the "recent clients" list shows.
+pub const RECENT_CLIENTS: usize = 8;
+
+fn text(record: &Record, field: &str) -> Option<String> {
+    record.get(field).as_text().map(str::to_owned)
+}
+
+fn set(record: &Record, field: &str) -> Vec<String> {
+    record
+        .get(field)
+        .as_set()
+        .map(|members| members.iter().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// A client as a list line.
+pub fn client_summary(client: &Record) -> ClientSummary {
+    ClientSummary {
+        id: client.id().to_string(),
+        given_name: text(client, "given_name").unwrap_or_default(),
+        family_name: text(client, "family_name"),
+        nickname: text(client, "nickname"),
+        birth_year: client.get("birth_year").as_int(),
+        phone: text(client, "phone"),
+        languages: set(client, "languages"),
+        interpreter_needed: client.get("interpreter_needed").as_bool() == Some(true),
+        preferred_language: text(client, "preferred_language"),
+    }
+}
+
+/// A contact as a timeline line.
+pub fn contact_view(contact: &Record) -> ContactView {
+    ContactView {
+        id: contact.id().to_string(),
+        client_id: text(contact, "client_id"),
+        occurred_at: contact
+            .get("occurred_at")
+            .as_date_time()
+            .map(|at| at.to_rfc3339())
+            .unwrap_or_default(),
+        channel: text(contact, "channel"),
+        duration_min: contact.get("duration_min").as_int(),
+        topics: set(contact, "topics"),
+        referrals: set(contact, "referrals"),
+        service_language: text(contact, "service_language"),
+        interpreter_used: contact.get("interpreter_used").as_bool() == Some(true),
+        summary: text(contact, "summary"),
+        follow_up_on: contact
+            .get("follow_up_on")
+            .as_date()
+            .map(|d| d.format("%Y-%m-%d").to_string()),
+        follow_up_done: contact.get("follow_up_done").as_bool() == Some(true),
+    }
+}
+
+/// Every field of a record by wire name, as JSON.
+pub fn field_values(record: &Record) -> FieldValues {
+    record
+        .values()
+        .map(|(name, value)| (name.to_owned(), value.to_json()))
+        .collect()
+}
+
+/// The client profile: the client, its contacts and its open follow-ups.
+pub fn client_detail(client: &Record, contacts: &[Record]) -> ClientDetail {
+    let contacts: Vec<ContactView> = contacts.iter().map(contact_view).collect();
+    let mut follow_ups: Vec<ContactView> = contacts
+        .iter()
+        .filter(|c| c.follow_up_on.is_some() && !c.follow_up_done)
+        .cloned()
+        .collect();
+    follow_ups.sort_by(|a, b| a.follow_up_on.cmp(&b.follow_up_on));
+    ClientDetail {
+        id: client.id().to_string(),
+        fields: field_values(client),
+        contacts,
+        follow_ups,
+    }
+}
+
+/// The last day of the week (Sunday) that `today` lies in.
+pub fn end_of_week(today: NaiveDate) -> NaiveDate {
+    today + Duration::days(i64::from(6 - today.weekday().num_days_from_monday()))
+}
+
+/// Sorts open follow-ups into overdue, today and later this week. `client_of` finds the
+/// client of a contact.
+pub fn follow_ups_due(
+    due: &[Record],
+    today: NaiveDate,
+    mut client_of: impl FnMut(&str) -> Option<ClientSummary>,
+) -> FollowUpsDue {
+    let mut buckets = FollowUpsDue::default();
+    for contact in due {
+        let Some(on) = contact.get("follow_up_on").as_date() else {
+            continue;
+        };
+        let view = contact_view(contact);
+        let client = view.client_id.as_deref().and_then(&mut client_of);
+        let item = FollowUpItem {
+            contact: view,
+            client,
+        };
+        if on < today {
+            buckets.overdue.push(item);
+        } else if on == today {
+            buckets.today.push(item);
+        } else if on <= end_of_week(today) {
+            buckets.this_week.push(item);
+        }
+    }
+    buckets
+}
+
+/// The clients of the most recent contacts, newest first, without duplicates.
+pub fn recent_client_ids(contacts: &[Record], limit: usize) -> Vec<String> {
+    let mut dated: Vec<_> = contacts
+        .iter()
+        .filter(|c| !c.is_deleted())
+        .filter_map(|c| Some((c.get("occurred_at").as_date_time()?, text(c, "client_id")?)))
+        .collect();
+    dated.sort_by_key(|entry| std::cmp::Reverse(entry.0));
+    let mut seen = BTreeSet::new();
+    dated
+        .into_iter()
+        .filter(|(_, id)| seen.insert(id.clone()))
+        .map(|(_, id)| id)
+        .take(limit)
+        .collect()
+}
+
+/// The clients coached most recently (by their latest contact), then, when there are fewer
+/// than `limit`, the most recently registered ones.
+// The store has no "recent clients" query yet; this reads every contact, which is fine for a
+// team's few thousand but belongs in tandem-store (see the report of issue 5).
+pub fn recent_clients(store: &Store, limit: usize) -> Result<Vec<ClientSummary>, StoreError> {
+    let contacts = store.all_records(Entity::Contact)?;
+    let mut ids = recent_client_ids(&contacts, limit);
+    if ids.len() < limit {
+        // UUIDv7 ids sort by creation time: the newest registrations come last.
+        let mut clients = store.list_clients(false)?;
+        clients.sort_by_key(|c| std::cmp::Reverse(c.id().to_string()));
+        for client in clients {
+            let id = client.id().to_string();
+            if ids.len() >= limit {
+                break;
+            }
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    let mut found = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(client) = store.record(Entity::Client, RecordId::parse(&id)?)?
+            && !client.is_deleted()
+        {
+            found.push(client_summary(&client));
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    use serde_json::json;
+    use tandem_domain::ValidationContext;
+
+    fn day(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+    }
+
+    fn contact(n: u128, client: Option<&str>, at: &str, follow_up: Option<&str>) -> Record {
+        let id = RecordId::parse(&format!("0190f0c4-8d5e-7c3a-9f1e-{n:012}")).unwrap();
+        let mut input = BTreeMap::new();
+        input.insert("occurred_at".to_owned(), json!(at));
+        if let Some(client) = client {
+            input.insert("client_id".to_owned(), json!(client));
+        }
+        if let Some(on) = follow_up {
+            input.insert("follow_up_on".to_owned(), json!(on));
+        }
+        Record::create(
+            Entity::Contact,
+            id,
+            &input,
+            ValidationContext::new(day("2026-11-26")),
+        )
+        .unwrap()
+    }
+
+    const AMINA: &str = "0190f0c4-8d5e-7c3a-9f1e-00000000000a";
+    const OLGA: &str = "0190f0c4-8d5e-7c3a-9f1e-00000000000b";
+
+    #[test]
+    fn the_week_ends_on_sunday() {
+        assert_eq!(end_of_week(day("2026-11-26")), day("2026-11-29"));
+        assert_eq!(end_of_week(day("2026-11-29")), day("2026-11-29"));
+        assert_eq!(end_of_week(day("2026-11-30")), day("2026-12-06"));
+    }
+
+    #[test]
+    fn follow_ups_are_sorted_into_overdue_today_and_this_week() {
+        let due = [
+            contact(
+                1,
+                Some(AMINA),
+                "2026-11-20T10:00:00+02:00",
+                Some("2026-11-25"),
+            ),
+            contact(
+                2,
+                Some(OLGA),
+                "2026-11-20T10:00:00+02:00",
+                Some("2026-11-26"),
+            ),
+            contact(3, None, "2026-11-20T10:00:00+02:00", Some("2026-11-28")),
+            contact(4, None, "2026-11-20T10:00:00+02:00", Some("2026-12-02")),
+        ];
+        let buckets = follow_ups_due(&due, day("2026-11-26"), |_| None);
+        let ids = |items: &[FollowUpItem]| -> Vec<Option<String>> {
+            items
+                .iter()
+                .map(|i| i.contact.follow_up_on.clone())
+                .collect()
+        };
+        assert_eq!(ids(&buckets.overdue), [Some("2026-11-25".to_owned())]);
+        assert_eq!(ids(&buckets.today), [Some("2026-11-26".to_owned())]);
+        assert_eq!(ids(&buckets.this_week), [Some("2026-11-28".to_owned())]);
+    }
+
+    #[test]
+    fn recent_clients_are_those_of_the_newest_contacts_each_once() {
+        let contacts = [
+            contact(1, Some(AMINA), "2026-11-20T10:00:00+02:00", None),
+            contact(2, Some(OLGA), "2026-11-24T10:00:00+02:00", None),
+            contact(3, Some(AMINA), "2026-11-25T10:00:00+02:00", None),
+            contact(4, None, "2026-11-26T10:00:00+02:00", None),
+        ];
+        assert_eq!(recent_client_ids(&contacts, 8), [AMINA, OLGA]);
+        assert_eq!(recent_client_ids(&contacts, 1), [AMINA]);
+    }
+
+    #[test]
+    fn a_contact_view_carries_sets_dates_and_flags_in_wire_form() {
+        let view = contact_view(&contact(
+            1,
+            Some(AMINA),
+            "2026-11-20T10:00:00+02:00",
+            Some("2026-12-01"),
+        ));
+        assert_eq!(view.client_id.as_deref(), Some(AMINA));
+        assert_eq!(view.occurred_at, "2026-11-20T10:00:00+02:00");
+        assert_eq!(view.follow_up_on.as_deref(), Some("2026-12-01"));
+        assert!(!view.follow_up_done);
+        assert!(view.topics.is_empty());
+    }
+}

@@ -1,0 +1,267 @@
+// End-to-end test of the real desktop app: the built binary (UI embedded) driven through
+// tauri-driver and WebKitWebDriver under Xvfb, against a real, seeded tandem-server.
+//
+//   TANDEM_DESKTOP_BIN=... TANDEM_SERVER_BIN=... node --test e2e/
+//
+// Run it inside a D-Bus session with an unlocked keyring, under xvfb-run (scripts/test does).
+// Screenshots of every main screen go to E2E_ARTIFACTS (default: ui/e2e/artifacts).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+import { remote } from 'webdriverio';
+
+const APP = process.env.TANDEM_DESKTOP_BIN;
+const SERVER = process.env.TANDEM_SERVER_BIN;
+// The `tandem` command, as a second device of the team (optional: the conflict test needs it).
+const CLI = process.env.TANDEM_CLI_BIN;
+const ARTIFACTS = resolve(process.env.E2E_ARTIFACTS ?? join(import.meta.dirname, 'artifacts'));
+assert.ok(APP && SERVER, 'set TANDEM_DESKTOP_BIN and TANDEM_SERVER_BIN');
+
+const scratch = mkdtempSync(join(tmpdir(), 'tandem-e2e-'));
+const children = [];
+let browser;
+let server;
+let serverUrl;
+
+function freePort() {
+  return new Promise((done, fail) => {
+    const probe = createServer();
+    probe.once('error', fail);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => done(port));
+    });
+  });
+}
+
+function run(bin, args, env = {}) {
+  const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  child.stderr.on('data', (chunk) => process.stderr.write(`[${bin.split('/').pop()}] ${chunk}`));
+  return child;
+}
+
+/** Runs the `tandem` command as another laptop and returns its standard output. */
+async function tandem(args, input = null) {
+  const child = spawn(CLI, ['--data-dir', join(scratch, 'other-laptop'), ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk) => (out += chunk));
+  child.stderr.on('data', (chunk) => (err += chunk));
+  child.stdin.end(input ?? '');
+  const code = await new Promise((done) => child.once('exit', done));
+  assert.equal(code, 0, `tandem ${args.join(' ')} failed: ${err}`);
+  return out;
+}
+
+function finished(child) {
+  return new Promise((done) => {
+    if (child.exitCode !== null || child.signalCode !== null) done();
+    else child.once('exit', done);
+  });
+}
+
+/** Starts tandem-server and resolves with its URL once it prints that it listens. */
+function startServer(listen) {
+  const child = run(SERVER, ['serve', '--listen', listen, '--data-dir', join(scratch, 'server')]);
+  return new Promise((done, fail) => {
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const match = out.match(/listening on (http:\/\/[\d.:]+)/);
+      if (match) done({ child, url: match[1] });
+    });
+    child.once('exit', (code) => fail(new Error(`tandem-server exited with ${code}`)));
+  });
+}
+
+async function stopServer() {
+  server.child.kill('SIGTERM');
+  await finished(server.child);
+}
+
+async function shot(name) {
+  // Two animation frames: the first screenshot after a change can show the previous paint.
+  await browser.execute(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  await browser.saveScreenshot(join(ARTIFACTS, `${name}.png`));
+}
+
+async function el(selector, timeout = 15000) {
+  const element = await browser.$(selector);
+  await element.waitForDisplayed({ timeout });
+  return element;
+}
+
+async function pendingCount() {
+  const bar = await el('[data-testid="pending-count"]');
+  return Number(await bar.getAttribute('data-count'));
+}
+
+async function syncState() {
+  return (await el('.sync-bar')).getAttribute('data-state');
+}
+
+/** Types a name into the drop-in search and presses Enter (logs a contact or registers). */
+async function searchAndEnter(text) {
+  const search = await el('#client-search');
+  await search.setValue(text);
+  await browser.waitUntil(async () => (await browser.$$('#search-results [role="option"]')).length > 0);
+  await browser.keys('Enter');
+}
+
+async function logContact(topicIndex) {
+  const chips = await browser.$$('#contact-topics button');
+  await chips[topicIndex].click();
+  await (await el('#contact-summary')).setValue('E2E contact');
+  // Saved with the keyboard, as at the desk: Ctrl+Enter from the summary.
+  await browser.keys(['Control', 'Enter']);
+  await el('.notice.ok');
+  await el('#client-search');
+}
+
+before(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const seed = run(SERVER, ['seed-demo', '--clients', '40', '--data-dir', join(scratch, 'server')]);
+  await finished(seed);
+  assert.equal(seed.exitCode, 0, 'seed-demo failed');
+  server = await startServer('127.0.0.1:0');
+  serverUrl = server.url;
+
+  const port = await freePort();
+  const nativePort = await freePort();
+  const driver = run('tauri-driver', ['--port', String(port), '--native-port', String(nativePort)], {
+    TANDEM_DATA_DIR: join(scratch, 'laptop'),
+    TANDEM_PROVISIONING_FILE: join(scratch, 'no-provisioning.toml'),
+  });
+  await new Promise((r) => setTimeout(r, 800));
+  assert.equal(driver.exitCode, null, 'tauri-driver did not start');
+  browser = await remote({
+    hostname: '127.0.0.1',
+    port,
+    logLevel: 'error',
+    capabilities: {
+      'tauri:options': { application: APP },
+      'wdio:enforceWebDriverClassic': true,
+    },
+  });
+});
+
+after(async () => {
+  await browser?.deleteSession().catch(() => {});
+  for (const child of children.reverse()) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  }
+  await Promise.all(children.map(finished));
+});
+
+test('a coach signs in, works offline, and the app syncs by itself when the server is back', async () => {
+  // Sign in (online, the first time on this laptop).
+  const serverInput = await el('#signin-server', 30000);
+  await serverInput.setValue(serverUrl);
+  await (await el('#signin-username')).setValue('coach1');
+  await (await el('#signin-password')).setValue('demo-password');
+  await shot('01-sign-in');
+  await (await el('form button[type="submit"]')).click();
+  await el('#client-search', 30000);
+
+  // The first sync pulls the team's records.
+  await browser.waitUntil(async () => (await (await el('.sync-last')).getAttribute('data-last-sync')) !== '', {
+    timeout: 30000,
+    timeoutMsg: 'the first sync did not finish',
+  });
+  assert.equal(await pendingCount(), 0);
+  // The recent clients (from the pulled contacts) appear on the next visit of Today.
+  await (await el('[data-nav="follow_ups"]')).click();
+  await (await el('[data-nav="today"]')).click();
+  await el('.recent .card');
+  await shot('02-today');
+
+  // The server goes away; a manual sync says offline.
+  await stopServer();
+  await (await el('.sync-bar > button:last-child')).click();
+  await browser.waitUntil(async () => (await syncState()) === 'offline', { timeout: 20000 });
+
+  // Register a client and log two contacts, offline.
+  await searchAndEnter('Zainab Testinen');
+  await el('#register-heading');
+  await shot('03-register');
+  await (await el('form.panel button[type="submit"]')).click();
+  await el('#contact-heading');
+  await shot('04-contact-form');
+  await logContact(0);
+  await searchAndEnter('Zainab');
+  await el('#contact-heading');
+  await logContact(3);
+  await browser.waitUntil(async () => (await pendingCount()) > 0, { timeout: 10000 });
+  const pending = await pendingCount();
+  assert.ok(pending >= 4, `expected the new client and both contacts to wait, got ${pending}`);
+  await shot('05-today-offline');
+
+  await (await el('[data-nav="unsynced"]')).click();
+  await el('#pending-heading');
+  const rows = await browser.$$('section[aria-labelledby="pending-heading"] tbody tr');
+  assert.equal(rows.length, pending);
+  await shot('06-unsynced');
+
+  // The client's profile shows both contacts.
+  await (await el('[data-nav="today"]')).click();
+  await searchAndEnter('Zainab');
+  await (await el('form.contact-form button.link')).click();
+  await el('.timeline');
+  assert.equal((await browser.$$('.timeline li')).length, 2);
+  await shot('07-client-profile');
+
+  await (await el('[data-nav="follow_ups"]')).click();
+  await el('[data-group="overdue"]');
+  await shot('08-follow-ups');
+  await (await el('[data-nav="settings"]')).click();
+  await el('#settings-language');
+  await shot('09-settings');
+
+  // The server comes back on the same address: the app notices and syncs by itself.
+  server = await startServer(serverUrl.replace('http://', ''));
+  await browser.waitUntil(async () => (await pendingCount()) === 0, {
+    timeout: 60000,
+    interval: 500,
+    timeoutMsg: 'the app did not sync the offline work by itself',
+  });
+  assert.equal(await syncState(), 'online');
+  await shot('10-synced');
+});
+
+test('a concurrent edit made with the CLI on another laptop appears as a conflict', { skip: !CLI }, async () => {
+  // Another laptop signs in and gets the client registered offline above.
+  await tandem(['login', '--server', serverUrl, '--username', 'coach2', '--password-stdin', '--device-name', 'other'], 'demo-password\n');
+  await tandem(['sync']);
+  const [client] = JSON.parse(await tandem(['--json', 'client', 'search', 'Zainab']));
+  assert.ok(client?.id, 'the other laptop did not receive the client');
+
+  // This laptop edits the phone number (it syncs about ten seconds after a save) ...
+  await (await el('[data-nav="today"]')).click();
+  await searchAndEnter('Zainab');
+  await (await el('form.contact-form button.link')).click();
+  await (await el('.client-profile .title-row .secondary')).click();
+  await (await el('#client-phone')).setValue('040 111 2222');
+  await (await el('form.client-form button[type="submit"]')).click();
+  await el('dd[data-field="phone"]');
+
+  // ... while the other laptop changes the same field and reaches the server first.
+  await tandem(['client', 'edit', client.id, '--phone', '040 999 8888']);
+  await tandem(['sync']);
+
+  await browser.waitUntil(async () => (await browser.$$('.sync-bar button.link')).length > 0, {
+    timeout: 60000,
+    interval: 500,
+    timeoutMsg: 'no conflict was reported in the status bar',
+  });
+  await (await el('.sync-bar button.link')).click();
+  const conflict = await el('article.conflict');
+  assert.match(await conflict.getText(), /Zainab Testinen/);
+  await shot('11-conflict');
+});

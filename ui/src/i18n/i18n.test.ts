@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { CLIENT_FIELDS, CONTACT_FIELDS } from '../ipc/generated/catalogue';
+import { LOCALES, MESSAGES, enumLabel, formatDate, formatNumber, languageName, setLocale, t } from './index.svelte';
+
+describe('translations', () => {
+  it('every key of any language exists in every language, none empty', () => {
+    const keys = new Set(LOCALES.flatMap((locale) => Object.keys(MESSAGES[locale])));
+    for (const locale of LOCALES) {
+      const missing = [...keys].filter((key) => !(key in MESSAGES[locale]));
+      expect(missing, `missing in ${locale}`).toEqual([]);
+      const empty = Object.entries(MESSAGES[locale]).filter(([, text]) => text.trim() === '');
+      expect(empty, `empty in ${locale}`).toEqual([]);
+    }
+  });
+
+  it('every field and every enumeration value of tandem-domain has a label in every language', () => {
+    const needed: string[] = [];
+    for (const [entity, fields] of [['client', CLIENT_FIELDS], ['contact', CONTACT_FIELDS]] as const) {
+      for (const field of fields) {
+        needed.push(`field.${entity}.${field.name}`);
+        for (const value of field.values) needed.push(`enum.${field.name}.${value}`);
+      }
+    }
+    for (const locale of LOCALES) {
+      const missing = needed.filter((key) => !(key in MESSAGES[locale]));
+      expect(missing, `missing in ${locale}`).toEqual([]);
+    }
+  });
+
+  it('placeholders are the same in every language', () => {
+    const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+    for (const [key, english] of Object.entries(MESSAGES.en)) {
+      for (const locale of LOCALES) {
+        expect(placeholders(MESSAGES[locale][key]), `${locale} ${key}`).toEqual(placeholders(english));
+      }
+    }
+  });
+
+  it('texts, labels, languages, dates and numbers follow the interface language', () => {
+    setLocale('fi');
+    expect(t('sync.pending', { count: 3 })).toBe('3 muutosta odottaa');
+    expect(enumLabel('referrals', 'kela')).toBe('Kela');
+    expect(languageName('so')).toBe('Somali');
+    expect(formatNumber(1234.5)).toBe('1\u00a0234,5');
+    setLocale('sv');
+    expect(enumLabel('referrals', 'kela')).toBe('FPA');
+    expect(languageName('fi')).toBe('Finska');
+    expect(formatDate('2026-12-01')).toBe('1 dec. 2026');
+    setLocale('en');
+    expect(formatDate('2026-12-01')).toBe('1 Dec 2026');
+    expect(formatNumber(1234.5)).toBe('1,234.5');
+    setLocale('fi');
+  });
+});

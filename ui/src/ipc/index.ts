@@ -1,0 +1,102 @@
+// The UI's one door to the desktop shell: typed wrappers over the Tauri commands. This is the
+// only module that imports @tauri-apps/*; screens import from here. Every failure becomes an
+// AppError with the `{kind, message, field}` the shell sent.
+import { Channel, invoke } from '@tauri-apps/api/core';
+import type {
+  ClientDetail,
+  ClientDraft,
+  ClientEdit,
+  ClientSummary,
+  CommandError,
+  ContactDraft,
+  ConflictResolution,
+  EditResult,
+  ErrorKind,
+  FollowUpsDue,
+  RecordRef,
+  SessionState,
+  SettingsInput,
+  SettingsView,
+  SignInInput,
+  SyncEvent,
+  SyncStatusView,
+  UnlockInput,
+  UnsyncedView,
+} from './generated/types';
+
+export type * from './generated/types';
+export { CLIENT_FIELDS, CONTACT_FIELDS, type FieldInfo } from './generated/catalogue';
+
+/** A failed command, as the shell reported it. */
+export class AppError extends Error {
+  readonly kind: ErrorKind | 'unknown';
+  readonly field: string | null;
+
+  constructor(kind: ErrorKind | 'unknown', message: string, field: string | null = null) {
+    super(message);
+    this.name = 'AppError';
+    this.kind = kind;
+    this.field = field;
+  }
+}
+
+function isCommandError(value: unknown): value is CommandError {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as CommandError).kind === 'string' &&
+    typeof (value as CommandError).message === 'string'
+  );
+}
+
+/** Turns whatever a failed invoke threw into an AppError. */
+export function toAppError(thrown: unknown): AppError {
+  if (thrown instanceof AppError) return thrown;
+  if (isCommandError(thrown)) return new AppError(thrown.kind, thrown.message, thrown.field ?? null);
+  if (thrown instanceof Error) return new AppError('unknown', thrown.message);
+  return new AppError('unknown', String(thrown));
+}
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (thrown) {
+    throw toAppError(thrown);
+  }
+}
+
+export const api = {
+  sessionState: () => call<SessionState>('session_state'),
+  signIn: (input: SignInInput) => call<SessionState>('sign_in', { input }),
+  unlock: (input: UnlockInput) => call<SessionState>('unlock', { input }),
+  lock: () => call<SessionState>('lock'),
+
+  searchClients: (query: string) => call<ClientSummary[]>('search_clients', { query }),
+  recentClients: () => call<ClientSummary[]>('recent_clients'),
+  getClient: (id: string) => call<ClientDetail>('get_client', { id }),
+  createClient: (draft: ClientDraft) => call<RecordRef>('create_client', { draft }),
+  editClient: (edit: ClientEdit) => call<EditResult>('edit_client', { edit }),
+
+  createContact: (draft: ContactDraft) => call<RecordRef>('create_contact', { draft }),
+  followUpsDue: () => call<FollowUpsDue>('follow_ups_due'),
+  completeFollowUp: (contactId: string) => call<void>('complete_follow_up', { contactId }),
+
+  syncStatus: () => call<SyncStatusView>('sync_status'),
+  syncNow: () => call<SyncStatusView>('sync_now'),
+  unsynced: () => call<UnsyncedView>('unsynced'),
+  retryRejected: (changeId: string) => call<void>('retry_rejected', { changeId }),
+  dismissRejected: (changeId: string) => call<void>('dismiss_rejected', { changeId }),
+  resolveConflict: (resolution: ConflictResolution) =>
+    call<UnsyncedView>('resolve_conflict', { resolution }),
+  /** Sends sync progress and status to `onEvent` until the app closes. */
+  watchSync: (onEvent: (event: SyncEvent) => void) => {
+    const channel = new Channel<SyncEvent>();
+    channel.onmessage = onEvent;
+    return call<void>('watch_sync', { onEvent: channel });
+  },
+
+  getSettings: () => call<SettingsView>('get_settings'),
+  setSettings: (input: SettingsInput) => call<SettingsView>('set_settings', { input }),
+};
+
+export type Api = typeof api;

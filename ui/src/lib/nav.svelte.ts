@@ -1,0 +1,25 @@
+// Which screen is shown. A tiny state machine instead of a router: the app has no URLs.
+import type { ClientSummary } from '../ipc';
+
+export type Screen =
+  | { name: 'today' }
+  | { name: 'client'; clientId: string }
+  | { name: 'contact'; client: ClientSummary | null; returnTo: Screen }
+  | { name: 'follow_ups' }
+  | { name: 'unsynced' }
+  | { name: 'settings' };
+
+export const nav = $state<{ screen: Screen; notice: string | null }>({
+  screen: { name: 'today' },
+  notice: null,
+});
+
+export function go(screen: Screen, notice: string | null = null): void {
+  nav.screen = screen;
+  nav.notice = notice;
+}
+
+/** The display name of a client: given and family name. */
+export function clientName(client: Pick<ClientSummary, 'given_name' | 'family_name'>): string {
+  return [client.given_name, client.family_name].filter(Boolean).join(' ');
+}
