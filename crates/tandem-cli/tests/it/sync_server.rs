@@ -109,12 +109,22 @@ impl TestStore {
         username: &str,
         password: &str,
     ) -> std::process::Output {
+        self.login_at(&server.base, username, password)
+    }
+
+    /// `tandem login --server base` with `password` on standard input.
+    pub(crate) fn login_at(
+        &self,
+        base: &str,
+        username: &str,
+        password: &str,
+    ) -> std::process::Output {
         let mut child = self
             .command(&[
                 "--json",
                 "login",
                 "--server",
-                &server.base,
+                base,
                 "--username",
                 username,
                 "--password-stdin",
