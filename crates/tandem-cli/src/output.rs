@@ -160,7 +160,10 @@ pub(crate) fn status_text(status: &StoreStatus) -> String {
         ),
         format!(
             "last sync:      {}",
-            or_never(&status.last_sync_at, "never")
+            status.last_sync_at.as_deref().map_or_else(
+                || "never".to_owned(),
+                |at| readable_time(at, &chrono::Local)
+            )
         ),
         format!(
             "last error:     {}",
@@ -168,4 +171,34 @@ pub(crate) fn status_text(status: &StoreStatus) -> String {
         ),
     ]
     .join("\n")
+}
+
+/// A stored RFC 3339 time in the time zone of whoever reads it, to the second and with its
+/// offset (support staff read it out on the phone); anything else as it is.
+fn readable_time<Tz: chrono::TimeZone>(rfc3339: &str, zone: &Tz) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    match chrono::DateTime::parse_from_rfc3339(rfc3339) {
+        Ok(at) => at
+            .with_timezone(zone)
+            .format("%Y-%m-%d %H:%M:%S (UTC%:z)")
+            .to_string(),
+        Err(_) => rfc3339.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sync_time_is_shown_to_the_second_in_the_readers_zone() {
+        let helsinki = chrono::FixedOffset::east_opt(2 * 3600).unwrap();
+        assert_eq!(
+            readable_time("2026-11-27T04:15:46.050304533+00:00", &helsinki),
+            "2026-11-27 06:15:46 (UTC+02:00)"
+        );
+        assert_eq!(readable_time("not a time", &helsinki), "not a time");
+    }
 }
