@@ -638,67 +638,16 @@ impl Store {
         let mut clock = load_clock(&tx)?;
         let now_ms = u64::try_from(at.timestamp_millis()).unwrap_or(0);
         for write in writes {
-            let record_id = write.record_id.to_string();
-            let inserted = tx.execute(
-                "INSERT INTO records (entity, record_id, team_id, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (entity, record_id) DO NOTHING",
-                params![write.entity, record_id, team, now],
+            store_server_write(
+                &tx,
+                write,
+                team.as_deref(),
+                &now,
+                now_ms,
+                &mut clock,
+                &mut applied,
+                &mut touched_clients,
             )?;
-            applied.new_records += inserted as u64;
-            let current = field_row(&tx, &write.entity, &record_id, &write.field)?;
-            let known = current.as_ref().map_or(0, |f| f.server_version);
-            if write.version < known {
-                applied.already_known += 1;
-                continue;
-            }
-            let version = to_i64(write.version);
-            let author = write.author_id.to_string();
-            if write.version == known {
-                // The store took this version from a push answer; the pull adds what the
-                // answer lacks (the write's HLC and author, and its history row).
-                applied.already_known += 1;
-                if !history_has(&tx, write)? {
-                    insert_server_history(&tx, write, &now)?;
-                    tx.execute(
-                        "UPDATE record_fields SET hlc = ?4, author_id = ?5
-                         WHERE entity = ?1 AND record_id = ?2 AND field = ?3 AND version = ?6 AND value = ?7",
-                        params![write.entity, record_id, write.field, write.hlc, author, version, write.value],
-                    )?;
-                }
-                continue;
-            }
-            insert_server_history(&tx, write, &now)?;
-            if has_pending(&tx, &write.entity, &record_id, &write.field)? {
-                applied.kept_pending += 1;
-                tx.execute(
-                    "UPDATE record_fields SET server_value = ?4, server_version = ?5
-                     WHERE entity = ?1 AND record_id = ?2 AND field = ?3",
-                    params![write.entity, record_id, write.field, write.value, version],
-                )?;
-            } else {
-                applied.updated += 1;
-                tx.execute(
-                    "INSERT INTO record_fields (entity, record_id, field, value, version, hlc, author_id, server_value, server_version)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?4, ?5)
-                     ON CONFLICT (entity, record_id, field) DO UPDATE
-                     SET value = excluded.value, version = excluded.version, hlc = excluded.hlc,
-                         author_id = excluded.author_id, server_value = excluded.value,
-                         server_version = excluded.version",
-                    params![write.entity, record_id, write.field, write.value, version, write.hlc, author],
-                )?;
-                tx.execute(
-                    "UPDATE records SET updated_at = ?3 WHERE entity = ?1 AND record_id = ?2",
-                    params![write.entity, record_id, now],
-                )?;
-                if write.entity == Entity::Client.as_str() {
-                    touched_clients.insert(record_id);
-                }
-            }
-            // Local edits made after seeing this write must order after it. A reading too far
-            // ahead of our clock is not followed (the HLC reports it); it changes nothing else.
-            if let Ok(hlc) = Hlc::parse(&write.hlc) {
-                let _ = clock.observe_hlc(&hlc, now_ms);
-            }
         }
         meta::set(&tx, MetaKey::HlcLast, &clock.last().to_string())?;
         reindex_clients(&tx, &touched_clients)?;
@@ -762,6 +711,64 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Stores a team lead's resolution as the server answered it, in one transaction: the
+    /// conflict as it stands now (resolved) and the server's new change of the field, stored
+    /// like a pulled write (a pending local edit of the field keeps its value). The pull
+    /// cursor does not move: the change arrives again in the pull feed and is then already
+    /// known, so this device and every other one end with the same value.
+    pub fn record_conflict_resolution(
+        &mut self,
+        conflict: &MirroredConflict,
+        write: &ServerWrite,
+        at: DateTime<Utc>,
+    ) -> Result<PullApplied, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut applied = PullApplied::default();
+        let now = at.to_rfc3339();
+        let team = meta::get(&tx, MetaKey::TeamId)?;
+        let mut touched_clients = BTreeSet::new();
+        let mut clock = load_clock(&tx)?;
+        let now_ms = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+        store_server_write(
+            &tx,
+            write,
+            team.as_deref(),
+            &now,
+            now_ms,
+            &mut clock,
+            &mut applied,
+            &mut touched_clients,
+        )?;
+        let c = &conflict.conflict;
+        tx.execute(
+            "INSERT INTO conflicts (id, entity, record_id, field, policy, status, detail, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (id) DO UPDATE SET status = excluded.status, detail = excluded.detail,
+                 updated_at = excluded.updated_at",
+            params![
+                c.id,
+                c.entity,
+                c.record_id.to_string(),
+                c.field,
+                c.policy,
+                c.status,
+                c.detail,
+                now
+            ],
+        )?;
+        meta::set(&tx, MetaKey::HlcLast, &clock.last().to_string())?;
+        reindex_clients(&tx, &touched_clients)?;
+        tx.commit()?;
+        Ok(applied)
+    }
+
+    /// One conflict this device knows, by the server's id.
+    pub fn conflict(&self, id: i64) -> Result<Option<LocalConflict>, StoreError> {
+        Ok(self.conflicts(true)?.into_iter().find(|c| c.id == id))
     }
 
     /// The conflicts this device knows, oldest first; only the open ones unless `all`.
@@ -1205,6 +1212,85 @@ fn insert_server_history(
             now
         ],
     )?;
+    Ok(())
+}
+
+/// Stores one server write (a pulled change, or a team lead's resolution answered by the
+/// server): new records are created, a field with a pending local change keeps its local
+/// value (noting the server's), and the HLC observes the write. Shared by the pull and the
+/// resolution so that both follow the same rules.
+#[allow(clippy::too_many_arguments)]
+fn store_server_write(
+    tx: &Transaction<'_>,
+    write: &ServerWrite,
+    team: Option<&str>,
+    now: &str,
+    now_ms: u64,
+    clock: &mut tandem_domain::HlcClock,
+    applied: &mut PullApplied,
+    touched_clients: &mut BTreeSet<String>,
+) -> Result<(), StoreError> {
+    let record_id = write.record_id.to_string();
+    let inserted = tx.execute(
+        "INSERT INTO records (entity, record_id, team_id, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (entity, record_id) DO NOTHING",
+        params![write.entity, record_id, team, now],
+    )?;
+    applied.new_records += inserted as u64;
+    let current = field_row(tx, &write.entity, &record_id, &write.field)?;
+    let known = current.as_ref().map_or(0, |f| f.server_version);
+    if write.version < known {
+        applied.already_known += 1;
+        return Ok(());
+    }
+    let version = to_i64(write.version);
+    let author = write.author_id.to_string();
+    if write.version == known {
+        // The store took this version from a push answer; the pull adds what the
+        // answer lacks (the write's HLC and author, and its history row).
+        applied.already_known += 1;
+        if !history_has(tx, write)? {
+            insert_server_history(tx, write, now)?;
+            tx.execute(
+                    "UPDATE record_fields SET hlc = ?4, author_id = ?5
+                     WHERE entity = ?1 AND record_id = ?2 AND field = ?3 AND version = ?6 AND value = ?7",
+                    params![write.entity, record_id, write.field, write.hlc, author, version, write.value],
+                )?;
+        }
+        return Ok(());
+    }
+    insert_server_history(tx, write, now)?;
+    if has_pending(tx, &write.entity, &record_id, &write.field)? {
+        applied.kept_pending += 1;
+        tx.execute(
+            "UPDATE record_fields SET server_value = ?4, server_version = ?5
+                 WHERE entity = ?1 AND record_id = ?2 AND field = ?3",
+            params![write.entity, record_id, write.field, write.value, version],
+        )?;
+    } else {
+        applied.updated += 1;
+        tx.execute(
+                "INSERT INTO record_fields (entity, record_id, field, value, version, hlc, author_id, server_value, server_version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?4, ?5)
+                 ON CONFLICT (entity, record_id, field) DO UPDATE
+                 SET value = excluded.value, version = excluded.version, hlc = excluded.hlc,
+                     author_id = excluded.author_id, server_value = excluded.value,
+                     server_version = excluded.version",
+                params![write.entity, record_id, write.field, write.value, version, write.hlc, author],
+            )?;
+        tx.execute(
+            "UPDATE records SET updated_at = ?3 WHERE entity = ?1 AND record_id = ?2",
+            params![write.entity, record_id, now],
+        )?;
+        if write.entity == Entity::Client.as_str() {
+            touched_clients.insert(record_id);
+        }
+    }
+    // Local edits made after seeing this write must order after it. A reading too far
+    // ahead of our clock is not followed (the HLC reports it); it changes nothing else.
+    if let Ok(hlc) = Hlc::parse(&write.hlc) {
+        let _ = clock.observe_hlc(&hlc, now_ms);
+    }
     Ok(())
 }
 
