@@ -284,8 +284,10 @@ pub struct ConflictView {
 pub struct ConflictCandidate {
     /// The value.
     pub value: Json,
-    /// Who wrote it (a user name when this laptop knows it, else the start of the user id).
+    /// Who wrote it: a user name when this laptop knows it, else the end of the user id.
     pub author: String,
+    /// The author's user id (the UI names team members from the team's laptops).
+    pub author_id: String,
     /// When, by the writer's clock (RFC 3339, from the HLC).
     pub written_at: String,
     /// Whether it was written on this laptop.
@@ -328,6 +330,8 @@ pub struct DeviceHealthView {
     pub name: String,
     /// Who signed in on it.
     pub username: String,
+    /// Their user id.
+    pub user_id: String,
     /// The app version of its last push.
     pub app_version: Option<String>,
     /// How many changes it still had to send at its last push.

@@ -480,6 +480,7 @@ pub async fn team_devices(state: &AppState) -> Result<TeamDevicesView, CommandEr
                 id: health.device.id.to_string(),
                 name: health.device.name,
                 username: health.device.user.username,
+                user_id: health.device.user.id.to_string(),
                 app_version: health.device.app_version,
                 pending_count: health.device.pending_count,
                 last_sync_at: health.device.last_sync_at.map(|at| at.to_rfc3339()),
@@ -611,9 +612,14 @@ fn conflict_view(
                         .is_some_and(|(device_id, _, _)| value.hlc.ends_with(device_id.as_str()));
                     let author = match device {
                         Some((_, user, name)) if *user == value.author_id => name.clone(),
-                        _ => value.author_id.to_string()[..8].to_owned(),
+                        // A UUIDv7 starts with its time: the end tells users apart.
+                        _ => {
+                            let id = value.author_id.simple().to_string();
+                            id[id.len() - 8..].to_owned()
+                        }
                     };
                     ConflictCandidate {
+                        author_id: value.author_id.to_string(),
                         written_at: hlc_time(&value.hlc),
                         value: value.value,
                         author,
@@ -705,5 +711,106 @@ mod tests {
         assert_eq!(error.kind, ErrorKind::Offline);
         let error = CommandError::from(SyncError::InvalidCredentials);
         assert_eq!(error.kind, ErrorKind::WrongPassword);
+    }
+
+    fn store_with_auto_resolved_nickname() -> (tempfile::TempDir, Store, uuid::Uuid) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_with_key(
+            &dir.path().join("tandem.db"),
+            &tandem_store::StoreKey::generate(),
+        )
+        .unwrap();
+        let at = now();
+        let fields = std::collections::BTreeMap::from([
+            ("given_name".to_owned(), serde_json::json!("Amina")),
+            ("nickname".to_owned(), serde_json::json!("Ami")),
+        ]);
+        let id = store
+            .create_record(
+                tandem_domain::Entity::Client,
+                &fields,
+                tandem_store::EditContext::at(at),
+            )
+            .unwrap();
+        let record_id = *id.as_uuid();
+        let value = |v: &str, provisional| tandem_protocol::ConflictValue {
+            value: serde_json::json!(v),
+            hlc: "1768471200000-00000-aaaa".to_owned(),
+            author_id: uuid::Uuid::now_v7(),
+            change_id: uuid::Uuid::now_v7(),
+            provisional,
+        };
+        let conflict = tandem_protocol::Conflict {
+            id: 5,
+            entity: "client".to_owned(),
+            record_id,
+            field: "nickname".to_owned(),
+            policy: "lww".to_owned(),
+            status: tandem_protocol::ConflictStatus::AutoResolved,
+            base_version: 1,
+            base_value: Json::Null,
+            values: vec![value("Ami", true), value("Mina", false)],
+            clock_skew: false,
+            created_at: at,
+            resolved_by: None,
+            resolved_at: None,
+            resolution_change_id: None,
+        };
+        store
+            .replace_team_conflicts(&tandem_sync::planner::mirrored_conflicts(&[conflict]), at)
+            .unwrap();
+        (dir, store, record_id)
+    }
+
+    #[test]
+    fn reverting_an_automatic_decision_restores_the_losing_value_as_a_pending_edit() {
+        let (_dir, mut store, record_id) = store_with_auto_resolved_nickname();
+        let pending_before = store.pending_count().unwrap();
+        let unknown = ConflictResolution {
+            conflict_id: 5,
+            value: serde_json::json!("Someone else"),
+        };
+        let error = revert_auto_resolved(&mut store, &unknown, now()).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::NotFound);
+        let revert = ConflictResolution {
+            conflict_id: 5,
+            value: serde_json::json!("Mina"),
+        };
+        revert_auto_resolved(&mut store, &revert, now()).unwrap();
+        let record = store
+            .record(
+                tandem_domain::Entity::Client,
+                tandem_domain::RecordId::from_uuid(record_id),
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(record.get("nickname").to_json(), serde_json::json!("Mina"));
+        assert_eq!(store.pending_count().unwrap(), pending_before + 1);
+        // An open conflict is not reverted locally: it is resolved through the server.
+        let open = ConflictResolution {
+            conflict_id: 6,
+            value: serde_json::json!("Mina"),
+        };
+        let error = revert_auto_resolved(&mut store, &open, now()).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn an_invalid_resolution_reaches_the_ui_as_a_validation_error_of_its_field() {
+        let error = CommandError::from(SyncError::InvalidResolution {
+            field: "phone".to_owned(),
+            message: "phone: too short".to_owned(),
+        });
+        assert_eq!(
+            (error.kind, error.field.as_deref()),
+            (ErrorKind::Validation, Some("phone"))
+        );
+        let error = online_only(SyncError::Offline {
+            server: "http://127.0.0.1:9".to_owned(),
+            detail: "connection refused".to_owned(),
+        });
+        assert_eq!(error.kind, ErrorKind::NeedsConnection);
+        let error = CommandError::from(SyncError::ConflictNotOpen { id: 3 });
+        assert_eq!(error.kind, ErrorKind::ConflictNotOpen);
     }
 }

@@ -1215,6 +1215,9 @@ fn insert_server_history(
     Ok(())
 }
 
+/// The HLC node of the writes the server makes itself (resolutions, merges).
+const SERVER_HLC_NODE: &str = "server";
+
 /// Stores one server write (a pulled change, or a team lead's resolution answered by the
 /// server): new records are created, a field with a pending local change keeps its local
 /// value (noting the server's), and the HLC observes the write. Shared by the pull and the
@@ -1237,6 +1240,17 @@ fn store_server_write(
         params![write.entity, record_id, team, now],
     )?;
     applied.new_records += inserted as u64;
+    // A coach's laptop knows a conflict only from its own push (no team list to mirror): a
+    // write the server made itself (HLC node `server`) of that field is a team lead's
+    // resolution, so the conflict is no longer open here either.
+    if Hlc::parse(&write.hlc).is_ok_and(|hlc| hlc.node() == SERVER_HLC_NODE) {
+        tx.execute(
+            "UPDATE conflicts SET status = 'resolved', updated_at = ?4
+             WHERE entity = ?1 AND record_id = ?2 AND field = ?3 AND status = 'open'
+               AND detail IS NULL",
+            params![write.entity, record_id, write.field, now],
+        )?;
+    }
     let current = field_row(tx, &write.entity, &record_id, &write.field)?;
     let known = current.as_ref().map_or(0, |f| f.server_version);
     if write.version < known {

@@ -26,8 +26,8 @@ function unsyncedView(teamLead: boolean) {
     created_at: '2026-11-26T09:33:00Z', resolved_at: null, can_resolve: teamLead,
     candidates: teamLead
       ? [
-          { value: '+358401234567', author: 'coach1', written_at: '2026-11-26T09:30:00Z', from_this_device: false, standing: true },
-          { value: '+358409999999', author: 'coach2', written_at: '2026-11-26T09:32:00Z', from_this_device: false, standing: false },
+          { value: '+358401234567', author: 'a1b2c3d4', author_id: 'u-coach1', written_at: '2026-11-26T09:30:00Z', from_this_device: false, standing: true },
+          { value: '+358409999999', author: 'e5f6a7b8', author_id: 'u-coach2', written_at: '2026-11-26T09:32:00Z', from_this_device: false, standing: false },
         ]
       : [],
   };
@@ -35,8 +35,8 @@ function unsyncedView(teamLead: boolean) {
     ...openConflict, id: 5, field: 'nickname', policy: 'lww', status: 'auto_resolved', base_value: null, current_value: 'Ami',
     clock_skew: false, can_resolve: false,
     candidates: [
-      { value: 'Ami', author: 'coach1', written_at: '2026-11-25T09:30:00Z', from_this_device: false, standing: true },
-      { value: 'Mina', author: 'coach2', written_at: '2026-11-25T09:20:00Z', from_this_device: false, standing: false },
+      { value: 'Ami', author: 'a1b2c3d4', author_id: 'u-coach1', written_at: '2026-11-25T09:30:00Z', from_this_device: false, standing: true },
+      { value: 'Mina', author: 'e5f6a7b8', author_id: 'u-coach2', written_at: '2026-11-25T09:20:00Z', from_this_device: false, standing: false },
     ],
   };
   return {
@@ -51,8 +51,8 @@ function unsyncedView(teamLead: boolean) {
 const teamDevices = {
   stale_after_days: 7,
   devices: [
-    { id: 'd1', name: 'Laptop 7', username: 'coach2', app_version: '0.1.0', pending_count: 14, last_sync_at: '2026-11-10T08:00:00Z', days_since_sync: 16, at_risk: true },
-    { id: 'd2', name: 'Laptop 3', username: 'coach1', app_version: '0.1.0', pending_count: 0, last_sync_at: '2026-11-26T08:00:00Z', days_since_sync: 0, at_risk: false },
+    { id: 'd1', name: 'Laptop 7', username: 'coach2', user_id: 'u-coach2', app_version: '0.1.0', pending_count: 14, last_sync_at: '2026-11-10T08:00:00Z', days_since_sync: 16, at_risk: true },
+    { id: 'd2', name: 'Laptop 3', username: 'coach1', user_id: 'u-coach1', app_version: '0.1.0', pending_count: 0, last_sync_at: '2026-11-26T08:00:00Z', days_since_sync: 0, at_risk: false },
   ],
 };
 

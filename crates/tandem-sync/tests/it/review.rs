@@ -89,11 +89,14 @@ fn a_team_leads_resolution_reaches_every_device_by_pull_and_cannot_be_made_twice
         "a resolution is not a local edit"
     );
 
-    // Every device gets it by pull, the lead's own pull finds it already stored.
+    // Every device gets it by pull, the lead's own pull finds it already stored; the coach
+    // whose push ran into the conflict no longer shows it open.
+    assert_eq!(b.store.conflicts(false).unwrap().len(), 1);
     for device in [&mut a, &mut b, &mut lead] {
         device.sync(server);
         assert_eq!(device.value(id, "given_name"), Some(json!("Maryam A.")));
         assert_eq!(device.store.pending_count().unwrap(), 0);
+        assert!(device.store.conflicts(false).unwrap().is_empty());
     }
 
     // Resolving again is refused, and the mirror shows why.

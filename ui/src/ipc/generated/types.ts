@@ -413,9 +413,13 @@ export type ConflictCandidate = {
  */
 value: JsonValue, 
 /**
- * Who wrote it (a user name when this laptop knows it, else the start of the user id).
+ * Who wrote it: a user name when this laptop knows it, else the end of the user id.
  */
 author: string, 
+/**
+ * The author's user id (the UI names team members from the team's laptops).
+ */
+author_id: string, 
 /**
  * When, by the writer's clock (RFC 3339, from the HLC).
  */
@@ -475,6 +479,10 @@ name: string,
  * Who signed in on it.
  */
 username: string, 
+/**
+ * Their user id.
+ */
+user_id: string, 
 /**
  * The app version of its last push.
  */
