@@ -354,7 +354,9 @@ test('a team lead resolves the conflict in the app and the other laptop receives
     timeout: 15000,
     timeoutMsg: 'the conflict stayed open after the resolution',
   });
-  await el('article.conflict[data-status="resolved"]');
+  const resolved = await el('article.conflict[data-status="resolved"]');
+  assert.match(await resolved.getText(), /\+358405556666/);
+  await resolved.scrollIntoView();
   await shot('13-resolved');
 
   // The other laptop receives the resolution with its next sync, and its conflict is closed.

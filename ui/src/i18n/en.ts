@@ -163,7 +163,7 @@ export const en: Messages = {
   'devices.version': 'Version',
   'devices.state': 'State',
   'devices.never': 'Never',
-  'devices.ok': 'Syncing',
+  'devices.ok': 'Syncing regularly',
   'devices.at_risk': 'Not synced for {days} days: unsynced data at risk',
   'devices.at_risk_never': 'Never synced: unsynced data at risk',
   'devices.refresh': 'Refresh',

@@ -163,7 +163,7 @@ export const fi: Messages = {
   'devices.version': 'Versio',
   'devices.state': 'Tila',
   'devices.never': 'Ei koskaan',
-  'devices.ok': 'Synkronoi',
+  'devices.ok': 'Synkronoi säännöllisesti',
   'devices.at_risk': 'Ei synkronoitu {days} päivään: lähettämättömät tiedot vaarassa',
   'devices.at_risk_never': 'Ei koskaan synkronoitu: lähettämättömät tiedot vaarassa',
   'devices.refresh': 'Päivitä',

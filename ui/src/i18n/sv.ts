@@ -163,7 +163,7 @@ export const sv: Messages = {
   'devices.version': 'Version',
   'devices.state': 'Status',
   'devices.never': 'Aldrig',
-  'devices.ok': 'Synkar',
+  'devices.ok': 'Synkar regelbundet',
   'devices.at_risk': 'Inte synkad på {days} dagar: osynkade data i fara',
   'devices.at_risk_never': 'Aldrig synkad: osynkade data i fara',
   'devices.refresh': 'Uppdatera',
