@@ -273,4 +273,17 @@ describe('conflicts', () => {
     const fine = container.querySelector('tr[data-device="d2"]') as HTMLElement;
     expect(fine.textContent).toContain('Syncing');
   });
+
+  it('a conflict a team lead resolved shows the resolved value, not the one that stood before', async () => {
+    const view = unsyncedView(true);
+    const resolved = { ...view.conflicts[0], id: 8, status: 'resolved', can_resolve: false, current_value: '+358405556666', resolved_at: '2026-11-26T10:00:00Z' };
+    answers({ unsynced: () => ({ ...view, conflicts: [], closed_conflicts: [resolved] }) });
+    const { container } = render(Unsynced);
+    await settle();
+    const card = container.querySelector('article[data-conflict="8"]') as HTMLElement;
+    expect(card.textContent).toContain('Resolved by a team lead');
+    expect(card.textContent).toContain('+358405556666');
+    expect(card.textContent).not.toContain('In use now');
+    expect(card.querySelectorAll('button').length).toBe(0);
+  });
 });
