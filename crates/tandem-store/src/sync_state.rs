@@ -684,16 +684,33 @@ impl Store {
         Ok(skew)
     }
 
-    /// Replaces the mirrored conflicts with the server's list of the team's conflicts.
+    /// Replaces the mirrored conflicts with the server's list of the team's conflicts (a
+    /// conflict resolved here stays resolved).
     pub fn replace_team_conflicts(
         &mut self,
         conflicts: &[MirroredConflict],
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM conflicts", [])?;
+        // A conflict never reopens on the server. A list fetched before this laptop's own
+        // resolution was stored (a background cycle running meanwhile) must not show it open
+        // again: the resolved row stays.
+        let resolved_here: BTreeSet<i64> = tx
+            .prepare("SELECT id FROM conflicts WHERE status = 'resolved'")?
+            .query_map([], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        tx.execute("DELETE FROM conflicts WHERE status <> 'resolved'", [])?;
         for mirrored in conflicts {
             let c = &mirrored.conflict;
+            if resolved_here.contains(&c.id) {
+                if c.status == "resolved" {
+                    tx.execute(
+                        "UPDATE conflicts SET detail = ?2, updated_at = ?3 WHERE id = ?1",
+                        params![c.id, c.detail, at.to_rfc3339()],
+                    )?;
+                }
+                continue;
+            }
             tx.execute(
                 "INSERT INTO conflicts (id, entity, record_id, field, policy, status, detail, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -1399,6 +1416,68 @@ mod tests {
             hlc: format!("1768471300000-00000-{OTHER_USER}"),
             author_id: OTHER_USER,
         }
+    }
+
+    fn mirrored(id: i64, record_id: Uuid, status: &str) -> MirroredConflict {
+        MirroredConflict {
+            conflict: LocalConflict {
+                id,
+                entity: "client".into(),
+                record_id,
+                field: "given_name".into(),
+                policy: "review".into(),
+                status: status.into(),
+                detail: Some(format!("{{\"status\":\"{status}\"}}")),
+            },
+        }
+    }
+
+    #[test]
+    fn a_resolution_stands_at_once_and_a_list_fetched_before_it_does_not_reopen_the_conflict() {
+        let (_dir, mut store) = signed_in_store();
+        let record_id = Uuid::now_v7();
+        let id = RecordId::from_uuid(record_id);
+        store
+            .apply_pulled_page(&[write(id, "given_name", "\"Amina\"", 3)], 3, at())
+            .unwrap();
+        store
+            .replace_team_conflicts(&[mirrored(4, record_id, "open")], at())
+            .unwrap();
+        let resolution = ServerWrite {
+            hlc: "1768471300000-00001-server".into(),
+            ..write(id, "given_name", "\"Aminah\"", 12)
+        };
+        let pending = store.pending_count().unwrap();
+        store
+            .record_conflict_resolution(&mirrored(4, record_id, "resolved"), &resolution, at())
+            .unwrap();
+        assert_eq!(state(&store, id, "given_name").unwrap().value, "\"Aminah\"");
+        assert_eq!(store.pull_cursor().unwrap(), 3, "the pull brings it again");
+        assert_eq!(store.pending_count().unwrap(), pending);
+        assert!(store.conflicts(false).unwrap().is_empty());
+
+        // A cycle that listed the conflicts just before the resolution stores its list now.
+        store
+            .replace_team_conflicts(
+                &[
+                    mirrored(4, record_id, "open"),
+                    mirrored(5, record_id, "open"),
+                ],
+                at(),
+            )
+            .unwrap();
+        let open: Vec<i64> = store
+            .conflicts(false)
+            .unwrap()
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(open, vec![5]);
+        assert_eq!(store.conflict(4).unwrap().unwrap().status, "resolved");
+        // The pull brings the resolution again: already known.
+        let applied = store.apply_pulled_page(&[resolution], 12, at()).unwrap();
+        assert_eq!((applied.updated, applied.already_known), (0, 1));
+        assert_eq!(state(&store, id, "given_name").unwrap().value, "\"Aminah\"");
     }
 
     #[test]
