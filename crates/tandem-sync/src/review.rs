@@ -110,11 +110,7 @@ pub async fn resolve_conflict(
     {
         Ok(answer) => answer,
         Err(SyncError::Server { status: 409, .. }) => {
-            let list = transport.conflicts().await?;
-            store.replace_team_conflicts(
-                &planner::mirrored_conflicts(&list.conflicts),
-                clock.now(),
-            )?;
+            refresh_conflicts(store, transport, clock).await?;
             return Err(SyncError::ConflictNotOpen { id });
         }
         Err(SyncError::Server {
@@ -189,7 +185,7 @@ pub async fn team_devices(
     Ok(device_health(list.devices, clock.now()))
 }
 
-/// Refreshes the mirrored conflicts (team leads), for a review screen opened between cycles.
+/// Replaces the mirrored conflicts with the server's list (team leads).
 pub async fn refresh_conflicts(
     store: &mut Store,
     transport: &HttpTransport,
