@@ -246,7 +246,7 @@ pub struct RejectedChangeView {
     pub rejected_at: String,
 }
 
-/// One open conflict of one field: base, this laptop's value and the server's, side by side.
+/// One conflict of one field: the base, every value with its author and time, side by side.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct ConflictView {
     /// The server's conflict id.
@@ -259,16 +259,24 @@ pub struct ConflictView {
     pub record_label: String,
     /// The field.
     pub field: String,
-    /// `review` or `text`.
+    /// `lww`, `review` or `text`.
     pub policy: String,
+    /// `open`, `auto_resolved` or `resolved`.
+    pub status: String,
     /// The value both sides started from.
     pub base_value: Json,
-    /// The candidate values, one per side, with who wrote them.
+    /// The values in conflict, in the server's order, with who wrote them and when.
     pub candidates: Vec<ConflictCandidate>,
-    /// The value that stands for now (the provisional winner).
+    /// The value of the field on this laptop now.
     pub current_value: Json,
-    /// Whether the two sides' clocks were far apart.
+    /// Whether a writer's clock was more than five minutes ahead of the server's.
     pub clock_skew: bool,
+    /// When the server detected it (RFC 3339), when known.
+    pub created_at: Option<String>,
+    /// When a team lead resolved it (RFC 3339).
+    pub resolved_at: Option<String>,
+    /// Whether this user may resolve it here (a team lead, an open conflict, values known).
+    pub can_resolve: bool,
 }
 
 /// One side of a conflict.
@@ -276,15 +284,19 @@ pub struct ConflictView {
 pub struct ConflictCandidate {
     /// The value.
     pub value: Json,
-    /// Who wrote it (user id or name).
+    /// Who wrote it: a user name when this laptop knows it, else the end of the user id.
     pub author: String,
-    /// When (HLC or RFC 3339).
+    /// The author's user id (the UI names team members from the team's laptops).
+    pub author_id: String,
+    /// When, by the writer's clock (RFC 3339, from the HLC).
     pub written_at: String,
     /// Whether it was written on this laptop.
     pub from_this_device: bool,
+    /// Whether it stood after the conflict (the provisional or lww winner).
+    pub standing: bool,
 }
 
-/// Everything that has not reached the server, and the open conflicts.
+/// Everything that has not reached the server, and the conflicts.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, TS)]
 pub struct UnsyncedView {
     /// Changes waiting.
@@ -293,6 +305,11 @@ pub struct UnsyncedView {
     pub rejected: Vec<RejectedChangeView>,
     /// Open conflicts.
     pub conflicts: Vec<ConflictView>,
+    /// Conflicts decided already (auto-resolved by lww, or resolved by a team lead), newest
+    /// first; team leads only.
+    pub closed_conflicts: Vec<ConflictView>,
+    /// Whether the signed-in user is a team lead (review, device health).
+    pub team_lead: bool,
 }
 
 /// A choice in a conflict: the value that should stand.
@@ -300,8 +317,40 @@ pub struct UnsyncedView {
 pub struct ConflictResolution {
     /// The conflict.
     pub conflict_id: i64,
-    /// The chosen value (JSON).
+    /// The chosen value (JSON): one of the candidates, or another one.
     pub value: Json,
+}
+
+/// One laptop of the team, for the team lead's health list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct DeviceHealthView {
+    /// The device id.
+    pub id: String,
+    /// The name given at sign-in.
+    pub name: String,
+    /// Who signed in on it.
+    pub username: String,
+    /// Their user id.
+    pub user_id: String,
+    /// The app version of its last push.
+    pub app_version: Option<String>,
+    /// How many changes it still had to send at its last push.
+    pub pending_count: u64,
+    /// Its last sync (RFC 3339).
+    pub last_sync_at: Option<String>,
+    /// Whole days since then.
+    pub days_since_sync: Option<i64>,
+    /// Not synced for more than `stale_after_days`: its unsynced data is at risk.
+    pub at_risk: bool,
+}
+
+/// The team's laptops.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct TeamDevicesView {
+    /// The laptops, the ones at risk first.
+    pub devices: Vec<DeviceHealthView>,
+    /// After how many days without a sync a laptop is flagged.
+    pub stale_after_days: i64,
 }
 
 /// An interface language.

@@ -29,6 +29,12 @@ pub enum ErrorKind {
     WrongPassword,
     /// The server could not be reached.
     Offline,
+    /// This action needs the server, which could not be reached; nothing was changed.
+    NeedsConnection,
+    /// Only a team lead may do this.
+    NotAllowed,
+    /// The conflict was resolved already (perhaps by another team lead).
+    ConflictNotOpen,
     /// The server refused or failed the request.
     Server,
     /// This laptop's store belongs to another team, server or user.

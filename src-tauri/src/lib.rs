@@ -80,6 +80,8 @@ pub fn run() -> tauri::Result<()> {
             commands::sync::retry_rejected,
             commands::sync::dismiss_rejected,
             commands::sync::resolve_conflict,
+            commands::sync::revert_auto_resolved,
+            commands::sync::team_devices,
             commands::settings::get_settings,
             commands::settings::set_settings,
         ])

@@ -1,6 +1,7 @@
 //! The one place the shell talks to the sync engine (tandem-sync): online sign-in, offline
 //! unlock, the background schedule and its cycles, the progress channel to the UI, and the
-//! views of what has not reached the server. Kept small so that the rest of the shell does
+//! views of what has not reached the server, and a team lead's review (resolving a
+//! conflict, the team's laptops). Kept small so that the rest of the shell does
 //! not change when the engine's API does.
 //!
 //! A cycle runs on its own connection to the store (SQLite in WAL mode allows it), so the
@@ -14,19 +15,22 @@ use chrono::{DateTime, Utc};
 use serde_json::Value as Json;
 use tandem_store::{LocalConflict, Store, StoreError};
 use tandem_sync::{
-    CycleOutcome, HttpTransport, LoginInput, SyncError, SyncLock, SyncObserver, SyncPhase,
-    SyncPolicy, SyncSchedule, SystemClock, TransportSettings,
+    ConflictChoice, CycleOutcome, HttpTransport, LoginInput, STALE_DEVICE_DAYS, SyncError,
+    SyncLock, SyncObserver, SyncPhase, SyncPolicy, SyncSchedule, SystemClock, TransportSettings,
 };
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager};
 
 use crate::dto::{
-    CommandErrorView, ConflictCandidate, ConflictResolution, ConflictView, PendingChangeView,
-    RejectedChangeView, SessionState, SignInInput, SyncEvent, SyncStatusView, UnsyncedView,
+    CommandErrorView, ConflictCandidate, ConflictResolution, ConflictView, DeviceHealthView,
+    PendingChangeView, RejectedChangeView, SessionState, SignInInput, SyncEvent, SyncStatusView,
+    TeamDevicesView, UnsyncedView,
 };
 use crate::error::{CommandError, ErrorKind};
 use crate::state::{AppState, lock};
 
+/// How many decided conflicts the review screen lists.
+const MAX_CLOSED_CONFLICTS_SHOWN: usize = 50;
 /// How often the background task looks at the schedule.
 const TICK: Duration = Duration::from_secs(1);
 /// How often, while offline, the server is probed (a TCP connect) to notice it is back.
@@ -45,9 +49,28 @@ impl From<SyncError> for CommandError {
                 return CommandError::invalid_field("server_url", error.to_string());
             }
             SyncError::Keyring { .. } => ErrorKind::KeyringUnavailable,
+            SyncError::Forbidden { .. } => ErrorKind::NotAllowed,
+            SyncError::ConflictNotOpen { .. } => ErrorKind::ConflictNotOpen,
+            SyncError::UnknownConflict { .. } | SyncError::NoSuchConflictValue { .. } => {
+                ErrorKind::NotFound
+            }
+            SyncError::InvalidResolution { field, message } => {
+                return CommandError::invalid_field(field, message.clone());
+            }
             _ => ErrorKind::Server,
         };
         CommandError::new(kind, error.to_string())
+    }
+}
+
+/// An error of a team lead's action that needs the server: offline means nothing was done
+/// (not "sent later", as for edits).
+fn online_only(error: SyncError) -> CommandError {
+    match error {
+        SyncError::Offline { .. } => {
+            CommandError::new(ErrorKind::NeedsConnection, error.to_string())
+        }
+        other => other.into(),
     }
 }
 
@@ -370,32 +393,103 @@ pub fn start_background_sync(app: AppHandle) {
     });
 }
 
-/// Resolves a conflict by choosing the value that should stand: an ordinary new change of
-/// the field (DESIGN.md: "the resolution is an ordinary new change"), synced at once.
+/// A store connection of its own and a transport with the device token, for a team lead's
+/// request that waits for the network without holding the shared connection.
+fn signed_in_connection(state: &AppState) -> Result<(Store, HttpTransport), CommandError> {
+    let store = Store::open(&state.data_dir)?;
+    let sign_in = store.sign_in()?.ok_or(SyncError::NotSignedIn)?;
+    let token = tandem_sync::credentials::load_device_token(&state.data_dir)?;
+    let transport = HttpTransport::new(
+        &sign_in.server_url,
+        token.map(|t| t.expose().to_owned()),
+        TransportSettings::default(),
+    )?;
+    Ok((store, transport))
+}
+
+/// Resolves a conflict with the value a team lead chose, through the server (which writes it
+/// as an ordinary new change that every device pulls). Needs the server: offline nothing
+/// changes and the UI says so.
 pub async fn resolve_conflict(
     state: &AppState,
     resolution: &ConflictResolution,
 ) -> Result<(), CommandError> {
-    let conflict = state
-        .with_store(|store| store.conflicts(false))?
-        .into_iter()
-        .find(|c| c.id == resolution.conflict_id)
+    if !state.is_unlocked() {
+        return Err(CommandError::new(ErrorKind::Locked, "unlock first"));
+    }
+    let (mut store, transport) = signed_in_connection(state)?;
+    tandem_sync::review::resolve_conflict(
+        &mut store,
+        &transport,
+        &SystemClock,
+        resolution.conflict_id,
+        ConflictChoice::Value(resolution.value.clone()),
+    )
+    .await
+    .map_err(online_only)?;
+    Ok(())
+}
+
+/// Restores a value that lost an auto-resolved (lww) conflict: an ordinary local edit of the
+/// field, synced like any other (the server has no open conflict to resolve).
+pub fn revert_auto_resolved(
+    store: &mut Store,
+    resolution: &ConflictResolution,
+    at: DateTime<Utc>,
+) -> Result<(), CommandError> {
+    let conflict = store
+        .conflict(resolution.conflict_id)?
+        .filter(|c| c.status == "auto_resolved")
         .ok_or_else(|| {
             CommandError::new(
                 ErrorKind::NotFound,
-                format!("no open conflict {}", resolution.conflict_id),
+                format!("no auto-resolved conflict {}", resolution.conflict_id),
             )
         })?;
+    let detail: Option<tandem_protocol::Conflict> = conflict
+        .detail
+        .as_deref()
+        .and_then(|text| serde_json::from_str(text).ok());
+    let known = detail.is_some_and(|d| d.values.iter().any(|v| v.value == resolution.value));
+    if !known {
+        return Err(CommandError::new(
+            ErrorKind::NotFound,
+            format!("conflict {} has no such value", resolution.conflict_id),
+        ));
+    }
     let entity = tandem_domain::Entity::parse(&conflict.entity).map_err(CommandError::from)?;
     let id = tandem_domain::RecordId::from_uuid(conflict.record_id);
-    let change =
-        std::collections::BTreeMap::from([(conflict.field.clone(), resolution.value.clone())]);
-    state.with_store(|store| {
-        store.edit_record(entity, id, &change, tandem_store::EditContext::at(now()))
-    })?;
-    state.sync.local_save();
-    sync_now(state).await?;
+    let change = std::collections::BTreeMap::from([(conflict.field, resolution.value.clone())]);
+    store.edit_record(entity, id, &change, tandem_store::EditContext::at(at))?;
     Ok(())
+}
+
+/// The team's laptops and their health (team leads; needs the server).
+pub async fn team_devices(state: &AppState) -> Result<TeamDevicesView, CommandError> {
+    if !state.is_unlocked() {
+        return Err(CommandError::new(ErrorKind::Locked, "unlock first"));
+    }
+    let (_, transport) = signed_in_connection(state)?;
+    let devices = tandem_sync::review::team_devices(&transport, &SystemClock)
+        .await
+        .map_err(online_only)?;
+    Ok(TeamDevicesView {
+        devices: devices
+            .into_iter()
+            .map(|health| DeviceHealthView {
+                id: health.device.id.to_string(),
+                name: health.device.name,
+                username: health.device.user.username,
+                user_id: health.device.user.id.to_string(),
+                app_version: health.device.app_version,
+                pending_count: health.device.pending_count,
+                last_sync_at: health.device.last_sync_at.map(|at| at.to_rfc3339()),
+                days_since_sync: health.days_since_sync,
+                at_risk: health.at_risk,
+            })
+            .collect(),
+        stale_after_days: STALE_DEVICE_DAYS,
+    })
 }
 
 /// The status bar's view of syncing.
@@ -420,7 +514,7 @@ pub fn status_view(store: &Store, runtime: &RuntimeFacts) -> Result<SyncStatusVi
     })
 }
 
-/// Pending changes, refused changes and open conflicts.
+/// Pending changes, refused changes, open conflicts and (team leads) decided ones.
 pub fn unsynced_view(store: &Store) -> Result<UnsyncedView, StoreError> {
     let label = |entity: &str, id: &str| record_label(store, entity, id);
     let pending = store
@@ -450,22 +544,31 @@ pub fn unsynced_view(store: &Store) -> Result<UnsyncedView, StoreError> {
             rejected_at: change.rejected_at,
         })
         .collect();
-    let device = store
-        .sign_in()?
-        .map(|s| (s.device_id.to_string(), s.user_id, s.username));
-    let conflicts = store
-        .conflicts(false)?
+    let sign_in = store.sign_in()?;
+    let team_lead = sign_in.as_ref().is_some_and(|s| s.role == "team_lead");
+    let device = sign_in.map(|s| (s.device_id.to_string(), s.user_id, s.username));
+    let (open, closed): (Vec<_>, Vec<_>) = store
+        .conflicts(true)?
         .into_iter()
         .map(|conflict| {
             let record_label = label(&conflict.entity, &conflict.record_id.to_string());
             let current = current_value(store, &conflict);
-            conflict_view(conflict, record_label, current, device.as_ref())
+            conflict_view(conflict, record_label, current, device.as_ref(), team_lead)
         })
+        .partition(|view| view.status == "open");
+    // Only the mirrored list (team leads) has the values of closed conflicts; newest first.
+    let mut closed_conflicts: Vec<ConflictView> = closed
+        .into_iter()
+        .filter(|view| team_lead && !view.candidates.is_empty())
         .collect();
+    closed_conflicts.reverse();
+    closed_conflicts.truncate(MAX_CLOSED_CONFLICTS_SHOWN);
     Ok(UnsyncedView {
         pending,
         rejected,
-        conflicts,
+        conflicts: open,
+        closed_conflicts,
+        team_lead,
     })
 }
 
@@ -488,19 +591,19 @@ fn conflict_view(
     record_label: String,
     current: Json,
     device: Option<&(String, uuid::Uuid, String)>,
+    team_lead: bool,
 ) -> ConflictView {
     let detail: Option<tandem_protocol::Conflict> = conflict
         .detail
         .as_deref()
         .and_then(|text| serde_json::from_str(text).ok());
-    let (base_value, candidates, current_value, clock_skew) = match detail {
+    let created_at = detail.as_ref().map(|d| d.created_at.to_rfc3339());
+    let resolved_at = detail
+        .as_ref()
+        .and_then(|d| d.resolved_at)
+        .map(|at| at.to_rfc3339());
+    let (base_value, candidates, clock_skew) = match detail {
         Some(detail) => {
-            let current = detail
-                .values
-                .iter()
-                .find(|v| v.provisional)
-                .map(|v| v.value.clone())
-                .unwrap_or(Json::Null);
             let candidates = detail
                 .values
                 .into_iter()
@@ -509,20 +612,27 @@ fn conflict_view(
                         .is_some_and(|(device_id, _, _)| value.hlc.ends_with(device_id.as_str()));
                     let author = match device {
                         Some((_, user, name)) if *user == value.author_id => name.clone(),
-                        _ => value.author_id.to_string()[..8].to_owned(),
+                        // A UUIDv7 starts with its time: the end tells users apart.
+                        _ => {
+                            let id = value.author_id.simple().to_string();
+                            id[id.len() - 8..].to_owned()
+                        }
                     };
                     ConflictCandidate {
+                        author_id: value.author_id.to_string(),
+                        written_at: hlc_time(&value.hlc),
                         value: value.value,
                         author,
-                        written_at: value.hlc,
                         from_this_device,
+                        standing: value.provisional,
                     }
                 })
                 .collect();
-            (detail.base_value, candidates, current, detail.clock_skew)
+            (detail.base_value, candidates, detail.clock_skew)
         }
-        None => (Json::Null, Vec::new(), current, false),
+        None => (Json::Null, Vec::new(), false),
     };
+    let can_resolve = team_lead && conflict.status == "open" && !candidates.is_empty();
     ConflictView {
         id: conflict.id,
         entity: conflict.entity,
@@ -530,11 +640,24 @@ fn conflict_view(
         record_label,
         field: conflict.field,
         policy: conflict.policy,
+        status: conflict.status,
         base_value,
         candidates,
-        current_value,
+        current_value: current,
         clock_skew,
+        created_at,
+        resolved_at,
+        can_resolve,
     }
+}
+
+/// The wall-clock time of an HLC (RFC 3339), or the HLC itself if it cannot be read.
+fn hlc_time(hlc: &str) -> String {
+    tandem_domain::Hlc::parse(hlc)
+        .ok()
+        .and_then(|hlc| i64::try_from(hlc.physical_ms()).ok())
+        .and_then(DateTime::<Utc>::from_timestamp_millis)
+        .map_or_else(|| hlc.to_owned(), |at| at.to_rfc3339())
 }
 
 /// A readable name of a record: a client's name, or the contact's date.
@@ -588,5 +711,106 @@ mod tests {
         assert_eq!(error.kind, ErrorKind::Offline);
         let error = CommandError::from(SyncError::InvalidCredentials);
         assert_eq!(error.kind, ErrorKind::WrongPassword);
+    }
+
+    fn store_with_auto_resolved_nickname() -> (tempfile::TempDir, Store, uuid::Uuid) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_with_key(
+            &dir.path().join("tandem.db"),
+            &tandem_store::StoreKey::generate(),
+        )
+        .unwrap();
+        let at = now();
+        let fields = std::collections::BTreeMap::from([
+            ("given_name".to_owned(), serde_json::json!("Amina")),
+            ("nickname".to_owned(), serde_json::json!("Ami")),
+        ]);
+        let id = store
+            .create_record(
+                tandem_domain::Entity::Client,
+                &fields,
+                tandem_store::EditContext::at(at),
+            )
+            .unwrap();
+        let record_id = *id.as_uuid();
+        let value = |v: &str, provisional| tandem_protocol::ConflictValue {
+            value: serde_json::json!(v),
+            hlc: "1768471200000-00000-aaaa".to_owned(),
+            author_id: uuid::Uuid::now_v7(),
+            change_id: uuid::Uuid::now_v7(),
+            provisional,
+        };
+        let conflict = tandem_protocol::Conflict {
+            id: 5,
+            entity: "client".to_owned(),
+            record_id,
+            field: "nickname".to_owned(),
+            policy: "lww".to_owned(),
+            status: tandem_protocol::ConflictStatus::AutoResolved,
+            base_version: 1,
+            base_value: Json::Null,
+            values: vec![value("Ami", true), value("Mina", false)],
+            clock_skew: false,
+            created_at: at,
+            resolved_by: None,
+            resolved_at: None,
+            resolution_change_id: None,
+        };
+        store
+            .replace_team_conflicts(&tandem_sync::planner::mirrored_conflicts(&[conflict]), at)
+            .unwrap();
+        (dir, store, record_id)
+    }
+
+    #[test]
+    fn reverting_an_automatic_decision_restores_the_losing_value_as_a_pending_edit() {
+        let (_dir, mut store, record_id) = store_with_auto_resolved_nickname();
+        let pending_before = store.pending_count().unwrap();
+        let unknown = ConflictResolution {
+            conflict_id: 5,
+            value: serde_json::json!("Someone else"),
+        };
+        let error = revert_auto_resolved(&mut store, &unknown, now()).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::NotFound);
+        let revert = ConflictResolution {
+            conflict_id: 5,
+            value: serde_json::json!("Mina"),
+        };
+        revert_auto_resolved(&mut store, &revert, now()).unwrap();
+        let record = store
+            .record(
+                tandem_domain::Entity::Client,
+                tandem_domain::RecordId::from_uuid(record_id),
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(record.get("nickname").to_json(), serde_json::json!("Mina"));
+        assert_eq!(store.pending_count().unwrap(), pending_before + 1);
+        // An open conflict is not reverted locally: it is resolved through the server.
+        let open = ConflictResolution {
+            conflict_id: 6,
+            value: serde_json::json!("Mina"),
+        };
+        let error = revert_auto_resolved(&mut store, &open, now()).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn an_invalid_resolution_reaches_the_ui_as_a_validation_error_of_its_field() {
+        let error = CommandError::from(SyncError::InvalidResolution {
+            field: "phone".to_owned(),
+            message: "phone: too short".to_owned(),
+        });
+        assert_eq!(
+            (error.kind, error.field.as_deref()),
+            (ErrorKind::Validation, Some("phone"))
+        );
+        let error = online_only(SyncError::Offline {
+            server: "http://127.0.0.1:9".to_owned(),
+            detail: "connection refused".to_owned(),
+        });
+        assert_eq!(error.kind, ErrorKind::NeedsConnection);
+        let error = CommandError::from(SyncError::ConflictNotOpen { id: 3 });
+        assert_eq!(error.kind, ErrorKind::ConflictNotOpen);
     }
 }

@@ -42,6 +42,8 @@ pub fn typescript_declarations() -> String {
         ConflictCandidate::decl(&cfg),
         UnsyncedView::decl(&cfg),
         ConflictResolution::decl(&cfg),
+        DeviceHealthView::decl(&cfg),
+        TeamDevicesView::decl(&cfg),
         InterfaceLanguage::decl(&cfg),
         SettingsView::decl(&cfg),
         SettingsInput::decl(&cfg),

@@ -7,8 +7,8 @@
 // Screenshots of every main screen go to E2E_ARTIFACTS (default: ui/e2e/artifacts).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -125,23 +125,54 @@ async function logContact(topicIndex) {
   await el('#client-search');
 }
 
-before(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const seed = run(SERVER, ['seed-demo', '--clients', '40', '--data-dir', join(scratch, 'server')]);
-  await finished(seed);
-  assert.equal(seed.exitCode, 0, 'seed-demo failed');
-  server = await startServer('127.0.0.1:0');
-  serverUrl = server.url;
+/** Resolves once something accepts connections on 127.0.0.1:`port`. */
+async function listening(port, child, timeout = 20000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const open = await new Promise((done) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => socket.end(() => done(true)));
+      socket.once('error', () => done(false));
+    });
+    if (open) return;
+    assert.equal(child.exitCode, null, `${child.spawnfile} exited before it listened on ${port}`);
+    assert.ok(Date.now() < deadline, `nothing listens on ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
+/** Polls `condition` until it holds (outside a WebDriver session). */
+async function until(condition, message, timeout = 15000) {
+  const deadline = Date.now() + timeout;
+  while (!condition()) {
+    assert.ok(Date.now() < deadline, message);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Whether a desktop app process still runs (the single-instance plugin lets one run). */
+function appRunning() {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .some((pid) => {
+      try {
+        return readlinkSync(`/proc/${pid}/exe`) === resolve(APP);
+      } catch {
+        return false;
+      }
+    });
+}
+
+/** Starts tauri-driver for a laptop with its own data directory and opens the app on it. */
+async function openApp(laptop) {
   const port = await freePort();
   const nativePort = await freePort();
   const driver = run('tauri-driver', ['--port', String(port), '--native-port', String(nativePort)], {
-    TANDEM_DATA_DIR: join(scratch, 'laptop'),
+    TANDEM_DATA_DIR: join(scratch, laptop),
     TANDEM_PROVISIONING_FILE: join(scratch, 'no-provisioning.toml'),
   });
-  await new Promise((r) => setTimeout(r, 800));
-  assert.equal(driver.exitCode, null, 'tauri-driver did not start');
-  browser = await remote({
+  await listening(port, driver);
+  return remote({
     hostname: '127.0.0.1',
     port,
     logLevel: 'error',
@@ -150,6 +181,31 @@ before(async () => {
       'wdio:enforceWebDriverClassic': true,
     },
   });
+}
+
+/** Signs the open app in (online, the first time on its laptop) and waits for the first sync. */
+async function signIn(username) {
+  const serverInput = await el('#signin-server', 30000);
+  await serverInput.setValue(serverUrl);
+  await (await el('#signin-username')).setValue(username);
+  await (await el('#signin-password')).setValue('demo-password');
+  await (await el('form button[type="submit"]')).click();
+  await el('#client-search', 30000);
+  await browser.waitUntil(async () => (await (await el('.sync-last')).getAttribute('data-last-sync')) !== '', {
+    timeout: 30000,
+    timeoutMsg: 'the first sync did not finish',
+  });
+}
+
+before(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const seed = run(SERVER, ['seed-demo', '--clients', '40', '--data-dir', join(scratch, 'server')]);
+  await finished(seed);
+  assert.equal(seed.exitCode, 0, 'seed-demo failed');
+  server = await startServer('127.0.0.1:0');
+  serverUrl = server.url;
+
+  browser = await openApp('laptop');
 });
 
 after(async () => {
@@ -264,4 +320,49 @@ test('a concurrent edit made with the CLI on another laptop appears as a conflic
   const conflict = await el('article.conflict');
   assert.match(await conflict.getText(), /Zainab Testinen/);
   await shot('11-conflict');
+});
+
+test('a team lead resolves the conflict in the app and the other laptop receives the value', { skip: !CLI }, async () => {
+  // The coach's app closes; the team lead opens the app on a laptop of their own.
+  await browser.deleteSession();
+  await until(() => !appRunning(), 'the coach\'s app did not close');
+  browser = await openApp('lead-laptop');
+  await signIn('lead1');
+
+  // The review queue lists the team's open conflict field by field, and the team's laptops.
+  await (await el('[data-nav="unsynced"]')).click();
+  const card = await el('article.conflict[data-status="open"]');
+  assert.match(await card.getText(), /Zainab Testinen/);
+  assert.match(await card.getText(), /\+358401112222/);
+  assert.match(await card.getText(), /\+358409998888/);
+  await el('section[aria-labelledby="devices-heading"] tbody tr');
+  // The values' authors are named from the team's laptops.
+  await browser.waitUntil(async () => /coach1/.test(await card.getText()) && /coach2/.test(await card.getText()), {
+    timeout: 15000,
+    timeoutMsg: 'the authors of the values were not named',
+  });
+  const laptops = await browser.$$('section[aria-labelledby="devices-heading"] tbody tr');
+  assert.ok(laptops.length >= 3, `expected the three laptops, got ${laptops.length}`);
+  await shot('12-review');
+
+  // The lead writes another value.
+  await (await card.$('button[data-action="write"]')).click();
+  await (await el('.write-other #client-phone')).setValue('040 555 6666');
+  await (await el('.write-other button[type="submit"]')).click();
+  await el('.notice.ok');
+  await browser.waitUntil(async () => (await browser.$$('article.conflict[data-status="open"]')).length === 0, {
+    timeout: 15000,
+    timeoutMsg: 'the conflict stayed open after the resolution',
+  });
+  const resolved = await el('article.conflict[data-status="resolved"]');
+  assert.match(await resolved.getText(), /\+358405556666/);
+  await resolved.scrollIntoView();
+  await shot('13-resolved');
+
+  // The other laptop receives the resolution with its next sync, and its conflict is closed.
+  await tandem(['sync']);
+  const [client] = JSON.parse(await tandem(['--json', 'client', 'search', 'Zainab']));
+  const shown = JSON.parse(await tandem(['--json', 'client', 'show', client.id]));
+  assert.equal(shown.phone, '+358405556666');
+  assert.deepEqual(JSON.parse(await tandem(['--json', 'conflicts', 'list'])), []);
 });

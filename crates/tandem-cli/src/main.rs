@@ -68,7 +68,7 @@ fn run(cli: Cli, out: &Output) -> Result<()> {
         Command::Status => sync_commands::status(&open()?, out)?,
         Command::Login(args) => sync_commands::login(args, &dir, open()?, out)?,
         Command::Sync => sync_commands::sync(&dir, open, out, cli.json)?,
-        Command::Conflicts(command) => sync_commands::conflicts(command, &open()?, out)?,
+        Command::Conflicts(command) => sync_commands::conflicts(command, &dir, &mut open()?, out)?,
         Command::Rejected(command) => sync_commands::rejected(command, &mut open()?, out)?,
         Command::Export => {
             let store = open()?;

@@ -33,6 +33,19 @@ pub(crate) enum ConflictsCommand {
         #[arg(long)]
         all: bool,
     },
+    /// Resolve an open conflict (team leads; needs the server): the field gets the chosen
+    /// value as an ordinary new change that every device pulls.
+    #[command(group(clap::ArgGroup::new("choice").required(true).args(["value", "pick"])))]
+    Resolve {
+        /// The conflict's id (see `tandem conflicts list`).
+        id: i64,
+        /// Another value, as JSON (`'"Mariam"'`, `1988`, `'["fi","so"]'`, `null`).
+        #[arg(long, value_name = "JSON")]
+        value: Option<String>,
+        /// One of the values in conflict, counted from 1 as `tandem conflicts list` shows them.
+        #[arg(long, value_name = "N")]
+        pick: Option<usize>,
+    },
 }
 
 /// `tandem rejected ...`.

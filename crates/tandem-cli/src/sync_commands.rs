@@ -13,8 +13,8 @@ use serde_json::{Value as Json, json};
 use tandem_store::{PullApplied, PushApplied, Store};
 use tandem_sync::credentials::{load_device_token, save_device_token};
 use tandem_sync::{
-    HttpTransport, LoginInput, SyncError, SyncLock, SyncObserver, SyncPhase, SystemClock,
-    TransportSettings, sync_once, wipe_local_data,
+    ConflictChoice, HttpTransport, LoginInput, SyncError, SyncLock, SyncObserver, SyncPhase,
+    SystemClock, TransportSettings, sync_once, wipe_local_data,
 };
 use uuid::Uuid;
 
@@ -203,9 +203,63 @@ pub(crate) fn sync(
     }
 }
 
-/// `tandem conflicts list`.
-pub(crate) fn conflicts(command: ConflictsCommand, store: &Store, out: &Output) -> Result<()> {
+/// A transport for a signed-in store, with its device token from the keyring.
+fn signed_in_transport(dir: &Path, store: &Store) -> Result<HttpTransport> {
+    let sign_in = store.sign_in()?.ok_or(SyncError::NotSignedIn)?;
+    let token = load_device_token(dir)?.ok_or_else(|| {
+        anyhow!("the device token of this store is missing from the OS keyring; run `tandem login` again")
+    })?;
+    Ok(HttpTransport::new(
+        &sign_in.server_url,
+        Some(token.expose().to_owned()),
+        TransportSettings::default(),
+    )?)
+}
+
+/// `tandem conflicts list|resolve`.
+pub(crate) fn conflicts(
+    command: ConflictsCommand,
+    dir: &Path,
+    store: &mut Store,
+    out: &Output,
+) -> Result<()> {
     match command {
+        ConflictsCommand::Resolve { id, value, pick } => {
+            let choice = match (value, pick) {
+                (Some(text), _) => {
+                    ConflictChoice::Value(serde_json::from_str(&text).with_context(|| {
+                        format!("--value: {text:?} is not JSON (a text needs quotes: '\"{text}\"')")
+                    })?)
+                }
+                (None, Some(n)) => ConflictChoice::Pick(n),
+                (None, None) => bail!("give the value with --value JSON or --pick N"),
+            };
+            let transport = signed_in_transport(dir, store)?;
+            let conflict = runtime()?
+                .block_on(tandem_sync::review::resolve_conflict(
+                    store,
+                    &transport,
+                    &SystemClock,
+                    id,
+                    choice,
+                ))
+                .map_err(|error| match error {
+                    SyncError::Offline { .. } => anyhow::Error::new(error)
+                        .context("resolving a conflict needs the server; nothing was changed"),
+                    other => other.into(),
+                })?;
+            let entity = tandem_domain::Entity::parse(&conflict.entity)?;
+            let record_id = tandem_domain::RecordId::from_uuid(conflict.record_id);
+            let value = store
+                .record(entity, record_id)?
+                .map_or(Json::Null, |record| record.get(&conflict.field).to_json());
+            out.print(&json!({"conflict": conflict, "value": value}), || {
+                format!(
+                    "conflict {id} resolved: {} of {} {} is now {value}",
+                    conflict.field, conflict.entity, conflict.record_id
+                )
+            });
+        }
         ConflictsCommand::List { all } => {
             let conflicts = store.conflicts(all)?;
             let shown: Vec<Json> = conflicts
@@ -365,10 +419,33 @@ fn conflict_lines(conflicts: &[LocalConflict]) -> String {
     conflicts
         .iter()
         .map(|c| {
-            format!(
+            let mut text = format!(
                 "#{} {} {} {} {} ({})",
                 c.id, c.status, c.entity, c.record_id, c.field, c.policy
-            )
+            );
+            // The values in conflict, numbered for `tandem conflicts resolve ID --pick N`.
+            let detail: Option<tandem_protocol::Conflict> = c
+                .detail
+                .as_deref()
+                .and_then(|d| serde_json::from_str(d).ok());
+            if let Some(detail) = detail {
+                text.push_str(&format!("\n    base: {}", detail.base_value));
+                for (n, candidate) in detail.values.iter().enumerate() {
+                    text.push_str(&format!(
+                        "\n    {}. {} (author {}, {}{})",
+                        n + 1,
+                        candidate.value,
+                        candidate.author_id,
+                        candidate.hlc,
+                        if candidate.provisional {
+                            ", standing"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
+            }
+            text
         })
         .collect::<Vec<_>>()
         .join("\n")

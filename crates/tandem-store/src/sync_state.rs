@@ -638,67 +638,16 @@ impl Store {
         let mut clock = load_clock(&tx)?;
         let now_ms = u64::try_from(at.timestamp_millis()).unwrap_or(0);
         for write in writes {
-            let record_id = write.record_id.to_string();
-            let inserted = tx.execute(
-                "INSERT INTO records (entity, record_id, team_id, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (entity, record_id) DO NOTHING",
-                params![write.entity, record_id, team, now],
+            store_server_write(
+                &tx,
+                write,
+                team.as_deref(),
+                &now,
+                now_ms,
+                &mut clock,
+                &mut applied,
+                &mut touched_clients,
             )?;
-            applied.new_records += inserted as u64;
-            let current = field_row(&tx, &write.entity, &record_id, &write.field)?;
-            let known = current.as_ref().map_or(0, |f| f.server_version);
-            if write.version < known {
-                applied.already_known += 1;
-                continue;
-            }
-            let version = to_i64(write.version);
-            let author = write.author_id.to_string();
-            if write.version == known {
-                // The store took this version from a push answer; the pull adds what the
-                // answer lacks (the write's HLC and author, and its history row).
-                applied.already_known += 1;
-                if !history_has(&tx, write)? {
-                    insert_server_history(&tx, write, &now)?;
-                    tx.execute(
-                        "UPDATE record_fields SET hlc = ?4, author_id = ?5
-                         WHERE entity = ?1 AND record_id = ?2 AND field = ?3 AND version = ?6 AND value = ?7",
-                        params![write.entity, record_id, write.field, write.hlc, author, version, write.value],
-                    )?;
-                }
-                continue;
-            }
-            insert_server_history(&tx, write, &now)?;
-            if has_pending(&tx, &write.entity, &record_id, &write.field)? {
-                applied.kept_pending += 1;
-                tx.execute(
-                    "UPDATE record_fields SET server_value = ?4, server_version = ?5
-                     WHERE entity = ?1 AND record_id = ?2 AND field = ?3",
-                    params![write.entity, record_id, write.field, write.value, version],
-                )?;
-            } else {
-                applied.updated += 1;
-                tx.execute(
-                    "INSERT INTO record_fields (entity, record_id, field, value, version, hlc, author_id, server_value, server_version)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?4, ?5)
-                     ON CONFLICT (entity, record_id, field) DO UPDATE
-                     SET value = excluded.value, version = excluded.version, hlc = excluded.hlc,
-                         author_id = excluded.author_id, server_value = excluded.value,
-                         server_version = excluded.version",
-                    params![write.entity, record_id, write.field, write.value, version, write.hlc, author],
-                )?;
-                tx.execute(
-                    "UPDATE records SET updated_at = ?3 WHERE entity = ?1 AND record_id = ?2",
-                    params![write.entity, record_id, now],
-                )?;
-                if write.entity == Entity::Client.as_str() {
-                    touched_clients.insert(record_id);
-                }
-            }
-            // Local edits made after seeing this write must order after it. A reading too far
-            // ahead of our clock is not followed (the HLC reports it); it changes nothing else.
-            if let Ok(hlc) = Hlc::parse(&write.hlc) {
-                let _ = clock.observe_hlc(&hlc, now_ms);
-            }
         }
         meta::set(&tx, MetaKey::HlcLast, &clock.last().to_string())?;
         reindex_clients(&tx, &touched_clients)?;
@@ -735,16 +684,33 @@ impl Store {
         Ok(skew)
     }
 
-    /// Replaces the mirrored conflicts with the server's list of the team's conflicts.
+    /// Replaces the mirrored conflicts with the server's list of the team's conflicts (a
+    /// conflict resolved here stays resolved).
     pub fn replace_team_conflicts(
         &mut self,
         conflicts: &[MirroredConflict],
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM conflicts", [])?;
+        // A conflict never reopens on the server. A list fetched before this laptop's own
+        // resolution was stored (a background cycle running meanwhile) must not show it open
+        // again: the resolved row stays.
+        let resolved_here: BTreeSet<i64> = tx
+            .prepare("SELECT id FROM conflicts WHERE status = 'resolved'")?
+            .query_map([], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        tx.execute("DELETE FROM conflicts WHERE status <> 'resolved'", [])?;
         for mirrored in conflicts {
             let c = &mirrored.conflict;
+            if resolved_here.contains(&c.id) {
+                if c.status == "resolved" {
+                    tx.execute(
+                        "UPDATE conflicts SET detail = ?2, updated_at = ?3 WHERE id = ?1",
+                        params![c.id, c.detail, at.to_rfc3339()],
+                    )?;
+                }
+                continue;
+            }
             tx.execute(
                 "INSERT INTO conflicts (id, entity, record_id, field, policy, status, detail, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -762,6 +728,64 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Stores a team lead's resolution as the server answered it, in one transaction: the
+    /// conflict as it stands now (resolved) and the server's new change of the field, stored
+    /// like a pulled write (a pending local edit of the field keeps its value). The pull
+    /// cursor does not move: the change arrives again in the pull feed and is then already
+    /// known, so this device and every other one end with the same value.
+    pub fn record_conflict_resolution(
+        &mut self,
+        conflict: &MirroredConflict,
+        write: &ServerWrite,
+        at: DateTime<Utc>,
+    ) -> Result<PullApplied, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut applied = PullApplied::default();
+        let now = at.to_rfc3339();
+        let team = meta::get(&tx, MetaKey::TeamId)?;
+        let mut touched_clients = BTreeSet::new();
+        let mut clock = load_clock(&tx)?;
+        let now_ms = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+        store_server_write(
+            &tx,
+            write,
+            team.as_deref(),
+            &now,
+            now_ms,
+            &mut clock,
+            &mut applied,
+            &mut touched_clients,
+        )?;
+        let c = &conflict.conflict;
+        tx.execute(
+            "INSERT INTO conflicts (id, entity, record_id, field, policy, status, detail, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (id) DO UPDATE SET status = excluded.status, detail = excluded.detail,
+                 updated_at = excluded.updated_at",
+            params![
+                c.id,
+                c.entity,
+                c.record_id.to_string(),
+                c.field,
+                c.policy,
+                c.status,
+                c.detail,
+                now
+            ],
+        )?;
+        meta::set(&tx, MetaKey::HlcLast, &clock.last().to_string())?;
+        reindex_clients(&tx, &touched_clients)?;
+        tx.commit()?;
+        Ok(applied)
+    }
+
+    /// One conflict this device knows, by the server's id.
+    pub fn conflict(&self, id: i64) -> Result<Option<LocalConflict>, StoreError> {
+        Ok(self.conflicts(true)?.into_iter().find(|c| c.id == id))
     }
 
     /// The conflicts this device knows, oldest first; only the open ones unless `all`.
@@ -1208,6 +1232,99 @@ fn insert_server_history(
     Ok(())
 }
 
+/// The HLC node of the writes the server makes itself (resolutions, merges).
+const SERVER_HLC_NODE: &str = "server";
+
+/// Stores one server write (a pulled change, or a team lead's resolution answered by the
+/// server): new records are created, a field with a pending local change keeps its local
+/// value (noting the server's), and the HLC observes the write. Shared by the pull and the
+/// resolution so that both follow the same rules.
+#[allow(clippy::too_many_arguments)]
+fn store_server_write(
+    tx: &Transaction<'_>,
+    write: &ServerWrite,
+    team: Option<&str>,
+    now: &str,
+    now_ms: u64,
+    clock: &mut tandem_domain::HlcClock,
+    applied: &mut PullApplied,
+    touched_clients: &mut BTreeSet<String>,
+) -> Result<(), StoreError> {
+    let record_id = write.record_id.to_string();
+    let inserted = tx.execute(
+        "INSERT INTO records (entity, record_id, team_id, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (entity, record_id) DO NOTHING",
+        params![write.entity, record_id, team, now],
+    )?;
+    applied.new_records += inserted as u64;
+    // A coach's laptop knows a conflict only from its own push (no team list to mirror): a
+    // write the server made itself (HLC node `server`) of that field is a team lead's
+    // resolution, so the conflict is no longer open here either.
+    if Hlc::parse(&write.hlc).is_ok_and(|hlc| hlc.node() == SERVER_HLC_NODE) {
+        tx.execute(
+            "UPDATE conflicts SET status = 'resolved', updated_at = ?4
+             WHERE entity = ?1 AND record_id = ?2 AND field = ?3 AND status = 'open'
+               AND detail IS NULL",
+            params![write.entity, record_id, write.field, now],
+        )?;
+    }
+    let current = field_row(tx, &write.entity, &record_id, &write.field)?;
+    let known = current.as_ref().map_or(0, |f| f.server_version);
+    if write.version < known {
+        applied.already_known += 1;
+        return Ok(());
+    }
+    let version = to_i64(write.version);
+    let author = write.author_id.to_string();
+    if write.version == known {
+        // The store took this version from a push answer; the pull adds what the
+        // answer lacks (the write's HLC and author, and its history row).
+        applied.already_known += 1;
+        if !history_has(tx, write)? {
+            insert_server_history(tx, write, now)?;
+            tx.execute(
+                    "UPDATE record_fields SET hlc = ?4, author_id = ?5
+                     WHERE entity = ?1 AND record_id = ?2 AND field = ?3 AND version = ?6 AND value = ?7",
+                    params![write.entity, record_id, write.field, write.hlc, author, version, write.value],
+                )?;
+        }
+        return Ok(());
+    }
+    insert_server_history(tx, write, now)?;
+    if has_pending(tx, &write.entity, &record_id, &write.field)? {
+        applied.kept_pending += 1;
+        tx.execute(
+            "UPDATE record_fields SET server_value = ?4, server_version = ?5
+                 WHERE entity = ?1 AND record_id = ?2 AND field = ?3",
+            params![write.entity, record_id, write.field, write.value, version],
+        )?;
+    } else {
+        applied.updated += 1;
+        tx.execute(
+                "INSERT INTO record_fields (entity, record_id, field, value, version, hlc, author_id, server_value, server_version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?4, ?5)
+                 ON CONFLICT (entity, record_id, field) DO UPDATE
+                 SET value = excluded.value, version = excluded.version, hlc = excluded.hlc,
+                     author_id = excluded.author_id, server_value = excluded.value,
+                     server_version = excluded.version",
+                params![write.entity, record_id, write.field, write.value, version, write.hlc, author],
+            )?;
+        tx.execute(
+            "UPDATE records SET updated_at = ?3 WHERE entity = ?1 AND record_id = ?2",
+            params![write.entity, record_id, now],
+        )?;
+        if write.entity == Entity::Client.as_str() {
+            touched_clients.insert(record_id);
+        }
+    }
+    // Local edits made after seeing this write must order after it. A reading too far
+    // ahead of our clock is not followed (the HLC reports it); it changes nothing else.
+    if let Ok(hlc) = Hlc::parse(&write.hlc) {
+        let _ = clock.observe_hlc(&hlc, now_ms);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -1299,6 +1416,68 @@ mod tests {
             hlc: format!("1768471300000-00000-{OTHER_USER}"),
             author_id: OTHER_USER,
         }
+    }
+
+    fn mirrored(id: i64, record_id: Uuid, status: &str) -> MirroredConflict {
+        MirroredConflict {
+            conflict: LocalConflict {
+                id,
+                entity: "client".into(),
+                record_id,
+                field: "given_name".into(),
+                policy: "review".into(),
+                status: status.into(),
+                detail: Some(format!("{{\"status\":\"{status}\"}}")),
+            },
+        }
+    }
+
+    #[test]
+    fn a_resolution_stands_at_once_and_a_list_fetched_before_it_does_not_reopen_the_conflict() {
+        let (_dir, mut store) = signed_in_store();
+        let record_id = Uuid::now_v7();
+        let id = RecordId::from_uuid(record_id);
+        store
+            .apply_pulled_page(&[write(id, "given_name", "\"Amina\"", 3)], 3, at())
+            .unwrap();
+        store
+            .replace_team_conflicts(&[mirrored(4, record_id, "open")], at())
+            .unwrap();
+        let resolution = ServerWrite {
+            hlc: "1768471300000-00001-server".into(),
+            ..write(id, "given_name", "\"Aminah\"", 12)
+        };
+        let pending = store.pending_count().unwrap();
+        store
+            .record_conflict_resolution(&mirrored(4, record_id, "resolved"), &resolution, at())
+            .unwrap();
+        assert_eq!(state(&store, id, "given_name").unwrap().value, "\"Aminah\"");
+        assert_eq!(store.pull_cursor().unwrap(), 3, "the pull brings it again");
+        assert_eq!(store.pending_count().unwrap(), pending);
+        assert!(store.conflicts(false).unwrap().is_empty());
+
+        // A cycle that listed the conflicts just before the resolution stores its list now.
+        store
+            .replace_team_conflicts(
+                &[
+                    mirrored(4, record_id, "open"),
+                    mirrored(5, record_id, "open"),
+                ],
+                at(),
+            )
+            .unwrap();
+        let open: Vec<i64> = store
+            .conflicts(false)
+            .unwrap()
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(open, vec![5]);
+        assert_eq!(store.conflict(4).unwrap().unwrap().status, "resolved");
+        // The pull brings the resolution again: already known.
+        let applied = store.apply_pulled_page(&[resolution], 12, at()).unwrap();
+        assert_eq!((applied.updated, applied.already_known), (0, 1));
+        assert_eq!(state(&store, id, "given_name").unwrap().value, "\"Aminah\"");
     }
 
     #[test]
@@ -1437,7 +1616,11 @@ mod tests {
             .unwrap();
         assert_eq!(applied.rejected, 1);
         assert_eq!(state(&store, id, "given_name").unwrap().value, "\"Amina\"");
-        let rejected = store.rejected_changes().unwrap();
+        let mut rejected = store.rejected_changes().unwrap();
+        // Both were made and refused at the same instant, so the list's order between them is
+        // their change ids' random part: name them by value instead.
+        rejected.sort_by_key(|r| r.value != "\"Bad\"");
+        rejected.reverse();
         assert_eq!(rejected.len(), 2);
         assert_eq!(rejected[1].value, "\"Bad\"");
         assert_eq!(rejected[1].reason, "given_name: no");

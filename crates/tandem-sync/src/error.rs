@@ -131,6 +131,40 @@ pub enum SyncError {
         url: String,
     },
 
+    /// No conflict with this id is known to this device (or the server does not show it).
+    #[error("No conflict {id} is known here; sync to see the team's conflicts.")]
+    UnknownConflict {
+        /// The conflict's id.
+        id: i64,
+    },
+
+    /// The conflict was resolved already (perhaps by another team lead).
+    #[error("Conflict {id} is no longer open: it was resolved already.")]
+    ConflictNotOpen {
+        /// The conflict's id.
+        id: i64,
+    },
+
+    /// A pick beyond the values of the conflict.
+    #[error("Conflict {id} has {count} value(s); there is no value {pick} to choose.")]
+    NoSuchConflictValue {
+        /// The conflict's id.
+        id: i64,
+        /// The value asked for, counted from 1.
+        pick: usize,
+        /// How many values there are.
+        count: usize,
+    },
+
+    /// The value chosen for a conflict is not valid for its field.
+    #[error("{message}")]
+    InvalidResolution {
+        /// The field.
+        field: String,
+        /// What is wrong, naming the field.
+        message: String,
+    },
+
     /// The local store failed.
     #[error(transparent)]
     Store(#[from] tandem_store::StoreError),
@@ -168,6 +202,10 @@ impl SyncError {
             SyncError::Keyring { .. } => "keyring",
             SyncError::Io { .. } => "io",
             SyncError::InvalidServerUrl { .. } => "invalid_server_url",
+            SyncError::UnknownConflict { .. } => "unknown_conflict",
+            SyncError::ConflictNotOpen { .. } => "conflict_not_open",
+            SyncError::NoSuchConflictValue { .. } => "no_such_conflict_value",
+            SyncError::InvalidResolution { .. } => "invalid_resolution",
             SyncError::Store(_) => "store",
         }
     }

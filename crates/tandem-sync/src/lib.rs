@@ -11,6 +11,8 @@
 //!   also across processes.
 //! - [`credentials`] keeps the device token in the OS keyring and wipes a revoked device;
 //!   [`login`] signs a store in.
+//! - [`review`] is the team lead's part: resolving a conflict through the server (online
+//!   only) and the health of the team's laptops.
 //!
 //! Progress is reported through [`SyncObserver`]: the desktop shell forwards it to the UI,
 //! the CLI to a progress bar. The engine never prints.
@@ -22,6 +24,7 @@ pub mod lock;
 pub mod login;
 pub mod observer;
 pub mod planner;
+pub mod review;
 pub mod schedule;
 pub mod transport;
 
@@ -31,6 +34,7 @@ pub use error::SyncError;
 pub use lock::SyncLock;
 pub use login::{LoginInput, sign_in, verify_offline};
 pub use observer::{NoProgress, SyncObserver, SyncPhase};
+pub use review::{ConflictChoice, DeviceHealth, STALE_DEVICE_DAYS};
 pub use schedule::{CycleOutcome, SyncPolicy, SyncSchedule, backoff_delay};
 pub use transport::{HttpTransport, TransportSettings};
 

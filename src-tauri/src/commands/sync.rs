@@ -1,12 +1,13 @@
 //! Commands of syncing: the status bar, "Sync now", the progress channel, and the screen of
-//! what has not reached the server (pending, refused, conflicts).
+//! what has not reached the server (pending, refused, conflicts), and a team lead's review
+//! (resolving conflicts, the team's laptops).
 
 use tauri::State;
 use tauri::ipc::Channel;
 use uuid::Uuid;
 
 use super::now;
-use crate::dto::{ConflictResolution, SyncEvent, SyncStatusView, UnsyncedView};
+use crate::dto::{ConflictResolution, SyncEvent, SyncStatusView, TeamDevicesView, UnsyncedView};
 use crate::error::CommandError;
 use crate::state::AppState;
 use crate::sync_bridge;
@@ -67,7 +68,7 @@ pub async fn dismiss_rejected(
     Ok(())
 }
 
-/// Resolves a conflict with the chosen value.
+/// Resolves an open conflict with the value a team lead chose (needs the server).
 #[tauri::command]
 pub async fn resolve_conflict(
     state: State<'_, AppState>,
@@ -75,4 +76,23 @@ pub async fn resolve_conflict(
 ) -> Result<UnsyncedView, CommandError> {
     sync_bridge::resolve_conflict(&state, &resolution).await?;
     state.with_store(|store| sync_bridge::unsynced_view(store))
+}
+
+/// Restores the value that lost an auto-resolved (lww) conflict, as an ordinary edit.
+#[tauri::command]
+pub async fn revert_auto_resolved(
+    state: State<'_, AppState>,
+    resolution: ConflictResolution,
+) -> Result<UnsyncedView, CommandError> {
+    state
+        .with_store(|store| Ok(sync_bridge::revert_auto_resolved(store, &resolution, now())))??;
+    state.sync.local_save();
+    state.with_store(|store| sync_bridge::unsynced_view(store))
+}
+
+/// The team's laptops with their last sync and a warning when silent too long (team leads;
+/// needs the server).
+#[tauri::command]
+pub async fn team_devices(state: State<'_, AppState>) -> Result<TeamDevicesView, CommandError> {
+    sync_bridge::team_devices(&state).await
 }

@@ -20,6 +20,7 @@ import type {
   SignInInput,
   SyncEvent,
   SyncStatusView,
+  TeamDevicesView,
   UnlockInput,
   UnsyncedView,
 } from './generated/types';
@@ -86,8 +87,14 @@ export const api = {
   unsynced: () => call<UnsyncedView>('unsynced'),
   retryRejected: (changeId: string) => call<void>('retry_rejected', { changeId }),
   dismissRejected: (changeId: string) => call<void>('dismiss_rejected', { changeId }),
+  /** A team lead's choice for an open conflict; needs the server. */
   resolveConflict: (resolution: ConflictResolution) =>
     call<UnsyncedView>('resolve_conflict', { resolution }),
+  /** Restores the losing value of an auto-resolved (lww) conflict as an ordinary edit. */
+  revertAutoResolved: (resolution: ConflictResolution) =>
+    call<UnsyncedView>('revert_auto_resolved', { resolution }),
+  /** The team's laptops and their health (team leads); needs the server. */
+  teamDevices: () => call<TeamDevicesView>('team_devices'),
   /** Sends sync progress and status to `onEvent` until the app closes. */
   watchSync: (onEvent: (event: SyncEvent) => void) => {
     const channel = new Channel<SyncEvent>();

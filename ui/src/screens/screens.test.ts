@@ -17,6 +17,45 @@ import SignIn from './signin/SignIn.svelte';
 import Today from './today/Today.svelte';
 import Unsynced from './unsynced/Unsynced.svelte';
 
+/** What the Unsynced screen shows: a coach sees a conflict without its values; a team lead
+ * sees the team's conflicts with every value, the decided ones, and the team's laptops. */
+function unsyncedView(teamLead: boolean) {
+  const openConflict = {
+    id: 7, entity: 'client', record_id: amina.id, record_label: 'Amina Warsame', field: 'phone', policy: 'review', status: 'open',
+    base_value: '+358401111111', current_value: '+358401234567', clock_skew: true,
+    created_at: '2026-11-26T09:33:00Z', resolved_at: null, can_resolve: teamLead,
+    candidates: teamLead
+      ? [
+          { value: '+358401234567', author: 'a1b2c3d4', author_id: 'u-coach1', written_at: '2026-11-26T09:30:00Z', from_this_device: false, standing: true },
+          { value: '+358409999999', author: 'e5f6a7b8', author_id: 'u-coach2', written_at: '2026-11-26T09:32:00Z', from_this_device: false, standing: false },
+        ]
+      : [],
+  };
+  const autoResolved = {
+    ...openConflict, id: 5, field: 'nickname', policy: 'lww', status: 'auto_resolved', base_value: null, current_value: 'Ami',
+    clock_skew: false, can_resolve: false,
+    candidates: [
+      { value: 'Ami', author: 'a1b2c3d4', author_id: 'u-coach1', written_at: '2026-11-25T09:30:00Z', from_this_device: false, standing: true },
+      { value: 'Mina', author: 'e5f6a7b8', author_id: 'u-coach2', written_at: '2026-11-25T09:20:00Z', from_this_device: false, standing: false },
+    ],
+  };
+  return {
+    pending: [{ change_id: 'p1', entity: 'client', record_id: amina.id, record_label: 'Amina Warsame', field: 'phone', value: '+358401234567', created_at: '2026-11-26T09:30:00Z' }],
+    rejected: [{ change_id: 'r1', entity: 'client', record_id: amina.id, record_label: 'Amina Warsame', field: 'email', value: 'x@', reason: 'email: `x@` has no domain', rejected_at: '2026-11-26T09:31:00Z' }],
+    conflicts: [openConflict],
+    closed_conflicts: teamLead ? [autoResolved] : [],
+    team_lead: teamLead,
+  };
+}
+
+const teamDevices = {
+  stale_after_days: 7,
+  devices: [
+    { id: 'd1', name: 'Laptop 7', username: 'coach2', user_id: 'u-coach2', app_version: '0.1.0', pending_count: 14, last_sync_at: '2026-11-10T08:00:00Z', days_since_sync: 16, at_risk: true },
+    { id: 'd2', name: 'Laptop 3', username: 'coach1', user_id: 'u-coach1', app_version: '0.1.0', pending_count: 0, last_sync_at: '2026-11-26T08:00:00Z', days_since_sync: 0, at_risk: false },
+  ],
+};
+
 const settingsView = {
   language: 'en',
   lock_after_minutes: 10,
@@ -25,7 +64,7 @@ const settingsView = {
   data_dir: '/home/coach/.local/share/tandem',
 };
 
-function answers() {
+function answers(overrides: Parameters<typeof answerCommands>[0] = {}) {
   return answerCommands({
     recent_clients: () => [amina],
     search_clients: (args) => (String(args?.query).toLowerCase().startsWith('ami') ? [amina] : []),
@@ -37,22 +76,17 @@ function answers() {
       today: [],
       this_week: [{ contact: { ...aminaDetail.contacts[0], id: 'c2', client_id: null }, client: null }],
     }),
-    unsynced: () => ({
-      pending: [{ change_id: 'p1', entity: 'client', record_id: amina.id, record_label: 'Amina Warsame', field: 'phone', value: '+358401234567', created_at: '2026-11-26T09:30:00Z' }],
-      rejected: [{ change_id: 'r1', entity: 'client', record_id: amina.id, record_label: 'Amina Warsame', field: 'email', value: 'x@', reason: 'email: `x@` has no domain', rejected_at: '2026-11-26T09:31:00Z' }],
-      conflicts: [{ id: 7, entity: 'client', record_id: amina.id, record_label: 'Amina Warsame', field: 'phone', policy: 'review', base_value: null, current_value: '+358401234567',
-        candidates: [
-          { value: '+358401234567', author: 'coach1', written_at: '2026-11-26T09:30:00Z', from_this_device: true },
-          { value: '+358409999999', author: 'coach2', written_at: '2026-11-26T09:32:00Z', from_this_device: false },
-        ], clock_skew: false }],
-    }),
-    resolve_conflict: () => ({ pending: [], rejected: [], conflicts: [] }),
+    unsynced: () => unsyncedView(false),
+    resolve_conflict: () => ({ ...unsyncedView(true), conflicts: [] }),
+    revert_auto_resolved: () => unsyncedView(true),
+    team_devices: () => teamDevices,
     get_settings: () => settingsView,
     set_settings: (args) => ({ ...settingsView, language: (args?.input as { language: string }).language }),
     session_state: () => session,
     sync_status: () => offlineStatus,
     watch_sync: () => null,
     lock: () => ({ ...session, unlocked: false }),
+    ...overrides,
   });
 }
 
@@ -81,6 +115,10 @@ describe('screens', () => {
     ['Contact form', () => render(ContactForm, { client: amina, returnTo: { name: 'today' } })],
     ['Follow-ups', () => render(FollowUps)],
     ['Unsynced & conflicts', () => render(Unsynced)],
+    ['Review (team lead)', () => {
+      answers({ unsynced: () => unsyncedView(true) });
+      return render(Unsynced);
+    }],
     ['Settings', () => render(Settings)],
     ['Sign in', () => render(SignIn, { session: { ...session, signed_in: false, unlocked: false }, onsignedin: () => {} })],
     ['Unlock', () => render(SignIn, { session: { ...session, unlocked: false }, onsignedin: () => {} })],
@@ -139,5 +177,113 @@ describe('drop-in with the keyboard alone', () => {
     await settle();
     expect((screen.getByLabelText(/Given name/) as HTMLInputElement).value).toBe('Olga');
     expect((screen.getByLabelText(/Family name/) as HTMLInputElement).value).toBe('Ivanova');
+  });
+});
+
+describe('conflicts', () => {
+  it('a coach sees that a team lead reviews the conflict, and cannot choose', async () => {
+    answers();
+    render(Unsynced);
+    await settle();
+    expect(screen.getByText('Amina Warsame — Phone')).toBeTruthy();
+    expect(screen.getByText(/your team lead decides/)).toBeTruthy();
+    expect(screen.queryByRole('button', { name: /Keep this/ })).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Write another value' })).toBeNull();
+    expect(screen.queryByRole('heading', { name: 'Team laptops' })).toBeNull();
+  });
+
+  it('a team lead sees base, both values with author, time and skew, and keeps one', async () => {
+    const invoke = answers({ unsynced: () => unsyncedView(true) });
+    const { container } = render(Unsynced);
+    await settle();
+    const card = container.querySelector('article[data-conflict="7"]') as HTMLElement;
+    expect(card.textContent).toContain('Before both edits');
+    expect(card.textContent).toContain('+358401111111');
+    expect(card.textContent).toContain('by coach2');
+    expect(card.textContent).toContain('In use now');
+    expect(card.querySelector('[data-testid="clock-skew"]')).not.toBeNull();
+    await fireEvent.click(screen.getByRole('button', { name: 'Keep this: +358409999999' }));
+    await waitFor(() =>
+      expect(invoke).toHaveBeenCalledWith('resolve_conflict', { resolution: { conflict_id: 7, value: '+358409999999' } }),
+    );
+    await waitFor(() => expect(screen.getByText('Conflict resolved.')).toBeTruthy());
+  });
+
+  it('a team lead writes another value; a refused value is shown next to the input', async () => {
+    let calls = 0;
+    const invoke = answers({
+      unsynced: () => unsyncedView(true),
+      resolve_conflict: () => {
+        calls += 1;
+        if (calls === 1) throw { kind: 'validation', message: 'phone: too short', field: 'phone' };
+        return { ...unsyncedView(true), conflicts: [] };
+      },
+    });
+    const { container } = render(Unsynced);
+    await settle();
+    await fireEvent.click(screen.getByRole('button', { name: 'Write another value' }));
+    const input = screen.getByLabelText('Phone') as HTMLInputElement;
+    expect(input.value).toBe('+358401234567');
+    await fireEvent.input(input, { target: { value: '040' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Use this value' }));
+    await waitFor(() => expect(container.querySelector('.write-other .field-error')?.textContent).toBe('phone: too short'));
+    await fireEvent.input(screen.getByLabelText('Phone'), { target: { value: '040 555 6666' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Use this value' }));
+    await waitFor(() =>
+      expect(invoke).toHaveBeenLastCalledWith('unsynced', undefined),
+    );
+    expect(invoke).toHaveBeenCalledWith('resolve_conflict', { resolution: { conflict_id: 7, value: '040 555 6666' } });
+  });
+
+  it('offline, resolving says it needs a connection', async () => {
+    answers({
+      unsynced: () => unsyncedView(true),
+      resolve_conflict: () => {
+        throw { kind: 'needs_connection', message: 'cannot be reached', field: null };
+      },
+    });
+    render(Unsynced);
+    await settle();
+    await fireEvent.click(screen.getByRole('button', { name: 'Keep this: +358401234567' }));
+    await waitFor(() => expect(screen.getByText(/This needs a connection to the server/)).toBeTruthy());
+  });
+
+  it('an automatic decision can be reverted to the value it set aside', async () => {
+    const invoke = answers({ unsynced: () => unsyncedView(true) });
+    const { container } = render(Unsynced);
+    await settle();
+    const card = container.querySelector('article[data-conflict="5"]') as HTMLElement;
+    expect(card.textContent).toContain('Decided automatically');
+    expect(card.querySelectorAll('button[data-action="revert"]').length).toBe(1);
+    await fireEvent.click(screen.getByRole('button', { name: 'Restore this value: Mina' }));
+    await waitFor(() =>
+      expect(invoke).toHaveBeenCalledWith('revert_auto_resolved', { resolution: { conflict_id: 5, value: 'Mina' } }),
+    );
+  });
+
+  it('the team lead sees the laptops, and a laptop silent too long is flagged', async () => {
+    answers({ unsynced: () => unsyncedView(true) });
+    const { container } = render(Unsynced);
+    await settle();
+    expect(screen.getByRole('heading', { name: 'Team laptops' })).toBeTruthy();
+    expect(screen.getByText(/more than 7 days is flagged/)).toBeTruthy();
+    const risky = container.querySelector('tr[data-device="d1"]') as HTMLElement;
+    expect(risky.textContent).toContain('Not synced for 16 days: unsynced data at risk');
+    expect(risky.textContent).toContain('14');
+    const fine = container.querySelector('tr[data-device="d2"]') as HTMLElement;
+    expect(fine.textContent).toContain('Syncing');
+  });
+
+  it('a conflict a team lead resolved shows the resolved value, not the one that stood before', async () => {
+    const view = unsyncedView(true);
+    const resolved = { ...view.conflicts[0], id: 8, status: 'resolved', can_resolve: false, current_value: '+358405556666', resolved_at: '2026-11-26T10:00:00Z' };
+    answers({ unsynced: () => ({ ...view, conflicts: [], closed_conflicts: [resolved] }) });
+    const { container } = render(Unsynced);
+    await settle();
+    const card = container.querySelector('article[data-conflict="8"]') as HTMLElement;
+    expect(card.textContent).toContain('Resolved by a team lead');
+    expect(card.textContent).toContain('+358405556666');
+    expect(card.textContent).not.toContain('In use now');
+    expect(card.querySelectorAll('button').length).toBe(0);
   });
 });

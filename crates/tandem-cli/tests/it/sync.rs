@@ -1,4 +1,4 @@
-//! `tandem login`, `sync`, `conflicts list`, `rejected list` and `status` against a real
+//! `tandem login`, `sync`, `conflicts list|resolve`, `rejected list` and `status` against a real
 //! server over HTTP, with the device token and store key in the real OS keyring.
 
 use serde_json::Value as Json;
@@ -95,6 +95,28 @@ fn two_laptops_editing_one_client_offline_each_show_both_edits_and_one_open_conf
         values.contains(&Json::from("Aminah")) && values.contains(&Json::from("Amiina")),
         "{detail}"
     );
+
+    // The lead resolves it by picking the second value; the coach may not, and learns it by
+    // the next sync.
+    let conflict_id = detail["id"].to_string();
+    let listed = a.ok(&["conflicts", "list"]);
+    assert!(
+        listed.contains("2. \"") && listed.contains("base: "),
+        "{listed}"
+    );
+    let refused = b.fails(&["conflicts", "resolve", &conflict_id, "--pick", "1"]);
+    assert!(refused.contains("team lead"), "{refused}");
+    let not_json = a.fails(&["conflicts", "resolve", &conflict_id, "--value", "Amina"]);
+    assert!(not_json.contains("not JSON"), "{not_json}");
+    let resolved = a.json(&["conflicts", "resolve", &conflict_id, "--pick", "2"]);
+    assert_eq!(resolved["conflict"]["status"], "resolved", "{resolved}");
+    assert_eq!(resolved["value"], values[1], "{resolved}");
+    let again = a.fails(&["conflicts", "resolve", &conflict_id, "--pick", "1"]);
+    assert!(again.contains("no longer open"), "{again}");
+    b.json(&["sync"]);
+    assert_eq!(client(&b, &id)["given_name"], values[1]);
+    assert_eq!(b.json(&["status"])["pending_count"], 0);
+    assert_eq!(a.json(&["conflicts", "list"]), Json::Array(vec![]));
 }
 
 #[test]

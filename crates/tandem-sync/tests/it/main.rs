@@ -7,5 +7,6 @@ mod device;
 mod engine;
 mod faults;
 mod resumption;
+mod review;
 mod server;
 mod upgrade;

@@ -3,7 +3,7 @@
 
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
 
-export type ErrorKind = "validation" | "not_found" | "keyring_unavailable" | "store_unreadable" | "update_required" | "locked" | "not_signed_in" | "wrong_password" | "offline" | "server" | "sign_in_mismatch" | "device_revoked" | "store";
+export type ErrorKind = "validation" | "not_found" | "keyring_unavailable" | "store_unreadable" | "update_required" | "locked" | "not_signed_in" | "wrong_password" | "offline" | "needs_connection" | "not_allowed" | "conflict_not_open" | "server" | "sign_in_mismatch" | "device_revoked" | "store";
 
 export type CommandError = { 
 /**
@@ -371,25 +371,41 @@ record_label: string,
  */
 field: string, 
 /**
- * `review` or `text`.
+ * `lww`, `review` or `text`.
  */
 policy: string, 
+/**
+ * `open`, `auto_resolved` or `resolved`.
+ */
+status: string, 
 /**
  * The value both sides started from.
  */
 base_value: JsonValue, 
 /**
- * The candidate values, one per side, with who wrote them.
+ * The values in conflict, in the server's order, with who wrote them and when.
  */
 candidates: Array<ConflictCandidate>, 
 /**
- * The value that stands for now (the provisional winner).
+ * The value of the field on this laptop now.
  */
 current_value: JsonValue, 
 /**
- * Whether the two sides' clocks were far apart.
+ * Whether a writer's clock was more than five minutes ahead of the server's.
  */
-clock_skew: boolean, };
+clock_skew: boolean, 
+/**
+ * When the server detected it (RFC 3339), when known.
+ */
+created_at: string | null, 
+/**
+ * When a team lead resolved it (RFC 3339).
+ */
+resolved_at: string | null, 
+/**
+ * Whether this user may resolve it here (a team lead, an open conflict, values known).
+ */
+can_resolve: boolean, };
 
 export type ConflictCandidate = { 
 /**
@@ -397,17 +413,25 @@ export type ConflictCandidate = {
  */
 value: JsonValue, 
 /**
- * Who wrote it (user id or name).
+ * Who wrote it: a user name when this laptop knows it, else the end of the user id.
  */
 author: string, 
 /**
- * When (HLC or RFC 3339).
+ * The author's user id (the UI names team members from the team's laptops).
+ */
+author_id: string, 
+/**
+ * When, by the writer's clock (RFC 3339, from the HLC).
  */
 written_at: string, 
 /**
  * Whether it was written on this laptop.
  */
-from_this_device: boolean, };
+from_this_device: boolean, 
+/**
+ * Whether it stood after the conflict (the provisional or lww winner).
+ */
+standing: boolean, };
 
 export type UnsyncedView = { 
 /**
@@ -421,7 +445,16 @@ rejected: Array<RejectedChangeView>,
 /**
  * Open conflicts.
  */
-conflicts: Array<ConflictView>, };
+conflicts: Array<ConflictView>, 
+/**
+ * Conflicts decided already (auto-resolved by lww, or resolved by a team lead), newest
+ * first; team leads only.
+ */
+closed_conflicts: Array<ConflictView>, 
+/**
+ * Whether the signed-in user is a team lead (review, device health).
+ */
+team_lead: boolean, };
 
 export type ConflictResolution = { 
 /**
@@ -429,9 +462,57 @@ export type ConflictResolution = {
  */
 conflict_id: number, 
 /**
- * The chosen value (JSON).
+ * The chosen value (JSON): one of the candidates, or another one.
  */
 value: JsonValue, };
+
+export type DeviceHealthView = { 
+/**
+ * The device id.
+ */
+id: string, 
+/**
+ * The name given at sign-in.
+ */
+name: string, 
+/**
+ * Who signed in on it.
+ */
+username: string, 
+/**
+ * Their user id.
+ */
+user_id: string, 
+/**
+ * The app version of its last push.
+ */
+app_version: string | null, 
+/**
+ * How many changes it still had to send at its last push.
+ */
+pending_count: number, 
+/**
+ * Its last sync (RFC 3339).
+ */
+last_sync_at: string | null, 
+/**
+ * Whole days since then.
+ */
+days_since_sync: number | null, 
+/**
+ * Not synced for more than `stale_after_days`: its unsynced data is at risk.
+ */
+at_risk: boolean, };
+
+export type TeamDevicesView = { 
+/**
+ * The laptops, the ones at risk first.
+ */
+devices: Array<DeviceHealthView>, 
+/**
+ * After how many days without a sync a laptop is flagged.
+ */
+stale_after_days: number, };
 
 export type InterfaceLanguage = "fi" | "sv" | "en";
 

@@ -1,0 +1,245 @@
+//! A team lead's review against the real server: resolving a conflict reaches every device
+//! by pull, a second resolution is refused, coaches cannot resolve, offline changes nothing,
+//! and the team's laptops are listed with their health.
+
+use serde_json::json;
+use tandem_sync::SyncError;
+use tandem_sync::review::{ConflictChoice, resolve_conflict, team_devices};
+
+use crate::device::TestDevice;
+use crate::server::{SharedServer, shared};
+
+fn resolve(
+    device: &mut TestDevice,
+    server: &SharedServer,
+    id: i64,
+    choice: ConflictChoice,
+) -> Result<tandem_protocol::Conflict, SyncError> {
+    server.runtime.block_on(resolve_conflict(
+        &mut device.store,
+        &device.transport,
+        &device.clock,
+        id,
+        choice,
+    ))
+}
+
+#[test]
+fn a_team_leads_resolution_reaches_every_device_by_pull_and_cannot_be_made_twice() {
+    let server = shared();
+    let team = server.new_team();
+    let mut a = TestDevice::sign_in(server, &team, &team.coach, 0);
+    let mut b = TestDevice::sign_in(server, &team, &team.coach, 0);
+    let mut lead = TestDevice::sign_in(server, &team, &team.lead, 0);
+    let id = a.create_client(json!({"given_name": "Maryam"}));
+    a.sync(server);
+    b.sync(server);
+    a.edit_client(id, json!({"given_name": "Mariam"}));
+    b.edit_client(id, json!({"given_name": "Miriam"}));
+    a.sync(server);
+    assert_eq!(b.sync(server).conflicts, 1);
+    a.sync(server);
+    lead.sync(server);
+    let open = lead.store.conflicts(false).unwrap();
+    assert_eq!(open.len(), 1, "{open:?}");
+    let conflict_id = open[0].id;
+
+    // A coach may look but not decide.
+    let refused = resolve(&mut a, server, conflict_id, ConflictChoice::Pick(1)).unwrap_err();
+    assert!(
+        matches!(refused, SyncError::Forbidden { .. }),
+        "{refused:?}"
+    );
+    // A value the field does not accept is refused before anything is sent.
+    let invalid = resolve(
+        &mut lead,
+        server,
+        conflict_id,
+        ConflictChoice::Value(json!("")),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&invalid, SyncError::InvalidResolution { field, .. } if field == "given_name"),
+        "{invalid:?}"
+    );
+    let beyond = resolve(&mut lead, server, conflict_id, ConflictChoice::Pick(3)).unwrap_err();
+    assert!(
+        matches!(beyond, SyncError::NoSuchConflictValue { count: 2, .. }),
+        "{beyond:?}"
+    );
+
+    // The team lead writes another value; it stands on the lead's laptop at once.
+    let resolved = resolve(
+        &mut lead,
+        server,
+        conflict_id,
+        ConflictChoice::Value(json!("Maryam A.")),
+    )
+    .unwrap();
+    assert_eq!(resolved.status, tandem_protocol::ConflictStatus::Resolved);
+    assert_eq!(lead.value(id, "given_name"), Some(json!("Maryam A.")));
+    assert!(lead.store.conflicts(false).unwrap().is_empty());
+    assert_eq!(
+        lead.store.conflict(conflict_id).unwrap().unwrap().status,
+        "resolved"
+    );
+    assert_eq!(
+        lead.store.pending_count().unwrap(),
+        0,
+        "a resolution is not a local edit"
+    );
+
+    // Every device gets it by pull, the lead's own pull finds it already stored; the coach
+    // whose push ran into the conflict no longer shows it open.
+    assert_eq!(b.store.conflicts(false).unwrap().len(), 1);
+    for device in [&mut a, &mut b, &mut lead] {
+        device.sync(server);
+        assert_eq!(device.value(id, "given_name"), Some(json!("Maryam A.")));
+        assert_eq!(device.store.pending_count().unwrap(), 0);
+        assert!(device.store.conflicts(false).unwrap().is_empty());
+    }
+
+    // Resolving again is refused, and the mirror shows why.
+    let again = resolve(&mut lead, server, conflict_id, ConflictChoice::Pick(1)).unwrap_err();
+    assert!(
+        matches!(again, SyncError::ConflictNotOpen { .. }),
+        "{again:?}"
+    );
+}
+
+#[test]
+fn a_pick_resolves_with_that_value_and_a_second_lead_laptop_learns_it_was_resolved() {
+    let server = shared();
+    let team = server.new_team();
+    let mut a = TestDevice::sign_in(server, &team, &team.coach, 0);
+    let mut b = TestDevice::sign_in(server, &team, &team.coach, 0);
+    let mut lead = TestDevice::sign_in(server, &team, &team.lead, 0);
+    let mut lead2 = TestDevice::sign_in(server, &team, &team.lead, 0);
+    let id = a.create_client(json!({"given_name": "Sami", "phone": "040 123 4567"}));
+    a.sync(server);
+    b.sync(server);
+    a.edit_client(id, json!({"phone": "040 111 2222"}));
+    b.edit_client(id, json!({"phone": "040 999 8888"}));
+    a.sync(server);
+    b.sync(server);
+    lead.sync(server);
+    lead2.sync(server);
+    let conflict_id = lead.store.conflicts(false).unwrap()[0].id;
+    let detail: tandem_protocol::Conflict = serde_json::from_str(
+        lead.store
+            .conflict(conflict_id)
+            .unwrap()
+            .unwrap()
+            .detail
+            .as_deref()
+            .unwrap(),
+    )
+    .unwrap();
+    let first = detail.values[0].value.clone();
+
+    resolve(&mut lead, server, conflict_id, ConflictChoice::Pick(1)).unwrap();
+    // The other lead laptop still shows it open; its attempt is refused and refreshes it.
+    let late = resolve(&mut lead2, server, conflict_id, ConflictChoice::Pick(2)).unwrap_err();
+    assert!(
+        matches!(late, SyncError::ConflictNotOpen { .. }),
+        "{late:?}"
+    );
+    assert!(lead2.store.conflicts(false).unwrap().is_empty());
+    for device in [&mut a, &mut b, &mut lead2] {
+        device.sync(server);
+        assert_eq!(device.value(id, "phone"), Some(first.clone()));
+    }
+}
+
+#[test]
+fn resolving_offline_changes_nothing_and_says_the_server_cannot_be_reached() {
+    let server = shared();
+    let team = server.new_team();
+    let mut a = TestDevice::sign_in(server, &team, &team.coach, 0);
+    let mut b = TestDevice::sign_in(server, &team, &team.coach, 0);
+    let mut lead = TestDevice::sign_in(server, &team, &team.lead, 0);
+    let id = a.create_client(json!({"given_name": "Aino", "birth_year": 1980}));
+    a.sync(server);
+    b.sync(server);
+    a.edit_client(id, json!({"birth_year": 1981}));
+    b.edit_client(id, json!({"birth_year": 1982}));
+    a.sync(server);
+    b.sync(server);
+    lead.sync(server);
+    let conflict_id = lead.store.conflicts(false).unwrap()[0].id;
+    let before = lead.value(id, "birth_year");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let online = std::mem::replace(
+        &mut lead.transport,
+        tandem_sync::HttpTransport::new(
+            &format!("http://127.0.0.1:{port}"),
+            Some(lead.token.clone()),
+            tandem_sync::TransportSettings::default(),
+        )
+        .unwrap(),
+    );
+    let error = resolve(
+        &mut lead,
+        server,
+        conflict_id,
+        ConflictChoice::Value(json!(1980)),
+    )
+    .unwrap_err();
+    assert!(matches!(error, SyncError::Offline { .. }), "{error:?}");
+    assert_eq!(lead.value(id, "birth_year"), before);
+    assert_eq!(lead.store.conflicts(false).unwrap().len(), 1);
+    assert_eq!(lead.store.pending_count().unwrap(), 0);
+    // Back online, the same choice goes through.
+    lead.transport = online;
+    resolve(
+        &mut lead,
+        server,
+        conflict_id,
+        ConflictChoice::Value(json!(1980)),
+    )
+    .unwrap();
+    a.sync(server);
+    assert_eq!(a.value(id, "birth_year"), Some(json!(1980)));
+}
+
+#[test]
+fn a_team_lead_sees_the_teams_laptops_with_their_last_sync_and_pending_count() {
+    let server = shared();
+    let team = server.new_team();
+    let mut a = TestDevice::sign_in(server, &team, &team.coach, 0);
+    let lead = TestDevice::sign_in(server, &team, &team.lead, 0);
+    a.create_client(json!({"given_name": "Leila"}));
+    a.sync(server);
+    let devices = server
+        .runtime
+        .block_on(team_devices(&lead.transport, &lead.clock))
+        .unwrap();
+    assert_eq!(devices.len(), 2, "{devices:?}");
+    let coach_laptop = devices.iter().find(|d| d.device.id == a.device_id).unwrap();
+    assert_eq!(coach_laptop.days_since_sync, Some(0));
+    assert!(!coach_laptop.at_risk);
+    assert_eq!(
+        coach_laptop.device.app_version.as_deref(),
+        Some(tandem_sync::APP_VERSION)
+    );
+    // The lead's own laptop has not synced yet, but signed in today: not at risk.
+    let own = devices
+        .iter()
+        .find(|d| d.device.id == lead.device_id)
+        .unwrap();
+    assert_eq!(own.days_since_sync, None);
+    assert!(!own.at_risk);
+    // A coach may not list devices.
+    let refused = server
+        .runtime
+        .block_on(team_devices(&a.transport, &a.clock))
+        .unwrap_err();
+    assert!(
+        matches!(refused, SyncError::Forbidden { .. }),
+        "{refused:?}"
+    );
+}
