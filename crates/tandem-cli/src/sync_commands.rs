@@ -13,13 +13,13 @@ use serde_json::{Value as Json, json};
 use tandem_store::{PullApplied, PushApplied, Store};
 use tandem_sync::credentials::{load_device_token, save_device_token};
 use tandem_sync::{
-    HttpTransport, LoginInput, SyncError, SyncLock, SyncObserver, SyncPhase, SystemClock,
-    TransportSettings, sync_once, wipe_local_data,
+    HttpTransport, LoginInput, Provisioning, SyncError, SyncLock, SyncObserver, SyncPhase,
+    SystemClock, sync_once, wipe_local_data,
 };
 use uuid::Uuid;
 
 use crate::output::{self, Output};
-use crate::sync_args::{ConflictsCommand, LoginArgs, RejectedCommand};
+use crate::sync_args::{ConfigCommand, ConflictsCommand, LoginArgs, RejectedCommand};
 use tandem_store::{LocalConflict, RejectedChange, SyncStatus};
 use tandem_sync::SyncReport;
 
@@ -40,14 +40,27 @@ fn default_device_name() -> String {
 }
 
 /// `tandem login`: signs the store in online, keeps the device token in the OS keyring.
-pub(crate) fn login(args: LoginArgs, dir: &Path, mut store: Store, out: &Output) -> Result<()> {
+pub(crate) fn login(
+    args: LoginArgs,
+    provisioning: &Provisioning,
+    dir: &Path,
+    mut store: Store,
+    out: &Output,
+) -> Result<()> {
     if !args.password_stdin {
         bail!(
             "give the password on standard input with --password-stdin (never on the command line)"
         );
     }
     // The address is checked before the password is read.
-    let transport = HttpTransport::new(&args.server, None, TransportSettings::default())?;
+    let server = match provisioning.sign_in_server(args.server.as_deref()) {
+        Err(SyncError::InvalidServerUrl { .. }) if args.server.is_none() => bail!(
+            "give the server with --server URL (no server_url is provisioned in {})",
+            tandem_sync::provisioning::provisioning_file_path().display()
+        ),
+        other => other?,
+    };
+    let transport = HttpTransport::new(&server, None, provisioning.transport_settings())?;
     let mut password = zeroize::Zeroizing::new(String::new());
     std::io::stdin()
         .lock()
@@ -159,6 +172,7 @@ impl SyncObserver for ProgressObserver {
 
 /// `tandem sync`: one cycle, under the store's sync lock.
 pub(crate) fn sync(
+    provisioning: &Provisioning,
     dir: &Path,
     open: impl FnOnce() -> Result<Store>,
     out: &Output,
@@ -173,7 +187,7 @@ pub(crate) fn sync(
     let transport = HttpTransport::new(
         &sign_in.server_url,
         Some(token.expose().to_owned()),
-        TransportSettings::default(),
+        provisioning.transport_settings(),
     )?;
     let mut observer = ProgressObserver::new(!json_mode && std::io::stderr().is_terminal());
     let result = runtime()?.block_on(sync_once(
@@ -201,6 +215,48 @@ pub(crate) fn sync(
         }
         Err(error) => Err(error.into()),
     }
+}
+
+/// `tandem config show`: each effective setting, its value and where it came from.
+pub(crate) fn config(
+    command: ConfigCommand,
+    provisioning: &Provisioning,
+    dir: &Path,
+    out: &Output,
+) -> Result<()> {
+    match command {
+        ConfigCommand::Show => {
+            let settings = provisioning.effective_settings(dir);
+            let file = tandem_sync::provisioning::provisioning_file_path();
+            let value = json!({
+                "provisioning_file": file,
+                "provisioning_file_present": provisioning.file.is_some(),
+                "data_dir": dir,
+                "settings": settings,
+            });
+            out.print(&value, || {
+                let presence = if provisioning.file.is_some() {
+                    ""
+                } else {
+                    " (not present)"
+                };
+                let mut lines = vec![
+                    format!("provisioning file: {}{presence}", file.display()),
+                    format!("data directory:    {}", dir.display()),
+                ];
+                for setting in &settings {
+                    lines.push(format!(
+                        "{:<19} {:<40} ({})",
+                        setting.key,
+                        setting.value.as_deref().unwrap_or("(not set)"),
+                        setting.source
+                    ));
+                }
+                lines.join("\n")
+            });
+        }
+    }
+    Ok(())
 }
 
 /// `tandem conflicts list`.

@@ -131,6 +131,33 @@ pub enum SyncError {
         url: String,
     },
 
+    /// The provisioning file IT wrote is unreadable or has a wrong key or value.
+    #[error(
+        "The provisioning file {} is invalid{}: {problem}. Ask IT to correct it.",
+        .path.display(),
+        .key.as_ref().map(|key| format!(": key `{key}`")).unwrap_or_default()
+    )]
+    InvalidProvisioning {
+        /// The file.
+        path: PathBuf,
+        /// The key at fault (`updates.endpoint` inside the `[updates]` table), if one is.
+        key: Option<String>,
+        /// What is wrong with it.
+        problem: String,
+    },
+
+    /// A sign-in named another server than the one IT provisioned.
+    #[error(
+        "The server is set by IT to {provisioned} (server_url in {}) and cannot be changed here.",
+        .file.display()
+    )]
+    ProvisionedServer {
+        /// The provisioned server.
+        provisioned: String,
+        /// The provisioning file.
+        file: PathBuf,
+    },
+
     /// The local store failed.
     #[error(transparent)]
     Store(#[from] tandem_store::StoreError),
@@ -168,6 +195,8 @@ impl SyncError {
             SyncError::Keyring { .. } => "keyring",
             SyncError::Io { .. } => "io",
             SyncError::InvalidServerUrl { .. } => "invalid_server_url",
+            SyncError::InvalidProvisioning { .. } => "invalid_provisioning",
+            SyncError::ProvisionedServer { .. } => "provisioned_server",
             SyncError::Store(_) => "store",
         }
     }

@@ -11,6 +11,8 @@
 //!   also across processes.
 //! - [`credentials`] keeps the device token in the OS keyring and wipes a revoked device;
 //!   [`login`] signs a store in.
+//! - [`provisioning`] reads the system-wide file IT provisions (server, organisation, CA,
+//!   lock timeout, updates), strictly, for the desktop app and the CLI alike.
 //!
 //! Progress is reported through [`SyncObserver`]: the desktop shell forwards it to the UI,
 //! the CLI to a progress bar. The engine never prints.
@@ -22,6 +24,7 @@ pub mod lock;
 pub mod login;
 pub mod observer;
 pub mod planner;
+pub mod provisioning;
 pub mod schedule;
 pub mod transport;
 
@@ -31,6 +34,7 @@ pub use error::SyncError;
 pub use lock::SyncLock;
 pub use login::{LoginInput, sign_in, verify_offline};
 pub use observer::{NoProgress, SyncObserver, SyncPhase};
+pub use provisioning::{OrganisationCa, Provisioning};
 pub use schedule::{CycleOutcome, SyncPolicy, SyncSchedule, backoff_delay};
 pub use transport::{HttpTransport, TransportSettings};
 
