@@ -15,7 +15,7 @@ use serde_json::Value as Json;
 use tandem_store::{LocalConflict, Store, StoreError};
 use tandem_sync::{
     CycleOutcome, HttpTransport, LoginInput, SyncError, SyncLock, SyncObserver, SyncPhase,
-    SyncPolicy, SyncSchedule, SystemClock, TransportSettings,
+    SyncPolicy, SyncSchedule, SystemClock,
 };
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager};
@@ -41,8 +41,15 @@ impl From<SyncError> for CommandError {
             SyncError::UpdateRequired { .. } => ErrorKind::UpdateRequired,
             SyncError::InvalidCredentials => ErrorKind::WrongPassword,
             SyncError::NotSignedIn | SyncError::Unauthorized { .. } => ErrorKind::NotSignedIn,
-            SyncError::InvalidServerUrl { .. } => {
+            SyncError::InvalidServerUrl { .. } | SyncError::ProvisionedServer { .. } => {
                 return CommandError::invalid_field("server_url", error.to_string());
+            }
+            SyncError::InvalidProvisioning { key, .. } => {
+                return CommandError {
+                    kind: ErrorKind::InvalidProvisioning,
+                    field: key.clone(),
+                    message: error.to_string(),
+                };
             }
             SyncError::Keyring { .. } => ErrorKind::KeyringUnavailable,
             _ => ErrorKind::Server,
@@ -157,7 +164,9 @@ fn device_name() -> String {
 /// Signs this laptop in online (on a connection of its own, since the login waits for the
 /// network), keeps the device token in the OS keyring, and asks for a first sync.
 pub async fn sign_in_online(state: &AppState, input: &SignInInput) -> Result<(), CommandError> {
-    let transport = HttpTransport::new(&input.server_url, None, TransportSettings::default())?;
+    let provisioning = state.valid_provisioning()?;
+    let server = provisioning.sign_in_server(Some(&input.server_url))?;
+    let transport = HttpTransport::new(&server, None, provisioning.transport_settings())?;
     let mut store = Store::open(&state.data_dir)?;
     let login = LoginInput {
         username: input.username.clone(),
@@ -229,7 +238,7 @@ async fn cycle(state: &AppState) -> Result<tandem_sync::SyncReport, SyncError> {
     let transport = HttpTransport::new(
         &sign_in.server_url,
         token.map(|t| t.expose().to_owned()),
-        TransportSettings::default(),
+        state.provisioning.transport_settings(),
     )?;
     let mut observer = ChannelObserver {
         runtime: &state.sync,

@@ -165,6 +165,7 @@ export const sv: Messages = {
   'error.server': 'Servern kunde inte hantera begäran. Ditt arbete är sparat på den här datorn.',
   'error.sign_in_mismatch': 'Datan på den här datorn hör till ett annat team, en annan server eller användare.',
   'error.device_revoked': 'En administratör har spärrat den här datorn.',
+  'error.invalid_provisioning': 'Inställningarna som IT har installerat på den här datorn är ogiltiga, så Tandem kan inte starta. Kontakta IT och uppge uppgifterna nedan.',
   'error.store': 'Datan på den här datorn rapporterade ett problem.',
   'error.unknown': 'Något gick fel.',
 

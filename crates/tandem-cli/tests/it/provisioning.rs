@@ -354,3 +354,39 @@ fn an_admin_revokes_a_laptop_through_the_server_and_its_next_sync_wipes_store_an
         "the store key left the keyring"
     );
 }
+
+#[test]
+fn the_documented_example_provisioning_file_is_valid() {
+    let example = include_str!("../../../../packaging/config.example.toml");
+    let pki = Pki::new();
+    let store = TestStore::new();
+    let ca = pki.path("ca.pem").display().to_string();
+    assert!(example.contains("/etc/tandem/organisation-ca.pem"));
+    store.provision(&example.replace("/etc/tandem/organisation-ca.pem", &ca));
+    let shown = store.json(&["config", "show"]);
+    let value = |key: &str| {
+        shown["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["key"] == key)
+            .unwrap()["value"]
+            .clone()
+    };
+    assert_eq!(value("server_url"), "https://tandem.vantaa.example");
+    assert_eq!(value("ca_cert"), ca.as_str());
+    assert_eq!(value("lock_after_minutes"), "10");
+    assert_eq!(value("updates.enabled"), "false");
+    assert!(value("updates.pubkey").is_string());
+
+    // Turned on, the example's update policy is complete.
+    store.provision(
+        &example
+            .replace("/etc/tandem/organisation-ca.pem", &ca)
+            .replace("enabled = false", "enabled = true"),
+    );
+    assert_eq!(
+        store.json(&["config", "show"])["settings"][4]["value"],
+        "true"
+    );
+}

@@ -8,6 +8,7 @@ mod harness;
 
 mod access;
 mod instances;
+mod metrics;
 mod migrations;
 mod openapi;
 mod pg_cluster;
