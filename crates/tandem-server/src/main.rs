@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 use tandem_protocol::Role;
 use tandem_server::clock::{Clock, SystemClock, new_uuid_v7};
-use tandem_server::store::{DatabaseLocation, ServerStore};
+use tandem_server::store::{DatabaseLocation, ServerStore, SqliteStore};
 use tandem_server::{AppState, ServerSettings};
 use uuid::Uuid;
 
@@ -69,6 +69,13 @@ enum Command {
     Serve,
     /// Create or update the database schema.
     Migrate,
+    /// Write a consistent copy of the SQLite database to a new file while the server keeps
+    /// serving (PostgreSQL: use pg_dump, see docs/it-guide.md).
+    Backup {
+        /// The backup file to create (never overwritten).
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
     /// Manage teams, users and devices.
     Admin {
         #[command(subcommand)]
@@ -324,6 +331,17 @@ async fn main() -> anyhow::Result<()> {
                 summary.changes
             );
         }
+        Command::Backup { to } => match &resolved.database {
+            DatabaseLocation::Sqlite(path) => {
+                let path = path.clone();
+                let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path)).await??;
+                store.backup_to(&to).await?;
+                println!("{} backed up to {}", resolved.database, to.display());
+            }
+            DatabaseLocation::Postgres(_) => bail!(
+                "backup copies SQLite databases; back up PostgreSQL with `pg_dump --format=custom` and WAL archiving (see docs/it-guide.md)"
+            ),
+        },
         Command::Admin { command } => {
             let store = open_store(&resolved.database).await?;
             match command {

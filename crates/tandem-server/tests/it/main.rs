@@ -7,6 +7,7 @@
 mod harness;
 
 mod access;
+mod backup;
 mod instances;
 mod metrics;
 mod migrations;
