@@ -599,3 +599,61 @@ mod tests {
         assert_eq!(error.kind, ErrorKind::WrongPassword);
     }
 }
+
+#[cfg(test)]
+mod provisioning_tests {
+    use std::path::Path;
+
+    use tandem_sync::Provisioning;
+
+    use super::*;
+    use crate::settings::UserSettings;
+
+    fn sign_in_input(server_url: &str) -> SignInInput {
+        SignInInput {
+            server_url: server_url.to_owned(),
+            username: "coach".to_owned(),
+            password: "correct horse battery".to_owned(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sign_in_to_another_server_than_the_provisioned_one_is_refused_before_anything_is_opened()
+     {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("data");
+        let provisioning = Provisioning::parse(
+            Path::new("/etc/tandem/config.toml"),
+            "server_url = \"https://tandem.vantaa.example\"",
+        );
+        let state = AppState::new(data_dir.clone(), provisioning, UserSettings::default());
+        let error = sign_in_online(&state, &sign_in_input("https://elsewhere.example"))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Validation);
+        assert_eq!(error.field.as_deref(), Some("server_url"));
+        assert!(
+            error.message.contains("https://tandem.vantaa.example"),
+            "{}",
+            error.message
+        );
+        assert!(!data_dir.exists(), "no store was created");
+    }
+
+    #[tokio::test]
+    async fn an_invalid_provisioning_file_blocks_the_sign_in_with_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("data");
+        let provisioning = Provisioning::parse(
+            Path::new("/etc/tandem/config.toml"),
+            "server_url = \"https://tandem.vantaa.example\"\n[updates]\nenabled = true\n",
+        );
+        let state = AppState::new(data_dir.clone(), provisioning, UserSettings::default());
+        let error = sign_in_online(&state, &sign_in_input("https://tandem.vantaa.example"))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind, ErrorKind::InvalidProvisioning);
+        assert_eq!(error.field.as_deref(), Some("updates.endpoint"));
+        assert!(!data_dir.exists(), "no store was created");
+    }
+}
