@@ -66,7 +66,8 @@ fn run(cli: Cli, out: &Output) -> Result<()> {
         }
         Command::Client(command) => client(command, open()?, out)?,
         Command::Contact(command) => contact(command, open()?, out)?,
-        Command::Status => sync_commands::status(&open()?, out)?,
+        // An invalid provisioning file is reported, not fatal: status is for support calls.
+        Command::Status => sync_commands::status(&open()?, &Provisioning::load_system(), out)?,
         Command::Login(args) => {
             let provisioning = Provisioning::load_system()?;
             sync_commands::login(args, &provisioning, &dir, open()?, out)?;

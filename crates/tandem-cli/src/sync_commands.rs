@@ -317,11 +317,25 @@ pub(crate) fn rejected(command: RejectedCommand, store: &mut Store, out: &Output
     Ok(())
 }
 
-/// `tandem status`: the store's status with the sync state added.
-pub(crate) fn status(store: &Store, out: &Output) -> Result<()> {
+/// `tandem status`: the store's status with the sync state and the provisioning file's
+/// state added.
+pub(crate) fn status(
+    store: &Store,
+    provisioning: &Result<Provisioning, SyncError>,
+    out: &Output,
+) -> Result<()> {
     let status = store.status()?;
     let sync = store.sync_status()?;
+    let file = tandem_sync::provisioning::provisioning_file_path();
+    let (provisioning_state, provisioning_error) = match provisioning {
+        Ok(p) if p.file.is_some() => ("valid", None),
+        Ok(_) => ("not present", None),
+        Err(error) => ("invalid", Some(error.to_string())),
+    };
     let mut value = serde_json::to_value(&status)?;
+    value["provisioning_file"] = json!(file);
+    value["provisioning"] = json!(provisioning_state);
+    value["provisioning_error"] = json!(provisioning_error);
     if let (Some(object), Json::Object(extra)) =
         (value.as_object_mut(), serde_json::to_value(&sync)?)
     {
@@ -330,8 +344,13 @@ pub(crate) fn status(store: &Store, out: &Output) -> Result<()> {
         }
     }
     out.print(&value, || {
+        let mut provisioning_line =
+            format!("provisioning:   {} ({provisioning_state})", file.display());
+        if let Some(error) = &provisioning_error {
+            provisioning_line.push_str(&format!("\n                {error}"));
+        }
         format!(
-            "{}\n{}",
+            "{}\n{}\n{provisioning_line}",
             output::status_text(&status),
             sync_status_text(&sync)
         )

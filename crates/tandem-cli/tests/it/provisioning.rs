@@ -390,3 +390,28 @@ fn the_documented_example_provisioning_file_is_valid() {
         "true"
     );
 }
+
+#[test]
+fn status_reports_the_provisioning_file_and_its_error_for_support_calls() {
+    let store = TestStore::new();
+    store.ok(&["init"]);
+    let status = store.json(&["status"]);
+    assert_eq!(status["provisioning"], "not present");
+    assert!(status["provisioning_error"].is_null());
+
+    store.provision("organisation = \"Vantaa\"\n");
+    assert_eq!(store.json(&["status"])["provisioning"], "valid");
+
+    store.provision("server_url = \"tandem.vantaa.example\"\n");
+    let status = store.json(&["status"]);
+    assert_eq!(status["provisioning"], "invalid");
+    let error = status["provisioning_error"].as_str().unwrap();
+    assert!(error.contains("key `server_url`"), "{error}");
+    let text = store.ok(&["status"]);
+    assert!(text.contains("(invalid)"), "{text}");
+    assert!(text.contains("key `server_url`"), "{text}");
+    assert!(
+        text.contains(&store.provisioning_file().display().to_string()),
+        "{text}"
+    );
+}
