@@ -272,22 +272,20 @@ impl Provisioning {
     /// `tandem config show` and support calls). `language` is the user's setting in
     /// `data_dir`, when there is one.
     pub fn effective_settings(&self, data_dir: &Path) -> Vec<EffectiveSetting> {
-        let provisioned = |value: Option<String>| match (&self.file, value) {
-            (Some(file), Some(value)) => Some(EffectiveSetting {
-                key: "",
+        // A value is the provisioning file's when the file set it, else Tandem's default.
+        let or_default = |key: &'static str, value: Option<String>, default: Option<String>| match (
+            &self.file, value,
+        ) {
+            (Some(file), Some(value)) => EffectiveSetting {
+                key,
                 value: Some(value),
                 source: SettingSource::ProvisioningFile { path: file.clone() },
-            }),
-            _ => None,
-        };
-        let or_default = |key: &'static str, value: Option<String>, default: Option<String>| {
-            let mut setting = provisioned(value).unwrap_or(EffectiveSetting {
-                key: "",
+            },
+            _ => EffectiveSetting {
+                key,
                 value: default,
                 source: SettingSource::Default,
-            });
-            setting.key = key;
-            setting
+            },
         };
         let updates = self.updates.clone();
         let update = |pick: fn(&UpdatePolicy) -> Option<String>| updates.as_ref().and_then(pick);
