@@ -41,6 +41,9 @@ pub enum ErrorKind {
     SignInMismatch,
     /// This device was revoked centrally.
     DeviceRevoked,
+    /// The provisioning file IT wrote is invalid; `field` names the key, `message` the file
+    /// and the problem.
+    InvalidProvisioning,
     /// Anything else the local store reported.
     Store,
 }

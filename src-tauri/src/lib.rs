@@ -16,7 +16,9 @@ use std::path::PathBuf;
 
 use tauri::Manager;
 
-use crate::settings::{PROVISIONING_FILE, Provisioning, load_user_settings};
+use tandem_sync::Provisioning;
+
+use crate::settings::load_user_settings;
 use crate::state::AppState;
 
 /// The data directory: `TANDEM_DATA_DIR` when set (tests, several stores side by side),
@@ -28,13 +30,6 @@ fn data_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".tandem"))
 }
 
-/// The provisioning file: `TANDEM_PROVISIONING_FILE` when set, else the system-wide one.
-fn provisioning_file() -> PathBuf {
-    std::env::var_os("TANDEM_PROVISIONING_FILE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(PROVISIONING_FILE))
-}
-
 /// Starts the desktop app and blocks until it quits.
 // `generate_context!` expands to code that calls `std::process::exit` (Tauri's own exit
 // paths); this crate itself never exits, it returns the error to `main`.
@@ -43,7 +38,9 @@ pub fn run() -> tauri::Result<()> {
     let data_dir = data_dir();
     let state = AppState::new(
         data_dir.clone(),
-        Provisioning::load(&provisioning_file()),
+        // `TANDEM_PROVISIONING_FILE` or the system-wide file; an invalid one is shown at
+        // start (get_settings fails with its key) and keeps the app from signing in or syncing.
+        Provisioning::load_system(),
         load_user_settings(&data_dir),
     );
     tauri::Builder::default()
@@ -57,7 +54,9 @@ pub fn run() -> tauri::Result<()> {
         }))
         .manage(state)
         .setup(|app| {
-            sync_bridge::start_background_sync(app.handle().clone());
+            if app.state::<AppState>().provisioning_error.is_none() {
+                sync_bridge::start_background_sync(app.handle().clone());
+            }
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

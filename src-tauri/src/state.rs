@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tandem_store::{Store, StoreError};
+use tandem_sync::{Provisioning, SyncError};
 
 use crate::error::{CommandError, ErrorKind};
-use crate::settings::{Provisioning, UserSettings};
+use crate::settings::UserSettings;
 use crate::sync_bridge::SyncRuntime;
 
 /// The store, shared with the background sync.
@@ -19,8 +20,11 @@ pub type SharedStore = Arc<Mutex<Option<Store>>>;
 pub struct AppState {
     /// The data directory of the store and the settings.
     pub data_dir: PathBuf,
-    /// What IT provisioned.
+    /// What IT provisioned (nothing when the file is invalid: see `provisioning_error`).
     pub provisioning: Provisioning,
+    /// Why the provisioning file could not be used; the app then shows this at start and
+    /// neither signs in nor syncs.
+    pub provisioning_error: Option<CommandError>,
     /// The user's settings.
     pub settings: Mutex<UserSettings>,
     /// What the shell knows about syncing beyond the store.
@@ -31,14 +35,31 @@ pub struct AppState {
 
 impl AppState {
     /// State over a data directory; the store is opened on first use.
-    pub fn new(data_dir: PathBuf, provisioning: Provisioning, settings: UserSettings) -> Self {
+    pub fn new(
+        data_dir: PathBuf,
+        provisioning: Result<Provisioning, SyncError>,
+        settings: UserSettings,
+    ) -> Self {
+        let (provisioning, provisioning_error) = match provisioning {
+            Ok(provisioning) => (provisioning, None),
+            Err(error) => (Provisioning::default(), Some(CommandError::from(error))),
+        };
         Self {
             data_dir,
             provisioning,
+            provisioning_error,
             settings: Mutex::new(settings),
             sync: SyncRuntime::default(),
             store: Arc::new(Mutex::new(None)),
             unlocked: Mutex::new(false),
+        }
+    }
+
+    /// What IT provisioned, or the error that names the key at fault in the file.
+    pub fn valid_provisioning(&self) -> Result<&Provisioning, CommandError> {
+        match &self.provisioning_error {
+            Some(error) => Err(error.clone()),
+            None => Ok(&self.provisioning),
         }
     }
 
@@ -108,7 +129,7 @@ mod tests {
         let data_dir = dir.path().join("never-opened");
         let state = AppState::new(
             data_dir.clone(),
-            Provisioning::default(),
+            Ok(Provisioning::default()),
             UserSettings::default(),
         );
         let error = state.with_store(|store| store.pending_count()).unwrap_err();
@@ -116,6 +137,31 @@ mod tests {
         assert!(
             !data_dir.exists(),
             "a locked app must not open or create the store"
+        );
+    }
+
+    #[test]
+    fn an_invalid_provisioning_file_is_kept_as_an_error_naming_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(&file, "lock_after_minutes = -1\n").unwrap();
+        let state = AppState::new(
+            dir.path().join("data"),
+            Provisioning::load(&file),
+            UserSettings::default(),
+        );
+        let error = state.valid_provisioning().unwrap_err();
+        assert_eq!(error.kind, ErrorKind::InvalidProvisioning);
+        assert_eq!(error.field.as_deref(), Some("lock_after_minutes"));
+        assert!(
+            error.message.contains(&file.display().to_string()),
+            "{}",
+            error.message
+        );
+        assert!(
+            error.message.contains("key `lock_after_minutes`"),
+            "{}",
+            error.message
         );
     }
 }

@@ -16,7 +16,7 @@ use serde_json::Value as Json;
 use tandem_store::{LocalConflict, Store, StoreError};
 use tandem_sync::{
     ConflictChoice, CycleOutcome, HttpTransport, LoginInput, STALE_DEVICE_DAYS, SyncError,
-    SyncLock, SyncObserver, SyncPhase, SyncPolicy, SyncSchedule, SystemClock, TransportSettings,
+    SyncLock, SyncObserver, SyncPhase, SyncPolicy, SyncSchedule, SystemClock,
 };
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager};
@@ -45,8 +45,15 @@ impl From<SyncError> for CommandError {
             SyncError::UpdateRequired { .. } => ErrorKind::UpdateRequired,
             SyncError::InvalidCredentials => ErrorKind::WrongPassword,
             SyncError::NotSignedIn | SyncError::Unauthorized { .. } => ErrorKind::NotSignedIn,
-            SyncError::InvalidServerUrl { .. } => {
+            SyncError::InvalidServerUrl { .. } | SyncError::ProvisionedServer { .. } => {
                 return CommandError::invalid_field("server_url", error.to_string());
+            }
+            SyncError::InvalidProvisioning { key, .. } => {
+                return CommandError {
+                    kind: ErrorKind::InvalidProvisioning,
+                    field: key.clone(),
+                    message: error.to_string(),
+                };
             }
             SyncError::Keyring { .. } => ErrorKind::KeyringUnavailable,
             SyncError::Forbidden { .. } => ErrorKind::NotAllowed,
@@ -180,7 +187,9 @@ fn device_name() -> String {
 /// Signs this laptop in online (on a connection of its own, since the login waits for the
 /// network), keeps the device token in the OS keyring, and asks for a first sync.
 pub async fn sign_in_online(state: &AppState, input: &SignInInput) -> Result<(), CommandError> {
-    let transport = HttpTransport::new(&input.server_url, None, TransportSettings::default())?;
+    let provisioning = state.valid_provisioning()?;
+    let server = provisioning.sign_in_server(Some(&input.server_url))?;
+    let transport = HttpTransport::new(&server, None, provisioning.transport_settings())?;
     let mut store = Store::open(&state.data_dir)?;
     let login = LoginInput {
         username: input.username.clone(),
@@ -247,13 +256,7 @@ impl SyncObserver for ChannelObserver<'_> {
 async fn cycle(state: &AppState) -> Result<tandem_sync::SyncReport, SyncError> {
     let _lock = SyncLock::try_acquire(&state.data_dir)?;
     let mut store = Store::open(&state.data_dir)?;
-    let sign_in = store.sign_in()?.ok_or(SyncError::NotSignedIn)?;
-    let token = tandem_sync::credentials::load_device_token(&state.data_dir)?;
-    let transport = HttpTransport::new(
-        &sign_in.server_url,
-        token.map(|t| t.expose().to_owned()),
-        TransportSettings::default(),
-    )?;
+    let transport = signed_in_transport(state, &store)?;
     let mut observer = ChannelObserver {
         runtime: &state.sync,
     };
@@ -397,14 +400,20 @@ pub fn start_background_sync(app: AppHandle) {
 /// request that waits for the network without holding the shared connection.
 fn signed_in_connection(state: &AppState) -> Result<(Store, HttpTransport), CommandError> {
     let store = Store::open(&state.data_dir)?;
+    let transport = signed_in_transport(state, &store)?;
+    Ok((store, transport))
+}
+
+/// A transport to the server `store` is signed in to, with its device token from the keyring
+/// and the provisioned organisation CA.
+fn signed_in_transport(state: &AppState, store: &Store) -> Result<HttpTransport, SyncError> {
     let sign_in = store.sign_in()?.ok_or(SyncError::NotSignedIn)?;
     let token = tandem_sync::credentials::load_device_token(&state.data_dir)?;
-    let transport = HttpTransport::new(
+    HttpTransport::new(
         &sign_in.server_url,
         token.map(|t| t.expose().to_owned()),
-        TransportSettings::default(),
-    )?;
-    Ok((store, transport))
+        state.provisioning.transport_settings(),
+    )
 }
 
 /// Resolves a conflict with the value a team lead chose, through the server (which writes it
@@ -812,5 +821,63 @@ mod tests {
         assert_eq!(error.kind, ErrorKind::NeedsConnection);
         let error = CommandError::from(SyncError::ConflictNotOpen { id: 3 });
         assert_eq!(error.kind, ErrorKind::ConflictNotOpen);
+    }
+}
+
+#[cfg(test)]
+mod provisioning_tests {
+    use std::path::Path;
+
+    use tandem_sync::Provisioning;
+
+    use super::*;
+    use crate::settings::UserSettings;
+
+    fn sign_in_input(server_url: &str) -> SignInInput {
+        SignInInput {
+            server_url: server_url.to_owned(),
+            username: "coach".to_owned(),
+            password: "correct horse battery".to_owned(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sign_in_to_another_server_than_the_provisioned_one_is_refused_before_anything_is_opened()
+     {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("data");
+        let provisioning = Provisioning::parse(
+            Path::new("/etc/tandem/config.toml"),
+            "server_url = \"https://tandem.vantaa.example\"",
+        );
+        let state = AppState::new(data_dir.clone(), provisioning, UserSettings::default());
+        let error = sign_in_online(&state, &sign_in_input("https://elsewhere.example"))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Validation);
+        assert_eq!(error.field.as_deref(), Some("server_url"));
+        assert!(
+            error.message.contains("https://tandem.vantaa.example"),
+            "{}",
+            error.message
+        );
+        assert!(!data_dir.exists(), "no store was created");
+    }
+
+    #[tokio::test]
+    async fn an_invalid_provisioning_file_blocks_the_sign_in_with_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("data");
+        let provisioning = Provisioning::parse(
+            Path::new("/etc/tandem/config.toml"),
+            "server_url = \"https://tandem.vantaa.example\"\n[updates]\nenabled = true\n",
+        );
+        let state = AppState::new(data_dir.clone(), provisioning, UserSettings::default());
+        let error = sign_in_online(&state, &sign_in_input("https://tandem.vantaa.example"))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind, ErrorKind::InvalidProvisioning);
+        assert_eq!(error.field.as_deref(), Some("updates.endpoint"));
+        assert!(!data_dir.exists(), "no store was created");
     }
 }

@@ -51,6 +51,10 @@ pub(crate) enum Command {
     Rejected(crate::sync_args::RejectedCommand),
     /// Print every record as JSON.
     Export,
+    /// The configuration IT provisioned (/etc/tandem/config.toml, or
+    /// TANDEM_PROVISIONING_FILE) and the user's settings.
+    #[command(subcommand)]
+    Config(crate::sync_args::ConfigCommand),
 }
 
 // Parsed once per run; boxing the field sets would only add noise.

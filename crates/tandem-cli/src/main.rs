@@ -20,6 +20,7 @@ use clap::Parser;
 use serde_json::{Value as Json, json};
 use tandem_domain::{Entity, RecordId};
 use tandem_store::{EditContext, Store};
+use tandem_sync::Provisioning;
 
 use crate::args::{Cli, ClientCommand, Command, ContactCommand};
 use crate::output::Output;
@@ -65,10 +66,22 @@ fn run(cli: Cli, out: &Output) -> Result<()> {
         }
         Command::Client(command) => client(command, open()?, out)?,
         Command::Contact(command) => contact(command, open()?, out)?,
-        Command::Status => sync_commands::status(&open()?, out)?,
-        Command::Login(args) => sync_commands::login(args, &dir, open()?, out)?,
-        Command::Sync => sync_commands::sync(&dir, open, out, cli.json)?,
-        Command::Conflicts(command) => sync_commands::conflicts(command, &dir, &mut open()?, out)?,
+        // An invalid provisioning file is reported, not fatal: status is for support calls.
+        Command::Status => sync_commands::status(&open()?, &Provisioning::load_system(), out)?,
+        Command::Login(args) => {
+            let provisioning = Provisioning::load_system()?;
+            sync_commands::login(args, &provisioning, &dir, open()?, out)?;
+        }
+        Command::Sync => {
+            let provisioning = Provisioning::load_system()?;
+            sync_commands::sync(&provisioning, &dir, open, out, cli.json)?;
+        }
+        Command::Config(command) => {
+            sync_commands::config(command, &Provisioning::load_system()?, &dir, out)?;
+        }
+        Command::Conflicts(command) => {
+            sync_commands::conflicts(command, &dir, &mut open()?, out)?;
+        }
         Command::Rejected(command) => sync_commands::rejected(command, &mut open()?, out)?,
         Command::Export => {
             let store = open()?;

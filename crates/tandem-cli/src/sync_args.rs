@@ -5,9 +5,10 @@ use clap::{Args, Subcommand};
 /// `tandem login`.
 #[derive(Debug, Args)]
 pub(crate) struct LoginArgs {
-    /// The server's address, e.g. https://tandem.example.org.
+    /// The server's address, e.g. https://tandem.example.org (default: server_url of the
+    /// provisioning file, which cannot be overridden).
     #[arg(long, value_name = "URL", env = "TANDEM_SERVER")]
-    pub(crate) server: String,
+    pub(crate) server: Option<String>,
     /// The login name.
     #[arg(long)]
     pub(crate) username: String,
@@ -63,4 +64,13 @@ pub(crate) enum RejectedCommand {
         /// The refused change's id.
         change_id: String,
     },
+}
+
+/// `tandem config ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Print the effective configuration and where each value came from (the provisioning
+    /// file, a user setting, or the default). An invalid provisioning file is an error that
+    /// names the key.
+    Show,
 }

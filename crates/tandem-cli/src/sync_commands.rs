@@ -13,13 +13,13 @@ use serde_json::{Value as Json, json};
 use tandem_store::{PullApplied, PushApplied, Store};
 use tandem_sync::credentials::{load_device_token, save_device_token};
 use tandem_sync::{
-    ConflictChoice, HttpTransport, LoginInput, SyncError, SyncLock, SyncObserver, SyncPhase,
-    SystemClock, TransportSettings, sync_once, wipe_local_data,
+    ConflictChoice, HttpTransport, LoginInput, Provisioning, SyncError, SyncLock, SyncObserver,
+    SyncPhase, SystemClock, sync_once, wipe_local_data,
 };
 use uuid::Uuid;
 
 use crate::output::{self, Output};
-use crate::sync_args::{ConflictsCommand, LoginArgs, RejectedCommand};
+use crate::sync_args::{ConfigCommand, ConflictsCommand, LoginArgs, RejectedCommand};
 use tandem_store::{LocalConflict, RejectedChange, SyncStatus};
 use tandem_sync::SyncReport;
 
@@ -40,14 +40,27 @@ fn default_device_name() -> String {
 }
 
 /// `tandem login`: signs the store in online, keeps the device token in the OS keyring.
-pub(crate) fn login(args: LoginArgs, dir: &Path, mut store: Store, out: &Output) -> Result<()> {
+pub(crate) fn login(
+    args: LoginArgs,
+    provisioning: &Provisioning,
+    dir: &Path,
+    mut store: Store,
+    out: &Output,
+) -> Result<()> {
     if !args.password_stdin {
         bail!(
             "give the password on standard input with --password-stdin (never on the command line)"
         );
     }
     // The address is checked before the password is read.
-    let transport = HttpTransport::new(&args.server, None, TransportSettings::default())?;
+    let server = match provisioning.sign_in_server(args.server.as_deref()) {
+        Err(SyncError::InvalidServerUrl { .. }) if args.server.is_none() => bail!(
+            "give the server with --server URL (no server_url is provisioned in {})",
+            tandem_sync::provisioning::provisioning_file_path().display()
+        ),
+        other => other?,
+    };
+    let transport = HttpTransport::new(&server, None, provisioning.transport_settings())?;
     let mut password = zeroize::Zeroizing::new(String::new());
     std::io::stdin()
         .lock()
@@ -159,6 +172,7 @@ impl SyncObserver for ProgressObserver {
 
 /// `tandem sync`: one cycle, under the store's sync lock.
 pub(crate) fn sync(
+    provisioning: &Provisioning,
     dir: &Path,
     open: impl FnOnce() -> Result<Store>,
     out: &Output,
@@ -166,15 +180,7 @@ pub(crate) fn sync(
 ) -> Result<()> {
     let lock = SyncLock::try_acquire(dir)?;
     let mut store = open()?;
-    let sign_in = store.sign_in()?.ok_or(SyncError::NotSignedIn)?;
-    let token = load_device_token(dir)?.ok_or_else(|| {
-        anyhow!("the device token of this store is missing from the OS keyring; run `tandem login` again")
-    })?;
-    let transport = HttpTransport::new(
-        &sign_in.server_url,
-        Some(token.expose().to_owned()),
-        TransportSettings::default(),
-    )?;
+    let transport = signed_in_transport(provisioning, dir, &store)?;
     let mut observer = ProgressObserver::new(!json_mode && std::io::stderr().is_terminal());
     let result = runtime()?.block_on(sync_once(
         &mut store,
@@ -203,8 +209,55 @@ pub(crate) fn sync(
     }
 }
 
-/// A transport for a signed-in store, with its device token from the keyring.
-fn signed_in_transport(dir: &Path, store: &Store) -> Result<HttpTransport> {
+/// `tandem config show`: each effective setting, its value and where it came from.
+pub(crate) fn config(
+    command: ConfigCommand,
+    provisioning: &Provisioning,
+    dir: &Path,
+    out: &Output,
+) -> Result<()> {
+    match command {
+        ConfigCommand::Show => {
+            let settings = provisioning.effective_settings(dir);
+            let file = tandem_sync::provisioning::provisioning_file_path();
+            let value = json!({
+                "provisioning_file": file,
+                "provisioning_file_present": provisioning.file.is_some(),
+                "data_dir": dir,
+                "settings": settings,
+            });
+            out.print(&value, || {
+                let presence = if provisioning.file.is_some() {
+                    ""
+                } else {
+                    " (not present)"
+                };
+                let mut lines = vec![
+                    format!("provisioning file: {}{presence}", file.display()),
+                    format!("data directory:    {}", dir.display()),
+                ];
+                for setting in &settings {
+                    lines.push(format!(
+                        "{:<19} {:<40} ({})",
+                        setting.key,
+                        setting.value.as_deref().unwrap_or("(not set)"),
+                        setting.source
+                    ));
+                }
+                lines.join("\n")
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A transport for a signed-in store, with its device token from the keyring and the
+/// provisioned organisation CA.
+fn signed_in_transport(
+    provisioning: &Provisioning,
+    dir: &Path,
+    store: &Store,
+) -> Result<HttpTransport> {
     let sign_in = store.sign_in()?.ok_or(SyncError::NotSignedIn)?;
     let token = load_device_token(dir)?.ok_or_else(|| {
         anyhow!("the device token of this store is missing from the OS keyring; run `tandem login` again")
@@ -212,7 +265,7 @@ fn signed_in_transport(dir: &Path, store: &Store) -> Result<HttpTransport> {
     Ok(HttpTransport::new(
         &sign_in.server_url,
         Some(token.expose().to_owned()),
-        TransportSettings::default(),
+        provisioning.transport_settings(),
     )?)
 }
 
@@ -234,7 +287,7 @@ pub(crate) fn conflicts(
                 (None, Some(n)) => ConflictChoice::Pick(n),
                 (None, None) => bail!("give the value with --value JSON or --pick N"),
             };
-            let transport = signed_in_transport(dir, store)?;
+            let transport = signed_in_transport(&Provisioning::load_system()?, dir, store)?;
             let conflict = runtime()?
                 .block_on(tandem_sync::review::resolve_conflict(
                     store,
@@ -315,11 +368,25 @@ pub(crate) fn rejected(command: RejectedCommand, store: &mut Store, out: &Output
     Ok(())
 }
 
-/// `tandem status`: the store's status with the sync state added.
-pub(crate) fn status(store: &Store, out: &Output) -> Result<()> {
+/// `tandem status`: the store's status with the sync state and the provisioning file's
+/// state added.
+pub(crate) fn status(
+    store: &Store,
+    provisioning: &Result<Provisioning, SyncError>,
+    out: &Output,
+) -> Result<()> {
     let status = store.status()?;
     let sync = store.sync_status()?;
+    let file = tandem_sync::provisioning::provisioning_file_path();
+    let (provisioning_state, provisioning_error) = match provisioning {
+        Ok(p) if p.file.is_some() => ("valid", None),
+        Ok(_) => ("not present", None),
+        Err(error) => ("invalid", Some(error.to_string())),
+    };
     let mut value = serde_json::to_value(&status)?;
+    value["provisioning_file"] = json!(file);
+    value["provisioning"] = json!(provisioning_state);
+    value["provisioning_error"] = json!(provisioning_error);
     if let (Some(object), Json::Object(extra)) =
         (value.as_object_mut(), serde_json::to_value(&sync)?)
     {
@@ -328,8 +395,13 @@ pub(crate) fn status(store: &Store, out: &Output) -> Result<()> {
         }
     }
     out.print(&value, || {
+        let mut provisioning_line =
+            format!("provisioning:   {} ({provisioning_state})", file.display());
+        if let Some(error) = &provisioning_error {
+            provisioning_line.push_str(&format!("\n                {error}"));
+        }
         format!(
-            "{}\n{}",
+            "{}\n{}\n{provisioning_line}",
             output::status_text(&status),
             sync_status_text(&sync)
         )

@@ -34,6 +34,7 @@ use uuid::Uuid;
 use crate::ServerError;
 use crate::auth::{PasswordHashing, new_device_token, token_hash};
 use crate::clock::{Clock, new_uuid_v7, to_ms};
+use crate::metrics::ServerMetrics;
 use crate::push::prepare_change;
 use crate::store::{NewDevice, PushContext, ServerStore};
 
@@ -94,6 +95,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The settings.
     pub settings: Arc<ServerSettings>,
+    /// This instance's counters for monitoring (served by [`crate::metrics::metrics_router`]).
+    pub metrics: ServerMetrics,
     /// A hash to verify against when the username is unknown, so that a wrong username
     /// takes as long as a wrong password.
     dummy_hash: Arc<String>,
@@ -113,6 +116,7 @@ impl AppState {
             store,
             clock,
             settings: Arc::new(settings),
+            metrics: ServerMetrics::default(),
             dummy_hash: Arc::new(dummy_hash),
         })
     }
@@ -138,8 +142,14 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
 /// timeout, tracing).
 pub fn router(state: AppState) -> Router {
     let settings = Arc::clone(&state.settings);
+    let metrics = state.metrics.clone();
     let (routes, _document) = api_routes().split_for_parts();
     routes
+        // Inside the routing, so that each request is counted under its route template.
+        .route_layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::track_requests,
+        ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -655,6 +665,14 @@ async fn push(
         rejected = count(ChangeStatus::Rejected),
         "push"
     );
+    for (status, name) in [
+        (ChangeStatus::Applied, "applied"),
+        (ChangeStatus::Merged, "merged"),
+        (ChangeStatus::Conflict, "conflict"),
+        (ChangeStatus::Rejected, "rejected"),
+    ] {
+        state.metrics.push_result(name, count(status) as u64);
+    }
     Ok(Json(PushResponse {
         server_time: now,
         results,
@@ -691,6 +709,7 @@ async fn pull(
     let now = state.clock.now();
     let (changes, has_more) = state.store.pull(team_id, query.after, query.limit).await?;
     state.store.touch_device(caller.device_id, now).await?;
+    state.metrics.pulled_rows(changes.len() as u64);
     let next = changes.last().map_or(query.after, |change| change.seq);
     Ok(Json(PullResponse {
         changes,

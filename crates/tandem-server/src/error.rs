@@ -60,6 +60,15 @@ pub enum ServerError {
     /// The data directory or a file could not be used.
     #[error("file error: {0}")]
     Io(#[from] std::io::Error),
+
+    /// A backup could not be written.
+    #[error("backup to {}: {reason}", path.display())]
+    Backup {
+        /// The backup file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
     /// The TLS certificate file (`--tls-cert`) cannot be read or holds no PEM certificate.
     #[error("TLS certificate file {}: {reason}", path.display())]
     TlsCertificate {

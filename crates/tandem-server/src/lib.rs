@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod clock;
 mod error;
+pub mod metrics;
 pub mod openapi;
 pub mod push;
 pub mod seed;

@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 use tandem_protocol::Role;
 use tandem_server::clock::{Clock, SystemClock, new_uuid_v7};
-use tandem_server::store::{DatabaseLocation, ServerStore};
+use tandem_server::store::{DatabaseLocation, ServerStore, SqliteStore};
 use tandem_server::{AppState, ServerSettings};
 use uuid::Uuid;
 
@@ -42,7 +42,7 @@ struct GlobalArgs {
     #[arg(long, global = true, env = "TANDEM_DATABASE_URL")]
     database_url: Option<String>,
     /// A TOML file with the same keys (data_dir, listen, database_url, body_limit_bytes,
-    /// request_timeout_secs, tls_cert, tls_key); flags win over it.
+    /// request_timeout_secs, tls_cert, tls_key, metrics_listen); flags win over it.
     #[arg(long, global = true, env = "TANDEM_CONFIG")]
     config: Option<PathBuf>,
     /// Serve HTTPS with this PEM certificate chain (server certificate first); needs
@@ -52,6 +52,15 @@ struct GlobalArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, global = true, env = "TANDEM_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Serve Prometheus metrics at http://ADDRESS/metrics, on this address of its own (keep
+    /// it reachable from the monitoring network only). Without it there is no /metrics.
+    #[arg(
+        long,
+        global = true,
+        env = "TANDEM_METRICS_LISTEN",
+        value_name = "ADDRESS"
+    )]
+    metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,6 +69,13 @@ enum Command {
     Serve,
     /// Create or update the database schema.
     Migrate,
+    /// Write a consistent copy of the SQLite database to a new file while the server keeps
+    /// serving (PostgreSQL: use pg_dump, see docs/it-guide.md).
+    Backup {
+        /// The backup file to create (never overwritten).
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
     /// Manage teams, users and devices.
     Admin {
         #[command(subcommand)]
@@ -144,10 +160,12 @@ struct ConfigFile {
     request_timeout_secs: Option<u64>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    metrics_listen: Option<SocketAddr>,
 }
 
 struct Resolved {
     listen: SocketAddr,
+    metrics_listen: Option<SocketAddr>,
     database: DatabaseLocation,
     settings: ServerSettings,
     /// Certificate chain and key files, when the server speaks HTTPS.
@@ -199,6 +217,7 @@ fn resolve(global: &GlobalArgs) -> anyhow::Result<Resolved> {
     Ok(Resolved {
         tls,
         listen,
+        metrics_listen: global.metrics_listen.or(file.metrics_listen),
         database,
         settings,
     })
@@ -271,6 +290,18 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("binding {}", resolved.listen))?;
             let address = listener.local_addr()?;
+            if let Some(metrics_listen) = resolved.metrics_listen {
+                let metrics = tokio::net::TcpListener::bind(metrics_listen)
+                    .await
+                    .with_context(|| format!("binding the metrics address {metrics_listen}"))?;
+                println!("metrics on http://{}/metrics", metrics.local_addr()?);
+                let app = tandem_server::metrics::metrics_router(state.metrics.clone());
+                tokio::spawn(async move {
+                    if let Err(error) = axum::serve(metrics, app).await {
+                        tracing::error!(%error, "the metrics listener stopped");
+                    }
+                });
+            }
             match tls {
                 Some(tls) => {
                     println!("listening on https://{address}");
@@ -300,6 +331,17 @@ async fn main() -> anyhow::Result<()> {
                 summary.changes
             );
         }
+        Command::Backup { to } => match &resolved.database {
+            DatabaseLocation::Sqlite(path) => {
+                let path = path.clone();
+                let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path)).await??;
+                store.backup_to(&to).await?;
+                println!("{} backed up to {}", resolved.database, to.display());
+            }
+            DatabaseLocation::Postgres(_) => bail!(
+                "backup copies SQLite databases; back up PostgreSQL with `pg_dump --format=custom` and WAL archiving (see docs/it-guide.md)"
+            ),
+        },
         Command::Admin { command } => {
             let store = open_store(&resolved.database).await?;
             match command {

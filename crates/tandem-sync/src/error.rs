@@ -165,6 +165,33 @@ pub enum SyncError {
         message: String,
     },
 
+    /// The provisioning file IT wrote is unreadable or has a wrong key or value.
+    #[error(
+        "The provisioning file {} is invalid{}: {problem}. Ask IT to correct it.",
+        .path.display(),
+        .key.as_ref().map(|key| format!(": key `{key}`")).unwrap_or_default()
+    )]
+    InvalidProvisioning {
+        /// The file.
+        path: PathBuf,
+        /// The key at fault (`updates.endpoint` inside the `[updates]` table), if one is.
+        key: Option<String>,
+        /// What is wrong with it.
+        problem: String,
+    },
+
+    /// A sign-in named another server than the one IT provisioned.
+    #[error(
+        "The server is set by IT to {provisioned} (server_url in {}) and cannot be changed here.",
+        .file.display()
+    )]
+    ProvisionedServer {
+        /// The provisioned server.
+        provisioned: String,
+        /// The provisioning file.
+        file: PathBuf,
+    },
+
     /// The local store failed.
     #[error(transparent)]
     Store(#[from] tandem_store::StoreError),
@@ -206,6 +233,8 @@ impl SyncError {
             SyncError::ConflictNotOpen { .. } => "conflict_not_open",
             SyncError::NoSuchConflictValue { .. } => "no_such_conflict_value",
             SyncError::InvalidResolution { .. } => "invalid_resolution",
+            SyncError::InvalidProvisioning { .. } => "invalid_provisioning",
+            SyncError::ProvisionedServer { .. } => "provisioned_server",
             SyncError::Store(_) => "store",
         }
     }

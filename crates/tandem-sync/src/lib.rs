@@ -13,6 +13,8 @@
 //!   [`login`] signs a store in.
 //! - [`review`] is the team lead's part: resolving a conflict through the server (online
 //!   only) and the health of the team's laptops.
+//! - [`provisioning`] reads the system-wide file IT provisions (server, organisation, CA,
+//!   lock timeout, updates), strictly, for the desktop app and the CLI alike.
 //!
 //! Progress is reported through [`SyncObserver`]: the desktop shell forwards it to the UI,
 //! the CLI to a progress bar. The engine never prints.
@@ -24,6 +26,7 @@ pub mod lock;
 pub mod login;
 pub mod observer;
 pub mod planner;
+pub mod provisioning;
 pub mod review;
 pub mod schedule;
 pub mod transport;
@@ -34,6 +37,7 @@ pub use error::SyncError;
 pub use lock::SyncLock;
 pub use login::{LoginInput, sign_in, verify_offline};
 pub use observer::{NoProgress, SyncObserver, SyncPhase};
+pub use provisioning::{OrganisationCa, Provisioning};
 pub use review::{ConflictChoice, DeviceHealth, STALE_DEVICE_DAYS};
 pub use schedule::{CycleOutcome, SyncPolicy, SyncSchedule, backoff_delay};
 pub use transport::{HttpTransport, TransportSettings};

@@ -13,9 +13,10 @@ use tandem_protocol::{
 };
 
 use crate::SyncError;
+use crate::provisioning::OrganisationCa;
 
 /// Timeouts of the transport.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransportSettings {
     /// How long to wait for a connection.
     pub connect_timeout: Duration,
@@ -24,6 +25,9 @@ pub struct TransportSettings {
     /// Whether to keep connections open between requests (off: a new connection each
     /// request, for proxies that count connections, and for fault-injection tests).
     pub reuse_connections: bool,
+    /// The organisation CA from the provisioning file, trusted in addition to the public
+    /// roots (a municipal server with a certificate from the city's own CA).
+    pub organisation_ca: Option<OrganisationCa>,
 }
 
 impl Default for TransportSettings {
@@ -34,6 +38,7 @@ impl Default for TransportSettings {
             // answer (408) arrive instead of a local timeout.
             request_timeout: Duration::from_secs(45),
             reuse_connections: true,
+            organisation_ca: None,
         }
     }
 }
@@ -64,6 +69,15 @@ impl HttpTransport {
         let mut builder = reqwest::Client::builder();
         if !settings.reuse_connections {
             builder = builder.pool_max_idle_per_host(0);
+        }
+        if let Some(ca) = &settings.organisation_ca {
+            let certificates = ca.certificates().map_err(|detail| SyncError::Offline {
+                server: base.clone(),
+                detail: format!("cannot use the organisation CA: {detail}"),
+            })?;
+            for certificate in certificates {
+                builder = builder.add_root_certificate(certificate);
+            }
         }
         let http = builder
             .connect_timeout(settings.connect_timeout)
@@ -177,13 +191,7 @@ impl HttpTransport {
     }
 
     fn offline(&self, error: &reqwest::Error) -> SyncError {
-        let mut detail = error.to_string();
-        let mut source = std::error::Error::source(error);
-        while let Some(cause) = source {
-            detail.push_str(": ");
-            detail.push_str(&cause.to_string());
-            source = cause.source();
-        }
+        let mut detail = error_chain(error);
         if error.is_timeout() {
             detail = format!("timed out: {detail}");
         }
@@ -192,4 +200,16 @@ impl HttpTransport {
             detail,
         }
     }
+}
+
+/// An error and its causes in one line (reqwest's own message hides the TLS reason).
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut detail = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        detail.push_str(": ");
+        detail.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    detail
 }

@@ -7,33 +7,33 @@ use crate::error::{CommandError, ErrorKind};
 use crate::settings::{UserSettings, save_user_settings};
 use crate::state::{AppState, lock};
 
-fn view(state: &AppState, settings: &UserSettings) -> SettingsView {
+fn view(state: &AppState, settings: &UserSettings) -> Result<SettingsView, CommandError> {
+    let provisioning = state.valid_provisioning()?;
     let sign_in = state
         .with_store_unlocked_or_not(|store| store.sign_in())
         .ok()
         .flatten();
-    SettingsView {
+    Ok(SettingsView {
         language: settings.language,
-        lock_after_minutes: state.provisioning.lock_after_minutes(),
-        server_url: state
-            .provisioning
+        lock_after_minutes: provisioning.lock_after_minutes(),
+        server_url: provisioning
             .server_url
             .clone()
             .or_else(|| sign_in.as_ref().map(|s| s.server_url.clone())),
-        organisation: state
-            .provisioning
+        organisation: provisioning
             .organisation
             .clone()
             .or_else(|| sign_in.map(|s| s.team_name)),
         data_dir: state.data_dir.display().to_string(),
-    }
+    })
 }
 
-/// The settings and what IT provisioned.
+/// The settings and what IT provisioned; fails with `invalid_provisioning`, naming the key,
+/// when the provisioning file is invalid (the UI shows it at start).
 #[tauri::command]
 pub async fn get_settings(state: State<'_, AppState>) -> Result<SettingsView, CommandError> {
     let settings = lock(&state.settings).clone();
-    Ok(view(&state, &settings))
+    view(&state, &settings)
 }
 
 /// Changes the user's settings.
@@ -48,5 +48,5 @@ pub async fn set_settings(
     save_user_settings(&state.data_dir, &settings)
         .map_err(|error| CommandError::new(ErrorKind::Store, error.to_string()))?;
     *lock(&state.settings) = settings.clone();
-    Ok(view(&state, &settings))
+    view(&state, &settings)
 }

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { setLocale } from '../i18n/index.svelte';
 import { CLIENT_FIELDS } from '../ipc';
 import { offlineStatus } from '../test/commands';
+import { AppError } from '../lib/errors';
 import Chips from './Chips.svelte';
+import ErrorNotice from './ErrorNotice.svelte';
 import FieldControl from './FieldControl.svelte';
 import LanguagePicker from './LanguagePicker.svelte';
 import SyncBar from './SyncBar.svelte';
@@ -60,5 +62,21 @@ describe('SyncBar', () => {
     expect(screen.getByText(/server cannot be reached/)).toBeTruthy();
     await fireEvent.click(screen.getByRole('button', { name: 'Sync now' }));
     expect(synced).toBe(1);
+  });
+});
+
+describe('ErrorNotice', () => {
+  it('explains an invalid provisioning file in the user’s language and keeps the key in the details', () => {
+    const detail =
+      'The provisioning file /etc/tandem/config.toml is invalid: key `lock_after_minutes`: must be from 1 to 1440 minutes (got 0). Ask IT to correct it.';
+    const error = new AppError('invalid_provisioning', detail, 'lock_after_minutes');
+    setLocale('fi');
+    const { unmount } = render(ErrorNotice, { error });
+    expect(screen.getByRole('alert').textContent).toContain('IT-tuen tälle koneelle asentamat asetukset ovat virheelliset');
+    expect(screen.getByText(detail)).toBeTruthy();
+    unmount();
+    setLocale('en');
+    render(ErrorNotice, { error });
+    expect(screen.getByRole('alert').textContent).toContain('The configuration IT installed on this laptop is invalid');
   });
 });

@@ -191,6 +191,7 @@ export const sv: Messages = {
   'error.server': 'Servern kunde inte hantera begäran. Ditt arbete är sparat på den här datorn.',
   'error.sign_in_mismatch': 'Datan på den här datorn hör till ett annat team, en annan server eller användare.',
   'error.device_revoked': 'En administratör har spärrat den här datorn.',
+  'error.invalid_provisioning': 'Inställningarna som IT har installerat på den här datorn är ogiltiga, så Tandem kan inte starta. Kontakta IT och uppge uppgifterna nedan.',
   'error.store': 'Datan på den här datorn rapporterade ett problem.',
   'error.needs_connection': 'Det här kräver en anslutning till servern. Inget ändrades; försök igen när du är online.',
   'error.not_allowed': 'Bara en teamledare kan göra det här.',

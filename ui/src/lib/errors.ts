@@ -5,7 +5,8 @@ import { t } from '../i18n/index.svelte';
 const KNOWN = new Set([
   'validation', 'not_found', 'keyring_unavailable', 'store_unreadable', 'update_required',
   'locked', 'not_signed_in', 'wrong_password', 'offline', 'server', 'sign_in_mismatch',
-  'device_revoked', 'store', 'needs_connection', 'not_allowed', 'conflict_not_open',
+  'device_revoked', 'invalid_provisioning', 'store', 'needs_connection', 'not_allowed',
+  'conflict_not_open',
 ]);
 
 /** The translated sentence for an error of any kind. */

@@ -3,6 +3,7 @@
 
 mod crash;
 mod encryption;
+mod provisioning;
 mod records;
 mod sync;
 mod sync_kill;
@@ -34,10 +35,26 @@ impl TestStore {
         self.data_dir().join("tandem.db")
     }
 
+    /// The provisioning file of this test store's `tandem` processes (absent until
+    /// [`TestStore::provision`] writes it), so that the machine's /etc/tandem/config.toml
+    /// never leaks into a test.
+    pub(crate) fn provisioning_file(&self) -> PathBuf {
+        self.dir.path().join("provisioning.toml")
+    }
+
+    /// Writes the provisioning file.
+    pub(crate) fn provision(&self, text: &str) {
+        std::fs::write(self.provisioning_file(), text).expect("write the provisioning file");
+    }
+
     /// `tandem --data-dir DIR ARGS...`, not yet run.
     pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tandem"));
-        command.arg("--data-dir").arg(self.data_dir()).args(args);
+        command
+            .env("TANDEM_PROVISIONING_FILE", self.provisioning_file())
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .args(args);
         command
     }
 

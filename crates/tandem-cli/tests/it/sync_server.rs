@@ -21,7 +21,7 @@ pub(crate) struct SyncServer {
     pub(crate) runtime: tokio::runtime::Runtime,
     pub(crate) base: String,
     pub(crate) store: Arc<SqliteStore>,
-    hash: String,
+    pub(crate) hash: String,
 }
 
 /// A team of its own: its name, a coach and a team lead.

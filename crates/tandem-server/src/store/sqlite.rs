@@ -64,6 +64,36 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// Writes a consistent copy of the database to `target` while the server keeps serving
+    /// (`VACUUM INTO`: one read transaction, so the copy is a snapshot; compacted, and without
+    /// a WAL file of its own). An existing `target` is never overwritten.
+    pub async fn backup_to(&self, target: &Path) -> Result<(), ServerError> {
+        let target = target.to_owned();
+        let error_target = target.clone();
+        self.run(move |conn| {
+            if target.exists() {
+                return Err(ServerError::Backup {
+                    path: target,
+                    reason: "the file exists already; choose a new name".to_owned(),
+                });
+            }
+            let text = target.to_str().ok_or_else(|| ServerError::Backup {
+                path: target.clone(),
+                reason: "the path is not UTF-8".to_owned(),
+            })?;
+            conn.execute("VACUUM INTO ?1", [text])?;
+            Ok(())
+        })
+        .await
+        .map_err(|error| match error {
+            ServerError::Sqlite(sqlite) => ServerError::Backup {
+                path: error_target,
+                reason: sqlite.to_string(),
+            },
+            other => other,
+        })
+    }
+
     fn migrate_blocking(&self) -> Result<(), ServerError> {
         let mut conn = self.lock();
         let supported = MIGRATIONS.len() as i64;

@@ -113,6 +113,8 @@ pub(crate) struct TestServer {
     pub(crate) clock: Arc<ManualClock>,
     pub(crate) teams: Vec<(String, Uuid)>,
     pub(crate) database: Arc<TestDatabase>,
+    /// The counters this instance serves at /metrics.
+    pub(crate) metrics: tandem_server::metrics::ServerMetrics,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -196,6 +198,7 @@ async fn serve(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
+    let metrics = state.metrics.clone();
     tokio::spawn(tandem_server::serve(listener, state, async {
         let _ = stopped.await;
     }));
@@ -206,6 +209,7 @@ async fn serve(
         clock,
         teams,
         database,
+        metrics,
         shutdown: Some(stop),
     }
 }

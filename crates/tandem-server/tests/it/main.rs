@@ -7,7 +7,9 @@
 mod harness;
 
 mod access;
+mod backup;
 mod instances;
+mod metrics;
 mod migrations;
 mod openapi;
 mod pg_cluster;

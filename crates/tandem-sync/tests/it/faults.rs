@@ -157,6 +157,7 @@ fn through(device: &mut TestDevice, base: &str) {
             request_timeout: Duration::from_secs(10),
             // One connection per request, so that every request meets its own fault.
             reuse_connections: false,
+            organisation_ca: None,
         },
     )
     .unwrap();

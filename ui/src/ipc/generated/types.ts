@@ -3,7 +3,7 @@
 
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
 
-export type ErrorKind = "validation" | "not_found" | "keyring_unavailable" | "store_unreadable" | "update_required" | "locked" | "not_signed_in" | "wrong_password" | "offline" | "needs_connection" | "not_allowed" | "conflict_not_open" | "server" | "sign_in_mismatch" | "device_revoked" | "store";
+export type ErrorKind = "validation" | "not_found" | "keyring_unavailable" | "store_unreadable" | "update_required" | "locked" | "not_signed_in" | "wrong_password" | "offline" | "needs_connection" | "not_allowed" | "conflict_not_open" | "server" | "sign_in_mismatch" | "device_revoked" | "invalid_provisioning" | "store";
 
 export type CommandError = { 
 /**
