@@ -375,6 +375,8 @@ pub struct SettingsView {
     pub lock_after_minutes: u32,
     /// The server (read-only).
     pub server_url: Option<String>,
+    /// Whether IT set the server in the provisioning file (then sign-in cannot change it).
+    pub server_provisioned: bool,
     /// The organisation / team (read-only).
     pub organisation: Option<String>,
     /// This laptop's data directory.

@@ -20,6 +20,7 @@ fn view(state: &AppState, settings: &UserSettings) -> Result<SettingsView, Comma
             .server_url
             .clone()
             .or_else(|| sign_in.as_ref().map(|s| s.server_url.clone())),
+        server_provisioned: provisioning.server_url.is_some(),
         organisation: provisioning
             .organisation
             .clone()

@@ -32,6 +32,7 @@ export const en: Messages = {
   'signin.title': 'Sign in to Tandem',
   'signin.intro': 'The first sign-in on this laptop needs the network. After that you can unlock Tandem offline.',
   'signin.server': 'Server address',
+  'signin.serverProvisioned': "Set by your organisation's IT.",
   'signin.username': 'User name',
   'signin.password': 'Password',
   'signin.submit': 'Sign in',

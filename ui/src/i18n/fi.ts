@@ -32,6 +32,7 @@ export const fi: Messages = {
   'signin.title': 'Kirjaudu Tandemiin',
   'signin.intro': 'Ensimmäinen kirjautuminen tällä koneella vaatii verkkoyhteyden. Sen jälkeen voit avata Tandemin myös ilman verkkoa.',
   'signin.server': 'Palvelimen osoite',
+  'signin.serverProvisioned': 'Organisaatiosi IT-tuki on asettanut tämän.',
   'signin.username': 'Käyttäjätunnus',
   'signin.password': 'Salasana',
   'signin.submit': 'Kirjaudu',

@@ -32,6 +32,7 @@ export const sv: Messages = {
   'signin.title': 'Logga in i Tandem',
   'signin.intro': 'Den första inloggningen på den här datorn kräver nätverk. Därefter kan du låsa upp Tandem utan nätverk.',
   'signin.server': 'Serverns adress',
+  'signin.serverProvisioned': 'Inställd av din organisations IT.',
   'signin.username': 'Användarnamn',
   'signin.password': 'Lösenord',
   'signin.submit': 'Logga in',

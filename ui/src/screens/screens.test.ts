@@ -60,6 +60,7 @@ const settingsView = {
   language: 'en',
   lock_after_minutes: 10,
   server_url: 'http://127.0.0.1:8080',
+  server_provisioned: false,
   organisation: 'demo',
   data_dir: '/home/coach/.local/share/tandem',
 };
@@ -121,6 +122,7 @@ describe('screens', () => {
     }],
     ['Settings', () => render(Settings)],
     ['Sign in', () => render(SignIn, { session: { ...session, signed_in: false, unlocked: false }, onsignedin: () => {} })],
+    ['Sign in (provisioned server)', () => render(SignIn, { session: { ...session, signed_in: false, unlocked: false }, defaultServer: 'https://tandem.vantaa.fi', serverProvisioned: true, onsignedin: () => {} })],
     ['Unlock', () => render(SignIn, { session: { ...session, unlocked: false }, onsignedin: () => {} })],
     ['App frame', () => render(App)],
   ];
@@ -285,5 +287,32 @@ describe('conflicts', () => {
     expect(card.textContent).toContain('+358405556666');
     expect(card.textContent).not.toContain('In use now');
     expect(card.querySelectorAll('button').length).toBe(0);
+  });
+});
+
+describe('sign-in on a provisioned laptop', () => {
+  it('shows the server IT set, read-only, says why, and starts at the user name', async () => {
+    answers();
+    render(SignIn, {
+      session: { ...session, signed_in: false, unlocked: false },
+      defaultServer: 'https://tandem.vantaa.fi',
+      serverProvisioned: true,
+      onsignedin: () => {},
+    });
+    await settle();
+    const server = screen.getByLabelText('Server address') as HTMLInputElement;
+    expect(server.value).toBe('https://tandem.vantaa.fi');
+    expect(server.readOnly).toBe(true);
+    expect(screen.getByText("Set by your organisation's IT.")).toBeTruthy();
+    expect(document.activeElement).toBe(screen.getByLabelText('User name'));
+  });
+
+  it('lets the user type the server when IT did not set one', async () => {
+    answers();
+    render(SignIn, { session: { ...session, signed_in: false, unlocked: false }, onsignedin: () => {} });
+    await settle();
+    const server = screen.getByLabelText('Server address') as HTMLInputElement;
+    expect(server.readOnly).toBe(false);
+    expect(document.activeElement).toBe(server);
   });
 });

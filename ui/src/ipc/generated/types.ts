@@ -530,6 +530,10 @@ lock_after_minutes: number,
  */
 server_url: string | null, 
 /**
+ * Whether IT set the server in the provisioning file (then sign-in cannot change it).
+ */
+server_provisioned: boolean, 
+/**
  * The organisation / team (read-only).
  */
 organisation: string | null, 
