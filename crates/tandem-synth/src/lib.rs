@@ -35,7 +35,14 @@ const LANGUAGE_GROUPS: &[LanguageGroup] = &[
         code: "ru",
         weight: 20,
         given: &["Ольга", "Дмитрий", "Наталья", "Сергей", "Анна", "Алексей"],
-        family: &["Иванова", "Смирнов", "Кузнецова", "Попов", "Соколова", "Морозов"],
+        family: &[
+            "Иванова",
+            "Смирнов",
+            "Кузнецова",
+            "Попов",
+            "Соколова",
+            "Морозов",
+        ],
     },
     LanguageGroup {
         code: "et",
@@ -53,7 +60,14 @@ const LANGUAGE_GROUPS: &[LanguageGroup] = &[
         code: "uk",
         weight: 10,
         given: &["Оксана", "Тарас", "Ірина", "Богдан", "Олена", "Андрій"],
-        family: &["Шевченко", "Коваленко", "Бондаренко", "Ткаченко", "Мельник", "Кравчук"],
+        family: &[
+            "Шевченко",
+            "Коваленко",
+            "Бондаренко",
+            "Ткаченко",
+            "Мельник",
+            "Кравчук",
+        ],
     },
     LanguageGroup {
         code: "so",
@@ -214,14 +228,19 @@ impl SyntheticData {
         self.made += 1;
         let today = self.now.date_naive();
         let birth_year = self.rng.random_range(1955..=today.year() - 17);
-        let arrived = self.rng.random_range((birth_year + 1).max(1990)..=today.year());
+        let arrived = self
+            .rng
+            .random_range((birth_year + 1).max(1990)..=today.year());
         let start = registered.date_naive();
         let mut fields = vec![
             ("given_name", json!(self.pick(group.given))),
             ("family_name", json!(self.pick(group.family))),
             ("birth_year", json!(birth_year)),
             ("gender", json!(self.pick(Gender::NAMES))),
-            ("languages", languages(group.code, self.rng.random_bool(0.6))),
+            (
+                "languages",
+                languages(group.code, self.rng.random_bool(0.6)),
+            ),
             ("preferred_language", json!(group.code)),
             (
                 "interpreter_needed",
@@ -234,7 +253,10 @@ impl SyntheticData {
             ),
             ("municipality", json!(self.pick(MUNICIPALITIES))),
             ("arrived_in_finland", json!(arrived)),
-            ("employment_status", json!(self.pick(EmploymentStatus::NAMES))),
+            (
+                "employment_status",
+                json!(self.pick(EmploymentStatus::NAMES)),
+            ),
             ("education_level", json!(self.pick(EducationLevel::NAMES))),
             (
                 "third_country_national",
@@ -312,7 +334,11 @@ impl SyntheticData {
             ),
             _ => (
                 "nickname",
-                json!(format!("{} {}", self.pick(&["Ami", "Mo", "Sasha"]), self.made)),
+                json!(format!(
+                    "{} {}",
+                    self.pick(&["Ami", "Mo", "Sasha"]),
+                    self.made
+                )),
             ),
         };
         BTreeMap::from([(field.to_owned(), value)])
