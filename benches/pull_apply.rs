@@ -3,7 +3,7 @@
 //! values into SQLCipher in one transaction (the limit). Goal: at least 500,000 field values
 //! a second. Each iteration applies writes the store has not seen before.
 
-use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use tandem_benches::{PlainDatabase, disk_dir, now, open_store, server_writes, size};
 use tandem_store::ServerWrite;
 use tandem_synth::SyntheticData;
@@ -39,7 +39,12 @@ fn pull_apply(c: &mut Criterion) {
             values,
         };
         let mut group = c.benchmark_group(format!("pull_apply_{values}"));
-        group.throughput(Throughput::Elements(values as u64));
+        // Twenty samples of equal length: a 5,000-value page takes tens of milliseconds,
+        // and Criterion's default (100 samples of growing length) would take many minutes.
+        group
+            .throughput(Throughput::Elements(values as u64))
+            .sample_size(20)
+            .sampling_mode(SamplingMode::Flat);
         let dir = disk_dir();
         let mut store = open_store(dir.path());
         group.bench_function("tandem_apply_pulled_page", |b| {

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use serde_json::json;
 use tandem_benches::{PlainDatabase, disk_dir, fill_store, now, open_store, server_writes, size};
 use tandem_domain::{Entity, RecordId};
@@ -29,6 +29,8 @@ fn client_edit(c: &mut Criterion) {
         .clone();
 
     let mut group = c.benchmark_group("client_edit");
+    // Each save waits for its fsync; equal samples keep the run to about a minute.
+    group.sample_size(30).sampling_mode(SamplingMode::Flat);
     let mut n = 0u64;
     group.bench_function("tandem_store_edit", |b| {
         b.iter(|| {

@@ -65,8 +65,8 @@ pub async fn seed_demo(
         .add_user(v7(now), "lead1", &hash, Role::TeamLead, &teams, now)
         .await?;
     let contacts = clients * DEMO_CONTACTS_PER_CLIENT;
-    let records = SyntheticData::new(DEMO_SEED, now, vec![coach1.id, coach2.id])
-        .dataset(clients, contacts);
+    let records =
+        SyntheticData::new(DEMO_SEED, now, vec![coach1.id, coach2.id]).dataset(clients, contacts);
     let changes = push_records(store, team.id, coach1.id, &records, now).await?;
     Ok(SeedSummary {
         clients,
@@ -104,7 +104,10 @@ pub async fn push_records(
     let changes: Vec<ChangeIn> = records
         .iter()
         .flat_map(|record| {
-            record.fields.iter().map(move |(field, value)| (record, field, value))
+            record
+                .fields
+                .iter()
+                .map(move |(field, value)| (record, field, value))
         })
         .map(|(record, field, value)| {
             clock_ms += 1;
