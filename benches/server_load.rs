@@ -1,13 +1,12 @@
 //! The server under load: 200 devices at once, each pushing 50 changes in one request and
-//! then pulling everything new since the run began, against a real tandem-server on a
-//! SQLite file over loopback HTTP. Reports throughput, the 50th and 99th percentile request
+//! then pulling everything new since the run began, against a real tandem-server over
+//! loopback HTTP, on a SQLite file and on PostgreSQL. Reports throughput, the 50th and 99th percentile request
 //! latency, and errors (goal: none). Not a Criterion benchmark: the figures are a
 //! distribution over one concurrent run, not the time of a repeated routine.
-//! PostgreSQL is not measured yet (see docs/benchmarks.md).
 
 use std::time::{Duration, Instant};
 
-use tandem_benches::{BenchServer, now, quantile, size};
+use tandem_benches::{Backend, BenchServer, now, quantile, size};
 use tandem_protocol::{ChangeIn, ChangeStatus, PushRequest};
 use tandem_sync::HttpTransport;
 use tandem_sync::planner::PULL_PAGE_SIZE;
@@ -91,9 +90,15 @@ async fn device_run(transport: HttpTransport, request: PushRequest, after: u64) 
 }
 
 fn main() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        load(backend);
+    }
+}
+
+fn load(backend: Backend) {
     let devices = size(200, 4);
     let per_device = size(50, 10);
-    let server = BenchServer::start_sqlite();
+    let server = BenchServer::start(backend);
     // A team that already has data, as in production.
     server.seed(61, size(2_000, 10), size(6_000, 20));
     let coaches = server.add_coaches(devices);
@@ -147,7 +152,7 @@ fn main() {
     let pulled: u64 = runs.iter().map(|r| r.pulled).sum();
     let requests = latencies.len() + errors.len();
     println!(
-        "FIGURE server_load_sqlite: {devices} devices x {per_device} changes pushed, then pulled; \
+        "FIGURE server_load_{backend:?}: {devices} devices x {per_device} changes pushed, then pulled; \
          wall {wall:.2?}; {:.0} changes pushed/s; {:.0} requests/s ({requests} requests, \
          {pulled} changes pulled in all); latency p50 {:.2?}, p99 {:.2?}, max {:.2?}; errors {}",
         pushed as f64 / wall.as_secs_f64(),

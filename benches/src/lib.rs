@@ -10,12 +10,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use criterion::{Criterion, SamplingMode, Throughput};
 use rusqlite::{Connection, params};
 use tandem_protocol::{LoginRequest, LoginResponse, Role};
 use tandem_server::auth::PasswordHashing;
 use tandem_server::clock::{Clock as _, SystemClock as ServerClock};
-use tandem_server::store::{ServerStore, SqliteStore};
+use tandem_server::store::{DatabaseLocation, ServerStore};
 use tandem_server::{AppState, ServerSettings};
 use tandem_store::{ServerWrite, SignIn, Store, StoreKey};
 use tandem_sync::{Clock as _, HttpTransport, NoProgress, SyncReport, TransportSettings};
@@ -171,8 +170,22 @@ fn rand_key() -> [u8; 32] {
     rand::random()
 }
 
-/// A real tandem-server on 127.0.0.1 over a SQLite file, with a team `bench` and a coach,
-/// on its own runtime (two worker threads, like the machine).
+/// The server's database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file in a temporary directory.
+    Sqlite,
+    /// A database in a throw-away PostgreSQL cluster (Debian's `postgresql` package), started
+    /// the way tandem-server's own tests start it.
+    Postgres,
+}
+
+// The cluster of tandem-server's PostgreSQL tests, shared rather than copied.
+#[path = "../../crates/tandem-server/tests/it/pg_cluster.rs"]
+mod pg_cluster;
+
+/// A real tandem-server on 127.0.0.1 over SQLite or PostgreSQL, with a team `bench` and a
+/// coach, on its own runtime (two worker threads, like the machine).
 #[derive(Debug)]
 pub struct BenchServer {
     /// The runtime the server runs on; clients block on it too.
@@ -195,14 +208,24 @@ pub const COACH: &str = "coach";
 impl BenchServer {
     /// Starts a server whose database is a SQLite file in a temporary directory.
     pub fn start_sqlite() -> Self {
+        Self::start(Backend::Sqlite)
+    }
+
+    /// Starts a server on `backend`.
+    pub fn start(backend: Backend) -> Self {
         let dir = disk_dir();
-        let store: Arc<dyn ServerStore> =
-            Arc::new(SqliteStore::open(&dir.path().join("server.db")).expect("server store"));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("runtime");
+        let location = match backend {
+            Backend::Sqlite => DatabaseLocation::Sqlite(dir.path().join("server.db")),
+            Backend::Postgres => {
+                DatabaseLocation::Postgres(runtime.block_on(pg_cluster::fresh_database()))
+            }
+        };
+        let store = runtime.block_on(location.open()).expect("server store");
         let hashing = PasswordHashing::fast_insecure_for_tests();
         let hash = hashing.hash(PASSWORD).expect("hash");
         let settings = ServerSettings {
@@ -452,49 +475,57 @@ pub async fn fetch_len(http: &reqwest::Client, url: &str) -> usize {
         .len()
 }
 
-/// The initial sync of a new laptop from a server holding `clients` clients and `contacts`
+/// The initial sync of new laptops from a server holding `clients` clients and `contacts`
 /// contacts, end to end over loopback HTTP (login excluded), against a raw transfer of the
-/// same pull bodies in one plain HTTP response (the limit). Ten samples of one sync each.
-pub fn bench_initial_sync(c: &mut Criterion, clients: usize, contacts: usize) {
+/// same pull bodies in one plain HTTP response (the limit): `syncs` timed syncs, each of a
+/// new laptop, and ten raw transfers. Prints a FIGURE line; returns the server and the last
+/// laptop for further measurements.
+pub fn measure_initial_sync(
+    clients: usize,
+    contacts: usize,
+    syncs: usize,
+) -> (BenchServer, Laptop, Vec<SyntheticRecord>) {
     let server = BenchServer::start_sqlite();
-    server.seed(31, clients, contacts);
+    let seeding = Instant::now();
+    let records = server.seed(31, clients, contacts);
+    let seeded_in = seeding.elapsed();
     let probe = server.laptop(COACH);
     let body = Arc::new(server.pull_bodies(&probe.token));
     let bytes = body.len();
     let url = serve_raw_bytes(&server.runtime, body);
-    let mut group = c.benchmark_group(format!(
-        "initial_sync_{clients}_clients_{contacts}_contacts"
-    ));
-    group
-        .sample_size(10)
-        .sampling_mode(SamplingMode::Flat)
-        .warm_up_time(Duration::from_millis(1))
-        .measurement_time(Duration::from_millis(1))
-        .throughput(Throughput::Bytes(bytes as u64));
-    let mut expected = None;
-    group.bench_function("tandem_sync_once", |b| {
-        b.iter_custom(|iterations| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iterations {
-                let mut laptop = server.laptop(COACH);
-                let started = Instant::now();
-                let report = laptop.sync(&server);
-                total += started.elapsed();
-                let pulled = *expected.get_or_insert(report.pulled);
-                assert!(pulled > 0 && report.pulled == pulled, "{report:?}");
-                assert_eq!(report.pending_after, 0);
-            }
-            total
-        });
-    });
     let http = reqwest::Client::new();
-    group.bench_function("raw_transfer", |b| {
-        b.iter(|| {
+    let mut raw: Vec<Duration> = (0..10)
+        .map(|_| {
+            let started = Instant::now();
             let received = server.runtime.block_on(fetch_len(&http, &url));
             assert_eq!(received, bytes);
-        });
-    });
-    group.finish();
+            started.elapsed()
+        })
+        .collect();
+    let raw_median = quantile(&mut raw, 0.5);
+    let mut times = Vec::new();
+    let mut laptop = None;
+    for _ in 0..syncs.max(1) {
+        let mut fresh = server.laptop(COACH);
+        let started = Instant::now();
+        let report = fresh.sync(&server);
+        times.push(started.elapsed());
+        let expected: usize = records.iter().map(|r| r.fields.len()).sum();
+        assert_eq!(report.pulled as usize, expected, "{report:?}");
+        assert_eq!(report.pending_after, 0);
+        laptop = Some(fresh);
+    }
+    let median = quantile(&mut times, 0.5);
+    println!(
+        "FIGURE initial_sync_{clients}_clients_{contacts}_contacts: {} field values, {:.1} MB of pull bodies; \
+         tandem sync_once {times:.2?} (median {median:.2?}, {:.0} values/s); raw transfer median {raw_median:.2?}; \
+         ratio {:.0}x; server seeded in {seeded_in:.2?}",
+        records.iter().map(|r| r.fields.len()).sum::<usize>(),
+        bytes as f64 / 1e6,
+        records.iter().map(|r| r.fields.len()).sum::<usize>() as f64 / median.as_secs_f64(),
+        median.as_secs_f64() / raw_median.as_secs_f64(),
+    );
+    (server, laptop.expect("at least one sync"), records)
 }
 
 /// The `q`-quantile (0..=1) of `samples`, which it sorts.
