@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use tandem_benches::{measure_initial_sync, now, quantile, size};
+use tandem_benches::{measure_initial_sync, now, quantile, repeats, size};
 use tandem_domain::{Entity, RecordId};
 use tandem_store::EditContext;
 use tandem_synth::SyntheticData;
@@ -18,7 +18,7 @@ const PENDING_EDITS: usize = 100;
 
 fn main() {
     let (server, mut laptop, records) =
-        measure_initial_sync(size(20_000, 20), size(100_000, 100), size(2, 1));
+        measure_initial_sync(size(20_000, 20), size(100_000, 100), repeats(2, 1));
     let clients: Vec<RecordId> = records
         .iter()
         .filter(|r| r.entity == Entity::Client)
@@ -26,7 +26,7 @@ fn main() {
         .collect();
     let mut edits = SyntheticData::new(42, now(), Vec::new());
     let mut next_client = 0;
-    let mut times: Vec<Duration> = (0..size(20, 2))
+    let mut times: Vec<Duration> = (0..repeats(20, 2))
         .map(|_| {
             for _ in 0..PENDING_EDITS {
                 next_client = (next_client + 1) % clients.len();

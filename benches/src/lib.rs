@@ -33,8 +33,23 @@ pub fn full_run() -> bool {
     args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test")
 }
 
-/// `full` in a measuring run, `smoke` otherwise.
+/// `full` in a measuring run, `smoke` otherwise. `TANDEM_BENCH_SCALE=N` divides the full
+/// sizes by N, for a machine without the time or the disk for a full run.
 pub fn size(full: usize, smoke: usize) -> usize {
+    if !full_run() {
+        return smoke;
+    }
+    let scale = std::env::var("TANDEM_BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    (full / scale).max(smoke)
+}
+
+/// How many times to repeat a measurement: `full` in a measuring run (whatever the scale),
+/// `smoke` otherwise.
+pub fn repeats(full: usize, smoke: usize) -> usize {
     if full_run() { full } else { smoke }
 }
 
