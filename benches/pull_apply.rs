@@ -1,0 +1,76 @@
+//! Applying a pulled page of new records in one transaction of the encrypted store (the
+//! sync engine's page of 500 writes, and a page of 5,000) against plain inserts of the same
+//! values into SQLCipher in one transaction (the limit). Goal: at least 500,000 field values
+//! a second. Each iteration applies writes the store has not seen before.
+
+use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use tandem_benches::{PlainDatabase, disk_dir, now, open_store, server_writes, size};
+use tandem_store::ServerWrite;
+use tandem_synth::SyntheticData;
+
+/// Endless pages of new clients with their contacts, as the server would send them.
+struct Pages {
+    data: SyntheticData,
+    next_seq: u64,
+    values: usize,
+}
+
+impl Pages {
+    fn next(&mut self) -> Vec<ServerWrite> {
+        let mut writes = Vec::with_capacity(self.values + 40);
+        while writes.len() < self.values {
+            let client = self.data.client();
+            let contacts = self.data.contacts_of(&client, 5);
+            let records: Vec<_> = std::iter::once(client).chain(contacts).collect();
+            let page = server_writes(&records, self.next_seq);
+            self.next_seq += page.len() as u64;
+            writes.extend(page);
+        }
+        writes.truncate(self.values);
+        writes
+    }
+}
+
+fn pull_apply(c: &mut Criterion) {
+    for values in [500, size(5_000, 600)] {
+        let mut pages = Pages {
+            data: SyntheticData::new(21, now(), Vec::new()),
+            next_seq: 1,
+            values,
+        };
+        let mut group = c.benchmark_group(format!("pull_apply_{values}"));
+        // Twenty samples of equal length: a 5,000-value page takes tens of milliseconds,
+        // and Criterion's default (100 samples of growing length) would take many minutes.
+        group
+            .throughput(Throughput::Elements(values as u64))
+            .sample_size(20)
+            .sampling_mode(SamplingMode::Flat);
+        let dir = disk_dir();
+        let mut store = open_store(dir.path());
+        group.bench_function("tandem_apply_pulled_page", |b| {
+            b.iter_batched(
+                || pages.next(),
+                |writes| {
+                    let next = writes.last().map_or(0, |w| w.seq);
+                    let applied = store
+                        .apply_pulled_page(&writes, next, now())
+                        .expect("apply");
+                    assert_eq!(applied.updated as usize, writes.len());
+                },
+                BatchSize::PerIteration,
+            );
+        });
+        let mut plain = PlainDatabase::open(true);
+        group.bench_function("plain_insert_sqlcipher", |b| {
+            b.iter_batched(
+                || pages.next(),
+                |writes| plain.insert_all(&writes),
+                BatchSize::PerIteration,
+            );
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, pull_apply);
+criterion_main!(benches);
