@@ -9,6 +9,7 @@ mod harness;
 mod access;
 mod backup;
 mod instances;
+mod logs;
 mod metrics;
 mod migrations;
 mod openapi;
