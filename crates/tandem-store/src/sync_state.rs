@@ -406,55 +406,34 @@ impl Store {
     /// the version the server assigns to this one, so that a device never conflicts with
     /// itself.
     pub fn outbox_batch(&self, max_changes: usize) -> Result<Vec<OutboxChange>, StoreError> {
-        let mut statement = self.conn.prepare_cached(
+        self.outbox_changes(
             "SELECT o.seq, o.change_id, o.entity, o.record_id, o.field, o.value, o.base_version,
                     o.hlc, o.author_id, o.created_at
              FROM outbox o
              WHERE o.seq = (SELECT min(i.seq) FROM outbox i
                             WHERE i.entity = o.entity AND i.record_id = o.record_id AND i.field = o.field)
              ORDER BY o.seq LIMIT ?1",
-        )?;
-        let rows = statement.query_map([to_i64(max_changes as u64)], |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, String>(3)?,
-                row.get::<_, String>(4)?,
-                row.get::<_, String>(5)?,
-                row.get::<_, i64>(6)?,
-                row.get::<_, String>(7)?,
-                row.get::<_, String>(8)?,
-                row.get::<_, String>(9)?,
-            ))
-        })?;
-        let mut batch = Vec::new();
-        for row in rows {
-            let (seq, change_id, entity, record_id, field, value, base, hlc, author, created) =
-                row?;
-            batch.push(OutboxChange {
-                seq,
-                change_id: parse_uuid(&change_id)?,
-                entity,
-                record_id: parse_uuid(&record_id)?,
-                field,
-                value,
-                base_version: to_u64(base),
-                hlc,
-                author_id: author,
-                created_at: created,
-            });
-        }
-        Ok(batch)
+            [to_i64(max_changes as u64)],
+        )
     }
 
     /// Every change in the outbox, oldest first (tests and support).
     pub fn pending_changes(&self) -> Result<Vec<OutboxChange>, StoreError> {
-        let mut statement = self.conn.prepare_cached(
+        self.outbox_changes(
             "SELECT seq, change_id, entity, record_id, field, value, base_version, hlc, author_id, created_at
              FROM outbox ORDER BY seq",
-        )?;
-        let rows = statement.query_map([], |row| {
+            [],
+        )
+    }
+
+    /// The outbox rows `sql` selects, its columns in `OutboxChange` order.
+    fn outbox_changes(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<OutboxChange>, StoreError> {
+        let mut statement = self.conn.prepare_cached(sql)?;
+        let rows = statement.query_map(params, |row| {
             Ok((
                 row.get::<_, i64>(0)?,
                 row.get::<_, String>(1)?,
@@ -468,11 +447,11 @@ impl Store {
                 row.get::<_, String>(9)?,
             ))
         })?;
-        let mut all = Vec::new();
+        let mut changes = Vec::new();
         for row in rows {
             let (seq, change_id, entity, record_id, field, value, base, hlc, author, created) =
                 row?;
-            all.push(OutboxChange {
+            changes.push(OutboxChange {
                 seq,
                 change_id: parse_uuid(&change_id)?,
                 entity,
@@ -485,7 +464,7 @@ impl Store {
                 created_at: created,
             });
         }
-        Ok(all)
+        Ok(changes)
     }
 
     /// Stores the server's answers to one push in one transaction: each answered outbox row
