@@ -13,7 +13,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tandem_domain::FieldValue;
-use tandem_protocol::{ChangeResult, Conflict, DeviceInfo, PulledChange, Role, TeamRef, UserRef};
+use tandem_protocol::{
+    ChangeResult, Conflict, ConflictStatus, DeviceInfo, PulledChange, Role, TeamRef, UserRef,
+};
 use uuid::Uuid;
 
 pub use postgres::{DEFAULT_MAX_CONNECTIONS, MIGRATION_LOCK_KEY, PostgresStore, SEQ_LOCK_KEY};
@@ -280,6 +282,33 @@ impl fmt::Debug for DatabaseLocation {
         fmt::Display::fmt(self, f)
     }
 }
+
+/// How a conflict status is stored, in both backends.
+pub(crate) fn conflict_status_name(status: ConflictStatus) -> &'static str {
+    match status {
+        ConflictStatus::Open => "open",
+        ConflictStatus::AutoResolved => "auto_resolved",
+        ConflictStatus::Resolved => "resolved",
+    }
+}
+
+/// The stored name of a conflict status back, refusing anything else as corrupt data.
+pub(crate) fn parse_conflict_status(text: &str) -> Result<ConflictStatus, ServerError> {
+    match text {
+        "open" => Ok(ConflictStatus::Open),
+        "auto_resolved" => Ok(ConflictStatus::AutoResolved),
+        "resolved" => Ok(ConflictStatus::Resolved),
+        other => Err(ServerError::CorruptData(format!(
+            "bad conflict status `{other}`"
+        ))),
+    }
+}
+
+/// The columns of the `conflicts` table that make a [`Conflict`], in the order both
+/// backends read them.
+pub(crate) const CONFLICT_COLUMNS: &str = "id, entity, record_id, field, policy, status, base_version, \
+     base_value, values_json, clock_skew, created_ms, resolved_by, resolved_ms, \
+     resolution_change_id";
 
 #[cfg(test)]
 mod tests {

@@ -37,7 +37,8 @@ use tokio_postgres::{GenericClient, IsolationLevel, NoTls, Row};
 use uuid::Uuid;
 
 use super::{
-    DeviceAuth, HistoryEntry, LoginUser, NewDevice, PushContext, RecentFailures, ServerStore,
+    CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginUser, NewDevice, PushContext, RecentFailures,
+    ServerStore, conflict_status_name, parse_conflict_status,
 };
 use crate::ServerError;
 use crate::clock::{from_ms, to_ms};
@@ -517,7 +518,7 @@ async fn apply_one(
                     &change.record_id,
                     &field,
                     &change.spec.policy.as_str(),
-                    &status_name(status),
+                    &conflict_status_name(status),
                     &db_int(change.base_version),
                     &base.to_json_string(),
                     &values_json,
@@ -543,29 +544,6 @@ async fn apply_one(
     }
 }
 
-fn status_name(status: ConflictStatus) -> &'static str {
-    match status {
-        ConflictStatus::Open => "open",
-        ConflictStatus::AutoResolved => "auto_resolved",
-        ConflictStatus::Resolved => "resolved",
-    }
-}
-
-fn parse_status(text: &str) -> Result<ConflictStatus, ServerError> {
-    match text {
-        "open" => Ok(ConflictStatus::Open),
-        "auto_resolved" => Ok(ConflictStatus::AutoResolved),
-        "resolved" => Ok(ConflictStatus::Resolved),
-        other => Err(ServerError::CorruptData(format!(
-            "bad conflict status `{other}`"
-        ))),
-    }
-}
-
-const CONFLICT_COLUMNS: &str = "id, entity, record_id, field, policy, status, base_version, \
-     base_value, values_json, clock_skew, created_ms, resolved_by, resolved_ms, \
-     resolution_change_id";
-
 fn conflict_from_row(row: &Row) -> Result<Conflict, ServerError> {
     Ok(Conflict {
         id: row.try_get(0)?,
@@ -573,7 +551,7 @@ fn conflict_from_row(row: &Row) -> Result<Conflict, ServerError> {
         record_id: row.try_get(2)?,
         field: row.try_get(3)?,
         policy: row.try_get(4)?,
-        status: parse_status(row.try_get(5)?)?,
+        status: parse_conflict_status(row.try_get(5)?)?,
         base_version: seq(row.try_get(6)?),
         base_value: json(row.try_get(7)?)?,
         values: serde_json::from_str(row.try_get(8)?)

@@ -21,7 +21,8 @@ use tandem_protocol::{
 use uuid::Uuid;
 
 use super::{
-    DeviceAuth, HistoryEntry, LoginUser, NewDevice, PushContext, RecentFailures, ServerStore,
+    CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginUser, NewDevice, PushContext, RecentFailures,
+    ServerStore, conflict_status_name, parse_conflict_status,
 };
 use crate::ServerError;
 use crate::clock::{from_ms, to_ms};
@@ -445,7 +446,7 @@ fn apply_one(
                     change.record_id.to_string(),
                     field,
                     change.spec.policy.as_str(),
-                    status_name(status),
+                    conflict_status_name(status),
                     change.base_version as i64,
                     base.to_json_string(),
                     values_json,
@@ -469,29 +470,6 @@ fn apply_one(
     }
 }
 
-fn status_name(status: ConflictStatus) -> &'static str {
-    match status {
-        ConflictStatus::Open => "open",
-        ConflictStatus::AutoResolved => "auto_resolved",
-        ConflictStatus::Resolved => "resolved",
-    }
-}
-
-fn parse_status(text: &str) -> Result<ConflictStatus, ServerError> {
-    match text {
-        "open" => Ok(ConflictStatus::Open),
-        "auto_resolved" => Ok(ConflictStatus::AutoResolved),
-        "resolved" => Ok(ConflictStatus::Resolved),
-        other => Err(ServerError::CorruptData(format!(
-            "bad conflict status `{other}`"
-        ))),
-    }
-}
-
-const CONFLICT_COLUMNS: &str = "id, entity, record_id, field, policy, status, base_version, \
-     base_value, values_json, clock_skew, created_ms, resolved_by, resolved_ms, \
-     resolution_change_id";
-
 fn conflict_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Conflict, ServerError>> {
     let id: i64 = row.get(0)?;
     let entity: String = row.get(1)?;
@@ -514,7 +492,7 @@ fn conflict_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Conflic
             record_id: uuid(&record_id)?,
             field,
             policy,
-            status: parse_status(&status)?,
+            status: parse_conflict_status(&status)?,
             base_version: seq(base_version),
             base_value: json(&base_value)?,
             values: serde_json::from_str(&values)
