@@ -6,21 +6,18 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::{Output, Stdio};
-use std::sync::Arc;
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
 };
 use serde_json::{Value as Json, json};
 use tandem_protocol::Role;
-use tandem_server::auth::PasswordHashing;
 use tandem_server::clock::{Clock, SystemClock};
-use tandem_server::store::{ServerStore, SqliteStore};
-use tandem_server::{AppState, ServerSettings};
+use tandem_server::store::ServerStore;
 use uuid::Uuid;
 
 use crate::TestStore;
-use crate::sync_server::{PASSWORD, server};
+use crate::sync_server::{PASSWORD, server, start_server};
 
 /// `tandem --json login ARGS --username USER --password-stdin` with the right password.
 fn login(store: &TestStore, args: &[&str], username: &str) -> Output {
@@ -177,73 +174,17 @@ impl Pki {
     }
 }
 
-/// A tandem-server over HTTPS with the [`Pki`]'s certificate, and a coach `coach`.
-struct HttpsServer {
-    runtime: tokio::runtime::Runtime,
-    base: String,
-}
-
-fn https_server(pki: &Pki) -> HttpsServer {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let store = Arc::new(SqliteStore::open_in_memory().unwrap());
-    let hashing = PasswordHashing::fast_insecure_for_tests();
-    let hash = hashing.hash(PASSWORD).unwrap();
-    let state = AppState::new(
-        Arc::clone(&store) as Arc<dyn ServerStore>,
-        Arc::new(SystemClock) as Arc<dyn Clock>,
-        ServerSettings {
-            password_hashing: hashing,
-            ..ServerSettings::default()
-        },
-    )
-    .unwrap();
-    let tls =
-        tandem_server::tls::load_server_config(&pki.path("server.pem"), &pki.path("server.key"))
-            .unwrap();
-    let base = runtime.block_on(async {
-        let now = SystemClock.now();
-        store
-            .add_team(Uuid::now_v7(), "Drop-in", now)
-            .await
-            .unwrap();
-        store
-            .add_user(
-                Uuid::now_v7(),
-                "coach",
-                &hash,
-                Role::Coach,
-                &["Drop-in".to_owned()],
-                now,
-            )
-            .await
-            .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("https://{}", listener.local_addr().unwrap());
-        tokio::spawn(tandem_server::serve_tls(
-            listener,
-            tls,
-            state,
-            std::future::pending(),
-        ));
-        base
-    });
-    HttpsServer { runtime, base }
-}
-
 #[test]
 fn the_provisioned_organisation_ca_is_trusted_by_login_and_sync_and_nothing_else_is() {
     let pki = Pki::new();
-    let server = https_server(&pki);
+    let server = start_server(Some((&pki.path("server.pem"), &pki.path("server.key"))));
+    let team = server.new_team();
     let store = TestStore::new();
     store.ok(&["init"]);
 
     // Without the CA the server's certificate is refused, and nothing is signed in.
     store.provision(&format!("server_url = \"{}\"\n", server.base));
-    let output = login(&store, &[], "coach");
+    let output = login(&store, &[], &team.coach);
     assert!(!output.status.success());
     let message = stderr(&output);
     assert!(message.contains("cannot be reached"), "{message}");
@@ -264,7 +205,7 @@ fn the_provisioned_organisation_ca_is_trusted_by_login_and_sync_and_nothing_else
         "server_url = \"{}\"\nca_cert = \"city-ca.pem\"\n",
         server.base
     ));
-    let output = login(&store, &[], "coach");
+    let output = login(&store, &[], &team.coach);
     assert!(output.status.success(), "{}", stderr(&output));
     store.ok(&["client", "add", "--given-name", "Leila"]);
     let report = store.json(&["sync"]);

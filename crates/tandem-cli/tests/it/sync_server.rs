@@ -2,6 +2,7 @@
 //! an in-memory SQLite store; the `tandem` processes reach it over HTTP.
 
 use std::io::Write;
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, OnceLock};
 
@@ -34,41 +35,59 @@ pub(crate) struct Team {
 
 pub(crate) fn server() -> &'static SyncServer {
     static SERVER: OnceLock<SyncServer> = OnceLock::new();
-    SERVER.get_or_init(|| {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let store = Arc::new(SqliteStore::open_in_memory().unwrap());
-        let hashing = PasswordHashing::fast_insecure_for_tests();
-        let hash = hashing.hash(PASSWORD).unwrap();
-        let state = AppState::new(
-            Arc::clone(&store) as Arc<dyn ServerStore>,
-            Arc::new(SystemClock) as Arc<dyn Clock>,
-            ServerSettings {
-                password_hashing: hashing,
-                ..ServerSettings::default()
-            },
-        )
+    SERVER.get_or_init(|| start_server(None))
+}
+
+/// A server of its own: plain HTTP, or HTTPS with `tls` (PEM certificate chain and key).
+pub(crate) fn start_server(tls: Option<(&Path, &Path)>) -> SyncServer {
+    let tls = tls.map(|(cert, key)| tandem_server::tls::load_server_config(cert, key).unwrap());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
         .unwrap();
-        let base = runtime.block_on(async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let base = format!("http://{}", listener.local_addr().unwrap());
-            tokio::spawn(tandem_server::serve(
-                listener,
-                state,
-                std::future::pending(),
-            ));
-            base
-        });
-        SyncServer {
-            runtime,
-            base,
-            store,
-            hash,
+    let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+    let hashing = PasswordHashing::fast_insecure_for_tests();
+    let hash = hashing.hash(PASSWORD).unwrap();
+    let state = AppState::new(
+        Arc::clone(&store) as Arc<dyn ServerStore>,
+        Arc::new(SystemClock) as Arc<dyn Clock>,
+        ServerSettings {
+            password_hashing: hashing,
+            ..ServerSettings::default()
+        },
+    )
+    .unwrap();
+    let base = runtime.block_on(async {
+        // Bound before the server task starts: connections queue on the listener.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        match tls {
+            None => {
+                tokio::spawn(tandem_server::serve(
+                    listener,
+                    state,
+                    std::future::pending(),
+                ));
+                format!("http://{address}")
+            }
+            Some(tls) => {
+                tokio::spawn(tandem_server::serve_tls(
+                    listener,
+                    tls,
+                    state,
+                    std::future::pending(),
+                ));
+                format!("https://{address}")
+            }
         }
-    })
+    });
+    SyncServer {
+        runtime,
+        base,
+        store,
+        hash,
+    }
 }
 
 impl SyncServer {
