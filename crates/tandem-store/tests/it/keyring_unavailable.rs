@@ -68,7 +68,9 @@ fn without_a_reachable_keyring_the_store_refuses_to_open_and_says_what_to_do() {
         .arg("--")
         .arg(&exe)
         .env("HOME", &locked_home)
-        .env("XDG_RUNTIME_DIR", &locked_runtime);
+        .env("XDG_RUNTIME_DIR", &locked_runtime)
+        // Away from scripts/with-keyring's session service, which would unlock the keyring.
+        .env("XDG_DATA_HOME", locked_home.join(".local/share"));
 
     for (case, mut child) in [("bad-bus", bad_bus), ("no-bus", no_bus), ("locked", locked)] {
         child
