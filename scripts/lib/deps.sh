@@ -10,7 +10,8 @@
 # initdb and pg_ctl (the package's own cluster is not used);
 # libwebkit2gtk-4.1-dev, libgtk-3-dev, librsvg2-dev, libayatana-appindicator3-dev, libssl-dev,
 # patchelf, file: the desktop app (Tauri 2 on WebKitGTK) and its bundler; xvfb,
-# webkit2gtk-driver: its end-to-end tests (a virtual display and WebKitWebDriver).
+# webkit2gtk-driver: its end-to-end tests (a virtual display and WebKitWebDriver); lintian,
+# debootstrap: checking the .deb and installing it into a fresh Debian 12 root.
 TANDEM_APT_PACKAGES=(
   build-essential
   perl
@@ -32,6 +33,8 @@ TANDEM_APT_PACKAGES=(
   file
   xvfb
   webkit2gtk-driver
+  lintian
+  debootstrap
 )
 
 # PyPI packages: sqlcipher3-binary bundles SQLCipher 4, an implementation independent of

@@ -14,42 +14,16 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { remote } from 'webdriverio';
+import { freePort, listening, sleep } from './lib.mjs';
 
 const APP = resolve(process.env.TANDEM_DESKTOP_BIN ?? '');
 const RUNS = Number(process.env.COLD_START_RUNS ?? 5);
 const SETTLE_MS = Number(process.env.COLD_START_SETTLE_MS ?? 1000);
 const FIRST_SCREEN = '#signin-username, #client-search';
 assert.ok(process.env.TANDEM_DESKTOP_BIN, 'set TANDEM_DESKTOP_BIN');
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((done, fail) => {
-    const probe = createServer();
-    probe.once('error', fail);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => done(port));
-    });
-  });
-}
-
-async function listening(port, child) {
-  for (const deadline = Date.now() + 20000; ; await sleep(20)) {
-    const open = await new Promise((done) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => socket.end(() => done(true)));
-      socket.once('error', () => done(false));
-    });
-    if (open) return;
-    assert.equal(child.exitCode, null, 'tauri-driver exited before it listened');
-    assert.ok(Date.now() < deadline, `tauri-driver does not listen on ${port}`);
-  }
-}
 
 /** pid → parent pid of every process. */
 function processTree() {

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Installs the desktop .deb into a fresh Debian 12 root, as IT would on a laptop, and checks
+# install, upgrade and removal with the installed app itself:
+#
+#   1. debootstrap a minimal bookworm root; install the .deb with apt (which pulls its
+#      dependencies from Debian) plus what the test needs inside (D-Bus, gnome-keyring,
+#      WebKitWebDriver; tauri-driver is copied in);
+#   2. provision it (/etc/tandem/config.toml naming a tandem-server that runs on the host);
+#   3. start the installed /usr/bin/tandem-desktop under Xvfb through WebDriver: it shows the
+#      provisioned server read-only; a coach signs in and registers a client, which syncs;
+#   4. install a newer package (the same build, version 0.1.0+upgrade) over it, stop the
+#      server, and start the app again: it unlocks offline and the client is still there;
+#   5. remove the package: the user's data stays (docs/it-guide.md says how to purge it).
+#
+#   xvfb-run -a scripts/lib/package-test.sh DEB TANDEM_SERVER_BIN
+#
+# Needs root (debootstrap, chroot, mounts), network access to the Debian mirror, Xvfb
+# (DISPLAY set), node with ui/node_modules installed. Takes a few minutes, most of it apt.
+set -euo pipefail
+
+deb="$(realpath "$1")"
+server_bin="$(realpath "$2")"
+repo="$(cd "$(dirname "$0")/../.." && pwd)"
+mirror="${TANDEM_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+: "${DISPLAY:?run under xvfb-run (or with DISPLAY set)}"
+
+say() { echo "package test: $*"; }
+
+scratch="$(mktemp -d /var/tmp/tandem-package-test.XXXXXX)"
+root="$scratch/root"
+server_pid=""
+# Every process running inside the root (tauri-driver, D-Bus, the keyring, the app, WebKit).
+stop_root_processes() {
+  local pid
+  for _ in 1 2 3; do
+    for pid in $(ls /proc | grep -E '^[0-9]+$'); do
+      [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$root" ] && kill -9 "$pid" 2>/dev/null || true
+    done
+    sleep 0.5
+  done
+}
+cleanup() {
+  [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
+  stop_root_processes
+  for mount in tmp/.X11-unix dev/pts dev sys proc; do
+    umount -l "$root/$mount" 2>/dev/null || true
+  done
+  # Never delete through a mount that is still there: it leads to the host's /dev and /tmp.
+  if grep -q " $root/" /proc/mounts; then
+    echo "package test: $root still has mounts; left in place" >&2
+  else
+    rm -rf --one-file-system "$scratch"
+  fi
+}
+trap cleanup EXIT
+
+in_root() {
+  chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
+}
+
+say "debootstrap bookworm from $mirror"
+debootstrap --variant=minbase bookworm "$root" "$mirror" >"$scratch/debootstrap.log" 2>&1 || {
+  tail -20 "$scratch/debootstrap.log"
+  exit 1
+}
+mount -t proc proc "$root/proc"
+mount -t sysfs sysfs "$root/sys"
+mount --bind /dev "$root/dev"
+mount --bind /dev/pts "$root/dev/pts"
+mkdir -p "$root/tmp/.X11-unix"
+mount --bind /tmp/.X11-unix "$root/tmp/.X11-unix"
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+
+package_version="$(dpkg-deb -f "$deb" Version)"
+say "install $(basename "$deb") (version $package_version) and the test's tools"
+cp "$deb" "$root/tmp/tandem.deb"
+in_root apt-get update -q >"$scratch/apt.log" 2>&1
+in_root apt-get install -y -q --no-install-recommends /tmp/tandem.deb \
+  dbus dbus-bin gnome-keyring webkit2gtk-driver >>"$scratch/apt.log" 2>&1 || {
+  tail -30 "$scratch/apt.log"
+  exit 1
+}
+[ -x "$root/usr/bin/tandem-desktop" ] || { say "the package did not install /usr/bin/tandem-desktop"; exit 1; }
+[ -f "$root/usr/share/applications/Tandem.desktop" ] || { say "no desktop entry"; exit 1; }
+cp "$(command -v tauri-driver)" "$root/usr/local/bin/"
+cp "$repo/scripts/with-keyring" "$root/usr/local/bin/"
+if [ -n "${XAUTHORITY:-}" ]; then cp "$XAUTHORITY" "$root/tmp/xauthority"; fi
+
+say "a tandem-server with the demo team on the host"
+"$server_bin" seed-demo --clients 5 --data-dir "$scratch/server" >"$scratch/seed.log" 2>&1
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+server_url="http://127.0.0.1:$port"
+"$server_bin" serve --listen "127.0.0.1:$port" --data-dir "$scratch/server" >"$scratch/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 100); do grep -q 'listening on' "$scratch/server.log" && break; sleep 0.1; done
+grep -q 'listening on' "$scratch/server.log" || { cat "$scratch/server.log"; exit 1; }
+
+say "provision the laptop: /etc/tandem/config.toml -> $server_url"
+mkdir -p "$root/etc/tandem"
+cat >"$root/etc/tandem/config.toml" <<EOF
+server_url = "$server_url"
+organisation = "Package test city"
+lock_after_minutes = 10
+EOF
+
+# Runs the installed app once through tauri-driver inside the root, as the same laptop user
+# each time (HOME /home/coach, its login keyring kept between runs), and checks PHASE.
+run_app() {
+  local phase=$1 driver_port driver_pid
+  driver_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  in_root DISPLAY="$DISPLAY" XAUTHORITY=/tmp/xauthority TANDEM_KEYRING_HOME=/home/coach \
+    with-keyring tauri-driver --port "$driver_port" >"$scratch/driver-$phase.log" 2>&1 &
+  driver_pid=$!
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$driver_port") 2>/dev/null && break
+    sleep 0.2
+  done
+  WEBDRIVER_PORT="$driver_port" SERVER_URL="$server_url" PHASE="$phase" \
+    node "$repo/ui/e2e/installed-app.mjs" || {
+    say "the installed app failed the $phase check; tauri-driver and app said:"
+    tail -40 "$scratch/driver-$phase.log"
+    exit 1
+  }
+  # Everything of this run goes, so the next one starts the app anew (the single-instance
+  # plugin would hand a second start to a running app); the keyring stays on disk.
+  stop_root_processes
+  wait "$driver_pid" 2>/dev/null || true
+}
+
+say "start the installed app: provisioned server, sign in, register a client"
+run_app install
+
+say "install a newer package over it"
+newer="$scratch/tandem-newer.deb"
+dpkg-deb -R "$deb" "$scratch/newer"
+sed -i "s/^Version: .*/Version: $package_version+upgrade/" "$scratch/newer/DEBIAN/control"
+dpkg-deb -b --root-owner-group "$scratch/newer" "$newer" >/dev/null
+cp "$newer" "$root/tmp/tandem-newer.deb"
+in_root apt-get install -y -q /tmp/tandem-newer.deb >>"$scratch/apt.log" 2>&1 || {
+  tail -30 "$scratch/apt.log"
+  exit 1
+}
+[ "$(in_root dpkg-query -W -f '${Version}' tandem)" = "$package_version+upgrade" ] ||
+  { say "the newer package did not replace the old one"; exit 1; }
+
+say "stop the server; start the upgraded app offline: the client is still in its store"
+kill "$server_pid"
+wait "$server_pid" 2>/dev/null || true
+server_pid=""
+run_app upgrade
+
+say "remove the package: the user's data stays"
+in_root apt-get remove -y -q tandem >>"$scratch/apt.log" 2>&1
+[ ! -e "$root/usr/bin/tandem-desktop" ] || { say "the app is still installed after removal"; exit 1; }
+[ -s "$root/home/coach/.local/share/tandem/tandem.db" ] ||
+  { say "removing the package removed the user's store"; exit 1; }
+say "install, provisioning, upgrade and removal passed"

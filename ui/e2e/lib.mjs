@@ -1,0 +1,47 @@
+// Helpers shared by the WebDriver scripts of the desktop app (app.test.mjs, cold-start.mjs,
+// installed-app.mjs): ports, waiting for a listener, waiting for an element, screenshots.
+import assert from 'node:assert/strict';
+import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort() {
+  return new Promise((done, fail) => {
+    const probe = createServer();
+    probe.once('error', fail);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => done(port));
+    });
+  });
+}
+
+/** Resolves once something accepts connections on 127.0.0.1:`port`; fails early if `child` exits. */
+export async function listening(port, child = null, timeout = 20000) {
+  for (const deadline = Date.now() + timeout; ; await sleep(50)) {
+    const open = await new Promise((done) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => socket.end(() => done(true)));
+      socket.once('error', () => done(false));
+    });
+    if (open) return;
+    if (child) assert.equal(child.exitCode, null, `${child.spawnfile} exited before it listened on ${port}`);
+    assert.ok(Date.now() < deadline, `nothing listens on ${port}`);
+  }
+}
+
+/** The element `selector` of the app in `browser`, once it is displayed. */
+export async function displayed(browser, selector, timeout = 15000) {
+  const element = await browser.$(selector);
+  await element.waitForDisplayed({ timeout });
+  return element;
+}
+
+/** Saves a screenshot of the app as `dir`/`name`.png once the last change is painted. */
+export async function screenshot(browser, dir, name) {
+  // Two animation frames: the first screenshot after a change can show the previous paint.
+  await browser.execute(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  await browser.saveScreenshot(join(dir, `${name}.png`));
+}
