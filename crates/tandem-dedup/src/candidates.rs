@@ -6,7 +6,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::Serialize;
 use tandem_domain::PhoneNumber;
 use uuid::Uuid;
 
@@ -28,8 +27,7 @@ pub struct ClientKey {
 }
 
 /// Why a pair is proposed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum MatchReason {
     /// Both have the same phone number.
     SamePhone,
@@ -38,7 +36,7 @@ pub enum MatchReason {
 }
 
 /// A pair of clients that may be one person.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
     /// The client registered first (the smaller UUIDv7).
     pub first: Uuid,
