@@ -5,6 +5,10 @@
 //! duplicate's `merged_into`) are stored at once ([`Store::record_server_writes`]), so the
 //! merge shows on this laptop without waiting for the next pull; every other device gets
 //! them by its next pull.
+//!
+//! Every function takes the store as `&mut` (as [`crate::review::resolve_conflict`] does):
+//! a `Store` may move between threads but not be shared, and the desktop's commands need
+//! futures that can.
 
 use reqwest::Method;
 use tandem_protocol::{
@@ -74,7 +78,7 @@ fn require_team_lead(store: &Store, what: &str) -> Result<(), SyncError> {
 
 /// The team's candidate pairs, best first (team leads; needs a connection).
 pub async fn duplicate_candidates(
-    store: &Store,
+    store: &mut Store,
     transport: &HttpTransport,
 ) -> Result<Vec<DuplicateCandidate>, SyncError> {
     require_team_lead(store, "reviews duplicate clients")?;
@@ -83,7 +87,7 @@ pub async fn duplicate_candidates(
 
 /// The team's merges, newest first, for undoing one (team leads; needs a connection).
 pub async fn duplicate_merges(
-    store: &Store,
+    store: &mut Store,
     transport: &HttpTransport,
 ) -> Result<Vec<DuplicateMerge>, SyncError> {
     require_team_lead(store, "reviews duplicate clients")?;
@@ -129,7 +133,7 @@ pub async fn undo_duplicate_merge(
 /// Records on the server that two clients are not one person; the pair is not proposed
 /// again.
 pub async fn dismiss_duplicate(
-    store: &Store,
+    store: &mut Store,
     transport: &HttpTransport,
     first: Uuid,
     second: Uuid,

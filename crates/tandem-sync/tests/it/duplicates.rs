@@ -62,14 +62,14 @@ fn a_merge_by_the_team_lead_reaches_a_coachs_laptop_and_its_undo_too() {
 
     let rt = &server.runtime;
     let refused = rt
-        .block_on(duplicate_candidates(&coach.store, &coach.transport))
+        .block_on(duplicate_candidates(&mut coach.store, &coach.transport))
         .unwrap_err();
     assert!(
         matches!(refused, SyncError::Forbidden { .. }),
         "{refused:?}"
     );
     let candidates = rt
-        .block_on(duplicate_candidates(&lead.store, &lead.transport))
+        .block_on(duplicate_candidates(&mut lead.store, &lead.transport))
         .unwrap();
     assert_eq!(candidates.len(), 1, "{candidates:?}");
     assert_eq!(
@@ -109,7 +109,7 @@ fn a_merge_by_the_team_lead_reaches_a_coachs_laptop_and_its_undo_too() {
         Some(json!(survivor.to_string()))
     );
     assert!(
-        rt.block_on(duplicate_candidates(&lead.store, &lead.transport))
+        rt.block_on(duplicate_candidates(&mut lead.store, &lead.transport))
             .unwrap()
             .is_empty()
     );
@@ -131,7 +131,7 @@ fn a_merge_by_the_team_lead_reaches_a_coachs_laptop_and_its_undo_too() {
 
     // The undo, listed among the merges, brings both back everywhere.
     let merges = rt
-        .block_on(duplicate_merges(&lead.store, &lead.transport))
+        .block_on(duplicate_merges(&mut lead.store, &lead.transport))
         .unwrap();
     assert_eq!(merges[0].id, merge.id);
     let undone = rt
@@ -151,14 +151,14 @@ fn a_merge_by_the_team_lead_reaches_a_coachs_laptop_and_its_undo_too() {
 
     // Not the same person after all: dismissed, never proposed again.
     rt.block_on(dismiss_duplicate(
-        &lead.store,
+        &mut lead.store,
         &lead.transport,
         *duplicate.as_uuid(),
         *survivor.as_uuid(),
     ))
     .unwrap();
     assert!(
-        rt.block_on(duplicate_candidates(&lead.store, &lead.transport))
+        rt.block_on(duplicate_candidates(&mut lead.store, &lead.transport))
             .unwrap()
             .is_empty()
     );
