@@ -412,3 +412,69 @@ pub enum SyncEvent {
         status: SyncStatusView,
     },
 }
+
+/// One client of a duplicate pair, as a team lead compares it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct DuplicateClientView {
+    /// The record id.
+    pub id: String,
+    /// Its key fields by wire name (names, birth year, phone, ...); empty ones are null.
+    pub fields: FieldValues,
+    /// How many contacts it has on the server.
+    pub contact_count: u64,
+}
+
+/// A pair of the team's clients that may be one person.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct DuplicatePairView {
+    /// The client registered first.
+    pub first: DuplicateClientView,
+    /// The other one.
+    pub second: DuplicateClientView,
+    /// Why they are proposed: `same_phone`, `same_birth_year_and_name`.
+    pub reasons: Vec<String>,
+    /// How alike the names are, 0 to 1.
+    pub score: f64,
+    /// The fields whose values differ between the two (to highlight).
+    pub differing_fields: Vec<String>,
+}
+
+/// A merge a team lead made, for undoing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct DuplicateMergeView {
+    /// The merge's id.
+    pub id: String,
+    /// The client that stayed.
+    pub survivor_id: String,
+    /// Its name, as this laptop knows it.
+    pub survivor_label: String,
+    /// The client merged into it.
+    pub duplicate_id: String,
+    /// Its name, as this laptop knows it.
+    pub duplicate_label: String,
+    /// How many contacts were moved.
+    pub contact_count: u64,
+    /// When (RFC 3339).
+    pub merged_at: String,
+    /// When it was undone, if it was.
+    pub undone_at: Option<String>,
+}
+
+/// The team lead's duplicate clients: the candidate pairs and the recent merges.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct DuplicatesView {
+    /// Candidate pairs, best first.
+    pub candidates: Vec<DuplicatePairView>,
+    /// Recent merges, newest first.
+    pub merges: Vec<DuplicateMergeView>,
+}
+
+/// Two clients of a duplicate pair: for a merge, `first` stays and `second` is merged into
+/// it; for a dismissal, the order does not matter.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+pub struct DuplicatePairInput {
+    /// The client that stays (merge) or one of the pair (dismissal).
+    pub first_id: String,
+    /// The client merged into the other (merge) or the other one (dismissal).
+    pub second_id: String,
+}

@@ -81,6 +81,10 @@ pub fn run() -> tauri::Result<()> {
             commands::sync::resolve_conflict,
             commands::sync::revert_auto_resolved,
             commands::sync::team_devices,
+            commands::duplicates::duplicates,
+            commands::duplicates::merge_duplicate,
+            commands::duplicates::undo_duplicate_merge,
+            commands::duplicates::dismiss_duplicate,
             commands::settings::get_settings,
             commands::settings::set_settings,
         ])

@@ -26,6 +26,9 @@ use crate::dto::{
     PendingChangeView, RejectedChangeView, SessionState, SignInInput, SyncEvent, SyncStatusView,
     TeamDevicesView, UnsyncedView,
 };
+use crate::dto::{
+    DuplicateClientView, DuplicateMergeView, DuplicatePairInput, DuplicatePairView, DuplicatesView,
+};
 use crate::error::{CommandError, ErrorKind};
 use crate::state::{AppState, lock};
 
@@ -694,6 +697,156 @@ fn record_label(store: &Store, entity: &str, id: &str) -> String {
     }
 }
 
+/// How many recent merges the Duplicates panel offers to undo.
+const MAX_MERGES_SHOWN: usize = 20;
+
+/// The team's duplicate candidates and recent merges (team leads; needs the server).
+pub async fn duplicates(state: &AppState) -> Result<DuplicatesView, CommandError> {
+    if !state.is_unlocked() {
+        return Err(CommandError::new(ErrorKind::Locked, "unlock first"));
+    }
+    let (mut store, transport) = signed_in_connection(state)?;
+    let candidates = tandem_sync::duplicates::duplicate_candidates(&mut store, &transport)
+        .await
+        .map_err(online_only)?;
+    let merges = tandem_sync::duplicates::duplicate_merges(&mut store, &transport)
+        .await
+        .map_err(online_only)?;
+    let label = |id: uuid::Uuid| -> Result<String, CommandError> {
+        let client = store.record(
+            tandem_domain::Entity::Client,
+            tandem_domain::RecordId::from_uuid(id),
+        )?;
+        Ok(client.map_or_else(
+            || id.to_string(),
+            |client| {
+                let summary = crate::views::client_summary(&client);
+                [Some(summary.given_name), summary.family_name]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            },
+        ))
+    };
+    Ok(DuplicatesView {
+        candidates: candidates.into_iter().map(duplicate_pair_view).collect(),
+        merges: merges
+            .into_iter()
+            .take(MAX_MERGES_SHOWN)
+            .map(|merge| {
+                Ok(DuplicateMergeView {
+                    id: merge.id.to_string(),
+                    survivor_id: merge.survivor_id.to_string(),
+                    survivor_label: label(merge.survivor_id)?,
+                    duplicate_id: merge.duplicate_id.to_string(),
+                    duplicate_label: label(merge.duplicate_id)?,
+                    contact_count: merge.contact_ids.len() as u64,
+                    merged_at: merge.merged_at.to_rfc3339(),
+                    undone_at: merge.undone_at.map(|at| at.to_rfc3339()),
+                })
+            })
+            .collect::<Result<_, CommandError>>()?,
+    })
+}
+
+/// A candidate pair for the UI, with the fields whose values differ.
+fn duplicate_pair_view(candidate: tandem_protocol::DuplicateCandidate) -> DuplicatePairView {
+    let client = |c: tandem_protocol::DuplicateClient| DuplicateClientView {
+        id: c.id.to_string(),
+        fields: c.fields.into_iter().collect(),
+        contact_count: c.contact_count,
+    };
+    let (first, second) = (client(candidate.first), client(candidate.second));
+    let names: std::collections::BTreeSet<&String> =
+        first.fields.keys().chain(second.fields.keys()).collect();
+    let differing_fields = names
+        .into_iter()
+        .filter(|name| {
+            first.fields.get(*name).unwrap_or(&Json::Null)
+                != second.fields.get(*name).unwrap_or(&Json::Null)
+        })
+        .cloned()
+        .collect();
+    DuplicatePairView {
+        reasons: candidate
+            .reasons
+            .iter()
+            .map(|reason| match reason {
+                tandem_protocol::DuplicateReason::SamePhone => "same_phone".to_owned(),
+                tandem_protocol::DuplicateReason::SameBirthYearAndName => {
+                    "same_birth_year_and_name".to_owned()
+                }
+            })
+            .collect(),
+        score: candidate.score,
+        first,
+        second,
+        differing_fields,
+    }
+}
+
+fn client_uuid(field: &str, text: &str) -> Result<uuid::Uuid, CommandError> {
+    uuid::Uuid::parse_str(text)
+        .map_err(|error| CommandError::invalid_field(field, error.to_string()))
+}
+
+/// Merges `second_id` into `first_id` through the server; the merge shows on this laptop at
+/// once and reaches every other one by its next pull (team leads; needs the server).
+pub async fn merge_duplicate(
+    state: &AppState,
+    pair: &DuplicatePairInput,
+) -> Result<(), CommandError> {
+    if !state.is_unlocked() {
+        return Err(CommandError::new(ErrorKind::Locked, "unlock first"));
+    }
+    let survivor = client_uuid("first_id", &pair.first_id)?;
+    let duplicate = client_uuid("second_id", &pair.second_id)?;
+    let (mut store, transport) = signed_in_connection(state)?;
+    tandem_sync::duplicates::merge_duplicate(
+        &mut store,
+        &transport,
+        &SystemClock,
+        survivor,
+        duplicate,
+    )
+    .await
+    .map_err(online_only)?;
+    Ok(())
+}
+
+/// Undoes a merge through the server (team leads; needs the server). The server refuses
+/// when a moved contact or the duplicate changed since; its sentence says what.
+pub async fn undo_duplicate_merge(state: &AppState, merge_id: &str) -> Result<(), CommandError> {
+    if !state.is_unlocked() {
+        return Err(CommandError::new(ErrorKind::Locked, "unlock first"));
+    }
+    let id = client_uuid("merge_id", merge_id)?;
+    let (mut store, transport) = signed_in_connection(state)?;
+    tandem_sync::duplicates::undo_duplicate_merge(&mut store, &transport, &SystemClock, id)
+        .await
+        .map_err(online_only)?;
+    Ok(())
+}
+
+/// Records that a pair is not one person, so it is not proposed again (team leads; needs
+/// the server).
+pub async fn dismiss_duplicate(
+    state: &AppState,
+    pair: &DuplicatePairInput,
+) -> Result<(), CommandError> {
+    if !state.is_unlocked() {
+        return Err(CommandError::new(ErrorKind::Locked, "unlock first"));
+    }
+    let first = client_uuid("first_id", &pair.first_id)?;
+    let second = client_uuid("second_id", &pair.second_id)?;
+    let (mut store, transport) = signed_in_connection(state)?;
+    tandem_sync::duplicates::dismiss_duplicate(&mut store, &transport, first, second)
+        .await
+        .map_err(online_only)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -879,5 +1032,44 @@ mod provisioning_tests {
         assert_eq!(error.kind, ErrorKind::InvalidProvisioning);
         assert_eq!(error.field.as_deref(), Some("updates.endpoint"));
         assert!(!data_dir.exists(), "no store was created");
+    }
+}
+
+#[cfg(test)]
+mod duplicate_tests {
+    use serde_json::json;
+    use tandem_protocol::{DuplicateCandidate, DuplicateClient, DuplicateReason};
+    use uuid::Uuid;
+
+    use super::duplicate_pair_view;
+
+    fn client(id: u128, fields: serde_json::Value) -> DuplicateClient {
+        DuplicateClient {
+            id: Uuid::from_u128(id),
+            fields: fields.as_object().unwrap().clone(),
+            contact_count: 1,
+        }
+    }
+
+    #[test]
+    fn a_pair_names_the_fields_whose_values_differ_including_ones_only_one_side_has() {
+        let view = duplicate_pair_view(DuplicateCandidate {
+            first: client(
+                1,
+                json!({"given_name": "Olga", "birth_year": 1972, "phone": "+358401234567"}),
+            ),
+            second: client(
+                2,
+                json!({"given_name": "Ольга", "birth_year": 1972, "email": null}),
+            ),
+            reasons: vec![
+                DuplicateReason::SameBirthYearAndName,
+                DuplicateReason::SamePhone,
+            ],
+            score: 1.0,
+        });
+        assert_eq!(view.differing_fields, vec!["given_name", "phone"]);
+        assert_eq!(view.reasons, vec!["same_birth_year_and_name", "same_phone"]);
+        assert_eq!(view.first.id, Uuid::from_u128(1).to_string());
     }
 }

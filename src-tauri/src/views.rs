@@ -168,6 +168,7 @@ pub fn recent_clients(store: &Store, limit: usize) -> Result<Vec<ClientSummary>,
     for id in ids {
         if let Some(client) = store.record(Entity::Client, RecordId::parse(&id)?)?
             && !client.is_deleted()
+            && client.get("merged_into").is_null()
         {
             found.push(client_summary(&client));
         }

@@ -334,6 +334,108 @@ pub struct ResolveConflictResponse {
     pub change: PulledChange,
 }
 
+/// Why two clients are proposed as one person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DuplicateReason {
+    /// Both have the same phone number.
+    SamePhone,
+    /// Both were born the same year and their names match across spelling and script.
+    SameBirthYearAndName,
+}
+
+/// One client of a duplicate pair, with the fields a team lead compares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DuplicateClient {
+    /// The client's record id.
+    pub id: Uuid,
+    /// Its key fields by wire name (names, birth year, gender, phone, email, languages,
+    /// municipality, ...), as their current values; an empty field is null.
+    #[schema(value_type = Object)]
+    pub fields: serde_json::Map<String, Value>,
+    /// How many live contacts it has.
+    pub contact_count: u64,
+}
+
+/// A pair of the team's clients that may be one person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DuplicateCandidate {
+    /// The client registered first.
+    pub first: DuplicateClient,
+    /// The other client.
+    pub second: DuplicateClient,
+    /// Why they are proposed (at least one).
+    pub reasons: Vec<DuplicateReason>,
+    /// How alike the names are, 0 to 1 (1: the same name in every spelling).
+    pub score: f64,
+}
+
+/// `GET /v1/duplicates`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DuplicateList {
+    /// Candidate pairs among the team's live clients, best score first; dismissed pairs
+    /// are left out.
+    pub candidates: Vec<DuplicateCandidate>,
+}
+
+/// `POST /v1/duplicates/merge`: which client stays and which one is merged into it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MergeDuplicateRequest {
+    /// The client that stays and gets the contacts.
+    pub survivor_id: Uuid,
+    /// The client that is marked `merged_into` the survivor.
+    pub duplicate_id: Uuid,
+}
+
+/// `POST /v1/duplicates/dismiss`: a pair that is not one person; it is not proposed again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DismissDuplicateRequest {
+    /// One client of the pair.
+    pub first_id: Uuid,
+    /// The other.
+    pub second_id: Uuid,
+}
+
+/// A merge of two clients, as the server keeps it for undo.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DuplicateMerge {
+    /// The merge's id.
+    pub id: Uuid,
+    /// The client that stayed.
+    pub survivor_id: Uuid,
+    /// The client marked `merged_into` the survivor.
+    pub duplicate_id: Uuid,
+    /// The contacts moved from the duplicate to the survivor.
+    pub contact_ids: Vec<Uuid>,
+    /// The team lead who merged.
+    pub merged_by: Uuid,
+    /// When.
+    pub merged_at: DateTime<Utc>,
+    /// The team lead who undid it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undone_by: Option<Uuid>,
+    /// When it was undone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undone_at: Option<DateTime<Utc>>,
+}
+
+/// The answer to a merge or its undo.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DuplicateMergeResponse {
+    /// The merge.
+    pub merge: DuplicateMerge,
+    /// The ordinary changes the server wrote (contacts' `client_id`, the duplicate's
+    /// `merged_into`); every device pulls them.
+    pub changes: Vec<PulledChange>,
+}
+
+/// `GET /v1/duplicates/merges`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DuplicateMergeList {
+    /// The team's merges, newest first.
+    pub merges: Vec<DuplicateMerge>,
+}
+
 /// A device as a team lead or admin sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct DeviceInfo {

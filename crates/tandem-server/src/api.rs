@@ -31,6 +31,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+mod duplicate_endpoints;
+
 use crate::ServerError;
 use crate::auth::{PasswordHashing, new_device_token, token_hash};
 use crate::clock::{Clock, new_uuid_v7, to_ms};
@@ -136,6 +138,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(resolve_conflict))
         .routes(routes!(list_devices))
         .routes(routes!(revoke_device))
+        .merge(duplicate_endpoints::routes())
 }
 
 /// The router with every endpoint and the HTTP layers (body limit, gzip both ways,
@@ -225,6 +228,14 @@ impl From<ServerError> for ApiError {
                 "conflict_not_open",
                 format!("conflict {id} is not open"),
             ),
+            ServerError::UnknownClient(id) => Self::not_found(format!("no client {id}")),
+            ServerError::UnknownMerge(id) => Self::not_found(format!("no merge {id}")),
+            err @ ServerError::ClientNotMergeable { .. } => {
+                Self::new(StatusCode::CONFLICT, "not_mergeable", err.to_string())
+            }
+            err @ ServerError::MergeNotUndoable { .. } => {
+                Self::new(StatusCode::CONFLICT, "merge_not_undoable", err.to_string())
+            }
             other => Self {
                 internal: Some(Box::new(other)),
                 ..Self::new(

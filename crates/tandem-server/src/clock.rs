@@ -56,7 +56,12 @@ impl Clock for ManualClock {
 
 /// A UUIDv7 for something the server creates, timed by the given clock.
 pub fn new_uuid_v7(clock: &dyn Clock) -> Uuid {
-    let now = clock.now();
+    uuid_v7_at(clock.now())
+}
+
+/// A UUIDv7 for something the server creates at `now` (its random part keeps ids made at
+/// the same instant apart).
+pub fn uuid_v7_at(now: DateTime<Utc>) -> Uuid {
     let secs = u64::try_from(now.timestamp()).unwrap_or(0);
     Uuid::new_v7(Timestamp::from_unix(
         NoContext,

@@ -48,6 +48,28 @@ pub enum ServerError {
     /// The conflict was resolved already.
     #[error("conflict {0} is not open")]
     ConflictNotOpen(i64),
+    /// No client with that id in the caller's team.
+    #[error("no client {0} in this team")]
+    UnknownClient(Uuid),
+    /// The client cannot take part in a merge (deleted, or merged already).
+    #[error("client {id} cannot be merged: {reason}")]
+    ClientNotMergeable {
+        /// The client.
+        id: Uuid,
+        /// Why not.
+        reason: String,
+    },
+    /// No merge with that id in the caller's team.
+    #[error("no merge {0} in this team")]
+    UnknownMerge(Uuid),
+    /// Undoing the merge would overwrite what changed since.
+    #[error("merge {id} cannot be undone: {reason}")]
+    MergeNotUndoable {
+        /// The merge.
+        id: Uuid,
+        /// What changed since.
+        reason: String,
+    },
     /// Hashing or checking a password failed.
     #[error("password hashing failed: {0}")]
     PasswordHashing(String),

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod auth;
 pub mod clock;
+mod duplicates;
 mod error;
 pub mod metrics;
 pub mod openapi;

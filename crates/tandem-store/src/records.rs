@@ -163,22 +163,50 @@ impl Store {
         Ok(Some(record))
     }
 
-    /// Every client, sorted by name; tombstones only when asked for.
+    /// Every client, sorted by name; tombstones and duplicates merged into another client
+    /// only when asked for.
     pub fn list_clients(&self, include_deleted: bool) -> Result<Vec<Record>, StoreError> {
         let ids = self.record_ids(Entity::Client)?;
         let mut clients = self.load_all(Entity::Client, &ids)?;
         if !include_deleted {
-            clients.retain(|c| !c.is_deleted());
+            clients.retain(|c| !c.is_deleted() && c.get("merged_into").is_null());
         }
         clients.sort_by_key(client_sort_key);
         Ok(clients)
     }
 
-    /// The contacts of one client, newest first, without tombstones.
+    /// The client a team lead kept for `id`: `id` itself, or, for a duplicate merged into
+    /// another client, the client it was merged into (following a chain of merges, and
+    /// stopping at a client this device does not hold yet or at a cycle).
+    pub fn surviving_client(&self, id: RecordId) -> Result<Option<Record>, StoreError> {
+        let Some(mut client) = self.record(Entity::Client, id)? else {
+            return Ok(None);
+        };
+        let mut seen = vec![client.id()];
+        while let Some(next) = client.get("merged_into").as_text() {
+            let next = RecordId::parse(next)?;
+            if seen.contains(&next) {
+                break;
+            }
+            match self.record(Entity::Client, next)? {
+                Some(survivor) => client = survivor,
+                None => break,
+            }
+            seen.push(next);
+        }
+        Ok(Some(client))
+    }
+
+    /// The contacts of one client, newest first, without tombstones. Contacts still filed
+    /// under a duplicate merged into this client (recorded offline after the merge) are its
+    /// contacts too.
     pub fn contacts_of_client(&self, client: RecordId) -> Result<Vec<Record>, StoreError> {
         let key = Json::String(client.to_string()).to_string();
         let mut statement = self.conn.prepare_cached(
-            "SELECT record_id FROM record_fields WHERE entity = 'contact' AND field = 'client_id' AND value = ?1",
+            "SELECT record_id FROM record_fields WHERE entity = 'contact' AND field = 'client_id'
+               AND (value = ?1 OR value IN (
+                   SELECT json_quote(record_id) FROM record_fields
+                   WHERE entity = 'client' AND field = 'merged_into' AND value = ?1))",
         )?;
         let ids = statement
             .query_map([key], |row| row.get::<_, String>(0))?

@@ -607,6 +607,26 @@ impl Store {
         next_cursor: u64,
         at: DateTime<Utc>,
     ) -> Result<PullApplied, StoreError> {
+        self.store_server_writes(writes, Some(next_cursor), at)
+    }
+
+    /// Stores changes the server answered a team lead's request with (a duplicate merge or
+    /// its undo) like a pulled page, in one transaction, without moving the pull cursor:
+    /// they arrive again in the pull feed and are then already known.
+    pub fn record_server_writes(
+        &mut self,
+        writes: &[ServerWrite],
+        at: DateTime<Utc>,
+    ) -> Result<PullApplied, StoreError> {
+        self.store_server_writes(writes, None, at)
+    }
+
+    fn store_server_writes(
+        &mut self,
+        writes: &[ServerWrite],
+        next_cursor: Option<u64>,
+        at: DateTime<Utc>,
+    ) -> Result<PullApplied, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -630,7 +650,9 @@ impl Store {
         }
         meta::set(&tx, MetaKey::HlcLast, &clock.last().to_string())?;
         reindex_clients(&tx, &touched_clients)?;
-        set_key(&tx, keys::PULL_CURSOR, &next_cursor.to_string())?;
+        if let Some(cursor) = next_cursor {
+            set_key(&tx, keys::PULL_CURSOR, &cursor.to_string())?;
+        }
         tx.commit()?;
         Ok(applied)
     }
@@ -1762,5 +1784,95 @@ mod tests {
         assert_eq!(status.last_sync_error, None);
         assert!(status.clock_skewed);
         assert_eq!(status.last_sync_at, Some(at().to_rfc3339()));
+    }
+    #[test]
+    fn a_merge_from_the_server_hides_the_duplicate_and_its_contacts_appear_under_the_survivor() {
+        let (_dir, mut store) = signed_in_store();
+        let survivor = RecordId::from_uuid(Uuid::from_u128(0xa1));
+        let duplicate = RecordId::from_uuid(Uuid::from_u128(0xa2));
+        let (moved, left) = (Uuid::from_u128(0xc1), Uuid::from_u128(0xc2));
+        let on = |client: RecordId| format!("\"{client}\"");
+        let contact = |id: Uuid, field: &str, value: &str, version: u64| ServerWrite {
+            entity: "contact".into(),
+            record_id: id,
+            ..write(RecordId::from_uuid(id), field, value, version)
+        };
+        store
+            .apply_pulled_page(
+                &[
+                    write(survivor, "given_name", "\"Olga\"", 1),
+                    write(duplicate, "given_name", "\"Olha\"", 2),
+                    contact(moved, "occurred_at", "\"2026-01-14T10:00:00+02:00\"", 3),
+                    contact(moved, "client_id", &on(duplicate), 4),
+                    contact(left, "occurred_at", "\"2026-01-13T10:00:00+02:00\"", 5),
+                    contact(left, "client_id", &on(duplicate), 6),
+                ],
+                6,
+                at(),
+            )
+            .unwrap();
+        assert_eq!(store.list_clients(false).unwrap().len(), 2);
+
+        // The team lead's merge as the server answered it (here only one contact moved: the
+        // other one stands for a contact recorded under the duplicate after the merge).
+        store
+            .record_server_writes(
+                &[
+                    contact(moved, "client_id", &on(survivor), 7),
+                    write(duplicate, "merged_into", &on(survivor), 8),
+                ],
+                at(),
+            )
+            .unwrap();
+        assert_eq!(store.pull_cursor().unwrap(), 6, "the cursor does not move");
+        let listed: Vec<RecordId> = store
+            .list_clients(false)
+            .unwrap()
+            .iter()
+            .map(|c| c.id())
+            .collect();
+        assert_eq!(listed, vec![survivor]);
+        assert_eq!(store.list_clients(true).unwrap().len(), 2);
+        let found: Vec<RecordId> = store
+            .search_clients("Olha")
+            .unwrap()
+            .iter()
+            .map(|c| c.id())
+            .collect();
+        assert!(found.is_empty(), "{found:?}");
+        assert_eq!(
+            store.surviving_client(duplicate).unwrap().unwrap().id(),
+            survivor
+        );
+        assert_eq!(
+            store.surviving_client(survivor).unwrap().unwrap().id(),
+            survivor
+        );
+        let contacts: BTreeSet<Uuid> = store
+            .contacts_of_client(survivor)
+            .unwrap()
+            .iter()
+            .map(|c| *c.id().as_uuid())
+            .collect();
+        assert_eq!(contacts, BTreeSet::from([moved, left]));
+
+        // An undo pulled later: the duplicate is listed again with its contact.
+        store
+            .apply_pulled_page(
+                &[
+                    contact(moved, "client_id", &on(duplicate), 9),
+                    write(duplicate, "merged_into", "null", 10),
+                ],
+                10,
+                at(),
+            )
+            .unwrap();
+        assert_eq!(store.list_clients(false).unwrap().len(), 2);
+        assert_eq!(
+            store.surviving_client(duplicate).unwrap().unwrap().id(),
+            duplicate
+        );
+        assert_eq!(store.contacts_of_client(survivor).unwrap().len(), 0);
+        assert_eq!(store.contacts_of_client(duplicate).unwrap().len(), 2);
     }
 }

@@ -13,6 +13,8 @@
 //!   [`login`] signs a store in.
 //! - [`review`] is the team lead's part: resolving a conflict through the server (online
 //!   only) and the health of the team's laptops.
+//! - [`duplicates`] is the team lead's duplicate clients: candidates, merge, undo, dismiss
+//!   (online only).
 //! - [`provisioning`] reads the system-wide file IT provisions (server, organisation, CA,
 //!   lock timeout, updates), strictly, for the desktop app and the CLI alike.
 //!
@@ -20,6 +22,7 @@
 //! the CLI to a progress bar. The engine never prints.
 
 pub mod credentials;
+pub mod duplicates;
 pub mod engine;
 mod error;
 pub mod lock;

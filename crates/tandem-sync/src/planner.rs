@@ -4,7 +4,8 @@
 
 use serde_json::Value as Json;
 use tandem_protocol::{
-    ChangeIn, ChangeStatus, Conflict, PullResponse, PushRequest, PushResponse, SCHEMA_VERSION,
+    ChangeIn, ChangeStatus, Conflict, PullResponse, PulledChange, PushRequest, PushResponse,
+    SCHEMA_VERSION,
 };
 use tandem_store::{
     LocalConflict, MirroredConflict, OutboxChange, PushAck, PushOutcome, ServerWrite,
@@ -156,6 +157,20 @@ pub fn acknowledgements(
         .collect()
 }
 
+/// One change the server committed as the store keeps it.
+pub fn server_write(change: &PulledChange) -> ServerWrite {
+    ServerWrite {
+        seq: change.seq,
+        entity: change.entity.clone(),
+        record_id: change.record_id,
+        field: change.field.clone(),
+        value: change.value.to_string(),
+        version: change.version,
+        hlc: change.hlc.clone(),
+        author_id: change.author_id,
+    }
+}
+
 /// A pulled page as store writes, after checking that it continues after `after` in seq
 /// order and that its cursor moves forward.
 pub fn server_writes(after: u64, page: &PullResponse) -> Result<Vec<ServerWrite>, SyncError> {
@@ -176,16 +191,7 @@ pub fn server_writes(after: u64, page: &PullResponse) -> Result<Vec<ServerWrite>
             });
         }
         last = change.seq;
-        writes.push(ServerWrite {
-            seq: change.seq,
-            entity: change.entity.clone(),
-            record_id: change.record_id,
-            field: change.field.clone(),
-            value: change.value.to_string(),
-            version: change.version,
-            hlc: change.hlc.clone(),
-            author_id: change.author_id,
-        });
+        writes.push(server_write(change));
     }
     if page.has_more && page.next == after {
         return Err(SyncError::Protocol {
@@ -223,7 +229,7 @@ mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
     use serde_json::json;
-    use tandem_protocol::{ChangeResult, PulledChange};
+    use tandem_protocol::ChangeResult;
 
     fn row(seq: i64, field: &str, value: &str) -> OutboxChange {
         OutboxChange {

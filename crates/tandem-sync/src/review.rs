@@ -16,7 +16,7 @@ use tandem_domain::{Entity, ValidationContext, field_spec};
 use tandem_protocol::{
     Conflict, ConflictList, DeviceInfo, DeviceList, ResolveConflictRequest, ResolveConflictResponse,
 };
-use tandem_store::{ServerWrite, Store};
+use tandem_store::Store;
 
 use crate::SyncError;
 use crate::engine::Clock;
@@ -128,17 +128,7 @@ pub async fn resolve_conflict(
         }
         Err(error) => return Err(error),
     };
-    let change = &answer.change;
-    let write = ServerWrite {
-        seq: change.seq,
-        entity: change.entity.clone(),
-        record_id: change.record_id,
-        field: change.field.clone(),
-        value: change.value.to_string(),
-        version: change.version,
-        hlc: change.hlc.clone(),
-        author_id: change.author_id,
-    };
+    let write = planner::server_write(&answer.change);
     let mirrored = planner::mirrored_conflicts(std::slice::from_ref(&answer.conflict));
     store.record_conflict_resolution(&mirrored[0], &write, clock.now())?;
     Ok(answer.conflict)

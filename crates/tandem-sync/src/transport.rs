@@ -147,7 +147,9 @@ impl HttpTransport {
             .await
             .map_err(|error| self.offline(&error))?;
         if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(|error| SyncError::Protocol {
+            // An answer without a body (204) reads as JSON null, so `()` takes it.
+            let body: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+            return serde_json::from_slice(body).map_err(|error| SyncError::Protocol {
                 detail: format!(
                     "{path} answered {status} with a body that is not the expected JSON ({error})"
                 ),

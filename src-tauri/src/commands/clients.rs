@@ -28,7 +28,8 @@ pub async fn recent_clients(
     state.with_store(|store| views::recent_clients(store, views::RECENT_CLIENTS))
 }
 
-/// One client with its contacts and open follow-ups.
+/// One client with its contacts and open follow-ups. A duplicate merged into another client
+/// opens as that client (the answer's id says which).
 #[tauri::command]
 pub async fn get_client(
     state: State<'_, AppState>,
@@ -36,10 +37,12 @@ pub async fn get_client(
 ) -> Result<ClientDetail, CommandError> {
     let id = record_id("id", &id)?;
     let (client, contacts) = state.with_store(|store| {
-        Ok((
-            store.record(Entity::Client, id)?,
-            store.contacts_of_client(id)?,
-        ))
+        let client = store.surviving_client(id)?;
+        let contacts = match &client {
+            Some(client) => store.contacts_of_client(client.id())?,
+            None => Vec::new(),
+        };
+        Ok((client, contacts))
     })?;
     let client =
         client.ok_or_else(|| CommandError::new(ErrorKind::NotFound, format!("no client {id}")))?;

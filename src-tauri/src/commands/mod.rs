@@ -3,6 +3,7 @@
 
 pub mod clients;
 pub mod contacts;
+pub mod duplicates;
 pub mod session;
 pub mod settings;
 pub mod sync;

@@ -10,6 +10,8 @@ import type {
   CommandError,
   ContactDraft,
   ConflictResolution,
+  DuplicatePairInput,
+  DuplicatesView,
   EditResult,
   ErrorKind,
   FollowUpsDue,
@@ -95,6 +97,13 @@ export const api = {
     call<UnsyncedView>('revert_auto_resolved', { resolution }),
   /** The team's laptops and their health (team leads); needs the server. */
   teamDevices: () => call<TeamDevicesView>('team_devices'),
+  /** The team's possible duplicate clients and recent merges (team leads); needs the server. */
+  duplicates: () => call<DuplicatesView>('duplicates'),
+  /** Merges `second_id` into `first_id` (team leads); needs the server. */
+  mergeDuplicate: (pair: DuplicatePairInput) => call<DuplicatesView>('merge_duplicate', { pair }),
+  undoDuplicateMerge: (mergeId: string) => call<DuplicatesView>('undo_duplicate_merge', { mergeId }),
+  /** Marks a pair as not one person; it is not proposed again. */
+  dismissDuplicate: (pair: DuplicatePairInput) => call<DuplicatesView>('dismiss_duplicate', { pair }),
   /** Sends sync progress and status to `onEvent` until the app closes. */
   watchSync: (onEvent: (event: SyncEvent) => void) => {
     const channel = new Channel<SyncEvent>();

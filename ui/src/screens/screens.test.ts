@@ -56,6 +56,24 @@ const teamDevices = {
   ],
 };
 
+/** Two registrations of one person (Cyrillic and Latin), and a merge that can be undone. */
+const olga = '0190f0c4-8d5e-7c3a-9f1e-0000000000d1';
+const olha = '0190f0c4-8d5e-7c3a-9f1e-0000000000d2';
+const duplicatesView = {
+  candidates: [
+    {
+      first: { id: olga, fields: { given_name: 'Olga', family_name: 'Ivanova', birth_year: 1972, phone: '+358401234567' }, contact_count: 3 },
+      second: { id: olha, fields: { given_name: 'Ольга', family_name: 'Иванова', birth_year: 1972, phone: null }, contact_count: 1 },
+      reasons: ['same_birth_year_and_name'],
+      score: 1,
+      differing_fields: ['family_name', 'given_name', 'phone'],
+    },
+  ],
+  merges: [
+    { id: 'm1', survivor_id: olga, survivor_label: 'Amina Warsame', duplicate_id: olha, duplicate_label: 'Amina W.', contact_count: 2, merged_at: '2026-11-26T09:00:00Z', undone_at: null },
+  ],
+};
+
 const settingsView = {
   language: 'en',
   lock_after_minutes: 10,
@@ -81,6 +99,10 @@ function answers(overrides: Parameters<typeof answerCommands>[0] = {}) {
     resolve_conflict: () => ({ ...unsyncedView(true), conflicts: [] }),
     revert_auto_resolved: () => unsyncedView(true),
     team_devices: () => teamDevices,
+    duplicates: () => duplicatesView,
+    merge_duplicate: () => ({ ...duplicatesView, candidates: [] }),
+    undo_duplicate_merge: () => duplicatesView,
+    dismiss_duplicate: () => ({ ...duplicatesView, candidates: [] }),
     get_settings: () => settingsView,
     set_settings: (args) => ({ ...settingsView, language: (args?.input as { language: string }).language }),
     session_state: () => session,
@@ -287,6 +309,57 @@ describe('conflicts', () => {
     expect(card.textContent).toContain('+358405556666');
     expect(card.textContent).not.toContain('In use now');
     expect(card.querySelectorAll('button').length).toBe(0);
+  });
+});
+
+describe('duplicates', () => {
+  it('a team lead sees both clients side by side with the differing fields marked, and keeps the later one', async () => {
+    const invoke = answers({ unsynced: () => unsyncedView(true) });
+    const { container } = render(Unsynced);
+    await settle();
+    expect(screen.getByRole('heading', { name: 'Possible duplicate clients' })).toBeTruthy();
+    const pair = container.querySelector('article.duplicate-pair') as HTMLElement;
+    expect(pair.textContent).toContain('Same birth year and matching names');
+    expect(pair.textContent).toContain('Names 100 % alike');
+    const given = pair.querySelector('tr[data-field="given_name"]') as HTMLElement;
+    expect(given.dataset.differs).toBe('true');
+    expect(given.textContent).toContain('Olga');
+    expect(given.textContent).toContain('Ольга');
+    expect(given.textContent).toContain('(differs)');
+    expect((pair.querySelector('tr[data-field="birth_year"]') as HTMLElement).dataset.differs).toBe('false');
+    await fireEvent.click(screen.getByRole('button', { name: 'Keep the later one, merge the first into it' }));
+    await waitFor(() =>
+      expect(invoke).toHaveBeenCalledWith('merge_duplicate', { pair: { first_id: olha, second_id: olga } }),
+    );
+    await waitFor(() => expect(screen.getByText(/^Merged\./)).toBeTruthy());
+    expect(container.querySelector('article.duplicate-pair')).toBeNull();
+  });
+
+  it('a recent merge can be undone and a pair dismissed as two people', async () => {
+    const invoke = answers({ unsynced: () => unsyncedView(true) });
+    const { container } = render(Unsynced);
+    await settle();
+    const merge = container.querySelector('li[data-merge="m1"]') as HTMLElement;
+    expect(merge.textContent).toContain('Amina W. merged into Amina Warsame, 2 contacts moved');
+    await fireEvent.click(screen.getByRole('button', { name: 'Undo' }));
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith('undo_duplicate_merge', { mergeId: 'm1' }));
+    await waitFor(() => expect(screen.getByText(/The merge was undone/)).toBeTruthy());
+    await fireEvent.click(screen.getByRole('button', { name: 'Not the same person' }));
+    await waitFor(() =>
+      expect(invoke).toHaveBeenCalledWith('dismiss_duplicate', { pair: { first_id: olga, second_id: olha } }),
+    );
+  });
+
+  it('offline, the panel says it needs a connection', async () => {
+    answers({
+      unsynced: () => unsyncedView(true),
+      duplicates: () => {
+        throw { kind: 'needs_connection', message: 'offline', field: null };
+      },
+    });
+    render(Unsynced);
+    await settle();
+    expect(screen.getAllByText(/This needs a connection to the server/).length).toBeGreaterThan(0);
   });
 });
 

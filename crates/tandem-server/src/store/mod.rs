@@ -12,9 +12,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use tandem_domain::FieldValue;
+use tandem_domain::{Entity, FieldValue};
 use tandem_protocol::{
-    ChangeResult, Conflict, ConflictStatus, DeviceInfo, PulledChange, Role, TeamRef, UserRef,
+    ChangeResult, Conflict, ConflictStatus, DeviceInfo, DuplicateMerge, PulledChange, Role,
+    TeamRef, UserRef,
 };
 use uuid::Uuid;
 
@@ -112,6 +113,32 @@ pub struct HistoryEntry {
     pub change_id: Uuid,
     /// Whether it became the field's value (false: kept in history only).
     pub effective: bool,
+}
+
+/// The current values of some fields of one record (`GET /v1/duplicates`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordFields {
+    /// The record.
+    pub record_id: Uuid,
+    /// The asked fields that were ever written, by wire name, as JSON.
+    pub values: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A merge of two clients to write (`POST /v1/duplicates/merge`).
+#[derive(Debug, Clone, Copy)]
+pub struct NewMerge {
+    /// The merge's new id.
+    pub id: Uuid,
+    /// The caller's team; both clients must belong to it.
+    pub team_id: Uuid,
+    /// The client that stays.
+    pub survivor_id: Uuid,
+    /// The client merged into it.
+    pub duplicate_id: Uuid,
+    /// The team lead; author of every change written.
+    pub merged_by: Uuid,
+    /// When.
+    pub now: DateTime<Utc>,
 }
 
 /// The storage of the central server.
@@ -219,6 +246,43 @@ pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
         change_id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<(Conflict, PulledChange), ServerError>;
+
+    /// The current values of `fields` of every record of `entity` in the team.
+    async fn team_records(
+        &self,
+        team_id: Uuid,
+        entity: Entity,
+        fields: &[&'static str],
+    ) -> Result<Vec<RecordFields>, ServerError>;
+    /// Merges a duplicate client into a survivor in one transaction, with ordinary changes
+    /// written by the server for the team lead: every contact of the duplicate gets
+    /// `client_id` = survivor, the duplicate gets `merged_into` = survivor. Refuses clients
+    /// of another team, deleted ones and ones merged already.
+    async fn merge_clients(
+        &self,
+        merge: NewMerge,
+    ) -> Result<(DuplicateMerge, Vec<PulledChange>), ServerError>;
+    /// The team's merges, newest first.
+    async fn list_merges(&self, team_id: Uuid) -> Result<Vec<DuplicateMerge>, ServerError>;
+    /// Undoes a merge with ordinary changes (the moved contacts back, `merged_into` cleared),
+    /// unless something changed since that the undo would overwrite.
+    async fn undo_merge(
+        &self,
+        team_id: Uuid,
+        merge_id: Uuid,
+        undone_by: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(DuplicateMerge, Vec<PulledChange>), ServerError>;
+    /// Records that two clients are not one person (idempotent).
+    async fn dismiss_duplicate(
+        &self,
+        team_id: Uuid,
+        pair: (Uuid, Uuid),
+        dismissed_by: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServerError>;
+    /// The team's dismissed pairs, each with the smaller id first.
+    async fn dismissed_duplicates(&self, team_id: Uuid) -> Result<Vec<(Uuid, Uuid)>, ServerError>;
 }
 
 /// Where the server keeps its data: what `--database-url` (or the data directory) names.

@@ -28,8 +28,8 @@ use serde_json::Value;
 use tandem_domain::merge::Side;
 use tandem_domain::{Entity, FieldSpec, FieldValue, Hlc, ValidationContext, field_spec};
 use tandem_protocol::{
-    ChangeResult, ChangeStatus, Conflict, ConflictStatus, ConflictValue, DeviceInfo, PulledChange,
-    Role, TeamRef, UserRef,
+    ChangeResult, ChangeStatus, Conflict, ConflictStatus, ConflictValue, DeviceInfo,
+    DuplicateMerge, PulledChange, Role, TeamRef, UserRef,
 };
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -37,20 +37,24 @@ use tokio_postgres::{GenericClient, IsolationLevel, NoTls, Row};
 use uuid::Uuid;
 
 use super::{
-    CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginUser, NewDevice, PushContext, RecentFailures,
-    ServerStore, conflict_status_name, parse_conflict_status,
+    CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginUser, NewDevice, NewMerge, PushContext,
+    RecentFailures, RecordFields, ServerStore, conflict_status_name, parse_conflict_status,
 };
 use crate::ServerError;
-use crate::clock::{from_ms, to_ms};
+use crate::clock::{from_ms, to_ms, uuid_v7_at};
+use crate::duplicates::{
+    PlannedWrite, check_mergeable, check_undoable, client_ref, merge_writes, undo_writes,
+};
 use crate::push::{
     CurrentField, Decision, PreparedChange, ValidChange, decide, is_clock_skewed, is_concurrent,
     server_hlc,
 };
 
 /// The migrations, in order; the table `tandem_schema_migrations` records which have run.
-const MIGRATIONS: &[&str] = &[include_str!(
-    "../../../../migrations/server/postgres/0001_initial.sql"
-)];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../../migrations/server/postgres/0001_initial.sql"),
+    include_str!("../../../../migrations/server/postgres/0002_duplicates.sql"),
+];
 
 /// The advisory lock that serialises every transaction assigning seqs ("tandemsq" in
 /// ASCII). Nothing else that shares the database may use this key.
@@ -343,15 +347,6 @@ fn rejected(change_id: Uuid, reason: String) -> ChangeResult {
     }
 }
 
-/// The id of a change the server writes itself (a merge result), from the request's time.
-fn server_change_id(now: DateTime<Utc>) -> Uuid {
-    Uuid::new_v7(uuid::Timestamp::from_unix(
-        uuid::NoContext,
-        u64::try_from(now.timestamp()).unwrap_or(0),
-        now.timestamp_subsec_nanos(),
-    ))
-}
-
 async fn apply_one(
     tx: &Transaction<'_>,
     ctx: &PushContext,
@@ -472,7 +467,7 @@ async fn apply_one(
             )
             .await?;
             let hlc = server_hlc([&current.hlc, &change.hlc], now_ms);
-            let version = log(merged.clone(), hlc, server_change_id(ctx.now), true).await?;
+            let version = log(merged.clone(), hlc, uuid_v7_at(ctx.now), true).await?;
             Ok(result(ChangeStatus::Merged, version, &merged, None))
         }
         Decision::Conflict { winner, status } => {
@@ -577,6 +572,113 @@ async fn load_conflict(
         .await?
         .as_ref()
         .map(conflict_from_row)
+        .transpose()
+}
+
+/// Writes the planned changes of a merge or an undo as ordinary server changes by `author`,
+/// all with one server HLC ordered after every value they replace. Only correct while the
+/// transaction holds the seq lock.
+async fn write_planned(
+    tx: &Transaction<'_>,
+    team_id: Uuid,
+    writes: &[PlannedWrite],
+    author_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Vec<PulledChange>, ServerError> {
+    let mut involved = Vec::with_capacity(writes.len());
+    for write in writes {
+        let spec = field_spec(write.entity, write.field)
+            .map_err(|err| ServerError::CorruptData(err.to_string()))?;
+        if let Some(current) = current_field(tx, spec, write.record_id).await? {
+            involved.push(current.hlc);
+        }
+    }
+    let now_ms = to_ms(now);
+    let hlc = server_hlc(involved.iter(), now_ms);
+    let mut changes = Vec::with_capacity(writes.len());
+    for write in writes {
+        let change_id = uuid_v7_at(now);
+        let seq_written = append_log(
+            tx,
+            &LogWrite {
+                team_id,
+                entity: write.entity.as_str(),
+                record_id: write.record_id,
+                field: write.field,
+                value: &write.value,
+                hlc: &hlc,
+                author_id,
+                change_id,
+                device_id: None,
+                effective: true,
+                now_ms,
+            },
+        )
+        .await?;
+        changes.push(write.pulled(seq(seq_written), &hlc, author_id, change_id));
+    }
+    Ok(changes)
+}
+
+/// Refuses an id that is not a client of the team.
+async fn require_client(tx: &Transaction<'_>, team_id: Uuid, id: Uuid) -> Result<(), ServerError> {
+    let row = query_opt(
+        tx,
+        "SELECT entity FROM records WHERE record_id = $1 AND team_id = $2",
+        &[&id, &team_id],
+    )
+    .await?;
+    let entity: Option<String> = row.map(|row| row.try_get(0)).transpose()?;
+    if entity.as_deref() == Some(Entity::Client.as_str()) {
+        Ok(())
+    } else {
+        Err(ServerError::UnknownClient(id))
+    }
+}
+
+async fn client_field(
+    tx: &Transaction<'_>,
+    entity: Entity,
+    field: &str,
+    id: Uuid,
+) -> Result<Option<FieldValue>, ServerError> {
+    let spec =
+        field_spec(entity, field).map_err(|err| ServerError::CorruptData(err.to_string()))?;
+    Ok(current_field(tx, spec, id)
+        .await?
+        .map(|current| current.value))
+}
+
+const MERGE_COLUMNS: &str = "id, survivor_id, duplicate_id, contact_ids, merged_by, merged_ms, \
+     undone_by, undone_ms";
+
+fn merge_from_row(row: &Row) -> Result<DuplicateMerge, ServerError> {
+    Ok(DuplicateMerge {
+        id: row.try_get(0)?,
+        survivor_id: row.try_get(1)?,
+        duplicate_id: row.try_get(2)?,
+        contact_ids: serde_json::from_str(row.try_get(3)?)
+            .map_err(|err| ServerError::CorruptData(err.to_string()))?,
+        merged_by: row.try_get(4)?,
+        merged_at: from_ms(row.try_get(5)?),
+        undone_by: row.try_get(6)?,
+        undone_at: row.try_get::<_, Option<i64>>(7)?.map(from_ms),
+    })
+}
+
+async fn load_merge(
+    client: &impl GenericClient,
+    team_id: Uuid,
+    id: Uuid,
+) -> Result<Option<DuplicateMerge>, ServerError> {
+    client
+        .query_opt(
+            &format!("SELECT {MERGE_COLUMNS} FROM duplicate_merges WHERE team_id = $1 AND id = $2"),
+            &[&team_id, &id],
+        )
+        .await?
+        .as_ref()
+        .map(merge_from_row)
         .transpose()
 }
 
@@ -1198,5 +1300,185 @@ impl ServerStore for PostgresStore {
             change_id,
         };
         Ok((resolved, change))
+    }
+    async fn team_records(
+        &self,
+        team_id: Uuid,
+        entity: Entity,
+        fields: &[&'static str],
+    ) -> Result<Vec<RecordFields>, ServerError> {
+        let fields: Vec<String> = fields.iter().map(|f| (*f).to_owned()).collect();
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT r.record_id, f.field, f.value FROM records r
+                 LEFT JOIN field_state f ON f.record_id = r.record_id AND f.field = ANY($3)
+                 WHERE r.team_id = $1 AND r.entity = $2 ORDER BY r.record_id",
+                &[&team_id, &entity.as_str(), &fields],
+            )
+            .await?;
+        let mut records: Vec<RecordFields> = Vec::new();
+        for row in rows {
+            let record_id: Uuid = row.try_get(0)?;
+            if records.last().map(|r| r.record_id) != Some(record_id) {
+                records.push(RecordFields {
+                    record_id,
+                    values: serde_json::Map::new(),
+                });
+            }
+            let field: Option<String> = row.try_get(1)?;
+            let value: Option<&str> = row.try_get(2)?;
+            if let (Some(field), Some(value), Some(last)) = (field, value, records.last_mut()) {
+                last.values.insert(field, json(value)?);
+            }
+        }
+        Ok(records)
+    }
+
+    async fn merge_clients(
+        &self,
+        merge: NewMerge,
+    ) -> Result<(DuplicateMerge, Vec<PulledChange>), ServerError> {
+        let mut client = self.client().await?;
+        // Ordinary changes with seqs: the same lock as a push, which also answers two team
+        // leads merging the same client one after the other.
+        let tx = begin_seq_writer(&mut client).await?;
+        for id in [merge.survivor_id, merge.duplicate_id] {
+            require_client(&tx, merge.team_id, id).await?;
+            check_mergeable(
+                id,
+                client_field(&tx, Entity::Client, "deleted", id)
+                    .await?
+                    .as_ref(),
+                client_field(&tx, Entity::Client, "merged_into", id)
+                    .await?
+                    .as_ref(),
+            )?;
+        }
+        let on_duplicate =
+            client_ref(Entity::Contact, "client_id", Some(merge.duplicate_id)).to_json_string();
+        let contacts: Vec<Uuid> = tx
+            .query(
+                "SELECT f.record_id FROM field_state f
+                 JOIN records r ON r.record_id = f.record_id
+                 WHERE r.team_id = $1 AND r.entity = 'contact' AND f.field = 'client_id'
+                   AND f.value = $2 ORDER BY f.record_id",
+                &[&merge.team_id, &on_duplicate],
+            )
+            .await?
+            .iter()
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, _>>()?;
+        let writes = merge_writes(merge.survivor_id, merge.duplicate_id, &contacts);
+        let changes =
+            write_planned(&tx, merge.team_id, &writes, merge.merged_by, merge.now).await?;
+        let contact_ids = serde_json::to_string(&contacts)
+            .map_err(|err| ServerError::CorruptData(err.to_string()))?;
+        execute(
+            &tx,
+            "INSERT INTO duplicate_merges (id, team_id, survivor_id, duplicate_id, contact_ids,
+                 merged_by, merged_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &merge.id,
+                &merge.team_id,
+                &merge.survivor_id,
+                &merge.duplicate_id,
+                &contact_ids,
+                &merge.merged_by,
+                &to_ms(merge.now),
+            ],
+        )
+        .await?;
+        let stored = load_merge(&*tx, merge.team_id, merge.id)
+            .await?
+            .ok_or(ServerError::UnknownMerge(merge.id))?;
+        tx.commit().await?;
+        Ok((stored, changes))
+    }
+
+    async fn list_merges(&self, team_id: Uuid) -> Result<Vec<DuplicateMerge>, ServerError> {
+        let client = self.client().await?;
+        client
+            .query(
+                &format!(
+                    "SELECT {MERGE_COLUMNS} FROM duplicate_merges WHERE team_id = $1
+                     ORDER BY merged_ms DESC, id DESC"
+                ),
+                &[&team_id],
+            )
+            .await?
+            .iter()
+            .map(merge_from_row)
+            .collect()
+    }
+
+    async fn undo_merge(
+        &self,
+        team_id: Uuid,
+        merge_id: Uuid,
+        undone_by: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(DuplicateMerge, Vec<PulledChange>), ServerError> {
+        let mut client = self.client().await?;
+        let tx = begin_seq_writer(&mut client).await?;
+        let merge = load_merge(&*tx, team_id, merge_id)
+            .await?
+            .ok_or(ServerError::UnknownMerge(merge_id))?;
+        let merged_into =
+            client_field(&tx, Entity::Client, "merged_into", merge.duplicate_id).await?;
+        let mut contacts_now = Vec::with_capacity(merge.contact_ids.len());
+        for &contact in &merge.contact_ids {
+            contacts_now.push(client_field(&tx, Entity::Contact, "client_id", contact).await?);
+        }
+        check_undoable(&merge, merged_into.as_ref(), &contacts_now)?;
+        let changes = write_planned(&tx, team_id, &undo_writes(&merge), undone_by, now).await?;
+        execute(
+            &tx,
+            "UPDATE duplicate_merges SET undone_by = $1, undone_ms = $2 WHERE id = $3",
+            &[&undone_by, &to_ms(now), &merge_id],
+        )
+        .await?;
+        let undone = load_merge(&*tx, team_id, merge_id)
+            .await?
+            .ok_or(ServerError::UnknownMerge(merge_id))?;
+        tx.commit().await?;
+        Ok((undone, changes))
+    }
+
+    async fn dismiss_duplicate(
+        &self,
+        team_id: Uuid,
+        pair: (Uuid, Uuid),
+        dismissed_by: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServerError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        require_client(&tx, team_id, pair.0).await?;
+        require_client(&tx, team_id, pair.1).await?;
+        execute(
+            &tx,
+            "INSERT INTO duplicate_dismissals (team_id, first_id, second_id, dismissed_by,
+                 dismissed_ms)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            &[&team_id, &pair.0, &pair.1, &dismissed_by, &to_ms(now)],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn dismissed_duplicates(&self, team_id: Uuid) -> Result<Vec<(Uuid, Uuid)>, ServerError> {
+        let client = self.client().await?;
+        client
+            .query(
+                "SELECT first_id, second_id FROM duplicate_dismissals WHERE team_id = $1",
+                &[&team_id],
+            )
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect()
     }
 }

@@ -15,26 +15,30 @@ use serde_json::Value;
 use tandem_domain::merge::Side;
 use tandem_domain::{Entity, FieldSpec, FieldValue, Hlc, ValidationContext, field_spec};
 use tandem_protocol::{
-    ChangeResult, ChangeStatus, Conflict, ConflictStatus, ConflictValue, DeviceInfo, PulledChange,
-    Role, TeamRef, UserRef,
+    ChangeResult, ChangeStatus, Conflict, ConflictStatus, ConflictValue, DeviceInfo,
+    DuplicateMerge, PulledChange, Role, TeamRef, UserRef,
 };
 use uuid::Uuid;
 
 use super::{
-    CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginUser, NewDevice, PushContext, RecentFailures,
-    ServerStore, conflict_status_name, parse_conflict_status,
+    CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginUser, NewDevice, NewMerge, PushContext,
+    RecentFailures, RecordFields, ServerStore, conflict_status_name, parse_conflict_status,
 };
 use crate::ServerError;
-use crate::clock::{from_ms, to_ms};
+use crate::clock::{from_ms, to_ms, uuid_v7_at};
+use crate::duplicates::{
+    PlannedWrite, check_mergeable, check_undoable, client_ref, merge_writes, undo_writes,
+};
 use crate::push::{
     CurrentField, Decision, PreparedChange, ValidChange, decide, is_clock_skewed, is_concurrent,
     server_hlc,
 };
 
 /// The migrations, in order; `PRAGMA user_version` counts how many have run.
-const MIGRATIONS: &[&str] = &[include_str!(
-    "../../../../migrations/server/sqlite/0001_initial.sql"
-)];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../../migrations/server/sqlite/0001_initial.sql"),
+    include_str!("../../../../migrations/server/sqlite/0002_duplicates.sql"),
+];
 
 /// The server store in one SQLite file.
 #[derive(Debug, Clone)]
@@ -402,11 +406,7 @@ fn apply_one(
             // The submitted value stays in the history; the combination is what devices pull.
             log(&change.value, &change.hlc, change.change_id, false)?;
             let hlc = server_hlc([&current.hlc, &change.hlc], now_ms);
-            let merge_id = Uuid::new_v7(uuid::Timestamp::from_unix(
-                uuid::NoContext,
-                u64::try_from(ctx.now.timestamp()).unwrap_or(0),
-                ctx.now.timestamp_subsec_nanos(),
-            ));
+            let merge_id = uuid_v7_at(ctx.now);
             let version = log(&merged, &hlc, merge_id, true)?;
             Ok(result(ChangeStatus::Merged, version, &merged, None))
         }
@@ -515,6 +515,119 @@ fn load_conflict(
         &format!("SELECT {CONFLICT_COLUMNS} FROM conflicts WHERE team_id = ?1 AND id = ?2"),
         params![team_id.to_string(), id],
         conflict_from_row,
+    )
+    .optional()?
+    .transpose()
+}
+
+/// Writes the planned changes of a merge or an undo as ordinary server changes by `author`,
+/// all with one server HLC ordered after every value they replace.
+fn write_planned(
+    tx: &Transaction<'_>,
+    team_id: Uuid,
+    writes: &[PlannedWrite],
+    author_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Vec<PulledChange>, ServerError> {
+    let mut involved = Vec::with_capacity(writes.len());
+    for write in writes {
+        let spec = field_spec(write.entity, write.field)
+            .map_err(|err| ServerError::CorruptData(err.to_string()))?;
+        if let Some(current) = current_field(tx, spec, write.record_id)? {
+            involved.push(current.hlc);
+        }
+    }
+    let now_ms = to_ms(now);
+    let hlc = server_hlc(involved.iter(), now_ms);
+    let mut changes = Vec::with_capacity(writes.len());
+    for write in writes {
+        let change_id = uuid_v7_at(now);
+        let seq_written = append_log(
+            tx,
+            &LogWrite {
+                team_id,
+                entity: write.entity.as_str(),
+                record_id: write.record_id,
+                field: write.field,
+                value: &write.value,
+                hlc: &hlc,
+                author_id,
+                change_id,
+                device_id: None,
+                effective: true,
+                now_ms,
+            },
+        )?;
+        changes.push(write.pulled(seq(seq_written), &hlc, author_id, change_id));
+    }
+    Ok(changes)
+}
+
+/// Refuses an id that is not a client of the team.
+fn require_client(tx: &Transaction<'_>, team_id: Uuid, id: Uuid) -> Result<(), ServerError> {
+    let entity: Option<String> = tx
+        .query_row(
+            "SELECT entity FROM records WHERE record_id = ?1 AND team_id = ?2",
+            params![id.to_string(), team_id.to_string()],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if entity.as_deref() == Some(Entity::Client.as_str()) {
+        Ok(())
+    } else {
+        Err(ServerError::UnknownClient(id))
+    }
+}
+
+fn client_field(
+    tx: &Transaction<'_>,
+    entity: Entity,
+    field: &str,
+    id: Uuid,
+) -> Result<Option<FieldValue>, ServerError> {
+    let spec =
+        field_spec(entity, field).map_err(|err| ServerError::CorruptData(err.to_string()))?;
+    Ok(current_field(tx, spec, id)?.map(|current| current.value))
+}
+
+const MERGE_COLUMNS: &str = "id, survivor_id, duplicate_id, contact_ids, merged_by, merged_ms, \
+     undone_by, undone_ms";
+
+fn merge_from_row(
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<Result<DuplicateMerge, ServerError>> {
+    let id: String = row.get(0)?;
+    let survivor: String = row.get(1)?;
+    let duplicate: String = row.get(2)?;
+    let contacts: String = row.get(3)?;
+    let merged_by: String = row.get(4)?;
+    let merged_ms: i64 = row.get(5)?;
+    let undone_by: Option<String> = row.get(6)?;
+    let undone_ms: Option<i64> = row.get(7)?;
+    Ok((|| {
+        Ok(DuplicateMerge {
+            id: uuid(&id)?,
+            survivor_id: uuid(&survivor)?,
+            duplicate_id: uuid(&duplicate)?,
+            contact_ids: serde_json::from_str(&contacts)
+                .map_err(|err| ServerError::CorruptData(err.to_string()))?,
+            merged_by: uuid(&merged_by)?,
+            merged_at: from_ms(merged_ms),
+            undone_by: undone_by.as_deref().map(uuid).transpose()?,
+            undone_at: undone_ms.map(from_ms),
+        })
+    })())
+}
+
+fn load_merge(
+    conn: &Connection,
+    team_id: Uuid,
+    id: Uuid,
+) -> Result<Option<DuplicateMerge>, ServerError> {
+    conn.query_row(
+        &format!("SELECT {MERGE_COLUMNS} FROM duplicate_merges WHERE team_id = ?1 AND id = ?2"),
+        params![team_id.to_string(), id.to_string()],
+        merge_from_row,
     )
     .optional()?
     .transpose()
@@ -1142,6 +1255,196 @@ impl ServerStore for SqliteStore {
                 change_id,
             };
             Ok((resolved, change))
+        })
+        .await
+    }
+    async fn team_records(
+        &self,
+        team_id: Uuid,
+        entity: Entity,
+        fields: &[&'static str],
+    ) -> Result<Vec<RecordFields>, ServerError> {
+        let fields = serde_json::to_string(fields)
+            .map_err(|err| ServerError::CorruptData(err.to_string()))?;
+        self.run(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT r.record_id, f.field, f.value FROM records r
+                 LEFT JOIN field_state f ON f.record_id = r.record_id
+                     AND f.field IN (SELECT value FROM json_each(?3))
+                 WHERE r.team_id = ?1 AND r.entity = ?2 ORDER BY r.record_id",
+            )?;
+            let rows = stmt.query_map(
+                params![team_id.to_string(), entity.as_str(), fields],
+                |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, Option<String>>(1)?,
+                        row.get::<_, Option<String>>(2)?,
+                    ))
+                },
+            )?;
+            let mut records: Vec<RecordFields> = Vec::new();
+            for row in rows {
+                let (record, field, value) = row?;
+                let record_id = uuid(&record)?;
+                if records.last().map(|r| r.record_id) != Some(record_id) {
+                    records.push(RecordFields {
+                        record_id,
+                        values: serde_json::Map::new(),
+                    });
+                }
+                if let (Some(field), Some(value), Some(last)) = (field, value, records.last_mut()) {
+                    last.values.insert(field, json(&value)?);
+                }
+            }
+            Ok(records)
+        })
+        .await
+    }
+
+    async fn merge_clients(
+        &self,
+        merge: NewMerge,
+    ) -> Result<(DuplicateMerge, Vec<PulledChange>), ServerError> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for id in [merge.survivor_id, merge.duplicate_id] {
+                require_client(&tx, merge.team_id, id)?;
+                check_mergeable(
+                    id,
+                    client_field(&tx, Entity::Client, "deleted", id)?.as_ref(),
+                    client_field(&tx, Entity::Client, "merged_into", id)?.as_ref(),
+                )?;
+            }
+            let on_duplicate =
+                client_ref(Entity::Contact, "client_id", Some(merge.duplicate_id)).to_json_string();
+            let contacts = {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT f.record_id FROM field_state f
+                     JOIN records r ON r.record_id = f.record_id
+                     WHERE r.team_id = ?1 AND r.entity = 'contact' AND f.field = 'client_id'
+                       AND f.value = ?2 ORDER BY f.record_id",
+                )?;
+                let ids = stmt
+                    .query_map(params![merge.team_id.to_string(), on_duplicate], |row| {
+                        row.get::<_, String>(0)
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                ids.iter()
+                    .map(|id| uuid(id))
+                    .collect::<Result<Vec<_>, _>>()?
+            };
+            let writes = merge_writes(merge.survivor_id, merge.duplicate_id, &contacts);
+            let changes = write_planned(&tx, merge.team_id, &writes, merge.merged_by, merge.now)?;
+            let contact_ids = serde_json::to_string(&contacts)
+                .map_err(|err| ServerError::CorruptData(err.to_string()))?;
+            tx.execute(
+                "INSERT INTO duplicate_merges (id, team_id, survivor_id, duplicate_id, contact_ids,
+                     merged_by, merged_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    merge.id.to_string(),
+                    merge.team_id.to_string(),
+                    merge.survivor_id.to_string(),
+                    merge.duplicate_id.to_string(),
+                    contact_ids,
+                    merge.merged_by.to_string(),
+                    to_ms(merge.now),
+                ],
+            )?;
+            let stored = load_merge(&tx, merge.team_id, merge.id)?
+                .ok_or(ServerError::UnknownMerge(merge.id))?;
+            tx.commit()?;
+            Ok((stored, changes))
+        })
+        .await
+    }
+
+    async fn list_merges(&self, team_id: Uuid) -> Result<Vec<DuplicateMerge>, ServerError> {
+        self.run(move |conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {MERGE_COLUMNS} FROM duplicate_merges WHERE team_id = ?1
+                 ORDER BY merged_ms DESC, id DESC"
+            ))?;
+            let rows = stmt.query_map(params![team_id.to_string()], merge_from_row)?;
+            rows.map(|row| row?).collect()
+        })
+        .await
+    }
+
+    async fn undo_merge(
+        &self,
+        team_id: Uuid,
+        merge_id: Uuid,
+        undone_by: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(DuplicateMerge, Vec<PulledChange>), ServerError> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let merge =
+                load_merge(&tx, team_id, merge_id)?.ok_or(ServerError::UnknownMerge(merge_id))?;
+            let merged_into = client_field(&tx, Entity::Client, "merged_into", merge.duplicate_id)?;
+            let contacts_now = merge
+                .contact_ids
+                .iter()
+                .map(|&contact| client_field(&tx, Entity::Contact, "client_id", contact))
+                .collect::<Result<Vec<_>, _>>()?;
+            check_undoable(&merge, merged_into.as_ref(), &contacts_now)?;
+            let changes = write_planned(&tx, team_id, &undo_writes(&merge), undone_by, now)?;
+            tx.execute(
+                "UPDATE duplicate_merges SET undone_by = ?1, undone_ms = ?2 WHERE id = ?3",
+                params![undone_by.to_string(), to_ms(now), merge_id.to_string()],
+            )?;
+            let undone =
+                load_merge(&tx, team_id, merge_id)?.ok_or(ServerError::UnknownMerge(merge_id))?;
+            tx.commit()?;
+            Ok((undone, changes))
+        })
+        .await
+    }
+
+    async fn dismiss_duplicate(
+        &self,
+        team_id: Uuid,
+        pair: (Uuid, Uuid),
+        dismissed_by: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServerError> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            require_client(&tx, team_id, pair.0)?;
+            require_client(&tx, team_id, pair.1)?;
+            tx.execute(
+                "INSERT INTO duplicate_dismissals (team_id, first_id, second_id, dismissed_by,
+                     dismissed_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                params![
+                    team_id.to_string(),
+                    pair.0.to_string(),
+                    pair.1.to_string(),
+                    dismissed_by.to_string(),
+                    to_ms(now)
+                ],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn dismissed_duplicates(&self, team_id: Uuid) -> Result<Vec<(Uuid, Uuid)>, ServerError> {
+        self.run(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT first_id, second_id FROM duplicate_dismissals WHERE team_id = ?1",
+            )?;
+            let rows = stmt.query_map(params![team_id.to_string()], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })?;
+            rows.map(|row| {
+                let (first, second) = row?;
+                Ok((uuid(&first)?, uuid(&second)?))
+            })
+            .collect()
         })
         .await
     }

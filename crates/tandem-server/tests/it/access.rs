@@ -374,3 +374,192 @@ async fn repeated_failed_logins_are_refused_with_429_and_retry_after_until_the_w
     assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
     assert_eq!(unknown.error_code(), "invalid_credentials");
 }
+
+both_backends!(duplicate_endpoints_are_for_the_team_lead_of_the_clients_team);
+async fn duplicate_endpoints_are_for_the_team_lead_of_the_clients_team(backend: Backend) {
+    let server = start(backend).await;
+    let coach = server.login("coach_a").await;
+    let lead = server.login("lead_n").await;
+    let lead_s = server.login("lead_s").await;
+    let admin = server.login("admin").await;
+    let name = [("given_name", json!("Olga")), ("birth_year", json!(1972))];
+    let (first, _) = create_client(&server, &coach, &name).await;
+    let (second, _) = create_client(&server, &coach, &name).await;
+    let pair = json!({"survivor_id": first, "duplicate_id": second});
+    let dismiss = json!({"first_id": first, "second_id": second});
+    let unknown_merge = format!("/v1/duplicates/merge/{}/undo", uuid::Uuid::now_v7());
+
+    // (who, method, path, body, expected status), in an order where each success is possible.
+    let cases: Vec<(
+        &Device,
+        Method,
+        String,
+        Option<serde_json::Value>,
+        StatusCode,
+    )> = vec![
+        (
+            &coach,
+            Method::GET,
+            "/v1/duplicates".into(),
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &admin,
+            Method::GET,
+            "/v1/duplicates".into(),
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &lead_s,
+            Method::GET,
+            "/v1/duplicates".into(),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            &lead,
+            Method::GET,
+            "/v1/duplicates".into(),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            &coach,
+            Method::GET,
+            "/v1/duplicates/merges".into(),
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &admin,
+            Method::GET,
+            "/v1/duplicates/merges".into(),
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &lead,
+            Method::GET,
+            "/v1/duplicates/merges".into(),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            &coach,
+            Method::POST,
+            "/v1/duplicates/merge".into(),
+            Some(pair.clone()),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &admin,
+            Method::POST,
+            "/v1/duplicates/merge".into(),
+            Some(pair.clone()),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &lead_s,
+            Method::POST,
+            "/v1/duplicates/merge".into(),
+            Some(pair.clone()),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            &coach,
+            Method::POST,
+            "/v1/duplicates/dismiss".into(),
+            Some(dismiss.clone()),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &lead_s,
+            Method::POST,
+            "/v1/duplicates/dismiss".into(),
+            Some(dismiss.clone()),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            &coach,
+            Method::POST,
+            unknown_merge.clone(),
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &lead,
+            Method::POST,
+            unknown_merge.clone(),
+            None,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            &lead,
+            Method::POST,
+            "/v1/duplicates/merge".into(),
+            Some(pair.clone()),
+            StatusCode::OK,
+        ),
+    ];
+    for (who, method, path, body, expected) in cases {
+        let reply = server
+            .request(method.clone(), &path, Some(&who.token), body)
+            .await;
+        assert_eq!(reply.status, expected, "{method} {path}: {}", reply.body);
+        if !expected.is_success() {
+            assert!(
+                !reply.error_code().is_empty(),
+                "{method} {path}: {}",
+                reply.body
+            );
+        }
+    }
+    // The other team's lead sees neither the candidates nor the merge, nor can undo it.
+    let south: tandem_protocol::DuplicateList = server
+        .request(Method::GET, "/v1/duplicates", Some(&lead_s.token), None)
+        .await
+        .json();
+    assert!(south.candidates.is_empty());
+    let merges: tandem_protocol::DuplicateMergeList = server
+        .request(
+            Method::GET,
+            "/v1/duplicates/merges",
+            Some(&lead.token),
+            None,
+        )
+        .await
+        .json();
+    let undo = format!("/v1/duplicates/merge/{}/undo", merges.merges[0].id);
+    let south_merges: tandem_protocol::DuplicateMergeList = server
+        .request(
+            Method::GET,
+            "/v1/duplicates/merges",
+            Some(&lead_s.token),
+            None,
+        )
+        .await
+        .json();
+    assert!(south_merges.merges.is_empty());
+    for (who, expected) in [
+        (&coach, StatusCode::FORBIDDEN),
+        (&lead_s, StatusCode::NOT_FOUND),
+        (&lead, StatusCode::OK),
+    ] {
+        let reply = server
+            .request(Method::POST, &undo, Some(&who.token), None)
+            .await;
+        assert_eq!(reply.status, expected, "{}", reply.body);
+    }
+    for (method, path) in [
+        (Method::GET, "/v1/duplicates".to_owned()),
+        (Method::POST, "/v1/duplicates/merge".to_owned()),
+        (Method::GET, "/v1/duplicates/merges".to_owned()),
+        (Method::POST, undo.clone()),
+        (Method::POST, "/v1/duplicates/dismiss".to_owned()),
+    ] {
+        let reply = server.request(method.clone(), &path, None, None).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{method} {path}");
+    }
+}

@@ -394,6 +394,39 @@ async fn real_answers_of_every_endpoint_match_the_schemas_documented_for_their_s
     assert_eq!(body["devices"].as_array().unwrap().len(), 2, "{body}");
     check("GET", "/v1/devices", status, &body);
 
+    for path in ["/v1/duplicates", "/v1/duplicates/merges"] {
+        let (status, body) = call(
+            &http,
+            Method::GET,
+            format!("{base}{path}"),
+            Some(lead_token),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        check("GET", path, status, &body);
+    }
+    let (status, body) = call(
+        &http,
+        Method::POST,
+        format!("{base}/v1/duplicates/merge"),
+        Some(lead_token),
+        Some(json!({"survivor_id": record, "duplicate_id": Uuid::now_v7()})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    check("POST", "/v1/duplicates/merge", status, &body);
+    let (status, body) = call(
+        &http,
+        Method::POST,
+        format!("{base}/v1/duplicates/merge/{}/undo", Uuid::now_v7()),
+        Some(lead_token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    check("POST", "/v1/duplicates/merge/{id}/undo", status, &body);
+
     // The admin revokes the coach's laptop, which then gets 401 `device_revoked`.
     let (_, admin) = login(&http, &base, "admin").await;
     let admin_token = admin["device_token"].as_str().unwrap();

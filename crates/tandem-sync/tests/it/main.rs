@@ -4,6 +4,7 @@
 
 mod convergence;
 mod device;
+mod duplicates;
 mod engine;
 mod faults;
 mod resumption;

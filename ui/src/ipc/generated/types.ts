@@ -514,6 +514,96 @@ devices: Array<DeviceHealthView>,
  */
 stale_after_days: number, };
 
+export type DuplicateClientView = { 
+/**
+ * The record id.
+ */
+id: string, 
+/**
+ * Its key fields by wire name (names, birth year, phone, ...); empty ones are null.
+ */
+fields: { [key in string]: JsonValue }, 
+/**
+ * How many contacts it has on the server.
+ */
+contact_count: number, };
+
+export type DuplicatePairView = { 
+/**
+ * The client registered first.
+ */
+first: DuplicateClientView, 
+/**
+ * The other one.
+ */
+second: DuplicateClientView, 
+/**
+ * Why they are proposed: `same_phone`, `same_birth_year_and_name`.
+ */
+reasons: Array<string>, 
+/**
+ * How alike the names are, 0 to 1.
+ */
+score: number, 
+/**
+ * The fields whose values differ between the two (to highlight).
+ */
+differing_fields: Array<string>, };
+
+export type DuplicateMergeView = { 
+/**
+ * The merge's id.
+ */
+id: string, 
+/**
+ * The client that stayed.
+ */
+survivor_id: string, 
+/**
+ * Its name, as this laptop knows it.
+ */
+survivor_label: string, 
+/**
+ * The client merged into it.
+ */
+duplicate_id: string, 
+/**
+ * Its name, as this laptop knows it.
+ */
+duplicate_label: string, 
+/**
+ * How many contacts were moved.
+ */
+contact_count: number, 
+/**
+ * When (RFC 3339).
+ */
+merged_at: string, 
+/**
+ * When it was undone, if it was.
+ */
+undone_at: string | null, };
+
+export type DuplicatesView = { 
+/**
+ * Candidate pairs, best first.
+ */
+candidates: Array<DuplicatePairView>, 
+/**
+ * Recent merges, newest first.
+ */
+merges: Array<DuplicateMergeView>, };
+
+export type DuplicatePairInput = { 
+/**
+ * The client that stays (merge) or one of the pair (dismissal).
+ */
+first_id: string, 
+/**
+ * The client merged into the other (merge) or the other one (dismissal).
+ */
+second_id: string, };
+
 export type InterfaceLanguage = "fi" | "sv" | "en";
 
 export type SettingsView = { 

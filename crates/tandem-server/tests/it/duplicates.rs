@@ -1,0 +1,331 @@
+//! Duplicate clients (docs/duplicates.md): the candidate list, a merge written as ordinary
+//! changes that every device pulls, its undo, the refusals, and dismissing a pair; on both
+//! backends.
+
+use std::collections::HashMap;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tandem_protocol::{
+    DuplicateList, DuplicateMergeList, DuplicateMergeResponse, DuplicateReason, PulledChange,
+};
+use uuid::Uuid;
+
+use crate::harness::*;
+
+/// Creates a contact of `client` (the version of its `client_id` second).
+async fn create_contact(server: &TestServer, device: &Device, client: Uuid) -> (Uuid, u64) {
+    let id = Uuid::now_v7();
+    let results = server
+        .push(
+            device,
+            vec![
+                change(
+                    device,
+                    "contact",
+                    id,
+                    "occurred_at",
+                    json!("2026-01-14T10:00:00+02:00"),
+                    0,
+                    NOW_MS - 30_000,
+                ),
+                change(
+                    device,
+                    "contact",
+                    id,
+                    "client_id",
+                    json!(client),
+                    0,
+                    NOW_MS - 30_000,
+                ),
+            ],
+        )
+        .await;
+    (id, results[1].version)
+}
+
+/// Every field's latest pulled value, by (record, field).
+fn latest(changes: &[PulledChange]) -> HashMap<(Uuid, String), Value> {
+    changes
+        .iter()
+        .map(|c| ((c.record_id, c.field.clone()), c.value.clone()))
+        .collect()
+}
+
+async fn candidates(server: &TestServer, lead: &Device) -> DuplicateList {
+    let reply = server
+        .request(Method::GET, "/v1/duplicates", Some(&lead.token), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply.json()
+}
+
+async fn merge(
+    server: &TestServer,
+    lead: &Device,
+    survivor: Uuid,
+    duplicate: Uuid,
+) -> crate::harness::Reply {
+    server
+        .request(
+            Method::POST,
+            "/v1/duplicates/merge",
+            Some(&lead.token),
+            Some(json!({"survivor_id": survivor, "duplicate_id": duplicate})),
+        )
+        .await
+}
+
+async fn undo(server: &TestServer, lead: &Device, merge_id: Uuid) -> crate::harness::Reply {
+    server
+        .request(
+            Method::POST,
+            &format!("/v1/duplicates/merge/{merge_id}/undo"),
+            Some(&lead.token),
+            None,
+        )
+        .await
+}
+
+both_backends!(a_team_lead_merges_a_duplicate_every_device_converges_and_the_merge_can_be_undone);
+async fn a_team_lead_merges_a_duplicate_every_device_converges_and_the_merge_can_be_undone(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    let coach_a = server.login("coach_a").await;
+    let coach_b = server.login("coach_b").await;
+    let lead = server.login("lead_n").await;
+    let coach_s = server.login("coach_s").await;
+    let olga = [
+        ("given_name", json!("Olga")),
+        ("family_name", json!("Ivanova")),
+        ("birth_year", json!(1972)),
+    ];
+    let (survivor, _) = create_client(&server, &coach_a, &olga).await;
+    let (duplicate, _) = create_client(
+        &server,
+        &coach_b,
+        &[
+            ("given_name", json!("Ольга")),
+            ("family_name", json!("Иванова")),
+            ("birth_year", json!(1972)),
+        ],
+    )
+    .await;
+    // Distinct look-alikes and another team's namesake are never proposed.
+    let mut older = olga.clone();
+    older[2].1 = json!(1975);
+    create_client(&server, &coach_a, &older).await;
+    create_client(&server, &coach_s, &olga).await;
+    let (moved_1, _) = create_contact(&server, &coach_b, duplicate).await;
+    let (moved_2, _) = create_contact(&server, &coach_b, duplicate).await;
+    let (kept, _) = create_contact(&server, &coach_a, survivor).await;
+
+    let list = candidates(&server, &lead).await;
+    assert_eq!(list.candidates.len(), 1, "{list:?}");
+    let pair = &list.candidates[0];
+    assert_eq!((pair.first.id, pair.second.id), (survivor, duplicate));
+    assert_eq!(pair.reasons, vec![DuplicateReason::SameBirthYearAndName]);
+    assert_eq!(pair.score, 1.0);
+    assert_eq!(pair.first.fields["given_name"], json!("Olga"));
+    assert_eq!(pair.second.fields["family_name"], json!("Иванова"));
+    assert_eq!(
+        (pair.first.contact_count, pair.second.contact_count),
+        (1, 2)
+    );
+
+    let reply = merge(&server, &lead, survivor, duplicate).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let merged: DuplicateMergeResponse = reply.json();
+    let mut moved = vec![moved_1, moved_2];
+    moved.sort();
+    assert_eq!(merged.merge.contact_ids, moved);
+    assert_eq!(merged.merge.merged_by, lead.user_id);
+    assert_eq!(merged.changes.len(), 3);
+    assert!(merged.changes.iter().all(|c| c.author_id == lead.user_id));
+
+    // Another device pulls the merge like any edit: the contacts are the survivor's, the
+    // duplicate points to it, and the contact that was the survivor's stays.
+    let seen = latest(&server.pull_all(&coach_a).await);
+    for contact in moved.iter().chain([&kept]) {
+        assert_eq!(seen[&(*contact, "client_id".to_owned())], json!(survivor));
+    }
+    assert_eq!(
+        seen[&(duplicate, "merged_into".to_owned())],
+        json!(survivor)
+    );
+    let history = server
+        .store
+        .field_history(server.team("north"), duplicate, "merged_into")
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].author_id, lead.user_id);
+
+    assert!(candidates(&server, &lead).await.candidates.is_empty());
+    let again = merge(&server, &lead, survivor, duplicate).await;
+    assert_eq!(
+        (again.status, again.error_code()),
+        (StatusCode::CONFLICT, "not_mergeable")
+    );
+    let merges: DuplicateMergeList = server
+        .request(
+            Method::GET,
+            "/v1/duplicates/merges",
+            Some(&lead.token),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(merges.merges, vec![merged.merge.clone()]);
+
+    // Undo: the contacts go back, merged_into is cleared, the pair is proposed again.
+    server.clock.advance_ms(1000);
+    let reply = undo(&server, &lead, merged.merge.id).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let undone: DuplicateMergeResponse = reply.json();
+    assert_eq!(undone.merge.undone_by, Some(lead.user_id));
+    assert!(undone.merge.undone_at.is_some());
+    let seen = latest(&server.pull_all(&coach_b).await);
+    for contact in &moved {
+        assert_eq!(seen[&(*contact, "client_id".to_owned())], json!(duplicate));
+    }
+    assert_eq!(seen[&(kept, "client_id".to_owned())], json!(survivor));
+    assert_eq!(seen[&(duplicate, "merged_into".to_owned())], Value::Null);
+    assert_eq!(candidates(&server, &lead).await.candidates.len(), 1);
+    let twice = undo(&server, &lead, merged.merge.id).await;
+    assert_eq!(
+        (twice.status, twice.error_code()),
+        (StatusCode::CONFLICT, "merge_not_undoable")
+    );
+    assert!(
+        twice.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("undone already")
+    );
+
+    // Dismissed: not the same person after all, never proposed again.
+    let dismissed = server
+        .request(
+            Method::POST,
+            "/v1/duplicates/dismiss",
+            Some(&lead.token),
+            Some(json!({"first_id": duplicate, "second_id": survivor})),
+        )
+        .await;
+    assert_eq!(
+        dismissed.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        dismissed.body
+    );
+    assert!(candidates(&server, &lead).await.candidates.is_empty());
+}
+
+both_backends!(an_undo_is_refused_when_a_moved_contact_was_reassigned_since);
+async fn an_undo_is_refused_when_a_moved_contact_was_reassigned_since(backend: Backend) {
+    let server = start(backend).await;
+    let coach = server.login("coach_a").await;
+    let lead = server.login("lead_n").await;
+    let name = [
+        ("given_name", json!("Amina")),
+        ("phone", json!("040 123 4567")),
+    ];
+    let (survivor, _) = create_client(&server, &coach, &name).await;
+    let (duplicate, _) = create_client(&server, &coach, &name).await;
+    let (third, _) = create_client(&server, &coach, &[("given_name", json!("Sahra"))]).await;
+    let (contact, _) = create_contact(&server, &coach, duplicate).await;
+    let list = candidates(&server, &lead).await;
+    assert_eq!(list.candidates[0].reasons, vec![DuplicateReason::SamePhone]);
+    let merged: DuplicateMergeResponse = merge(&server, &lead, survivor, duplicate).await.json();
+    let moved_version = merged.changes[0].version;
+    // A coach, having pulled the merge, files the contact under a third client.
+    let result = server
+        .push(
+            &coach,
+            vec![change(
+                &coach,
+                "contact",
+                contact,
+                "client_id",
+                json!(third),
+                moved_version,
+                NOW_MS,
+            )],
+        )
+        .await;
+    assert_eq!(result[0].status, tandem_protocol::ChangeStatus::Applied);
+
+    let refused = undo(&server, &lead, merged.merge.id).await;
+    assert_eq!(
+        (refused.status, refused.error_code()),
+        (StatusCode::CONFLICT, "merge_not_undoable")
+    );
+    assert!(
+        refused.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("1 of its 1 contacts"),
+        "{}",
+        refused.body
+    );
+    // Nothing changed: the contact stays with the third client, the duplicate merged.
+    let seen = latest(&server.pull_all(&coach).await);
+    assert_eq!(seen[&(contact, "client_id".to_owned())], json!(third));
+    assert_eq!(
+        seen[&(duplicate, "merged_into".to_owned())],
+        json!(survivor)
+    );
+}
+
+both_backends!(a_merge_refuses_another_teams_client_a_deleted_client_and_a_client_with_itself);
+async fn a_merge_refuses_another_teams_client_a_deleted_client_and_a_client_with_itself(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    let coach = server.login("coach_a").await;
+    let coach_s = server.login("coach_s").await;
+    let lead = server.login("lead_n").await;
+    let (north, _) = create_client(&server, &coach, &[("given_name", json!("Ali"))]).await;
+    let (deleted, _) = create_client(
+        &server,
+        &coach,
+        &[("given_name", json!("Ali")), ("deleted", json!(true))],
+    )
+    .await;
+    let (south, _) = create_client(&server, &coach_s, &[("given_name", json!("Ali"))]).await;
+
+    let reply = merge(&server, &lead, north, south).await;
+    assert_eq!(
+        (reply.status, reply.error_code()),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
+    let reply = merge(&server, &lead, north, Uuid::now_v7()).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    let reply = merge(&server, &lead, north, north).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let reply = merge(&server, &lead, north, deleted).await;
+    assert_eq!(
+        (reply.status, reply.error_code()),
+        (StatusCode::CONFLICT, "not_mergeable")
+    );
+    assert!(reply.body["message"].as_str().unwrap().contains("deleted"));
+    let reply = undo(&server, &lead, Uuid::now_v7()).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    let reply = server
+        .request(
+            Method::POST,
+            "/v1/duplicates/dismiss",
+            Some(&lead.token),
+            Some(json!({"first_id": north, "second_id": south})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    // Nothing was written by the refusals.
+    let pulled = server.pull_all(&coach).await;
+    assert!(
+        pulled.iter().all(|c| c.field != "merged_into"),
+        "{pulled:?}"
+    );
+}
