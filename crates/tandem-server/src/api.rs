@@ -38,6 +38,12 @@ use crate::metrics::ServerMetrics;
 use crate::push::prepare_change;
 use crate::store::{NewDevice, PushContext, ServerStore};
 
+// Erasure, the access export and the audit viewer; a child module, so it shares the
+// extractors and error constructors.
+#[path = "privacy_api.rs"]
+mod privacy;
+pub use privacy::export_csv;
+
 /// Most changes one push may carry (DESIGN.md suggests batches of about 500).
 pub const MAX_CHANGES_PER_PUSH: usize = 1000;
 
@@ -136,6 +142,9 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(resolve_conflict))
         .routes(routes!(list_devices))
         .routes(routes!(revoke_device))
+        .routes(routes!(privacy::erase_client))
+        .routes(routes!(privacy::export_client))
+        .routes(routes!(privacy::list_audit))
 }
 
 /// The router with every endpoint and the HTTP layers (body limit, gzip both ways,
@@ -220,6 +229,7 @@ impl From<ServerError> for ApiError {
         match err {
             ServerError::UnknownConflict(id) => Self::not_found(format!("no conflict {id}")),
             ServerError::UnknownDevice(id) => Self::not_found(format!("no device {id}")),
+            ServerError::UnknownRecord(id) => Self::not_found(format!("no client {id}")),
             ServerError::ConflictNotOpen(id) => Self::new(
                 StatusCode::CONFLICT,
                 "conflict_not_open",
@@ -642,6 +652,7 @@ async fn push(
         .iter()
         .map(|change| prepare_change(change, caller.user_id, ctx))
         .collect();
+    let prepared = privacy::refuse_links_to_erased(&state, prepared).await?;
     let results = state
         .store
         .push(
@@ -707,15 +718,20 @@ async fn pull(
         ));
     }
     let now = state.clock.now();
-    let (changes, has_more) = state.store.pull(team_id, query.after, query.limit).await?;
+    let (changes, purges, has_more) = state.store.pull(team_id, query.after, query.limit).await?;
     state.store.touch_device(caller.device_id, now).await?;
     state.metrics.pulled_rows(changes.len() as u64);
-    let next = changes.last().map_or(query.after, |change| change.seq);
+    let next = changes
+        .last()
+        .map(|change| change.seq)
+        .max(purges.last().map(|purge| purge.seq))
+        .unwrap_or(query.after);
     Ok(Json(PullResponse {
         changes,
         next,
         has_more,
         server_time: now,
+        purges,
     }))
 }
 

@@ -4,12 +4,14 @@
 //! The binary (`src/main.rs`) reads flags and the clock; everything here takes them in.
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod clock;
 mod error;
 pub mod metrics;
 pub mod openapi;
 pub mod push;
+pub mod retention;
 pub mod seed;
 pub mod store;
 pub mod tls;

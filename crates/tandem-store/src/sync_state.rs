@@ -18,6 +18,7 @@ use tandem_domain::{
 use uuid::Uuid;
 
 use crate::meta::{self, MetaKey};
+use crate::purge::{self, PurgedRecord};
 use crate::records::{EditContext, load_clock};
 use crate::{Store, StoreError, search};
 
@@ -135,6 +136,8 @@ pub struct PullApplied {
     pub already_known: u64,
     /// Records seen for the first time.
     pub new_records: u64,
+    /// Records removed because the server erased or purged them.
+    pub purged: u64,
 }
 
 /// A change the server refused, kept so that nobody's work disappears silently.
@@ -600,10 +603,12 @@ impl Store {
     /// Stores one pulled page and the new cursor in one transaction. Records seen for the
     /// first time are created; fields unknown to this version are kept as they came; a field
     /// with a pending local change keeps its local value (the push reconciles it), while the
-    /// server's value is noted for a fallback if that change is refused.
+    /// server's value is noted for a fallback if that change is refused. Purged records are
+    /// removed after the page's writes (`purge.rs`).
     pub fn apply_pulled_page(
         &mut self,
         writes: &[ServerWrite],
+        purges: &[PurgedRecord],
         next_cursor: u64,
         at: DateTime<Utc>,
     ) -> Result<PullApplied, StoreError> {
@@ -629,9 +634,21 @@ impl Store {
             )?;
         }
         meta::set(&tx, MetaKey::HlcLast, &clock.last().to_string())?;
+        let purged = purge::purge_records(&tx, purges)?;
+        applied.purged = purged.len() as u64;
+        touched_clients.retain(|id| !purged.contains(id));
         reindex_clients(&tx, &touched_clients)?;
         set_key(&tx, keys::PULL_CURSOR, &next_cursor.to_string())?;
         tx.commit()?;
+        if !purged.is_empty() {
+            // The WAL still holds the frames of the erased values (encrypted, but the
+            // erasure should leave nothing): copy back and truncate it. Another connection
+            // reading (the app while the CLI syncs) may keep it from finishing; the next
+            // checkpoint then completes it.
+            let _ = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        }
         Ok(applied)
     }
 
@@ -1417,7 +1434,7 @@ mod tests {
         let record_id = Uuid::now_v7();
         let id = RecordId::from_uuid(record_id);
         store
-            .apply_pulled_page(&[write(id, "given_name", "\"Amina\"", 3)], 3, at())
+            .apply_pulled_page(&[write(id, "given_name", "\"Amina\"", 3)], &[], 3, at())
             .unwrap();
         store
             .replace_team_conflicts(&[mirrored(4, record_id, "open")], at())
@@ -1454,7 +1471,9 @@ mod tests {
         assert_eq!(open, vec![5]);
         assert_eq!(store.conflict(4).unwrap().unwrap().status, "resolved");
         // The pull brings the resolution again: already known.
-        let applied = store.apply_pulled_page(&[resolution], 12, at()).unwrap();
+        let applied = store
+            .apply_pulled_page(&[resolution], &[], 12, at())
+            .unwrap();
         assert_eq!((applied.updated, applied.already_known), (0, 1));
         assert_eq!(state(&store, id, "given_name").unwrap().value, "\"Aminah\"");
     }
@@ -1634,7 +1653,7 @@ mod tests {
             write(id, "given_name", "\"Mina\"", 7),
             write(id, "nickname", "\"M\"", 8),
         ];
-        let applied = store.apply_pulled_page(&page, 8, at()).unwrap();
+        let applied = store.apply_pulled_page(&page, &[], 8, at()).unwrap();
         assert_eq!(applied.kept_pending, 1);
         assert_eq!(applied.updated, 1);
         let given = state(&store, id, "given_name").unwrap();
@@ -1651,7 +1670,7 @@ mod tests {
             .unwrap();
         assert_eq!(history.last().unwrap().origin, "server");
         // The same page again (an interrupted sync redone) changes nothing.
-        let again = store.apply_pulled_page(&page, 8, at()).unwrap();
+        let again = store.apply_pulled_page(&page, &[], 8, at()).unwrap();
         assert_eq!(again.already_known, 2);
         assert_eq!(
             store
@@ -1670,7 +1689,7 @@ mod tests {
             write(id, "given_name", "\"Häkkinen\"", 3),
             write(id, "field_of_a_newer_version", "{\"x\":1}", 4),
         ];
-        let applied = store.apply_pulled_page(&page, 4, at()).unwrap();
+        let applied = store.apply_pulled_page(&page, &[], 4, at()).unwrap();
         assert_eq!(applied.new_records, 1);
         let record = store.record(Entity::Client, id).unwrap().unwrap();
         assert_eq!(record.get("given_name").as_text(), Some("Häkkinen"));
@@ -1700,8 +1719,8 @@ mod tests {
             "the merge stands"
         );
         let page = [write(id, "tags", "[\"a\",\"b\"]", 9)];
-        store.apply_pulled_page(&page, 9, at()).unwrap();
-        store.apply_pulled_page(&page, 9, at()).unwrap();
+        store.apply_pulled_page(&page, &[], 9, at()).unwrap();
+        store.apply_pulled_page(&page, &[], 9, at()).unwrap();
         let history = store
             .field_history("client", *id.as_uuid(), "tags")
             .unwrap();

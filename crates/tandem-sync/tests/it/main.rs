@@ -5,6 +5,7 @@
 mod convergence;
 mod device;
 mod engine;
+mod erasure;
 mod faults;
 mod resumption;
 mod review;

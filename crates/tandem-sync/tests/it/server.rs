@@ -5,10 +5,12 @@
 use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
+use tandem_protocol::PulledPurge;
 use tandem_protocol::Role;
+use tandem_server::audit::AuditActor;
 use tandem_server::auth::PasswordHashing;
 use tandem_server::clock::{Clock, SystemClock};
-use tandem_server::store::{ServerStore, SqliteStore};
+use tandem_server::store::{ErasureReason, ErasureRequest, PrivacyStore, ServerStore, SqliteStore};
 use tandem_server::{AppState, ServerSettings};
 use uuid::Uuid;
 
@@ -105,6 +107,20 @@ impl SharedServer {
             coach,
             lead,
         }
+    }
+
+    /// Erases a client of `team` as its team lead would (`POST /v1/clients/{id}/erase`
+    /// calls the same store method).
+    pub(crate) fn erase_client(&self, team: &TestTeam, client: Uuid) -> Vec<PulledPurge> {
+        self.runtime
+            .block_on(self.store.erase_clients(ErasureRequest {
+                clients: vec![client],
+                team_id: Some(team.id),
+                actor: AuditActor::Operator,
+                reason: ErasureReason::Request,
+                now: now(),
+            }))
+            .unwrap()
     }
 
     /// Revokes a device.

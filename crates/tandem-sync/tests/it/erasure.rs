@@ -1,0 +1,117 @@
+//! Erasure reaches every laptop: after its next sync a device holds no trace of an erased
+//! client, checked through the decrypted store (every table, FTS5's shadow tables included,
+//! after VACUUM) and in the raw file, whatever it held: history, a mirrored conflict, a
+//! pending edit, a contact logged offline, and the rejections of both.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value as Json, json};
+use tandem_domain::{Entity, RecordId};
+use tandem_store::STORE_FILE_NAME;
+
+use crate::device::TestDevice;
+use crate::server::shared;
+
+const MARKER: &str = "Zyxwvutsrq";
+
+fn contact_for(device: &mut TestDevice, client: RecordId, summary: &str) -> RecordId {
+    let fields: BTreeMap<String, Json> = serde_json::from_value(json!({
+        "client_id": client.to_string(),
+        "occurred_at": "2026-01-14T10:00:00+02:00",
+        "channel": "drop_in",
+        "summary": summary,
+    }))
+    .unwrap();
+    let at = device.edit_context();
+    device
+        .store
+        .create_record(Entity::Contact, &fields, at)
+        .unwrap()
+}
+
+fn raw_file_holds(device: &TestDevice, needle: &str) -> bool {
+    let dir = device.store.path().parent().unwrap().to_owned();
+    [STORE_FILE_NAME, "tandem.db-wal"].iter().any(|name| {
+        std::fs::read(dir.join(name)).is_ok_and(|bytes| {
+            bytes
+                .windows(needle.len())
+                .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+        })
+    })
+}
+
+#[test]
+fn an_erased_client_leaves_no_trace_on_any_device_after_its_next_sync() {
+    let server = shared();
+    let team = server.new_team();
+    let mut a = TestDevice::sign_in(server, &team, &team.coach, 0);
+    let mut b = TestDevice::sign_in(server, &team, &team.coach, 0);
+    let mut lead = TestDevice::sign_in(server, &team, &team.lead, 0);
+    let id = a.create_client(json!({
+        "given_name": MARKER, "family_name": format!("{MARKER}nen"),
+        "notes": format!("{MARKER} asked about housing"),
+    }));
+    let other = a.create_client(json!({"given_name": "Amina"}));
+    contact_for(&mut a, id, &format!("talked with {MARKER}"));
+    a.sync(server);
+    for round in 1..=3 {
+        a.edit_client(id, json!({"given_name": format!("{MARKER}{round}")}));
+        a.sync(server);
+    }
+    b.sync(server);
+    // A conflict that the lead's laptop mirrors.
+    a.edit_client(id, json!({"family_name": format!("{MARKER}-a")}));
+    b.edit_client(id, json!({"family_name": format!("{MARKER}-b")}));
+    a.sync(server);
+    assert_eq!(b.sync(server).conflicts, 1);
+    lead.sync(server);
+    assert_eq!(lead.store.conflicts(false).unwrap().len(), 1);
+    // Laptop b goes offline with an edit and a new contact for the client.
+    b.edit_client(id, json!({"nickname": format!("{MARKER}-nick")}));
+    contact_for(&mut b, id, &format!("{MARKER} came by again"));
+    for device in [&a, &b, &lead] {
+        assert!(
+            !device.store.tables_containing(MARKER).unwrap().is_empty(),
+            "the scan finds the name before the erasure"
+        );
+    }
+
+    let erased = server.erase_client(&team, *id.as_uuid());
+    assert_eq!(erased.len(), 2, "the client and its synced contact");
+
+    for (name, device) in [("a", &mut a), ("b", &mut b), ("lead", &mut lead)] {
+        let report = device.sync(server);
+        assert!(report.purged_records >= 2, "{name}: {report:?}");
+        device.store.vacuum().unwrap();
+        assert_eq!(
+            device.store.tables_containing(MARKER).unwrap(),
+            Vec::<String>::new(),
+            "{name}"
+        );
+        assert!(!raw_file_holds(device, MARKER), "{name}");
+        assert!(
+            device
+                .store
+                .search_clients(&MARKER.to_lowercase())
+                .unwrap()
+                .is_empty()
+        );
+        assert!(device.store.record(Entity::Client, id).unwrap().is_none());
+        assert!(
+            device
+                .store
+                .record(Entity::Client, other)
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(device.store.pending_count().unwrap(), 0, "{name}");
+        assert!(
+            device.store.rejected_changes().unwrap().is_empty(),
+            "{name}"
+        );
+        assert!(device.store.conflicts(true).unwrap().is_empty(), "{name}");
+        // The next cycle has nothing left to do about it.
+        let again = device.sync(server);
+        assert_eq!(again.purged_records, 0, "{name}");
+    }
+}
