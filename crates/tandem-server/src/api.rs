@@ -588,6 +588,14 @@ async fn login(
         )
         .await?;
     tracing::info!(%device_id, role = user.role.as_str(), "device logged in");
+    privacy::audit_login(
+        &state,
+        user.user.id,
+        device_id,
+        team.as_ref().map(|t| t.id),
+        now,
+    )
+    .await?;
     Ok(Json(LoginResponse {
         user: user.user,
         role: user.role,
@@ -720,6 +728,7 @@ async fn pull(
     let now = state.clock.now();
     let (changes, purges, has_more) = state.store.pull(team_id, query.after, query.limit).await?;
     state.store.touch_device(caller.device_id, now).await?;
+    privacy::audit_read(&state, &caller, team_id, &changes, &purges, now).await?;
     state.metrics.pulled_rows(changes.len() as u64);
     let next = changes
         .last()

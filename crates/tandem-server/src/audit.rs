@@ -62,6 +62,8 @@ pub enum AuditActor {
         /// Their device.
         device_id: Uuid,
     },
+    /// A user, where the device does not matter (a conflict resolution).
+    User(Uuid),
     /// Someone at the server's console (`tandem-server admin ...`).
     Operator,
     /// The server itself (the daily retention run).
@@ -73,6 +75,7 @@ impl AuditActor {
     pub fn to_text(self) -> String {
         match self {
             Self::Device { user_id, device_id } => format!("user:{user_id} device:{device_id}"),
+            Self::User(user_id) => format!("user:{user_id}"),
             Self::Operator => "operator".to_owned(),
             Self::System => "system".to_owned(),
         }

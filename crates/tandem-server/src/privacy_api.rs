@@ -6,14 +6,15 @@ use std::collections::BTreeSet;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use tandem_protocol::{
-    ApiErrorBody, AuditList, AuditQuery, ClientExport, ErasureResponse, MAX_PULL_LIMIT, Role,
-    error_codes,
+    ApiErrorBody, AuditList, AuditQuery, ClientExport, ErasureResponse, MAX_PULL_LIMIT,
+    PulledChange, PulledPurge, Role, error_codes,
 };
 use uuid::Uuid;
 
 use super::{ApiError, AppState, Caller, Json, PathParam, QueryParams};
-use crate::audit::AuditActor;
+use crate::audit::{AuditAction, AuditActor, NewAuditEntry};
 use crate::push::PreparedChange;
 use crate::store::privacy::{erased_reason, linked_record};
 use crate::store::{AuditFilter, ErasureReason, ErasureRequest};
@@ -256,6 +257,67 @@ pub(super) async fn list_audit(
         next,
         has_more,
     }))
+}
+
+/// Records a sign-in, right after the device was registered.
+pub(super) async fn audit_login(
+    state: &AppState,
+    user_id: Uuid,
+    device_id: Uuid,
+    team_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    state
+        .store
+        .append_audit(NewAuditEntry {
+            at: now,
+            actor: AuditActor::Device { user_id, device_id },
+            action: AuditAction::Login,
+            team_id,
+            entity: None,
+            record_id: None,
+            detail: String::new(),
+        })
+        .await?;
+    Ok(())
+}
+
+/// Records a pull page that carried records, right after it was read: a page reads many
+/// records, so the entry counts them instead of naming each.
+pub(super) async fn audit_read(
+    state: &AppState,
+    caller: &Caller,
+    team_id: Uuid,
+    changes: &[PulledChange],
+    purges: &[PulledPurge],
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let records: BTreeSet<Uuid> = changes.iter().map(|c| c.record_id).collect();
+    let first = changes.first().map_or(0, |c| c.seq);
+    let last = changes
+        .last()
+        .map_or(0, |c| c.seq)
+        .max(purges.last().map_or(0, |p| p.seq));
+    state
+        .store
+        .append_audit(NewAuditEntry {
+            at: now,
+            actor: caller.actor(),
+            action: AuditAction::Read,
+            team_id: Some(team_id),
+            entity: None,
+            record_id: None,
+            detail: format!(
+                "pull: records={} changes={} seq={first}..={last}",
+                records.len(),
+                changes.len()
+            ),
+        })
+        .await?;
+    Ok(())
 }
 
 /// Refuses every change of a record that the batch links to an erased record (a contact

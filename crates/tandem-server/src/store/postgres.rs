@@ -50,6 +50,7 @@ use crate::push::{
     CurrentField, Decision, PreparedChange, ValidChange, decide, is_clock_skewed, is_concurrent,
     server_hlc,
 };
+use crate::store::privacy::{change_audit_entries, resolve_audit_entry};
 
 /// The migrations, in order; the table `tandem_schema_migrations` records which have run.
 const MIGRATIONS: &[&str] = &[
@@ -983,6 +984,7 @@ impl ServerStore for PostgresStore {
         let tx = begin_seq_writer(&mut client).await?;
         let now_ms = to_ms(ctx.now);
         let mut results = Vec::with_capacity(changes.len());
+        let mut written = Vec::new();
         for change in &changes {
             let change_id = change.change_id();
             let earlier = query_opt(
@@ -1012,6 +1014,11 @@ impl ServerStore for PostgresStore {
                 }
                 PreparedChange::Valid(valid) => apply_one(&tx, &ctx, valid).await?,
             };
+            if let PreparedChange::Valid(valid) = change
+                && result.status != ChangeStatus::Rejected
+            {
+                written.push(valid);
+            }
             let result_json = serde_json::to_string(&result)
                 .map_err(|err| ServerError::CorruptData(err.to_string()))?;
             execute(
@@ -1028,6 +1035,9 @@ impl ServerStore for PostgresStore {
             )
             .await?;
             results.push(result);
+        }
+        for entry in change_audit_entries(&ctx, &written) {
+            privacy::append_audit(&tx, &entry).await?;
         }
         execute(
             &tx,
@@ -1214,6 +1224,11 @@ impl ServerStore for PostgresStore {
         let resolved = load_conflict(&*tx, team_id, id)
             .await?
             .ok_or(ServerError::UnknownConflict(id))?;
+        privacy::append_audit(
+            &tx,
+            &resolve_audit_entry(team_id, &resolved, resolved_by, now),
+        )
+        .await?;
         tx.commit().await?;
         let change = PulledChange {
             seq: seq(seq_written),

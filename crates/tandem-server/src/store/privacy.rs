@@ -8,6 +8,8 @@
 //! seq from the change log's sequence, which devices pull and act on; and it appends the
 //! audit entries.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tandem_protocol::{ClientExport, PulledPurge};
@@ -15,6 +17,8 @@ use uuid::Uuid;
 
 use crate::ServerError;
 use crate::audit::{AuditAction, AuditActor, NewAuditEntry, StoredAuditEntry};
+use crate::push::ValidChange;
+use crate::store::PushContext;
 
 /// Why records are erased; decides the audit entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,6 +169,57 @@ pub(crate) fn erasure_audit_entries(
                 )
             })
             .collect(),
+    }
+}
+
+/// The `change` audit entries of a push: one per record written, naming its fields.
+pub(crate) fn change_audit_entries(
+    ctx: &PushContext,
+    written: &[&ValidChange],
+) -> Vec<NewAuditEntry> {
+    let mut records: BTreeMap<Uuid, (&ValidChange, BTreeSet<&str>)> = BTreeMap::new();
+    for change in written {
+        records
+            .entry(change.record_id)
+            .or_insert_with(|| (change, BTreeSet::new()))
+            .1
+            .insert(change.spec.name);
+    }
+    records
+        .into_iter()
+        .map(|(record_id, (change, fields))| NewAuditEntry {
+            at: ctx.now,
+            actor: AuditActor::Device {
+                user_id: change.author_id,
+                device_id: ctx.device_id,
+            },
+            action: AuditAction::Change,
+            team_id: Some(ctx.team_id),
+            entity: Some(change.spec.entity.as_str().to_owned()),
+            record_id: Some(record_id),
+            detail: format!(
+                "fields={}",
+                fields.into_iter().collect::<Vec<_>>().join(",")
+            ),
+        })
+        .collect()
+}
+
+/// The `resolve` audit entry of a conflict resolution.
+pub(crate) fn resolve_audit_entry(
+    team_id: Uuid,
+    conflict: &tandem_protocol::Conflict,
+    resolved_by: Uuid,
+    now: DateTime<Utc>,
+) -> NewAuditEntry {
+    NewAuditEntry {
+        at: now,
+        actor: AuditActor::User(resolved_by),
+        action: AuditAction::Resolve,
+        team_id: Some(team_id),
+        entity: Some(conflict.entity.clone()),
+        record_id: Some(conflict.record_id),
+        detail: format!("conflict={} field={}", conflict.id, conflict.field),
     }
 }
 

@@ -34,6 +34,7 @@ use crate::push::{
     CurrentField, Decision, PreparedChange, ValidChange, decide, is_clock_skewed, is_concurrent,
     server_hlc,
 };
+use crate::store::privacy::{change_audit_entries, resolve_audit_entry};
 
 /// The migrations, in order; `PRAGMA user_version` counts how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -913,6 +914,7 @@ impl ServerStore for SqliteStore {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let now_ms = to_ms(ctx.now);
             let mut results = Vec::with_capacity(changes.len());
+            let mut written = Vec::new();
             for change in &changes {
                 let change_id = change.change_id();
                 let earlier: Option<(Option<String>, String)> = tx
@@ -942,6 +944,11 @@ impl ServerStore for SqliteStore {
                     }
                     PreparedChange::Valid(valid) => apply_one(&tx, &ctx, valid)?,
                 };
+                if let PreparedChange::Valid(valid) = change
+                    && result.status != ChangeStatus::Rejected
+                {
+                    written.push(valid);
+                }
                 tx.execute(
                     "INSERT INTO applied_changes (change_id, team_id, device_id, result, recorded_ms)
                      VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -955,6 +962,9 @@ impl ServerStore for SqliteStore {
                     ],
                 )?;
                 results.push(result);
+            }
+            for entry in change_audit_entries(&ctx, &written) {
+                privacy::append_audit(&tx, &entry)?;
             }
             tx.execute(
                 "UPDATE devices SET last_sync_ms = ?1, pending_count = ?2, app_version = ?3,
@@ -1161,6 +1171,10 @@ impl ServerStore for SqliteStore {
             )?;
             let resolved =
                 load_conflict(&tx, team_id, id)?.ok_or(ServerError::UnknownConflict(id))?;
+            privacy::append_audit(
+                &tx,
+                &resolve_audit_entry(team_id, &resolved, resolved_by, now),
+            )?;
             tx.commit()?;
             let change = PulledChange {
                 seq: seq(seq_written),

@@ -676,3 +676,77 @@ async fn retention_purges_clients_whose_last_contact_is_older_than_the_period(ba
     .unwrap();
     assert!(again.expired_clients.is_empty());
 }
+
+both_backends!(sign_ins_changes_resolutions_and_pulls_are_audited_without_values);
+async fn sign_ins_changes_resolutions_and_pulls_are_audited_without_values(backend: Backend) {
+    let server = start(backend).await;
+    let a = server.login("coach_a").await;
+    let b = server.login("coach_b").await;
+    let lead = server.login("lead_n").await;
+    let (client, _) = seed_marked_client(&server, &a, &b).await;
+    // A repeated push (a lost answer) changes nothing, so it adds no entry either.
+    let repeat = vec![change(
+        &a,
+        "client",
+        client,
+        "nickname",
+        json!("Zed"),
+        0,
+        NOW_MS + 50,
+    )];
+    server.push(&a, repeat.clone()).await;
+    let before = server
+        .store
+        .audit_entries(AuditFilter {
+            after: 0,
+            limit: 1000,
+            team_id: None,
+            record_id: None,
+        })
+        .await
+        .unwrap()
+        .len();
+    server.push(&a, repeat).await;
+    server.pull(&lead, 0, 1000).await;
+
+    let entries = server
+        .store
+        .audit_entries(AuditFilter {
+            after: 0,
+            limit: 1000,
+            team_id: None,
+            record_id: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), before + 1, "only the pull was added");
+    let mut walker = ChainWalker::default();
+    for entry in &entries {
+        walker.check(entry).unwrap();
+        assert!(!entry.detail.contains(MARKER), "{entry:?}");
+        assert!(!entry.detail.contains("Zed"), "{entry:?}");
+    }
+    let count = |action: &str| entries.iter().filter(|e| e.action == action).count();
+    assert_eq!(
+        count("login"),
+        4,
+        "three here, one more in seed_marked_client"
+    );
+    assert_eq!(count("resolve"), 1);
+    assert_eq!(count("read"), 1);
+    let changes: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action == "change" && e.record_id == Some(client))
+        .collect();
+    assert!(changes.len() >= 5, "{changes:?}");
+    assert!(
+        changes[0].detail.contains("family_name,given_name,notes"),
+        "{:?}",
+        changes[0]
+    );
+    assert!(changes[0].actor.contains(&a.user_id.to_string()));
+    assert!(changes[0].actor.contains(&a.id.to_string()));
+    let read = entries.iter().find(|e| e.action == "read").unwrap();
+    assert!(read.actor.contains(&lead.id.to_string()));
+    assert!(read.detail.starts_with("pull: records="), "{read:?}");
+}
