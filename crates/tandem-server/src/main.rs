@@ -46,7 +46,8 @@ struct GlobalArgs {
     #[arg(long, global = true, env = "TANDEM_DATABASE_URL")]
     database_url: Option<String>,
     /// A TOML file with the same keys (data_dir, listen, database_url, body_limit_bytes,
-    /// request_timeout_secs, tls_cert, tls_key, metrics_listen); flags win over it.
+    /// request_timeout_secs, tls_cert, tls_key, metrics_listen, retention_years); flags win
+    /// over it.
     #[arg(long, global = true, env = "TANDEM_CONFIG")]
     config: Option<PathBuf>,
     /// Serve HTTPS with this PEM certificate chain (server certificate first); needs
