@@ -115,3 +115,67 @@ fn an_erased_client_leaves_no_trace_on_any_device_after_its_next_sync() {
         assert_eq!(again.purged_records, 0, "{name}");
     }
 }
+
+#[test]
+fn a_team_lead_erases_from_the_laptop_and_exports_as_json_and_csv() {
+    use tandem_sync::privacy::{ExportFormat, erase_client, export_client};
+    let server = shared();
+    let team = server.new_team();
+    let mut coach = TestDevice::sign_in(server, &team, &team.coach, 0);
+    let mut lead = TestDevice::sign_in(server, &team, &team.lead, 0);
+    let id = coach.create_client(json!({"given_name": MARKER}));
+    coach.sync(server);
+    lead.sync(server);
+    let uuid = *id.as_uuid();
+
+    let json_export = server
+        .runtime
+        .block_on(export_client(&lead.transport, uuid, ExportFormat::Json))
+        .unwrap();
+    let export: tandem_protocol::ClientExport = serde_json::from_slice(&json_export).unwrap();
+    assert_eq!(export.client["given_name"], json!(MARKER));
+    let csv = server
+        .runtime
+        .block_on(export_client(&lead.transport, uuid, ExportFormat::Csv))
+        .unwrap();
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(
+        csv.starts_with("section,entity,record_id,field,value"),
+        "{csv}"
+    );
+    assert!(csv.contains(&format!("current,client,{uuid},given_name,{MARKER},")));
+
+    // A coach may do neither.
+    let refused = server
+        .runtime
+        .block_on(erase_client(
+            &mut coach.store,
+            &coach.transport,
+            &coach.clock,
+            uuid,
+        ))
+        .unwrap_err();
+    assert!(
+        matches!(refused, tandem_sync::SyncError::Forbidden { .. }),
+        "{refused:?}"
+    );
+
+    let (erased, report) = server
+        .runtime
+        .block_on(erase_client(
+            &mut lead.store,
+            &lead.transport,
+            &lead.clock,
+            uuid,
+        ))
+        .unwrap();
+    assert_eq!(erased.records.len(), 1);
+    assert_eq!(
+        report.purged_records, 1,
+        "the lead's laptop removed it at once"
+    );
+    assert!(lead.store.record(Entity::Client, id).unwrap().is_none());
+    assert!(coach.store.record(Entity::Client, id).unwrap().is_some());
+    coach.sync(server);
+    assert!(coach.store.record(Entity::Client, id).unwrap().is_none());
+}
