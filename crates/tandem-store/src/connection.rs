@@ -237,6 +237,11 @@ mod tests {
         assert_eq!(pragma("synchronous"), "Integer(2)", "2 is FULL");
         assert_eq!(pragma("foreign_keys"), "Integer(1)");
         assert_eq!(pragma("busy_timeout"), "Integer(5000)");
+        assert_eq!(
+            pragma("secure_delete"),
+            "Integer(1)",
+            "erased data is zeroed"
+        );
         assert!(pragma("cipher_version").starts_with("Text(\"4."));
     }
 }
