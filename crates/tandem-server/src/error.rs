@@ -46,7 +46,7 @@ pub enum ServerError {
     #[error("no conflict {0} in this team")]
     UnknownConflict(i64),
     /// No client (or record) with that id in the caller's reach; erased ones included.
-    #[error("no record {0}")]
+    #[error("no client {0}: never written, erased already, or of another team")]
     UnknownRecord(Uuid),
     /// The conflict was resolved already.
     #[error("conflict {0} is not open")]
