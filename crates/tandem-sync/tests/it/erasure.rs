@@ -179,3 +179,64 @@ fn a_team_lead_erases_from_the_laptop_and_exports_as_json_and_csv() {
     coach.sync(server);
     assert!(coach.store.record(Entity::Client, id).unwrap().is_none());
 }
+
+#[test]
+fn retention_purges_a_client_last_met_over_five_years_ago_on_the_server_and_the_laptop() {
+    use tandem_server::audit::AuditActor;
+    use tandem_server::retention::{RetentionPolicy, run_retention};
+    use tandem_sync::Clock;
+
+    // Its own server: a retention run reaches every team.
+    let server = crate::server::private();
+    let team = server.new_team();
+    let mut coach = TestDevice::sign_in(&server, &team, &team.coach, 0);
+    let old = coach.create_client(json!({"given_name": "Vanha"}));
+    let recent = coach.create_client(json!({"given_name": "Uusi"}));
+    let fields = |client: RecordId, at: &str| -> BTreeMap<String, Json> {
+        serde_json::from_value(json!({"client_id": client.to_string(), "occurred_at": at})).unwrap()
+    };
+    let at = coach.edit_context();
+    coach
+        .store
+        .create_record(
+            Entity::Contact,
+            &fields(old, "2019-03-04T10:00:00+02:00"),
+            at,
+        )
+        .unwrap();
+    let today = coach.clock.now().to_rfc3339();
+    coach
+        .store
+        .create_record(Entity::Contact, &fields(recent, &today), at)
+        .unwrap();
+    coach.sync(&server);
+
+    let report = server
+        .runtime
+        .block_on(run_retention(
+            server.store.as_ref(),
+            RetentionPolicy::default(),
+            coach.clock.now(),
+            AuditActor::System,
+            false,
+        ))
+        .unwrap();
+    assert_eq!(report.expired_clients, vec![*old.as_uuid()]);
+    assert_eq!(report.purged.len(), 2, "the client and its contact");
+
+    let synced = coach.sync(&server);
+    assert_eq!(synced.purged_records, 2, "{synced:?}");
+    assert!(coach.store.record(Entity::Client, old).unwrap().is_none());
+    assert!(
+        coach
+            .store
+            .record(Entity::Client, recent)
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(coach.store.contacts_of_client(recent).unwrap().len(), 1);
+    assert_eq!(
+        coach.store.tables_containing("Vanha").unwrap(),
+        Vec::<String>::new()
+    );
+}

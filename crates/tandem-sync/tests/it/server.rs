@@ -39,43 +39,46 @@ fn now() -> DateTime<Utc> {
 
 pub(crate) fn shared() -> &'static SharedServer {
     static SERVER: OnceLock<SharedServer> = OnceLock::new();
-    SERVER.get_or_init(|| {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let store = Arc::new(SqliteStore::open_in_memory().unwrap());
-        let hashing = PasswordHashing::fast_insecure_for_tests();
-        let hash = hashing.hash(PASSWORD).unwrap();
-        let settings = ServerSettings {
-            password_hashing: hashing,
-            ..ServerSettings::default()
-        };
-        let state = AppState::new(
-            Arc::clone(&store) as Arc<dyn ServerStore>,
-            Arc::new(SystemClock) as Arc<dyn Clock>,
-            settings,
-        )
+    SERVER.get_or_init(private)
+}
+
+/// A server of its own, for a test whose actions reach every team (a retention run).
+pub(crate) fn private() -> SharedServer {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
         .unwrap();
-        let base = runtime.block_on(async {
-            // Bound before the server task starts: connections queue on the listener.
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let base = format!("http://{}", listener.local_addr().unwrap());
-            tokio::spawn(tandem_server::serve(
-                listener,
-                state,
-                std::future::pending(),
-            ));
-            base
-        });
-        SharedServer {
-            runtime,
-            base,
-            store,
-            hash,
-        }
-    })
+    let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+    let hashing = PasswordHashing::fast_insecure_for_tests();
+    let hash = hashing.hash(PASSWORD).unwrap();
+    let settings = ServerSettings {
+        password_hashing: hashing,
+        ..ServerSettings::default()
+    };
+    let state = AppState::new(
+        Arc::clone(&store) as Arc<dyn ServerStore>,
+        Arc::new(SystemClock) as Arc<dyn Clock>,
+        settings,
+    )
+    .unwrap();
+    let base = runtime.block_on(async {
+        // Bound before the server task starts: connections queue on the listener.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(tandem_server::serve(
+            listener,
+            state,
+            std::future::pending(),
+        ));
+        base
+    });
+    SharedServer {
+        runtime,
+        base,
+        store,
+        hash,
+    }
 }
 
 impl SharedServer {
