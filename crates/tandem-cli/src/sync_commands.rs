@@ -419,6 +419,12 @@ fn sync_report_text(report: &SyncReport) -> String {
         report.new_records,
         report.updated_fields
     )];
+    if report.purged_records > 0 {
+        lines.push(format!(
+            "{} record(s) removed: erased or past retention on the server",
+            report.purged_records
+        ));
+    }
     if report.rejected > 0 {
         lines.push(format!(
             "{} change(s) refused by the server: see `tandem rejected list`",

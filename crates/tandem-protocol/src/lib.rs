@@ -246,6 +246,122 @@ pub struct PullResponse {
     pub has_more: bool,
     /// The server's clock, RFC 3339.
     pub server_time: DateTime<Utc>,
+    /// Records erased or purged after the cursor, in `seq` order, in the same sequence as
+    /// `changes` (left out when there are none; clients that do not know it ignore it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub purges: Vec<PulledPurge>,
+}
+
+/// A record erased (a subject's request) or purged (retention) on the server: the device
+/// removes it, its history, its outbox rows, conflicts and search rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PulledPurge {
+    /// Its server sequence number, in the same sequence as the changes.
+    pub seq: u64,
+    /// `client` or `contact`.
+    pub entity: String,
+    /// The record that no longer exists.
+    pub record_id: Uuid,
+}
+
+/// The answer to `POST /v1/clients/{id}/erase`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ErasureResponse {
+    /// The client erased.
+    pub client_id: Uuid,
+    /// Every record removed: the client, its contacts and clients merged into it.
+    pub records: Vec<PulledPurge>,
+}
+
+/// One value of an access export: a field's current value or an entry of its history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ExportedValue {
+    /// `client` or `contact`.
+    pub entity: String,
+    /// The record.
+    pub record_id: Uuid,
+    /// The field's wire name.
+    pub field: String,
+    /// The value in its wire form.
+    pub value: Value,
+    /// The server sequence number of the write.
+    pub seq: u64,
+    /// Whether the value became the field's value (false: a losing or submitted value
+    /// kept in the history).
+    pub effective: bool,
+    /// Who wrote it.
+    pub author_id: Uuid,
+    /// When the server received it.
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A subject-access export of one client (`GET /v1/clients/{id}/export`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ClientExport {
+    /// The client.
+    pub client_id: Uuid,
+    /// When the export was made.
+    pub exported_at: DateTime<Utc>,
+    /// The client's current fields, by name.
+    pub client: serde_json::Map<String, Value>,
+    /// Its contacts, each with `record_id` and its current fields.
+    pub contacts: Vec<serde_json::Map<String, Value>>,
+    /// Every value the client and its contacts ever had, oldest first.
+    pub history: Vec<ExportedValue>,
+}
+
+/// One entry of the audit log: who did what to which record, and when; never personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditEntry {
+    /// Its place in the chain, from 1.
+    pub seq: u64,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// `user:<id> device:<id>`, `operator` (a server admin command) or `system`.
+    pub actor: String,
+    /// `login`, `read`, `change`, `resolve`, `export`, `erase`, `purge`, ...
+    pub action: String,
+    /// The team whose record it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<Uuid>,
+    /// `client` or `contact`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
+    /// The record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<Uuid>,
+    /// Counts, field names and record ids; never values.
+    pub detail: String,
+    /// SHA-256 (hex) of the previous entry's hash and this entry's canonical bytes.
+    pub hash: String,
+}
+
+/// The query of `GET /v1/audit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// The last `seq` already seen (0 at first).
+    #[serde(default)]
+    #[param(default = 0)]
+    pub after: u64,
+    /// The page size, 1 to 1000; 500 when left out.
+    #[serde(default = "default_pull_limit")]
+    #[param(default = 500, minimum = 1, maximum = 1000)]
+    pub limit: u32,
+    /// Only entries about this record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<Uuid>,
+}
+
+/// `GET /v1/audit`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditList {
+    /// The entries, oldest first.
+    pub entries: Vec<AuditEntry>,
+    /// The cursor for the next page (`after=next`).
+    pub next: u64,
+    /// Whether more entries wait after `next`.
+    pub has_more: bool,
 }
 
 /// Where a conflict stands.

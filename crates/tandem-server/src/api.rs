@@ -40,6 +40,12 @@ use crate::metrics::ServerMetrics;
 use crate::push::prepare_change;
 use crate::store::{NewDevice, PushContext, ServerStore};
 
+// Erasure, the access export and the audit viewer; a child module, so it shares the
+// extractors and error constructors.
+#[path = "privacy_api.rs"]
+mod privacy;
+pub use privacy::export_csv;
+
 /// Most changes one push may carry (DESIGN.md suggests batches of about 500).
 pub const MAX_CHANGES_PER_PUSH: usize = 1000;
 
@@ -139,6 +145,9 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_devices))
         .routes(routes!(revoke_device))
         .merge(duplicate_endpoints::routes())
+        .routes(routes!(privacy::erase_client))
+        .routes(routes!(privacy::export_client))
+        .routes(routes!(privacy::list_audit))
 }
 
 /// The router with every endpoint and the HTTP layers (body limit, gzip both ways,
@@ -223,6 +232,7 @@ impl From<ServerError> for ApiError {
         match err {
             ServerError::UnknownConflict(id) => Self::not_found(format!("no conflict {id}")),
             ServerError::UnknownDevice(id) => Self::not_found(format!("no device {id}")),
+            ServerError::UnknownRecord(id) => Self::not_found(format!("no client {id}")),
             ServerError::ConflictNotOpen(id) => Self::new(
                 StatusCode::CONFLICT,
                 "conflict_not_open",
@@ -589,6 +599,14 @@ async fn login(
         )
         .await?;
     tracing::info!(%device_id, role = user.role.as_str(), "device logged in");
+    privacy::audit_login(
+        &state,
+        user.user.id,
+        device_id,
+        team.as_ref().map(|t| t.id),
+        now,
+    )
+    .await?;
     Ok(Json(LoginResponse {
         user: user.user,
         role: user.role,
@@ -653,6 +671,7 @@ async fn push(
         .iter()
         .map(|change| prepare_change(change, caller.user_id, ctx))
         .collect();
+    let prepared = privacy::refuse_links_to_erased(&state, prepared).await?;
     let results = state
         .store
         .push(
@@ -718,15 +737,21 @@ async fn pull(
         ));
     }
     let now = state.clock.now();
-    let (changes, has_more) = state.store.pull(team_id, query.after, query.limit).await?;
+    let (changes, purges, has_more) = state.store.pull(team_id, query.after, query.limit).await?;
     state.store.touch_device(caller.device_id, now).await?;
+    privacy::audit_read(&state, &caller, team_id, &changes, &purges, now).await?;
     state.metrics.pulled_rows(changes.len() as u64);
-    let next = changes.last().map_or(query.after, |change| change.seq);
+    let next = changes
+        .last()
+        .map(|change| change.seq)
+        .max(purges.last().map(|purge| purge.seq))
+        .unwrap_or(query.after);
     Ok(Json(PullResponse {
         changes,
         next,
         has_more,
         server_time: now,
+        purges,
     }))
 }
 

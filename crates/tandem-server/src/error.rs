@@ -45,6 +45,9 @@ pub enum ServerError {
     /// The conflict does not exist in the caller's team.
     #[error("no conflict {0} in this team")]
     UnknownConflict(i64),
+    /// No client (or record) with that id in the caller's reach; erased ones included.
+    #[error("no client {0}: never written, erased already, or of another team")]
+    UnknownRecord(Uuid),
     /// The conflict was resolved already.
     #[error("conflict {0} is not open")]
     ConflictNotOpen(i64),

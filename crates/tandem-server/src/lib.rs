@@ -4,6 +4,7 @@
 //! The binary (`src/main.rs`) reads flags and the clock; everything here takes them in.
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod clock;
 mod duplicates;
@@ -11,6 +12,7 @@ mod error;
 pub mod metrics;
 pub mod openapi;
 pub mod push;
+pub mod retention;
 pub mod seed;
 pub mod store;
 pub mod tls;

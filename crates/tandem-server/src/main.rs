@@ -11,8 +11,12 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 use tandem_protocol::Role;
+use tandem_server::audit::{AuditActor, ChainWalker};
 use tandem_server::clock::{Clock, SystemClock, new_uuid_v7};
-use tandem_server::store::{DatabaseLocation, ServerStore, SqliteStore};
+use tandem_server::retention::{DEFAULT_RETENTION_YEARS, RetentionPolicy, run_retention};
+use tandem_server::store::{
+    AuditFilter, DatabaseLocation, ErasureReason, ErasureRequest, ServerStore, SqliteStore,
+};
 use tandem_server::{AppState, ServerSettings};
 use uuid::Uuid;
 
@@ -42,7 +46,8 @@ struct GlobalArgs {
     #[arg(long, global = true, env = "TANDEM_DATABASE_URL")]
     database_url: Option<String>,
     /// A TOML file with the same keys (data_dir, listen, database_url, body_limit_bytes,
-    /// request_timeout_secs, tls_cert, tls_key, metrics_listen); flags win over it.
+    /// request_timeout_secs, tls_cert, tls_key, metrics_listen, retention_years); flags win
+    /// over it.
     #[arg(long, global = true, env = "TANDEM_CONFIG")]
     config: Option<PathBuf>,
     /// Serve HTTPS with this PEM certificate chain (server certificate first); needs
@@ -61,6 +66,9 @@ struct GlobalArgs {
         value_name = "ADDRESS"
     )]
     metrics_listen: Option<SocketAddr>,
+    /// Keep client data this many years after the client's last contact [default: 5].
+    #[arg(long, global = true, env = "TANDEM_RETENTION_YEARS", value_parser = clap::value_parser!(u32).range(1..))]
+    retention_years: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -106,6 +114,57 @@ enum AdminCommand {
     Device {
         #[command(subcommand)]
         command: DeviceCommand,
+    },
+    /// Clients: erasure on a subject's request.
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+    /// The hash-chained audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Purging clients past the retention period (also run daily by `serve`).
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCommand {
+    /// Erase a client, its contacts and the clients merged into it, everywhere: devices
+    /// remove them at their next sync; only an audit entry without personal data remains.
+    Erase { id: Uuid },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Walk the whole chain; exit non-zero naming the first broken entry.
+    Verify,
+    /// Print entries, oldest first (tab-separated: seq, time, actor, action, team, entity,
+    /// record, detail).
+    List {
+        /// Entries after this seq.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// Only entries about this record.
+        #[arg(long)]
+        record_id: Option<Uuid>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RetentionCommand {
+    /// Purge every client whose last contact is older than the retention period.
+    Run {
+        /// Only list the clients that are due.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -161,6 +220,7 @@ struct ConfigFile {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     metrics_listen: Option<SocketAddr>,
+    retention_years: Option<u32>,
 }
 
 struct Resolved {
@@ -170,6 +230,7 @@ struct Resolved {
     settings: ServerSettings,
     /// Certificate chain and key files, when the server speaks HTTPS.
     tls: Option<(PathBuf, PathBuf)>,
+    retention: RetentionPolicy,
 }
 
 fn resolve(global: &GlobalArgs) -> anyhow::Result<Resolved> {
@@ -214,7 +275,15 @@ fn resolve(global: &GlobalArgs) -> anyhow::Result<Resolved> {
         (None, None) => None,
         _ => bail!("TLS needs both a certificate and a key (--tls-cert and --tls-key)"),
     };
+    let years = global
+        .retention_years
+        .or(file.retention_years)
+        .unwrap_or(DEFAULT_RETENTION_YEARS);
+    if years == 0 {
+        bail!("retention_years must be at least 1");
+    }
     Ok(Resolved {
+        retention: RetentionPolicy { years },
         tls,
         listen,
         metrics_listen: global.metrics_listen.or(file.metrics_listen),
@@ -264,6 +333,65 @@ async fn shutdown_signal() {
     tracing::info!("shutting down; finishing requests in flight");
 }
 
+/// Walks the audit chain page by page; an error names the first broken entry.
+async fn verify_audit(store: &dyn ServerStore) -> anyhow::Result<()> {
+    const PAGE: u32 = 1000;
+    let mut walker = ChainWalker::default();
+    let mut after = 0;
+    loop {
+        let entries = store
+            .audit_entries(AuditFilter {
+                after,
+                limit: PAGE,
+                team_id: None,
+                record_id: None,
+            })
+            .await?;
+        for entry in entries.iter().take(PAGE as usize) {
+            walker
+                .check(entry)
+                .map_err(|broken| anyhow::anyhow!("the audit log is broken: {broken}"))?;
+            after = entry.seq;
+        }
+        if entries.len() <= PAGE as usize {
+            break;
+        }
+    }
+    let (count, head) = walker.head();
+    println!("the audit log is intact: {count} entries; head hash {head}");
+    Ok(())
+}
+
+/// Runs retention at start and then every 24 hours, as the `system` actor.
+fn spawn_daily_retention(
+    store: Arc<dyn ServerStore>,
+    clock: Arc<dyn Clock>,
+    policy: RetentionPolicy,
+) {
+    tokio::spawn(async move {
+        let mut daily = tokio::time::interval(Duration::from_secs(24 * 3600));
+        loop {
+            daily.tick().await;
+            match run_retention(
+                store.as_ref(),
+                policy,
+                clock.now(),
+                AuditActor::System,
+                false,
+            )
+            .await
+            {
+                Ok(report) => tracing::info!(
+                    clients = report.expired_clients.len(),
+                    records = report.purged.len(),
+                    "retention run"
+                ),
+                Err(error) => tracing::error!(%error, "retention run failed"),
+            }
+        }
+    });
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -285,6 +413,7 @@ async fn main() -> anyhow::Result<()> {
                 None => None,
             };
             let store = open_store(&resolved.database).await?;
+            spawn_daily_retention(Arc::clone(&store), Arc::clone(&clock), resolved.retention);
             let state = AppState::new(store, clock, resolved.settings)?;
             let listener = tokio::net::TcpListener::bind(resolved.listen)
                 .await
@@ -414,6 +543,85 @@ async fn main() -> anyhow::Result<()> {
                 } => {
                     let device = store.revoke_device(id).await?;
                     println!("device {} ({}) revoked", device.id, device.user.username);
+                }
+                AdminCommand::Client {
+                    command: ClientCommand::Erase { id },
+                } => {
+                    let records = store
+                        .erase_clients(ErasureRequest {
+                            clients: vec![id],
+                            team_id: None,
+                            actor: AuditActor::Operator,
+                            reason: ErasureReason::Request,
+                            now: clock.now(),
+                        })
+                        .await
+                        .with_context(|| format!("erasing client {id}"))?;
+                    println!(
+                        "client {id} erased: {} records; devices remove them at their next sync",
+                        records.len()
+                    );
+                }
+                AdminCommand::Audit {
+                    command: AuditCommand::Verify,
+                } => verify_audit(store.as_ref()).await?,
+                AdminCommand::Audit {
+                    command:
+                        AuditCommand::List {
+                            after,
+                            limit,
+                            record_id,
+                        },
+                } => {
+                    let entries = store
+                        .audit_entries(AuditFilter {
+                            after,
+                            limit,
+                            team_id: None,
+                            record_id,
+                        })
+                        .await?;
+                    for entry in entries.iter().take(limit as usize) {
+                        let text =
+                            |id: Option<Uuid>| id.map_or("-".to_owned(), |id| id.to_string());
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                            entry.seq,
+                            tandem_server::clock::from_ms(entry.at_ms).to_rfc3339(),
+                            entry.actor,
+                            entry.action,
+                            text(entry.team_id),
+                            entry.entity.as_deref().unwrap_or("-"),
+                            text(entry.record_id),
+                            entry.detail,
+                        );
+                    }
+                }
+                AdminCommand::Retention {
+                    command: RetentionCommand::Run { dry_run },
+                } => {
+                    let report = run_retention(
+                        store.as_ref(),
+                        resolved.retention,
+                        clock.now(),
+                        AuditActor::Operator,
+                        dry_run,
+                    )
+                    .await?;
+                    for client in &report.expired_clients {
+                        println!("{client}");
+                    }
+                    println!(
+                        "{} clients last active before {} ({} years){}",
+                        report.expired_clients.len(),
+                        report.cutoff.to_rfc3339(),
+                        resolved.retention.years,
+                        if dry_run {
+                            "; dry run, nothing purged".to_owned()
+                        } else {
+                            format!("; {} records purged", report.purged.len())
+                        }
+                    );
                 }
             }
         }

@@ -171,7 +171,7 @@ mod tests {
         assert_eq!(summary.clients, 20);
         assert_eq!(summary.contacts, 40);
         let team = store.team_by_name(DEMO_TEAM).await.unwrap().unwrap();
-        let (pulled, _) = store.pull(team.id, 0, 10_000).await.unwrap();
+        let (pulled, _, _) = store.pull(team.id, 0, 10_000).await.unwrap();
         assert_eq!(pulled.len(), summary.changes);
     }
 }

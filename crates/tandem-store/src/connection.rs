@@ -140,7 +140,10 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     // (and whose outbox rows the server has never seen). With FULL the log is fsynced at
     // every commit: an acknowledged write survives a crash or power loss, and a commit cut
     // short leaves nothing behind because SQLite ignores an incomplete log frame on recovery.
-    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    // secure_delete: the pages an erasure frees are overwritten with zeros (purge.rs).
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
+    )?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(())
 }
@@ -234,6 +237,11 @@ mod tests {
         assert_eq!(pragma("synchronous"), "Integer(2)", "2 is FULL");
         assert_eq!(pragma("foreign_keys"), "Integer(1)");
         assert_eq!(pragma("busy_timeout"), "Integer(5000)");
+        assert_eq!(
+            pragma("secure_delete"),
+            "Integer(1)",
+            "erased data is zeroed"
+        );
         assert!(pragma("cipher_version").starts_with("Text(\"4."));
     }
 }

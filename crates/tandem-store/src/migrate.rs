@@ -32,6 +32,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "sync_state",
         sql: include_str!("../../../migrations/client/0002_sync_state.sql"),
     },
+    Migration {
+        version: 3,
+        name: "privacy",
+        sql: include_str!("../../../migrations/client/0003_privacy.sql"),
+    },
 ];
 
 /// The newest schema version this build knows (and leaves every store it opens at).
@@ -217,5 +222,27 @@ mod tests {
             "{error:?}"
         );
         assert!(error.to_string().contains("update Tandem"), "{error}");
+    }
+
+    #[test]
+    fn schema_3_pulls_once_more_from_the_start_to_learn_the_purges_it_stepped_over() {
+        let mut conn = empty_encrypted_db();
+        for migration in &MIGRATIONS[..2] {
+            apply_one(&mut conn, migration).unwrap();
+        }
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('sync.pull_cursor', '4711')",
+            [],
+        )
+        .unwrap();
+        apply(&mut conn).unwrap();
+        let cursor: String = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'sync.pull_cursor'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(cursor, "0");
     }
 }

@@ -18,6 +18,7 @@ use tandem_domain::{
 use uuid::Uuid;
 
 use crate::meta::{self, MetaKey};
+use crate::purge::{self, PurgedRecord};
 use crate::records::{EditContext, load_clock};
 use crate::{Store, StoreError, search};
 
@@ -135,6 +136,8 @@ pub struct PullApplied {
     pub already_known: u64,
     /// Records seen for the first time.
     pub new_records: u64,
+    /// Records removed because the server erased or purged them.
+    pub purged: u64,
 }
 
 /// A change the server refused, kept so that nobody's work disappears silently.
@@ -600,14 +603,16 @@ impl Store {
     /// Stores one pulled page and the new cursor in one transaction. Records seen for the
     /// first time are created; fields unknown to this version are kept as they came; a field
     /// with a pending local change keeps its local value (the push reconciles it), while the
-    /// server's value is noted for a fallback if that change is refused.
+    /// server's value is noted for a fallback if that change is refused. Purged records are
+    /// removed after the page's writes (`purge.rs`).
     pub fn apply_pulled_page(
         &mut self,
         writes: &[ServerWrite],
+        purges: &[PurgedRecord],
         next_cursor: u64,
         at: DateTime<Utc>,
     ) -> Result<PullApplied, StoreError> {
-        self.store_server_writes(writes, Some(next_cursor), at)
+        self.store_server_writes(writes, purges, Some(next_cursor), at)
     }
 
     /// Stores changes the server answered a team lead's request with (a duplicate merge or
@@ -618,12 +623,13 @@ impl Store {
         writes: &[ServerWrite],
         at: DateTime<Utc>,
     ) -> Result<PullApplied, StoreError> {
-        self.store_server_writes(writes, None, at)
+        self.store_server_writes(writes, &[], None, at)
     }
 
     fn store_server_writes(
         &mut self,
         writes: &[ServerWrite],
+        purges: &[PurgedRecord],
         next_cursor: Option<u64>,
         at: DateTime<Utc>,
     ) -> Result<PullApplied, StoreError> {
@@ -649,11 +655,23 @@ impl Store {
             )?;
         }
         meta::set(&tx, MetaKey::HlcLast, &clock.last().to_string())?;
+        let purged = purge::purge_records(&tx, purges)?;
+        applied.purged = purged.len() as u64;
+        touched_clients.retain(|id| !purged.contains(id));
         reindex_clients(&tx, &touched_clients)?;
         if let Some(cursor) = next_cursor {
             set_key(&tx, keys::PULL_CURSOR, &cursor.to_string())?;
         }
         tx.commit()?;
+        if !purged.is_empty() {
+            // The WAL still holds the frames of the erased values (encrypted, but the
+            // erasure should leave nothing): copy back and truncate it. Another connection
+            // reading (the app while the CLI syncs) may keep it from finishing; the next
+            // checkpoint then completes it.
+            let _ = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        }
         Ok(applied)
     }
 
@@ -1439,7 +1457,7 @@ mod tests {
         let record_id = Uuid::now_v7();
         let id = RecordId::from_uuid(record_id);
         store
-            .apply_pulled_page(&[write(id, "given_name", "\"Amina\"", 3)], 3, at())
+            .apply_pulled_page(&[write(id, "given_name", "\"Amina\"", 3)], &[], 3, at())
             .unwrap();
         store
             .replace_team_conflicts(&[mirrored(4, record_id, "open")], at())
@@ -1476,7 +1494,9 @@ mod tests {
         assert_eq!(open, vec![5]);
         assert_eq!(store.conflict(4).unwrap().unwrap().status, "resolved");
         // The pull brings the resolution again: already known.
-        let applied = store.apply_pulled_page(&[resolution], 12, at()).unwrap();
+        let applied = store
+            .apply_pulled_page(&[resolution], &[], 12, at())
+            .unwrap();
         assert_eq!((applied.updated, applied.already_known), (0, 1));
         assert_eq!(state(&store, id, "given_name").unwrap().value, "\"Aminah\"");
     }
@@ -1656,7 +1676,7 @@ mod tests {
             write(id, "given_name", "\"Mina\"", 7),
             write(id, "nickname", "\"M\"", 8),
         ];
-        let applied = store.apply_pulled_page(&page, 8, at()).unwrap();
+        let applied = store.apply_pulled_page(&page, &[], 8, at()).unwrap();
         assert_eq!(applied.kept_pending, 1);
         assert_eq!(applied.updated, 1);
         let given = state(&store, id, "given_name").unwrap();
@@ -1673,7 +1693,7 @@ mod tests {
             .unwrap();
         assert_eq!(history.last().unwrap().origin, "server");
         // The same page again (an interrupted sync redone) changes nothing.
-        let again = store.apply_pulled_page(&page, 8, at()).unwrap();
+        let again = store.apply_pulled_page(&page, &[], 8, at()).unwrap();
         assert_eq!(again.already_known, 2);
         assert_eq!(
             store
@@ -1692,7 +1712,7 @@ mod tests {
             write(id, "given_name", "\"Häkkinen\"", 3),
             write(id, "field_of_a_newer_version", "{\"x\":1}", 4),
         ];
-        let applied = store.apply_pulled_page(&page, 4, at()).unwrap();
+        let applied = store.apply_pulled_page(&page, &[], 4, at()).unwrap();
         assert_eq!(applied.new_records, 1);
         let record = store.record(Entity::Client, id).unwrap().unwrap();
         assert_eq!(record.get("given_name").as_text(), Some("Häkkinen"));
@@ -1722,8 +1742,8 @@ mod tests {
             "the merge stands"
         );
         let page = [write(id, "tags", "[\"a\",\"b\"]", 9)];
-        store.apply_pulled_page(&page, 9, at()).unwrap();
-        store.apply_pulled_page(&page, 9, at()).unwrap();
+        store.apply_pulled_page(&page, &[], 9, at()).unwrap();
+        store.apply_pulled_page(&page, &[], 9, at()).unwrap();
         let history = store
             .field_history("client", *id.as_uuid(), "tags")
             .unwrap();
@@ -1807,6 +1827,7 @@ mod tests {
                     contact(left, "occurred_at", "\"2026-01-13T10:00:00+02:00\"", 5),
                     contact(left, "client_id", &on(duplicate), 6),
                 ],
+                &[],
                 6,
                 at(),
             )
@@ -1863,6 +1884,7 @@ mod tests {
                     contact(moved, "client_id", &on(duplicate), 9),
                     write(duplicate, "merged_into", "null", 10),
                 ],
+                &[],
                 10,
                 at(),
             )

@@ -51,6 +51,8 @@ pub struct SyncReport {
     pub updated_fields: u64,
     /// Records seen for the first time.
     pub new_records: u64,
+    /// Records removed because the server erased or purged them.
+    pub purged_records: u64,
     /// Changes still in the outbox at the end (0 after a complete cycle).
     pub pending_after: u64,
     /// The pull cursor at the end.
@@ -144,16 +146,18 @@ async fn run(
         let after = store.pull_cursor()?;
         let page = transport.pull(after, PULL_PAGE_SIZE).await?;
         let writes = planner::server_writes(after, &page)?;
+        let purges = planner::purged_records(after, &page)?;
         let now = clock.now();
         note_skew(
             &mut report,
             store.observe_server_time(page.server_time, now)?,
         );
-        let applied = store.apply_pulled_page(&writes, page.next, now)?;
+        let applied = store.apply_pulled_page(&writes, &purges, page.next, now)?;
         report.pull_pages += 1;
         report.pulled += writes.len() as u64;
         report.updated_fields += applied.updated;
         report.new_records += applied.new_records;
+        report.purged_records += applied.purged;
         observer.pulled(writes.len(), &applied, page.next, page.has_more);
         if !page.has_more {
             break;

@@ -29,6 +29,7 @@ pub mod lock;
 pub mod login;
 pub mod observer;
 pub mod planner;
+pub mod privacy;
 pub mod provisioning;
 pub mod review;
 pub mod schedule;

@@ -8,7 +8,7 @@ use tandem_protocol::{
     SCHEMA_VERSION,
 };
 use tandem_store::{
-    LocalConflict, MirroredConflict, OutboxChange, PushAck, PushOutcome, ServerWrite,
+    LocalConflict, MirroredConflict, OutboxChange, PurgedRecord, PushAck, PushOutcome, ServerWrite,
 };
 use uuid::Uuid;
 
@@ -199,6 +199,31 @@ pub fn server_writes(after: u64, page: &PullResponse) -> Result<Vec<ServerWrite>
         });
     }
     Ok(writes)
+}
+
+/// The records a pulled page says were erased or purged, after checking that each lies
+/// between the cursor and `next` and that they come in seq order.
+pub fn purged_records(after: u64, page: &PullResponse) -> Result<Vec<PurgedRecord>, SyncError> {
+    let mut last = after;
+    page.purges
+        .iter()
+        .map(|purge| {
+            if purge.seq <= last || purge.seq > page.next {
+                return Err(SyncError::Protocol {
+                    detail: format!(
+                        "purge seq {} is out of order (after {last}, next {})",
+                        purge.seq, page.next
+                    ),
+                });
+            }
+            last = purge.seq;
+            Ok(PurgedRecord {
+                seq: purge.seq,
+                entity: purge.entity.clone(),
+                record_id: purge.record_id,
+            })
+        })
+        .collect()
 }
 
 /// The server's conflict list as the store mirrors it.
@@ -441,6 +466,7 @@ mod tests {
             next: 8,
             has_more: true,
             server_time: time(),
+            purges: Vec::new(),
         };
         let writes = server_writes(4, &page).unwrap();
         assert_eq!(writes.len(), 2);
@@ -455,6 +481,7 @@ mod tests {
             next,
             has_more,
             server_time: time(),
+            purges: Vec::new(),
         };
         assert!(server_writes(4, &page(vec![pulled(8), pulled(5)], 8, false)).is_err());
         assert!(server_writes(6, &page(vec![pulled(5)], 5, false)).is_err());
@@ -465,5 +492,30 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn purges_between_the_cursor_and_next_become_purged_records_in_order() {
+        let purge = |seq| tandem_protocol::PulledPurge {
+            seq,
+            entity: "client".into(),
+            record_id: Uuid::from_u128(u128::from(seq)),
+        };
+        let page = |purges, next| PullResponse {
+            changes: vec![pulled(5)],
+            next,
+            has_more: false,
+            server_time: time(),
+            purges,
+        };
+        let records = purged_records(4, &page(vec![purge(6), purge(7)], 7)).unwrap();
+        assert_eq!(
+            records.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            vec![6, 7]
+        );
+        assert_eq!(records[0].record_id, Uuid::from_u128(6));
+        assert!(purged_records(4, &page(vec![purge(7), purge(6)], 7)).is_err());
+        assert!(purged_records(6, &page(vec![purge(6)], 7)).is_err());
+        assert!(purged_records(4, &page(vec![purge(9)], 7)).is_err());
     }
 }

@@ -8,9 +8,11 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tandem_protocol::{
-    ApiErrorBody, ConflictList, LoginRequest, LoginResponse, PullResponse, PushRequest,
-    PushResponse, error_codes,
+    ApiErrorBody, ConflictList, ErasureResponse, LoginRequest, LoginResponse, PullResponse,
+    PushRequest, PushResponse, error_codes,
 };
+
+use uuid::Uuid;
 
 use crate::SyncError;
 use crate::provisioning::OrganisationCa;
@@ -121,15 +123,49 @@ impl HttpTransport {
             .await
     }
 
+    /// `POST /v1/clients/{id}/erase` (team leads of the client's team).
+    pub async fn erase_client(&self, client: Uuid) -> Result<ErasureResponse, SyncError> {
+        self.call::<(), _>(Method::POST, &format!("/v1/clients/{client}/erase"), None)
+            .await
+    }
+
+    /// `GET /v1/clients/{id}/export`, as the server sends it: JSON, or CSV when `csv`.
+    pub async fn export_client(&self, client: Uuid, csv: bool) -> Result<Vec<u8>, SyncError> {
+        let accept = if csv { "text/csv" } else { "application/json" };
+        let path = format!("/v1/clients/{client}/export");
+        self.fetch::<()>(Method::GET, &path, None, Some(accept))
+            .await
+    }
+
     pub(crate) async fn call<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
         body: Option<&B>,
     ) -> Result<T, SyncError> {
+        let bytes = self.fetch(method, path, body, None).await?;
+        // An answer without a body (204) reads as JSON null, so `()` takes it.
+        let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+        serde_json::from_slice(bytes).map_err(|error| SyncError::Protocol {
+            detail: format!("{path} answered with a body that is not the expected JSON ({error})"),
+        })
+    }
+
+    /// Sends a request and returns the body of a successful answer; every other answer
+    /// becomes the [`SyncError`] its status and code mean.
+    async fn fetch<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        accept: Option<&'static str>,
+    ) -> Result<Vec<u8>, SyncError> {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
+        }
+        if let Some(accept) = accept {
+            request = request.header(reqwest::header::ACCEPT, accept);
         }
         if let Some(body) = body {
             request = request.json(body);
@@ -147,13 +183,7 @@ impl HttpTransport {
             .await
             .map_err(|error| self.offline(&error))?;
         if status.is_success() {
-            // An answer without a body (204) reads as JSON null, so `()` takes it.
-            let body: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
-            return serde_json::from_slice(body).map_err(|error| SyncError::Protocol {
-                detail: format!(
-                    "{path} answered {status} with a body that is not the expected JSON ({error})"
-                ),
-            });
+            return Ok(bytes.into());
         }
         let body: Option<ApiErrorBody> = serde_json::from_slice(&bytes).ok();
         let code = body.as_ref().map(|b| b.error.clone()).unwrap_or_default();

@@ -233,7 +233,7 @@ proptest! {
         next in any::<u64>(), has_more in any::<bool>(), server_time in time(),
     ) {
         round_trips(&PullQuery { after, limit });
-        round_trips(&PullResponse { changes, next, has_more, server_time });
+        round_trips(&PullResponse { changes, next, has_more, server_time, purges: Vec::new() });
     }
 
     #[test]
@@ -300,6 +300,7 @@ fn server_time_is_written_in_rfc_3339() {
         next: 0,
         has_more: false,
         server_time: Utc.timestamp_millis_opt(1_764_000_000_123).unwrap(),
+        purges: Vec::new(),
     };
     let json = serde_json::to_value(&response).unwrap();
     assert_eq!(json["server_time"], json!("2025-11-24T16:00:00.123Z"));

@@ -4,6 +4,7 @@
 //! order equals sequence order.
 
 mod postgres;
+pub(crate) mod privacy;
 mod sqlite;
 
 use std::fmt;
@@ -14,12 +15,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tandem_domain::{Entity, FieldValue};
 use tandem_protocol::{
-    ChangeResult, Conflict, ConflictStatus, DeviceInfo, DuplicateMerge, PulledChange, Role,
-    TeamRef, UserRef,
+    ChangeResult, Conflict, ConflictStatus, DeviceInfo, DuplicateMerge, PulledChange, PulledPurge,
+    Role, TeamRef, UserRef,
 };
 use uuid::Uuid;
 
-pub use postgres::{DEFAULT_MAX_CONNECTIONS, MIGRATION_LOCK_KEY, PostgresStore, SEQ_LOCK_KEY};
+pub use postgres::{
+    AUDIT_LOCK_KEY, DEFAULT_MAX_CONNECTIONS, MIGRATION_LOCK_KEY, PostgresStore, SEQ_LOCK_KEY,
+};
+pub use privacy::{AuditFilter, ErasureReason, ErasureRequest, PrivacyStore, RetentionFacts};
 pub use sqlite::SqliteStore;
 
 use crate::ServerError;
@@ -143,7 +147,7 @@ pub struct NewMerge {
 
 /// The storage of the central server.
 #[async_trait]
-pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
+pub trait ServerStore: PrivacyStore + Send + Sync + std::fmt::Debug + 'static {
     /// Brings the schema up to date (idempotent).
     async fn migrate(&self) -> Result<(), ServerError>;
     /// Whether the database answers.
@@ -213,13 +217,14 @@ pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
         ctx: PushContext,
         changes: Vec<PreparedChange>,
     ) -> Result<Vec<ChangeResult>, ServerError>;
-    /// The team's effective writes after `after`, at most `limit`, and whether more wait.
+    /// The team's effective writes and purges after `after`, at most `limit` of both
+    /// together (read in one snapshot), and whether more wait.
     async fn pull(
         &self,
         team_id: Uuid,
         after: u64,
         limit: u32,
-    ) -> Result<(Vec<PulledChange>, bool), ServerError>;
+    ) -> Result<(Vec<PulledChange>, Vec<PulledPurge>, bool), ServerError>;
     /// Every value a field ever had or was offered (oldest first).
     async fn field_history(
         &self,

@@ -29,12 +29,16 @@ use tandem_domain::merge::Side;
 use tandem_domain::{Entity, FieldSpec, FieldValue, Hlc, ValidationContext, field_spec};
 use tandem_protocol::{
     ChangeResult, ChangeStatus, Conflict, ConflictStatus, ConflictValue, DeviceInfo,
-    DuplicateMerge, PulledChange, Role, TeamRef, UserRef,
+    DuplicateMerge, PulledChange, PulledPurge, Role, TeamRef, UserRef,
 };
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{GenericClient, IsolationLevel, NoTls, Row};
 use uuid::Uuid;
+
+// Erasure, retention, export and the audit log; a child module, so it shares the helpers.
+#[path = "postgres_privacy.rs"]
+mod privacy;
 
 use super::{
     CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginUser, NewDevice, NewMerge, PushContext,
@@ -49,11 +53,13 @@ use crate::push::{
     CurrentField, Decision, PreparedChange, ValidChange, decide, is_clock_skewed, is_concurrent,
     server_hlc,
 };
+use crate::store::privacy::{change_audit_entries, resolve_audit_entry};
 
 /// The migrations, in order; the table `tandem_schema_migrations` records which have run.
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/postgres/0001_initial.sql"),
     include_str!("../../../../migrations/server/postgres/0002_duplicates.sql"),
+    include_str!("../../../../migrations/server/postgres/0003_privacy.sql"),
 ];
 
 /// The advisory lock that serialises every transaction assigning seqs ("tandemsq" in
@@ -63,6 +69,11 @@ pub const SEQ_LOCK_KEY: i64 = 0x7461_6e64_656d_7371;
 /// The advisory lock that lets one instance at a time migrate ("tandemmg" in ASCII), so
 /// instances started together do not race to create the same tables.
 pub const MIGRATION_LOCK_KEY: i64 = 0x7461_6e64_656d_6d67;
+
+/// The advisory lock that orders appends to the audit chain ("tandemau" in ASCII). A
+/// transaction that also assigns seqs takes [`SEQ_LOCK_KEY`] first, so the two never
+/// deadlock.
+pub const AUDIT_LOCK_KEY: i64 = 0x7461_6e64_656d_6175;
 
 /// Connections one instance keeps at most, unless told otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
@@ -219,10 +230,16 @@ async fn execute(
 }
 
 /// The next seq. Only correct while the transaction holds the seq lock.
+/// The change log and the purges share one sequence (see the SQLite backend).
 async fn next_seq(tx: &Transaction<'_>) -> Result<i64, ServerError> {
-    let row = query_opt(tx, "SELECT COALESCE(MAX(seq), 0) + 1 FROM change_log", &[])
-        .await?
-        .ok_or_else(|| ServerError::CorruptData("MAX(seq) returned no row".into()))?;
+    let row = query_opt(
+        tx,
+        "SELECT GREATEST((SELECT COALESCE(MAX(seq), 0) FROM change_log),
+                         (SELECT COALESCE(MAX(seq), 0) FROM purges)) + 1",
+        &[],
+    )
+    .await?
+    .ok_or_else(|| ServerError::CorruptData("MAX(seq) returned no row".into()))?;
     Ok(row.try_get(0)?)
 }
 
@@ -352,6 +369,9 @@ async fn apply_one(
     ctx: &PushContext,
     change: &ValidChange,
 ) -> Result<ChangeResult, ServerError> {
+    if let Some(refused) = privacy::refuse_erased(tx, change).await? {
+        return Ok(refused);
+    }
     let now_ms = to_ms(ctx.now);
     let entity = change.spec.entity.as_str();
     let field = change.spec.name;
@@ -1066,6 +1086,7 @@ impl ServerStore for PostgresStore {
         let tx = begin_seq_writer(&mut client).await?;
         let now_ms = to_ms(ctx.now);
         let mut results = Vec::with_capacity(changes.len());
+        let mut written = Vec::new();
         for change in &changes {
             let change_id = change.change_id();
             let earlier = query_opt(
@@ -1095,6 +1116,11 @@ impl ServerStore for PostgresStore {
                 }
                 PreparedChange::Valid(valid) => apply_one(&tx, &ctx, valid).await?,
             };
+            if let PreparedChange::Valid(valid) = change
+                && result.status != ChangeStatus::Rejected
+            {
+                written.push(valid);
+            }
             let result_json = serde_json::to_string(&result)
                 .map_err(|err| ServerError::CorruptData(err.to_string()))?;
             execute(
@@ -1111,6 +1137,9 @@ impl ServerStore for PostgresStore {
             )
             .await?;
             results.push(result);
+        }
+        for entry in change_audit_entries(&ctx, &written) {
+            privacy::append_audit(&tx, &entry).await?;
         }
         execute(
             &tx,
@@ -1134,14 +1163,18 @@ impl ServerStore for PostgresStore {
         team_id: Uuid,
         after: u64,
         limit: u32,
-    ) -> Result<(Vec<PulledChange>, bool), ServerError> {
+    ) -> Result<(Vec<PulledChange>, Vec<PulledPurge>, bool), ServerError> {
         let client = self.client().await?;
         // One statement, one snapshot: every seq it returns committed before it started,
-        // and so did every smaller seq (commit order equals seq order).
+        // and so did every smaller seq (commit order equals seq order), writes and purges
+        // alike.
         let statement = client
             .prepare_cached(
                 "SELECT seq, entity, record_id, field, value, hlc, author_id, change_id
                  FROM change_log WHERE team_id = $1 AND effective AND seq > $2
+                 UNION ALL
+                 SELECT seq, entity, record_id, NULL, NULL, NULL, NULL, NULL
+                 FROM purges WHERE team_id = $1 AND seq > $2
                  ORDER BY seq LIMIT $3",
             )
             .await?;
@@ -1151,26 +1184,32 @@ impl ServerStore for PostgresStore {
                 &[&team_id, &db_int(after), &(i64::from(limit) + 1)],
             )
             .await?;
-        let mut changes = rows
-            .iter()
-            .map(|row| {
-                let s: i64 = row.try_get(0)?;
-                Ok(PulledChange {
+        let has_more = rows.len() > limit as usize;
+        let mut changes = Vec::new();
+        let mut purges = Vec::new();
+        for row in rows.iter().take(limit as usize) {
+            let s: i64 = row.try_get(0)?;
+            let field: Option<String> = row.try_get(3)?;
+            match field {
+                Some(field) => changes.push(PulledChange {
                     seq: seq(s),
                     entity: row.try_get(1)?,
                     record_id: row.try_get(2)?,
-                    field: row.try_get(3)?,
+                    field,
                     value: json(row.try_get(4)?)?,
                     version: seq(s),
                     hlc: row.try_get(5)?,
                     author_id: row.try_get(6)?,
                     change_id: row.try_get(7)?,
-                })
-            })
-            .collect::<Result<Vec<_>, ServerError>>()?;
-        let has_more = changes.len() > limit as usize;
-        changes.truncate(limit as usize);
-        Ok((changes, has_more))
+                }),
+                None => purges.push(PulledPurge {
+                    seq: seq(s),
+                    entity: row.try_get(1)?,
+                    record_id: row.try_get(2)?,
+                }),
+            }
+        }
+        Ok((changes, purges, has_more))
     }
 
     async fn field_history(
@@ -1287,6 +1326,11 @@ impl ServerStore for PostgresStore {
         let resolved = load_conflict(&*tx, team_id, id)
             .await?
             .ok_or(ServerError::UnknownConflict(id))?;
+        privacy::append_audit(
+            &tx,
+            &resolve_audit_entry(team_id, &resolved, resolved_by, now),
+        )
+        .await?;
         tx.commit().await?;
         let change = PulledChange {
             seq: seq(seq_written),

@@ -16,9 +16,13 @@ use tandem_domain::merge::Side;
 use tandem_domain::{Entity, FieldSpec, FieldValue, Hlc, ValidationContext, field_spec};
 use tandem_protocol::{
     ChangeResult, ChangeStatus, Conflict, ConflictStatus, ConflictValue, DeviceInfo,
-    DuplicateMerge, PulledChange, Role, TeamRef, UserRef,
+    DuplicateMerge, PulledChange, PulledPurge, Role, TeamRef, UserRef,
 };
 use uuid::Uuid;
+
+// Erasure, retention, export and the audit log; a child module, so it shares the helpers.
+#[path = "sqlite_privacy.rs"]
+mod privacy;
 
 use super::{
     CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginUser, NewDevice, NewMerge, PushContext,
@@ -33,11 +37,13 @@ use crate::push::{
     CurrentField, Decision, PreparedChange, ValidChange, decide, is_clock_skewed, is_concurrent,
     server_hlc,
 };
+use crate::store::privacy::{change_audit_entries, resolve_audit_entry};
 
 /// The migrations, in order; `PRAGMA user_version` counts how many have run.
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/sqlite/0001_initial.sql"),
     include_str!("../../../../migrations/server/sqlite/0002_duplicates.sql"),
+    include_str!("../../../../migrations/server/sqlite/0003_privacy.sql"),
 ];
 
 /// The server store in one SQLite file.
@@ -60,7 +66,8 @@ impl SqliteStore {
     fn from_connection(conn: Connection) -> Result<Self, ServerError> {
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+             PRAGMA secure_delete = ON;",
         )?;
         let store = Self {
             conn: Arc::new(Mutex::new(conn)),
@@ -171,9 +178,13 @@ fn stored_value(spec: &FieldSpec, text: &str) -> Result<FieldValue, ServerError>
         .map_err(|err| ServerError::CorruptData(err.to_string()))
 }
 
+/// The next seq of the change log and the purges, which share one sequence. Erasure
+/// deletes change-log rows, but never the purge row that took a larger seq, so the sequence
+/// never goes back.
 fn next_seq(tx: &Transaction<'_>) -> Result<i64, ServerError> {
     Ok(tx.query_row(
-        "SELECT COALESCE(MAX(seq), 0) + 1 FROM change_log",
+        "SELECT MAX((SELECT COALESCE(MAX(seq), 0) FROM change_log),
+                    (SELECT COALESCE(MAX(seq), 0) FROM purges)) + 1",
         [],
         |row| row.get(0),
     )?)
@@ -310,6 +321,9 @@ fn apply_one(
     ctx: &PushContext,
     change: &ValidChange,
 ) -> Result<ChangeResult, ServerError> {
+    if let Some(refused) = privacy::refuse_erased(tx, change)? {
+        return Ok(refused);
+    }
     let now_ms = to_ms(ctx.now);
     let entity = change.spec.entity.as_str();
     let field = change.spec.name;
@@ -1013,6 +1027,7 @@ impl ServerStore for SqliteStore {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let now_ms = to_ms(ctx.now);
             let mut results = Vec::with_capacity(changes.len());
+            let mut written = Vec::new();
             for change in &changes {
                 let change_id = change.change_id();
                 let earlier: Option<(Option<String>, String)> = tx
@@ -1042,6 +1057,11 @@ impl ServerStore for SqliteStore {
                     }
                     PreparedChange::Valid(valid) => apply_one(&tx, &ctx, valid)?,
                 };
+                if let PreparedChange::Valid(valid) = change
+                    && result.status != ChangeStatus::Rejected
+                {
+                    written.push(valid);
+                }
                 tx.execute(
                     "INSERT INTO applied_changes (change_id, team_id, device_id, result, recorded_ms)
                      VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -1055,6 +1075,9 @@ impl ServerStore for SqliteStore {
                     ],
                 )?;
                 results.push(result);
+            }
+            for entry in change_audit_entries(&ctx, &written) {
+                privacy::append_audit(&tx, &entry)?;
             }
             tx.execute(
                 "UPDATE devices SET last_sync_ms = ?1, pending_count = ?2, app_version = ?3,
@@ -1078,11 +1101,16 @@ impl ServerStore for SqliteStore {
         team_id: Uuid,
         after: u64,
         limit: u32,
-    ) -> Result<(Vec<PulledChange>, bool), ServerError> {
+    ) -> Result<(Vec<PulledChange>, Vec<PulledPurge>, bool), ServerError> {
         self.run(move |conn| {
+            // One statement, so one snapshot: the writes and the purges of a page are those
+            // committed before it, and commit order equals seq order across both.
             let mut stmt = conn.prepare(
                 "SELECT seq, entity, record_id, field, value, hlc, author_id, change_id
                  FROM change_log WHERE team_id = ?1 AND effective = 1 AND seq > ?2
+                 UNION ALL
+                 SELECT seq, entity, record_id, NULL, NULL, NULL, NULL, NULL
+                 FROM purges WHERE team_id = ?1 AND seq > ?2
                  ORDER BY seq LIMIT ?3",
             )?;
             let rows = stmt.query_map(
@@ -1096,32 +1124,46 @@ impl ServerStore for SqliteStore {
                         row.get::<_, i64>(0)?,
                         row.get::<_, String>(1)?,
                         row.get::<_, String>(2)?,
-                        row.get::<_, String>(3)?,
-                        row.get::<_, String>(4)?,
-                        row.get::<_, String>(5)?,
-                        row.get::<_, String>(6)?,
-                        row.get::<_, String>(7)?,
+                        row.get::<_, Option<String>>(3)?,
+                        row.get::<_, Option<String>>(4)?,
+                        row.get::<_, Option<String>>(5)?,
+                        row.get::<_, Option<String>>(6)?,
+                        row.get::<_, Option<String>>(7)?,
                     ))
                 },
             )?;
             let mut changes = Vec::new();
-            for row in rows {
+            let mut purges = Vec::new();
+            let mut has_more = false;
+            for (index, row) in rows.enumerate() {
+                if index == limit as usize {
+                    has_more = true;
+                    break;
+                }
                 let (s, entity, record, field, value, h, author, change) = row?;
-                changes.push(PulledChange {
-                    seq: seq(s),
-                    entity,
-                    record_id: uuid(&record)?,
-                    field,
-                    value: json(&value)?,
-                    version: seq(s),
-                    hlc: h,
-                    author_id: uuid(&author)?,
-                    change_id: uuid(&change)?,
-                });
+                let record_id = uuid(&record)?;
+                match (field, value, h, author, change) {
+                    (Some(field), Some(value), Some(h), Some(author), Some(change)) => {
+                        changes.push(PulledChange {
+                            seq: seq(s),
+                            entity,
+                            record_id,
+                            field,
+                            value: json(&value)?,
+                            version: seq(s),
+                            hlc: h,
+                            author_id: uuid(&author)?,
+                            change_id: uuid(&change)?,
+                        });
+                    }
+                    _ => purges.push(PulledPurge {
+                        seq: seq(s),
+                        entity,
+                        record_id,
+                    }),
+                }
             }
-            let has_more = changes.len() > limit as usize;
-            changes.truncate(limit as usize);
-            Ok((changes, has_more))
+            Ok((changes, purges, has_more))
         })
         .await
     }
@@ -1242,6 +1284,10 @@ impl ServerStore for SqliteStore {
             )?;
             let resolved =
                 load_conflict(&tx, team_id, id)?.ok_or(ServerError::UnknownConflict(id))?;
+            privacy::append_audit(
+                &tx,
+                &resolve_audit_entry(team_id, &resolved, resolved_by, now),
+            )?;
             tx.commit()?;
             let change = PulledChange {
                 seq: seq(seq_written),

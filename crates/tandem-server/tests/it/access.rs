@@ -58,6 +58,11 @@ async fn every_endpoint_checks_role_and_team(backend: Backend) {
                "pending_count": 0, "changes": []})
     };
     let resolution = json!({"value": "Drita"});
+    let (client, _) = create_client(&server, &coach, &[("given_name", json!("Leyla"))]).await;
+    let (admins_client, _) = create_client(&server, &coach, &[("given_name", json!("Sami"))]).await;
+    let export = format!("/v1/clients/{client}/export");
+    let erase = format!("/v1/clients/{client}/erase");
+    let admin_erase = format!("/v1/clients/{admins_client}/erase");
 
     // (who, method, path, body, expected status)
     let cases: Vec<(
@@ -209,6 +214,89 @@ async fn every_endpoint_checks_role_and_team(backend: Backend) {
             StatusCode::FORBIDDEN,
         ),
         (&admin, Method::POST, revoke.clone(), None, StatusCode::OK),
+        // The access export: the team lead of the client's team only.
+        (
+            &coach,
+            Method::GET,
+            export.clone(),
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &admin,
+            Method::GET,
+            export.clone(),
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &lead_s,
+            Method::GET,
+            export.clone(),
+            None,
+            StatusCode::NOT_FOUND,
+        ),
+        (&lead, Method::GET, export.clone(), None, StatusCode::OK),
+        // The audit log: team leads (their team's entries) and admins.
+        (
+            &coach,
+            Method::GET,
+            "/v1/audit".into(),
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+        (&lead, Method::GET, "/v1/audit".into(), None, StatusCode::OK),
+        (
+            &lead_s,
+            Method::GET,
+            "/v1/audit".into(),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            &admin,
+            Method::GET,
+            "/v1/audit".into(),
+            None,
+            StatusCode::OK,
+        ),
+        // Erasure: the team lead of the client's team, or an admin; once only.
+        (
+            &coach,
+            Method::POST,
+            erase.clone(),
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &lead_s,
+            Method::POST,
+            erase.clone(),
+            None,
+            StatusCode::NOT_FOUND,
+        ),
+        (&lead, Method::POST, erase.clone(), None, StatusCode::OK),
+        (
+            &lead,
+            Method::POST,
+            erase.clone(),
+            None,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            &lead,
+            Method::GET,
+            export.clone(),
+            None,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            &admin,
+            Method::POST,
+            admin_erase.clone(),
+            None,
+            StatusCode::OK,
+        ),
     ];
     for (who, method, path, body, expected) in cases {
         let reply = server
@@ -232,6 +320,9 @@ async fn every_endpoint_checks_role_and_team(backend: Backend) {
         (Method::POST, resolve.clone()),
         (Method::GET, "/v1/devices".to_owned()),
         (Method::POST, revoke.clone()),
+        (Method::GET, export.clone()),
+        (Method::POST, erase.clone()),
+        (Method::GET, "/v1/audit".to_owned()),
     ] {
         let reply = server.request(method.clone(), &path, None, None).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{method} {path}");
@@ -258,6 +349,17 @@ async fn every_endpoint_checks_role_and_team(backend: Backend) {
         .await
         .json();
     assert!(south_conflicts.conflicts.is_empty());
+    let south_audit: tandem_protocol::AuditList = server
+        .request(Method::GET, "/v1/audit", Some(&lead_s.token), None)
+        .await
+        .json();
+    let south = server.team("south");
+    assert!(
+        !south_audit.entries.is_empty()
+            && south_audit.entries.iter().all(|e| e.team_id == Some(south)),
+        "south sees its own sign-ins and pulls, none of north's entries: {:?}",
+        south_audit.entries
+    );
     assert!(server.pull_all(&coach_s).await.is_empty());
     let north_client = server.pull_all(&coach).await[0].record_id;
     let write_into_north = server

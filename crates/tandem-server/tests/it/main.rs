@@ -15,6 +15,7 @@ mod metrics;
 mod migrations;
 mod openapi;
 mod pg_cluster;
+mod privacy;
 mod requests;
 mod sync;
 mod tls;

@@ -143,7 +143,7 @@ fn server_fields(server: &SharedServer, team: uuid::Uuid) -> (FieldMap, u64) {
     let mut fields = FieldMap::new();
     let mut after = 0;
     loop {
-        let (changes, more) = server
+        let (changes, _purges, more) = server
             .runtime
             .block_on(server.store.pull(team, after, 1000))
             .unwrap();

@@ -6,6 +6,7 @@ mod convergence;
 mod device;
 mod duplicates;
 mod engine;
+mod erasure;
 mod faults;
 mod resumption;
 mod review;

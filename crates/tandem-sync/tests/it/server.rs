@@ -5,10 +5,12 @@
 use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
+use tandem_protocol::PulledPurge;
 use tandem_protocol::Role;
+use tandem_server::audit::AuditActor;
 use tandem_server::auth::PasswordHashing;
 use tandem_server::clock::{Clock, SystemClock};
-use tandem_server::store::{ServerStore, SqliteStore};
+use tandem_server::store::{ErasureReason, ErasureRequest, PrivacyStore, ServerStore, SqliteStore};
 use tandem_server::{AppState, ServerSettings};
 use uuid::Uuid;
 
@@ -37,43 +39,46 @@ fn now() -> DateTime<Utc> {
 
 pub(crate) fn shared() -> &'static SharedServer {
     static SERVER: OnceLock<SharedServer> = OnceLock::new();
-    SERVER.get_or_init(|| {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let store = Arc::new(SqliteStore::open_in_memory().unwrap());
-        let hashing = PasswordHashing::fast_insecure_for_tests();
-        let hash = hashing.hash(PASSWORD).unwrap();
-        let settings = ServerSettings {
-            password_hashing: hashing,
-            ..ServerSettings::default()
-        };
-        let state = AppState::new(
-            Arc::clone(&store) as Arc<dyn ServerStore>,
-            Arc::new(SystemClock) as Arc<dyn Clock>,
-            settings,
-        )
+    SERVER.get_or_init(private)
+}
+
+/// A server of its own, for a test whose actions reach every team (a retention run).
+pub(crate) fn private() -> SharedServer {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
         .unwrap();
-        let base = runtime.block_on(async {
-            // Bound before the server task starts: connections queue on the listener.
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let base = format!("http://{}", listener.local_addr().unwrap());
-            tokio::spawn(tandem_server::serve(
-                listener,
-                state,
-                std::future::pending(),
-            ));
-            base
-        });
-        SharedServer {
-            runtime,
-            base,
-            store,
-            hash,
-        }
-    })
+    let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+    let hashing = PasswordHashing::fast_insecure_for_tests();
+    let hash = hashing.hash(PASSWORD).unwrap();
+    let settings = ServerSettings {
+        password_hashing: hashing,
+        ..ServerSettings::default()
+    };
+    let state = AppState::new(
+        Arc::clone(&store) as Arc<dyn ServerStore>,
+        Arc::new(SystemClock) as Arc<dyn Clock>,
+        settings,
+    )
+    .unwrap();
+    let base = runtime.block_on(async {
+        // Bound before the server task starts: connections queue on the listener.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(tandem_server::serve(
+            listener,
+            state,
+            std::future::pending(),
+        ));
+        base
+    });
+    SharedServer {
+        runtime,
+        base,
+        store,
+        hash,
+    }
 }
 
 impl SharedServer {
@@ -105,6 +110,20 @@ impl SharedServer {
             coach,
             lead,
         }
+    }
+
+    /// Erases a client of `team` as its team lead would (`POST /v1/clients/{id}/erase`
+    /// calls the same store method).
+    pub(crate) fn erase_client(&self, team: &TestTeam, client: Uuid) -> Vec<PulledPurge> {
+        self.runtime
+            .block_on(self.store.erase_clients(ErasureRequest {
+                clients: vec![client],
+                team_id: Some(team.id),
+                actor: AuditActor::Operator,
+                reason: ErasureReason::Request,
+                now: now(),
+            }))
+            .unwrap()
     }
 
     /// Revokes a device.

@@ -1,0 +1,433 @@
+//! Erasure, retention, export and the audit log on PostgreSQL (see `store/privacy.rs`).
+//!
+//! An erasure takes the seq lock (its purge rows take seqs); every audit append takes
+//! [`AUDIT_LOCK_KEY`] so that the chain has one order across instances. Deleted rows stay on
+//! disk as dead tuples until (auto)vacuum reclaims them; docs/security.md says so.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::Transaction;
+use tandem_protocol::{ChangeResult, ClientExport, ExportedValue, PulledPurge};
+use tokio_postgres::IsolationLevel;
+use uuid::Uuid;
+
+use super::{
+    AUDIT_LOCK_KEY, PostgresStore, begin_seq_writer, db_int, execute, json, next_seq, query_opt,
+    rejected, seq,
+};
+use crate::ServerError;
+use crate::audit::{AuditAction, AuditActor, GENESIS_HASH, NewAuditEntry, StoredAuditEntry};
+use crate::clock::{from_ms, to_ms};
+use crate::push::ValidChange;
+use crate::store::privacy::{
+    AuditFilter, ErasureRequest, PrivacyStore, RetentionFacts, erased_reason,
+    erasure_audit_entries, linked_record,
+};
+
+async fn is_erased(tx: &Transaction<'_>, record_id: Uuid) -> Result<bool, ServerError> {
+    Ok(query_opt(
+        tx,
+        "SELECT 1 FROM purges WHERE record_id = $1",
+        &[&record_id],
+    )
+    .await?
+    .is_some())
+}
+
+/// Refuses a change to an erased record, or one that links a record to an erased one.
+pub(super) async fn refuse_erased(
+    tx: &Transaction<'_>,
+    change: &ValidChange,
+) -> Result<Option<ChangeResult>, ServerError> {
+    let linked = linked_record(change.spec.name, &change.value.to_json());
+    for record in std::iter::once(change.record_id).chain(linked) {
+        if is_erased(tx, record).await? {
+            return Ok(Some(rejected(
+                change.change_id,
+                erased_reason(change.spec.name),
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// Appends an audit entry in the caller's transaction, under the audit lock.
+pub(super) async fn append_audit(
+    tx: &Transaction<'_>,
+    entry: &NewAuditEntry,
+) -> Result<(), ServerError> {
+    execute(tx, "SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK_KEY]).await?;
+    let (last_seq, last_hash) = match query_opt(
+        tx,
+        "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+        &[],
+    )
+    .await?
+    {
+        Some(row) => (row.try_get::<_, i64>(0)?, row.try_get::<_, String>(1)?),
+        None => (0, GENESIS_HASH.to_owned()),
+    };
+    let stored = entry.sealed(seq(last_seq) + 1, &last_hash);
+    execute(
+        tx,
+        "INSERT INTO audit_log (seq, at_ms, actor, action, team_id, entity, record_id, detail,
+             prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        &[
+            &db_int(stored.seq),
+            &stored.at_ms,
+            &stored.actor,
+            &stored.action,
+            &stored.team_id,
+            &stored.entity,
+            &stored.record_id,
+            &stored.detail,
+            &stored.prev_hash,
+            &stored.hash,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn record_owner(
+    tx: &Transaction<'_>,
+    record_id: Uuid,
+) -> Result<Option<(String, Uuid)>, ServerError> {
+    match query_opt(
+        tx,
+        "SELECT entity, team_id FROM records WHERE record_id = $1",
+        &[&record_id],
+    )
+    .await?
+    {
+        Some(row) => Ok(Some((row.try_get(0)?, row.try_get(1)?))),
+        None => Ok(None),
+    }
+}
+
+async fn linking_records(tx: &Transaction<'_>, record_id: Uuid) -> Result<Vec<Uuid>, ServerError> {
+    let value = serde_json::Value::String(record_id.to_string()).to_string();
+    let statement = tx
+        .prepare_cached(
+            "SELECT record_id FROM field_state
+             WHERE field IN ('client_id', 'merged_into') AND value = $1",
+        )
+        .await?;
+    tx.query(&statement, &[&value])
+        .await?
+        .iter()
+        .map(|row| Ok(row.try_get(0)?))
+        .collect()
+}
+
+async fn client_in_scope(
+    tx: &Transaction<'_>,
+    client_id: Uuid,
+    team_id: Option<Uuid>,
+) -> Result<Uuid, ServerError> {
+    match record_owner(tx, client_id).await? {
+        Some((entity, team)) if entity == "client" && team_id.is_none_or(|t| t == team) => Ok(team),
+        _ => Err(ServerError::UnknownRecord(client_id)),
+    }
+}
+
+async fn current_fields(
+    tx: &Transaction<'_>,
+    record_id: Uuid,
+) -> Result<serde_json::Map<String, serde_json::Value>, ServerError> {
+    let rows = tx
+        .query(
+            "SELECT field, value FROM field_state WHERE record_id = $1 ORDER BY field",
+            &[&record_id],
+        )
+        .await?;
+    let mut fields = serde_json::Map::new();
+    fields.insert(
+        "record_id".to_owned(),
+        serde_json::Value::String(record_id.to_string()),
+    );
+    for row in rows {
+        fields.insert(row.try_get(0)?, json(row.try_get(1)?)?);
+    }
+    Ok(fields)
+}
+
+async fn history(
+    tx: &Transaction<'_>,
+    entity: &str,
+    record_id: Uuid,
+) -> Result<Vec<ExportedValue>, ServerError> {
+    tx.query(
+        "SELECT field, value, seq, effective, author_id, recorded_ms FROM change_log
+         WHERE record_id = $1 ORDER BY seq",
+        &[&record_id],
+    )
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(ExportedValue {
+            entity: entity.to_owned(),
+            record_id,
+            field: row.try_get(0)?,
+            value: json(row.try_get(1)?)?,
+            seq: seq(row.try_get(2)?),
+            effective: row.try_get(3)?,
+            author_id: row.try_get(4)?,
+            recorded_at: from_ms(row.try_get(5)?),
+        })
+    })
+    .collect()
+}
+
+fn audit_row(row: &tokio_postgres::Row) -> Result<StoredAuditEntry, ServerError> {
+    Ok(StoredAuditEntry {
+        seq: seq(row.try_get(0)?),
+        at_ms: row.try_get(1)?,
+        actor: row.try_get(2)?,
+        action: row.try_get(3)?,
+        team_id: row.try_get(4)?,
+        entity: row.try_get(5)?,
+        record_id: row.try_get(6)?,
+        detail: row.try_get(7)?,
+        prev_hash: row.try_get(8)?,
+        hash: row.try_get(9)?,
+    })
+}
+
+#[async_trait]
+impl PrivacyStore for PostgresStore {
+    async fn erase_clients(
+        &self,
+        request: ErasureRequest,
+    ) -> Result<Vec<PulledPurge>, ServerError> {
+        let mut client = self.client().await?;
+        let tx = begin_seq_writer(&mut client).await?;
+        let mut queue = Vec::new();
+        for client_id in &request.clients {
+            client_in_scope(&tx, *client_id, request.team_id).await?;
+            queue.push(*client_id);
+        }
+        let now_ms = to_ms(request.now);
+        // Taken before anything is deleted: the erased rows may hold the largest seqs, and
+        // a purge must come after every seq a device may have pulled.
+        let mut purge_seq = next_seq(&tx).await?;
+        let mut erased: Vec<(Uuid, PulledPurge)> = Vec::new();
+        while let Some(record_id) = queue.pop() {
+            if erased.iter().any(|(_, p)| p.record_id == record_id) {
+                continue;
+            }
+            let Some((entity, team)) = record_owner(&tx, record_id).await? else {
+                continue;
+            };
+            queue.extend(linking_records(&tx, record_id).await?);
+            execute(
+                &tx,
+                "DELETE FROM applied_changes WHERE change_id IN
+                     (SELECT change_id FROM change_log WHERE record_id = $1)",
+                &[&record_id],
+            )
+            .await?;
+            // Duplicate merges and dismissals name the client (ids only); they go with it.
+            for statement in [
+                "DELETE FROM duplicate_merges WHERE survivor_id = $1 OR duplicate_id = $1",
+                "DELETE FROM duplicate_dismissals WHERE first_id = $1 OR second_id = $1",
+            ] {
+                execute(&tx, statement, &[&record_id]).await?;
+            }
+            for table in ["change_log", "field_state", "conflicts", "records"] {
+                execute(
+                    &tx,
+                    &format!("DELETE FROM {table} WHERE record_id = $1"),
+                    &[&record_id],
+                )
+                .await?;
+            }
+            execute(
+                &tx,
+                "INSERT INTO purges (seq, team_id, entity, record_id, purged_ms)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&purge_seq, &team, &entity, &record_id, &now_ms],
+            )
+            .await?;
+            erased.push((
+                team,
+                PulledPurge {
+                    seq: seq(purge_seq),
+                    entity,
+                    record_id,
+                },
+            ));
+            purge_seq += 1;
+        }
+        for entry in erasure_audit_entries(&request, &erased) {
+            append_audit(&tx, &entry).await?;
+        }
+        tx.commit().await?;
+        let mut records: Vec<PulledPurge> = erased.into_iter().map(|(_, p)| p).collect();
+        records.sort_by_key(|p| p.seq);
+        Ok(records)
+    }
+
+    async fn retention_facts(&self) -> Result<Vec<RetentionFacts>, ServerError> {
+        let client = self.client().await?;
+        let mut facts: BTreeMap<Uuid, RetentionFacts> = BTreeMap::new();
+        for row in client
+            .query(
+                "SELECT r.record_id, COALESCE(MAX(f.recorded_ms), 0) FROM records r
+                 LEFT JOIN field_state f ON f.record_id = r.record_id
+                 WHERE r.entity = 'client' GROUP BY r.record_id",
+                &[],
+            )
+            .await?
+        {
+            let client_id: Uuid = row.try_get(0)?;
+            facts.insert(
+                client_id,
+                RetentionFacts {
+                    client_id,
+                    last_change_ms: row.try_get(1)?,
+                    contacts: Vec::new(),
+                },
+            );
+        }
+        for row in client
+            .query(
+                "SELECT link.value, occurred.value, MAX(f.recorded_ms) FROM records r
+                 JOIN field_state link ON link.record_id = r.record_id AND link.field = 'client_id'
+                 LEFT JOIN field_state occurred
+                     ON occurred.record_id = r.record_id AND occurred.field = 'occurred_at'
+                 JOIN field_state f ON f.record_id = r.record_id
+                 WHERE r.entity = 'contact'
+                 GROUP BY r.record_id, link.value, occurred.value",
+                &[],
+            )
+            .await?
+        {
+            let link: String = row.try_get(0)?;
+            let Some(client_id) = json(&link)?
+                .as_str()
+                .and_then(|text| Uuid::parse_str(text).ok())
+            else {
+                continue;
+            };
+            if let Some(entry) = facts.get_mut(&client_id) {
+                entry.contacts.push((row.try_get(1)?, row.try_get(2)?));
+            }
+        }
+        Ok(facts.into_values().collect())
+    }
+
+    async fn export_client(
+        &self,
+        team_id: Uuid,
+        client_id: Uuid,
+        actor: AuditActor,
+        now: DateTime<Utc>,
+    ) -> Result<ClientExport, ServerError> {
+        let mut client = self.client().await?;
+        // READ COMMITTED, like every audit writer: the chain's last entry is read after the
+        // audit lock is taken, never from an older snapshot.
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::ReadCommitted)
+            .start()
+            .await?;
+        client_in_scope(&tx, client_id, Some(team_id)).await?;
+        let mut contact_ids = Vec::new();
+        for record in linking_records(&tx, client_id).await? {
+            if record_owner(&tx, record)
+                .await?
+                .is_some_and(|(entity, _)| entity == "contact")
+            {
+                contact_ids.push(record);
+            }
+        }
+        contact_ids.sort_unstable();
+        let mut all_history = history(&tx, "client", client_id).await?;
+        let mut contacts = Vec::new();
+        for id in &contact_ids {
+            all_history.extend(history(&tx, "contact", *id).await?);
+            contacts.push(current_fields(&tx, *id).await?);
+        }
+        all_history.sort_by_key(|value| value.seq);
+        let export = ClientExport {
+            client_id,
+            exported_at: now,
+            client: current_fields(&tx, client_id).await?,
+            contacts,
+            history: all_history,
+        };
+        append_audit(
+            &tx,
+            &NewAuditEntry {
+                at: now,
+                actor,
+                action: AuditAction::Export,
+                team_id: Some(team_id),
+                entity: Some("client".to_owned()),
+                record_id: Some(client_id),
+                detail: format!(
+                    "contacts={} history={}",
+                    export.contacts.len(),
+                    export.history.len()
+                ),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(export)
+    }
+
+    async fn append_audit(&self, entry: NewAuditEntry) -> Result<(), ServerError> {
+        let mut client = self.client().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::ReadCommitted)
+            .start()
+            .await?;
+        append_audit(&tx, &entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn audit_entries(
+        &self,
+        filter: AuditFilter,
+    ) -> Result<Vec<StoredAuditEntry>, ServerError> {
+        let client = self.client().await?;
+        client
+            .query(
+                "SELECT seq, at_ms, actor, action, team_id, entity, record_id, detail, prev_hash,
+                     hash
+                 FROM audit_log WHERE seq > $1 AND ($2::uuid IS NULL OR team_id = $2)
+                     AND ($3::uuid IS NULL OR record_id = $3)
+                 ORDER BY seq LIMIT $4",
+                &[
+                    &db_int(filter.after),
+                    &filter.team_id,
+                    &filter.record_id,
+                    &(i64::from(filter.limit) + 1),
+                ],
+            )
+            .await?
+            .iter()
+            .map(audit_row)
+            .collect()
+    }
+
+    async fn erased_records(&self, ids: Vec<Uuid>) -> Result<Vec<Uuid>, ServerError> {
+        let client = self.client().await?;
+        client
+            .query(
+                "SELECT record_id FROM purges WHERE record_id = ANY($1)",
+                &[&ids],
+            )
+            .await?
+            .iter()
+            .map(|row| Ok(row.try_get(0)?))
+            .collect()
+    }
+}

@@ -1,0 +1,238 @@
+//! The store's part of erasure, retention, the access export and the audit log, behind one
+//! trait that both backends implement (`sqlite_privacy.rs`, `postgres_privacy.rs`).
+//!
+//! Erasure and the retention purge are one operation, [`PrivacyStore::erase_clients`]: in
+//! one transaction it removes every value of the clients, their contacts and the clients
+//! merged into them from the field state, the change log (history and pull feed), the
+//! conflicts and the applied-change answers; it writes one `purges` row per record, with a
+//! seq from the change log's sequence, which devices pull and act on; and it appends the
+//! audit entries.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tandem_protocol::{ClientExport, PulledPurge};
+use uuid::Uuid;
+
+use crate::ServerError;
+use crate::audit::{AuditAction, AuditActor, NewAuditEntry, StoredAuditEntry};
+use crate::push::ValidChange;
+use crate::store::PushContext;
+
+/// Why records are erased; decides the audit entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErasureReason {
+    /// A subject's request, by a team lead or an operator: one `erase` entry per client.
+    Request,
+    /// The retention period passed: one `purge` entry with the count and the record ids.
+    Retention,
+}
+
+/// What to erase.
+#[derive(Debug, Clone)]
+pub struct ErasureRequest {
+    /// The clients.
+    pub clients: Vec<Uuid>,
+    /// Only clients of this team (a team lead's request); `None` for an operator or admin.
+    pub team_id: Option<Uuid>,
+    /// Who asks.
+    pub actor: AuditActor,
+    /// Why.
+    pub reason: ErasureReason,
+    /// When.
+    pub now: DateTime<Utc>,
+}
+
+/// A client as retention judges it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionFacts {
+    /// The client.
+    pub client_id: Uuid,
+    /// The last time the server received a write of one of its fields (Unix ms).
+    pub last_change_ms: i64,
+    /// The `occurred_at` values (JSON text) of its contacts, and for a contact without one
+    /// the last time it was written (Unix ms).
+    pub contacts: Vec<(Option<String>, i64)>,
+}
+
+/// Which audit entries to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Entries after this seq.
+    pub after: u64,
+    /// At most this many (the backend reads one more to tell whether more wait).
+    pub limit: u32,
+    /// Only this team's entries (a team lead); `None` for every entry.
+    pub team_id: Option<Uuid>,
+    /// Only entries about this record.
+    pub record_id: Option<Uuid>,
+}
+
+/// Erasure, retention, export and audit storage.
+#[async_trait]
+pub trait PrivacyStore {
+    /// Erases the clients and everything linked to them (see the module comment). A client
+    /// that does not exist, or not in `team_id`, is [`ServerError::UnknownRecord`] and
+    /// nothing is erased. Returns every record removed.
+    async fn erase_clients(&self, request: ErasureRequest)
+    -> Result<Vec<PulledPurge>, ServerError>;
+
+    /// Every client, with what retention needs to decide about it.
+    async fn retention_facts(&self) -> Result<Vec<RetentionFacts>, ServerError>;
+
+    /// One client's data for a subject-access request, and its `export` audit entry, in one
+    /// transaction. [`ServerError::UnknownRecord`] when it is not a client of `team_id`.
+    async fn export_client(
+        &self,
+        team_id: Uuid,
+        client_id: Uuid,
+        actor: AuditActor,
+        now: DateTime<Utc>,
+    ) -> Result<ClientExport, ServerError>;
+
+    /// Appends one entry on its own (a login, a read).
+    async fn append_audit(&self, entry: NewAuditEntry) -> Result<(), ServerError>;
+
+    /// Audit entries in seq order, at most `filter.limit + 1`.
+    async fn audit_entries(
+        &self,
+        filter: AuditFilter,
+    ) -> Result<Vec<StoredAuditEntry>, ServerError>;
+
+    /// Which of `ids` name erased or purged records.
+    async fn erased_records(&self, ids: Vec<Uuid>) -> Result<Vec<Uuid>, ServerError>;
+}
+
+/// The audit entries of an erasure, in the order they are appended: for a request one
+/// `erase` entry per client, for retention one `purge` entry per team; each names the
+/// records removed by id, and nothing else.
+pub(crate) fn erasure_audit_entries(
+    request: &ErasureRequest,
+    erased: &[(Uuid, PulledPurge)],
+) -> Vec<NewAuditEntry> {
+    let list = |records: &[&PulledPurge]| {
+        records
+            .iter()
+            .map(|p| format!("{} {}", p.entity, p.record_id))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut teams: Vec<Uuid> = erased.iter().map(|(team, _)| *team).collect();
+    teams.sort_unstable();
+    teams.dedup();
+    let entry = |team: Uuid, action, record_id: Option<Uuid>, detail| NewAuditEntry {
+        at: request.now,
+        actor: request.actor,
+        action,
+        team_id: Some(team),
+        entity: record_id.map(|_| "client".to_owned()),
+        record_id,
+        detail,
+    };
+    match request.reason {
+        ErasureReason::Request => request
+            .clients
+            .iter()
+            .filter_map(|client| {
+                let team = erased
+                    .iter()
+                    .find(|(_, p)| p.record_id == *client)
+                    .map(|(team, _)| *team)?;
+                let records: Vec<&PulledPurge> = erased.iter().map(|(_, p)| p).collect();
+                Some(entry(
+                    team,
+                    AuditAction::Erase,
+                    Some(*client),
+                    format!("records={}: {}", records.len(), list(&records)),
+                ))
+            })
+            .collect(),
+        ErasureReason::Retention => teams
+            .into_iter()
+            .map(|team| {
+                let records: Vec<&PulledPurge> = erased
+                    .iter()
+                    .filter(|(t, _)| *t == team)
+                    .map(|(_, p)| p)
+                    .collect();
+                let clients = records.iter().filter(|p| p.entity == "client").count();
+                entry(
+                    team,
+                    AuditAction::Purge,
+                    None,
+                    format!(
+                        "retention: clients={clients} records={}: {}",
+                        records.len(),
+                        list(&records)
+                    ),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// The `change` audit entries of a push: one per record written, naming its fields.
+pub(crate) fn change_audit_entries(
+    ctx: &PushContext,
+    written: &[&ValidChange],
+) -> Vec<NewAuditEntry> {
+    let mut records: BTreeMap<Uuid, (&ValidChange, BTreeSet<&str>)> = BTreeMap::new();
+    for change in written {
+        records
+            .entry(change.record_id)
+            .or_insert_with(|| (change, BTreeSet::new()))
+            .1
+            .insert(change.spec.name);
+    }
+    records
+        .into_iter()
+        .map(|(record_id, (change, fields))| NewAuditEntry {
+            at: ctx.now,
+            actor: AuditActor::Device {
+                user_id: change.author_id,
+                device_id: ctx.device_id,
+            },
+            action: AuditAction::Change,
+            team_id: Some(ctx.team_id),
+            entity: Some(change.spec.entity.as_str().to_owned()),
+            record_id: Some(record_id),
+            detail: format!(
+                "fields={}",
+                fields.into_iter().collect::<Vec<_>>().join(",")
+            ),
+        })
+        .collect()
+}
+
+/// The `resolve` audit entry of a conflict resolution.
+pub(crate) fn resolve_audit_entry(
+    team_id: Uuid,
+    conflict: &tandem_protocol::Conflict,
+    resolved_by: Uuid,
+    now: DateTime<Utc>,
+) -> NewAuditEntry {
+    NewAuditEntry {
+        at: now,
+        actor: AuditActor::User(resolved_by),
+        action: AuditAction::Resolve,
+        team_id: Some(team_id),
+        entity: Some(conflict.entity.clone()),
+        record_id: Some(conflict.record_id),
+        detail: format!("conflict={} field={}", conflict.id, conflict.field),
+    }
+}
+
+/// The reason a push change touching an erased record is refused.
+pub(crate) fn erased_reason(field: &str) -> String {
+    format!("{field}: the record was erased")
+}
+
+/// The record a change's value points at, when the field links records (`client_id` of a
+/// contact, `merged_into` of a client): a change linking to an erased record is refused.
+pub(crate) fn linked_record(field: &str, value: &serde_json::Value) -> Option<Uuid> {
+    if field != "client_id" && field != "merged_into" {
+        return None;
+    }
+    value.as_str().and_then(|text| Uuid::parse_str(text).ok())
+}

@@ -1,0 +1,447 @@
+//! Erasure, retention, export and the audit log on SQLite (see `store/privacy.rs`).
+//!
+//! The connection runs with `PRAGMA secure_delete = ON`, so the pages an erasure frees are
+//! overwritten with zeros, and after an erasure the WAL is checkpointed and truncated, so
+//! the erased values survive in neither file.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use tandem_protocol::{ChangeResult, ClientExport, ExportedValue, PulledPurge};
+use uuid::Uuid;
+
+use super::{SqliteStore, json, next_seq, rejected, seq, uuid};
+use crate::ServerError;
+use crate::audit::{AuditAction, AuditActor, GENESIS_HASH, NewAuditEntry, StoredAuditEntry};
+use crate::clock::{from_ms, to_ms};
+use crate::push::ValidChange;
+use crate::store::privacy::{
+    AuditFilter, ErasureRequest, PrivacyStore, RetentionFacts, erased_reason,
+    erasure_audit_entries, linked_record,
+};
+
+fn is_erased(conn: &Connection, record_id: Uuid) -> Result<bool, ServerError> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM purges WHERE record_id = ?1",
+            [record_id.to_string()],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+/// Refuses a change to an erased record, or one that links a record to an erased one (a
+/// contact logged offline for a client erased meanwhile).
+pub(super) fn refuse_erased(
+    tx: &Transaction<'_>,
+    change: &ValidChange,
+) -> Result<Option<ChangeResult>, ServerError> {
+    let linked = linked_record(change.spec.name, &change.value.to_json());
+    for record in std::iter::once(change.record_id).chain(linked) {
+        if is_erased(tx, record)? {
+            return Ok(Some(rejected(
+                change.change_id,
+                erased_reason(change.spec.name),
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// Appends an audit entry in the caller's transaction (which holds the write lock, so the
+/// chain has one order).
+pub(super) fn append_audit(conn: &Connection, entry: &NewAuditEntry) -> Result<(), ServerError> {
+    let (last_seq, last_hash) = conn
+        .query_row(
+            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+            [],
+            |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)),
+        )
+        .optional()?
+        .unwrap_or((0, GENESIS_HASH.to_owned()));
+    let stored = entry.sealed(seq(last_seq) + 1, &last_hash);
+    conn.execute(
+        "INSERT INTO audit_log (seq, at_ms, actor, action, team_id, entity, record_id, detail,
+             prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            stored.seq as i64,
+            stored.at_ms,
+            stored.actor,
+            stored.action,
+            stored.team_id.map(|t| t.to_string()),
+            stored.entity,
+            stored.record_id.map(|r| r.to_string()),
+            stored.detail,
+            stored.prev_hash,
+            stored.hash,
+        ],
+    )?;
+    Ok(())
+}
+
+/// A record's entity and team.
+fn record_owner(conn: &Connection, record_id: Uuid) -> Result<Option<(String, Uuid)>, ServerError> {
+    conn.query_row(
+        "SELECT entity, team_id FROM records WHERE record_id = ?1",
+        [record_id.to_string()],
+        |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+    )
+    .optional()?
+    .map(|(entity, team)| Ok((entity, uuid(&team)?)))
+    .transpose()
+}
+
+/// The records linking to `record_id` (contacts of a client, clients merged into it).
+fn linking_records(conn: &Connection, record_id: Uuid) -> Result<Vec<Uuid>, ServerError> {
+    let value = serde_json::Value::String(record_id.to_string()).to_string();
+    let mut stmt = conn.prepare(
+        "SELECT record_id FROM field_state
+         WHERE field IN ('client_id', 'merged_into') AND value = ?1",
+    )?;
+    let rows = stmt.query_map([value], |row| row.get::<_, String>(0))?;
+    rows.map(|row| uuid(&row?)).collect()
+}
+
+/// The client checked against the caller's team, as an unknown record when it is not one.
+fn client_in_scope(
+    conn: &Connection,
+    client_id: Uuid,
+    team_id: Option<Uuid>,
+) -> Result<Uuid, ServerError> {
+    match record_owner(conn, client_id)? {
+        Some((entity, team)) if entity == "client" && team_id.is_none_or(|t| t == team) => Ok(team),
+        _ => Err(ServerError::UnknownRecord(client_id)),
+    }
+}
+
+fn erase_blocking(
+    conn: &mut Connection,
+    request: &ErasureRequest,
+) -> Result<Vec<PulledPurge>, ServerError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut queue = Vec::new();
+    for client in &request.clients {
+        client_in_scope(&tx, *client, request.team_id)?;
+        queue.push(*client);
+    }
+    let now_ms = to_ms(request.now);
+    // Taken before anything is deleted: the erased rows may hold the largest seqs, and a
+    // purge must come after every seq a device may have pulled.
+    let mut purge_seq = next_seq(&tx)?;
+    let mut erased: Vec<(Uuid, PulledPurge)> = Vec::new();
+    while let Some(record_id) = queue.pop() {
+        if erased.iter().any(|(_, p)| p.record_id == record_id) {
+            continue;
+        }
+        let Some((entity, team)) = record_owner(&tx, record_id)? else {
+            continue;
+        };
+        queue.extend(linking_records(&tx, record_id)?);
+        let id = record_id.to_string();
+        tx.execute(
+            "DELETE FROM applied_changes WHERE change_id IN
+                 (SELECT change_id FROM change_log WHERE record_id = ?1)",
+            [&id],
+        )?;
+        // Duplicate merges and dismissals name the client (ids only); they go with it.
+        tx.execute(
+            "DELETE FROM duplicate_merges WHERE survivor_id = ?1 OR duplicate_id = ?1",
+            [&id],
+        )?;
+        tx.execute(
+            "DELETE FROM duplicate_dismissals WHERE first_id = ?1 OR second_id = ?1",
+            [&id],
+        )?;
+        for table in ["change_log", "field_state", "conflicts", "records"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE record_id = ?1"), [&id])?;
+        }
+        tx.execute(
+            "INSERT INTO purges (seq, team_id, entity, record_id, purged_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![purge_seq, team.to_string(), entity, id, now_ms],
+        )?;
+        erased.push((
+            team,
+            PulledPurge {
+                seq: seq(purge_seq),
+                entity,
+                record_id,
+            },
+        ));
+        purge_seq += 1;
+    }
+    for entry in erasure_audit_entries(request, &erased) {
+        append_audit(&tx, &entry)?;
+    }
+    tx.commit()?;
+    // The freed pages are zeroed (secure_delete); the WAL still holds the frames written
+    // before, so it is copied back and truncated now. A reader of another instance can
+    // keep the checkpoint from finishing; it then completes at the next one.
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    let mut records: Vec<PulledPurge> = erased.into_iter().map(|(_, p)| p).collect();
+    records.sort_by_key(|p| p.seq);
+    Ok(records)
+}
+
+fn current_fields(
+    conn: &Connection,
+    record_id: Uuid,
+) -> Result<serde_json::Map<String, serde_json::Value>, ServerError> {
+    let mut stmt =
+        conn.prepare("SELECT field, value FROM field_state WHERE record_id = ?1 ORDER BY field")?;
+    let rows = stmt.query_map([record_id.to_string()], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+    })?;
+    let mut fields = serde_json::Map::new();
+    fields.insert(
+        "record_id".to_owned(),
+        serde_json::Value::String(record_id.to_string()),
+    );
+    for row in rows {
+        let (field, value) = row?;
+        fields.insert(field, json(&value)?);
+    }
+    Ok(fields)
+}
+
+fn history(
+    conn: &Connection,
+    entity: &str,
+    record_id: Uuid,
+) -> Result<Vec<ExportedValue>, ServerError> {
+    let mut stmt = conn.prepare(
+        "SELECT field, value, seq, effective, author_id, recorded_ms FROM change_log
+         WHERE record_id = ?1 ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([record_id.to_string()], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, i64>(2)?,
+            row.get::<_, bool>(3)?,
+            row.get::<_, String>(4)?,
+            row.get::<_, i64>(5)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (field, value, s, effective, author, recorded_ms) = row?;
+        Ok(ExportedValue {
+            entity: entity.to_owned(),
+            record_id,
+            field,
+            value: json(&value)?,
+            seq: seq(s),
+            effective,
+            author_id: uuid(&author)?,
+            recorded_at: from_ms(recorded_ms),
+        })
+    })
+    .collect()
+}
+
+fn export_blocking(
+    conn: &mut Connection,
+    team_id: Uuid,
+    client_id: Uuid,
+    actor: AuditActor,
+    now: DateTime<Utc>,
+) -> Result<ClientExport, ServerError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    client_in_scope(&tx, client_id, Some(team_id))?;
+    let mut contact_ids = Vec::new();
+    for record in linking_records(&tx, client_id)? {
+        if record_owner(&tx, record)?.is_some_and(|(entity, _)| entity == "contact") {
+            contact_ids.push(record);
+        }
+    }
+    contact_ids.sort_unstable();
+    let mut records = vec![("client", client_id)];
+    records.extend(contact_ids.iter().map(|id| ("contact", *id)));
+    let mut all_history = Vec::new();
+    for (entity, record_id) in &records {
+        all_history.extend(history(&tx, entity, *record_id)?);
+    }
+    all_history.sort_by_key(|value| value.seq);
+    let export = ClientExport {
+        client_id,
+        exported_at: now,
+        client: current_fields(&tx, client_id)?,
+        contacts: contact_ids
+            .iter()
+            .map(|id| current_fields(&tx, *id))
+            .collect::<Result<_, _>>()?,
+        history: all_history,
+    };
+    append_audit(
+        &tx,
+        &NewAuditEntry {
+            at: now,
+            actor,
+            action: AuditAction::Export,
+            team_id: Some(team_id),
+            entity: Some("client".to_owned()),
+            record_id: Some(client_id),
+            detail: format!(
+                "contacts={} history={}",
+                export.contacts.len(),
+                export.history.len()
+            ),
+        },
+    )?;
+    tx.commit()?;
+    Ok(export)
+}
+
+fn audit_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<StoredAuditEntry, ServerError>> {
+    let s: i64 = row.get(0)?;
+    let at_ms: i64 = row.get(1)?;
+    let actor: String = row.get(2)?;
+    let action: String = row.get(3)?;
+    let team: Option<String> = row.get(4)?;
+    let entity: Option<String> = row.get(5)?;
+    let record: Option<String> = row.get(6)?;
+    let detail: String = row.get(7)?;
+    let prev_hash: String = row.get(8)?;
+    let hash: String = row.get(9)?;
+    Ok((|| {
+        Ok(StoredAuditEntry {
+            seq: seq(s),
+            at_ms,
+            actor,
+            action,
+            team_id: team.as_deref().map(uuid).transpose()?,
+            entity,
+            record_id: record.as_deref().map(uuid).transpose()?,
+            detail,
+            prev_hash,
+            hash,
+        })
+    })())
+}
+
+#[async_trait]
+impl PrivacyStore for SqliteStore {
+    async fn erase_clients(
+        &self,
+        request: ErasureRequest,
+    ) -> Result<Vec<PulledPurge>, ServerError> {
+        self.run(move |conn| erase_blocking(conn, &request)).await
+    }
+
+    async fn retention_facts(&self) -> Result<Vec<RetentionFacts>, ServerError> {
+        self.run(|conn| {
+            let mut facts: BTreeMap<Uuid, RetentionFacts> = BTreeMap::new();
+            let mut clients = conn.prepare(
+                "SELECT r.record_id, COALESCE(MAX(f.recorded_ms), 0) FROM records r
+                 LEFT JOIN field_state f ON f.record_id = r.record_id
+                 WHERE r.entity = 'client' GROUP BY r.record_id",
+            )?;
+            for row in clients.query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+            })? {
+                let (id, last_change_ms) = row?;
+                let client_id = uuid(&id)?;
+                facts.insert(
+                    client_id,
+                    RetentionFacts {
+                        client_id,
+                        last_change_ms,
+                        contacts: Vec::new(),
+                    },
+                );
+            }
+            let mut contacts = conn.prepare(
+                "SELECT link.value, occurred.value, MAX(f.recorded_ms) FROM records r
+                 JOIN field_state link ON link.record_id = r.record_id AND link.field = 'client_id'
+                 LEFT JOIN field_state occurred
+                     ON occurred.record_id = r.record_id AND occurred.field = 'occurred_at'
+                 JOIN field_state f ON f.record_id = r.record_id
+                 WHERE r.entity = 'contact' GROUP BY r.record_id",
+            )?;
+            for row in contacts.query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, Option<String>>(1)?,
+                    row.get::<_, i64>(2)?,
+                ))
+            })? {
+                let (link, occurred, last_ms) = row?;
+                let Some(client) = json(&link)?
+                    .as_str()
+                    .and_then(|text| Uuid::parse_str(text).ok())
+                else {
+                    continue;
+                };
+                if let Some(entry) = facts.get_mut(&client) {
+                    entry.contacts.push((occurred, last_ms));
+                }
+            }
+            Ok(facts.into_values().collect())
+        })
+        .await
+    }
+
+    async fn export_client(
+        &self,
+        team_id: Uuid,
+        client_id: Uuid,
+        actor: AuditActor,
+        now: DateTime<Utc>,
+    ) -> Result<ClientExport, ServerError> {
+        self.run(move |conn| export_blocking(conn, team_id, client_id, actor, now))
+            .await
+    }
+
+    async fn append_audit(&self, entry: NewAuditEntry) -> Result<(), ServerError> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            append_audit(&tx, &entry)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn audit_entries(
+        &self,
+        filter: AuditFilter,
+    ) -> Result<Vec<StoredAuditEntry>, ServerError> {
+        self.run(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT seq, at_ms, actor, action, team_id, entity, record_id, detail, prev_hash,
+                     hash
+                 FROM audit_log WHERE seq > ?1 AND (?2 IS NULL OR team_id = ?2)
+                     AND (?3 IS NULL OR record_id = ?3)
+                 ORDER BY seq LIMIT ?4",
+            )?;
+            let rows = stmt.query_map(
+                params![
+                    i64::try_from(filter.after).unwrap_or(i64::MAX),
+                    filter.team_id.map(|t| t.to_string()),
+                    filter.record_id.map(|r| r.to_string()),
+                    i64::from(filter.limit) + 1
+                ],
+                audit_row,
+            )?;
+            rows.map(|row| row?).collect()
+        })
+        .await
+    }
+
+    async fn erased_records(&self, ids: Vec<Uuid>) -> Result<Vec<Uuid>, ServerError> {
+        let ids =
+            serde_json::to_string(&ids).map_err(|err| ServerError::CorruptData(err.to_string()))?;
+        self.run(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT record_id FROM purges WHERE record_id IN (SELECT value FROM json_each(?1))",
+            )?;
+            let rows = stmt.query_map([ids], |row| row.get::<_, String>(0))?;
+            rows.map(|row| uuid(&row?)).collect()
+        })
+        .await
+    }
+}

@@ -1,0 +1,752 @@
+//! Erasure, the access export, the audit log and retention, on both backends: an erased
+//! client leaves no byte of its name in the SQLite file (and its WAL) nor in any PostgreSQL
+//! table; devices learn of it through the pull feed; the audit chain names a tampered row.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tandem_protocol::{
+    AuditList, ChangeStatus, ClientExport, ConflictList, ErasureResponse, PulledPurge,
+};
+use tandem_server::audit::{AuditActor, ChainWalker};
+use tandem_server::clock::Clock;
+use tandem_server::retention::{RetentionPolicy, run_retention};
+use tandem_server::store::{AuditFilter, ServerStore};
+use uuid::Uuid;
+
+use crate::harness::*;
+
+/// The name nobody else has: what must disappear.
+const MARKER: &str = "Zyxwvutsrq";
+
+fn contains_ignoring_ascii_case(haystack: &[u8], needle: &str) -> bool {
+    let needle = needle.to_ascii_lowercase();
+    haystack
+        .windows(needle.len())
+        .any(|window| window.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+/// Every row of every table, as text, in which the marker appears (PostgreSQL), or the
+/// database files that hold its bytes (SQLite: the file, its WAL and shared memory).
+async fn traces_of(database: &TestDatabase, needle: &str) -> Vec<String> {
+    match database {
+        TestDatabase::Sqlite { path, .. } => {
+            let mut found = Vec::new();
+            for suffix in ["", "-wal", "-shm"] {
+                let file = format!("{}{suffix}", path.display());
+                if let Ok(bytes) = std::fs::read(&file)
+                    && contains_ignoring_ascii_case(&bytes, needle)
+                {
+                    found.push(file);
+                }
+            }
+            found
+        }
+        TestDatabase::Postgres { url } => {
+            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            let connection = tokio::spawn(connection);
+            let tables: Vec<String> = client
+                .query(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| row.get(0))
+                .collect();
+            assert!(tables.len() >= 10, "every table is scanned: {tables:?}");
+            let mut found = Vec::new();
+            for table in tables {
+                let rows = client
+                    .query(&format!("SELECT t::text FROM {table} t"), &[])
+                    .await
+                    .unwrap();
+                for row in rows {
+                    let text: String = row.get(0);
+                    if contains_ignoring_ascii_case(text.as_bytes(), needle) {
+                        found.push(format!("{table}: {text}"));
+                    }
+                }
+            }
+            drop(client);
+            connection.await.unwrap().unwrap();
+            found
+        }
+    }
+}
+
+/// A client named with the marker, edited several times, with a contact, a resolved and an
+/// open conflict: its values are in the state, the history, both conflicts and the
+/// applied-change answers. Returns the client and its contact.
+async fn seed_marked_client(server: &TestServer, a: &Device, b: &Device) -> (Uuid, Uuid) {
+    let lead = server.login("lead_n").await;
+    let (client, v) = create_client(
+        server,
+        a,
+        &[
+            ("given_name", json!(MARKER)),
+            ("family_name", json!(format!("{MARKER}nen"))),
+            ("notes", json!(format!("{MARKER} asked about housing"))),
+        ],
+    )
+    .await;
+    let mut given = v[0];
+    for round in 1..=3 {
+        let results = server
+            .push(
+                a,
+                vec![change(
+                    a,
+                    "client",
+                    client,
+                    "given_name",
+                    json!(format!("{MARKER}{round}")),
+                    given,
+                    NOW_MS + round,
+                )],
+            )
+            .await;
+        given = results[0].version;
+    }
+    // Two concurrent review edits: one conflict resolved by the lead, one left open.
+    for (field, base) in [("given_name", given), ("family_name", v[1])] {
+        server
+            .push(
+                a,
+                vec![change(
+                    a,
+                    "client",
+                    client,
+                    field,
+                    json!(format!("{MARKER}-a")),
+                    base,
+                    NOW_MS + 10,
+                )],
+            )
+            .await;
+        let results = server
+            .push(
+                b,
+                vec![change(
+                    b,
+                    "client",
+                    client,
+                    field,
+                    json!(format!("{MARKER}-b")),
+                    base,
+                    NOW_MS + 11,
+                )],
+            )
+            .await;
+        assert_eq!(results[0].status, ChangeStatus::Conflict, "{results:?}");
+    }
+    let open: ConflictList = server
+        .request(Method::GET, "/v1/conflicts", Some(&lead.token), None)
+        .await
+        .json();
+    assert_eq!(open.conflicts.len(), 2);
+    let resolved = server
+        .request(
+            Method::POST,
+            &format!("/v1/conflicts/{}/resolve", open.conflicts[0].id),
+            Some(&lead.token),
+            Some(json!({"value": format!("{MARKER}-resolved")})),
+        )
+        .await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
+    let contact = Uuid::now_v7();
+    let results = server
+        .push(
+            a,
+            vec![
+                change(a, "contact", contact, "client_id", json!(client), 0, NOW_MS),
+                change(
+                    a,
+                    "contact",
+                    contact,
+                    "summary",
+                    json!(format!("talked with {MARKER} about work")),
+                    0,
+                    NOW_MS,
+                ),
+                change(
+                    a,
+                    "contact",
+                    contact,
+                    "occurred_at",
+                    json!("2026-01-14T10:00:00+02:00"),
+                    0,
+                    NOW_MS,
+                ),
+            ],
+        )
+        .await;
+    assert!(
+        results.iter().all(|r| r.status == ChangeStatus::Applied),
+        "{results:?}"
+    );
+    (client, contact)
+}
+
+both_backends!(an_erased_client_leaves_no_trace_of_its_values_in_the_database);
+async fn an_erased_client_leaves_no_trace_of_its_values_in_the_database(backend: Backend) {
+    let server = start(backend).await;
+    let a = server.login("coach_a").await;
+    let b = server.login("coach_b").await;
+    let lead = server.login("lead_n").await;
+    // Made first, so that the erased records hold the largest seqs: the purges must still
+    // come after every seq a device has pulled.
+    let (other, _) = create_client(&server, &a, &[("given_name", json!("Amina"))]).await;
+    let (client, contact) = seed_marked_client(&server, &a, &b).await;
+    let before = server.pull(&b, 0, 1000).await;
+    assert!(
+        !traces_of(&server.database, MARKER).await.is_empty(),
+        "the scan finds the name before the erasure"
+    );
+
+    let reply = server
+        .request(
+            Method::POST,
+            &format!("/v1/clients/{client}/erase"),
+            Some(&lead.token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let erased: ErasureResponse = reply.json();
+    let mut ids: Vec<Uuid> = erased.records.iter().map(|p| p.record_id).collect();
+    ids.sort_unstable();
+    let mut expected = vec![client, contact];
+    expected.sort_unstable();
+    assert_eq!(ids, expected, "the client and its contact");
+
+    assert_eq!(
+        traces_of(&server.database, MARKER).await,
+        Vec::<String>::new()
+    );
+    if let TestDatabase::Sqlite { path, .. } = server.database.as_ref() {
+        // And after a VACUUM rewrote the file, for good measure.
+        rusqlite::Connection::open(path)
+            .unwrap()
+            .execute_batch("VACUUM")
+            .unwrap();
+        assert_eq!(
+            traces_of(&server.database, MARKER).await,
+            Vec::<String>::new()
+        );
+    }
+
+    // A device that pulled everything before learns of it after its cursor; a new device
+    // learns of it from 0; neither gets a value of the erased records.
+    for after in [before.next, 0] {
+        let page = server.pull(&b, after, 1000).await;
+        assert!(page.purges.iter().all(|p| p.seq > before.next), "{page:?}");
+        let purged: Vec<Uuid> = page.purges.iter().map(|p| p.record_id).collect();
+        assert!(
+            purged.contains(&client) && purged.contains(&contact),
+            "{page:?}"
+        );
+        assert!(
+            page.changes
+                .iter()
+                .all(|c| c.record_id != client && c.record_id != contact)
+        );
+        assert_eq!(
+            page.next,
+            page.purges.iter().map(|p| p.seq).max().unwrap(),
+            "the cursor moves past the purges"
+        );
+    }
+    // The other client is untouched, and later writes get seqs after the purges.
+    let results = server
+        .push(
+            &a,
+            vec![change(
+                &a,
+                "client",
+                other,
+                "nickname",
+                json!("Ami"),
+                0,
+                NOW_MS,
+            )],
+        )
+        .await;
+    let last_purge = erased.records.iter().map(|p| p.seq).max().unwrap();
+    assert!(results[0].version > last_purge, "{results:?}");
+
+    // Edits made offline before the erasure are refused, and so is a new contact for it,
+    // all of its fields, whichever comes first in the batch.
+    let late_contact = Uuid::now_v7();
+    let late = server
+        .push(
+            &b,
+            vec![
+                change(
+                    &b,
+                    "client",
+                    client,
+                    "nickname",
+                    json!("Latevisitqx"),
+                    0,
+                    NOW_MS,
+                ),
+                change(
+                    &b,
+                    "contact",
+                    late_contact,
+                    "summary",
+                    json!("Latevisitqx came by"),
+                    0,
+                    NOW_MS,
+                ),
+                change(
+                    &b,
+                    "contact",
+                    late_contact,
+                    "client_id",
+                    json!(client),
+                    0,
+                    NOW_MS,
+                ),
+            ],
+        )
+        .await;
+    for result in &late {
+        assert_eq!(result.status, ChangeStatus::Rejected, "{result:?}");
+        assert!(
+            result.reason.as_deref().unwrap().contains("erased"),
+            "{result:?}"
+        );
+    }
+    assert_eq!(
+        traces_of(&server.database, "Latevisitqx").await,
+        Vec::<String>::new()
+    );
+
+    // What remains is the audit entry: who, when, which records; no value.
+    let audit: AuditList = server
+        .request(
+            Method::GET,
+            &format!("/v1/audit?record_id={client}"),
+            Some(&lead.token),
+            None,
+        )
+        .await
+        .json();
+    let erase = audit
+        .entries
+        .iter()
+        .find(|e| e.action == "erase")
+        .expect("an erase entry");
+    assert_eq!(erase.record_id, Some(client));
+    assert!(erase.actor.contains(&lead.user_id.to_string()));
+    assert!(erase.detail.contains(&contact.to_string()), "{erase:?}");
+}
+
+both_backends!(the_operator_erases_a_client_through_the_same_path);
+async fn the_operator_erases_a_client_through_the_same_path(backend: Backend) {
+    let server = start(backend).await;
+    let a = server.login("coach_a").await;
+    let (client, _) = create_client(&server, &a, &[("given_name", json!(MARKER))]).await;
+    let records = server
+        .store
+        .erase_clients(tandem_server::store::ErasureRequest {
+            clients: vec![client],
+            team_id: None,
+            actor: AuditActor::Operator,
+            reason: tandem_server::store::ErasureReason::Request,
+            now: server.clock.now(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        records.iter().map(|p| p.record_id).collect::<Vec<_>>(),
+        vec![client]
+    );
+    assert_eq!(
+        traces_of(&server.database, MARKER).await,
+        Vec::<String>::new()
+    );
+    let again = server
+        .store
+        .erase_clients(tandem_server::store::ErasureRequest {
+            clients: vec![client],
+            team_id: None,
+            actor: AuditActor::Operator,
+            reason: tandem_server::store::ErasureReason::Request,
+            now: server.clock.now(),
+        })
+        .await;
+    assert!(
+        matches!(again, Err(tandem_server::ServerError::UnknownRecord(id)) if id == client),
+        "{again:?}"
+    );
+}
+
+both_backends!(the_access_export_gives_every_field_contact_and_history_as_json_and_csv);
+async fn the_access_export_gives_every_field_contact_and_history_as_json_and_csv(backend: Backend) {
+    let server = start(backend).await;
+    let a = server.login("coach_a").await;
+    let b = server.login("coach_b").await;
+    let lead = server.login("lead_n").await;
+    let (client, contact) = seed_marked_client(&server, &a, &b).await;
+    let path = format!("/v1/clients/{client}/export");
+
+    let reply = server
+        .request(Method::GET, &path, Some(&lead.token), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let export: ClientExport = reply.json();
+    assert_eq!(export.client_id, client);
+    assert_eq!(export.client["family_name"], json!(format!("{MARKER}-b")));
+    assert_eq!(export.client["record_id"], json!(client.to_string()));
+    assert_eq!(export.contacts.len(), 1);
+    assert_eq!(export.contacts[0]["record_id"], json!(contact.to_string()));
+    assert_eq!(export.contacts[0]["client_id"], json!(client.to_string()));
+    let given: Vec<&Value> = export
+        .history
+        .iter()
+        .filter(|v| v.field == "given_name")
+        .map(|v| &v.value)
+        .collect();
+    for expected in [
+        json!(MARKER),
+        json!(format!("{MARKER}1")),
+        json!(format!("{MARKER}3")),
+        json!(format!("{MARKER}-b")),
+        json!(format!("{MARKER}-resolved")),
+    ] {
+        assert!(given.contains(&&expected), "{expected} in {given:?}");
+    }
+    assert!(
+        export
+            .history
+            .iter()
+            .any(|v| v.record_id == contact && v.field == "summary")
+    );
+    assert!(export.history.windows(2).all(|w| w[0].seq < w[1].seq));
+
+    let csv = server
+        .http
+        .get(format!("{}{path}", server.base))
+        .bearer_auth(&lead.token)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = csv.text().await.unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "section,entity,record_id,field,value,seq,effective,author_id,recorded_at"
+    );
+    assert!(
+        text.contains(&format!(
+            "current,client,{client},given_name,{MARKER}-resolved,"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "current,contact,{contact},summary,talked with {MARKER} about work,"
+        )),
+        "{text}"
+    );
+    assert_eq!(
+        text.lines().count(),
+        1 + export.client.len() - 1 + export.contacts[0].len() - 1 + export.history.len()
+    );
+
+    // Both exports are in the audit log, with counts and no value.
+    let audit: AuditList = server
+        .request(Method::GET, "/v1/audit", Some(&lead.token), None)
+        .await
+        .json();
+    let exports: Vec<_> = audit
+        .entries
+        .iter()
+        .filter(|e| e.action == "export")
+        .collect();
+    assert_eq!(exports.len(), 2, "{audit:?}");
+    for entry in exports {
+        assert_eq!(entry.record_id, Some(client));
+        assert!(!entry.detail.contains(MARKER));
+    }
+}
+
+/// Runs `tandem-server admin audit verify` on the test's database.
+async fn verify_with_the_binary(database: &TestDatabase) -> (bool, String) {
+    let url = match database {
+        TestDatabase::Sqlite { path, .. } => format!("sqlite:{}", path.display()),
+        TestDatabase::Postgres { url } => url.clone(),
+    };
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_tandem-server"))
+        .args(["--database-url", &url, "admin", "audit", "verify"])
+        .output()
+        .await
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+async fn tamper(database: &TestDatabase, sql: &str) {
+    match database {
+        TestDatabase::Sqlite { path, .. } => rusqlite::Connection::open(path)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap(),
+        TestDatabase::Postgres { url } => {
+            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            let connection = tokio::spawn(connection);
+            client.batch_execute(sql).await.unwrap();
+            drop(client);
+            connection.await.unwrap().unwrap();
+        }
+    }
+}
+
+both_backends!(audit_verify_names_the_first_changed_or_removed_entry);
+async fn audit_verify_names_the_first_changed_or_removed_entry(backend: Backend) {
+    let server = start(backend).await;
+    let a = server.login("coach_a").await;
+    let lead = server.login("lead_n").await;
+    let (client, _) = create_client(&server, &a, &[("given_name", json!("Amina"))]).await;
+    for _ in 0..4 {
+        let reply = server
+            .request(
+                Method::GET,
+                &format!("/v1/clients/{client}/export"),
+                Some(&lead.token),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK);
+    }
+    let entries = server
+        .store
+        .audit_entries(AuditFilter {
+            after: 0,
+            limit: 100,
+            team_id: None,
+            record_id: None,
+        })
+        .await
+        .unwrap();
+    assert!(entries.len() >= 4, "{entries:?}");
+    let mut walker = ChainWalker::default();
+    for entry in &entries {
+        walker.check(entry).unwrap();
+    }
+    let (ok, text) = verify_with_the_binary(&server.database).await;
+    assert!(ok, "{text}");
+    assert!(
+        text.contains(&format!("{} entries", entries.len())),
+        "{text}"
+    );
+
+    let victim = entries[1].seq;
+    tamper(
+        &server.database,
+        &format!("UPDATE audit_log SET detail = 'contacts=0' WHERE seq = {victim}"),
+    )
+    .await;
+    let (ok, text) = verify_with_the_binary(&server.database).await;
+    assert!(!ok, "a changed entry fails: {text}");
+    assert!(text.contains(&format!("audit entry {victim}:")), "{text}");
+
+    tamper(
+        &server.database,
+        &format!("DELETE FROM audit_log WHERE seq = {victim}"),
+    )
+    .await;
+    let (ok, text) = verify_with_the_binary(&server.database).await;
+    assert!(!ok, "a removed entry fails: {text}");
+    assert!(
+        text.contains(&format!("audit entry {}:", victim + 1)),
+        "{text}"
+    );
+}
+
+both_backends!(retention_purges_clients_whose_last_contact_is_older_than_the_period);
+async fn retention_purges_clients_whose_last_contact_is_older_than_the_period(backend: Backend) {
+    let server = start(backend).await;
+    let a = server.login("coach_a").await;
+    let lead = server.login("lead_n").await;
+    // Made now (2026-01-15): one without contacts, one whose only contact was in 2019.
+    let (quiet, _) = create_client(&server, &a, &[("given_name", json!("Quiet"))]).await;
+    let (old, _) = create_client(&server, &a, &[("given_name", json!("Old"))]).await;
+    let (recent, _) = create_client(&server, &a, &[("given_name", json!("Recent"))]).await;
+    let contact = |client: Uuid, at: &str| {
+        let id = Uuid::now_v7();
+        vec![
+            change(&a, "contact", id, "client_id", json!(client), 0, NOW_MS),
+            change(&a, "contact", id, "occurred_at", json!(at), 0, NOW_MS),
+        ]
+    };
+    server
+        .push(&a, contact(old, "2019-05-02T10:00:00+03:00"))
+        .await;
+    // Six years later the recent client is met again.
+    let six_years_ms = 6 * 365 * 24 * 3600 * 1000;
+    server.clock.advance_ms(six_years_ms);
+    server
+        .push(&a, contact(recent, "2031-12-20T10:00:00+02:00"))
+        .await;
+    let later = server.clock.now();
+
+    let store: &dyn ServerStore = server.store.as_ref();
+    let dry = run_retention(
+        store,
+        RetentionPolicy::default(),
+        later,
+        AuditActor::System,
+        true,
+    )
+    .await
+    .unwrap();
+    let mut due = vec![quiet, old];
+    due.sort_unstable();
+    assert_eq!(dry.expired_clients, due);
+    assert!(dry.purged.is_empty(), "a dry run purges nothing");
+
+    let run = run_retention(
+        store,
+        RetentionPolicy::default(),
+        later,
+        AuditActor::System,
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(run.expired_clients, due);
+    let purged: Vec<&PulledPurge> = run.purged.iter().collect();
+    assert_eq!(
+        purged.len(),
+        3,
+        "two clients and the old contact: {purged:?}"
+    );
+    let page = server.pull(&lead, 0, 1000).await;
+    let pulled: Vec<Uuid> = page.purges.iter().map(|p| p.record_id).collect();
+    assert!(pulled.contains(&quiet) && pulled.contains(&old));
+    assert!(!pulled.contains(&recent));
+    assert!(page.changes.iter().any(|c| c.record_id == recent));
+
+    let audit: AuditList = server
+        .request(Method::GET, "/v1/audit", Some(&lead.token), None)
+        .await
+        .json();
+    let purge = audit
+        .entries
+        .iter()
+        .find(|e| e.action == "purge")
+        .expect("a purge entry");
+    assert_eq!(purge.actor, "system");
+    assert!(
+        purge.detail.starts_with("retention: clients=2 records=3"),
+        "{purge:?}"
+    );
+    assert!(purge.detail.contains(&old.to_string()));
+    assert!(!purge.detail.contains("Old") && !purge.detail.contains("Quiet"));
+
+    // Nothing more is due.
+    let again = run_retention(
+        store,
+        RetentionPolicy::default(),
+        later,
+        AuditActor::System,
+        false,
+    )
+    .await
+    .unwrap();
+    assert!(again.expired_clients.is_empty());
+}
+
+both_backends!(sign_ins_changes_resolutions_and_pulls_are_audited_without_values);
+async fn sign_ins_changes_resolutions_and_pulls_are_audited_without_values(backend: Backend) {
+    let server = start(backend).await;
+    let a = server.login("coach_a").await;
+    let b = server.login("coach_b").await;
+    let lead = server.login("lead_n").await;
+    let (client, _) = seed_marked_client(&server, &a, &b).await;
+    // A repeated push (a lost answer) changes nothing, so it adds no entry either.
+    let repeat = vec![change(
+        &a,
+        "client",
+        client,
+        "nickname",
+        json!("Zed"),
+        0,
+        NOW_MS + 50,
+    )];
+    server.push(&a, repeat.clone()).await;
+    let before = server
+        .store
+        .audit_entries(AuditFilter {
+            after: 0,
+            limit: 1000,
+            team_id: None,
+            record_id: None,
+        })
+        .await
+        .unwrap()
+        .len();
+    server.push(&a, repeat).await;
+    server.pull(&lead, 0, 1000).await;
+
+    let entries = server
+        .store
+        .audit_entries(AuditFilter {
+            after: 0,
+            limit: 1000,
+            team_id: None,
+            record_id: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), before + 1, "only the pull was added");
+    let mut walker = ChainWalker::default();
+    for entry in &entries {
+        walker.check(entry).unwrap();
+        assert!(!entry.detail.contains(MARKER), "{entry:?}");
+        assert!(!entry.detail.contains("Zed"), "{entry:?}");
+    }
+    let count = |action: &str| entries.iter().filter(|e| e.action == action).count();
+    assert_eq!(
+        count("login"),
+        4,
+        "three here, one more in seed_marked_client"
+    );
+    assert_eq!(count("resolve"), 1);
+    assert_eq!(count("read"), 1);
+    let changes: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action == "change" && e.record_id == Some(client))
+        .collect();
+    assert!(changes.len() >= 5, "{changes:?}");
+    assert!(
+        changes[0].detail.contains("family_name,given_name,notes"),
+        "{:?}",
+        changes[0]
+    );
+    assert!(changes[0].actor.contains(&a.user_id.to_string()));
+    assert!(changes[0].actor.contains(&a.id.to_string()));
+    let read = entries.iter().find(|e| e.action == "read").unwrap();
+    assert!(read.actor.contains(&lead.id.to_string()));
+    assert!(read.detail.starts_with("pull: records="), "{read:?}");
+}

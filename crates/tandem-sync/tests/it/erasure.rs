@@ -1,0 +1,242 @@
+//! Erasure reaches every laptop: after its next sync a device holds no trace of an erased
+//! client, checked through the decrypted store (every table, FTS5's shadow tables included,
+//! after VACUUM) and in the raw file, whatever it held: history, a mirrored conflict, a
+//! pending edit, a contact logged offline, and the rejections of both.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value as Json, json};
+use tandem_domain::{Entity, RecordId};
+use tandem_store::STORE_FILE_NAME;
+
+use crate::device::TestDevice;
+use crate::server::shared;
+
+const MARKER: &str = "Zyxwvutsrq";
+
+fn contact_for(device: &mut TestDevice, client: RecordId, summary: &str) -> RecordId {
+    let fields: BTreeMap<String, Json> = serde_json::from_value(json!({
+        "client_id": client.to_string(),
+        "occurred_at": "2026-01-14T10:00:00+02:00",
+        "channel": "drop_in",
+        "summary": summary,
+    }))
+    .unwrap();
+    let at = device.edit_context();
+    device
+        .store
+        .create_record(Entity::Contact, &fields, at)
+        .unwrap()
+}
+
+fn raw_file_holds(device: &TestDevice, needle: &str) -> bool {
+    let dir = device.store.path().parent().unwrap().to_owned();
+    [STORE_FILE_NAME, "tandem.db-wal"].iter().any(|name| {
+        std::fs::read(dir.join(name)).is_ok_and(|bytes| {
+            bytes
+                .windows(needle.len())
+                .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+        })
+    })
+}
+
+#[test]
+fn an_erased_client_leaves_no_trace_on_any_device_after_its_next_sync() {
+    let server = shared();
+    let team = server.new_team();
+    let mut a = TestDevice::sign_in(server, &team, &team.coach, 0);
+    let mut b = TestDevice::sign_in(server, &team, &team.coach, 0);
+    let mut lead = TestDevice::sign_in(server, &team, &team.lead, 0);
+    let id = a.create_client(json!({
+        "given_name": MARKER, "family_name": format!("{MARKER}nen"),
+        "notes": format!("{MARKER} asked about housing"),
+    }));
+    let other = a.create_client(json!({"given_name": "Amina"}));
+    contact_for(&mut a, id, &format!("talked with {MARKER}"));
+    a.sync(server);
+    for round in 1..=3 {
+        a.edit_client(id, json!({"given_name": format!("{MARKER}{round}")}));
+        a.sync(server);
+    }
+    b.sync(server);
+    // A conflict that the lead's laptop mirrors.
+    a.edit_client(id, json!({"family_name": format!("{MARKER}-a")}));
+    b.edit_client(id, json!({"family_name": format!("{MARKER}-b")}));
+    a.sync(server);
+    assert_eq!(b.sync(server).conflicts, 1);
+    lead.sync(server);
+    assert_eq!(lead.store.conflicts(false).unwrap().len(), 1);
+    // Laptop b goes offline with an edit and a new contact for the client.
+    b.edit_client(id, json!({"nickname": format!("{MARKER}-nick")}));
+    contact_for(&mut b, id, &format!("{MARKER} came by again"));
+    for device in [&a, &b, &lead] {
+        assert!(
+            !device.store.tables_containing(MARKER).unwrap().is_empty(),
+            "the scan finds the name before the erasure"
+        );
+    }
+
+    let erased = server.erase_client(&team, *id.as_uuid());
+    assert_eq!(erased.len(), 2, "the client and its synced contact");
+
+    for (name, device) in [("a", &mut a), ("b", &mut b), ("lead", &mut lead)] {
+        let report = device.sync(server);
+        assert!(report.purged_records >= 2, "{name}: {report:?}");
+        device.store.vacuum().unwrap();
+        assert_eq!(
+            device.store.tables_containing(MARKER).unwrap(),
+            Vec::<String>::new(),
+            "{name}"
+        );
+        assert!(!raw_file_holds(device, MARKER), "{name}");
+        assert!(
+            device
+                .store
+                .search_clients(&MARKER.to_lowercase())
+                .unwrap()
+                .is_empty()
+        );
+        assert!(device.store.record(Entity::Client, id).unwrap().is_none());
+        assert!(
+            device
+                .store
+                .record(Entity::Client, other)
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(device.store.pending_count().unwrap(), 0, "{name}");
+        assert!(
+            device.store.rejected_changes().unwrap().is_empty(),
+            "{name}"
+        );
+        assert!(device.store.conflicts(true).unwrap().is_empty(), "{name}");
+        // The next cycle has nothing left to do about it.
+        let again = device.sync(server);
+        assert_eq!(again.purged_records, 0, "{name}");
+    }
+}
+
+#[test]
+fn a_team_lead_erases_from_the_laptop_and_exports_as_json_and_csv() {
+    use tandem_sync::privacy::{ExportFormat, erase_client, export_client};
+    let server = shared();
+    let team = server.new_team();
+    let mut coach = TestDevice::sign_in(server, &team, &team.coach, 0);
+    let mut lead = TestDevice::sign_in(server, &team, &team.lead, 0);
+    let id = coach.create_client(json!({"given_name": MARKER}));
+    coach.sync(server);
+    lead.sync(server);
+    let uuid = *id.as_uuid();
+
+    let json_export = server
+        .runtime
+        .block_on(export_client(&lead.transport, uuid, ExportFormat::Json))
+        .unwrap();
+    let export: tandem_protocol::ClientExport = serde_json::from_slice(&json_export).unwrap();
+    assert_eq!(export.client["given_name"], json!(MARKER));
+    let csv = server
+        .runtime
+        .block_on(export_client(&lead.transport, uuid, ExportFormat::Csv))
+        .unwrap();
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(
+        csv.starts_with("section,entity,record_id,field,value"),
+        "{csv}"
+    );
+    assert!(csv.contains(&format!("current,client,{uuid},given_name,{MARKER},")));
+
+    // A coach may do neither.
+    let refused = server
+        .runtime
+        .block_on(erase_client(
+            &mut coach.store,
+            &coach.transport,
+            &coach.clock,
+            uuid,
+        ))
+        .unwrap_err();
+    assert!(
+        matches!(refused, tandem_sync::SyncError::Forbidden { .. }),
+        "{refused:?}"
+    );
+
+    let (erased, report) = server
+        .runtime
+        .block_on(erase_client(
+            &mut lead.store,
+            &lead.transport,
+            &lead.clock,
+            uuid,
+        ))
+        .unwrap();
+    assert_eq!(erased.records.len(), 1);
+    assert_eq!(
+        report.purged_records, 1,
+        "the lead's laptop removed it at once"
+    );
+    assert!(lead.store.record(Entity::Client, id).unwrap().is_none());
+    assert!(coach.store.record(Entity::Client, id).unwrap().is_some());
+    coach.sync(server);
+    assert!(coach.store.record(Entity::Client, id).unwrap().is_none());
+}
+
+#[test]
+fn retention_purges_a_client_last_met_over_five_years_ago_on_the_server_and_the_laptop() {
+    use tandem_server::audit::AuditActor;
+    use tandem_server::retention::{RetentionPolicy, run_retention};
+    use tandem_sync::Clock;
+
+    // Its own server: a retention run reaches every team.
+    let server = crate::server::private();
+    let team = server.new_team();
+    let mut coach = TestDevice::sign_in(&server, &team, &team.coach, 0);
+    let old = coach.create_client(json!({"given_name": "Vanha"}));
+    let recent = coach.create_client(json!({"given_name": "Uusi"}));
+    let fields = |client: RecordId, at: &str| -> BTreeMap<String, Json> {
+        serde_json::from_value(json!({"client_id": client.to_string(), "occurred_at": at})).unwrap()
+    };
+    let at = coach.edit_context();
+    coach
+        .store
+        .create_record(
+            Entity::Contact,
+            &fields(old, "2019-03-04T10:00:00+02:00"),
+            at,
+        )
+        .unwrap();
+    let today = coach.clock.now().to_rfc3339();
+    coach
+        .store
+        .create_record(Entity::Contact, &fields(recent, &today), at)
+        .unwrap();
+    coach.sync(&server);
+
+    let report = server
+        .runtime
+        .block_on(run_retention(
+            server.store.as_ref(),
+            RetentionPolicy::default(),
+            coach.clock.now(),
+            AuditActor::System,
+            false,
+        ))
+        .unwrap();
+    assert_eq!(report.expired_clients, vec![*old.as_uuid()]);
+    assert_eq!(report.purged.len(), 2, "the client and its contact");
+
+    let synced = coach.sync(&server);
+    assert_eq!(synced.purged_records, 2, "{synced:?}");
+    assert!(coach.store.record(Entity::Client, old).unwrap().is_none());
+    assert!(
+        coach
+            .store
+            .record(Entity::Client, recent)
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(coach.store.contacts_of_client(recent).unwrap().len(), 1);
+    assert_eq!(
+        coach.store.tables_containing("Vanha").unwrap(),
+        Vec::<String>::new()
+    );
+}
