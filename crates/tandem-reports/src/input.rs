@@ -51,6 +51,16 @@ pub const CONTACT_FIELDS: &[&str] = &[
     "deleted",
 ];
 
+/// `'a', 'b'`: the names as an SQL list, for the stores' `field IN (...)`. Only for the
+/// constants above (names of the field catalogue), never for input.
+pub fn sql_field_list(fields: &[&str]) -> String {
+    fields
+        .iter()
+        .map(|name| format!("'{name}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The records of a team as a report needs them.
 #[derive(Debug, Clone, Default)]
 pub struct ReportData {

@@ -13,7 +13,7 @@ mod table;
 
 use chrono::NaiveDate;
 
-pub use input::{CLIENT_FIELDS, CONTACT_FIELDS, FIELDS_AT_START, ReportData};
+pub use input::{CLIENT_FIELDS, CONTACT_FIELDS, FIELDS_AT_START, ReportData, sql_field_list};
 pub use report::participant_report;
 pub use table::{CSV_HEADER, IndicatorRow, indicator_rows, to_csv};
 

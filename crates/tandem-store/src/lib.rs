@@ -7,6 +7,7 @@ pub mod key;
 mod meta;
 mod migrate;
 mod records;
+mod reports;
 mod search;
 mod status;
 mod sync_state;

@@ -4,12 +4,13 @@
 
 use std::time::Duration;
 
+use chrono::NaiveDate;
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tandem_protocol::{
-    ApiErrorBody, ConflictList, LoginRequest, LoginResponse, PullResponse, PushRequest,
-    PushResponse, error_codes,
+    ApiErrorBody, ConflictList, LoginRequest, LoginResponse, ParticipantReport, PullResponse,
+    PushRequest, PushResponse, error_codes,
 };
 
 use crate::SyncError;
@@ -119,6 +120,16 @@ impl HttpTransport {
     pub async fn conflicts(&self) -> Result<ConflictList, SyncError> {
         self.call::<(), _>(Method::GET, "/v1/conflicts?status=all", None)
             .await
+    }
+
+    /// `GET /v1/reports/participants?from=..&to=..` (team leads), as JSON.
+    pub async fn participant_report(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<ParticipantReport, SyncError> {
+        let path = format!("/v1/reports/participants?from={from}&to={to}");
+        self.call::<(), _>(Method::GET, &path, None).await
     }
 
     pub(crate) async fn call<B: Serialize, T: DeserializeOwned>(

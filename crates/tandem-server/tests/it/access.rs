@@ -58,6 +58,7 @@ async fn every_endpoint_checks_role_and_team(backend: Backend) {
                "pending_count": 0, "changes": []})
     };
     let resolution = json!({"value": "Drita"});
+    let report = "/v1/reports/participants?from=2026-01-01&to=2026-06-30".to_owned();
 
     // (who, method, path, body, expected status)
     let cases: Vec<(
@@ -209,6 +210,22 @@ async fn every_endpoint_checks_role_and_team(backend: Backend) {
             StatusCode::FORBIDDEN,
         ),
         (&admin, Method::POST, revoke.clone(), None, StatusCode::OK),
+        (
+            &coach,
+            Method::GET,
+            report.clone(),
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+        (&lead, Method::GET, report.clone(), None, StatusCode::OK),
+        (&lead_s, Method::GET, report.clone(), None, StatusCode::OK),
+        (
+            &admin,
+            Method::GET,
+            report.clone(),
+            None,
+            StatusCode::FORBIDDEN,
+        ),
     ];
     for (who, method, path, body, expected) in cases {
         let reply = server
@@ -232,6 +249,7 @@ async fn every_endpoint_checks_role_and_team(backend: Backend) {
         (Method::POST, resolve.clone()),
         (Method::GET, "/v1/devices".to_owned()),
         (Method::POST, revoke.clone()),
+        (Method::GET, report.clone()),
     ] {
         let reply = server.request(method.clone(), &path, None, None).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{method} {path}");

@@ -14,6 +14,7 @@ mod metrics;
 mod migrations;
 mod openapi;
 mod pg_cluster;
+mod reports;
 mod requests;
 mod sync;
 mod tls;
