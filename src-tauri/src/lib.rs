@@ -6,6 +6,7 @@
 pub mod commands;
 pub mod dto;
 pub mod error;
+pub mod reports;
 pub mod settings;
 pub mod state;
 pub mod sync_bridge;
@@ -81,6 +82,7 @@ pub fn run() -> tauri::Result<()> {
             commands::sync::resolve_conflict,
             commands::sync::revert_auto_resolved,
             commands::sync::team_devices,
+            commands::sync::participant_report,
             commands::settings::get_settings,
             commands::settings::set_settings,
         ])

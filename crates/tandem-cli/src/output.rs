@@ -194,21 +194,6 @@ where
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_sync_time_is_shown_to_the_second_in_the_readers_zone() {
-        let helsinki = chrono::FixedOffset::east_opt(2 * 3600).unwrap();
-        assert_eq!(
-            readable_time("2026-11-27T04:15:46.050304533+00:00", &helsinki),
-            "2026-11-27 06:15:46 (UTC+02:00)"
-        );
-        assert_eq!(readable_time("not a time", &helsinki), "not a time");
-    }
-}
-
 /// The participant report as a table: one block per indicator, a line per category.
 pub(crate) fn report_text(report: &ParticipantReport) -> String {
     let mut out = format!(
@@ -229,4 +214,19 @@ pub(crate) fn report_text(report: &ParticipantReport) -> String {
         out.push_str(&format!("  {:<32} {:>6}\n", row.category, row.count));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sync_time_is_shown_to_the_second_in_the_readers_zone() {
+        let helsinki = chrono::FixedOffset::east_opt(2 * 3600).unwrap();
+        assert_eq!(
+            readable_time("2026-11-27T04:15:46.050304533+00:00", &helsinki),
+            "2026-11-27 06:15:46 (UTC+02:00)"
+        );
+        assert_eq!(readable_time("not a time", &helsinki), "not a time");
+    }
 }

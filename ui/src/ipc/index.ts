@@ -14,6 +14,8 @@ import type {
   ErrorKind,
   FollowUpsDue,
   RecordRef,
+  ReportRequest,
+  ReportView,
   SessionState,
   SettingsInput,
   SettingsView,
@@ -95,6 +97,8 @@ export const api = {
     call<UnsyncedView>('revert_auto_resolved', { resolution }),
   /** The team's laptops and their health (team leads); needs the server. */
   teamDevices: () => call<TeamDevicesView>('team_devices'),
+  /** The participant report of a period (team leads): the server's, or this laptop's offline. */
+  participantReport: (request: ReportRequest) => call<ReportView>('participant_report', { request }),
   /** Sends sync progress and status to `onEvent` until the app closes. */
   watchSync: (onEvent: (event: SyncEvent) => void) => {
     const channel = new Channel<SyncEvent>();
