@@ -353,6 +353,38 @@ pub struct TeamDevicesView {
     pub stale_after_days: i64,
 }
 
+/// The period of a participant report, as the user typed it (`YYYY-MM-DD`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+pub struct ReportRequest {
+    /// First day.
+    pub from: String,
+    /// Last day, included.
+    pub to: String,
+}
+
+/// Where the figures of a report come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportSource {
+    /// The server: the whole team, as synced.
+    Server,
+    /// This laptop's store (the server could not be reached).
+    Laptop,
+}
+
+/// A participant report for the Reports screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ReportView {
+    /// Who computed it.
+    pub source: ReportSource,
+    /// Why the laptop's data is shown, when it is (the server's error, in English).
+    pub offline_reason: Option<String>,
+    /// The figures.
+    pub report: tandem_protocol::ParticipantReport,
+    /// The same figures as CSV (`from,to,indicator,category,count`).
+    pub csv: String,
+}
+
 /// An interface language.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]

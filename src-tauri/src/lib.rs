@@ -6,6 +6,7 @@
 pub mod commands;
 pub mod dto;
 pub mod error;
+pub mod reports;
 pub mod settings;
 pub mod state;
 pub mod sync_bridge;
@@ -85,6 +86,7 @@ pub fn run() -> tauri::Result<()> {
             commands::duplicates::merge_duplicate,
             commands::duplicates::undo_duplicate_merge,
             commands::duplicates::dismiss_duplicate,
+            commands::sync::participant_report,
             commands::settings::get_settings,
             commands::settings::set_settings,
         ])

@@ -401,7 +401,9 @@ pub fn start_background_sync(app: AppHandle) {
 
 /// A store connection of its own and a transport with the device token, for a team lead's
 /// request that waits for the network without holding the shared connection.
-fn signed_in_connection(state: &AppState) -> Result<(Store, HttpTransport), CommandError> {
+pub(crate) fn signed_in_connection(
+    state: &AppState,
+) -> Result<(Store, HttpTransport), CommandError> {
     let store = Store::open(&state.data_dir)?;
     let transport = signed_in_transport(state, &store)?;
     Ok((store, transport))

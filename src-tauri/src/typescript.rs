@@ -53,6 +53,11 @@ pub fn typescript_declarations() -> String {
         SettingsView::decl(&cfg),
         SettingsInput::decl(&cfg),
         SyncEvent::decl(&cfg),
+        tandem_protocol::CategoryCount::decl(&cfg),
+        tandem_protocol::ParticipantReport::decl(&cfg),
+        ReportRequest::decl(&cfg),
+        ReportSource::decl(&cfg),
+        ReportView::decl(&cfg),
     ];
     let mut out = String::from(HEADER);
     out.push_str(

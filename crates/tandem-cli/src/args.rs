@@ -51,10 +51,36 @@ pub(crate) enum Command {
     Rejected(crate::sync_args::RejectedCommand),
     /// Print every record as JSON.
     Export,
+    /// The participant report (ESF+ indicators, contacts) of a period, from this laptop's
+    /// data: a table, or CSV or JSON with --format (definitions in docs/reports.md).
+    Report(ReportArgs),
     /// The configuration IT provisioned (/etc/tandem/config.toml, or
     /// TANDEM_PROVISIONING_FILE) and the user's settings.
     #[command(subcommand)]
     Config(crate::sync_args::ConfigCommand),
+}
+
+/// `tandem report`.
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// First day of the period (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub(crate) from: String,
+    /// Last day of the period, included (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub(crate) to: String,
+    /// csv (one line per figure, with a header) or json; a readable table without it.
+    #[arg(long, value_enum)]
+    pub(crate) format: Option<ReportFormat>,
+}
+
+/// The machine-readable forms of `tandem report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ReportFormat {
+    /// `from,to,indicator,category,count`, one line per figure.
+    Csv,
+    /// The report as JSON, as the server's `GET /v1/reports/participants` gives it.
+    Json,
 }
 
 // Parsed once per run; boxing the field sets would only add noise.

@@ -22,7 +22,7 @@ use tandem_domain::{Entity, RecordId};
 use tandem_store::{EditContext, Store};
 use tandem_sync::Provisioning;
 
-use crate::args::{Cli, ClientCommand, Command, ContactCommand};
+use crate::args::{Cli, ClientCommand, Command, ContactCommand, ReportArgs, ReportFormat};
 use crate::output::Output;
 
 fn main() -> ExitCode {
@@ -83,6 +83,7 @@ fn run(cli: Cli, out: &Output) -> Result<()> {
             sync_commands::conflicts(command, &dir, &mut open()?, out)?;
         }
         Command::Rejected(command) => sync_commands::rejected(command, &mut open()?, out)?,
+        Command::Report(args) => report(&args, &open()?, out, cli.json)?,
         Command::Export => {
             let store = open()?;
             let records = |entity| -> Result<Vec<Json>> {
@@ -101,6 +102,19 @@ fn run(cli: Cli, out: &Output) -> Result<()> {
                 "contacts": records(Entity::Contact)?,
             }));
         }
+    }
+    Ok(())
+}
+
+/// `tandem report`: the participant report of what this laptop holds.
+fn report(args: &ReportArgs, store: &Store, out: &Output, json: bool) -> Result<()> {
+    let period = tandem_reports::ReportPeriod::parse(Some(&args.from), Some(&args.to))?;
+    let report = tandem_reports::participant_report(&store.report_data()?, period);
+    match args.format {
+        Some(ReportFormat::Csv) => out.raw(&tandem_reports::to_csv(&report)),
+        Some(ReportFormat::Json) => out.json(&serde_json::to_value(&report)?),
+        None if json => out.json(&serde_json::to_value(&report)?),
+        None => out.raw(&output::report_text(&report)),
     }
     Ok(())
 }

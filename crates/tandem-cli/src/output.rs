@@ -5,6 +5,7 @@
 
 use serde_json::{Value as Json, json};
 use tandem_domain::{Entity, Record, fields_of};
+use tandem_protocol::ParticipantReport;
 use tandem_store::StoreStatus;
 
 /// Where results and errors go, and in which form.
@@ -36,6 +37,11 @@ impl Output {
             "{}",
             serde_json::to_string_pretty(value).unwrap_or_default()
         );
+    }
+
+    /// Prints text as it is (it ends with its own line break).
+    pub(crate) fn raw(&self, text: &str) {
+        print!("{text}");
     }
 
     /// Reports a failure with its whole chain of causes.
@@ -186,6 +192,28 @@ where
             .to_string(),
         Err(_) => rfc3339.to_owned(),
     }
+}
+
+/// The participant report as a table: one block per indicator, a line per category.
+pub(crate) fn report_text(report: &ParticipantReport) -> String {
+    let mut out = format!(
+        "Participant report {} to {}, from this laptop's data\n",
+        report.from, report.to
+    );
+    let mut last = "";
+    for row in tandem_reports::indicator_rows(report) {
+        if row.category == "total" {
+            out.push_str(&format!("\n{:<34} {:>6}\n", row.indicator, row.count));
+            last = "";
+            continue;
+        }
+        if row.indicator != last {
+            out.push_str(&format!("\n{}\n", row.indicator));
+            last = row.indicator;
+        }
+        out.push_str(&format!("  {:<32} {:>6}\n", row.category, row.count));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -11,6 +11,9 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+mod reports;
+pub use reports::{CategoryCount, ParticipantReport};
+
 /// The schema version this build speaks.
 pub const SCHEMA_VERSION: u32 = 1;
 

@@ -16,12 +16,14 @@ use axum::response::{IntoResponse, Response};
 use chrono::Duration as TimeDelta;
 use serde::Deserialize;
 use tandem_domain::{Entity, ValidationContext, field_spec};
+use tandem_protocol::ParticipantReport;
 use tandem_protocol::{
     ApiErrorBody, ChangeStatus, ConflictList, DeviceList, HealthResponse, LoginRequest,
     LoginResponse, MAX_PULL_LIMIT, PullQuery, PullResponse, PushRequest, PushResponse,
     ResolveConflictRequest, ResolveConflictResponse, Role, error_codes,
     is_supported_schema_version,
 };
+use tandem_reports::ReportPeriod;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -148,6 +150,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(privacy::erase_client))
         .routes(routes!(privacy::export_client))
         .routes(routes!(privacy::list_audit))
+        .routes(routes!(participant_report))
 }
 
 /// The router with every endpoint and the HTTP layers (body limit, gzip both ways,
@@ -915,4 +918,88 @@ async fn revoke_device(
     let device = state.store.revoke_device(id).await?;
     tracing::info!(device_id = %id, "device revoked");
     Ok(Json(device))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ReportQuery {
+    /// First day of the period, `YYYY-MM-DD`.
+    #[param(required = true, value_type = String, format = Date)]
+    from: Option<String>,
+    /// Last day of the period (included), `YYYY-MM-DD`; not before `from`.
+    #[param(required = true, value_type = String, format = Date)]
+    to: Option<String>,
+}
+
+/// The media type of the CSV export.
+const CSV_MEDIA_TYPE: &str = "text/csv; charset=utf-8";
+
+#[utoipa::path(
+    get,
+    path = "/v1/reports/participants",
+    tag = "reports",
+    security(("device_token" = [])),
+    params(ReportQuery),
+    responses(
+        (status = 200, description = "The participant report of the caller's team for the period (team lead): JSON, or CSV (`from,to,indicator,category,count`, one line per figure) when the request sends `Accept: text/csv`. Definitions in docs/reports.md.",
+            content(
+                (ParticipantReport = "application/json"),
+                (String = "text/csv", example = json!("from,to,indicator,category,count\n2026-01-01,2026-06-30,participants,total,42\n")),
+            )),
+        (status = 400, description = "`invalid_request`: `from` or `to` is missing or not a date, or `from` is after `to`.", body = ApiErrorBody),
+        (status = 401, description = "`unauthorized`: no or an unknown device token; `device_revoked`: the device was revoked and must wipe its local store.", body = ApiErrorBody, examples(("device_revoked" = (value = json!({"error": "device_revoked", "message": "this device has been revoked; its local data must be wiped"}))), ("unauthorized" = (value = json!({"error": "unauthorized", "message": "the device token is not known"}))))),
+        (status = 403, description = "`forbidden`: only a team lead reads reports (administrators see no client data).", body = ApiErrorBody),
+        (status = 500, description = "`internal`: the server failed; details only in the server log.", body = ApiErrorBody),
+    )
+)]
+async fn participant_report(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
+    QueryParams(query): QueryParams<ReportQuery>,
+) -> Result<Response, ApiError> {
+    let team_id = caller.team_lead_team()?;
+    let period =
+        ReportPeriod::parse(query.from.as_deref(), query.to.as_deref()).map_err(|err| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                error_codes::INVALID_REQUEST,
+                err.to_string(),
+            )
+        })?;
+    let data = state.store.report_data(team_id).await?;
+    let report = tandem_reports::participant_report(&data, period);
+    tracing::info!(from = %period.from(), to = %period.to(), "participant report");
+    if accepts_csv(&headers) {
+        let file = format!(
+            "attachment; filename=\"participants-{}-{}.csv\"",
+            period.from(),
+            period.to()
+        );
+        Ok((
+            [
+                (header::CONTENT_TYPE, CSV_MEDIA_TYPE.to_owned()),
+                (header::CONTENT_DISPOSITION, file),
+            ],
+            tandem_reports::to_csv(&report),
+        )
+            .into_response())
+    } else {
+        Ok(Json::<ParticipantReport>(report).into_response())
+    }
+}
+
+/// Whether the request's `Accept` header names `text/csv`.
+fn accepts_csv(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|media| {
+            media
+                .split(';')
+                .next()
+                .is_some_and(|name| name.trim().eq_ignore_ascii_case("text/csv"))
+        })
 }

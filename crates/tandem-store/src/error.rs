@@ -129,6 +129,10 @@ pub enum StoreError {
         detail: String,
     },
 
+    /// A stored value the participant report cannot read.
+    #[error("The local store holds a value the report cannot read: {0}.")]
+    ReportData(#[from] tandem_reports::ReportError),
+
     /// Any other SQLite error.
     #[error("The local store reported an error: {0}.")]
     Database(#[from] rusqlite::Error),

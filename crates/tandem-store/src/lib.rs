@@ -8,6 +8,7 @@ mod meta;
 mod migrate;
 mod purge;
 mod records;
+mod reports;
 mod search;
 mod status;
 mod sync_state;

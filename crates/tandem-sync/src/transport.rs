@@ -4,11 +4,13 @@
 
 use std::time::Duration;
 
+use chrono::NaiveDate;
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tandem_protocol::{
-    ApiErrorBody, ConflictList, ErasureResponse, LoginRequest, LoginResponse, PullResponse,
+    ApiErrorBody, ConflictList, ErasureResponse, LoginRequest, LoginResponse, ParticipantReport,
+    PullResponse,
     PushRequest, PushResponse, error_codes,
 };
 
@@ -135,6 +137,16 @@ impl HttpTransport {
         let path = format!("/v1/clients/{client}/export");
         self.fetch::<()>(Method::GET, &path, None, Some(accept))
             .await
+    }
+
+    /// `GET /v1/reports/participants?from=..&to=..` (team leads), as JSON.
+    pub async fn participant_report(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<ParticipantReport, SyncError> {
+        let path = format!("/v1/reports/participants?from={from}&to={to}");
+        self.call::<(), _>(Method::GET, &path, None).await
     }
 
     pub(crate) async fn call<B: Serialize, T: DeserializeOwned>(

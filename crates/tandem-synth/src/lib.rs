@@ -18,6 +18,9 @@ use tandem_domain::{
 };
 use uuid::Uuid;
 
+mod report_fixture;
+pub use report_fixture::{ExpectedReport, Figure, ReportFixture};
+
 /// A foreign-language group of Vantaa: its ISO 639 code, a rough relative size, and given
 /// and family names written in the group's usual script.
 #[derive(Debug)]

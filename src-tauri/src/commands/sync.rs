@@ -7,7 +7,10 @@ use tauri::ipc::Channel;
 use uuid::Uuid;
 
 use super::now;
-use crate::dto::{ConflictResolution, SyncEvent, SyncStatusView, TeamDevicesView, UnsyncedView};
+use crate::dto::{
+    ConflictResolution, ReportRequest, ReportView, SyncEvent, SyncStatusView, TeamDevicesView,
+    UnsyncedView,
+};
 use crate::error::CommandError;
 use crate::state::AppState;
 use crate::sync_bridge;
@@ -95,4 +98,14 @@ pub async fn revert_auto_resolved(
 #[tauri::command]
 pub async fn team_devices(state: State<'_, AppState>) -> Result<TeamDevicesView, CommandError> {
     sync_bridge::team_devices(&state).await
+}
+
+/// The participant report of a period: the server's when it answers, else this laptop's
+/// (team leads).
+#[tauri::command]
+pub async fn participant_report(
+    state: State<'_, AppState>,
+    request: ReportRequest,
+) -> Result<ReportView, CommandError> {
+    crate::reports::participant_report(&state, &request).await
 }

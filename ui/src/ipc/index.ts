@@ -16,6 +16,8 @@ import type {
   ErrorKind,
   FollowUpsDue,
   RecordRef,
+  ReportRequest,
+  ReportView,
   SessionState,
   SettingsInput,
   SettingsView,
@@ -104,6 +106,8 @@ export const api = {
   undoDuplicateMerge: (mergeId: string) => call<DuplicatesView>('undo_duplicate_merge', { mergeId }),
   /** Marks a pair as not one person; it is not proposed again. */
   dismissDuplicate: (pair: DuplicatePairInput) => call<DuplicatesView>('dismiss_duplicate', { pair }),
+  /** The participant report of a period (team leads): the server's, or this laptop's offline. */
+  participantReport: (request: ReportRequest) => call<ReportView>('participant_report', { request }),
   /** Sends sync progress and status to `onEvent` until the app closes. */
   watchSync: (onEvent: (event: SyncEvent) => void) => {
     const channel = new Channel<SyncEvent>();

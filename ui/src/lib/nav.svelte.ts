@@ -7,6 +7,7 @@ export type Screen =
   | { name: 'contact'; client: ClientSummary | null; returnTo: Screen }
   | { name: 'follow_ups' }
   | { name: 'unsynced' }
+  | { name: 'reports' }
   | { name: 'settings' };
 
 export const nav = $state<{ screen: Screen; notice: string | null }>({

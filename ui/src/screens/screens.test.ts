@@ -16,6 +16,7 @@ import Settings from './settings/Settings.svelte';
 import SignIn from './signin/SignIn.svelte';
 import Today from './today/Today.svelte';
 import Unsynced from './unsynced/Unsynced.svelte';
+import Reports from './reports/Reports.svelte';
 
 /** What the Unsynced screen shows: a coach sees a conflict without its values; a team lead
  * sees the team's conflicts with every value, the decided ones, and the team's laptops. */
@@ -143,6 +144,7 @@ describe('screens', () => {
       return render(Unsynced);
     }],
     ['Settings', () => render(Settings)],
+    ['Reports', () => render(Reports)],
     ['Sign in', () => render(SignIn, { session: { ...session, signed_in: false, unlocked: false }, onsignedin: () => {} })],
     ['Sign in (provisioned server)', () => render(SignIn, { session: { ...session, signed_in: false, unlocked: false }, defaultServer: 'https://tandem.vantaa.fi', serverProvisioned: true, onsignedin: () => {} })],
     ['Unlock', () => render(SignIn, { session: { ...session, unlocked: false }, onsignedin: () => {} })],

@@ -5,6 +5,7 @@ mod crash;
 mod encryption;
 mod provisioning;
 mod records;
+mod report;
 mod sync;
 mod sync_kill;
 mod sync_server;

@@ -18,6 +18,7 @@ use tandem_protocol::{
     ChangeResult, Conflict, ConflictStatus, DeviceInfo, DuplicateMerge, PulledChange, PulledPurge,
     Role, TeamRef, UserRef,
 };
+use tandem_reports::{ReportData, sql_field_list};
 use uuid::Uuid;
 
 pub use postgres::{
@@ -288,6 +289,10 @@ pub trait ServerStore: PrivacyStore + Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<(), ServerError>;
     /// The team's dismissed pairs, each with the smaller id first.
     async fn dismissed_duplicates(&self, team_id: Uuid) -> Result<Vec<(Uuid, Uuid)>, ServerError>;
+    /// The team's clients and contacts as the participant report reads them: the current
+    /// values of its fields, and the effective writes of the fields measured at
+    /// participant_start with their HLCs.
+    async fn report_data(&self, team_id: Uuid) -> Result<ReportData, ServerError>;
 }
 
 /// Where the server keeps its data: what `--database-url` (or the data directory) names.
@@ -378,6 +383,35 @@ pub(crate) fn parse_conflict_status(text: &str) -> Result<ConflictStatus, Server
 pub(crate) const CONFLICT_COLUMNS: &str = "id, entity, record_id, field, policy, status, base_version, \
      base_value, values_json, clock_skew, created_ms, resolved_by, resolved_ms, \
      resolution_change_id";
+
+/// The current values the participant report reads, of every record of the team `$1`.
+/// One text for both backends (SQLite reads `$1` as the first parameter).
+pub(crate) fn report_values_query() -> String {
+    format!(
+        "SELECT r.entity, f.record_id, f.field, f.value FROM field_state f
+         JOIN records r ON r.record_id = f.record_id
+         WHERE r.team_id = $1
+           AND ((r.entity = 'client' AND f.field IN ({}))
+             OR (r.entity = 'contact' AND f.field IN ({})))",
+        sql_field_list(tandem_reports::CLIENT_FIELDS),
+        sql_field_list(tandem_reports::CONTACT_FIELDS)
+    )
+}
+
+/// The effective writes of the client fields measured at participant_start, of the team `$1`.
+pub(crate) fn report_history_query() -> String {
+    format!(
+        "SELECT record_id, field, value, hlc FROM change_log
+         WHERE team_id = $1 AND entity = 'client' AND effective = TRUE AND field IN ({})
+         ORDER BY seq",
+        sql_field_list(tandem_reports::FIELDS_AT_START)
+    )
+}
+
+/// A stored row the report cannot read is damaged data.
+pub(crate) fn report_error(err: tandem_reports::ReportError) -> ServerError {
+    ServerError::CorruptData(err.to_string())
+}
 
 #[cfg(test)]
 mod tests {

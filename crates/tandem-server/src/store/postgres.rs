@@ -26,11 +26,12 @@ use deadpool_postgres::{
 };
 use serde_json::Value;
 use tandem_domain::merge::Side;
-use tandem_domain::{Entity, FieldSpec, FieldValue, Hlc, ValidationContext, field_spec};
+use tandem_domain::{Entity, FieldSpec, FieldValue, Hlc, RecordId, ValidationContext, field_spec};
 use tandem_protocol::{
     ChangeResult, ChangeStatus, Conflict, ConflictStatus, ConflictValue, DeviceInfo,
     DuplicateMerge, PulledChange, PulledPurge, Role, TeamRef, UserRef,
 };
+use tandem_reports::ReportData;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{GenericClient, IsolationLevel, NoTls, Row};
@@ -43,6 +44,7 @@ mod privacy;
 use super::{
     CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginUser, NewDevice, NewMerge, PushContext,
     RecentFailures, RecordFields, ServerStore, conflict_status_name, parse_conflict_status,
+    report_error, report_history_query, report_values_query,
 };
 use crate::ServerError;
 use crate::clock::{from_ms, to_ms, uuid_v7_at};
@@ -1524,5 +1526,23 @@ impl ServerStore for PostgresStore {
             .iter()
             .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
             .collect()
+    }
+
+    async fn report_data(&self, team_id: Uuid) -> Result<ReportData, ServerError> {
+        let client = self.client().await?;
+        let mut data = ReportData::new();
+        for row in client.query(&report_values_query(), &[&team_id]).await? {
+            let entity = Entity::parse(row.try_get(0)?)
+                .map_err(|err| ServerError::CorruptData(err.to_string()))?;
+            let record_id = RecordId::from_uuid(row.try_get(1)?);
+            data.add_value(entity, record_id, row.try_get(2)?, row.try_get(3)?)
+                .map_err(report_error)?;
+        }
+        for row in client.query(&report_history_query(), &[&team_id]).await? {
+            let record_id = RecordId::from_uuid(row.try_get(0)?);
+            data.add_history(record_id, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?)
+                .map_err(report_error)?;
+        }
+        Ok(data)
     }
 }

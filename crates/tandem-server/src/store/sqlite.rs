@@ -13,11 +13,12 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde_json::Value;
 use tandem_domain::merge::Side;
-use tandem_domain::{Entity, FieldSpec, FieldValue, Hlc, ValidationContext, field_spec};
+use tandem_domain::{Entity, FieldSpec, FieldValue, Hlc, RecordId, ValidationContext, field_spec};
 use tandem_protocol::{
     ChangeResult, ChangeStatus, Conflict, ConflictStatus, ConflictValue, DeviceInfo,
     DuplicateMerge, PulledChange, PulledPurge, Role, TeamRef, UserRef,
 };
+use tandem_reports::ReportData;
 use uuid::Uuid;
 
 // Erasure, retention, export and the audit log; a child module, so it shares the helpers.
@@ -27,6 +28,7 @@ mod privacy;
 use super::{
     CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginUser, NewDevice, NewMerge, PushContext,
     RecentFailures, RecordFields, ServerStore, conflict_status_name, parse_conflict_status,
+    report_error, report_history_query, report_values_query,
 };
 use crate::ServerError;
 use crate::clock::{from_ms, to_ms, uuid_v7_at};
@@ -1491,6 +1493,34 @@ impl ServerStore for SqliteStore {
                 Ok((uuid(&first)?, uuid(&second)?))
             })
             .collect()
+        })
+        .await
+    }
+
+    async fn report_data(&self, team_id: Uuid) -> Result<ReportData, ServerError> {
+        self.run(move |conn| {
+            let team = team_id.to_string();
+            let mut data = ReportData::new();
+            let mut values = conn.prepare(&report_values_query())?;
+            let mut rows = values.query([&team])?;
+            while let Some(row) = rows.next()? {
+                let entity = Entity::parse(&row.get::<_, String>(0)?)
+                    .map_err(|err| ServerError::CorruptData(err.to_string()))?;
+                let record_id = RecordId::from_uuid(uuid(&row.get::<_, String>(1)?)?);
+                let (field, value): (String, String) = (row.get(2)?, row.get(3)?);
+                data.add_value(entity, record_id, &field, &value)
+                    .map_err(report_error)?;
+            }
+            let mut history = conn.prepare(&report_history_query())?;
+            let mut rows = history.query([&team])?;
+            while let Some(row) = rows.next()? {
+                let record_id = RecordId::from_uuid(uuid(&row.get::<_, String>(0)?)?);
+                let (field, value, hlc): (String, String, String) =
+                    (row.get(1)?, row.get(2)?, row.get(3)?);
+                data.add_history(record_id, &field, &value, &hlc)
+                    .map_err(report_error)?;
+            }
+            Ok(data)
         })
         .await
     }

@@ -63,6 +63,7 @@ async fn every_endpoint_checks_role_and_team(backend: Backend) {
     let export = format!("/v1/clients/{client}/export");
     let erase = format!("/v1/clients/{client}/erase");
     let admin_erase = format!("/v1/clients/{admins_client}/erase");
+    let report = "/v1/reports/participants?from=2026-01-01&to=2026-06-30".to_owned();
 
     // (who, method, path, body, expected status)
     let cases: Vec<(
@@ -297,6 +298,22 @@ async fn every_endpoint_checks_role_and_team(backend: Backend) {
             None,
             StatusCode::OK,
         ),
+        (
+            &coach,
+            Method::GET,
+            report.clone(),
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+        (&lead, Method::GET, report.clone(), None, StatusCode::OK),
+        (&lead_s, Method::GET, report.clone(), None, StatusCode::OK),
+        (
+            &admin,
+            Method::GET,
+            report.clone(),
+            None,
+            StatusCode::FORBIDDEN,
+        ),
     ];
     for (who, method, path, body, expected) in cases {
         let reply = server
@@ -323,6 +340,7 @@ async fn every_endpoint_checks_role_and_team(backend: Backend) {
         (Method::GET, export.clone()),
         (Method::POST, erase.clone()),
         (Method::GET, "/v1/audit".to_owned()),
+        (Method::GET, report.clone()),
     ] {
         let reply = server.request(method.clone(), &path, None, None).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{method} {path}");

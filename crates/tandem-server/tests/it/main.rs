@@ -16,6 +16,7 @@ mod migrations;
 mod openapi;
 mod pg_cluster;
 mod privacy;
+mod reports;
 mod requests;
 mod sync;
 mod tls;

@@ -393,6 +393,14 @@ async fn real_answers_of_every_endpoint_match_the_schemas_documented_for_their_s
     .await;
     assert_eq!(body["devices"].as_array().unwrap().len(), 2, "{body}");
     check("GET", "/v1/devices", status, &body);
+    let report = format!("{base}/v1/reports/participants?from=2026-01-01&to=2026-06-30");
+    let (status, body) = call(&http, Method::GET, report, Some(lead_token), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    check("GET", "/v1/reports/participants", status, &body);
+    let reversed = format!("{base}/v1/reports/participants?from=2026-07-01&to=2026-06-30");
+    let (status, body) = call(&http, Method::GET, reversed, Some(lead_token), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    check("GET", "/v1/reports/participants", status, &body);
 
     for path in ["/v1/duplicates", "/v1/duplicates/merges"] {
         let (status, body) = call(

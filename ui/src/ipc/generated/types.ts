@@ -651,3 +651,128 @@ count: number, } | { "event": "finished",
  * The status after the sync.
  */
 status: SyncStatusView, };
+
+export type CategoryCount = { 
+/**
+ * The category: a snake_case value of the field (`female`, `isced_3_4`, `yes`), an age
+ * band (`under_18`, `18_29`, `30_54`, `55_and_over`), a language code or a site id, or
+ * `not_recorded` when the field had no value.
+ */
+category: string, 
+/**
+ * How many participants, exits or contacts fall in it.
+ */
+count: number, };
+
+export type ParticipantReport = { 
+/**
+ * First day of the period.
+ */
+from: string, 
+/**
+ * Last day of the period.
+ */
+to: string, 
+/**
+ * Participants in the period (started on or before `to`, not exited before `from`).
+ */
+participants: number, 
+/**
+ * Participants by gender as it stood at their participant_start.
+ */
+participants_by_gender: Array<CategoryCount>, 
+/**
+ * Participants by age at participant_start.
+ */
+participants_by_age: Array<CategoryCount>, 
+/**
+ * Participants by employment status at participant_start.
+ */
+participants_by_employment_status: Array<CategoryCount>, 
+/**
+ * Participants by ISCED education band at participant_start.
+ */
+participants_by_education: Array<CategoryCount>, 
+/**
+ * Participants who are third-country nationals: yes, no, declined.
+ */
+third_country_national: Array<CategoryCount>, 
+/**
+ * Participants with a foreign background: yes, no, declined.
+ */
+foreign_background: Array<CategoryCount>, 
+/**
+ * Participants with a disability: yes, no, declined.
+ */
+disability: Array<CategoryCount>, 
+/**
+ * Participants whose participant_exit lies in the period.
+ */
+exits: number, 
+/**
+ * Those exits by exit_situation.
+ */
+exits_by_situation: Array<CategoryCount>, 
+/**
+ * Contacts in the period, with a client or anonymous.
+ */
+contacts: number, 
+/**
+ * Contacts by topic (a contact with several topics counts once under each).
+ */
+contacts_by_topic: Array<CategoryCount>, 
+/**
+ * Contacts by service language.
+ */
+contacts_by_service_language: Array<CategoryCount>, 
+/**
+ * Contacts by referral (a contact with several referrals counts once under each).
+ */
+contacts_by_referral: Array<CategoryCount>, 
+/**
+ * Contacts by channel.
+ */
+contacts_by_channel: Array<CategoryCount>, 
+/**
+ * Contacts by site id.
+ */
+contacts_by_site: Array<CategoryCount>, 
+/**
+ * Distinct clients with at least one contact in the period (a merged duplicate counts as
+ * its surviving client).
+ */
+unique_clients: number, 
+/**
+ * Contacts without a client (anonymous drop-in visits), counted apart from participants.
+ */
+anonymous_visitors: number, };
+
+export type ReportRequest = { 
+/**
+ * First day.
+ */
+from: string, 
+/**
+ * Last day, included.
+ */
+to: string, };
+
+export type ReportSource = "server" | "laptop";
+
+export type ReportView = { 
+/**
+ * Who computed it.
+ */
+source: ReportSource, 
+/**
+ * Why the laptop's data is shown, when it is (the server's error, in English).
+ */
+offline_reason: string | null, 
+/**
+ * The figures.
+ */
+report: ParticipantReport, 
+/**
+ * The same figures as CSV (`from,to,indicator,category,count`).
+ */
+csv: string, };
