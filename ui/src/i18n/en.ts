@@ -76,6 +76,9 @@ export const en: Messages = {
   'client.section.contact_info': 'Contact information',
   'client.section.participation': 'Participation (ESF+)',
   'client.section.notes': 'Notes and tags',
+  'client.section.consent': 'Consent and lawful basis',
+  'client.needs_lawful_basis': 'Record a lawful basis first: this is special-category data, kept only with a lawful basis.',
+  'client.consent_recorded_hint': 'Saving records today’s date and you as the person who recorded the consent.',
 
   'contact.title': 'Log a contact',
   'contact.title_for': 'Log a contact: {name}',

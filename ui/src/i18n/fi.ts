@@ -76,6 +76,9 @@ export const fi: Messages = {
   'client.section.contact_info': 'Yhteystiedot',
   'client.section.participation': 'Osallistuminen (ESR+)',
   'client.section.notes': 'Muistiinpanot ja tunnisteet',
+  'client.section.consent': 'Suostumus ja käsittelyperuste',
+  'client.needs_lawful_basis': 'Kirjaa ensin käsittelyperuste: tämä on erityiseen henkilötietoryhmään kuuluva tieto, jota säilytetään vain käsittelyperusteella.',
+  'client.consent_recorded_hint': 'Tallennus kirjaa suostumukselle tämän päivän ja sinut kirjaajaksi.',
 
   'contact.title': 'Kirjaa käynti',
   'contact.title_for': 'Kirjaa käynti: {name}',

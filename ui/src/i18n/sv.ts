@@ -76,6 +76,9 @@ export const sv: Messages = {
   'client.section.contact_info': 'Kontaktuppgifter',
   'client.section.participation': 'Deltagande (ESF+)',
   'client.section.notes': 'Anteckningar och etiketter',
+  'client.section.consent': 'Samtycke och rättslig grund',
+  'client.needs_lawful_basis': 'Ange först en rättslig grund: detta är en känslig personuppgift som bara sparas med rättslig grund.',
+  'client.consent_recorded_hint': 'När du sparar registreras dagens datum och du som den som antecknade samtycket.',
 
   'contact.title': 'Registrera ett besök',
   'contact.title_for': 'Registrera ett besök: {name}',

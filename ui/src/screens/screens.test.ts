@@ -9,6 +9,7 @@ import App from '../App.svelte';
 import { setLocale } from '../i18n/index.svelte';
 import { go, nav } from '../lib/nav.svelte';
 import { amina, aminaDetail, answerCommands, offlineStatus, session } from '../test/commands';
+import ClientForm from './client/ClientForm.svelte';
 import ClientProfile from './client/ClientProfile.svelte';
 import ContactForm from './contact/ContactForm.svelte';
 import FollowUps from './followups/FollowUps.svelte';
@@ -113,6 +114,7 @@ describe('screens', () => {
   const cases: [string, () => { container: Element }][] = [
     ['Today', () => render(Today)],
     ['Client profile', () => render(ClientProfile, { clientId: amina.id })],
+    ['Client edit form', () => render(ClientForm, { detail: aminaDetail, oncancel: () => {}, onsaved: () => {} })],
     ['Contact form', () => render(ContactForm, { client: amina, returnTo: { name: 'today' } })],
     ['Follow-ups', () => render(FollowUps)],
     ['Unsynced & conflicts', () => render(Unsynced)],
@@ -287,6 +289,45 @@ describe('conflicts', () => {
     expect(card.textContent).toContain('+358405556666');
     expect(card.textContent).not.toContain('In use now');
     expect(card.querySelectorAll('button').length).toBe(0);
+  });
+});
+
+describe('consent gate on the client form', () => {
+  const gated = ['Disability', 'Third-country national', 'Foreign background'];
+
+  it('special-category fields stay disabled, saying why, until a lawful basis is chosen', async () => {
+    const mocked = answers({ edit_client: () => ({ changed_fields: ['lawful_basis', 'disability'] }) });
+    render(ClientForm, { detail: aminaDetail, oncancel: () => {}, onsaved: () => {} });
+    await settle();
+    for (const label of gated) {
+      const select = screen.getByLabelText(label) as HTMLSelectElement;
+      expect(select.disabled).toBe(true);
+      expect(document.getElementById(select.getAttribute('aria-describedby')!.split(' ')[0])!.textContent).toBe(
+        'Record a lawful basis first: this is special-category data, kept only with a lawful basis.',
+      );
+    }
+    await fireEvent.change(screen.getByLabelText('Lawful basis'), { target: { value: 'public_task' } });
+    await settle();
+    const disability = screen.getByLabelText('Disability') as HTMLSelectElement;
+    expect(disability.disabled).toBe(false);
+    expect(disability.getAttribute('aria-describedby')).toBeNull();
+    // "Declined to say" is an answer of every sensitive item.
+    expect([...disability.options].map((o) => o.textContent)).toContain('Declined to say');
+    await fireEvent.change(disability, { target: { value: 'declined' } });
+    await fireEvent.click(screen.getByText('Save'));
+    await settle();
+    const edit = mocked.mock.calls.find(([command]) => command === 'edit_client')![1] as { edit: { fields: object } };
+    expect(edit.edit.fields).toEqual({ lawful_basis: 'public_task', disability: 'declined' });
+  });
+
+  it('choosing a consent says that its date and recorder are filled in', async () => {
+    answers();
+    render(ClientForm, { detail: aminaDetail, oncancel: () => {}, onsaved: () => {} });
+    await settle();
+    expect(screen.queryByText(/Saving records today’s date/)).toBeNull();
+    await fireEvent.change(screen.getByLabelText('Consent'), { target: { value: 'recorded' } });
+    await settle();
+    expect(screen.getByText(/Saving records today’s date/)).toBeTruthy();
   });
 });
 

@@ -13,7 +13,10 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde_json::Value;
 use tandem_domain::merge::Side;
-use tandem_domain::{Entity, FieldSpec, FieldValue, Hlc, ValidationContext, field_spec};
+use tandem_domain::{
+    Entity, FieldSpec, FieldValue, Hlc, ValidationContext, consent_gate_fields, field_spec,
+    is_consent_gated,
+};
 use tandem_protocol::{
     ChangeResult, ChangeStatus, Conflict, ConflictStatus, ConflictValue, DeviceInfo, PulledChange,
     Role, TeamRef, UserRef,
@@ -27,8 +30,8 @@ use super::{
 use crate::ServerError;
 use crate::clock::{from_ms, to_ms};
 use crate::push::{
-    CurrentField, Decision, PreparedChange, ValidChange, decide, is_clock_skewed, is_concurrent,
-    server_hlc,
+    CurrentField, Decision, PreparedChange, ValidChange, application_order, consent_gate, decide,
+    is_clock_skewed, is_concurrent, server_hlc,
 };
 
 /// The migrations, in order; `PRAGMA user_version` counts how many have run.
@@ -316,8 +319,8 @@ fn apply_one(
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
         .optional()?;
-    match owner {
-        Some((team, _)) if uuid(&team)? != ctx.team_id => {
+    match &owner {
+        Some((team, _)) if uuid(team)? != ctx.team_id => {
             return Ok(rejected(
                 change.change_id,
                 format!("{field}: the record belongs to another team"),
@@ -329,18 +332,28 @@ fn apply_one(
                 format!("{field}: the record is a {owner_entity}, not a {entity}"),
             ));
         }
-        Some(_) => {}
-        None => {
-            tx.execute(
-                "INSERT INTO records (record_id, entity, team_id, created_seq)
-                 VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(seq), 0) + 1 FROM change_log))",
-                params![
-                    change.record_id.to_string(),
-                    entity,
-                    ctx.team_id.to_string()
-                ],
-            )?;
+        _ => {}
+    }
+    if is_consent_gated(change.spec) {
+        let mut standing = Vec::new();
+        for spec in consent_gate_fields(change.spec.entity) {
+            let value = current_field(tx, spec, change.record_id)?;
+            standing.push((spec, value.map_or_else(|| spec.empty_value(), |f| f.value)));
         }
+        if let Some(reason) = consent_gate(change, standing) {
+            return Ok(rejected(change.change_id, reason));
+        }
+    }
+    if owner.is_none() {
+        tx.execute(
+            "INSERT INTO records (record_id, entity, team_id, created_seq)
+             VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(seq), 0) + 1 FROM change_log))",
+            params![
+                change.record_id.to_string(),
+                entity,
+                ctx.team_id.to_string()
+            ],
+        )?;
     }
 
     let current = current_field(tx, change.spec, change.record_id)?;
@@ -899,8 +912,9 @@ impl ServerStore for SqliteStore {
             // makes commit order equal seq order (see the module comment).
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let now_ms = to_ms(ctx.now);
-            let mut results = Vec::with_capacity(changes.len());
-            for change in &changes {
+            let mut results: Vec<Option<ChangeResult>> = changes.iter().map(|_| None).collect();
+            for index in application_order(&changes) {
+                let change = &changes[index];
                 let change_id = change.change_id();
                 let earlier: Option<(Option<String>, String)> = tx
                     .query_row(
@@ -910,17 +924,14 @@ impl ServerStore for SqliteStore {
                     )
                     .optional()?;
                 if let Some((team, result)) = earlier {
-                    if team.as_deref() == Some(ctx.team_id.to_string().as_str()) {
-                        results.push(
+                    results[index] = Some(
+                        if team.as_deref() == Some(ctx.team_id.to_string().as_str()) {
                             serde_json::from_str(&result)
-                                .map_err(|err| ServerError::CorruptData(err.to_string()))?,
-                        );
-                    } else {
-                        results.push(rejected(
-                            change_id,
-                            "change_id was already used by another team".into(),
-                        ));
-                    }
+                                .map_err(|err| ServerError::CorruptData(err.to_string()))?
+                        } else {
+                            rejected(change_id, "change_id was already used by another team".into())
+                        },
+                    );
                     continue;
                 }
                 let result = match change {
@@ -941,7 +952,7 @@ impl ServerStore for SqliteStore {
                         now_ms
                     ],
                 )?;
-                results.push(result);
+                results[index] = Some(result);
             }
             tx.execute(
                 "UPDATE devices SET last_sync_ms = ?1, pending_count = ?2, app_version = ?3,
@@ -955,7 +966,7 @@ impl ServerStore for SqliteStore {
                 ],
             )?;
             tx.commit()?;
-            Ok(results)
+            Ok(results.into_iter().flatten().collect())
         })
         .await
     }

@@ -8,6 +8,7 @@ mod harness;
 
 mod access;
 mod backup;
+mod consent;
 mod instances;
 mod logs;
 mod metrics;
