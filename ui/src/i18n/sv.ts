@@ -191,6 +191,8 @@ export const sv: Messages = {
   'error.locked': 'Tandem är låst.',
   'error.not_signed_in': 'Ingen har loggat in på den här datorn ännu. Den första inloggningen kräver nätverk.',
   'error.wrong_password': 'Fel användarnamn eller lösenord.',
+  'error.locked_out': 'För många felaktiga lösenord: vänta innan du försöker igen.',
+  'unlock.locked_out': 'För många felaktiga lösenord. Försök igen om {seconds} s; väntetiden växer med varje nytt felaktigt lösenord.',
   'error.offline': 'Servern kan inte nås. Ditt arbete är sparat på den här datorn och skickas senare.',
   'error.server': 'Servern kunde inte hantera begäran. Ditt arbete är sparat på den här datorn.',
   'error.sign_in_mismatch': 'Datan på den här datorn hör till ett annat team, en annan server eller användare.',

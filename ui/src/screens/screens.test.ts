@@ -331,6 +331,34 @@ describe('consent gate on the client form', () => {
   });
 });
 
+describe('unlock lockout', () => {
+  it('after too many wrong passwords the unlock screen shows the wait and refuses to submit', async () => {
+    answers({
+      unlock: () => {
+        throw { kind: 'locked_out', message: 'Too many wrong passwords: try again in 30 seconds', field: null };
+      },
+      session_state: () => ({ ...session, unlocked: false, unlock_wait_secs: 30 }),
+    });
+    render(SignIn, { session: { ...session, unlocked: false }, onsignedin: () => {} });
+    await settle();
+    const submit = screen.getByRole('button', { name: 'Unlock' }) as HTMLButtonElement;
+    expect(submit.disabled).toBe(false);
+    await fireEvent.input(screen.getByLabelText('Password'), { target: { value: 'wrong' } });
+    await fireEvent.click(submit);
+    await settle();
+    expect(screen.getByRole('status').textContent).toMatch(/^Too many wrong passwords\. Try again in (30|29) s/);
+    expect(submit.disabled).toBe(true);
+  });
+
+  it('a lockout that outlived a restart is shown at once', async () => {
+    answers();
+    render(SignIn, { session: { ...session, unlocked: false, unlock_wait_secs: 600 }, onsignedin: () => {} });
+    await settle();
+    expect(screen.getByRole('status').textContent).toMatch(/Try again in (600|599) s/);
+    expect((screen.getByRole('button', { name: 'Unlock' }) as HTMLButtonElement).disabled).toBe(true);
+  });
+});
+
 describe('sign-in on a provisioned laptop', () => {
   it('shows the server IT set, read-only, says why, and starts at the user name', async () => {
     answers();
