@@ -134,3 +134,14 @@ ensure_tauri_driver() {
   echo "Installing tauri-driver (about 30 s)"
   cargo install tauri-driver --version '^2' --locked --quiet
 }
+
+# cargo-fuzz (the libFuzzer targets in fuzz/) into CARGO_HOME/bin, only when missing. The
+# targets build with the pinned stable toolchain: without a sanitizer (`--sanitizer none`)
+# cargo-fuzz passes no unstable flag, so no nightly toolchain is needed.
+ensure_cargo_fuzz() {
+  if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "Installing cargo-fuzz (about two minutes)"
+    cargo install cargo-fuzz --locked --quiet
+  fi
+  cargo fuzz --version
+}

@@ -152,6 +152,8 @@ pub struct SessionState {
     pub team: Option<String>,
     /// The server this laptop syncs with.
     pub server_url: Option<String>,
+    /// Seconds until unlocking is allowed again after too many wrong passwords.
+    pub unlock_wait_secs: Option<u64>,
 }
 
 /// The first, online sign-in.

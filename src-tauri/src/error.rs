@@ -27,6 +27,8 @@ pub enum ErrorKind {
     NotSignedIn,
     /// The user name or password was not accepted.
     WrongPassword,
+    /// Too many wrong offline passwords: unlocking waits (`SessionState.unlock_wait_secs`).
+    LockedOut,
     /// The server could not be reached.
     Offline,
     /// This action needs the server, which could not be reached; nothing was changed.

@@ -47,6 +47,7 @@ impl From<SyncError> for CommandError {
             SyncError::DeviceRevoked => ErrorKind::DeviceRevoked,
             SyncError::UpdateRequired { .. } => ErrorKind::UpdateRequired,
             SyncError::InvalidCredentials => ErrorKind::WrongPassword,
+            SyncError::LockedOut { .. } => ErrorKind::LockedOut,
             SyncError::NotSignedIn | SyncError::Unauthorized { .. } => ErrorKind::NotSignedIn,
             SyncError::InvalidServerUrl { .. } | SyncError::ProvisionedServer { .. } => {
                 return CommandError::invalid_field("server_url", error.to_string());
@@ -167,7 +168,12 @@ pub fn watch(state: &AppState, channel: Channel<SyncEvent>) {
 /// The sign-in facts of a store as the UI needs them.
 pub fn session_state(store: &Store, unlocked: bool) -> Result<SessionState, StoreError> {
     let sign_in = store.sign_in()?;
+    let now = now();
+    let unlock_wait_secs = store.unlock_locked_until(now)?.map(|until| {
+        u64::try_from((until - now).num_milliseconds()).map_or(0, |ms| ms.div_ceil(1000))
+    });
     Ok(SessionState {
+        unlock_wait_secs,
         signed_in: sign_in.is_some(),
         unlocked: unlocked && sign_in.is_some(),
         username: sign_in.as_ref().map(|s| s.username.clone()),
@@ -210,8 +216,9 @@ pub async fn sign_in_online(state: &AppState, input: &SignInInput) -> Result<(),
     Ok(())
 }
 
-/// Checks a password against the verifier kept at the last online sign-in.
-pub fn verify_offline(store: &Store, password: &str) -> Result<bool, CommandError> {
+/// Checks a password against the verifier kept at the last online sign-in; repeated wrong
+/// ones lock out for a growing wait (`ErrorKind::LockedOut`).
+pub fn verify_offline(store: &mut Store, password: &str) -> Result<bool, CommandError> {
     let sign_in = store.sign_in()?.ok_or_else(|| {
         CommandError::new(
             ErrorKind::NotSignedIn,
@@ -222,6 +229,7 @@ pub fn verify_offline(store: &Store, password: &str) -> Result<bool, CommandErro
         store,
         &sign_in.username,
         password,
+        now(),
     )?)
 }
 

@@ -97,7 +97,7 @@ fn kind_json(kind: FieldKind) -> (String, Vec<&'static str>) {
 /// `catalogue.ts`: every field of every entity with its kind, policy and allowed values.
 pub fn catalogue_module() -> String {
     let mut out = String::from(HEADER);
-    out.push_str("\nexport type FieldInfo = {\n  name: string;\n  kind: string;\n  policy: string;\n  required: boolean;\n  values: readonly string[];\n  min?: number;\n  max?: number;\n};\n");
+    out.push_str("\nexport type FieldInfo = {\n  name: string;\n  kind: string;\n  policy: string;\n  required: boolean;\n  special_category: boolean;\n  values: readonly string[];\n  min?: number;\n  max?: number;\n};\n");
     for entity in Entity::ALL {
         let fields: Vec<Json> = fields_of(entity)
             .iter()
@@ -108,6 +108,7 @@ pub fn catalogue_module() -> String {
                     "kind": kind,
                     "policy": spec.policy.as_str(),
                     "required": spec.required,
+                    "special_category": spec.special_category,
                     "values": values,
                 });
                 if let FieldKind::Integer { min, max } = spec.kind {

@@ -306,9 +306,11 @@ pub(crate) fn conflicts(
             let value = store
                 .record(entity, record_id)?
                 .map_or(Json::Null, |record| record.get(&conflict.field).to_json());
+            // The text names the field, not its value: this line often ends up in a script's
+            // log; `tandem client show` and `--json` give the value to whoever asks.
             out.print(&json!({"conflict": conflict, "value": value}), || {
                 format!(
-                    "conflict {id} resolved: {} of {} {} is now {value}",
+                    "conflict {id} resolved: {} of {} {} is set",
                     conflict.field, conflict.entity, conflict.record_id
                 )
             });

@@ -129,6 +129,9 @@ pub struct FieldSpec {
     /// Whether a record must always have a value here (it cannot be created without one or
     /// cleared).
     pub required: bool,
+    /// Whether the field reveals special-category data (GDPR art. 9: health, origin), so it
+    /// may hold a value only while the record has a lawful basis ([`check_lawful_basis`]).
+    pub special_category: bool,
 }
 
 const fn spec(
@@ -143,6 +146,7 @@ const fn spec(
         kind,
         policy,
         required: false,
+        special_category: false,
     }
 }
 
@@ -158,6 +162,19 @@ const fn required(
         kind,
         policy,
         required: true,
+        special_category: false,
+    }
+}
+
+/// A field of special-category data: gated on a lawful basis.
+const fn special(entity: Entity, name: &'static str, kind: FieldKind) -> FieldSpec {
+    FieldSpec {
+        entity,
+        name,
+        kind,
+        policy: MergePolicy::Review,
+        required: false,
+        special_category: true,
     }
 }
 
@@ -190,26 +207,19 @@ const CLIENT_FIELDS: &[FieldSpec] = &[
         F::Enumeration(EducationLevel::NAMES),
         Lww,
     ),
-    spec(
+    special(
         C,
         "third_country_national",
         F::Enumeration(YesNoDeclined::NAMES),
-        Review,
     ),
     // Not in the table of DESIGN.md, but an ESF+ common indicator the participant report
     // needs (see ARCHITECTURE.md, decisions).
-    spec(
+    special(
         C,
         "foreign_background",
         F::Enumeration(YesNoDeclined::NAMES),
-        Review,
     ),
-    spec(
-        C,
-        "disability",
-        F::Enumeration(YesNoDeclined::NAMES),
-        Review,
-    ),
+    special(C, "disability", F::Enumeration(YesNoDeclined::NAMES)),
     spec(C, "consent", F::Enumeration(Consent::NAMES), Review),
     spec(C, "consent_date", F::Date, Review),
     spec(C, "consent_by", F::Id, Review),

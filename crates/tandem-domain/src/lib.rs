@@ -4,6 +4,7 @@
 //!
 //! Nothing here does I/O or reads a clock: the current time and date are always passed in.
 
+mod consent;
 mod enums;
 mod error;
 mod fields;
@@ -12,6 +13,7 @@ mod ids;
 pub mod merge;
 mod values;
 
+pub use consent::{LAWFUL_BASIS_FIELD, check_lawful_basis, consent_gate_fields, is_consent_gated};
 pub use enums::{
     Channel, Consent, EducationLevel, EmploymentStatus, ExitSituation, Gender, LawfulBasis,
     Referral, Topic, YesNoDeclined,

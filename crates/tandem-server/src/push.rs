@@ -5,7 +5,8 @@
 
 use tandem_domain::merge::{self, Resolution, Side, Write};
 use tandem_domain::{
-    Entity, FieldSpec, FieldValue, Hlc, MergePolicy, ValidationContext, field_spec,
+    Entity, FieldSpec, FieldValue, Hlc, LAWFUL_BASIS_FIELD, MergePolicy, Record, RecordId,
+    ValidationContext, check_lawful_basis, field_spec,
 };
 use tandem_protocol::{ChangeIn, ConflictStatus};
 use uuid::Uuid;
@@ -98,6 +99,40 @@ pub fn prepare_change(
         hlc,
         author_id,
     })
+}
+
+/// The order in which a batch is applied (indexes into `changes`): writes of a lawful basis
+/// first, then every other change in the order sent, and clearings of a lawful basis last.
+/// So a batch that records a basis and special-category data together, or clears both, passes
+/// the consent gate whatever order the device sent it in, while each change is still checked
+/// against what actually stands (a basis that lost a conflict does not count).
+pub fn application_order(changes: &[PreparedChange]) -> Vec<usize> {
+    let rank = |change: &PreparedChange| match change {
+        PreparedChange::Valid(valid) if valid.spec.name == LAWFUL_BASIS_FIELD => {
+            if valid.value.is_null() { 2 } else { 0 }
+        }
+        _ => 1,
+    };
+    let mut order: Vec<usize> = (0..changes.len()).collect();
+    order.sort_by_key(|&index| rank(&changes[index]));
+    order
+}
+
+/// The consent gate of one change (the rule is [`check_lawful_basis`]): `standing` are the
+/// record's consent-gated fields as they stand now (see
+/// [`tandem_domain::consent_gate_fields`]). Returns the reason to refuse the change, if any.
+pub fn consent_gate(
+    change: &ValidChange,
+    standing: impl IntoIterator<Item = (&'static FieldSpec, FieldValue)>,
+) -> Option<String> {
+    let mut record = Record::empty(change.spec.entity, RecordId::from_uuid(change.record_id));
+    for (spec, value) in standing {
+        record.set(spec, value);
+    }
+    record.set(change.spec, change.value.clone());
+    check_lawful_basis(&record, &[change.spec.name])
+        .err()
+        .map(|err| err.to_string())
 }
 
 /// The authoritative state of a field, as the store holds it.
@@ -231,7 +266,7 @@ pub fn policy_name(policy: MergePolicy) -> &'static str {
 mod tests {
     use super::*;
     use chrono::NaiveDate;
-    use serde_json::json;
+    use serde_json::{Value as Json, json};
 
     fn ctx() -> ValidationContext {
         ValidationContext::new(NaiveDate::from_ymd_opt(2026, 1, 15).unwrap())
@@ -336,6 +371,63 @@ mod tests {
             decide(Some(&state), &FieldValue::NULL, &future),
             Decision::Refuse(_)
         ));
+    }
+
+    #[test]
+    fn a_batch_applies_basis_writes_first_and_basis_clearings_last() {
+        let prepared = |field: &str, value| {
+            prepare_change(
+                &change(field, value, 0, "1764000000000-00000-d"),
+                Uuid::from_u128(3),
+                ctx(),
+            )
+        };
+        let batch = [
+            prepared("disability", json!("yes")),
+            prepared("lawful_basis", Json::Null),
+            prepared("nickname", json!("Ami")),
+            prepared("lawful_basis", json!("consent")),
+            prepared("shoe_size", json!(42)),
+        ];
+        assert_eq!(application_order(&batch), [3, 0, 2, 4, 1]);
+    }
+
+    #[test]
+    fn the_consent_gate_judges_a_change_against_what_stands() {
+        let gated = |name| field_spec(Entity::Client, name).unwrap();
+        let disability = valid(&change(
+            "disability",
+            json!("no"),
+            0,
+            "1764000000000-00000-d",
+        ));
+        let basis = |value: Json| {
+            (
+                gated("lawful_basis"),
+                gated("lawful_basis").parse_json(&value, ctx()).unwrap(),
+            )
+        };
+        let reason = consent_gate(&disability, [basis(Json::Null)]).unwrap();
+        assert!(
+            reason.starts_with("disability: special-category data"),
+            "{reason}"
+        );
+        assert_eq!(
+            consent_gate(&disability, [basis(json!("public_task"))]),
+            None
+        );
+        let clear = valid(&change(
+            "lawful_basis",
+            Json::Null,
+            0,
+            "1764000000000-00000-d",
+        ));
+        let standing = (gated("disability"), disability.value.clone());
+        let reason = consent_gate(&clear, [basis(json!("consent")), standing]).unwrap();
+        assert!(
+            reason.starts_with("lawful_basis: cannot be cleared"),
+            "{reason}"
+        );
     }
 
     #[test]

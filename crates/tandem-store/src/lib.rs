@@ -12,6 +12,7 @@ mod reports;
 mod search;
 mod status;
 mod sync_state;
+mod unlock;
 
 pub use connection::{STORE_FILE_NAME, Store};
 pub use error::StoreError;
@@ -26,6 +27,7 @@ pub use sync_state::{
     PullApplied, PushAck, PushApplied, PushOutcome, RejectedChange, ServerWrite, SignIn,
     SyncStatus,
 };
+pub use unlock::{FIRST_UNLOCK_LOCKOUT, FREE_UNLOCK_ATTEMPTS, MAX_UNLOCK_LOCKOUT, lockout_after};
 
 /// The per-user data directory that the desktop app and the `tandem` command share
 /// (`~/.local/share/tandem` on Linux), or `None` when the home directory is unknown.

@@ -25,6 +25,10 @@ pub(crate) enum MetaKey {
     LastSyncAt,
     /// What went wrong in the last sync, if it failed.
     LastSyncError,
+    /// Wrong offline passwords in a row since the last right one.
+    UnlockFailures,
+    /// When the last wrong offline password was given (RFC 3339).
+    UnlockLastFailureAt,
 }
 
 impl MetaKey {
@@ -38,8 +42,16 @@ impl MetaKey {
             MetaKey::ServerUrl => "server_url",
             MetaKey::LastSyncAt => "last_sync_at",
             MetaKey::LastSyncError => "last_sync_error",
+            MetaKey::UnlockFailures => "unlock_failures",
+            MetaKey::UnlockLastFailureAt => "unlock_last_failure_at",
         }
     }
+}
+
+/// Removes one value.
+pub(crate) fn delete(conn: &Connection, key: MetaKey) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM meta WHERE key = ?1", [key.as_str()])?;
+    Ok(())
 }
 
 /// Reads one value.

@@ -8,7 +8,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::Value as Json;
 use tandem_domain::{
-    ChangeId, Entity, FieldValue, HlcClock, Record, RecordId, ValidationContext, field_spec,
+    ChangeId, Entity, FieldValue, HlcClock, Record, RecordId, ValidationContext,
+    check_lawful_basis, field_spec,
 };
 use uuid::Uuid;
 
@@ -54,7 +55,8 @@ fn stored_values() -> ValidationContext {
 
 impl Store {
     /// Creates a record from field values (wire names to JSON values), validating every
-    /// value. Every non-empty field is queued for the server with `base_version` 0.
+    /// value and the consent gate. Every non-empty field is queued for the server with
+    /// `base_version` 0.
     pub fn create_record(
         &mut self,
         entity: Entity,
@@ -62,7 +64,12 @@ impl Store {
         edit: EditContext,
     ) -> Result<RecordId, StoreError> {
         let id = RecordId::from_uuid(new_uuid_v7(edit));
-        let record = Record::create(entity, id, input, edit.validation())?;
+        let mut record = Record::create(entity, id, input, edit.validation())?;
+        let mut written: Vec<&str> = input.keys().map(String::as_str).collect();
+        if !record.get("consent").is_null() {
+            written.extend(self.record_consent(&mut record, input, edit)?);
+        }
+        check_lawful_basis(&record, &written)?;
         let tx = self.conn.transaction()?;
         let now = edit.now.to_rfc3339();
         let team = meta::get(&tx, MetaKey::TeamId)?;
@@ -91,6 +98,7 @@ impl Store {
 
     /// Changes fields of an existing record. Fields given the value they already hold are
     /// left alone; every other one gets a history row and an outbox row in one transaction.
+    /// The record as the edit leaves it must pass the consent gate.
     pub fn edit_record(
         &mut self,
         entity: Entity,
@@ -111,6 +119,16 @@ impl Store {
                 changed.push((spec.name, value));
             }
         }
+        if changed
+            .iter()
+            .any(|(name, value)| *name == "consent" && !value.is_null())
+        {
+            for name in self.record_consent(&mut record, changes, edit)? {
+                changed.push((name, record.get(name).clone()));
+            }
+        }
+        let written: Vec<&str> = changed.iter().map(|(name, _)| *name).collect();
+        check_lawful_basis(&record, &written)?;
         if changed.is_empty() {
             return Ok(EditOutcome {
                 changed_fields: Vec::new(),
@@ -129,6 +147,32 @@ impl Store {
         Ok(EditOutcome {
             changed_fields: changed.into_iter().map(|(name, _)| name).collect(),
         })
+    }
+
+    /// Recording consent records when and by whom: a write of `consent` that does not give
+    /// `consent_date` or `consent_by` sets them to the day of the edit and the signed-in user.
+    /// Returns the fields it changed.
+    fn record_consent(
+        &self,
+        record: &mut Record,
+        input: &BTreeMap<String, Json>,
+        edit: EditContext,
+    ) -> Result<Vec<&'static str>, StoreError> {
+        let today = Json::String(edit.now.date_naive().format("%Y-%m-%d").to_string());
+        let author = Json::String(meta::author_id(&self.conn)?);
+        let mut filled = Vec::new();
+        for (name, value) in [("consent_date", today), ("consent_by", author)] {
+            if input.contains_key(name) {
+                continue;
+            }
+            let spec = field_spec(record.entity(), name)?;
+            let value = spec.parse_json(&value, edit.validation())?;
+            if *record.get(name) != value {
+                record.set(spec, value);
+                filled.push(spec.name);
+            }
+        }
+        Ok(filled)
     }
 
     /// One record with all its fields, or `None` if this store has never seen it.

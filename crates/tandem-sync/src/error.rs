@@ -97,6 +97,18 @@ pub enum SyncError {
     )]
     NotSignedIn,
 
+    /// Too many wrong offline passwords in a row: unlocking is refused for a while (the wait
+    /// grows with every further wrong password and survives a restart).
+    #[error(
+        "Too many wrong passwords: try again in {wait_secs} seconds (at {until}). The wait grows with every further wrong password."
+    )]
+    LockedOut {
+        /// Until when unlocking is refused.
+        until: chrono::DateTime<chrono::Utc>,
+        /// Seconds from the attempt until then.
+        wait_secs: u64,
+    },
+
     /// Another process (or task) is syncing this store right now.
     #[error("Another sync of this store is running (lock {path}); this one was not started.")]
     AlreadyRunning {
@@ -225,6 +237,7 @@ impl SyncError {
             SyncError::Server { .. } => "server",
             SyncError::Protocol { .. } => "protocol",
             SyncError::NotSignedIn => "not_signed_in",
+            SyncError::LockedOut { .. } => "locked_out",
             SyncError::AlreadyRunning { .. } => "already_running",
             SyncError::Keyring { .. } => "keyring",
             SyncError::Io { .. } => "io",

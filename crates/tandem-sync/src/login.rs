@@ -3,6 +3,7 @@
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use chrono::{DateTime, Utc};
 use tandem_protocol::{LoginRequest, LoginResponse};
 use tandem_store::{SignIn, Store};
 
@@ -75,25 +76,108 @@ pub fn password_verifier(password: &str) -> Result<String, SyncError> {
         })
 }
 
-/// Whether `username` and `password` match the sign-in kept in the store (offline sign-in).
-pub fn verify_offline(store: &Store, username: &str, password: &str) -> Result<bool, SyncError> {
+/// Whether `username` and `password` match the sign-in kept in the store (offline sign-in),
+/// at `now`. Wrong passwords are counted in the store; from the fifth in a row unlocking is
+/// refused for a growing wait ([`tandem_store::lockout_after`]) with
+/// [`SyncError::LockedOut`], without even checking the password. The right one resets the
+/// count.
+pub fn verify_offline(
+    store: &mut Store,
+    username: &str,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, SyncError> {
     let Some(sign_in) = store.sign_in()? else {
         return Err(SyncError::NotSignedIn);
     };
-    if sign_in.username != username {
-        return Ok(false);
-    }
-    let Ok(hash) = PasswordHash::new(&sign_in.password_verifier) else {
-        return Ok(false);
+    let locked_out = |until: DateTime<Utc>| SyncError::LockedOut {
+        until,
+        wait_secs: u64::try_from((until - now).num_milliseconds())
+            .map_or(0, |ms| ms.div_ceil(1000)),
     };
-    Ok(Argon2::default()
-        .verify_password(password.as_bytes(), &hash)
-        .is_ok())
+    if let Some(until) = store.unlock_locked_until(now)? {
+        return Err(locked_out(until));
+    }
+    let matches = sign_in.username == username
+        && PasswordHash::new(&sign_in.password_verifier).is_ok_and(|hash| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &hash)
+                .is_ok()
+        });
+    if matches {
+        store.record_unlock_success()?;
+        return Ok(true);
+    }
+    match store.record_unlock_failure(now)? {
+        Some(until) => Err(locked_out(until)),
+        None => Ok(false),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{TimeDelta, TimeZone};
+    use tandem_store::{STORE_FILE_NAME, StoreKey};
+
+    fn signed_in_store(dir: &std::path::Path, key: &StoreKey) -> Store {
+        let mut store = Store::open_with_key(&dir.join(STORE_FILE_NAME), key).unwrap();
+        store
+            .record_sign_in(&SignIn {
+                server_url: "http://127.0.0.1:1".into(),
+                user_id: uuid::Uuid::from_u128(1),
+                username: "coach".into(),
+                role: "coach".into(),
+                team_id: uuid::Uuid::from_u128(2),
+                team_name: "north".into(),
+                device_id: uuid::Uuid::from_u128(3),
+                device_name: "laptop".into(),
+                password_verifier: password_verifier("correct horse").unwrap(),
+            })
+            .unwrap();
+        store
+    }
+
+    #[test]
+    fn the_fifth_wrong_password_locks_out_across_a_restart_even_the_right_one_until_the_wait_ends()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let key = StoreKey::generate();
+        let mut store = signed_in_store(dir.path(), &key);
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 26, 9, 0, 0).unwrap();
+        for _ in 0..4 {
+            assert!(!verify_offline(&mut store, "coach", "wrong", t0).unwrap());
+        }
+        let err = verify_offline(&mut store, "coach", "wrong", t0).unwrap_err();
+        assert!(
+            matches!(err, SyncError::LockedOut { wait_secs: 30, .. }),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("Too many wrong passwords: try again in 30 seconds")
+        );
+        drop(store);
+        let mut store = Store::open_with_key(&dir.path().join(STORE_FILE_NAME), &key).unwrap();
+        let later = t0 + TimeDelta::seconds(20);
+        let err = verify_offline(&mut store, "coach", "correct horse", later).unwrap_err();
+        assert!(
+            matches!(err, SyncError::LockedOut { wait_secs: 10, .. }),
+            "{err:?}"
+        );
+        assert_eq!(err.kind(), "locked_out");
+        let after = t0 + TimeDelta::seconds(30);
+        assert!(verify_offline(&mut store, "coach", "correct horse", after).unwrap());
+        // The right password reset the count: four more wrong ones are free again.
+        for _ in 0..4 {
+            assert!(!verify_offline(&mut store, "coach", "wrong", after).unwrap());
+        }
+        // A wrong user name counts like a wrong password: this is the fifth.
+        assert!(matches!(
+            verify_offline(&mut store, "someone", "correct horse", after),
+            Err(SyncError::LockedOut { .. })
+        ));
+    }
 
     #[test]
     fn a_verifier_accepts_its_password_and_nothing_else() {

@@ -77,6 +77,9 @@ export const en: Messages = {
   'client.section.contact_info': 'Contact information',
   'client.section.participation': 'Participation (ESF+)',
   'client.section.notes': 'Notes and tags',
+  'client.section.consent': 'Consent and lawful basis',
+  'client.needs_lawful_basis': 'Record a lawful basis first: this is special-category data, kept only with a lawful basis.',
+  'client.consent_recorded_hint': 'Saving records today’s date and you as the person who recorded the consent.',
 
   'contact.title': 'Log a contact',
   'contact.title_for': 'Log a contact: {name}',
@@ -214,6 +217,8 @@ export const en: Messages = {
   'error.locked': 'Tandem is locked.',
   'error.not_signed_in': 'Nobody has signed in on this laptop yet. The first sign-in needs the network.',
   'error.wrong_password': 'Wrong user name or password.',
+  'error.locked_out': 'Too many wrong passwords: wait before trying again.',
+  'unlock.locked_out': 'Too many wrong passwords. Try again in {seconds} s; the wait grows with every further wrong password.',
   'error.offline': 'The server cannot be reached. Your work is saved on this laptop and will be sent later.',
   'error.server': 'The server could not handle the request. Your work is saved on this laptop.',
   'error.sign_in_mismatch': 'This laptop’s data belongs to another team, server or user.',

@@ -77,6 +77,9 @@ export const fi: Messages = {
   'client.section.contact_info': 'Yhteystiedot',
   'client.section.participation': 'Osallistuminen (ESR+)',
   'client.section.notes': 'Muistiinpanot ja tunnisteet',
+  'client.section.consent': 'Suostumus ja käsittelyperuste',
+  'client.needs_lawful_basis': 'Kirjaa ensin käsittelyperuste: tämä on erityiseen henkilötietoryhmään kuuluva tieto, jota säilytetään vain käsittelyperusteella.',
+  'client.consent_recorded_hint': 'Tallennus kirjaa suostumukselle tämän päivän ja sinut kirjaajaksi.',
 
   'contact.title': 'Kirjaa käynti',
   'contact.title_for': 'Kirjaa käynti: {name}',
@@ -214,6 +217,8 @@ export const fi: Messages = {
   'error.locked': 'Tandem on lukittu.',
   'error.not_signed_in': 'Tällä koneella ei ole vielä kirjauduttu. Ensimmäinen kirjautuminen vaatii verkkoyhteyden.',
   'error.wrong_password': 'Väärä käyttäjätunnus tai salasana.',
+  'error.locked_out': 'Liian monta väärää salasanaa: odota ennen kuin yrität uudelleen.',
+  'unlock.locked_out': 'Liian monta väärää salasanaa. Yritä uudelleen {seconds} s kuluttua; odotus pitenee jokaisesta uudesta väärästä salasanasta.',
   'error.offline': 'Palvelimeen ei saada yhteyttä. Työsi on tallessa tällä koneella ja lähetetään myöhemmin.',
   'error.server': 'Palvelin ei pystynyt käsittelemään pyyntöä. Työsi on tallessa tällä koneella.',
   'error.sign_in_mismatch': 'Tämän koneen tiedot kuuluvat toiselle tiimille, palvelimelle tai käyttäjälle.',

@@ -77,6 +77,9 @@ export const sv: Messages = {
   'client.section.contact_info': 'Kontaktuppgifter',
   'client.section.participation': 'Deltagande (ESF+)',
   'client.section.notes': 'Anteckningar och etiketter',
+  'client.section.consent': 'Samtycke och rättslig grund',
+  'client.needs_lawful_basis': 'Ange först en rättslig grund: detta är en känslig personuppgift som bara sparas med rättslig grund.',
+  'client.consent_recorded_hint': 'När du sparar registreras dagens datum och du som den som antecknade samtycket.',
 
   'contact.title': 'Registrera ett besök',
   'contact.title_for': 'Registrera ett besök: {name}',
@@ -214,6 +217,8 @@ export const sv: Messages = {
   'error.locked': 'Tandem är låst.',
   'error.not_signed_in': 'Ingen har loggat in på den här datorn ännu. Den första inloggningen kräver nätverk.',
   'error.wrong_password': 'Fel användarnamn eller lösenord.',
+  'error.locked_out': 'För många felaktiga lösenord: vänta innan du försöker igen.',
+  'unlock.locked_out': 'För många felaktiga lösenord. Försök igen om {seconds} s; väntetiden växer med varje nytt felaktigt lösenord.',
   'error.offline': 'Servern kan inte nås. Ditt arbete är sparat på den här datorn och skickas senare.',
   'error.server': 'Servern kunde inte hantera begäran. Ditt arbete är sparat på den här datorn.',
   'error.sign_in_mismatch': 'Datan på den här datorn hör till ett annat team, en annan server eller användare.',

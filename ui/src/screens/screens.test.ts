@@ -9,6 +9,7 @@ import App from '../App.svelte';
 import { setLocale } from '../i18n/index.svelte';
 import { go, nav } from '../lib/nav.svelte';
 import { amina, aminaDetail, answerCommands, offlineStatus, session } from '../test/commands';
+import ClientForm from './client/ClientForm.svelte';
 import ClientProfile from './client/ClientProfile.svelte';
 import ContactForm from './contact/ContactForm.svelte';
 import FollowUps from './followups/FollowUps.svelte';
@@ -136,6 +137,7 @@ describe('screens', () => {
   const cases: [string, () => { container: Element }][] = [
     ['Today', () => render(Today)],
     ['Client profile', () => render(ClientProfile, { clientId: amina.id })],
+    ['Client edit form', () => render(ClientForm, { detail: aminaDetail, oncancel: () => {}, onsaved: () => {} })],
     ['Contact form', () => render(ContactForm, { client: amina, returnTo: { name: 'today' } })],
     ['Follow-ups', () => render(FollowUps)],
     ['Unsynced & conflicts', () => render(Unsynced)],
@@ -362,6 +364,70 @@ describe('duplicates', () => {
     render(Unsynced);
     await settle();
     expect(screen.getAllByText(/This needs a connection to the server/).length).toBeGreaterThan(0);
+describe('consent gate on the client form', () => {
+  const gated = ['Disability', 'Third-country national', 'Foreign background'];
+
+  it('special-category fields stay disabled, saying why, until a lawful basis is chosen', async () => {
+    const mocked = answers({ edit_client: () => ({ changed_fields: ['lawful_basis', 'disability'] }) });
+    render(ClientForm, { detail: aminaDetail, oncancel: () => {}, onsaved: () => {} });
+    await settle();
+    for (const label of gated) {
+      const select = screen.getByLabelText(label) as HTMLSelectElement;
+      expect(select.disabled).toBe(true);
+      expect(document.getElementById(select.getAttribute('aria-describedby')!.split(' ')[0])!.textContent).toBe(
+        'Record a lawful basis first: this is special-category data, kept only with a lawful basis.',
+      );
+    }
+    await fireEvent.change(screen.getByLabelText('Lawful basis'), { target: { value: 'public_task' } });
+    await settle();
+    const disability = screen.getByLabelText('Disability') as HTMLSelectElement;
+    expect(disability.disabled).toBe(false);
+    expect(disability.getAttribute('aria-describedby')).toBeNull();
+    // "Declined to say" is an answer of every sensitive item.
+    expect([...disability.options].map((o) => o.textContent)).toContain('Declined to say');
+    await fireEvent.change(disability, { target: { value: 'declined' } });
+    await fireEvent.click(screen.getByText('Save'));
+    await settle();
+    const edit = mocked.mock.calls.find(([command]) => command === 'edit_client')![1] as { edit: { fields: object } };
+    expect(edit.edit.fields).toEqual({ lawful_basis: 'public_task', disability: 'declined' });
+  });
+
+  it('choosing a consent says that its date and recorder are filled in', async () => {
+    answers();
+    render(ClientForm, { detail: aminaDetail, oncancel: () => {}, onsaved: () => {} });
+    await settle();
+    expect(screen.queryByText(/Saving records today’s date/)).toBeNull();
+    await fireEvent.change(screen.getByLabelText('Consent'), { target: { value: 'recorded' } });
+    await settle();
+    expect(screen.getByText(/Saving records today’s date/)).toBeTruthy();
+  });
+});
+
+describe('unlock lockout', () => {
+  it('after too many wrong passwords the unlock screen shows the wait and refuses to submit', async () => {
+    answers({
+      unlock: () => {
+        throw { kind: 'locked_out', message: 'Too many wrong passwords: try again in 30 seconds', field: null };
+      },
+      session_state: () => ({ ...session, unlocked: false, unlock_wait_secs: 30 }),
+    });
+    render(SignIn, { session: { ...session, unlocked: false }, onsignedin: () => {} });
+    await settle();
+    const submit = screen.getByRole('button', { name: 'Unlock' }) as HTMLButtonElement;
+    expect(submit.disabled).toBe(false);
+    await fireEvent.input(screen.getByLabelText('Password'), { target: { value: 'wrong' } });
+    await fireEvent.click(submit);
+    await settle();
+    expect(screen.getByRole('status').textContent).toMatch(/^Too many wrong passwords\. Try again in (30|29) s/);
+    expect(submit.disabled).toBe(true);
+  });
+
+  it('a lockout that outlived a restart is shown at once', async () => {
+    answers();
+    render(SignIn, { session: { ...session, unlocked: false, unlock_wait_secs: 600 }, onsignedin: () => {} });
+    await settle();
+    expect(screen.getByRole('status').textContent).toMatch(/Try again in (600|599) s/);
+    expect((screen.getByRole('button', { name: 'Unlock' }) as HTMLButtonElement).disabled).toBe(true);
   });
 });
 

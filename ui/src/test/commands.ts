@@ -69,6 +69,7 @@ export const session: SessionState = {
   role: 'coach',
   team: 'demo',
   server_url: 'http://127.0.0.1:8080',
+  unlock_wait_secs: null,
 };
 
 export const offlineStatus: SyncStatusView = {

@@ -3,6 +3,7 @@
 
 mod crash;
 mod encryption;
+mod logs;
 mod provisioning;
 mod records;
 mod report;

@@ -26,7 +26,10 @@ use deadpool_postgres::{
 };
 use serde_json::Value;
 use tandem_domain::merge::Side;
-use tandem_domain::{Entity, FieldSpec, FieldValue, Hlc, RecordId, ValidationContext, field_spec};
+use tandem_domain::{
+    Entity, FieldSpec, FieldValue, Hlc, RecordId, ValidationContext, consent_gate_fields,
+    field_spec, is_consent_gated,
+};
 use tandem_protocol::{
     ChangeResult, ChangeStatus, Conflict, ConflictStatus, ConflictValue, DeviceInfo,
     DuplicateMerge, PulledChange, PulledPurge, Role, TeamRef, UserRef,
@@ -52,8 +55,8 @@ use crate::duplicates::{
     PlannedWrite, check_mergeable, check_undoable, client_ref, merge_writes, undo_writes,
 };
 use crate::push::{
-    CurrentField, Decision, PreparedChange, ValidChange, decide, is_clock_skewed, is_concurrent,
-    server_hlc,
+    CurrentField, Decision, PreparedChange, ValidChange, application_order, consent_gate, decide,
+    is_clock_skewed, is_concurrent, server_hlc,
 };
 use crate::store::privacy::{change_audit_entries, resolve_audit_entry};
 
@@ -383,32 +386,40 @@ async fn apply_one(
         &[&change.record_id],
     )
     .await?;
-    match owner {
-        Some(row) => {
-            let team: Uuid = row.try_get(0)?;
-            let owner_entity: String = row.try_get(1)?;
-            if team != ctx.team_id {
-                return Ok(rejected(
-                    change.change_id,
-                    format!("{field}: the record belongs to another team"),
-                ));
-            }
-            if owner_entity != entity {
-                return Ok(rejected(
-                    change.change_id,
-                    format!("{field}: the record is a {owner_entity}, not a {entity}"),
-                ));
-            }
+    if let Some(row) = &owner {
+        let team: Uuid = row.try_get(0)?;
+        let owner_entity: String = row.try_get(1)?;
+        if team != ctx.team_id {
+            return Ok(rejected(
+                change.change_id,
+                format!("{field}: the record belongs to another team"),
+            ));
         }
-        None => {
-            execute(
-                tx,
-                "INSERT INTO records (record_id, entity, team_id, created_seq)
-                 VALUES ($1, $2, $3, (SELECT COALESCE(MAX(seq), 0) + 1 FROM change_log))",
-                &[&change.record_id, &entity, &ctx.team_id],
-            )
-            .await?;
+        if owner_entity != entity {
+            return Ok(rejected(
+                change.change_id,
+                format!("{field}: the record is a {owner_entity}, not a {entity}"),
+            ));
         }
+    }
+    if is_consent_gated(change.spec) {
+        let mut standing = Vec::new();
+        for spec in consent_gate_fields(change.spec.entity) {
+            let value = current_field(tx, spec, change.record_id).await?;
+            standing.push((spec, value.map_or_else(|| spec.empty_value(), |f| f.value)));
+        }
+        if let Some(reason) = consent_gate(change, standing) {
+            return Ok(rejected(change.change_id, reason));
+        }
+    }
+    if owner.is_none() {
+        execute(
+            tx,
+            "INSERT INTO records (record_id, entity, team_id, created_seq)
+             VALUES ($1, $2, $3, (SELECT COALESCE(MAX(seq), 0) + 1 FROM change_log))",
+            &[&change.record_id, &entity, &ctx.team_id],
+        )
+        .await?;
     }
 
     let current = current_field(tx, change.spec, change.record_id).await?;
@@ -1087,9 +1098,10 @@ impl ServerStore for PostgresStore {
         // check below with every other push, so one change id is never applied twice.
         let tx = begin_seq_writer(&mut client).await?;
         let now_ms = to_ms(ctx.now);
-        let mut results = Vec::with_capacity(changes.len());
+        let mut results: Vec<Option<ChangeResult>> = changes.iter().map(|_| None).collect();
         let mut written = Vec::new();
-        for change in &changes {
+        for index in application_order(&changes) {
+            let change = &changes[index];
             let change_id = change.change_id();
             let earlier = query_opt(
                 &tx,
@@ -1099,17 +1111,15 @@ impl ServerStore for PostgresStore {
             .await?;
             if let Some(row) = earlier {
                 let team: Option<Uuid> = row.try_get(0)?;
-                if team == Some(ctx.team_id) {
-                    results.push(
-                        serde_json::from_str(row.try_get(1)?)
-                            .map_err(|err| ServerError::CorruptData(err.to_string()))?,
-                    );
+                results[index] = Some(if team == Some(ctx.team_id) {
+                    serde_json::from_str(row.try_get(1)?)
+                        .map_err(|err| ServerError::CorruptData(err.to_string()))?
                 } else {
-                    results.push(rejected(
+                    rejected(
                         change_id,
                         "change_id was already used by another team".into(),
-                    ));
-                }
+                    )
+                });
                 continue;
             }
             let result = match change {
@@ -1138,7 +1148,7 @@ impl ServerStore for PostgresStore {
                 ],
             )
             .await?;
-            results.push(result);
+            results[index] = Some(result);
         }
         for entry in change_audit_entries(&ctx, &written) {
             privacy::append_audit(&tx, &entry).await?;
@@ -1157,7 +1167,7 @@ impl ServerStore for PostgresStore {
         )
         .await?;
         tx.commit().await?;
-        Ok(results)
+        Ok(results.into_iter().flatten().collect())
     }
 
     async fn pull(

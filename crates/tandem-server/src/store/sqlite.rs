@@ -13,7 +13,10 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde_json::Value;
 use tandem_domain::merge::Side;
-use tandem_domain::{Entity, FieldSpec, FieldValue, Hlc, RecordId, ValidationContext, field_spec};
+use tandem_domain::{
+    Entity, FieldSpec, FieldValue, Hlc, RecordId, ValidationContext, consent_gate_fields,
+    field_spec, is_consent_gated,
+};
 use tandem_protocol::{
     ChangeResult, ChangeStatus, Conflict, ConflictStatus, ConflictValue, DeviceInfo,
     DuplicateMerge, PulledChange, PulledPurge, Role, TeamRef, UserRef,
@@ -36,8 +39,8 @@ use crate::duplicates::{
     PlannedWrite, check_mergeable, check_undoable, client_ref, merge_writes, undo_writes,
 };
 use crate::push::{
-    CurrentField, Decision, PreparedChange, ValidChange, decide, is_clock_skewed, is_concurrent,
-    server_hlc,
+    CurrentField, Decision, PreparedChange, ValidChange, application_order, consent_gate, decide,
+    is_clock_skewed, is_concurrent, server_hlc,
 };
 use crate::store::privacy::{change_audit_entries, resolve_audit_entry};
 
@@ -336,8 +339,8 @@ fn apply_one(
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
         .optional()?;
-    match owner {
-        Some((team, _)) if uuid(&team)? != ctx.team_id => {
+    match &owner {
+        Some((team, _)) if uuid(team)? != ctx.team_id => {
             return Ok(rejected(
                 change.change_id,
                 format!("{field}: the record belongs to another team"),
@@ -349,18 +352,28 @@ fn apply_one(
                 format!("{field}: the record is a {owner_entity}, not a {entity}"),
             ));
         }
-        Some(_) => {}
-        None => {
-            tx.execute(
-                "INSERT INTO records (record_id, entity, team_id, created_seq)
-                 VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(seq), 0) + 1 FROM change_log))",
-                params![
-                    change.record_id.to_string(),
-                    entity,
-                    ctx.team_id.to_string()
-                ],
-            )?;
+        _ => {}
+    }
+    if is_consent_gated(change.spec) {
+        let mut standing = Vec::new();
+        for spec in consent_gate_fields(change.spec.entity) {
+            let value = current_field(tx, spec, change.record_id)?;
+            standing.push((spec, value.map_or_else(|| spec.empty_value(), |f| f.value)));
         }
+        if let Some(reason) = consent_gate(change, standing) {
+            return Ok(rejected(change.change_id, reason));
+        }
+    }
+    if owner.is_none() {
+        tx.execute(
+            "INSERT INTO records (record_id, entity, team_id, created_seq)
+             VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(seq), 0) + 1 FROM change_log))",
+            params![
+                change.record_id.to_string(),
+                entity,
+                ctx.team_id.to_string()
+            ],
+        )?;
     }
 
     let current = current_field(tx, change.spec, change.record_id)?;
@@ -1028,9 +1041,10 @@ impl ServerStore for SqliteStore {
             // makes commit order equal seq order (see the module comment).
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let now_ms = to_ms(ctx.now);
-            let mut results = Vec::with_capacity(changes.len());
+            let mut results: Vec<Option<ChangeResult>> = changes.iter().map(|_| None).collect();
             let mut written = Vec::new();
-            for change in &changes {
+            for index in application_order(&changes) {
+                let change = &changes[index];
                 let change_id = change.change_id();
                 let earlier: Option<(Option<String>, String)> = tx
                     .query_row(
@@ -1040,17 +1054,14 @@ impl ServerStore for SqliteStore {
                     )
                     .optional()?;
                 if let Some((team, result)) = earlier {
-                    if team.as_deref() == Some(ctx.team_id.to_string().as_str()) {
-                        results.push(
+                    results[index] = Some(
+                        if team.as_deref() == Some(ctx.team_id.to_string().as_str()) {
                             serde_json::from_str(&result)
-                                .map_err(|err| ServerError::CorruptData(err.to_string()))?,
-                        );
-                    } else {
-                        results.push(rejected(
-                            change_id,
-                            "change_id was already used by another team".into(),
-                        ));
-                    }
+                                .map_err(|err| ServerError::CorruptData(err.to_string()))?
+                        } else {
+                            rejected(change_id, "change_id was already used by another team".into())
+                        },
+                    );
                     continue;
                 }
                 let result = match change {
@@ -1076,7 +1087,7 @@ impl ServerStore for SqliteStore {
                         now_ms
                     ],
                 )?;
-                results.push(result);
+                results[index] = Some(result);
             }
             for entry in change_audit_entries(&ctx, &written) {
                 privacy::append_audit(&tx, &entry)?;
@@ -1093,7 +1104,7 @@ impl ServerStore for SqliteStore {
                 ],
             )?;
             tx.commit()?;
-            Ok(results)
+            Ok(results.into_iter().flatten().collect())
         })
         .await
     }

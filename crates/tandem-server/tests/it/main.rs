@@ -9,6 +9,7 @@ mod harness;
 mod access;
 mod backup;
 mod duplicates;
+mod consent;
 mod instances;
 mod logs;
 mod metrics;

@@ -2,6 +2,7 @@
 //! the real OS keyring. Run them with `scripts/with-keyring cargo test -p tandem-store`
 //! (scripts/test does), which provides a private, unlocked gnome-keyring.
 
+mod consent;
 mod encryption_outside;
 mod keyring_unavailable;
 mod open;

@@ -5,6 +5,8 @@
 //! server (current value or history, losing and merged values included) or in that laptop's
 //! rejected list, and none was applied twice; open conflicts are exactly the review-policy
 //! disagreements, each with differing values, and the team lead's laptop mirrors them all.
+//! Laptops also record and clear a lawful basis and special-category data concurrently: the
+//! server never ends with such data on a client without a basis (the consent gate).
 //!
 //! `TANDEM_PROPTEST_CASES` sets the number of cases (default 1000).
 
@@ -76,6 +78,13 @@ enum Op {
         device: usize,
         record: usize,
     },
+    /// The lawful basis and a special-category field together (recorded, changed, cleared, or
+    /// the data without a basis, which the laptop itself refuses).
+    Consent {
+        device: usize,
+        record: usize,
+        pick: usize,
+    },
     /// An edit made while the laptop's clock wrongly says next year: the server refuses it.
     RefusedEdit {
         device: usize,
@@ -99,6 +108,8 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(device, record, field, value)| Op::Edit { device, record, field, value }),
         1 => (any::<usize>(), any::<usize>()).prop_map(|(device, record)| Op::Delete { device, record }),
         1 => (any::<usize>(), any::<usize>()).prop_map(|(device, record)| Op::RefusedEdit { device, record }),
+        2 => (any::<usize>(), any::<usize>(), any::<usize>())
+            .prop_map(|(device, record, pick)| Op::Consent { device, record, pick }),
         4 => any::<usize>().prop_map(|device| Op::Sync { device }),
         1 => any::<usize>().prop_map(|device| Op::Offline { device }),
         1 => any::<usize>().prop_map(|device| Op::Online { device }),
@@ -218,6 +229,24 @@ fn run_case(offsets: &[i64], ops: &[Op]) -> Result<(), TestCaseError> {
                     d.edit_client(*id, json!({"deleted": true}));
                 }
             }
+            Op::Consent {
+                device,
+                record,
+                pick,
+            } => {
+                let d = &mut devices[device % n];
+                let clients = known_clients(d);
+                if let Some(id) = clients.get(record % clients.len().max(1)) {
+                    let edit = [
+                        json!({"lawful_basis": "consent", "disability": "yes"}),
+                        json!({"lawful_basis": "public_task"}),
+                        json!({"lawful_basis": null, "disability": null}),
+                        json!({"disability": "declined"}),
+                        json!({"lawful_basis": null}),
+                    ];
+                    d.try_edit_client(*id, edit[pick % edit.len()].clone());
+                }
+            }
             Op::RefusedEdit { device, record } => {
                 let d = &mut devices[device % n];
                 let clients = known_clients(d);
@@ -244,7 +273,19 @@ fn run_case(offsets: &[i64], ops: &[Op]) -> Result<(), TestCaseError> {
             device.sync(server);
         }
     }
-    assert_converged(server, &team, &devices)
+    assert_converged(server, &team, &devices)?;
+    // The consent gate held on the server whatever the laptops did concurrently.
+    let (fields, _) = server_fields(server, team.id);
+    for (entity, record, field) in fields.keys() {
+        if field == "disability" {
+            prop_assert!(
+                fields.contains_key(&(entity.clone(), *record, "lawful_basis".to_owned())),
+                "client {} has disability without a lawful basis",
+                record
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The oracle: every device equals the server, nothing queued was lost or applied twice,

@@ -148,6 +148,19 @@ impl TestDevice {
         self.note_outbox();
     }
 
+    /// An edit the local store may refuse by a rule of the domain (the consent gate); a
+    /// refused edit queues nothing.
+    pub(crate) fn try_edit_client(&mut self, id: RecordId, fields: Json) {
+        let input: BTreeMap<String, Json> = serde_json::from_value(fields).unwrap();
+        match self
+            .store
+            .edit_record(Entity::Client, id, &input, self.edit_context())
+        {
+            Ok(_) | Err(tandem_store::StoreError::Invalid(_)) => self.note_outbox(),
+            Err(other) => panic!("edit failed: {other}"),
+        }
+    }
+
     pub(crate) fn try_sync(&mut self, server: &SharedServer) -> Result<SyncReport, SyncError> {
         server.runtime.block_on(tandem_sync::sync_once(
             &mut self.store,

@@ -6,6 +6,7 @@ export type FieldInfo = {
   kind: string;
   policy: string;
   required: boolean;
+  special_category: boolean;
   values: readonly string[];
   min?: number;
   max?: number;
@@ -17,6 +18,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "given_name",
     "policy": "review",
     "required": true,
+    "special_category": false,
     "values": []
   },
   {
@@ -24,6 +26,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "family_name",
     "policy": "review",
     "required": false,
+    "special_category": false,
     "values": []
   },
   {
@@ -31,6 +34,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "nickname",
     "policy": "lww",
     "required": false,
+    "special_category": false,
     "values": []
   },
   {
@@ -38,6 +42,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "birth_year",
     "policy": "review",
     "required": false,
+    "special_category": false,
     "values": []
   },
   {
@@ -45,6 +50,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "gender",
     "policy": "review",
     "required": false,
+    "special_category": false,
     "values": [
       "female",
       "male",
@@ -57,6 +63,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "languages",
     "policy": "set",
     "required": false,
+    "special_category": false,
     "values": []
   },
   {
@@ -64,6 +71,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "preferred_language",
     "policy": "lww",
     "required": false,
+    "special_category": false,
     "values": []
   },
   {
@@ -71,6 +79,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "interpreter_needed",
     "policy": "lww",
     "required": false,
+    "special_category": false,
     "values": []
   },
   {
@@ -78,6 +87,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "phone",
     "policy": "review",
     "required": false,
+    "special_category": false,
     "values": []
   },
   {
@@ -85,6 +95,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "email",
     "policy": "review",
     "required": false,
+    "special_category": false,
     "values": []
   },
   {
@@ -92,6 +103,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "municipality",
     "policy": "lww",
     "required": false,
+    "special_category": false,
     "values": []
   },
   {
@@ -99,6 +111,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "arrived_in_finland",
     "policy": "review",
     "required": false,
+    "special_category": false,
     "values": []
   },
   {
@@ -106,6 +119,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "employment_status",
     "policy": "lww",
     "required": false,
+    "special_category": false,
     "values": [
       "employed",
       "unemployed",
@@ -120,6 +134,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "education_level",
     "policy": "lww",
     "required": false,
+    "special_category": false,
     "values": [
       "isced_0_2",
       "isced_3_4",
@@ -132,6 +147,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "third_country_national",
     "policy": "review",
     "required": false,
+    "special_category": true,
     "values": [
       "yes",
       "no",
@@ -143,6 +159,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "foreign_background",
     "policy": "review",
     "required": false,
+    "special_category": true,
     "values": [
       "yes",
       "no",
@@ -154,6 +171,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "disability",
     "policy": "review",
     "required": false,
+    "special_category": true,
     "values": [
       "yes",
       "no",
@@ -165,6 +183,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "consent",
     "policy": "review",
     "required": false,
+    "special_category": false,
     "values": [
       "none",
       "recorded",
@@ -176,6 +195,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "consent_date",
     "policy": "review",
     "required": false,
+    "special_category": false,
     "values": []
   },
   {
@@ -183,6 +203,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "consent_by",
     "policy": "review",
     "required": false,
+    "special_category": false,
     "values": []
   },
   {
@@ -190,6 +211,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "lawful_basis",
     "policy": "review",
     "required": false,
+    "special_category": false,
     "values": [
       "consent",
       "public_task",
@@ -201,6 +223,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "participant_start",
     "policy": "review",
     "required": false,
+    "special_category": false,
     "values": []
   },
   {
@@ -208,6 +231,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "participant_exit",
     "policy": "review",
     "required": false,
+    "special_category": false,
     "values": []
   },
   {
@@ -215,6 +239,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "exit_situation",
     "policy": "lww",
     "required": false,
+    "special_category": false,
     "values": [
       "employed",
       "job_seeking",
@@ -228,6 +253,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "notes",
     "policy": "text",
     "required": false,
+    "special_category": false,
     "values": []
   },
   {
@@ -235,6 +261,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "tags",
     "policy": "set",
     "required": false,
+    "special_category": false,
     "values": []
   },
   {
@@ -242,6 +269,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "deleted",
     "policy": "review",
     "required": false,
+    "special_category": false,
     "values": []
   },
   {
@@ -249,6 +277,7 @@ export const CLIENT_FIELDS: readonly FieldInfo[] = [
     "name": "merged_into",
     "policy": "review",
     "required": false,
+    "special_category": false,
     "values": []
   }
 ];
@@ -259,6 +288,7 @@ export const CONTACT_FIELDS: readonly FieldInfo[] = [
     "name": "client_id",
     "policy": "review",
     "required": false,
+    "special_category": false,
     "values": []
   },
   {
@@ -266,6 +296,7 @@ export const CONTACT_FIELDS: readonly FieldInfo[] = [
     "name": "occurred_at",
     "policy": "lww",
     "required": true,
+    "special_category": false,
     "values": []
   },
   {
@@ -273,6 +304,7 @@ export const CONTACT_FIELDS: readonly FieldInfo[] = [
     "name": "site",
     "policy": "lww",
     "required": false,
+    "special_category": false,
     "values": []
   },
   {
@@ -280,6 +312,7 @@ export const CONTACT_FIELDS: readonly FieldInfo[] = [
     "name": "coach_id",
     "policy": "lww",
     "required": false,
+    "special_category": false,
     "values": []
   },
   {
@@ -287,6 +320,7 @@ export const CONTACT_FIELDS: readonly FieldInfo[] = [
     "name": "channel",
     "policy": "lww",
     "required": false,
+    "special_category": false,
     "values": [
       "drop_in",
       "appointment",
@@ -302,6 +336,7 @@ export const CONTACT_FIELDS: readonly FieldInfo[] = [
     "name": "duration_min",
     "policy": "lww",
     "required": false,
+    "special_category": false,
     "values": []
   },
   {
@@ -309,6 +344,7 @@ export const CONTACT_FIELDS: readonly FieldInfo[] = [
     "name": "topics",
     "policy": "set",
     "required": false,
+    "special_category": false,
     "values": [
       "employment",
       "education",
@@ -327,6 +363,7 @@ export const CONTACT_FIELDS: readonly FieldInfo[] = [
     "name": "service_language",
     "policy": "lww",
     "required": false,
+    "special_category": false,
     "values": []
   },
   {
@@ -334,6 +371,7 @@ export const CONTACT_FIELDS: readonly FieldInfo[] = [
     "name": "interpreter_used",
     "policy": "lww",
     "required": false,
+    "special_category": false,
     "values": []
   },
   {
@@ -341,6 +379,7 @@ export const CONTACT_FIELDS: readonly FieldInfo[] = [
     "name": "referrals",
     "policy": "set",
     "required": false,
+    "special_category": false,
     "values": [
       "employment_services",
       "kela",
@@ -357,6 +396,7 @@ export const CONTACT_FIELDS: readonly FieldInfo[] = [
     "name": "summary",
     "policy": "text",
     "required": false,
+    "special_category": false,
     "values": []
   },
   {
@@ -364,6 +404,7 @@ export const CONTACT_FIELDS: readonly FieldInfo[] = [
     "name": "follow_up_on",
     "policy": "lww",
     "required": false,
+    "special_category": false,
     "values": []
   },
   {
@@ -371,6 +412,7 @@ export const CONTACT_FIELDS: readonly FieldInfo[] = [
     "name": "follow_up_done",
     "policy": "lww",
     "required": false,
+    "special_category": false,
     "values": []
   },
   {
@@ -378,6 +420,7 @@ export const CONTACT_FIELDS: readonly FieldInfo[] = [
     "name": "deleted",
     "policy": "review",
     "required": false,
+    "special_category": false,
     "values": []
   }
 ];

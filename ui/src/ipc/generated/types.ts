@@ -3,7 +3,7 @@
 
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
 
-export type ErrorKind = "validation" | "not_found" | "keyring_unavailable" | "store_unreadable" | "update_required" | "locked" | "not_signed_in" | "wrong_password" | "offline" | "needs_connection" | "not_allowed" | "conflict_not_open" | "server" | "sign_in_mismatch" | "device_revoked" | "invalid_provisioning" | "store";
+export type ErrorKind = "validation" | "not_found" | "keyring_unavailable" | "store_unreadable" | "update_required" | "locked" | "not_signed_in" | "wrong_password" | "locked_out" | "offline" | "needs_connection" | "not_allowed" | "conflict_not_open" | "server" | "sign_in_mismatch" | "device_revoked" | "invalid_provisioning" | "store";
 
 export type CommandError = { 
 /**
@@ -211,7 +211,11 @@ team: string | null,
 /**
  * The server this laptop syncs with.
  */
-server_url: string | null, };
+server_url: string | null, 
+/**
+ * Seconds until unlocking is allowed again after too many wrong passwords.
+ */
+unlock_wait_secs: number | null, };
 
 export type SignInInput = { 
 /**

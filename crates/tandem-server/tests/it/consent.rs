@@ -1,0 +1,202 @@
+//! The consent gate on pushes: special-category data on a client without a lawful basis is
+//! rejected with the reason, whatever order a batch carries the basis and the data in, and
+//! a basis cannot be cleared from under special-category data.
+
+use serde_json::{Value, json};
+use tandem_protocol::ChangeStatus;
+use uuid::Uuid;
+
+use crate::harness::*;
+
+both_backends!(special_category_data_without_a_lawful_basis_is_rejected_with_the_reason);
+async fn special_category_data_without_a_lawful_basis_is_rejected_with_the_reason(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    let a = server.login("coach_a").await;
+    let (client, _) = create_client(&server, &a, &[("given_name", json!("Hodan"))]).await;
+    for field in ["disability", "third_country_national", "foreign_background"] {
+        let results = server
+            .push(
+                &a,
+                vec![change(
+                    &a,
+                    "client",
+                    client,
+                    field,
+                    json!("declined"),
+                    0,
+                    NOW_MS,
+                )],
+            )
+            .await;
+        assert_eq!(results[0].status, ChangeStatus::Rejected, "{field}");
+        let reason = results[0].reason.as_deref().unwrap();
+        assert!(
+            reason.starts_with(&format!(
+                "{field}: special-category data can be recorded only when the client has a lawful basis"
+            )),
+            "{reason}"
+        );
+    }
+    // A new client whose first batch carries the data but no basis: nothing of it stands.
+    let id = Uuid::now_v7();
+    let results = server
+        .push(
+            &a,
+            vec![
+                change(&a, "client", id, "given_name", json!("Abdi"), 0, NOW_MS),
+                change(&a, "client", id, "disability", json!("yes"), 0, NOW_MS),
+            ],
+        )
+        .await;
+    assert_eq!(results[0].status, ChangeStatus::Applied);
+    assert_eq!(results[1].status, ChangeStatus::Rejected);
+    let pulled = server.pull_all(&a).await;
+    assert!(
+        pulled.iter().all(|c| c.field != "disability"
+            && c.field != "third_country_national"
+            && c.field != "foreign_background"),
+        "{pulled:?}"
+    );
+}
+
+both_backends!(a_batch_recording_the_basis_and_the_data_passes_in_either_order);
+async fn a_batch_recording_the_basis_and_the_data_passes_in_either_order(backend: Backend) {
+    let server = start(backend).await;
+    let a = server.login("coach_a").await;
+    for data_first in [true, false] {
+        let id = Uuid::now_v7();
+        let basis = change(
+            &a,
+            "client",
+            id,
+            "lawful_basis",
+            json!("consent"),
+            0,
+            NOW_MS,
+        );
+        let data = change(&a, "client", id, "disability", json!("no"), 0, NOW_MS);
+        let name = change(&a, "client", id, "given_name", json!("Li"), 0, NOW_MS);
+        let batch = if data_first {
+            vec![data, name, basis]
+        } else {
+            vec![basis, name, data]
+        };
+        let ids: Vec<Uuid> = batch.iter().map(|c| c.change_id).collect();
+        let results = server.push(&a, batch).await;
+        // Answered in the order sent, every change applied.
+        let answered: Vec<Uuid> = results.iter().map(|r| r.change_id).collect();
+        assert_eq!(answered, ids);
+        assert!(
+            results.iter().all(|r| r.status == ChangeStatus::Applied),
+            "{results:?}"
+        );
+        // Clearing both in one batch passes too, in either order; clearing the basis alone
+        // does not.
+        let (basis_v, data_v) = if data_first {
+            (results[2].version, results[0].version)
+        } else {
+            (results[0].version, results[2].version)
+        };
+        let clear_basis = || {
+            change(
+                &a,
+                "client",
+                id,
+                "lawful_basis",
+                Value::Null,
+                basis_v,
+                NOW_MS + 1,
+            )
+        };
+        let alone = server.push(&a, vec![clear_basis()]).await;
+        assert_eq!(alone[0].status, ChangeStatus::Rejected);
+        assert_eq!(
+            alone[0].reason.as_deref(),
+            Some(
+                "lawful_basis: cannot be cleared while disability holds special-category data: \
+                 clear disability first"
+            )
+        );
+        let clear_data = change(
+            &a,
+            "client",
+            id,
+            "disability",
+            Value::Null,
+            data_v,
+            NOW_MS + 1,
+        );
+        let both = if data_first {
+            vec![clear_basis(), clear_data]
+        } else {
+            vec![clear_data, clear_basis()]
+        };
+        let results = server.push(&a, both).await;
+        assert!(
+            results.iter().all(|r| r.status == ChangeStatus::Applied),
+            "{results:?}"
+        );
+    }
+}
+
+both_backends!(a_basis_that_loses_a_conflict_does_not_open_the_gate);
+async fn a_basis_that_loses_a_conflict_does_not_open_the_gate(backend: Backend) {
+    let server = start(backend).await;
+    let (a, b) = (server.login("coach_a").await, server.login("coach_b").await);
+    let (client, v) = create_client(
+        &server,
+        &a,
+        &[
+            ("given_name", json!("Omar")),
+            ("lawful_basis", json!("consent")),
+        ],
+    )
+    .await;
+    // b clears the basis later by its clock; a, concurrently and earlier, changes it and adds
+    // special-category data. a's basis loses the review conflict, so the data is refused.
+    let cleared = server
+        .push(
+            &b,
+            vec![change(
+                &b,
+                "client",
+                client,
+                "lawful_basis",
+                Value::Null,
+                v[1],
+                NOW_MS + 9_000,
+            )],
+        )
+        .await;
+    assert_eq!(cleared[0].status, ChangeStatus::Applied);
+    let results = server
+        .push(
+            &a,
+            vec![
+                change(
+                    &a,
+                    "client",
+                    client,
+                    "disability",
+                    json!("yes"),
+                    0,
+                    NOW_MS + 1_000,
+                ),
+                change(
+                    &a,
+                    "client",
+                    client,
+                    "lawful_basis",
+                    json!("public_task"),
+                    v[1],
+                    NOW_MS + 1_000,
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(results[1].status, ChangeStatus::Conflict);
+    assert_eq!(results[1].value, Value::Null);
+    assert_eq!(results[0].status, ChangeStatus::Rejected, "{results:?}");
+}
