@@ -364,6 +364,9 @@ describe('duplicates', () => {
     render(Unsynced);
     await settle();
     expect(screen.getAllByText(/This needs a connection to the server/).length).toBeGreaterThan(0);
+  });
+});
+
 describe('consent gate on the client form', () => {
   const gated = ['Disability', 'Third-country national', 'Foreign background'];
 
