@@ -10,8 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tandem_protocol::{
     ApiErrorBody, ConflictList, ErasureResponse, LoginRequest, LoginResponse, ParticipantReport,
-    PullResponse,
-    PushRequest, PushResponse, error_codes,
+    PullResponse, PushRequest, PushResponse, error_codes,
 };
 
 use uuid::Uuid;

@@ -8,8 +8,8 @@ mod harness;
 
 mod access;
 mod backup;
-mod duplicates;
 mod consent;
+mod duplicates;
 mod instances;
 mod logs;
 mod metrics;
