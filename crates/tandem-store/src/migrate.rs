@@ -32,6 +32,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "sync_state",
         sql: include_str!("../../../migrations/client/0002_sync_state.sql"),
     },
+    Migration {
+        version: 3,
+        name: "perf_search",
+        sql: include_str!("../../../migrations/client/0003_perf_search.sql"),
+    },
 ];
 
 /// The newest schema version this build knows (and leaves every store it opens at).
