@@ -145,10 +145,6 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     // every commit: an acknowledged write survives a crash or power loss, and a commit cut
     // short leaves nothing behind because SQLite ignores an incomplete log frame on recovery.
     conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
-    // SQLite's default page cache (2 MiB) is smaller than one pulled page's working set in a
-    // store of a whole team: pages were spilled mid-transaction and read back, each one
-    // decrypted again. 32 MiB at most, taken only as the store grows.
-    conn.execute_batch("PRAGMA cache_size = -32768;")?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // Hot paths (an edit, a pulled page) run the same few dozen statements over and over;
     // preparing a statement costs more than running it, so they all stay prepared.
