@@ -272,6 +272,10 @@ impl SyntheticData {
             ("lawful_basis", json!(self.pick(LawfulBasis::NAMES))),
             ("participant_start", json!(start.to_string())),
         ];
+        // The lawful basis first: special-category fields need it on the server, and a push
+        // split into batches must not carry them in a batch before it.
+        fields
+            .sort_by_key(|(name, _)| !matches!(*name, "consent" | "consent_date" | "lawful_basis"));
         if self.rng.random_bool(0.3) {
             fields.push(("email", json!(format!("client{}@example.org", self.made))));
         }
@@ -458,6 +462,22 @@ mod tests {
                 Entity::Contact => {
                     assert_eq!(record.get("client_id"), Some(&json!(current.clone())));
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn a_clients_lawful_basis_comes_before_its_special_category_fields() {
+        // Pushed in batches in this order, a batch must never carry special-category data
+        // before the basis that allows it.
+        for record in SyntheticData::new(5, now(), Vec::new()).dataset(40, 0) {
+            let position = |name| record.fields.iter().position(|(field, _)| *field == name);
+            let basis = position("lawful_basis").expect("a lawful basis");
+            for gated in ["third_country_national", "foreign_background", "disability"] {
+                assert!(
+                    position(gated).is_none_or(|at| at > basis),
+                    "{gated} before the basis"
+                );
             }
         }
     }
