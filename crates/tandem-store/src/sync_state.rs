@@ -747,7 +747,7 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut batch = ServerWriteBatch::begin(&tx, at)?;
         batch.store(write)?;
-        let applied = batch.finish()?;
+        let applied = batch.finish(&[])?;
         let now = at.to_rfc3339();
         let c = &conflict.conflict;
         tx.execute(
@@ -1819,7 +1819,7 @@ mod tests {
             write(other, "family_name", "\"Warsame\"", 20),
             write(other, "municipality", "\"Espoo\"", 21),
         ];
-        store.apply_pulled_page(&page, 21, at()).unwrap();
+        store.apply_pulled_page(&page, &[], 21, at()).unwrap();
         assert_eq!(found(&store, "amira warsame"), [other]);
         assert_eq!(found(&store, "hodan"), [id]);
         let rows: i64 = store
