@@ -68,6 +68,8 @@ fn esf(
 ) -> Vec<(&'static str, Json)> {
     vec![
         ("given_name", json!(name)),
+        // Special-category answers need a lawful basis (the consent gate), written first.
+        ("lawful_basis", json!("public_task")),
         ("gender", json!(gender)),
         ("birth_year", json!(birth_year)),
         ("employment_status", json!(employment)),
