@@ -57,20 +57,17 @@ pub(crate) fn delete(conn: &Connection, key: MetaKey) -> Result<(), StoreError> 
 /// Reads one value.
 pub(crate) fn get(conn: &Connection, key: MetaKey) -> Result<Option<String>, StoreError> {
     Ok(conn
-        .query_row(
-            "SELECT value FROM meta WHERE key = ?1",
-            [key.as_str()],
-            |row| row.get(0),
-        )
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key.as_str()], |row| row.get(0))
         .optional()?)
 }
 
 /// Writes one value.
 pub(crate) fn set(conn: &Connection, key: MetaKey, value: &str) -> Result<(), StoreError> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        params![key.as_str(), value],
-    )?;
+    )?
+    .execute(params![key.as_str(), value])?;
     Ok(())
 }
 

@@ -37,6 +37,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "privacy",
         sql: include_str!("../../../migrations/client/0003_privacy.sql"),
     },
+    Migration {
+        version: 4,
+        name: "perf_search",
+        sql: include_str!("../../../migrations/client/0004_perf_search.sql"),
+    },
 ];
 
 /// The newest schema version this build knows (and leaves every store it opens at).

@@ -35,7 +35,7 @@ const RECORD_TABLES: &[&str] = &[
     "field_history",
     "rejected_changes",
     "conflicts",
-    "client_search",
+    "client_search_rows",
 ];
 
 /// Removes the records and everything local that links to them; returns the ids removed.

@@ -135,12 +135,20 @@ impl Store {
             });
         }
         let tx = self.conn.transaction()?;
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE records SET updated_at = ?3 WHERE entity = ?1 AND record_id = ?2",
-            params![entity.as_str(), id.to_string(), edit.now.to_rfc3339()],
-        )?;
+        )?
+        .execute(params![
+            entity.as_str(),
+            id.to_string(),
+            edit.now.to_rfc3339()
+        ])?;
         write_fields(&tx, entity, id, &changed, edit, false)?;
-        if entity == Entity::Client {
+        if entity == Entity::Client
+            && changed
+                .iter()
+                .any(|(name, _)| search::SEARCH_FIELDS.contains(name))
+        {
             search::index_client(&tx, &record)?;
         }
         tx.commit()?;
@@ -179,11 +187,8 @@ impl Store {
     pub fn record(&self, entity: Entity, id: RecordId) -> Result<Option<Record>, StoreError> {
         let exists: Option<i64> = self
             .conn
-            .query_row(
-                "SELECT 1 FROM records WHERE entity = ?1 AND record_id = ?2",
-                params![entity.as_str(), id.to_string()],
-                |row| row.get(0),
-            )
+            .prepare_cached("SELECT 1 FROM records WHERE entity = ?1 AND record_id = ?2")?
+            .query_row(params![entity.as_str(), id.to_string()], |row| row.get(0))
             .optional()?;
         if exists.is_none() {
             return Ok(None);
@@ -355,46 +360,45 @@ fn write_fields(
         let base_version: i64 = if new_record {
             0
         } else {
-            tx.query_row(
+            tx.prepare_cached(
                 "SELECT version FROM record_fields WHERE entity = ?1 AND record_id = ?2 AND field = ?3",
-                params![entity.as_str(), record_id, field],
-                |row| row.get(0),
-            )
+            )?
+            .query_row(params![entity.as_str(), record_id, field], |row| row.get(0))
             .optional()?
             .unwrap_or(0)
         };
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO record_fields (entity, record_id, field, value, version, hlc, author_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (entity, record_id, field) DO UPDATE
              SET value = excluded.value, hlc = excluded.hlc, author_id = excluded.author_id",
-            params![
-                entity.as_str(),
-                record_id,
-                field,
-                value,
-                base_version,
-                hlc,
-                author
-            ],
-        )?;
-        tx.execute(
+        )?
+        .execute(params![
+            entity.as_str(),
+            record_id,
+            field,
+            value,
+            base_version,
+            hlc,
+            author
+        ])?;
+        tx.prepare_cached(
             "INSERT INTO field_history (entity, record_id, field, value, version, hlc, author_id, origin, recorded_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'local', ?8)",
-            params![entity.as_str(), record_id, field, value, base_version, hlc, author, now],
-        )?;
+        )?
+        .execute(params![entity.as_str(), record_id, field, value, base_version, hlc, author, now])?;
         let change_id = ChangeId::from_uuid(new_uuid_v7(edit));
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO outbox (change_id, entity, record_id, field, value, base_version, hlc, author_id, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![change_id.to_string(), entity.as_str(), record_id, field, value, base_version, hlc, author, now],
-        )?;
+        )?
+        .execute(params![change_id.to_string(), entity.as_str(), record_id, field, value, base_version, hlc, author, now])?;
     }
     Ok(())
 }
 
 /// The store's clock, resumed from its last persisted reading.
-pub(crate) fn load_clock(tx: &Transaction<'_>) -> Result<HlcClock, StoreError> {
+pub(crate) fn load_clock(tx: &rusqlite::Connection) -> Result<HlcClock, StoreError> {
     match meta::get(tx, MetaKey::HlcLast)? {
         Some(last) => Ok(HlcClock::resume(tandem_domain::Hlc::parse(&last)?)),
         None => Ok(HlcClock::new(&meta::node_id(tx)?)?),

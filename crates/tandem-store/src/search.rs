@@ -11,39 +11,26 @@ use crate::{Store, StoreError};
 /// Most results a search returns.
 pub const MAX_SEARCH_RESULTS: usize = 50;
 
-/// Writes (or rewrites) the search row of one client.
+/// The client fields the search row is made of; an edit or a pulled write of any other field
+/// leaves the row alone.
+pub(crate) const SEARCH_FIELDS: [&str; 4] = ["given_name", "family_name", "nickname", "phone"];
+
+/// Writes (or rewrites) the search row of one client. The row is found through its record
+/// id's unique index, and the triggers of `client_search_rows` update the FTS5 index for that
+/// row only, and not at all when the text is unchanged.
 pub(crate) fn index_client(conn: &Connection, client: &Record) -> Result<(), StoreError> {
-    let id = client.id().to_string();
-    conn.execute("DELETE FROM client_search WHERE record_id = ?1", [&id])?;
-    insert_search_row(conn, client)
-}
-
-/// Rewrites the search rows of many clients (a pulled page). `record_id` is not indexed by
-/// FTS5, so each delete scans the whole table: one delete for the page, not one per client.
-pub(crate) fn index_clients(conn: &Connection, clients: &[Record]) -> Result<(), StoreError> {
-    if clients.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<String> = clients.iter().map(|c| c.id().to_string()).collect();
-    let ids = serde_json::to_string(&ids).unwrap_or_default();
-    conn.execute(
-        "DELETE FROM client_search WHERE record_id IN (SELECT value FROM json_each(?1))",
-        [ids],
-    )?;
-    for client in clients {
-        insert_search_row(conn, client)?;
-    }
-    Ok(())
-}
-
-fn insert_search_row(conn: &Connection, client: &Record) -> Result<(), StoreError> {
-    let id = client.id().to_string();
-    let text = |field| client.get(field).as_text().unwrap_or_default().to_owned();
+    let text = |field| client.get(field).as_text().unwrap_or_default();
     let names = [text("given_name"), text("family_name"), text("nickname")].join(" ");
-    conn.execute(
-        "INSERT INTO client_search (record_id, names, phone) VALUES (?1, ?2, ?3)",
-        params![id, names, phone_forms(client.get("phone").as_text())],
-    )?;
+    conn.prepare_cached(
+        "INSERT INTO client_search_rows (record_id, names, phone) VALUES (?1, ?2, ?3)
+         ON CONFLICT (record_id) DO UPDATE SET names = excluded.names, phone = excluded.phone
+         WHERE names IS NOT excluded.names OR phone IS NOT excluded.phone",
+    )?
+    .execute(params![
+        client.id().to_string(),
+        names,
+        phone_forms(client.get("phone").as_text())
+    ])?;
     Ok(())
 }
 
@@ -97,7 +84,8 @@ impl Store {
             return Ok(Vec::new());
         };
         let mut statement = self.conn.prepare_cached(
-            "SELECT record_id FROM client_search WHERE client_search MATCH ?1 ORDER BY rank LIMIT ?2",
+            "SELECT r.record_id FROM client_search JOIN client_search_rows r ON r.id = client_search.rowid
+             WHERE client_search MATCH ?1 ORDER BY rank LIMIT ?2",
         )?;
         let ids = statement
             .query_map(params![query, MAX_SEARCH_RESULTS as i64], |row| {

@@ -7,13 +7,13 @@
 //! only in the transaction that stores their acknowledgement; a pulled page and its cursor
 //! commit together; a pulled value never overwrites a field with a pending local change.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 use tandem_domain::{
-    ChangeId, Entity, Hlc, MergePolicy, Record, RecordId, ValidationContext, field_spec,
+    ChangeId, Entity, Hlc, HlcClock, MergePolicy, Record, RecordId, ValidationContext, field_spec,
 };
 use uuid::Uuid;
 
@@ -319,11 +319,11 @@ fn has_pending(
     record_id: &str,
     field: &str,
 ) -> Result<bool, StoreError> {
-    Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM outbox WHERE entity = ?1 AND record_id = ?2 AND field = ?3)",
-        params![entity, record_id, field],
-        |row| row.get(0),
-    )?)
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE entity = ?1 AND record_id = ?2 AND field = ?3)",
+        )?
+        .query_row(params![entity, record_id, field], |row| row.get(0))?)
 }
 
 fn field_row(
@@ -333,29 +333,26 @@ fn field_row(
     field: &str,
 ) -> Result<Option<FieldState>, StoreError> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT value, version, server_value, server_version FROM record_fields
              WHERE entity = ?1 AND record_id = ?2 AND field = ?3",
-            params![entity, record_id, field],
-            |row| {
-                Ok(FieldState {
-                    value: row.get(0)?,
-                    version: to_u64(row.get(1)?),
-                    server_value: row.get(2)?,
-                    server_version: to_u64(row.get(3)?),
-                })
-            },
-        )
+        )?
+        .query_row(params![entity, record_id, field], |row| {
+            Ok(FieldState {
+                value: row.get(0)?,
+                version: to_u64(row.get(1)?),
+                server_value: row.get(2)?,
+                server_version: to_u64(row.get(3)?),
+            })
+        })
         .optional()?)
 }
 
-/// Rewrites the search rows of the clients sync changed, in one pass over the index.
+/// Rewrites the search rows of the clients sync changed, once per client.
 fn reindex_clients(conn: &Connection, record_ids: &BTreeSet<String>) -> Result<(), StoreError> {
-    let clients = record_ids
+    record_ids
         .iter()
-        .map(|id| load_client(conn, id))
-        .collect::<Result<Vec<_>, _>>()?;
-    search::index_clients(conn, &clients)
+        .try_for_each(|id| reindex_client(conn, id))
 }
 
 /// Rewrites the search row of one client.
@@ -363,7 +360,7 @@ fn reindex_client(conn: &Connection, record_id: &str) -> Result<(), StoreError> 
     search::index_client(conn, &load_client(conn, record_id)?)
 }
 
-/// A client as its stored fields, for the search index.
+/// A client as its stored search fields, for the search index.
 fn load_client(conn: &Connection, record_id: &str) -> Result<Record, StoreError> {
     let id = RecordId::parse(record_id)?;
     let mut record = Record::empty(Entity::Client, id);
@@ -375,6 +372,9 @@ fn load_client(conn: &Connection, record_id: &str) -> Result<Record, StoreError>
     })?;
     for row in rows {
         let (field, value) = row?;
+        if !search::SEARCH_FIELDS.contains(&field.as_str()) {
+            continue;
+        }
         let Ok(spec) = field_spec(Entity::Client, &field) else {
             continue;
         };
@@ -636,34 +636,16 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut applied = PullApplied::default();
-        let now = at.to_rfc3339();
-        let team = meta::get(&tx, MetaKey::TeamId)?;
-        let mut touched_clients = BTreeSet::new();
-        let mut clock = load_clock(&tx)?;
-        let now_ms = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+        let mut batch = ServerWriteBatch::begin(&tx, at)?;
         for write in writes {
-            store_server_write(
-                &tx,
-                write,
-                team.as_deref(),
-                &now,
-                now_ms,
-                &mut clock,
-                &mut applied,
-                &mut touched_clients,
-            )?;
+            batch.store(write)?;
         }
-        meta::set(&tx, MetaKey::HlcLast, &clock.last().to_string())?;
-        let purged = purge::purge_records(&tx, purges)?;
-        applied.purged = purged.len() as u64;
-        touched_clients.retain(|id| !purged.contains(id));
-        reindex_clients(&tx, &touched_clients)?;
+        let applied = batch.finish(purges)?;
         if let Some(cursor) = next_cursor {
             set_key(&tx, keys::PULL_CURSOR, &cursor.to_string())?;
         }
         tx.commit()?;
-        if !purged.is_empty() {
+        if applied.purged > 0 {
             // The WAL still holds the frames of the erased values (encrypted, but the
             // erasure should leave nothing): copy back and truncate it. Another connection
             // reading (the app while the CLI syncs) may keep it from finishing; the next
@@ -763,22 +745,10 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut applied = PullApplied::default();
+        let mut batch = ServerWriteBatch::begin(&tx, at)?;
+        batch.store(write)?;
+        let applied = batch.finish(&[])?;
         let now = at.to_rfc3339();
-        let team = meta::get(&tx, MetaKey::TeamId)?;
-        let mut touched_clients = BTreeSet::new();
-        let mut clock = load_clock(&tx)?;
-        let now_ms = u64::try_from(at.timestamp_millis()).unwrap_or(0);
-        store_server_write(
-            &tx,
-            write,
-            team.as_deref(),
-            &now,
-            now_ms,
-            &mut clock,
-            &mut applied,
-            &mut touched_clients,
-        )?;
         let c = &conflict.conflict;
         tx.execute(
             "INSERT INTO conflicts (id, entity, record_id, field, policy, status, detail, updated_at)
@@ -796,8 +766,6 @@ impl Store {
                 now
             ],
         )?;
-        meta::set(&tx, MetaKey::HlcLast, &clock.last().to_string())?;
-        reindex_clients(&tx, &touched_clients)?;
         tx.commit()?;
         Ok(applied)
     }
@@ -1215,133 +1183,230 @@ fn restore_server_value(
     Ok(())
 }
 
-fn history_has(conn: &Connection, write: &ServerWrite) -> Result<bool, StoreError> {
-    Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM field_history WHERE entity = ?1 AND record_id = ?2 AND field = ?3
-                        AND origin = 'server' AND version = ?4)",
-        params![
-            write.entity,
-            write.record_id.to_string(),
-            write.field,
-            to_i64(write.version)
-        ],
-        |row| row.get(0),
-    )?)
-}
-
-fn insert_server_history(
-    conn: &Connection,
-    write: &ServerWrite,
-    now: &str,
-) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT INTO field_history (entity, record_id, field, value, version, hlc, author_id, origin, recorded_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'server', ?8)",
-        params![
-            write.entity,
-            write.record_id.to_string(),
-            write.field,
-            write.value,
-            to_i64(write.version),
-            write.hlc,
-            write.author_id.to_string(),
-            now
-        ],
-    )?;
-    Ok(())
-}
-
 /// The HLC node of the writes the server makes itself (resolutions, merges).
 const SERVER_HLC_NODE: &str = "server";
 
-/// Stores one server write (a pulled change, or a team lead's resolution answered by the
-/// server): new records are created, a field with a pending local change keeps its local
-/// value (noting the server's), and the HLC observes the write. Shared by the pull and the
-/// resolution so that both follow the same rules.
-#[allow(clippy::too_many_arguments)]
-fn store_server_write(
-    tx: &Transaction<'_>,
-    write: &ServerWrite,
-    team: Option<&str>,
-    now: &str,
+/// What one record went through in a batch of server writes.
+#[derive(Debug, Clone, Copy, Default)]
+struct RecordInBatch {
+    /// The batch created it (its `updated_at` is the batch's time already).
+    created: bool,
+    /// A field of it took the server's value.
+    updated: bool,
+}
+
+/// Stores server writes (a pulled page, or a team lead's resolution answered by the server)
+/// inside one transaction: new records are created, a field with a pending local change keeps
+/// its local value (noting the server's), and the HLC observes every write. The pull and the
+/// resolution share it, so both follow the same rules.
+///
+/// It does per write only what the write needs: every statement comes from the connection's
+/// statement cache; a record is created or touched once per batch, not once per field; search
+/// rows are rewritten once per client at the end, and only for clients whose search fields
+/// changed; and when the outbox is empty (an initial sync) no write looks for a pending change.
+struct ServerWriteBatch<'t> {
+    tx: &'t Connection,
+    team: Option<String>,
+    now: String,
     now_ms: u64,
-    clock: &mut tandem_domain::HlcClock,
-    applied: &mut PullApplied,
-    touched_clients: &mut BTreeSet<String>,
-) -> Result<(), StoreError> {
-    let record_id = write.record_id.to_string();
-    let inserted = tx.execute(
-        "INSERT INTO records (entity, record_id, team_id, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (entity, record_id) DO NOTHING",
-        params![write.entity, record_id, team, now],
-    )?;
-    applied.new_records += inserted as u64;
-    // A coach's laptop knows a conflict only from its own push (no team list to mirror): a
-    // write the server made itself (HLC node `server`) of that field is a team lead's
-    // resolution, so the conflict is no longer open here either.
-    if Hlc::parse(&write.hlc).is_ok_and(|hlc| hlc.node() == SERVER_HLC_NODE) {
-        tx.execute(
-            "UPDATE conflicts SET status = 'resolved', updated_at = ?4
-             WHERE entity = ?1 AND record_id = ?2 AND field = ?3 AND status = 'open'
-               AND detail IS NULL",
-            params![write.entity, record_id, write.field, now],
-        )?;
+    clock: HlcClock,
+    outbox_empty: bool,
+    records: HashMap<(String, String), RecordInBatch>,
+    touched_clients: BTreeSet<String>,
+    applied: PullApplied,
+}
+
+impl<'t> ServerWriteBatch<'t> {
+    fn begin(tx: &'t Connection, at: DateTime<Utc>) -> Result<Self, StoreError> {
+        let outbox_empty = !tx
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM outbox)")?
+            .query_row([], |row| row.get::<_, bool>(0))?;
+        Ok(Self {
+            tx,
+            team: meta::get(tx, MetaKey::TeamId)?,
+            now: at.to_rfc3339(),
+            now_ms: u64::try_from(at.timestamp_millis()).unwrap_or(0),
+            clock: load_clock(tx)?,
+            outbox_empty,
+            records: HashMap::new(),
+            touched_clients: BTreeSet::new(),
+            applied: PullApplied::default(),
+        })
     }
-    let current = field_row(tx, &write.entity, &record_id, &write.field)?;
-    let known = current.as_ref().map_or(0, |f| f.server_version);
-    if write.version < known {
-        applied.already_known += 1;
-        return Ok(());
-    }
-    let version = to_i64(write.version);
-    let author = write.author_id.to_string();
-    if write.version == known {
-        // The store took this version from a push answer; the pull adds what the
-        // answer lacks (the write's HLC and author, and its history row).
-        applied.already_known += 1;
-        if !history_has(tx, write)? {
-            insert_server_history(tx, write, now)?;
-            tx.execute(
+
+    fn store(&mut self, write: &ServerWrite) -> Result<(), StoreError> {
+        let tx = self.tx;
+        let record_id = write.record_id.to_string();
+        let key = (write.entity.clone(), record_id);
+        if !self.records.contains_key(&key) {
+            let created = tx
+                .prepare_cached(
+                    "INSERT INTO records (entity, record_id, team_id, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (entity, record_id) DO NOTHING",
+                )?
+                .execute(params![write.entity, key.1, self.team, self.now])?
+                > 0;
+            self.applied.new_records += u64::from(created);
+            self.records.insert(
+                key.clone(),
+                RecordInBatch {
+                    created,
+                    updated: false,
+                },
+            );
+        }
+        let record_id = &key.1;
+        let hlc = Hlc::parse(&write.hlc).ok();
+        // A coach's laptop knows a conflict only from its own push (no team list to mirror): a
+        // write the server made itself (HLC node `server`) of that field is a team lead's
+        // resolution, so the conflict is no longer open here either.
+        if hlc
+            .as_ref()
+            .is_some_and(|hlc| hlc.node() == SERVER_HLC_NODE)
+        {
+            tx.prepare_cached(
+                "UPDATE conflicts SET status = 'resolved', updated_at = ?4
+                 WHERE entity = ?1 AND record_id = ?2 AND field = ?3 AND status = 'open'
+                   AND detail IS NULL",
+            )?
+            .execute(params![write.entity, record_id, write.field, self.now])?;
+        }
+        let current = field_row(tx, &write.entity, record_id, &write.field)?;
+        let known = current.as_ref().map_or(0, |f| f.server_version);
+        if write.version < known {
+            self.applied.already_known += 1;
+            return Ok(());
+        }
+        let version = to_i64(write.version);
+        let author = write.author_id.to_string();
+        if write.version == known {
+            // The store took this version from a push answer; the pull adds what the
+            // answer lacks (the write's HLC and author, and its history row).
+            self.applied.already_known += 1;
+            if !history_has(tx, write)? {
+                self.insert_history(write)?;
+                tx.prepare_cached(
                     "UPDATE record_fields SET hlc = ?4, author_id = ?5
                      WHERE entity = ?1 AND record_id = ?2 AND field = ?3 AND version = ?6 AND value = ?7",
-                    params![write.entity, record_id, write.field, write.hlc, author, version, write.value],
-                )?;
+                )?
+                .execute(params![
+                    write.entity,
+                    record_id,
+                    write.field,
+                    write.hlc,
+                    author,
+                    version,
+                    write.value
+                ])?;
+            }
+            return Ok(());
         }
-        return Ok(());
-    }
-    insert_server_history(tx, write, now)?;
-    if has_pending(tx, &write.entity, &record_id, &write.field)? {
-        applied.kept_pending += 1;
-        tx.execute(
-            "UPDATE record_fields SET server_value = ?4, server_version = ?5
+        self.insert_history(write)?;
+        // Local edits made after seeing this write must order after it. A reading too far
+        // ahead of our clock is not followed (the HLC reports it); it changes nothing else.
+        if let Some(hlc) = &hlc {
+            let _ = self.clock.observe_hlc(hlc, self.now_ms);
+        }
+        if !self.outbox_empty && has_pending(tx, &write.entity, record_id, &write.field)? {
+            self.applied.kept_pending += 1;
+            tx.prepare_cached(
+                "UPDATE record_fields SET server_value = ?4, server_version = ?5
                  WHERE entity = ?1 AND record_id = ?2 AND field = ?3",
-            params![write.entity, record_id, write.field, write.value, version],
-        )?;
-    } else {
-        applied.updated += 1;
-        tx.execute(
-                "INSERT INTO record_fields (entity, record_id, field, value, version, hlc, author_id, server_value, server_version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?4, ?5)
-                 ON CONFLICT (entity, record_id, field) DO UPDATE
-                 SET value = excluded.value, version = excluded.version, hlc = excluded.hlc,
-                     author_id = excluded.author_id, server_value = excluded.value,
-                     server_version = excluded.version",
-                params![write.entity, record_id, write.field, write.value, version, write.hlc, author],
-            )?;
-        tx.execute(
-            "UPDATE records SET updated_at = ?3 WHERE entity = ?1 AND record_id = ?2",
-            params![write.entity, record_id, now],
-        )?;
-        if write.entity == Entity::Client.as_str() {
-            touched_clients.insert(record_id);
+            )?
+            .execute(params![
+                write.entity,
+                record_id,
+                write.field,
+                write.value,
+                version
+            ])?;
+            return Ok(());
         }
+        self.applied.updated += 1;
+        tx.prepare_cached(
+            "INSERT INTO record_fields (entity, record_id, field, value, version, hlc, author_id, server_value, server_version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?4, ?5)
+             ON CONFLICT (entity, record_id, field) DO UPDATE
+             SET value = excluded.value, version = excluded.version, hlc = excluded.hlc,
+                 author_id = excluded.author_id, server_value = excluded.value,
+                 server_version = excluded.version",
+        )?
+        .execute(params![
+            write.entity,
+            record_id,
+            write.field,
+            write.value,
+            version,
+            write.hlc,
+            author
+        ])?;
+        if let Some(record) = self.records.get_mut(&key) {
+            record.updated = true;
+        }
+        if write.entity == Entity::Client.as_str()
+            && search::SEARCH_FIELDS.contains(&write.field.as_str())
+        {
+            self.touched_clients.insert(key.1);
+        }
+        Ok(())
     }
-    // Local edits made after seeing this write must order after it. A reading too far
-    // ahead of our clock is not followed (the HLC reports it); it changes nothing else.
-    if let Ok(hlc) = Hlc::parse(&write.hlc) {
-        let _ = clock.observe_hlc(&hlc, now_ms);
+
+    fn insert_history(&self, write: &ServerWrite) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO field_history (entity, record_id, field, value, version, hlc, author_id, origin, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'server', ?8)",
+            )?
+            .execute(params![
+                write.entity,
+                write.record_id.to_string(),
+                write.field,
+                write.value,
+                to_i64(write.version),
+                write.hlc,
+                write.author_id.to_string(),
+                self.now
+            ])?;
+        Ok(())
     }
-    Ok(())
+
+    /// Touches the records that changed, saves the clock and rewrites the search rows.
+    /// Ends the page: touches the records written, removes the purged ones (`purge.rs`),
+    /// and rewrites the search rows of the clients still there.
+    fn finish(mut self, purges: &[PurgedRecord]) -> Result<PullApplied, StoreError> {
+        let tx = self.tx;
+        for ((entity, record_id), record) in &self.records {
+            if record.updated && !record.created {
+                tx.prepare_cached(
+                    "UPDATE records SET updated_at = ?3 WHERE entity = ?1 AND record_id = ?2",
+                )?
+                .execute(params![entity, record_id, self.now])?;
+            }
+        }
+        meta::set(tx, MetaKey::HlcLast, &self.clock.last().to_string())?;
+        let purged = purge::purge_records(tx, purges)?;
+        self.applied.purged = purged.len() as u64;
+        self.touched_clients.retain(|id| !purged.contains(id));
+        reindex_clients(tx, &self.touched_clients)?;
+        Ok(self.applied)
+    }
+}
+
+fn history_has(conn: &Connection, write: &ServerWrite) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM field_history WHERE entity = ?1 AND record_id = ?2 AND field = ?3
+                            AND origin = 'server' AND version = ?4)",
+        )?
+        .query_row(
+            params![
+                write.entity,
+                write.record_id.to_string(),
+                write.field,
+                to_i64(write.version)
+            ],
+            |row| row.get(0),
+        )?)
 }
 
 #[cfg(test)]
@@ -1721,6 +1786,57 @@ mod tests {
             "{\"x\":1}"
         );
         assert_eq!(store.search_clients("hakkinen").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_clients_search_row_follows_local_edits_and_pulled_writes_and_stays_consistent() {
+        let (_dir, mut store) = signed_in_store();
+        let id = client(
+            &mut store,
+            json!({"given_name": "Amina", "phone": "040 123 4567"}),
+        );
+        let other = client(&mut store, json!({"given_name": "Amira"}));
+        let found = |store: &Store, query: &str| -> Vec<RecordId> {
+            let clients = store.search_clients(query).unwrap();
+            clients.iter().map(|c| c.id()).collect()
+        };
+        assert_eq!(found(&store, "amin"), [id]);
+        let rename = BTreeMap::from([("given_name".to_owned(), json!("Hodan"))]);
+        store
+            .edit_record(Entity::Client, id, &rename, edit())
+            .unwrap();
+        assert!(found(&store, "amina").is_empty());
+        assert_eq!(found(&store, "hodan"), [id]);
+        // A field outside the search row leaves it as it was.
+        let town = BTreeMap::from([("municipality".to_owned(), json!("Vantaa"))]);
+        store
+            .edit_record(Entity::Client, id, &town, edit())
+            .unwrap();
+        assert_eq!(found(&store, "0401234"), [id]);
+
+        store.outbox_batch(500).unwrap();
+        let page = [
+            write(other, "family_name", "\"Warsame\"", 20),
+            write(other, "municipality", "\"Espoo\"", 21),
+        ];
+        store.apply_pulled_page(&page, &[], 21, at()).unwrap();
+        assert_eq!(found(&store, "amira warsame"), [other]);
+        assert_eq!(found(&store, "hodan"), [id]);
+        let rows: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM client_search_rows", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(rows, 2, "one search row per client");
+        // FTS5 compares its index with the rows it was built from.
+        store
+            .conn
+            .execute(
+                "INSERT INTO client_search (client_search, rank) VALUES ('integrity-check', 1)",
+                [],
+            )
+            .unwrap();
     }
 
     #[test]

@@ -15,8 +15,10 @@
 //! Values, merge decisions and validation are [`crate::push`]'s, as for SQLite; this file
 //! only mirrors the SQLite backend's reads and writes in PostgreSQL's dialect.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -35,6 +37,7 @@ use tandem_protocol::{
     DuplicateMerge, PulledChange, PulledPurge, Role, TeamRef, UserRef,
 };
 use tandem_reports::ReportData;
+use tokio::sync::OwnedMutexGuard;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{GenericClient, IsolationLevel, NoTls, Row};
@@ -91,6 +94,9 @@ const POOL_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
+    /// This instance's seq writers queue here, in arrival order, before they take a pooled
+    /// connection (see [`PostgresStore::seq_writer_client`]).
+    seq_writers: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -132,13 +138,29 @@ impl PostgresStore {
             .create_timeout(Some(POOL_TIMEOUT))
             .build()
             .map_err(|err| ServerError::Postgres(err.to_string()))?;
-        let store = Self { pool };
+        let store = Self {
+            pool,
+            seq_writers: Arc::new(tokio::sync::Mutex::new(())),
+        };
         store.migrate().await?;
         Ok(store)
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Client, ServerError> {
         Ok(self.pool.get().await?)
+    }
+
+    /// A pooled connection for a transaction that assigns seqs, once this instance's earlier
+    /// seq writers are done; the guard is held until the transaction ends. Seq writers run one
+    /// at a time anyway (the advisory lock); without this queue, every waiting push held a
+    /// pooled connection while it waited for the lock, so under many devices at once the
+    /// pool was all waiting pushes, and pulls and token checks waited for a connection until
+    /// the request timed out.
+    async fn seq_writer_client(
+        &self,
+    ) -> Result<(OwnedMutexGuard<()>, deadpool_postgres::Client), ServerError> {
+        let turn = Arc::clone(&self.seq_writers).lock_owned().await;
+        Ok((turn, self.client().await?))
     }
 }
 
@@ -267,28 +289,44 @@ async fn append_log(tx: &Transaction<'_>, write: &LogWrite<'_>) -> Result<i64, S
     let seq = next_seq(tx).await?;
     let value = write.value.to_json_string();
     let hlc = write.hlc.to_string();
-    execute(
+    let log_params: [&(dyn ToSql + Sync); 12] = [
+        &seq,
+        &write.team_id,
+        &write.entity,
+        &write.record_id,
+        &write.field,
+        &value,
+        &hlc,
+        &write.author_id,
+        &write.change_id,
+        &write.device_id,
+        &write.effective,
+        &write.now_ms,
+    ];
+    let log_insert = execute(
         tx,
         "INSERT INTO change_log (seq, team_id, entity, record_id, field, value, hlc, author_id,
              change_id, device_id, effective, recorded_ms)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        &[
-            &seq,
-            &write.team_id,
-            &write.entity,
-            &write.record_id,
-            &write.field,
-            &value,
-            &hlc,
-            &write.author_id,
-            &write.change_id,
-            &write.device_id,
-            &write.effective,
-            &write.now_ms,
-        ],
-    )
-    .await?;
-    if write.effective {
+        &log_params,
+    );
+    if !write.effective {
+        log_insert.await?;
+        return Ok(seq);
+    }
+    let state_params: [&(dyn ToSql + Sync); 8] = [
+        &write.record_id,
+        &write.field,
+        &value,
+        &seq,
+        &hlc,
+        &write.author_id,
+        &write.change_id,
+        &write.now_ms,
+    ];
+    // Both statements in one round trip (pipelined).
+    tokio::try_join!(
+        log_insert,
         execute(
             tx,
             "INSERT INTO field_state (record_id, field, value, version, hlc, author_id, change_id,
@@ -297,19 +335,9 @@ async fn append_log(tx: &Transaction<'_>, write: &LogWrite<'_>) -> Result<i64, S
              ON CONFLICT (record_id, field) DO UPDATE SET value = excluded.value,
                  version = excluded.version, hlc = excluded.hlc, author_id = excluded.author_id,
                  change_id = excluded.change_id, recorded_ms = excluded.recorded_ms",
-            &[
-                &write.record_id,
-                &write.field,
-                &value,
-                &seq,
-                &hlc,
-                &write.author_id,
-                &write.change_id,
-                &write.now_ms,
-            ],
-        )
-        .await?;
-    }
+            &state_params,
+        ),
+    )?;
     Ok(seq)
 }
 
@@ -380,12 +408,16 @@ async fn apply_one(
     let now_ms = to_ms(ctx.now);
     let entity = change.spec.entity.as_str();
     let field = change.spec.name;
-    let owner = query_opt(
-        tx,
-        "SELECT team_id, entity FROM records WHERE record_id = $1",
-        &[&change.record_id],
-    )
-    .await?;
+    // The record's owner and the field's state in one round trip (the queries are pipelined).
+    let owner_params: [&(dyn ToSql + Sync); 1] = [&change.record_id];
+    let (owner, current) = tokio::try_join!(
+        query_opt(
+            tx,
+            "SELECT team_id, entity FROM records WHERE record_id = $1",
+            &owner_params,
+        ),
+        current_field(tx, change.spec, change.record_id),
+    )?;
     if let Some(row) = &owner {
         let team: Uuid = row.try_get(0)?;
         let owner_entity: String = row.try_get(1)?;
@@ -422,7 +454,6 @@ async fn apply_one(
         .await?;
     }
 
-    let current = current_field(tx, change.spec, change.record_id).await?;
     let base = if is_concurrent(current.as_ref(), change.base_version) {
         value_at(tx, change.spec, change.record_id, change.base_version).await?
     } else {
@@ -1092,7 +1123,7 @@ impl ServerStore for PostgresStore {
         ctx: PushContext,
         changes: Vec<PreparedChange>,
     ) -> Result<Vec<ChangeResult>, ServerError> {
-        let mut client = self.client().await?;
+        let (_turn, mut client) = self.seq_writer_client().await?;
         // The seq lock is taken before the first read, which is what makes commit order
         // equal seq order (see the module comment). It also serialises the idempotency
         // check below with every other push, so one change id is never applied twice.
@@ -1100,19 +1131,26 @@ impl ServerStore for PostgresStore {
         let now_ms = to_ms(ctx.now);
         let mut results: Vec<Option<ChangeResult>> = changes.iter().map(|_| None).collect();
         let mut written = Vec::new();
+        // Every round trip below happens while the seq lock is held, so the answers given
+        // before are read in one query and the new ones written in one statement at the end.
+        let change_ids: Vec<Uuid> = changes.iter().map(PreparedChange::change_id).collect();
+        let statement = tx
+            .prepare_cached(
+                "SELECT change_id, team_id, result FROM applied_changes WHERE change_id = ANY($1)",
+            )
+            .await?;
+        let mut answered: HashMap<Uuid, (Option<Uuid>, String)> = HashMap::new();
+        for row in tx.query(&statement, &[&change_ids]).await? {
+            answered.insert(row.try_get(0)?, (row.try_get(1)?, row.try_get(2)?));
+        }
+        let mut new_ids = Vec::with_capacity(changes.len());
+        let mut new_results = Vec::with_capacity(changes.len());
         for index in application_order(&changes) {
             let change = &changes[index];
             let change_id = change.change_id();
-            let earlier = query_opt(
-                &tx,
-                "SELECT team_id, result FROM applied_changes WHERE change_id = $1",
-                &[&change_id],
-            )
-            .await?;
-            if let Some(row) = earlier {
-                let team: Option<Uuid> = row.try_get(0)?;
-                results[index] = Some(if team == Some(ctx.team_id) {
-                    serde_json::from_str(row.try_get(1)?)
+            if let Some((team, result)) = answered.get(&change_id) {
+                results[index] = Some(if *team == Some(ctx.team_id) {
+                    serde_json::from_str(result)
                         .map_err(|err| ServerError::CorruptData(err.to_string()))?
                 } else {
                     rejected(
@@ -1135,24 +1173,29 @@ impl ServerStore for PostgresStore {
             }
             let result_json = serde_json::to_string(&result)
                 .map_err(|err| ServerError::CorruptData(err.to_string()))?;
-            execute(
-                &tx,
-                "INSERT INTO applied_changes (change_id, team_id, device_id, result, recorded_ms)
-                 VALUES ($1, $2, $3, $4, $5)",
-                &[
-                    &change_id,
-                    &ctx.team_id,
-                    &ctx.device_id,
-                    &result_json,
-                    &now_ms,
-                ],
-            )
-            .await?;
+            // The same change id twice in one push gets the first answer, as in two pushes.
+            answered.insert(change_id, (Some(ctx.team_id), result_json.clone()));
+            new_ids.push(change_id);
+            new_results.push(result_json);
             results[index] = Some(result);
         }
         for entry in change_audit_entries(&ctx, &written) {
             privacy::append_audit(&tx, &entry).await?;
         }
+        execute(
+            &tx,
+            "INSERT INTO applied_changes (change_id, team_id, device_id, result, recorded_ms)
+             SELECT change_id, $2, $3, result, $5 FROM unnest($1::uuid[], $4::text[])
+                 AS answered (change_id, result)",
+            &[
+                &new_ids,
+                &ctx.team_id,
+                &ctx.device_id,
+                &new_results,
+                &now_ms,
+            ],
+        )
+        .await?;
         execute(
             &tx,
             "UPDATE devices SET last_sync_ms = $1, pending_count = $2, app_version = $3,
@@ -1286,7 +1329,7 @@ impl ServerStore for PostgresStore {
         change_id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<(Conflict, PulledChange), ServerError> {
-        let mut client = self.client().await?;
+        let (_turn, mut client) = self.seq_writer_client().await?;
         // The resolution is a change with a seq: same lock as a push. Holding it also means
         // two team leads resolving the same conflict at once are answered one after the
         // other, and the second sees that it is no longer open.

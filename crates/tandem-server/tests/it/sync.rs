@@ -365,6 +365,34 @@ async fn a_repeated_push_returns_the_first_results_and_adds_nothing(backend: Bac
     assert_eq!(history_after, history_before);
 }
 
+both_backends!(a_change_id_twice_in_one_push_gets_the_first_answer_and_is_applied_once);
+async fn a_change_id_twice_in_one_push_gets_the_first_answer_and_is_applied_once(backend: Backend) {
+    let server = start(backend).await;
+    let a = server.login("coach_a").await;
+    let client = Uuid::now_v7();
+    let first = change(
+        &a,
+        "client",
+        client,
+        "given_name",
+        json!("Kadri"),
+        0,
+        NOW_MS,
+    );
+    let mut again = change(&a, "client", client, "given_name", json!("Liis"), 0, NOW_MS);
+    again.change_id = first.change_id;
+    let answers = server.push(&a, vec![first, again]).await;
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0].status, ChangeStatus::Applied);
+    let history = server
+        .store
+        .field_history(server.team("north"), client, "given_name")
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(history[0].value, json!("Kadri"));
+}
+
 both_backends!(pull_pagination_returns_each_change_exactly_once_at_every_boundary);
 async fn pull_pagination_returns_each_change_exactly_once_at_every_boundary(backend: Backend) {
     const LIMIT: u32 = 5;
