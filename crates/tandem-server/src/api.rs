@@ -34,6 +34,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 mod duplicate_endpoints;
+mod error_responses;
+use error_responses::{Forbidden, InternalError, Unauthorized, UnsupportedMediaType};
 
 use crate::ServerError;
 use crate::auth::{PasswordHashing, new_device_token, token_hash};
@@ -245,6 +247,9 @@ impl From<ServerError> for ApiError {
             ServerError::UnknownMerge(id) => Self::not_found(format!("no merge {id}")),
             err @ ServerError::ClientNotMergeable { .. } => {
                 Self::new(StatusCode::CONFLICT, "not_mergeable", err.to_string())
+            }
+            ServerError::ConsentRequired(reason) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "consent_required", reason)
             }
             err @ ServerError::MergeNotUndoable { .. } => {
                 Self::new(StatusCode::CONFLICT, "merge_not_undoable", err.to_string())
@@ -493,11 +498,11 @@ async fn openapi_document() -> Response {
         (status = 401, description = "`invalid_credentials`: wrong username or password (the same answer for both).", body = ApiErrorBody),
         (status = 403, description = "`forbidden`: the user is not a member of the named `team`, or of no team at all.", body = ApiErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over the limit.", body = ApiErrorBody),
-        (status = 415, description = "`unsupported_media_type`: the body is not sent as `application/json`.", body = ApiErrorBody),
+        UnsupportedMediaType,
         (status = 422, description = "`invalid_request`: JSON of the wrong shape, a bad `device_name`, or the user belongs to several teams and `team` is missing.", body = ApiErrorBody),
         (status = 429, description = "`rate_limited`: too many failed logins for this username or address.", body = ApiErrorBody,
             headers(("Retry-After" = u64, description = "Seconds until a login may be tried again."))),
-        (status = 500, description = "`internal`: the server failed; details only in the server log.", body = ApiErrorBody),
+        InternalError,
     )
 )]
 async fn login(
@@ -629,13 +634,13 @@ async fn login(
     responses(
         (status = 200, description = "One result per change, in request order; the batch was applied in one transaction.", body = PushResponse),
         (status = 400, description = "`invalid_json`: the body is not JSON; `invalid_request`: it could not be read (e.g. broken gzip).", body = ApiErrorBody),
-        (status = 401, description = "`unauthorized`: no or an unknown device token; `device_revoked`: the device was revoked and must wipe its local store.", body = ApiErrorBody, examples(("device_revoked" = (value = json!({"error": "device_revoked", "message": "this device has been revoked; its local data must be wiped"}))), ("unauthorized" = (value = json!({"error": "unauthorized", "message": "the device token is not known"}))))),
+        Unauthorized,
         (status = 403, description = "`forbidden`: an admin, a device without a team, or `device_id` is not the token's device.", body = ApiErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over the limit or carries more than 1000 changes.", body = ApiErrorBody),
-        (status = 415, description = "`unsupported_media_type`: the body is not sent as `application/json`.", body = ApiErrorBody),
+        UnsupportedMediaType,
         (status = 422, description = "`invalid_request`: JSON of the wrong shape or an invalid value; the message names the field.", body = ApiErrorBody),
         (status = 426, description = "`update_required`: this schema version is no longer accepted; update the app.", body = ApiErrorBody),
-        (status = 500, description = "`internal`: the server failed; details only in the server log.", body = ApiErrorBody),
+        InternalError,
     )
 )]
 async fn push(
@@ -721,9 +726,9 @@ async fn push(
     responses(
         (status = 200, description = "The team's writes after `after`, in `seq` order.", body = PullResponse),
         (status = 400, description = "`invalid_request`: a bad query parameter (`limit` outside 1 to 1000, a non-number).", body = ApiErrorBody),
-        (status = 401, description = "`unauthorized`: no or an unknown device token; `device_revoked`: the device was revoked and must wipe its local store.", body = ApiErrorBody, examples(("device_revoked" = (value = json!({"error": "device_revoked", "message": "this device has been revoked; its local data must be wiped"}))), ("unauthorized" = (value = json!({"error": "unauthorized", "message": "the device token is not known"}))))),
-        (status = 403, description = "`forbidden`: the role or the team does not allow this.", body = ApiErrorBody),
-        (status = 500, description = "`internal`: the server failed; details only in the server log.", body = ApiErrorBody),
+        Unauthorized,
+        Forbidden,
+        InternalError,
     )
 )]
 async fn pull(
@@ -789,9 +794,9 @@ enum ConflictListStatus {
     responses(
         (status = 200, description = "The team's conflicts, oldest first (team lead).", body = ConflictList),
         (status = 400, description = "`invalid_request`: `status` is neither `open` nor `all`.", body = ApiErrorBody),
-        (status = 401, description = "`unauthorized`: no or an unknown device token; `device_revoked`: the device was revoked and must wipe its local store.", body = ApiErrorBody, examples(("device_revoked" = (value = json!({"error": "device_revoked", "message": "this device has been revoked; its local data must be wiped"}))), ("unauthorized" = (value = json!({"error": "unauthorized", "message": "the device token is not known"}))))),
-        (status = 403, description = "`forbidden`: the role or the team does not allow this.", body = ApiErrorBody),
-        (status = 500, description = "`internal`: the server failed; details only in the server log.", body = ApiErrorBody),
+        Unauthorized,
+        Forbidden,
+        InternalError,
     )
 )]
 async fn list_conflicts(
@@ -825,14 +830,14 @@ async fn list_conflicts(
     responses(
         (status = 200, description = "Resolved: the conflict and the ordinary change the server wrote (team lead).", body = ResolveConflictResponse),
         (status = 400, description = "`invalid_json`: the body is not JSON; `invalid_request`: `id` is not a number.", body = ApiErrorBody),
-        (status = 401, description = "`unauthorized`: no or an unknown device token; `device_revoked`: the device was revoked and must wipe its local store.", body = ApiErrorBody, examples(("device_revoked" = (value = json!({"error": "device_revoked", "message": "this device has been revoked; its local data must be wiped"}))), ("unauthorized" = (value = json!({"error": "unauthorized", "message": "the device token is not known"}))))),
-        (status = 403, description = "`forbidden`: the role or the team does not allow this.", body = ApiErrorBody),
+        Unauthorized,
+        Forbidden,
         (status = 404, description = "`not_found`: no such conflict or device (or not visible to this caller).", body = ApiErrorBody),
         (status = 409, description = "`conflict_not_open`: the conflict was resolved already.", body = ApiErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over the limit.", body = ApiErrorBody),
-        (status = 415, description = "`unsupported_media_type`: the body is not sent as `application/json`.", body = ApiErrorBody),
-        (status = 422, description = "`invalid_request`: JSON of the wrong shape or an invalid value; the message names the field.", body = ApiErrorBody),
-        (status = 500, description = "`internal`: the server failed; details only in the server log.", body = ApiErrorBody),
+        UnsupportedMediaType,
+        (status = 422, description = "`invalid_request`: JSON of the wrong shape or an invalid value; the message names the field. `consent_required`: the value would leave special-category data on a client without a lawful basis.", body = ApiErrorBody),
+        InternalError,
     )
 )]
 async fn resolve_conflict(
@@ -870,9 +875,9 @@ async fn resolve_conflict(
     security(("device_token" = [])),
     responses(
         (status = 200, description = "Devices, oldest first: the own team's for a team lead, all for an admin.", body = DeviceList),
-        (status = 401, description = "`unauthorized`: no or an unknown device token; `device_revoked`: the device was revoked and must wipe its local store.", body = ApiErrorBody, examples(("device_revoked" = (value = json!({"error": "device_revoked", "message": "this device has been revoked; its local data must be wiped"}))), ("unauthorized" = (value = json!({"error": "unauthorized", "message": "the device token is not known"}))))),
-        (status = 403, description = "`forbidden`: the role or the team does not allow this.", body = ApiErrorBody),
-        (status = 500, description = "`internal`: the server failed; details only in the server log.", body = ApiErrorBody),
+        Unauthorized,
+        Forbidden,
+        InternalError,
     )
 )]
 async fn list_devices(
@@ -901,10 +906,10 @@ async fn list_devices(
     responses(
         (status = 200, description = "The device, now revoked (admin); it gets 401 `device_revoked` from now on.", body = tandem_protocol::DeviceInfo),
         (status = 400, description = "`invalid_request`: `id` is not a UUID.", body = ApiErrorBody),
-        (status = 401, description = "`unauthorized`: no or an unknown device token; `device_revoked`: the device was revoked and must wipe its local store.", body = ApiErrorBody, examples(("device_revoked" = (value = json!({"error": "device_revoked", "message": "this device has been revoked; its local data must be wiped"}))), ("unauthorized" = (value = json!({"error": "unauthorized", "message": "the device token is not known"}))))),
-        (status = 403, description = "`forbidden`: the role or the team does not allow this.", body = ApiErrorBody),
+        Unauthorized,
+        Forbidden,
         (status = 404, description = "`not_found`: no such conflict or device (or not visible to this caller).", body = ApiErrorBody),
-        (status = 500, description = "`internal`: the server failed; details only in the server log.", body = ApiErrorBody),
+        InternalError,
     )
 )]
 async fn revoke_device(
@@ -947,9 +952,9 @@ const CSV_MEDIA_TYPE: &str = "text/csv; charset=utf-8";
                 (String = "text/csv", example = json!("from,to,indicator,category,count\n2026-01-01,2026-06-30,participants,total,42\n")),
             )),
         (status = 400, description = "`invalid_request`: `from` or `to` is missing or not a date, or `from` is after `to`.", body = ApiErrorBody),
-        (status = 401, description = "`unauthorized`: no or an unknown device token; `device_revoked`: the device was revoked and must wipe its local store.", body = ApiErrorBody, examples(("device_revoked" = (value = json!({"error": "device_revoked", "message": "this device has been revoked; its local data must be wiped"}))), ("unauthorized" = (value = json!({"error": "unauthorized", "message": "the device token is not known"}))))),
+        Unauthorized,
         (status = 403, description = "`forbidden`: only a team lead reads reports (administrators see no client data).", body = ApiErrorBody),
-        (status = 500, description = "`internal`: the server failed; details only in the server log.", body = ApiErrorBody),
+        InternalError,
     )
 )]
 async fn participant_report(

@@ -73,6 +73,9 @@ pub enum ServerError {
         /// What changed since.
         reason: String,
     },
+    /// The write would leave special-category data on a client without a lawful basis.
+    #[error("{0}")]
+    ConsentRequired(String),
     /// Hashing or checking a password failed.
     #[error("password hashing failed: {0}")]
     PasswordHashing(String),

@@ -13,7 +13,10 @@ use tandem_protocol::{
 };
 use uuid::Uuid;
 
-use super::{ApiError, AppState, Caller, Json, PathParam, QueryParams};
+use super::{
+    ApiError, AppState, Caller, Forbidden, InternalError, Json, PathParam, QueryParams,
+    Unauthorized,
+};
 use crate::audit::{AuditAction, AuditActor, NewAuditEntry};
 use crate::push::PreparedChange;
 use crate::store::privacy::{erased_reason, linked_record};
@@ -38,10 +41,10 @@ impl Caller {
     responses(
         (status = 200, description = "Erased: the client, its contacts and the clients merged into it are gone from the server (values, history, conflicts); devices remove them at their next pull. Only an audit entry without personal data remains (team lead of the client's team, admin).", body = ErasureResponse),
         (status = 400, description = "`invalid_request`: `id` is not a UUID.", body = ApiErrorBody),
-        (status = 401, description = "`unauthorized`: no or an unknown device token; `device_revoked`: the device was revoked and must wipe its local store.", body = ApiErrorBody, examples(("device_revoked" = (value = json!({"error": "device_revoked", "message": "this device has been revoked; its local data must be wiped"}))), ("unauthorized" = (value = json!({"error": "unauthorized", "message": "the device token is not known"}))))),
+        Unauthorized,
         (status = 403, description = "`forbidden`: a coach, or a device without a team.", body = ApiErrorBody),
         (status = 404, description = "`not_found`: no such client in the caller's team (erased ones included).", body = ApiErrorBody),
-        (status = 500, description = "`internal`: the server failed; details only in the server log.", body = ApiErrorBody),
+        InternalError,
     )
 )]
 pub(super) async fn erase_client(
@@ -91,10 +94,10 @@ pub(super) async fn erase_client(
                 (String = "text/csv", example = "section,entity,record_id,field,value,seq,effective,author_id,recorded_at\n"),
             )),
         (status = 400, description = "`invalid_request`: `id` is not a UUID.", body = ApiErrorBody),
-        (status = 401, description = "`unauthorized`: no or an unknown device token; `device_revoked`: the device was revoked and must wipe its local store.", body = ApiErrorBody, examples(("device_revoked" = (value = json!({"error": "device_revoked", "message": "this device has been revoked; its local data must be wiped"}))), ("unauthorized" = (value = json!({"error": "unauthorized", "message": "the device token is not known"}))))),
-        (status = 403, description = "`forbidden`: the role or the team does not allow this.", body = ApiErrorBody),
+        Unauthorized,
+        Forbidden,
         (status = 404, description = "`not_found`: no such client in the caller's team.", body = ApiErrorBody),
-        (status = 500, description = "`internal`: the server failed; details only in the server log.", body = ApiErrorBody),
+        InternalError,
     )
 )]
 pub(super) async fn export_client(
@@ -214,9 +217,9 @@ fn csv_cell(text: &str) -> String {
     responses(
         (status = 200, description = "Audit entries, oldest first: the own team's for a team lead, all for an admin.", body = AuditList),
         (status = 400, description = "`invalid_request`: a bad query parameter (`limit` outside 1 to 1000, a non-number, a bad `record_id`).", body = ApiErrorBody),
-        (status = 401, description = "`unauthorized`: no or an unknown device token; `device_revoked`: the device was revoked and must wipe its local store.", body = ApiErrorBody, examples(("device_revoked" = (value = json!({"error": "device_revoked", "message": "this device has been revoked; its local data must be wiped"}))), ("unauthorized" = (value = json!({"error": "unauthorized", "message": "the device token is not known"}))))),
-        (status = 403, description = "`forbidden`: the role or the team does not allow this.", body = ApiErrorBody),
-        (status = 500, description = "`internal`: the server failed; details only in the server log.", body = ApiErrorBody),
+        Unauthorized,
+        Forbidden,
+        InternalError,
     )
 )]
 pub(super) async fn list_audit(

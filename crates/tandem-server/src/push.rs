@@ -125,12 +125,23 @@ pub fn consent_gate(
     change: &ValidChange,
     standing: impl IntoIterator<Item = (&'static FieldSpec, FieldValue)>,
 ) -> Option<String> {
-    let mut record = Record::empty(change.spec.entity, RecordId::from_uuid(change.record_id));
-    for (spec, value) in standing {
-        record.set(spec, value);
+    consent_gate_write(change.spec, change.record_id, &change.value, standing)
+}
+
+/// The consent gate of writing `value` to the field `spec` of a record (a change pushed by a
+/// device, or a team lead's resolution of a conflict): see [`consent_gate`].
+pub fn consent_gate_write(
+    spec: &'static FieldSpec,
+    record_id: Uuid,
+    value: &FieldValue,
+    standing: impl IntoIterator<Item = (&'static FieldSpec, FieldValue)>,
+) -> Option<String> {
+    let mut record = Record::empty(spec.entity, RecordId::from_uuid(record_id));
+    for (standing_spec, standing_value) in standing {
+        record.set(standing_spec, standing_value);
     }
-    record.set(change.spec, change.value.clone());
-    check_lawful_basis(&record, &[change.spec.name])
+    record.set(spec, value.clone());
+    check_lawful_basis(&record, &[spec.name])
         .err()
         .map(|err| err.to_string())
 }

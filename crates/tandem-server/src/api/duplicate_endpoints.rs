@@ -11,7 +11,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{ApiError, AppState, Caller, Json, PathParam};
+use super::{
+    ApiError, AppState, Caller, Forbidden, InternalError, Json, PathParam, Unauthorized,
+    UnsupportedMediaType,
+};
 use crate::clock::new_uuid_v7;
 use crate::duplicates::{COMPARED_FIELDS, CONTACT_FIELDS, duplicate_list, ordered_pair};
 use crate::store::NewMerge;
@@ -33,9 +36,9 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
     security(("device_token" = [])),
     responses(
         (status = 200, description = "Pairs of the team's live clients that may be one person, best score first (team lead). Deleted, merged and dismissed clients are left out.", body = DuplicateList),
-        (status = 401, description = "`unauthorized`: no or an unknown device token; `device_revoked`: the device was revoked and must wipe its local store.", body = ApiErrorBody),
-        (status = 403, description = "`forbidden`: the role or the team does not allow this.", body = ApiErrorBody),
-        (status = 500, description = "`internal`: the server failed; details only in the server log.", body = ApiErrorBody),
+        Unauthorized,
+        Forbidden,
+        InternalError,
     )
 )]
 async fn list_duplicates(
@@ -64,13 +67,13 @@ async fn list_duplicates(
     responses(
         (status = 200, description = "Merged (team lead): every contact of the duplicate now has `client_id` = survivor and the duplicate `merged_into` = survivor, written as ordinary changes that every device pulls.", body = DuplicateMergeResponse),
         (status = 400, description = "`invalid_json`: the body is not JSON.", body = ApiErrorBody),
-        (status = 401, description = "`unauthorized`: no or an unknown device token; `device_revoked`: the device was revoked and must wipe its local store.", body = ApiErrorBody),
-        (status = 403, description = "`forbidden`: the role or the team does not allow this.", body = ApiErrorBody),
+        Unauthorized,
+        Forbidden,
         (status = 404, description = "`not_found`: a client is not one of this team's.", body = ApiErrorBody),
         (status = 409, description = "`not_mergeable`: a client is deleted or merged already.", body = ApiErrorBody),
-        (status = 415, description = "`unsupported_media_type`: the body is not sent as `application/json`.", body = ApiErrorBody),
+        UnsupportedMediaType,
         (status = 422, description = "`invalid_request`: JSON of the wrong shape, or the survivor and the duplicate are the same client.", body = ApiErrorBody),
-        (status = 500, description = "`internal`: the server failed; details only in the server log.", body = ApiErrorBody),
+        InternalError,
     )
 )]
 async fn merge_duplicate(
@@ -106,9 +109,9 @@ async fn merge_duplicate(
     security(("device_token" = [])),
     responses(
         (status = 200, description = "The team's merges, newest first, undone ones included (team lead).", body = DuplicateMergeList),
-        (status = 401, description = "`unauthorized`: no or an unknown device token; `device_revoked`: the device was revoked and must wipe its local store.", body = ApiErrorBody),
-        (status = 403, description = "`forbidden`: the role or the team does not allow this.", body = ApiErrorBody),
-        (status = 500, description = "`internal`: the server failed; details only in the server log.", body = ApiErrorBody),
+        Unauthorized,
+        Forbidden,
+        InternalError,
     )
 )]
 async fn list_merges(
@@ -129,11 +132,11 @@ async fn list_merges(
     responses(
         (status = 200, description = "Undone (team lead): the moved contacts are back with the duplicate and its `merged_into` is cleared, as ordinary changes.", body = DuplicateMergeResponse),
         (status = 400, description = "`invalid_request`: `id` is not a UUID.", body = ApiErrorBody),
-        (status = 401, description = "`unauthorized`: no or an unknown device token; `device_revoked`: the device was revoked and must wipe its local store.", body = ApiErrorBody),
-        (status = 403, description = "`forbidden`: the role or the team does not allow this.", body = ApiErrorBody),
+        Unauthorized,
+        Forbidden,
         (status = 404, description = "`not_found`: no such merge in this team.", body = ApiErrorBody),
         (status = 409, description = "`merge_not_undoable`: undone already, or a moved contact or the duplicate's `merged_into` changed since; the message says which.", body = ApiErrorBody),
-        (status = 500, description = "`internal`: the server failed; details only in the server log.", body = ApiErrorBody),
+        InternalError,
     )
 )]
 async fn undo_merge(
@@ -159,12 +162,12 @@ async fn undo_merge(
     responses(
         (status = 204, description = "Dismissed (team lead): the pair is not proposed again."),
         (status = 400, description = "`invalid_json`: the body is not JSON.", body = ApiErrorBody),
-        (status = 401, description = "`unauthorized`: no or an unknown device token; `device_revoked`: the device was revoked and must wipe its local store.", body = ApiErrorBody),
-        (status = 403, description = "`forbidden`: the role or the team does not allow this.", body = ApiErrorBody),
+        Unauthorized,
+        Forbidden,
         (status = 404, description = "`not_found`: a client is not one of this team's.", body = ApiErrorBody),
-        (status = 415, description = "`unsupported_media_type`: the body is not sent as `application/json`.", body = ApiErrorBody),
+        UnsupportedMediaType,
         (status = 422, description = "`invalid_request`: JSON of the wrong shape, or both ids are the same client.", body = ApiErrorBody),
-        (status = 500, description = "`internal`: the server failed; details only in the server log.", body = ApiErrorBody),
+        InternalError,
     )
 )]
 async fn dismiss_duplicate(

@@ -39,8 +39,8 @@ use crate::duplicates::{
     PlannedWrite, check_mergeable, check_undoable, client_ref, merge_writes, undo_writes,
 };
 use crate::push::{
-    CurrentField, Decision, PreparedChange, ValidChange, application_order, consent_gate, decide,
-    is_clock_skewed, is_concurrent, server_hlc,
+    CurrentField, Decision, PreparedChange, ValidChange, application_order, consent_gate,
+    consent_gate_write, decide, is_clock_skewed, is_concurrent, server_hlc,
 };
 use crate::store::privacy::{change_audit_entries, resolve_audit_entry};
 
@@ -254,6 +254,20 @@ fn append_log(tx: &Transaction<'_>, write: &LogWrite<'_>) -> Result<i64, ServerE
     Ok(seq)
 }
 
+/// The consent-gated fields of a record as they stand (see [`consent_gate`]).
+fn standing_consent(
+    tx: &Transaction<'_>,
+    entity: Entity,
+    record_id: Uuid,
+) -> Result<Vec<(&'static FieldSpec, FieldValue)>, ServerError> {
+    consent_gate_fields(entity)
+        .map(|spec| {
+            let value = current_field(tx, spec, record_id)?;
+            Ok((spec, value.map_or_else(|| spec.empty_value(), |f| f.value)))
+        })
+        .collect()
+}
+
 fn current_field(
     tx: &Transaction<'_>,
     spec: &FieldSpec,
@@ -355,11 +369,7 @@ fn apply_one(
         _ => {}
     }
     if is_consent_gated(change.spec) {
-        let mut standing = Vec::new();
-        for spec in consent_gate_fields(change.spec.entity) {
-            let value = current_field(tx, spec, change.record_id)?;
-            standing.push((spec, value.map_or_else(|| spec.empty_value(), |f| f.value)));
-        }
+        let standing = standing_consent(tx, change.spec.entity, change.record_id)?;
         if let Some(reason) = consent_gate(change, standing) {
             return Ok(rejected(change.change_id, reason));
         }
@@ -1263,6 +1273,13 @@ impl ServerStore for SqliteStore {
                 .map_err(|err| ServerError::CorruptData(err.to_string()))?;
             let spec = field_spec(entity, &conflict.field)
                 .map_err(|err| ServerError::CorruptData(err.to_string()))?;
+            if is_consent_gated(spec) {
+                let standing = standing_consent(&tx, entity, conflict.record_id)?;
+                if let Some(reason) = consent_gate_write(spec, conflict.record_id, &value, standing)
+                {
+                    return Err(ServerError::ConsentRequired(reason));
+                }
+            }
             let current = current_field(&tx, spec, conflict.record_id)?;
             let mut involved = conflict
                 .values

@@ -200,3 +200,93 @@ async fn a_basis_that_loses_a_conflict_does_not_open_the_gate(backend: Backend) 
     assert_eq!(results[1].value, Value::Null);
     assert_eq!(results[0].status, ChangeStatus::Rejected, "{results:?}");
 }
+
+both_backends!(a_resolution_cannot_take_the_basis_from_under_special_category_data);
+async fn a_resolution_cannot_take_the_basis_from_under_special_category_data(backend: Backend) {
+    let server = start(backend).await;
+    let a = server.login("coach_a").await;
+    let b = server.login("coach_b").await;
+    let lead = server.login("lead_n").await;
+    let (client, versions) = create_client(
+        &server,
+        &a,
+        &[
+            ("given_name", json!("Hodan")),
+            ("lawful_basis", json!("consent")),
+            ("disability", json!("yes")),
+        ],
+    )
+    .await;
+    // Two coaches record a different basis from the same version: a review conflict.
+    for (device, basis) in [(&a, "public_task"), (&b, "legal_obligation")] {
+        let results = server
+            .push(
+                device,
+                vec![change(
+                    device,
+                    "client",
+                    client,
+                    "lawful_basis",
+                    json!(basis),
+                    versions[1],
+                    NOW_MS,
+                )],
+            )
+            .await;
+        assert_ne!(results[0].status, ChangeStatus::Rejected, "{results:?}");
+    }
+    let conflicts = server
+        .request(
+            reqwest::Method::GET,
+            "/v1/conflicts",
+            Some(&lead.token),
+            None,
+        )
+        .await;
+    let id = conflicts.body["conflicts"][0]["id"].as_i64().unwrap();
+    let resolve = format!("/v1/conflicts/{id}/resolve");
+
+    let cleared = server
+        .request(
+            reqwest::Method::POST,
+            &resolve,
+            Some(&lead.token),
+            Some(json!({"value": null})),
+        )
+        .await;
+    assert_eq!(cleared.status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        cleared.error_code(),
+        "consent_required",
+        "{:?}",
+        cleared.body
+    );
+    assert!(
+        cleared.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("disability"),
+        "{:?}",
+        cleared.body
+    );
+    let basis_now = |pulled: Vec<tandem_protocol::PulledChange>| -> Value {
+        pulled
+            .into_iter()
+            .rfind(|c| c.record_id == client && c.field == "lawful_basis")
+            .unwrap()
+            .value
+    };
+    assert_ne!(basis_now(server.pull_all(&a).await), Value::Null);
+
+    // The conflict is still open and a value that keeps a basis resolves it.
+    let chosen = server
+        .request(
+            reqwest::Method::POST,
+            &resolve,
+            Some(&lead.token),
+            Some(json!({"value": "consent"})),
+        )
+        .await;
+    assert_eq!(chosen.status, reqwest::StatusCode::OK, "{:?}", chosen.body);
+    assert_eq!(basis_now(server.pull_all(&a).await), json!("consent"));
+}

@@ -1,0 +1,45 @@
+//! The error responses many endpoints share, for their OpenAPI documentation: each is named
+//! in an endpoint's `responses(...)` beside the responses particular to it.
+
+use tandem_protocol::ApiErrorBody;
+use utoipa::IntoResponses;
+
+/// 401 of every endpoint that takes a device token.
+#[allow(dead_code)] // documentation only: never constructed
+#[derive(IntoResponses)]
+#[response(
+    status = 401,
+    description = "`unauthorized`: no or an unknown device token; `device_revoked`: the device was revoked and must wipe its local store.",
+    examples(
+        ("device_revoked" = (value = json!({"error": "device_revoked", "message": "this device has been revoked; its local data must be wiped"}))),
+        ("unauthorized" = (value = json!({"error": "unauthorized", "message": "the device token is not known"}))),
+    )
+)]
+pub(crate) struct Unauthorized(ApiErrorBody);
+
+/// 403 of endpoints that check the caller's role and team.
+#[allow(dead_code)] // documentation only: never constructed
+#[derive(IntoResponses)]
+#[response(
+    status = 403,
+    description = "`forbidden`: the role or the team does not allow this."
+)]
+pub(crate) struct Forbidden(ApiErrorBody);
+
+/// 415 of endpoints that take a JSON body.
+#[allow(dead_code)] // documentation only: never constructed
+#[derive(IntoResponses)]
+#[response(
+    status = 415,
+    description = "`unsupported_media_type`: the body is not sent as `application/json`."
+)]
+pub(crate) struct UnsupportedMediaType(ApiErrorBody);
+
+/// 500 of every endpoint that reaches the store.
+#[allow(dead_code)] // documentation only: never constructed
+#[derive(IntoResponses)]
+#[response(
+    status = 500,
+    description = "`internal`: the server failed; details only in the server log."
+)]
+pub(crate) struct InternalError(ApiErrorBody);
