@@ -369,7 +369,7 @@ impl TestServer {
     }
 }
 
-async fn into_reply(response: reqwest::Response) -> Reply {
+pub(crate) async fn into_reply(response: reqwest::Response) -> Reply {
     let status = response.status();
     let headers = response.headers().clone();
     let text = response.text().await.unwrap();

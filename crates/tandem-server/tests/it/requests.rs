@@ -160,3 +160,63 @@ async fn a_schema_version_newer_than_the_server_asks_for_an_update(backend: Back
     assert_eq!(reply.status, StatusCode::UPGRADE_REQUIRED);
     assert_eq!(reply.error_code(), "update_required");
 }
+
+/// `body` gzip-compressed.
+fn gzip(body: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(body).unwrap();
+    encoder.finish().unwrap()
+}
+
+both_backends!(gzipped_bodies_are_accepted_and_their_limit_counts_what_they_unpack_to);
+async fn gzipped_bodies_are_accepted_and_their_limit_counts_what_they_unpack_to(backend: Backend) {
+    let server = start(backend).await;
+    let a = server.login("coach_a").await;
+    let post = |body: Vec<u8>| {
+        server
+            .http
+            .post(format!("{}/v1/sync/push", server.base))
+            .bearer_auth(&a.token)
+            .header("content-type", "application/json")
+            .header("content-encoding", "gzip")
+            .body(body)
+            .send()
+    };
+    let push = |changes| {
+        serde_json::to_vec(&json!({
+            "device_id": a.id, "schema_version": tandem_protocol::SCHEMA_VERSION,
+            "app_version": "t", "pending_count": 0, "changes": changes,
+        }))
+        .unwrap()
+    };
+
+    let id = Uuid::now_v7();
+    let name = change(&a, "client", id, "given_name", json!("Ilona"), 0, NOW_MS);
+    let reply = post(gzip(&push(vec![name]))).await.unwrap();
+    assert_eq!(reply.status(), StatusCode::OK);
+    let pulled = server.pull_all(&a).await;
+    assert_eq!(pulled.len(), 1, "{pulled:?}");
+    assert_eq!(pulled[0].value, json!("Ilona"));
+
+    // A few kilobytes that unpack to more than the limit: refused like a large plain body.
+    let bomb: Vec<_> = (0..BODY_LIMIT / 100)
+        .map(|_| change(&a, "client", id, "notes", json!("n".repeat(200)), 0, NOW_MS))
+        .collect();
+    let bomb = gzip(&push(bomb));
+    assert!(bomb.len() < BODY_LIMIT / 4, "{} bytes", bomb.len());
+    let reply = into_reply(post(bomb).await.unwrap()).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{:?}",
+        reply.body
+    );
+    assert_eq!(reply.error_code(), "payload_too_large");
+
+    // Bytes that are not gzip at all: a JSON error, nothing stored.
+    let reply = into_reply(post(b"not gzip at all".to_vec()).await.unwrap()).await;
+    assert!(reply.status.is_client_error(), "{}", reply.status);
+    assert!(!reply.error_code().is_empty(), "{:?}", reply.body);
+    assert_eq!(server.pull_all(&a).await.len(), 1);
+}
