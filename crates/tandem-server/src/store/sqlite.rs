@@ -70,7 +70,10 @@ impl SqliteStore {
 
     fn from_connection(conn: Connection) -> Result<Self, ServerError> {
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+            // FULL, not NORMAL: a push is acknowledged once its transaction commits, and the
+            // laptop then deletes its outbox rows. Under NORMAL a power cut can take the last
+            // commits of the WAL with it, and those changes would exist nowhere any more.
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
              PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
              PRAGMA secure_delete = ON;",
         )?;
@@ -1551,5 +1554,28 @@ impl ServerStore for SqliteStore {
             Ok(data)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_commit_reaches_the_disk_before_it_is_acknowledged() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("server.db")).unwrap();
+        let conn = store.lock();
+        let pragma = |name: &str| -> i64 {
+            conn.query_row(&format!("PRAGMA {name}"), [], |row| row.get(0))
+                .unwrap()
+        };
+        assert_eq!(
+            pragma("synchronous"),
+            2,
+            "2 is FULL: the WAL is synced at each commit"
+        );
+        assert_eq!(pragma("foreign_keys"), 1);
+        assert_eq!(pragma("secure_delete"), 1, "erased data is zeroed");
     }
 }
