@@ -204,3 +204,51 @@ fn pg_tool(program: &Path, args: &[&str]) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[tokio::test]
+async fn a_backup_of_an_older_schema_is_migrated_and_one_of_a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let older = dir.path().join("older.db");
+    let conn = rusqlite::Connection::open(&older).unwrap();
+    conn.execute_batch(include_str!(
+        "../../../../migrations/server/sqlite/0001_initial.sql"
+    ))
+    .unwrap();
+    conn.pragma_update(None, "user_version", 1).unwrap();
+    drop(conn);
+    let data = dir.path().join("data");
+    let database = ["--data-dir", text(&data)];
+    run_ok(&[&database[..], &["restore", "--from", text(&older)]].concat()).await;
+    let restored = rusqlite::Connection::open(data.join("tandem-server.db")).unwrap();
+    let version: i64 = restored
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert!(version > 1, "the restored database was not migrated");
+
+    let newer = dir.path().join("newer.db");
+    std::fs::copy(data.join("tandem-server.db"), &newer).unwrap();
+    let conn = rusqlite::Connection::open(&newer).unwrap();
+    conn.pragma_update(None, "user_version", version + 1)
+        .unwrap();
+    drop(conn);
+    let refused = run_failing(
+        &[
+            &database[..],
+            &["restore", "--force", "--from", text(&newer)],
+        ]
+        .concat(),
+    )
+    .await;
+    assert!(
+        refused.contains("newer than this server supports"),
+        "{refused}"
+    );
+    assert!(
+        !std::fs::read_dir(&data).unwrap().any(|entry| entry
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains("replaced")),
+        "a refused restore moved the database aside"
+    );
+}
