@@ -193,8 +193,10 @@ in_root dpkg-query -W -f '${Conffiles}' tandem-server | grep -q ' /etc/tandem-se
 if command -v systemd-analyze >/dev/null; then
   mkdir -p "$scratch/unit"
   sed "s|^ExecStart=/|ExecStart=$root/|" "$root$unit" >"$scratch/unit/tandem-server.service"
-  verified="$(systemd-analyze verify "$scratch/unit/tandem-server.service" 2>&1)" &&
-    [ -z "$verified" ] || fail "systemd-analyze verify: $verified"
+  if ! verified="$(systemd-analyze verify "$scratch/unit/tandem-server.service" 2>&1)" ||
+    [ -n "$verified" ]; then
+    fail "systemd-analyze verify: $verified"
+  fi
 else
   say "no systemd-analyze on this machine: the unit's directives are not verified"
 fi
