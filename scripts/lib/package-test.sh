@@ -15,8 +15,8 @@
 #      state directory, conffile, enabled unit), check the unit with systemd-analyze, run
 #      the server as the unit's ExecStart would (there is no systemd in a chroot) and ask
 #      /health and /metrics, write data as the service user; upgrade it (data, edited
-#      settings and their modes stay); remove it (data and settings stay, a reinstall finds
-#      the data); purge it (both go).
+#      settings and their modes stay); back up and restore as the guide says; remove it
+#      (data and settings stay, a reinstall finds the data); purge it (both go).
 #
 #   xvfb-run -a scripts/lib/package-test.sh DEB TANDEM_SERVER_BIN [SERVER_DEB]
 #
@@ -249,6 +249,17 @@ grep -q "edited by the package test" "$root/etc/tandem-server/server.toml" ||
 [ "$(settings_modes)" = "$modes_at_install" ] ||
   fail "the upgrade changed the settings' owners or modes: $modes_at_install -> $(settings_modes)"
 has_package_test_team || fail "the upgraded server lost the data made before the upgrade"
+
+say "back up and restore as docs/it-guide.md says, as the service user"
+in_root install -d -o tandem-server -g tandem-server -m 0700 /var/backups/tandem
+as_service tandem-server backup --to /var/backups/tandem/tandem-package-test.db >/dev/null
+as_service tandem-server admin team add "Team after the backup" >/dev/null
+as_service tandem-server restore --from /var/backups/tandem/tandem-package-test.db --force >/dev/null
+has_package_test_team || fail "the restored database lacks the data of the backup"
+as_service tandem-server admin team add "Team after the backup" >/dev/null ||
+  fail "the restored database has data made after the backup"
+[ "$(in_root stat -c %U /var/lib/tandem-server/tandem-server.db)" = "$service_user" ] ||
+  fail "the restored database does not belong to the service user"
 
 say "remove the server package: the database and the settings stay, a reinstall finds them"
 apt_server remove tandem-server
