@@ -10,9 +10,15 @@
 #      provisioned server read-only; a coach signs in and registers a client, which syncs;
 #   4. install a newer package (the same build, version 0.1.0+upgrade) over it, stop the
 #      server, and start the app again: it unlocks offline and the client is still there;
-#   5. remove the package: the user's data stays (docs/it-guide.md says how to purge it).
+#   5. remove the package: the user's data stays (docs/it-guide.md says how to purge it);
+#   6. with SERVER_DEB, in the same root: install the tandem-server package (system user,
+#      state directory, conffile, enabled unit), check the unit with systemd-analyze, run
+#      the server as the unit's ExecStart would (there is no systemd in a chroot) and ask
+#      /health and /metrics, write data as the service user; upgrade it (data, edited
+#      settings and their modes stay); back up and restore as the guide says; remove it
+#      (data and settings stay, a reinstall finds the data); purge it (both go).
 #
-#   xvfb-run -a scripts/lib/package-test.sh DEB TANDEM_SERVER_BIN
+#   xvfb-run -a scripts/lib/package-test.sh DEB TANDEM_SERVER_BIN [SERVER_DEB]
 #
 # Needs root (debootstrap, chroot, mounts), network access to the Debian mirror, Xvfb
 # (DISPLAY set), node with ui/node_modules installed. Takes a few minutes, most of it apt.
@@ -20,11 +26,15 @@ set -euo pipefail
 
 deb="$(realpath "$1")"
 server_bin="$(realpath "$2")"
+server_deb="${3:+$(realpath "$3")}"
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 mirror="${TANDEM_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 : "${DISPLAY:?run under xvfb-run (or with DISPLAY set)}"
 
 say() { echo "package test: $*"; }
+fail() { say "$*"; exit 1; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+http_get() { python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' "$1"; }
 
 scratch="$(mktemp -d /var/tmp/tandem-package-test.XXXXXX)"
 root="$scratch/root"
@@ -89,7 +99,7 @@ if [ -n "${XAUTHORITY:-}" ]; then cp "$XAUTHORITY" "$root/tmp/xauthority"; fi
 
 say "a tandem-server with the demo team on the host"
 "$server_bin" seed-demo --clients 5 --data-dir "$scratch/server" >"$scratch/seed.log" 2>&1
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 server_url="http://127.0.0.1:$port"
 "$server_bin" serve --listen "127.0.0.1:$port" --data-dir "$scratch/server" >"$scratch/server.log" 2>&1 &
 server_pid=$!
@@ -108,7 +118,7 @@ EOF
 # each time (HOME /home/coach, its login keyring kept between runs), and checks PHASE.
 run_app() {
   local phase=$1 driver_port driver_pid
-  driver_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  driver_port="$(free_port)"
   in_root DISPLAY="$DISPLAY" XAUTHORITY=/tmp/xauthority TANDEM_KEYRING_HOME=/home/coach \
     with-keyring tauri-driver --port "$driver_port" >"$scratch/driver-$phase.log" 2>&1 &
   driver_pid=$!
@@ -156,3 +166,113 @@ in_root apt-get remove -y -q tandem >>"$scratch/apt.log" 2>&1
 [ -s "$root/home/coach/.local/share/tandem/tandem.db" ] ||
   { say "removing the package removed the user's store"; exit 1; }
 say "install, provisioning, upgrade and removal passed"
+[ -n "$server_deb" ] || exit 0
+
+say "server package: install $(basename "$server_deb")"
+cp "$server_deb" "$root/tmp/tandem-server.deb"
+apt_server() {
+  in_root apt-get "$@" -y -q --no-install-recommends >>"$scratch/apt.log" 2>&1 || { tail -30 "$scratch/apt.log"; exit 1; }
+}
+apt_server install /tmp/tandem-server.deb
+unit=/lib/systemd/system/tandem-server.service
+[ -f "$root$unit" ] || fail "the server package did not install $unit"
+[ "$(in_root tandem-server --version)" = "tandem-server $(dpkg-deb -f "$server_deb" Version)" ] ||
+  fail "the installed tandem-server is not the packaged version"
+in_root getent passwd tandem-server >/dev/null || fail "no system user tandem-server"
+[ "$(in_root stat -c '%U %a' /var/lib/tandem-server)" = "tandem-server 700" ] ||
+  fail "/var/lib/tandem-server is not the service user's: $(in_root stat -c '%U %a' /var/lib/tandem-server)"
+[ "$(in_root stat -c '%U:%G %a' /etc/tandem-server/server.toml)" = "root:tandem-server 640" ] ||
+  fail "the settings file is not root:tandem-server 0640"
+in_root dpkg-query -W -f '${Conffiles}' tandem-server | grep -q ' /etc/tandem-server/server.toml ' ||
+  fail "/etc/tandem-server/server.toml is not a conffile"
+[ -L "$root/etc/systemd/system/multi-user.target.wants/tandem-server.service" ] ||
+  fail "the unit is not enabled"
+
+# systemd-analyze on the host checks the installed unit's every directive; only the path of
+# ExecStart points into the root, where the binary is.
+if command -v systemd-analyze >/dev/null; then
+  mkdir -p "$scratch/unit"
+  sed "s|^ExecStart=/|ExecStart=$root/|" "$root$unit" >"$scratch/unit/tandem-server.service"
+  if ! verified="$(systemd-analyze verify "$scratch/unit/tandem-server.service" 2>&1)" ||
+    [ -n "$verified" ]; then
+    fail "systemd-analyze verify: $verified"
+  fi
+else
+  say "no systemd-analyze on this machine: the unit's directives are not verified"
+fi
+
+# As the unit runs it: its User=, its Environment= lines (the packaged settings file, the state
+# directory) and its ExecStart. The settings file's ports may be taken on this machine, so
+# the listen addresses come from the environment, which wins over the file.
+service_user="$(sed -n 's/^User=//p' "$root$unit")"
+exec_start="$(sed -n 's/^ExecStart=//p' "$root$unit")"
+mapfile -t unit_environment < <(sed -n 's/^Environment=//p' "$root$unit")
+as_service() { in_root runuser -u "$service_user" -- env "${unit_environment[@]}" "$@"; }
+api_port="$(free_port)"
+metrics_port="$(free_port)"
+say "run $exec_start as $service_user with ${unit_environment[*]}"
+# shellcheck disable=SC2086 # ExecStart is a command line
+as_service TANDEM_LISTEN="127.0.0.1:$api_port" TANDEM_METRICS_LISTEN="127.0.0.1:$metrics_port" \
+  $exec_start >"$scratch/server-unit.log" 2>&1 &
+for _ in $(seq 100); do grep -q 'listening on' "$scratch/server-unit.log" && break; sleep 0.1; done
+grep -q 'listening on' "$scratch/server-unit.log" || { cat "$scratch/server-unit.log"; fail "the packaged server did not start"; }
+http_get "http://127.0.0.1:$api_port/health" >/dev/null || fail "no answer at /health"
+metrics="$(http_get "http://127.0.0.1:$metrics_port/metrics")" || fail "no answer at /metrics"
+grep -q '^tandem_http_requests_total{.*route="/health"' <<<"$metrics" ||
+  fail "/metrics does not count the /health request: $metrics"
+as_service tandem-server admin team add "Package test team" >/dev/null
+[ "$(in_root stat -c %U /var/lib/tandem-server/tandem-server.db)" = "$service_user" ] ||
+  fail "the database does not belong to the service user"
+stop_root_processes
+# The data made above is still there: adding the same team again is refused.
+has_package_test_team() {
+  local answer
+  answer="$(as_service tandem-server admin team add "Package test team" 2>&1)" && return 1
+  grep -q "exists already" <<<"$answer" || fail "unexpected answer from the server: $answer"
+}
+settings_modes() {
+  in_root stat -c '%U:%G %a' /etc/tandem-server /etc/tandem-server/server.toml | tr '\n' ' '
+}
+modes_at_install="$(settings_modes)"
+
+say "upgrade the server package: the database, the edited settings and their modes stay"
+echo "# edited by the package test" >>"$root/etc/tandem-server/server.toml"
+dpkg-deb -R "$server_deb" "$scratch/server-newer"
+server_version="$(dpkg-deb -f "$server_deb" Version)"
+sed -i "s/^Version: .*/Version: $server_version+upgrade/" "$scratch/server-newer/DEBIAN/control"
+dpkg-deb -b --root-owner-group "$scratch/server-newer" "$root/tmp/tandem-server-newer.deb" >/dev/null
+apt_server install /tmp/tandem-server-newer.deb
+[ "$(in_root dpkg-query -W -f '${Version}' tandem-server)" = "$server_version+upgrade" ] ||
+  fail "the newer server package did not replace the old one"
+grep -q "edited by the package test" "$root/etc/tandem-server/server.toml" ||
+  fail "the upgrade replaced the edited settings file"
+[ "$(settings_modes)" = "$modes_at_install" ] ||
+  fail "the upgrade changed the settings' owners or modes: $modes_at_install -> $(settings_modes)"
+has_package_test_team || fail "the upgraded server lost the data made before the upgrade"
+
+say "back up and restore as docs/it-guide.md says, as the service user"
+in_root install -d -o tandem-server -g tandem-server -m 0700 /var/backups/tandem
+as_service tandem-server backup --to /var/backups/tandem/tandem-package-test.db >/dev/null
+as_service tandem-server admin team add "Team after the backup" >/dev/null
+as_service tandem-server restore --from /var/backups/tandem/tandem-package-test.db --force >/dev/null
+has_package_test_team || fail "the restored database lacks the data of the backup"
+as_service tandem-server admin team add "Team after the backup" >/dev/null ||
+  fail "the restored database has data made after the backup"
+[ "$(in_root stat -c %U /var/lib/tandem-server/tandem-server.db)" = "$service_user" ] ||
+  fail "the restored database does not belong to the service user"
+
+say "remove the server package: the database and the settings stay, a reinstall finds them"
+apt_server remove tandem-server
+[ ! -e "$root/usr/bin/tandem-server" ] || fail "tandem-server is still installed after removal"
+[ -s "$root/var/lib/tandem-server/tandem-server.db" ] || fail "removing the package removed the database"
+[ -f "$root/etc/tandem-server/server.toml" ] || fail "removing the package removed the settings"
+apt_server install /tmp/tandem-server-newer.deb
+has_package_test_team || fail "the reinstalled server does not have the data made before the removal"
+
+say "purge the server package: the database and the settings go"
+apt_server purge tandem-server
+[ ! -e "$root/var/lib/tandem-server" ] || fail "purge left /var/lib/tandem-server"
+[ ! -e "$root/etc/tandem-server" ] || fail "purge left /etc/tandem-server"
+[ ! -e "$root/etc/systemd/system/multi-user.target.wants/tandem-server.service" ] ||
+  fail "purge left the unit enabled"
+say "server package: install, run as its unit, upgrade, removal and purge passed"

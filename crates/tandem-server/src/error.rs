@@ -97,6 +97,14 @@ pub enum ServerError {
         /// What went wrong.
         reason: String,
     },
+    /// A backup could not be restored; nothing was changed.
+    #[error("restore: {}: {reason}", path.display())]
+    Restore {
+        /// The backup file or the database concerned.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
     /// The TLS certificate file (`--tls-cert`) cannot be read or holds no PEM certificate.
     #[error("TLS certificate file {}: {reason}", path.display())]
     TlsCertificate {

@@ -84,6 +84,18 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         to: PathBuf,
     },
+    /// Replace the SQLite database by a backup made with `backup`, with every server
+    /// instance stopped (PostgreSQL: pg_restore, see docs/it-guide.md). The backup is only
+    /// read; the restored database is migrated to this server's schema.
+    Restore {
+        /// The backup file to restore.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// Replace an existing database; it is kept beside the restored one as
+        /// tandem-server.db.replaced-TIME.
+        #[arg(long)]
+        force: bool,
+    },
     /// Manage teams, users and devices.
     Admin {
         #[command(subcommand)]
@@ -469,6 +481,26 @@ async fn main() -> anyhow::Result<()> {
             }
             DatabaseLocation::Postgres(_) => bail!(
                 "backup copies SQLite databases; back up PostgreSQL with `pg_dump --format=custom` and WAL archiving (see docs/it-guide.md)"
+            ),
+        },
+        Command::Restore { from, force } => match &resolved.database {
+            DatabaseLocation::Sqlite(path) => {
+                let (source, target, now) = (from.clone(), path.clone(), clock.now());
+                let replaced = tokio::task::spawn_blocking(move || {
+                    SqliteStore::restore(&source, &target, force, now)
+                })
+                .await??;
+                if let Some(replaced) = replaced {
+                    println!("the previous database is kept as {}", replaced.display());
+                }
+                println!(
+                    "{} restored from {}; laptops that synced after the backup was made: see \"After a restore\" in docs/it-guide.md",
+                    resolved.database,
+                    from.display()
+                );
+            }
+            DatabaseLocation::Postgres(_) => bail!(
+                "restore replaces SQLite databases; restore PostgreSQL with pg_restore into a new, empty database (see docs/it-guide.md)"
             ),
         },
         Command::Admin { command } => {

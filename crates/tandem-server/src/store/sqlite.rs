@@ -27,6 +27,9 @@ use uuid::Uuid;
 // Erasure, retention, export and the audit log; a child module, so it shares the helpers.
 #[path = "sqlite_privacy.rs"]
 mod privacy;
+// Restoring a backup (`tandem-server restore`).
+#[path = "sqlite_restore.rs"]
+mod restore;
 
 use super::{
     CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginUser, NewDevice, NewMerge, PushContext,

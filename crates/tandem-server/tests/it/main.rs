@@ -8,6 +8,7 @@ mod harness;
 
 mod access;
 mod backup;
+mod binary;
 mod consent;
 mod duplicates;
 mod instances;
@@ -19,5 +20,6 @@ mod pg_cluster;
 mod privacy;
 mod reports;
 mod requests;
+mod restore;
 mod sync;
 mod tls;

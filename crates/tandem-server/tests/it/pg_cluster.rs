@@ -76,7 +76,7 @@ pub(crate) async fn fresh_database() -> String {
 
 /// The directory holding `initdb` and `pg_ctl`: `TANDEM_PG_BINDIR`, or the newest version
 /// Debian's package installed.
-fn find_bin_dir() -> Result<PathBuf, String> {
+pub(crate) fn find_bin_dir() -> Result<PathBuf, String> {
     let chosen = match std::env::var_os("TANDEM_PG_BINDIR") {
         Some(dir) => Some(PathBuf::from(dir)).filter(|dir| dir.join("initdb").is_file()),
         None => newest_debian_bin_dir(),
