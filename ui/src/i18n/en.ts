@@ -392,6 +392,8 @@ export const en: Messages = {
   'audit.end': 'No more entries.',
   'audit.at': 'When',
   'audit.actor': 'Who',
+  'audit.actor_operator': 'Server operator',
+  'audit.actor_system': 'System (retention)',
   'audit.action': 'Action',
   'audit.record': 'Record',
   'audit.detail': 'Detail',

@@ -392,6 +392,8 @@ export const fi: Messages = {
   'audit.end': 'Ei enempää merkintöjä.',
   'audit.at': 'Milloin',
   'audit.actor': 'Kuka',
+  'audit.actor_operator': 'Palvelimen ylläpitäjä',
+  'audit.actor_system': 'Järjestelmä (säilytysaika)',
   'audit.action': 'Tapahtuma',
   'audit.record': 'Tietue',
   'audit.detail': 'Lisätieto',

@@ -392,6 +392,8 @@ export const sv: Messages = {
   'audit.end': 'Inga fler poster.',
   'audit.at': 'När',
   'audit.actor': 'Vem',
+  'audit.actor_operator': 'Serverns operatör',
+  'audit.actor_system': 'Systemet (lagringstid)',
   'audit.action': 'Händelse',
   'audit.record': 'Post',
   'audit.detail': 'Detalj',

@@ -11,7 +11,7 @@ import { setLocale } from '../../i18n/index.svelte';
 import { amina, answerCommands, offlineStatus, session } from '../../test/commands';
 import Audit from './Audit.svelte';
 
-const actor = 'user:0190f0c4-8d5e-7c3a-9f1e-0000000000u1 device:0190f0c4-8d5e-7c3a-9f1e-0000000000e1';
+const actor = 'user:u-coach1 device:d-laptop3';
 const entry = (seq: number, action: string, recordId: string | null = amina.id): AuditEntryView => ({
   seq, at: '2026-11-27T10:00:00Z', actor, action, entity: recordId ? 'client' : null, record_id: recordId, detail: `fields=given_name seq=${seq}`,
 });
@@ -31,6 +31,10 @@ const settings = { language: 'en', lock_after_minutes: 10, server_url: null, ser
 function answers(auditLog: (request: AuditRequest) => AuditPageView) {
   return answerCommands({
     audit_log: (args) => auditLog(args?.request as AuditRequest),
+    team_devices: () => ({
+      stale_after_days: 7,
+      devices: [{ id: 'd-laptop3', name: 'Laptop 3', username: 'coach1', user_id: 'u-coach1', app_version: '0.1.0', pending_count: 0, last_sync_at: null, days_since_sync: null, at_risk: false }],
+    }),
     session_state: () => ({ ...session, role: 'team_lead' }),
     sync_status: () => offlineStatus,
     get_settings: () => settings,
@@ -60,6 +64,15 @@ describe('audit log', () => {
     expect(screen.getByRole('cell', { name: 'Erased' })).toBeTruthy();
     expect(screen.queryByRole('button', { name: 'Load more' })).toBeNull();
     expect(screen.getByText('No more entries.')).toBeTruthy();
+  });
+
+  it('names the user and laptop behind an actor, and the operator', async () => {
+    answers(() => ({ entries: [entry(1, 'change'), { ...entry(2, 'erase'), actor: 'operator' }, { ...entry(3, 'read'), actor: 'user:u-gone device:d-gone' }], next: 3, has_more: false }));
+    const { container } = render(Audit);
+    await settle();
+    const who = [...container.querySelectorAll('tbody tr td:nth-child(3)')].map((cell) => cell.textContent);
+    expect(who).toEqual(['coach1 (Laptop 3)', 'Server operator', 'u-gone (d-gone)']);
+    expect(container.querySelector('tbody tr td:nth-child(3)')!.getAttribute('title')).toBe(actor);
   });
 
   it('filters by a record, starting again from the first entry', async () => {
