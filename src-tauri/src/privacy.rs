@@ -59,9 +59,11 @@ pub async fn erase_client(state: &AppState, client_id: &str) -> Result<ErasureVi
         tandem_sync::privacy::erase_client(&mut store, &transport, &SystemClock, client)
             .await
             .map_err(online_only)?;
+    // Erased on the server whatever the sync after it did; a failed sync leaves the purge to
+    // the next cycle.
     Ok(ErasureView {
         records: erased.records.len() as u64,
-        purged_here: report.purged_records,
+        purged_here: report.map_or(0, |report| report.purged_records),
     })
 }
 

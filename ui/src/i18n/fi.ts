@@ -381,6 +381,7 @@ export const fi: Messages = {
   'privacy.erase_confirm': 'Poista pysyvästi',
   'privacy.erasing': 'Poistetaan…',
   'privacy.erased': 'Asiakas poistettiin palvelimelta ja tältä koneelta. Muut koneet poistavat sen seuraavassa synkronoinnissa.',
+  'privacy.erased_not_here': 'Asiakas poistettiin palvelimelta. Tämä kone poistaa sen seuraavassa synkronoinnissa, kuten muutkin koneet.',
   'audit.title': 'Tapahtumaloki',
   'audit.intro': 'Kuka kirjautui, luki, muutti, vei, poisti tai siivosi minkä tietueen ja milloin. Merkinnöissä on tunnisteita ja lukumääriä, ei koskaan arvoja; vanhimmat ensin.',
   'audit.record_filter': 'Tietueen tunniste',

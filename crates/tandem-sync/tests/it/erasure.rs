@@ -171,7 +171,8 @@ fn a_team_lead_erases_from_the_laptop_and_exports_as_json_and_csv() {
         .unwrap();
     assert_eq!(erased.records.len(), 1);
     assert_eq!(
-        report.purged_records, 1,
+        report.unwrap().purged_records,
+        1,
         "the lead's laptop removed it at once"
     );
     assert!(lead.store.record(Entity::Client, id).unwrap().is_none());
@@ -267,6 +268,8 @@ fn a_team_lead_pages_through_the_audit_log_of_a_client_and_a_coach_is_refused() 
             &lead.clock,
             uuid,
         ))
+        .unwrap()
+        .1
         .unwrap();
 
     // One entry per page, following the cursor until the server says there is no more.

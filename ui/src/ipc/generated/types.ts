@@ -789,7 +789,8 @@ export type ErasureView = {
  */
 records: number, 
 /**
- * Records this laptop removed in the sync right after.
+ * Records this laptop removed in the sync right after; 0 when that sync failed (the
+ * erasure stands, and the next sync removes them here).
  */
 purged_here: number, };
 

@@ -102,6 +102,17 @@ describe('client data protection', () => {
     expect(nav.notice).toMatch(/^The client was erased from the server and from this laptop/);
   });
 
+  it('says when the erasure stands but this laptop removes the client only at its next sync', async () => {
+    answers({ erase_client: () => ({ records: 1, purged_here: 0 }) });
+    await profile('team_lead');
+    await fireEvent.click(screen.getByRole('button', { name: 'Erase client…' }));
+    await fireEvent.input(screen.getByLabelText(/To confirm, type/), { target: { value: 'Amina Warsame' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Erase permanently' }));
+    await settle();
+    expect(nav.screen).toEqual({ name: 'today' });
+    expect(nav.notice).toMatch(/^The client was erased from the server. This laptop removes it at its next sync/);
+  });
+
   it('offline, erasing says it needs a connection and the client stays', async () => {
     answers({
       erase_client: () => {
