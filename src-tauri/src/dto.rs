@@ -512,3 +512,62 @@ pub struct DuplicatePairInput {
     /// The client merged into the other (merge) or the other one (dismissal).
     pub second_id: String,
 }
+
+/// The format of a client's subject-access export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormatInput {
+    /// Everything as one JSON document.
+    Json,
+    /// One row per current field and per history entry.
+    Csv,
+}
+
+/// What an erasure removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ErasureView {
+    /// The records erased: the client, its contacts and clients merged into it.
+    pub records: u64,
+    /// Records this laptop removed in the sync right after; 0 when that sync failed (the
+    /// erasure stands, and the next sync removes them here).
+    pub purged_here: u64,
+}
+
+/// A page of the audit log to fetch.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+pub struct AuditRequest {
+    /// The last `seq` already shown (0 for the first page).
+    pub after: u64,
+    /// Only the entries of this record (a UUID), when given.
+    pub record_id: Option<String>,
+}
+
+/// One audit entry: who did what to which record, and when. Never values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct AuditEntryView {
+    /// Its place in the chain.
+    pub seq: u64,
+    /// When (RFC 3339).
+    pub at: String,
+    /// `user:<id> device:<id>`, `operator` or `system`.
+    pub actor: String,
+    /// `login`, `read`, `change`, `resolve`, `export`, `erase` or `purge`.
+    pub action: String,
+    /// `client` or `contact`, when about one record.
+    pub entity: Option<String>,
+    /// The record, when about one.
+    pub record_id: Option<String>,
+    /// Counts, field names and record ids.
+    pub detail: String,
+}
+
+/// A page of the audit log, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct AuditPageView {
+    /// The entries.
+    pub entries: Vec<AuditEntryView>,
+    /// The `after` of the next page.
+    pub next: u64,
+    /// Whether more entries wait after `next`.
+    pub has_more: bool,
+}

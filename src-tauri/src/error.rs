@@ -48,6 +48,8 @@ pub enum ErrorKind {
     InvalidProvisioning,
     /// Anything else the local store reported.
     Store,
+    /// A file the user chose could not be written; `message` names it and the reason.
+    FileNotSaved,
 }
 
 /// An error as the UI receives it.

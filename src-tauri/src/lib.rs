@@ -6,6 +6,7 @@
 pub mod commands;
 pub mod dto;
 pub mod error;
+pub mod privacy;
 pub mod reports;
 pub mod settings;
 pub mod state;
@@ -53,6 +54,8 @@ pub fn run() -> tauri::Result<()> {
                 let _ = window.set_focus();
             }
         }))
+        // Save dialogs, opened from Rust only (privacy.rs): no dialog permission for the UI.
+        .plugin(tauri_plugin_dialog::init())
         .manage(state)
         .setup(|app| {
             if app.state::<AppState>().provisioning_error.is_none() {
@@ -89,6 +92,10 @@ pub fn run() -> tauri::Result<()> {
             commands::sync::participant_report,
             commands::settings::get_settings,
             commands::settings::set_settings,
+            commands::privacy::erase_client,
+            commands::privacy::save_client_export,
+            commands::privacy::save_report_csv,
+            commands::privacy::audit_log,
         ])
         .run(tauri::generate_context!())
 }

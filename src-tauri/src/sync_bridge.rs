@@ -76,7 +76,7 @@ impl From<SyncError> for CommandError {
 
 /// An error of a team lead's action that needs the server: offline means nothing was done
 /// (not "sent later", as for edits).
-fn online_only(error: SyncError) -> CommandError {
+pub(crate) fn online_only(error: SyncError) -> CommandError {
     match error {
         SyncError::Offline { .. } => {
             CommandError::new(ErrorKind::NeedsConnection, error.to_string())
@@ -796,7 +796,8 @@ fn duplicate_pair_view(candidate: tandem_protocol::DuplicateCandidate) -> Duplic
     }
 }
 
-fn client_uuid(field: &str, text: &str) -> Result<uuid::Uuid, CommandError> {
+/// Parses an id the UI sent; a bad one is a validation error of `field`.
+pub(crate) fn client_uuid(field: &str, text: &str) -> Result<uuid::Uuid, CommandError> {
     uuid::Uuid::parse_str(text)
         .map_err(|error| CommandError::invalid_field(field, error.to_string()))
 }

@@ -58,6 +58,11 @@ pub fn typescript_declarations() -> String {
         ReportRequest::decl(&cfg),
         ReportSource::decl(&cfg),
         ReportView::decl(&cfg),
+        ExportFormatInput::decl(&cfg),
+        ErasureView::decl(&cfg),
+        AuditRequest::decl(&cfg),
+        AuditEntryView::decl(&cfg),
+        AuditPageView::decl(&cfg),
     ];
     let mut out = String::from(HEADER);
     out.push_str(

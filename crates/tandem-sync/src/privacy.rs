@@ -21,15 +21,17 @@ pub enum ExportFormat {
 }
 
 /// Erases a client on the server, then syncs, so that this laptop removes it at once (every
-/// other laptop does at its next sync).
+/// other laptop does at its next sync). The erasure stands even when the sync after it fails
+/// (this laptop then removes the client at its next sync), so the sync's outcome is returned
+/// beside it rather than as the error of the whole.
 pub async fn erase_client(
     store: &mut Store,
     transport: &HttpTransport,
     clock: &dyn Clock,
     client: Uuid,
-) -> Result<(ErasureResponse, SyncReport), SyncError> {
+) -> Result<(ErasureResponse, Result<SyncReport, SyncError>), SyncError> {
     let erased = transport.erase_client(client).await?;
-    let report = sync_once(store, transport, clock, &mut NoProgress).await?;
+    let report = sync_once(store, transport, clock, &mut NoProgress).await;
     Ok((erased, report))
 }
 

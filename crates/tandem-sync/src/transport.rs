@@ -10,8 +10,8 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tandem_protocol::{
-    ApiErrorBody, ConflictList, ErasureResponse, LoginRequest, LoginResponse, ParticipantReport,
-    PullResponse, PushRequest, PushResponse, error_codes,
+    ApiErrorBody, AuditList, AuditQuery, ConflictList, ErasureResponse, LoginRequest,
+    LoginResponse, ParticipantReport, PullResponse, PushRequest, PushResponse, error_codes,
 };
 
 use uuid::Uuid;
@@ -163,6 +163,15 @@ impl HttpTransport {
         let path = format!("/v1/clients/{client}/export");
         self.fetch::<()>(Method::GET, &path, None, Some(accept))
             .await
+    }
+
+    /// `GET /v1/audit?after=..&limit=..[&record_id=..]` (team leads: their team's; admins: all).
+    pub async fn audit(&self, query: &AuditQuery) -> Result<AuditList, SyncError> {
+        let mut path = format!("/v1/audit?after={}&limit={}", query.after, query.limit);
+        if let Some(record) = query.record_id {
+            path.push_str(&format!("&record_id={record}"));
+        }
+        self.call::<(), _>(Method::GET, &path, None).await
     }
 
     /// `GET /v1/reports/participants?from=..&to=..` (team leads), as JSON.

@@ -4,6 +4,7 @@
 pub mod clients;
 pub mod contacts;
 pub mod duplicates;
+pub mod privacy;
 pub mod session;
 pub mod settings;
 pub mod sync;

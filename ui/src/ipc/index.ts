@@ -3,6 +3,8 @@
 // AppError with the `{kind, message, field}` the shell sent.
 import { Channel, invoke } from '@tauri-apps/api/core';
 import type {
+  AuditPageView,
+  AuditRequest,
   ClientDetail,
   ClientDraft,
   ClientEdit,
@@ -13,7 +15,9 @@ import type {
   DuplicatePairInput,
   DuplicatesView,
   EditResult,
+  ErasureView,
   ErrorKind,
+  ExportFormatInput,
   FollowUpsDue,
   RecordRef,
   ReportRequest,
@@ -108,6 +112,15 @@ export const api = {
   dismissDuplicate: (pair: DuplicatePairInput) => call<DuplicatesView>('dismiss_duplicate', { pair }),
   /** The participant report of a period (team leads): the server's, or this laptop's offline. */
   participantReport: (request: ReportRequest) => call<ReportView>('participant_report', { request }),
+  /** Erases a client on the server and every laptop (team leads, admins); needs the server. */
+  eraseClient: (clientId: string) => call<ErasureView>('erase_client', { clientId }),
+  /** Saves a client's subject-access export where the user picks; the path, or null if cancelled. */
+  saveClientExport: (clientId: string, format: ExportFormatInput) =>
+    call<string | null>('save_client_export', { clientId, format }),
+  /** Saves CSV where the user picks (offering `fileName`); the path, or null if cancelled. */
+  saveReportCsv: (csv: string, fileName: string) => call<string | null>('save_report_csv', { csv, fileName }),
+  /** A page of the audit log, oldest first (team leads, admins); needs the server. */
+  auditLog: (request: AuditRequest) => call<AuditPageView>('audit_log', { request }),
   /** Sends sync progress and status to `onEvent` until the app closes. */
   watchSync: (onEvent: (event: SyncEvent) => void) => {
     const channel = new Channel<SyncEvent>();

@@ -8,6 +8,7 @@ export type Screen =
   | { name: 'follow_ups' }
   | { name: 'unsynced' }
   | { name: 'reports' }
+  | { name: 'audit'; recordId?: string }
   | { name: 'settings' };
 
 export const nav = $state<{ screen: Screen; notice: string | null }>({

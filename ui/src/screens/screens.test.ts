@@ -18,6 +18,7 @@ import SignIn from './signin/SignIn.svelte';
 import Today from './today/Today.svelte';
 import Unsynced from './unsynced/Unsynced.svelte';
 import Reports from './reports/Reports.svelte';
+import Audit from './audit/Audit.svelte';
 
 /** What the Unsynced screen shows: a coach sees a conflict without its values; a team lead
  * sees the team's conflicts with every value, the decided ones, and the team's laptops. */
@@ -111,6 +112,11 @@ function answers(overrides: Parameters<typeof answerCommands>[0] = {}) {
     sync_status: () => offlineStatus,
     watch_sync: () => null,
     lock: () => ({ ...session, unlocked: false }),
+    audit_log: () => ({
+      entries: [{ seq: 1, at: '2026-11-27T10:00:00Z', actor: 'operator', action: 'erase', entity: 'client', record_id: amina.id, detail: 'records=1' }],
+      next: 1,
+      has_more: true,
+    }),
     ...overrides,
   });
 }
@@ -147,6 +153,8 @@ describe('screens', () => {
     }],
     ['Settings', () => render(Settings)],
     ['Reports', () => render(Reports)],
+    ['Audit log', () => render(Audit)],
+    ['Client profile (team lead)', () => render(ClientProfile, { clientId: amina.id, role: 'team_lead' })],
     ['Sign in', () => render(SignIn, { session: { ...session, signed_in: false, unlocked: false }, onsignedin: () => {} })],
     ['Sign in (provisioned server)', () => render(SignIn, { session: { ...session, signed_in: false, unlocked: false }, defaultServer: 'https://tandem.vantaa.fi', serverProvisioned: true, onsignedin: () => {} })],
     ['Unlock', () => render(SignIn, { session: { ...session, unlocked: false }, onsignedin: () => {} })],
@@ -160,6 +168,14 @@ describe('screens', () => {
       expect(await seriousViolations(container)).toEqual([]);
     });
   }
+});
+
+it('the erase confirmation on a client has no serious or critical axe violations', async () => {
+  answers();
+  const { container } = render(ClientProfile, { clientId: amina.id, role: 'team_lead' });
+  await settle();
+  await fireEvent.click(screen.getByRole('button', { name: 'Erase client…' }));
+  expect(await seriousViolations(container)).toEqual([]);
 });
 
 describe('drop-in with the keyboard alone', () => {

@@ -171,7 +171,8 @@ fn a_team_lead_erases_from_the_laptop_and_exports_as_json_and_csv() {
         .unwrap();
     assert_eq!(erased.records.len(), 1);
     assert_eq!(
-        report.purged_records, 1,
+        report.unwrap().purged_records,
+        1,
         "the lead's laptop removed it at once"
     );
     assert!(lead.store.record(Entity::Client, id).unwrap().is_none());
@@ -238,5 +239,88 @@ fn retention_purges_a_client_last_met_over_five_years_ago_on_the_server_and_the_
     assert_eq!(
         coach.store.tables_containing("Vanha").unwrap(),
         Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_team_lead_pages_through_the_audit_log_of_a_client_and_a_coach_is_refused() {
+    use tandem_protocol::AuditQuery;
+    use tandem_sync::privacy::{ExportFormat, erase_client, export_client};
+    let server = shared();
+    let team = server.new_team();
+    let mut coach = TestDevice::sign_in(server, &team, &team.coach, 0);
+    let mut lead = TestDevice::sign_in(server, &team, &team.lead, 0);
+    let id = coach.create_client(json!({"given_name": MARKER}));
+    coach.sync(server);
+    coach.edit_client(id, json!({"nickname": format!("{MARKER}ko")}));
+    coach.sync(server);
+    lead.sync(server);
+    let uuid = *id.as_uuid();
+    server
+        .runtime
+        .block_on(export_client(&lead.transport, uuid, ExportFormat::Csv))
+        .unwrap();
+    server
+        .runtime
+        .block_on(erase_client(
+            &mut lead.store,
+            &lead.transport,
+            &lead.clock,
+            uuid,
+        ))
+        .unwrap()
+        .1
+        .unwrap();
+
+    // One entry per page, following the cursor until the server says there is no more.
+    let mut query = AuditQuery {
+        after: 0,
+        limit: 1,
+        record_id: Some(uuid),
+    };
+    let mut actions = Vec::new();
+    loop {
+        let page = server
+            .runtime
+            .block_on(lead.transport.audit(&query))
+            .unwrap();
+        assert!(page.entries.len() <= 1);
+        for entry in &page.entries {
+            assert_eq!(entry.record_id, Some(uuid));
+            assert_eq!(entry.team_id, Some(team.id));
+            assert!(!entry.detail.contains(MARKER), "{entry:?}");
+            actions.push(entry.action.clone());
+        }
+        if !page.has_more {
+            break;
+        }
+        assert!(page.next > query.after, "the cursor moves on");
+        query.after = page.next;
+    }
+    assert_eq!(actions, ["change", "change", "export", "erase"]);
+
+    // Without a filter a team lead sees the own team's entries only, sign-ins included.
+    let all = server
+        .runtime
+        .block_on(lead.transport.audit(&AuditQuery {
+            after: 0,
+            limit: 1000,
+            record_id: None,
+        }))
+        .unwrap();
+    assert!(all.entries.iter().any(|entry| entry.action == "login"));
+    assert!(
+        all.entries
+            .iter()
+            .all(|entry| entry.team_id == Some(team.id))
+    );
+
+    let refused = server
+        .runtime
+        .block_on(coach.transport.audit(&query))
+        .unwrap_err();
+    assert!(
+        matches!(refused, tandem_sync::SyncError::Forbidden { .. }),
+        "{refused:?}"
     );
 }

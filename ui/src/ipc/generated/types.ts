@@ -3,7 +3,7 @@
 
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
 
-export type ErrorKind = "validation" | "not_found" | "keyring_unavailable" | "store_unreadable" | "update_required" | "locked" | "not_signed_in" | "wrong_password" | "locked_out" | "offline" | "needs_connection" | "not_allowed" | "conflict_not_open" | "server" | "sign_in_mismatch" | "device_revoked" | "invalid_provisioning" | "store";
+export type ErrorKind = "validation" | "not_found" | "keyring_unavailable" | "store_unreadable" | "update_required" | "locked" | "not_signed_in" | "wrong_password" | "locked_out" | "offline" | "needs_connection" | "not_allowed" | "conflict_not_open" | "server" | "sign_in_mismatch" | "device_revoked" | "invalid_provisioning" | "store" | "file_not_saved";
 
 export type CommandError = { 
 /**
@@ -780,3 +780,70 @@ report: ParticipantReport,
  * The same figures as CSV (`from,to,indicator,category,count`).
  */
 csv: string, };
+
+export type ExportFormatInput = "json" | "csv";
+
+export type ErasureView = { 
+/**
+ * The records erased: the client, its contacts and clients merged into it.
+ */
+records: number, 
+/**
+ * Records this laptop removed in the sync right after; 0 when that sync failed (the
+ * erasure stands, and the next sync removes them here).
+ */
+purged_here: number, };
+
+export type AuditRequest = { 
+/**
+ * The last `seq` already shown (0 for the first page).
+ */
+after: number, 
+/**
+ * Only the entries of this record (a UUID), when given.
+ */
+record_id: string | null, };
+
+export type AuditEntryView = { 
+/**
+ * Its place in the chain.
+ */
+seq: number, 
+/**
+ * When (RFC 3339).
+ */
+at: string, 
+/**
+ * `user:<id> device:<id>`, `operator` or `system`.
+ */
+actor: string, 
+/**
+ * `login`, `read`, `change`, `resolve`, `export`, `erase` or `purge`.
+ */
+action: string, 
+/**
+ * `client` or `contact`, when about one record.
+ */
+entity: string | null, 
+/**
+ * The record, when about one.
+ */
+record_id: string | null, 
+/**
+ * Counts, field names and record ids.
+ */
+detail: string, };
+
+export type AuditPageView = { 
+/**
+ * The entries.
+ */
+entries: Array<AuditEntryView>, 
+/**
+ * The `after` of the next page.
+ */
+next: number, 
+/**
+ * Whether more entries wait after `next`.
+ */
+has_more: boolean, };

@@ -1,6 +1,6 @@
 // The Reports screen against mocked command answers: the figures as tables (with translated
-// categories) and charts, the label of where they come from, the CSV on the clipboard, errors,
-// and the nav entry that only team leads see.
+// categories) and charts, the label of where they come from, the CSV on the clipboard or in a
+// file, errors, and the nav entry that only team leads see.
 import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import axe from 'axe-core';
 import { tick } from 'svelte';
@@ -109,6 +109,33 @@ describe('reports', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Copy as CSV' }));
     await waitFor(() => expect(writeText).toHaveBeenCalledWith(fromServer.csv));
     expect(screen.getByText(/on the clipboard as CSV/)).toBeTruthy();
+  });
+
+  it('saves the CSV to a file the user picks, named after the period', async () => {
+    const invoke = answerCommands({
+      participant_report: () => fromServer,
+      save_report_csv: (args) => `/home/lead/${String(args?.fileName)}`,
+    });
+    await showReport();
+    await fireEvent.click(screen.getByRole('button', { name: 'Save as CSV…' }));
+    await settle();
+    expect(invoke).toHaveBeenCalledWith('save_report_csv', { csv: fromServer.csv, fileName: 'participants-2024-01-01-2024-06-30.csv' });
+    expect(screen.getByText('Saved to /home/lead/participants-2024-01-01-2024-06-30.csv.')).toBeTruthy();
+  });
+
+  it('says when the file could not be saved, and keeps the report', async () => {
+    answerCommands({
+      participant_report: () => fromServer,
+      save_report_csv: () => {
+        throw { kind: 'file_not_saved', message: 'cannot save /readonly/r.csv: permission denied', field: null };
+      },
+    });
+    const { container } = await showReport();
+    await fireEvent.click(screen.getByRole('button', { name: 'Save as CSV…' }));
+    await settle();
+    expect(screen.getByRole('alert').textContent).toContain('The file could not be saved there.');
+    expect(screen.getByText('cannot save /readonly/r.csv: permission denied')).toBeTruthy();
+    expect(container.querySelector('[data-indicator="participants"] dd')?.textContent).toBe('5');
   });
 
   it('shows the error of a refused period', async () => {
