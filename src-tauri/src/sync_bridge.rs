@@ -826,7 +826,8 @@ fn client_uuid(field: &str, text: &str) -> Result<uuid::Uuid, CommandError> {
 }
 
 /// Merges `second_id` into `first_id` through the server; the merge shows on this laptop at
-/// once and reaches every other one by its next pull (team leads; needs the server).
+/// once, which then syncs, and reaches every other one by its next pull (team leads; needs
+/// the server).
 pub async fn merge_duplicate(
     state: &AppState,
     pair: &DuplicatePairInput,
@@ -846,6 +847,11 @@ pub async fn merge_duplicate(
     )
     .await
     .map_err(online_only)?;
+    drop(store);
+    // Coaches may have registered the two clients since this laptop last synced: it then
+    // holds only what the merge wrote, and the panel could not name them. A sync now brings
+    // them (its errors show in the status bar, as any sync's; the merge itself is done).
+    sync_now(state).await?;
     Ok(())
 }
 
