@@ -276,13 +276,14 @@ async fn cycle(state: &AppState) -> Result<tandem_sync::SyncReport, SyncError> {
 }
 
 /// Runs one cycle unless one is running; records its outcome in the schedule and the
-/// runtime, and sends the status after it. A revoked device wipes its local data.
-async fn run_cycle(state: &AppState) {
+/// runtime, and sends the status after it; returns whether it ran. A revoked device wipes
+/// its local data.
+async fn run_cycle(state: &AppState) -> bool {
     let started = lock(&state.sync.schedule)
         .as_mut()
         .is_some_and(SyncSchedule::start);
     if !started {
-        return;
+        return false;
     }
     *lock(&state.sync.syncing) = true;
     state.sync.send(SyncEvent::Started);
@@ -317,6 +318,15 @@ async fn run_cycle(state: &AppState) {
     let runtime = runtime_of(state);
     if let Ok(status) = state.with_store_unlocked_or_not(|store| status_view(store, &runtime)) {
         state.sync.send(SyncEvent::Finished { status });
+    }
+    true
+}
+
+/// Runs a cycle that starts now: a cycle in progress may have pulled before the server had
+/// what the caller just wrote there, so it is waited for first.
+async fn run_fresh_cycle(state: &AppState) {
+    while !run_cycle(state).await && lock(&state.sync.schedule).is_some() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -851,7 +861,7 @@ pub async fn merge_duplicate(
     // Coaches may have registered the two clients since this laptop last synced: it then
     // holds only what the merge wrote, and the panel could not name them. A sync now brings
     // them (its errors show in the status bar, as any sync's; the merge itself is done).
-    sync_now(state).await?;
+    run_fresh_cycle(state).await;
     Ok(())
 }
 
