@@ -225,6 +225,10 @@ pub struct PendingChangeView {
     pub value: Json,
     /// When it was made (RFC 3339).
     pub created_at: String,
+    /// Who made it (user id): the screen groups changes by coach.
+    pub author_id: String,
+    /// Who made it: the user name when this laptop knows it, else the end of the user id.
+    pub author: String,
 }
 
 /// A change the server refused, with its reason.
@@ -246,6 +250,10 @@ pub struct RejectedChangeView {
     pub reason: String,
     /// When it was refused.
     pub rejected_at: String,
+    /// Who made it (user id): the screen groups changes by coach.
+    pub author_id: String,
+    /// Who made it: the user name when this laptop knows it, else the end of the user id.
+    pub author: String,
 }
 
 /// One conflict of one field: the base, every value with its author and time, side by side.

@@ -8,6 +8,7 @@
 //! coach's commands never wait for the network: the shared connection is only taken for
 //! the short, local calls of the commands.
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -275,13 +276,14 @@ async fn cycle(state: &AppState) -> Result<tandem_sync::SyncReport, SyncError> {
 }
 
 /// Runs one cycle unless one is running; records its outcome in the schedule and the
-/// runtime, and sends the status after it. A revoked device wipes its local data.
-async fn run_cycle(state: &AppState) {
+/// runtime, and sends the status after it; returns whether it ran. A revoked device wipes
+/// its local data.
+async fn run_cycle(state: &AppState) -> bool {
     let started = lock(&state.sync.schedule)
         .as_mut()
         .is_some_and(SyncSchedule::start);
     if !started {
-        return;
+        return false;
     }
     *lock(&state.sync.syncing) = true;
     state.sync.send(SyncEvent::Started);
@@ -316,6 +318,15 @@ async fn run_cycle(state: &AppState) {
     let runtime = runtime_of(state);
     if let Ok(status) = state.with_store_unlocked_or_not(|store| status_view(store, &runtime)) {
         state.sync.send(SyncEvent::Finished { status });
+    }
+    true
+}
+
+/// Runs a cycle that starts now: a cycle in progress may have pulled before the server had
+/// what the caller just wrote there, so it is waited for first.
+async fn run_fresh_cycle(state: &AppState) {
+    while !run_cycle(state).await && lock(&state.sync.schedule).is_some() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -539,6 +550,7 @@ pub fn status_view(store: &Store, runtime: &RuntimeFacts) -> Result<SyncStatusVi
 /// Pending changes, refused changes, open conflicts and (team leads) decided ones.
 pub fn unsynced_view(store: &Store) -> Result<UnsyncedView, StoreError> {
     let label = |entity: &str, id: &str| record_label(store, entity, id);
+    let names = store.known_user_names()?;
     let pending = store
         .pending_changes()?
         .into_iter()
@@ -550,6 +562,8 @@ pub fn unsynced_view(store: &Store) -> Result<UnsyncedView, StoreError> {
             field: change.field,
             value: serde_json::from_str(&change.value).unwrap_or_default(),
             created_at: change.created_at,
+            author: author_name(&names, &change.author_id),
+            author_id: change.author_id,
         })
         .collect();
     let rejected = store
@@ -564,18 +578,27 @@ pub fn unsynced_view(store: &Store) -> Result<UnsyncedView, StoreError> {
             value: serde_json::from_str(&change.value).unwrap_or_default(),
             reason: change.reason,
             rejected_at: change.rejected_at,
+            author: author_name(&names, &change.author_id),
+            author_id: change.author_id,
         })
         .collect();
     let sign_in = store.sign_in()?;
     let team_lead = sign_in.as_ref().is_some_and(|s| s.role == "team_lead");
-    let device = sign_in.map(|s| (s.device_id.to_string(), s.user_id, s.username));
+    let device = sign_in.map(|s| s.device_id.to_string());
     let (open, closed): (Vec<_>, Vec<_>) = store
         .conflicts(true)?
         .into_iter()
         .map(|conflict| {
             let record_label = label(&conflict.entity, &conflict.record_id.to_string());
             let current = current_value(store, &conflict);
-            conflict_view(conflict, record_label, current, device.as_ref(), team_lead)
+            conflict_view(
+                conflict,
+                record_label,
+                current,
+                device.as_deref(),
+                &names,
+                team_lead,
+            )
         })
         .partition(|view| view.status == "open");
     // Only the mirrored list (team leads) has the values of closed conflicts; newest first.
@@ -612,7 +635,8 @@ fn conflict_view(
     conflict: LocalConflict,
     record_label: String,
     current: Json,
-    device: Option<&(String, uuid::Uuid, String)>,
+    device: Option<&str>,
+    names: &BTreeMap<uuid::Uuid, String>,
     team_lead: bool,
 ) -> ConflictView {
     let detail: Option<tandem_protocol::Conflict> = conflict
@@ -630,16 +654,9 @@ fn conflict_view(
                 .values
                 .into_iter()
                 .map(|value| {
-                    let from_this_device = device
-                        .is_some_and(|(device_id, _, _)| value.hlc.ends_with(device_id.as_str()));
-                    let author = match device {
-                        Some((_, user, name)) if *user == value.author_id => name.clone(),
-                        // A UUIDv7 starts with its time: the end tells users apart.
-                        _ => {
-                            let id = value.author_id.simple().to_string();
-                            id[id.len() - 8..].to_owned()
-                        }
-                    };
+                    let from_this_device =
+                        device.is_some_and(|device_id| value.hlc.ends_with(device_id));
+                    let author = author_name(names, &value.author_id.to_string());
                     ConflictCandidate {
                         author_id: value.author_id.to_string(),
                         written_at: hlc_time(&value.hlc),
@@ -670,6 +687,23 @@ fn conflict_view(
         created_at,
         resolved_at,
         can_resolve,
+    }
+}
+
+/// The name of the user `author_id` when one signed in on this laptop, else the end of the
+/// id (a UUIDv7 starts with its time: the end tells users apart).
+fn author_name(names: &BTreeMap<uuid::Uuid, String>, author_id: &str) -> String {
+    let known = uuid::Uuid::parse_str(author_id)
+        .ok()
+        .and_then(|id| names.get(&id));
+    match known {
+        Some(name) => name.clone(),
+        None => {
+            let id = author_id.replace('-', "");
+            id.get(id.len().saturating_sub(8)..)
+                .unwrap_or(&id)
+                .to_owned()
+        }
     }
 }
 
@@ -803,7 +837,8 @@ pub(crate) fn client_uuid(field: &str, text: &str) -> Result<uuid::Uuid, Command
 }
 
 /// Merges `second_id` into `first_id` through the server; the merge shows on this laptop at
-/// once and reaches every other one by its next pull (team leads; needs the server).
+/// once, which then syncs, and reaches every other one by its next pull (team leads; needs
+/// the server).
 pub async fn merge_duplicate(
     state: &AppState,
     pair: &DuplicatePairInput,
@@ -823,6 +858,11 @@ pub async fn merge_duplicate(
     )
     .await
     .map_err(online_only)?;
+    drop(store);
+    // Coaches may have registered the two clients since this laptop last synced: it then
+    // holds only what the merge wrote, and the panel could not name them. A sync now brings
+    // them (its errors show in the status bar, as any sync's; the merge itself is done).
+    run_fresh_cycle(state).await;
     Ok(())
 }
 
@@ -860,6 +900,8 @@ pub async fn dismiss_duplicate(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     #[test]
@@ -966,6 +1008,93 @@ mod tests {
         };
         let error = revert_auto_resolved(&mut store, &open, now()).unwrap_err();
         assert_eq!(error.kind, ErrorKind::NotFound);
+    }
+
+    fn sign_in_as(user: u128, username: &str) -> tandem_store::SignIn {
+        tandem_store::SignIn {
+            server_url: "http://127.0.0.1:1".to_owned(),
+            user_id: uuid::Uuid::from_u128(user),
+            username: username.to_owned(),
+            role: "coach".to_owned(),
+            team_id: uuid::Uuid::from_u128(0x7000),
+            team_name: "north".to_owned(),
+            device_id: uuid::Uuid::from_u128(0xd1),
+            device_name: "shared laptop".to_owned(),
+            password_verifier: "$argon2id$x".to_owned(),
+        }
+    }
+
+    #[test]
+    fn the_changes_left_by_each_coach_of_a_shared_laptop_carry_their_author() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_with_key(
+            &dir.path().join("tandem.db"),
+            &tandem_store::StoreKey::generate(),
+        )
+        .unwrap();
+        let create = |store: &mut Store, name: &str| {
+            let fields = std::collections::BTreeMap::from([(
+                "given_name".to_owned(),
+                serde_json::json!(name),
+            )]);
+            store
+                .create_record(
+                    tandem_domain::Entity::Client,
+                    &fields,
+                    tandem_store::EditContext::at(now()),
+                )
+                .unwrap();
+        };
+        // coach1 works on the laptop; the server refuses their change.
+        store.record_sign_in(&sign_in_as(0x9001, "coach1")).unwrap();
+        create(&mut store, "Amina");
+        let refused: Vec<tandem_store::PushAck> = store
+            .pending_changes()
+            .unwrap()
+            .into_iter()
+            .map(|change| tandem_store::PushAck {
+                change_id: change.change_id,
+                outcome: tandem_store::PushOutcome::Rejected {
+                    reason: "team: not a member".to_owned(),
+                },
+            })
+            .collect();
+        store.apply_push_results(&refused, now()).unwrap();
+        // coach2 signs in on the same laptop and registers a client offline.
+        store.record_sign_in(&sign_in_as(0x9002, "coach2")).unwrap();
+        create(&mut store, "Olga");
+
+        let view = unsynced_view(&store).unwrap();
+        let (coach1, coach2) = (
+            uuid::Uuid::from_u128(0x9001).to_string(),
+            uuid::Uuid::from_u128(0x9002).to_string(),
+        );
+        let rejected: BTreeSet<_> = view
+            .rejected
+            .iter()
+            .map(|c| (c.author_id.as_str(), c.author.as_str()))
+            .collect();
+        assert_eq!(rejected, BTreeSet::from([(coach1.as_str(), "coach1")]));
+        let pending: BTreeSet<_> = view
+            .pending
+            .iter()
+            .map(|c| (c.author_id.as_str(), c.author.as_str()))
+            .collect();
+        assert_eq!(pending, BTreeSet::from([(coach2.as_str(), "coach2")]));
+    }
+
+    #[test]
+    fn an_author_who_never_signed_in_here_is_named_by_the_end_of_the_id() {
+        let names = BTreeMap::from([(uuid::Uuid::from_u128(0x9001), "coach1".to_owned())]);
+        assert_eq!(
+            author_name(&names, &uuid::Uuid::from_u128(0x9001).to_string()),
+            "coach1"
+        );
+        assert_eq!(
+            author_name(&names, "0190f0c4-8d5e-7c3a-9f1e-00000000abcd"),
+            "0000abcd"
+        );
+        assert_eq!(author_name(&names, "node"), "node");
     }
 
     #[test]

@@ -1,25 +1,27 @@
 // End-to-end test of the real desktop app: the built binary (UI embedded) driven through
-// tauri-driver and WebKitWebDriver under Xvfb, against a real, seeded tandem-server.
+// tauri-driver and WebKitWebDriver under Xvfb, against a real, seeded tandem-server, with the
+// `tandem` command as the team's other laptops.
 //
-//   TANDEM_DESKTOP_BIN=... TANDEM_SERVER_BIN=... node --test e2e/
+//   TANDEM_DESKTOP_BIN=... TANDEM_SERVER_BIN=... TANDEM_CLI_BIN=... node --test e2e/
 //
 // Run it inside a D-Bus session with an unlocked keyring, under xvfb-run (scripts/test does).
 // Screenshots of every main screen go to E2E_ARTIFACTS (default: ui/e2e/artifacts).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { remote } from 'webdriverio';
+import { displayed, finished, freePort, listening, processesOf, screenshot, until } from './lib.mjs';
 
-const APP = process.env.TANDEM_DESKTOP_BIN;
+assert.ok(process.env.TANDEM_DESKTOP_BIN && process.env.TANDEM_SERVER_BIN, 'set TANDEM_DESKTOP_BIN and TANDEM_SERVER_BIN');
+const APP = resolve(process.env.TANDEM_DESKTOP_BIN);
 const SERVER = process.env.TANDEM_SERVER_BIN;
-// The `tandem` command, as a second device of the team (optional: the conflict test needs it).
+// The `tandem` command, as the team's other laptops (optional: the tests of conflicts and
+// duplicates need it).
 const CLI = process.env.TANDEM_CLI_BIN;
 const ARTIFACTS = resolve(process.env.E2E_ARTIFACTS ?? join(import.meta.dirname, 'artifacts'));
-assert.ok(APP && SERVER, 'set TANDEM_DESKTOP_BIN and TANDEM_SERVER_BIN');
 
 const scratch = mkdtempSync(join(tmpdir(), 'tandem-e2e-'));
 const children = [];
@@ -27,16 +29,8 @@ let browser;
 let server;
 let serverUrl;
 
-function freePort() {
-  return new Promise((done, fail) => {
-    const probe = createServer();
-    probe.once('error', fail);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => done(port));
-    });
-  });
-}
+const el = (selector, timeout) => displayed(browser, selector, timeout);
+const shot = (name) => screenshot(browser, ARTIFACTS, name);
 
 function run(bin, args, env = {}) {
   const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -45,26 +39,28 @@ function run(bin, args, env = {}) {
   return child;
 }
 
-/** Runs the `tandem` command as another laptop and returns its standard output. */
-async function tandem(args, input = null) {
-  const child = spawn(CLI, ['--data-dir', join(scratch, 'other-laptop'), ...args], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+/** Runs the `tandem` command on the store of `laptop` and returns its standard output. */
+async function tandem(args, { laptop = 'other-laptop', input = '' } = {}) {
+  const child = spawn(CLI, ['--data-dir', join(scratch, laptop), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (chunk) => (out += chunk));
   child.stderr.on('data', (chunk) => (err += chunk));
-  child.stdin.end(input ?? '');
-  const code = await new Promise((done) => child.once('exit', done));
-  assert.equal(code, 0, `tandem ${args.join(' ')} failed: ${err}`);
+  child.stdin.end(input);
+  await finished(child);
+  assert.equal(child.exitCode, 0, `tandem ${args.join(' ')} on ${laptop} failed: ${err}`);
   return out;
 }
 
-function finished(child) {
-  return new Promise((done) => {
-    if (child.exitCode !== null || child.signalCode !== null) done();
-    else child.once('exit', done);
-  });
+/** `tandem --json ARGS` on `laptop`, parsed. */
+async function tandemJson(args, laptop = 'other-laptop') {
+  return JSON.parse(await tandem(['--json', ...args], { laptop }));
+}
+
+/** Signs the `tandem` store of `laptop` in as `username`, as a laptop of its own. */
+function tandemLogin(laptop, username) {
+  const args = ['login', '--server', serverUrl, '--username', username, '--password-stdin', '--device-name', laptop];
+  return tandem(args, { laptop, input: 'demo-password\n' });
 }
 
 /** Starts tandem-server and resolves with its URL once it prints that it listens. */
@@ -84,18 +80,6 @@ function startServer(listen) {
 async function stopServer() {
   server.child.kill('SIGTERM');
   await finished(server.child);
-}
-
-async function shot(name) {
-  // Two animation frames: the first screenshot after a change can show the previous paint.
-  await browser.execute(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-  await browser.saveScreenshot(join(ARTIFACTS, `${name}.png`));
-}
-
-async function el(selector, timeout = 15000) {
-  const element = await browser.$(selector);
-  await element.waitForDisplayed({ timeout });
-  return element;
 }
 
 async function pendingCount() {
@@ -125,44 +109,6 @@ async function logContact(topicIndex) {
   await el('#client-search');
 }
 
-/** Resolves once something accepts connections on 127.0.0.1:`port`. */
-async function listening(port, child, timeout = 20000) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const open = await new Promise((done) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => socket.end(() => done(true)));
-      socket.once('error', () => done(false));
-    });
-    if (open) return;
-    assert.equal(child.exitCode, null, `${child.spawnfile} exited before it listened on ${port}`);
-    assert.ok(Date.now() < deadline, `nothing listens on ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Polls `condition` until it holds (outside a WebDriver session). */
-async function until(condition, message, timeout = 15000) {
-  const deadline = Date.now() + timeout;
-  while (!condition()) {
-    assert.ok(Date.now() < deadline, message);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Whether a desktop app process still runs (the single-instance plugin lets one run). */
-function appRunning() {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .some((pid) => {
-      try {
-        return readlinkSync(`/proc/${pid}/exe`) === resolve(APP);
-      } catch {
-        return false;
-      }
-    });
-}
-
 /** Starts tauri-driver for a laptop with its own data directory and opens the app on it. */
 async function openApp(laptop) {
   const port = await freePort();
@@ -183,12 +129,16 @@ async function openApp(laptop) {
   });
 }
 
-/** Signs the open app in (online, the first time on its laptop) and waits for the first sync. */
-async function signIn(username) {
+/**
+ * Signs the open app in (online, the first time on its laptop) and waits for the first sync;
+ * `screenshotName` names a screenshot of the filled-in form.
+ */
+async function signIn(username, screenshotName = null) {
   const serverInput = await el('#signin-server', 30000);
   await serverInput.setValue(serverUrl);
   await (await el('#signin-username')).setValue(username);
   await (await el('#signin-password')).setValue('demo-password');
+  if (screenshotName) await shot(screenshotName);
   await (await el('form button[type="submit"]')).click();
   await el('#client-search', 30000);
   await browser.waitUntil(async () => (await (await el('.sync-last')).getAttribute('data-last-sync')) !== '', {
@@ -217,20 +167,8 @@ after(async () => {
 });
 
 test('a coach signs in, works offline, and the app syncs by itself when the server is back', async () => {
-  // Sign in (online, the first time on this laptop).
-  const serverInput = await el('#signin-server', 30000);
-  await serverInput.setValue(serverUrl);
-  await (await el('#signin-username')).setValue('coach1');
-  await (await el('#signin-password')).setValue('demo-password');
-  await shot('01-sign-in');
-  await (await el('form button[type="submit"]')).click();
-  await el('#client-search', 30000);
-
-  // The first sync pulls the team's records.
-  await browser.waitUntil(async () => (await (await el('.sync-last')).getAttribute('data-last-sync')) !== '', {
-    timeout: 30000,
-    timeoutMsg: 'the first sync did not finish',
-  });
+  // Sign in (online, the first time on this laptop); the first sync pulls the team's records.
+  await signIn('coach1', '01-sign-in');
   assert.equal(await pendingCount(), 0);
   // The recent clients (from the pulled contacts) appear on the next visit of Today.
   await (await el('[data-nav="follow_ups"]')).click();
@@ -259,10 +197,14 @@ test('a coach signs in, works offline, and the app syncs by itself when the serv
   assert.ok(pending >= 4, `expected the new client and both contacts to wait, got ${pending}`);
   await shot('05-today-offline');
 
+  // Every waiting change is listed, under the coach who made it.
   await (await el('[data-nav="unsynced"]')).click();
   await el('#pending-heading');
-  const rows = await browser.$$('section[aria-labelledby="pending-heading"] tbody tr');
+  const rows = await browser.$$('section[aria-labelledby="pending-heading"] tbody tr[data-change]');
   assert.equal(rows.length, pending);
+  const coaches = await browser.$$('section[aria-labelledby="pending-heading"] th[scope="rowgroup"]');
+  assert.equal(coaches.length, 1);
+  assert.match(await coaches[0].getText(), new RegExp(`coach1 \\(${pending}\\)`));
   await shot('06-unsynced');
 
   // The client's profile shows both contacts.
@@ -293,9 +235,9 @@ test('a coach signs in, works offline, and the app syncs by itself when the serv
 
 test('a concurrent edit made with the CLI on another laptop appears as a conflict', { skip: !CLI }, async () => {
   // Another laptop signs in and gets the client registered offline above.
-  await tandem(['login', '--server', serverUrl, '--username', 'coach2', '--password-stdin', '--device-name', 'other'], 'demo-password\n');
+  await tandemLogin('other-laptop', 'coach2');
   await tandem(['sync']);
-  const [client] = JSON.parse(await tandem(['--json', 'client', 'search', 'Zainab']));
+  const [client] = await tandemJson(['client', 'search', 'Zainab']);
   assert.ok(client?.id, 'the other laptop did not receive the client');
 
   // This laptop edits the phone number (it syncs about ten seconds after a save) ...
@@ -325,7 +267,7 @@ test('a concurrent edit made with the CLI on another laptop appears as a conflic
 test('a team lead resolves the conflict in the app and the other laptop receives the value', { skip: !CLI }, async () => {
   // The coach's app closes; the team lead opens the app on a laptop of their own.
   await browser.deleteSession();
-  await until(() => !appRunning(), 'the coach\'s app did not close');
+  await until(() => processesOf(APP).length === 0, 'the coach\'s app did not close');
   browser = await openApp('lead-laptop');
   await signIn('lead1');
 
@@ -361,8 +303,51 @@ test('a team lead resolves the conflict in the app and the other laptop receives
 
   // The other laptop receives the resolution with its next sync, and its conflict is closed.
   await tandem(['sync']);
-  const [client] = JSON.parse(await tandem(['--json', 'client', 'search', 'Zainab']));
-  const shown = JSON.parse(await tandem(['--json', 'client', 'show', client.id]));
+  const [client] = await tandemJson(['client', 'search', 'Zainab']);
+  const shown = await tandemJson(['client', 'show', client.id]);
   assert.equal(shown.phone, '+358405556666');
-  assert.deepEqual(JSON.parse(await tandem(['--json', 'conflicts', 'list'])), []);
+  assert.deepEqual(await tandemJson(['conflicts', 'list']), []);
+});
+
+test('a team lead merges a client two coaches registered in the app and the other laptop receives the merge', { skip: !CLI }, async () => {
+  // Two coaches register the same person offline on their own laptops: coach2 in Cyrillic
+  // with two contacts, coach1 in Latin letters with one; both sync.
+  const register = async (laptop, given, family, contacts) => {
+    const { id } = await tandemJson(['client', 'add', '--given-name', given, '--family-name', family, '--birth-year', '1972'], laptop);
+    for (let i = 0; i < contacts; i++) await tandem(['contact', 'add', '--client', id, '--topic', 'housing'], { laptop });
+    await tandem(['sync'], { laptop });
+    return id;
+  };
+  await tandemLogin('third-laptop', 'coach1');
+  const duplicate = await register('other-laptop', 'Ольга', 'Иванова', 2);
+  const survivor = await register('third-laptop', 'Olga', 'Ivanova', 1);
+
+  // The team lead's review screen proposes the pair (opened afresh, it asks the server).
+  await (await el('[data-nav="today"]')).click();
+  await (await el('[data-nav="unsynced"]')).click();
+  const pair = await el(`article.duplicate-pair[data-pair*="${duplicate}"][data-pair*="${survivor}"]`);
+  assert.match(await pair.getText(), /Ольга/);
+  assert.match(await pair.getText(), /Olga/);
+  await pair.scrollIntoView({ block: 'center' });
+  await shot('14-duplicates');
+
+  // The lead keeps the Latin registration: the button of the side it stands on.
+  const keep = (await pair.getAttribute('data-pair')).split(' ')[0] === survivor ? 'first' : 'second';
+  await (await pair.$(`button[data-merge-keep="${keep}"]`)).click();
+  const merge = await el('section[data-duplicates] li[data-merge]');
+  // "Ольга Иванова merged into Olga Ivanova, 2 contacts moved" in the app's language.
+  assert.match(await merge.getText(), /Ольга Иванова .*Olga Ivanova, 2 /);
+  assert.equal((await browser.$$(`article.duplicate-pair[data-pair*="${duplicate}"]`)).length, 0);
+  await merge.scrollIntoView();
+  await shot('15-merged');
+
+  // coach2's laptop receives the merge with its next sync: its registration points to the
+  // one kept, which has all three contacts, and only the one kept is listed.
+  await tandem(['sync']);
+  const merged = await tandemJson(['client', 'show', duplicate]);
+  assert.equal(merged.merged_into, survivor);
+  const kept = await tandemJson(['client', 'show', survivor]);
+  assert.equal(kept.contacts.length, 3);
+  const listed = (await tandemJson(['client', 'list'])).map((client) => client.id);
+  assert.ok(listed.includes(survivor) && !listed.includes(duplicate), 'the merged registration is still listed');
 });

@@ -13,11 +13,11 @@
 // It asserts nothing about time: a run fails only when the screen never appears.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { remote } from 'webdriverio';
-import { freePort, listening, sleep } from './lib.mjs';
+import { finished, freePort, listening, processesOf, sleep, until } from './lib.mjs';
 
 const APP = resolve(process.env.TANDEM_DESKTOP_BIN ?? '');
 const RUNS = Number(process.env.COLD_START_RUNS ?? 5);
@@ -40,20 +40,10 @@ function processTree() {
   return parents;
 }
 
-function appPids() {
-  return [...processTree().keys()].filter((pid) => {
-    try {
-      return readlinkSync(`/proc/${pid}/exe`) === APP;
-    } catch {
-      return false;
-    }
-  });
-}
-
 /** The app's pid and its descendants' pids. */
 function appProcesses() {
   const parents = processTree();
-  const found = appPids();
+  const found = processesOf(APP);
   assert.equal(found.length, 1, `expected one ${APP} process, found ${found.length}`);
   const tree = new Set(found);
   for (let grown = true; grown; ) {
@@ -89,10 +79,8 @@ function memory() {
 }
 
 /** Waits for the app to be gone: the single-instance plugin would hand a start to a closing app. */
-async function appClosed() {
-  for (const deadline = Date.now() + 20000; appPids().length > 0; await sleep(50)) {
-    assert.ok(Date.now() < deadline, `${APP} still runs after 20 s; close it first`);
-  }
+function appClosed() {
+  return until(() => processesOf(APP).length === 0, `${APP} still runs after 20 s; close it first`, 20000);
 }
 
 async function coldStart(run) {
@@ -123,9 +111,7 @@ async function coldStart(run) {
         const input = document.querySelector(selector);
         return input !== null && !input.disabled && input.getClientRects().length > 0;
       }, FIRST_SCREEN);
-    for (const deadline = Date.now() + 60000; !(await usableScreen()); await sleep(10)) {
-      assert.ok(Date.now() < deadline, 'the first screen did not appear within 60 s');
-    }
+    await until(usableScreen, 'the first screen did not appear within 60 s', 60000, 10);
     const firstScreen = performance.now() - started;
     await sleep(SETTLE_MS);
     const { processes, rss, pss } = memory();
@@ -141,7 +127,7 @@ async function coldStart(run) {
       await appClosed();
     } finally {
       driver.kill('SIGTERM');
-      await new Promise((done) => (driver.exitCode !== null ? done() : driver.once('exit', done)));
+      await finished(driver);
       rmSync(scratch, { recursive: true, force: true });
     }
   }

@@ -1,6 +1,8 @@
 // Helpers shared by the WebDriver scripts of the desktop app (app.test.mjs, cold-start.mjs,
-// installed-app.mjs): ports, waiting for a listener, waiting for an element, screenshots.
+// installed-app.mjs): ports, waiting for a listener, a condition or a process, waiting for an
+// element, screenshots.
 import assert from 'node:assert/strict';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -20,16 +22,45 @@ export function freePort() {
 
 /** Resolves once something accepts connections on 127.0.0.1:`port`; fails early if `child` exits. */
 export async function listening(port, child = null, timeout = 20000) {
-  for (const deadline = Date.now() + timeout; ; await sleep(50)) {
-    const open = await new Promise((done) => {
+  const accepts = () =>
+    new Promise((done) => {
       const socket = connect(port, '127.0.0.1');
       socket.once('connect', () => socket.end(() => done(true)));
       socket.once('error', () => done(false));
     });
-    if (open) return;
+  await until(async () => {
     if (child) assert.equal(child.exitCode, null, `${child.spawnfile} exited before it listened on ${port}`);
-    assert.ok(Date.now() < deadline, `nothing listens on ${port}`);
+    return accepts();
+  }, `nothing listens on ${port}`, timeout);
+}
+
+/** Polls `condition` (which may be async) until it holds; fails with `message` after `timeout` ms. */
+export async function until(condition, message, timeout = 15000, interval = 50) {
+  for (const deadline = Date.now() + timeout; !(await condition()); await sleep(interval)) {
+    assert.ok(Date.now() < deadline, message);
   }
+}
+
+/** Resolves once the child process has exited (at once if it has). */
+export function finished(child) {
+  return new Promise((done) => {
+    if (child.exitCode !== null || child.signalCode !== null) done();
+    else child.once('exit', done);
+  });
+}
+
+/** The pids of the processes that run the binary at the absolute path `binary`. */
+export function processesOf(binary) {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return readlinkSync(`/proc/${pid}/exe`) === binary;
+      } catch {
+        return false; // Ended while we looked, or not ours to read.
+      }
+    });
 }
 
 /** The element `selector` of the app in `browser`, once it is displayed. */

@@ -7,7 +7,7 @@
 //! only in the transaction that stores their acknowledgement; a pulled page and its cursor
 //! commit together; a pulled value never overwrites a field with a pending local change.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
@@ -33,6 +33,9 @@ mod keys {
     pub(super) const PASSWORD_VERIFIER: &str = "sync.password_verifier";
     pub(super) const LAST_ATTEMPT_AT: &str = "sync.last_attempt_at";
     pub(super) const UPDATE_REQUIRED: &str = "sync.update_required";
+    /// Followed by a user id: the name of a user who signed in on this store (authors of
+    /// changes it still holds may have signed in before the present user).
+    pub(super) const USER_NAME_PREFIX: &str = "sync.user_name.";
 }
 
 /// Clock skew beyond which the user is told (DESIGN.md: five minutes).
@@ -1002,6 +1005,11 @@ impl Store {
         meta::set(&tx, MetaKey::TeamId, &team)?;
         meta::set(&tx, MetaKey::DeviceId, &device)?;
         set_key(&tx, keys::USERNAME, &sign_in.username)?;
+        set_key(
+            &tx,
+            &format!("{}{user}", keys::USER_NAME_PREFIX),
+            &sign_in.username,
+        )?;
         set_key(&tx, keys::ROLE, &sign_in.role)?;
         set_key(&tx, keys::TEAM_NAME, &sign_in.team_name)?;
         set_key(&tx, keys::DEVICE_NAME, &sign_in.device_name)?;
@@ -1032,6 +1040,29 @@ impl Store {
             device_name: get_key(conn, keys::DEVICE_NAME)?.unwrap_or_default(),
             password_verifier: get_key(conn, keys::PASSWORD_VERIFIER)?.unwrap_or_default(),
         }))
+    }
+
+    /// The names of the users who signed in on this store, by user id (the present one
+    /// included), so that the changes they left behind can be named.
+    pub fn known_user_names(&self) -> Result<BTreeMap<Uuid, String>, StoreError> {
+        let mut names = BTreeMap::new();
+        let mut statement = self
+            .conn
+            .prepare("SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1")?;
+        let rows = statement.query_map([keys::USER_NAME_PREFIX], |row| {
+            Ok((row.get::<_, String>(0)?, row.get(1)?))
+        })?;
+        for row in rows {
+            let (key, name) = row?;
+            if let Some(user) = key.strip_prefix(keys::USER_NAME_PREFIX) {
+                names.insert(parse_uuid(user)?, name);
+            }
+        }
+        // A store signed in before names were kept per user still knows the present one.
+        if let Some(sign_in) = self.sign_in()? {
+            names.insert(sign_in.user_id, sign_in.username);
+        }
+        Ok(names)
     }
 
     /// Notes a finished sync: its time, and clears the last error and "update required".
@@ -1898,6 +1929,29 @@ mod tests {
             last.hlc.ends_with(&Uuid::from_u128(0xd1).to_string()),
             "{}",
             last.hlc
+        );
+    }
+
+    #[test]
+    fn a_store_keeps_the_name_of_every_user_who_signed_in_on_it() {
+        let (_dir, mut store) = new_store();
+        assert!(store.known_user_names().unwrap().is_empty());
+        let first = SignIn {
+            username: "coach1".into(),
+            ..sign_in_as(USER, TEAM)
+        };
+        store.record_sign_in(&first).unwrap();
+        let second = SignIn {
+            username: "coach2".into(),
+            ..sign_in_as(OTHER_USER, TEAM)
+        };
+        store.record_sign_in(&second).unwrap();
+        assert_eq!(
+            store.known_user_names().unwrap(),
+            BTreeMap::from([
+                (USER, "coach1".to_owned()),
+                (OTHER_USER, "coach2".to_owned())
+            ])
         );
     }
 

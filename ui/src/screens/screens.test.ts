@@ -43,8 +43,8 @@ function unsyncedView(teamLead: boolean) {
     ],
   };
   return {
-    pending: [{ change_id: 'p1', entity: 'client', record_id: amina.id, record_label: 'Amina Warsame', field: 'phone', value: '+358401234567', created_at: '2026-11-26T09:30:00Z' }],
-    rejected: [{ change_id: 'r1', entity: 'client', record_id: amina.id, record_label: 'Amina Warsame', field: 'email', value: 'x@', reason: 'email: `x@` has no domain', rejected_at: '2026-11-26T09:31:00Z' }],
+    pending: [{ change_id: 'p1', entity: 'client', record_id: amina.id, record_label: 'Amina Warsame', field: 'phone', value: '+358401234567', created_at: '2026-11-26T09:30:00Z', author_id: 'u-coach1', author: 'coach1' }],
+    rejected: [{ change_id: 'r1', entity: 'client', record_id: amina.id, record_label: 'Amina Warsame', field: 'email', value: 'x@', reason: 'email: `x@` has no domain', rejected_at: '2026-11-26T09:31:00Z', author_id: 'u-coach1', author: 'coach1' }],
     conflicts: [openConflict],
     closed_conflicts: teamLead ? [autoResolved] : [],
     team_lead: teamLead,
@@ -329,6 +329,59 @@ describe('conflicts', () => {
     expect(card.textContent).toContain('+358405556666');
     expect(card.textContent).not.toContain('In use now');
     expect(card.querySelectorAll('button').length).toBe(0);
+  });
+});
+
+describe('unsynced changes per coach', () => {
+  /** A shared laptop: coach1 left a refused change and a pending one, coach2 (signed in now)
+   * has two pending; the laptop knows coach3 only by the end of the id. */
+  function sharedLaptop(teamLead: boolean) {
+    const view = unsyncedView(teamLead);
+    const pending = (id: string, author_id: string, author: string, field: string, value: string) =>
+      ({ ...view.pending[0], change_id: id, author_id, author, field, value });
+    return {
+      ...view,
+      pending: [
+        pending('p1', 'u-coach2', 'coach2', 'phone', '+358401234567'),
+        pending('p2', 'u-coach1', 'coach1', 'nickname', 'Ami'),
+        pending('p3', 'u-coach2', 'coach2', 'email', 'amina@example.org'),
+      ],
+      rejected: [...view.rejected, { ...view.rejected[0], change_id: 'r2', author_id: 'u-coach2', author: 'e5f6a7b8' }],
+    };
+  }
+
+  function groups(container: Element, heading: string) {
+    const section = container.querySelector(`section[aria-labelledby="${heading}"]`) as HTMLElement;
+    return [...section.querySelectorAll('tbody')].map((body) => ({
+      heading: body.querySelector('th[scope="rowgroup"]')?.textContent,
+      changes: [...body.querySelectorAll('tr[data-change]')].map((row) => (row as HTMLElement).dataset.change),
+    }));
+  }
+
+  it('a coach sees pending and refused changes under the name of the coach who made them', async () => {
+    answers({ unsynced: () => sharedLaptop(false) });
+    const { container } = render(Unsynced);
+    await settle();
+    expect(groups(container, 'pending-heading')).toEqual([
+      { heading: 'By coach2 (2)', changes: ['p1', 'p3'] },
+      { heading: 'By coach1 (1)', changes: ['p2'] },
+    ]);
+    // Without the team's list, a coach who never signed in here is named by the end of the id.
+    expect(groups(container, 'rejected-heading')).toEqual([
+      { heading: 'By coach1 (1)', changes: ['r1'] },
+      { heading: 'By e5f6a7b8 (1)', changes: ['r2'] },
+    ]);
+    expect(await seriousViolations(container)).toEqual([]);
+  });
+
+  it('a team lead sees every coach named from the team’s laptops, and retries a refused change of one', async () => {
+    const invoke = answers({ unsynced: () => sharedLaptop(true), retry_rejected: () => null });
+    const { container } = render(Unsynced);
+    await settle();
+    expect(groups(container, 'rejected-heading').map((g) => g.heading)).toEqual(['By coach1 (1)', 'By coach2 (1)']);
+    const coach2 = container.querySelector('section[aria-labelledby="rejected-heading"] tbody[data-coach="u-coach2"]') as HTMLElement;
+    await fireEvent.click(coach2.querySelector('button.secondary') as HTMLElement);
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith('retry_rejected', { changeId: 'r2' }));
   });
 });
 

@@ -317,7 +317,15 @@ value: JsonValue,
 /**
  * When it was made (RFC 3339).
  */
-created_at: string, };
+created_at: string, 
+/**
+ * Who made it (user id): the screen groups changes by coach.
+ */
+author_id: string, 
+/**
+ * Who made it: the user name when this laptop knows it, else the end of the user id.
+ */
+author: string, };
 
 export type RejectedChangeView = { 
 /**
@@ -351,7 +359,15 @@ reason: string,
 /**
  * When it was refused.
  */
-rejected_at: string, };
+rejected_at: string, 
+/**
+ * Who made it (user id): the screen groups changes by coach.
+ */
+author_id: string, 
+/**
+ * Who made it: the user name when this laptop knows it, else the end of the user id.
+ */
+author: string, };
 
 export type ConflictView = { 
 /**
