@@ -131,6 +131,8 @@ export const en: Messages = {
   'unsynced.rejected_none': 'No refused changes.',
   'unsynced.reason': 'Reason',
   'unsynced.retry': 'Retry',
+  'unsynced.fix': 'Fix…',
+  'unsynced.rejected_help': 'Fix opens the client’s form to correct the value; the correction syncs like any edit. Retry sends the refused value again (once its cause is gone). Dismiss removes it from this list.',
   'unsynced.dismiss': 'Dismiss',
   'unsynced.conflicts': 'Conflicts',
   'unsynced.conflicts_none': 'No open conflicts.',

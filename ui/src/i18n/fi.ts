@@ -131,6 +131,8 @@ export const fi: Messages = {
   'unsynced.rejected_none': 'Ei hylättyjä muutoksia.',
   'unsynced.reason': 'Syy',
   'unsynced.retry': 'Yritä uudelleen',
+  'unsynced.fix': 'Korjaa…',
+  'unsynced.rejected_help': 'Korjaa avaa asiakkaan lomakkeen arvon korjaamiseksi; korjaus synkronoituu kuten mikä tahansa muutos. Yritä uudelleen lähettää hylätyn arvon uudelleen (kun syy on poistunut). Hylkää poistaa sen tästä luettelosta.',
   'unsynced.dismiss': 'Hylkää',
   'unsynced.conflicts': 'Ristiriidat',
   'unsynced.conflicts_none': 'Ei avoimia ristiriitoja.',

@@ -131,6 +131,8 @@ export const sv: Messages = {
   'unsynced.rejected_none': 'Inga avvisade ändringar.',
   'unsynced.reason': 'Orsak',
   'unsynced.retry': 'Försök igen',
+  'unsynced.fix': 'Rätta…',
+  'unsynced.rejected_help': 'Rätta öppnar klientens formulär för att rätta värdet; rättelsen synkroniseras som vilken ändring som helst. Försök igen skickar det avvisade värdet igen (när orsaken är borta). Avfärda tar bort det från listan.',
   'unsynced.dismiss': 'Avfärda',
   'unsynced.conflicts': 'Konflikter',
   'unsynced.conflicts_none': 'Inga öppna konflikter.',

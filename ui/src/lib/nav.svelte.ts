@@ -3,7 +3,7 @@ import type { ClientSummary } from '../ipc';
 
 export type Screen =
   | { name: 'today' }
-  | { name: 'client'; clientId: string }
+  | { name: 'client'; clientId: string; edit?: boolean }
   | { name: 'contact'; client: ClientSummary | null; returnTo: Screen }
   | { name: 'follow_ups' }
   | { name: 'unsynced' }

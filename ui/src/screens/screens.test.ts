@@ -1,7 +1,7 @@
 // Every screen rendered against mocked command answers: keyboard flows, and an axe-core check
 // for serious or critical accessibility violations (colour contrast cannot be computed in
 // jsdom; it is checked by the palette in app.css and in the E2E screenshots).
-import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
+import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import axe from 'axe-core';
 import { tick } from 'svelte';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
@@ -380,8 +380,24 @@ describe('unsynced changes per coach', () => {
     await settle();
     expect(groups(container, 'rejected-heading').map((g) => g.heading)).toEqual(['By coach1 (1)', 'By coach2 (1)']);
     const coach2 = container.querySelector('section[aria-labelledby="rejected-heading"] tbody[data-coach="u-coach2"]') as HTMLElement;
-    await fireEvent.click(coach2.querySelector('button.secondary') as HTMLElement);
+    await fireEvent.click(within(coach2).getByRole('button', { name: 'Retry' }));
     await waitFor(() => expect(invoke).toHaveBeenCalledWith('retry_rejected', { changeId: 'r2' }));
+  });
+
+  it('Fix on a refused client change opens that client with its edit form', async () => {
+    answers({ unsynced: () => unsyncedView(false) });
+    const { container } = render(Unsynced);
+    await settle();
+    expect(screen.getByText(/Fix opens the client’s form/)).toBeTruthy();
+    const row = container.querySelector('tr[data-change="r1"]') as HTMLElement;
+    await fireEvent.click(within(row).getByRole('button', { name: 'Fix…' }));
+    expect(nav.screen).toEqual({ name: 'client', clientId: amina.id, edit: true });
+    cleanup();
+
+    render(ClientProfile, { clientId: amina.id, edit: true });
+    await settle();
+    expect(screen.getByRole('button', { name: 'Save' })).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Edit' })).toBeNull();
   });
 });
 
