@@ -4,7 +4,10 @@
 //! sync of all: every laptop equals the server; every change a laptop ever queued is on the
 //! server (current value or history, losing and merged values included) or in that laptop's
 //! rejected list, and none was applied twice; open conflicts are exactly the review-policy
-//! disagreements, each with differing values, and the team lead's laptop mirrors them all.
+//! disagreements, each with differing values, and the team lead's laptop mirrors them all;
+//! their number equals the concurrent, differing pushes to review fields, counted from the
+//! `base_version` each change was sent with (recorded in front of the server) against the
+//! field's log. "Race" steps make two laptops edit the same field of a shared client.
 //! Laptops also record and clear a lawful basis and special-category data concurrently: the
 //! server never ends with such data on a client without a basis (the consent gate).
 //!
@@ -85,6 +88,16 @@ enum Op {
         record: usize,
         pick: usize,
     },
+    /// Two laptops edit the same field of the same client to different values, each without
+    /// seeing the other's edit (both sync first, so both know the client): the concurrent
+    /// edits every merge policy exists for, review conflicts among them.
+    RaceEdit {
+        first: usize,
+        second: usize,
+        record: usize,
+        field: usize,
+        value: usize,
+    },
     /// An edit made while the laptop's clock wrongly says next year: the server refuses it.
     RefusedEdit {
         device: usize,
@@ -107,6 +120,8 @@ fn op() -> impl Strategy<Value = Op> {
         8 => (any::<usize>(), any::<usize>(), 0..FIELDS.len(), any::<usize>())
             .prop_map(|(device, record, field, value)| Op::Edit { device, record, field, value }),
         1 => (any::<usize>(), any::<usize>()).prop_map(|(device, record)| Op::Delete { device, record }),
+        3 => (any::<usize>(), any::<usize>(), any::<usize>(), 0..FIELDS.len(), any::<usize>())
+            .prop_map(|(first, second, record, field, value)| Op::RaceEdit { first, second, record, field, value }),
         1 => (any::<usize>(), any::<usize>()).prop_map(|(device, record)| Op::RefusedEdit { device, record }),
         2 => (any::<usize>(), any::<usize>(), any::<usize>())
             .prop_map(|(device, record, pick)| Op::Consent { device, record, pick }),
@@ -247,6 +262,33 @@ fn run_case(offsets: &[i64], ops: &[Op]) -> Result<(), TestCaseError> {
                     d.try_edit_client(*id, edit[pick % edit.len()].clone());
                 }
             }
+            Op::RaceEdit {
+                first,
+                second,
+                record,
+                field,
+                value,
+            } => {
+                let (a, b) = (first % n, second % n);
+                if a != b && online[a] && online[b] {
+                    if known_clients(&devices[a]).is_empty() {
+                        devices[a]
+                            .create_client(json!({"given_name": value_of("given_name", record)}));
+                    }
+                    devices[a].sync(server);
+                    devices[b].sync(server);
+                    let of_b = known_clients(&devices[b]);
+                    let shared: Vec<_> = known_clients(&devices[a])
+                        .into_iter()
+                        .filter(|id| of_b.contains(id))
+                        .collect();
+                    if let Some(&id) = shared.get(record % shared.len().max(1)) {
+                        let field = FIELDS[field];
+                        devices[a].edit_client(id, json!({ field: value_of(field, value) }));
+                        devices[b].edit_client(id, json!({ field: value_of(field, value + 1) }));
+                    }
+                }
+            }
             Op::RefusedEdit { device, record } => {
                 let d = &mut devices[device % n];
                 let clients = known_clients(d);
@@ -274,6 +316,7 @@ fn run_case(offsets: &[i64], ops: &[Op]) -> Result<(), TestCaseError> {
         }
     }
     assert_converged(server, &team, &devices)?;
+    assert_review_conflicts_counted(server, &team, &devices)?;
     // The consent gate held on the server whatever the laptops did concurrently.
     let (fields, _) = server_fields(server, team.id);
     for (entity, record, field) in fields.keys() {
@@ -401,6 +444,69 @@ pub(crate) fn assert_converged(
             prop_assert!(all.contains(&conflict.id));
         }
     }
+    Ok(())
+}
+
+/// The open review conflicts, counted independently of the server's decisions: replaying
+/// each review-policy field's log in seq order, a change a laptop pushed is concurrent when
+/// the `base_version` it was sent with (recorded in front of the server) is older than the
+/// field's version at that point, and a disagreement when its value also differs from the one
+/// standing then. Every such change, and nothing else, must have opened one review conflict
+/// (nobody resolves any in these cases).
+fn assert_review_conflicts_counted(
+    server: &SharedServer,
+    team: &TestTeam,
+    devices: &[TestDevice],
+) -> Result<(), TestCaseError> {
+    let review_fields: BTreeSet<(uuid::Uuid, String)> = devices
+        .iter()
+        .flat_map(|device| device.seen.values())
+        .filter(|change| {
+            tandem_domain::Entity::parse(&change.entity)
+                .and_then(|entity| tandem_domain::field_spec(entity, &change.field))
+                .is_ok_and(|spec| spec.policy == tandem_domain::MergePolicy::Review)
+        })
+        .map(|change| (change.record_id, change.field.clone()))
+        .collect();
+    let bases = server.pushed_bases.lock().unwrap().clone();
+    let mut disagreements = 0;
+    for (record_id, field) in &review_fields {
+        let history = server
+            .runtime
+            .block_on(server.store.field_history(team.id, *record_id, field))
+            .unwrap();
+        // (value, version) standing before each write; the version is the seq of the last
+        // effective write.
+        let mut standing: Option<(Json, u64)> = None;
+        for write in history {
+            if let (Some(base), Some((value, version))) = (bases.get(&write.change_id), &standing)
+                && *base < *version
+                && write.value != *value
+            {
+                disagreements += 1;
+            }
+            if write.effective {
+                standing = Some((write.value, write.seq));
+            }
+        }
+    }
+    let open = server
+        .runtime
+        .block_on(server.store.list_conflicts(team.id, true))
+        .unwrap()
+        .into_iter()
+        .filter(|conflict| conflict.policy == "review")
+        .count();
+    eprintln!(
+        "ORACLE open={open} disagreements={disagreements} fields={} bases={}",
+        review_fields.len(),
+        bases.len()
+    );
+    prop_assert_eq!(
+        open,
+        disagreements,
+        "open review conflicts against concurrent, differing pushes to review fields"
+    );
     Ok(())
 }
 

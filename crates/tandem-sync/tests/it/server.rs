@@ -2,8 +2,12 @@
 //! test binary on its own runtime and shared by every test; each test makes its own team and
 //! users, so tests do not see each other's records.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::io::Read;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
 
+use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use tandem_protocol::PulledPurge;
 use tandem_protocol::Role;
@@ -21,6 +25,9 @@ pub(crate) struct SharedServer {
     pub(crate) runtime: tokio::runtime::Runtime,
     pub(crate) base: String,
     pub(crate) store: Arc<SqliteStore>,
+    /// The `base_version` of every change a push delivered, by change id, as the laptop sent
+    /// it (recorded in front of the server; the first delivery that the server answered).
+    pub(crate) pushed_bases: Arc<Mutex<HashMap<Uuid, u64>>>,
     hash: String,
 }
 
@@ -62,23 +69,64 @@ pub(crate) fn private() -> SharedServer {
         settings,
     )
     .unwrap();
+    let pushed_bases = Arc::new(Mutex::new(HashMap::new()));
     let base = runtime.block_on(async {
         // Bound before the server task starts: connections queue on the listener.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(tandem_server::serve(
-            listener,
-            state,
-            std::future::pending(),
-        ));
+        let recorder = Arc::clone(&pushed_bases);
+        let app = tandem_server::router(state)
+            .layer(axum::middleware::from_fn(move |request, next| {
+                record_pushed_bases(Arc::clone(&recorder), request, next)
+            }))
+            .into_make_service_with_connect_info::<SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, app).await });
         base
     });
     SharedServer {
         runtime,
         base,
         store,
+        pushed_bases,
         hash,
     }
+}
+
+/// Notes the `base_version` of each change of a push that the server answered with success.
+async fn record_pushed_bases(
+    bases: Arc<Mutex<HashMap<Uuid, u64>>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if request.uri().path() != "/v1/sync/push" {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return axum::http::StatusCode::BAD_REQUEST.into_response();
+    };
+    let gzipped = parts
+        .headers
+        .get(axum::http::header::CONTENT_ENCODING)
+        .is_some_and(|encoding| encoding == "gzip");
+    let mut json = Vec::new();
+    if gzipped {
+        // Undecodable bytes record nothing; the server answers them itself.
+        let _ = flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut json);
+    } else {
+        json.extend_from_slice(&bytes);
+    }
+    let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+    let response = next.run(request).await;
+    if response.status().is_success()
+        && let Ok(push) = serde_json::from_slice::<tandem_protocol::PushRequest>(&json)
+    {
+        let mut bases = bases.lock().unwrap();
+        for change in push.changes {
+            bases.entry(change.change_id).or_insert(change.base_version);
+        }
+    }
+    response
 }
 
 impl SharedServer {
