@@ -138,6 +138,14 @@ ensure_tauri_driver() {
 # cargo-fuzz (the libFuzzer targets in fuzz/) into CARGO_HOME/bin, only when missing. The
 # targets build with the pinned stable toolchain: without a sanitizer (`--sanitizer none`)
 # cargo-fuzz passes no unstable flag, so no nightly toolchain is needed.
+ensure_cargo_deny() {
+  if ! cargo deny --version >/dev/null 2>&1; then
+    echo "Installing cargo-deny (about four minutes)"
+    cargo install cargo-deny --locked --quiet
+  fi
+  cargo deny --version
+}
+
 ensure_cargo_fuzz() {
   if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "Installing cargo-fuzz (about two minutes)"
