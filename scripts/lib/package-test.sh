@@ -5,11 +5,16 @@
 #   1. debootstrap a minimal bookworm root; install the .deb with apt (which pulls its
 #      dependencies from Debian) plus what the test needs inside (D-Bus, gnome-keyring,
 #      WebKitWebDriver; tauri-driver is copied in);
-#   2. provision it (/etc/tandem/config.toml naming a tandem-server that runs on the host);
+#   2. provision it (/etc/tandem/config.toml naming a tandem-server that runs on the host, an
+#      organisation CA, and [updates] from an HTTPS update endpoint on the host whose
+#      certificate that CA signed, with the public key of an update key made here);
 #   3. start the installed /usr/bin/tandem-desktop under Xvfb through WebDriver: it shows the
 #      provisioned server read-only; a coach signs in and registers a client, which syncs;
-#   4. install a newer package (the same build, version 0.1.0+upgrade) over it, stop the
-#      server, and start the app again: it unlocks offline and the client is still there;
+#   4. update it through the app: the endpoint offers a newer package (the same build, the
+#      next patch version, signed with the update key); the app shows it, the coach clicks
+#      "Install and restart", the app verifies the signature, installs the package with the
+#      package manager (sudo here) and restarts; then stop the server and start the app
+#      again: it unlocks offline and the client is still there;
 #   5. remove the package: the user's data stays (docs/it-guide.md says how to purge it);
 #   6. with SERVER_DEB, in the same root: install the tandem-server package (system user,
 #      state directory, conffile, enabled unit), check the unit with systemd-analyze, run
@@ -39,6 +44,7 @@ http_get() { python3 -c 'import sys, urllib.request; print(urllib.request.urlope
 scratch="$(mktemp -d /var/tmp/tandem-package-test.XXXXXX)"
 root="$scratch/root"
 server_pid=""
+updates_pid=""
 # Every process running inside the root (tauri-driver, D-Bus, the keyring, the app, WebKit).
 stop_root_processes() {
   local pid
@@ -51,6 +57,7 @@ stop_root_processes() {
 }
 cleanup() {
   [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
+  [ -z "$updates_pid" ] || kill "$updates_pid" 2>/dev/null || true
   stop_root_processes
   for mount in tmp/.X11-unix dev/pts dev sys proc; do
     umount -l "$root/$mount" 2>/dev/null || true
@@ -87,7 +94,7 @@ say "install $(basename "$deb") (version $package_version) and the test's tools"
 cp "$deb" "$root/tmp/tandem.deb"
 in_root apt-get update -q >"$scratch/apt.log" 2>&1
 in_root apt-get install -y -q --no-install-recommends /tmp/tandem.deb \
-  dbus dbus-bin gnome-keyring webkit2gtk-driver >>"$scratch/apt.log" 2>&1 || {
+  dbus dbus-bin gnome-keyring webkit2gtk-driver sudo >>"$scratch/apt.log" 2>&1 || {
   tail -30 "$scratch/apt.log"
   exit 1
 }
@@ -106,12 +113,63 @@ server_pid=$!
 for _ in $(seq 100); do grep -q 'listening on' "$scratch/server.log" && break; sleep 0.1; done
 grep -q 'listening on' "$scratch/server.log" || { cat "$scratch/server.log"; exit 1; }
 
-say "provision the laptop: /etc/tandem/config.toml -> $server_url"
+say "an update endpoint on the host: HTTPS with an organisation CA, a newer package signed with an update key"
+updates="$scratch/updates"
+mkdir -p "$updates/www"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Package test city CA" \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+  -keyout "$updates/ca.key" -out "$updates/ca.pem" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+  -keyout "$updates/server.key" -out "$updates/server.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$updates/server.ext"
+openssl x509 -req -days 2 -in "$updates/server.csr" -CA "$updates/ca.pem" -CAkey "$updates/ca.key" \
+  -CAcreateserial -extfile "$updates/server.ext" -out "$updates/server.pem" 2>/dev/null
+newer_version="$(python3 -c 'import sys; v = sys.argv[1].split("+")[0].split("-")[0].split("."); v[2] = str(int(v[2]) + 1); print(".".join(v))' "$package_version")"
+newer="$updates/www/tandem_${newer_version}_amd64.deb"
+dpkg-deb -R "$deb" "$scratch/newer"
+sed -i "s/^Version: .*/Version: $newer_version/" "$scratch/newer/DEBIAN/control"
+dpkg-deb -b --root-owner-group "$scratch/newer" "$newer" >/dev/null
+tauri_cli="$repo/ui/node_modules/.bin/tauri"
+"$tauri_cli" signer generate --ci -p "" -w "$updates/update.key" >/dev/null
+"$tauri_cli" signer sign -f "$updates/update.key" -p "" --app-version "$newer_version" "$newer" >/dev/null
+updates_port="$(free_port)"
+cat >"$updates/www/latest.json" <<JSON
+{
+  "version": "$newer_version",
+  "notes": "The package test's update.",
+  "pub_date": "2026-11-27T12:00:00Z",
+  "platforms": {
+    "linux-x86_64-deb": {
+      "signature": "$(cat "$newer.sig")",
+      "url": "https://127.0.0.1:$updates_port/$(basename "$newer")"
+    }
+  }
+}
+JSON
+python3 - "$updates/www" "$updates_port" "$updates/server.pem" "$updates/server.key" >"$scratch/updates.log" 2>&1 <<'PYTHON' &
+import functools, http.server, ssl, sys
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+server = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), handler)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(sys.argv[3], sys.argv[4])
+server.socket = context.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
+PYTHON
+updates_pid=$!
+
+say "provision the laptop: /etc/tandem/config.toml -> $server_url, updates from https://127.0.0.1:$updates_port"
 mkdir -p "$root/etc/tandem"
+cp "$updates/ca.pem" "$root/etc/tandem/city-ca.pem"
 cat >"$root/etc/tandem/config.toml" <<EOF
 server_url = "$server_url"
 organisation = "Package test city"
 lock_after_minutes = 10
+ca_cert = "/etc/tandem/city-ca.pem"
+
+[updates]
+enabled = true
+endpoint = "https://127.0.0.1:$updates_port/latest.json"
+pubkey = "$(cat "$updates/update.key.pub")"
 EOF
 
 # Runs the installed app once through tauri-driver inside the root, as the same laptop user
@@ -126,7 +184,7 @@ run_app() {
     (exec 3<>"/dev/tcp/127.0.0.1/$driver_port") 2>/dev/null && break
     sleep 0.2
   done
-  WEBDRIVER_PORT="$driver_port" SERVER_URL="$server_url" PHASE="$phase" \
+  WEBDRIVER_PORT="$driver_port" SERVER_URL="$server_url" PHASE="$phase" UPDATE_VERSION="$newer_version" \
     node "$repo/ui/e2e/installed-app.mjs" || {
     say "the installed app failed the $phase check; tauri-driver and app said:"
     tail -40 "$scratch/driver-$phase.log"
@@ -141,23 +199,19 @@ run_app() {
 say "start the installed app: provisioned server, sign in, register a client"
 run_app install
 
-say "install a newer package over it"
-newer="$scratch/tandem-newer.deb"
-dpkg-deb -R "$deb" "$scratch/newer"
-sed -i "s/^Version: .*/Version: $package_version+upgrade/" "$scratch/newer/DEBIAN/control"
-dpkg-deb -b --root-owner-group "$scratch/newer" "$newer" >/dev/null
-cp "$newer" "$root/tmp/tandem-newer.deb"
-in_root apt-get install -y -q /tmp/tandem-newer.deb >>"$scratch/apt.log" 2>&1 || {
-  tail -30 "$scratch/apt.log"
+say "update through the app: it offers $newer_version, verifies the signature, installs it and restarts"
+run_app update
+[ "$(in_root dpkg-query -W -f '${Version}' tandem)" = "$newer_version" ] || {
+  say "the app's update did not install $newer_version; the update endpoint said:"
+  tail -20 "$scratch/updates.log"
   exit 1
 }
-[ "$(in_root dpkg-query -W -f '${Version}' tandem)" = "$package_version+upgrade" ] ||
-  { say "the newer package did not replace the old one"; exit 1; }
 
-say "stop the server; start the upgraded app offline: the client is still in its store"
-kill "$server_pid"
-wait "$server_pid" 2>/dev/null || true
+say "stop the servers; start the updated app offline: the client is still in its store"
+kill "$server_pid" "$updates_pid"
+wait "$server_pid" "$updates_pid" 2>/dev/null || true
 server_pid=""
+updates_pid=""
 run_app upgrade
 
 say "remove the package: the user's data stays"

@@ -536,8 +536,8 @@ pub enum ExportFormatInput {
 pub struct ErasureView {
     /// The records erased: the client, its contacts and clients merged into it.
     pub records: u64,
-    /// Records this laptop removed in the sync right after; 0 when that sync failed (the
-    /// erasure stands, and the next sync removes them here).
+    /// Records gone from this laptop after the sync right after the erasure (all of them);
+    /// 0 when that sync failed (the erasure stands, and the next sync removes them here).
     pub purged_here: u64,
 }
 

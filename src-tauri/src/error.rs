@@ -50,6 +50,13 @@ pub enum ErrorKind {
     Store,
     /// A file the user chose could not be written; `message` names it and the reason.
     FileNotSaved,
+    /// The provisioning file does not turn updates on.
+    UpdatesOff,
+    /// An update's signature does not verify against the provisioned key (or names another
+    /// version than the one offered): it was not installed.
+    UpdateUnverified,
+    /// Checking for, downloading or installing an update failed; `message` says why.
+    UpdateFailed,
 }
 
 /// An error as the UI receives it.

@@ -12,6 +12,7 @@ pub mod settings;
 pub mod state;
 pub mod sync_bridge;
 pub mod typescript;
+pub mod updates;
 pub mod views;
 
 use std::path::PathBuf;
@@ -56,10 +57,15 @@ pub fn run() -> tauri::Result<()> {
         }))
         // Save dialogs, opened from Rust only (privacy.rs): no dialog permission for the UI.
         .plugin(tauri_plugin_dialog::init())
+        // Updates as the provisioning file allows (updates.rs); tauri.conf.json's
+        // plugins.updater only requires signatures bound to the version.
+        .plugin(tauri_plugin_updater::Builder::new().build())
         .manage(state)
+        .manage(updates::UpdateRuntime::default())
         .setup(|app| {
             if app.state::<AppState>().provisioning_error.is_none() {
                 sync_bridge::start_background_sync(app.handle().clone());
+                updates::start_background_checks(app.handle().clone());
             }
             Ok(())
         })
@@ -96,6 +102,10 @@ pub fn run() -> tauri::Result<()> {
             commands::privacy::save_client_export,
             commands::privacy::save_report_csv,
             commands::privacy::audit_log,
+            commands::updates::update_status,
+            commands::updates::watch_updates,
+            commands::updates::check_for_update,
+            commands::updates::install_update,
         ])
         .run(tauri::generate_context!())
 }

@@ -8,23 +8,19 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use tandem_protocol::{AuditList, AuditQuery};
 use tandem_sync::privacy::ExportFormat;
-use tandem_sync::{SyncError, SyncLock, SystemClock};
 use tauri::{AppHandle, Runtime};
 use tauri_plugin_dialog::DialogExt;
 
 use crate::dto::{AuditEntryView, AuditPageView, AuditRequest, ErasureView, ExportFormatInput};
 use crate::error::{CommandError, ErrorKind};
 use crate::state::AppState;
-use crate::sync_bridge::{client_uuid, online_only, signed_in_connection};
+use crate::sync_bridge::{client_uuid, online_only, run_fresh_cycle, signed_in_connection};
 
 /// Entries per page of the audit viewer.
 pub const AUDIT_PAGE_SIZE: u32 = 100;
-/// How long an erasure waits for a sync cycle that is running to end.
-const SYNC_LOCK_WAIT: Duration = Duration::from_secs(60);
 
 fn ensure_unlocked(state: &AppState) -> Result<(), CommandError> {
     if state.is_unlocked() {
@@ -34,36 +30,21 @@ fn ensure_unlocked(state: &AppState) -> Result<(), CommandError> {
     }
 }
 
-/// The sync lock, waiting for a cycle that holds it: the erasure's own sync must not run
-/// beside another one on this store.
-async fn sync_lock(data_dir: &Path) -> Result<SyncLock, CommandError> {
-    let deadline = Instant::now() + SYNC_LOCK_WAIT;
-    loop {
-        match SyncLock::try_acquire(data_dir) {
-            Err(SyncError::AlreadyRunning { .. }) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            other => return other.map_err(CommandError::from),
-        }
-    }
-}
-
 /// Erases a client on the server (team leads of its team, admins), then syncs, so that this
 /// laptop removes it at once; every other laptop does at its next sync.
 pub async fn erase_client(state: &AppState, client_id: &str) -> Result<ErasureView, CommandError> {
     let client = client_uuid("client_id", client_id)?;
     ensure_unlocked(state)?;
-    let _lock = sync_lock(&state.data_dir).await?;
-    let (mut store, transport) = signed_in_connection(state)?;
-    let (erased, report) =
-        tandem_sync::privacy::erase_client(&mut store, &transport, &SystemClock, client)
-            .await
-            .map_err(online_only)?;
-    // Erased on the server whatever the sync after it did; a failed sync leaves the purge to
-    // the next cycle.
+    let (_, transport) = signed_in_connection(state)?;
+    let erased = transport.erase_client(client).await.map_err(online_only)?;
+    // Erased on the server whatever the sync after it does; a failed sync leaves the purge to
+    // the next cycle. A cycle that started after the erasure and succeeded pulled its purges
+    // (or found them pulled by a cycle that ran meanwhile): none of the records is here now.
+    let records = erased.records.len() as u64;
+    let synced = run_fresh_cycle(state).await.is_ok();
     Ok(ErasureView {
-        records: erased.records.len() as u64,
-        purged_here: report.map_or(0, |report| report.purged_records),
+        records,
+        purged_here: if synced { records } else { 0 },
     })
 }
 
@@ -184,9 +165,9 @@ mod tests {
     use super::*;
     use crate::settings::UserSettings;
     use serde_json::json;
-    use tandem_domain::Entity;
+    use tandem_domain::{Entity, RecordId};
     use tandem_store::{EditContext, SignIn, Store};
-    use tandem_sync::Provisioning;
+    use tandem_sync::{Provisioning, SystemClock};
 
     fn files_in(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -439,8 +420,9 @@ mod tests {
         page.entries.into_iter().map(|entry| entry.action).collect()
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_team_lead_exports_reads_the_audit_log_and_erases_a_client_in_the_app() {
+    /// A team lead signed in on a laptop whose background sync runs, and a client of theirs
+    /// that reached the server. The temporary directory holds the data directory.
+    async fn lead_with_synced_client() -> (AppState, tempfile::TempDir, RecordId) {
         let base = server_with_team_lead().await;
         let dir = tempfile::tempdir().unwrap();
         let state = AppState::new(
@@ -457,6 +439,8 @@ mod tests {
             .await
             .unwrap();
         state.set_unlocked(true);
+        // As the app does at start: the erasure's sync runs in the app's schedule.
+        state.sync.start_schedule();
         let fields = std::collections::BTreeMap::from([("given_name".to_owned(), json!(NAME))]);
         let id = state
             .with_store(|store| {
@@ -467,7 +451,6 @@ mod tests {
                 )
             })
             .unwrap();
-        let client = id.to_string();
         {
             let (mut store, transport) = signed_in_connection(&state).unwrap();
             let mut progress = tandem_sync::NoProgress;
@@ -475,6 +458,41 @@ mod tests {
                 .await
                 .unwrap();
         }
+        (state, dir, id)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_erasure_during_a_sync_waits_for_it_and_then_purges_the_client_here() {
+        let (state, _dir, id) = lead_with_synced_client().await;
+        // The sync starts first (its cycle is marked running before its first await) and may
+        // have pulled before the server erased; the erasure's own cycle starts when it has
+        // ended. Either of them purges the client here, and it is gone when the erasure returns.
+        let client = id.to_string();
+        let (status, erased) = tokio::join!(
+            crate::sync_bridge::sync_now(&state),
+            erase_client(&state, &client)
+        );
+        status.unwrap();
+        assert_eq!(
+            erased.unwrap(),
+            ErasureView {
+                records: 1,
+                purged_here: 1
+            }
+        );
+        let left = state
+            .with_store(|store| store.record(Entity::Client, id))
+            .unwrap();
+        assert!(
+            left.is_none(),
+            "the client is still on the laptop after its erasure"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_team_lead_exports_reads_the_audit_log_and_erases_a_client_in_the_app() {
+        let (state, dir, id) = lead_with_synced_client().await;
+        let client = id.to_string();
 
         let (csv, file_name) = client_export(&state, &client, ExportFormatInput::Csv)
             .await

@@ -17,7 +17,7 @@ use serde_json::Value as Json;
 use tandem_store::{LocalConflict, Store, StoreError};
 use tandem_sync::{
     ConflictChoice, CycleOutcome, HttpTransport, LoginInput, STALE_DEVICE_DAYS, SyncError,
-    SyncLock, SyncObserver, SyncPhase, SyncPolicy, SyncSchedule, SystemClock,
+    SyncLock, SyncObserver, SyncPhase, SyncPolicy, SyncReport, SyncSchedule, SystemClock,
 };
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager};
@@ -109,6 +109,8 @@ pub struct SyncRuntime {
     syncing: Mutex<bool>,
     last_error: Mutex<Option<CommandErrorView>>,
     channel: Mutex<Option<Channel<SyncEvent>>>,
+    /// Woken whenever a cycle of this app ends (`run_fresh_cycle` waits on it).
+    finished: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for SyncRuntime {
@@ -121,6 +123,11 @@ impl std::fmt::Debug for SyncRuntime {
 }
 
 impl SyncRuntime {
+    /// Starts the schedule of background cycles (a cycle is due at once).
+    pub fn start_schedule(&self) {
+        *lock(&self.schedule) = Some(SyncSchedule::new(SyncPolicy::default(), now()));
+    }
+
     /// A local edit was saved: the schedule syncs soon.
     pub fn local_save(&self) {
         if let Some(schedule) = lock(&self.schedule).as_mut() {
@@ -136,7 +143,7 @@ impl SyncRuntime {
     }
 }
 
-fn now() -> DateTime<Utc> {
+pub(crate) fn now() -> DateTime<Utc> {
     #[allow(clippy::disallowed_methods)] // The shell is the edge where the clock is read.
     Utc::now()
 }
@@ -265,7 +272,7 @@ impl SyncObserver for ChannelObserver<'_> {
     }
 }
 
-async fn cycle(state: &AppState) -> Result<tandem_sync::SyncReport, SyncError> {
+async fn cycle(state: &AppState) -> Result<SyncReport, SyncError> {
     let _lock = SyncLock::try_acquire(&state.data_dir)?;
     let mut store = Store::open(&state.data_dir)?;
     let transport = signed_in_transport(state, &store)?;
@@ -276,14 +283,14 @@ async fn cycle(state: &AppState) -> Result<tandem_sync::SyncReport, SyncError> {
 }
 
 /// Runs one cycle unless one is running; records its outcome in the schedule and the
-/// runtime, and sends the status after it; returns whether it ran. A revoked device wipes
-/// its local data.
-async fn run_cycle(state: &AppState) -> bool {
+/// runtime, and sends the status after it; returns its result, or `None` when it did not run.
+/// A revoked device wipes its local data.
+async fn run_cycle(state: &AppState) -> Option<Result<SyncReport, SyncError>> {
     let started = lock(&state.sync.schedule)
         .as_mut()
         .is_some_and(SyncSchedule::start);
     if !started {
-        return false;
+        return None;
     }
     *lock(&state.sync.syncing) = true;
     state.sync.send(SyncEvent::Started);
@@ -319,14 +326,52 @@ async fn run_cycle(state: &AppState) -> bool {
     if let Ok(status) = state.with_store_unlocked_or_not(|store| status_view(store, &runtime)) {
         state.sync.send(SyncEvent::Finished { status });
     }
-    true
+    state.sync.finished.notify_waiters();
+    Some(result)
 }
 
-/// Runs a cycle that starts now: a cycle in progress may have pulled before the server had
-/// what the caller just wrote there, so it is waited for first.
-async fn run_fresh_cycle(state: &AppState) {
-    while !run_cycle(state).await && lock(&state.sync.schedule).is_some() {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+/// How long a fresh cycle waits for the one running (an initial sync may take minutes).
+const FRESH_CYCLE_WAIT: Duration = Duration::from_secs(120);
+
+/// Runs a cycle that starts now, in the app's schedule (the status bar shows it), and returns
+/// its report. A cycle in progress may have pulled before the server had what the caller just
+/// wrote there, so it is waited for first (woken when it ends), as is a sync of the `tandem`
+/// command on the same store; after [`FRESH_CYCLE_WAIT`] the caller gets an error and the
+/// next scheduled cycle does the work.
+pub(crate) async fn run_fresh_cycle(state: &AppState) -> Result<SyncReport, CommandError> {
+    let deadline = tokio::time::Instant::now() + FRESH_CYCLE_WAIT;
+    let waited_too_long = || {
+        CommandError::new(
+            ErrorKind::Server,
+            "another sync kept running; the next scheduled sync will finish the work",
+        )
+    };
+    loop {
+        // Registered before trying, so that a cycle ending in between still wakes us.
+        let finished = state.sync.finished.notified();
+        tokio::pin!(finished);
+        finished.as_mut().enable();
+        match run_cycle(state).await {
+            // The `tandem` command holds the store's sync lock: it does not wake us.
+            Some(Err(SyncError::AlreadyRunning { .. })) => {
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(waited_too_long());
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Some(result) => return result.map_err(CommandError::from),
+            None if lock(&state.sync.schedule).is_none() => {
+                return Err(CommandError::new(
+                    ErrorKind::InvalidProvisioning,
+                    "this app does not sync: its provisioning file is invalid",
+                ));
+            }
+            None => {
+                if tokio::time::timeout_at(deadline, finished).await.is_err() {
+                    return Err(waited_too_long());
+                }
+            }
+        }
     }
 }
 
@@ -388,7 +433,7 @@ async fn server_reachable(server_url: &str) -> bool {
 pub fn start_background_sync(app: AppHandle) {
     tauri::async_runtime::spawn(async move {
         let state = app.state::<AppState>();
-        *lock(&state.sync.schedule) = Some(SyncSchedule::new(SyncPolicy::default(), now()));
+        state.sync.start_schedule();
         let mut last_probe = std::time::Instant::now();
         loop {
             tokio::time::sleep(TICK).await;
@@ -862,7 +907,7 @@ pub async fn merge_duplicate(
     // Coaches may have registered the two clients since this laptop last synced: it then
     // holds only what the merge wrote, and the panel could not name them. A sync now brings
     // them (its errors show in the status bar, as any sync's; the merge itself is done).
-    run_fresh_cycle(state).await;
+    let _ = run_fresh_cycle(state).await;
     Ok(())
 }
 

@@ -53,6 +53,8 @@ pub fn typescript_declarations() -> String {
         SettingsView::decl(&cfg),
         SettingsInput::decl(&cfg),
         SyncEvent::decl(&cfg),
+        crate::updates::UpdateState::decl(&cfg),
+        crate::updates::UpdateStatusView::decl(&cfg),
         tandem_protocol::CategoryCount::decl(&cfg),
         tandem_protocol::ParticipantReport::decl(&cfg),
         ReportRequest::decl(&cfg),

@@ -1,12 +1,16 @@
 // The installed desktop app, driven through a tauri-driver that runs inside the Debian root
 // the package was installed into (scripts/lib/package-test.sh starts it and runs this twice).
 //
-//   WEBDRIVER_PORT=4444 SERVER_URL=http://127.0.0.1:8080 PHASE=install|upgrade node ui/e2e/installed-app.mjs
+//   WEBDRIVER_PORT=4444 SERVER_URL=http://127.0.0.1:8080 PHASE=install|update|upgrade \
+//     UPDATE_VERSION=0.1.1 node ui/e2e/installed-app.mjs
 //
 // install: the app starts on the server of the provisioning file (shown read-only), a coach
 //   signs in and registers a client, which syncs.
-// upgrade: after the newer package was installed over it, with the server stopped, the app
-//   unlocks offline and the client is still in its store.
+// update: the coach unlocks; the app offers UPDATE_VERSION from the provisioned update
+//   endpoint; "Install and restart" installs it and the app's process ends (the new version
+//   starts in its place). package-test.sh then checks the installed package's version.
+// upgrade: after the update, with the server stopped, the app unlocks offline and the client
+//   is still in its store.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -16,9 +20,11 @@ import { displayed, screenshot } from './lib.mjs';
 const PORT = Number(process.env.WEBDRIVER_PORT);
 const SERVER_URL = process.env.SERVER_URL;
 const PHASE = process.env.PHASE;
+const UPDATE_VERSION = process.env.UPDATE_VERSION;
 const ARTIFACTS = resolve(process.env.E2E_ARTIFACTS ?? join(import.meta.dirname, 'artifacts'));
 const CLIENT = 'Paketti Asennettu';
-assert.ok(PORT && SERVER_URL && ['install', 'upgrade'].includes(PHASE), 'set WEBDRIVER_PORT, SERVER_URL, PHASE');
+assert.ok(PORT && SERVER_URL && ['install', 'update', 'upgrade'].includes(PHASE), 'set WEBDRIVER_PORT, SERVER_URL, PHASE');
+assert.ok(PHASE !== 'update' || UPDATE_VERSION, 'set UPDATE_VERSION for the update phase');
 mkdirSync(ARTIFACTS, { recursive: true });
 
 const browser = await remote({
@@ -65,13 +71,34 @@ try {
       { timeout: 30000, timeoutMsg: 'the new client did not sync to the provisioned server' },
     );
     await screenshot(browser, ARTIFACTS, 'installed-02-registered');
+  } else if (PHASE === 'update') {
+    await (await el('#signin-password', 60000)).setValue('demo-password');
+    await (await el('form button[type="submit"]')).click();
+    const notice = await el('[data-testid="update-notice"]', 60000);
+    assert.match(await notice.getText(), new RegExp(UPDATE_VERSION.replaceAll('.', '\\.')),
+      'the update notice does not name the offered version');
+    await screenshot(browser, ARTIFACTS, 'installed-03-update-offered');
+    await (await notice.$('button')).click();
+    // Installing ends this process (the updated app starts in its place): the session's
+    // window goes away. An error shown instead is the failure.
+    await browser.waitUntil(async () => {
+      try {
+        const failed = await browser.$('[data-testid="update-notice"] .notice.error');
+        if (await failed.isExisting()) throw new Error(`the update failed: ${await failed.getText()}`);
+        await browser.getTitle();
+        return false;
+      } catch (error) {
+        if (String(error.message).startsWith('the update failed')) throw error;
+        return true;
+      }
+    }, { timeout: 180000, interval: 500, timeoutMsg: 'the app was still running 3 minutes after Install and restart' });
   } else {
     // Signed in before the upgrade: only the password is asked for, and it works offline.
     assert.equal(await browser.$('#signin-server').isExisting(), false, 'the upgrade lost the sign-in');
     await (await el('#signin-password', 60000)).setValue('demo-password');
     await (await el('form button[type="submit"]')).click();
     await findClient();
-    await screenshot(browser, ARTIFACTS, 'installed-03-after-upgrade');
+    await screenshot(browser, ARTIFACTS, 'installed-04-after-update');
   }
 } finally {
   await browser.deleteSession().catch(() => {});

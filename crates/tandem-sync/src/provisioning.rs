@@ -87,6 +87,11 @@ impl OrganisationCa {
         &self.path
     }
 
+    /// The PEM text of the file, for clients other than the sync transport's (the updater's).
+    pub fn pem(&self) -> &[u8] {
+        &self.pem
+    }
+
     /// The certificates, ready for reqwest.
     pub fn certificates(&self) -> Result<Vec<reqwest::Certificate>, String> {
         let certificates = reqwest::Certificate::from_pem_bundle(&self.pem).map_err(|error| {

@@ -287,7 +287,7 @@ impl HttpTransport {
 }
 
 /// An error and its causes in one line (reqwest's own message hides the TLS reason).
-pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut detail = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -8,6 +8,7 @@ pub mod privacy;
 pub mod session;
 pub mod settings;
 pub mod sync;
+pub mod updates;
 
 use chrono::{DateTime, Local, NaiveDate, Utc};
 use tandem_domain::RecordId;

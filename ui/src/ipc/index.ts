@@ -31,6 +31,7 @@ import type {
   TeamDevicesView,
   UnlockInput,
   UnsyncedView,
+  UpdateStatusView,
 } from './generated/types';
 
 export type * from './generated/types';
@@ -127,6 +128,19 @@ export const api = {
     channel.onmessage = onEvent;
     return call<void>('watch_sync', { onEvent: channel });
   },
+
+  /** Where the app stands with updates (off unless IT's provisioning file turns them on). */
+  updateStatus: () => call<UpdateStatusView>('update_status'),
+  /** Sends every change of the update status to `onEvent` until the app closes. */
+  watchUpdates: (onEvent: (status: UpdateStatusView) => void) => {
+    const channel = new Channel<UpdateStatusView>();
+    channel.onmessage = onEvent;
+    return call<void>('watch_updates', { onEvent: channel });
+  },
+  /** Asks the provisioned update endpoint for a newer version now. */
+  checkForUpdate: () => call<UpdateStatusView>('check_for_update'),
+  /** Downloads, verifies and installs the update found; the app then restarts into it. */
+  installUpdate: () => call<void>('install_update'),
 
   getSettings: () => call<SettingsView>('get_settings'),
   setSettings: (input: SettingsInput) => call<SettingsView>('set_settings', { input }),

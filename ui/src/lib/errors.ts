@@ -6,7 +6,8 @@ const KNOWN = new Set([
   'validation', 'not_found', 'keyring_unavailable', 'store_unreadable', 'update_required',
   'locked', 'not_signed_in', 'wrong_password', 'offline', 'server', 'sign_in_mismatch',
   'device_revoked', 'invalid_provisioning', 'store', 'needs_connection', 'not_allowed',
-  'conflict_not_open', 'locked_out', 'file_not_saved',
+  'conflict_not_open', 'locked_out', 'file_not_saved', 'updates_off', 'update_unverified',
+  'update_failed',
 ]);
 
 /** The translated sentence for an error of any kind. */

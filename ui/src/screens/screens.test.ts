@@ -77,6 +77,17 @@ const duplicatesView = {
   ],
 };
 
+/** Updates turned on by IT, and a newer signed version offered. */
+const updateOffered = {
+  state: 'available' as const,
+  current_version: '0.1.0',
+  endpoint: 'https://updates.vantaa.example/tandem/latest.json',
+  available_version: '0.2.0',
+  notes: 'Faster search.',
+  last_checked_at: '2026-11-27T12:00:00Z',
+  error: null,
+};
+
 const settingsView = {
   language: 'en',
   lock_after_minutes: 10,
@@ -111,6 +122,8 @@ function answers(overrides: Parameters<typeof answerCommands>[0] = {}) {
     session_state: () => session,
     sync_status: () => offlineStatus,
     watch_sync: () => null,
+    update_status: () => updateOffered,
+    watch_updates: () => null,
     lock: () => ({ ...session, unlocked: false }),
     audit_log: () => ({
       entries: [{ seq: 1, at: '2026-11-27T10:00:00Z', actor: 'operator', action: 'erase', entity: 'client', record_id: amina.id, detail: 'records=1' }],
@@ -152,6 +165,7 @@ describe('screens', () => {
       return render(Unsynced);
     }],
     ['Settings', () => render(Settings)],
+    ['Settings (update offered)', () => render(Settings, { update: updateOffered })],
     ['Reports', () => render(Reports)],
     ['Audit log', () => render(Audit)],
     ['Client profile (team lead)', () => render(ClientProfile, { clientId: amina.id, role: 'team_lead' })],

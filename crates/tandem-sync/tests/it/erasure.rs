@@ -118,7 +118,7 @@ fn an_erased_client_leaves_no_trace_on_any_device_after_its_next_sync() {
 
 #[test]
 fn a_team_lead_erases_from_the_laptop_and_exports_as_json_and_csv() {
-    use tandem_sync::privacy::{ExportFormat, erase_client, export_client};
+    use tandem_sync::privacy::{ExportFormat, export_client};
     let server = shared();
     let team = server.new_team();
     let mut coach = TestDevice::sign_in(server, &team, &team.coach, 0);
@@ -148,32 +148,22 @@ fn a_team_lead_erases_from_the_laptop_and_exports_as_json_and_csv() {
     // A coach may do neither.
     let refused = server
         .runtime
-        .block_on(erase_client(
-            &mut coach.store,
-            &coach.transport,
-            &coach.clock,
-            uuid,
-        ))
+        .block_on(coach.transport.erase_client(uuid))
         .unwrap_err();
     assert!(
         matches!(refused, tandem_sync::SyncError::Forbidden { .. }),
         "{refused:?}"
     );
 
-    let (erased, report) = server
+    let erased = server
         .runtime
-        .block_on(erase_client(
-            &mut lead.store,
-            &lead.transport,
-            &lead.clock,
-            uuid,
-        ))
+        .block_on(lead.transport.erase_client(uuid))
         .unwrap();
     assert_eq!(erased.records.len(), 1);
     assert_eq!(
-        report.unwrap().purged_records,
+        lead.sync(server).purged_records,
         1,
-        "the lead's laptop removed it at once"
+        "the lead's laptop removes it at its next sync"
     );
     assert!(lead.store.record(Entity::Client, id).unwrap().is_none());
     assert!(coach.store.record(Entity::Client, id).unwrap().is_some());
@@ -245,7 +235,7 @@ fn retention_purges_a_client_last_met_over_five_years_ago_on_the_server_and_the_
 #[test]
 fn a_team_lead_pages_through_the_audit_log_of_a_client_and_a_coach_is_refused() {
     use tandem_protocol::AuditQuery;
-    use tandem_sync::privacy::{ExportFormat, erase_client, export_client};
+    use tandem_sync::privacy::{ExportFormat, export_client};
     let server = shared();
     let team = server.new_team();
     let mut coach = TestDevice::sign_in(server, &team, &team.coach, 0);
@@ -262,14 +252,7 @@ fn a_team_lead_pages_through_the_audit_log_of_a_client_and_a_coach_is_refused() 
         .unwrap();
     server
         .runtime
-        .block_on(erase_client(
-            &mut lead.store,
-            &lead.transport,
-            &lead.clock,
-            uuid,
-        ))
-        .unwrap()
-        .1
+        .block_on(lead.transport.erase_client(uuid))
         .unwrap();
 
     // One entry per page, following the cursor until the server says there is no more.

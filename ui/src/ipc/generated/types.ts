@@ -3,7 +3,7 @@
 
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
 
-export type ErrorKind = "validation" | "not_found" | "keyring_unavailable" | "store_unreadable" | "update_required" | "locked" | "not_signed_in" | "wrong_password" | "locked_out" | "offline" | "needs_connection" | "not_allowed" | "conflict_not_open" | "server" | "sign_in_mismatch" | "device_revoked" | "invalid_provisioning" | "store" | "file_not_saved";
+export type ErrorKind = "validation" | "not_found" | "keyring_unavailable" | "store_unreadable" | "update_required" | "locked" | "not_signed_in" | "wrong_password" | "locked_out" | "offline" | "needs_connection" | "not_allowed" | "conflict_not_open" | "server" | "sign_in_mismatch" | "device_revoked" | "invalid_provisioning" | "store" | "file_not_saved" | "updates_off" | "update_unverified" | "update_failed";
 
 export type CommandError = { 
 /**
@@ -672,6 +672,38 @@ count: number, } | { "event": "finished",
  */
 status: SyncStatusView, };
 
+export type UpdateState = "off" | "not_checked" | "checking" | "up_to_date" | "available" | "installing" | "failed";
+
+export type UpdateStatusView = { 
+/**
+ * Where the app stands.
+ */
+state: UpdateState, 
+/**
+ * The running version.
+ */
+current_version: string, 
+/**
+ * The provisioned endpoint, when updates are on.
+ */
+endpoint: string | null, 
+/**
+ * The version offered, when one is.
+ */
+available_version: string | null, 
+/**
+ * The release notes of the version offered.
+ */
+notes: string | null, 
+/**
+ * When the last check finished (RFC 3339).
+ */
+last_checked_at: string | null, 
+/**
+ * Why the last check or install failed.
+ */
+error: CommandError | null, };
+
 export type CategoryCount = { 
 /**
  * The category: a snake_case value of the field (`female`, `isced_3_4`, `yes`), an age
@@ -805,8 +837,8 @@ export type ErasureView = {
  */
 records: number, 
 /**
- * Records this laptop removed in the sync right after; 0 when that sync failed (the
- * erasure stands, and the next sync removes them here).
+ * Records gone from this laptop after the sync right after the erasure (all of them);
+ * 0 when that sync failed (the erasure stands, and the next sync removes them here).
  */
 purged_here: number, };
 
