@@ -22,9 +22,15 @@ use crate::purge::{self, PurgedRecord};
 use crate::records::{EditContext, load_clock};
 use crate::{Store, StoreError, search};
 
+// The server's database epoch and the journal of acknowledged changes.
+#[path = "epoch.rs"]
+mod epoch;
+pub use epoch::{EpochAdoption, JOURNAL_RETENTION_DAYS, ServerEpoch};
+
 /// Meta keys owned by sync (the `meta` table is a plain key/value table).
 mod keys {
     pub(super) const PULL_CURSOR: &str = "sync.pull_cursor";
+    pub(super) const SERVER_EPOCH: &str = "sync.server_epoch";
     pub(super) const CLOCK_SKEW_MS: &str = "sync.clock_skew_ms";
     pub(super) const USERNAME: &str = "sync.username";
     pub(super) const TEAM_NAME: &str = "sync.team_name";
@@ -512,6 +518,17 @@ impl Store {
                 applied.already_acknowledged += 1;
                 continue;
             };
+            if let PushOutcome::Stored { version, .. } = &ack.outcome {
+                // Kept for a restore of the server from an older backup (`epoch.rs`).
+                tx.prepare_cached(
+                    "INSERT INTO acknowledged_changes (seq, change_id, entity, record_id, field, value,
+                         base_version, hlc, author_id, created_at, acknowledged_version, acknowledged_at)
+                     SELECT seq, change_id, entity, record_id, field, value, base_version, hlc,
+                         author_id, created_at, ?2, ?3
+                     FROM outbox WHERE change_id = ?1",
+                )?
+                .execute(params![change_id, to_i64(*version), now])?;
+            }
             tx.execute("DELETE FROM outbox WHERE change_id = ?1", [&change_id])?;
             applied.acknowledged += 1;
             let pending = has_pending(&tx, &entity, &record_id, &field)?;
@@ -599,6 +616,7 @@ impl Store {
             }
         }
         reindex_clients(&tx, &touched_clients)?;
+        epoch::prune_journal(&tx, at)?;
         tx.commit()?;
         Ok(applied)
     }

@@ -7,6 +7,7 @@ use std::path::Path;
 use serde_json::json;
 use tandem_protocol::PulledChange;
 use tandem_server::seed::DEMO_PASSWORD;
+use tandem_server::store::EPOCH_SEQ_GAP;
 use uuid::Uuid;
 
 use crate::binary::{Laptop, ServerProcess, run_failing, run_ok};
@@ -79,6 +80,26 @@ impl Synced {
         );
         server.stop().await;
     }
+
+    /// The restored database is in a new epoch that follows the one the laptop knew, and
+    /// its seqs start far above every seq handed out before the restore.
+    async fn check_new_epoch(&mut self, database: &[&str]) {
+        let server = ServerProcess::start(database).await;
+        let change = self
+            .coach
+            .change(Uuid::now_v7(), "given_name", json!("Uusin"), 0);
+        let answer = self
+            .coach
+            .push(&self.http, &server.base, vec![change])
+            .await;
+        let epoch = answer.epoch.clone().expect("the answer carries the epoch");
+        let highest = self.at_backup.iter().map(|c| c.seq).max().unwrap();
+        assert!(epoch.previous_id.is_some(), "{epoch:?}");
+        assert!(epoch.restored_seq >= highest, "{epoch:?}");
+        assert!(epoch.start_seq >= highest + EPOCH_SEQ_GAP, "{epoch:?}");
+        assert!(answer.results[0].version >= epoch.start_seq, "{answer:?}");
+        server.stop().await;
+    }
 }
 
 fn text(path: &Path) -> &str {
@@ -127,6 +148,11 @@ async fn a_sqlite_backup_of_a_live_server_restores_exactly_its_data_and_never_un
 
     let printed = run_ok(&forced).await;
     assert!(printed.contains("restored from"), "{printed}");
+    assert!(printed.contains("new database epoch"), "{printed}");
+    assert!(
+        printed.contains("erasures done after the backup"),
+        "{printed}"
+    );
     let kept = printed
         .lines()
         .find_map(|line| line.strip_prefix("the previous database is kept as "))
@@ -139,6 +165,7 @@ async fn a_sqlite_backup_of_a_live_server_restores_exactly_its_data_and_never_un
     );
 
     synced.check_restored(&database).await;
+    synced.check_new_epoch(&database).await;
 
     // The replaced database is whole: restoring it brings the later changes back.
     let back = run_ok(&[&database[..], &["restore", "--force", "--from", kept]].concat()).await;
@@ -177,9 +204,12 @@ async fn a_postgres_dump_of_a_live_server_restores_into_a_new_database_with_exac
             text(&dump),
         ],
     );
-    synced
-        .check_restored(&["--database-url", restored.as_str()])
-        .await;
+    // The guide: then a new epoch, so that laptops push again what the dump lacks.
+    let restored_database = ["--database-url", restored.as_str()];
+    let rotated = run_ok(&[&restored_database[..], &["admin", "epoch", "rotate"]].concat()).await;
+    assert!(rotated.contains("new database epoch"), "{rotated}");
+    synced.check_restored(&restored_database).await;
+    synced.check_new_epoch(&restored_database).await;
 
     let refused = run_failing(&[
         "--database-url",
