@@ -1716,6 +1716,104 @@ mod tests {
     }
 
     #[test]
+    fn an_acknowledged_change_is_journalled_for_30_days_and_a_restored_server_gets_it_again() {
+        let (_dir, mut store) = signed_in_store();
+        client(&mut store, json!({"given_name": "Anna"}));
+        let created = store.outbox_batch(500).unwrap();
+        let acks: Vec<_> = created
+            .iter()
+            .map(|change| ack(change, stored(5, &change.value)))
+            .collect();
+        store.apply_push_results(&acks, at()).unwrap();
+        let id = client(&mut store, json!({"given_name": "Bertta"}));
+        let later = store.outbox_batch(500).unwrap();
+        let acks: Vec<_> = later
+            .iter()
+            .map(|change| ack(change, stored(12, &change.value)))
+            .collect();
+        store.apply_push_results(&acks, at()).unwrap();
+        assert_eq!(store.pending_count().unwrap(), 0);
+        let journalled = store.journalled_count().unwrap();
+        assert_eq!(journalled, (created.len() + later.len()) as u64);
+        store.apply_pulled_page(&[], &[], 14, at()).unwrap();
+
+        let first = ServerEpoch {
+            id: Uuid::new_v4(),
+            start_seq: 1,
+            restored_seq: 0,
+            previous_id: None,
+        };
+        assert_eq!(
+            store.adopt_server_epoch(&first).unwrap(),
+            EpochAdoption::default(),
+            "a first epoch is only recorded"
+        );
+        assert_eq!(store.server_epoch().unwrap(), Some(first.id));
+
+        // Restored from a backup whose last seq was 9: only what was acknowledged above it
+        // comes back, in its place, and the cursor goes back to 9.
+        let restored = ServerEpoch {
+            id: Uuid::new_v4(),
+            start_seq: 9 + (1 << 32),
+            restored_seq: 9,
+            previous_id: Some(first.id),
+        };
+        let adoption = store.adopt_server_epoch(&restored).unwrap();
+        assert_eq!(
+            adoption,
+            EpochAdoption {
+                rewound_to: Some(9),
+                requeued: later.len() as u64
+            }
+        );
+        assert_eq!(store.pull_cursor().unwrap(), 9);
+        let queued: Vec<_> = store.pending_changes().unwrap();
+        assert_eq!(queued, later);
+        assert_eq!(
+            store.adopt_server_epoch(&restored).unwrap(),
+            EpochAdoption::default()
+        );
+        assert_eq!(
+            store
+                .field_state("client", *id.as_uuid(), "given_name")
+                .unwrap()
+                .unwrap()
+                .value,
+            "\"Bertta\""
+        );
+
+        // Two restores later than the epoch known: everything journalled, from seq 0.
+        let acks: Vec<_> = queued
+            .iter()
+            .map(|change| ack(change, stored(restored.start_seq, &change.value)))
+            .collect();
+        store.apply_push_results(&acks, at()).unwrap();
+        let unknown = ServerEpoch {
+            id: Uuid::new_v4(),
+            start_seq: restored.start_seq * 2,
+            restored_seq: restored.start_seq,
+            previous_id: Some(Uuid::new_v4()),
+        };
+        let adoption = store.adopt_server_epoch(&unknown).unwrap();
+        assert_eq!(adoption.rewound_to, Some(0));
+        assert_eq!(adoption.requeued, journalled);
+
+        // Acknowledged again, and 31 days later the journal has let go of them.
+        let acks: Vec<_> = store
+            .pending_changes()
+            .unwrap()
+            .iter()
+            .map(|change| ack(change, stored(unknown.start_seq, &change.value)))
+            .collect();
+        store.apply_push_results(&acks, at()).unwrap();
+        assert_eq!(store.journalled_count().unwrap(), journalled);
+        store
+            .apply_push_results(&[], at() + chrono::Duration::days(31))
+            .unwrap();
+        assert_eq!(store.journalled_count().unwrap(), 0);
+    }
+
+    #[test]
     fn a_refused_change_is_listed_and_the_field_returns_to_the_servers_value_or_to_empty() {
         let (_dir, mut store) = signed_in_store();
         let id = client(&mut store, json!({"given_name": "Amina", "nickname": "A"}));
