@@ -92,10 +92,6 @@ impl Store {
         };
         let mut adoption = EpochAdoption::default();
         if let Some(point) = rewind_point {
-            if cursor > point {
-                set_key(&tx, keys::PULL_CURSOR, &point.to_string())?;
-                adoption.rewound_to = Some(point);
-            }
             // The journal's seq is the change's outbox seq, so it is queued again in its place
             // before any later edit of its field.
             let requeued = tx.execute(
@@ -111,6 +107,28 @@ impl Store {
                 params![to_i64(point)],
             )?;
             adoption.requeued = requeued as u64;
+            // Values pulled from the lost range and not queued here: their writer may never
+            // push them again (a laptop lost for good), and the server has an older value at a
+            // lower version, which pulls would skip. Forget their version and pull from 0, so
+            // that this laptop converges on what the server has (the value stays in history).
+            let stale = tx.execute(
+                "UPDATE record_fields SET server_version = 0
+                 WHERE server_version > ?1 AND server_version < ?2
+                   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.entity = record_fields.entity
+                                   AND o.record_id = record_fields.record_id
+                                   AND o.field = record_fields.field)",
+                params![to_i64(point), to_i64(epoch.start_seq)],
+            )?;
+            let rewind_to = if stale > 0 { 0 } else { point };
+            if cursor > rewind_to {
+                set_key(&tx, keys::PULL_CURSOR, &rewind_to.to_string())?;
+                // Writes up to the old cursor come again: their history rows exist already.
+                let replayed: u64 = get_key(&tx, keys::REPLAYED_UP_TO)?
+                    .and_then(|text| text.parse().ok())
+                    .unwrap_or(0);
+                set_key(&tx, keys::REPLAYED_UP_TO, &cursor.max(replayed).to_string())?;
+                adoption.rewound_to = Some(rewind_to);
+            }
         }
         set_key(&tx, keys::SERVER_EPOCH, &epoch.id.to_string())?;
         tx.commit()?;

@@ -31,6 +31,8 @@ pub use epoch::{EpochAdoption, JOURNAL_RETENTION_DAYS, ServerEpoch};
 mod keys {
     pub(super) const PULL_CURSOR: &str = "sync.pull_cursor";
     pub(super) const SERVER_EPOCH: &str = "sync.server_epoch";
+    /// The cursor before the last rewind (`epoch.rs`): pulled writes up to it may be known.
+    pub(super) const REPLAYED_UP_TO: &str = "sync.replayed_up_to";
     pub(super) const CLOCK_SKEW_MS: &str = "sync.clock_skew_ms";
     pub(super) const USERNAME: &str = "sync.username";
     pub(super) const TEAM_NAME: &str = "sync.team_name";
@@ -1260,6 +1262,8 @@ struct ServerWriteBatch<'t> {
     now_ms: u64,
     clock: HlcClock,
     outbox_empty: bool,
+    /// Writes at or below this seq may be in the history already (a rewind after a restore).
+    replayed_up_to: u64,
     records: HashMap<(String, String), RecordInBatch>,
     touched_clients: BTreeSet<String>,
     applied: PullApplied,
@@ -1277,6 +1281,9 @@ impl<'t> ServerWriteBatch<'t> {
             now_ms: u64::try_from(at.timestamp_millis()).unwrap_or(0),
             clock: load_clock(tx)?,
             outbox_empty,
+            replayed_up_to: get_key(tx, keys::REPLAYED_UP_TO)?
+                .and_then(|text| text.parse().ok())
+                .unwrap_or(0),
             records: HashMap::new(),
             touched_clients: BTreeSet::new(),
             applied: PullApplied::default(),
@@ -1350,7 +1357,9 @@ impl<'t> ServerWriteBatch<'t> {
             }
             return Ok(());
         }
-        self.insert_history(write)?;
+        if write.version > self.replayed_up_to || !history_has(tx, write)? {
+            self.insert_history(write)?;
+        }
         // Local edits made after seeing this write must order after it. A reading too far
         // ahead of our clock is not followed (the HLC reports it); it changes nothing else.
         if let Some(hlc) = &hlc {

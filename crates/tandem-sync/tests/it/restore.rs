@@ -62,6 +62,9 @@ fn after_a_restore_laptops_push_again_what_the_backup_lacks_and_a_fresh_laptop_s
     let anna = coach.create_client(json!({"given_name": "Anna", "tags": ["a"]}));
     coach.sync(&server);
     lead.sync(&server);
+    // A laptop that writes after the backup and is then lost for good.
+    let mut gone = TestDevice::sign_in(&server, &team, &team.coach, 0);
+    gone.sync(&server);
     server
         .runtime
         .block_on(server.store.backup_to(&backup))
@@ -71,6 +74,9 @@ fn after_a_restore_laptops_push_again_what_the_backup_lacks_and_a_fresh_laptop_s
     coach.edit_client(anna, json!({"given_name": "Anni", "nickname": "Ann"}));
     let bertta = coach.create_client(json!({"given_name": "Bertta"}));
     let cecilia = lead.create_client(json!({"given_name": "Cecilia", "phone": "0401234567"}));
+    gone.edit_client(anna, json!({"tags": ["a", "g"]}));
+    gone.sync(&server);
+    drop(gone);
     coach.sync(&server);
     lead.sync(&server);
     coach.sync(&server);
@@ -140,7 +146,32 @@ fn after_a_restore_laptops_push_again_what_the_backup_lacks_and_a_fresh_laptop_s
     }
     assert_eq!(fresh.value(anna, "nickname"), Some(json!("Ann")));
     assert_eq!(fresh.value(cecilia, "phone"), Some(json!("+358401234567")));
+    // The lost laptop's tags are gone from the server; the laptops that had pulled them show
+    // the server's value again (theirs stays in their history), once per version.
+    assert_eq!(fresh.value(anna, "tags"), Some(json!(["a"])));
     let values = fresh.store.all_field_values().unwrap();
-    assert_eq!(coach.store.all_field_values().unwrap(), values);
-    assert_eq!(lead.store.all_field_values().unwrap(), values);
+    for device in [&coach, &lead] {
+        assert_eq!(device.store.all_field_values().unwrap(), values);
+        for field in ["given_name", "tags", "nickname"] {
+            let history = device
+                .store
+                .field_history("client", *anna.as_uuid(), field)
+                .unwrap();
+            let versions: Vec<_> = history
+                .iter()
+                .filter(|row| row.origin == "server")
+                .map(|row| row.version)
+                .collect();
+            let distinct: std::collections::BTreeSet<_> = versions.iter().collect();
+            assert_eq!(versions.len(), distinct.len(), "{field}: {history:?}");
+        }
+        let tags = device
+            .store
+            .field_history("client", *anna.as_uuid(), "tags")
+            .unwrap();
+        assert!(
+            tags.iter().any(|row| row.value == r#"["a","g"]"#),
+            "{tags:?}"
+        );
+    }
 }
