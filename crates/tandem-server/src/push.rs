@@ -3,7 +3,6 @@
 //! rules. Backends only do the I/O around these decisions, so SQLite and PostgreSQL decide
 //! alike.
 
-use crate::store::Epochs;
 use tandem_domain::merge::{self, Resolution, Side, Write};
 use tandem_domain::{
     Entity, FieldSpec, FieldValue, Hlc, LAWFUL_BASIS_FIELD, MergePolicy, Record, RecordId,
@@ -11,6 +10,8 @@ use tandem_domain::{
 };
 use tandem_protocol::{ChangeIn, ConflictStatus};
 use uuid::Uuid;
+
+use crate::store::Epochs;
 
 /// A writer's HLC more than this far ahead of the server's clock marks a clock-skewed write.
 pub const CLOCK_SKEW_MS: u64 = 5 * 60 * 1000;

@@ -261,7 +261,8 @@ async fn execute(
 }
 
 /// The next seq. Only correct while the transaction holds the seq lock.
-/// The change log and the purges share one sequence (see the SQLite backend).
+/// The change log and the purges share one sequence, which starts at the epoch's
+/// `start_seq` after a restore (see the SQLite backend).
 async fn next_seq(tx: &Transaction<'_>) -> Result<i64, ServerError> {
     let row = query_opt(
         tx,

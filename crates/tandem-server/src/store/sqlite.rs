@@ -196,7 +196,7 @@ fn stored_value(spec: &FieldSpec, text: &str) -> Result<FieldValue, ServerError>
 
 /// The next seq of the change log and the purges, which share one sequence. Erasure
 /// deletes change-log rows, but never the purge row that took a larger seq, so the sequence
-/// never goes back.
+/// never goes back. After a restore it starts at the new epoch's `start_seq` (`epoch.rs`).
 fn next_seq(tx: &Transaction<'_>) -> Result<i64, ServerError> {
     Ok(tx.query_row(
         "SELECT MAX((SELECT COALESCE(MAX(seq), 0) FROM change_log),
