@@ -520,8 +520,17 @@ impl Store {
                 applied.already_acknowledged += 1;
                 continue;
             };
-            if let PushOutcome::Stored { version, .. } = &ack.outcome {
-                // Kept for a restore of the server from an older backup (`epoch.rs`).
+            if let PushOutcome::Stored { version, value, .. } = &ack.outcome {
+                // Kept for a restore of the server from an older backup (`epoch.rs`). When
+                // another value stands, the answer names that value's version, not the seq
+                // our write took in the history (which is larger): unknown, so the change is
+                // queued again after any restore; a server that still has it answers it as a
+                // repeat, which moves no field back (below).
+                let journal_version = if same_json(value, &pushed) {
+                    to_i64(*version)
+                } else {
+                    i64::MAX
+                };
                 tx.prepare_cached(
                     "INSERT INTO acknowledged_changes (seq, change_id, entity, record_id, field, value,
                          base_version, hlc, author_id, created_at, acknowledged_version, acknowledged_at)
@@ -529,7 +538,7 @@ impl Store {
                          author_id, created_at, ?2, ?3
                      FROM outbox WHERE change_id = ?1",
                 )?
-                .execute(params![change_id, to_i64(*version), now])?;
+                .execute(params![change_id, journal_version, now])?;
             }
             tx.execute("DELETE FROM outbox WHERE change_id = ?1", [&change_id])?;
             applied.acknowledged += 1;
@@ -566,11 +575,14 @@ impl Store {
                         )?;
                     } else {
                         tx.execute(
+                            // A repeated answer older than what this laptop has pulled since
+                            // (a change queued again after a restore) changes nothing.
                             "INSERT INTO record_fields (entity, record_id, field, value, version, hlc, author_id, server_value, server_version)
                              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?4, ?5)
                              ON CONFLICT (entity, record_id, field) DO UPDATE
                              SET value = excluded.value, version = excluded.version,
-                                 server_value = excluded.value, server_version = excluded.version",
+                                 server_value = excluded.value, server_version = excluded.version
+                             WHERE excluded.version >= record_fields.server_version",
                             params![entity, record_id, field, value, version, hlc, author],
                         )?;
                         if entity == Entity::Client.as_str() && !stands {
@@ -1820,6 +1832,46 @@ mod tests {
             .apply_push_results(&[], at() + chrono::Duration::days(31))
             .unwrap();
         assert_eq!(store.journalled_count().unwrap(), 0);
+    }
+
+    #[test]
+    fn a_change_that_lost_is_queued_again_after_any_restore_and_a_repeated_answer_moves_nothing_back()
+     {
+        let (_dir, mut store) = signed_in_store();
+        let id = client(&mut store, json!({"given_name": "Anna"}));
+        let change = store.outbox_batch(500).unwrap().remove(0);
+        // Another value stood at version 5; our write took some later seq, unknown here.
+        store
+            .apply_push_results(&[ack(&change, stored(5, "\"Anne\""))], at())
+            .unwrap();
+        store
+            .apply_pulled_page(&[write(id, "given_name", "\"Anni\"", 20)], &[], 20, at())
+            .unwrap();
+        let first = ServerEpoch {
+            id: Uuid::new_v4(),
+            start_seq: 1,
+            restored_seq: 0,
+            previous_id: None,
+        };
+        store.adopt_server_epoch(&first).unwrap();
+        let restored = ServerEpoch {
+            id: Uuid::new_v4(),
+            start_seq: 30 + (1 << 32),
+            restored_seq: 30,
+            previous_id: Some(first.id),
+        };
+        let adoption = store.adopt_server_epoch(&restored).unwrap();
+        assert_eq!(adoption.requeued, 1);
+        assert_eq!(
+            adoption.rewound_to, None,
+            "the cursor is below the backup's last seq"
+        );
+        // The backup had it: the server answers it as a repeat, with its first answer.
+        store
+            .apply_push_results(&[ack(&change, stored(5, "\"Anne\""))], at())
+            .unwrap();
+        let state = state(&store, id, "given_name").unwrap();
+        assert_eq!((state.value.as_str(), state.version), ("\"Anni\"", 20));
     }
 
     #[test]

@@ -5,9 +5,11 @@
 
 use std::collections::BTreeMap;
 
+use chrono::TimeDelta;
 use serde_json::json;
 use tandem_server::clock::{Clock, SystemClock};
 use tandem_server::store::{EPOCH_SEQ_GAP, ServerStore, SqliteStore};
+use tandem_store::EditContext;
 use tandem_sync::{HttpTransport, TransportSettings};
 use uuid::Uuid;
 
@@ -59,12 +61,21 @@ fn after_a_restore_laptops_push_again_what_the_backup_lacks_and_a_fresh_laptop_s
     let team = server.new_team();
     let mut coach = TestDevice::sign_in(&server, &team, &team.coach, 0);
     let mut lead = TestDevice::sign_in(&server, &team, &team.lead, 0);
-    let anna = coach.create_client(json!({"given_name": "Anna", "tags": ["a"]}));
+    let anna =
+        coach.create_client(json!({"given_name": "Anna", "tags": ["a"], "phone": "0401111111"}));
     coach.sync(&server);
-    lead.sync(&server);
     // A laptop that writes after the backup and is then lost for good.
     let mut gone = TestDevice::sign_in(&server, &team, &team.coach, 0);
     gone.sync(&server);
+    // A laptop whose offline edit of the phone loses, after the backup, to a later one made
+    // before it: its own write goes to history and review, at a seq the restore loses.
+    let mut late = TestDevice::sign_in(&server, &team, &team.coach, 0);
+    late.sync(&server);
+    late.edit_client(anna, json!({"phone": "0403333333"}));
+    let later = EditContext::at(SystemClock.now() + TimeDelta::seconds(2));
+    coach.edit_client_at(anna, json!({"phone": "0402222222"}), later);
+    coach.sync(&server);
+    lead.sync(&server);
     server
         .runtime
         .block_on(server.store.backup_to(&backup))
@@ -77,6 +88,13 @@ fn after_a_restore_laptops_push_again_what_the_backup_lacks_and_a_fresh_laptop_s
     gone.edit_client(anna, json!({"tags": ["a", "g"]}));
     gone.sync(&server);
     drop(gone);
+    let report = late.sync(&server);
+    assert_eq!(report.conflicts, 1);
+    assert_eq!(
+        late.value(anna, "phone"),
+        Some(json!("+358402222222")),
+        "the later edit stands"
+    );
     coach.sync(&server);
     lead.sync(&server);
     coach.sync(&server);
@@ -90,6 +108,7 @@ fn after_a_restore_laptops_push_again_what_the_backup_lacks_and_a_fresh_laptop_s
     let server = server::serve(SqliteStore::open(&database).unwrap());
     reconnect(&mut coach, &server);
     reconnect(&mut lead, &server);
+    reconnect(&mut late, &server);
 
     // Offline meanwhile, the lead edited the coach's client on top of the lost "Anni".
     lead.edit_client(anna, json!({"given_name": "Anne"}));
@@ -102,11 +121,13 @@ fn after_a_restore_laptops_push_again_what_the_backup_lacks_and_a_fresh_laptop_s
         lead.store.pull_cursor().unwrap() > cursor_before + EPOCH_SEQ_GAP / 2,
         "the new epoch's seqs start above every seq handed out before the restore"
     );
+    assert!(late.sync(&server).requeued_after_restore > 0);
     coach.sync(&server);
     lead.sync(&server);
+    late.sync(&server);
 
-    // Every change either laptop ever had acknowledged is on the server, once.
-    for device in [&coach, &lead] {
+    // Every change any laptop ever had acknowledged is on the server, once.
+    for device in [&coach, &lead, &late] {
         let on_server = server_change_ids(&server, &team, device);
         for change in device.seen.values() {
             assert_eq!(
@@ -137,8 +158,21 @@ fn after_a_restore_laptops_push_again_what_the_backup_lacks_and_a_fresh_laptop_s
         .map(|v| v.value.clone())
         .collect();
     assert!(values.contains(&json!("Anne")), "{values:?}");
+    // The phone that lost before the restore is in review again.
+    let phone: Vec<_> = conflicts
+        .iter()
+        .filter(|c| c.record_id == *anna.as_uuid() && c.field == "phone")
+        .collect();
+    assert_eq!(phone.len(), 1, "{conflicts:?}");
+    assert!(
+        phone[0]
+            .values
+            .iter()
+            .any(|v| v.value == json!("+358403333333")),
+        "{phone:?}"
+    );
 
-    // A fresh laptop sees every record and the same values as the two that were there.
+    // A fresh laptop sees every record and the same values as those that were there.
     let mut fresh = TestDevice::sign_in(&server, &team, &team.coach, 0);
     fresh.sync(&server);
     for id in [anna, bertta, cecilia] {
@@ -150,7 +184,7 @@ fn after_a_restore_laptops_push_again_what_the_backup_lacks_and_a_fresh_laptop_s
     // the server's value again (theirs stays in their history), once per version.
     assert_eq!(fresh.value(anna, "tags"), Some(json!(["a"])));
     let values = fresh.store.all_field_values().unwrap();
-    for device in [&coach, &lead] {
+    for device in [&coach, &lead, &late] {
         assert_eq!(device.store.all_field_values().unwrap(), values);
         for field in ["given_name", "tags", "nickname"] {
             let history = device
