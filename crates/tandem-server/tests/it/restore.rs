@@ -143,6 +143,12 @@ impl Synced {
             .find(|line| line.starts_with(&self.coach.id.to_string()))
             .unwrap_or_else(|| panic!("{devices}"));
         assert!(coach.ends_with("\tsynced since the restore"), "{devices}");
+        let epochs = run_ok(&[database, &["admin", "epoch", "list"]].concat()).await;
+        assert_eq!(
+            epochs.lines().count(),
+            2,
+            "the first epoch and the restored one: {epochs}"
+        );
     }
 }
 
