@@ -65,7 +65,8 @@ impl Store {
     /// before epochs meeting a restored server). A new epoch that follows the one known
     /// rewinds the cursor to its `restored_seq` and queues again the journalled changes
     /// acknowledged above it; after several restores the laptop starts over from 0 with every
-    /// journalled change.
+    /// journalled change. When it holds values pulled from the lost range that nothing queued
+    /// here will write again, it pulls from 0 to take the server's values back.
     pub fn adopt_server_epoch(&mut self, epoch: &ServerEpoch) -> Result<EpochAdoption, StoreError> {
         // Every answer carries the epoch; the usual case needs no write transaction.
         if self.server_epoch()? == Some(epoch.id) {
