@@ -427,6 +427,12 @@ fn sync_report_text(report: &SyncReport) -> String {
             report.purged_records
         ));
     }
+    if report.requeued_after_restore > 0 {
+        lines.push(format!(
+            "the server was restored from a backup: {} change(s) it had lost sent again",
+            report.requeued_after_restore
+        ));
+    }
     if report.rejected > 0 {
         lines.push(format!(
             "{} change(s) refused by the server: see `tandem rejected list`",

@@ -195,6 +195,27 @@ pub struct PushResponse {
     pub server_time: DateTime<Utc>,
     /// One result per change of the request, in the same order.
     pub results: Vec<ChangeResult>,
+    /// The database epoch that answered (left out by servers before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<DatabaseEpoch>,
+}
+
+/// The server database's epoch: a new one begins when the database is restored from a backup
+/// (`tandem-server restore`, or `tandem-server admin epoch rotate` after a pg_restore). Seqs
+/// after `restored_seq` and before `start_seq` were handed out before the restore and are
+/// lost; a device that knew the previous epoch rewinds its pull cursor to `restored_seq` and
+/// pushes again the changes acknowledged above it (docs/protocol.md, "Epochs").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DatabaseEpoch {
+    /// The epoch's id (random UUID).
+    pub id: Uuid,
+    /// The first seq this epoch hands out (1 for a database never restored).
+    pub start_seq: u64,
+    /// The highest seq of the backup the epoch was restored from (0 for the first epoch).
+    pub restored_seq: u64,
+    /// The epoch before it, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_id: Option<Uuid>,
 }
 
 /// The query of `GET /v1/sync/pull`.
@@ -253,6 +274,9 @@ pub struct PullResponse {
     /// `changes` (left out when there are none; clients that do not know it ignore it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub purges: Vec<PulledPurge>,
+    /// The database epoch that answered (left out by servers before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<DatabaseEpoch>,
 }
 
 /// A record erased (a subject's request) or purged (retention) on the server: the device

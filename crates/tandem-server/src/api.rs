@@ -41,7 +41,7 @@ use crate::ServerError;
 use crate::auth::{PasswordHashing, new_device_token, token_hash};
 use crate::clock::{Clock, new_uuid_v7, to_ms};
 use crate::metrics::ServerMetrics;
-use crate::push::prepare_change;
+use crate::push::{forget_lost_bases, prepare_change};
 use crate::store::{NewDevice, PushContext, ServerStore};
 
 // Erasure, the access export and the audit viewer; a child module, so it shares the
@@ -680,6 +680,8 @@ async fn push(
         .map(|change| prepare_change(change, caller.user_id, ctx))
         .collect();
     let prepared = privacy::refuse_links_to_erased(&state, prepared).await?;
+    let epochs = state.store.epochs().await?;
+    let prepared = forget_lost_bases(prepared, &epochs);
     let results = state
         .store
         .push(
@@ -714,6 +716,7 @@ async fn push(
     Ok(Json(PushResponse {
         server_time: now,
         results,
+        epoch: Some(epochs.to_wire()),
     }))
 }
 
@@ -745,6 +748,7 @@ async fn pull(
         ));
     }
     let now = state.clock.now();
+    let epoch = state.store.epochs().await?.to_wire();
     let (changes, purges, has_more) = state.store.pull(team_id, query.after, query.limit).await?;
     state.store.touch_device(caller.device_id, now).await?;
     privacy::audit_read(&state, &caller, team_id, &changes, &purges, now).await?;
@@ -760,6 +764,7 @@ async fn pull(
         has_more,
         server_time: now,
         purges,
+        epoch: Some(epoch),
     }))
 }
 

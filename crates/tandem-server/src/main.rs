@@ -15,7 +15,7 @@ use tandem_server::audit::{AuditActor, ChainWalker};
 use tandem_server::clock::{Clock, SystemClock, new_uuid_v7};
 use tandem_server::retention::{DEFAULT_RETENTION_YEARS, RetentionPolicy, run_retention};
 use tandem_server::store::{
-    AuditFilter, DatabaseLocation, ErasureReason, ErasureRequest, ServerStore, SqliteStore,
+    AuditFilter, DatabaseLocation, Epoch, ErasureReason, ErasureRequest, ServerStore, SqliteStore,
 };
 use tandem_server::{AppState, ServerSettings};
 use uuid::Uuid;
@@ -142,6 +142,20 @@ enum AdminCommand {
         #[command(subcommand)]
         command: RetentionCommand,
     },
+    /// The database epoch, which a restore from a backup renews.
+    Epoch {
+        #[command(subcommand)]
+        command: EpochCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum EpochCommand {
+    /// Begin a new epoch after restoring a backup by other means (pg_restore), with every
+    /// instance stopped: laptops that synced after the backup then push again what it lacks.
+    Rotate,
+    /// Print the epochs, oldest first (tab-separated: id, start seq, restored seq, start time).
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -346,6 +360,20 @@ async fn shutdown_signal() {
 }
 
 /// Walks the audit chain page by page; an error names the first broken entry.
+/// After a restore: the new epoch, and what the operator must do by hand.
+fn print_new_epoch(epoch: &Epoch) {
+    println!(
+        "new database epoch {}: seqs start at {} (the backup's last was {}); laptops push again \
+         what they synced after the backup at their next sync",
+        epoch.id, epoch.start_seq, epoch.restored_seq
+    );
+    println!(
+        "warning: erasures done after the backup was made are not in the restored database; \
+         redo each one (`admin audit list` on the replaced database shows them, action erase) \
+         before laptops sync"
+    );
+}
+
 async fn verify_audit(store: &dyn ServerStore) -> anyhow::Result<()> {
     const PAGE: u32 = 1000;
     let mut walker = ChainWalker::default();
@@ -486,11 +514,11 @@ async fn main() -> anyhow::Result<()> {
         Command::Restore { from, force } => match &resolved.database {
             DatabaseLocation::Sqlite(path) => {
                 let (source, target, now) = (from.clone(), path.clone(), clock.now());
-                let replaced = tokio::task::spawn_blocking(move || {
+                let restored = tokio::task::spawn_blocking(move || {
                     SqliteStore::restore(&source, &target, force, now)
                 })
                 .await??;
-                if let Some(replaced) = replaced {
+                if let Some(replaced) = restored.replaced {
                     println!("the previous database is kept as {}", replaced.display());
                 }
                 println!(
@@ -498,6 +526,7 @@ async fn main() -> anyhow::Result<()> {
                     resolved.database,
                     from.display()
                 );
+                print_new_epoch(&restored.epoch);
             }
             DatabaseLocation::Postgres(_) => bail!(
                 "restore replaces SQLite databases; restore PostgreSQL with pg_restore into a new, empty database (see docs/it-guide.md)"
@@ -551,12 +580,37 @@ async fn main() -> anyhow::Result<()> {
                     store.set_password_hash(&username, &hash).await?;
                     println!("password of `{username}` replaced");
                 }
+                AdminCommand::Epoch {
+                    command: EpochCommand::Rotate,
+                } => print_new_epoch(&store.rotate_epoch(clock.now()).await?),
+                AdminCommand::Epoch {
+                    command: EpochCommand::List,
+                } => {
+                    let epochs = store.epochs().await?;
+                    for epoch in epochs.all() {
+                        println!(
+                            "{}\t{}\t{}\t{}",
+                            epoch.id,
+                            epoch.start_seq,
+                            epoch.restored_seq,
+                            epoch.started_at.to_rfc3339()
+                        );
+                    }
+                }
                 AdminCommand::Device {
                     command: DeviceCommand::List,
                 } => {
+                    let epoch = store.epochs().await?.current().clone();
                     for device in store.list_devices(None).await? {
+                        // After a restore: whether the laptop has synced since, and so has
+                        // pushed again what the restore lost.
+                        let since_restore =
+                            (epoch.start_seq > 1).then(|| match device.last_sync_at {
+                                Some(at) if at >= epoch.started_at => "\tsynced since the restore",
+                                _ => "\tnot synced since the restore",
+                            });
                         println!(
-                            "{}\t{}\t{}\t{}\t{}\tpending {}\tlast sync {}",
+                            "{}\t{}\t{}\t{}\t{}\tpending {}\tlast sync {}{}",
                             device.id,
                             device.user.username,
                             device.team.map(|t| t.name).unwrap_or_else(|| "-".into()),
@@ -567,6 +621,7 @@ async fn main() -> anyhow::Result<()> {
                                 .last_sync_at
                                 .map(|t| t.to_rfc3339())
                                 .unwrap_or_else(|| "never".into()),
+                            since_restore.unwrap_or_default(),
                         );
                     }
                 }

@@ -11,6 +11,8 @@ use tandem_domain::{
 use tandem_protocol::{ChangeIn, ConflictStatus};
 use uuid::Uuid;
 
+use crate::store::Epochs;
+
 /// A writer's HLC more than this far ahead of the server's clock marks a clock-skewed write.
 pub const CLOCK_SKEW_MS: u64 = 5 * 60 * 1000;
 
@@ -99,6 +101,26 @@ pub fn prepare_change(
         hlc,
         author_id,
     })
+}
+
+/// Gives every change based on a seq that a restore lost (`Epochs::is_lost`) the base
+/// version 0: the server no longer knows the value it was based on, so the change is
+/// concurrent with whatever stands, and the field's policy decides (a review field goes to
+/// review, a set keeps both sides' members, lww follows the HLC). Without this it would be
+/// refused as "newer than the field's version", or, had the seq been handed out again,
+/// silently taken as based on a value its writer never saw.
+pub fn forget_lost_bases(
+    mut prepared: Vec<PreparedChange>,
+    epochs: &Epochs,
+) -> Vec<PreparedChange> {
+    for change in &mut prepared {
+        if let PreparedChange::Valid(change) = change
+            && epochs.is_lost(change.base_version)
+        {
+            change.base_version = 0;
+        }
+    }
+    prepared
 }
 
 /// The order in which a batch is applied (indexes into `changes`): writes of a lawful basis

@@ -42,6 +42,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "perf_search",
         sql: include_str!("../../../migrations/client/0004_perf_search.sql"),
     },
+    Migration {
+        version: 5,
+        name: "epoch",
+        sql: include_str!("../../../migrations/client/0005_epoch.sql"),
+    },
 ];
 
 /// The newest schema version this build knows (and leaves every store it opens at).

@@ -34,6 +34,7 @@ const RECORD_TABLES: &[&str] = &[
     "outbox",
     "field_history",
     "rejected_changes",
+    "acknowledged_changes",
     "conflicts",
     "client_search_rows",
 ];
@@ -59,6 +60,8 @@ pub(crate) fn purge_records(
              UNION SELECT record_id FROM outbox
              WHERE field IN ('client_id', 'merged_into') AND value = ?1
              UNION SELECT record_id FROM rejected_changes
+             WHERE field IN ('client_id', 'merged_into') AND value = ?1
+             UNION SELECT record_id FROM acknowledged_changes
              WHERE field IN ('client_id', 'merged_into') AND value = ?1
              UNION SELECT record_id FROM field_history
              WHERE field IN ('client_id', 'merged_into') AND value = ?1",

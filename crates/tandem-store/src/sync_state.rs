@@ -22,9 +22,17 @@ use crate::purge::{self, PurgedRecord};
 use crate::records::{EditContext, load_clock};
 use crate::{Store, StoreError, search};
 
+// The server's database epoch and the journal of acknowledged changes.
+#[path = "epoch.rs"]
+mod epoch;
+pub use epoch::{EpochAdoption, JOURNAL_RETENTION_DAYS, ServerEpoch};
+
 /// Meta keys owned by sync (the `meta` table is a plain key/value table).
 mod keys {
     pub(super) const PULL_CURSOR: &str = "sync.pull_cursor";
+    pub(super) const SERVER_EPOCH: &str = "sync.server_epoch";
+    /// The cursor before the last rewind (`epoch.rs`): pulled writes up to it may be known.
+    pub(super) const REPLAYED_UP_TO: &str = "sync.replayed_up_to";
     pub(super) const CLOCK_SKEW_MS: &str = "sync.clock_skew_ms";
     pub(super) const USERNAME: &str = "sync.username";
     pub(super) const TEAM_NAME: &str = "sync.team_name";
@@ -512,6 +520,26 @@ impl Store {
                 applied.already_acknowledged += 1;
                 continue;
             };
+            if let PushOutcome::Stored { version, value, .. } = &ack.outcome {
+                // Kept for a restore of the server from an older backup (`epoch.rs`). When
+                // another value stands, the answer names that value's version, not the seq
+                // our write took in the history (which is larger): unknown, so the change is
+                // queued again after any restore; a server that still has it answers it as a
+                // repeat, which moves no field back (below).
+                let journal_version = if same_json(value, &pushed) {
+                    to_i64(*version)
+                } else {
+                    i64::MAX
+                };
+                tx.prepare_cached(
+                    "INSERT INTO acknowledged_changes (seq, change_id, entity, record_id, field, value,
+                         base_version, hlc, author_id, created_at, acknowledged_version, acknowledged_at)
+                     SELECT seq, change_id, entity, record_id, field, value, base_version, hlc,
+                         author_id, created_at, ?2, ?3
+                     FROM outbox WHERE change_id = ?1",
+                )?
+                .execute(params![change_id, journal_version, now])?;
+            }
             tx.execute("DELETE FROM outbox WHERE change_id = ?1", [&change_id])?;
             applied.acknowledged += 1;
             let pending = has_pending(&tx, &entity, &record_id, &field)?;
@@ -547,11 +575,14 @@ impl Store {
                         )?;
                     } else {
                         tx.execute(
+                            // A repeated answer older than what this laptop has pulled since
+                            // (a change queued again after a restore) changes nothing.
                             "INSERT INTO record_fields (entity, record_id, field, value, version, hlc, author_id, server_value, server_version)
                              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?4, ?5)
                              ON CONFLICT (entity, record_id, field) DO UPDATE
                              SET value = excluded.value, version = excluded.version,
-                                 server_value = excluded.value, server_version = excluded.version",
+                                 server_value = excluded.value, server_version = excluded.version
+                             WHERE excluded.version >= record_fields.server_version",
                             params![entity, record_id, field, value, version, hlc, author],
                         )?;
                         if entity == Entity::Client.as_str() && !stands {
@@ -599,6 +630,7 @@ impl Store {
             }
         }
         reindex_clients(&tx, &touched_clients)?;
+        epoch::prune_journal(&tx, at)?;
         tx.commit()?;
         Ok(applied)
     }
@@ -1242,6 +1274,8 @@ struct ServerWriteBatch<'t> {
     now_ms: u64,
     clock: HlcClock,
     outbox_empty: bool,
+    /// Writes at or below this seq may be in the history already (a rewind after a restore).
+    replayed_up_to: u64,
     records: HashMap<(String, String), RecordInBatch>,
     touched_clients: BTreeSet<String>,
     applied: PullApplied,
@@ -1259,6 +1293,9 @@ impl<'t> ServerWriteBatch<'t> {
             now_ms: u64::try_from(at.timestamp_millis()).unwrap_or(0),
             clock: load_clock(tx)?,
             outbox_empty,
+            replayed_up_to: get_key(tx, keys::REPLAYED_UP_TO)?
+                .and_then(|text| text.parse().ok())
+                .unwrap_or(0),
             records: HashMap::new(),
             touched_clients: BTreeSet::new(),
             applied: PullApplied::default(),
@@ -1332,7 +1369,9 @@ impl<'t> ServerWriteBatch<'t> {
             }
             return Ok(());
         }
-        self.insert_history(write)?;
+        if write.version > self.replayed_up_to || !history_has(tx, write)? {
+            self.insert_history(write)?;
+        }
         // Local edits made after seeing this write must order after it. A reading too far
         // ahead of our clock is not followed (the HLC reports it); it changes nothing else.
         if let Some(hlc) = &hlc {
@@ -1695,6 +1734,144 @@ mod tests {
         let conflicts = store.conflicts(false).unwrap();
         assert_eq!(conflicts.len(), 1);
         assert_eq!((conflicts[0].id, conflicts[0].status.as_str()), (3, "open"));
+    }
+
+    #[test]
+    fn an_acknowledged_change_is_journalled_for_30_days_and_a_restored_server_gets_it_again() {
+        let (_dir, mut store) = signed_in_store();
+        client(&mut store, json!({"given_name": "Anna"}));
+        let created = store.outbox_batch(500).unwrap();
+        let acks: Vec<_> = created
+            .iter()
+            .map(|change| ack(change, stored(5, &change.value)))
+            .collect();
+        store.apply_push_results(&acks, at()).unwrap();
+        let id = client(&mut store, json!({"given_name": "Bertta"}));
+        let later = store.outbox_batch(500).unwrap();
+        let acks: Vec<_> = later
+            .iter()
+            .map(|change| ack(change, stored(12, &change.value)))
+            .collect();
+        store.apply_push_results(&acks, at()).unwrap();
+        assert_eq!(store.pending_count().unwrap(), 0);
+        let journalled = store.journalled_count().unwrap();
+        assert_eq!(journalled, (created.len() + later.len()) as u64);
+        store.apply_pulled_page(&[], &[], 14, at()).unwrap();
+
+        let first = ServerEpoch {
+            id: Uuid::new_v4(),
+            start_seq: 1,
+            restored_seq: 0,
+            previous_id: None,
+        };
+        assert_eq!(
+            store.adopt_server_epoch(&first).unwrap(),
+            EpochAdoption::default(),
+            "a first epoch is only recorded"
+        );
+        assert_eq!(store.server_epoch().unwrap(), Some(first.id));
+
+        // Restored from a backup whose last seq was 9: only what was acknowledged above it
+        // comes back, in its place, and the cursor goes back to 9.
+        let restored = ServerEpoch {
+            id: Uuid::new_v4(),
+            start_seq: 9 + (1 << 32),
+            restored_seq: 9,
+            previous_id: Some(first.id),
+        };
+        let adoption = store.adopt_server_epoch(&restored).unwrap();
+        assert_eq!(
+            adoption,
+            EpochAdoption {
+                rewound_to: Some(9),
+                requeued: later.len() as u64
+            }
+        );
+        assert_eq!(store.pull_cursor().unwrap(), 9);
+        let queued: Vec<_> = store.pending_changes().unwrap();
+        assert_eq!(queued, later);
+        assert_eq!(
+            store.adopt_server_epoch(&restored).unwrap(),
+            EpochAdoption::default()
+        );
+        assert_eq!(
+            store
+                .field_state("client", *id.as_uuid(), "given_name")
+                .unwrap()
+                .unwrap()
+                .value,
+            "\"Bertta\""
+        );
+
+        // Two restores later than the epoch known: everything journalled, from seq 0.
+        let acks: Vec<_> = queued
+            .iter()
+            .map(|change| ack(change, stored(restored.start_seq, &change.value)))
+            .collect();
+        store.apply_push_results(&acks, at()).unwrap();
+        let unknown = ServerEpoch {
+            id: Uuid::new_v4(),
+            start_seq: restored.start_seq * 2,
+            restored_seq: restored.start_seq,
+            previous_id: Some(Uuid::new_v4()),
+        };
+        let adoption = store.adopt_server_epoch(&unknown).unwrap();
+        assert_eq!(adoption.rewound_to, Some(0));
+        assert_eq!(adoption.requeued, journalled);
+
+        // Acknowledged again, and 31 days later the journal has let go of them.
+        let acks: Vec<_> = store
+            .pending_changes()
+            .unwrap()
+            .iter()
+            .map(|change| ack(change, stored(unknown.start_seq, &change.value)))
+            .collect();
+        store.apply_push_results(&acks, at()).unwrap();
+        assert_eq!(store.journalled_count().unwrap(), journalled);
+        store
+            .apply_push_results(&[], at() + chrono::Duration::days(31))
+            .unwrap();
+        assert_eq!(store.journalled_count().unwrap(), 0);
+    }
+
+    #[test]
+    fn a_change_that_lost_is_queued_again_after_any_restore_and_a_repeated_answer_moves_nothing_back()
+     {
+        let (_dir, mut store) = signed_in_store();
+        let id = client(&mut store, json!({"given_name": "Anna"}));
+        let change = store.outbox_batch(500).unwrap().remove(0);
+        // Another value stood at version 5; our write took some later seq, unknown here.
+        store
+            .apply_push_results(&[ack(&change, stored(5, "\"Anne\""))], at())
+            .unwrap();
+        store
+            .apply_pulled_page(&[write(id, "given_name", "\"Anni\"", 20)], &[], 20, at())
+            .unwrap();
+        let first = ServerEpoch {
+            id: Uuid::new_v4(),
+            start_seq: 1,
+            restored_seq: 0,
+            previous_id: None,
+        };
+        store.adopt_server_epoch(&first).unwrap();
+        let restored = ServerEpoch {
+            id: Uuid::new_v4(),
+            start_seq: 30 + (1 << 32),
+            restored_seq: 30,
+            previous_id: Some(first.id),
+        };
+        let adoption = store.adopt_server_epoch(&restored).unwrap();
+        assert_eq!(adoption.requeued, 1);
+        assert_eq!(
+            adoption.rewound_to, None,
+            "the cursor is below the backup's last seq"
+        );
+        // The backup had it: the server answers it as a repeat, with its first answer.
+        store
+            .apply_push_results(&[ack(&change, stored(5, "\"Anne\""))], at())
+            .unwrap();
+        let state = state(&store, id, "given_name").unwrap();
+        assert_eq!((state.value.as_str(), state.version), ("\"Anni\"", 20));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! One sync cycle: push the outbox in batches (each answer stored in one transaction with
 //! the removal of its outbox rows), then pull pages after the cursor until the server has no
 //! more (each page stored in one transaction with the new cursor), then, for team leads,
-//! mirror the team's conflicts. Every step is idempotent, so a cycle cut short anywhere
+//! mirror the team's conflicts. A new server epoch in an answer (a restored server) rewinds
+//! the cursor and queues journalled changes again (`tandem_store::ServerEpoch`); the cycle
+//! then pushes and pulls once more. Every step is idempotent, so a cycle cut short anywhere
 //! costs at most one batch redone by the next one.
 
 use chrono::{DateTime, Utc};
@@ -63,6 +65,9 @@ pub struct SyncReport {
     pub clock_skewed: bool,
     /// Open conflicts known to this device at the end.
     pub open_conflicts: u64,
+    /// Acknowledged changes queued again because the server was restored from a backup
+    /// (a new database epoch).
+    pub requeued_after_restore: u64,
 }
 
 /// Runs one cycle on a signed-in store and records its outcome in the store (last sync, or
@@ -101,65 +106,12 @@ async fn run(
     let sign_in = store.sign_in()?.ok_or(SyncError::NotSignedIn)?;
     let mut report = SyncReport::default();
 
-    observer.phase(SyncPhase::Push, store.pending_count()?);
-    let mut max_changes = MAX_BATCH_CHANGES;
+    // A new server epoch met while pulling (a restored server) rewinds the cursor and queues
+    // journalled changes again: push those, then pull from the rewound cursor. A second
+    // round meets the same epoch, so this ends unless the server is restored meanwhile.
     loop {
-        let pending = store.pending_count()?;
-        let outbox = store.outbox_batch(max_changes)?;
-        let Some(plan) = planner::plan_push(
-            sign_in.device_id,
-            Some(sign_in.user_id),
-            pending,
-            &outbox,
-            max_changes,
-            MAX_BATCH_BYTES,
-        )?
-        else {
-            break;
-        };
-        let sent = plan.request.changes.len();
-        let response = match transport.push(&plan.request).await {
-            Ok(response) => response,
-            // A server with a smaller body limit than ours: halve the batch and go on.
-            Err(SyncError::PayloadTooLarge { .. }) if sent > 1 => {
-                max_changes = (sent / 2).max(1);
-                continue;
-            }
-            Err(error) => return Err(error),
-        };
-        let acks = planner::acknowledgements(&plan.request, &response)?;
-        let now = clock.now();
-        note_skew(
-            &mut report,
-            store.observe_server_time(response.server_time, now)?,
-        );
-        let applied = store.apply_push_results(&acks, now)?;
-        report.push_batches += 1;
-        report.pushed += applied.acknowledged;
-        report.rejected += applied.rejected;
-        report.conflicts += applied.conflicts;
-        observer.pushed(sent, &applied, store.pending_count()?);
-    }
-
-    observer.phase(SyncPhase::Pull, store.pending_count()?);
-    loop {
-        let after = store.pull_cursor()?;
-        let page = transport.pull(after, PULL_PAGE_SIZE).await?;
-        let writes = planner::server_writes(after, &page)?;
-        let purges = planner::purged_records(after, &page)?;
-        let now = clock.now();
-        note_skew(
-            &mut report,
-            store.observe_server_time(page.server_time, now)?,
-        );
-        let applied = store.apply_pulled_page(&writes, &purges, page.next, now)?;
-        report.pull_pages += 1;
-        report.pulled += writes.len() as u64;
-        report.updated_fields += applied.updated;
-        report.new_records += applied.new_records;
-        report.purged_records += applied.purged;
-        observer.pulled(writes.len(), &applied, page.next, page.has_more);
-        if !page.has_more {
+        push_outbox(store, transport, clock, observer, &sign_in, &mut report).await?;
+        if !pull_pages(store, transport, clock, observer, &mut report).await? {
             break;
         }
     }
@@ -175,6 +127,106 @@ async fn run(
     report.cursor = status.pull_cursor;
     report.open_conflicts = status.open_conflicts;
     Ok(report)
+}
+
+/// Notes the epoch of a server answer (`tandem_store::ServerEpoch`); whether the cycle must
+/// push and pull again.
+fn adopt_epoch(
+    store: &mut Store,
+    epoch: Option<&tandem_protocol::DatabaseEpoch>,
+    report: &mut SyncReport,
+) -> Result<bool, SyncError> {
+    let Some(epoch) = epoch else {
+        return Ok(false);
+    };
+    let adoption = store.adopt_server_epoch(&planner::server_epoch(epoch))?;
+    report.requeued_after_restore += adoption.requeued;
+    Ok(adoption.needs_resync())
+}
+
+async fn push_outbox(
+    store: &mut Store,
+    transport: &HttpTransport,
+    clock: &dyn Clock,
+    observer: &mut (dyn SyncObserver + Send),
+    sign_in: &tandem_store::SignIn,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    observer.phase(SyncPhase::Push, store.pending_count()?);
+    let mut max_changes = MAX_BATCH_CHANGES;
+    loop {
+        let pending = store.pending_count()?;
+        let outbox = store.outbox_batch(max_changes)?;
+        let Some(plan) = planner::plan_push(
+            sign_in.device_id,
+            Some(sign_in.user_id),
+            pending,
+            &outbox,
+            max_changes,
+            MAX_BATCH_BYTES,
+        )?
+        else {
+            return Ok(());
+        };
+        let sent = plan.request.changes.len();
+        let response = match transport.push(&plan.request).await {
+            Ok(response) => response,
+            // A server with a smaller body limit than ours: halve the batch and go on.
+            Err(SyncError::PayloadTooLarge { .. }) if sent > 1 => {
+                max_changes = (sent / 2).max(1);
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
+        let acks = planner::acknowledgements(&plan.request, &response)?;
+        // Before the answers are journalled: they belong to the new epoch, the journal's
+        // earlier rows to the old one. The rows queued again go in the next batches.
+        adopt_epoch(store, response.epoch.as_ref(), report)?;
+        let now = clock.now();
+        note_skew(
+            report,
+            store.observe_server_time(response.server_time, now)?,
+        );
+        let applied = store.apply_push_results(&acks, now)?;
+        report.push_batches += 1;
+        report.pushed += applied.acknowledged;
+        report.rejected += applied.rejected;
+        report.conflicts += applied.conflicts;
+        observer.pushed(sent, &applied, store.pending_count()?);
+    }
+}
+
+/// Pulls until the server has no more; `true` when a new epoch interrupted it.
+async fn pull_pages(
+    store: &mut Store,
+    transport: &HttpTransport,
+    clock: &dyn Clock,
+    observer: &mut (dyn SyncObserver + Send),
+    report: &mut SyncReport,
+) -> Result<bool, SyncError> {
+    observer.phase(SyncPhase::Pull, store.pending_count()?);
+    loop {
+        let after = store.pull_cursor()?;
+        let page = transport.pull(after, PULL_PAGE_SIZE).await?;
+        if adopt_epoch(store, page.epoch.as_ref(), report)? {
+            // The page answered a cursor that is gone; the changes queued again go first.
+            return Ok(true);
+        }
+        let writes = planner::server_writes(after, &page)?;
+        let purges = planner::purged_records(after, &page)?;
+        let now = clock.now();
+        note_skew(report, store.observe_server_time(page.server_time, now)?);
+        let applied = store.apply_pulled_page(&writes, &purges, page.next, now)?;
+        report.pull_pages += 1;
+        report.pulled += writes.len() as u64;
+        report.updated_fields += applied.updated;
+        report.new_records += applied.new_records;
+        report.purged_records += applied.purged;
+        observer.pulled(writes.len(), &applied, page.next, page.has_more);
+        if !page.has_more {
+            return Ok(false);
+        }
+    }
 }
 
 fn note_skew(report: &mut SyncReport, skew_ms: i64) {

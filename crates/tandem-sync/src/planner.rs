@@ -249,6 +249,16 @@ pub fn mirrored_conflicts(conflicts: &[Conflict]) -> Vec<MirroredConflict> {
         .collect()
 }
 
+/// The epoch of a server answer, as the store keeps it.
+pub fn server_epoch(epoch: &tandem_protocol::DatabaseEpoch) -> tandem_store::ServerEpoch {
+    tandem_store::ServerEpoch {
+        id: epoch.id,
+        start_seq: epoch.start_seq,
+        restored_seq: epoch.restored_seq,
+        previous_id: epoch.previous_id,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,6 +381,7 @@ mod tests {
                 result(&c[2], ChangeStatus::Merged, 12, json!(["s", "t"])),
                 result(&c[3], ChangeStatus::Rejected, 0, Json::Null),
             ],
+            epoch: None,
         };
         let acks = acknowledgements(&request, &response).unwrap();
         assert_eq!(
@@ -416,6 +427,7 @@ mod tests {
         let short = PushResponse {
             server_time: time(),
             results: vec![result(&c[0], ChangeStatus::Applied, 1, json!("a"))],
+            epoch: None,
         };
         assert!(matches!(
             acknowledgements(&request, &short),
@@ -427,6 +439,7 @@ mod tests {
                 result(&c[1], ChangeStatus::Applied, 1, json!([])),
                 result(&c[0], ChangeStatus::Applied, 2, json!("a")),
             ],
+            epoch: None,
         };
         assert!(matches!(
             acknowledgements(&request, &swapped),
@@ -438,6 +451,7 @@ mod tests {
                 result(&c[0], ChangeStatus::Applied, 0, json!("a")),
                 result(&c[1], ChangeStatus::Applied, 2, json!([])),
             ],
+            epoch: None,
         };
         assert!(matches!(
             acknowledgements(&request, &versionless),
@@ -467,6 +481,7 @@ mod tests {
             has_more: true,
             server_time: time(),
             purges: Vec::new(),
+            epoch: None,
         };
         let writes = server_writes(4, &page).unwrap();
         assert_eq!(writes.len(), 2);
@@ -482,6 +497,7 @@ mod tests {
             has_more,
             server_time: time(),
             purges: Vec::new(),
+            epoch: None,
         };
         assert!(server_writes(4, &page(vec![pulled(8), pulled(5)], 8, false)).is_err());
         assert!(server_writes(6, &page(vec![pulled(5)], 5, false)).is_err());
@@ -507,6 +523,7 @@ mod tests {
             has_more: false,
             server_time: time(),
             purges,
+            epoch: None,
         };
         let records = purged_records(4, &page(vec![purge(6), purge(7)], 7)).unwrap();
         assert_eq!(

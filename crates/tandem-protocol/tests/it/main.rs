@@ -223,7 +223,7 @@ proptest! {
         server_time in time(), results in prop::collection::vec(change_result(), 0..4),
     ) {
         round_trips(&PushRequest { device_id, schema_version, app_version, pending_count, changes });
-        round_trips(&PushResponse { server_time, results });
+        round_trips(&PushResponse { server_time, results, epoch: None });
     }
 
     #[test]
@@ -233,7 +233,7 @@ proptest! {
         next in any::<u64>(), has_more in any::<bool>(), server_time in time(),
     ) {
         round_trips(&PullQuery { after, limit });
-        round_trips(&PullResponse { changes, next, has_more, server_time, purges: Vec::new() });
+        round_trips(&PullResponse { changes, next, has_more, server_time, purges: Vec::new(), epoch: None });
     }
 
     #[test]
@@ -301,6 +301,7 @@ fn server_time_is_written_in_rfc_3339() {
         has_more: false,
         server_time: Utc.timestamp_millis_opt(1_764_000_000_123).unwrap(),
         purges: Vec::new(),
+        epoch: None,
     };
     let json = serde_json::to_value(&response).unwrap();
     assert_eq!(json["server_time"], json!("2025-11-24T16:00:00.123Z"));

@@ -3,6 +3,7 @@
 //! [`crate::push`]; a backend only keeps state and assigns sequence numbers so that commit
 //! order equals sequence order.
 
+pub(crate) mod epoch;
 mod postgres;
 pub(crate) mod privacy;
 mod sqlite;
@@ -21,11 +22,12 @@ use tandem_protocol::{
 use tandem_reports::{ReportData, sql_field_list};
 use uuid::Uuid;
 
+pub use epoch::{EPOCH_SEQ_GAP, Epoch, EpochStore, Epochs};
 pub use postgres::{
     AUDIT_LOCK_KEY, DEFAULT_MAX_CONNECTIONS, MIGRATION_LOCK_KEY, PostgresStore, SEQ_LOCK_KEY,
 };
 pub use privacy::{AuditFilter, ErasureReason, ErasureRequest, PrivacyStore, RetentionFacts};
-pub use sqlite::SqliteStore;
+pub use sqlite::{Restored, SqliteStore};
 
 use crate::ServerError;
 use crate::push::PreparedChange;
@@ -148,7 +150,7 @@ pub struct NewMerge {
 
 /// The storage of the central server.
 #[async_trait]
-pub trait ServerStore: PrivacyStore + Send + Sync + std::fmt::Debug + 'static {
+pub trait ServerStore: PrivacyStore + EpochStore + Send + Sync + std::fmt::Debug + 'static {
     /// Brings the schema up to date (idempotent).
     async fn migrate(&self) -> Result<(), ServerError>;
     /// Whether the database answers.

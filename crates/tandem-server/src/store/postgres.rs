@@ -46,6 +46,9 @@ use uuid::Uuid;
 // Erasure, retention, export and the audit log; a child module, so it shares the helpers.
 #[path = "postgres_privacy.rs"]
 mod privacy;
+// Database epochs.
+#[path = "postgres_epoch.rs"]
+mod epoch;
 
 use super::{
     CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginUser, NewDevice, NewMerge, PushContext,
@@ -68,6 +71,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/postgres/0001_initial.sql"),
     include_str!("../../../../migrations/server/postgres/0002_duplicates.sql"),
     include_str!("../../../../migrations/server/postgres/0003_privacy.sql"),
+    include_str!("../../../../migrations/server/postgres/0004_epoch.sql"),
 ];
 
 /// The advisory lock that serialises every transaction assigning seqs ("tandemsq" in
@@ -257,12 +261,14 @@ async fn execute(
 }
 
 /// The next seq. Only correct while the transaction holds the seq lock.
-/// The change log and the purges share one sequence (see the SQLite backend).
+/// The change log and the purges share one sequence, which starts at the epoch's
+/// `start_seq` after a restore (see the SQLite backend).
 async fn next_seq(tx: &Transaction<'_>) -> Result<i64, ServerError> {
     let row = query_opt(
         tx,
         "SELECT GREATEST((SELECT COALESCE(MAX(seq), 0) FROM change_log),
-                         (SELECT COALESCE(MAX(seq), 0) FROM purges)) + 1",
+                         (SELECT COALESCE(MAX(seq), 0) FROM purges),
+                         (SELECT MAX(start_seq) - 1 FROM epochs)) + 1",
         &[],
     )
     .await?

@@ -30,6 +30,10 @@ mod privacy;
 // Restoring a backup (`tandem-server restore`).
 #[path = "sqlite_restore.rs"]
 mod restore;
+pub use restore::Restored;
+// Database epochs.
+#[path = "sqlite_epoch.rs"]
+mod epoch;
 
 use super::{
     CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginUser, NewDevice, NewMerge, PushContext,
@@ -52,6 +56,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/sqlite/0001_initial.sql"),
     include_str!("../../../../migrations/server/sqlite/0002_duplicates.sql"),
     include_str!("../../../../migrations/server/sqlite/0003_privacy.sql"),
+    include_str!("../../../../migrations/server/sqlite/0004_epoch.sql"),
 ];
 
 /// The server store in one SQLite file.
@@ -191,11 +196,12 @@ fn stored_value(spec: &FieldSpec, text: &str) -> Result<FieldValue, ServerError>
 
 /// The next seq of the change log and the purges, which share one sequence. Erasure
 /// deletes change-log rows, but never the purge row that took a larger seq, so the sequence
-/// never goes back.
+/// never goes back. After a restore it starts at the new epoch's `start_seq` (`epoch.rs`).
 fn next_seq(tx: &Transaction<'_>) -> Result<i64, ServerError> {
     Ok(tx.query_row(
         "SELECT MAX((SELECT COALESCE(MAX(seq), 0) FROM change_log),
-                    (SELECT COALESCE(MAX(seq), 0) FROM purges)) + 1",
+                    (SELECT COALESCE(MAX(seq), 0) FROM purges),
+                    (SELECT MAX(start_seq) - 1 FROM epochs)) + 1",
         [],
         |row| row.get(0),
     )?)

@@ -1,6 +1,8 @@
 //! Restoring the SQLite database from a backup file (`tandem-server restore`). The backup is
 //! checked and only ever read; a database that a running server has open is never touched;
 //! an existing database is replaced only when asked to, and then kept beside the restored one.
+//! The restored database begins a new epoch (`store/epoch.rs`), so laptops that synced after
+//! the backup was made push again what the restore lost.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -8,8 +10,19 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
+use super::epoch::rotate_epoch_blocking;
 use super::{MIGRATIONS, SqliteStore};
 use crate::ServerError;
+use crate::store::Epoch;
+
+/// What a restore did.
+#[derive(Debug, Clone)]
+pub struct Restored {
+    /// Where the replaced database was kept, if one was replaced.
+    pub replaced: Option<PathBuf>,
+    /// The epoch the restored database began.
+    pub epoch: Epoch,
+}
 
 /// Tables every tandem-server database has, whatever its schema version.
 const REQUIRED_TABLES: &[&str] = &["teams", "users", "devices", "change_log", "field_state"];
@@ -17,16 +30,16 @@ const REQUIRED_TABLES: &[&str] = &["teams", "users", "devices", "change_log", "f
 impl SqliteStore {
     /// Makes the database at `target` a copy of the backup `source` (written by
     /// [`SqliteStore::backup_to`] or `sqlite3 .backup`) and migrates it to this server's
-    /// schema. A database at `target` is replaced only with `replace`, and only when no
-    /// process has it open; it is renamed to `<target>.replaced-<now>` (with its WAL files),
-    /// whose path is returned. Every check comes before the first change: a refused restore
-    /// leaves both files as they were.
+    /// schema, and begins a new epoch in it. A database at `target` is replaced only with
+    /// `replace`, and only when no process has it open; it is renamed to
+    /// `<target>.replaced-<now>` (with its WAL files), whose path is returned. Every check
+    /// comes before the first change: a refused restore leaves both files as they were.
     pub fn restore(
         source: &Path,
         target: &Path,
         replace: bool,
         now: DateTime<Utc>,
-    ) -> Result<Option<PathBuf>, ServerError> {
+    ) -> Result<Restored, ServerError> {
         let backup = open_backup(source)?;
         let replaced = if target.exists() {
             if source.canonicalize()? == target.canonicalize()? {
@@ -51,8 +64,9 @@ impl SqliteStore {
             .execute("VACUUM INTO ?1", [text])
             .map_err(|error| restore_error(target, error.to_string()))?;
         drop(backup);
-        SqliteStore::open(target)?;
-        Ok(replaced)
+        let store = SqliteStore::open(target)?;
+        let epoch = rotate_epoch_blocking(&mut store.lock(), now)?;
+        Ok(Restored { replaced, epoch })
     }
 }
 

@@ -11,6 +11,7 @@ mod backup;
 mod binary;
 mod consent;
 mod duplicates;
+mod epoch;
 mod instances;
 mod logs;
 mod metrics;

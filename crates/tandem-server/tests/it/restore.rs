@@ -5,8 +5,9 @@
 use std::path::Path;
 
 use serde_json::json;
-use tandem_protocol::PulledChange;
+use tandem_protocol::{ChangeStatus, PulledChange};
 use tandem_server::seed::DEMO_PASSWORD;
+use tandem_server::store::EPOCH_SEQ_GAP;
 use uuid::Uuid;
 
 use crate::binary::{Laptop, ServerProcess, run_failing, run_ok};
@@ -19,6 +20,8 @@ struct Synced {
     coach: Laptop,
     client: Uuid,
     at_backup: Vec<PulledChange>,
+    /// The changes pushed after the backup, as the laptop's journal keeps them.
+    after_backup: Vec<serde_json::Value>,
 }
 
 /// Seeds the demo team into `database` (the binary's flags naming it), starts a server on
@@ -41,6 +44,7 @@ async fn seed_and_sync(database: &[&str]) -> (ServerProcess, Synced) {
         coach,
         client,
         at_backup,
+        after_backup: Vec::new(),
     };
     (server, synced)
 }
@@ -61,7 +65,10 @@ impl Synced {
             self.coach
                 .change(Uuid::now_v7(), "given_name", json!("Uusi"), 0),
         ];
-        self.coach.push(&self.http, &server.base, changes).await;
+        self.coach
+            .push(&self.http, &server.base, changes.clone())
+            .await;
+        self.after_backup = changes;
         let now = self.coach.pull_all(&self.http, &server.base).await;
         assert_eq!(now.len(), self.at_backup.len() + 2);
     }
@@ -78,6 +85,70 @@ impl Synced {
             self.at_backup
         );
         server.stop().await;
+    }
+
+    /// The restored database is in a new epoch that follows the one the laptop knew, and
+    /// its seqs start far above every seq handed out before the restore.
+    async fn check_new_epoch(&mut self, database: &[&str]) {
+        let server = ServerProcess::start(database).await;
+        let change = self
+            .coach
+            .change(Uuid::now_v7(), "given_name", json!("Uusin"), 0);
+        let answer = self
+            .coach
+            .push(&self.http, &server.base, vec![change])
+            .await;
+        let epoch = answer.epoch.clone().expect("the answer carries the epoch");
+        let highest = self.at_backup.iter().map(|c| c.seq).max().unwrap();
+        assert!(epoch.previous_id.is_some(), "{epoch:?}");
+        assert!(epoch.restored_seq >= highest, "{epoch:?}");
+        assert!(epoch.start_seq >= highest + EPOCH_SEQ_GAP, "{epoch:?}");
+        assert!(answer.results[0].version >= epoch.start_seq, "{answer:?}");
+        server.stop().await;
+    }
+
+    /// What the laptop does at its next sync: push again, with their change ids, the changes
+    /// acknowledged after the backup. The restored server applies them in the new epoch, a
+    /// newly signed-in laptop pulls them, and the device list says who has synced since.
+    async fn check_pushed_again(&mut self, database: &[&str]) {
+        let server = ServerProcess::start(database).await;
+        let answer = self
+            .coach
+            .push(&self.http, &server.base, self.after_backup.clone())
+            .await;
+        let start_seq = answer.epoch.as_ref().unwrap().start_seq;
+        for result in &answer.results {
+            assert_eq!(result.status, ChangeStatus::Applied, "{answer:?}");
+            assert!(result.version >= start_seq, "{answer:?}");
+        }
+        let again = self
+            .coach
+            .push(&self.http, &server.base, self.after_backup.clone())
+            .await;
+        assert_eq!(again.results, answer.results, "a change id is applied once");
+        let lead = Laptop::login(&self.http, &server.base, "lead1", DEMO_PASSWORD).await;
+        let pulled = lead.pull_all(&self.http, &server.base).await;
+        for change in &self.after_backup {
+            let id: Uuid = serde_json::from_value(change["change_id"].clone()).unwrap();
+            assert_eq!(
+                pulled.iter().filter(|c| c.change_id == id).count(),
+                1,
+                "{change}"
+            );
+        }
+        server.stop().await;
+        let devices = run_ok(&[database, &["admin", "device", "list"]].concat()).await;
+        let coach = devices
+            .lines()
+            .find(|line| line.starts_with(&self.coach.id.to_string()))
+            .unwrap_or_else(|| panic!("{devices}"));
+        assert!(coach.ends_with("\tsynced since the restore"), "{devices}");
+        let epochs = run_ok(&[database, &["admin", "epoch", "list"]].concat()).await;
+        assert_eq!(
+            epochs.lines().count(),
+            2,
+            "the first epoch and the restored one: {epochs}"
+        );
     }
 }
 
@@ -127,6 +198,11 @@ async fn a_sqlite_backup_of_a_live_server_restores_exactly_its_data_and_never_un
 
     let printed = run_ok(&forced).await;
     assert!(printed.contains("restored from"), "{printed}");
+    assert!(printed.contains("new database epoch"), "{printed}");
+    assert!(
+        printed.contains("erasures done after the backup"),
+        "{printed}"
+    );
     let kept = printed
         .lines()
         .find_map(|line| line.strip_prefix("the previous database is kept as "))
@@ -139,6 +215,8 @@ async fn a_sqlite_backup_of_a_live_server_restores_exactly_its_data_and_never_un
     );
 
     synced.check_restored(&database).await;
+    synced.check_new_epoch(&database).await;
+    synced.check_pushed_again(&database).await;
 
     // The replaced database is whole: restoring it brings the later changes back.
     let back = run_ok(&[&database[..], &["restore", "--force", "--from", kept]].concat()).await;
@@ -177,9 +255,13 @@ async fn a_postgres_dump_of_a_live_server_restores_into_a_new_database_with_exac
             text(&dump),
         ],
     );
-    synced
-        .check_restored(&["--database-url", restored.as_str()])
-        .await;
+    // The guide: then a new epoch, so that laptops push again what the dump lacks.
+    let restored_database = ["--database-url", restored.as_str()];
+    let rotated = run_ok(&[&restored_database[..], &["admin", "epoch", "rotate"]].concat()).await;
+    assert!(rotated.contains("new database epoch"), "{rotated}");
+    synced.check_restored(&restored_database).await;
+    synced.check_new_epoch(&restored_database).await;
+    synced.check_pushed_again(&restored_database).await;
 
     let refused = run_failing(&[
         "--database-url",

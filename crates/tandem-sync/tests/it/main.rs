@@ -8,6 +8,7 @@ mod duplicates;
 mod engine;
 mod erasure;
 mod faults;
+mod restore;
 mod resumption;
 mod review;
 mod server;

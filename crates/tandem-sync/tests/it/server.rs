@@ -51,12 +51,17 @@ pub(crate) fn shared() -> &'static SharedServer {
 
 /// A server of its own, for a test whose actions reach every team (a retention run).
 pub(crate) fn private() -> SharedServer {
+    serve(SqliteStore::open_in_memory().unwrap())
+}
+
+/// A server of its own on `store` (a database file, for a restore drill).
+pub(crate) fn serve(store: SqliteStore) -> SharedServer {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+    let store = Arc::new(store);
     let hashing = PasswordHashing::fast_insecure_for_tests();
     let hash = hashing.hash(PASSWORD).unwrap();
     let settings = ServerSettings {
