@@ -50,6 +50,8 @@ pub enum ErrorKind {
     Store,
     /// A file the user chose could not be written; `message` names it and the reason.
     FileNotSaved,
+    /// The server has no such record (an erased client, a merge undone elsewhere).
+    NotOnServer,
     /// The provisioning file does not turn updates on.
     UpdatesOff,
     /// An update's signature does not verify against the provisioned key (or names another

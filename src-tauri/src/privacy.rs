@@ -535,6 +535,6 @@ mod tests {
         let error = client_export(&state, &client, ExportFormatInput::Json)
             .await
             .unwrap_err();
-        assert_eq!(error.kind, ErrorKind::Server, "{error:?}");
+        assert_eq!(error.kind, ErrorKind::NotOnServer, "{error:?}");
     }
 }

@@ -82,6 +82,9 @@ pub(crate) fn online_only(error: SyncError) -> CommandError {
         SyncError::Offline { .. } => {
             CommandError::new(ErrorKind::NeedsConnection, error.to_string())
         }
+        SyncError::Server { status: 404, .. } => {
+            CommandError::new(ErrorKind::NotOnServer, error.to_string())
+        }
         other => other.into(),
     }
 }
