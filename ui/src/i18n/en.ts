@@ -111,7 +111,7 @@ export const en: Messages = {
 
   'sync.online': 'Online',
   'sync.offline': 'Offline',
-  'sync.unknown': 'Not synced yet',
+  'sync.unknown': 'Checking the connection…',
   'sync.syncing': 'Syncing…',
   'sync.pending': '{count} changes waiting',
   'sync.pending_none': 'All changes sent',

@@ -111,7 +111,7 @@ export const fi: Messages = {
 
   'sync.online': 'Verkossa',
   'sync.offline': 'Ei verkkoa',
-  'sync.unknown': 'Ei vielä synkronoitu',
+  'sync.unknown': 'Tarkistetaan yhteyttä…',
   'sync.syncing': 'Synkronoidaan…',
   'sync.pending': '{count} muutosta odottaa',
   'sync.pending_none': 'Kaikki muutokset lähetetty',

@@ -111,7 +111,7 @@ export const sv: Messages = {
 
   'sync.online': 'Ansluten',
   'sync.offline': 'Frånkopplad',
-  'sync.unknown': 'Inte synkat ännu',
+  'sync.unknown': 'Kontrollerar anslutningen…',
   'sync.syncing': 'Synkar…',
   'sync.pending': '{count} ändringar väntar',
   'sync.pending_none': 'Alla ändringar skickade',
