@@ -42,7 +42,13 @@ const PROBE_EVERY: Duration = Duration::from_secs(3);
 
 impl From<SyncError> for CommandError {
     fn from(error: SyncError) -> Self {
-        let kind = match &error {
+        Self::from(&error)
+    }
+}
+
+impl From<&SyncError> for CommandError {
+    fn from(error: &SyncError) -> Self {
+        let kind = match error {
             SyncError::Store(store) => return Self::from_store_error(store, error.to_string()),
             SyncError::Offline { .. } => ErrorKind::Offline,
             SyncError::DeviceRevoked => ErrorKind::DeviceRevoked,
@@ -310,7 +316,7 @@ async fn run_cycle(state: &AppState) -> Option<Result<SyncReport, SyncError>> {
         state.set_unlocked(false);
     }
     *lock(&state.sync.last_error) = result.as_ref().err().map(|error| {
-        let error = CommandError::from_sync_ref(error);
+        let error = CommandError::from(error);
         CommandErrorView {
             kind: error.kind,
             message: error.message,
@@ -375,22 +381,6 @@ pub(crate) async fn run_fresh_cycle(state: &AppState) -> Result<SyncReport, Comm
                 }
             }
         }
-    }
-}
-
-impl CommandError {
-    fn from_sync_ref(error: &SyncError) -> Self {
-        let kind = match error {
-            SyncError::Offline { .. } => ErrorKind::Offline,
-            SyncError::DeviceRevoked => ErrorKind::DeviceRevoked,
-            SyncError::UpdateRequired { .. } => ErrorKind::UpdateRequired,
-            SyncError::InvalidCredentials => ErrorKind::WrongPassword,
-            SyncError::NotSignedIn | SyncError::Unauthorized { .. } => ErrorKind::NotSignedIn,
-            SyncError::Keyring { .. } => ErrorKind::KeyringUnavailable,
-            SyncError::Store(_) => ErrorKind::Store,
-            _ => ErrorKind::Server,
-        };
-        CommandError::new(kind, error.to_string())
     }
 }
 
