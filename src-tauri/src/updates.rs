@@ -309,13 +309,10 @@ mod tests {
     use axum::extract::State;
     use axum::routing::get;
     use base64::Engine;
-    use rcgen::{
-        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
-        KeyUsagePurpose,
-    };
     use serde_json::{Value, json};
     use tandem_sync::OrganisationCa;
     use tandem_sync::provisioning::UpdatePolicy;
+    use tandem_testkit::TestPki;
     use tauri::test::{MockRuntime, mock_builder, mock_context, noop_assets};
 
     use super::*;
@@ -325,7 +322,7 @@ mod tests {
     /// a manifest (`/tandem/{target}/{current_version}`) and one package, and counts requests.
     struct Endpoint {
         base: String,
-        ca: tempfile::TempDir,
+        pki: TestPki,
         manifest: Arc<Mutex<Value>>,
         package: Arc<Mutex<Vec<u8>>>,
         requests: Arc<AtomicUsize>,
@@ -340,25 +337,8 @@ mod tests {
 
     impl Endpoint {
         fn start() -> Self {
-            let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-            ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-            ca_params
-                .distinguished_name
-                .push(DnType::CommonName, "City of Vantaa test CA");
-            ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-            let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-            let server_key = KeyPair::generate().unwrap();
-            let server_cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
-                .unwrap()
-                .signed_by(&server_key, &ca)
-                .unwrap();
-            let dir = tempfile::tempdir().unwrap();
-            let cert_path = dir.path().join("server.pem");
-            let key_path = dir.path().join("server.key");
-            std::fs::write(&cert_path, server_cert.pem()).unwrap();
-            std::fs::write(&key_path, server_key.serialize_pem()).unwrap();
-            std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
-            let tls = tandem_server::tls::load_server_config(&cert_path, &key_path).unwrap();
+            let pki = TestPki::new();
+            let tls = tandem_server::tls::load_server_config(&pki.cert(), &pki.key()).unwrap();
 
             let served = Served {
                 manifest: Arc::new(Mutex::new(Value::Null)),
@@ -397,7 +377,7 @@ mod tests {
             });
             Self {
                 base: format!("https://127.0.0.1:{port}"),
-                ca: dir,
+                pki,
                 manifest: served.manifest,
                 package: served.package,
                 requests: served.requests,
@@ -422,8 +402,7 @@ mod tests {
 
         fn provisioning(&self, signer: &Signer, with_ca: bool) -> Provisioning {
             Provisioning {
-                ca_cert: with_ca
-                    .then(|| OrganisationCa::load(&self.ca.path().join("ca.pem")).unwrap()),
+                ca_cert: with_ca.then(|| OrganisationCa::load(&self.pki.ca()).unwrap()),
                 updates: Some(UpdatePolicy {
                     enabled: true,
                     endpoint: Some(format!(

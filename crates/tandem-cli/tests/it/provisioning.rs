@@ -7,13 +7,11 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Output, Stdio};
 
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
-};
 use serde_json::{Value as Json, json};
 use tandem_protocol::Role;
 use tandem_server::clock::{Clock, SystemClock};
 use tandem_server::store::ServerStore;
+use tandem_testkit::TestPki;
 use uuid::Uuid;
 
 use crate::TestStore;
@@ -143,41 +141,10 @@ fn a_provisioned_server_is_used_by_login_and_cannot_be_changed() {
     assert_eq!(signed_in["server_url"], server.base.as_str());
 }
 
-/// An organisation CA and a server certificate for 127.0.0.1 signed by it, as PEM files.
-struct Pki {
-    dir: tempfile::TempDir,
-}
-
-impl Pki {
-    fn new() -> Self {
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, "City of Vantaa test CA");
-        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-        let server_key = KeyPair::generate().unwrap();
-        let server_cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
-            .unwrap()
-            .signed_by(&server_key, &ca)
-            .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("server.pem"), server_cert.pem()).unwrap();
-        std::fs::write(dir.path().join("server.key"), server_key.serialize_pem()).unwrap();
-        std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
-        Self { dir }
-    }
-
-    fn path(&self, name: &str) -> std::path::PathBuf {
-        self.dir.path().join(name)
-    }
-}
-
 #[test]
 fn the_provisioned_organisation_ca_is_trusted_by_login_and_sync_and_nothing_else_is() {
-    let pki = Pki::new();
-    let server = start_server(Some((&pki.path("server.pem"), &pki.path("server.key"))));
+    let pki = TestPki::new();
+    let server = start_server(Some((&pki.cert(), &pki.key())));
     let team = server.new_team();
     let store = TestStore::new();
     store.ok(&["init"]);
@@ -197,7 +164,7 @@ fn the_provisioned_organisation_ca_is_trusted_by_login_and_sync_and_nothing_else
     // With it (a path relative to the provisioning file's folder works too), login and sync
     // go through.
     std::fs::copy(
-        pki.path("ca.pem"),
+        pki.ca(),
         Path::new(&store.provisioning_file()).with_file_name("city-ca.pem"),
     )
     .unwrap();
@@ -299,9 +266,9 @@ fn an_admin_revokes_a_laptop_through_the_server_and_its_next_sync_wipes_store_an
 #[test]
 fn the_documented_example_provisioning_file_is_valid() {
     let example = include_str!("../../../../packaging/config.example.toml");
-    let pki = Pki::new();
+    let pki = TestPki::new();
     let store = TestStore::new();
-    let ca = pki.path("ca.pem").display().to_string();
+    let ca = pki.ca().display().to_string();
     assert!(example.contains("/etc/tandem/organisation-ca.pem"));
     store.provision(&example.replace("/etc/tandem/organisation-ca.pem", &ca));
     let shown = store.json(&["config", "show"]);

@@ -4,68 +4,18 @@
 //! missing or wrong.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
-};
 use reqwest::StatusCode;
 use serde_json::json;
 use tandem_server::ServerError;
 use tandem_server::tls::load_server_config;
+use tandem_testkit::{SERVER_NAME, TestPki};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::oneshot;
 
 use crate::openapi::{SMALL_PASSWORD, SmallServer, small_server};
-
-/// The name the server certificate is made for; the clients resolve it to the test's port.
-const SERVER_NAME: &str = "tandem.city.test";
-
-/// PEM files in a temporary directory: an organisation CA, and a server certificate for
-/// [`SERVER_NAME`] and 127.0.0.1 signed by it, with its key.
-struct Pki {
-    dir: tempfile::TempDir,
-    ca_pem: String,
-}
-
-impl Pki {
-    fn new() -> Pki {
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, "City of Vantaa test CA");
-        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-        let server_key = KeyPair::generate().unwrap();
-        let server_cert =
-            CertificateParams::new(vec![SERVER_NAME.to_owned(), "127.0.0.1".to_owned()])
-                .unwrap()
-                .signed_by(&server_key, &ca)
-                .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("server.pem"), server_cert.pem()).unwrap();
-        std::fs::write(dir.path().join("server.key"), server_key.serialize_pem()).unwrap();
-        std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
-        Pki {
-            dir,
-            ca_pem: ca.pem(),
-        }
-    }
-
-    fn cert(&self) -> PathBuf {
-        self.dir.path().join("server.pem")
-    }
-
-    fn key(&self) -> PathBuf {
-        self.dir.path().join("server.key")
-    }
-
-    fn ca(&self) -> PathBuf {
-        self.dir.path().join("ca.pem")
-    }
-}
 
 /// A client that reaches [`SERVER_NAME`] at `address`, trusting `ca_pem` if given (and
 /// then only it).
@@ -94,7 +44,7 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
 
 #[tokio::test]
 async fn a_client_trusting_the_organisation_ca_logs_in_over_https_and_others_are_refused() {
-    let pki = Pki::new();
+    let pki = TestPki::new();
     let SmallServer { state, listener } = small_server().await;
     let address = listener.local_addr().unwrap();
     let tls = load_server_config(&pki.cert(), &pki.key()).unwrap();
@@ -105,7 +55,7 @@ async fn a_client_trusting_the_organisation_ca_logs_in_over_https_and_others_are
     let base = format!("https://{SERVER_NAME}:{}", address.port());
     let login = json!({"username": "coach", "password": SMALL_PASSWORD, "device_name": "laptop"});
 
-    let trusting = client(address, Some(&pki.ca_pem));
+    let trusting = client(address, Some(pki.ca_pem()));
     let response = trusting
         .post(format!("{base}/v1/auth/login"))
         .json(&login)
@@ -141,8 +91,8 @@ async fn a_client_trusting_the_organisation_ca_logs_in_over_https_and_others_are
 
 #[test]
 fn missing_unreadable_or_mismatched_certificate_and_key_files_are_named_in_the_error() {
-    let pki = Pki::new();
-    let missing = pki.dir.path().join("no-such-cert.pem");
+    let pki = TestPki::new();
+    let missing = pki.dir().join("no-such-cert.pem");
     let err = load_server_config(&missing, &pki.key()).unwrap_err();
     assert!(matches!(err, ServerError::TlsCertificate { ref path, .. } if path == &missing));
     assert!(err.to_string().contains("no-such-cert.pem"), "{err}");
@@ -159,7 +109,7 @@ fn missing_unreadable_or_mismatched_certificate_and_key_files_are_named_in_the_e
     assert!(err.to_string().contains("server.pem"), "{err}");
 
     // The key of another certificate.
-    let other = Pki::new();
+    let other = TestPki::new();
     let err = load_server_config(&pki.cert(), &other.key()).unwrap_err();
     assert!(matches!(err, ServerError::TlsKey { .. }), "{err}");
     assert!(
@@ -188,9 +138,9 @@ fn server_command(data_dir: &Path, args: &[&str]) -> tokio::process::Command {
 
 #[tokio::test]
 async fn the_binary_refuses_to_start_naming_a_missing_certificate_or_key_file() {
-    let pki = Pki::new();
+    let pki = TestPki::new();
     let data = tempfile::tempdir().unwrap();
-    let missing_key = pki.dir.path().join("missing.key");
+    let missing_key = pki.dir().join("missing.key");
     let output = server_command(
         data.path(),
         &[
@@ -212,7 +162,7 @@ async fn the_binary_refuses_to_start_naming_a_missing_certificate_or_key_file() 
 
     // The same keys in the config file.
     let config = data.path().join("server.toml");
-    let missing_cert = pki.dir.path().join("missing.pem");
+    let missing_cert = pki.dir().join("missing.pem");
     std::fs::write(
         &config,
         format!(
@@ -244,7 +194,7 @@ async fn the_binary_refuses_to_start_naming_a_missing_certificate_or_key_file() 
 
 #[tokio::test]
 async fn the_binary_serves_https_with_the_configured_certificate() {
-    let pki = Pki::new();
+    let pki = TestPki::new();
     let data = tempfile::tempdir().unwrap();
     let mut child = server_command(
         data.path(),
