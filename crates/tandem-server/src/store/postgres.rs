@@ -15,7 +15,8 @@
 //! Values, merge decisions and validation are [`crate::push`]'s, as for SQLite; this file
 //! only mirrors the SQLite backend's reads and writes in PostgreSQL's dialect.
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -64,7 +65,7 @@ use crate::push::{
     CurrentField, Decision, PreparedChange, ValidChange, application_order, consent_gate,
     consent_gate_write, decide, is_clock_skewed, is_concurrent, server_hlc,
 };
-use crate::store::privacy::{change_audit_entries, resolve_audit_entry};
+use crate::store::privacy::{change_audit_entries, linked_record, resolve_audit_entry};
 
 /// The migrations, in order; the table `tandem_schema_migrations` records which have run.
 const MIGRATIONS: &[&str] = &[
@@ -251,6 +252,15 @@ async fn query_opt(
     Ok(tx.query_opt(&statement, params).await?)
 }
 
+async fn query(
+    tx: &Transaction<'_>,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<Row>, ServerError> {
+    let statement = tx.prepare_cached(sql).await?;
+    Ok(tx.query(&statement, params).await?)
+}
+
 async fn execute(
     tx: &Transaction<'_>,
     sql: &str,
@@ -291,59 +301,215 @@ struct LogWrite<'a> {
     now_ms: i64,
 }
 
-async fn append_log(tx: &Transaction<'_>, write: &LogWrite<'_>) -> Result<i64, ServerError> {
-    let seq = next_seq(tx).await?;
-    let value = write.value.to_json_string();
-    let hlc = write.hlc.to_string();
-    let log_params: [&(dyn ToSql + Sync); 12] = [
-        &seq,
-        &write.team_id,
-        &write.entity,
-        &write.record_id,
-        &write.field,
-        &value,
-        &hlc,
-        &write.author_id,
-        &write.change_id,
-        &write.device_id,
-        &write.effective,
-        &write.now_ms,
-    ];
-    let log_insert = execute(
-        tx,
-        "INSERT INTO change_log (seq, team_id, entity, record_id, field, value, hlc, author_id,
-             change_id, device_id, effective, recorded_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        &log_params,
-    );
-    if !write.effective {
-        log_insert.await?;
-        return Ok(seq);
+/// Change-log rows (and the field states and records they need) appended in memory and
+/// written with one statement per table, so that a push's time under the seq lock does not
+/// grow with its number of changes. Only correct while the transaction holds the seq lock,
+/// from [`LogBatch::start`] until the last [`LogBatch::flush`].
+#[derive(Default)]
+struct LogBatch {
+    /// The seq the next appended row takes.
+    next_seq: i64,
+    /// The greatest seq in the change log, written or appended (purges have seqs too): a new
+    /// record's `created_seq` is the one after it.
+    last_log_seq: i64,
+    records: RecordRows,
+    log: LogRows,
+    /// The last write of each field, in order of first write (one upsert may not touch a
+    /// row twice).
+    states: LogRows,
+    state_index: HashMap<(Uuid, String), usize>,
+}
+
+#[derive(Default)]
+struct RecordRows {
+    record_id: Vec<Uuid>,
+    entity: Vec<String>,
+    team_id: Vec<Uuid>,
+    created_seq: Vec<i64>,
+}
+
+/// Rows of `change_log`, column by column (for `unnest`); `field_state` takes a subset.
+#[derive(Default)]
+struct LogRows {
+    seq: Vec<i64>,
+    team_id: Vec<Uuid>,
+    entity: Vec<String>,
+    record_id: Vec<Uuid>,
+    field: Vec<String>,
+    value: Vec<String>,
+    hlc: Vec<String>,
+    author_id: Vec<Uuid>,
+    change_id: Vec<Uuid>,
+    device_id: Vec<Option<Uuid>>,
+    effective: Vec<bool>,
+    recorded_ms: Vec<i64>,
+}
+
+impl LogRows {
+    fn push(&mut self, seq: i64, write: &LogWrite<'_>, value: &str, hlc: &str) {
+        self.seq.push(seq);
+        self.team_id.push(write.team_id);
+        self.entity.push(write.entity.to_owned());
+        self.record_id.push(write.record_id);
+        self.field.push(write.field.to_owned());
+        self.value.push(value.to_owned());
+        self.hlc.push(hlc.to_owned());
+        self.author_id.push(write.author_id);
+        self.change_id.push(write.change_id);
+        self.device_id.push(write.device_id);
+        self.effective.push(write.effective);
+        self.recorded_ms.push(write.now_ms);
     }
-    let state_params: [&(dyn ToSql + Sync); 8] = [
-        &write.record_id,
-        &write.field,
-        &value,
-        &seq,
-        &hlc,
-        &write.author_id,
-        &write.change_id,
-        &write.now_ms,
-    ];
-    // Both statements in one round trip (pipelined).
-    tokio::try_join!(
-        log_insert,
-        execute(
+
+    fn set(&mut self, index: usize, seq: i64, write: &LogWrite<'_>, value: &str, hlc: &str) {
+        self.seq[index] = seq;
+        self.value[index] = value.to_owned();
+        self.hlc[index] = hlc.to_owned();
+        self.author_id[index] = write.author_id;
+        self.change_id[index] = write.change_id;
+        self.recorded_ms[index] = write.now_ms;
+    }
+}
+
+impl LogBatch {
+    async fn start(tx: &Transaction<'_>) -> Result<Self, ServerError> {
+        let row = query_opt(
             tx,
-            "INSERT INTO field_state (record_id, field, value, version, hlc, author_id, change_id,
-                 recorded_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (record_id, field) DO UPDATE SET value = excluded.value,
-                 version = excluded.version, hlc = excluded.hlc, author_id = excluded.author_id,
-                 change_id = excluded.change_id, recorded_ms = excluded.recorded_ms",
-            &state_params,
-        ),
-    )?;
+            "SELECT (SELECT COALESCE(MAX(seq), 0) FROM change_log),
+                    (SELECT COALESCE(MAX(seq), 0) FROM purges),
+                    (SELECT COALESCE(MAX(start_seq), 1) - 1 FROM epochs)",
+            &[],
+        )
+        .await?
+        .ok_or_else(|| ServerError::CorruptData("MAX(seq) returned no row".into()))?;
+        let last_log_seq: i64 = row.try_get(0)?;
+        let last_purge_seq: i64 = row.try_get(1)?;
+        // After a restore the sequence goes on from the epoch's start (see `next_seq`).
+        let before_epoch: i64 = row.try_get(2)?;
+        Ok(Self {
+            next_seq: last_log_seq.max(last_purge_seq).max(before_epoch) + 1,
+            last_log_seq,
+            ..Self::default()
+        })
+    }
+
+    /// Appends a record, created at the seq after the change log's last.
+    fn create_record(&mut self, record_id: Uuid, entity: &str, team_id: Uuid) {
+        self.records.record_id.push(record_id);
+        self.records.entity.push(entity.to_owned());
+        self.records.team_id.push(team_id);
+        self.records.created_seq.push(self.last_log_seq + 1);
+    }
+
+    /// Appends a change-log row (and, if effective, the field's new state); returns its seq.
+    fn append(&mut self, write: &LogWrite<'_>) -> i64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.last_log_seq = seq;
+        let value = write.value.to_json_string();
+        let hlc = write.hlc.to_string();
+        self.log.push(seq, write, &value, &hlc);
+        if write.effective {
+            match self
+                .state_index
+                .entry((write.record_id, write.field.to_owned()))
+            {
+                Entry::Occupied(entry) => self.states.set(*entry.get(), seq, write, &value, &hlc),
+                Entry::Vacant(entry) => {
+                    entry.insert(self.states.seq.len());
+                    self.states.push(seq, write, &value, &hlc);
+                }
+            }
+        }
+        seq
+    }
+
+    /// Writes what was appended: the records first (field states refer to them), then the
+    /// log and the states in one round trip (pipelined).
+    async fn flush(&mut self, tx: &Transaction<'_>) -> Result<(), ServerError> {
+        let records = std::mem::take(&mut self.records);
+        if !records.record_id.is_empty() {
+            execute(
+                tx,
+                "INSERT INTO records (record_id, entity, team_id, created_seq)
+                 SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::bigint[])",
+                &[
+                    &records.record_id,
+                    &records.entity,
+                    &records.team_id,
+                    &records.created_seq,
+                ],
+            )
+            .await?;
+        }
+        let log = std::mem::take(&mut self.log);
+        let states = std::mem::take(&mut self.states);
+        self.state_index.clear();
+        let write_log = async {
+            if log.seq.is_empty() {
+                return Ok(0);
+            }
+            execute(
+                tx,
+                "INSERT INTO change_log (seq, team_id, entity, record_id, field, value, hlc,
+                     author_id, change_id, device_id, effective, recorded_ms)
+                 SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::uuid[],
+                     $5::text[], $6::text[], $7::text[], $8::uuid[], $9::uuid[], $10::uuid[],
+                     $11::boolean[], $12::bigint[])",
+                &[
+                    &log.seq,
+                    &log.team_id,
+                    &log.entity,
+                    &log.record_id,
+                    &log.field,
+                    &log.value,
+                    &log.hlc,
+                    &log.author_id,
+                    &log.change_id,
+                    &log.device_id,
+                    &log.effective,
+                    &log.recorded_ms,
+                ],
+            )
+            .await
+        };
+        let write_states = async {
+            if states.seq.is_empty() {
+                return Ok(0);
+            }
+            execute(
+                tx,
+                "INSERT INTO field_state (record_id, field, value, version, hlc, author_id,
+                     change_id, recorded_ms)
+                 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[],
+                     $5::text[], $6::uuid[], $7::uuid[], $8::bigint[])
+                 ON CONFLICT (record_id, field) DO UPDATE SET value = excluded.value,
+                     version = excluded.version, hlc = excluded.hlc,
+                     author_id = excluded.author_id, change_id = excluded.change_id,
+                     recorded_ms = excluded.recorded_ms",
+                &[
+                    &states.record_id,
+                    &states.field,
+                    &states.value,
+                    &states.seq,
+                    &states.hlc,
+                    &states.author_id,
+                    &states.change_id,
+                    &states.recorded_ms,
+                ],
+            )
+            .await
+        };
+        tokio::try_join!(write_log, write_states)?;
+        Ok(())
+    }
+}
+
+/// Appends one change-log row and writes it at once.
+async fn append_log(tx: &Transaction<'_>, write: &LogWrite<'_>) -> Result<i64, ServerError> {
+    let mut batch = LogBatch::start(tx).await?;
+    let seq = batch.append(write);
+    batch.flush(tx).await?;
     Ok(seq)
 }
 
@@ -361,29 +527,55 @@ async fn standing_consent(
     Ok(standing)
 }
 
+/// A row of `field_state` as stored; parsed with its field's spec when read.
+struct StoredField {
+    value: String,
+    version: i64,
+    hlc: String,
+    author_id: Uuid,
+    change_id: Uuid,
+    recorded_ms: i64,
+}
+
+impl StoredField {
+    /// The columns `value, version, hlc, author_id, change_id, recorded_ms` from `first` on.
+    fn from_row(row: &Row, first: usize) -> Result<Self, ServerError> {
+        Ok(Self {
+            value: row.try_get(first)?,
+            version: row.try_get(first + 1)?,
+            hlc: row.try_get(first + 2)?,
+            author_id: row.try_get(first + 3)?,
+            change_id: row.try_get(first + 4)?,
+            recorded_ms: row.try_get(first + 5)?,
+        })
+    }
+
+    fn parse(&self, spec: &FieldSpec) -> Result<CurrentField, ServerError> {
+        Ok(CurrentField {
+            value: stored_value(spec, &self.value)?,
+            version: seq(self.version),
+            hlc: hlc(&self.hlc)?,
+            author_id: self.author_id,
+            change_id: self.change_id,
+            recorded_ms: self.recorded_ms,
+        })
+    }
+}
+
 async fn current_field(
     tx: &Transaction<'_>,
     spec: &FieldSpec,
     record_id: Uuid,
 ) -> Result<Option<CurrentField>, ServerError> {
-    let Some(row) = query_opt(
+    query_opt(
         tx,
         "SELECT value, version, hlc, author_id, change_id, recorded_ms FROM field_state
          WHERE record_id = $1 AND field = $2",
         &[&record_id, &spec.name],
     )
     .await?
-    else {
-        return Ok(None);
-    };
-    Ok(Some(CurrentField {
-        value: stored_value(spec, row.try_get(0)?)?,
-        version: seq(row.try_get(1)?),
-        hlc: hlc(row.try_get(2)?)?,
-        author_id: row.try_get(3)?,
-        change_id: row.try_get(4)?,
-        recorded_ms: row.try_get(5)?,
-    }))
+    .map(|row| StoredField::from_row(&row, 0)?.parse(spec))
+    .transpose()
 }
 
 /// The field's value as it stood at `version` (its empty value before its first write).
@@ -417,31 +609,142 @@ fn rejected(change_id: Uuid, reason: String) -> ChangeResult {
     }
 }
 
+/// What a push reads before it decides anything, in one round trip, and keeps up to date as
+/// it appends: the owner of each record it writes, the state of each field it writes or whose
+/// consent gate it checks, and which of the records it writes or links to are erased.
+struct PushState {
+    owners: HashMap<Uuid, (Uuid, String)>,
+    fields: HashMap<(Uuid, String), StoredField>,
+    erased: HashSet<Uuid>,
+    log: LogBatch,
+}
+
+impl PushState {
+    async fn load(tx: &Transaction<'_>, changes: &[PreparedChange]) -> Result<Self, ServerError> {
+        let valid = || {
+            changes.iter().filter_map(|change| match change {
+                PreparedChange::Valid(valid) => Some(valid),
+                PreparedChange::Invalid { .. } => None,
+            })
+        };
+        let record_ids: Vec<Uuid> = valid().map(|change| change.record_id).collect();
+        let mut touched = record_ids.clone();
+        touched.extend(valid().filter_map(|c| linked_record(c.spec.name, &c.value.to_json())));
+        let (mut field_records, mut field_names) = (Vec::new(), Vec::new());
+        for change in valid() {
+            let gate = is_consent_gated(change.spec)
+                .then(|| consent_gate_fields(change.spec.entity))
+                .into_iter()
+                .flatten();
+            for spec in std::iter::once(change.spec).chain(gate) {
+                field_records.push(change.record_id);
+                field_names.push(spec.name);
+            }
+        }
+        let owner_params: [&(dyn ToSql + Sync); 1] = [&record_ids];
+        let field_params: [&(dyn ToSql + Sync); 2] = [&field_records, &field_names];
+        let erased_params: [&(dyn ToSql + Sync); 1] = [&touched];
+        let (owners, fields, erased, log) = tokio::try_join!(
+            query(
+                tx,
+                "SELECT record_id, team_id, entity FROM records WHERE record_id = ANY($1)",
+                &owner_params,
+            ),
+            query(
+                tx,
+                "SELECT record_id, field, value, version, hlc, author_id, change_id, recorded_ms
+                 FROM field_state
+                 WHERE (record_id, field) IN (SELECT * FROM unnest($1::uuid[], $2::text[]))",
+                &field_params,
+            ),
+            query(
+                tx,
+                "SELECT record_id FROM purges WHERE record_id = ANY($1)",
+                &erased_params,
+            ),
+            LogBatch::start(tx),
+        )?;
+        Ok(Self {
+            owners: owners
+                .iter()
+                .map(|row| Ok((row.try_get(0)?, (row.try_get(1)?, row.try_get(2)?))))
+                .collect::<Result<_, ServerError>>()?,
+            fields: fields
+                .iter()
+                .map(|row| {
+                    Ok((
+                        (row.try_get(0)?, row.try_get(1)?),
+                        StoredField::from_row(row, 2)?,
+                    ))
+                })
+                .collect::<Result<_, ServerError>>()?,
+            erased: erased
+                .iter()
+                .map(|row| row.try_get(0))
+                .collect::<Result<_, _>>()?,
+            log,
+        })
+    }
+
+    fn current(
+        &self,
+        spec: &FieldSpec,
+        record_id: Uuid,
+    ) -> Result<Option<CurrentField>, ServerError> {
+        self.fields
+            .get(&(record_id, spec.name.to_owned()))
+            .map(|stored| stored.parse(spec))
+            .transpose()
+    }
+
+    /// The consent-gated fields of a record as they stand (see [`consent_gate`]).
+    fn standing_consent(
+        &self,
+        entity: Entity,
+        record_id: Uuid,
+    ) -> Result<Vec<(&'static FieldSpec, FieldValue)>, ServerError> {
+        consent_gate_fields(entity)
+            .map(|spec| {
+                let value = self.current(spec, record_id)?;
+                Ok((spec, value.map_or_else(|| spec.empty_value(), |f| f.value)))
+            })
+            .collect()
+    }
+
+    fn append(&mut self, write: &LogWrite<'_>) -> i64 {
+        let seq = self.log.append(write);
+        if write.effective {
+            let stored = StoredField {
+                value: write.value.to_json_string(),
+                version: seq,
+                hlc: write.hlc.to_string(),
+                author_id: write.author_id,
+                change_id: write.change_id,
+                recorded_ms: write.now_ms,
+            };
+            self.fields
+                .insert((write.record_id, write.field.to_owned()), stored);
+        }
+        seq
+    }
+}
+
 async fn apply_one(
     tx: &Transaction<'_>,
     ctx: &PushContext,
+    state: &mut PushState,
     change: &ValidChange,
 ) -> Result<ChangeResult, ServerError> {
-    if let Some(refused) = privacy::refuse_erased(tx, change).await? {
+    if let Some(refused) = privacy::refuse_erased(&state.erased, change) {
         return Ok(refused);
     }
     let now_ms = to_ms(ctx.now);
     let entity = change.spec.entity.as_str();
     let field = change.spec.name;
-    // The record's owner and the field's state in one round trip (the queries are pipelined).
-    let owner_params: [&(dyn ToSql + Sync); 1] = [&change.record_id];
-    let (owner, current) = tokio::try_join!(
-        query_opt(
-            tx,
-            "SELECT team_id, entity FROM records WHERE record_id = $1",
-            &owner_params,
-        ),
-        current_field(tx, change.spec, change.record_id),
-    )?;
-    if let Some(row) = &owner {
-        let team: Uuid = row.try_get(0)?;
-        let owner_entity: String = row.try_get(1)?;
-        if team != ctx.team_id {
+    let current = state.current(change.spec, change.record_id)?;
+    let owner = state.owners.get(&change.record_id);
+    if let Some((team, owner_entity)) = owner {
+        if *team != ctx.team_id {
             return Ok(rejected(
                 change.change_id,
                 format!("{field}: the record belongs to another team"),
@@ -455,45 +758,43 @@ async fn apply_one(
         }
     }
     if is_consent_gated(change.spec) {
-        let standing = standing_consent(tx, change.spec.entity, change.record_id).await?;
+        let standing = state.standing_consent(change.spec.entity, change.record_id)?;
         if let Some(reason) = consent_gate(change, standing) {
             return Ok(rejected(change.change_id, reason));
         }
     }
     if owner.is_none() {
-        execute(
-            tx,
-            "INSERT INTO records (record_id, entity, team_id, created_seq)
-             VALUES ($1, $2, $3, (SELECT COALESCE(MAX(seq), 0) + 1 FROM change_log))",
-            &[&change.record_id, &entity, &ctx.team_id],
-        )
-        .await?;
+        state
+            .log
+            .create_record(change.record_id, entity, ctx.team_id);
+        state
+            .owners
+            .insert(change.record_id, (ctx.team_id, entity.to_owned()));
     }
 
     let base = if is_concurrent(current.as_ref(), change.base_version) {
+        // The history is read from the table: what was appended so far is written first.
+        state.log.flush(tx).await?;
         value_at(tx, change.spec, change.record_id, change.base_version).await?
     } else {
         change.spec.empty_value()
     };
-    let log = |value: FieldValue, hlc: Hlc, change_id: Uuid, effective: bool| async move {
-        append_log(
-            tx,
-            &LogWrite {
+    let log =
+        |state: &mut PushState, value: &FieldValue, hlc: &Hlc, change_id: Uuid, effective: bool| {
+            state.append(&LogWrite {
                 team_id: ctx.team_id,
                 entity,
                 record_id: change.record_id,
                 field,
-                value: &value,
-                hlc: &hlc,
+                value,
+                hlc,
                 author_id: change.author_id,
                 change_id,
                 device_id: Some(ctx.device_id),
                 effective,
                 now_ms,
-            },
-        )
-        .await
-    };
+            })
+        };
     let result = |status, version: i64, value: &FieldValue, conflict_id| ChangeResult {
         change_id: change.change_id,
         status,
@@ -506,24 +807,12 @@ async fn apply_one(
     match decide(current.as_ref(), &base, change) {
         Decision::Refuse(reason) => Ok(rejected(change.change_id, reason)),
         Decision::Apply => {
-            let version = log(
-                change.value.clone(),
-                change.hlc.clone(),
-                change.change_id,
-                true,
-            )
-            .await?;
+            let version = log(state, &change.value, &change.hlc, change.change_id, true);
             Ok(result(ChangeStatus::Applied, version, &change.value, None))
         }
         Decision::Same => {
             // Kept in the history for the record of who wrote what; nothing to pull.
-            log(
-                change.value.clone(),
-                change.hlc.clone(),
-                change.change_id,
-                false,
-            )
-            .await?;
+            log(state, &change.value, &change.hlc, change.change_id, false);
             let current = current.ok_or_else(|| {
                 ServerError::CorruptData("a concurrent write without a current value".into())
             })?;
@@ -539,15 +828,9 @@ async fn apply_one(
                 ServerError::CorruptData("a merge without a current value".into())
             })?;
             // The submitted value stays in the history; the combination is what devices pull.
-            log(
-                change.value.clone(),
-                change.hlc.clone(),
-                change.change_id,
-                false,
-            )
-            .await?;
+            log(state, &change.value, &change.hlc, change.change_id, false);
             let hlc = server_hlc([&current.hlc, &change.hlc], now_ms);
-            let version = log(merged.clone(), hlc, uuid_v7_at(ctx.now), true).await?;
+            let version = log(state, &merged, &hlc, uuid_v7_at(ctx.now), true);
             Ok(result(ChangeStatus::Merged, version, &merged, None))
         }
         Decision::Conflict { winner, status } => {
@@ -556,12 +839,12 @@ async fn apply_one(
             })?;
             let incoming_wins = winner == Side::Incoming;
             let seq_written = log(
-                change.value.clone(),
-                change.hlc.clone(),
+                state,
+                &change.value,
+                &change.hlc,
                 change.change_id,
                 incoming_wins,
-            )
-            .await?;
+            );
             let values = vec![
                 ConflictValue {
                     value: current.value.to_json(),
@@ -675,28 +958,26 @@ async fn write_planned(
     }
     let now_ms = to_ms(now);
     let hlc = server_hlc(involved.iter(), now_ms);
+    let mut batch = LogBatch::start(tx).await?;
     let mut changes = Vec::with_capacity(writes.len());
     for write in writes {
         let change_id = uuid_v7_at(now);
-        let seq_written = append_log(
-            tx,
-            &LogWrite {
-                team_id,
-                entity: write.entity.as_str(),
-                record_id: write.record_id,
-                field: write.field,
-                value: &write.value,
-                hlc: &hlc,
-                author_id,
-                change_id,
-                device_id: None,
-                effective: true,
-                now_ms,
-            },
-        )
-        .await?;
+        let seq_written = batch.append(&LogWrite {
+            team_id,
+            entity: write.entity.as_str(),
+            record_id: write.record_id,
+            field: write.field,
+            value: &write.value,
+            hlc: &hlc,
+            author_id,
+            change_id,
+            device_id: None,
+            effective: true,
+            now_ms,
+        });
         changes.push(write.pulled(seq(seq_written), &hlc, author_id, change_id));
     }
+    batch.flush(tx).await?;
     Ok(changes)
 }
 
@@ -1148,15 +1429,20 @@ impl ServerStore for PostgresStore {
         let mut results: Vec<Option<ChangeResult>> = changes.iter().map(|_| None).collect();
         let mut written = Vec::new();
         // Every round trip below happens while the seq lock is held, so the answers given
-        // before are read in one query and the new ones written in one statement at the end.
+        // before and the state of every record and field the push touches are read in one
+        // round trip, and what it writes goes in one statement per table at the end.
         let change_ids: Vec<Uuid> = changes.iter().map(PreparedChange::change_id).collect();
-        let statement = tx
-            .prepare_cached(
+        let answered_params: [&(dyn ToSql + Sync); 1] = [&change_ids];
+        let (rows, mut state) = tokio::try_join!(
+            query(
+                &tx,
                 "SELECT change_id, team_id, result FROM applied_changes WHERE change_id = ANY($1)",
-            )
-            .await?;
+                &answered_params,
+            ),
+            PushState::load(&tx, &changes),
+        )?;
         let mut answered: HashMap<Uuid, (Option<Uuid>, String)> = HashMap::new();
-        for row in tx.query(&statement, &[&change_ids]).await? {
+        for row in rows {
             answered.insert(row.try_get(0)?, (row.try_get(1)?, row.try_get(2)?));
         }
         let mut new_ids = Vec::with_capacity(changes.len());
@@ -1180,7 +1466,7 @@ impl ServerStore for PostgresStore {
                 PreparedChange::Invalid { change_id, reason } => {
                     rejected(*change_id, reason.clone())
                 }
-                PreparedChange::Valid(valid) => apply_one(&tx, &ctx, valid).await?,
+                PreparedChange::Valid(valid) => apply_one(&tx, &ctx, &mut state, valid).await?,
             };
             if let PreparedChange::Valid(valid) = change
                 && result.status != ChangeStatus::Rejected
@@ -1195,9 +1481,8 @@ impl ServerStore for PostgresStore {
             new_results.push(result_json);
             results[index] = Some(result);
         }
-        for entry in change_audit_entries(&ctx, &written) {
-            privacy::append_audit(&tx, &entry).await?;
-        }
+        state.log.flush(&tx).await?;
+        privacy::append_audits(&tx, &change_audit_entries(&ctx, &written)).await?;
         execute(
             &tx,
             "INSERT INTO applied_changes (change_id, team_id, device_id, result, recorded_ms)

@@ -4,7 +4,7 @@
 //! [`AUDIT_LOCK_KEY`] so that the chain has one order across instances. Deleted rows stay on
 //! disk as dead tuples until (auto)vacuum reclaims them; docs/security.md says so.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -26,31 +26,14 @@ use crate::store::privacy::{
     erasure_audit_entries, linked_record,
 };
 
-async fn is_erased(tx: &Transaction<'_>, record_id: Uuid) -> Result<bool, ServerError> {
-    Ok(query_opt(
-        tx,
-        "SELECT 1 FROM purges WHERE record_id = $1",
-        &[&record_id],
-    )
-    .await?
-    .is_some())
-}
-
-/// Refuses a change to an erased record, or one that links a record to an erased one.
-pub(super) async fn refuse_erased(
-    tx: &Transaction<'_>,
-    change: &ValidChange,
-) -> Result<Option<ChangeResult>, ServerError> {
+/// Refuses a change to an erased record, or one that links a record to an erased one;
+/// `erased` holds every erased record among those.
+pub(super) fn refuse_erased(erased: &HashSet<Uuid>, change: &ValidChange) -> Option<ChangeResult> {
     let linked = linked_record(change.spec.name, &change.value.to_json());
-    for record in std::iter::once(change.record_id).chain(linked) {
-        if is_erased(tx, record).await? {
-            return Ok(Some(rejected(
-                change.change_id,
-                erased_reason(change.spec.name),
-            )));
-        }
-    }
-    Ok(None)
+    std::iter::once(change.record_id)
+        .chain(linked)
+        .any(|record| erased.contains(&record))
+        .then(|| rejected(change.change_id, erased_reason(change.spec.name)))
 }
 
 /// Appends an audit entry in the caller's transaction, under the audit lock.
@@ -58,38 +41,87 @@ pub(super) async fn append_audit(
     tx: &Transaction<'_>,
     entry: &NewAuditEntry,
 ) -> Result<(), ServerError> {
+    append_audits(tx, std::slice::from_ref(entry)).await
+}
+
+/// Appends audit entries in order, in the caller's transaction, under the audit lock: the
+/// lock, the chain's last entry and the new rows take one round trip each.
+pub(super) async fn append_audits(
+    tx: &Transaction<'_>,
+    entries: &[NewAuditEntry],
+) -> Result<(), ServerError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
     execute(tx, "SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK_KEY]).await?;
-    let (last_seq, last_hash) = match query_opt(
+    let (mut last_seq, mut last_hash) = match query_opt(
         tx,
         "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
         &[],
     )
     .await?
     {
-        Some(row) => (row.try_get::<_, i64>(0)?, row.try_get::<_, String>(1)?),
+        Some(row) => (seq(row.try_get::<_, i64>(0)?), row.try_get::<_, String>(1)?),
         None => (0, GENESIS_HASH.to_owned()),
     };
-    let stored = entry.sealed(seq(last_seq) + 1, &last_hash);
+    let mut rows = AuditRows::default();
+    for entry in entries {
+        let stored = entry.sealed(last_seq + 1, &last_hash);
+        last_seq = stored.seq;
+        last_hash.clone_from(&stored.hash);
+        rows.push(stored);
+    }
     execute(
         tx,
         "INSERT INTO audit_log (seq, at_ms, actor, action, team_id, entity, record_id, detail,
              prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::uuid[],
+             $6::text[], $7::uuid[], $8::text[], $9::text[], $10::text[])",
         &[
-            &db_int(stored.seq),
-            &stored.at_ms,
-            &stored.actor,
-            &stored.action,
-            &stored.team_id,
-            &stored.entity,
-            &stored.record_id,
-            &stored.detail,
-            &stored.prev_hash,
-            &stored.hash,
+            &rows.seq,
+            &rows.at_ms,
+            &rows.actor,
+            &rows.action,
+            &rows.team_id,
+            &rows.entity,
+            &rows.record_id,
+            &rows.detail,
+            &rows.prev_hash,
+            &rows.hash,
         ],
     )
     .await?;
     Ok(())
+}
+
+/// Audit rows column by column (for `unnest`).
+#[derive(Default)]
+struct AuditRows {
+    seq: Vec<i64>,
+    at_ms: Vec<i64>,
+    actor: Vec<String>,
+    action: Vec<String>,
+    team_id: Vec<Option<Uuid>>,
+    entity: Vec<Option<String>>,
+    record_id: Vec<Option<Uuid>>,
+    detail: Vec<String>,
+    prev_hash: Vec<String>,
+    hash: Vec<String>,
+}
+
+impl AuditRows {
+    fn push(&mut self, entry: StoredAuditEntry) {
+        self.seq.push(db_int(entry.seq));
+        self.at_ms.push(entry.at_ms);
+        self.actor.push(entry.actor);
+        self.action.push(entry.action);
+        self.team_id.push(entry.team_id);
+        self.entity.push(entry.entity);
+        self.record_id.push(entry.record_id);
+        self.detail.push(entry.detail);
+        self.prev_hash.push(entry.prev_hash);
+        self.hash.push(entry.hash);
+    }
 }
 
 async fn record_owner(

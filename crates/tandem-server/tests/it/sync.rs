@@ -456,3 +456,166 @@ async fn pull_pagination_returns_each_change_exactly_once_at_every_boundary(back
         assert!(tail.changes.is_empty() && !tail.has_more && tail.next == after);
     }
 }
+
+both_backends!(a_push_decides_its_changes_as_if_each_came_in_a_push_of_its_own);
+async fn a_push_decides_its_changes_as_if_each_came_in_a_push_of_its_own(backend: Backend) {
+    // A push reads the state it needs up front and writes at the end; a change must still see
+    // every earlier change of the same push: the concurrent ones below conflict (a name, two
+    // edits of one line of text), merge (languages) or match (the same family name) with the
+    // first, as they would one push later.
+    let server = start(backend).await;
+    let a = server.login("coach_a").await;
+    let fields = [
+        ("given_name", json!("Lan")),
+        ("languages", json!(["fi", "vi"])),
+        ("notes", json!("Met.\n")),
+    ];
+    let batch = |client: Uuid, v: &[u64]| {
+        vec![
+            change(
+                &a,
+                "client",
+                client,
+                "given_name",
+                json!("Lanh"),
+                v[0],
+                NOW_MS,
+            ),
+            change(
+                &a,
+                "client",
+                client,
+                "given_name",
+                json!("Lam"),
+                v[0],
+                NOW_MS,
+            ),
+            change(
+                &a,
+                "client",
+                client,
+                "languages",
+                json!(["en", "fi", "vi"]),
+                v[1],
+                NOW_MS,
+            ),
+            change(
+                &a,
+                "client",
+                client,
+                "languages",
+                json!(["vi"]),
+                v[1],
+                NOW_MS,
+            ),
+            change(
+                &a,
+                "client",
+                client,
+                "notes",
+                json!("Met.\nCalled.\n"),
+                v[2],
+                NOW_MS,
+            ),
+            change(
+                &a,
+                "client",
+                client,
+                "notes",
+                json!("Met twice.\n"),
+                v[2],
+                NOW_MS,
+            ),
+            change(
+                &a,
+                "client",
+                client,
+                "family_name",
+                json!("Tran"),
+                0,
+                NOW_MS,
+            ),
+            change(
+                &a,
+                "client",
+                client,
+                "family_name",
+                json!("Tran"),
+                0,
+                NOW_MS,
+            ),
+        ]
+    };
+    let (together, v) = create_client(&server, &a, &fields).await;
+    let together_first = v[0];
+    let answers_together = server.push(&a, batch(together, &v)).await;
+    let (apart, v) = create_client(&server, &a, &fields).await;
+    let apart_first = v[0];
+    let mut answers_apart = Vec::new();
+    for change in batch(apart, &v) {
+        answers_apart.extend(server.push(&a, vec![change]).await);
+    }
+    // Versions count from the record's first write (seqs differ between the two records).
+    let shape = |answers: &[tandem_protocol::ChangeResult], first: u64| {
+        answers
+            .iter()
+            .map(|r| {
+                let version = (r.version > 0).then(|| r.version - first);
+                (r.status, version, r.value.clone(), r.conflict_id.is_some())
+            })
+            .collect::<Vec<_>>()
+    };
+    let together_shape = shape(&answers_together, together_first);
+    assert_eq!(together_shape, shape(&answers_apart, apart_first));
+    let statuses: Vec<ChangeStatus> = answers_together.iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            ChangeStatus::Applied,
+            ChangeStatus::Conflict,
+            ChangeStatus::Applied,
+            ChangeStatus::Merged,
+            ChangeStatus::Applied,
+            ChangeStatus::Conflict,
+            ChangeStatus::Applied,
+            ChangeStatus::Applied,
+        ],
+        "{answers_together:?}"
+    );
+    let team = server.team("north");
+    for field in ["given_name", "languages", "notes", "family_name"] {
+        let mut histories = Vec::new();
+        for client in [together, apart] {
+            let entries = server
+                .store
+                .field_history(team, client, field)
+                .await
+                .unwrap();
+            histories.push(
+                entries
+                    .into_iter()
+                    .map(|e| (e.value, e.effective))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        assert_eq!(histories[0], histories[1], "{field}");
+    }
+    let pulled = server.pull_all(&a).await;
+    let last = |client: Uuid, field: &str| {
+        pulled
+            .iter()
+            .rfind(|c| c.record_id == client && c.field == field)
+            .map(|c| (c.value.clone(), c.version))
+            .unwrap()
+    };
+    for field in ["given_name", "languages", "notes", "family_name"] {
+        let (value_together, version_together) = last(together, field);
+        let (value_apart, version_apart) = last(apart, field);
+        assert_eq!(value_together, value_apart, "{field}");
+        assert_eq!(
+            version_together - together_first,
+            version_apart - apart_first,
+            "{field}"
+        );
+    }
+}
