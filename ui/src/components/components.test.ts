@@ -2,7 +2,7 @@ import { fireEvent, render, screen } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
 import { setLocale } from '../i18n/index.svelte';
 import { CLIENT_FIELDS } from '../ipc';
-import { offlineStatus } from '../test/commands';
+import { answerCommands, offlineStatus, updateOffered } from '../test/commands';
 import { AppError } from '../lib/errors';
 import Chips from './Chips.svelte';
 import ErrorNotice from './ErrorNotice.svelte';
@@ -10,8 +10,6 @@ import FieldControl from './FieldControl.svelte';
 import LanguagePicker from './LanguagePicker.svelte';
 import SyncBar from './SyncBar.svelte';
 import UpdatePanel from './UpdatePanel.svelte';
-import { answerCommands } from '../test/commands';
-import type { UpdateStatusView } from '../ipc';
 
 setLocale('en');
 
@@ -85,25 +83,15 @@ describe('ErrorNotice', () => {
 });
 
 describe('UpdatePanel', () => {
-  const offered: UpdateStatusView = {
-    state: 'available',
-    current_version: '0.1.0',
-    endpoint: 'https://updates.vantaa.example/tandem/latest.json',
-    available_version: '0.2.0',
-    notes: 'Faster search.',
-    last_checked_at: '2026-11-27T12:00:00Z',
-    error: null,
-  };
-
   it('says updates are IT’s when the provisioning file leaves them off, and offers no check', () => {
-    render(UpdatePanel, { update: { ...offered, state: 'off', endpoint: null, available_version: null, notes: null, last_checked_at: null } });
+    render(UpdatePanel, { update: { ...updateOffered, state: 'off', endpoint: null, available_version: null, notes: null, last_checked_at: null } });
     expect(screen.getByText(/managed by your organisation’s IT and are off/)).toBeTruthy();
     expect(screen.queryByRole('button')).toBeNull();
   });
 
   it('offers the newer version and installs it on request', async () => {
-    const invoke = answerCommands({ install_update: () => null, check_for_update: () => offered });
-    render(UpdatePanel, { update: offered });
+    const invoke = answerCommands({ install_update: () => null, check_for_update: () => updateOffered });
+    render(UpdatePanel, { update: updateOffered });
     expect(screen.getByTestId('update-state').textContent?.trim()).toBe('Tandem 0.2.0 is available.');
     expect(screen.getByText('Faster search.')).toBeTruthy();
     await fireEvent.click(screen.getByRole('button', { name: 'Install and restart' }));
@@ -114,17 +102,17 @@ describe('UpdatePanel', () => {
 
   it('tells the user to tell IT when a package does not verify, keeping the detail', () => {
     const detail = 'Failed to verify signature of the update';
-    render(UpdatePanel, { update: { ...offered, state: 'failed', error: { kind: 'update_unverified', message: detail, field: null } } });
+    render(UpdatePanel, { update: { ...updateOffered, state: 'failed', error: { kind: 'update_unverified', message: detail, field: null } } });
     expect(screen.getByRole('alert').textContent).toContain('not signed with your organisation’s key');
     expect(screen.getByText(detail)).toBeTruthy();
     expect(screen.queryByRole('button', { name: 'Install and restart' })).toBeNull();
   });
 
   it('shows the compact notice above screens only while an update is offered', () => {
-    const { unmount } = render(UpdatePanel, { update: { ...offered, state: 'up_to_date', available_version: null }, compact: true });
+    const { unmount } = render(UpdatePanel, { update: { ...updateOffered, state: 'up_to_date', available_version: null }, compact: true });
     expect(screen.queryByTestId('update-notice')).toBeNull();
     unmount();
-    render(UpdatePanel, { update: offered, compact: true });
+    render(UpdatePanel, { update: updateOffered, compact: true });
     expect(screen.getByTestId('update-notice').textContent).toContain('Tandem 0.2.0 is available.');
   });
 });

@@ -8,7 +8,7 @@ import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import App from '../App.svelte';
 import { setLocale } from '../i18n/index.svelte';
 import { go, nav } from '../lib/nav.svelte';
-import { amina, aminaDetail, answerCommands, offlineStatus, session } from '../test/commands';
+import { amina, aminaDetail, answerCommands, offlineStatus, session, updateOffered } from '../test/commands';
 import ClientForm from './client/ClientForm.svelte';
 import ClientProfile from './client/ClientProfile.svelte';
 import ContactForm from './contact/ContactForm.svelte';
@@ -75,17 +75,6 @@ const duplicatesView = {
   merges: [
     { id: 'm1', survivor_id: olga, survivor_label: 'Amina Warsame', duplicate_id: olha, duplicate_label: 'Amina W.', contact_count: 2, merged_at: '2026-11-26T09:00:00Z', undone_at: null },
   ],
-};
-
-/** Updates turned on by IT, and a newer signed version offered. */
-const updateOffered = {
-  state: 'available' as const,
-  current_version: '0.1.0',
-  endpoint: 'https://updates.vantaa.example/tandem/latest.json',
-  available_version: '0.2.0',
-  notes: 'Faster search.',
-  last_checked_at: '2026-11-27T12:00:00Z',
-  error: null,
 };
 
 const settingsView = {

@@ -1,7 +1,7 @@
 // Answers for the mocked `invoke`, by command name, for screen and component tests.
 import { invoke } from '@tauri-apps/api/core';
 import { vi } from 'vitest';
-import type { ClientDetail, ClientSummary, SessionState, SyncStatusView } from '../ipc';
+import type { ClientDetail, ClientSummary, SessionState, SyncStatusView, UpdateStatusView } from '../ipc';
 
 type Handler = (args: Record<string, unknown> | undefined) => unknown;
 
@@ -83,4 +83,15 @@ export const offlineStatus: SyncStatusView = {
   clock_skewed: false,
   update_required: false,
   server_url: 'http://127.0.0.1:8080',
+};
+
+/** Updates turned on by IT, and a newer signed version offered. */
+export const updateOffered: UpdateStatusView = {
+  state: 'available',
+  current_version: '0.1.0',
+  endpoint: 'https://updates.vantaa.example/tandem/latest.json',
+  available_version: '0.2.0',
+  notes: 'Faster search.',
+  last_checked_at: '2026-11-27T12:00:00Z',
+  error: null,
 };
