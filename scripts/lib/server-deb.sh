@@ -5,7 +5,10 @@
 # user `tandem-server` and /var/lib/tandem-server, and copyright, changelog and the IT guide
 # in /usr/share/doc/tandem-server. Prints the path of the .deb (the only line on stdout).
 #
-#   scripts/lib/server-deb.sh
+#   scripts/lib/server-deb.sh                  # builds tandem-server (release) first
+#   scripts/lib/server-deb.sh --prebuilt       # packs $CARGO_TARGET_DIR/release/tandem-server
+#                                              # as it is (scripts/test builds it together with
+#                                              # the desktop app, in one cargo invocation)
 #
 # Honours CARGO_TARGET_DIR; the .deb goes beside the desktop's, in release/bundle/deb/.
 set -euo pipefail
@@ -13,8 +16,13 @@ cd "$(dirname "$0")/../.."
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 files=packaging/server-deb
 
-cargo build -q --release -p tandem-server >&2
 binary="$target_dir/release/tandem-server"
+case "${1:-}" in
+  --prebuilt)
+    [ -x "$binary" ] || { echo "server-deb: --prebuilt, but there is no $binary" >&2; exit 1; } ;;
+  '') cargo build -q --release -p tandem-server >&2 ;;
+  *) echo "server-deb: unknown argument $1 (usage: server-deb.sh [--prebuilt])" >&2; exit 2 ;;
+esac
 version="$("$binary" --version | awk '{print $2}')"
 changelog_version="$(sed -n '1s/^tandem-server (\([^)]*\)).*/\1/p' "$files/changelog")"
 if [ "$version" != "$changelog_version" ]; then
