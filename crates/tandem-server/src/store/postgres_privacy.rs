@@ -294,9 +294,7 @@ impl PrivacyStore for PostgresStore {
             ));
             purge_seq += 1;
         }
-        for entry in erasure_audit_entries(&request, &erased) {
-            append_audit(&tx, &entry).await?;
-        }
+        append_audits(&tx, &erasure_audit_entries(&request, &erased)).await?;
         tx.commit().await?;
         let mut records: Vec<PulledPurge> = erased.into_iter().map(|(_, p)| p).collect();
         records.sort_by_key(|p| p.seq);

@@ -344,6 +344,21 @@ async fn an_erased_client_leaves_no_trace_of_its_values_in_the_database(backend:
     assert_eq!(erase.record_id, Some(client));
     assert!(erase.actor.contains(&lead.user_id.to_string()));
     assert!(erase.detail.contains(&contact.to_string()), "{erase:?}");
+    // The erasure's entries continue the audit chain.
+    let entries = server
+        .store
+        .audit_entries(AuditFilter {
+            after: 0,
+            limit: 1000,
+            team_id: None,
+            record_id: None,
+        })
+        .await
+        .unwrap();
+    let mut walker = ChainWalker::default();
+    for entry in &entries {
+        walker.check(entry).unwrap();
+    }
 }
 
 both_backends!(the_operator_erases_a_client_through_the_same_path);
