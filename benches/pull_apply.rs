@@ -46,7 +46,9 @@ fn pull_apply(c: &mut Criterion) {
             .sample_size(20)
             .sampling_mode(SamplingMode::Flat);
         let dir = disk_dir();
-        let mut store = open_store(dir.path());
+        let mut store_file = open_store(dir.path());
+        // As the sync engine stores pulled pages (`tandem_sync::engine`).
+        let mut store = store_file.pull_session().expect("a pull session");
         group.bench_function("tandem_apply_pulled_page", |b| {
             b.iter_batched(
                 || pages.next(),

@@ -23,8 +23,11 @@ use crate::sync_args::{ConfigCommand, ConflictsCommand, LoginArgs, RejectedComma
 use tandem_store::{LocalConflict, RejectedChange, SyncStatus};
 use tandem_sync::SyncReport;
 
+/// The network runtime: multi-threaded, so that a sync fetches the next pull page on a worker
+/// while this thread stores the current one (`tandem_sync::engine`).
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .context("cannot start the network runtime")

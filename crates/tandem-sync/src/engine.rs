@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use tandem_protocol::PullResponse;
 use tandem_store::{CLOCK_SKEW_WARNING_MS, Store};
 
 use crate::SyncError;
@@ -197,6 +198,15 @@ async fn push_outbox(
 }
 
 /// Pulls until the server has no more; `true` when a new epoch interrupted it.
+///
+/// The pages are pipelined: once a page has been checked, the request for the next one (after
+/// this page's `next`, which is the cursor this page commits) goes out while this page is
+/// being stored, so the server's work and the transfer overlap the store's. The store alone
+/// decides what is kept: a page and its cursor still commit together, one page at a time, in
+/// order, and a page fetched ahead is dropped unread (its request aborted) when the cycle ends
+/// before it is stored, by an error, a new epoch or the caller dropping the cycle; the next
+/// cycle asks for it again from the stored cursor. The overlap needs a multi-threaded
+/// runtime; on a single-threaded one the next request simply waits for the store.
 async fn pull_pages(
     store: &mut Store,
     transport: &HttpTransport,
@@ -205,15 +215,19 @@ async fn pull_pages(
     report: &mut SyncReport,
 ) -> Result<bool, SyncError> {
     observer.phase(SyncPhase::Pull, store.pending_count()?);
+    let mut store = store.pull_session()?;
+    let mut after = store.pull_cursor()?;
+    let mut page = transport.pull(after, PULL_PAGE_SIZE).await?;
     loop {
-        let after = store.pull_cursor()?;
-        let page = transport.pull(after, PULL_PAGE_SIZE).await?;
-        if adopt_epoch(store, page.epoch.as_ref(), report)? {
+        if adopt_epoch(&mut store, page.epoch.as_ref(), report)? {
             // The page answered a cursor that is gone; the changes queued again go first.
             return Ok(true);
         }
         let writes = planner::server_writes(after, &page)?;
         let purges = planner::purged_records(after, &page)?;
+        let next_page = page
+            .has_more
+            .then(|| PageFetch::start(transport, page.next));
         let now = clock.now();
         note_skew(report, store.observe_server_time(page.server_time, now)?);
         let applied = store.apply_pulled_page(&writes, &purges, page.next, now)?;
@@ -223,9 +237,39 @@ async fn pull_pages(
         report.new_records += applied.new_records;
         report.purged_records += applied.purged;
         observer.pulled(writes.len(), &applied, page.next, page.has_more);
-        if !page.has_more {
+        let Some(next_page) = next_page else {
             return Ok(false);
+        };
+        after = page.next;
+        page = next_page.finish().await?;
+    }
+}
+
+/// The request for the next pull page, running on its own task while the current page is
+/// stored; aborted when dropped unfinished.
+struct PageFetch(tokio::task::JoinHandle<Result<PullResponse, SyncError>>);
+
+impl PageFetch {
+    fn start(transport: &HttpTransport, after: u64) -> Self {
+        let transport = transport.clone();
+        Self(tokio::spawn(async move {
+            transport.pull(after, PULL_PAGE_SIZE).await
+        }))
+    }
+
+    async fn finish(mut self) -> Result<PullResponse, SyncError> {
+        match (&mut self.0).await {
+            Ok(page) => page,
+            // Only `Drop` aborts the task, and then nobody waits for it: this is a panic in
+            // the request, which goes on as the panic it was.
+            Err(error) => std::panic::resume_unwind(error.into_panic()),
         }
+    }
+}
+
+impl Drop for PageFetch {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -21,7 +21,7 @@ use crate::server::shared;
 
 /// What the proxy does to one connection.
 #[derive(Debug, Clone, Copy)]
-enum Fault {
+pub(crate) enum Fault {
     Pass,
     DropRequestAfter(usize),
     DropResponseAfter(usize),
@@ -73,7 +73,7 @@ async fn copy_limited(
     }
 }
 
-async fn handle(client: TcpStream, upstream: String, fault: Fault) {
+pub(crate) async fn handle(client: TcpStream, upstream: String, fault: Fault) {
     let (mut client_read, mut client_write) = client.into_split();
     match fault {
         Fault::CloseAtOnce => return,
