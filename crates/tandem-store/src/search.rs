@@ -79,26 +79,38 @@ fn fts_query(input: &str) -> Option<String> {
 impl Store {
     /// Clients whose names, nickname or phone match every word of `input`, best match
     /// first, without tombstones and merged duplicates.
+    ///
+    /// Tombstones and merged duplicates keep their search rows (a merge can be undone), so
+    /// matches are read in ranked batches until [`MAX_SEARCH_RESULTS`] live clients are found
+    /// or the matches run out: gone clients never take the place of live ones.
     pub fn search_clients(&self, input: &str) -> Result<Vec<Record>, StoreError> {
         let Some(query) = fts_query(input) else {
             return Ok(Vec::new());
         };
         let mut statement = self.conn.prepare_cached(
             "SELECT r.record_id FROM client_search JOIN client_search_rows r ON r.id = client_search.rowid
-             WHERE client_search MATCH ?1 ORDER BY rank LIMIT ?2",
+             WHERE client_search MATCH ?1 ORDER BY rank LIMIT ?2 OFFSET ?3",
         )?;
-        let ids = statement
-            .query_map(params![query, MAX_SEARCH_RESULTS as i64], |row| {
-                row.get::<_, String>(0)
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut found = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(client) = self.record(Entity::Client, RecordId::parse(&id)?)?
-                && !client.is_deleted()
-                && client.get("merged_into").is_null()
-            {
-                found.push(client);
+        let batch = MAX_SEARCH_RESULTS as i64;
+        let mut found = Vec::with_capacity(MAX_SEARCH_RESULTS);
+        for offset in (0..).step_by(MAX_SEARCH_RESULTS) {
+            let ids = statement
+                .query_map(params![query, batch, offset], |row| row.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            let last_batch = ids.len() < MAX_SEARCH_RESULTS;
+            for id in ids {
+                if let Some(client) = self.record(Entity::Client, RecordId::parse(&id)?)?
+                    && !client.is_deleted()
+                    && client.get("merged_into").is_null()
+                {
+                    found.push(client);
+                    if found.len() == MAX_SEARCH_RESULTS {
+                        return Ok(found);
+                    }
+                }
+            }
+            if last_batch {
+                break;
             }
         }
         Ok(found)

@@ -2048,6 +2048,49 @@ mod tests {
     }
 
     #[test]
+    fn merged_and_deleted_clients_do_not_take_places_among_the_search_results() {
+        let (_dir, mut store) = signed_in_store();
+        // A bare "Amina" ranks above "Amina <family name>": the 30 merged or deleted clients
+        // rank first, and the 40 live ones must still all be found.
+        let gone: Vec<RecordId> = (0..30)
+            .map(|_| client(&mut store, json!({"given_name": "Amina"})))
+            .collect();
+        let live: Vec<RecordId> = (0..40)
+            .map(|n| {
+                client(
+                    &mut store,
+                    json!({"given_name": "Amina", "family_name": format!("Warsame Yusuf {n}")}),
+                )
+            })
+            .collect();
+        store.outbox_batch(500).unwrap();
+        let survivor = format!("\"{}\"", live[0]);
+        let page: Vec<ServerWrite> = gone
+            .iter()
+            .enumerate()
+            .map(|(n, id)| {
+                let seq = 100 + n as u64;
+                if n % 2 == 0 {
+                    write(*id, "merged_into", &survivor, seq)
+                } else {
+                    write(*id, "deleted", "true", seq)
+                }
+            })
+            .collect();
+        store.apply_pulled_page(&page, &[], 200, at()).unwrap();
+        let mut found: Vec<RecordId> = store
+            .search_clients("amina")
+            .unwrap()
+            .iter()
+            .map(Record::id)
+            .collect();
+        found.sort();
+        let mut expected = live.clone();
+        expected.sort();
+        assert_eq!(found, expected);
+    }
+
+    #[test]
     fn a_pulled_write_known_from_a_push_answer_adds_its_history_once() {
         let (_dir, mut store) = signed_in_store();
         let id = client(&mut store, json!({"given_name": "Li", "tags": ["a"]}));
