@@ -1325,20 +1325,6 @@ impl<'t> ServerWriteBatch<'t> {
         }
         let record_id = &key.1;
         let hlc = Hlc::parse(&write.hlc).ok();
-        // A coach's laptop knows a conflict only from its own push (no team list to mirror): a
-        // write the server made itself (HLC node `server`) of that field is a team lead's
-        // resolution, so the conflict is no longer open here either.
-        if hlc
-            .as_ref()
-            .is_some_and(|hlc| hlc.node() == SERVER_HLC_NODE)
-        {
-            tx.prepare_cached(
-                "UPDATE conflicts SET status = 'resolved', updated_at = ?4
-                 WHERE entity = ?1 AND record_id = ?2 AND field = ?3 AND status = 'open'
-                   AND detail IS NULL",
-            )?
-            .execute(params![write.entity, record_id, write.field, self.now])?;
-        }
         let current = field_row(tx, &write.entity, record_id, &write.field)?;
         let known = current.as_ref().map_or(0, |f| f.server_version);
         if write.version < known {
@@ -1368,6 +1354,22 @@ impl<'t> ServerWriteBatch<'t> {
                 ])?;
             }
             return Ok(());
+        }
+        // A coach's laptop knows a conflict only from its own push (no team list to mirror): a
+        // write the server made itself (HLC node `server`) of that field, newer than anything
+        // this laptop knows of it, is a team lead's resolution, so the conflict is no longer
+        // open here either. The server's own earlier writes (a text merge the conflict is
+        // against) came with the push answer's version or before it, and returned above.
+        if hlc
+            .as_ref()
+            .is_some_and(|hlc| hlc.node() == SERVER_HLC_NODE)
+        {
+            tx.prepare_cached(
+                "UPDATE conflicts SET status = 'resolved', updated_at = ?4
+                 WHERE entity = ?1 AND record_id = ?2 AND field = ?3 AND status = 'open'
+                   AND detail IS NULL",
+            )?
+            .execute(params![write.entity, record_id, write.field, self.now])?;
         }
         if write.version > self.replayed_up_to || !history_has(tx, write)? {
             self.insert_history(write)?;
@@ -1734,6 +1736,56 @@ mod tests {
         let conflicts = store.conflicts(false).unwrap();
         assert_eq!(conflicts.len(), 1);
         assert_eq!((conflicts[0].id, conflicts[0].status.as_str()), (3, "open"));
+    }
+
+    #[test]
+    fn pulling_the_servers_own_write_that_a_conflict_was_against_does_not_close_the_conflict() {
+        let (_dir, mut store) = signed_in_store();
+        let id = client(&mut store, json!({"given_name": "Amina", "notes": "l1"}));
+        let create = store.outbox_batch(500).unwrap();
+        let acks: Vec<_> = create
+            .iter()
+            .map(|change| ack(change, stored(5, &change.value)))
+            .collect();
+        store.apply_push_results(&acks, at()).unwrap();
+        edit_client(&mut store, id, json!({"notes": "other"}));
+        let edit = store.outbox_batch(500).unwrap().remove(0);
+        // The server's own text merge (HLC node `server`) stands at version 9; our edit is in
+        // review against it.
+        store
+            .apply_push_results(
+                &[ack(
+                    &edit,
+                    PushOutcome::Stored {
+                        version: 9,
+                        value: "\"L1\\nl2\"".into(),
+                        conflict_id: Some(2),
+                    },
+                )],
+                at(),
+            )
+            .unwrap();
+        let server_write = |version: u64, value: &str| ServerWrite {
+            hlc: format!("17684713{version:05}-00000-server"),
+            ..write(id, "notes", value, version)
+        };
+        store
+            .apply_pulled_page(&[server_write(9, "\"L1\\nl2\"")], &[], 9, at())
+            .unwrap();
+        let open = |store: &Store| -> Vec<(i64, String)> {
+            let conflicts = store.conflicts(true).unwrap();
+            conflicts.into_iter().map(|c| (c.id, c.status)).collect()
+        };
+        assert_eq!(
+            open(&store),
+            [(2, "open".to_owned())],
+            "the merge is what the conflict is against"
+        );
+        // A later write of the server (a team lead's resolution) does close it.
+        store
+            .apply_pulled_page(&[server_write(12, "\"other\"")], &[], 12, at())
+            .unwrap();
+        assert_eq!(open(&store), [(2, "resolved".to_owned())]);
     }
 
     #[test]
