@@ -730,12 +730,17 @@ impl Store {
         let tx = self.conn.transaction()?;
         // A conflict never reopens on the server. A list fetched before this laptop's own
         // resolution was stored (a background cycle running meanwhile) must not show it open
-        // again: the resolved row stays.
+        // again: the resolved row stays. Only this laptop's resolutions (stored with the
+        // server's answer as detail) count; a conflict taken for resolved from a pulled write
+        // (detail NULL, the coach's guess) takes the server's word.
         let resolved_here: BTreeSet<i64> = tx
-            .prepare("SELECT id FROM conflicts WHERE status = 'resolved'")?
+            .prepare("SELECT id FROM conflicts WHERE status = 'resolved' AND detail IS NOT NULL")?
             .query_map([], |row| row.get(0))?
             .collect::<Result<_, _>>()?;
-        tx.execute("DELETE FROM conflicts WHERE status <> 'resolved'", [])?;
+        tx.execute(
+            "DELETE FROM conflicts WHERE status <> 'resolved' OR detail IS NULL",
+            [],
+        )?;
         for mirrored in conflicts {
             let c = &mirrored.conflict;
             if resolved_here.contains(&c.id) {
@@ -1786,6 +1791,12 @@ mod tests {
             .apply_pulled_page(&[server_write(12, "\"other\"")], &[], 12, at())
             .unwrap();
         assert_eq!(open(&store), [(2, "resolved".to_owned())]);
+        // On a team lead's laptop the server's list decides: a conflict closed here only by
+        // that guess, and still open on the server, is shown open.
+        store
+            .replace_team_conflicts(&[mirrored(2, *id.as_uuid(), "open")], at())
+            .unwrap();
+        assert_eq!(open(&store), [(2, "open".to_owned())]);
     }
 
     #[test]
