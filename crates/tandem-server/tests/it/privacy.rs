@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tandem_protocol::{
     AuditList, ChangeStatus, ClientExport, ConflictList, ErasureResponse, PulledPurge,
 };
-use tandem_server::audit::{AuditActor, ChainWalker};
+use tandem_server::audit::{AuditActor, ChainWalker, StoredAuditEntry};
 use tandem_server::clock::Clock;
 use tandem_server::retention::{RetentionPolicy, run_retention};
 use tandem_server::store::{AuditFilter, ServerStore};
@@ -345,20 +345,7 @@ async fn an_erased_client_leaves_no_trace_of_its_values_in_the_database(backend:
     assert!(erase.actor.contains(&lead.user_id.to_string()));
     assert!(erase.detail.contains(&contact.to_string()), "{erase:?}");
     // The erasure's entries continue the audit chain.
-    let entries = server
-        .store
-        .audit_entries(AuditFilter {
-            after: 0,
-            limit: 1000,
-            team_id: None,
-            record_id: None,
-        })
-        .await
-        .unwrap();
-    let mut walker = ChainWalker::default();
-    for entry in &entries {
-        walker.check(entry).unwrap();
-    }
+    audit_chain(&server).await;
 }
 
 both_backends!(the_operator_erases_a_client_through_the_same_path);
@@ -553,21 +540,8 @@ async fn audit_verify_names_the_first_changed_or_removed_entry(backend: Backend)
             .await;
         assert_eq!(reply.status, StatusCode::OK);
     }
-    let entries = server
-        .store
-        .audit_entries(AuditFilter {
-            after: 0,
-            limit: 100,
-            team_id: None,
-            record_id: None,
-        })
-        .await
-        .unwrap();
+    let entries = audit_chain(&server).await;
     assert!(entries.len() >= 4, "{entries:?}");
-    let mut walker = ChainWalker::default();
-    for entry in &entries {
-        walker.check(entry).unwrap();
-    }
     let (ok, text) = verify_with_the_binary(&server.database).await;
     assert!(ok, "{text}");
     assert!(
@@ -724,20 +698,9 @@ async fn sign_ins_changes_resolutions_and_pulls_are_audited_without_values(backe
     server.push(&a, repeat).await;
     server.pull(&lead, 0, 1000).await;
 
-    let entries = server
-        .store
-        .audit_entries(AuditFilter {
-            after: 0,
-            limit: 1000,
-            team_id: None,
-            record_id: None,
-        })
-        .await
-        .unwrap();
+    let entries = audit_chain(&server).await;
     assert_eq!(entries.len(), before + 1, "only the pull was added");
-    let mut walker = ChainWalker::default();
     for entry in &entries {
-        walker.check(entry).unwrap();
         assert!(!entry.detail.contains(MARKER), "{entry:?}");
         assert!(!entry.detail.contains("Zed"), "{entry:?}");
     }
@@ -764,4 +727,23 @@ async fn sign_ins_changes_resolutions_and_pulls_are_audited_without_values(backe
     let read = entries.iter().find(|e| e.action == "read").unwrap();
     assert!(read.actor.contains(&lead.id.to_string()));
     assert!(read.detail.starts_with("pull: records="), "{read:?}");
+}
+
+/// Every audit entry of the server, after checking that they form one unbroken chain.
+async fn audit_chain(server: &TestServer) -> Vec<StoredAuditEntry> {
+    let entries = server
+        .store
+        .audit_entries(AuditFilter {
+            after: 0,
+            limit: 1000,
+            team_id: None,
+            record_id: None,
+        })
+        .await
+        .unwrap();
+    let mut walker = ChainWalker::default();
+    for entry in &entries {
+        walker.check(entry).unwrap();
+    }
+    entries
 }

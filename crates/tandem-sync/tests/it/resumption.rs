@@ -41,6 +41,21 @@ impl SyncObserver for PullCounter {
     }
 }
 
+/// A full sync of `laptop`, counting what it pulled.
+fn sync_counting(server: &SharedServer, laptop: &mut TestDevice) -> PullCounter {
+    let mut counter = PullCounter::default();
+    server
+        .runtime
+        .block_on(tandem_sync::sync_once(
+            &mut laptop.store,
+            &laptop.transport,
+            &laptop.clock,
+            &mut counter,
+        ))
+        .unwrap();
+    counter
+}
+
 /// Another laptop of `team` puts `records` clients (one field each) on the server.
 fn seed_clients(server: &SharedServer, team: &TestTeam, records: usize) {
     let seeder = server.runtime.block_on(async {
@@ -118,16 +133,7 @@ fn an_initial_sync_of_50000_records_interrupted_halfway_resumes_from_its_cursor(
     assert_eq!(stored_before as u64, dying.pulled);
     assert!((RECORDS / 2..RECORDS).contains(&stored_before));
 
-    let mut resumed = PullCounter::default();
-    server
-        .runtime
-        .block_on(tandem_sync::sync_once(
-            &mut laptop.store,
-            &laptop.transport,
-            &laptop.clock,
-            &mut resumed,
-        ))
-        .unwrap();
+    let resumed = sync_counting(server, &mut laptop);
     assert_eq!(
         resumed.pulled as usize,
         RECORDS - stored_before,
@@ -240,16 +246,7 @@ fn a_pipelined_pull_stopped_between_pages_resumes_without_losing_or_repeating_a_
         "nothing of a page that was fetched but not stored"
     );
 
-    let mut resumed = PullCounter::default();
-    server
-        .runtime
-        .block_on(tandem_sync::sync_once(
-            &mut laptop.store,
-            &laptop.transport,
-            &laptop.clock,
-            &mut resumed,
-        ))
-        .unwrap();
+    let resumed = sync_counting(server, &mut laptop);
     assert_eq!(resumed.pulled + stopper.pulled, CLIENTS as u64);
     let clients = laptop.store.list_clients(true).unwrap();
     assert_eq!(clients.len(), CLIENTS);
