@@ -90,6 +90,39 @@ fn entry(keyring_user: &str) -> Result<Entry, StoreError> {
     Ok(Entry::new_with_credential(Box::new(credential)))
 }
 
+/// Runs one keyring operation, and once more if the Secret Service daemon went away while it
+/// held the call ("Message recipient disconnected from message bus without replying").
+///
+/// gnome-keyring-daemon (42.x in Debian 12, still in 50.x) aborts when any client leaves in
+/// the middle of opening a session, failing every other client's call in flight; D-Bus
+/// starts a new daemon for the next call. Every operation made through this is safe to
+/// repeat: reading an entry, replacing it with the same value, deleting it (a repeated
+/// delete finds `NoEntry`, which the callers take for done).
+pub fn retry_if_keyring_daemon_left<T>(
+    mut operation: impl FnMut() -> keyring::Result<T>,
+) -> keyring::Result<T> {
+    match operation() {
+        Err(error) if daemon_left_during_call(&error) => operation(),
+        result => result,
+    }
+}
+
+/// Whether the D-Bus error behind a keyring error says that the daemon disconnected before
+/// it answered (rather than timing out, refusing, or never being there).
+fn daemon_left_during_call(error: &keyring::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if let Some(dbus_error) = current.downcast_ref::<dbus::Error>() {
+            return dbus_error.name() == Some("org.freedesktop.DBus.Error.NoReply")
+                && dbus_error
+                    .message()
+                    .is_some_and(|message| message.contains("disconnected"));
+        }
+        cause = current.source();
+    }
+    false
+}
+
 fn unavailable(error: &keyring::Error) -> StoreError {
     StoreError::KeyringUnavailable {
         detail: error.to_string(),
@@ -115,7 +148,8 @@ pub fn load_key(data_dir: &Path) -> Result<Option<StoreKey>, StoreError> {
 }
 
 fn load_key_for(user: &str) -> Result<Option<StoreKey>, StoreError> {
-    match entry(user)?.get_password() {
+    let entry = entry(user)?;
+    match retry_if_keyring_daemon_left(|| entry.get_password()) {
         Ok(text) => {
             let text = Zeroizing::new(text);
             StoreKey::from_hex(&text)
@@ -152,8 +186,9 @@ pub(crate) fn load_or_create_key(
         });
     }
     let key = StoreKey::generate();
-    entry(&user)?
-        .set_password(&key.to_hex())
+    let entry = entry(&user)?;
+    let hex = key.to_hex();
+    retry_if_keyring_daemon_left(|| entry.set_password(&hex))
         .map_err(|error| keyring_error(error, &user))?;
     // Read it back, so that a keyring that accepts writes but loses them (a misconfigured
     // session) is caught before any data is encrypted with a key nobody can find again.
@@ -171,7 +206,8 @@ pub(crate) fn load_or_create_key(
 /// exist is not an error.
 pub fn delete_key(data_dir: &Path) -> Result<(), StoreError> {
     let user = keyring_user(data_dir)?;
-    match entry(&user)?.delete_credential() {
+    let entry = entry(&user)?;
+    match retry_if_keyring_daemon_left(|| entry.delete_credential()) {
         Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
         Err(error) => Err(keyring_error(error, &user)),
     }
@@ -204,6 +240,53 @@ mod tests {
     #[test]
     fn two_keys_made_in_a_row_differ() {
         assert_ne!(StoreKey::generate(), StoreKey::generate());
+    }
+
+    fn dbus_failure(name: &str, message: &str) -> keyring::Error {
+        keyring::Error::PlatformFailure(Box::new(dbus::Error::new_custom(name, message)))
+    }
+
+    #[test]
+    fn only_a_daemon_that_disconnected_during_the_call_is_asked_again() {
+        let no_reply = "org.freedesktop.DBus.Error.NoReply";
+        assert!(daemon_left_during_call(&dbus_failure(
+            no_reply,
+            "Message recipient disconnected from message bus without replying"
+        )));
+        // A daemon that hangs is not asked again: the user would wait twice as long.
+        assert!(!daemon_left_during_call(&dbus_failure(
+            no_reply,
+            "Did not receive a reply. Possible causes include: the remote application did not \
+             send a reply, the message bus security policy blocked the reply, the reply timeout \
+             expired, or the network connection was broken."
+        )));
+        assert!(!daemon_left_during_call(&dbus_failure(
+            "org.freedesktop.DBus.Error.ServiceUnknown",
+            "The name org.freedesktop.secrets was not provided by any .service files"
+        )));
+        assert!(!daemon_left_during_call(&keyring::Error::NoEntry));
+    }
+
+    #[test]
+    fn an_operation_is_repeated_once_and_only_when_the_daemon_left() {
+        let mut calls = 0;
+        let result = retry_if_keyring_daemon_left(|| {
+            calls += 1;
+            Err::<(), _>(dbus_failure(
+                "org.freedesktop.DBus.Error.NoReply",
+                "Message recipient disconnected from message bus without replying",
+            ))
+        });
+        assert!(result.is_err());
+        assert_eq!(calls, 2);
+
+        let mut calls = 0;
+        let result = retry_if_keyring_daemon_left(|| {
+            calls += 1;
+            Err::<(), _>(keyring::Error::NoEntry)
+        });
+        assert!(matches!(result, Err(keyring::Error::NoEntry)));
+        assert_eq!(calls, 1);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use keyring::Entry;
 use keyring::secret_service::SsCredential;
+use tandem_store::key::retry_if_keyring_daemon_left;
 use zeroize::Zeroizing;
 
 use crate::SyncError;
@@ -50,17 +51,19 @@ fn entry(data_dir: &Path) -> Result<Entry, SyncError> {
 
 /// Saves the token of the store in `data_dir`.
 pub fn save_device_token(data_dir: &Path, token: &DeviceToken) -> Result<(), SyncError> {
-    entry(data_dir)?
-        .set_password(token.expose())
-        .map_err(|error| SyncError::Keyring {
+    let entry = entry(data_dir)?;
+    retry_if_keyring_daemon_left(|| entry.set_password(token.expose())).map_err(|error| {
+        SyncError::Keyring {
             action: "save",
             detail: error.to_string(),
-        })
+        }
+    })
 }
 
 /// Reads the token of the store in `data_dir`, `None` when there is none.
 pub fn load_device_token(data_dir: &Path) -> Result<Option<DeviceToken>, SyncError> {
-    match entry(data_dir)?.get_password() {
+    let entry = entry(data_dir)?;
+    match retry_if_keyring_daemon_left(|| entry.get_password()) {
         Ok(token) => Ok(Some(DeviceToken::new(token))),
         Err(keyring::Error::NoEntry) => Ok(None),
         Err(error) => Err(SyncError::Keyring {
@@ -72,7 +75,8 @@ pub fn load_device_token(data_dir: &Path) -> Result<Option<DeviceToken>, SyncErr
 
 /// Removes the token of the store in `data_dir` (absent is fine).
 pub fn delete_device_token(data_dir: &Path) -> Result<(), SyncError> {
-    match entry(data_dir)?.delete_credential() {
+    let entry = entry(data_dir)?;
+    match retry_if_keyring_daemon_left(|| entry.delete_credential()) {
         Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
         Err(error) => Err(SyncError::Keyring {
             action: "delete",

@@ -5,8 +5,9 @@
 //! The random moment is drawn from the sync cycle proper: from the first connection to the
 //! server on. Before that, the process is reading its keys from the keyring, and
 //! gnome-keyring-daemon (42.x in Debian 12, also later versions) aborts when a client dies
-//! in the middle of opening a Secret Service session, which would take the keyring of every
-//! other test in this process with it.
+//! in the middle of opening a Secret Service session, failing the call in flight of every
+//! other test in this process (Tandem asks such a call again, see
+//! `tandem_store::key::retry_if_keyring_daemon_left`, but this test is about the sync).
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};

@@ -4,6 +4,7 @@
 
 mod consent;
 mod encryption_outside;
+mod keyring_daemon_crash;
 mod keyring_unavailable;
 mod open;
 
