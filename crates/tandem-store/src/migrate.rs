@@ -47,6 +47,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "epoch",
         sql: include_str!("../../../migrations/client/0005_epoch.sql"),
     },
+    Migration {
+        version: 6,
+        name: "reference_indexes",
+        sql: include_str!("../../../migrations/client/0006_reference_indexes.sql"),
+    },
 ];
 
 /// The newest schema version this build knows (and leaves every store it opens at).

@@ -17,6 +17,21 @@ use crate::meta::{self, MetaKey};
 use crate::search;
 use crate::{Store, StoreError};
 
+/// The contacts of a client (`?1`, its id as JSON), with those filed under a duplicate merged
+/// into it. Both lookups use their field's partial index (schema 6), each for one value at a
+/// time (an `OR` would read every contact's entry).
+const CONTACTS_OF_CLIENT: &str = "SELECT record_id FROM record_fields
+     WHERE entity = 'contact' AND field = 'client_id'
+       AND value IN (
+           SELECT ?1 UNION ALL
+           SELECT json_quote(record_id) FROM record_fields
+           WHERE entity = 'client' AND field = 'merged_into' AND value = ?1)";
+
+/// The contacts with a follow-up on or before `?1` (a date as JSON), through the partial
+/// index of `follow_up_on` (schema 6).
+const FOLLOW_UPS_DUE: &str = "SELECT record_id FROM record_fields
+     WHERE entity = 'contact' AND field = 'follow_up_on' AND value <> 'null' AND value <= ?1";
+
 /// Who makes an edit, and when. The caller reads the clock; the store never does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EditContext {
@@ -251,12 +266,7 @@ impl Store {
     /// contacts too.
     pub fn contacts_of_client(&self, client: RecordId) -> Result<Vec<Record>, StoreError> {
         let key = Json::String(client.to_string()).to_string();
-        let mut statement = self.conn.prepare_cached(
-            "SELECT record_id FROM record_fields WHERE entity = 'contact' AND field = 'client_id'
-               AND (value = ?1 OR value IN (
-                   SELECT json_quote(record_id) FROM record_fields
-                   WHERE entity = 'client' AND field = 'merged_into' AND value = ?1))",
-        )?;
+        let mut statement = self.conn.prepare_cached(CONTACTS_OF_CLIENT)?;
         let ids = statement
             .query_map([key], |row| row.get::<_, String>(0))?
             .collect::<Result<Vec<_>, _>>()?;
@@ -274,10 +284,7 @@ impl Store {
     pub fn follow_ups_due(&self, until: NaiveDate) -> Result<Vec<Record>, StoreError> {
         // Dates are stored as JSON strings ("YYYY-MM-DD"), which order like the dates.
         let bound = Json::String(until.format("%Y-%m-%d").to_string()).to_string();
-        let mut statement = self.conn.prepare_cached(
-            "SELECT record_id FROM record_fields
-             WHERE entity = 'contact' AND field = 'follow_up_on' AND value <> 'null' AND value <= ?1",
-        )?;
+        let mut statement = self.conn.prepare_cached(FOLLOW_UPS_DUE)?;
         let ids = statement
             .query_map([bound], |row| row.get::<_, String>(0))?
             .collect::<Result<Vec<_>, _>>()?;
@@ -410,4 +417,51 @@ fn new_uuid_v7(edit: EditContext) -> Uuid {
     let seconds = u64::try_from(edit.now.timestamp()).unwrap_or(0);
     let nanos = edit.now.timestamp_subsec_nanos();
     Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, seconds, nanos))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{STORE_FILE_NAME, StoreKey};
+
+    fn query_plan(store: &Store, sql: &str) -> Vec<String> {
+        let mut statement = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        statement
+            .query_map(["\"x\""], |row| row.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn lookups_by_value_read_their_fields_partial_index_and_scan_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            Store::open_with_key(&dir.path().join(STORE_FILE_NAME), &StoreKey::generate()).unwrap();
+        for (sql, indexes) in [
+            (
+                CONTACTS_OF_CLIENT,
+                &["record_fields_client_id", "record_fields_merged_into"][..],
+            ),
+            (FOLLOW_UPS_DUE, &["record_fields_follow_up_on"][..]),
+        ] {
+            let plan = query_plan(&store, sql);
+            for index in indexes {
+                assert!(
+                    plan.iter()
+                        .any(|step| step.contains(&format!("INDEX {index} (entity=? AND value"))),
+                    "{index} unused: {plan:?}"
+                );
+            }
+            assert!(
+                plan.iter()
+                    .all(|step| !step.starts_with("SCAN record_fields")
+                        && !step.contains("PRIMARY KEY")),
+                "{plan:?}"
+            );
+        }
+    }
 }
