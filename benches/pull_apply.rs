@@ -55,7 +55,7 @@ fn pull_apply(c: &mut Criterion) {
                 |writes| {
                     let next = writes.last().map_or(0, |w| w.seq);
                     let applied = store
-                        .apply_pulled_page(&writes, &[], next, now())
+                        .apply_pulled_page(&writes, &[], next, now(), now())
                         .expect("apply");
                     assert_eq!(applied.updated as usize, writes.len());
                 },

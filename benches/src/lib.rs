@@ -107,7 +107,7 @@ pub fn fill_store(
     for page in writes.chunks(5_000) {
         let next = page.last().map_or(0, |w| w.seq);
         store
-            .apply_pulled_page(page, &[], next, now())
+            .apply_pulled_page(page, &[], next, now(), now())
             .expect("apply a page");
     }
     records

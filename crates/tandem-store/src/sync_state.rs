@@ -149,6 +149,9 @@ pub struct PullApplied {
     pub new_records: u64,
     /// Records removed because the server erased or purged them.
     pub purged: u64,
+    /// The server's clock minus this device's when the page was answered, in milliseconds
+    /// (stored with the page; see `Store::observe_server_time`).
+    pub clock_skew_ms: i64,
 }
 
 /// A change the server refused, kept so that nobody's work disappears silently.
@@ -635,19 +638,21 @@ impl Store {
         Ok(applied)
     }
 
-    /// Stores one pulled page and the new cursor in one transaction. Records seen for the
-    /// first time are created; fields unknown to this version are kept as they came; a field
-    /// with a pending local change keeps its local value (the push reconciles it), while the
-    /// server's value is noted for a fallback if that change is refused. Purged records are
-    /// removed after the page's writes (`purge.rs`).
+    /// Stores one pulled page, the new cursor and the server's clock (`server_time`, as for
+    /// `observe_server_time`) in one transaction. Records seen for the first time are
+    /// created; fields unknown to this version are kept as they came; a field with a pending
+    /// local change keeps its local value (the push reconciles it), while the server's value
+    /// is noted for a fallback if that change is refused. Purged records are removed after
+    /// the page's writes (`purge.rs`).
     pub fn apply_pulled_page(
         &mut self,
         writes: &[ServerWrite],
         purges: &[PurgedRecord],
         next_cursor: u64,
+        server_time: DateTime<Utc>,
         at: DateTime<Utc>,
     ) -> Result<PullApplied, StoreError> {
-        self.store_server_writes(writes, purges, Some(next_cursor), at)
+        self.store_server_writes(writes, purges, Some((next_cursor, server_time)), at)
     }
 
     /// Stores changes the server answered a team lead's request with (a duplicate merge or
@@ -661,22 +666,31 @@ impl Store {
         self.store_server_writes(writes, &[], None, at)
     }
 
+    /// `page`: the pull cursor after these writes and the server's time, for a pulled page.
     fn store_server_writes(
         &mut self,
         writes: &[ServerWrite],
         purges: &[PurgedRecord],
-        next_cursor: Option<u64>,
+        page: Option<(u64, DateTime<Utc>)>,
         at: DateTime<Utc>,
     ) -> Result<PullApplied, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Before the batch, which reads the HLC at its start and saves it at its end.
+        let clock_skew_ms = match page {
+            Some((_, server_time)) => observe_server_time(&tx, server_time, at)?,
+            None => 0,
+        };
         let mut batch = ServerWriteBatch::begin(&tx, at)?;
         for write in writes {
             batch.store(write)?;
         }
-        let applied = batch.finish(purges)?;
-        if let Some(cursor) = next_cursor {
+        let applied = PullApplied {
+            clock_skew_ms,
+            ..batch.finish(purges)?
+        };
+        if let Some((cursor, _)) = page {
             set_key(&tx, keys::PULL_CURSOR, &cursor.to_string())?;
         }
         tx.commit()?;
@@ -699,7 +713,8 @@ impl Store {
             .unwrap_or(0))
     }
 
-    /// Advances the HLC from the server's clock and notes the skew (`server - device`).
+    /// Advances the HLC from the server's clock and notes the skew (`server - device`), for
+    /// a push answer (a pulled page does it in its own transaction, `apply_pulled_page`).
     /// Returns the skew in milliseconds.
     pub fn observe_server_time(
         &mut self,
@@ -707,15 +722,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
         let tx = self.conn.transaction()?;
-        let mut clock = load_clock(&tx)?;
-        let server_ms = u64::try_from(server_time.timestamp_millis()).unwrap_or(0);
-        let now_ms = u64::try_from(now.timestamp_millis()).unwrap_or(0);
-        // Too far ahead (over the HLC's drift bound) is not followed; the skew is still
-        // stored, which is what the user is shown.
-        let _ = clock.observe(server_ms, 0, now_ms);
-        meta::set(&tx, MetaKey::HlcLast, &clock.last().to_string())?;
-        let skew = server_time.timestamp_millis() - now.timestamp_millis();
-        set_key(&tx, keys::CLOCK_SKEW_MS, &skew.to_string())?;
+        let skew = observe_server_time(&tx, server_time, now)?;
         tx.commit()?;
         Ok(skew)
     }
@@ -1469,6 +1476,24 @@ impl<'t> ServerWriteBatch<'t> {
     }
 }
 
+/// `Store::observe_server_time` inside the caller's transaction.
+fn observe_server_time(
+    tx: &Connection,
+    server_time: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let mut clock = load_clock(tx)?;
+    let server_ms = u64::try_from(server_time.timestamp_millis()).unwrap_or(0);
+    let now_ms = u64::try_from(now.timestamp_millis()).unwrap_or(0);
+    // Too far ahead (over the HLC's drift bound) is not followed; the skew is still
+    // stored, which is what the user is shown.
+    let _ = clock.observe(server_ms, 0, now_ms);
+    meta::set(tx, MetaKey::HlcLast, &clock.last().to_string())?;
+    let skew = server_time.timestamp_millis() - now.timestamp_millis();
+    set_key(tx, keys::CLOCK_SKEW_MS, &skew.to_string())?;
+    Ok(skew)
+}
+
 fn history_has(conn: &Connection, write: &ServerWrite) -> Result<bool, StoreError> {
     Ok(conn
         .prepare_cached(
@@ -1599,7 +1624,13 @@ mod tests {
         let record_id = Uuid::now_v7();
         let id = RecordId::from_uuid(record_id);
         store
-            .apply_pulled_page(&[write(id, "given_name", "\"Amina\"", 3)], &[], 3, at())
+            .apply_pulled_page(
+                &[write(id, "given_name", "\"Amina\"", 3)],
+                &[],
+                3,
+                at(),
+                at(),
+            )
             .unwrap();
         store
             .replace_team_conflicts(&[mirrored(4, record_id, "open")], at())
@@ -1637,7 +1668,7 @@ mod tests {
         assert_eq!(store.conflict(4).unwrap().unwrap().status, "resolved");
         // The pull brings the resolution again: already known.
         let applied = store
-            .apply_pulled_page(&[resolution], &[], 12, at())
+            .apply_pulled_page(&[resolution], &[], 12, at(), at())
             .unwrap();
         assert_eq!((applied.updated, applied.already_known), (0, 1));
         assert_eq!(state(&store, id, "given_name").unwrap().value, "\"Aminah\"");
@@ -1775,7 +1806,7 @@ mod tests {
             ..write(id, "notes", value, version)
         };
         store
-            .apply_pulled_page(&[server_write(9, "\"L1\\nl2\"")], &[], 9, at())
+            .apply_pulled_page(&[server_write(9, "\"L1\\nl2\"")], &[], 9, at(), at())
             .unwrap();
         let open = |store: &Store| -> Vec<(i64, String)> {
             let conflicts = store.conflicts(true).unwrap();
@@ -1788,7 +1819,7 @@ mod tests {
         );
         // A later write of the server (a team lead's resolution) does close it.
         store
-            .apply_pulled_page(&[server_write(12, "\"other\"")], &[], 12, at())
+            .apply_pulled_page(&[server_write(12, "\"other\"")], &[], 12, at(), at())
             .unwrap();
         assert_eq!(open(&store), [(2, "resolved".to_owned())]);
         // On a team lead's laptop the server's list decides: a conflict closed here only by
@@ -1819,7 +1850,7 @@ mod tests {
         assert_eq!(store.pending_count().unwrap(), 0);
         let journalled = store.journalled_count().unwrap();
         assert_eq!(journalled, (created.len() + later.len()) as u64);
-        store.apply_pulled_page(&[], &[], 14, at()).unwrap();
+        store.apply_pulled_page(&[], &[], 14, at(), at()).unwrap();
 
         let first = ServerEpoch {
             id: Uuid::new_v4(),
@@ -1908,7 +1939,13 @@ mod tests {
             .apply_push_results(&[ack(&change, stored(5, "\"Anne\""))], at())
             .unwrap();
         store
-            .apply_pulled_page(&[write(id, "given_name", "\"Anni\"", 20)], &[], 20, at())
+            .apply_pulled_page(
+                &[write(id, "given_name", "\"Anni\"", 20)],
+                &[],
+                20,
+                at(),
+                at(),
+            )
             .unwrap();
         let first = ServerEpoch {
             id: Uuid::new_v4(),
@@ -2012,7 +2049,7 @@ mod tests {
             write(id, "given_name", "\"Mina\"", 7),
             write(id, "nickname", "\"M\"", 8),
         ];
-        let applied = store.apply_pulled_page(&page, &[], 8, at()).unwrap();
+        let applied = store.apply_pulled_page(&page, &[], 8, at(), at()).unwrap();
         assert_eq!(applied.kept_pending, 1);
         assert_eq!(applied.updated, 1);
         let given = state(&store, id, "given_name").unwrap();
@@ -2029,7 +2066,7 @@ mod tests {
             .unwrap();
         assert_eq!(history.last().unwrap().origin, "server");
         // The same page again (an interrupted sync redone) changes nothing.
-        let again = store.apply_pulled_page(&page, &[], 8, at()).unwrap();
+        let again = store.apply_pulled_page(&page, &[], 8, at(), at()).unwrap();
         assert_eq!(again.already_known, 2);
         assert_eq!(
             store
@@ -2048,7 +2085,7 @@ mod tests {
             write(id, "given_name", "\"Häkkinen\"", 3),
             write(id, "field_of_a_newer_version", "{\"x\":1}", 4),
         ];
-        let applied = store.apply_pulled_page(&page, &[], 4, at()).unwrap();
+        let applied = store.apply_pulled_page(&page, &[], 4, at(), at()).unwrap();
         assert_eq!(applied.new_records, 1);
         let record = store.record(Entity::Client, id).unwrap().unwrap();
         assert_eq!(record.get("given_name").as_text(), Some("Häkkinen"));
@@ -2090,7 +2127,7 @@ mod tests {
             write(other, "family_name", "\"Warsame\"", 20),
             write(other, "municipality", "\"Espoo\"", 21),
         ];
-        store.apply_pulled_page(&page, &[], 21, at()).unwrap();
+        store.apply_pulled_page(&page, &[], 21, at(), at()).unwrap();
         assert_eq!(found(&store, "amira warsame"), [other]);
         assert_eq!(found(&store, "hodan"), [id]);
         let rows: i64 = store
@@ -2140,7 +2177,9 @@ mod tests {
                 }
             })
             .collect();
-        store.apply_pulled_page(&page, &[], 200, at()).unwrap();
+        store
+            .apply_pulled_page(&page, &[], 200, at(), at())
+            .unwrap();
         let mut found: Vec<RecordId> = store
             .search_clients("amina")
             .unwrap()
@@ -2172,8 +2211,8 @@ mod tests {
             "the merge stands"
         );
         let page = [write(id, "tags", "[\"a\",\"b\"]", 9)];
-        store.apply_pulled_page(&page, &[], 9, at()).unwrap();
-        store.apply_pulled_page(&page, &[], 9, at()).unwrap();
+        store.apply_pulled_page(&page, &[], 9, at(), at()).unwrap();
+        store.apply_pulled_page(&page, &[], 9, at(), at()).unwrap();
         let history = store
             .field_history("client", *id.as_uuid(), "tags")
             .unwrap();
@@ -2259,6 +2298,33 @@ mod tests {
         assert_eq!(status.last_sync_at, Some(at().to_rfc3339()));
     }
     #[test]
+    fn a_pulled_page_keeps_the_servers_clock_with_its_writes() {
+        let (_dir, mut store) = signed_in_store();
+        let id = RecordId::from_uuid(Uuid::from_u128(0xc10c));
+        let server_time = at() + chrono::TimeDelta::minutes(6);
+        let applied = store
+            .apply_pulled_page(
+                &[write(id, "given_name", "\"Amina\"", 1)],
+                &[],
+                1,
+                server_time,
+                at(),
+            )
+            .unwrap();
+        assert_eq!(applied.clock_skew_ms, 6 * 60 * 1000);
+        let status = store.sync_status().unwrap();
+        assert_eq!(status.clock_skew_ms, Some(6 * 60 * 1000));
+        assert!(status.clock_skewed);
+        // Edits made after the page order after the server's clock.
+        let hlc = meta::get(&store.conn, MetaKey::HlcLast).unwrap().unwrap();
+        let hlc = Hlc::parse(&hlc).unwrap();
+        assert!(
+            hlc.physical_ms() >= u64::try_from(server_time.timestamp_millis()).unwrap(),
+            "{hlc}"
+        );
+    }
+
+    #[test]
     fn a_merge_from_the_server_hides_the_duplicate_and_its_contacts_appear_under_the_survivor() {
         let (_dir, mut store) = signed_in_store();
         let survivor = RecordId::from_uuid(Uuid::from_u128(0xa1));
@@ -2282,6 +2348,7 @@ mod tests {
                 ],
                 &[],
                 6,
+                at(),
                 at(),
             )
             .unwrap();
@@ -2339,6 +2406,7 @@ mod tests {
                 ],
                 &[],
                 10,
+                at(),
                 at(),
             )
             .unwrap();

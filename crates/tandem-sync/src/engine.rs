@@ -228,9 +228,9 @@ async fn pull_pages(
         let next_page = page
             .has_more
             .then(|| PageFetch::start(transport, page.next));
-        let now = clock.now();
-        note_skew(report, store.observe_server_time(page.server_time, now)?);
-        let applied = store.apply_pulled_page(&writes, &purges, page.next, now)?;
+        let applied =
+            store.apply_pulled_page(&writes, &purges, page.next, page.server_time, clock.now())?;
+        note_skew(report, applied.clock_skew_ms);
         report.pull_pages += 1;
         report.pulled += writes.len() as u64;
         report.updated_fields += applied.updated;
