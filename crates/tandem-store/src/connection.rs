@@ -195,6 +195,15 @@ fn create_private_file(path: &Path) -> Result<std::fs::File, StoreError> {
     })
 }
 
+/// A new store in a temporary directory with a fresh key, for the crate's tests.
+#[cfg(test)]
+pub(crate) fn test_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        Store::open_with_key(&dir.path().join(STORE_FILE_NAME), &StoreKey::generate()).unwrap();
+    (dir, store)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,9 +246,7 @@ mod tests {
 
     #[test]
     fn a_store_keeps_an_8_mib_page_cache_for_search() {
-        let dir = tempfile::tempdir().unwrap();
-        let store =
-            Store::open_with_key(&dir.path().join(STORE_FILE_NAME), &StoreKey::generate()).unwrap();
+        let (_dir, store) = test_store();
         let cache: i64 = store
             .conn
             .query_row("PRAGMA cache_size", [], |row| row.get(0))
@@ -249,9 +256,7 @@ mod tests {
 
     #[test]
     fn a_store_is_opened_in_wal_mode_with_full_sync_and_foreign_keys() {
-        let dir = tempfile::tempdir().unwrap();
-        let store =
-            Store::open_with_key(&dir.path().join(STORE_FILE_NAME), &StoreKey::generate()).unwrap();
+        let (_dir, store) = test_store();
         let pragma = |name: &str| -> String {
             store
                 .conn

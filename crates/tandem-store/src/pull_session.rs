@@ -85,7 +85,7 @@ impl Drop for PullSession<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::StoreKey;
+    use crate::connection::test_store;
 
     fn pragma(store: &Store, name: &str) -> i64 {
         store
@@ -96,9 +96,7 @@ mod tests {
 
     #[test]
     fn a_pull_session_enlarges_the_cache_and_gives_the_usual_settings_back_when_it_ends() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store =
-            Store::open_with_key(&dir.path().join("tandem.db"), &StoreKey::generate()).unwrap();
+        let (_dir, mut store) = test_store();
         let usual = (
             pragma(&store, "cache_size"),
             pragma(&store, "wal_autocheckpoint"),

@@ -422,7 +422,7 @@ fn new_uuid_v7(edit: EditContext) -> Uuid {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{STORE_FILE_NAME, StoreKey};
+    use crate::connection::test_store;
 
     fn query_plan(store: &Store, sql: &str) -> Vec<String> {
         let mut statement = store
@@ -438,9 +438,7 @@ mod tests {
 
     #[test]
     fn lookups_by_value_read_their_fields_partial_index_and_scan_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let store =
-            Store::open_with_key(&dir.path().join(STORE_FILE_NAME), &StoreKey::generate()).unwrap();
+        let (_dir, store) = test_store();
         for (sql, indexes) in [
             (
                 CONTACTS_OF_CLIENT,

@@ -714,7 +714,8 @@ impl Store {
     }
 
     /// Advances the HLC from the server's clock and notes the skew (`server - device`), for
-    /// a push answer (a pulled page does it in its own transaction, `apply_pulled_page`).
+    /// a push answer (a pulled page does it in the transaction that stores the page,
+    /// `apply_pulled_page`).
     /// Returns the skew in milliseconds.
     pub fn observe_server_time(
         &mut self,
@@ -1519,7 +1520,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::{STORE_FILE_NAME, StoreKey};
+    use crate::connection::test_store;
 
     const TEAM: Uuid = Uuid::from_u128(0x7000);
     const USER: Uuid = Uuid::from_u128(0x9000);
@@ -1547,15 +1548,8 @@ mod tests {
         }
     }
 
-    fn new_store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store =
-            Store::open_with_key(&dir.path().join(STORE_FILE_NAME), &StoreKey::generate()).unwrap();
-        (dir, store)
-    }
-
     fn signed_in_store() -> (tempfile::TempDir, Store) {
-        let (dir, mut store) = new_store();
+        let (dir, mut store) = test_store();
         store.record_sign_in(&sign_in_as(USER, TEAM)).unwrap();
         (dir, store)
     }
@@ -2223,7 +2217,7 @@ mod tests {
 
     #[test]
     fn signing_in_gives_earlier_changes_to_the_user_and_refuses_another_team_or_user() {
-        let (_dir, mut store) = new_store();
+        let (_dir, mut store) = test_store();
         let id = client(&mut store, json!({"given_name": "Amina"}));
         let node = store.pending_changes().unwrap()[0].author_id.clone();
         assert_ne!(node, USER.to_string());
@@ -2256,7 +2250,7 @@ mod tests {
 
     #[test]
     fn a_store_keeps_the_name_of_every_user_who_signed_in_on_it() {
-        let (_dir, mut store) = new_store();
+        let (_dir, mut store) = test_store();
         assert!(store.known_user_names().unwrap().is_empty());
         let first = SignIn {
             username: "coach1".into(),
@@ -2297,6 +2291,7 @@ mod tests {
         assert!(status.clock_skewed);
         assert_eq!(status.last_sync_at, Some(at().to_rfc3339()));
     }
+
     #[test]
     fn a_pulled_page_keeps_the_servers_clock_with_its_writes() {
         let (_dir, mut store) = signed_in_store();

@@ -57,8 +57,12 @@ fn read_a_key_while_the_daemon_dies() {
 
     let daemon = keyring_daemon_pid();
     signal(daemon, "STOP");
-    let mut monitor = Command::new("dbus-monitor")
+    // Ended after a minute, so that a call never delivered fails the test instead of
+    // hanging it (`wait_for_line` then finds the output ended).
+    let mut monitor = Command::new("timeout")
         .args([
+            "60",
+            "dbus-monitor",
             "--session",
             "type='method_call',destination='org.freedesktop.secrets'",
         ])
@@ -77,7 +81,8 @@ fn read_a_key_while_the_daemon_dies() {
     wait_for_line(&mut lines, "method call");
     signal(daemon, "KILL");
     let read = reader.join().expect("the reading thread");
-    let _ = monitor.kill();
+    // `timeout` passes TERM on to dbus-monitor (KILL would leave it running).
+    signal(monitor.id(), "TERM");
     let _ = monitor.wait();
 
     assert_eq!(
@@ -109,7 +114,7 @@ fn keyring_daemon_pid() -> u32 {
         .unwrap_or_else(|| panic!("no Secret Service on the session bus: {reply}"))
 }
 
-/// Sends `signal` (`STOP`, `KILL`) with the shell's `kill` builtin.
+/// Sends `signal` (`STOP`, `KILL`, `TERM`) with the shell's `kill` builtin.
 fn signal(pid: u32, signal: &str) {
     let status = Command::new("sh")
         .args(["-c", "kill -s \"$0\" \"$1\"", signal, &pid.to_string()])
@@ -124,5 +129,5 @@ fn wait_for_line(lines: &mut impl Iterator<Item = std::io::Result<String>>, need
             return;
         }
     }
-    panic!("dbus-monitor ended before printing {needle:?}");
+    panic!("dbus-monitor ended (or timed out) before printing {needle:?}");
 }
