@@ -9,7 +9,7 @@ use rusqlite::{Connection, ErrorCode};
 use zeroize::Zeroizing;
 
 use crate::key::{self, StoreKey};
-use crate::{StoreError, migrate};
+use crate::{StoreError, migrate, pull_session};
 
 /// The name of the store file inside a data directory.
 pub const STORE_FILE_NAME: &str = "tandem.db";
@@ -70,6 +70,7 @@ impl Store {
         unlock(&conn, key, path)?;
         configure(&conn)?;
         migrate::apply(&mut conn)?;
+        pull_session::ensure_history_index(&conn)?;
         Ok(Store {
             conn,
             path: path.to_owned(),
