@@ -8,23 +8,25 @@
 //! frames copying index pages that the next commits rewrite anyway. During a session the
 //! cache holds the pages every write touches (the right edges of the tables and indexes, and
 //! the pages of the value indexes of `client_id`, `merged_into` and `follow_up_on`, which
-//! pulled values hit all over), and checkpoints come less often. Afterwards the connection goes back to its usual settings: a much larger cache
-//! makes each later commit of an edit slower (docs/benchmarks.md, second run).
-//!
-//! Nothing about durability changes: every page still commits with its cursor under
-//! `synchronous = FULL`; the cache only holds pages, and the checkpoint interval only decides
-//! when committed frames move from the WAL into the database file.
+//! pulled values hit all over), and checkpoints come less often. Afterwards the connection
+//! goes back to its usual settings: a much larger cache makes each later commit of an edit
+//! slower (docs/benchmarks.md, second run).
 //!
 //! The first pull into a store that holds no record yet (a new laptop's initial sync) writes
 //! the history without its index `field_history_by_record` and builds the index once when the
 //! session ends. Every pulled value adds a history row, and that index orders the rows by
 //! record, so each page dirtied an index page for almost every record it brought (each one
 //! encrypted, authenticated and written to the WAL): a first pull's pages take 0.65 to 0.74
-//! of the time without it, and the initial sync 0.8 (docs/benchmarks.md, sixth run). Nothing reads wrong meanwhile: a lookup of a
-//! record's history scans the table instead. A session that ends early (an error, a lost
-//! connection) builds the index all the same, and the next session pulls the rest with it; a
-//! process killed during the session leaves it to the next opening of the store
-//! ([`ensure_history_index`]).
+//! of the time without it, and the initial sync 0.8 (docs/benchmarks.md, sixth run). Nothing
+//! reads wrong meanwhile: a lookup of a record's history scans the table instead. A session
+//! that ends early (an error, a lost connection) builds the index all the same, and the next
+//! session pulls the rest with it; a process killed during the session leaves it to the next
+//! opening of the store ([`ensure_history_index`]).
+//!
+//! Nothing about durability changes: every page still commits with its cursor under
+//! `synchronous = FULL`; the cache only holds pages, the checkpoint interval only decides
+//! when committed frames move from the WAL into the database file, and an index holds
+//! nothing the table does not.
 
 use std::ops::{Deref, DerefMut};
 
@@ -33,8 +35,8 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::{Store, StoreError};
 
 /// The page cache of a pull session, in KiB (the store's usual one is 8 MiB,
-/// `connection::PAGE_CACHE_KIB`). Pages are allocated as
-/// they are read, so a small store never takes all of it.
+/// `connection::PAGE_CACHE_KIB`). Pages are allocated as they are read, so a small store
+/// never takes all of it.
 const PULL_CACHE_KIB: i64 = 128 * 1024;
 
 /// WAL frames between automatic checkpoints in a pull session (the default is 1,000; a frame
