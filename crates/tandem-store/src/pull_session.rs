@@ -189,6 +189,14 @@ mod tests {
         }
     }
 
+    /// Stores a pulled page of one write, its seq the page's cursor.
+    fn apply_page(store: &mut Store, write: ServerWrite) {
+        let seq = write.seq;
+        store
+            .apply_pulled_page(&[write], &[], seq, at(), at())
+            .unwrap();
+    }
+
     fn has_history_index(store: &Store) -> bool {
         store
             .conn
@@ -224,15 +232,7 @@ mod tests {
                 "the pulled history of an empty store is written unindexed"
             );
             for page in 1..=2 {
-                session
-                    .apply_pulled_page(
-                        &[pulled(id, &format!("\"Amina{page}\""), page)],
-                        &[],
-                        page,
-                        at(),
-                        at(),
-                    )
-                    .unwrap();
+                apply_page(&mut session, pulled(id, &format!("\"Amina{page}\""), page));
             }
             assert_eq!(
                 session
@@ -261,17 +261,10 @@ mod tests {
     #[test]
     fn a_pull_into_a_store_that_holds_records_keeps_the_history_index() {
         let (_dir, mut store) = test_store();
-        store
-            .pull_session()
-            .unwrap()
-            .apply_pulled_page(
-                &[pulled(Uuid::from_u128(0xc1), "\"Amina\"", 1)],
-                &[],
-                1,
-                at(),
-                at(),
-            )
-            .unwrap();
+        apply_page(
+            &mut store.pull_session().unwrap(),
+            pulled(Uuid::from_u128(0xc1), "\"Amina\"", 1),
+        );
         let session = store.pull_session().unwrap();
         assert!(has_history_index(&session));
     }
@@ -283,15 +276,7 @@ mod tests {
         let key = StoreKey::generate();
         let mut store = Store::open_with_key(&path, &key).unwrap();
         let mut session = store.pull_session().unwrap();
-        session
-            .apply_pulled_page(
-                &[pulled(Uuid::from_u128(0xc1), "\"Amina\"", 1)],
-                &[],
-                1,
-                at(),
-                at(),
-            )
-            .unwrap();
+        apply_page(&mut session, pulled(Uuid::from_u128(0xc1), "\"Amina\"", 1));
         // A killed process runs no destructor.
         std::mem::forget(session);
         drop(store);
