@@ -92,14 +92,16 @@ fn defer_history_index(conn: &mut Connection) -> Result<bool, StoreError> {
 }
 
 /// Builds the history index if it is missing (a first pull's session defers it; a process
-/// killed during that session leaves it missing). The index is schema 1's; a migration that
-/// changes it must change it here too.
-pub(crate) fn ensure_history_index(conn: &Connection) -> Result<(), StoreError> {
-    conn.execute_batch(
+/// killed during that session leaves it missing), when a session ends and when the store
+/// opens. A store that cannot build it (a full disk) is used without it: the index only
+/// makes lookups faster, and a coach must never be kept from the data for it; the next
+/// opening tries again. The index is schema 1's; a migration that changes it must change it
+/// here too.
+pub(crate) fn ensure_history_index(conn: &Connection) {
+    let _ = conn.execute_batch(
         "CREATE INDEX IF NOT EXISTS field_history_by_record
          ON field_history(entity, record_id, field, id)",
-    )?;
-    Ok(())
+    );
 }
 
 impl Deref for PullSession<'_> {
@@ -120,9 +122,8 @@ impl Drop for PullSession<'_> {
     fn drop(&mut self) {
         let conn = &self.store.conn;
         if self.history_index_deferred {
-            // Built while the session's large cache is still there. If it fails (a full
-            // disk), lookups scan the history until the next opening of the store builds it.
-            let _ = ensure_history_index(conn);
+            // Built while the session's large cache is still there.
+            ensure_history_index(conn);
         }
         // Setting a pragma back fails only on a broken connection, whose next statement then
         // reports the error; the settings are performance, never correctness.
@@ -283,5 +284,35 @@ mod tests {
         let store = Store::open_with_key(&path, &key).unwrap();
         assert!(has_history_index(&store));
         assert_eq!(store.pull_cursor().unwrap(), 1, "the page stays");
+    }
+
+    #[test]
+    fn a_store_whose_disk_is_too_full_to_build_the_history_index_stays_usable() {
+        let (_dir, mut store) = test_store();
+        let id = Uuid::from_u128(0xc1);
+        let mut session = store.pull_session().unwrap();
+        apply_page(&mut session, pulled(id, "\"Amina\"", 1));
+        std::mem::forget(session);
+        // Not one page more (and none free, the dropped index's among them): the disk is full.
+        store.vacuum().unwrap();
+        let pages: i64 = store
+            .conn
+            .query_row("PRAGMA page_count", [], |row| row.get(0))
+            .unwrap();
+        store
+            .conn
+            .pragma_update(None, "max_page_count", pages)
+            .unwrap();
+        // What the opening of the store does; it goes on.
+        ensure_history_index(&store.conn);
+        assert!(!has_history_index(&store));
+        assert_eq!(
+            store
+                .field_history("client", id, "given_name")
+                .unwrap()
+                .len(),
+            1,
+            "the history is read without its index"
+        );
     }
 }
