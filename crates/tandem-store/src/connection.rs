@@ -205,6 +205,22 @@ pub(crate) fn test_store() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
+/// The steps of `sql`'s query plan (`EXPLAIN QUERY PLAN`, parameters left unbound), for the
+/// crate's tests of which index a statement goes through.
+#[cfg(test)]
+pub(crate) fn query_plan(store: &Store, sql: &str) -> Vec<String> {
+    let mut statement = store
+        .conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .unwrap();
+    let mut rows = statement.raw_query();
+    let mut steps = Vec::new();
+    while let Some(row) = rows.next().unwrap() {
+        steps.push(row.get(3).unwrap());
+    }
+    steps
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

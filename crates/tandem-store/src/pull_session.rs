@@ -138,7 +138,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::connection::test_store;
+    use crate::connection::{query_plan, test_store};
     use crate::{STORE_FILE_NAME, ServerWrite, StoreKey};
 
     fn pragma(store: &Store, name: &str) -> i64 {
@@ -211,15 +211,12 @@ mod tests {
     }
 
     fn history_lookup_plan(store: &Store) -> String {
-        store
-            .conn
-            .query_row(
-                "EXPLAIN QUERY PLAN SELECT value FROM field_history
-                 WHERE entity = 'client' AND record_id = 'x' AND field = 'given_name' ORDER BY id",
-                [],
-                |row| row.get(3),
-            )
-            .unwrap()
+        query_plan(
+            store,
+            "SELECT value FROM field_history
+             WHERE entity = 'client' AND record_id = 'x' AND field = 'given_name' ORDER BY id",
+        )
+        .join("; ")
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
+use tandem_domain::Entity;
 use uuid::Uuid;
 
 use crate::{Store, StoreError};
@@ -27,51 +28,38 @@ pub struct PurgedRecord {
     pub record_id: Uuid,
 }
 
-/// The tables that hold a record's data, by `record_id`.
-const RECORD_TABLES: &[&str] = &[
-    "record_fields",
-    "records",
-    "outbox",
-    "field_history",
-    "rejected_changes",
-    "acknowledged_changes",
-    "conflicts",
-    "client_search_rows",
-];
+/// The fields whose value names another record: a contact's client, a merged duplicate's
+/// survivor.
+const LINK_FIELDS: &str = "('client_id', 'merged_into')";
 
 /// Removes the records and everything local that links to them; returns the ids removed.
+///
+/// Goes in rounds: the records the page names, then the records that linked to them, and
+/// so on. Each round finds its links in one statement before deleting anything, and then
+/// deletes all its records with one statement per table, so the history, which no index
+/// covers by value, is read once per round (an erasure usually has one: the server's purge
+/// names the client's synced contacts too) instead of once per record. The deletes go
+/// through the keys; only the tables that hold what awaits a coach or a lead (rejected
+/// changes, conflicts) are scanned, and the history during a first pull (which builds its
+/// index at the end, `pull_session.rs`).
 pub(crate) fn purge_records(
     conn: &Connection,
     purges: &[PurgedRecord],
 ) -> Result<BTreeSet<String>, StoreError> {
-    let mut queue: Vec<String> = purges.iter().map(|p| p.record_id.to_string()).collect();
+    let mut round: BTreeSet<String> = purges.iter().map(|p| p.record_id.to_string()).collect();
     let mut removed = BTreeSet::new();
-    while let Some(id) = queue.pop() {
-        if !removed.insert(id.clone()) {
-            continue;
+    let deletes = delete_statements();
+    while !round.is_empty() {
+        let ids = serde_json::Value::from(round.iter().cloned().collect::<Vec<_>>()).to_string();
+        let mut linking = conn.prepare_cached(&linking_statement())?;
+        let links = linking
+            .query_map([&ids], |row| row.get::<_, String>(0))?
+            .collect::<Result<BTreeSet<String>, _>>()?;
+        for delete in &deletes {
+            conn.prepare_cached(delete)?.execute([&ids])?;
         }
-        let link = serde_json::Value::String(id.clone()).to_string();
-        // A link may survive only in the history or the rejected list: a contact logged
-        // here for an erased client has its refused values rolled back before the purge
-        // arrives. These scans are not indexed; purges are rare.
-        let mut linking = conn.prepare_cached(
-            "SELECT record_id FROM record_fields
-             WHERE field IN ('client_id', 'merged_into') AND value = ?1
-             UNION SELECT record_id FROM outbox
-             WHERE field IN ('client_id', 'merged_into') AND value = ?1
-             UNION SELECT record_id FROM rejected_changes
-             WHERE field IN ('client_id', 'merged_into') AND value = ?1
-             UNION SELECT record_id FROM acknowledged_changes
-             WHERE field IN ('client_id', 'merged_into') AND value = ?1
-             UNION SELECT record_id FROM field_history
-             WHERE field IN ('client_id', 'merged_into') AND value = ?1",
-        )?;
-        for row in linking.query_map([&link], |row| row.get::<_, String>(0))? {
-            queue.push(row?);
-        }
-        for table in RECORD_TABLES {
-            conn.execute(&format!("DELETE FROM {table} WHERE record_id = ?1"), [&id])?;
-        }
+        removed.extend(round);
+        round = links.difference(&removed).cloned().collect();
     }
     if !removed.is_empty() {
         conn.execute(
@@ -80,6 +68,61 @@ pub(crate) fn purge_records(
         )?;
     }
     Ok(removed)
+}
+
+/// `('client', 'contact')`: every entity, so that the keys that begin with the entity serve
+/// a delete by record id, which removes the record under whatever entity holds it.
+fn all_entities() -> String {
+    let names: Vec<String> = Entity::ALL
+        .iter()
+        .map(|entity| format!("'{}'", entity.as_str()))
+        .collect();
+    format!("({})", names.join(", "))
+}
+
+/// The records whose link fields name one of the records in `?1` (a JSON array of ids),
+/// now or in anything kept about them: a link may survive only in the history or the
+/// rejected list (a contact logged here for an erased client has its refused values rolled
+/// back before the purge arrives).
+fn linking_statement() -> String {
+    let entities = all_entities();
+    let links = "(SELECT json_quote(value) FROM json_each(?1))";
+    format!(
+        "SELECT record_id FROM record_fields
+         WHERE field = 'client_id' AND entity IN {entities} AND value IN {links}
+         UNION SELECT record_id FROM record_fields
+         WHERE field = 'merged_into' AND entity IN {entities} AND value IN {links}
+         UNION SELECT record_id FROM outbox WHERE field IN {LINK_FIELDS} AND value IN {links}
+         UNION SELECT record_id FROM rejected_changes
+         WHERE field IN {LINK_FIELDS} AND value IN {links}
+         UNION SELECT record_id FROM acknowledged_changes
+         WHERE field IN {LINK_FIELDS} AND value IN {links}
+         UNION SELECT record_id FROM field_history
+         WHERE field IN {LINK_FIELDS} AND value IN {links}"
+    )
+}
+
+/// One delete per table that holds a record's data (its values, its history, its outbox
+/// rows, its rejected and acknowledged changes, the mirrored conflicts, its search row),
+/// each of the records in `?1` (a JSON array of ids).
+fn delete_statements() -> Vec<String> {
+    let entities = all_entities();
+    let ids = "(SELECT value FROM json_each(?1))";
+    [
+        "record_fields",
+        "records",
+        "outbox",
+        "field_history",
+        "rejected_changes",
+        "acknowledged_changes",
+        "conflicts",
+    ]
+    .iter()
+    .map(|table| format!("DELETE FROM {table} WHERE entity IN {entities} AND record_id IN {ids}"))
+    .chain([format!(
+        "DELETE FROM client_search_rows WHERE record_id IN {ids}"
+    )])
+    .collect()
 }
 
 impl Store {
@@ -123,5 +166,61 @@ impl Store {
     pub fn vacuum(&mut self) -> Result<(), StoreError> {
         self.conn.execute_batch("VACUUM")?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::{query_plan, test_store};
+
+    /// The tables that grow with the store (every value, every version, every search row):
+    /// a purge that scanned one of them once per record held a pulled page for seconds.
+    const LARGE_TABLES: &[&str] = &[
+        "record_fields",
+        "records",
+        "outbox",
+        "field_history",
+        "acknowledged_changes",
+        "client_search_rows",
+    ];
+
+    #[test]
+    fn a_purge_deletes_through_keys_and_scans_no_large_table() {
+        let (_dir, store) = test_store();
+        let deletes = delete_statements();
+        for table in LARGE_TABLES {
+            let delete = deletes
+                .iter()
+                .find(|d| d.starts_with(&format!("DELETE FROM {table} ")))
+                .unwrap_or_else(|| panic!("no delete from {table}"));
+            let plan = query_plan(&store, delete);
+            assert!(
+                plan.iter()
+                    .any(|step| step.starts_with(&format!("SEARCH {table} USING"))),
+                "{delete}: {plan:?}"
+            );
+            assert!(
+                plan.iter().all(|step| step != &format!("SCAN {table}")),
+                "{delete}: {plan:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn finding_the_records_that_link_to_purged_ones_reads_the_values_through_their_indexes() {
+        let (_dir, store) = test_store();
+        let plan = query_plan(&store, &linking_statement());
+        for index in ["record_fields_client_id", "record_fields_merged_into"] {
+            assert!(
+                plan.iter()
+                    .any(|step| step.contains(&format!("INDEX {index} (entity=? AND value=?)"))),
+                "{index} unused: {plan:?}"
+            );
+        }
+        assert!(
+            plan.iter().all(|step| step != "SCAN record_fields"),
+            "{plan:?}"
+        );
     }
 }

@@ -422,19 +422,7 @@ fn new_uuid_v7(edit: EditContext) -> Uuid {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connection::test_store;
-
-    fn query_plan(store: &Store, sql: &str) -> Vec<String> {
-        let mut statement = store
-            .conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-            .unwrap();
-        statement
-            .query_map(["\"x\""], |row| row.get::<_, String>(3))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
-    }
+    use crate::connection::{query_plan, test_store};
 
     #[test]
     fn lookups_by_value_read_their_fields_partial_index_and_scan_nothing() {
