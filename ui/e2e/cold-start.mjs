@@ -3,14 +3,19 @@
 // COLD_START_RUNS times (default 5), each time on a fresh data directory with a provisioning
 // file, as a laptop's first start. Prints `FIGURE` lines for scripts/lib/bench_report.py.
 //
-//   TANDEM_DESKTOP_BIN=... xvfb-run -a scripts/with-keyring node ui/e2e/cold-start.mjs
+//   TANDEM_DESKTOP_BIN=... [TANDEM_SERVER_BIN=...] xvfb-run -a scripts/with-keyring node ui/e2e/cold-start.mjs
 //
 // Per run: the time from just before the WebDriver session is created (which launches the
 // app) until the session is ready (the app's window and web view exist: the baseline), and
 // until the first usable screen (the sign-in form's username input, enabled); then, after
 // COLD_START_SETTLE_MS (default 1000), the summed RSS and PSS of the app and every
 // descendant process (WebKitWebProcess, WebKitNetworkProcess, their sandbox helpers).
-// It asserts nothing about time: a run fails only when the screen never appears.
+// With TANDEM_SERVER_BIN set, it then measures a signed-in laptop (`signedInStarts`): the
+// app signed in once to a tandem-server seeded with COLD_START_CLIENTS (default 20,000) demo
+// clients and synced, then started COLD_START_SIGNED_IN_RUNS times (default COLD_START_RUNS)
+// on that data directory: to the unlock form, from the unlock to the Today screen with its
+// recent clients, and the memory after it.
+// It asserts nothing about time: a run fails only when a screen never appears.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +28,11 @@ const APP = resolve(process.env.TANDEM_DESKTOP_BIN ?? '');
 const RUNS = Number(process.env.COLD_START_RUNS ?? 5);
 const SETTLE_MS = Number(process.env.COLD_START_SETTLE_MS ?? 1000);
 const FIRST_SCREEN = '#signin-username, #client-search';
+const SERVER = process.env.TANDEM_SERVER_BIN;
+const SIGNED_IN_CLIENTS = Number(process.env.COLD_START_CLIENTS ?? 20000);
+const SIGNED_IN_RUNS = Number(process.env.COLD_START_SIGNED_IN_RUNS ?? RUNS);
+// tandem-server's seed-demo password (crates/tandem-server/src/seed.rs).
+const DEMO_PASSWORD = 'demo-password';
 assert.ok(process.env.TANDEM_DESKTOP_BIN, 'set TANDEM_DESKTOP_BIN');
 
 /** pid → parent pid of every process. */
@@ -83,53 +93,169 @@ function appClosed() {
   return until(() => processesOf(APP).length === 0, `${APP} still runs after 20 s; close it first`, 20000);
 }
 
-async function coldStart(run) {
-  const scratch = mkdtempSync(join(tmpdir(), 'tandem-cold-start-'));
-  const provisioning = join(scratch, 'config.toml');
-  // An address nothing listens on: the first screen must not depend on the server.
-  writeFileSync(provisioning, 'server_url = "http://127.0.0.1:9"\norganisation = "Cold start"\n');
+/** Starts tauri-driver on `dataDir` and the app through it; resolves when the session is ready. */
+async function launch(dataDir, provisioning) {
   const port = await freePort();
   const driver = spawn('tauri-driver', ['--port', String(port), '--native-port', String(await freePort())], {
-    env: { ...process.env, TANDEM_DATA_DIR: join(scratch, 'data'), TANDEM_PROVISIONING_FILE: provisioning },
+    env: { ...process.env, TANDEM_DATA_DIR: dataDir, TANDEM_PROVISIONING_FILE: provisioning },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   driver.stderr.on('data', (chunk) => process.stderr.write(`[tauri-driver] ${chunk}`));
-  let browser;
+  const app = { driver, browser: null, started: 0, sessionReady: 0 };
   try {
     await listening(port, driver);
-    const started = performance.now();
-    browser = await remote({
+    app.started = performance.now();
+    app.browser = await remote({
       hostname: '127.0.0.1',
       port,
       logLevel: 'error',
       capabilities: { 'tauri:options': { application: APP }, 'wdio:enforceWebDriverClassic': true },
     });
-    const sessionReady = performance.now() - started;
-    // One script per poll, so the poll costs one round trip rather than several commands.
-    const usableScreen = () =>
-      browser.execute((selector) => {
-        const input = document.querySelector(selector);
-        return input !== null && !input.disabled && input.getClientRects().length > 0;
-      }, FIRST_SCREEN);
-    await until(usableScreen, 'the first screen did not appear within 60 s', 60000, 10);
-    const firstScreen = performance.now() - started;
-    await sleep(SETTLE_MS);
-    const { processes, rss, pss } = memory();
-    const each = processes.map((p) => `${p.name} ${mib(p.rss)} / ${mib(p.pss)}`).join(', ');
-    console.error(
-      `run ${run}: session ready ${ms(sessionReady)}, first screen ${ms(firstScreen)}, ` +
-        `RSS ${mib(rss)}, PSS ${mib(pss)} (RSS / PSS: ${each})`,
-    );
-    return { sessionReady, firstScreen, rss, pss };
+    app.sessionReady = performance.now() - app.started;
+    return app;
+  } catch (error) {
+    await close(app);
+    throw error;
+  }
+}
+
+/** Closes the app and its tauri-driver, and waits until the app's process is gone. */
+async function close({ driver, browser }) {
+  await browser?.deleteSession().catch(() => {});
+  try {
+    await appClosed();
   } finally {
-    await browser?.deleteSession().catch(() => {});
+    driver.kill('SIGTERM');
+    await finished(driver);
+  }
+}
+
+/** Waits until the page has an enabled, laid-out element `selector`, polled with one script. */
+function usable(browser, selector, what, timeout = 60000) {
+  const present = () =>
+    browser.execute((s) => {
+      const element = document.querySelector(s);
+      return element !== null && !element.disabled && element.getClientRects().length > 0;
+    }, selector);
+  return until(present, `${what} did not appear within ${timeout / 1000} s`, timeout, 10);
+}
+
+/** The memory of the app's processes now, as a line of the log and the sums. */
+function measuredMemory(label) {
+  const { processes, rss, pss } = memory();
+  const each = processes.map((p) => `${p.name} ${mib(p.rss)} / ${mib(p.pss)}`).join(', ');
+  console.error(`${label}, RSS ${mib(rss)}, PSS ${mib(pss)} (RSS / PSS: ${each})`);
+  return { rss, pss };
+}
+
+async function coldStart(run) {
+  const scratch = mkdtempSync(join(tmpdir(), 'tandem-cold-start-'));
+  const provisioning = join(scratch, 'config.toml');
+  // An address nothing listens on: the first screen must not depend on the server.
+  writeFileSync(provisioning, 'server_url = "http://127.0.0.1:9"\norganisation = "Cold start"\n');
+  try {
+    const app = await launch(join(scratch, 'data'), provisioning);
     try {
-      await appClosed();
+      await usable(app.browser, FIRST_SCREEN, 'the first screen');
+      const firstScreen = performance.now() - app.started;
+      await sleep(SETTLE_MS);
+      const { rss, pss } = measuredMemory(
+        `run ${run}: session ready ${ms(app.sessionReady)}, first screen ${ms(firstScreen)}`,
+      );
+      return { sessionReady: app.sessionReady, firstScreen, rss, pss };
     } finally {
-      driver.kill('SIGTERM');
-      await finished(driver);
-      rmSync(scratch, { recursive: true, force: true });
+      await close(app);
     }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A signed-in laptop: a tandem-server seeded with SIGNED_IN_CLIENTS demo clients, the app
+ * signed in once as coach1 and synced (not timed); then SIGNED_IN_RUNS starts on that data
+ * directory, each timed to the unlock form, and from the unlock's submit to the Today screen
+ * with its recent clients, and measured SETTLE_MS after it.
+ */
+async function signedInStarts() {
+  const scratch = mkdtempSync(join(tmpdir(), 'tandem-cold-start-signed-in-'));
+  const children = [];
+  const serverDir = join(scratch, 'server');
+  try {
+    const seedStarted = performance.now();
+    const seed = spawn(SERVER, ['seed-demo', '--clients', String(SIGNED_IN_CLIENTS), '--data-dir', serverDir], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let summary = '';
+    seed.stdout.on('data', (chunk) => (summary += chunk));
+    await finished(seed);
+    assert.equal(seed.exitCode, 0, 'seed-demo failed');
+    console.error(`server seeded in ${ms(performance.now() - seedStarted)}: ${summary.trim()}`);
+    const server = spawn(SERVER, ['serve', '--listen', '127.0.0.1:0', '--data-dir', serverDir], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(server);
+    const serverUrl = await new Promise((done, fail) => {
+      let out = '';
+      server.stdout.on('data', (chunk) => {
+        out += chunk;
+        const match = out.match(/listening on (http:\/\/[\d.:]+)/);
+        if (match) done(match[1]);
+      });
+      server.once('exit', (code) => fail(new Error(`tandem-server exited with ${code}`)));
+    });
+    const provisioning = join(scratch, 'config.toml');
+    writeFileSync(provisioning, `server_url = "${serverUrl}"\norganisation = "Cold start"\n`);
+    const dataDir = join(scratch, 'laptop');
+
+    const first = await launch(dataDir, provisioning);
+    try {
+      const { browser } = first;
+      await usable(browser, '#signin-username', 'the sign-in form');
+      await (await browser.$('#signin-username')).setValue('coach1');
+      await (await browser.$('#signin-password')).setValue(DEMO_PASSWORD);
+      const syncStarted = performance.now();
+      await (await browser.$('form button[type="submit"]')).click();
+      await until(
+        async () => ((await (await browser.$('.sync-last')).getAttribute('data-last-sync')) ?? '') !== '',
+        'the first sync did not finish within 30 minutes',
+        30 * 60000,
+        500,
+      );
+      console.error(`signed in and synced in ${ms(performance.now() - syncStarted)}`);
+    } finally {
+      await close(first);
+    }
+
+    const runs = [];
+    for (let run = 1; run <= SIGNED_IN_RUNS; run++) {
+      const app = await launch(dataDir, provisioning);
+      try {
+        const { browser } = app;
+        await usable(browser, '#signin-password', 'the unlock form');
+        const unlockScreen = performance.now() - app.started;
+        await (await browser.$('#signin-password')).setValue(DEMO_PASSWORD);
+        const submitted = performance.now();
+        await (await browser.$('form button[type="submit"]')).click();
+        await usable(browser, '.recent .card button', 'the Today screen with its recent clients');
+        const today = performance.now() - submitted;
+        await sleep(SETTLE_MS);
+        const { rss, pss } = measuredMemory(
+          `signed in, run ${run}: session ready ${ms(app.sessionReady)}, unlock form ${ms(unlockScreen)}, ` +
+            `unlock to Today ${ms(today)}`,
+        );
+        runs.push({ sessionReady: app.sessionReady, unlockScreen, today, rss, pss });
+      } finally {
+        await close(app);
+      }
+    }
+    return { runs, summary: summary.trim() };
+  } finally {
+    for (const child of children) {
+      child.kill('SIGTERM');
+      await finished(child);
+    }
+    rmSync(scratch, { recursive: true, force: true });
   }
 }
 
@@ -145,7 +271,7 @@ const mib = (kb) => `${(kb / 1024).toFixed(1)} MiB`;
 await appClosed();
 const runs = [];
 for (let run = 1; run <= RUNS; run++) runs.push(await coldStart(run));
-const pick = (key) => runs.map((r) => r[key]);
+const pick = (key, from = runs) => from.map((r) => r[key]);
 const binary = APP.split('/').slice(-2).join('/');
 console.log(
   `FIGURE desktop_cold_start (${binary}, ${RUNS} runs, fresh data dir): first usable screen ` +
@@ -157,3 +283,19 @@ console.log(
   `FIGURE desktop_memory (${binary}, ${RUNS} runs, ${SETTLE_MS} ms after the first screen, app + WebKit ` +
     `processes): RSS ${stats(pick('rss'), mib)}; PSS ${stats(pick('pss'), mib)}`,
 );
+if (SERVER) {
+  const signedIn = await signedInStarts();
+  const from = signedIn.runs;
+  const [, clients, contacts] = signedIn.summary.match(/(\d+) clients, (\d+) contacts/) ?? [];
+  const store = `signed in, synced: ${clients} clients, ${contacts} contacts`;
+  console.log(
+    `FIGURE desktop_cold_start_signed_in (${binary}, ${from.length} runs, ${store}): unlock form ` +
+      `${stats(pick('unlockScreen', from), ms)}; baseline WebDriver session ready ` +
+      `${stats(pick('sessionReady', from), ms)}; unlock submitted to the Today screen with its recent ` +
+      `clients ${stats(pick('today', from), ms)}`,
+  );
+  console.log(
+    `FIGURE desktop_memory_signed_in (${binary}, ${from.length} runs, ${SETTLE_MS} ms after the Today ` +
+      `screen, app + WebKit processes): RSS ${stats(pick('rss', from), mib)}; PSS ${stats(pick('pss', from), mib)}`,
+  );
+}
