@@ -2,10 +2,8 @@
 //! when they are due. Pure functions over `Record`s (the date is passed in), so they are
 //! tested without a store.
 
-use std::collections::BTreeSet;
-
 use chrono::{Datelike, Duration, NaiveDate};
-use tandem_domain::{Entity, Record, RecordId};
+use tandem_domain::Record;
 use tandem_store::{Store, StoreError};
 
 use crate::dto::{
@@ -126,60 +124,21 @@ pub fn follow_ups_due(
     buckets
 }
 
-/// The clients of the most recent contacts, newest first, without duplicates.
-pub fn recent_client_ids(contacts: &[Record], limit: usize) -> Vec<String> {
-    let mut dated: Vec<_> = contacts
-        .iter()
-        .filter(|c| !c.is_deleted())
-        .filter_map(|c| Some((c.get("occurred_at").as_date_time()?, text(c, "client_id")?)))
-        .collect();
-    dated.sort_by_key(|entry| std::cmp::Reverse(entry.0));
-    let mut seen = BTreeSet::new();
-    dated
-        .into_iter()
-        .filter(|(_, id)| seen.insert(id.clone()))
-        .map(|(_, id)| id)
-        .take(limit)
-        .collect()
-}
-
-/// The clients coached most recently (by their latest contact), then, when there are fewer
-/// than `limit`, the most recently registered ones.
-// The store has no "recent clients" query yet; this reads every contact, which is fine for a
-// team's few thousand but belongs in tandem-store (see the report of issue 5).
+/// The Today screen's recent clients (`Store::recent_clients`).
 pub fn recent_clients(store: &Store, limit: usize) -> Result<Vec<ClientSummary>, StoreError> {
-    let contacts = store.all_records(Entity::Contact)?;
-    let mut ids = recent_client_ids(&contacts, limit);
-    if ids.len() < limit {
-        // UUIDv7 ids sort by creation time: the newest registrations come last.
-        let mut clients = store.list_clients(false)?;
-        clients.sort_by_key(|c| std::cmp::Reverse(c.id().to_string()));
-        for client in clients {
-            let id = client.id().to_string();
-            if ids.len() >= limit {
-                break;
-            }
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
-    }
-    let mut found = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(client) = store.record(Entity::Client, RecordId::parse(&id)?)?
-            && !client.is_deleted()
-            && client.get("merged_into").is_null()
-        {
-            found.push(client_summary(&client));
-        }
-    }
-    Ok(found)
+    Ok(store
+        .recent_clients(limit)?
+        .iter()
+        .map(client_summary)
+        .collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    use tandem_domain::{Entity, RecordId};
 
     use serde_json::json;
     use tandem_domain::ValidationContext;
@@ -245,18 +204,6 @@ mod tests {
         assert_eq!(ids(&buckets.overdue), [Some("2026-11-25".to_owned())]);
         assert_eq!(ids(&buckets.today), [Some("2026-11-26".to_owned())]);
         assert_eq!(ids(&buckets.this_week), [Some("2026-11-28".to_owned())]);
-    }
-
-    #[test]
-    fn recent_clients_are_those_of_the_newest_contacts_each_once() {
-        let contacts = [
-            contact(1, Some(AMINA), "2026-11-20T10:00:00+02:00", None),
-            contact(2, Some(OLGA), "2026-11-24T10:00:00+02:00", None),
-            contact(3, Some(AMINA), "2026-11-25T10:00:00+02:00", None),
-            contact(4, None, "2026-11-26T10:00:00+02:00", None),
-        ];
-        assert_eq!(recent_client_ids(&contacts, 8), [AMINA, OLGA]);
-        assert_eq!(recent_client_ids(&contacts, 1), [AMINA]);
     }
 
     #[test]

@@ -52,6 +52,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "reference_indexes",
         sql: include_str!("../../../migrations/client/0006_reference_indexes.sql"),
     },
+    Migration {
+        version: 7,
+        name: "recent_contacts",
+        sql: include_str!("../../../migrations/client/0007_recent_contacts.sql"),
+    },
 ];
 
 /// The newest schema version this build knows (and leaves every store it opens at).

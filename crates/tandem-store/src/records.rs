@@ -2,7 +2,7 @@
 //! value, a history row and an outbox row, all in the transaction of the edit), reading
 //! them back, and the lists the app and the CLI show.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -31,6 +31,21 @@ const CONTACTS_OF_CLIENT: &str = "SELECT record_id FROM record_fields
 /// index of `follow_up_on` (schema 6).
 const FOLLOW_UPS_DUE: &str = "SELECT record_id FROM record_fields
      WHERE entity = 'contact' AND field = 'follow_up_on' AND value <> 'null' AND value <= ?1";
+
+/// Contacts from the most recent (as instants: the offsets of `occurred_at` may differ)
+/// with their client and whether they are deleted, through the index of `occurred_at`
+/// (schema 7), so that a caller reads only as many as it needs. Named: without statistics
+/// SQLite would rather read every contact through the key and sort them.
+const CONTACTS_NEWEST_FIRST: &str = "SELECT
+         (SELECT json_extract(client.value, '$') FROM record_fields AS client
+          WHERE client.entity = 'contact' AND client.record_id = occurred.record_id
+            AND client.field = 'client_id' AND json_type(client.value) = 'text'),
+         EXISTS (SELECT 1 FROM record_fields AS deleted
+          WHERE deleted.entity = 'contact' AND deleted.record_id = occurred.record_id
+            AND deleted.field = 'deleted' AND deleted.value = 'true')
+     FROM record_fields AS occurred INDEXED BY record_fields_occurred_at
+     WHERE occurred.entity = 'contact' AND occurred.field = 'occurred_at'
+     ORDER BY julianday(json_extract(occurred.value, '$')) DESC";
 
 /// Who makes an edit, and when. The caller reads the clock; the store never does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -280,6 +295,47 @@ impl Store {
         Ok(contacts)
     }
 
+    /// The Today screen's recent clients, at most `limit`: those coached most recently (by
+    /// their latest contact that is not deleted), newest first, then, when there are fewer,
+    /// the most recently registered (UUIDv7 ids sort by creation time). Each once, without
+    /// deleted clients and merged duplicates. Reads the contacts from the newest only until
+    /// it has them, and loads only the clients it returns.
+    pub fn recent_clients(&self, limit: usize) -> Result<Vec<Record>, StoreError> {
+        let mut found: Vec<Record> = Vec::with_capacity(limit);
+        let mut seen = BTreeSet::new();
+        let mut consider = |id: &str| -> Result<bool, StoreError> {
+            if found.len() < limit
+                && seen.insert(id.to_owned())
+                && let Some(client) = self.record(Entity::Client, RecordId::parse(id)?)?
+                && !client.is_deleted()
+                && client.get("merged_into").is_null()
+            {
+                found.push(client);
+            }
+            Ok(found.len() < limit)
+        };
+        let mut contacts = self.conn.prepare_cached(CONTACTS_NEWEST_FIRST)?;
+        let mut rows = contacts.query([])?;
+        while let Some(row) = rows.next()? {
+            let (client, deleted): (Option<String>, bool) = (row.get(0)?, row.get(1)?);
+            if let Some(client) = client.filter(|_| !deleted)
+                && !consider(&client)?
+            {
+                break;
+            }
+        }
+        let mut newest = self.conn.prepare_cached(
+            "SELECT record_id FROM records WHERE entity = 'client' ORDER BY record_id DESC",
+        )?;
+        let mut rows = newest.query([])?;
+        while let Some(row) = rows.next()? {
+            if !consider(&row.get::<_, String>(0)?)? {
+                break;
+            }
+        }
+        Ok(found)
+    }
+
     /// Open follow-ups (not done, not deleted) due on or before `until`, earliest first.
     pub fn follow_ups_due(&self, until: NaiveDate) -> Result<Vec<Record>, StoreError> {
         // Dates are stored as JSON strings ("YYYY-MM-DD"), which order like the dates.
@@ -449,5 +505,99 @@ mod tests {
                 "{plan:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_newest_contacts_are_read_in_the_order_of_the_occurred_at_index() {
+        let (_dir, store) = test_store();
+        let plan = query_plan(&store, CONTACTS_NEWEST_FIRST);
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("INDEX record_fields_occurred_at")),
+            "{plan:?}"
+        );
+        assert!(
+            plan.iter().all(|step| !step.contains("TEMP B-TREE")),
+            "sorted instead of walked: {plan:?}"
+        );
+    }
+
+    #[test]
+    fn recent_clients_are_those_met_last_each_once_then_the_newest_registered() {
+        use chrono::TimeZone;
+        use serde_json::json;
+
+        let (_dir, mut store) = test_store();
+        let create = |store: &mut Store, entity, fields: Json, minute| {
+            let input = serde_json::from_value(fields).unwrap();
+            let at = Utc.with_ymd_and_hms(2026, 11, 20, 10, minute, 0).unwrap();
+            store
+                .create_record(entity, &input, EditContext::at(at))
+                .unwrap()
+        };
+        let client = |store: &mut Store, name: &str, minute| {
+            create(store, Entity::Client, json!({ "given_name": name }), minute)
+        };
+        let contact = |client: RecordId, occurred_at: &str| json!({ "client_id": client.to_string(), "occurred_at": occurred_at, "channel": "drop_in" });
+        let amina = client(&mut store, "Amina", 0);
+        let olga = client(&mut store, "Olga", 1);
+        let jari = client(&mut store, "Jari", 2);
+        client(&mut store, "Ali", 3);
+        let gone = client(&mut store, "Gone", 4);
+        let deleted = BTreeMap::from([("deleted".to_owned(), json!(true))]);
+        let later = EditContext::at(Utc.with_ymd_and_hms(2026, 11, 21, 10, 0, 0).unwrap());
+        store
+            .edit_record(Entity::Client, gone, &deleted, later)
+            .unwrap();
+        create(
+            &mut store,
+            Entity::Contact,
+            contact(amina, "2026-11-25T11:00:00+02:00"),
+            10,
+        );
+        // Met last as an instant, although its text sorts first: 09:30 UTC is 11:30 in Helsinki.
+        create(
+            &mut store,
+            Entity::Contact,
+            contact(olga, "2026-11-25T09:30:00+00:00"),
+            11,
+        );
+        create(
+            &mut store,
+            Entity::Contact,
+            contact(amina, "2026-11-24T10:00:00+02:00"),
+            12,
+        );
+        create(
+            &mut store,
+            Entity::Contact,
+            contact(gone, "2026-11-26T10:00:00+02:00"),
+            13,
+        );
+        let removed = create(
+            &mut store,
+            Entity::Contact,
+            contact(jari, "2026-11-27T10:00:00+02:00"),
+            14,
+        );
+        store
+            .edit_record(Entity::Contact, removed, &deleted, later)
+            .unwrap();
+        let anonymous = json!({ "occurred_at": "2026-11-28T10:00:00+02:00", "channel": "drop_in" });
+        create(&mut store, Entity::Contact, anonymous, 15);
+
+        let names = |limit| -> Vec<String> {
+            store
+                .recent_clients(limit)
+                .unwrap()
+                .iter()
+                .map(|c| c.get("given_name").as_text().unwrap().to_owned())
+                .collect()
+        };
+        // Jari's only contact is deleted and Gone is deleted: after the clients met come the
+        // newest registrations, Gone left out.
+        assert_eq!(names(8), ["Olga", "Amina", "Ali", "Jari"]);
+        assert_eq!(names(3), ["Olga", "Amina", "Ali"]);
+        assert_eq!(names(1), ["Olga"]);
     }
 }
