@@ -6,11 +6,10 @@
 //! client (`client show`, `conflicts list`), which show it to the person who asked. The
 //! desktop app keeps no log file and logs nothing (it has no logger; see docs/security.md).
 
-use std::io::Write;
-use std::process::{Output, Stdio};
+use std::process::Output;
 
-use crate::TestStore;
 use crate::sync_server::{PASSWORD, server};
+use crate::{TestStore, output_with_input};
 
 /// Values that must never reach a log line; each is unusual enough not to occur by chance.
 const SECRETS: &[&str] = &[
@@ -72,21 +71,9 @@ impl Transcript {
 }
 
 fn run_traced(store: &TestStore, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = store
-        .command(args)
-        .env("RUST_LOG", "trace")
-        .env("RUST_BACKTRACE", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tandem");
-    let mut input = child.stdin.take().unwrap();
-    if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).unwrap();
-    }
-    drop(input);
-    child.wait_with_output().unwrap()
+    let mut command = store.command(args);
+    command.env("RUST_LOG", "trace").env("RUST_BACKTRACE", "1");
+    output_with_input(command, stdin.unwrap_or_default().as_bytes())
 }
 
 #[test]

@@ -3,9 +3,8 @@
 //! organisation CA used by `login` and `sync` against a real HTTPS tandem-server, and a
 //! revocation by an admin through the server's API, end to end.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::Output;
 
 use serde_json::{Value as Json, json};
 use tandem_protocol::Role;
@@ -22,20 +21,7 @@ fn login(store: &TestStore, args: &[&str], username: &str) -> Output {
     let mut all = vec!["--json", "login"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--username", username, "--password-stdin"]);
-    let mut child = store
-        .command(&all)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tandem login");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    store.run_with_input(&all, format!("{PASSWORD}\n").as_bytes())
 }
 
 fn stderr(output: &Output) -> String {

@@ -1,9 +1,7 @@
 //! A real tandem-server for the CLI's sync tests: in this test process, on 127.0.0.1:0, with
 //! an in-memory SQLite store; the `tandem` processes reach it over HTTP.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::{Arc, OnceLock};
 
 use serde_json::Value as Json;
@@ -138,28 +136,16 @@ impl TestStore {
         username: &str,
         password: &str,
     ) -> std::process::Output {
-        let mut child = self
-            .command(&[
-                "--json",
-                "login",
-                "--server",
-                base,
-                "--username",
-                username,
-                "--password-stdin",
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run tandem login");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(format!("{password}\n").as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        let args = [
+            "--json",
+            "login",
+            "--server",
+            base,
+            "--username",
+            username,
+            "--password-stdin",
+        ];
+        self.run_with_input(&args, format!("{password}\n").as_bytes())
     }
 
     /// Signs in with the right password, failing the test otherwise.

@@ -181,21 +181,10 @@ fn an_unknown_client_id_is_reported() {
 #[test]
 fn a_bad_import_line_is_refused_with_its_line_number_and_earlier_lines_are_kept() {
     let store = TestStore::new();
-    let mut child = store
-        .command(&["client", "import"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"{\"given_name\": \"Amina\"}\n{\"given_name\": \"Omar\", \"birth_year\": 1850}\n{\"given_name\": \"Never\"}\n")
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = store.run_with_input(
+        &["client", "import"],
+        b"{\"given_name\": \"Amina\"}\n{\"given_name\": \"Omar\", \"birth_year\": 1850}\n{\"given_name\": \"Never\"}\n",
+    );
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
