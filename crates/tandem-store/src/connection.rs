@@ -70,7 +70,7 @@ impl Store {
         unlock(&conn, key, path)?;
         configure(&conn)?;
         migrate::apply(&mut conn)?;
-        pull_session::ensure_history_index(&conn);
+        pull_session::ensure_deferred_indexes(&conn);
         Ok(Store {
             conn,
             path: path.to_owned(),

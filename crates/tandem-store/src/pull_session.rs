@@ -13,15 +13,19 @@
 //! slower (docs/benchmarks.md, second run).
 //!
 //! The first pull into a store that holds no record yet (a new laptop's initial sync) writes
-//! the history without its index `field_history_by_record` and builds the index once when the
-//! session ends. Every pulled value adds a history row, and that index orders the rows by
-//! record, so each page dirtied an index page for almost every record it brought (each one
-//! encrypted, authenticated and written to the WAL): a first pull's pages take 0.65 to 0.74
-//! of the time without it, and the initial sync 0.8 (docs/benchmarks.md, sixth run). Nothing
-//! reads wrong meanwhile: a lookup of a record's history scans the table instead. A session
-//! that ends early (an error, a lost connection) builds the index all the same, and the next
-//! session pulls the rest with it; a process killed during the session leaves it to the next
-//! opening of the store ([`ensure_history_index`]).
+//! without two indexes and builds them once when the session ends ([`DEFERRED_INDEXES`]):
+//! the history's `field_history_by_record` and the contacts' `record_fields_occurred_at`.
+//! Every pulled value adds a history row, and that index orders the rows by record, so each
+//! page dirtied an index page for almost every record it brought (each one encrypted,
+//! authenticated and written to the WAL): a first pull's pages take 0.65 to 0.74 of the time
+//! without it, and the initial sync 0.8 (docs/benchmarks.md, sixth run). The contacts' index
+//! orders them by when they happened, which the feed does not, and cost a first pull's pages
+//! about a tenth (seventh run). Nothing reads wrong meanwhile: a lookup of a record's history
+//! scans the table instead, and the Today screen's recent clients read every contact
+//! (`Store::recent_clients`). A session that ends early (an error, a lost connection) builds
+//! the indexes all the same, and the next session pulls the rest with them; a process killed
+//! during the session leaves them to the next opening of the store
+//! ([`ensure_deferred_indexes`]).
 //!
 //! Nothing about durability changes: every page still commits with its cursor under
 //! `synchronous = FULL`; the cache only holds pages, the checkpoint interval only decides
@@ -51,8 +55,8 @@ pub struct PullSession<'s> {
     store: &'s mut Store,
     cache_size: i64,
     wal_autocheckpoint: i64,
-    /// The history index was dropped for this session and is built when it ends.
-    history_index_deferred: bool,
+    /// The [`DEFERRED_INDEXES`] were dropped for this session and are built when it ends.
+    indexes_deferred: bool,
 }
 
 impl Store {
@@ -68,40 +72,57 @@ impl Store {
             store: self,
             cache_size,
             wal_autocheckpoint,
-            history_index_deferred: false,
+            indexes_deferred: false,
         };
         let conn = &mut session.store.conn;
         conn.pragma_update(None, "cache_size", -PULL_CACHE_KIB)?;
         conn.pragma_update(None, "wal_autocheckpoint", PULL_WAL_AUTOCHECKPOINT)?;
-        session.history_index_deferred = defer_history_index(conn)?;
+        session.indexes_deferred = defer_indexes(conn)?;
         Ok(session)
     }
 }
 
-/// Drops the history index when the store holds no record yet; returns whether it did.
-fn defer_history_index(conn: &mut Connection) -> Result<bool, StoreError> {
+/// The indexes a first pull builds when it ends: (name, definition), each as the migration
+/// that made it defines it (schema 1's history index, schema 7's contacts by time). A
+/// migration that changes one of them must change it here too.
+pub(crate) const DEFERRED_INDEXES: [(&str, &str); 2] = [
+    (
+        "field_history_by_record",
+        "CREATE INDEX IF NOT EXISTS field_history_by_record
+         ON field_history(entity, record_id, field, id)",
+    ),
+    (
+        "record_fields_occurred_at",
+        "CREATE INDEX IF NOT EXISTS record_fields_occurred_at
+         ON record_fields(julianday(json_extract(value, '$')))
+         WHERE entity = 'contact' AND field = 'occurred_at'",
+    ),
+];
+
+/// Drops the [`DEFERRED_INDEXES`] when the store holds no record yet; returns whether it did.
+fn defer_indexes(conn: &mut Connection) -> Result<bool, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let empty: bool = tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM records)", [], |row| {
         row.get(0)
     })?;
     if empty {
-        tx.execute_batch("DROP INDEX IF EXISTS field_history_by_record")?;
+        for (name, _) in DEFERRED_INDEXES {
+            tx.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
+        }
     }
     tx.commit()?;
     Ok(empty)
 }
 
-/// Builds the history index if it is missing (a first pull's session defers it; a process
-/// killed during that session leaves it missing), when a session ends and when the store
-/// opens. A store that cannot build it (a full disk) is used without it: the index only
-/// makes lookups faster, and a coach must never be kept from the data for it; the next
-/// opening tries again. The index is schema 1's; a migration that changes it must change it
-/// here too.
-pub(crate) fn ensure_history_index(conn: &Connection) {
-    let _ = conn.execute_batch(
-        "CREATE INDEX IF NOT EXISTS field_history_by_record
-         ON field_history(entity, record_id, field, id)",
-    );
+/// Builds whichever of the [`DEFERRED_INDEXES`] is missing (a first pull's session defers
+/// them; a process killed during that session leaves them missing), when a session ends and
+/// when the store opens. A store that cannot build one (a full disk) is used without it: the
+/// indexes only make lookups faster, and a coach must never be kept from the data for them;
+/// the next opening tries again.
+pub(crate) fn ensure_deferred_indexes(conn: &Connection) {
+    for (_, definition) in DEFERRED_INDEXES {
+        let _ = conn.execute_batch(definition);
+    }
 }
 
 impl Deref for PullSession<'_> {
@@ -121,9 +142,9 @@ impl DerefMut for PullSession<'_> {
 impl Drop for PullSession<'_> {
     fn drop(&mut self) {
         let conn = &self.store.conn;
-        if self.history_index_deferred {
+        if self.indexes_deferred {
             // Built while the session's large cache is still there.
-            ensure_history_index(conn);
+            ensure_deferred_indexes(conn);
         }
         // Setting a pragma back fails only on a broken connection, whose next statement then
         // reports the error; the settings are performance, never correctness.
@@ -198,16 +219,48 @@ mod tests {
             .unwrap();
     }
 
-    fn has_history_index(store: &Store) -> bool {
+    fn has_index(store: &Store, name: &str) -> bool {
         store
             .conn
             .query_row(
-                "SELECT EXISTS (SELECT 1 FROM sqlite_master
-                                WHERE type = 'index' AND name = 'field_history_by_record')",
-                [],
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1)",
+                [name],
                 |row| row.get(0),
             )
             .unwrap()
+    }
+
+    /// Both indexes a first pull defers are there.
+    fn has_deferred_indexes(store: &Store) -> bool {
+        has_index(store, "field_history_by_record") && has_index(store, "record_fields_occurred_at")
+    }
+
+    /// A pulled contact of `client`, which happened at `occurred_at`.
+    fn pulled_contact(
+        client: Uuid,
+        contact: Uuid,
+        occurred_at: &str,
+        seq: u64,
+    ) -> [ServerWrite; 2] {
+        let write = |field: &str, value: String, seq: u64| ServerWrite {
+            entity: "contact".into(),
+            field: field.into(),
+            value,
+            ..pulled(contact, "", seq)
+        };
+        [
+            write("client_id", format!("\"{client}\""), seq),
+            write("occurred_at", format!("\"{occurred_at}\""), seq + 1),
+        ]
+    }
+
+    fn recent_client_names(store: &Store) -> Vec<String> {
+        store
+            .recent_clients(8)
+            .unwrap()
+            .iter()
+            .map(|c| c.get("given_name").as_text().unwrap().to_owned())
+            .collect()
     }
 
     fn history_lookup_plan(store: &Store) -> String {
@@ -226,7 +279,7 @@ mod tests {
         {
             let mut session = store.pull_session().unwrap();
             assert!(
-                !has_history_index(&session),
+                !has_index(&session, "field_history_by_record"),
                 "the pulled history of an empty store is written unindexed"
             );
             for page in 1..=2 {
@@ -241,7 +294,10 @@ mod tests {
                 "the history is read without its index too"
             );
         }
-        assert!(has_history_index(&store), "indexed when the session ends");
+        assert!(
+            has_index(&store, "field_history_by_record"),
+            "indexed when the session ends"
+        );
         assert!(
             history_lookup_plan(&store).contains("USING INDEX field_history_by_record"),
             "{}",
@@ -257,18 +313,57 @@ mod tests {
     }
 
     #[test]
-    fn a_pull_into_a_store_that_holds_records_keeps_the_history_index() {
+    fn a_first_pull_into_an_empty_store_indexes_the_contacts_by_time_when_it_ends() {
+        let (_dir, mut store) = test_store();
+        let (amina, olga) = (Uuid::from_u128(0xc1), Uuid::from_u128(0xc2));
+        {
+            let mut session = store.pull_session().unwrap();
+            assert!(
+                !has_index(&session, "record_fields_occurred_at"),
+                "the pulled contacts of an empty store are written unindexed"
+            );
+            let mut page = vec![pulled(amina, "\"Amina\"", 1), pulled(olga, "\"Olga\"", 2)];
+            page.extend(pulled_contact(
+                amina,
+                Uuid::from_u128(0xd1),
+                "2026-11-24T10:00:00+02:00",
+                3,
+            ));
+            page.extend(pulled_contact(
+                olga,
+                Uuid::from_u128(0xd2),
+                "2026-11-25T10:00:00+02:00",
+                5,
+            ));
+            session
+                .apply_pulled_page(&page, &[], 6, at(), at())
+                .unwrap();
+            assert_eq!(
+                recent_client_names(&session),
+                ["Olga", "Amina"],
+                "the Today screen reads the contacts without their index too"
+            );
+        }
+        assert!(
+            has_index(&store, "record_fields_occurred_at"),
+            "indexed when the session ends"
+        );
+        assert_eq!(recent_client_names(&store), ["Olga", "Amina"]);
+    }
+
+    #[test]
+    fn a_pull_into_a_store_that_holds_records_keeps_the_indexes() {
         let (_dir, mut store) = test_store();
         apply_page(
             &mut store.pull_session().unwrap(),
             pulled(Uuid::from_u128(0xc1), "\"Amina\"", 1),
         );
         let session = store.pull_session().unwrap();
-        assert!(has_history_index(&session));
+        assert!(has_deferred_indexes(&session));
     }
 
     #[test]
-    fn a_store_opened_after_its_first_pull_was_killed_has_its_history_index_again() {
+    fn a_store_opened_after_its_first_pull_was_killed_has_its_indexes_again() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(STORE_FILE_NAME);
         let key = StoreKey::generate();
@@ -279,12 +374,12 @@ mod tests {
         std::mem::forget(session);
         drop(store);
         let store = Store::open_with_key(&path, &key).unwrap();
-        assert!(has_history_index(&store));
+        assert!(has_deferred_indexes(&store));
         assert_eq!(store.pull_cursor().unwrap(), 1, "the page stays");
     }
 
     #[test]
-    fn a_store_whose_disk_is_too_full_to_build_the_history_index_stays_usable() {
+    fn a_store_whose_disk_is_too_full_to_build_the_deferred_indexes_stays_usable() {
         let (_dir, mut store) = test_store();
         let id = Uuid::from_u128(0xc1);
         let mut session = store.pull_session().unwrap();
@@ -301,8 +396,8 @@ mod tests {
             .pragma_update(None, "max_page_count", pages)
             .unwrap();
         // What the opening of the store does; it goes on.
-        ensure_history_index(&store.conn);
-        assert!(!has_history_index(&store));
+        ensure_deferred_indexes(&store.conn);
+        assert!(!has_index(&store, "field_history_by_record"));
         assert_eq!(
             store
                 .field_history("client", id, "given_name")
@@ -311,5 +406,7 @@ mod tests {
             1,
             "the history is read without its index"
         );
+        assert!(!has_index(&store, "record_fields_occurred_at"));
+        assert_eq!(recent_client_names(&store), ["Amina"]);
     }
 }

@@ -35,17 +35,27 @@ const FOLLOW_UPS_DUE: &str = "SELECT record_id FROM record_fields
 /// Contacts from the most recent (as instants: the offsets of `occurred_at` may differ)
 /// with their client and whether they are deleted, through the index of `occurred_at`
 /// (schema 7), so that a caller reads only as many as it needs. Named: without statistics
-/// SQLite would rather read every contact through the key and sort them.
-const CONTACTS_NEWEST_FIRST: &str = "SELECT
+/// SQLite would rather read every contact through the key and sort them. Without the index
+/// (`indexed` false: a first pull builds it when it ends) they are read and sorted.
+fn contacts_newest_first(indexed: bool) -> String {
+    let occurred = if indexed {
+        "record_fields AS occurred INDEXED BY record_fields_occurred_at"
+    } else {
+        "record_fields AS occurred"
+    };
+    format!(
+        "SELECT
          (SELECT json_extract(client.value, '$') FROM record_fields AS client
           WHERE client.entity = 'contact' AND client.record_id = occurred.record_id
             AND client.field = 'client_id' AND json_type(client.value) = 'text'),
          EXISTS (SELECT 1 FROM record_fields AS deleted
           WHERE deleted.entity = 'contact' AND deleted.record_id = occurred.record_id
             AND deleted.field = 'deleted' AND deleted.value = 'true')
-     FROM record_fields AS occurred INDEXED BY record_fields_occurred_at
+     FROM {occurred}
      WHERE occurred.entity = 'contact' AND occurred.field = 'occurred_at'
-     ORDER BY julianday(json_extract(occurred.value, '$')) DESC";
+     ORDER BY julianday(json_extract(occurred.value, '$')) DESC"
+    )
+}
 
 /// Who makes an edit, and when. The caller reads the clock; the store never does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -314,7 +324,17 @@ impl Store {
             }
             Ok(found.len() < limit)
         };
-        let mut contacts = self.conn.prepare_cached(CONTACTS_NEWEST_FIRST)?;
+        // One read transaction, so that the index found is the index read: a first pull
+        // (another process's, too) drops it and builds it when it ends (`pull_session.rs`),
+        // and meanwhile the contacts are sorted instead.
+        let read = self.conn.unchecked_transaction()?;
+        let indexed = read
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_schema
+                                WHERE type = 'index' AND name = 'record_fields_occurred_at')",
+            )?
+            .query_row([], |row| row.get(0))?;
+        let mut contacts = read.prepare_cached(&contacts_newest_first(indexed))?;
         let mut rows = contacts.query([])?;
         while let Some(row) = rows.next()? {
             let (client, deleted): (Option<String>, bool) = (row.get(0)?, row.get(1)?);
@@ -510,7 +530,7 @@ mod tests {
     #[test]
     fn the_newest_contacts_are_read_in_the_order_of_the_occurred_at_index() {
         let (_dir, store) = test_store();
-        let plan = query_plan(&store, CONTACTS_NEWEST_FIRST);
+        let plan = query_plan(&store, &contacts_newest_first(true));
         assert!(
             plan.iter()
                 .any(|step| step.contains("INDEX record_fields_occurred_at")),
