@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { remote } from 'webdriverio';
-import { displayed, finished, freePort, listening, processesOf, screenshot, until } from './lib.mjs';
+import { displayed, finished, freePort, listening, listeningUrl, processesOf, screenshot, until } from './lib.mjs';
 
 assert.ok(process.env.TANDEM_DESKTOP_BIN && process.env.TANDEM_SERVER_BIN, 'set TANDEM_DESKTOP_BIN and TANDEM_SERVER_BIN');
 const APP = resolve(process.env.TANDEM_DESKTOP_BIN);
@@ -66,15 +66,7 @@ function tandemLogin(laptop, username) {
 /** Starts tandem-server and resolves with its URL once it prints that it listens. */
 function startServer(listen) {
   const child = run(SERVER, ['serve', '--listen', listen, '--data-dir', join(scratch, 'server')]);
-  return new Promise((done, fail) => {
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const match = out.match(/listening on (http:\/\/[\d.:]+)/);
-      if (match) done({ child, url: match[1] });
-    });
-    child.once('exit', (code) => fail(new Error(`tandem-server exited with ${code}`)));
-  });
+  return listeningUrl(child).then((url) => ({ child, url }));
 }
 
 async function stopServer() {

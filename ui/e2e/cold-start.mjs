@@ -22,7 +22,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { remote } from 'webdriverio';
-import { finished, freePort, listening, processesOf, sleep, until } from './lib.mjs';
+import { finished, freePort, listening, listeningUrl, processesOf, sleep, until } from './lib.mjs';
 
 const APP = resolve(process.env.TANDEM_DESKTOP_BIN ?? '');
 const RUNS = Number(process.env.COLD_START_RUNS ?? 5);
@@ -195,17 +195,9 @@ async function signedInStarts() {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.push(server);
-    const serverUrl = await new Promise((done, fail) => {
-      let out = '';
-      server.stdout.on('data', (chunk) => {
-        out += chunk;
-        const match = out.match(/listening on (http:\/\/[\d.:]+)/);
-        if (match) done(match[1]);
-      });
-      server.once('exit', (code) => fail(new Error(`tandem-server exited with ${code}`)));
-    });
+    const url = await listeningUrl(server);
     const provisioning = join(scratch, 'config.toml');
-    writeFileSync(provisioning, `server_url = "${serverUrl}"\norganisation = "Cold start"\n`);
+    writeFileSync(provisioning, `server_url = "${url}"\norganisation = "Cold start"\n`);
     const dataDir = join(scratch, 'laptop');
 
     const first = await launch(dataDir, provisioning);

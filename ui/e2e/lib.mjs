@@ -1,6 +1,6 @@
 // Helpers shared by the WebDriver scripts of the desktop app (app.test.mjs, cold-start.mjs,
-// installed-app.mjs): ports, waiting for a listener, a condition or a process, waiting for an
-// element, screenshots.
+// installed-app.mjs): ports, waiting for a listener (or for the URL tandem-server prints), a
+// condition or a process, waiting for an element, screenshots.
 import assert from 'node:assert/strict';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -32,6 +32,22 @@ export async function listening(port, child = null, timeout = 20000) {
     if (child) assert.equal(child.exitCode, null, `${child.spawnfile} exited before it listened on ${port}`);
     return accepts();
   }, `nothing listens on ${port}`, timeout);
+}
+
+/**
+ * Resolves with the URL a started `tandem-server serve` prints once it listens ("listening on
+ * http://..."; `--listen 127.0.0.1:0` picks a free port); fails if it exits first.
+ */
+export function listeningUrl(server) {
+  return new Promise((done, fail) => {
+    let out = '';
+    server.stdout.on('data', (chunk) => {
+      out += chunk;
+      const match = out.match(/listening on (http:\/\/[\d.:]+)/);
+      if (match) done(match[1]);
+    });
+    server.once('exit', (code) => fail(new Error(`tandem-server exited with ${code} before it listened`)));
+  });
 }
 
 /** Polls `condition` (which may be async) until it holds; fails with `message` after `timeout` ms. */
