@@ -84,7 +84,7 @@ impl Store {
 
 /// The indexes a first pull builds when it ends: (name, definition), each as the migration
 /// that made it defines it (schema 1's history index, schema 7's contacts by time). A
-/// migration that changes one of them must change it here too.
+/// migration that changes one of them must change it here too (a test compares them).
 pub(crate) const DEFERRED_INDEXES: [(&str, &str); 2] = [
     (
         "field_history_by_record",
@@ -310,6 +310,27 @@ mod tests {
                 .len(),
             2
         );
+    }
+
+    #[test]
+    fn the_deferred_indexes_are_built_as_the_migrations_define_them() {
+        let (_dir, store) = test_store();
+        let words = |sql: &str| sql.split_whitespace().collect::<Vec<_>>().join(" ");
+        for (name, definition) in DEFERRED_INDEXES {
+            let migrated: String = store
+                .conn
+                .query_row(
+                    "SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?1",
+                    [name],
+                    |row| row.get(0),
+                )
+                .unwrap();
+            assert_eq!(
+                words(&definition.replace("IF NOT EXISTS ", "")),
+                words(&migrated),
+                "{name}: a first pull would rebuild it unlike its migration"
+            );
+        }
     }
 
     #[test]
