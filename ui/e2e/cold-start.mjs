@@ -208,8 +208,12 @@ async function signedInStarts() {
       await (await browser.$('#signin-password')).setValue(DEMO_PASSWORD);
       const syncStarted = performance.now();
       await (await browser.$('form button[type="submit"]')).click();
+      // The sync bar appears only once signing in has ended (longer with a large team).
       await until(
-        async () => ((await (await browser.$('.sync-last')).getAttribute('data-last-sync')) ?? '') !== '',
+        async () => {
+          const bar = await browser.$('.sync-last');
+          return (await bar.isExisting()) && ((await bar.getAttribute('data-last-sync')) ?? '') !== '';
+        },
         'the first sync did not finish within 30 minutes',
         30 * 60000,
         500,
