@@ -445,8 +445,13 @@ pub enum SyncEvent {
     },
     /// Changes were pulled.
     Pulled {
-        /// How many.
+        /// How many, in this page.
         count: u64,
+        /// How many this sync has received so far.
+        received: u64,
+        /// How far the pull has come, 0 to 100 (none when the server does not say where it
+        /// ends).
+        percent: Option<u8>,
     },
     /// The sync ended; the new status follows.
     Finished {

@@ -16,8 +16,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value as Json;
 use tandem_store::{LocalConflict, Store, StoreError};
 use tandem_sync::{
-    ConflictChoice, CycleOutcome, HttpTransport, LoginInput, STALE_DEVICE_DAYS, SyncError,
-    SyncLock, SyncObserver, SyncPhase, SyncPolicy, SyncReport, SyncSchedule, SystemClock,
+    ConflictChoice, CycleOutcome, HttpTransport, LoginInput, PullProgress, STALE_DEVICE_DAYS,
+    SyncError, SyncLock, SyncObserver, SyncPhase, SyncPolicy, SyncReport, SyncSchedule,
+    SystemClock,
 };
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager};
@@ -272,11 +273,12 @@ impl SyncObserver for ChannelObserver<'_> {
         &mut self,
         changes: usize,
         _applied: &tandem_store::PullApplied,
-        _cursor: u64,
-        _has_more: bool,
+        progress: &PullProgress,
     ) {
         self.runtime.send(SyncEvent::Pulled {
             count: changes as u64,
+            received: progress.received,
+            percent: progress.percent(),
         });
     }
 }

@@ -13,8 +13,8 @@ use serde_json::{Value as Json, json};
 use tandem_store::{PullApplied, PushApplied, Store};
 use tandem_sync::credentials::{load_device_token, save_device_token};
 use tandem_sync::{
-    ConflictChoice, HttpTransport, LoginInput, Provisioning, SyncError, SyncLock, SyncObserver,
-    SyncPhase, SystemClock, sync_once, wipe_local_data,
+    ConflictChoice, HttpTransport, LoginInput, Provisioning, PullProgress, SyncError, SyncLock,
+    SyncObserver, SyncPhase, SystemClock, sync_once, wipe_local_data,
 };
 use uuid::Uuid;
 
@@ -165,10 +165,10 @@ impl SyncObserver for ProgressObserver {
         }
     }
 
-    fn pulled(&mut self, changes: usize, _applied: &PullApplied, cursor: u64, _more: bool) {
+    fn pulled(&mut self, changes: usize, _applied: &PullApplied, progress: &PullProgress) {
         self.pulled += changes as u64;
         if let Some(bar) = &self.bar {
-            bar.set_message(format!("{} received (server seq {cursor})", self.pulled));
+            bar.set_message(pull_progress_text(self.pulled, progress));
         }
     }
 }
@@ -458,6 +458,15 @@ fn sync_report_text(report: &SyncReport) -> String {
     lines.join("\n")
 }
 
+/// The progress bar's message while pulling: what this cycle received, and how far along
+/// the pull is when the server said where it ends.
+fn pull_progress_text(received: u64, progress: &PullProgress) -> String {
+    match progress.percent() {
+        Some(percent) => format!("{received} received ({percent} %)"),
+        None => format!("{received} received (server seq {})", progress.cursor),
+    }
+}
+
 fn skew_text(ms: i64) -> String {
     let secs = ms.abs() / 1000;
     let direction = if ms > 0 { "behind" } else { "ahead of" };
@@ -554,4 +563,29 @@ fn rejected_lines(rejected: &[RejectedChange]) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pull_shows_its_share_done_when_the_server_says_where_it_ends() {
+        let progress = PullProgress {
+            received: 1500,
+            started_at: 0,
+            cursor: 3000,
+            head: Some(12_000),
+            has_more: true,
+        };
+        assert_eq!(pull_progress_text(1500, &progress), "1500 received (25 %)");
+        let older_server = PullProgress {
+            head: None,
+            ..progress
+        };
+        assert_eq!(
+            pull_progress_text(1500, &older_server),
+            "1500 received (server seq 3000)"
+        );
+    }
 }

@@ -277,6 +277,11 @@ pub struct PullResponse {
     /// The database epoch that answered (left out by servers before it existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub epoch: Option<DatabaseEpoch>,
+    /// The `seq` of the team's newest write or purge when the page was read: the pull has
+    /// caught up when `next` reaches it (later writes move it on). Clients show how far a
+    /// long pull has come with it. Left out by servers before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<u64>,
 }
 
 /// A record erased (a subject's request) or purged (retention) on the server: the device

@@ -758,6 +758,12 @@ async fn pull(
         .map(|change| change.seq)
         .max(purges.last().map(|purge| purge.seq))
         .unwrap_or(query.after);
+    // Only a pull with more to come needs to know where it ends; the last page ends there.
+    let head = if has_more {
+        state.store.team_head(team_id).await?.max(next)
+    } else {
+        next
+    };
     Ok(Json(PullResponse {
         changes,
         next,
@@ -765,6 +771,7 @@ async fn pull(
         server_time: now,
         purges,
         epoch: Some(epoch),
+        head: Some(head),
     }))
 }
 

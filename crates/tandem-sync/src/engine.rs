@@ -12,7 +12,7 @@ use tandem_protocol::PullResponse;
 use tandem_store::{CLOCK_SKEW_WARNING_MS, Store};
 
 use crate::SyncError;
-use crate::observer::{SyncObserver, SyncPhase};
+use crate::observer::{PullProgress, SyncObserver, SyncPhase};
 use crate::planner::{self, MAX_BATCH_BYTES, MAX_BATCH_CHANGES, PULL_PAGE_SIZE};
 use crate::transport::HttpTransport;
 
@@ -217,6 +217,8 @@ async fn pull_pages(
     observer.phase(SyncPhase::Pull, store.pending_count()?);
     let mut store = store.pull_session()?;
     let mut after = store.pull_cursor()?;
+    let started_at = after;
+    let mut received = 0;
     let mut page = transport.pull(after, PULL_PAGE_SIZE).await?;
     loop {
         if adopt_epoch(&mut store, page.epoch.as_ref(), report)? {
@@ -236,7 +238,15 @@ async fn pull_pages(
         report.updated_fields += applied.updated;
         report.new_records += applied.new_records;
         report.purged_records += applied.purged;
-        observer.pulled(writes.len(), &applied, page.next, page.has_more);
+        received += writes.len() as u64;
+        let progress = PullProgress {
+            received,
+            started_at,
+            cursor: page.next,
+            head: page.head,
+            has_more: page.has_more,
+        };
+        observer.pulled(writes.len(), &applied, &progress);
         let Some(next_page) = next_page else {
             return Ok(false);
         };

@@ -40,7 +40,7 @@ pub use engine::{Clock, SyncReport, SystemClock, sync_once};
 pub use error::SyncError;
 pub use lock::SyncLock;
 pub use login::{LoginInput, sign_in, verify_offline};
-pub use observer::{NoProgress, SyncObserver, SyncPhase};
+pub use observer::{NoProgress, PullProgress, SyncObserver, SyncPhase};
 pub use provisioning::{OrganisationCa, Provisioning};
 pub use review::{ConflictChoice, DeviceHealth, STALE_DEVICE_DAYS};
 pub use schedule::{CycleOutcome, SyncPolicy, SyncSchedule, backoff_delay};

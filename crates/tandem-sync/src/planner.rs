@@ -485,6 +485,7 @@ mod tests {
             server_time: time(),
             purges: Vec::new(),
             epoch: None,
+            head: None,
         };
         let writes = server_writes(4, &page).unwrap();
         assert_eq!(writes.len(), 2);
@@ -501,6 +502,7 @@ mod tests {
             server_time: time(),
             purges: Vec::new(),
             epoch: None,
+            head: None,
         };
         assert!(server_writes(4, &page(vec![pulled(8), pulled(5)], 8, false)).is_err());
         assert!(server_writes(6, &page(vec![pulled(5)], 5, false)).is_err());
@@ -527,6 +529,7 @@ mod tests {
             server_time: time(),
             purges,
             epoch: None,
+            head: None,
         };
         let records = purged_records(4, &page(vec![purge(6), purge(7)], 7)).unwrap();
         assert_eq!(

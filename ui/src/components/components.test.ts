@@ -64,6 +64,24 @@ describe('SyncBar', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Sync now' }));
     expect(synced).toBe(1);
   });
+
+  it('shows how far a running sync has come, and nothing of it once the sync ended', () => {
+    const syncing = { ...offlineStatus, online: true, syncing: true, last_error: null };
+    const { unmount } = render(SyncBar, { status: syncing, progress: { received: 12500, percent: 42 }, onsyncnow: () => {}, onopenunsynced: () => {} });
+    expect(screen.getByTestId('sync-progress').textContent?.trim()).toBe('Receiving the team’s changes: 42%');
+    expect((document.querySelector('.sync-progress progress') as HTMLProgressElement).value).toBe(42);
+    expect((screen.getByRole('button', { name: 'Sync now' }) as HTMLButtonElement).disabled).toBe(true);
+    unmount();
+    // A server that does not say where the pull ends: the count so far, in the user's language.
+    setLocale('fi');
+    const older = render(SyncBar, { status: syncing, progress: { received: 12500, percent: null }, onsyncnow: () => {}, onopenunsynced: () => {} });
+    expect(screen.getByTestId('sync-progress').textContent?.trim()).toMatch(/^Vastaanotetaan tiimin muutoksia: 12\s500 tähän mennessä$/);
+    expect(document.querySelector('.sync-progress progress')).toBeNull();
+    older.unmount();
+    setLocale('en');
+    render(SyncBar, { status: { ...syncing, syncing: false }, progress: { received: 12500, percent: 42 }, onsyncnow: () => {}, onopenunsynced: () => {} });
+    expect(screen.queryByTestId('sync-progress')).toBeNull();
+  });
 });
 
 describe('ErrorNotice', () => {

@@ -113,6 +113,8 @@ export const en: Messages = {
   'sync.offline': 'Offline',
   'sync.unknown': 'Checking the connection…',
   'sync.syncing': 'Syncing…',
+  'sync.receiving': 'Receiving the team’s changes: {count} so far',
+  'sync.receiving_percent': 'Receiving the team’s changes: {percent}%',
   'sync.pending': '{count} changes waiting',
   'sync.pending_none': 'All changes sent',
   'sync.last_synced': 'Last synced {time}',

@@ -113,6 +113,8 @@ export const fi: Messages = {
   'sync.offline': 'Ei verkkoa',
   'sync.unknown': 'Tarkistetaan yhteyttä…',
   'sync.syncing': 'Synkronoidaan…',
+  'sync.receiving': 'Vastaanotetaan tiimin muutoksia: {count} tähän mennessä',
+  'sync.receiving_percent': 'Vastaanotetaan tiimin muutoksia: {percent} %',
   'sync.pending': '{count} muutosta odottaa',
   'sync.pending_none': 'Kaikki muutokset lähetetty',
   'sync.last_synced': 'Synkronoitu viimeksi {time}',

@@ -113,6 +113,8 @@ export const sv: Messages = {
   'sync.offline': 'Frånkopplad',
   'sync.unknown': 'Kontrollerar anslutningen…',
   'sync.syncing': 'Synkar…',
+  'sync.receiving': 'Tar emot teamets ändringar: {count} hittills',
+  'sync.receiving_percent': 'Tar emot teamets ändringar: {percent} %',
   'sync.pending': '{count} ändringar väntar',
   'sync.pending_none': 'Alla ändringar skickade',
   'sync.last_synced': 'Senast synkat {time}',

@@ -231,9 +231,10 @@ proptest! {
         after in any::<u64>(), limit in any::<u32>(),
         changes in prop::collection::vec(pulled_change(), 0..4),
         next in any::<u64>(), has_more in any::<bool>(), server_time in time(),
+        head in any::<Option<u64>>(),
     ) {
         round_trips(&PullQuery { after, limit });
-        round_trips(&PullResponse { changes, next, has_more, server_time, purges: Vec::new(), epoch: None });
+        round_trips(&PullResponse { changes, next, has_more, server_time, purges: Vec::new(), epoch: None, head });
     }
 
     #[test]
@@ -302,9 +303,19 @@ fn server_time_is_written_in_rfc_3339() {
         server_time: Utc.timestamp_millis_opt(1_764_000_000_123).unwrap(),
         purges: Vec::new(),
         epoch: None,
+        head: None,
     };
     let json = serde_json::to_value(&response).unwrap();
     assert_eq!(json["server_time"], json!("2025-11-24T16:00:00.123Z"));
+}
+
+#[test]
+fn a_pull_answer_without_a_head_is_read_as_from_an_older_server() {
+    let older = json!({"changes": [], "next": 4, "has_more": true,
+                       "server_time": "2025-11-24T16:00:00.123Z"});
+    let response: PullResponse = serde_json::from_value(older).unwrap();
+    assert_eq!(response.head, None);
+    assert!(response.purges.is_empty() && response.epoch.is_none());
 }
 
 #[test]

@@ -228,6 +228,9 @@ pub trait ServerStore: PrivacyStore + EpochStore + Send + Sync + std::fmt::Debug
         after: u64,
         limit: u32,
     ) -> Result<(Vec<PulledChange>, Vec<PulledPurge>, bool), ServerError>;
+    /// The `seq` of the team's newest effective write or purge (0 when it has none): where
+    /// a pull ends, for a client's progress.
+    async fn team_head(&self, team_id: Uuid) -> Result<u64, ServerError>;
     /// Every value a field ever had or was offered (oldest first).
     async fn field_history(
         &self,

@@ -1568,6 +1568,24 @@ impl ServerStore for PostgresStore {
         Ok((changes, purges, has_more))
     }
 
+    async fn team_head(&self, team_id: Uuid) -> Result<u64, ServerError> {
+        let client = self.client().await?;
+        // Each side reads the end of its (team, seq) index.
+        let statement = client
+            .prepare_cached(
+                "SELECT greatest(
+                   (SELECT coalesce(max(seq), 0) FROM change_log
+                    WHERE team_id = $1 AND effective),
+                   (SELECT coalesce(max(seq), 0) FROM purges WHERE team_id = $1))",
+            )
+            .await?;
+        let head: i64 = client
+            .query_one(&statement, &[&team_id])
+            .await?
+            .try_get(0)?;
+        Ok(seq(head))
+    }
+
     async fn field_history(
         &self,
         team_id: Uuid,

@@ -1203,6 +1203,22 @@ impl ServerStore for SqliteStore {
         .await
     }
 
+    async fn team_head(&self, team_id: Uuid) -> Result<u64, ServerError> {
+        self.run(move |conn| {
+            // Each side reads the end of its (team, seq) index.
+            let head: i64 = conn.query_row(
+                "SELECT max(
+                   (SELECT coalesce(max(seq), 0) FROM change_log
+                    WHERE team_id = ?1 AND effective = 1),
+                   (SELECT coalesce(max(seq), 0) FROM purges WHERE team_id = ?1))",
+                [team_id.to_string()],
+                |row| row.get(0),
+            )?;
+            Ok(seq(head))
+        })
+        .await
+    }
+
     async fn field_history(
         &self,
         team_id: Uuid,

@@ -259,6 +259,11 @@ async fn an_erased_client_leaves_no_trace_of_its_values_in_the_database(backend:
             "the cursor moves past the purges"
         );
     }
+    // A pull that stops before the purges knows it ends at them (a device's progress).
+    let end = server.pull(&b, before.next, 1000).await.next;
+    let first = server.pull(&b, before.next, 1).await;
+    assert!(first.has_more, "{first:?}");
+    assert_eq!(first.head, Some(end));
     // The other client is untouched, and later writes get seqs after the purges.
     let results = server
         .push(

@@ -434,11 +434,14 @@ async fn pull_pagination_returns_each_change_exactly_once_at_every_boundary(back
                 )
                 .await;
         }
+        // Where every pull of this team ends: its newest write, not the other team's.
+        let head = expected.last().copied().unwrap_or(0);
         let (mut after, mut seen, mut pages) = (0, Vec::new(), 0);
         loop {
             let page = server.pull(&a, after, LIMIT).await;
             pages += 1;
             assert!(page.changes.len() <= LIMIT as usize);
+            assert_eq!(page.head, Some(head), "count {count}, after {after}");
             seen.extend(page.changes.iter().map(|c| c.seq));
             assert!(page.changes.iter().all(|c| c.value != json!("Other")));
             after = page.next;
@@ -454,6 +457,7 @@ async fn pull_pagination_returns_each_change_exactly_once_at_every_boundary(back
         );
         let tail = server.pull(&a, after, LIMIT).await;
         assert!(tail.changes.is_empty() && !tail.has_more && tail.next == after);
+        assert_eq!(tail.head, Some(after));
     }
 }
 

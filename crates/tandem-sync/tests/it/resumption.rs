@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tandem_protocol::{ChangeIn, LoginRequest, PushRequest, SCHEMA_VERSION};
 use tandem_store::{PullApplied, PushApplied};
 use tandem_sync::planner::PULL_PAGE_SIZE;
-use tandem_sync::{HttpTransport, SyncObserver, TransportSettings};
+use tandem_sync::{HttpTransport, PullProgress, SyncObserver, TransportSettings};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -24,6 +24,8 @@ const RECORDS: usize = 50_000;
 #[derive(Default)]
 struct PullCounter {
     first_cursor_seen: Option<u64>,
+    started_at: Option<u64>,
+    percents: Vec<u8>,
     pulled: u64,
     die_after: Option<u64>,
 }
@@ -31,9 +33,12 @@ struct PullCounter {
 impl SyncObserver for PullCounter {
     fn pushed(&mut self, _changes: usize, _applied: &PushApplied, _remaining: u64) {}
 
-    fn pulled(&mut self, changes: usize, _applied: &PullApplied, cursor: u64, _more: bool) {
-        self.first_cursor_seen.get_or_insert(cursor);
+    fn pulled(&mut self, changes: usize, _applied: &PullApplied, progress: &PullProgress) {
+        self.first_cursor_seen.get_or_insert(progress.cursor);
+        self.started_at.get_or_insert(progress.started_at);
+        self.percents.extend(progress.percent());
         self.pulled += changes as u64;
+        assert_eq!(progress.received, self.pulled);
         // Counted in records, not in seqs: other tests' teams share the server's sequence.
         if self.die_after.is_some_and(|limit| self.pulled >= limit) {
             panic!("the laptop dies in the middle of its first sync");
@@ -141,6 +146,25 @@ fn an_initial_sync_of_50000_records_interrupted_halfway_resumes_from_its_cursor(
     );
     assert!(resumed.first_cursor_seen.unwrap() > cursor);
     assert_eq!(laptop.store.list_clients(true).unwrap().len(), RECORDS);
+    // Its progress ran from the stored cursor, page by page, to 100 % at the last page only.
+    assert_eq!(resumed.started_at, Some(cursor));
+    let percents = &resumed.percents;
+    assert_eq!(
+        percents.len(),
+        (RECORDS - stored_before).div_ceil(PULL_PAGE_SIZE as usize),
+        "{percents:?}"
+    );
+    assert!(percents.is_sorted(), "{percents:?}");
+    assert_eq!(percents.last(), Some(&100));
+    assert!(
+        percents[..percents.len() - 1].iter().all(|p| *p < 100),
+        "{percents:?}"
+    );
+    assert!(
+        dying.percents.iter().all(|p| *p < 100),
+        "{:?}",
+        dying.percents
+    );
 }
 
 /// A proxy to the shared server that passes every connection on but the `hold`-th, which it
@@ -178,10 +202,10 @@ struct PageStopper {
 }
 
 impl SyncObserver for PageStopper {
-    fn pulled(&mut self, changes: usize, _applied: &PullApplied, cursor: u64, _more: bool) {
+    fn pulled(&mut self, changes: usize, _applied: &PullApplied, progress: &PullProgress) {
         self.pages += 1;
         self.pulled += changes as u64;
-        self.cursor = cursor;
+        self.cursor = progress.cursor;
         if self.pages == self.stop_after {
             self.stop.notify_one();
         }

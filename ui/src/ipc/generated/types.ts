@@ -664,9 +664,18 @@ export type SyncEvent = { "event": "started" } | { "event": "pushed",
  */
 count: number, } | { "event": "pulled", 
 /**
- * How many.
+ * How many, in this page.
  */
-count: number, } | { "event": "finished", 
+count: number, 
+/**
+ * How many this sync has received so far.
+ */
+received: number, 
+/**
+ * How far the pull has come, 0 to 100 (none when the server does not say where it
+ * ends).
+ */
+percent: number | null, } | { "event": "finished", 
 /**
  * The status after the sync.
  */
