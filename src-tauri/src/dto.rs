@@ -126,15 +126,24 @@ pub struct FollowUpItem {
     pub client: Option<ClientSummary>,
 }
 
+/// Some of the open follow-ups due in a span of days, and how many there are.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, TS)]
+pub struct FollowUpGroup {
+    /// The first of them (at most 100), in the order the screen lists them.
+    pub items: Vec<FollowUpItem>,
+    /// How many there are in all.
+    pub total: u64,
+}
+
 /// Open follow-ups by when they are due.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, TS)]
 pub struct FollowUpsDue {
-    /// Due before today.
-    pub overdue: Vec<FollowUpItem>,
+    /// Due before today, the most recently due first.
+    pub overdue: FollowUpGroup,
     /// Due today.
-    pub today: Vec<FollowUpItem>,
-    /// Due later this week (up to Sunday).
-    pub this_week: Vec<FollowUpItem>,
+    pub today: FollowUpGroup,
+    /// Due later this week (up to Sunday), the earliest first.
+    pub this_week: FollowUpGroup,
 }
 
 /// Who is signed in and whether the app is unlocked.

@@ -2,12 +2,15 @@
 //! when they are due. Pure functions over `Record`s (the date is passed in), so they are
 //! tested without a store.
 
+use std::collections::BTreeMap;
+
 use chrono::{Datelike, Duration, NaiveDate};
-use tandem_domain::Record;
-use tandem_store::{Store, StoreError};
+use tandem_domain::{Entity, Record, RecordId};
+use tandem_store::{DueOrder, Store, StoreError};
 
 use crate::dto::{
-    ClientDetail, ClientSummary, ContactView, FieldValues, FollowUpItem, FollowUpsDue,
+    ClientDetail, ClientSummary, ContactView, FieldValues, FollowUpGroup, FollowUpItem,
+    FollowUpsDue,
 };
 
 /// How many clients the "recent clients" list shows.
@@ -95,33 +98,62 @@ pub fn end_of_week(today: NaiveDate) -> NaiveDate {
     today + Duration::days(i64::from(6 - today.weekday().num_days_from_monday()))
 }
 
-/// Sorts open follow-ups into overdue, today and later this week. `client_of` finds the
-/// client of a contact.
-pub fn follow_ups_due(
-    due: &[Record],
-    today: NaiveDate,
-    mut client_of: impl FnMut(&str) -> Option<ClientSummary>,
-) -> FollowUpsDue {
-    let mut buckets = FollowUpsDue::default();
-    for contact in due {
-        let Some(on) = contact.get("follow_up_on").as_date() else {
-            continue;
-        };
-        let view = contact_view(contact);
-        let client = view.client_id.as_deref().and_then(&mut client_of);
-        let item = FollowUpItem {
-            contact: view,
-            client,
-        };
-        if on < today {
-            buckets.overdue.push(item);
-        } else if on == today {
-            buckets.today.push(item);
-        } else if on <= end_of_week(today) {
-            buckets.this_week.push(item);
+/// How many follow-ups each group of the Follow-ups screen lists (it counts them all).
+pub const FOLLOW_UPS_LISTED: usize = 100;
+
+/// The groups of the Follow-ups screen on `today`, as spans of due days (from, until) and
+/// orders: overdue (the most recently due first: a long list starts with what is still
+/// fresh, and every follow-up stays in its client's profile), today, and later this week
+/// (up to Sunday; empty on a Sunday).
+pub fn follow_up_spans(today: NaiveDate) -> [(Option<NaiveDate>, NaiveDate, DueOrder); 3] {
+    let day = Duration::days(1);
+    [
+        (None, today - day, DueOrder::LatestFirst),
+        (Some(today), today, DueOrder::EarliestFirst),
+        (
+            Some(today + day),
+            end_of_week(today),
+            DueOrder::EarliestFirst,
+        ),
+    ]
+}
+
+/// The Follow-ups screen: the open follow-ups overdue, due today and later this week, each
+/// group with its first `FOLLOW_UPS_LISTED` and how many there are, with their clients.
+pub fn follow_ups_due(store: &Store, today: NaiveDate) -> Result<FollowUpsDue, StoreError> {
+    let mut clients: BTreeMap<String, Option<ClientSummary>> = BTreeMap::new();
+    let mut group = |(from, until, order)| -> Result<FollowUpGroup, StoreError> {
+        let found = store.open_follow_ups(from, until, order, FOLLOW_UPS_LISTED)?;
+        let mut items = Vec::with_capacity(found.contacts.len());
+        for contact in &found.contacts {
+            let contact = contact_view(contact);
+            let client = match &contact.client_id {
+                Some(id) => match clients.get(id) {
+                    Some(client) => client.clone(),
+                    None => {
+                        let client = store
+                            .record(Entity::Client, RecordId::parse(id)?)?
+                            .as_ref()
+                            .map(client_summary);
+                        clients.insert(id.clone(), client.clone());
+                        client
+                    }
+                },
+                None => None,
+            };
+            items.push(FollowUpItem { contact, client });
         }
-    }
-    buckets
+        Ok(FollowUpGroup {
+            items,
+            total: found.total,
+        })
+    };
+    let [overdue, due_today, this_week] = follow_up_spans(today);
+    Ok(FollowUpsDue {
+        overdue: group(overdue)?,
+        today: group(due_today)?,
+        this_week: group(this_week)?,
+    })
 }
 
 /// The Today screen's recent clients (`Store::recent_clients`).
@@ -167,7 +199,6 @@ mod tests {
     }
 
     const AMINA: &str = "0190f0c4-8d5e-7c3a-9f1e-00000000000a";
-    const OLGA: &str = "0190f0c4-8d5e-7c3a-9f1e-00000000000b";
 
     #[test]
     fn the_week_ends_on_sunday() {
@@ -177,33 +208,28 @@ mod tests {
     }
 
     #[test]
-    fn follow_ups_are_sorted_into_overdue_today_and_this_week() {
-        let due = [
-            contact(
-                1,
-                Some(AMINA),
-                "2026-11-20T10:00:00+02:00",
-                Some("2026-11-25"),
-            ),
-            contact(
-                2,
-                Some(OLGA),
-                "2026-11-20T10:00:00+02:00",
-                Some("2026-11-26"),
-            ),
-            contact(3, None, "2026-11-20T10:00:00+02:00", Some("2026-11-28")),
-            contact(4, None, "2026-11-20T10:00:00+02:00", Some("2026-12-02")),
-        ];
-        let buckets = follow_ups_due(&due, day("2026-11-26"), |_| None);
-        let ids = |items: &[FollowUpItem]| -> Vec<Option<String>> {
-            items
-                .iter()
-                .map(|i| i.contact.follow_up_on.clone())
-                .collect()
-        };
-        assert_eq!(ids(&buckets.overdue), [Some("2026-11-25".to_owned())]);
-        assert_eq!(ids(&buckets.today), [Some("2026-11-26".to_owned())]);
-        assert_eq!(ids(&buckets.this_week), [Some("2026-11-28".to_owned())]);
+    fn the_follow_up_groups_are_overdue_today_and_the_rest_of_the_week() {
+        let [overdue, today, later] = follow_up_spans(day("2026-11-26"));
+        assert_eq!(overdue, (None, day("2026-11-25"), DueOrder::LatestFirst));
+        assert_eq!(
+            today,
+            (
+                Some(day("2026-11-26")),
+                day("2026-11-26"),
+                DueOrder::EarliestFirst
+            )
+        );
+        assert_eq!(
+            later,
+            (
+                Some(day("2026-11-27")),
+                day("2026-11-29"),
+                DueOrder::EarliestFirst
+            )
+        );
+        // On a Sunday nothing is left of the week.
+        let [_, _, (from, until, _)] = follow_up_spans(day("2026-11-29"));
+        assert!(from > Some(until));
     }
 
     #[test]

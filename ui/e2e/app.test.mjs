@@ -207,8 +207,13 @@ test('a coach signs in, works offline, and the app syncs by itself when the serv
   assert.equal((await browser.$$('.timeline li')).length, 2);
   await shot('07-client-profile');
 
+  // Each group counts its open follow-ups (the demo team has fewer than the 100 listed).
   await (await el('[data-nav="follow_ups"]')).click();
-  await el('[data-group="overdue"]');
+  for (const group of ['overdue', 'today', 'this_week']) {
+    const heading = await (await el(`[data-group="${group}"] h2`)).getText();
+    const listed = (await browser.$$(`[data-group="${group}"] li`)).length;
+    assert.match(heading, new RegExp(`\\(${listed}\\)$`));
+  }
   await shot('08-follow-ups');
   await (await el('[data-nav="settings"]')).click();
   await el('#settings-language');

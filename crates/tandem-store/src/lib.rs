@@ -21,7 +21,7 @@ pub use key::{StoreKey, delete_key};
 pub use migrate::SCHEMA_VERSION;
 pub use pull_session::PullSession;
 pub use purge::PurgedRecord;
-pub use records::{EditContext, EditOutcome};
+pub use records::{DueOrder, EditContext, EditOutcome, FollowUps};
 pub use search::MAX_SEARCH_RESULTS;
 pub use status::StoreStatus;
 pub use sync_state::{

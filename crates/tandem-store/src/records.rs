@@ -27,10 +27,38 @@ const CONTACTS_OF_CLIENT: &str = "SELECT record_id FROM record_fields
            SELECT json_quote(record_id) FROM record_fields
            WHERE entity = 'client' AND field = 'merged_into' AND value = ?1)";
 
-/// The contacts with a follow-up on or before `?1` (a date as JSON), through the partial
-/// index of `follow_up_on` (schema 6).
-const FOLLOW_UPS_DUE: &str = "SELECT record_id FROM record_fields
-     WHERE entity = 'contact' AND field = 'follow_up_on' AND value <> 'null' AND value <= ?1";
+/// The open follow-ups due from `?1` to `?2` (dates as JSON strings, both included): the
+/// contacts whose `follow_up_on` lies there, through its partial index (schema 6), less those
+/// done or deleted (looked up by key). Dates are stored as JSON strings ("YYYY-MM-DD"), which
+/// order like the dates; every JSON string starts with `"`, the lower bound of all of them.
+const OPEN_FOLLOW_UPS: &str = "FROM record_fields AS due
+     WHERE due.entity = 'contact' AND due.field = 'follow_up_on'
+       AND due.value >= ?1 AND due.value <= ?2
+       AND NOT EXISTS (SELECT 1 FROM record_fields AS done
+           WHERE done.entity = 'contact' AND done.record_id = due.record_id
+             AND done.field = 'follow_up_done' AND done.value = 'true')
+       AND NOT EXISTS (SELECT 1 FROM record_fields AS deleted
+           WHERE deleted.entity = 'contact' AND deleted.record_id = due.record_id
+             AND deleted.field = 'deleted' AND deleted.value = 'true')";
+
+/// The order of a list of follow-ups, by the day they are due (then by contact, so that the
+/// order is the same every time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueOrder {
+    /// The earliest due first.
+    EarliestFirst,
+    /// The latest due first.
+    LatestFirst,
+}
+
+/// Some of the open follow-ups due in a span of days, and how many there are in all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowUps {
+    /// The contacts with the follow-ups, in the order asked for, at most as many as asked for.
+    pub contacts: Vec<Record>,
+    /// How many open follow-ups are due in the span.
+    pub total: u64,
+}
 
 /// Contacts from the most recent (as instants: the offsets of `occurred_at` may differ)
 /// with their client and whether they are deleted, through the index of `occurred_at`
@@ -356,18 +384,40 @@ impl Store {
         Ok(found)
     }
 
-    /// Open follow-ups (not done, not deleted) due on or before `until`, earliest first.
-    pub fn follow_ups_due(&self, until: NaiveDate) -> Result<Vec<Record>, StoreError> {
-        // Dates are stored as JSON strings ("YYYY-MM-DD"), which order like the dates.
-        let bound = Json::String(until.format("%Y-%m-%d").to_string()).to_string();
-        let mut statement = self.conn.prepare_cached(FOLLOW_UPS_DUE)?;
-        let ids = statement
-            .query_map([bound], |row| row.get::<_, String>(0))?
+    /// The open follow-ups (not done, the contact not deleted) due from `from` (none: any day
+    /// before) to `until`, both included: the first `limit` of them in `order`, and how many
+    /// there are. Only those shown are read whole, so that the count of a team's years of
+    /// forgotten follow-ups costs an index walk, not a load of every contact.
+    pub fn open_follow_ups(
+        &self,
+        from: Option<NaiveDate>,
+        until: NaiveDate,
+        order: DueOrder,
+        limit: usize,
+    ) -> Result<FollowUps, StoreError> {
+        let date = |day: NaiveDate| Json::String(day.format("%Y-%m-%d").to_string()).to_string();
+        let from = from.map_or_else(|| "\"".to_owned(), date);
+        let until = date(until);
+        let direction = match order {
+            DueOrder::EarliestFirst => "ASC",
+            DueOrder::LatestFirst => "DESC",
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut first = self.conn.prepare_cached(&format!(
+            "SELECT due.record_id {OPEN_FOLLOW_UPS}
+             ORDER BY due.value {direction}, due.record_id {direction} LIMIT ?3"
+        ))?;
+        let ids = first
+            .query_map(params![from, until, limit], |row| row.get::<_, String>(0))?
             .collect::<Result<Vec<_>, _>>()?;
-        let mut due = self.load_all(Entity::Contact, &ids)?;
-        due.retain(|c| !c.is_deleted() && c.get("follow_up_done").as_bool() != Some(true));
-        due.sort_by_key(|c| c.get("follow_up_on").as_date());
-        Ok(due)
+        let total: i64 = self
+            .conn
+            .prepare_cached(&format!("SELECT count(*) {OPEN_FOLLOW_UPS}"))?
+            .query_row(params![from, until], |row| row.get(0))?;
+        Ok(FollowUps {
+            contacts: self.load_all(Entity::Contact, &ids)?,
+            total: u64::try_from(total).unwrap_or(0),
+        })
     }
 
     /// Every record of one entity, tombstones included (for export).
@@ -501,30 +551,127 @@ mod tests {
     use crate::connection::{query_plan, test_store};
 
     #[test]
-    fn lookups_by_value_read_their_fields_partial_index_and_scan_nothing() {
+    fn a_clients_contacts_are_read_through_their_fields_partial_indexes_and_scan_nothing() {
         let (_dir, store) = test_store();
-        for (sql, indexes) in [
-            (
-                CONTACTS_OF_CLIENT,
-                &["record_fields_client_id", "record_fields_merged_into"][..],
-            ),
-            (FOLLOW_UPS_DUE, &["record_fields_follow_up_on"][..]),
-        ] {
-            let plan = query_plan(&store, sql);
-            for index in indexes {
-                assert!(
-                    plan.iter()
-                        .any(|step| step.contains(&format!("INDEX {index} (entity=? AND value"))),
-                    "{index} unused: {plan:?}"
-                );
-            }
+        let plan = query_plan(&store, CONTACTS_OF_CLIENT);
+        for index in ["record_fields_client_id", "record_fields_merged_into"] {
             assert!(
                 plan.iter()
-                    .all(|step| !step.starts_with("SCAN record_fields")
-                        && !step.contains("PRIMARY KEY")),
-                "{plan:?}"
+                    .any(|step| step.contains(&format!("INDEX {index} (entity=? AND value"))),
+                "{index} unused: {plan:?}"
             );
         }
+        assert!(
+            plan.iter().all(
+                |step| !step.starts_with("SCAN record_fields") && !step.contains("PRIMARY KEY")
+            ),
+            "{plan:?}"
+        );
+    }
+
+    #[test]
+    fn open_follow_ups_walk_the_follow_up_index_in_order_and_look_up_the_rest_by_key() {
+        let (_dir, store) = test_store();
+        for direction in ["ASC", "DESC"] {
+            let sql = format!(
+                "SELECT due.record_id {OPEN_FOLLOW_UPS}
+                 ORDER BY due.value {direction}, due.record_id {direction} LIMIT ?3"
+            );
+            for sql in [sql.as_str(), &format!("SELECT count(*) {OPEN_FOLLOW_UPS}")] {
+                let plan = query_plan(&store, sql);
+                assert!(
+                    plan.iter().any(|step| step.contains(
+                        "INDEX record_fields_follow_up_on (entity=? AND value>? AND value<?)"
+                    )),
+                    "{plan:?}"
+                );
+                // Done and deleted are looked up per contact by key; nothing is scanned or
+                // sorted.
+                let by_key = plan
+                    .iter()
+                    .filter(|step| {
+                        step.contains("PRIMARY KEY (entity=? AND record_id=? AND field=?)")
+                    })
+                    .count();
+                assert_eq!(by_key, 2, "{plan:?}");
+                assert!(
+                    plan.iter()
+                        .all(|step| !step.starts_with("SCAN record_fields")
+                            && !step.contains("TEMP B-TREE")),
+                    "{plan:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn open_follow_ups_leave_out_the_done_and_the_deleted_and_count_beyond_the_limit() {
+        use chrono::TimeZone;
+        use serde_json::json;
+
+        let (_dir, mut store) = test_store();
+        let at = EditContext::at(Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).unwrap());
+        let mut contact = |follow_up_on: Json, extra: Json| {
+            let mut fields = json!({
+                "occurred_at": "2026-11-01T10:00:00+02:00",
+                "channel": "drop_in",
+                "follow_up_on": follow_up_on,
+            });
+            fields
+                .as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            let input = serde_json::from_value(fields).unwrap();
+            store.create_record(Entity::Contact, &input, at).unwrap()
+        };
+        let nov = |day| json!(format!("2026-11-{day:02}"));
+        let oldest = contact(nov(2), json!({}));
+        let old = contact(nov(9), json!({}));
+        contact(nov(10), json!({ "follow_up_done": true }));
+        let recent = contact(nov(19), json!({}));
+        let reopened = contact(nov(19), json!({ "follow_up_done": false }));
+        let today = contact(nov(20), json!({}));
+        let next_week = contact(nov(27), json!({}));
+        contact(Json::Null, json!({}));
+        let removed = contact(nov(18), json!({}));
+        let deleted = BTreeMap::from([("deleted".to_owned(), json!(true))]);
+        store
+            .edit_record(Entity::Contact, removed, &deleted, at)
+            .unwrap();
+        let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        let ids = |found: &FollowUps| -> Vec<RecordId> {
+            found.contacts.iter().map(Record::id).collect()
+        };
+        let tie = |a: RecordId, b: RecordId| if a < b { [a, b] } else { [b, a] };
+
+        let overdue = store
+            .open_follow_ups(None, day(19), DueOrder::LatestFirst, 100)
+            .unwrap();
+        let [first, second] = tie(recent, reopened);
+        assert_eq!(ids(&overdue), [second, first, old, oldest]);
+        assert_eq!(overdue.total, 4);
+
+        let shown = store
+            .open_follow_ups(None, day(19), DueOrder::LatestFirst, 3)
+            .unwrap();
+        assert_eq!(ids(&shown), [second, first, old]);
+        assert_eq!(shown.total, 4, "counted beyond the limit");
+
+        let earliest = store
+            .open_follow_ups(None, day(19), DueOrder::EarliestFirst, 2)
+            .unwrap();
+        assert_eq!(ids(&earliest), [oldest, old]);
+
+        let on_the_day = store
+            .open_follow_ups(Some(day(20)), day(20), DueOrder::EarliestFirst, 100)
+            .unwrap();
+        assert_eq!(ids(&on_the_day), [today]);
+        assert_eq!(on_the_day.total, 1);
+        let later = store
+            .open_follow_ups(Some(day(21)), day(29), DueOrder::EarliestFirst, 100)
+            .unwrap();
+        assert_eq!(ids(&later), [next_week]);
+        assert_eq!(later.total, 1);
     }
 
     #[test]

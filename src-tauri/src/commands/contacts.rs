@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value as Json, json};
-use tandem_domain::{Entity, RecordId};
+use tandem_domain::Entity;
 use tandem_store::EditContext;
 use tauri::State;
 
@@ -50,21 +50,7 @@ pub async fn create_contact(
 #[tauri::command]
 pub async fn follow_ups_due(state: State<'_, AppState>) -> Result<FollowUpsDue, CommandError> {
     let today = today();
-    state.with_store(|store| {
-        let due = store.follow_ups_due(views::end_of_week(today))?;
-        let mut clients = BTreeMap::new();
-        for contact in &due {
-            if let Some(id) = contact.get("client_id").as_text()
-                && !clients.contains_key(id)
-            {
-                let client = store.record(Entity::Client, RecordId::parse(id)?)?;
-                clients.insert(id.to_owned(), client.as_ref().map(views::client_summary));
-            }
-        }
-        Ok(views::follow_ups_due(&due, today, |id| {
-            clients.get(id).cloned().flatten()
-        }))
-    })
+    state.with_store(|store| views::follow_ups_due(store, today))
 }
 
 /// Marks the follow-up of a contact done.

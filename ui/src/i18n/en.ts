@@ -108,6 +108,8 @@ export const en: Messages = {
   'follow_ups.none': 'Nothing here.',
   'follow_ups.anonymous': 'Anonymous visitor',
   'follow_ups.due': 'due {date}',
+  'follow_ups.more_overdue': "Showing the {shown} most recently due of {total}. Every open follow-up is also on its client's profile.",
+  'follow_ups.more': "Showing the first {shown} of {total}. Every open follow-up is also on its client's profile.",
 
   'sync.online': 'Online',
   'sync.offline': 'Offline',

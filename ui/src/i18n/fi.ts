@@ -108,6 +108,8 @@ export const fi: Messages = {
   'follow_ups.none': 'Ei mitään.',
   'follow_ups.anonymous': 'Anonyymi kävijä',
   'follow_ups.due': 'erääntyy {date}',
+  'follow_ups.more_overdue': 'Näytetään {shown} viimeksi erääntynyttä, kaikkiaan {total}. Jokainen avoin seuranta näkyy myös asiakkaan tiedoissa.',
+  'follow_ups.more': 'Näytetään {shown} ensimmäistä, kaikkiaan {total}. Jokainen avoin seuranta näkyy myös asiakkaan tiedoissa.',
 
   'sync.online': 'Verkossa',
   'sync.offline': 'Ei verkkoa',

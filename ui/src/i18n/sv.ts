@@ -108,6 +108,8 @@ export const sv: Messages = {
   'follow_ups.none': 'Inget här.',
   'follow_ups.anonymous': 'Anonym besökare',
   'follow_ups.due': 'senast {date}',
+  'follow_ups.more_overdue': 'Visar de {shown} senast förfallna av {total}. Varje öppen uppföljning finns också i klientens profil.',
+  'follow_ups.more': 'Visar de {shown} första av {total}. Varje öppen uppföljning finns också i klientens profil.',
 
   'sync.online': 'Ansluten',
   'sync.offline': 'Frånkopplad',

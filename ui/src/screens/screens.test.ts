@@ -94,9 +94,9 @@ function answers(overrides: Parameters<typeof answerCommands>[0] = {}) {
     create_contact: () => ({ id: 'new-contact' }),
     create_client: () => ({ id: 'new-client' }),
     follow_ups_due: () => ({
-      overdue: [{ contact: aminaDetail.contacts[0], client: amina }],
-      today: [],
-      this_week: [{ contact: { ...aminaDetail.contacts[0], id: 'c2', client_id: null }, client: null }],
+      overdue: { items: [{ contact: aminaDetail.contacts[0], client: amina }], total: 1 },
+      today: { items: [], total: 0 },
+      this_week: { items: [{ contact: { ...aminaDetail.contacts[0], id: 'c2', client_id: null }, client: null }], total: 1 },
     }),
     unsynced: () => unsyncedView(false),
     resolve_conflict: () => ({ ...unsyncedView(true), conflicts: [] }),
@@ -179,6 +179,32 @@ it('the erase confirmation on a client has no serious or critical axe violations
   await settle();
   await fireEvent.click(screen.getByRole('button', { name: 'Erase client…' }));
   expect(await seriousViolations(container)).toEqual([]);
+});
+
+describe('follow-ups', () => {
+  it('a group counts all its follow-ups and says when it lists only some', async () => {
+    const item = (n: number) => ({ contact: { ...aminaDetail.contacts[0], id: `c${n}` }, client: amina });
+    answers({
+      follow_ups_due: () => ({
+        overdue: { items: [1, 2, 3].map(item), total: 1234 },
+        today: { items: [item(4)], total: 1 },
+        this_week: { items: [5, 6].map(item), total: 300 },
+      }),
+    });
+    render(FollowUps);
+    await settle();
+    const group = (key: string) => document.querySelector(`[data-group="${key}"]`) as HTMLElement;
+    expect(group('overdue').querySelector('h2')?.textContent).toBe('Overdue (1,234)');
+    expect(group('overdue').querySelectorAll('li')).toHaveLength(3);
+    expect(group('overdue').querySelector('.more')?.textContent?.trim()).toBe(
+      "Showing the 3 most recently due of 1,234. Every open follow-up is also on its client's profile.",
+    );
+    expect(group('today').querySelector('h2')?.textContent).toBe('Today (1)');
+    expect(group('today').querySelector('.more')).toBeNull();
+    expect(group('this_week').querySelector('.more')?.textContent?.trim()).toBe(
+      "Showing the first 2 of 300. Every open follow-up is also on its client's profile.",
+    );
+  });
 });
 
 describe('drop-in with the keyboard alone', () => {

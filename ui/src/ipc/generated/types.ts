@@ -173,19 +173,29 @@ contact: ContactView,
  */
 client: ClientSummary | null, };
 
+export type FollowUpGroup = { 
+/**
+ * The first of them (at most 100), in the order the screen lists them.
+ */
+items: Array<FollowUpItem>, 
+/**
+ * How many there are in all.
+ */
+total: number, };
+
 export type FollowUpsDue = { 
 /**
- * Due before today.
+ * Due before today, the most recently due first.
  */
-overdue: Array<FollowUpItem>, 
+overdue: FollowUpGroup, 
 /**
  * Due today.
  */
-today: Array<FollowUpItem>, 
+today: FollowUpGroup, 
 /**
- * Due later this week (up to Sunday).
+ * Due later this week (up to Sunday), the earliest first.
  */
-this_week: Array<FollowUpItem>, };
+this_week: FollowUpGroup, };
 
 export type SessionState = { 
 /**
