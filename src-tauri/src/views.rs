@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, Duration, NaiveDate};
 use tandem_domain::{Entity, Record, RecordId};
 use tandem_store::{DueOrder, Store, StoreError};
+use uuid::Uuid;
 
 use crate::dto::{
     ClientDetail, ClientSummary, ContactView, FieldValues, FollowUpGroup, FollowUpItem,
@@ -118,12 +119,17 @@ pub fn follow_up_spans(today: NaiveDate) -> [(Option<NaiveDate>, NaiveDate, DueO
     ]
 }
 
-/// The Follow-ups screen: the open follow-ups overdue, due today and later this week, each
-/// group with its first `FOLLOW_UPS_LISTED` and how many there are, with their clients.
-pub fn follow_ups_due(store: &Store, today: NaiveDate) -> Result<FollowUpsDue, StoreError> {
+/// The Follow-ups screen: the open follow-ups overdue, due today and later this week (of
+/// the contacts of `coach`, or of the whole team), each group with its first
+/// `FOLLOW_UPS_LISTED` and how many there are, with their clients.
+pub fn follow_ups_due(
+    store: &Store,
+    today: NaiveDate,
+    coach: Option<Uuid>,
+) -> Result<FollowUpsDue, StoreError> {
     let mut clients: BTreeMap<String, Option<ClientSummary>> = BTreeMap::new();
     let mut group = |(from, until, order)| -> Result<FollowUpGroup, StoreError> {
-        let found = store.open_follow_ups(from, until, order, FOLLOW_UPS_LISTED)?;
+        let found = store.open_follow_ups(from, until, coach, order, FOLLOW_UPS_LISTED)?;
         let mut items = Vec::with_capacity(found.contacts.len());
         for contact in &found.contacts {
             let contact = contact_view(contact);

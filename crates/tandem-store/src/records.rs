@@ -27,13 +27,17 @@ const CONTACTS_OF_CLIENT: &str = "SELECT record_id FROM record_fields
            SELECT json_quote(record_id) FROM record_fields
            WHERE entity = 'client' AND field = 'merged_into' AND value = ?1)";
 
-/// The open follow-ups due from `?1` to `?2` (dates as JSON strings, both included): the
-/// contacts whose `follow_up_on` lies there, through its partial index (schema 6), less those
-/// done or deleted (looked up by key). Dates are stored as JSON strings ("YYYY-MM-DD"), which
-/// order like the dates; every JSON string starts with `"`, the lower bound of all of them.
+/// The open follow-ups due from `?1` to `?2` (dates as JSON strings, both included) of the
+/// coach `?3` (a user id as JSON; null: of anyone): the contacts whose `follow_up_on` lies
+/// there, through its partial index (schema 6), less those done, deleted or another coach's
+/// (looked up by key). Dates are stored as JSON strings ("YYYY-MM-DD"), which order like the
+/// dates; every JSON string starts with `"`, the lower bound of all of them.
 const OPEN_FOLLOW_UPS: &str = "FROM record_fields AS due
      WHERE due.entity = 'contact' AND due.field = 'follow_up_on'
        AND due.value >= ?1 AND due.value <= ?2
+       AND (?3 IS NULL OR EXISTS (SELECT 1 FROM record_fields AS coach
+           WHERE coach.entity = 'contact' AND coach.record_id = due.record_id
+             AND coach.field = 'coach_id' AND coach.value = ?3))
        AND NOT EXISTS (SELECT 1 FROM record_fields AS done
            WHERE done.entity = 'contact' AND done.record_id = due.record_id
              AND done.field = 'follow_up_done' AND done.value = 'true')
@@ -124,13 +128,26 @@ fn stored_values() -> ValidationContext {
 impl Store {
     /// Creates a record from field values (wire names to JSON values), validating every
     /// value and the consent gate. Every non-empty field is queued for the server with
-    /// `base_version` 0.
+    /// `base_version` 0. A contact that names no coach is the signed-in user's (none before
+    /// the first sign-in).
     pub fn create_record(
         &mut self,
         entity: Entity,
         input: &BTreeMap<String, Json>,
         edit: EditContext,
     ) -> Result<RecordId, StoreError> {
+        let with_coach;
+        let input = match meta::get(&self.conn, MetaKey::UserId)? {
+            Some(user) if entity == Entity::Contact && !input.contains_key("coach_id") => {
+                with_coach = {
+                    let mut input = input.clone();
+                    input.insert("coach_id".to_owned(), Json::String(user));
+                    input
+                };
+                &with_coach
+            }
+            _ => input,
+        };
         let id = RecordId::from_uuid(new_uuid_v7(edit));
         let mut record = Record::create(entity, id, input, edit.validation())?;
         let mut written: Vec<&str> = input.keys().map(String::as_str).collect();
@@ -385,19 +402,22 @@ impl Store {
     }
 
     /// The open follow-ups (not done, the contact not deleted) due from `from` (none: any day
-    /// before) to `until`, both included: the first `limit` of them in `order`, and how many
-    /// there are. Only those shown are read whole, so that the count of a team's years of
-    /// forgotten follow-ups costs an index walk, not a load of every contact.
+    /// before) to `until`, both included, of contacts whose coach is `coach` (none: anyone's):
+    /// the first `limit` of them in `order`, and how many there are. Only those shown are
+    /// read whole, so that the count of a team's years of forgotten follow-ups costs an index
+    /// walk, not a load of every contact.
     pub fn open_follow_ups(
         &self,
         from: Option<NaiveDate>,
         until: NaiveDate,
+        coach: Option<Uuid>,
         order: DueOrder,
         limit: usize,
     ) -> Result<FollowUps, StoreError> {
         let date = |day: NaiveDate| Json::String(day.format("%Y-%m-%d").to_string()).to_string();
         let from = from.map_or_else(|| "\"".to_owned(), date);
         let until = date(until);
+        let coach = coach.map(|user| Json::String(user.to_string()).to_string());
         let direction = match order {
             DueOrder::EarliestFirst => "ASC",
             DueOrder::LatestFirst => "DESC",
@@ -405,15 +425,17 @@ impl Store {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut first = self.conn.prepare_cached(&format!(
             "SELECT due.record_id {OPEN_FOLLOW_UPS}
-             ORDER BY due.value {direction}, due.record_id {direction} LIMIT ?3"
+             ORDER BY due.value {direction}, due.record_id {direction} LIMIT ?4"
         ))?;
         let ids = first
-            .query_map(params![from, until, limit], |row| row.get::<_, String>(0))?
+            .query_map(params![from, until, coach, limit], |row| {
+                row.get::<_, String>(0)
+            })?
             .collect::<Result<Vec<_>, _>>()?;
         let total: i64 = self
             .conn
             .prepare_cached(&format!("SELECT count(*) {OPEN_FOLLOW_UPS}"))?
-            .query_row(params![from, until], |row| row.get(0))?;
+            .query_row(params![from, until, coach], |row| row.get(0))?;
         Ok(FollowUps {
             contacts: self.load_all(Entity::Contact, &ids)?,
             total: u64::try_from(total).unwrap_or(0),
@@ -575,7 +597,7 @@ mod tests {
         for direction in ["ASC", "DESC"] {
             let sql = format!(
                 "SELECT due.record_id {OPEN_FOLLOW_UPS}
-                 ORDER BY due.value {direction}, due.record_id {direction} LIMIT ?3"
+                 ORDER BY due.value {direction}, due.record_id {direction} LIMIT ?4"
             );
             for sql in [sql.as_str(), &format!("SELECT count(*) {OPEN_FOLLOW_UPS}")] {
                 let plan = query_plan(&store, sql);
@@ -585,15 +607,15 @@ mod tests {
                     )),
                     "{plan:?}"
                 );
-                // Done and deleted are looked up per contact by key; nothing is scanned or
-                // sorted.
+                // Coach, done and deleted are looked up per contact by key; nothing is
+                // scanned or sorted.
                 let by_key = plan
                     .iter()
                     .filter(|step| {
                         step.contains("PRIMARY KEY (entity=? AND record_id=? AND field=?)")
                     })
                     .count();
-                assert_eq!(by_key, 2, "{plan:?}");
+                assert_eq!(by_key, 3, "{plan:?}");
                 assert!(
                     plan.iter()
                         .all(|step| !step.starts_with("SCAN record_fields")
@@ -626,7 +648,8 @@ mod tests {
         };
         let nov = |day| json!(format!("2026-11-{day:02}"));
         let oldest = contact(nov(2), json!({}));
-        let old = contact(nov(9), json!({}));
+        let coach = Uuid::from_u128(0xc0);
+        let old = contact(nov(9), json!({ "coach_id": coach.to_string() }));
         contact(nov(10), json!({ "follow_up_done": true }));
         let recent = contact(nov(19), json!({}));
         let reopened = contact(nov(19), json!({ "follow_up_done": false }));
@@ -645,33 +668,48 @@ mod tests {
         let tie = |a: RecordId, b: RecordId| if a < b { [a, b] } else { [b, a] };
 
         let overdue = store
-            .open_follow_ups(None, day(19), DueOrder::LatestFirst, 100)
+            .open_follow_ups(None, day(19), None, DueOrder::LatestFirst, 100)
             .unwrap();
         let [first, second] = tie(recent, reopened);
         assert_eq!(ids(&overdue), [second, first, old, oldest]);
         assert_eq!(overdue.total, 4);
 
         let shown = store
-            .open_follow_ups(None, day(19), DueOrder::LatestFirst, 3)
+            .open_follow_ups(None, day(19), None, DueOrder::LatestFirst, 3)
             .unwrap();
         assert_eq!(ids(&shown), [second, first, old]);
         assert_eq!(shown.total, 4, "counted beyond the limit");
 
         let earliest = store
-            .open_follow_ups(None, day(19), DueOrder::EarliestFirst, 2)
+            .open_follow_ups(None, day(19), None, DueOrder::EarliestFirst, 2)
             .unwrap();
         assert_eq!(ids(&earliest), [oldest, old]);
 
         let on_the_day = store
-            .open_follow_ups(Some(day(20)), day(20), DueOrder::EarliestFirst, 100)
+            .open_follow_ups(Some(day(20)), day(20), None, DueOrder::EarliestFirst, 100)
             .unwrap();
         assert_eq!(ids(&on_the_day), [today]);
         assert_eq!(on_the_day.total, 1);
         let later = store
-            .open_follow_ups(Some(day(21)), day(29), DueOrder::EarliestFirst, 100)
+            .open_follow_ups(Some(day(21)), day(29), None, DueOrder::EarliestFirst, 100)
             .unwrap();
         assert_eq!(ids(&later), [next_week]);
         assert_eq!(later.total, 1);
+
+        let coachs = store
+            .open_follow_ups(None, day(29), Some(coach), DueOrder::EarliestFirst, 100)
+            .unwrap();
+        assert_eq!((ids(&coachs), coachs.total), (vec![old], 1));
+        let someone_elses = store
+            .open_follow_ups(
+                None,
+                day(29),
+                Some(Uuid::from_u128(0xc1)),
+                DueOrder::EarliestFirst,
+                100,
+            )
+            .unwrap();
+        assert_eq!((ids(&someone_elses), someone_elses.total), (vec![], 0));
     }
 
     #[test]

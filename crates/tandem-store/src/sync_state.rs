@@ -1566,6 +1566,40 @@ mod tests {
             .unwrap();
     }
 
+    #[test]
+    fn a_contact_is_the_signed_in_coachs_unless_it_names_another() {
+        let contact = |store: &mut Store, extra: serde_json::Value| {
+            let mut input: BTreeMap<String, serde_json::Value> =
+                serde_json::from_value(json!({ "occurred_at": "2026-11-20T10:00:00+02:00" }))
+                    .unwrap();
+            input.extend(serde_json::from_value::<BTreeMap<_, _>>(extra).unwrap());
+            let id = store
+                .create_record(Entity::Contact, &input, edit())
+                .unwrap();
+            let record = store.record(Entity::Contact, id).unwrap().unwrap();
+            record.get("coach_id").as_text().map(str::to_owned)
+        };
+        let (_dir, mut before) = test_store();
+        assert_eq!(
+            contact(&mut before, json!({})),
+            None,
+            "no one signed in yet"
+        );
+
+        let (_dir, mut store) = signed_in_store();
+        assert_eq!(contact(&mut store, json!({})), Some(USER.to_string()));
+        let colleague = Uuid::from_u128(0x9002).to_string();
+        assert_eq!(
+            contact(&mut store, json!({ "coach_id": colleague })),
+            Some(colleague)
+        );
+        assert_eq!(contact(&mut store, json!({ "coach_id": null })), None);
+        // A client has no coach.
+        let amina = client(&mut store, json!({ "given_name": "Amina" }));
+        let amina = store.record(Entity::Client, amina).unwrap().unwrap();
+        assert!(amina.get("coach_id").is_null());
+    }
+
     fn stored(version: u64, value: &str) -> PushOutcome {
         PushOutcome::Stored {
             version,

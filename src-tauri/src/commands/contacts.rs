@@ -46,11 +46,21 @@ pub async fn create_contact(
     Ok(RecordRef { id: id.to_string() })
 }
 
-/// Open follow-ups: overdue, today, later this week.
+/// Open follow-ups: overdue, today, later this week; only those of the signed-in coach's
+/// contacts with `only_mine`, else the whole team's.
 #[tauri::command]
-pub async fn follow_ups_due(state: State<'_, AppState>) -> Result<FollowUpsDue, CommandError> {
+pub async fn follow_ups_due(
+    state: State<'_, AppState>,
+    only_mine: bool,
+) -> Result<FollowUpsDue, CommandError> {
     let today = today();
-    state.with_store(|store| views::follow_ups_due(store, today))
+    state.with_store(|store| {
+        let coach = match only_mine {
+            true => store.sign_in()?.map(|signed_in| signed_in.user_id),
+            false => None,
+        };
+        views::follow_ups_due(store, today, coach)
+    })
 }
 
 /// Marks the follow-up of a contact done.

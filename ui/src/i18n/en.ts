@@ -102,6 +102,9 @@ export const en: Messages = {
   'languages.remove': 'Remove {language}',
 
   'follow_ups.title': 'Follow-ups due',
+  'follow_ups.show': 'Show',
+  'follow_ups.whole_team': "The whole team's",
+  'follow_ups.only_mine': 'Only mine',
   'follow_ups.overdue': 'Overdue',
   'follow_ups.today': 'Today',
   'follow_ups.this_week': 'Later this week',

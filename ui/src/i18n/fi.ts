@@ -102,6 +102,9 @@ export const fi: Messages = {
   'languages.remove': 'Poista {language}',
 
   'follow_ups.title': 'Erääntyvät seurannat',
+  'follow_ups.show': 'Näytä',
+  'follow_ups.whole_team': 'Koko tiimin',
+  'follow_ups.only_mine': 'Vain omat',
   'follow_ups.overdue': 'Myöhässä',
   'follow_ups.today': 'Tänään',
   'follow_ups.this_week': 'Myöhemmin tällä viikolla',

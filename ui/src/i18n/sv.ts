@@ -102,6 +102,9 @@ export const sv: Messages = {
   'languages.remove': 'Ta bort {language}',
 
   'follow_ups.title': 'Uppföljningar att göra',
+  'follow_ups.show': 'Visa',
+  'follow_ups.whole_team': 'Hela teamets',
+  'follow_ups.only_mine': 'Bara mina',
   'follow_ups.overdue': 'Försenade',
   'follow_ups.today': 'I dag',
   'follow_ups.this_week': 'Senare denna vecka',

@@ -88,7 +88,7 @@ export const api = {
   editClient: (edit: ClientEdit) => call<EditResult>('edit_client', { edit }),
 
   createContact: (draft: ContactDraft) => call<RecordRef>('create_contact', { draft }),
-  followUpsDue: () => call<FollowUpsDue>('follow_ups_due'),
+  followUpsDue: (onlyMine: boolean) => call<FollowUpsDue>('follow_ups_due', { onlyMine }),
   completeFollowUp: (contactId: string) => call<void>('complete_follow_up', { contactId }),
 
   syncStatus: () => call<SyncStatusView>('sync_status'),

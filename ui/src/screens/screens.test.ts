@@ -205,6 +205,26 @@ describe('follow-ups', () => {
       "Showing the first 2 of 300. Every open follow-up is also on its client's profile.",
     );
   });
+
+  it("shows the whole team's until the coach asks for only their own, and remembers it", async () => {
+    localStorage.clear();
+    const invoke = answers();
+    const first = render(FollowUps);
+    await settle();
+    expect(invoke).toHaveBeenLastCalledWith('follow_ups_due', { onlyMine: false });
+    expect((screen.getByLabelText("The whole team's") as HTMLInputElement).checked).toBe(true);
+
+    await fireEvent.click(screen.getByLabelText('Only mine'));
+    await settle();
+    expect(invoke).toHaveBeenLastCalledWith('follow_ups_due', { onlyMine: true });
+    first.unmount();
+
+    render(FollowUps);
+    await settle();
+    expect(invoke).toHaveBeenLastCalledWith('follow_ups_due', { onlyMine: true });
+    expect((screen.getByLabelText('Only mine') as HTMLInputElement).checked).toBe(true);
+    localStorage.clear();
+  });
 });
 
 describe('drop-in with the keyboard alone', () => {
