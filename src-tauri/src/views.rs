@@ -1,6 +1,7 @@
 //! Turning records into the views the screens show: summaries, contact lines, follow-ups by
-//! when they are due. Pure functions over `Record`s (the date is passed in), so they are
-//! tested without a store.
+//! when they are due. Mostly pure functions over `Record`s (the date is passed in), tested
+//! without a store; the lists that a screen asks the store for (recent clients, follow-ups
+//! due) take it, and their queries are tested in tandem-store.
 
 use std::collections::BTreeMap;
 
