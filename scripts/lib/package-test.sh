@@ -45,13 +45,18 @@ scratch="$(mktemp -d /var/tmp/tandem-package-test.XXXXXX)"
 root="$scratch/root"
 server_pid=""
 updates_pid=""
-# Every process running inside the root (tauri-driver, D-Bus, the keyring, the app, WebKit).
+# The pids of every process running inside the root (tauri-driver, D-Bus, the keyring, the
+# app, WebKit).
+root_processes() {
+  local pid
+  for pid in $(ls /proc | grep -E '^[0-9]+$'); do
+    [ "$(readlink "/proc/$pid/root" 2>/dev/null)" != "$root" ] || echo "$pid"
+  done
+}
 stop_root_processes() {
   local pid
   for _ in 1 2 3; do
-    for pid in $(ls /proc | grep -E '^[0-9]+$'); do
-      [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$root" ] && kill -9 "$pid" 2>/dev/null || true
-    done
+    for pid in $(root_processes); do kill -9 "$pid" 2>/dev/null || true; done
     sleep 0.5
   done
 }
@@ -187,7 +192,15 @@ run_app() {
   WEBDRIVER_PORT="$driver_port" SERVER_URL="$server_url" PHASE="$phase" UPDATE_VERSION="$newer_version" \
     node "$repo/ui/e2e/installed-app.mjs" || {
     say "the installed app failed the $phase check; tauri-driver and app said:"
-    tail -40 "$scratch/driver-$phase.log"
+    tail -60 "$scratch/driver-$phase.log"
+    say "processes in the root:"
+    root_processes | while read -r pid; do
+      echo "  $pid $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
+    done
+    say "installed: $(in_root dpkg-query -W -f '${Version}' tandem 2>&1); the update endpoint served:"
+    tail -20 "$scratch/updates.log"
+    say "the kernel's last messages:"
+    dmesg 2>/dev/null | tail -20 || true
     exit 1
   }
   # Everything of this run goes, so the next one starts the app anew (the single-instance

@@ -5,7 +5,8 @@
 //     UPDATE_VERSION=0.1.1 node ui/e2e/installed-app.mjs
 //
 // install: the app starts on the server of the provisioning file (shown read-only), a coach
-//   signs in and registers a client, which syncs.
+//   signs in, the provisioned update endpoint's offer is shown, and the coach registers a
+//   client, which syncs.
 // update: the coach unlocks; the app offers UPDATE_VERSION from the provisioned update
 //   endpoint; "Install and restart" installs it and the app's process ends (the new version
 //   starts in its place). package-test.sh then checks the installed package's version.
@@ -57,6 +58,10 @@ try {
     await (await el('#signin-password')).setValue('demo-password');
     await (await el('form button[type="submit"]')).click();
     await el('#client-search', 30000);
+    // The endpoint offers UPDATE_VERSION from the start. Its notice appears above the screen
+    // when the app's first check is done; wait for it, so that no click below lands where a
+    // button was before the notice pushed it down.
+    await el('[data-testid="update-notice"]', 60000);
 
     const search = await el('#client-search');
     await search.setValue(CLIENT);
@@ -100,6 +105,11 @@ try {
     await findClient();
     await screenshot(browser, ARTIFACTS, 'installed-04-after-update');
   }
+} catch (error) {
+  // What the window showed when the check failed, if the app is still there to ask.
+  await screenshot(browser, ARTIFACTS, `installed-failed-${PHASE}`).catch((reason) =>
+    console.error(`no screenshot of the failure: ${reason.message}`));
+  throw error;
 } finally {
   await browser.deleteSession().catch(() => {});
 }
