@@ -57,6 +57,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "recent_contacts",
         sql: include_str!("../../../migrations/client/0007_recent_contacts.sql"),
     },
+    Migration {
+        version: 8,
+        name: "open_follow_ups",
+        sql: include_str!("../../../migrations/client/0008_open_follow_ups.sql"),
+    },
 ];
 
 /// The newest schema version this build knows (and leaves every store it opens at).
@@ -242,6 +247,62 @@ mod tests {
             "{error:?}"
         );
         assert!(error.to_string().contains("update Tandem"), "{error}");
+    }
+
+    #[test]
+    fn schema_8_finds_the_open_follow_ups_a_store_already_holds() {
+        let mut conn = empty_encrypted_db();
+        for migration in &MIGRATIONS[..7] {
+            apply_one(&mut conn, migration).unwrap();
+        }
+        for (record, field, value) in [
+            ("a", "follow_up_on", r#""2026-11-24""#),
+            ("a", "coach_id", r#""0190f0c4-8d5e-7c3a-9f1e-0000000000c0""#),
+            ("b", "follow_up_on", r#""2026-11-25""#),
+            ("c", "follow_up_on", r#""2026-11-26""#),
+            ("c", "follow_up_done", "true"),
+            ("d", "follow_up_on", r#""2026-11-27""#),
+            ("d", "deleted", "true"),
+            ("e", "follow_up_on", "null"),
+            ("f", "follow_up_on", r#""2026-11-28""#),
+            ("f", "follow_up_done", "false"),
+        ] {
+            conn.execute(
+                "INSERT INTO record_fields (entity, record_id, field, value, hlc, author_id)
+                 VALUES ('contact', ?1, ?2, ?3, 'h', 'u')",
+                [record, field, value],
+            )
+            .unwrap();
+        }
+        apply(&mut conn).unwrap();
+        let mut statement = conn
+            .prepare("SELECT record_id, due, coach FROM open_follow_ups ORDER BY record_id")
+            .unwrap();
+        let open: Vec<(String, String, Option<String>)> = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let row = |id: &str, due: &str, coach: Option<&str>| {
+            (id.to_owned(), due.to_owned(), coach.map(str::to_owned))
+        };
+        assert_eq!(
+            open,
+            [
+                row(
+                    "a",
+                    r#""2026-11-24""#,
+                    Some(r#""0190f0c4-8d5e-7c3a-9f1e-0000000000c0""#)
+                ),
+                row("b", r#""2026-11-25""#, None),
+                row("f", r#""2026-11-28""#, None),
+            ]
+        );
+        let names = table_names(&conn);
+        assert!(
+            !names.iter().any(|n| n == "record_fields_follow_up_on"),
+            "{names:?}"
+        );
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //! page, each time with SQLCipher's AES and HMAC-SHA512, and a checkpoint every 1,000 WAL
 //! frames copying index pages that the next commits rewrite anyway. During a session the
 //! cache holds the pages every write touches (the right edges of the tables and indexes, and
-//! the pages of the value indexes of `client_id`, `merged_into` and `follow_up_on`, which
-//! pulled values hit all over), and checkpoints come less often. Afterwards the connection
+//! the pages of the value indexes of `client_id` and `merged_into`, and of the open
+//! follow-ups, which pulled values hit all over), and checkpoints come less often. Afterwards the connection
 //! goes back to its usual settings: a much larger cache makes each later commit of an edit
 //! slower (docs/benchmarks.md, second run).
 //!

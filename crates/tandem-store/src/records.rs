@@ -28,22 +28,14 @@ const CONTACTS_OF_CLIENT: &str = "SELECT record_id FROM record_fields
            WHERE entity = 'client' AND field = 'merged_into' AND value = ?1)";
 
 /// The open follow-ups due from `?1` to `?2` (dates as JSON strings, both included) of the
-/// coach `?3` (a user id as JSON; null: of anyone): the contacts whose `follow_up_on` lies
-/// there, through its partial index (schema 6), less those done, deleted or another coach's
-/// (looked up by key). Dates are stored as JSON strings ("YYYY-MM-DD"), which order like the
-/// dates; every JSON string starts with `"`, the lower bound of all of them.
-const OPEN_FOLLOW_UPS: &str = "FROM record_fields AS due
-     WHERE due.entity = 'contact' AND due.field = 'follow_up_on'
-       AND due.value >= ?1 AND due.value <= ?2
-       AND (?3 IS NULL OR EXISTS (SELECT 1 FROM record_fields AS coach
-           WHERE coach.entity = 'contact' AND coach.record_id = due.record_id
-             AND coach.field = 'coach_id' AND coach.value = ?3))
-       AND NOT EXISTS (SELECT 1 FROM record_fields AS done
-           WHERE done.entity = 'contact' AND done.record_id = due.record_id
-             AND done.field = 'follow_up_done' AND done.value = 'true')
-       AND NOT EXISTS (SELECT 1 FROM record_fields AS deleted
-           WHERE deleted.entity = 'contact' AND deleted.record_id = due.record_id
-             AND deleted.field = 'deleted' AND deleted.value = 'true')";
+/// coach `?3` (a user id as JSON) or, with `ANYONE`, of anyone: rows of `open_follow_ups`
+/// (schema 8), through its index by due day or by coach and due day. Dates are stored as JSON
+/// strings ("YYYY-MM-DD"), which order like the dates; every JSON string starts with `"`, the
+/// lower bound of all of them.
+const OPEN_FOLLOW_UPS_OF: &str = "FROM open_follow_ups AS due
+     WHERE due.coach = ?3 AND due.due >= ?1 AND due.due <= ?2";
+const OPEN_FOLLOW_UPS_OF_ANYONE: &str = "FROM open_follow_ups AS due
+     WHERE ?3 IS NULL AND due.due >= ?1 AND due.due <= ?2";
 
 /// The order of a list of follow-ups, by the day they are due (then by contact, so that the
 /// order is the same every time).
@@ -403,9 +395,9 @@ impl Store {
 
     /// The open follow-ups (not done, the contact not deleted) due from `from` (none: any day
     /// before) to `until`, both included, of contacts whose coach is `coach` (none: anyone's):
-    /// the first `limit` of them in `order`, and how many there are. Only those shown are
-    /// read whole, so that the count of a team's years of forgotten follow-ups costs an index
-    /// walk, not a load of every contact.
+    /// the first `limit` of them in `order`, and how many there are. Only those listed are
+    /// read whole; the rest are counted in `open_follow_ups` (schema 8), which holds the open
+    /// ones only, so a team's years of done follow-ups cost nothing.
     pub fn open_follow_ups(
         &self,
         from: Option<NaiveDate>,
@@ -423,9 +415,13 @@ impl Store {
             DueOrder::LatestFirst => "DESC",
         };
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = match coach {
+            Some(_) => OPEN_FOLLOW_UPS_OF,
+            None => OPEN_FOLLOW_UPS_OF_ANYONE,
+        };
         let mut first = self.conn.prepare_cached(&format!(
-            "SELECT due.record_id {OPEN_FOLLOW_UPS}
-             ORDER BY due.value {direction}, due.record_id {direction} LIMIT ?4"
+            "SELECT due.record_id {rows}
+             ORDER BY due.due {direction}, due.record_id {direction} LIMIT ?4"
         ))?;
         let ids = first
             .query_map(params![from, until, coach, limit], |row| {
@@ -434,7 +430,7 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         let total: i64 = self
             .conn
-            .prepare_cached(&format!("SELECT count(*) {OPEN_FOLLOW_UPS}"))?
+            .prepare_cached(&format!("SELECT count(*) {rows}"))?
             .query_row(params![from, until, coach], |row| row.get(0))?;
         Ok(FollowUps {
             contacts: self.load_all(Entity::Contact, &ids)?,
@@ -592,38 +588,132 @@ mod tests {
     }
 
     #[test]
-    fn open_follow_ups_walk_the_follow_up_index_in_order_and_look_up_the_rest_by_key() {
+    fn the_triggers_recompute_one_contacts_follow_up_by_key() {
         let (_dir, store) = test_store();
-        for direction in ["ASC", "DESC"] {
-            let sql = format!(
-                "SELECT due.record_id {OPEN_FOLLOW_UPS}
-                 ORDER BY due.value {direction}, due.record_id {direction} LIMIT ?4"
-            );
-            for sql in [sql.as_str(), &format!("SELECT count(*) {OPEN_FOLLOW_UPS}")] {
-                let plan = query_plan(&store, sql);
-                assert!(
-                    plan.iter().any(|step| step.contains(
-                        "INDEX record_fields_follow_up_on (entity=? AND value>? AND value<?)"
-                    )),
-                    "{plan:?}"
+        // What each trigger of schema 8 inserts for the contact written.
+        let plan = query_plan(
+            &store,
+            "SELECT record_id, due, coach FROM open_follow_ups_in_fields WHERE record_id = ?1",
+        );
+        assert!(
+            plan.iter().all(|step| !step.starts_with("SCAN")
+                && (!step.starts_with("SEARCH")
+                    || step.contains("(entity=? AND record_id=? AND field=?)"))),
+            "{plan:?}"
+        );
+        let by_key = plan
+            .iter()
+            .filter(|step| step.contains("(entity=? AND record_id=? AND field=?)"))
+            .count();
+        assert!(
+            by_key >= 3,
+            "the day, the coach, done and deleted: {plan:?}"
+        );
+    }
+
+    #[test]
+    fn open_follow_ups_are_read_in_the_order_of_their_index_and_scan_nothing() {
+        let (_dir, store) = test_store();
+        for (rows, index) in [
+            (
+                OPEN_FOLLOW_UPS_OF_ANYONE,
+                "INDEX open_follow_ups_by_due (due>? AND due<?)",
+            ),
+            (
+                OPEN_FOLLOW_UPS_OF,
+                "INDEX open_follow_ups_by_coach (coach=? AND due>? AND due<?)",
+            ),
+        ] {
+            for direction in ["ASC", "DESC"] {
+                let sql = format!(
+                    "SELECT due.record_id {rows}
+                     ORDER BY due.due {direction}, due.record_id {direction} LIMIT ?4"
                 );
-                // Coach, done and deleted are looked up per contact by key; nothing is
-                // scanned or sorted.
-                let by_key = plan
-                    .iter()
-                    .filter(|step| {
-                        step.contains("PRIMARY KEY (entity=? AND record_id=? AND field=?)")
-                    })
-                    .count();
-                assert_eq!(by_key, 3, "{plan:?}");
-                assert!(
-                    plan.iter()
-                        .all(|step| !step.starts_with("SCAN record_fields")
-                            && !step.contains("TEMP B-TREE")),
-                    "{plan:?}"
-                );
+                for sql in [sql.as_str(), &format!("SELECT count(*) {rows}")] {
+                    let plan = query_plan(&store, sql);
+                    assert!(plan.iter().any(|step| step.contains(index)), "{plan:?}");
+                    assert!(
+                        plan.iter().all(|step| !step.starts_with("SCAN")
+                            && !step.contains("TEMP B-TREE")
+                            && !step.contains("record_fields")),
+                        "{plan:?}"
+                    );
+                }
             }
         }
+    }
+
+    #[test]
+    fn open_follow_ups_follow_every_write_pull_and_purge_of_their_fields() {
+        use chrono::TimeZone;
+        use serde_json::json;
+
+        let (_dir, mut store) = test_store();
+        let at = EditContext::at(Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).unwrap());
+        let open = |store: &Store| -> Vec<(String, String, Option<String>)> {
+            let mut statement = store
+                .conn
+                .prepare("SELECT record_id, due, coach FROM open_follow_ups ORDER BY record_id")
+                .unwrap();
+            statement
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let edit = |store: &mut Store, id, fields: Json| {
+            let input = serde_json::from_value(fields).unwrap();
+            store.edit_record(Entity::Contact, id, &input, at).unwrap();
+        };
+        let input = serde_json::from_value(json!({
+            "occurred_at": "2026-11-01T10:00:00+02:00",
+            "follow_up_on": "2026-11-24",
+        }))
+        .unwrap();
+        let id = store.create_record(Entity::Contact, &input, at).unwrap();
+        let key = id.to_string();
+        let row = |due: &str, coach: Option<&str>| {
+            vec![(
+                key.clone(),
+                format!("\"{due}\""),
+                coach.map(|c| format!("\"{c}\"")),
+            )]
+        };
+        assert_eq!(open(&store), row("2026-11-24", None));
+
+        let coach = Uuid::from_u128(0xc0).to_string();
+        edit(
+            &mut store,
+            id,
+            json!({ "coach_id": coach, "follow_up_on": "2026-11-25" }),
+        );
+        assert_eq!(open(&store), row("2026-11-25", Some(&coach)));
+        edit(&mut store, id, json!({ "follow_up_done": true }));
+        assert_eq!(open(&store), []);
+        edit(&mut store, id, json!({ "follow_up_done": false }));
+        assert_eq!(open(&store), row("2026-11-25", Some(&coach)));
+        edit(&mut store, id, json!({ "coach_id": null }));
+        assert_eq!(open(&store), row("2026-11-25", None));
+        edit(&mut store, id, json!({ "deleted": true }));
+        assert_eq!(open(&store), []);
+        edit(
+            &mut store,
+            id,
+            json!({ "deleted": false, "follow_up_on": null }),
+        );
+        assert_eq!(open(&store), [], "no day, no follow-up");
+        edit(&mut store, id, json!({ "follow_up_on": "2026-11-26" }));
+        assert_eq!(open(&store), row("2026-11-26", None));
+
+        // A purge removes the contact's fields, and its follow-up with them.
+        store
+            .conn
+            .execute(
+                "DELETE FROM record_fields WHERE entity = 'contact' AND record_id = ?1",
+                [&key],
+            )
+            .unwrap();
+        assert_eq!(open(&store), []);
     }
 
     #[test]

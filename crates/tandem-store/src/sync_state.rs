@@ -1600,6 +1600,52 @@ mod tests {
         assert!(amina.get("coach_id").is_null());
     }
 
+    #[test]
+    fn pulled_follow_ups_and_a_purge_keep_the_open_follow_ups_in_step() {
+        use crate::records::DueOrder;
+
+        let (_dir, mut store) = signed_in_store();
+        let id = RecordId::from_uuid(Uuid::from_u128(0xf0));
+        let contact = |field: &str, value: &str, seq| ServerWrite {
+            entity: "contact".into(),
+            ..write(id, field, value, seq)
+        };
+        let pull = |store: &mut Store, writes: &[ServerWrite], purges: &[PurgedRecord]| {
+            let next = writes
+                .iter()
+                .map(|w| w.seq)
+                .chain(purges.iter().map(|p| p.seq))
+                .max();
+            store
+                .apply_pulled_page(writes, purges, next.unwrap(), at(), at())
+                .unwrap();
+            let until = chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
+            store
+                .open_follow_ups(None, until, None, DueOrder::EarliestFirst, 10)
+                .unwrap()
+                .total
+        };
+        let opened = [
+            contact("occurred_at", "\"2026-11-01T10:00:00+02:00\"", 1),
+            contact("follow_up_on", "\"2026-11-24\"", 2),
+        ];
+        assert_eq!(pull(&mut store, &opened, &[]), 1);
+        assert_eq!(
+            pull(&mut store, &[contact("follow_up_done", "true", 3)], &[]),
+            0
+        );
+        assert_eq!(
+            pull(&mut store, &[contact("follow_up_done", "false", 4)], &[]),
+            1
+        );
+        let purge = PurgedRecord {
+            seq: 5,
+            entity: "contact".into(),
+            record_id: *id.as_uuid(),
+        };
+        assert_eq!(pull(&mut store, &[], &[purge]), 0);
+    }
+
     fn stored(version: u64, value: &str) -> PushOutcome {
         PushOutcome::Stored {
             version,
