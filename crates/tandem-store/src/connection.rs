@@ -86,6 +86,18 @@ impl Store {
     pub fn schema_version(&self) -> Result<u32, StoreError> {
         migrate::current_version(&self.conn)
     }
+
+    /// A read transaction for a read of several statements, so that all of them see the
+    /// store as one commit left it (a sync, in this process or another, may commit between
+    /// them otherwise); it ends when dropped, having written nothing. None when the caller
+    /// has a transaction open already: its statements see one state of the store anyway.
+    pub(crate) fn read_snapshot(&self) -> Result<Option<rusqlite::Transaction<'_>>, StoreError> {
+        Ok(if self.conn.is_autocommit() {
+            Some(self.conn.unchecked_transaction()?)
+        } else {
+            None
+        })
+    }
 }
 
 /// Waits, once per process, until SQLCipher can key a connection.
@@ -259,6 +271,45 @@ mod tests {
             !contains(&main, marker.as_bytes()),
             "the store file holds plaintext"
         );
+    }
+
+    #[test]
+    fn a_read_snapshot_sees_one_commit_and_reads_inside_a_callers_transaction_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(STORE_FILE_NAME);
+        let key = StoreKey::generate();
+        let store = Store::open_with_key(&path, &key).unwrap();
+        let other = Store::open_with_key(&path, &key).unwrap();
+        let count = |store: &Store| -> i64 {
+            store
+                .conn
+                .query_row("SELECT count(*) FROM meta", [], |row| row.get(0))
+                .unwrap()
+        };
+        let before = count(&store);
+        let snapshot = store.read_snapshot().unwrap();
+        assert!(snapshot.is_some());
+        assert_eq!(count(&store), before);
+        other
+            .conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES ('meanwhile', 'x')",
+                [],
+            )
+            .unwrap();
+        assert_eq!(count(&store), before, "a commit in between is not seen");
+        drop(snapshot);
+        assert_eq!(count(&store), before + 1);
+
+        // The reads that take a snapshot work inside a caller's transaction as well.
+        store.conn.execute_batch("BEGIN").unwrap();
+        assert!(store.read_snapshot().unwrap().is_none());
+        store.recent_clients(8).unwrap();
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
+        store
+            .open_follow_ups(None, today, None, crate::DueOrder::LatestFirst, 100)
+            .unwrap();
+        store.conn.execute_batch("COMMIT").unwrap();
     }
 
     #[test]

@@ -364,14 +364,15 @@ impl Store {
         // One read transaction, so that the index found is the index read: a first pull
         // (another process's, too) drops it and builds it when it ends (`pull_session.rs`),
         // and meanwhile the contacts are sorted instead.
-        let read = self.conn.unchecked_transaction()?;
-        let indexed = read
+        let _read = self.read_snapshot()?;
+        let indexed = self
+            .conn
             .prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM sqlite_schema
                                 WHERE type = 'index' AND name = 'record_fields_occurred_at')",
             )?
             .query_row([], |row| row.get(0))?;
-        let mut contacts = read.prepare_cached(&contacts_newest_first(indexed))?;
+        let mut contacts = self.conn.prepare_cached(&contacts_newest_first(indexed))?;
         let mut rows = contacts.query([])?;
         while let Some(row) = rows.next()? {
             let (client, deleted): (Option<String>, bool) = (row.get(0)?, row.get(1)?);
@@ -419,6 +420,8 @@ impl Store {
             Some(_) => OPEN_FOLLOW_UPS_OF,
             None => OPEN_FOLLOW_UPS_OF_ANYONE,
         };
+        // One read, so that the count is of the same follow-ups as the list.
+        let _read = self.read_snapshot()?;
         let mut first = self.conn.prepare_cached(&format!(
             "SELECT due.record_id {rows}
              ORDER BY due.due {direction}, due.record_id {direction} LIMIT ?4"
