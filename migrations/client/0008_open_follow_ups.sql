@@ -6,25 +6,27 @@
 -- at 100,000 clients and 300,000 contacts, most of those follow-ups long done
 -- (docs/benchmarks.md, "Ninth run"). This table holds one row per open follow-up (due, not
 -- done, the contact not deleted), with its coach; the triggers below keep it in step with
--- `record_fields` on every write, pull and purge of those four fields of a contact.
--- Nothing looks `follow_up_on` up by value any more, so its partial index goes: it cost
--- every pulled or saved follow-up day an index entry.
-DROP INDEX record_fields_follow_up_on;
+-- `record_fields` on every write, pull and purge of those four fields of a contact (a
+-- migration that ever rebuilds `record_fields` must create them again: dropping a table
+-- drops its triggers). Nothing looks `follow_up_on` up by value any more, so its partial
+-- index goes at the end: it cost every pulled or saved follow-up day an index entry.
 CREATE TABLE open_follow_ups (
   record_id TEXT PRIMARY KEY, due TEXT NOT NULL, coach TEXT) STRICT, WITHOUT ROWID;
 CREATE INDEX open_follow_ups_by_due ON open_follow_ups(due, record_id);
 CREATE INDEX open_follow_ups_by_coach ON open_follow_ups(coach, due, record_id);
 
 -- The open follow-ups as `record_fields` has them: a contact's `follow_up_on` a date (a JSON
--- string), neither `follow_up_done` nor `deleted` true, with its coach. Each trigger below
--- copies the row of the contact written (through the key of `record_fields`).
+-- string, the only JSON text that starts with a quote; no JSON function, which would fail on
+-- a malformed value, and the write with it), neither `follow_up_done` nor `deleted` true,
+-- with its coach. Each trigger below copies the row of the contact written (through the key
+-- of `record_fields`).
 CREATE VIEW open_follow_ups_in_fields AS
 SELECT due.record_id AS record_id, due.value AS due,
        (SELECT coach.value FROM record_fields AS coach
         WHERE coach.entity = 'contact' AND coach.record_id = due.record_id
           AND coach.field = 'coach_id' AND coach.value <> 'null') AS coach
 FROM record_fields AS due
-WHERE due.entity = 'contact' AND due.field = 'follow_up_on' AND json_type(due.value) = 'text'
+WHERE due.entity = 'contact' AND due.field = 'follow_up_on' AND substr(due.value, 1, 1) = '"'
   AND NOT EXISTS (SELECT 1 FROM record_fields AS closed
       WHERE closed.entity = 'contact' AND closed.record_id = due.record_id
         AND closed.field IN ('follow_up_done', 'deleted') AND closed.value = 'true');
@@ -54,6 +56,7 @@ BEGIN
   SELECT record_id, due, coach FROM open_follow_ups_in_fields WHERE record_id = old.record_id;
 END;
 
--- The open follow-ups of the store as it is.
+-- The open follow-ups of the store as it is (found through the index that goes next).
 INSERT INTO open_follow_ups (record_id, due, coach)
 SELECT record_id, due, coach FROM open_follow_ups_in_fields;
+DROP INDEX record_fields_follow_up_on;

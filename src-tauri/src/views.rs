@@ -128,6 +128,9 @@ pub fn follow_ups_due(
     today: NaiveDate,
     coach: Option<Uuid>,
 ) -> Result<FollowUpsDue, StoreError> {
+    // One read for the three groups, so that a sync committing meanwhile cannot show a
+    // contact in two of them (its day moved) or in none.
+    let _read = store.read_snapshot()?;
     let mut clients: BTreeMap<String, Option<ClientSummary>> = BTreeMap::new();
     let mut group = |(from, until, order)| -> Result<FollowUpGroup, StoreError> {
         let found = store.open_follow_ups(from, until, coach, order, FOLLOW_UPS_LISTED)?;

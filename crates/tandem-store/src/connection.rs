@@ -87,17 +87,26 @@ impl Store {
         migrate::current_version(&self.conn)
     }
 
-    /// A read transaction for a read of several statements, so that all of them see the
-    /// store as one commit left it (a sync, in this process or another, may commit between
-    /// them otherwise); it ends when dropped, having written nothing. None when the caller
-    /// has a transaction open already: its statements see one state of the store anyway.
-    pub(crate) fn read_snapshot(&self) -> Result<Option<rusqlite::Transaction<'_>>, StoreError> {
-        Ok(if self.conn.is_autocommit() {
-            Some(self.conn.unchecked_transaction()?)
-        } else {
-            None
+    /// A read transaction for a read of several statements (or several reads), so that all
+    /// of them see the store as one commit left it: a sync, in this process or another, may
+    /// commit between them otherwise. It ends, having written nothing, when the snapshot is
+    /// dropped. Inside a transaction the caller has open already, it is that transaction.
+    pub fn read_snapshot(&self) -> Result<ReadSnapshot<'_>, StoreError> {
+        Ok(ReadSnapshot {
+            _transaction: if self.conn.is_autocommit() {
+                Some(self.conn.unchecked_transaction()?)
+            } else {
+                None
+            },
         })
     }
+}
+
+/// A read of the store that sees one state of it ([`Store::read_snapshot`]).
+#[must_use = "the snapshot ends when it is dropped"]
+#[derive(Debug)]
+pub struct ReadSnapshot<'s> {
+    _transaction: Option<rusqlite::Transaction<'s>>,
 }
 
 /// Waits, once per process, until SQLCipher can key a connection.
@@ -288,7 +297,7 @@ mod tests {
         };
         let before = count(&store);
         let snapshot = store.read_snapshot().unwrap();
-        assert!(snapshot.is_some());
+        assert!(!store.conn.is_autocommit(), "a transaction is open");
         assert_eq!(count(&store), before);
         other
             .conn
@@ -303,7 +312,11 @@ mod tests {
 
         // The reads that take a snapshot work inside a caller's transaction as well.
         store.conn.execute_batch("BEGIN").unwrap();
-        assert!(store.read_snapshot().unwrap().is_none());
+        drop(store.read_snapshot().unwrap());
+        assert!(
+            !store.conn.is_autocommit(),
+            "the caller's transaction goes on"
+        );
         store.recent_clients(8).unwrap();
         let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
         store

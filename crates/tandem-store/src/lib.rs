@@ -15,7 +15,7 @@ mod status;
 mod sync_state;
 mod unlock;
 
-pub use connection::{STORE_FILE_NAME, Store};
+pub use connection::{ReadSnapshot, STORE_FILE_NAME, Store};
 pub use error::StoreError;
 pub use key::{StoreKey, delete_key};
 pub use migrate::SCHEMA_VERSION;

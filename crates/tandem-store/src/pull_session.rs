@@ -6,11 +6,11 @@
 //! transaction (and written again at its commit), read back and decrypted on the next
 //! page, each time with SQLCipher's AES and HMAC-SHA512, and a checkpoint every 1,000 WAL
 //! frames copying index pages that the next commits rewrite anyway. During a session the
-//! cache holds the pages every write touches (the right edges of the tables and indexes, and
-//! the pages of the value indexes of `client_id` and `merged_into`, and of the open
-//! follow-ups, which pulled values hit all over), and checkpoints come less often. Afterwards the connection
-//! goes back to its usual settings: a much larger cache makes each later commit of an edit
-//! slower (docs/benchmarks.md, second run).
+//! cache holds the pages every write touches (the right edges of the tables and indexes, the
+//! pages of the value indexes of `client_id` and `merged_into` and of the open follow-ups'
+//! table, which pulled values hit all over), and checkpoints come less often. Afterwards the
+//! connection goes back to its usual settings: a much larger cache makes each later commit of
+//! an edit slower (docs/benchmarks.md, second run).
 //!
 //! The first pull into a store that holds no record yet (a new laptop's initial sync) writes
 //! without two indexes and builds them once when the session ends ([`DEFERRED_INDEXES`]):
