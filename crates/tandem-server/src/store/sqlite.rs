@@ -7,10 +7,13 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{
+    Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
+};
 use serde_json::Value;
 use tandem_domain::merge::Side;
 use tandem_domain::{
@@ -52,6 +55,30 @@ use crate::push::{
 use crate::store::privacy::{change_audit_entries, resolve_audit_entry};
 
 /// The migrations, in order; `PRAGMA user_version` counts how many have run.
+/// How long a statement waits for another connection's lock (another server process, or
+/// `tandem-server admin`, `backup` on the same file) before it fails with "database is locked".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Puts the database in WAL mode (a no-op once it is). On a new file, two connections doing
+/// so at once (servers starting together, a server and an admin command) each hold a read
+/// lock and want the write lock; SQLite answers one of them "database is locked" at once,
+/// without waiting (waiting would deadlock), so it tries again, until [`BUSY_TIMEOUT`].
+fn enable_wal(conn: &Connection) -> Result<(), ServerError> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |row| {
+            row.get::<_, String>(0)
+        }) {
+            Err(rusqlite::Error::SqliteFailure(error, _))
+                if error.code == ErrorCode::DatabaseBusy && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            answer => return answer.map(drop).map_err(ServerError::from),
+        }
+    }
+}
+
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/sqlite/0001_initial.sql"),
     include_str!("../../../../migrations/server/sqlite/0002_duplicates.sql"),
@@ -77,13 +104,13 @@ impl SqliteStore {
     }
 
     fn from_connection(conn: Connection) -> Result<Self, ServerError> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        enable_wal(&conn)?;
         conn.execute_batch(
             // FULL, not NORMAL: a push is acknowledged once its transaction commits, and the
             // laptop then deletes its outbox rows. Under NORMAL a power cut can take the last
             // commits of the WAL with it, and those changes would exist nowhere any more.
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
-             PRAGMA secure_delete = ON;",
+            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
         )?;
         let store = Self {
             conn: Arc::new(Mutex::new(conn)),
