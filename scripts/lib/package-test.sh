@@ -107,6 +107,19 @@ in_root apt-get install -y -q --no-install-recommends /tmp/tandem.deb \
 [ -f "$root/usr/share/applications/Tandem.desktop" ] || { say "no desktop entry"; exit 1; }
 cp "$(command -v tauri-driver)" "$root/usr/local/bin/"
 cp "$repo/scripts/with-keyring" "$root/usr/local/bin/"
+# WebKitWebDriver starts the installed app through this wrapper, which says how the app ended
+# (its exit status; 128 + N for signal N) and lets it dump core in the root's /tmp: in a few
+# CI runs the app vanished during the install phase without a word in its log.
+cat >"$root/usr/local/bin/tandem-desktop-traced" <<'SH'
+#!/bin/sh
+ulimit -c unlimited
+cd /tmp || exit 1
+/usr/bin/tandem-desktop "$@"
+status=$?
+echo "tandem-desktop ended with status $status at $(date +%T)" >&2
+exit "$status"
+SH
+chmod +x "$root/usr/local/bin/tandem-desktop-traced"
 if [ -n "${XAUTHORITY:-}" ]; then cp "$XAUTHORITY" "$root/tmp/xauthority"; fi
 
 say "a tandem-server with the demo team on the host"
@@ -189,7 +202,7 @@ run_app() {
     (exec 3<>"/dev/tcp/127.0.0.1/$driver_port") 2>/dev/null && break
     sleep 0.2
   done
-  WEBDRIVER_PORT="$driver_port" SERVER_URL="$server_url" PHASE="$phase" UPDATE_VERSION="$newer_version" \
+  APP_BIN=/usr/local/bin/tandem-desktop-traced WEBDRIVER_PORT="$driver_port" SERVER_URL="$server_url" PHASE="$phase" UPDATE_VERSION="$newer_version" \
     node "$repo/ui/e2e/installed-app.mjs" || {
     say "the installed app failed the $phase check; tauri-driver and app said:"
     tail -60 "$scratch/driver-$phase.log"
@@ -199,6 +212,7 @@ run_app() {
     done
     say "installed: $(in_root dpkg-query -W -f '${Version}' tandem 2>&1); the update endpoint served:"
     tail -20 "$scratch/updates.log"
+    say "core dumps: $(ls "$root"/tmp/core* 2>/dev/null || echo none)"
     say "the kernel's last messages:"
     dmesg 2>/dev/null | tail -20 || true
     exit 1

@@ -2,7 +2,7 @@
 // the package was installed into (scripts/lib/package-test.sh starts it and runs this twice).
 //
 //   WEBDRIVER_PORT=4444 SERVER_URL=http://127.0.0.1:8080 PHASE=install|update|upgrade \
-//     UPDATE_VERSION=0.1.1 node ui/e2e/installed-app.mjs
+//     UPDATE_VERSION=0.1.1 [APP_BIN=/usr/bin/tandem-desktop] node ui/e2e/installed-app.mjs
 //
 // install: the app starts on the server of the provisioning file (shown read-only), a coach
 //   signs in, the provisioned update endpoint's offer is shown, and the coach registers a
@@ -33,7 +33,7 @@ const browser = await remote({
   port: PORT,
   logLevel: 'error',
   capabilities: {
-    'tauri:options': { application: '/usr/bin/tandem-desktop' },
+    'tauri:options': { application: process.env.APP_BIN ?? '/usr/bin/tandem-desktop' },
     'wdio:enforceWebDriverClassic': true,
   },
 });
