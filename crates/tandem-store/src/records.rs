@@ -710,23 +710,19 @@ mod tests {
 
         // A value that is not JSON (no writer makes one) is no follow-up, and no reason to
         // refuse the write.
-        store
-            .conn
-            .execute(
-                "UPDATE record_fields SET value = '{not json' WHERE entity = 'contact'
-                 AND record_id = ?1 AND field = 'follow_up_on'",
-                [&key],
-            )
-            .unwrap();
+        let write_raw_follow_up_on = |store: &Store, raw: &str| {
+            store
+                .conn
+                .execute(
+                    "UPDATE record_fields SET value = ?2 WHERE entity = 'contact'
+                     AND record_id = ?1 AND field = 'follow_up_on'",
+                    rusqlite::params![&key, raw],
+                )
+                .unwrap()
+        };
+        assert_eq!(write_raw_follow_up_on(&store, "{not json"), 1);
         assert_eq!(open(&store), []);
-        store
-            .conn
-            .execute(
-                "UPDATE record_fields SET value = '\"2026-11-26\"' WHERE entity = 'contact'
-                 AND record_id = ?1 AND field = 'follow_up_on'",
-                [&key],
-            )
-            .unwrap();
+        assert_eq!(write_raw_follow_up_on(&store, "\"2026-11-26\""), 1);
         assert_eq!(open(&store), row("2026-11-26", None));
 
         // A purge removes the contact's fields, and its follow-up with them.
