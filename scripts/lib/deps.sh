@@ -135,9 +135,8 @@ ensure_tauri_driver() {
   cargo install tauri-driver --version '^2' --locked --quiet
 }
 
-# cargo-fuzz (the libFuzzer targets in fuzz/) into CARGO_HOME/bin, only when missing. The
-# targets build with the pinned stable toolchain: without a sanitizer (`--sanitizer none`)
-# cargo-fuzz passes no unstable flag, so no nightly toolchain is needed.
+# cargo-deny (the licence, ban and source checks of deny.toml) into CARGO_HOME/bin, only when
+# missing.
 ensure_cargo_deny() {
   if ! cargo deny --version >/dev/null 2>&1; then
     echo "Installing cargo-deny (about four minutes)"
@@ -146,6 +145,9 @@ ensure_cargo_deny() {
   cargo deny --version
 }
 
+# cargo-fuzz (the libFuzzer targets in fuzz/) into CARGO_HOME/bin, only when missing. The
+# targets build with the pinned stable toolchain: without a sanitizer (`--sanitizer none`)
+# cargo-fuzz passes no unstable flag, so no nightly toolchain is needed.
 ensure_cargo_fuzz() {
   if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "Installing cargo-fuzz (about two minutes)"

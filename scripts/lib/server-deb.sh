@@ -1,27 +1,32 @@
 #!/usr/bin/env bash
 # Builds tandem-server_<version>_amd64.deb with dpkg-deb (no cargo-deb, nothing downloaded):
-# the release binary in /usr/bin, the systemd unit in /lib/systemd/system, the settings file
+# the binary (stripped) in /usr/bin, the systemd unit in /lib/systemd/system, the settings file
 # /etc/tandem-server/server.toml as a conffile, the maintainer scripts that make the system
 # user `tandem-server` and /var/lib/tandem-server, and copyright, changelog and the IT guide
 # in /usr/share/doc/tandem-server. Prints the path of the .deb (the only line on stdout).
 #
-#   scripts/lib/server-deb.sh                  # builds tandem-server (release) first
-#   scripts/lib/server-deb.sh --prebuilt       # packs $CARGO_TARGET_DIR/release/tandem-server
-#                                              # as it is (scripts/test builds it together with
-#                                              # the desktop app, in one cargo invocation)
+#   scripts/lib/server-deb.sh                   # builds tandem-server (release) first and packs
+#                                               # $CARGO_TARGET_DIR/release/tandem-server
+#   scripts/lib/server-deb.sh --prebuilt BINARY # packs BINARY as it is: scripts/test packs the
+#                                               # debug build its tests and the desktop's
+#                                               # package build made (CI time, docs/it-guide.md)
 #
-# Honours CARGO_TARGET_DIR; the .deb goes beside the desktop's, in release/bundle/deb/.
+# Honours CARGO_TARGET_DIR. The .deb goes into bundle/deb/ beside the binary's directory
+# (release/bundle/deb/ or debug/bundle/deb/), where the desktop's packages are.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 files=packaging/server-deb
 
-binary="$target_dir/release/tandem-server"
+usage="usage: server-deb.sh [--prebuilt BINARY]"
 case "${1:-}" in
   --prebuilt)
+    binary="${2:?$usage}"
     [ -x "$binary" ] || { echo "server-deb: --prebuilt, but there is no $binary" >&2; exit 1; } ;;
-  '') cargo build -q --release -p tandem-server >&2 ;;
-  *) echo "server-deb: unknown argument $1 (usage: server-deb.sh [--prebuilt])" >&2; exit 2 ;;
+  '')
+    binary="$target_dir/release/tandem-server"
+    cargo build -q --release -p tandem-server >&2 ;;
+  *) echo "server-deb: unknown argument $1 ($usage)" >&2; exit 2 ;;
 esac
 version="$("$binary" --version | awk '{print $2}')"
 changelog_version="$(sed -n '1s/^tandem-server (\([^)]*\)).*/\1/p' "$files/changelog")"
@@ -48,7 +53,8 @@ stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 root="$stage/tandem-server"
 doc="$root/usr/share/doc/tandem-server"
-install -D -m 0755 "$binary" "$root/usr/bin/tandem-server"
+# Stripped (Debian policy 10.1): a release build already is, a debug build is not.
+install -D -s -m 0755 "$binary" "$root/usr/bin/tandem-server"
 install -D -m 0644 packaging/tandem-server.service "$root/lib/systemd/system/tandem-server.service"
 install -D -m 0644 "$files/server.toml" "$root/etc/tandem-server/server.toml"
 install -D -m 0644 packaging/deb/copyright "$doc/copyright"
@@ -82,7 +88,7 @@ Description: Tandem sync server for coaching teams
  user of the same name.
 EOF
 
-out_dir="$target_dir/release/bundle/deb"
+out_dir="$(dirname "$binary")/bundle/deb"
 mkdir -p "$out_dir"
 deb="$out_dir/tandem-server_${version}_amd64.deb"
 dpkg-deb --build --root-owner-group -Zxz "$root" "$deb" >&2
