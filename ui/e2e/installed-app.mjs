@@ -106,10 +106,13 @@ try {
     await screenshot(browser, ARTIFACTS, 'installed-04-after-update');
   }
 } catch (error) {
-  // What the window showed when the check failed, if the app is still there to ask.
+  // What the window showed when the check failed, if the app is still there to ask. The
+  // session stays open: ending it would end the app, and package-test.sh lists what is still
+  // running in the root (then stops it all).
   await screenshot(browser, ARTIFACTS, `installed-failed-${PHASE}`).catch((reason) =>
     console.error(`no screenshot of the failure: ${reason.message}`));
+  console.error(`the app's window at the failure: ${await browser.execute(() => document.body.innerText)
+    .then((text) => `it showed:\n${text.slice(0, 1500)}`, (reason) => `gone (${reason.message})`)}`);
   throw error;
-} finally {
-  await browser.deleteSession().catch(() => {});
 }
+await browser.deleteSession().catch(() => {});
