@@ -58,9 +58,8 @@ try {
     await (await el('#signin-password')).setValue('demo-password');
     await (await el('form button[type="submit"]')).click();
     await el('#client-search', 30000);
-    // The endpoint offers UPDATE_VERSION from the start. Its notice appears above the screen
-    // when the app's first check is done; wait for it, so that no click below lands where a
-    // button was before the notice pushed it down.
+    // The endpoint offers UPDATE_VERSION from the start: its notice shows (above the sync bar,
+    // moving nothing on the screen) once the app's first check is done.
     await el('[data-testid="update-notice"]', 60000);
 
     const search = await el('#client-search');

@@ -173,6 +173,16 @@ describe('screens', () => {
   }
 });
 
+it('an update offer has its own row between the screen and the sync bar, so nothing on the screen moves', async () => {
+  answers();
+  const { container } = render(App);
+  await settle();
+  const notice = screen.getByTestId('update-notice');
+  expect(container.querySelector('main [data-testid="update-notice"]')).toBeNull();
+  expect(notice.previousElementSibling?.tagName).toBe('MAIN');
+  expect(notice.nextElementSibling?.classList.contains('sync-bar')).toBe(true);
+});
+
 it('the erase confirmation on a client has no serious or critical axe violations', async () => {
   answers();
   const { container } = render(ClientProfile, { clientId: amina.id, role: 'team_lead' });
