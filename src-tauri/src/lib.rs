@@ -22,7 +22,7 @@ use tauri::Manager;
 use tandem_sync::Provisioning;
 
 use crate::settings::load_user_settings;
-use crate::state::AppState;
+use crate::state::{AppState, lock};
 
 /// The data directory: `TANDEM_DATA_DIR` when set (tests, several stores side by side),
 /// otherwise the per-user directory shared with the `tandem` command.
@@ -63,6 +63,10 @@ pub fn run() -> tauri::Result<()> {
         .manage(state)
         .manage(updates::UpdateRuntime::default())
         .setup(|app| {
+            if let Some(window) = app.get_webview_window("main") {
+                let language = lock(&app.state::<AppState>().settings).language;
+                settings::apply_to_webview(&window, language);
+            }
             if app.state::<AppState>().provisioning_error.is_none() {
                 sync_bridge::start_background_sync(app.handle().clone());
                 updates::start_background_checks(app.handle().clone());

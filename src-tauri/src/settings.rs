@@ -38,6 +38,35 @@ pub fn save_user_settings(data_dir: &Path, settings: &UserSettings) -> std::io::
     std::fs::rename(temporary, path)
 }
 
+/// The locale the web view formats for: the interface language as written in Finland. Date
+/// fields take their day, month and year order from it.
+pub fn web_locale(language: InterfaceLanguage) -> &'static str {
+    match language {
+        InterfaceLanguage::Fi => "fi-FI",
+        InterfaceLanguage::Sv => "sv-FI",
+        InterfaceLanguage::En => "en-FI",
+    }
+}
+
+/// Makes the app's web view format dates for the interface language. WebKitGTK takes its
+/// locale from the system's language (`LANG`), not from the page's `lang`: without this, a
+/// Finnish interface on an English desktop shows 6 December 2026 as 12/06/2026.
+#[cfg(target_os = "linux")]
+pub fn apply_to_webview(window: &tauri::WebviewWindow, language: InterfaceLanguage) {
+    use webkit2gtk::{WebContextExt, WebViewExt};
+    let locale = web_locale(language);
+    // Fails only when the window is gone; there is nothing to format for then.
+    let _ = window.with_webview(move |webview| {
+        if let Some(context) = webview.inner().context() {
+            context.set_preferred_languages(&[locale]);
+        }
+    });
+}
+
+/// Other systems' web views follow the system's settings.
+#[cfg(not(target_os = "linux"))]
+pub fn apply_to_webview(_window: &tauri::WebviewWindow, _language: InterfaceLanguage) {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

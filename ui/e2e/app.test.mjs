@@ -179,6 +179,9 @@ test('a coach signs in, works offline, and the app syncs by itself when the serv
   await shot('03-register');
   await (await el('form.panel button[type="submit"]')).click();
   await el('#contact-heading');
+  // Date fields show the interface language's order (Finnish: 6.12.2026), not the system's:
+  // this test's system language is C, whose US order reads 6 December as 12/06/2026.
+  assert.equal(await browser.execute(() => navigator.language), 'fi-FI');
   await shot('04-contact-form');
   await logContact(0);
   await searchAndEnter('Zainab');
@@ -218,6 +221,12 @@ test('a coach signs in, works offline, and the app syncs by itself when the serv
   await (await el('[data-nav="settings"]')).click();
   await el('#settings-language');
   await shot('09-settings');
+  // Another interface language changes the date fields' order with it, at once.
+  for (const [language, locale] of [['en', 'en-FI'], ['fi', 'fi-FI']]) {
+    await (await el('#settings-language')).selectByAttribute('value', language);
+    await browser.waitUntil(async () => (await browser.execute(() => navigator.language)) === locale,
+      { timeout: 5000, timeoutMsg: `the web view does not format for ${locale}` });
+  }
 
   // The server comes back on the same address: the app notices and syncs by itself.
   server = await startServer(serverUrl.replace('http://', ''));

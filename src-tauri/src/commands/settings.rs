@@ -1,10 +1,10 @@
 //! Commands of the settings screen.
 
-use tauri::State;
+use tauri::{State, WebviewWindow};
 
 use crate::dto::{SettingsInput, SettingsView};
 use crate::error::{CommandError, ErrorKind};
-use crate::settings::{UserSettings, save_user_settings};
+use crate::settings::{UserSettings, apply_to_webview, save_user_settings};
 use crate::state::{AppState, lock};
 
 fn view(state: &AppState, settings: &UserSettings) -> Result<SettingsView, CommandError> {
@@ -40,6 +40,7 @@ pub async fn get_settings(state: State<'_, AppState>) -> Result<SettingsView, Co
 /// Changes the user's settings.
 #[tauri::command]
 pub async fn set_settings(
+    window: WebviewWindow,
     state: State<'_, AppState>,
     input: SettingsInput,
 ) -> Result<SettingsView, CommandError> {
@@ -48,6 +49,7 @@ pub async fn set_settings(
     };
     save_user_settings(&state.data_dir, &settings)
         .map_err(|error| CommandError::new(ErrorKind::Store, error.to_string()))?;
+    apply_to_webview(&window, settings.language);
     *lock(&state.settings) = settings.clone();
     view(&state, &settings)
 }
