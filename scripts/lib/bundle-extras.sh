@@ -12,6 +12,6 @@ mkdir -p packaging/build
 if [ "${TAURI_ENV_DEBUG:-false}" = true ]; then profile=dev dir=debug; else profile=release dir=release; fi
 cargo build -q --profile "$profile" -p tandem-cli
 install -s -m 0755 "${CARGO_TARGET_DIR:-target}/$dir/tandem" packaging/build/tandem
-# The bundler packs the app's binary from where cargo put it: strip it there.
-strip "${CARGO_TARGET_DIR:-target}/$dir/tandem-desktop"
+# The bundler packs the app's binary from where cargo put it: strip a debug one there.
+if [ "$dir" = debug ]; then strip "${CARGO_TARGET_DIR:-target}/debug/tandem-desktop"; fi
 gzip -9nc packaging/deb/changelog >packaging/build/changelog.gz
