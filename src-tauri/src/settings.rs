@@ -38,13 +38,14 @@ pub fn save_user_settings(data_dir: &Path, settings: &UserSettings) -> std::io::
     std::fs::rename(temporary, path)
 }
 
-/// The locale the web view formats for: the interface language as written in Finland. Date
-/// fields take their day, month and year order from it.
+/// The locale the web view formats for, so that date fields take their day, month and year
+/// order from the interface language: the same locales the UI formats dates with (`intlLocale`
+/// in ui/src/i18n/index.svelte.ts; British English for English).
 pub fn web_locale(language: InterfaceLanguage) -> &'static str {
     match language {
         InterfaceLanguage::Fi => "fi-FI",
         InterfaceLanguage::Sv => "sv-FI",
-        InterfaceLanguage::En => "en-FI",
+        InterfaceLanguage::En => "en-GB",
     }
 }
 

@@ -222,7 +222,7 @@ test('a coach signs in, works offline, and the app syncs by itself when the serv
   await el('#settings-language');
   await shot('09-settings');
   // Another interface language changes the date fields' order with it, at once.
-  for (const [language, locale] of [['en', 'en-FI'], ['fi', 'fi-FI']]) {
+  for (const [language, locale] of [['en', 'en-GB'], ['fi', 'fi-FI']]) {
     await (await el('#settings-language')).selectByAttribute('value', language);
     await browser.waitUntil(async () => (await browser.execute(() => navigator.language)) === locale,
       { timeout: 5000, timeoutMsg: `the web view does not format for ${locale}` });

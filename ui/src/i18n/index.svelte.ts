@@ -56,7 +56,11 @@ export function languageName(code: string): string {
   return code;
 }
 
-/** The Intl locale of an interface language: English uses British conventions (day first). */
+/**
+ * The Intl locale of an interface language: English uses British conventions (day first). The
+ * desktop shell gives the web view the same locales for its date fields (`web_locale` in
+ * src-tauri/src/settings.rs).
+ */
 function intlLocale(): string {
   return current.locale === 'en' ? 'en-GB' : current.locale;
 }
