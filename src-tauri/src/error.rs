@@ -46,6 +46,9 @@ pub enum ErrorKind {
     /// The provisioning file IT wrote is invalid; `field` names the key, `message` the file
     /// and the problem.
     InvalidProvisioning,
+    /// The disk holding the local store is full: nothing of the write was kept, nothing
+    /// saved before was lost.
+    DiskFull,
     /// Anything else the local store reported.
     Store,
     /// A file the user chose could not be written; `message` names it and the reason.
@@ -115,10 +118,11 @@ impl From<DomainError> for CommandError {
     }
 }
 
-impl From<StoreError> for CommandError {
-    fn from(error: StoreError) -> Self {
-        let kind = match &error {
-            StoreError::Invalid(domain) => return domain.clone().into(),
+impl ErrorKind {
+    /// The kind of a store error, wherever it was met (a command, or a sync cycle).
+    pub fn of_store_error(error: &StoreError) -> Self {
+        match error {
+            StoreError::Invalid(_) => ErrorKind::Validation,
             StoreError::KeyringUnavailable { .. } => ErrorKind::KeyringUnavailable,
             StoreError::KeyMissing { .. }
             | StoreError::KeyDamaged { .. }
@@ -128,9 +132,18 @@ impl From<StoreError> for CommandError {
                 ErrorKind::NotFound
             }
             StoreError::SignInMismatch { .. } => ErrorKind::SignInMismatch,
+            StoreError::DiskFull => ErrorKind::DiskFull,
             _ => ErrorKind::Store,
-        };
-        Self::new(kind, error.to_string())
+        }
+    }
+}
+
+impl From<StoreError> for CommandError {
+    fn from(error: StoreError) -> Self {
+        if let StoreError::Invalid(domain) = error {
+            return domain.into();
+        }
+        Self::new(ErrorKind::of_store_error(&error), error.to_string())
     }
 }
 
@@ -155,6 +168,17 @@ mod tests {
                 "message": "must be a year from 1900 to 2026 (got 1850)",
                 "field": "birth_year",
             })
+        );
+    }
+
+    #[test]
+    fn a_full_disk_reaches_the_ui_as_its_own_kind() {
+        let error = CommandError::from(StoreError::DiskFull);
+        assert_eq!(error.kind, ErrorKind::DiskFull);
+        assert!(
+            error.message.contains("Free some disk space"),
+            "{}",
+            error.message
         );
     }
 

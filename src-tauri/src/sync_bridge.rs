@@ -50,7 +50,9 @@ impl From<SyncError> for CommandError {
 impl From<&SyncError> for CommandError {
     fn from(error: &SyncError) -> Self {
         let kind = match error {
-            SyncError::Store(store) => return Self::from_store_error(store, error.to_string()),
+            // A value the store refused during a sync came from the server, not a form.
+            SyncError::Store(StoreError::Invalid(_)) => ErrorKind::Store,
+            SyncError::Store(store) => ErrorKind::of_store_error(store),
             SyncError::Offline { .. } => ErrorKind::Offline,
             SyncError::DeviceRevoked => ErrorKind::DeviceRevoked,
             SyncError::UpdateRequired { .. } => ErrorKind::UpdateRequired,
@@ -93,20 +95,6 @@ pub(crate) fn online_only(error: SyncError) -> CommandError {
             CommandError::new(ErrorKind::NotOnServer, error.to_string())
         }
         other => other.into(),
-    }
-}
-
-impl CommandError {
-    fn from_store_error(store: &StoreError, message: String) -> Self {
-        let mut error = match store {
-            StoreError::KeyringUnavailable { .. } => {
-                CommandError::new(ErrorKind::KeyringUnavailable, "")
-            }
-            StoreError::SignInMismatch { .. } => CommandError::new(ErrorKind::SignInMismatch, ""),
-            _ => CommandError::new(ErrorKind::Store, ""),
-        };
-        error.message = message;
-        error
     }
 }
 
@@ -1154,6 +1142,22 @@ mod tests {
         assert_eq!(error.kind, ErrorKind::NeedsConnection);
         let error = CommandError::from(SyncError::ConflictNotOpen { id: 3 });
         assert_eq!(error.kind, ErrorKind::ConflictNotOpen);
+    }
+
+    #[test]
+    fn a_sync_stopped_by_the_store_names_what_the_store_met() {
+        let kind = |store| CommandError::from(SyncError::Store(store)).kind;
+        assert_eq!(kind(StoreError::DiskFull), ErrorKind::DiskFull);
+        assert_eq!(
+            kind(StoreError::WrongKey {
+                path: "tandem.db".into()
+            }),
+            ErrorKind::StoreUnreadable
+        );
+        let pulled = tandem_domain::DomainError::MissingField {
+            field: "given_name".to_owned(),
+        };
+        assert_eq!(kind(StoreError::Invalid(pulled)), ErrorKind::Store);
     }
 }
 

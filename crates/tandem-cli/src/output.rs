@@ -6,7 +6,8 @@
 use serde_json::{Value as Json, json};
 use tandem_domain::{Entity, Record, fields_of};
 use tandem_protocol::ParticipantReport;
-use tandem_store::StoreStatus;
+use tandem_store::{StoreError, StoreStatus};
+use tandem_sync::SyncError;
 
 /// Where results and errors go, and in which form.
 #[derive(Debug, Clone, Copy)]
@@ -44,15 +45,33 @@ impl Output {
         print!("{text}");
     }
 
-    /// Reports a failure with its whole chain of causes.
+    /// Reports a failure with its whole chain of causes; with --json also its kind, where
+    /// the chain holds an error that has one (`disk_full`, `offline`, `device_revoked`...).
     pub(crate) fn error(&self, err: &anyhow::Error) {
         let message = format!("{err:#}");
         if self.json {
-            eprintln!("{}", json!({"error": {"message": message}}));
+            let mut error = json!({ "message": message });
+            if let Some(kind) = kind_of(err) {
+                error["kind"] = json!(kind);
+            }
+            eprintln!("{}", json!({ "error": error }));
         } else {
             eprintln!("error: {message}");
         }
     }
+}
+
+/// The machine name of the first cause in `err`'s chain that has one.
+fn kind_of(err: &anyhow::Error) -> Option<&'static str> {
+    err.chain().find_map(|cause| {
+        if let Some(sync) = cause.downcast_ref::<SyncError>() {
+            Some(sync.kind())
+        } else {
+            cause
+                .downcast_ref::<StoreError>()
+                .map(SyncError::store_kind)
+        }
+    })
 }
 
 fn text<'a>(record: &'a Record, field: &str) -> &'a str {

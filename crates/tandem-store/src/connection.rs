@@ -226,6 +226,31 @@ pub(crate) fn test_store() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
+/// Leaves `store` no room to grow, as a full disk does: the free pages are vacuumed away,
+/// then SQLite answers the first write that needs a new page with `SQLITE_FULL`, the code it
+/// gives when the file system has no space left (ENOSPC).
+#[cfg(test)]
+pub(crate) fn fill_the_disk(store: &mut Store) {
+    store.vacuum().unwrap();
+    let pages: i64 = store
+        .conn
+        .query_row("PRAGMA page_count", [], |row| row.get(0))
+        .unwrap();
+    store
+        .conn
+        .pragma_update(None, "max_page_count", pages)
+        .unwrap();
+}
+
+/// Gives a store that `fill_the_disk` filled its room back.
+#[cfg(test)]
+pub(crate) fn free_the_disk(store: &Store) {
+    store
+        .conn
+        .pragma_update(None, "max_page_count", 0xffff_fffe_u32)
+        .unwrap();
+}
+
 /// The steps of `sql`'s query plan (`EXPLAIN QUERY PLAN`, parameters left unbound), for the
 /// crate's tests of which index a statement goes through.
 #[cfg(test)]

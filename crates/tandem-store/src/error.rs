@@ -133,7 +133,29 @@ pub enum StoreError {
     #[error("The local store holds a value the report cannot read: {0}.")]
     ReportData(#[from] tandem_reports::ReportError),
 
+    /// The disk holding the store is full: a write needed space (`SQLITE_FULL`), or opening
+    /// the store could not make its shared-memory file (`SQLITE_IOERR_SHMSIZE`, the only
+    /// file SQLite must grow before it can read a WAL store). The transaction that hit it
+    /// was rolled back: nothing of that write was kept, and nothing saved before was lost.
+    #[error(
+        "The disk holding Tandem's local store is full: nothing more can be written, and \
+         everything saved before is intact. Free some disk space and try again."
+    )]
+    DiskFull,
+
     /// Any other SQLite error.
     #[error("The local store reported an error: {0}.")]
-    Database(#[from] rusqlite::Error),
+    Database(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        let shm_not_grown = matches!(&error, rusqlite::Error::SqliteFailure(failure, _)
+            if failure.extended_code == rusqlite::ffi::SQLITE_IOERR_SHMSIZE);
+        if error.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) || shm_not_grown {
+            Self::DiskFull
+        } else {
+            Self::Database(error)
+        }
+    }
 }

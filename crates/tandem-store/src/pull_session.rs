@@ -159,8 +159,9 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::connection::{query_plan, test_store};
+    use crate::connection::{fill_the_disk, free_the_disk, query_plan, test_store};
     use crate::{STORE_FILE_NAME, ServerWrite, StoreKey};
+    use tandem_domain::{Entity, RecordId};
 
     fn pragma(store: &Store, name: &str) -> i64 {
         store
@@ -400,22 +401,55 @@ mod tests {
     }
 
     #[test]
+    fn a_pulled_page_on_a_full_disk_is_refused_whole_and_stored_once_there_is_room() {
+        let (_dir, mut store) = test_store();
+        let amina = Uuid::from_u128(0xc1);
+        apply_page(&mut store, pulled(amina, "\"Amina\"", 1));
+        fill_the_disk(&mut store);
+        let olga = Uuid::from_u128(0xc2);
+        // Long notes need pages of their own, which the full disk cannot give.
+        let notes = ServerWrite {
+            field: "notes".into(),
+            value: serde_json::to_string(&"Asked about a rental contract. ".repeat(300)).unwrap(),
+            ..pulled(olga, "", 3)
+        };
+        let page = [pulled(olga, "\"Olga\"", 2), notes];
+        let error = store
+            .apply_pulled_page(&page, &[], 3, at(), at())
+            .unwrap_err();
+        assert!(matches!(error, StoreError::DiskFull), "{error:?}");
+        assert_eq!(store.pull_cursor().unwrap(), 1, "the cursor stays");
+        assert!(
+            store
+                .record(Entity::Client, RecordId::from_uuid(olga))
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            recent_client_names(&store),
+            ["Amina"],
+            "what was stored before is there"
+        );
+
+        free_the_disk(&store);
+        store.apply_pulled_page(&page, &[], 3, at(), at()).unwrap();
+        assert_eq!(store.pull_cursor().unwrap(), 3);
+        let olga = store
+            .record(Entity::Client, RecordId::from_uuid(olga))
+            .unwrap()
+            .unwrap();
+        assert_eq!(olga.get("given_name").as_text(), Some("Olga"));
+    }
+
+    #[test]
     fn a_store_whose_disk_is_too_full_to_build_the_deferred_indexes_stays_usable() {
         let (_dir, mut store) = test_store();
         let id = Uuid::from_u128(0xc1);
         let mut session = store.pull_session().unwrap();
         apply_page(&mut session, pulled(id, "\"Amina\"", 1));
         std::mem::forget(session);
-        // Not one page more (and none free, the dropped index's among them): the disk is full.
-        store.vacuum().unwrap();
-        let pages: i64 = store
-            .conn
-            .query_row("PRAGMA page_count", [], |row| row.get(0))
-            .unwrap();
-        store
-            .conn
-            .pragma_update(None, "max_page_count", pages)
-            .unwrap();
+        // Not one page more (and none free, the dropped index's among them).
+        fill_the_disk(&mut store);
         // What the opening of the store does; it goes on.
         ensure_deferred_indexes(&store.conn);
         assert!(!has_index(&store, "field_history_by_record"));

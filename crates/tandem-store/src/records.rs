@@ -569,7 +569,7 @@ fn new_uuid_v7(edit: EditContext) -> Uuid {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connection::{query_plan, test_store};
+    use crate::connection::{fill_the_disk, free_the_disk, query_plan, test_store};
 
     #[test]
     fn a_clients_contacts_are_read_through_their_fields_partial_indexes_and_scan_nothing() {
@@ -914,5 +914,52 @@ mod tests {
         assert_eq!(names(8), ["Olga", "Amina", "Ali", "Jari"]);
         assert_eq!(names(3), ["Olga", "Amina", "Ali"]);
         assert_eq!(names(1), ["Olga"]);
+    }
+
+    #[test]
+    fn an_edit_on_a_full_disk_is_refused_whole_and_saved_once_there_is_room() {
+        use serde_json::json;
+
+        let (_dir, mut store) = test_store();
+        use chrono::TimeZone;
+        let at = EditContext::at(Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).unwrap());
+        let input = serde_json::from_value(json!({ "given_name": "Amina" })).unwrap();
+        let amina = store.create_record(Entity::Client, &input, at).unwrap();
+        let pending = store.pending_count().unwrap();
+        fill_the_disk(&mut store);
+        // The name fits where it was; the long notes need pages the full disk cannot give.
+        let edit = BTreeMap::from([
+            ("given_name".to_owned(), json!("Aminah")),
+            (
+                "notes".to_owned(),
+                json!("Asked about a rental contract. ".repeat(300)),
+            ),
+        ]);
+        let error = store
+            .edit_record(Entity::Client, amina, &edit, at)
+            .unwrap_err();
+        assert!(matches!(error, StoreError::DiskFull), "{error:?}");
+        assert!(
+            error
+                .to_string()
+                .contains("disk holding Tandem's local store is full"),
+            "{error}"
+        );
+        let unchanged = store.record(Entity::Client, amina).unwrap().unwrap();
+        assert_eq!(unchanged.get("given_name").as_text(), Some("Amina"));
+        assert!(unchanged.get("notes").is_null());
+        assert_eq!(store.pending_count().unwrap(), pending, "nothing queued");
+        assert_eq!(
+            store
+                .field_history("client", *amina.as_uuid(), "given_name")
+                .unwrap()
+                .len(),
+            1
+        );
+
+        free_the_disk(&store);
+        let saved = store.edit_record(Entity::Client, amina, &edit, at).unwrap();
+        assert_eq!(saved.changed_fields, ["given_name", "notes"]);
+        assert_eq!(store.pending_count().unwrap(), pending + 2);
     }
 }

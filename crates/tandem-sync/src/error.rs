@@ -211,7 +211,8 @@ pub enum SyncError {
 
 impl SyncError {
     /// Whether trying again later may succeed without anyone doing anything (the scheduler
-    /// backs off and retries these; the others wait for a person).
+    /// backs off and retries these; the others wait for a person). A full disk is: the user
+    /// or a cleanup frees space without telling Tandem.
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
@@ -220,6 +221,7 @@ impl SyncError {
                 | SyncError::Protocol { .. }
                 | SyncError::RateLimited { .. }
                 | SyncError::AlreadyRunning { .. }
+                | SyncError::Store(tandem_store::StoreError::DiskFull)
         )
     }
 
@@ -248,7 +250,30 @@ impl SyncError {
             SyncError::InvalidResolution { .. } => "invalid_resolution",
             SyncError::InvalidProvisioning { .. } => "invalid_provisioning",
             SyncError::ProvisionedServer { .. } => "provisioned_server",
-            SyncError::Store(_) => "store",
+            SyncError::Store(store) => Self::store_kind(store),
         }
+    }
+
+    /// The machine name of a store error, met in a sync or anywhere else.
+    pub fn store_kind(error: &tandem_store::StoreError) -> &'static str {
+        match error {
+            tandem_store::StoreError::DiskFull => "disk_full",
+            _ => "store",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_retried_by_the_timer_and_named_as_such() {
+        let full = SyncError::Store(tandem_store::StoreError::DiskFull);
+        assert!(full.is_transient(), "freeing space fixes it without Tandem");
+        assert_eq!(full.kind(), "disk_full");
+        let other = SyncError::Store(tandem_store::StoreError::EncryptionUnavailable);
+        assert!(!other.is_transient());
+        assert_eq!(other.kind(), "store");
     }
 }

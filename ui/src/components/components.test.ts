@@ -65,6 +65,26 @@ describe('SyncBar', () => {
     expect(synced).toBe(1);
   });
 
+  it('says why the last sync failed while the server is reachable, and nothing of it once one succeeded', () => {
+    const failed = {
+      ...offlineStatus,
+      online: true,
+      last_error: { kind: 'disk_full' as const, message: 'The disk holding the local store is full.' },
+    };
+    const { unmount } = render(SyncBar, { status: failed, onsyncnow: () => {}, onopenunsynced: () => {} });
+    expect(screen.getByTestId('sync-state').textContent).toBe('Online');
+    const error = screen.getByText(/disk of this laptop is full/);
+    expect(error.getAttribute('title')).toBe('The disk holding the local store is full.');
+    unmount();
+    render(SyncBar, { status: { ...failed, last_error: null }, onsyncnow: () => {}, onopenunsynced: () => {} });
+    expect(document.querySelector('.sync-error')).toBeNull();
+  });
+
+  it('keeps the last failure out of the way while a sync runs', () => {
+    render(SyncBar, { status: { ...offlineStatus, online: true, syncing: true }, onsyncnow: () => {}, onopenunsynced: () => {} });
+    expect(document.querySelector('.sync-error')).toBeNull();
+  });
+
   it('shows how far a running sync has come, and nothing of it once the sync ended', () => {
     const syncing = { ...offlineStatus, online: true, syncing: true, last_error: null };
     const { unmount } = render(SyncBar, { status: syncing, progress: { received: 12500, percent: 42 }, onsyncnow: () => {}, onopenunsynced: () => {} });

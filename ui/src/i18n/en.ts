@@ -234,6 +234,7 @@ export const en: Messages = {
   'error.sign_in_mismatch': 'This laptop’s data belongs to another team, server or user.',
   'error.device_revoked': 'This laptop was revoked by an administrator.',
   'error.invalid_provisioning': 'The configuration IT installed on this laptop is invalid, so Tandem cannot start. Contact IT and give them the details below.',
+  'error.disk_full': 'The disk of this laptop is full, so nothing more can be saved. Everything saved before is safe. Free some disk space (or ask IT) and try again.',
   'error.store': 'The data on this laptop reported a problem.',
   'error.needs_connection': 'This needs a connection to the server. Nothing was changed; try again when online.',
   'error.not_allowed': 'Only a team lead can do this.',

@@ -234,6 +234,7 @@ export const fi: Messages = {
   'error.sign_in_mismatch': 'Tämän koneen tiedot kuuluvat toiselle tiimille, palvelimelle tai käyttäjälle.',
   'error.device_revoked': 'Ylläpitäjä on poistanut tämän koneen käytöstä.',
   'error.invalid_provisioning': 'IT-tuen tälle koneelle asentamat asetukset ovat virheelliset, joten Tandem ei voi käynnistyä. Ota yhteyttä IT-tukeen ja kerro alla olevat tiedot.',
+  'error.disk_full': 'Tämän koneen levy on täynnä, joten mitään uutta ei voi tallentaa. Kaikki aiemmin tallennettu on tallessa. Vapauta levytilaa (tai pyydä apua IT-tuelta) ja yritä uudelleen.',
   'error.store': 'Tämän koneen tiedoissa ilmeni ongelma.',
   'error.needs_connection': 'Tämä vaatii yhteyden palvelimeen. Mitään ei muutettu; yritä uudelleen, kun yhteys toimii.',
   'error.not_allowed': 'Vain tiiminvetäjä voi tehdä tämän.',

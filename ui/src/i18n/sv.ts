@@ -234,6 +234,7 @@ export const sv: Messages = {
   'error.sign_in_mismatch': 'Datan på den här datorn hör till ett annat team, en annan server eller användare.',
   'error.device_revoked': 'En administratör har spärrat den här datorn.',
   'error.invalid_provisioning': 'Inställningarna som IT har installerat på den här datorn är ogiltiga, så Tandem kan inte starta. Kontakta IT och uppge uppgifterna nedan.',
+  'error.disk_full': 'Disken på den här datorn är full, så inget mer kan sparas. Allt som sparats tidigare finns kvar. Frigör diskutrymme (eller be IT om hjälp) och försök igen.',
   'error.store': 'Datan på den här datorn rapporterade ett problem.',
   'error.needs_connection': 'Det här kräver en anslutning till servern. Inget ändrades; försök igen när du är online.',
   'error.not_allowed': 'Bara en teamledare kan göra det här.',

@@ -5,7 +5,7 @@ import { t } from '../i18n/index.svelte';
 const KNOWN = new Set([
   'validation', 'not_found', 'keyring_unavailable', 'store_unreadable', 'update_required',
   'locked', 'not_signed_in', 'wrong_password', 'offline', 'server', 'sign_in_mismatch',
-  'device_revoked', 'invalid_provisioning', 'store', 'needs_connection', 'not_allowed',
+  'device_revoked', 'invalid_provisioning', 'store', 'disk_full', 'needs_connection', 'not_allowed',
   'conflict_not_open', 'locked_out', 'file_not_saved', 'updates_off', 'update_unverified', 'not_on_server',
   'update_failed',
 ]);

@@ -268,6 +268,33 @@ describe('drop-in with the keyboard alone', () => {
     expect(nav.notice).toBe('Contact saved for Amina Warsame.');
   });
 
+  it('on a full disk the contact form says so, keeps what was entered, and saves once there is room', async () => {
+    let diskFull = true;
+    const invoke = answers({
+      create_contact: () => {
+        if (diskFull) throw { kind: 'disk_full', message: "The disk holding Tandem's local store is full", field: null };
+        return { id: 'new-contact' };
+      },
+    });
+    go({ name: 'contact', client: amina, returnTo: { name: 'today' } });
+    const form = render(ContactForm, { client: amina, returnTo: { name: 'today' } });
+    await settle();
+    await fireEvent.click(screen.getByRole('button', { name: 'Housing' }));
+    await fireEvent.input(screen.getByLabelText('Summary'), { target: { value: 'Rental contract questions.' } });
+    await fireEvent.keyDown(form.container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
+    await waitFor(() => expect(screen.getByRole('alert').textContent).toContain('The disk of this laptop is full'));
+    expect(nav.screen.name).toBe('contact');
+    expect(screen.getByRole('button', { name: 'Housing' }).getAttribute('aria-pressed')).toBe('true');
+    expect((screen.getByLabelText('Summary') as HTMLTextAreaElement).value).toBe('Rental contract questions.');
+
+    diskFull = false;
+    await fireEvent.keyDown(form.container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
+    await waitFor(() => expect(nav.screen.name).toBe('today'));
+    const saves = invoke.mock.calls.filter(([command]) => command === 'create_contact');
+    expect(saves).toHaveLength(2);
+    expect(saves[1][1]).toEqual(saves[0][1]);
+  });
+
   it('an unknown name offers registration, and Enter opens the registration form', async () => {
     answers();
     render(Today);

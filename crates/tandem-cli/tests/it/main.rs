@@ -2,6 +2,7 @@
 //! the real OS keyring (run them through `scripts/test` or `scripts/with-keyring`).
 
 mod crash;
+mod disk_full;
 mod encryption;
 mod logs;
 mod provisioning;
@@ -74,16 +75,7 @@ impl TestStore {
 
     /// Runs `tandem` and returns its standard output, failing the test on a non-zero exit.
     pub(crate) fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert!(
-            output.status.success(),
-            "tandem {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout)
-            .expect("utf-8 output")
-            .trim()
-            .to_owned()
+        succeeded(args, self.run(args))
     }
 
     /// Runs `tandem --json` and parses its output.
@@ -128,6 +120,19 @@ pub(crate) fn output_with_input(mut command: Command, input: &[u8]) -> Output {
     }
     drop(stdin);
     child.wait_with_output().expect("wait for tandem")
+}
+
+/// The standard output of `tandem ARGS`, trimmed; fails the test on a non-zero exit.
+pub(crate) fn succeeded(args: &[&str], output: Output) -> String {
+    assert!(
+        output.status.success(),
+        "tandem {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .expect("utf-8 output")
+        .trim()
+        .to_owned()
 }
 
 /// Whether `needle` occurs in the file at `path` (a missing file contains nothing).
