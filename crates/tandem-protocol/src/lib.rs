@@ -654,4 +654,7 @@ pub mod error_codes {
     pub const NOT_FOUND: &str = "not_found";
     /// Something failed on the server.
     pub const INTERNAL: &str = "internal";
+    /// The disk holding the server's database is full: nothing of the request was stored;
+    /// retry later (see `Retry-After`).
+    pub const STORAGE_FULL: &str = "storage_full";
 }

@@ -35,7 +35,7 @@ use uuid::Uuid;
 
 mod duplicate_endpoints;
 mod error_responses;
-use error_responses::{Forbidden, InternalError, Unauthorized, UnsupportedMediaType};
+use error_responses::{Forbidden, StoreFailure, Unauthorized, UnsupportedMediaType};
 
 use crate::ServerError;
 use crate::auth::{PasswordHashing, new_device_token, token_hash};
@@ -232,6 +232,9 @@ impl ApiError {
     }
 }
 
+/// How long a device is asked to wait after the server's disk was found full.
+const STORAGE_FULL_RETRY_AFTER_SECS: u64 = 60;
+
 impl From<ServerError> for ApiError {
     fn from(err: ServerError) -> Self {
         match err {
@@ -254,6 +257,15 @@ impl From<ServerError> for ApiError {
             err @ ServerError::MergeNotUndoable { .. } => {
                 Self::new(StatusCode::CONFLICT, "merge_not_undoable", err.to_string())
             }
+            err @ ServerError::DiskFull(_) => Self {
+                retry_after_secs: Some(STORAGE_FULL_RETRY_AFTER_SECS),
+                internal: Some(Box::new(err)),
+                ..Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    error_codes::STORAGE_FULL,
+                    "the server's disk is full, so nothing of this request was stored; retry later",
+                )
+            },
             other => Self {
                 internal: Some(Box::new(other)),
                 ..Self::new(
@@ -502,7 +514,7 @@ async fn openapi_document() -> Response {
         (status = 422, description = "`invalid_request`: JSON of the wrong shape, a bad `device_name`, or the user belongs to several teams and `team` is missing.", body = ApiErrorBody),
         (status = 429, description = "`rate_limited`: too many failed logins for this username or address.", body = ApiErrorBody,
             headers(("Retry-After" = u64, description = "Seconds until a login may be tried again."))),
-        InternalError,
+        StoreFailure,
     )
 )]
 async fn login(
@@ -640,7 +652,7 @@ async fn login(
         UnsupportedMediaType,
         (status = 422, description = "`invalid_request`: JSON of the wrong shape or an invalid value; the message names the field.", body = ApiErrorBody),
         (status = 426, description = "`update_required`: this schema version is no longer accepted; update the app.", body = ApiErrorBody),
-        InternalError,
+        StoreFailure,
     )
 )]
 async fn push(
@@ -731,7 +743,7 @@ async fn push(
         (status = 400, description = "`invalid_request`: a bad query parameter (`limit` outside 1 to 1000, a non-number).", body = ApiErrorBody),
         Unauthorized,
         Forbidden,
-        InternalError,
+        StoreFailure,
     )
 )]
 async fn pull(
@@ -808,7 +820,7 @@ enum ConflictListStatus {
         (status = 400, description = "`invalid_request`: `status` is neither `open` nor `all`.", body = ApiErrorBody),
         Unauthorized,
         Forbidden,
-        InternalError,
+        StoreFailure,
     )
 )]
 async fn list_conflicts(
@@ -849,7 +861,7 @@ async fn list_conflicts(
         (status = 413, description = "`payload_too_large`: the body is over the limit.", body = ApiErrorBody),
         UnsupportedMediaType,
         (status = 422, description = "`invalid_request`: JSON of the wrong shape or an invalid value; the message names the field. `consent_required`: the value would leave special-category data on a client without a lawful basis.", body = ApiErrorBody),
-        InternalError,
+        StoreFailure,
     )
 )]
 async fn resolve_conflict(
@@ -889,7 +901,7 @@ async fn resolve_conflict(
         (status = 200, description = "Devices, oldest first: the own team's for a team lead, all for an admin.", body = DeviceList),
         Unauthorized,
         Forbidden,
-        InternalError,
+        StoreFailure,
     )
 )]
 async fn list_devices(
@@ -921,7 +933,7 @@ async fn list_devices(
         Unauthorized,
         Forbidden,
         (status = 404, description = "`not_found`: no such conflict or device (or not visible to this caller).", body = ApiErrorBody),
-        InternalError,
+        StoreFailure,
     )
 )]
 async fn revoke_device(
@@ -966,7 +978,7 @@ const CSV_MEDIA_TYPE: &str = "text/csv; charset=utf-8";
         (status = 400, description = "`invalid_request`: `from` or `to` is missing or not a date, or `from` is after `to`.", body = ApiErrorBody),
         Unauthorized,
         (status = 403, description = "`forbidden`: only a team lead reads reports (administrators see no client data).", body = ApiErrorBody),
-        InternalError,
+        StoreFailure,
     )
 )]
 async fn participant_report(
@@ -1019,4 +1031,22 @@ fn accepts_csv(headers: &axum::http::HeaderMap) -> bool {
                 .next()
                 .is_some_and(|name| name.trim().eq_ignore_ascii_case("text/csv"))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_full_disk_answers_503_storage_full_with_retry_after() {
+        let response = ApiError::from(ServerError::DiskFull("SQLite")).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "60");
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: ApiErrorBody = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body.error, error_codes::STORAGE_FULL);
+        assert!(body.message.contains("retry later"), "{}", body.message);
+    }
 }

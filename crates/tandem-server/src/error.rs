@@ -9,7 +9,13 @@ use uuid::Uuid;
 pub enum ServerError {
     /// The SQLite database failed.
     #[error("SQLite database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
+    /// The disk holding the database is full: the transaction that hit it was rolled back.
+    #[error(
+        "the disk holding the {0} database is full: nothing more can be stored until space is \
+         freed (nothing acknowledged was lost; devices keep what was not acknowledged and retry)"
+    )]
+    DiskFull(&'static str),
     /// The PostgreSQL database failed. The message is PostgreSQL's code and sentence,
     /// never its DETAIL, which can quote row data.
     #[error("PostgreSQL database error: {0}")]
@@ -122,4 +128,18 @@ pub enum ServerError {
         /// What is wrong with it.
         reason: String,
     },
+}
+
+impl From<rusqlite::Error> for ServerError {
+    fn from(error: rusqlite::Error) -> Self {
+        // SQLITE_IOERR_SHMSIZE: opening a WAL database could not grow its -shm file. The
+        // laptop's store reads these two codes the same way (tandem_store::StoreError).
+        let shm_not_grown = matches!(&error, rusqlite::Error::SqliteFailure(failure, _)
+            if failure.extended_code == rusqlite::ffi::SQLITE_IOERR_SHMSIZE);
+        if error.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) || shm_not_grown {
+            Self::DiskFull("SQLite")
+        } else {
+            Self::Sqlite(error)
+        }
+    }
 }

@@ -14,8 +14,7 @@ use tandem_protocol::{
 use uuid::Uuid;
 
 use super::{
-    ApiError, AppState, Caller, Forbidden, InternalError, Json, PathParam, QueryParams,
-    Unauthorized,
+    ApiError, AppState, Caller, Forbidden, Json, PathParam, QueryParams, StoreFailure, Unauthorized,
 };
 use crate::audit::{AuditAction, AuditActor, NewAuditEntry};
 use crate::push::PreparedChange;
@@ -44,7 +43,7 @@ impl Caller {
         Unauthorized,
         (status = 403, description = "`forbidden`: a coach, or a device without a team.", body = ApiErrorBody),
         (status = 404, description = "`not_found`: no such client in the caller's team (erased ones included).", body = ApiErrorBody),
-        InternalError,
+        StoreFailure,
     )
 )]
 pub(super) async fn erase_client(
@@ -97,7 +96,7 @@ pub(super) async fn erase_client(
         Unauthorized,
         Forbidden,
         (status = 404, description = "`not_found`: no such client in the caller's team.", body = ApiErrorBody),
-        InternalError,
+        StoreFailure,
     )
 )]
 pub(super) async fn export_client(
@@ -219,7 +218,7 @@ fn csv_cell(text: &str) -> String {
         (status = 400, description = "`invalid_request`: a bad query parameter (`limit` outside 1 to 1000, a non-number, a bad `record_id`).", body = ApiErrorBody),
         Unauthorized,
         Forbidden,
-        InternalError,
+        StoreFailure,
     )
 )]
 pub(super) async fn list_audit(

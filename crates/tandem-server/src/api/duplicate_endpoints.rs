@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::{
-    ApiError, AppState, Caller, Forbidden, InternalError, Json, PathParam, Unauthorized,
+    ApiError, AppState, Caller, Forbidden, Json, PathParam, StoreFailure, Unauthorized,
     UnsupportedMediaType,
 };
 use crate::clock::new_uuid_v7;
@@ -38,7 +38,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         (status = 200, description = "Pairs of the team's live clients that may be one person, best score first (team lead). Deleted, merged and dismissed clients are left out.", body = DuplicateList),
         Unauthorized,
         Forbidden,
-        InternalError,
+        StoreFailure,
     )
 )]
 async fn list_duplicates(
@@ -73,7 +73,7 @@ async fn list_duplicates(
         (status = 409, description = "`not_mergeable`: a client is deleted or merged already.", body = ApiErrorBody),
         UnsupportedMediaType,
         (status = 422, description = "`invalid_request`: JSON of the wrong shape, or the survivor and the duplicate are the same client.", body = ApiErrorBody),
-        InternalError,
+        StoreFailure,
     )
 )]
 async fn merge_duplicate(
@@ -111,7 +111,7 @@ async fn merge_duplicate(
         (status = 200, description = "The team's merges, newest first, undone ones included (team lead).", body = DuplicateMergeList),
         Unauthorized,
         Forbidden,
-        InternalError,
+        StoreFailure,
     )
 )]
 async fn list_merges(
@@ -136,7 +136,7 @@ async fn list_merges(
         Forbidden,
         (status = 404, description = "`not_found`: no such merge in this team.", body = ApiErrorBody),
         (status = 409, description = "`merge_not_undoable`: undone already, or a moved contact or the duplicate's `merged_into` changed since; the message says which.", body = ApiErrorBody),
-        InternalError,
+        StoreFailure,
     )
 )]
 async fn undo_merge(
@@ -167,7 +167,7 @@ async fn undo_merge(
         (status = 404, description = "`not_found`: a client is not one of this team's.", body = ApiErrorBody),
         UnsupportedMediaType,
         (status = 422, description = "`invalid_request`: JSON of the wrong shape, or both ids are the same client.", body = ApiErrorBody),
-        InternalError,
+        StoreFailure,
     )
 )]
 async fn dismiss_duplicate(

@@ -35,11 +35,21 @@ pub(crate) struct Forbidden(ApiErrorBody);
 )]
 pub(crate) struct UnsupportedMediaType(ApiErrorBody);
 
-/// 500 of every endpoint that reaches the store.
+/// 500 and 503 of every endpoint that reaches the store.
 #[allow(dead_code)] // documentation only: never constructed
 #[derive(IntoResponses)]
-#[response(
-    status = 500,
-    description = "`internal`: the server failed; details only in the server log."
-)]
-pub(crate) struct InternalError(ApiErrorBody);
+pub(crate) enum StoreFailure {
+    /// The server failed.
+    #[response(
+        status = 500,
+        description = "`internal`: the server failed; details only in the server log."
+    )]
+    Internal(ApiErrorBody),
+    /// The database's disk is full.
+    #[response(
+        status = 503,
+        description = "`storage_full`: the disk holding the server's database is full; nothing of the request was stored. Retry later.",
+        headers(("Retry-After" = u64, description = "Seconds until a retry may succeed."))
+    )]
+    StorageFull(ApiErrorBody),
+}

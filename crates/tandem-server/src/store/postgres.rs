@@ -183,6 +183,9 @@ fn describe(err: &tokio_postgres::Error) -> String {
 
 impl From<tokio_postgres::Error> for ServerError {
     fn from(err: tokio_postgres::Error) -> Self {
+        if err.code() == Some(&tokio_postgres::error::SqlState::DISK_FULL) {
+            return ServerError::DiskFull("PostgreSQL");
+        }
         ServerError::Postgres(describe(&err))
     }
 }

@@ -145,6 +145,10 @@ impl SqliteStore {
                 path: error_target,
                 reason: sqlite.to_string(),
             },
+            ServerError::DiskFull(_) => ServerError::Backup {
+                path: error_target,
+                reason: "the disk is full".to_owned(),
+            },
             other => other,
         })
     }
@@ -1612,6 +1616,7 @@ impl ServerStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
 
     #[test]
     fn every_commit_reaches_the_disk_before_it_is_acknowledged() {
@@ -1629,5 +1634,48 @@ mod tests {
         );
         assert_eq!(pragma("foreign_keys"), 1);
         assert_eq!(pragma("secure_delete"), 1, "erased data is zeroed");
+    }
+
+    #[tokio::test]
+    async fn a_write_on_a_full_disk_is_named_as_such_and_goes_through_once_there_is_room() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("server.db")).unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 12, 6, 12, 0, 0).unwrap();
+        let max_pages = |pages: Option<i64>| {
+            let conn = store.lock();
+            let now: i64 = conn
+                .query_row("PRAGMA page_count", [], |row| row.get(0))
+                .unwrap();
+            // What SQLite answers when the file system has no space left: SQLITE_FULL.
+            conn.pragma_update(None, "max_page_count", pages.unwrap_or(now))
+                .unwrap();
+        };
+        max_pages(None);
+        let mut teams = 0u128;
+        let refused = loop {
+            teams += 1;
+            assert!(teams < 10_000, "the database never filled up");
+            let name = format!("team {teams} {}", "x".repeat(200));
+            if let Err(error) = store.add_team(Uuid::from_u128(teams), &name, at).await {
+                break error;
+            }
+        };
+        assert!(
+            matches!(refused, ServerError::DiskFull("SQLite")),
+            "{refused:?}"
+        );
+        assert!(
+            refused
+                .to_string()
+                .contains("disk holding the SQLite database is full")
+        );
+
+        max_pages(Some(1 << 30));
+        let name = format!("team {teams} {}", "x".repeat(200));
+        store
+            .add_team(Uuid::from_u128(teams), &name, at)
+            .await
+            .unwrap();
+        assert!(store.team_by_name(&name).await.unwrap().is_some());
     }
 }
