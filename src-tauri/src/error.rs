@@ -43,6 +43,9 @@ pub enum ErrorKind {
     SignInMismatch,
     /// This device was revoked centrally.
     DeviceRevoked,
+    /// The server does not know this device's token (a server restored from an older backup,
+    /// a damaged keyring entry): syncing stops until the laptop is signed in again.
+    DeviceNotRecognised,
     /// The provisioning file IT wrote is invalid; `field` names the key, `message` the file
     /// and the problem.
     InvalidProvisioning,

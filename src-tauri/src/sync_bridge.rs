@@ -58,7 +58,8 @@ impl From<&SyncError> for CommandError {
             SyncError::UpdateRequired { .. } => ErrorKind::UpdateRequired,
             SyncError::InvalidCredentials => ErrorKind::WrongPassword,
             SyncError::LockedOut { .. } => ErrorKind::LockedOut,
-            SyncError::NotSignedIn | SyncError::Unauthorized { .. } => ErrorKind::NotSignedIn,
+            SyncError::NotSignedIn => ErrorKind::NotSignedIn,
+            SyncError::Unauthorized { .. } => ErrorKind::DeviceNotRecognised,
             SyncError::InvalidServerUrl { .. } | SyncError::ProvisionedServer { .. } => {
                 return CommandError::invalid_field("server_url", error.to_string());
             }
@@ -1158,6 +1159,18 @@ mod tests {
             field: "given_name".to_owned(),
         };
         assert_eq!(kind(StoreError::Invalid(pulled)), ErrorKind::Store);
+    }
+
+    #[test]
+    fn a_device_token_the_server_does_not_know_is_not_called_a_missing_sign_in() {
+        let error = CommandError::from(SyncError::Unauthorized {
+            message: "the device token is not known".to_owned(),
+        });
+        assert_eq!(error.kind, ErrorKind::DeviceNotRecognised);
+        assert_eq!(
+            CommandError::from(SyncError::NotSignedIn).kind,
+            ErrorKind::NotSignedIn
+        );
     }
 }
 
