@@ -67,9 +67,7 @@ fn kind_of(err: &anyhow::Error) -> Option<&'static str> {
         if let Some(sync) = cause.downcast_ref::<SyncError>() {
             Some(sync.kind())
         } else {
-            cause
-                .downcast_ref::<StoreError>()
-                .map(SyncError::store_kind)
+            cause.downcast_ref::<StoreError>().map(StoreError::kind)
         }
     })
 }

@@ -148,6 +148,29 @@ pub enum StoreError {
     Database(rusqlite::Error),
 }
 
+impl StoreError {
+    /// A stable machine name of the error, for scripts (the CLI's `--json` errors).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StoreError::KeyringUnavailable { .. } => "keyring_unavailable",
+            StoreError::KeyMissing { .. } => "key_missing",
+            StoreError::KeyDamaged { .. } => "key_damaged",
+            StoreError::WrongKey { .. } => "wrong_key",
+            StoreError::SchemaTooNew { .. } => "schema_too_new",
+            StoreError::EncryptionUnavailable => "encryption_unavailable",
+            StoreError::MigrationFailed { .. } => "migration_failed",
+            StoreError::Io { .. } => "io",
+            StoreError::Invalid(_) => "invalid",
+            StoreError::RecordNotFound { .. } => "record_not_found",
+            StoreError::RejectedChangeNotFound { .. } => "rejected_change_not_found",
+            StoreError::SignInMismatch { .. } => "sign_in_mismatch",
+            StoreError::ReportData(_) => "report_data",
+            StoreError::DiskFull => "disk_full",
+            StoreError::Database(_) => "store",
+        }
+    }
+}
+
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> Self {
         let shm_not_grown = matches!(&error, rusqlite::Error::SqliteFailure(failure, _)
@@ -157,5 +180,32 @@ impl From<rusqlite::Error> for StoreError {
         } else {
             Self::Database(error)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlites_full_disk_codes_are_a_full_disk_and_other_failures_stay_database_errors() {
+        let failure = |code: i32| {
+            StoreError::from(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(code),
+                None,
+            ))
+        };
+        assert!(matches!(
+            failure(rusqlite::ffi::SQLITE_FULL),
+            StoreError::DiskFull
+        ));
+        assert!(matches!(
+            failure(rusqlite::ffi::SQLITE_IOERR_SHMSIZE),
+            StoreError::DiskFull
+        ));
+        let other = failure(rusqlite::ffi::SQLITE_IOERR_WRITE);
+        assert!(matches!(other, StoreError::Database(_)), "{other:?}");
+        assert_eq!(other.kind(), "store");
+        assert_eq!(StoreError::DiskFull.kind(), "disk_full");
     }
 }

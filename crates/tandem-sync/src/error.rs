@@ -250,15 +250,7 @@ impl SyncError {
             SyncError::InvalidResolution { .. } => "invalid_resolution",
             SyncError::InvalidProvisioning { .. } => "invalid_provisioning",
             SyncError::ProvisionedServer { .. } => "provisioned_server",
-            SyncError::Store(store) => Self::store_kind(store),
-        }
-    }
-
-    /// The machine name of a store error, met in a sync or anywhere else.
-    pub fn store_kind(error: &tandem_store::StoreError) -> &'static str {
-        match error {
-            tandem_store::StoreError::DiskFull => "disk_full",
-            _ => "store",
+            SyncError::Store(store) => store.kind(),
         }
     }
 }
@@ -274,6 +266,6 @@ mod tests {
         assert_eq!(full.kind(), "disk_full");
         let other = SyncError::Store(tandem_store::StoreError::EncryptionUnavailable);
         assert!(!other.is_transient());
-        assert_eq!(other.kind(), "store");
+        assert_eq!(other.kind(), "encryption_unavailable");
     }
 }

@@ -200,3 +200,27 @@ fn a_bad_import_line_is_refused_with_its_line_number_and_earlier_lines_are_kept(
         .collect();
     assert_eq!(names, vec![serde_json::json!("Amina")]);
 }
+
+#[test]
+fn without_a_keyring_the_json_error_names_its_kind_and_no_store_is_made() {
+    let store = TestStore::new();
+    let output = store
+        .command(&["--json", "client", "add", "--given-name", "Amina"])
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/tandem-test-bus",
+        )
+        .output()
+        .expect("run tandem");
+    assert!(!output.status.success());
+    let error: serde_json::Value =
+        serde_json::from_slice(&output.stderr).expect("a JSON error on standard error");
+    assert_eq!(error["error"]["kind"], "keyring_unavailable", "{error}");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("OS keyring")),
+        "{error}"
+    );
+    assert!(!store.db_path().exists(), "no store without its key");
+}
