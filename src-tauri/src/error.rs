@@ -125,6 +125,7 @@ impl ErrorKind {
     /// The kind of a store error, wherever it was met (a command, or a sync cycle).
     pub fn of_store_error(error: &StoreError) -> Self {
         match error {
+            _ if error.is_disk_full() => ErrorKind::DiskFull,
             StoreError::Invalid(_) => ErrorKind::Validation,
             StoreError::KeyringUnavailable { .. } => ErrorKind::KeyringUnavailable,
             StoreError::KeyMissing { .. }
@@ -135,9 +136,21 @@ impl ErrorKind {
                 ErrorKind::NotFound
             }
             StoreError::SignInMismatch { .. } => ErrorKind::SignInMismatch,
-            StoreError::DiskFull => ErrorKind::DiskFull,
             _ => ErrorKind::Store,
         }
+    }
+}
+
+impl CommandError {
+    /// A file of the data directory the shell writes itself (the user's settings) could not
+    /// be written: a full disk is named as such, anything else is the store's problem.
+    pub fn from_data_dir_io(error: &std::io::Error) -> Self {
+        let kind = if error.kind() == std::io::ErrorKind::StorageFull {
+            ErrorKind::DiskFull
+        } else {
+            ErrorKind::Store
+        };
+        Self::new(kind, error.to_string())
     }
 }
 
@@ -182,6 +195,20 @@ mod tests {
             error.message.contains("Free some disk space"),
             "{}",
             error.message
+        );
+    }
+
+    #[test]
+    fn settings_that_find_no_space_on_the_disk_say_the_disk_is_full() {
+        let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        assert_eq!(
+            CommandError::from_data_dir_io(&full).kind,
+            ErrorKind::DiskFull
+        );
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert_eq!(
+            CommandError::from_data_dir_io(&denied).kind,
+            ErrorKind::Store
         );
     }
 

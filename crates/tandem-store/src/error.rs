@@ -149,9 +149,20 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the disk ran out of space: SQLite's full disk, or a file of the data
+    /// directory that Tandem writes itself (ENOSPC).
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            StoreError::DiskFull => true,
+            StoreError::Io { source, .. } => source.kind() == std::io::ErrorKind::StorageFull,
+            _ => false,
+        }
+    }
+
     /// A stable machine name of the error, for scripts (the CLI's `--json` errors).
     pub fn kind(&self) -> &'static str {
         match self {
+            _ if self.is_disk_full() => "disk_full",
             StoreError::KeyringUnavailable { .. } => "keyring_unavailable",
             StoreError::KeyMissing { .. } => "key_missing",
             StoreError::KeyDamaged { .. } => "key_damaged",
@@ -207,5 +218,20 @@ mod tests {
         assert!(matches!(other, StoreError::Database(_)), "{other:?}");
         assert_eq!(other.kind(), "store");
         assert_eq!(StoreError::DiskFull.kind(), "disk_full");
+    }
+
+    #[test]
+    fn a_file_of_the_data_directory_that_finds_no_space_is_a_full_disk_too() {
+        let io = |kind| StoreError::Io {
+            action: "write",
+            path: "tandem.open.lock".into(),
+            source: std::io::Error::from(kind),
+        };
+        let full = io(std::io::ErrorKind::StorageFull);
+        assert!(full.is_disk_full());
+        assert_eq!(full.kind(), "disk_full");
+        let denied = io(std::io::ErrorKind::PermissionDenied);
+        assert!(!denied.is_disk_full());
+        assert_eq!(denied.kind(), "io");
     }
 }

@@ -221,8 +221,7 @@ impl SyncError {
                 | SyncError::Protocol { .. }
                 | SyncError::RateLimited { .. }
                 | SyncError::AlreadyRunning { .. }
-                | SyncError::Store(tandem_store::StoreError::DiskFull)
-        )
+        ) || matches!(self, SyncError::Store(store) if store.is_disk_full())
     }
 
     /// A stable machine name for the UI (`{kind, message}`) and `--json`.

@@ -3,7 +3,7 @@
 use tauri::{State, WebviewWindow};
 
 use crate::dto::{SettingsInput, SettingsView};
-use crate::error::{CommandError, ErrorKind};
+use crate::error::CommandError;
 use crate::settings::{UserSettings, apply_to_webview, save_user_settings};
 use crate::state::{AppState, lock};
 
@@ -48,7 +48,7 @@ pub async fn set_settings(
         language: input.language,
     };
     save_user_settings(&state.data_dir, &settings)
-        .map_err(|error| CommandError::new(ErrorKind::Store, error.to_string()))?;
+        .map_err(|error| CommandError::from_data_dir_io(&error))?;
     apply_to_webview(&window, settings.language);
     *lock(&state.settings) = settings.clone();
     view(&state, &settings)
