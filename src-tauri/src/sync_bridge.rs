@@ -564,12 +564,9 @@ pub fn status_view(store: &Store, runtime: &RuntimeFacts) -> Result<SyncStatusVi
         rejected_count: status.rejected_count,
         open_conflicts: status.open_conflicts,
         last_sync_at: status.last_sync_at,
-        last_error: runtime.last_error.clone().or_else(|| {
-            status.last_sync_error.map(|message| CommandErrorView {
-                kind: ErrorKind::Offline,
-                message,
-            })
-        }),
+        // This run's failures only: the store keeps the last one's message (`tandem
+        // status` shows it) but not its kind, and the first cycle is due when the app starts.
+        last_error: runtime.last_error.clone(),
         clock_skewed: status.clock_skewed,
         update_required: status.update_required,
         server_url: status.server_url,
@@ -955,6 +952,45 @@ mod tests {
         assert_eq!(error.kind, ErrorKind::Offline);
         let error = CommandError::from(SyncError::InvalidCredentials);
         assert_eq!(error.kind, ErrorKind::WrongPassword);
+    }
+
+    #[test]
+    fn the_sync_bar_shows_this_runs_failures_not_a_guess_at_an_older_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_with_key(
+            &dir.path().join("tandem.db"),
+            &tandem_store::StoreKey::generate(),
+        )
+        .unwrap();
+        // An earlier run (or the CLI) failed to sync, for whatever reason.
+        store
+            .record_sync_failure(
+                now(),
+                "The disk holding Tandem's local store is full",
+                false,
+            )
+            .unwrap();
+        let starting = RuntimeFacts {
+            online: None,
+            syncing: false,
+            last_error: None,
+        };
+        let view = status_view(&store, &starting).unwrap();
+        assert_eq!(
+            view.last_error, None,
+            "not called offline before any cycle ran"
+        );
+        let failed = CommandErrorView {
+            kind: ErrorKind::DiskFull,
+            message: "full".to_owned(),
+        };
+        let after_a_cycle = RuntimeFacts {
+            last_error: Some(failed.clone()),
+            online: Some(true),
+            ..starting
+        };
+        let view = status_view(&store, &after_a_cycle).unwrap();
+        assert_eq!(view.last_error, Some(failed));
     }
 
     fn store_with_auto_resolved_nickname() -> (tempfile::TempDir, Store, uuid::Uuid) {
