@@ -126,7 +126,6 @@ impl ErrorKind {
     pub fn of_store_error(error: &StoreError) -> Self {
         match error {
             _ if error.is_disk_full() => ErrorKind::DiskFull,
-            StoreError::Invalid(_) => ErrorKind::Validation,
             StoreError::KeyringUnavailable { .. } => ErrorKind::KeyringUnavailable,
             StoreError::KeyMissing { .. }
             | StoreError::KeyDamaged { .. }

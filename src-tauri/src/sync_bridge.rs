@@ -50,9 +50,11 @@ impl From<SyncError> for CommandError {
 impl From<&SyncError> for CommandError {
     fn from(error: &SyncError) -> Self {
         let kind = match error {
+            _ if error.is_disk_full() => ErrorKind::DiskFull,
             // A value the store refused during a sync came from the server, not a form.
             SyncError::Store(StoreError::Invalid(_)) => ErrorKind::Store,
             SyncError::Store(store) => ErrorKind::of_store_error(store),
+            SyncError::Io { .. } => ErrorKind::Store,
             SyncError::Offline { .. } => ErrorKind::Offline,
             SyncError::DeviceRevoked => ErrorKind::DeviceRevoked,
             SyncError::UpdateRequired { .. } => ErrorKind::UpdateRequired,
@@ -127,10 +129,26 @@ impl SyncRuntime {
         *lock(&self.schedule) = Some(SyncSchedule::new(SyncPolicy::default(), now()));
     }
 
-    /// A local edit was saved: the schedule syncs soon.
+    /// A local edit was saved: the schedule syncs soon. A save proves the disk has room
+    /// again, so a sync stopped by a full disk is no longer reported and runs now instead of
+    /// after its back-off.
     pub fn local_save(&self) {
+        let disk_was_full = {
+            let mut last_error = lock(&self.last_error);
+            let full = last_error
+                .as_ref()
+                .is_some_and(|error| error.kind == ErrorKind::DiskFull);
+            if full {
+                *last_error = None;
+            }
+            full
+        };
         if let Some(schedule) = lock(&self.schedule).as_mut() {
-            schedule.local_save(now());
+            if disk_was_full {
+                schedule.sync_requested(now());
+            } else {
+                schedule.local_save(now());
+            }
         }
     }
 
@@ -216,6 +234,7 @@ pub async fn sign_in_online(state: &AppState, input: &SignInInput) -> Result<(),
     let (_, token) = tandem_sync::sign_in(&mut store, &transport, &login).await?;
     tandem_sync::credentials::save_device_token(&state.data_dir, &token)?;
     *lock(&state.sync.online) = Some(true);
+    *lock(&state.sync.last_error) = None;
     if let Some(schedule) = lock(&state.sync.schedule).as_mut() {
         schedule.connectivity_changed(true, now());
         schedule.sync_requested(now());
@@ -295,6 +314,9 @@ async fn run_cycle(state: &AppState) -> Option<Result<SyncReport, SyncError>> {
     *lock(&state.sync.syncing) = true;
     state.sync.send(SyncEvent::Started);
     let result = cycle(state).await;
+    // Another process (`tandem sync` in a terminal) syncing this store right now tells
+    // nothing new of the server or of this laptop's sync: the bar keeps what it showed.
+    let busy = matches!(result, Err(SyncError::AlreadyRunning { .. }));
     let (outcome, online) = match &result {
         Ok(_) => (CycleOutcome::Success, Some(true)),
         Err(SyncError::Offline { .. }) => (CycleOutcome::TransientFailure, Some(false)),
@@ -306,14 +328,16 @@ async fn run_cycle(state: &AppState) -> Option<Result<SyncReport, SyncError>> {
         let _ = tandem_sync::wipe_local_data(&state.data_dir);
         state.set_unlocked(false);
     }
-    *lock(&state.sync.last_error) = result.as_ref().err().map(|error| {
-        let error = CommandError::from(error);
-        CommandErrorView {
-            kind: error.kind,
-            message: error.message,
-        }
-    });
-    *lock(&state.sync.online) = online;
+    if !busy {
+        *lock(&state.sync.last_error) = result.as_ref().err().map(|error| {
+            let error = CommandError::from(error);
+            CommandErrorView {
+                kind: error.kind,
+                message: error.message,
+            }
+        });
+        *lock(&state.sync.online) = online;
+    }
     *lock(&state.sync.syncing) = false;
     if let Some(schedule) = lock(&state.sync.schedule).as_mut() {
         let jitter = f64::from(now().timestamp_subsec_nanos() % 1000) / 1000.0;
@@ -954,14 +978,20 @@ mod tests {
         assert_eq!(error.kind, ErrorKind::WrongPassword);
     }
 
-    #[test]
-    fn the_sync_bar_shows_this_runs_failures_not_a_guess_at_an_older_one() {
+    /// A new store in a temporary directory, with a random key.
+    fn new_store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open_with_key(
+        let store = Store::open_with_key(
             &dir.path().join("tandem.db"),
             &tandem_store::StoreKey::generate(),
         )
         .unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn the_sync_bar_shows_this_runs_failures_not_a_guess_at_an_older_one() {
+        let (_dir, mut store) = new_store();
         // An earlier run (or the CLI) failed to sync, for whatever reason.
         store
             .record_sync_failure(
@@ -993,13 +1023,71 @@ mod tests {
         assert_eq!(view.last_error, Some(failed));
     }
 
-    fn store_with_auto_resolved_nickname() -> (tempfile::TempDir, Store, uuid::Uuid) {
+    fn disk_full_error() -> CommandErrorView {
+        CommandErrorView {
+            kind: ErrorKind::DiskFull,
+            message: "The disk holding Tandem's local store is full".to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_save_after_a_full_disk_clears_its_error_and_syncs_now_not_after_the_back_off() {
+        let runtime = SyncRuntime::default();
+        runtime.start_schedule();
+        let later = now() + chrono::Duration::minutes(10);
+        {
+            let mut schedule = lock(&runtime.schedule);
+            let schedule = schedule.as_mut().unwrap();
+            assert!(schedule.start());
+            schedule.finished(CycleOutcome::TransientFailure, later, 0.0);
+        }
+        *lock(&runtime.last_error) = Some(disk_full_error());
+        runtime.local_save();
+        assert_eq!(*lock(&runtime.last_error), None);
+        assert!(lock(&runtime.schedule).as_ref().unwrap().is_due(now()));
+
+        // Any other failure stays, and the save waits for the back-off as before.
+        let offline = CommandErrorView {
+            kind: ErrorKind::Offline,
+            message: "connection refused".to_owned(),
+        };
+        {
+            let mut schedule = lock(&runtime.schedule);
+            let schedule = schedule.as_mut().unwrap();
+            assert!(schedule.start());
+            schedule.finished(CycleOutcome::TransientFailure, later, 0.0);
+        }
+        *lock(&runtime.last_error) = Some(offline.clone());
+        runtime.local_save();
+        assert_eq!(*lock(&runtime.last_error), Some(offline));
+        assert!(!lock(&runtime.schedule).as_ref().unwrap().is_due(now()));
+    }
+
+    #[tokio::test]
+    async fn a_cycle_that_finds_another_process_syncing_keeps_what_the_bar_showed() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open_with_key(
-            &dir.path().join("tandem.db"),
-            &tandem_store::StoreKey::generate(),
-        )
-        .unwrap();
+        let state = AppState::new(
+            dir.path().to_path_buf(),
+            Ok(tandem_sync::Provisioning::default()),
+            crate::settings::UserSettings::default(),
+        );
+        state.sync.start_schedule();
+        *lock(&state.sync.last_error) = Some(disk_full_error());
+        *lock(&state.sync.online) = Some(true);
+        // `tandem sync` in a terminal holds the store's sync lock.
+        let _terminal = SyncLock::try_acquire(dir.path()).unwrap();
+        let result = run_cycle(&state).await;
+        assert!(
+            matches!(result, Some(Err(SyncError::AlreadyRunning { .. }))),
+            "{result:?}"
+        );
+        assert_eq!(*lock(&state.sync.last_error), Some(disk_full_error()));
+        assert_eq!(*lock(&state.sync.online), Some(true));
+        assert!(!*lock(&state.sync.syncing));
+    }
+
+    fn store_with_auto_resolved_nickname() -> (tempfile::TempDir, Store, uuid::Uuid) {
+        let (dir, mut store) = new_store();
         let at = now();
         let fields = std::collections::BTreeMap::from([
             ("given_name".to_owned(), serde_json::json!("Amina")),
@@ -1091,12 +1179,7 @@ mod tests {
 
     #[test]
     fn the_changes_left_by_each_coach_of_a_shared_laptop_carry_their_author() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open_with_key(
-            &dir.path().join("tandem.db"),
-            &tandem_store::StoreKey::generate(),
-        )
-        .unwrap();
+        let (_dir, mut store) = new_store();
         let create = |store: &mut Store, name: &str| {
             let fields = std::collections::BTreeMap::from([(
                 "given_name".to_owned(),

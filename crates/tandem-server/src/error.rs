@@ -133,7 +133,8 @@ pub enum ServerError {
 impl From<rusqlite::Error> for ServerError {
     fn from(error: rusqlite::Error) -> Self {
         // SQLITE_IOERR_SHMSIZE: opening a WAL database could not grow its -shm file. The
-        // laptop's store reads these two codes the same way (tandem_store::StoreError).
+        // laptop's store reads these two codes the same way (tandem_store's
+        // `sqlite_disk_full`; the server does not depend on tandem-store).
         let shm_not_grown = matches!(&error, rusqlite::Error::SqliteFailure(failure, _)
             if failure.extended_code == rusqlite::ffi::SQLITE_IOERR_SHMSIZE);
         if error.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) || shm_not_grown {

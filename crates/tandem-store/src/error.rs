@@ -154,6 +154,7 @@ impl StoreError {
     pub fn is_disk_full(&self) -> bool {
         match self {
             StoreError::DiskFull => true,
+            StoreError::MigrationFailed { source, .. } => sqlite_disk_full(source),
             StoreError::Io { source, .. } => source.kind() == std::io::ErrorKind::StorageFull,
             _ => false,
         }
@@ -182,11 +183,18 @@ impl StoreError {
     }
 }
 
+/// Whether SQLite ran out of disk: `SQLITE_FULL`, or `SQLITE_IOERR_SHMSIZE` (opening a WAL
+/// store could not grow its `-shm` file). The server reads these two codes the same way
+/// (`tandem_server::ServerError`).
+fn sqlite_disk_full(error: &rusqlite::Error) -> bool {
+    let shm_not_grown = matches!(error, rusqlite::Error::SqliteFailure(failure, _)
+        if failure.extended_code == rusqlite::ffi::SQLITE_IOERR_SHMSIZE);
+    error.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) || shm_not_grown
+}
+
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> Self {
-        let shm_not_grown = matches!(&error, rusqlite::Error::SqliteFailure(failure, _)
-            if failure.extended_code == rusqlite::ffi::SQLITE_IOERR_SHMSIZE);
-        if error.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) || shm_not_grown {
+        if sqlite_disk_full(&error) {
             Self::DiskFull
         } else {
             Self::Database(error)
@@ -218,6 +226,22 @@ mod tests {
         assert!(matches!(other, StoreError::Database(_)), "{other:?}");
         assert_eq!(other.kind(), "store");
         assert_eq!(StoreError::DiskFull.kind(), "disk_full");
+    }
+
+    #[test]
+    fn an_upgrade_stopped_by_a_full_disk_is_a_full_disk_and_says_the_store_is_unchanged() {
+        let stopped = |code: i32| StoreError::MigrationFailed {
+            version: 8,
+            name: "open_follow_ups",
+            source: rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None),
+        };
+        let full = stopped(rusqlite::ffi::SQLITE_FULL);
+        assert!(full.is_disk_full());
+        assert_eq!(full.kind(), "disk_full");
+        assert!(full.to_string().contains("unchanged"), "{full}");
+        let other = stopped(rusqlite::ffi::SQLITE_CONSTRAINT);
+        assert!(!other.is_disk_full());
+        assert_eq!(other.kind(), "migration_failed");
     }
 
     #[test]

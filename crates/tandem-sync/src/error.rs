@@ -221,12 +221,23 @@ impl SyncError {
                 | SyncError::Protocol { .. }
                 | SyncError::RateLimited { .. }
                 | SyncError::AlreadyRunning { .. }
-        ) || matches!(self, SyncError::Store(store) if store.is_disk_full())
+        ) || self.is_disk_full()
+    }
+
+    /// Whether the laptop's disk ran out of space: in the store, or writing the sync lock or
+    /// the device token.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            SyncError::Store(store) => store.is_disk_full(),
+            SyncError::Io { source, .. } => source.kind() == std::io::ErrorKind::StorageFull,
+            _ => false,
+        }
     }
 
     /// A stable machine name for the UI (`{kind, message}`) and `--json`.
     pub fn kind(&self) -> &'static str {
         match self {
+            _ if self.is_disk_full() => "disk_full",
             SyncError::Offline { .. } => "offline",
             SyncError::DeviceRevoked => "device_revoked",
             SyncError::UpdateRequired { .. } => "update_required",
@@ -263,6 +274,13 @@ mod tests {
         let full = SyncError::Store(tandem_store::StoreError::DiskFull);
         assert!(full.is_transient(), "freeing space fixes it without Tandem");
         assert_eq!(full.kind(), "disk_full");
+        let lock = SyncError::Io {
+            action: "create the sync lock",
+            path: "tandem.sync.lock".into(),
+            source: std::io::Error::from(std::io::ErrorKind::StorageFull),
+        };
+        assert!(lock.is_transient());
+        assert_eq!(lock.kind(), "disk_full");
         let other = SyncError::Store(tandem_store::StoreError::EncryptionUnavailable);
         assert!(!other.is_transient());
         assert_eq!(other.kind(), "encryption_unavailable");

@@ -232,7 +232,7 @@ export const en: Messages = {
   'error.offline': 'The server cannot be reached. Your work is saved on this laptop and will be sent later.',
   'error.server': 'The server could not handle the request. Your work is saved on this laptop.',
   'error.sign_in_mismatch': 'This laptop’s data belongs to another team, server or user.',
-  'error.device_not_recognised': 'The server does not recognise this laptop any more, so it cannot sync. Your work stays on this laptop; ask IT to sign it in again.',
+  'error.device_not_recognised': 'The server does not recognise this laptop any more, so it cannot sync. Your work stays on this laptop; ask IT to sign it in again, then choose Sync now.',
   'error.device_revoked': 'This laptop was revoked by an administrator.',
   'error.invalid_provisioning': 'The configuration IT installed on this laptop is invalid, so Tandem cannot start. Contact IT and give them the details below.',
   'error.disk_full': 'The disk of this laptop is full, so nothing more can be saved. Everything saved before is safe. Free some disk space (or ask IT) and try again.',

@@ -232,7 +232,7 @@ export const fi: Messages = {
   'error.offline': 'Palvelimeen ei saada yhteyttä. Työsi on tallessa tällä koneella ja lähetetään myöhemmin.',
   'error.server': 'Palvelin ei pystynyt käsittelemään pyyntöä. Työsi on tallessa tällä koneella.',
   'error.sign_in_mismatch': 'Tämän koneen tiedot kuuluvat toiselle tiimille, palvelimelle tai käyttäjälle.',
-  'error.device_not_recognised': 'Palvelin ei enää tunnista tätä konetta, joten synkronointi ei onnistu. Työsi pysyy tällä koneella; pyydä IT-tukea kirjaamaan kone uudelleen sisään.',
+  'error.device_not_recognised': 'Palvelin ei enää tunnista tätä konetta, joten synkronointi ei onnistu. Työsi pysyy tällä koneella; pyydä IT-tukea kirjautumaan tällä koneella uudelleen ja valitse sitten Synkronoi nyt.',
   'error.device_revoked': 'Ylläpitäjä on poistanut tämän koneen käytöstä.',
   'error.invalid_provisioning': 'IT-tuen tälle koneelle asentamat asetukset ovat virheelliset, joten Tandem ei voi käynnistyä. Ota yhteyttä IT-tukeen ja kerro alla olevat tiedot.',
   'error.disk_full': 'Tämän koneen levy on täynnä, joten mitään uutta ei voi tallentaa. Kaikki aiemmin tallennettu on tallessa. Vapauta levytilaa (tai pyydä apua IT-tuelta) ja yritä uudelleen.',

@@ -232,7 +232,7 @@ export const sv: Messages = {
   'error.offline': 'Servern kan inte nås. Ditt arbete är sparat på den här datorn och skickas senare.',
   'error.server': 'Servern kunde inte hantera begäran. Ditt arbete är sparat på den här datorn.',
   'error.sign_in_mismatch': 'Datan på den här datorn hör till ett annat team, en annan server eller användare.',
-  'error.device_not_recognised': 'Servern känner inte längre igen den här datorn, så den kan inte synkronisera. Ditt arbete finns kvar på datorn; be IT att logga in den igen.',
+  'error.device_not_recognised': 'Servern känner inte längre igen den här datorn, så den kan inte synkronisera. Ditt arbete finns kvar på datorn; be IT att logga in datorn på nytt och välj sedan Synka nu.',
   'error.device_revoked': 'En administratör har spärrat den här datorn.',
   'error.invalid_provisioning': 'Inställningarna som IT har installerat på den här datorn är ogiltiga, så Tandem kan inte starta. Kontakta IT och uppge uppgifterna nedan.',
   'error.disk_full': 'Disken på den här datorn är full, så inget mer kan sparas. Allt som sparats tidigare finns kvar. Frigör diskutrymme (eller be IT om hjälp) och försök igen.',

@@ -38,7 +38,7 @@ export const ERROR_KINDS = Object.keys(KNOWN) as ErrorKind[];
 /** The translated sentence for an error of any kind. */
 export function errorText(error: unknown): string {
   const appError = toAppError(error);
-  return appError.kind in KNOWN ? t(`error.${appError.kind}`) : t('error.unknown');
+  return Object.hasOwn(KNOWN, appError.kind) ? t(`error.${appError.kind}`) : t('error.unknown');
 }
 
 /** Validation errors by field name, for messages next to the form controls. */

@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 /// A tmpfs mounted in a mount namespace of its own (`unshare`): nothing outside the test
-/// sees it, and it goes with the namespace when the test ends, even if the test is killed.
-/// `tandem` runs inside the namespace (`nsenter`); the test reaches the files through the
-/// namespace holder's `/proc/PID/root`. Mounting needs root, as `scripts/test` runs.
+/// sees it, and it goes with the namespace when the test ends, even if the test is killed
+/// (the namespace's one lasting process reads its standard input from the test, and ends
+/// when that pipe closes). `tandem` runs inside the namespace (`nsenter`); the test reaches
+/// the files through the namespace holder's `/proc/PID/root`. Mounting needs root, as
+/// `scripts/test` runs.
 struct SmallDisk {
     holder: Child,
     mount_point: tempfile::TempDir,
@@ -21,9 +23,10 @@ impl SmallDisk {
         let mut holder = Command::new("unshare")
             .args(["--mount", "--propagation", "private", "sh", "-c"])
             .arg(format!(
-                "mount -t tmpfs -o size={mib}m tandem-test-disk \"$0\" && echo mounted && exec sleep 3600"
+                "mount -t tmpfs -o size={mib}m tandem-test-disk \"$0\" && echo mounted && exec cat >/dev/null"
             ))
             .arg(mount_point.path())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -72,6 +75,16 @@ impl SmallDisk {
         }
         // The last bytes of a chunk that did not fit whole.
         while filler.write(&chunk[..512]).is_ok_and(|written| written > 0) {}
+    }
+
+    /// Gives back `bytes` of the filler: room to open the store, not to write much.
+    fn free_some(&self, bytes: u64) {
+        let filler = std::fs::OpenOptions::new()
+            .write(true)
+            .open(self.seen_from_here("filler"))
+            .expect("filler");
+        let size = filler.metadata().expect("filler's size").len();
+        filler.set_len(size - bytes).expect("shrink the filler");
     }
 
     fn free(&self) {
@@ -150,8 +163,21 @@ fn on_a_full_disk_tandem_says_so_keeps_everything_and_works_again_once_there_is_
         serde_json::from_str(&disk.refused_for_a_full_disk(&as_json)).expect("a JSON error");
     assert_eq!(refused["error"]["kind"], "disk_full", "{refused}");
 
+    // Room to open the store (its 32 KiB shared-memory file) and to read, not for a long
+    // summary, which the store writes three times (value, history, outbox): the write
+    // itself meets the full disk, and is rolled back whole.
+    disk.free_some(96 << 10);
+    let long = "語".repeat(19_000);
+    let mut long_contact = contact.to_vec();
+    *long_contact.last_mut().expect("the summary") = &long;
+    disk.refused_for_a_full_disk(&long_contact);
+    let listed: serde_json::Value =
+        serde_json::from_str(&disk.ok(&["--json", "contact", "list", "--client", &amina]))
+            .expect("JSON");
+    assert_eq!(listed.as_array().expect("a list").len(), 1, "{listed}");
+
     disk.free();
-    disk.ok(&contact);
+    disk.ok(&long_contact);
     let contacts: serde_json::Value =
         serde_json::from_str(&disk.ok(&["--json", "contact", "list", "--client", &amina]))
             .expect("JSON");

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `tandem` command over a real SQLCipher store whose key lives in
-//! the real OS keyring (run them through `scripts/test` or `scripts/with-keyring`).
+//! the real OS keyring (run them through `scripts/test` or `scripts/with-keyring`). As root:
+//! `disk_full` mounts a small tmpfs (in a mount namespace of its own).
 
 mod crash;
 mod disk_full;
