@@ -140,19 +140,6 @@ impl ErrorKind {
     }
 }
 
-impl CommandError {
-    /// A file of the data directory the shell writes itself (the user's settings) could not
-    /// be written: a full disk is named as such, anything else is the store's problem.
-    pub fn from_data_dir_io(error: &std::io::Error) -> Self {
-        let kind = if error.kind() == std::io::ErrorKind::StorageFull {
-            ErrorKind::DiskFull
-        } else {
-            ErrorKind::Store
-        };
-        Self::new(kind, error.to_string())
-    }
-}
-
 impl From<StoreError> for CommandError {
     fn from(error: StoreError) -> Self {
         if let StoreError::Invalid(domain) = error {
@@ -199,14 +186,20 @@ mod tests {
 
     #[test]
     fn settings_that_find_no_space_on_the_disk_say_the_disk_is_full() {
-        let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        let settings = |kind| {
+            CommandError::from(StoreError::Io {
+                action: "save the settings to",
+                path: "settings.json".into(),
+                source: std::io::Error::from(kind),
+            })
+            .kind
+        };
         assert_eq!(
-            CommandError::from_data_dir_io(&full).kind,
+            settings(std::io::ErrorKind::StorageFull),
             ErrorKind::DiskFull
         );
-        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
         assert_eq!(
-            CommandError::from_data_dir_io(&denied).kind,
+            settings(std::io::ErrorKind::PermissionDenied),
             ErrorKind::Store
         );
     }

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use tandem_store::StoreError;
 
 use crate::dto::InterfaceLanguage;
 
@@ -29,10 +30,20 @@ pub fn load_user_settings(data_dir: &Path) -> UserSettings {
         .unwrap_or_default()
 }
 
-/// Writes the user's settings (write to a temporary file, then rename).
-pub fn save_user_settings(data_dir: &Path, settings: &UserSettings) -> std::io::Result<()> {
-    std::fs::create_dir_all(data_dir)?;
+/// Writes the user's settings (write to a temporary file, then rename). A failure is the
+/// data directory's I/O error naming the file, as the store's are (so a full disk reads as
+/// one: `StoreError::is_disk_full`).
+pub fn save_user_settings(data_dir: &Path, settings: &UserSettings) -> Result<(), StoreError> {
     let path = user_settings_path(data_dir);
+    write_settings(data_dir, &path, settings).map_err(|source| StoreError::Io {
+        action: "save the settings to",
+        path,
+        source,
+    })
+}
+
+fn write_settings(data_dir: &Path, path: &Path, settings: &UserSettings) -> std::io::Result<()> {
+    std::fs::create_dir_all(data_dir)?;
     let temporary = path.with_extension("json.tmp");
     std::fs::write(&temporary, serde_json::to_vec_pretty(settings)?)?;
     std::fs::rename(temporary, path)
@@ -89,6 +100,21 @@ mod tests {
         assert_eq!(
             load_user_settings(dir.path()).language,
             InterfaceLanguage::Sv
+        );
+    }
+
+    #[test]
+    fn settings_that_cannot_be_saved_name_their_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // A file where the data directory should be.
+        let data_dir = dir.path().join("data");
+        std::fs::write(&data_dir, b"").unwrap();
+        let error = save_user_settings(&data_dir, &UserSettings::default()).unwrap_err();
+        assert!(matches!(error, StoreError::Io { .. }), "{error:?}");
+        assert!(
+            error.to_string().contains("could not save the settings to")
+                && error.to_string().contains("settings.json"),
+            "{error}"
         );
     }
 }

@@ -47,8 +47,7 @@ pub async fn set_settings(
     let settings = UserSettings {
         language: input.language,
     };
-    save_user_settings(&state.data_dir, &settings)
-        .map_err(|error| CommandError::from_data_dir_io(&error))?;
+    save_user_settings(&state.data_dir, &settings)?;
     apply_to_webview(&window, settings.language);
     *lock(&state.settings) = settings.clone();
     view(&state, &settings)
