@@ -317,12 +317,8 @@ async fn run_cycle(state: &AppState) -> Option<Result<SyncReport, SyncError>> {
     // Another process (`tandem sync` in a terminal) syncing this store right now tells
     // nothing new of the server or of this laptop's sync: the bar keeps what it showed.
     let busy = matches!(result, Err(SyncError::AlreadyRunning { .. }));
-    let (outcome, online) = match &result {
-        Ok(_) => (CycleOutcome::Success, Some(true)),
-        Err(SyncError::Offline { .. }) => (CycleOutcome::TransientFailure, Some(false)),
-        Err(error) if error.is_transient() => (CycleOutcome::TransientFailure, Some(true)),
-        Err(_) => (CycleOutcome::NeedsAttention, Some(true)),
-    };
+    let outcome = CycleOutcome::of(&result);
+    let online = Some(!matches!(result, Err(SyncError::Offline { .. })));
     if let Err(SyncError::DeviceRevoked) = &result {
         state.close_store();
         let _ = tandem_sync::wipe_local_data(&state.data_dir);
@@ -1039,7 +1035,11 @@ mod tests {
             let mut schedule = lock(&runtime.schedule);
             let schedule = schedule.as_mut().unwrap();
             assert!(schedule.start());
-            schedule.finished(CycleOutcome::TransientFailure, later, 0.0);
+            schedule.finished(
+                CycleOutcome::TransientFailure { retry_after: None },
+                later,
+                0.0,
+            );
         }
         *lock(&runtime.last_error) = Some(disk_full_error());
         runtime.local_save();
@@ -1055,7 +1055,11 @@ mod tests {
             let mut schedule = lock(&runtime.schedule);
             let schedule = schedule.as_mut().unwrap();
             assert!(schedule.start());
-            schedule.finished(CycleOutcome::TransientFailure, later, 0.0);
+            schedule.finished(
+                CycleOutcome::TransientFailure { retry_after: None },
+                later,
+                0.0,
+            );
         }
         *lock(&runtime.last_error) = Some(offline.clone());
         runtime.local_save();

@@ -82,6 +82,8 @@ pub enum SyncError {
         code: String,
         /// The server's sentence, or what the body held.
         message: String,
+        /// What the server's `Retry-After` said (a 503 `storage_full` says 60).
+        retry_after_secs: Option<u64>,
     },
 
     /// The server's answer does not follow the protocol (or was cut short).
@@ -222,6 +224,19 @@ impl SyncError {
                 | SyncError::RateLimited { .. }
                 | SyncError::AlreadyRunning { .. }
         ) || self.is_disk_full()
+    }
+
+    /// How long the server asked to be left alone (its `Retry-After`): the sync schedule
+    /// waits at least this long before it retries.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            SyncError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            SyncError::Server {
+                retry_after_secs, ..
+            } => *retry_after_secs,
+            _ => None,
+        }
+        .map(std::time::Duration::from_secs)
     }
 
     /// Whether the laptop's disk ran out of space: in the store, or writing the sync lock or

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use crate::SyncError;
+
 /// The knobs of the policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SyncPolicy {
@@ -36,10 +38,27 @@ impl Default for SyncPolicy {
 pub enum CycleOutcome {
     /// Everything was pushed and pulled.
     Success,
-    /// Offline, a server error, a broken answer: retry with backoff.
-    TransientFailure,
+    /// Offline, a server error, a broken answer: retry with backoff, and not before the
+    /// server's `Retry-After` if it sent one (a full disk, a rate limit).
+    TransientFailure {
+        /// What the server's `Retry-After` said.
+        retry_after: Option<Duration>,
+    },
     /// Needs a person (sign in again, update, revoked): do not retry on a timer.
     NeedsAttention,
+}
+
+impl CycleOutcome {
+    /// What a cycle's result means for the schedule.
+    pub fn of<T>(result: &Result<T, SyncError>) -> Self {
+        match result {
+            Ok(_) => CycleOutcome::Success,
+            Err(error) if error.is_transient() => CycleOutcome::TransientFailure {
+                retry_after: error.retry_after(),
+            },
+            Err(_) => CycleOutcome::NeedsAttention,
+        }
+    }
 }
 
 /// The delay before retry number `failures` (1 for the first): `base * 2^(failures-1)`,
@@ -135,7 +154,9 @@ impl SyncSchedule {
         true
     }
 
-    /// A cycle ended at `now`; `jitter` in `[0, 1)` spreads retries.
+    /// A cycle ended at `now`; `jitter` in `[0, 1)` spreads retries. A server's
+    /// `Retry-After` longer than the backoff delays the retry to it, up to the longest
+    /// backoff (a server cannot park its laptops for longer than that).
     pub fn finished(&mut self, outcome: CycleOutcome, now: DateTime<Utc>, jitter: f64) {
         self.running = false;
         match outcome {
@@ -143,9 +164,11 @@ impl SyncSchedule {
                 self.failures = 0;
                 self.next_due = Some(after(now, self.policy.interval));
             }
-            CycleOutcome::TransientFailure => {
+            CycleOutcome::TransientFailure { retry_after } => {
                 self.failures = self.failures.saturating_add(1);
-                let delay = backoff_delay(&self.policy, self.failures, jitter);
+                let backoff = backoff_delay(&self.policy, self.failures, jitter);
+                let asked = retry_after.unwrap_or_default().min(self.policy.backoff_max);
+                let delay = backoff.max(asked);
                 self.next_due = Some(after(now, delay));
             }
             CycleOutcome::NeedsAttention => {
@@ -164,6 +187,8 @@ mod tests {
     fn t(secs: i64) -> DateTime<Utc> {
         Utc.timestamp_opt(1_768_471_200 + secs, 0).unwrap()
     }
+
+    const FAILED: CycleOutcome = CycleOutcome::TransientFailure { retry_after: None };
 
     #[test]
     fn a_new_schedule_syncs_at_once_and_then_every_interval() {
@@ -211,7 +236,7 @@ mod tests {
         let mut schedule = SyncSchedule::new(policy, t(0));
         for (n, expected) in [(1, 5), (2, 10), (3, 20)] {
             schedule.start();
-            schedule.finished(CycleOutcome::TransientFailure, t(0), 1.0);
+            schedule.finished(FAILED, t(0), 1.0);
             assert_eq!(schedule.failures(), n);
             assert_eq!(schedule.next_due(), Some(t(expected)));
         }
@@ -224,10 +249,67 @@ mod tests {
     }
 
     #[test]
+    fn a_servers_retry_after_delays_the_retry_up_to_the_longest_backoff() {
+        let mut schedule = SyncSchedule::new(SyncPolicy::default(), t(0));
+        let full_disk = SyncError::Server {
+            status: 503,
+            code: "storage_full".to_owned(),
+            message: "The server's disk is full.".to_owned(),
+            retry_after_secs: Some(60),
+        };
+        schedule.start();
+        schedule.finished(CycleOutcome::of::<()>(&Err(full_disk)), t(0), 1.0);
+        assert_eq!(
+            schedule.next_due(),
+            Some(t(60)),
+            "not the first backoff's 5 s"
+        );
+        assert!(!schedule.is_due(t(59)));
+        schedule.local_save(t(10));
+        assert_eq!(
+            schedule.next_due(),
+            Some(t(60)),
+            "a save does not cut it short"
+        );
+
+        // A longer backoff wins over a short Retry-After; an absurd one is capped.
+        for _ in 0..6 {
+            schedule.start();
+            schedule.finished(FAILED, t(0), 1.0);
+        }
+        let short = CycleOutcome::TransientFailure {
+            retry_after: Some(Duration::from_secs(1)),
+        };
+        schedule.start();
+        schedule.finished(short, t(0), 1.0);
+        assert_eq!(schedule.next_due(), Some(t(5 << 7)));
+        let a_day = CycleOutcome::of::<()>(&Err(SyncError::RateLimited {
+            retry_after_secs: 86_400,
+        }));
+        schedule.start();
+        schedule.finished(a_day, t(0), 0.0);
+        assert_eq!(schedule.next_due(), Some(t(15 * 60)));
+    }
+
+    #[test]
+    fn the_outcome_of_a_cycle_is_named_by_its_error() {
+        assert_eq!(CycleOutcome::of(&Ok(())), CycleOutcome::Success);
+        let offline = SyncError::Offline {
+            server: "http://127.0.0.1:9".to_owned(),
+            detail: "connection refused".to_owned(),
+        };
+        assert_eq!(CycleOutcome::of::<()>(&Err(offline)), FAILED);
+        assert_eq!(
+            CycleOutcome::of::<()>(&Err(SyncError::DeviceRevoked)),
+            CycleOutcome::NeedsAttention
+        );
+    }
+
+    #[test]
     fn coming_back_online_resets_the_backoff_and_syncs_at_once() {
         let mut schedule = SyncSchedule::new(SyncPolicy::default(), t(0));
         schedule.start();
-        schedule.finished(CycleOutcome::TransientFailure, t(0), 0.0);
+        schedule.finished(FAILED, t(0), 0.0);
         schedule.connectivity_changed(false, t(1));
         assert_eq!(schedule.next_due(), None);
         assert!(!schedule.is_due(t(1000)));

@@ -270,6 +270,7 @@ impl HttpTransport {
                     code
                 },
                 message,
+                retry_after_secs: retry_after,
             },
         })
     }
@@ -308,9 +309,12 @@ mod tests {
 
     use super::*;
 
-    /// Accepts one request on a real socket, answers `null`, and returns the request's head
-    /// (lower case) and body.
-    async fn one_request(listener: TcpListener) -> (String, Vec<u8>) {
+    const NULL: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                          content-length: 4\r\nconnection: close\r\n\r\nnull";
+
+    /// Accepts one request on a real socket, answers it with `answer` (raw HTTP), and returns
+    /// the request's head (lower case) and body.
+    async fn one_request(listener: TcpListener, answer: &'static [u8]) -> (String, Vec<u8>) {
         let (mut socket, _) = listener.accept().await.unwrap();
         let mut received = Vec::new();
         let mut buffer = [0u8; 8192];
@@ -330,13 +334,7 @@ mod tests {
                 .find_map(|line| line.strip_prefix("content-length:"))
                 .map_or(0, |value| value.trim().parse().unwrap());
             if received.len() >= end + 4 + length {
-                socket
-                    .write_all(
-                        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
-                          content-length: 4\r\nconnection: close\r\n\r\nnull",
-                    )
-                    .await
-                    .unwrap();
+                socket.write_all(answer).await.unwrap();
                 return (head, received[end + 4..end + 4 + length].to_vec());
             }
         }
@@ -346,7 +344,7 @@ mod tests {
     async fn send(body: &Value) -> (String, Vec<u8>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let server = tokio::spawn(one_request(listener));
+        let server = tokio::spawn(one_request(listener, NULL));
         let transport =
             HttpTransport::new(&url, Some("token".into()), TransportSettings::default()).unwrap();
         let () = transport
@@ -382,5 +380,51 @@ mod tests {
         assert!(!head.contains("content-encoding"), "{head}");
         assert!(head.contains("content-type: application/json"), "{head}");
         assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), small);
+    }
+
+    /// What a push answered with `answer` (raw HTTP) becomes.
+    async fn push_answered(answer: &'static [u8]) -> SyncError {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(one_request(listener, answer));
+        let transport =
+            HttpTransport::new(&url, Some("token".into()), TransportSettings::default()).unwrap();
+        let error = transport
+            .call::<_, Value>(
+                Method::POST,
+                "/v1/sync/push",
+                Some(&json!({ "changes": [] })),
+            )
+            .await
+            .unwrap_err();
+        server.await.unwrap();
+        error
+    }
+
+    #[tokio::test]
+    async fn a_servers_retry_after_reaches_the_error_the_schedule_reads() {
+        let full = push_answered(
+            b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+              retry-after: 60\r\ncontent-length: 53\r\nconnection: close\r\n\r\n\
+              {\"error\":\"storage_full\",\"message\":\"The disk is full\"}",
+        )
+        .await;
+        assert!(
+            matches!(&full, SyncError::Server { status: 503, code, .. } if code == "storage_full"),
+            "{full:?}"
+        );
+        assert_eq!(full.retry_after(), Some(std::time::Duration::from_secs(60)));
+        assert!(full.is_transient());
+
+        let internal = push_answered(
+            b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\
+              connection: close\r\n\r\n",
+        )
+        .await;
+        assert!(
+            matches!(&internal, SyncError::Server { status: 500, .. }),
+            "{internal:?}"
+        );
+        assert_eq!(internal.retry_after(), None);
     }
 }
