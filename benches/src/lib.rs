@@ -195,8 +195,10 @@ pub enum Backend {
     Postgres,
 }
 
-// The cluster of tandem-server's PostgreSQL tests, shared rather than copied.
+// The cluster of tandem-server's PostgreSQL tests, shared rather than copied (its tests use
+// more of it than the benches do).
 #[path = "../../crates/tandem-server/tests/it/pg_cluster.rs"]
+#[allow(dead_code)]
 mod pg_cluster;
 
 /// A real tandem-server on 127.0.0.1 over SQLite or PostgreSQL, with a team `bench` and a

@@ -77,3 +77,21 @@ impl Default for TestPki {
         Self::new()
     }
 }
+
+/// Writes a file of zeros at `path` until its file system has no byte left (a small tmpfs
+/// of the test's, not a real disk).
+pub fn fill_until_full(path: &Path) {
+    use std::io::{ErrorKind, Write};
+
+    let mut filler = std::fs::File::create(path).expect("create the filler");
+    let chunk = vec![0u8; 64 << 10];
+    loop {
+        match filler.write_all(&chunk) {
+            Ok(()) => {}
+            Err(error) if error.kind() == ErrorKind::StorageFull => break,
+            Err(error) => panic!("filling the disk: {error}"),
+        }
+    }
+    // The last bytes of a chunk that did not fit whole.
+    while filler.write(&chunk[..512]).is_ok_and(|written| written > 0) {}
+}

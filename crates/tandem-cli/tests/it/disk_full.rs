@@ -2,7 +2,7 @@
 //! last byte. `tandem` must say that the disk is full and what to do, keep everything saved
 //! before, and work again once there is room.
 
-use std::io::{BufRead, BufReader, ErrorKind, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
@@ -62,19 +62,9 @@ impl SmallDisk {
             .join(inside.strip_prefix("/").expect("an absolute temp dir"))
     }
 
-    /// Writes a file of zeros until the file system has no byte left.
+    /// Fills the disk to the last byte.
     fn fill(&self) {
-        let mut filler = std::fs::File::create(self.seen_from_here("filler")).expect("filler");
-        let chunk = vec![0u8; 64 << 10];
-        loop {
-            match filler.write_all(&chunk) {
-                Ok(()) => {}
-                Err(error) if error.kind() == ErrorKind::StorageFull => break,
-                Err(error) => panic!("filling the disk: {error}"),
-            }
-        }
-        // The last bytes of a chunk that did not fit whole.
-        while filler.write(&chunk[..512]).is_ok_and(|written| written > 0) {}
+        tandem_testkit::fill_until_full(&self.seen_from_here("filler"));
     }
 
     /// Gives back `bytes` of the filler: room to open the store, not to write much.

@@ -138,7 +138,12 @@ pub(crate) const USERS: &[(&str, Role, Option<&str>)] = &[
 
 /// A server on a fresh database of `backend`, with teams north and south and [`USERS`].
 pub(crate) async fn start(backend: Backend) -> TestServer {
-    let database = Arc::new(TestDatabase::create(backend).await);
+    start_on(TestDatabase::create(backend).await).await
+}
+
+/// A server on `database`, which must be empty, with teams north and south and [`USERS`].
+pub(crate) async fn start_on(database: TestDatabase) -> TestServer {
+    let database = Arc::new(database);
     let store = database.open_store().await;
     let now = DateTime::<Utc>::from_timestamp_millis(NOW_MS).unwrap();
     let clock = Arc::new(ManualClock::new(now));

@@ -10,6 +10,7 @@ mod access;
 mod backup;
 mod binary;
 mod consent;
+mod disk_full;
 mod duplicates;
 mod epoch;
 mod instances;

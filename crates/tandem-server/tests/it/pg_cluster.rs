@@ -49,29 +49,72 @@ static DATABASES: AtomicU32 = AtomicU32::new(0);
 /// The URL of a new, empty database, for one test. Fails the test, saying what to do, when
 /// the cluster cannot be started (for instance when PostgreSQL is not installed).
 pub(crate) async fn fresh_database() -> String {
+    let name = next_name("tandem_test");
+    superuser(&format!("CREATE DATABASE {name}")).await;
+    cluster().await.url(&name)
+}
+
+/// A new, empty database whose files live in a directory of the test's choosing (in a
+/// tablespace made there for it), say on a disk that the test fills up. The directory must
+/// be empty, and the cluster's user must own it.
+pub(crate) struct DatabaseIn {
+    pub(crate) url: String,
+    name: String,
+    tablespace: String,
+}
+
+impl DatabaseIn {
+    pub(crate) async fn create(location: &Path) -> Self {
+        let name = next_name("tandem_test");
+        let tablespace = next_name("tandem_space");
+        let location = location.to_str().expect("a UTF-8 path");
+        superuser(&format!(
+            "CREATE TABLESPACE {tablespace} LOCATION '{location}'"
+        ))
+        .await;
+        superuser(&format!("CREATE DATABASE {name} TABLESPACE {tablespace}")).await;
+        Self {
+            url: cluster().await.url(&name),
+            name,
+            tablespace,
+        }
+    }
+
+    /// Drops the database (closing its connections) and then the tablespace, so that the
+    /// directory can go.
+    pub(crate) async fn drop(self) {
+        superuser(&format!("DROP DATABASE {} WITH (FORCE)", self.name)).await;
+        superuser(&format!("DROP TABLESPACE {}", self.tablespace)).await;
+    }
+}
+
+async fn cluster() -> &'static Cluster {
     let cluster = tokio::task::spawn_blocking(|| CLUSTER.get_or_init(start_cluster).as_ref())
         .await
         .unwrap();
-    let cluster = match cluster {
+    match cluster {
         Ok(cluster) => cluster,
         Err(message) => panic!("{message}"),
-    };
-    let name = format!(
-        "tandem_test_{}",
-        DATABASES.fetch_add(1, Ordering::Relaxed) + 1
-    );
+    }
+}
+
+fn next_name(prefix: &str) -> String {
+    format!("{prefix}_{}", DATABASES.fetch_add(1, Ordering::Relaxed) + 1)
+}
+
+/// Runs `sql` as the cluster's superuser, in its `postgres` database.
+async fn superuser(sql: &str) {
     let (client, connection) =
-        tokio_postgres::connect(&cluster.url("postgres"), tokio_postgres::NoTls)
+        tokio_postgres::connect(&cluster().await.url("postgres"), tokio_postgres::NoTls)
             .await
             .unwrap();
     let connection = tokio::spawn(connection);
     client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .batch_execute(sql)
         .await
-        .unwrap();
+        .unwrap_or_else(|err| panic!("{sql}: {err}"));
     drop(client);
     connection.await.unwrap().unwrap();
-    cluster.url(&name)
 }
 
 /// The directory holding `initdb` and `pg_ctl`: `TANDEM_PG_BINDIR`, or the newest version
