@@ -38,8 +38,6 @@ use crate::state::{AppState, lock};
 const MAX_CLOSED_CONFLICTS_SHOWN: usize = 50;
 /// How often the background task looks at the schedule.
 const TICK: Duration = Duration::from_secs(1);
-/// How often, while offline, the server is probed (a TCP connect) to notice it is back.
-const PROBE_EVERY: Duration = Duration::from_secs(3);
 
 impl From<SyncError> for CommandError {
     fn from(error: SyncError) -> Self {
@@ -405,33 +403,6 @@ pub async fn sync_now(state: &AppState) -> Result<SyncStatusView, CommandError> 
     state.with_store_unlocked_or_not(|store| status_view(store, &runtime))
 }
 
-/// The `host:port` of a server URL, for the connectivity probe.
-fn socket_address(server_url: &str) -> Option<String> {
-    let (scheme, rest) = server_url.split_once("://")?;
-    let authority = rest.split('/').next()?.rsplit('@').next()?;
-    if authority.contains(':') {
-        Some(authority.to_owned())
-    } else {
-        let port = if scheme == "https" { 443 } else { 80 };
-        Some(format!("{authority}:{port}"))
-    }
-}
-
-/// Whether the server accepts a TCP connection (cheap; tells "the network is back").
-async fn server_reachable(server_url: &str) -> bool {
-    let Some(address) = socket_address(server_url) else {
-        return false;
-    };
-    matches!(
-        tokio::time::timeout(
-            Duration::from_secs(2),
-            tokio::net::TcpStream::connect(address)
-        )
-        .await,
-        Ok(Ok(_))
-    )
-}
-
 /// Starts the background sync: the engine's schedule, a cycle when it is due, and while
 /// offline a probe of the server so that a returning network is used at once.
 pub fn start_background_sync(app: AppHandle) {
@@ -449,9 +420,9 @@ pub fn start_background_sync(app: AppHandle) {
                 continue;
             };
             let offline = *lock(&state.sync.online) == Some(false);
-            if offline && last_probe.elapsed() >= PROBE_EVERY {
+            if offline && last_probe.elapsed() >= tandem_sync::schedule::OFFLINE_PROBE_EVERY {
                 last_probe = std::time::Instant::now();
-                if server_reachable(&sign_in.server_url).await
+                if tandem_sync::transport::server_reachable(&sign_in.server_url).await
                     && let Some(schedule) = lock(&state.sync.schedule).as_mut()
                 {
                     schedule.connectivity_changed(true, now());
@@ -949,19 +920,6 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-
-    #[test]
-    fn the_probe_address_is_host_and_port_with_the_scheme_default() {
-        assert_eq!(
-            socket_address("http://127.0.0.1:8080").as_deref(),
-            Some("127.0.0.1:8080")
-        );
-        assert_eq!(
-            socket_address("https://tandem.vantaa.example/base").as_deref(),
-            Some("tandem.vantaa.example:443")
-        );
-        assert_eq!(socket_address("tandem.example"), None);
-    }
 
     #[test]
     fn an_unreachable_server_reaches_the_ui_as_offline() {

@@ -41,8 +41,9 @@ pub(crate) enum Command {
     Status,
     /// Sign this store in to a server (the password is read from standard input).
     Login(crate::sync_args::LoginArgs),
-    /// Send pending changes to the server and fetch the team's changes.
-    Sync,
+    /// Send pending changes to the server and fetch the team's changes (once, or with
+    /// --watch on a schedule until stopped).
+    Sync(crate::sync_args::SyncArgs),
     /// Conflicts of the team known to this device.
     #[command(subcommand)]
     Conflicts(crate::sync_args::ConflictsCommand),

@@ -72,9 +72,14 @@ fn run(cli: Cli, out: &Output) -> Result<()> {
             let provisioning = Provisioning::load_system()?;
             sync_commands::login(args, &provisioning, &dir, open()?, out)?;
         }
-        Command::Sync => {
+        Command::Sync(args) => {
             let provisioning = Provisioning::load_system()?;
-            sync_commands::sync(&provisioning, &dir, open, out, cli.json)?;
+            if args.watch {
+                let interval = std::time::Duration::from_secs(args.interval);
+                sync_commands::watch(&provisioning, &dir, open()?, out, cli.json, interval)?;
+            } else {
+                sync_commands::sync(&provisioning, &dir, open, out, cli.json)?;
+            }
         }
         Command::Config(command) => {
             sync_commands::config(command, &Provisioning::load_system()?, &dir, out)?;

@@ -40,6 +40,26 @@ impl Output {
         );
     }
 
+    /// Prints one line of a stream of results (`tandem sync --watch`): `value` as compact
+    /// JSON on one line with --json, else the text.
+    pub(crate) fn line(&self, value: &Json, text: impl FnOnce() -> String) {
+        if self.json {
+            println!("{value}");
+        } else {
+            println!("{}", text());
+        }
+    }
+
+    /// Like [`Output::line`], but the text (a failure the stream goes on from) goes to
+    /// standard error.
+    pub(crate) fn warning_line(&self, value: &Json, text: impl FnOnce() -> String) {
+        if self.json {
+            println!("{value}");
+        } else {
+            eprintln!("{}", text());
+        }
+    }
+
     /// Prints text as it is (it ends with its own line break).
     pub(crate) fn raw(&self, text: &str) {
         print!("{text}");

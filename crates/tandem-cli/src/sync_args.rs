@@ -24,6 +24,27 @@ pub(crate) struct LoginArgs {
     pub(crate) device_name: Option<String>,
 }
 
+/// `tandem sync`.
+#[derive(Debug, Args)]
+pub(crate) struct SyncArgs {
+    /// Keep syncing until stopped (Ctrl-C or SIGTERM), on the desktop app's schedule: at
+    /// once, every --interval, a few seconds after a change is saved on this laptop, with
+    /// growing waits after a failure, and as soon as the server answers again after being
+    /// offline. One line per sync. Ends with an error when a failure needs a person (a
+    /// revoked device, an update, a new sign-in).
+    #[arg(long)]
+    pub(crate) watch: bool,
+    /// With --watch: seconds between syncs while nothing happens.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        requires = "watch",
+        default_value_t = 300,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub(crate) interval: u64,
+}
+
 /// `tandem conflicts ...`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum ConflictsCommand {

@@ -6,15 +6,21 @@
 
 use std::io::{BufRead, IsTerminal};
 use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
 
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value as Json, json};
 use tandem_store::{PullApplied, PushApplied, Store};
 use tandem_sync::credentials::{load_device_token, save_device_token};
+use tandem_sync::schedule::OFFLINE_PROBE_EVERY;
+use tandem_sync::transport::server_reachable;
 use tandem_sync::{
-    ConflictChoice, HttpTransport, LoginInput, Provisioning, PullProgress, SyncError, SyncLock,
-    SyncObserver, SyncPhase, SystemClock, sync_once, wipe_local_data,
+    ConflictChoice, CycleOutcome, HttpTransport, LoginInput, Provisioning, PullProgress, SyncError,
+    SyncLock, SyncObserver, SyncPhase, SyncPolicy, SyncSchedule, SystemClock, sync_once,
+    wipe_local_data,
 };
 use uuid::Uuid;
 
@@ -198,18 +204,177 @@ pub(crate) fn sync(
             });
             Ok(())
         }
-        Err(SyncError::DeviceRevoked) => {
-            let lost = store.pending_count().unwrap_or(0);
-            drop(store);
-            wipe_local_data(dir)
-                .context("this device was revoked, but wiping its local data failed")?;
-            drop(lock);
-            Err(anyhow!(
-                "this device was revoked by an administrator: its local store, store key and device token were removed from this laptop ({lost} unsent change(s) were discarded with it); ask IT or your team lead if this is a mistake"
-            ))
-        }
+        Err(SyncError::DeviceRevoked) => Err(revoked(store, dir, lock)),
         Err(error) => Err(error.into()),
     }
+}
+
+/// Wipes the local data of a device the server revoked (the store is closed first, and the
+/// sync lock let go after), and says so.
+fn revoked(store: Store, dir: &Path, lock: SyncLock) -> anyhow::Error {
+    let lost = store.pending_count().unwrap_or(0);
+    drop(store);
+    if let Err(error) = wipe_local_data(dir) {
+        return anyhow::Error::new(error)
+            .context("this device was revoked, but wiping its local data failed");
+    }
+    drop(lock);
+    anyhow!(
+        "this device was revoked by an administrator: its local store, store key and device token were removed from this laptop ({lost} unsent change(s) were discarded with it); ask IT or your team lead if this is a mistake"
+    )
+}
+
+/// How often `tandem sync --watch` looks at the schedule and at the outbox.
+const WATCH_TICK: Duration = Duration::from_secs(1);
+/// How long `tandem sync --watch` waits after it sees a change saved on this laptop (by
+/// another `tandem` process): a burst of commands shares one sync.
+const WATCH_AFTER_SAVE: Duration = Duration::from_secs(2);
+
+/// What ended one cycle of `tandem sync --watch` that the loop cannot go on from.
+enum WatchEnd {
+    /// Ctrl-C or SIGTERM.
+    Stopped,
+    /// A failure that needs a person, and the sync lock if the cycle had it.
+    Failed(SyncError, Option<SyncLock>),
+}
+
+/// `tandem sync --watch`: cycles on the schedule of the desktop app (`SyncSchedule`), one
+/// line each (with --json, one compact JSON object per line: `{"at", "report"}` or `{"at",
+/// "error", "next_attempt_at"}`), until stopped or until a failure needs a person. Each
+/// cycle takes the store's sync lock, so `tandem sync` and the app can sync the same store
+/// meanwhile (a cycle that finds the lock taken is retried later).
+pub(crate) fn watch(
+    provisioning: &Provisioning,
+    dir: &Path,
+    mut store: Store,
+    out: &Output,
+    json_mode: bool,
+    interval: Duration,
+) -> Result<()> {
+    let transport = signed_in_transport(provisioning, dir, &store)?;
+    let policy = SyncPolicy {
+        interval,
+        after_save: WATCH_AFTER_SAVE,
+        ..SyncPolicy::default()
+    };
+    let show_progress = !json_mode && std::io::stderr().is_terminal();
+    let ended = runtime()?.block_on(async {
+        let mut stop = std::pin::pin!(stop_requested());
+        let mut schedule = SyncSchedule::new(policy, crate::now());
+        let mut pending = store.pending_count().unwrap_or(0);
+        let mut last_probe = Instant::now();
+        let mut offline = false;
+        loop {
+            if schedule.is_due(crate::now()) {
+                schedule.start();
+                let (lock, result) = match SyncLock::try_acquire(dir) {
+                    Ok(lock) => {
+                        let mut observer = ProgressObserver::new(show_progress);
+                        let cycle = sync_once(&mut store, &transport, &SystemClock, &mut observer);
+                        let result = tokio::select! {
+                            () = &mut stop => return WatchEnd::Stopped,
+                            result = cycle => result,
+                        };
+                        (Some(lock), result)
+                    }
+                    Err(error) => (None, Err(error)),
+                };
+                let outcome = CycleOutcome::of(&result);
+                let now = crate::now();
+                let jitter = f64::from(now.timestamp_subsec_nanos() % 1000) / 1000.0;
+                schedule.finished(outcome, now, jitter);
+                offline = matches!(result, Err(SyncError::Offline { .. }));
+                if offline {
+                    schedule.connectivity_changed(false, now);
+                    last_probe = Instant::now();
+                }
+                match result {
+                    Ok(report) => watch_report(out, now, &report),
+                    Err(error) if outcome == CycleOutcome::NeedsAttention => {
+                        return WatchEnd::Failed(error, lock);
+                    }
+                    Err(error) => watch_failure(out, now, &error, schedule.next_due()),
+                }
+                pending = store.pending_count().unwrap_or(pending);
+            }
+            tokio::select! {
+                () = &mut stop => return WatchEnd::Stopped,
+                () = tokio::time::sleep(WATCH_TICK) => {}
+            }
+            // A change saved by another `tandem` process (`client add`, `contact add`).
+            if let Ok(now_pending) = store.pending_count() {
+                if now_pending > pending {
+                    schedule.local_save(crate::now());
+                }
+                pending = now_pending;
+            }
+            if offline && last_probe.elapsed() >= OFFLINE_PROBE_EVERY {
+                last_probe = Instant::now();
+                if server_reachable(transport.server_url()).await {
+                    offline = false;
+                    schedule.connectivity_changed(true, crate::now());
+                }
+            }
+        }
+    });
+    match ended {
+        WatchEnd::Stopped => {
+            out.line(&json!({ "at": crate::now(), "stopped": true }), || {
+                "stopped".to_owned()
+            });
+            Ok(())
+        }
+        WatchEnd::Failed(SyncError::DeviceRevoked, Some(lock)) => Err(revoked(store, dir, lock)),
+        WatchEnd::Failed(error, _) => Err(error.into()),
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM (the way a service manager stops a process).
+async fn stop_requested() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// A time for the lines of `tandem sync --watch`, in the reader's zone.
+fn watch_time(at: DateTime<Utc>) -> String {
+    at.with_timezone(&chrono::Local)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+fn watch_report(out: &Output, at: DateTime<Utc>, report: &SyncReport) {
+    out.line(&json!({ "at": at, "report": report }), || {
+        format!(
+            "{}  {}",
+            watch_time(at),
+            sync_report_text(report).replace('\n', "; ")
+        )
+    });
+}
+
+fn watch_failure(out: &Output, at: DateTime<Utc>, error: &SyncError, next: Option<DateTime<Utc>>) {
+    let value = json!({
+        "at": at,
+        "error": { "kind": error.kind(), "message": error.to_string() },
+        "next_attempt_at": next,
+    });
+    out.warning_line(&value, || {
+        let next = next.map_or_else(
+            || "next attempt as soon as the server answers".to_owned(),
+            |next| format!("next attempt at {}", watch_time(next)),
+        );
+        format!("{}  {error} ({next})", watch_time(at))
+    });
 }
 
 /// `tandem config show`: each effective setting, its value and where it came from.

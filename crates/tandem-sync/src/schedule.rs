@@ -9,6 +9,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::SyncError;
 
+/// How often, while offline, the server is probed (a TCP connect) to notice it is back.
+pub const OFFLINE_PROBE_EVERY: Duration = Duration::from_secs(3);
+
 /// The knobs of the policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SyncPolicy {

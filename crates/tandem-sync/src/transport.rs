@@ -287,6 +287,34 @@ impl HttpTransport {
     }
 }
 
+/// The `host:port` of a server URL, for the connectivity probe.
+fn socket_address(server_url: &str) -> Option<String> {
+    let (scheme, rest) = server_url.split_once("://")?;
+    let authority = rest.split('/').next()?.rsplit('@').next()?;
+    if authority.contains(':') {
+        Some(authority.to_owned())
+    } else {
+        let port = if scheme == "https" { 443 } else { 80 };
+        Some(format!("{authority}:{port}"))
+    }
+}
+
+/// Whether the server accepts a TCP connection: cheap, and enough to tell that the network
+/// is back (probed every [`crate::schedule::OFFLINE_PROBE_EVERY`] while offline).
+pub async fn server_reachable(server_url: &str) -> bool {
+    let Some(address) = socket_address(server_url) else {
+        return false;
+    };
+    matches!(
+        tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            tokio::net::TcpStream::connect(address)
+        )
+        .await,
+        Ok(Ok(_))
+    )
+}
+
 /// An error and its causes in one line (reqwest's own message hides the TLS reason).
 pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut detail = error.to_string();
@@ -352,6 +380,19 @@ mod tests {
             .await
             .unwrap();
         server.await.unwrap()
+    }
+
+    #[test]
+    fn the_probe_address_is_host_and_port_with_the_scheme_default() {
+        assert_eq!(
+            socket_address("http://127.0.0.1:8080").as_deref(),
+            Some("127.0.0.1:8080")
+        );
+        assert_eq!(
+            socket_address("https://tandem.vantaa.example/base").as_deref(),
+            Some("tandem.vantaa.example:443")
+        );
+        assert_eq!(socket_address("tandem.example"), None);
     }
 
     #[tokio::test]

@@ -12,6 +12,7 @@ mod report;
 mod sync;
 mod sync_kill;
 mod sync_server;
+mod sync_watch;
 mod validation;
 
 use std::io::{ErrorKind, Write};

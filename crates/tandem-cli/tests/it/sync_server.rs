@@ -38,27 +38,39 @@ pub(crate) fn server() -> &'static SyncServer {
 
 /// A server of its own: plain HTTP, or HTTPS with `tls` (PEM certificate chain and key).
 pub(crate) fn start_server(tls: Option<(&Path, &Path)>) -> SyncServer {
+    let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+    let hash = PasswordHashing::fast_insecure_for_tests()
+        .hash(PASSWORD)
+        .unwrap();
+    serve(store, hash, "127.0.0.1:0", tls)
+}
+
+/// Serves `store` on `address` until the returned server is dropped (its runtime, and with
+/// it every connection, ends then).
+fn serve(
+    store: Arc<SqliteStore>,
+    hash: String,
+    address: &str,
+    tls: Option<(&Path, &Path)>,
+) -> SyncServer {
     let tls = tls.map(|(cert, key)| tandem_server::tls::load_server_config(cert, key).unwrap());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let store = Arc::new(SqliteStore::open_in_memory().unwrap());
-    let hashing = PasswordHashing::fast_insecure_for_tests();
-    let hash = hashing.hash(PASSWORD).unwrap();
     let state = AppState::new(
         Arc::clone(&store) as Arc<dyn ServerStore>,
         Arc::new(SystemClock) as Arc<dyn Clock>,
         ServerSettings {
-            password_hashing: hashing,
+            password_hashing: PasswordHashing::fast_insecure_for_tests(),
             ..ServerSettings::default()
         },
     )
     .unwrap();
     let base = runtime.block_on(async {
         // Bound before the server task starts: connections queue on the listener.
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(address).await.unwrap();
         let address = listener.local_addr().unwrap();
         match tls {
             None => {
@@ -89,6 +101,18 @@ pub(crate) fn start_server(tls: Option<(&Path, &Path)>) -> SyncServer {
 }
 
 impl SyncServer {
+    /// Stops this (plain HTTP) server: its connections close and its address refuses new
+    /// ones, as when a laptop loses the network. The database stays, for [`Self::restart`].
+    pub(crate) fn stop(self) -> StoppedServer {
+        let address = self.base.trim_start_matches("http://").to_owned();
+        drop(self.runtime);
+        StoppedServer {
+            address,
+            store: self.store,
+            hash: self.hash,
+        }
+    }
+
     pub(crate) fn new_team(&self) -> Team {
         let id = Uuid::now_v7();
         let team = Team {
@@ -115,6 +139,20 @@ impl SyncServer {
             }
         });
         team
+    }
+}
+
+/// A server stopped by [`SyncServer::stop`], with its database.
+pub(crate) struct StoppedServer {
+    address: String,
+    store: Arc<SqliteStore>,
+    hash: String,
+}
+
+impl StoppedServer {
+    /// The same server again, on the same address and database.
+    pub(crate) fn restart(self) -> SyncServer {
+        serve(self.store, self.hash, &self.address, None)
     }
 }
 
