@@ -15,10 +15,16 @@ use tandem_domain::{Entity, FieldKind, field_spec};
 pub(crate) struct Cli {
     /// The data directory of the store (default: the desktop app's per-user directory,
     /// ~/.local/share/tandem on Linux).
-    #[arg(long, global = true, value_name = "DIR", env = "TANDEM_DATA_DIR")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "TANDEM_DATA_DIR",
+        help_heading = "Every command"
+    )]
     pub(crate) data_dir: Option<PathBuf>,
     /// Print machine-readable JSON instead of text.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Every command")]
     pub(crate) json: bool,
     #[command(subcommand)]
     pub(crate) command: Command,

@@ -33,7 +33,10 @@ struct Cli {
     command: Command,
 }
 
+/// The server's configuration, accepted by every command (listed apart from a command's own
+/// options in its help).
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Server configuration (every command)")]
 struct GlobalArgs {
     /// Directory for the SQLite database when no --database-url is given.
     #[arg(long, global = true, env = "TANDEM_DATA_DIR")]
