@@ -12,6 +12,13 @@
 //! the snapshot would be taken by the lock statement itself, before the wait, and
 //! `max(seq)` would miss the predecessor's rows.
 //!
+//! Pipelined statements (several sent in one round trip with `tokio::try_join!`) are joined
+//! `biased;`: polled, and so sent, in the order written. When one fails, PostgreSQL aborts
+//! the transaction and every statement after it fails with "current transaction is
+//! aborted"; polled in order, the first failure seen is the cause, so a full disk is
+//! reported as `DiskFull` (503) and not as the 500 of the statement behind it. (tokio's
+//! default rotates the polling order, and the aborted statement's error could win.)
+//!
 //! Values, merge decisions and validation are [`crate::push`]'s, as for SQLite; this file
 //! only mirrors the SQLite backend's reads and writes in PostgreSQL's dialect.
 
@@ -503,7 +510,7 @@ impl LogBatch {
             )
             .await
         };
-        tokio::try_join!(write_log, write_states)?;
+        tokio::try_join!(biased; write_log, write_states)?;
         Ok(())
     }
 }
@@ -648,6 +655,7 @@ impl PushState {
         let field_params: [&(dyn ToSql + Sync); 2] = [&field_records, &field_names];
         let erased_params: [&(dyn ToSql + Sync); 1] = [&touched];
         let (owners, fields, erased, log) = tokio::try_join!(
+            biased;
             query(
                 tx,
                 "SELECT record_id, team_id, entity FROM records WHERE record_id = ANY($1)",
@@ -1437,6 +1445,7 @@ impl ServerStore for PostgresStore {
         let change_ids: Vec<Uuid> = changes.iter().map(PreparedChange::change_id).collect();
         let answered_params: [&(dyn ToSql + Sync); 1] = [&change_ids];
         let (rows, mut state) = tokio::try_join!(
+            biased;
             query(
                 &tx,
                 "SELECT change_id, team_id, result FROM applied_changes WHERE change_id = ANY($1)",

@@ -18,15 +18,19 @@ use tandem_protocol::{ChangeIn, ChangeStatus};
 use uuid::Uuid;
 
 use crate::harness::{self, Device, TestDatabase, TestServer};
-use crate::pg_cluster::DatabaseIn;
+use crate::pg_cluster::{self, DatabaseIn};
 
 /// A tmpfs of `mib` MiB owned by the `postgres` user, mounted where the test's PostgreSQL
 /// cluster can see it. A holder process mounts it and unmounts it when its standard input
-/// (a pipe from the test) closes, however the test ends. Mounting needs root, as
+/// (a pipe from the test) closes: at [`SmallDisk::unmount`], once the database on it is
+/// gone, or else when the test process ends, however it ends (a test that failed before
+/// removing its database frees the disk and leaves it to PostgreSQL, which may still write
+/// the database's pages there, until the cluster stops). Mounting needs root, as
 /// `scripts/test` runs (and as root the cluster runs as `postgres`).
 struct SmallDisk {
     holder: Child,
     mount_point: PathBuf,
+    unmount_now: bool,
 }
 
 impl SmallDisk {
@@ -69,7 +73,13 @@ impl SmallDisk {
         Self {
             holder,
             mount_point,
+            unmount_now: false,
         }
+    }
+
+    /// Unmounts the disk now: nothing of PostgreSQL's may be left on it.
+    fn unmount(mut self) {
+        self.unmount_now = true;
     }
 
     fn filler(&self) -> PathBuf {
@@ -88,9 +98,17 @@ impl SmallDisk {
 
 impl Drop for SmallDisk {
     fn drop(&mut self) {
-        // Closing its input ends the holder, which unmounts the disk and removes the point.
-        drop(self.holder.stdin.take());
-        let _ = self.holder.wait();
+        let input = self.holder.stdin.take();
+        if self.unmount_now {
+            // Closing its input ends the holder, which unmounts the disk and removes the point.
+            drop(input);
+            let _ = self.holder.wait();
+        } else {
+            // Room for PostgreSQL to write the database's pages; the pipe closes when this
+            // process ends.
+            let _ = std::fs::remove_file(self.filler());
+            std::mem::forget(input);
+        }
     }
 }
 
@@ -135,6 +153,10 @@ async fn a_push_on_a_full_postgresql_disk_is_answered_503_and_stored_whole_once_
     let (stored, changes) = new_clients(&coach);
     server.push(&coach, changes).await;
 
+    // Every page of the database gets its space first: a page written later into a hole of
+    // a file on the full disk would fail in whichever process writes it, maybe another
+    // test's (PostgreSQL's backends write each other's dirty pages).
+    pg_cluster::checkpoint().await;
     disk.fill();
     // Pages PostgreSQL already holds may take a push or two; a new page cannot be had.
     let mut pushes = 0;
@@ -180,5 +202,6 @@ async fn a_push_on_a_full_postgresql_disk_is_answered_503_and_stored_whole_once_
     }
 
     drop(server);
-    database.drop().await;
+    database.remove().await;
+    disk.unmount();
 }

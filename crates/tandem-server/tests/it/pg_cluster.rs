@@ -82,10 +82,18 @@ impl DatabaseIn {
 
     /// Drops the database (closing its connections) and then the tablespace, so that the
     /// directory can go.
-    pub(crate) async fn drop(self) {
+    pub(crate) async fn remove(self) {
         superuser(&format!("DROP DATABASE {} WITH (FORCE)", self.name)).await;
         superuser(&format!("DROP TABLESPACE {}", self.tablespace)).await;
     }
+}
+
+/// Writes every dirty page of the cluster to its files (`CHECKPOINT`). PostgreSQL leaves
+/// holes in the files of a new database (it extends them to their length in one write and
+/// fills the pages in later), and writing a page into a hole needs disk space: after a
+/// checkpoint, the pages of a database's files have their space.
+pub(crate) async fn checkpoint() {
+    superuser("CHECKPOINT").await;
 }
 
 async fn cluster() -> &'static Cluster {
