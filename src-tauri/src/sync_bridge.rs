@@ -234,7 +234,7 @@ pub async fn sign_in_online(state: &AppState, input: &SignInInput) -> Result<(),
     *lock(&state.sync.online) = Some(true);
     *lock(&state.sync.last_error) = None;
     if let Some(schedule) = lock(&state.sync.schedule).as_mut() {
-        schedule.connectivity_changed(true, now());
+        schedule.server_answered(now());
         schedule.sync_requested(now());
     }
     Ok(())
@@ -334,11 +334,7 @@ async fn run_cycle(state: &AppState) -> Option<Result<SyncReport, SyncError>> {
     }
     *lock(&state.sync.syncing) = false;
     if let Some(schedule) = lock(&state.sync.schedule).as_mut() {
-        let jitter = f64::from(now().timestamp_subsec_nanos() % 1000) / 1000.0;
-        schedule.finished(outcome, now(), jitter);
-        if online == Some(false) {
-            schedule.connectivity_changed(false, now());
-        }
+        schedule.finished(outcome, now(), tandem_sync::schedule::jitter());
     }
     let runtime = runtime_of(state);
     if let Ok(status) = state.with_store_unlocked_or_not(|store| status_view(store, &runtime)) {
@@ -403,13 +399,13 @@ pub async fn sync_now(state: &AppState) -> Result<SyncStatusView, CommandError> 
     state.with_store_unlocked_or_not(|store| status_view(store, &runtime))
 }
 
-/// Starts the background sync: the engine's schedule, a cycle when it is due, and while
-/// offline a probe of the server so that a returning network is used at once.
+/// Starts the background sync: the engine's schedule, a cycle when it is due, and while the
+/// server is unreachable a probe when the schedule asks for one, so that a returning network
+/// is used at once.
 pub fn start_background_sync(app: AppHandle) {
     tauri::async_runtime::spawn(async move {
         let state = app.state::<AppState>();
         state.sync.start_schedule();
-        let mut last_probe = std::time::Instant::now();
         loop {
             tokio::time::sleep(TICK).await;
             let signed_in = state
@@ -419,13 +415,13 @@ pub fn start_background_sync(app: AppHandle) {
             let Some(sign_in) = signed_in else {
                 continue;
             };
-            let offline = *lock(&state.sync.online) == Some(false);
-            if offline && last_probe.elapsed() >= tandem_sync::schedule::OFFLINE_PROBE_EVERY {
-                last_probe = std::time::Instant::now();
-                if tandem_sync::transport::server_reachable(&sign_in.server_url).await
-                    && let Some(schedule) = lock(&state.sync.schedule).as_mut()
-                {
-                    schedule.connectivity_changed(true, now());
+            let probe = lock(&state.sync.schedule)
+                .as_ref()
+                .is_some_and(|schedule| schedule.probe_due(now()));
+            if probe {
+                let reachable = tandem_sync::transport::server_reachable(&sign_in.server_url).await;
+                if let Some(schedule) = lock(&state.sync.schedule).as_mut() {
+                    schedule.probe_answered(reachable, now());
                 }
             }
             let due = lock(&state.sync.schedule)

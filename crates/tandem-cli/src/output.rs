@@ -3,6 +3,8 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // Printing is this module's job.
 
+use std::io::Write;
+
 use serde_json::{Value as Json, json};
 use tandem_domain::{Entity, Record, fields_of};
 use tandem_protocol::ParticipantReport;
@@ -41,22 +43,24 @@ impl Output {
     }
 
     /// Prints one line of a stream of results (`tandem sync --watch`): `value` as compact
-    /// JSON on one line with --json, else the text.
-    pub(crate) fn line(&self, value: &Json, text: impl FnOnce() -> String) {
-        if self.json {
-            println!("{value}");
-        } else {
-            println!("{}", text());
-        }
+    /// JSON on one line with --json, else the text. An error means the reader is gone (a
+    /// closed pipe).
+    pub(crate) fn line(&self, value: &Json, text: impl FnOnce() -> String) -> std::io::Result<()> {
+        let line = if self.json { value.to_string() } else { text() };
+        writeln!(std::io::stdout().lock(), "{line}")
     }
 
     /// Like [`Output::line`], but the text (a failure the stream goes on from) goes to
-    /// standard error.
-    pub(crate) fn warning_line(&self, value: &Json, text: impl FnOnce() -> String) {
+    /// standard error; the JSON stays in the stream on standard output.
+    pub(crate) fn warning_line(
+        &self,
+        value: &Json,
+        text: impl FnOnce() -> String,
+    ) -> std::io::Result<()> {
         if self.json {
-            println!("{value}");
+            writeln!(std::io::stdout().lock(), "{value}")
         } else {
-            eprintln!("{}", text());
+            writeln!(std::io::stderr().lock(), "{}", text())
         }
     }
 

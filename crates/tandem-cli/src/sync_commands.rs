@@ -6,16 +6,16 @@
 
 use std::io::{BufRead, IsTerminal};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use anyhow::{Context, Result, anyhow, bail};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressFinish, ProgressStyle};
 use serde_json::{Value as Json, json};
 use tandem_store::{PullApplied, PushApplied, Store};
 use tandem_sync::credentials::{load_device_token, save_device_token};
-use tandem_sync::schedule::OFFLINE_PROBE_EVERY;
+use tandem_sync::schedule::jitter;
 use tandem_sync::transport::server_reachable;
 use tandem_sync::{
     ConflictChoice, CycleOutcome, HttpTransport, LoginInput, Provisioning, PullProgress, SyncError,
@@ -127,7 +127,8 @@ struct ProgressObserver {
 impl ProgressObserver {
     fn new(show: bool) -> Self {
         let bar = show.then(|| {
-            let bar = ProgressBar::new_spinner();
+            // Cleared however the sync ends: a failure's message stands alone.
+            let bar = ProgressBar::new_spinner().with_finish(ProgressFinish::AndClear);
             bar.set_style(
                 ProgressStyle::with_template("{spinner} {prefix:>5} {wide_msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
@@ -230,10 +231,12 @@ const WATCH_TICK: Duration = Duration::from_secs(1);
 /// another `tandem` process): a burst of commands shares one sync.
 const WATCH_AFTER_SAVE: Duration = Duration::from_secs(2);
 
-/// What ended one cycle of `tandem sync --watch` that the loop cannot go on from.
+/// Why `tandem sync --watch` ended.
 enum WatchEnd {
     /// Ctrl-C or SIGTERM.
     Stopped,
+    /// Whoever read the lines closed the pipe.
+    OutputClosed,
     /// A failure that needs a person, and the sync lock if the cycle had it.
     Failed(SyncError, Option<SyncLock>),
 }
@@ -242,7 +245,8 @@ enum WatchEnd {
 /// line each (with --json, one compact JSON object per line: `{"at", "report"}` or `{"at",
 /// "error", "next_attempt_at"}`), until stopped or until a failure needs a person. Each
 /// cycle takes the store's sync lock, so `tandem sync` and the app can sync the same store
-/// meanwhile (a cycle that finds the lock taken is retried later).
+/// meanwhile (a cycle that finds the lock taken is retried later). A change saved by another
+/// process shows as a higher outbox high-water mark.
 pub(crate) fn watch(
     provisioning: &Provisioning,
     dir: &Path,
@@ -258,12 +262,12 @@ pub(crate) fn watch(
         ..SyncPolicy::default()
     };
     let show_progress = !json_mode && std::io::stderr().is_terminal();
-    let ended = runtime()?.block_on(async {
-        let mut stop = std::pin::pin!(stop_requested());
+    let runtime = runtime()?;
+    let ended: Result<WatchEnd> = runtime.block_on(async {
+        let mut stop =
+            std::pin::pin!(stop_requested().context("cannot listen for Ctrl-C and SIGTERM")?);
         let mut schedule = SyncSchedule::new(policy, crate::now());
-        let mut pending = store.pending_count().unwrap_or(0);
-        let mut last_probe = Instant::now();
-        let mut offline = false;
+        let mut high_water = store.outbox_high_water().unwrap_or(0);
         loop {
             if schedule.is_due(crate::now()) {
                 schedule.start();
@@ -272,7 +276,7 @@ pub(crate) fn watch(
                         let mut observer = ProgressObserver::new(show_progress);
                         let cycle = sync_once(&mut store, &transport, &SystemClock, &mut observer);
                         let result = tokio::select! {
-                            () = &mut stop => return WatchEnd::Stopped,
+                            () = &mut stop => return Ok(WatchEnd::Stopped),
                             result = cycle => result,
                         };
                         (Some(lock), result)
@@ -281,68 +285,75 @@ pub(crate) fn watch(
                 };
                 let outcome = CycleOutcome::of(&result);
                 let now = crate::now();
-                let jitter = f64::from(now.timestamp_subsec_nanos() % 1000) / 1000.0;
-                schedule.finished(outcome, now, jitter);
-                offline = matches!(result, Err(SyncError::Offline { .. }));
-                if offline {
-                    schedule.connectivity_changed(false, now);
-                    last_probe = Instant::now();
-                }
-                match result {
+                schedule.finished(outcome, now, jitter());
+                let printed = match result {
                     Ok(report) => watch_report(out, now, &report),
                     Err(error) if outcome == CycleOutcome::NeedsAttention => {
-                        return WatchEnd::Failed(error, lock);
+                        return Ok(WatchEnd::Failed(error, lock));
                     }
-                    Err(error) => watch_failure(out, now, &error, schedule.next_due()),
+                    Err(error) => watch_failure(out, now, &error, &schedule),
+                };
+                if printed.is_err() {
+                    return Ok(WatchEnd::OutputClosed);
                 }
-                pending = store.pending_count().unwrap_or(pending);
             }
             tokio::select! {
-                () = &mut stop => return WatchEnd::Stopped,
+                () = &mut stop => return Ok(WatchEnd::Stopped),
                 () = tokio::time::sleep(WATCH_TICK) => {}
             }
             // A change saved by another `tandem` process (`client add`, `contact add`).
-            if let Ok(now_pending) = store.pending_count() {
-                if now_pending > pending {
+            if let Ok(now_high) = store.outbox_high_water() {
+                if now_high > high_water {
                     schedule.local_save(crate::now());
                 }
-                pending = now_pending;
+                high_water = now_high;
             }
-            if offline && last_probe.elapsed() >= OFFLINE_PROBE_EVERY {
-                last_probe = Instant::now();
-                if server_reachable(transport.server_url()).await {
-                    offline = false;
-                    schedule.connectivity_changed(true, crate::now());
-                }
+            if schedule.probe_due(crate::now()) {
+                let reachable = tokio::select! {
+                    () = &mut stop => return Ok(WatchEnd::Stopped),
+                    reachable = server_reachable(transport.server_url()) => reachable,
+                };
+                schedule.probe_answered(reachable, crate::now());
             }
         }
     });
-    match ended {
+    // A probe's or a request's name lookup may still block a thread: not waited for.
+    runtime.shutdown_background();
+    match ended? {
         WatchEnd::Stopped => {
-            out.line(&json!({ "at": crate::now(), "stopped": true }), || {
+            // The reader may be gone with the signal (a closed terminal): nothing to add.
+            let _ = out.line(&json!({ "at": crate::now(), "stopped": true }), || {
                 "stopped".to_owned()
             });
             Ok(())
         }
+        WatchEnd::OutputClosed => Ok(()),
         WatchEnd::Failed(SyncError::DeviceRevoked, Some(lock)) => Err(revoked(store, dir, lock)),
         WatchEnd::Failed(error, _) => Err(error.into()),
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM (the way a service manager stops a process).
-async fn stop_requested() {
+/// Listens for Ctrl-C and SIGTERM (the way a service manager stops a process) from now on;
+/// the future resolves at the first of them.
+#[cfg(unix)]
+fn stop_requested() -> std::io::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut terminate) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminate.recv() => {}
-            }
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
+    })
+}
+
+/// Listens for Ctrl-C; the future resolves at it.
+#[cfg(not(unix))]
+fn stop_requested() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 /// A time for the lines of `tandem sync --watch`, in the reader's zone.
@@ -352,29 +363,37 @@ fn watch_time(at: DateTime<Utc>) -> String {
         .to_string()
 }
 
-fn watch_report(out: &Output, at: DateTime<Utc>, report: &SyncReport) {
+fn watch_report(out: &Output, at: DateTime<Utc>, report: &SyncReport) -> std::io::Result<()> {
     out.line(&json!({ "at": at, "report": report }), || {
         format!(
             "{}  {}",
             watch_time(at),
             sync_report_text(report).replace('\n', "; ")
         )
-    });
+    })
 }
 
-fn watch_failure(out: &Output, at: DateTime<Utc>, error: &SyncError, next: Option<DateTime<Utc>>) {
+fn watch_failure(
+    out: &Output,
+    at: DateTime<Utc>,
+    error: &SyncError,
+    schedule: &SyncSchedule,
+) -> std::io::Result<()> {
+    let next = schedule.next_due();
     let value = json!({
         "at": at,
         "error": { "kind": error.kind(), "message": error.to_string() },
         "next_attempt_at": next,
     });
     out.warning_line(&value, || {
-        let next = next.map_or_else(
-            || "next attempt as soon as the server answers".to_owned(),
-            |next| format!("next attempt at {}", watch_time(next)),
-        );
+        let mut next = next.map_or_else(String::new, |next| {
+            format!("next attempt at {}", watch_time(next))
+        });
+        if schedule.is_unreachable() {
+            next.push_str(", or as soon as the server answers");
+        }
         format!("{}  {error} ({next})", watch_time(at))
-    });
+    })
 }
 
 /// `tandem config show`: each effective setting, its value and where it came from.

@@ -418,6 +418,19 @@ fn policy_of(entity: &str, field: &str) -> Option<MergePolicy> {
 }
 
 impl Store {
+    /// The number of the newest change ever queued in the outbox (0 before the first): it
+    /// only grows (the outbox's `AUTOINCREMENT` never reuses a number), so a process that sees
+    /// it grow knows that a change was saved since it last looked, even one that another
+    /// process has sent meanwhile, which a count of the pending changes would miss.
+    pub fn outbox_high_water(&self) -> Result<u64, StoreError> {
+        let seq: i64 = self.conn.query_row(
+            "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)",
+            [],
+            |row| row.get(0),
+        )?;
+        Ok(u64::try_from(seq).unwrap_or(0))
+    }
+
     /// The next push batch: the oldest pending change of each field, in outbox order, at most
     /// `max_changes`. Only one change per field travels per push: the next one is rebased onto
     /// the version the server assigns to this one, so that a device never conflicts with
@@ -1771,8 +1784,11 @@ mod tests {
     #[test]
     fn an_acknowledged_change_leaves_the_outbox_and_the_next_edit_of_its_field_is_rebased() {
         let (_dir, mut store) = signed_in_store();
+        assert_eq!(store.outbox_high_water().unwrap(), 0);
         let id = client(&mut store, json!({"given_name": "Amina"}));
         edit_client(&mut store, id, json!({"given_name": "Aminah"}));
+        let high_water = store.outbox_high_water().unwrap();
+        assert!(high_water >= 2, "{high_water}");
         let first = store.outbox_batch(500).unwrap().remove(0);
         let applied = store
             .apply_push_results(&[ack(&first, stored(41, "\"Amina\""))], at())
@@ -1797,6 +1813,13 @@ mod tests {
             ("\"Aminah\"", 42, 42)
         );
         assert_eq!(store.pending_count().unwrap(), 0);
+        assert_eq!(
+            store.outbox_high_water().unwrap(),
+            high_water,
+            "sending changes does not lower the high-water mark"
+        );
+        edit_client(&mut store, id, json!({"given_name": "Amina"}));
+        assert_eq!(store.outbox_high_water().unwrap(), high_water + 1);
         // The same answer again (a lost response, a repeated push) changes nothing.
         let again = store
             .apply_push_results(&[ack(&second, stored(42, "\"Aminah\""))], at())

@@ -1,7 +1,8 @@
-//! When to sync: as soon as connectivity appears, every few minutes while online, shortly
-//! after a local save, and after a failure with exponential backoff and jitter, so that a
-//! room full of laptops coming back online does not hit the server at the same instant.
-//! Pure: the desktop shell and the CLI feed it events and the time and ask when to run.
+//! When to sync: at once, every few minutes, shortly after a local save, after a failure
+//! with exponential backoff and jitter (and never before the server's `Retry-After`), so
+//! that a room full of laptops does not hit the server at the same instant, and while the
+//! server cannot be reached, as soon as a probe finds it back. Pure but for [`jitter`]: the
+//! desktop shell and the CLI feed it events and the time and ask when to run and probe.
 
 use std::time::Duration;
 
@@ -41,7 +42,10 @@ impl Default for SyncPolicy {
 pub enum CycleOutcome {
     /// Everything was pushed and pulled.
     Success,
-    /// Offline, a server error, a broken answer: retry with backoff, and not before the
+    /// The server could not be reached (the network, or the server, is gone): retry with
+    /// backoff, and probe the server meanwhile to notice it is back.
+    Unreachable,
+    /// A server error, a broken answer, a full disk: retry with backoff, and not before the
     /// server's `Retry-After` if it sent one (a full disk, a rate limit).
     TransientFailure {
         /// What the server's `Retry-After` said.
@@ -56,12 +60,22 @@ impl CycleOutcome {
     pub fn of<T>(result: &Result<T, SyncError>) -> Self {
         match result {
             Ok(_) => CycleOutcome::Success,
+            Err(SyncError::Offline { .. }) => CycleOutcome::Unreachable,
             Err(error) if error.is_transient() => CycleOutcome::TransientFailure {
                 retry_after: error.retry_after(),
             },
             Err(_) => CycleOutcome::NeedsAttention,
         }
     }
+}
+
+/// A random number in `[0, 1)` for [`SyncSchedule::finished`], different on every laptop and
+/// every call (from the operating system's random source, through a v4 UUID).
+pub fn jitter() -> f64 {
+    // The low 62 bits of a v4 UUID are random (above them: its variant and version);
+    // 53 of them make every multiple of 2^-53 in [0, 1) equally likely.
+    let bits = (uuid::Uuid::new_v4().as_u128() as u64 & ((1 << 62) - 1)) >> 9;
+    bits as f64 / (1u64 << 53) as f64
 }
 
 /// The delay before retry number `failures` (1 for the first): `base * 2^(failures-1)`,
@@ -81,11 +95,24 @@ pub fn backoff_delay(policy: &SyncPolicy, failures: u32, jitter: f64) -> Duratio
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyncSchedule {
     policy: SyncPolicy,
-    online: bool,
     running: bool,
     failures: u32,
     needs_attention: bool,
     next_due: Option<DateTime<Utc>>,
+    /// Since the last cycle found the server unreachable (until the next one reaches it).
+    unreachable: Option<Probing>,
+}
+
+/// The probes of an unreachable server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Probing {
+    /// When the server was last probed (or found unreachable).
+    last: DateTime<Utc>,
+    /// Whether a probe was refused since. A probe that answers after one was refused means
+    /// the server is back; one that answers from the start tells nothing (a TCP connection
+    /// can open where HTTPS fails, behind a proxy or with a wrong certificate), and the
+    /// backoff keeps the pace.
+    refused: bool,
 }
 
 fn after(now: DateTime<Utc>, delay: Duration) -> DateTime<Utc> {
@@ -97,17 +124,17 @@ impl SyncSchedule {
     pub fn new(policy: SyncPolicy, now: DateTime<Utc>) -> Self {
         Self {
             policy,
-            online: true,
             running: false,
             failures: 0,
             needs_attention: false,
             next_due: Some(now),
+            unreachable: None,
         }
     }
 
-    /// When the next cycle should start (`None`: offline, or waiting for a person).
+    /// When the next cycle should start (`None`: waiting for a person).
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
-        if !self.online || self.needs_attention {
+        if self.needs_attention {
             return None;
         }
         self.next_due
@@ -123,13 +150,42 @@ impl SyncSchedule {
         self.failures
     }
 
-    /// The network came or went. Coming back resets the backoff and syncs at once.
-    pub fn connectivity_changed(&mut self, online: bool, now: DateTime<Utc>) {
-        if online && !self.online {
-            self.failures = 0;
-            self.next_due = Some(now);
+    /// Whether the last cycle found the server unreachable, and no cycle or probe has
+    /// reached it since.
+    pub fn is_unreachable(&self) -> bool {
+        self.unreachable.is_some()
+    }
+
+    /// Whether to probe the server now ([`OFFLINE_PROBE_EVERY`] while it is unreachable and
+    /// no cycle runs); the answer goes to [`SyncSchedule::probe_answered`].
+    pub fn probe_due(&self, now: DateTime<Utc>) -> bool {
+        !self.running
+            && self.unreachable.is_some_and(|probing| {
+                now.signed_duration_since(probing.last)
+                    >= TimeDelta::from_std(OFFLINE_PROBE_EVERY).unwrap_or(TimeDelta::MAX)
+            })
+    }
+
+    /// A probe's answer: one that answers after one was refused means the network is back,
+    /// and [`SyncSchedule::server_answered`] follows.
+    pub fn probe_answered(&mut self, reachable: bool, now: DateTime<Utc>) {
+        let Some(probing) = self.unreachable.as_mut() else {
+            return;
+        };
+        probing.last = now;
+        if !reachable {
+            probing.refused = true;
+        } else if probing.refused {
+            self.server_answered(now);
         }
-        self.online = online;
+    }
+
+    /// The server answered (a probe after a refusal, an online sign-in): the backoff starts
+    /// over and a cycle runs at once.
+    pub fn server_answered(&mut self, now: DateTime<Utc>) {
+        self.unreachable = None;
+        self.failures = 0;
+        self.next_due = Some(now);
     }
 
     /// A local edit was saved: sync soon, unless backing off after failures (then the
@@ -157,28 +213,42 @@ impl SyncSchedule {
         true
     }
 
-    /// A cycle ended at `now`; `jitter` in `[0, 1)` spreads retries. A server's
-    /// `Retry-After` longer than the backoff delays the retry to it, up to the longest
-    /// backoff (a server cannot park its laptops for longer than that).
+    /// A cycle ended at `now`; `jitter` in `[0, 1)` ([`jitter`]) spreads retries. A
+    /// server's `Retry-After` delays the retry to at least that long, spread over half as
+    /// long again, up to the longest backoff (a server cannot park its laptops for longer).
     pub fn finished(&mut self, outcome: CycleOutcome, now: DateTime<Utc>, jitter: f64) {
         self.running = false;
-        match outcome {
+        let retry_after = match outcome {
             CycleOutcome::Success => {
                 self.failures = 0;
+                self.unreachable = None;
                 self.next_due = Some(after(now, self.policy.interval));
-            }
-            CycleOutcome::TransientFailure { retry_after } => {
-                self.failures = self.failures.saturating_add(1);
-                let backoff = backoff_delay(&self.policy, self.failures, jitter);
-                let asked = retry_after.unwrap_or_default().min(self.policy.backoff_max);
-                let delay = backoff.max(asked);
-                self.next_due = Some(after(now, delay));
+                return;
             }
             CycleOutcome::NeedsAttention => {
                 self.needs_attention = true;
                 self.next_due = None;
+                return;
             }
-        }
+            CycleOutcome::Unreachable => {
+                self.unreachable = Some(Probing {
+                    last: now,
+                    refused: false,
+                });
+                None
+            }
+            CycleOutcome::TransientFailure { retry_after } => {
+                self.unreachable = None;
+                retry_after
+            }
+        };
+        self.failures = self.failures.saturating_add(1);
+        let backoff = backoff_delay(&self.policy, self.failures, jitter);
+        let asked = retry_after
+            .map(|asked| asked.mul_f64(1.0 + jitter.clamp(0.0, 1.0) / 2.0))
+            .unwrap_or_default()
+            .min(self.policy.backoff_max);
+        self.next_due = Some(after(now, backoff.max(asked)));
     }
 }
 
@@ -260,13 +330,23 @@ mod tests {
             message: "The server's disk is full.".to_owned(),
             retry_after_secs: Some(60),
         };
+        let full_disk = CycleOutcome::of::<()>(&Err(full_disk));
         schedule.start();
-        schedule.finished(CycleOutcome::of::<()>(&Err(full_disk)), t(0), 1.0);
+        schedule.finished(full_disk, t(0), 0.0);
         assert_eq!(
             schedule.next_due(),
             Some(t(60)),
             "not the first backoff's 5 s"
         );
+        schedule.start();
+        schedule.finished(full_disk, t(0), 0.999);
+        assert_eq!(
+            schedule.next_due().map(|due| (due - t(0)).num_seconds()),
+            Some(89),
+            "spread over half as long again: a room of laptops does not come back at once"
+        );
+        schedule.start();
+        schedule.finished(full_disk, t(0), 0.0);
         assert!(!schedule.is_due(t(59)));
         schedule.local_save(t(10));
         assert_eq!(
@@ -276,7 +356,7 @@ mod tests {
         );
 
         // A longer backoff wins over a short Retry-After; an absurd one is capped.
-        for _ in 0..6 {
+        for _ in 0..4 {
             schedule.start();
             schedule.finished(FAILED, t(0), 1.0);
         }
@@ -301,7 +381,17 @@ mod tests {
             server: "http://127.0.0.1:9".to_owned(),
             detail: "connection refused".to_owned(),
         };
-        assert_eq!(CycleOutcome::of::<()>(&Err(offline)), FAILED);
+        assert_eq!(
+            CycleOutcome::of::<()>(&Err(offline)),
+            CycleOutcome::Unreachable
+        );
+        let internal = SyncError::Server {
+            status: 500,
+            code: "internal".to_owned(),
+            message: "the server failed".to_owned(),
+            retry_after_secs: None,
+        };
+        assert_eq!(CycleOutcome::of::<()>(&Err(internal)), FAILED);
         assert_eq!(
             CycleOutcome::of::<()>(&Err(SyncError::DeviceRevoked)),
             CycleOutcome::NeedsAttention
@@ -309,16 +399,62 @@ mod tests {
     }
 
     #[test]
-    fn coming_back_online_resets_the_backoff_and_syncs_at_once() {
+    fn an_unreachable_server_is_probed_and_synced_with_as_soon_as_it_answers_again() {
+        let mut schedule = SyncSchedule::new(SyncPolicy::default(), t(0));
+        for _ in 0..3 {
+            schedule.start();
+            schedule.finished(CycleOutcome::Unreachable, t(0), 1.0);
+        }
+        assert!(schedule.is_unreachable());
+        assert_eq!(schedule.next_due(), Some(t(20)), "the backoff still runs");
+        assert!(!schedule.probe_due(t(2)));
+        assert!(schedule.probe_due(t(3)));
+        schedule.probe_answered(false, t(3));
+        assert!(!schedule.probe_due(t(5)), "every 3 s");
+        schedule.probe_answered(true, t(6));
+        assert!(schedule.is_due(t(6)), "back: at once, not at 20 s");
+        assert_eq!(schedule.failures(), 0);
+        assert!(!schedule.is_unreachable());
+        assert!(!schedule.probe_due(t(100)));
+    }
+
+    #[test]
+    fn a_probe_that_answers_from_the_start_tells_nothing_and_the_backoff_keeps_the_pace() {
+        // TCP connects, HTTPS fails (a proxy, a wrong certificate): no retry every 3 s.
         let mut schedule = SyncSchedule::new(SyncPolicy::default(), t(0));
         schedule.start();
-        schedule.finished(FAILED, t(0), 0.0);
-        schedule.connectivity_changed(false, t(1));
-        assert_eq!(schedule.next_due(), None);
-        assert!(!schedule.is_due(t(1000)));
-        schedule.connectivity_changed(true, t(50));
-        assert_eq!(schedule.failures(), 0);
-        assert!(schedule.is_due(t(50)));
+        schedule.finished(CycleOutcome::Unreachable, t(0), 1.0);
+        schedule.probe_answered(true, t(3));
+        assert!(!schedule.is_due(t(3)));
+        assert!(schedule.is_due(t(5)), "the first backoff");
+        schedule.start();
+        schedule.finished(CycleOutcome::Unreachable, t(5), 1.0);
+        schedule.probe_answered(true, t(8));
+        assert_eq!(schedule.failures(), 2);
+        assert_eq!(schedule.next_due(), Some(t(15)));
+    }
+
+    #[test]
+    fn a_server_no_probe_reaches_is_still_retried_on_the_backoff() {
+        // A proxy between the laptop and the server: the direct probe never connects.
+        let mut schedule = SyncSchedule::new(SyncPolicy::default(), t(0));
+        schedule.start();
+        schedule.finished(CycleOutcome::Unreachable, t(0), 1.0);
+        for second in [3, 6, 9] {
+            schedule.probe_answered(false, t(second));
+        }
+        assert!(schedule.is_due(t(5)));
+        schedule.start();
+        assert!(!schedule.probe_due(t(20)), "no probe while a cycle runs");
+        schedule.finished(CycleOutcome::Success, t(10), 0.0);
+        assert!(!schedule.is_unreachable());
+    }
+
+    #[test]
+    fn jitter_is_spread_over_zero_to_one() {
+        let draws: Vec<f64> = (0..200).map(|_| jitter()).collect();
+        assert!(draws.iter().all(|j| (0.0..1.0).contains(j)), "{draws:?}");
+        assert!(draws.iter().any(|j| *j < 0.25) && draws.iter().any(|j| *j > 0.75));
     }
 
     #[test]

@@ -42,15 +42,26 @@ pub(crate) fn start_server(tls: Option<(&Path, &Path)>) -> SyncServer {
     let hash = PasswordHashing::fast_insecure_for_tests()
         .hash(PASSWORD)
         .unwrap();
-    serve(store, hash, "127.0.0.1:0", tls)
+    serve(store, hash, bound_socket("127.0.0.1:0"), tls)
 }
 
-/// Serves `store` on `address` until the returned server is dropped (its runtime, and with
+/// A TCP socket bound to `address` and not listening: it holds the port, and a connection
+/// to it is refused.
+fn bound_socket(address: &str) -> tokio::net::TcpSocket {
+    let address: std::net::SocketAddr = address.parse().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    // The port of a stopped server is taken again while its closed connections linger.
+    socket.set_reuseaddr(true).unwrap();
+    socket.bind(address).unwrap();
+    socket
+}
+
+/// Serves `store` on `socket` until the returned server is dropped (its runtime, and with
 /// it every connection, ends then).
 fn serve(
     store: Arc<SqliteStore>,
     hash: String,
-    address: &str,
+    socket: tokio::net::TcpSocket,
     tls: Option<(&Path, &Path)>,
 ) -> SyncServer {
     let tls = tls.map(|(cert, key)| tandem_server::tls::load_server_config(cert, key).unwrap());
@@ -70,7 +81,7 @@ fn serve(
     .unwrap();
     let base = runtime.block_on(async {
         // Bound before the server task starts: connections queue on the listener.
-        let listener = tokio::net::TcpListener::bind(address).await.unwrap();
+        let listener = socket.listen(1024).unwrap();
         let address = listener.local_addr().unwrap();
         match tls {
             None => {
@@ -102,12 +113,13 @@ fn serve(
 
 impl SyncServer {
     /// Stops this (plain HTTP) server: its connections close and its address refuses new
-    /// ones, as when a laptop loses the network. The database stays, for [`Self::restart`].
+    /// ones, as when a laptop loses the network; the port stays held, so that nothing else
+    /// takes it meanwhile. The database stays, for [`StoppedServer::restart`].
     pub(crate) fn stop(self) -> StoppedServer {
         let address = self.base.trim_start_matches("http://").to_owned();
         drop(self.runtime);
         StoppedServer {
-            address,
+            socket: bound_socket(&address),
             store: self.store,
             hash: self.hash,
         }
@@ -144,7 +156,7 @@ impl SyncServer {
 
 /// A server stopped by [`SyncServer::stop`], with its database.
 pub(crate) struct StoppedServer {
-    address: String,
+    socket: tokio::net::TcpSocket,
     store: Arc<SqliteStore>,
     hash: String,
 }
@@ -152,7 +164,7 @@ pub(crate) struct StoppedServer {
 impl StoppedServer {
     /// The same server again, on the same address and database.
     pub(crate) fn restart(self) -> SyncServer {
-        serve(self.store, self.hash, &self.address, None)
+        serve(self.store, self.hash, self.socket, None)
     }
 }
 
