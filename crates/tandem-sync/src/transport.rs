@@ -291,7 +291,12 @@ impl HttpTransport {
 fn socket_address(server_url: &str) -> Option<String> {
     let (scheme, rest) = server_url.split_once("://")?;
     let authority = rest.split('/').next()?.rsplit('@').next()?;
-    if authority.contains(':') {
+    // An IPv6 literal is bracketed, and its colons are not a port's.
+    let has_port = match authority.strip_prefix('[') {
+        Some(literal) => literal.contains("]:"),
+        None => authority.contains(':'),
+    };
+    if has_port {
         Some(authority.to_owned())
     } else {
         let port = if scheme == "https" { 443 } else { 80 };
@@ -393,6 +398,14 @@ mod tests {
             Some("tandem.vantaa.example:443")
         );
         assert_eq!(socket_address("tandem.example"), None);
+        assert_eq!(
+            socket_address("https://[fd00::7]/").as_deref(),
+            Some("[fd00::7]:443")
+        );
+        assert_eq!(
+            socket_address("http://[fd00::7]:8787").as_deref(),
+            Some("[fd00::7]:8787")
+        );
     }
 
     #[tokio::test]
