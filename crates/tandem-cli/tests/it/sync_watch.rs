@@ -206,3 +206,25 @@ fn a_watch_waits_for_a_server_that_is_gone_syncs_when_it_answers_and_ends_when_r
     assert!(stderr.contains("1 unsent change"), "{stderr}");
     assert!(!laptop.db_path().exists(), "the store file is gone");
 }
+
+#[test]
+fn a_watch_that_finds_another_sync_running_tries_again_later() {
+    let server = server();
+    let team = server.new_team();
+    let laptop = TestStore::new();
+    laptop.ok(&["init"]);
+    laptop.login(server, &team.coach);
+    // Another process syncing this store (the desktop app, `tandem sync`) holds the lock.
+    let held = tandem_sync::SyncLock::try_acquire(&laptop.data_dir()).unwrap();
+    let mut watch = Watch::start(&laptop, "3600");
+    let line = watch.until("the lock found taken", |line| {
+        line["error"]["kind"] == "already_running"
+    });
+    assert!(line["next_attempt_at"].is_string(), "{line}");
+    drop(held);
+    watch.until("a sync once the lock is free", |line| {
+        line["report"].is_object()
+    });
+    let (status, _, stderr) = watch.terminate();
+    assert!(status.success(), "{status}: {stderr}");
+}
