@@ -15,9 +15,17 @@ fn kill_import_after(store: &TestStore, acknowledged_before_kill: usize) -> BTre
         .command(&["client", "import"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("start tandem client import");
+    // Read on a thread of its own, so that a full pipe never stalls the import; it says why
+    // an import ended before its kill.
+    let mut stderr = child.stderr.take().unwrap();
+    let stderr = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
     let mut stdin = child.stdin.take().unwrap();
     // Feed far more clients than will be written before the kill.
     let feeder = std::thread::spawn(move || {
@@ -33,10 +41,16 @@ fn kill_import_after(store: &TestStore, acknowledged_before_kill: usize) -> BTre
     let mut acknowledged = BTreeSet::new();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     while acknowledged.len() < acknowledged_before_kill {
-        let id = lines
-            .next()
-            .expect("import acknowledges ids")
-            .expect("readable output");
+        let Some(id) = lines.next() else {
+            let status = child.wait().unwrap();
+            panic!(
+                "the import ended ({status}) after acknowledging {} of the {acknowledged_before_kill} \
+                 ids awaited: {}",
+                acknowledged.len(),
+                stderr.join().unwrap()
+            );
+        };
+        let id = id.expect("readable output");
         acknowledged.insert(id);
     }
     child.kill().expect("SIGKILL");
@@ -46,6 +60,7 @@ fn kill_import_after(store: &TestStore, acknowledged_before_kill: usize) -> BTre
         acknowledged.insert(line);
     }
     feeder.join().unwrap();
+    let _ = stderr.join();
     acknowledged
 }
 
