@@ -985,16 +985,15 @@ mod tests {
         let runtime = SyncRuntime::default();
         runtime.start_schedule();
         let later = now() + chrono::Duration::minutes(10);
-        {
+        // A cycle that failed (the back-off runs past `now()`).
+        let fail_a_cycle = || {
             let mut schedule = lock(&runtime.schedule);
             let schedule = schedule.as_mut().unwrap();
             assert!(schedule.start());
-            schedule.finished(
-                CycleOutcome::TransientFailure { retry_after: None },
-                later,
-                0.0,
-            );
-        }
+            let failed = CycleOutcome::TransientFailure { retry_after: None };
+            schedule.finished(failed, later, 0.0);
+        };
+        fail_a_cycle();
         *lock(&runtime.last_error) = Some(disk_full_error());
         runtime.local_save();
         assert_eq!(*lock(&runtime.last_error), None);
@@ -1005,16 +1004,7 @@ mod tests {
             kind: ErrorKind::Offline,
             message: "connection refused".to_owned(),
         };
-        {
-            let mut schedule = lock(&runtime.schedule);
-            let schedule = schedule.as_mut().unwrap();
-            assert!(schedule.start());
-            schedule.finished(
-                CycleOutcome::TransientFailure { retry_after: None },
-                later,
-                0.0,
-            );
-        }
+        fail_a_cycle();
         *lock(&runtime.last_error) = Some(offline.clone());
         runtime.local_save();
         assert_eq!(*lock(&runtime.last_error), Some(offline));
