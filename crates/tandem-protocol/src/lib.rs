@@ -657,4 +657,7 @@ pub mod error_codes {
     /// The disk holding the server's database is full: nothing of the request was stored;
     /// retry later (see `Retry-After`).
     pub const STORAGE_FULL: &str = "storage_full";
+    /// The server cannot serve the request now (overloaded, or its database cannot be
+    /// reached): nothing of it was stored; retry later (see `Retry-After`).
+    pub const UNAVAILABLE: &str = "unavailable";
 }

@@ -226,6 +226,20 @@ impl ApiError {
         )
     }
 
+    /// 503: nothing of the request was done; the device retries after `retry_after_secs`.
+    fn retry_later(
+        cause: ServerError,
+        code: &'static str,
+        retry_after_secs: u64,
+        message: &str,
+    ) -> Self {
+        Self {
+            retry_after_secs: Some(retry_after_secs),
+            internal: Some(Box::new(cause)),
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
+        }
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -234,6 +248,10 @@ impl ApiError {
 
 /// How long a device is asked to wait after the server's disk was found full.
 const STORAGE_FULL_RETRY_AFTER_SECS: u64 = 60;
+/// How long a device is asked to wait after the server found no free database connection.
+const BUSY_RETRY_AFTER_SECS: u64 = 10;
+/// How long a device is asked to wait after the server could not reach its database.
+const DATABASE_UNAVAILABLE_RETRY_AFTER_SECS: u64 = 30;
 
 impl From<ServerError> for ApiError {
     fn from(err: ServerError) -> Self {
@@ -257,15 +275,24 @@ impl From<ServerError> for ApiError {
             err @ ServerError::MergeNotUndoable { .. } => {
                 Self::new(StatusCode::CONFLICT, "merge_not_undoable", err.to_string())
             }
-            err @ ServerError::DiskFull(_) => Self {
-                retry_after_secs: Some(STORAGE_FULL_RETRY_AFTER_SECS),
-                internal: Some(Box::new(err)),
-                ..Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    error_codes::STORAGE_FULL,
-                    "the server's disk is full, so nothing of this request was stored; retry later",
-                )
-            },
+            err @ ServerError::DiskFull(_) => Self::retry_later(
+                err,
+                error_codes::STORAGE_FULL,
+                STORAGE_FULL_RETRY_AFTER_SECS,
+                "the server's disk is full, so nothing of this request was stored; retry later",
+            ),
+            err @ ServerError::Busy(_) => Self::retry_later(
+                err,
+                error_codes::UNAVAILABLE,
+                BUSY_RETRY_AFTER_SECS,
+                "the server is too busy to take this request now; nothing of it was stored; retry later",
+            ),
+            err @ ServerError::DatabaseUnavailable(_) => Self::retry_later(
+                err,
+                error_codes::UNAVAILABLE,
+                DATABASE_UNAVAILABLE_RETRY_AFTER_SECS,
+                "the server cannot reach its database now; nothing of this request was stored; retry later",
+            ),
             other => Self {
                 internal: Some(Box::new(other)),
                 ..Self::new(
@@ -1038,15 +1065,34 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn a_full_disk_answers_503_storage_full_with_retry_after() {
-        let response = ApiError::from(ServerError::DiskFull("SQLite")).into_response();
-        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(response.headers()[header::RETRY_AFTER], "60");
-        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
-            .await
-            .unwrap();
-        let body: ApiErrorBody = serde_json::from_slice(&body).unwrap();
-        assert_eq!(body.error, error_codes::STORAGE_FULL);
-        assert!(body.message.contains("retry later"), "{}", body.message);
+    async fn a_server_that_cannot_store_now_answers_503_with_retry_after() {
+        let cases = [
+            (
+                ServerError::DiskFull("SQLite"),
+                error_codes::STORAGE_FULL,
+                "60",
+            ),
+            (
+                ServerError::Busy(std::time::Duration::from_secs(10)),
+                error_codes::UNAVAILABLE,
+                "10",
+            ),
+            (
+                ServerError::DatabaseUnavailable("FATAL 57P01: terminating connection".into()),
+                error_codes::UNAVAILABLE,
+                "30",
+            ),
+        ];
+        for (error, code, retry_after) in cases {
+            let response = ApiError::from(error).into_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{code}");
+            assert_eq!(response.headers()[header::RETRY_AFTER], retry_after);
+            let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+                .await
+                .unwrap();
+            let body: ApiErrorBody = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body.error, code);
+            assert!(body.message.contains("retry later"), "{}", body.message);
+        }
     }
 }

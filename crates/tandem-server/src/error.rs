@@ -16,6 +16,14 @@ pub enum ServerError {
          freed (nothing acknowledged was lost; devices keep what was not acknowledged and retry)"
     )]
     DiskFull(&'static str),
+    /// Every pooled database connection stayed busy for as long as a request may wait for
+    /// one: the server is overloaded; nothing of the request was done.
+    #[error("no database connection became free within {} s (the server is overloaded)", .0.as_secs())]
+    Busy(std::time::Duration),
+    /// The database cannot be reached or refuses connections (stopped, restarting, its
+    /// host gone): nothing of the request was done. PostgreSQL's code and sentence.
+    #[error("the PostgreSQL database is unavailable: {0}")]
+    DatabaseUnavailable(String),
     /// The PostgreSQL database failed. The message is PostgreSQL's code and sentence,
     /// never its DETAIL, which can quote row data.
     #[error("PostgreSQL database error: {0}")]

@@ -45,11 +45,11 @@ pub(crate) enum StoreFailure {
         description = "`internal`: the server failed; details only in the server log."
     )]
     Internal(ApiErrorBody),
-    /// The database's disk is full.
+    /// The database's disk is full, or the server cannot use its database now.
     #[response(
         status = 503,
-        description = "`storage_full`: the disk holding the server's database is full; nothing of the request was stored. Retry later.",
+        description = "`storage_full`: the disk holding the server's database is full; `unavailable`: the server is overloaded (no database connection became free in time) or cannot reach its database. Nothing of the request was stored. Retry later.",
         headers(("Retry-After" = u64, description = "Seconds until a retry may succeed."))
     )]
-    StorageFull(ApiErrorBody),
+    Unavailable(ApiErrorBody),
 }

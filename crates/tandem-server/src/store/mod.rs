@@ -24,7 +24,8 @@ use uuid::Uuid;
 
 pub use epoch::{EPOCH_SEQ_GAP, Epoch, EpochStore, Epochs};
 pub use postgres::{
-    AUDIT_LOCK_KEY, DEFAULT_MAX_CONNECTIONS, MIGRATION_LOCK_KEY, PostgresStore, SEQ_LOCK_KEY,
+    AUDIT_LOCK_KEY, DEFAULT_MAX_CONNECTIONS, DEFAULT_POOL_TIMEOUT, MIGRATION_LOCK_KEY, PoolOptions,
+    PostgresStore, SEQ_LOCK_KEY,
 };
 pub use privacy::{AuditFilter, ErasureReason, ErasureRequest, PrivacyStore, RetentionFacts};
 pub use sqlite::{Restored, SqliteStore};

@@ -32,7 +32,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{
-    Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime, Transaction,
+    Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime, TimeoutType, Transaction,
 };
 use serde_json::Value;
 use tandem_domain::merge::Side;
@@ -98,14 +98,37 @@ pub const AUDIT_LOCK_KEY: i64 = 0x7461_6e64_656d_6175;
 /// Connections one instance keeps at most, unless told otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
 
-/// How long a request waits for a free connection, or for a new one to be made, before it
-/// fails (and the client retries) instead of hanging.
-const POOL_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a request waits for a free connection, or for a new one to be made, unless told
+/// otherwise: a third of the request timeout, so that an overloaded server or an unreachable
+/// database is answered 503 with a `Retry-After` (devices come back later, spread out)
+/// rather than left to the request timeout's empty 408.
+pub const DEFAULT_POOL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The connection pool's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolOptions {
+    /// Connections one instance keeps at most.
+    pub max_connections: usize,
+    /// How long a request waits for a free connection, or for a new one to be made,
+    /// before it is answered 503 `unavailable`.
+    pub timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            timeout: DEFAULT_POOL_TIMEOUT,
+        }
+    }
+}
 
 /// The server store in a PostgreSQL database.
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
+    /// [`PoolOptions::timeout`], for the error of a request that waited that long.
+    pool_timeout: Duration,
     /// This instance's seq writers queue here, in arrival order, before they take a pooled
     /// connection (see [`PostgresStore::seq_writer_client`]).
     seq_writers: Arc<tokio::sync::Mutex<()>>,
@@ -126,11 +149,11 @@ impl PostgresStore {
     /// Connects to the database at `url` (`postgres://user:password@host:port/db`, or a
     /// `key=value` connection string) and migrates it.
     pub async fn connect(url: &str) -> Result<Self, ServerError> {
-        Self::connect_with(url, DEFAULT_MAX_CONNECTIONS).await
+        Self::connect_with(url, PoolOptions::default()).await
     }
 
-    /// Like [`PostgresStore::connect`], keeping at most `max_connections` connections.
-    pub async fn connect_with(url: &str, max_connections: usize) -> Result<Self, ServerError> {
+    /// Like [`PostgresStore::connect`], with the pool's limits.
+    pub async fn connect_with(url: &str, options: PoolOptions) -> Result<Self, ServerError> {
         // The parser's message describes the syntax, never echoes the URL (and its password).
         let config = tokio_postgres::Config::from_str(url)
             .map_err(|err| ServerError::InvalidDatabaseUrl(describe(&err)))?;
@@ -144,14 +167,15 @@ impl PostgresStore {
             },
         );
         let pool = Pool::builder(manager)
-            .max_size(max_connections.max(1))
+            .max_size(options.max_connections.max(1))
             .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(POOL_TIMEOUT))
-            .create_timeout(Some(POOL_TIMEOUT))
+            .wait_timeout(Some(options.timeout))
+            .create_timeout(Some(options.timeout))
             .build()
             .map_err(|err| ServerError::Postgres(err.to_string()))?;
         let store = Self {
             pool,
+            pool_timeout: options.timeout,
             seq_writers: Arc::new(tokio::sync::Mutex::new(())),
         };
         store.migrate().await?;
@@ -159,7 +183,19 @@ impl PostgresStore {
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Client, ServerError> {
-        Ok(self.pool.get().await?)
+        self.pool.get().await.map_err(|err| match err {
+            PoolError::Timeout(TimeoutType::Wait) => ServerError::Busy(self.pool_timeout),
+            PoolError::Timeout(TimeoutType::Create | TimeoutType::Recycle) => {
+                ServerError::DatabaseUnavailable(format!(
+                    "no connection was made within {} s",
+                    self.pool_timeout.as_secs()
+                ))
+            }
+            // Making a new connection failed: refused, the database not accepting
+            // connections, a wrong password (the server log says which).
+            PoolError::Backend(err) => ServerError::DatabaseUnavailable(describe(&err)),
+            other => ServerError::Postgres(format!("connection pool: {other}")),
+        })
     }
 
     /// A pooled connection for a transaction that assigns seqs, once this instance's earlier
@@ -190,19 +226,20 @@ fn describe(err: &tokio_postgres::Error) -> String {
 
 impl From<tokio_postgres::Error> for ServerError {
     fn from(err: tokio_postgres::Error) -> Self {
-        if err.code() == Some(&tokio_postgres::error::SqlState::DISK_FULL) {
+        let code = err.code();
+        if code == Some(&SqlState::DISK_FULL) {
             return ServerError::DiskFull("PostgreSQL");
         }
-        ServerError::Postgres(describe(&err))
-    }
-}
-
-impl From<PoolError> for ServerError {
-    fn from(err: PoolError) -> Self {
-        match err {
-            PoolError::Backend(err) => err.into(),
-            other => ServerError::Postgres(format!("connection pool: {other}")),
+        // The connection was lost (the database stopped, restarted or ended the session).
+        let gone = [
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+        ];
+        if err.is_closed() || code.is_some_and(|code| gone.contains(code)) {
+            return ServerError::DatabaseUnavailable(describe(&err));
         }
+        ServerError::Postgres(describe(&err))
     }
 }
 

@@ -143,8 +143,17 @@ pub(crate) async fn start(backend: Backend) -> TestServer {
 
 /// A server on `database`, which must be empty, with teams north and south and [`USERS`].
 pub(crate) async fn start_on(database: TestDatabase) -> TestServer {
-    let database = Arc::new(database);
     let store = database.open_store().await;
+    start_with_store(database, store).await
+}
+
+/// [`start_on`] with a store of the test's making (on `database`), say with a pool of its own
+/// limits.
+pub(crate) async fn start_with_store(
+    database: TestDatabase,
+    store: Arc<dyn ServerStore>,
+) -> TestServer {
+    let database = Arc::new(database);
     let now = DateTime::<Utc>::from_timestamp_millis(NOW_MS).unwrap();
     let clock = Arc::new(ManualClock::new(now));
     let hashing = PasswordHashing::fast_insecure_for_tests();
@@ -347,15 +356,18 @@ impl TestServer {
         reply.json::<PushResponse>().results
     }
 
+    pub(crate) async fn pull_reply(&self, device: &Device, after: u64, limit: u32) -> Reply {
+        self.request(
+            Method::GET,
+            &format!("/v1/sync/pull?after={after}&limit={limit}"),
+            Some(&device.token),
+            None,
+        )
+        .await
+    }
+
     pub(crate) async fn pull(&self, device: &Device, after: u64, limit: u32) -> PullResponse {
-        let reply = self
-            .request(
-                Method::GET,
-                &format!("/v1/sync/pull?after={after}&limit={limit}"),
-                Some(&device.token),
-                None,
-            )
-            .await;
+        let reply = self.pull_reply(device, after, limit).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         reply.json()
     }

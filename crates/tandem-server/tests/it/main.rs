@@ -25,3 +25,4 @@ mod requests;
 mod restore;
 mod sync;
 mod tls;
+mod unavailable;

@@ -88,6 +88,22 @@ impl DatabaseIn {
     }
 }
 
+/// Makes the database at `url` (one of [`fresh_database`]'s) refuse connections and ends
+/// those it has, the way a stopped or restarting database looks to a server; or lets it
+/// take connections again.
+pub(crate) async fn allow_connections(url: &str, allow: bool) {
+    let name = url.rsplit('/').next().expect("a database URL");
+    superuser(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {allow}")).await;
+    if !allow {
+        // Waits (up to 10 s) until each session has ended, not only until it was told to.
+        superuser(&format!(
+            "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity \
+             WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        ))
+        .await;
+    }
+}
+
 /// Writes every dirty page of the cluster to its files (`CHECKPOINT`). PostgreSQL leaves
 /// holes in the files of a new database (it extends them to their length in one write and
 /// fills the pages in later), and writing a page into a hole needs disk space: after a
