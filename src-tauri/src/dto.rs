@@ -200,6 +200,9 @@ pub struct SyncStatusView {
     pub last_sync_at: Option<String>,
     /// The error of the last attempt, if it failed.
     pub last_error: Option<CommandErrorView>,
+    /// When the next attempt is due after failed ones (RFC 3339; none while nothing failed,
+    /// while a sync runs, and when a person is needed: signing in again, an update).
+    pub next_attempt_at: Option<String>,
     /// Whether this laptop's clock is more than five minutes off the server's.
     pub clock_skewed: bool,
     /// Whether the server wants a newer version of Tandem.

@@ -172,6 +172,8 @@ pub struct RuntimeFacts {
     pub syncing: bool,
     /// The error of the last attempt.
     pub last_error: Option<CommandErrorView>,
+    /// When the schedule tries again after failures.
+    pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
 /// The runtime facts now.
@@ -180,6 +182,9 @@ pub fn runtime_of(state: &AppState) -> RuntimeFacts {
         online: *lock(&state.sync.online),
         syncing: *lock(&state.sync.syncing),
         last_error: lock(&state.sync.last_error).clone(),
+        next_attempt_at: lock(&state.sync.schedule)
+            .as_ref()
+            .and_then(SyncSchedule::retry_at),
     }
 }
 
@@ -554,6 +559,7 @@ pub fn status_view(store: &Store, runtime: &RuntimeFacts) -> Result<SyncStatusVi
         // This run's failures only: the store keeps the last one's message (`tandem
         // status` shows it) but not its kind, and the first cycle is due when the app starts.
         last_error: runtime.last_error.clone(),
+        next_attempt_at: runtime.next_attempt_at.map(|at| at.to_rfc3339()),
         clock_skewed: status.clock_skewed,
         update_required: status.update_required,
         server_url: status.server_url,
@@ -950,11 +956,7 @@ mod tests {
                 false,
             )
             .unwrap();
-        let starting = RuntimeFacts {
-            online: None,
-            syncing: false,
-            last_error: None,
-        };
+        let starting = RuntimeFacts::default();
         let view = status_view(&store, &starting).unwrap();
         assert_eq!(
             view.last_error, None,
@@ -1032,6 +1034,35 @@ mod tests {
         assert_eq!(*lock(&state.sync.last_error), Some(disk_full_error()));
         assert_eq!(*lock(&state.sync.online), Some(true));
         assert!(!*lock(&state.sync.syncing));
+        assert_eq!(
+            runtime_of(&state).next_attempt_at,
+            None,
+            "no failure to retry"
+        );
+    }
+
+    #[test]
+    fn the_sync_bar_says_when_a_failed_sync_is_tried_again() {
+        let (dir, store) = new_store();
+        let state = AppState::new(
+            dir.path().to_path_buf(),
+            Ok(tandem_sync::Provisioning::default()),
+            crate::settings::UserSettings::default(),
+        );
+        state.sync.start_schedule();
+        assert_eq!(runtime_of(&state).next_attempt_at, None, "nothing failed");
+        let failed_at = now();
+        {
+            let mut schedule = lock(&state.sync.schedule);
+            let schedule = schedule.as_mut().unwrap();
+            assert!(schedule.start());
+            schedule.finished(CycleOutcome::Unreachable, failed_at, 1.0);
+        }
+        let runtime = runtime_of(&state);
+        let retry = failed_at + chrono::Duration::seconds(5);
+        assert_eq!(runtime.next_attempt_at, Some(retry));
+        let view = status_view(&store, &runtime).unwrap();
+        assert_eq!(view.next_attempt_at, Some(retry.to_rfc3339()));
     }
 
     fn store_with_auto_resolved_nickname() -> (tempfile::TempDir, Store, uuid::Uuid) {

@@ -172,6 +172,11 @@ test('a coach signs in, works offline, and the app syncs by itself when the serv
   await stopServer();
   await (await el('.sync-bar > button:last-child')).click();
   await browser.waitUntil(async () => (await syncState()) === 'offline', { timeout: 20000 });
+  // And when it tries again (between the retries; hidden while one runs).
+  await browser.waitUntil(
+    async () => /^Uusi yritys /.test(await browser.$('[data-testid="next-attempt"]').getText().catch(() => '')),
+    { timeout: 20000, timeoutMsg: 'the sync bar did not say when it tries again' },
+  );
 
   // Register a client and log two contacts, offline.
   await searchAndEnter('Zainab Testinen');

@@ -245,7 +245,7 @@ enum WatchEnd {
 /// line each (with --json, one compact JSON object per line: `{"at", "report"}` or `{"at",
 /// "error", "next_attempt_at"}`), until stopped or until a failure needs a person. Each
 /// cycle takes the store's sync lock, so `tandem sync` and the app can sync the same store
-/// meanwhile (a cycle that finds the lock taken is retried later). A change saved by another
+/// meanwhile (a cycle that finds the lock taken is tried again soon, and said once). A change saved by another
 /// process shows as a higher outbox high-water mark.
 pub(crate) fn watch(
     provisioning: &Provisioning,
@@ -268,6 +268,8 @@ pub(crate) fn watch(
             std::pin::pin!(stop_requested().context("cannot listen for Ctrl-C and SIGTERM")?);
         let mut schedule = SyncSchedule::new(policy, crate::now());
         let mut high_water = store.outbox_high_water().unwrap_or(0);
+        // Whether the last cycle found another process syncing (said once, not every retry).
+        let mut was_busy = false;
         loop {
             if schedule.is_due(crate::now()) {
                 schedule.start();
@@ -286,13 +288,16 @@ pub(crate) fn watch(
                 let outcome = CycleOutcome::of(&result);
                 let now = crate::now();
                 schedule.finished(outcome, now, jitter());
+                let busy = outcome == CycleOutcome::Busy;
                 let printed = match result {
                     Ok(report) => watch_report(out, now, &report),
                     Err(error) if outcome == CycleOutcome::NeedsAttention => {
                         return Ok(WatchEnd::Failed(error, lock));
                     }
+                    Err(_) if busy && was_busy => Ok(()),
                     Err(error) => watch_failure(out, now, &error, &schedule),
                 };
+                was_busy = busy;
                 if printed.is_err() {
                     return Ok(WatchEnd::OutputClosed);
                 }

@@ -53,6 +53,10 @@ pub enum CycleOutcome {
     },
     /// Needs a person (sign in again, update, revoked): do not retry on a timer.
     NeedsAttention,
+    /// Another process (`tandem sync`, the app) was syncing this store: it learns whatever
+    /// this cycle would have, so nothing is counted; try again after the wait the schedule
+    /// was in (after a save's, or the backoff's if it was backing off).
+    Busy,
 }
 
 impl CycleOutcome {
@@ -61,6 +65,7 @@ impl CycleOutcome {
         match result {
             Ok(_) => CycleOutcome::Success,
             Err(SyncError::Offline { .. }) => CycleOutcome::Unreachable,
+            Err(SyncError::AlreadyRunning { .. }) => CycleOutcome::Busy,
             Err(error) if error.is_transient() => CycleOutcome::TransientFailure {
                 retry_after: error.retry_after(),
             },
@@ -150,6 +155,15 @@ impl SyncSchedule {
         self.failures
     }
 
+    /// When the next attempt after a failure is due, for people waiting on it (the status
+    /// bar): `None` while nothing failed, while a cycle runs, and when a person is needed.
+    pub fn retry_at(&self) -> Option<DateTime<Utc>> {
+        if self.failures == 0 || self.running {
+            return None;
+        }
+        self.next_due()
+    }
+
     /// Whether the last cycle found the server unreachable, and no cycle or probe has
     /// reached it since.
     pub fn is_unreachable(&self) -> bool {
@@ -228,6 +242,14 @@ impl SyncSchedule {
             CycleOutcome::NeedsAttention => {
                 self.needs_attention = true;
                 self.next_due = None;
+                return;
+            }
+            CycleOutcome::Busy => {
+                let wait = match self.failures {
+                    0 => self.policy.after_save,
+                    failures => backoff_delay(&self.policy, failures, jitter),
+                };
+                self.next_due = Some(after(now, wait));
                 return;
             }
             CycleOutcome::Unreachable => {
@@ -463,7 +485,61 @@ mod tests {
         schedule.start();
         schedule.finished(CycleOutcome::NeedsAttention, t(0), 0.0);
         assert_eq!(schedule.next_due(), None);
+        assert_eq!(schedule.retry_at(), None, "no attempt is coming");
         schedule.sync_requested(t(9));
         assert!(schedule.is_due(t(9)));
+    }
+
+    #[test]
+    fn another_process_syncing_the_store_is_no_failure_and_keeps_the_probe() {
+        let mut schedule = SyncSchedule::new(SyncPolicy::default(), t(0));
+        schedule.start();
+        schedule.finished(CycleOutcome::Busy, t(0), 0.0);
+        assert_eq!(schedule.failures(), 0);
+        assert_eq!(schedule.retry_at(), None, "nothing failed");
+        assert_eq!(schedule.next_due(), Some(t(10)), "as soon as after a save");
+
+        schedule.start();
+        schedule.finished(CycleOutcome::Unreachable, t(10), 1.0);
+        schedule.probe_answered(false, t(13));
+        assert!(schedule.is_due(t(15)));
+        schedule.start();
+        schedule.finished(CycleOutcome::Busy, t(15), 1.0);
+        assert_eq!(schedule.failures(), 1, "not counted");
+        assert_eq!(
+            schedule.next_due(),
+            Some(t(20)),
+            "the backoff's wait, not a longer one"
+        );
+        assert!(schedule.is_unreachable(), "still probing");
+        schedule.probe_answered(true, t(18));
+        assert!(schedule.is_due(t(18)), "the server is back: at once");
+        let busy = Err::<(), _>(SyncError::AlreadyRunning {
+            path: std::path::PathBuf::from("tandem.sync.lock"),
+        });
+        assert_eq!(CycleOutcome::of(&busy), CycleOutcome::Busy);
+    }
+
+    #[test]
+    fn a_retry_is_announced_only_after_a_failure_and_not_while_it_runs() {
+        let mut schedule = SyncSchedule::new(SyncPolicy::default(), t(0));
+        assert_eq!(schedule.retry_at(), None, "the first sync is no retry");
+        schedule.start();
+        schedule.finished(CycleOutcome::Unreachable, t(0), 1.0);
+        assert_eq!(schedule.retry_at(), Some(t(5)));
+        schedule.sync_requested(t(2));
+        assert_eq!(schedule.retry_at(), Some(t(2)), "asked for: due now");
+        schedule.start();
+        assert_eq!(schedule.retry_at(), None, "running, not waiting");
+        schedule.finished(FAILED, t(3), 1.0);
+        assert_eq!(schedule.retry_at(), Some(t(13)));
+        schedule.start();
+        schedule.finished(CycleOutcome::Success, t(13), 0.0);
+        assert_eq!(schedule.retry_at(), None);
+        assert_eq!(
+            schedule.next_due(),
+            Some(t(313)),
+            "the usual interval is no retry"
+        );
     }
 }

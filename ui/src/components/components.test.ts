@@ -80,6 +80,25 @@ describe('SyncBar', () => {
     expect(document.querySelector('.sync-error')).toBeNull();
   });
 
+  it('says when a failed sync is tried again, in the user’s language, and never in the past', () => {
+    const inTwoMinutes = new Date(Date.now() + 120_000).toISOString();
+    const waiting = { ...offlineStatus, next_attempt_at: inTwoMinutes };
+    const { unmount } = render(SyncBar, { status: waiting, onsyncnow: () => {}, onopenunsynced: () => {} });
+    expect(screen.getByTestId('next-attempt').textContent).toBe('Trying again in 2 minutes');
+    unmount();
+    setLocale('fi');
+    const finnish = render(SyncBar, { status: waiting, onsyncnow: () => {}, onopenunsynced: () => {} });
+    expect(screen.getByTestId('next-attempt').textContent).toBe('Uusi yritys 2 minuutin päästä');
+    finnish.unmount();
+    setLocale('en');
+    const due = { ...offlineStatus, next_attempt_at: new Date(Date.now() - 3_000).toISOString() };
+    const overdue = render(SyncBar, { status: due, onsyncnow: () => {}, onopenunsynced: () => {} });
+    expect(screen.getByTestId('next-attempt').textContent).toBe('Trying again now');
+    overdue.unmount();
+    render(SyncBar, { status: { ...waiting, syncing: true }, onsyncnow: () => {}, onopenunsynced: () => {} });
+    expect(screen.queryByTestId('next-attempt')).toBeNull();
+  });
+
   it('keeps the last failure out of the way while a sync runs', () => {
     render(SyncBar, { status: { ...offlineStatus, online: true, syncing: true }, onsyncnow: () => {}, onopenunsynced: () => {} });
     expect(document.querySelector('.sync-error')).toBeNull();

@@ -124,6 +124,7 @@ export const en: Messages = {
   'sync.pending_none': 'All changes sent',
   'sync.last_synced': 'Last synced {time}',
   'sync.never_synced': 'Never synced',
+  'sync.next_attempt': 'Trying again {time}',
   'sync.now': 'Sync now',
   'sync.conflicts': '{count} conflicts',
   'sync.rejected': '{count} refused',

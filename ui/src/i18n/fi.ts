@@ -124,6 +124,7 @@ export const fi: Messages = {
   'sync.pending_none': 'Kaikki muutokset lähetetty',
   'sync.last_synced': 'Synkronoitu viimeksi {time}',
   'sync.never_synced': 'Ei koskaan synkronoitu',
+  'sync.next_attempt': 'Uusi yritys {time}',
   'sync.now': 'Synkronoi nyt',
   'sync.conflicts': '{count} ristiriitaa',
   'sync.rejected': '{count} hylättyä',

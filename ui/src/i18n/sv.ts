@@ -124,6 +124,7 @@ export const sv: Messages = {
   'sync.pending_none': 'Alla ändringar skickade',
   'sync.last_synced': 'Senast synkat {time}',
   'sync.never_synced': 'Aldrig synkat',
+  'sync.next_attempt': 'Nytt försök {time}',
   'sync.now': 'Synka nu',
   'sync.conflicts': '{count} konflikter',
   'sync.rejected': '{count} avvisade',

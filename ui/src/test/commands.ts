@@ -80,6 +80,7 @@ export const offlineStatus: SyncStatusView = {
   open_conflicts: 1,
   last_sync_at: null,
   last_error: { kind: 'offline', message: 'connection refused' },
+  next_attempt_at: null,
   clock_skewed: false,
   update_required: false,
   server_url: 'http://127.0.0.1:8080',

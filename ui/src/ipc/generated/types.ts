@@ -277,6 +277,11 @@ last_sync_at: string | null,
  */
 last_error: CommandErrorView | null, 
 /**
+ * When the next attempt is due after failed ones (RFC 3339; none while nothing failed,
+ * while a sync runs, and when a person is needed: signing in again, an update).
+ */
+next_attempt_at: string | null, 
+/**
  * Whether this laptop's clock is more than five minutes off the server's.
  */
 clock_skewed: boolean, 
