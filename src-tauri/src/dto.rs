@@ -332,6 +332,9 @@ pub struct UnsyncedView {
     pub closed_conflicts: Vec<ConflictView>,
     /// Whether the signed-in user is a team lead (review, device health).
     pub team_lead: bool,
+    /// The users who signed in on this laptop, names by user id: a contact's coach
+    /// (`coach_id`) is shown by name.
+    pub user_names: BTreeMap<String, String>,
 }
 
 /// A choice in a conflict: the value that should stand.

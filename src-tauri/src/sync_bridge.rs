@@ -633,6 +633,10 @@ pub fn unsynced_view(store: &Store) -> Result<UnsyncedView, StoreError> {
         conflicts: open,
         closed_conflicts,
         team_lead,
+        user_names: names
+            .into_iter()
+            .map(|(id, name)| (id.to_string(), name))
+            .collect(),
     })
 }
 
@@ -1208,6 +1212,11 @@ mod tests {
             .map(|c| (c.author_id.as_str(), c.author.as_str()))
             .collect();
         assert_eq!(pending, BTreeSet::from([(coach2.as_str(), "coach2")]));
+        assert_eq!(
+            view.user_names,
+            BTreeMap::from([(coach1, "coach1".to_owned()), (coach2, "coach2".to_owned())]),
+            "a contact's coach can be named"
+        );
     }
 
     #[test]

@@ -205,6 +205,9 @@ test('a coach signs in, works offline, and the app syncs by itself when the serv
   const coaches = await browser.$$('section[aria-labelledby="pending-heading"] th[scope="rowgroup"]');
   assert.equal(coaches.length, 1);
   assert.match(await coaches[0].getText(), new RegExp(`coach1 \\(${pending}\\)`));
+  // Values are shown as a person reads them: a contact's client and coach by name, no ids.
+  const waiting = await (await el('section[aria-labelledby="pending-heading"] table')).getText();
+  assert.doesNotMatch(waiting, /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-/);
   await shot('06-unsynced');
 
   // The client's profile shows both contacts.

@@ -43,11 +43,15 @@ function unsyncedView(teamLead: boolean) {
     ],
   };
   return {
-    pending: [{ change_id: 'p1', entity: 'client', record_id: amina.id, record_label: 'Amina Warsame', field: 'phone', value: '+358401234567', created_at: '2026-11-26T09:30:00Z', author_id: 'u-coach1', author: 'coach1' }],
+    pending: [
+      { change_id: 'p1', entity: 'client', record_id: amina.id, record_label: 'Amina Warsame', field: 'phone', value: '+358401234567', created_at: '2026-11-26T09:30:00Z', author_id: 'u-coach1', author: 'coach1' },
+      { change_id: 'p2', entity: 'contact', record_id: 'c9', record_label: '2026-11-26 09:30', field: 'coach_id', value: 'u-coach1', created_at: '2026-11-26T09:30:00Z', author_id: 'u-coach1', author: 'coach1' },
+    ],
     rejected: [{ change_id: 'r1', entity: 'client', record_id: amina.id, record_label: 'Amina Warsame', field: 'email', value: 'x@', reason: 'email: `x@` has no domain', rejected_at: '2026-11-26T09:31:00Z', author_id: 'u-coach1', author: 'coach1' }],
     conflicts: [openConflict],
     closed_conflicts: teamLead ? [autoResolved] : [],
     team_lead: teamLead,
+    user_names: { 'u-coach1': 'coach1' },
   };
 }
 
@@ -307,6 +311,18 @@ describe('drop-in with the keyboard alone', () => {
     await settle();
     expect((screen.getByLabelText(/Given name/) as HTMLInputElement).value).toBe('Olga');
     expect((screen.getByLabelText(/Family name/) as HTMLInputElement).value).toBe('Ivanova');
+  });
+});
+
+describe('unsynced changes', () => {
+  it('name a contact’s coach, not the coach’s user id', async () => {
+    answers();
+    const { container } = render(Unsynced);
+    await settle();
+    const row = container.querySelector('tr[data-change="p2"]') as HTMLElement;
+    expect(row.textContent).toContain('Coach');
+    expect(row.textContent).toContain('coach1');
+    expect(row.textContent).not.toContain('u-coach1');
   });
 });
 

@@ -489,7 +489,12 @@ closed_conflicts: Array<ConflictView>,
 /**
  * Whether the signed-in user is a team lead (review, device health).
  */
-team_lead: boolean, };
+team_lead: boolean, 
+/**
+ * The users who signed in on this laptop, names by user id: a contact's coach
+ * (`coach_id`) is shown by name.
+ */
+user_names: { [key in string]: string }, };
 
 export type ConflictResolution = { 
 /**
