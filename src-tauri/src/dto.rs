@@ -46,6 +46,8 @@ pub struct ContactView {
     pub occurred_at: String,
     /// How it happened.
     pub channel: Option<String>,
+    /// Where it happened: a site's id (its name is in [`SitesView`]).
+    pub site: Option<String>,
     /// Minutes spent.
     pub duration_min: Option<i64>,
     /// What it was about.
@@ -75,6 +77,27 @@ pub struct ClientDetail {
     pub contacts: Vec<ContactView>,
     /// Open follow-ups of this client, earliest first.
     pub follow_ups: Vec<ContactView>,
+}
+
+/// A site (NGO premises) where contacts happen, as the server names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct SiteView {
+    /// The value of a contact's `site`.
+    pub id: String,
+    /// The premises' name.
+    pub name: String,
+    /// No longer offered for new contacts; still named for old ones.
+    pub archived: bool,
+}
+
+/// The sites this laptop knows (from its last sync), and where the signed-in coach logged
+/// their newest contact, for the contact form to start from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct SitesView {
+    /// Every site, archived ones included, by name.
+    pub sites: Vec<SiteView>,
+    /// The site of the coach's newest contact, unless it was archived since.
+    pub last_used: Option<String>,
 }
 
 /// A new client: field values by wire name.

@@ -86,6 +86,7 @@ pub fn run() -> tauri::Result<()> {
             commands::contacts::create_contact,
             commands::contacts::follow_ups_due,
             commands::contacts::complete_follow_up,
+            commands::contacts::sites,
             commands::sync::sync_status,
             commands::sync::watch_sync,
             commands::sync::sync_now,

@@ -23,6 +23,8 @@ pub fn typescript_declarations() -> String {
         CommandError::decl(&cfg),
         ClientSummary::decl(&cfg),
         ContactView::decl(&cfg),
+        SiteView::decl(&cfg),
+        SitesView::decl(&cfg),
         ClientDetail::decl(&cfg),
         ClientDraft::decl(&cfg),
         ClientEdit::decl(&cfg),

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::dto::{
     ClientDetail, ClientSummary, ContactView, FieldValues, FollowUpGroup, FollowUpItem,
-    FollowUpsDue,
+    FollowUpsDue, SiteView, SitesView,
 };
 
 /// How many clients the "recent clients" list shows.
@@ -56,6 +56,7 @@ pub fn contact_view(contact: &Record) -> ContactView {
             .map(|at| at.to_rfc3339())
             .unwrap_or_default(),
         channel: text(contact, "channel"),
+        site: text(contact, "site"),
         duration_min: contact.get("duration_min").as_int(),
         topics: set(contact, "topics"),
         referrals: set(contact, "referrals"),
@@ -93,6 +94,30 @@ pub fn client_detail(client: &Record, contacts: &[Record]) -> ClientDetail {
         contacts,
         follow_ups,
     }
+}
+
+/// The sites, and where `coach` (the signed-in user) logged their newest contact, unless
+/// that site was archived since.
+pub fn sites(store: &Store, coach: Option<Uuid>) -> Result<SitesView, StoreError> {
+    let sites = store.sites()?;
+    let last = match coach {
+        Some(coach) => store.last_site_of(coach)?,
+        None => None,
+    };
+    let last_used = last
+        .filter(|id| sites.iter().any(|site| site.id == *id && !site.archived))
+        .map(|id| id.to_string());
+    Ok(SitesView {
+        sites: sites
+            .into_iter()
+            .map(|site| SiteView {
+                id: site.id.to_string(),
+                name: site.name,
+                archived: site.archived,
+            })
+            .collect(),
+        last_used,
+    })
 }
 
 /// The last day of the week (Sunday) that `today` lies in.
@@ -255,5 +280,49 @@ mod tests {
         assert_eq!(view.follow_up_on.as_deref(), Some("2026-12-01"));
         assert!(!view.follow_up_done);
         assert!(view.topics.is_empty());
+    }
+
+    #[test]
+    fn the_contact_form_starts_at_the_coachs_last_site_unless_it_was_archived() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_with_key(
+            &dir.path().join("tandem.db"),
+            &tandem_store::StoreKey::generate(),
+        )
+        .unwrap();
+        let coach = Uuid::from_u128(0x9001);
+        let library = Uuid::from_u128(1);
+        let fields = BTreeMap::from([
+            ("coach_id".to_owned(), json!(coach.to_string())),
+            ("occurred_at".to_owned(), json!("2026-11-26T09:30:00+02:00")),
+            ("site".to_owned(), json!(library.to_string())),
+        ]);
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-26T09:31:00+02:00").unwrap();
+        store
+            .create_record(
+                Entity::Contact,
+                &fields,
+                tandem_store::EditContext::at(at.into()),
+            )
+            .unwrap();
+        let site = |archived| tandem_store::Site {
+            id: library,
+            name: "Myyrmäki library drop-in".to_owned(),
+            archived,
+        };
+        store.replace_sites(&[site(false)]).unwrap();
+        let view = sites(&store, Some(coach)).unwrap();
+        assert_eq!(view.last_used, Some(library.to_string()));
+        assert_eq!(view.sites[0].name, "Myyrmäki library drop-in");
+        assert_eq!(
+            sites(&store, None).unwrap().last_used,
+            None,
+            "no one signed in"
+        );
+
+        store.replace_sites(&[site(true)]).unwrap();
+        let view = sites(&store, Some(coach)).unwrap();
+        assert_eq!(view.last_used, None, "an archived site is not offered");
+        assert!(view.sites[0].archived, "but still named");
     }
 }

@@ -187,6 +187,10 @@ test('a coach signs in, works offline, and the app syncs by itself when the serv
   // Date fields show the interface language's order (Finnish: 6.12.2026), not the system's:
   // this test's system language is C, whose US order reads 6 December as 12/06/2026.
   assert.equal(await browser.execute(() => navigator.language), 'fi-FI');
+  // The site starts at the one coach1 logged their last contact at (the demo's are named).
+  const site = await el('#contact-site');
+  assert.notEqual(await site.getValue(), '');
+  assert.match(await browser.execute((s) => s.selectedOptions[0].text, site), /\S/);
   await shot('04-contact-form');
   await logContact(0);
   await searchAndEnter('Zainab');

@@ -56,6 +56,8 @@ pub(crate) enum Command {
     /// Changes the server refused.
     #[command(subcommand)]
     Rejected(crate::sync_args::RejectedCommand),
+    /// The sites (NGO premises) a contact can name, as the last sync brought them.
+    Sites,
     /// Print every record as JSON.
     Export,
     /// The participant report (ESF+ indicators, contacts) of a period, from this laptop's
@@ -266,8 +268,10 @@ pub(crate) struct ContactFields {
     /// When it happened (RFC 3339; default: now).
     #[arg(long, value_name = "DATE_TIME")]
     occurred_at: Option<String>,
-    #[arg(long, value_name = "SITE_ID")]
-    site: Option<String>,
+    /// Where it happened: a site's name or id, as the last sync brought them (`tandem
+    /// sites` lists them).
+    #[arg(long, value_name = "SITE")]
+    pub(crate) site: Option<String>,
     #[arg(long = "coach", value_name = "USER_ID")]
     coach_id: Option<String>,
     /// drop_in (default), appointment, phone, outreach or group.

@@ -89,6 +89,18 @@ fn run(cli: Cli, out: &Output) -> Result<()> {
         }
         Command::Rejected(command) => sync_commands::rejected(command, &mut open()?, out)?,
         Command::Report(args) => report(&args, &open()?, out, cli.json)?,
+        Command::Sites => {
+            let sites = open()?.sites()?;
+            out.print(
+                &Json::Array(
+                    sites
+                        .iter()
+                        .map(|site| json!({"id": site.id, "name": site.name, "archived": site.archived}))
+                        .collect(),
+                ),
+                || output::site_lines(&sites),
+            );
+        }
         Command::Export => {
             let store = open()?;
             let records = |entity| -> Result<Vec<Json>> {
@@ -119,7 +131,7 @@ fn report(args: &ReportArgs, store: &Store, out: &Output, json: bool) -> Result<
         Some(ReportFormat::Csv) => out.raw(&tandem_reports::to_csv(&report)),
         Some(ReportFormat::Json) => out.json(&serde_json::to_value(&report)?),
         None if json => out.json(&serde_json::to_value(&report)?),
-        None => out.raw(&output::report_text(&report)),
+        None => out.raw(&output::report_text(&report, &store.sites()?)),
     }
     Ok(())
 }
@@ -210,7 +222,11 @@ fn import_clients(store: &mut Store, file: Option<PathBuf>, out: &Output) -> Res
 
 fn contact(command: ContactCommand, mut store: Store, out: &Output) -> Result<()> {
     match command {
-        ContactCommand::Add(fields) => {
+        ContactCommand::Add(mut fields) => {
+            fields.site = fields
+                .site
+                .map(|site| site_id(&store.sites()?, &site))
+                .transpose()?;
             let mut input: BTreeMap<String, Json> = fields.to_input(Entity::Contact)?;
             let client = fields.client.as_deref().map(RecordId::parse).transpose()?;
             match client {
@@ -245,4 +261,32 @@ fn contact(command: ContactCommand, mut store: Store, out: &Output) -> Result<()
         }
     }
     Ok(())
+}
+
+/// The id of the site `given` names: its name (any case) or its id among `sites`, as the last
+/// sync brought them. Before a sync brought any, an id is taken as it is.
+fn site_id(sites: &[tandem_store::Site], given: &str) -> Result<String> {
+    let given = given.trim();
+    let id = uuid::Uuid::parse_str(given).ok();
+    let name = given.to_lowercase();
+    if let Some(site) = sites
+        .iter()
+        .find(|site| Some(site.id) == id || site.name.trim().to_lowercase() == name)
+    {
+        return Ok(site.id.to_string());
+    }
+    match id {
+        Some(id) if sites.is_empty() => Ok(id.to_string()),
+        _ if sites.is_empty() => bail!(
+            "site: no site is known to this store yet; sync first (`tandem sync`), or give a site's id"
+        ),
+        _ => bail!(
+            "site: no site `{given}` (known: {}; `tandem sites` lists them, a sync brings new ones)",
+            sites
+                .iter()
+                .map(|site| site.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }

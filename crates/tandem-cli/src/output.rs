@@ -191,6 +191,24 @@ pub(crate) fn contact_lines(contacts: &[Record]) -> String {
         .join("\n")
 }
 
+/// One line per site: id, name, and whether it was archived.
+pub(crate) fn site_lines(sites: &[tandem_store::Site]) -> String {
+    if sites.is_empty() {
+        return "no sites yet (a sync brings them)".to_owned();
+    }
+    sites
+        .iter()
+        .map(|site| {
+            let archived = if site.archived { "  (archived)" } else { "" };
+            format!("{}  {}{archived}", site.id, site.name)
+        })
+        .collect::<Vec<_>>()
+        .join(
+            "
+",
+        )
+}
+
 /// The status as readable lines.
 pub(crate) fn status_text(status: &StoreStatus) -> String {
     let or_never = |v: &Option<String>, none: &str| v.clone().unwrap_or_else(|| none.to_owned());
@@ -235,8 +253,9 @@ where
     }
 }
 
-/// The participant report as a table: one block per indicator, a line per category.
-pub(crate) fn report_text(report: &ParticipantReport) -> String {
+/// The participant report as a table: one block per indicator, a line per category; a site
+/// by its name where `sites` (the last sync's) has it.
+pub(crate) fn report_text(report: &ParticipantReport, sites: &[tandem_store::Site]) -> String {
     let mut out = format!(
         "Participant report {} to {}, from this laptop's data\n",
         report.from, report.to
@@ -252,7 +271,15 @@ pub(crate) fn report_text(report: &ParticipantReport) -> String {
             out.push_str(&format!("\n{}\n", row.indicator));
             last = row.indicator;
         }
-        out.push_str(&format!("  {:<32} {:>6}\n", row.category, row.count));
+        let site = (row.indicator == "contacts_by_site")
+            .then(|| {
+                sites
+                    .iter()
+                    .find(|site| site.id.to_string() == row.category)
+            })
+            .flatten();
+        let category = site.map_or(row.category, |site| site.name.as_str());
+        out.push_str(&format!("  {category:<32} {:>6}\n", row.count));
     }
     out
 }

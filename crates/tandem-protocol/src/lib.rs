@@ -614,6 +614,27 @@ pub struct DeviceList {
     pub devices: Vec<DeviceInfo>,
 }
 
+/// A site: NGO premises where contacts happen (a contact's `site` is its id). Sites are the
+/// organisation's, shared by every team, and server-owned: the server's admin commands make,
+/// rename and archive them; devices pull the list (`GET /v1/sites`) and never edit it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Site {
+    /// The site's id: the value of a contact's `site` field.
+    pub id: Uuid,
+    /// The site's unique name, as people know the premises.
+    pub name: String,
+    /// An archived site is no longer offered for new contacts; the contacts that name it
+    /// keep it, and it is still named for them.
+    pub archived: bool,
+}
+
+/// `GET /v1/sites`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SiteList {
+    /// Every site, archived ones included, by name.
+    pub sites: Vec<Site>,
+}
+
 /// `GET /health`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct HealthResponse {

@@ -20,7 +20,7 @@ use tandem_protocol::ParticipantReport;
 use tandem_protocol::{
     ApiErrorBody, ChangeStatus, ConflictList, DeviceList, HealthResponse, LoginRequest,
     LoginResponse, MAX_PULL_LIMIT, PullQuery, PullResponse, PushRequest, PushResponse,
-    ResolveConflictRequest, ResolveConflictResponse, Role, error_codes,
+    ResolveConflictRequest, ResolveConflictResponse, Role, SiteList, error_codes,
     is_supported_schema_version,
 };
 use tandem_reports::ReportPeriod;
@@ -148,6 +148,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(resolve_conflict))
         .routes(routes!(list_devices))
         .routes(routes!(revoke_device))
+        .routes(routes!(list_sites))
         .merge(duplicate_endpoints::routes())
         .routes(routes!(privacy::erase_client))
         .routes(routes!(privacy::export_client))
@@ -974,6 +975,27 @@ async fn revoke_device(
     let device = state.store.revoke_device(id).await?;
     tracing::info!(device_id = %id, "device revoked");
     Ok(Json(device))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/sites",
+    tag = "sites",
+    security(("device_token" = [])),
+    responses(
+        (status = 200, description = "Every site of the organisation, archived ones included, by name (ignoring case), then id. Any role of any team may read them.", body = SiteList),
+        Unauthorized,
+        StoreFailure,
+    )
+)]
+async fn list_sites(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> Result<Json<SiteList>, ApiError> {
+    // Reference data, not client data: every signed-in device reads it, and no audit entry
+    // is written.
+    let sites = state.store.list_sites().await?;
+    Ok(Json(SiteList { sites }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -53,6 +53,18 @@ pub enum ServerError {
     /// No user has that name.
     #[error("no user is named `{0}`")]
     UnknownUser(String),
+    /// A site with that name exists already (names are compared ignoring case and
+    /// surrounding spaces).
+    #[error(
+        "a site named `{0}` exists already (site names are compared ignoring case and surrounding spaces)"
+    )]
+    SiteExists(String),
+    /// No site has that id.
+    #[error("no site has the id {0}")]
+    UnknownSite(Uuid),
+    /// A site name that cannot be stored; the sentence says why.
+    #[error("{0}")]
+    InvalidSiteName(String),
     /// No device has that id.
     #[error("no device has the id {0}")]
     UnknownDevice(Uuid),

@@ -1,5 +1,5 @@
-//! The `tandem-server` command: serve the sync API, migrate, administer teams, users and
-//! devices, and seed demo data. Global flags find the same database for every subcommand.
+//! The `tandem-server` command: serve the sync API, migrate, administer teams, users,
+//! sites and devices, and seed demo data. Global flags find the same database for every subcommand.
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -99,13 +99,13 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Manage teams, users and devices.
+    /// Manage teams, users, sites and devices.
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
     },
-    /// Create the team "demo" with users coach1, coach2, lead1 (password `demo-password`)
-    /// and a few hundred synthetic clients and contacts.
+    /// Create the team "demo" with users coach1, coach2, lead1 (password `demo-password`),
+    /// four demo sites, and a few hundred synthetic clients and contacts at those sites.
     SeedDemo {
         /// How many clients to make.
         #[arg(long, default_value_t = 300)]
@@ -124,6 +124,12 @@ enum AdminCommand {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Sites: the NGO premises where contacts happen, shared by every team. Coaches pick
+    /// them in the app and reports name them; sites are archived, never deleted.
+    Site {
+        #[command(subcommand)]
+        command: SiteCommand,
     },
     /// Devices.
     Device {
@@ -201,6 +207,38 @@ enum RetentionCommand {
 enum TeamCommand {
     /// Add a team.
     Add { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum SiteCommand {
+    /// Add a site. Its name must be new: names that differ only in case or surrounding
+    /// spaces are the same name.
+    Add {
+        /// The name coaches and reports show, as people know the premises (at most 100
+        /// characters).
+        name: String,
+    },
+    /// Print every site by name, archived ones included (tab-separated: id, name, `active`
+    /// or `archived`).
+    List,
+    /// Rename a site. Contacts name sites by id, so they show the new name.
+    Rename {
+        /// The site's id (see `admin site list`).
+        id: Uuid,
+        /// Its new name, new among the sites as for `add`.
+        name: String,
+    },
+    /// Archive a site that is no longer used: the app stops offering it for new contacts;
+    /// the contacts that name it keep it, and it is still named for them.
+    Archive {
+        /// The site's id (see `admin site list`).
+        id: Uuid,
+    },
+    /// Make an archived site active again, offered for new contacts.
+    Unarchive {
+        /// The site's id (see `admin site list`).
+        id: Uuid,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -405,6 +443,41 @@ async fn verify_audit(store: &dyn ServerStore) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `admin site ...`.
+async fn administer_sites(
+    store: &dyn ServerStore,
+    clock: &dyn Clock,
+    command: SiteCommand,
+) -> anyhow::Result<()> {
+    let state = |archived: bool| if archived { "archived" } else { "active" };
+    match command {
+        SiteCommand::Add { name } => {
+            let site = store
+                .add_site(new_uuid_v7(clock), &name, clock.now())
+                .await?;
+            println!("site {} `{}` added", site.id, site.name);
+        }
+        SiteCommand::List => {
+            for site in store.list_sites().await? {
+                println!("{}\t{}\t{}", site.id, site.name, state(site.archived));
+            }
+        }
+        SiteCommand::Rename { id, name } => {
+            let site = store.rename_site(id, &name).await?;
+            println!("site {} renamed to `{}`", site.id, site.name);
+        }
+        SiteCommand::Archive { id } => {
+            let site = store.set_site_archived(id, true).await?;
+            println!("site {} `{}` archived", site.id, site.name);
+        }
+        SiteCommand::Unarchive { id } => {
+            let site = store.set_site_archived(id, false).await?;
+            println!("site {} `{}` unarchived", site.id, site.name);
+        }
+    }
+    Ok(())
+}
+
 /// Runs retention at start and then every 24 hours, as the `system` actor.
 fn spawn_daily_retention(
     store: Arc<dyn ServerStore>,
@@ -495,9 +568,10 @@ async fn main() -> anyhow::Result<()> {
                 tandem_server::seed::seed_demo(store.as_ref(), &hashing, clock.now(), clients)
                     .await?;
             println!(
-                "team `{}`: users coach1, coach2, lead1 (password `{}`); {} clients, {} contacts, {} changes",
+                "team `{}`: users coach1, coach2, lead1 (password `{}`); {} sites, {} clients, {} contacts, {} changes",
                 tandem_server::seed::DEMO_TEAM,
                 tandem_server::seed::DEMO_PASSWORD,
+                summary.sites,
                 summary.clients,
                 summary.contacts,
                 summary.changes
@@ -545,6 +619,9 @@ async fn main() -> anyhow::Result<()> {
                         .add_team(new_uuid_v7(clock.as_ref()), name.trim(), clock.now())
                         .await?;
                     println!("team {} `{}` added", team.id, team.name);
+                }
+                AdminCommand::Site { command } => {
+                    administer_sites(store.as_ref(), clock.as_ref(), command).await?;
                 }
                 AdminCommand::User {
                     command:

@@ -1,7 +1,7 @@
-//! `seed-demo`: a demo team with three users and a few hundred synthetic clients and
-//! contacts from `tandem_synth` (names in the scripts of Vantaa's largest foreign-language
-//! groups, ESF+ fields, contact histories), written as ordinary pushes so that they reach
-//! devices by pull like real data.
+//! `seed-demo`: a demo team with three users, the demo's sites, and a few hundred synthetic
+//! clients and contacts from `tandem_synth` (names in the scripts of Vantaa's largest
+//! foreign-language groups, ESF+ fields, contact histories at those sites), written as
+//! ordinary pushes so that they reach devices by pull like real data.
 
 use chrono::{DateTime, Utc};
 use tandem_domain::ValidationContext;
@@ -26,6 +26,8 @@ const DEMO_CONTACTS_PER_CLIENT: usize = 2;
 /// What `seed-demo` made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeedSummary {
+    /// Sites added (organisation-wide, as `admin site add` adds them).
+    pub sites: usize,
     /// Clients written.
     pub clients: usize,
     /// Contacts written.
@@ -43,9 +45,10 @@ fn v7(at: DateTime<Utc>) -> Uuid {
     ))
 }
 
-/// Creates the demo team, users `coach1`, `coach2`, `lead1` (password
-/// [`DEMO_PASSWORD`]) and `clients` synthetic clients (see `tandem_synth`) with about two
-/// contacts each.
+/// Creates the demo team, the synthetic data's sites (see `tandem_synth`), users `coach1`,
+/// `coach2`, `lead1` (password [`DEMO_PASSWORD`]) and `clients` synthetic clients with
+/// about two contacts each, whose `site` is one of those sites. The team comes first, so
+/// that seeding a database seeded already fails at once, with [`ServerError::TeamExists`].
 pub async fn seed_demo(
     store: &dyn ServerStore,
     hashing: &PasswordHashing,
@@ -53,6 +56,13 @@ pub async fn seed_demo(
     clients: usize,
 ) -> Result<SeedSummary, ServerError> {
     let team = store.add_team(v7(now), DEMO_TEAM, now).await?;
+    // The generator's sites depend on the seed and `now` only, not on the coaches.
+    let sites = SyntheticData::new(DEMO_SEED, now, Vec::new())
+        .sites()
+        .to_vec();
+    for site in &sites {
+        store.add_site(site.id, site.name, now).await?;
+    }
     let hash = hashing.hash(DEMO_PASSWORD)?;
     let teams = [DEMO_TEAM.to_owned()];
     let coach1 = store
@@ -65,10 +75,12 @@ pub async fn seed_demo(
         .add_user(v7(now), "lead1", &hash, Role::TeamLead, &teams, now)
         .await?;
     let contacts = clients * DEMO_CONTACTS_PER_CLIENT;
-    let records =
-        SyntheticData::new(DEMO_SEED, now, vec![coach1.id, coach2.id]).dataset(clients, contacts);
+    let mut generator = SyntheticData::new(DEMO_SEED, now, vec![coach1.id, coach2.id]);
+    debug_assert_eq!(generator.sites(), sites.as_slice());
+    let records = generator.dataset(clients, contacts);
     let changes = push_records(store, team.id, coach1.id, &records, now).await?;
     Ok(SeedSummary {
+        sites: sites.len(),
         clients,
         contacts,
         changes,
@@ -173,5 +185,43 @@ mod tests {
         let team = store.team_by_name(DEMO_TEAM).await.unwrap().unwrap();
         let (pulled, _, _) = store.pull(team.id, 0, 10_000).await.unwrap();
         assert_eq!(pulled.len(), summary.changes);
+
+        // Named, active sites, and contacts at those sites only (each of them used).
+        let sites = store.list_sites().await.unwrap();
+        assert_eq!(summary.sites, 4);
+        let names: Vec<&str> = sites.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Hakunila community centre",
+                "Martinlaakso family centre",
+                "Myyrmäki library drop-in",
+                "Tikkurila NGO house"
+            ]
+        );
+        assert!(sites.iter().all(|s| !s.archived));
+        let site_ids: std::collections::BTreeSet<String> =
+            sites.iter().map(|s| s.id.to_string()).collect();
+        let named: std::collections::BTreeSet<String> = pulled
+            .iter()
+            .filter(|c| c.field == "site")
+            .map(|c| c.value.as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(named, site_ids, "contacts name exactly the demo's sites");
+    }
+
+    #[tokio::test]
+    async fn seeding_a_seeded_database_again_fails_on_the_demo_team_and_adds_nothing() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let now = DateTime::<Utc>::from_timestamp_millis(1_764_000_000_000).unwrap();
+        let hashing = PasswordHashing::fast_insecure_for_tests();
+        seed_demo(&store, &hashing, now, 3).await.unwrap();
+        let later = now + chrono::Duration::hours(1);
+        let again = seed_demo(&store, &hashing, later, 3).await;
+        assert!(
+            matches!(&again, Err(ServerError::TeamExists(team)) if team == DEMO_TEAM),
+            "{again:?}"
+        );
+        assert_eq!(store.list_sites().await.unwrap().len(), 4);
     }
 }

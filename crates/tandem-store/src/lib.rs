@@ -11,6 +11,7 @@ mod purge;
 mod records;
 mod reports;
 mod search;
+mod sites;
 mod status;
 mod sync_state;
 mod unlock;
@@ -23,6 +24,7 @@ pub use pull_session::PullSession;
 pub use purge::PurgedRecord;
 pub use records::{DueOrder, EditContext, EditOutcome, FollowUps};
 pub use search::MAX_SEARCH_RESULTS;
+pub use sites::Site;
 pub use status::StoreStatus;
 pub use sync_state::{
     CLOCK_SKEW_WARNING_MS, EpochAdoption, FieldState, HistoryRow, JOURNAL_RETENTION_DAYS,

@@ -62,6 +62,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "open_follow_ups",
         sql: include_str!("../../../migrations/client/0008_open_follow_ups.sql"),
     },
+    Migration {
+        version: 9,
+        name: "sites",
+        sql: include_str!("../../../migrations/client/0009_sites.sql"),
+    },
 ];
 
 /// The newest schema version this build knows (and leaves every store it opens at).

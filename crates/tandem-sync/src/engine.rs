@@ -117,6 +117,14 @@ async fn run(
         }
     }
 
+    // The sites, a short list of reference data: a contact's site is offered and shown by
+    // name. A server from before sites answers 404, and the laptop keeps what it has.
+    match transport.sites().await {
+        Ok(list) => store.replace_sites(&planner::stored_sites(&list.sites))?,
+        Err(SyncError::Server { status: 404, .. }) => {}
+        Err(error) => return Err(error),
+    }
+
     if sign_in.role == "team_lead" {
         observer.phase(SyncPhase::Conflicts, store.pending_count()?);
         let list = transport.conflicts().await?;

@@ -5,7 +5,7 @@
 use serde_json::Value as Json;
 use tandem_protocol::{
     ChangeIn, ChangeStatus, Conflict, PullResponse, PulledChange, PushRequest, PushResponse,
-    SCHEMA_VERSION,
+    SCHEMA_VERSION, Site,
 };
 use tandem_store::{
     LocalConflict, MirroredConflict, OutboxChange, PurgedRecord, PushAck, PushOutcome, ServerWrite,
@@ -225,6 +225,18 @@ pub fn purged_records(after: u64, page: &PullResponse) -> Result<Vec<PurgedRecor
                 entity: purge.entity.clone(),
                 record_id: purge.record_id,
             })
+        })
+        .collect()
+}
+
+/// The server's sites as the store keeps them.
+pub fn stored_sites(sites: &[Site]) -> Vec<tandem_store::Site> {
+    sites
+        .iter()
+        .map(|site| tandem_store::Site {
+            id: site.id,
+            name: site.name.clone(),
+            archived: site.archived,
         })
         .collect()
 }

@@ -11,7 +11,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tandem_protocol::{
     ApiErrorBody, AuditList, AuditQuery, ConflictList, ErasureResponse, LoginRequest,
-    LoginResponse, ParticipantReport, PullResponse, PushRequest, PushResponse, error_codes,
+    LoginResponse, ParticipantReport, PullResponse, PushRequest, PushResponse, SiteList,
+    error_codes,
 };
 
 use uuid::Uuid;
@@ -143,6 +144,11 @@ impl HttpTransport {
     pub async fn pull(&self, after: u64, limit: u32) -> Result<PullResponse, SyncError> {
         let path = format!("/v1/sync/pull?after={after}&limit={limit}");
         self.call::<(), _>(Method::GET, &path, None).await
+    }
+
+    /// `GET /v1/sites`: the organisation's sites, archived ones included.
+    pub async fn sites(&self) -> Result<SiteList, SyncError> {
+        self.call::<(), _>(Method::GET, "/v1/sites", None).await
     }
 
     /// `GET /v1/conflicts?status=all` (team leads).

@@ -122,6 +122,14 @@ const LANGUAGE_GROUPS: &[LanguageGroup] = &[
     },
 ];
 
+/// The demo's sites: NGO premises in Vantaa where contacts happen.
+const SITE_NAMES: &[&str] = &[
+    "Myyrmäki library drop-in",
+    "Tikkurila NGO house",
+    "Hakunila community centre",
+    "Martinlaakso family centre",
+];
+
 const MUNICIPALITIES: &[&str] = &["Vantaa", "Vantaa", "Vantaa", "Helsinki", "Espoo", "Kerava"];
 const TAGS: &[&str] = &["drop-in", "cv", "kela", "housing-queue", "youth", "family"];
 const NOTES: &[&str] = &[
@@ -173,23 +181,39 @@ impl SyntheticRecord {
     }
 }
 
-/// The generator. The same seed, `now` and coaches give the same records in the same order.
+/// A site (NGO premises) where the generated contacts happen: a contact's `site` is its
+/// id. A server registers these before it stores the contacts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntheticSite {
+    /// A UUIDv7 from the generator's seed, from before the data's history begins.
+    pub id: Uuid,
+    /// Its name, distinct among the sites.
+    pub name: &'static str,
+}
+
+/// The generator. The same seed, `now` and coaches give the same sites and the same
+/// records in the same order.
 #[derive(Debug)]
 pub struct SyntheticData {
     rng: StdRng,
     now: DateTime<Utc>,
     coaches: Vec<Uuid>,
-    sites: Vec<Uuid>,
+    sites: Vec<SyntheticSite>,
     made: u64,
 }
 
 impl SyntheticData {
     /// A generator for records made before `now`, whose contacts are logged by `coaches`
-    /// (no `coach_id` when the list is empty) at one of a few drop-in sites.
+    /// (no `coach_id` when the list is empty) at one of a few drop-in sites
+    /// ([`SyntheticData::sites`]).
     pub fn new(seed: u64, now: DateTime<Utc>, coaches: Vec<Uuid>) -> Self {
         let mut rng = StdRng::seed_from_u64(seed);
-        let sites = (0..4)
-            .map(|_| uuid_v7_at(&mut rng, now - Duration::days(HISTORY_DAYS + 30)))
+        let sites = SITE_NAMES
+            .iter()
+            .map(|name| SyntheticSite {
+                id: uuid_v7_at(&mut rng, now - Duration::days(HISTORY_DAYS + 30)),
+                name,
+            })
             .collect();
         Self {
             rng,
@@ -198,6 +222,11 @@ impl SyntheticData {
             sites,
             made: 0,
         }
+    }
+
+    /// The sites the contacts happen at, the same for the same seed and `now`.
+    pub fn sites(&self) -> &[SyntheticSite] {
+        &self.sites
     }
 
     /// `clients` clients, each followed by its contacts; `contacts` contacts in all, spread
@@ -365,7 +394,7 @@ impl SyntheticData {
         let mut fields = vec![
             ("client_id", json!(client.to_string())),
             ("occurred_at", json!(at.to_rfc3339())),
-            ("site", json!(self.pick(&self.sites.clone()).to_string())),
+            ("site", json!(self.pick_site().to_string())),
             ("channel", json!(self.pick(Channel::NAMES))),
             ("duration_min", json!(self.rng.random_range(5..=90))),
             ("topics", json!(topics)),
@@ -393,6 +422,10 @@ impl SyntheticData {
             id,
             fields,
         }
+    }
+
+    fn pick_site(&mut self) -> Uuid {
+        self.sites[self.rng.random_range(0..self.sites.len())].id
     }
 
     fn pick<T: Copy>(&mut self, items: &[T]) -> T {
@@ -504,6 +537,33 @@ mod tests {
                     .unwrap();
             }
         }
+    }
+
+    #[test]
+    fn contacts_happen_only_at_the_named_sites_which_the_seed_fixes() {
+        let generator = SyntheticData::new(6, now(), Vec::new());
+        let sites = generator.sites().to_vec();
+        assert_eq!(sites.len(), SITE_NAMES.len());
+        assert_eq!(sites, SyntheticData::new(6, now(), Vec::new()).sites());
+        assert_ne!(sites, SyntheticData::new(7, now(), Vec::new()).sites());
+        let names: std::collections::BTreeSet<_> = sites.iter().map(|s| s.name).collect();
+        assert_eq!(names.len(), sites.len(), "distinct names");
+        let ids: std::collections::BTreeSet<String> =
+            sites.iter().map(|s| s.id.to_string()).collect();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut generator = generator;
+        for record in generator.dataset(50, 200) {
+            if record.entity == Entity::Contact {
+                let site = record
+                    .get("site")
+                    .and_then(Json::as_str)
+                    .unwrap()
+                    .to_owned();
+                assert!(ids.contains(&site), "{site} is not a named site");
+                seen.insert(site);
+            }
+        }
+        assert_eq!(seen, ids, "every site has contacts");
     }
 
     #[test]

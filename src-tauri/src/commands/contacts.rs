@@ -9,7 +9,7 @@ use tandem_store::EditContext;
 use tauri::State;
 
 use super::{local_now_rfc3339, now, record_id, today};
-use crate::dto::{ContactDraft, FieldValues, FollowUpsDue, RecordRef};
+use crate::dto::{ContactDraft, FieldValues, FollowUpsDue, RecordRef, SitesView};
 use crate::error::CommandError;
 use crate::state::AppState;
 use crate::views;
@@ -60,6 +60,15 @@ pub async fn follow_ups_due(
             false => None,
         };
         views::follow_ups_due(store, today, coach)
+    })
+}
+
+/// The sites a contact can name, and the one the signed-in coach used last.
+#[tauri::command]
+pub async fn sites(state: State<'_, AppState>) -> Result<SitesView, CommandError> {
+    state.with_store(|store| {
+        let coach = store.sign_in()?.map(|signed_in| signed_in.user_id);
+        views::sites(store, coach)
     })
 }
 

@@ -91,6 +91,7 @@ export const en: Messages = {
   'contact.follow_up_on': 'Follow up on',
   'contact.summary': 'Summary',
   'contact.channel': 'How',
+  'contact.site_none': 'Not recorded',
   'contact.duration': 'Duration (minutes)',
   'contact.save_hint': 'Ctrl+Enter saves.',
   'contact.follow_up_done': 'Done',

@@ -91,6 +91,7 @@ export const fi: Messages = {
   'contact.follow_up_on': 'Seurantapäivä',
   'contact.summary': 'Yhteenveto',
   'contact.channel': 'Asiointitapa',
+  'contact.site_none': 'Ei kirjattu',
   'contact.duration': 'Kesto (minuuttia)',
   'contact.save_hint': 'Ctrl+Enter tallentaa.',
   'contact.follow_up_done': 'Tehty',

@@ -91,6 +91,7 @@ export const sv: Messages = {
   'contact.follow_up_on': 'Följ upp den',
   'contact.summary': 'Sammanfattning',
   'contact.channel': 'Sätt',
+  'contact.site_none': 'Inte angivet',
   'contact.duration': 'Längd (minuter)',
   'contact.save_hint': 'Ctrl+Enter sparar.',
   'contact.follow_up_done': 'Klar',

@@ -26,6 +26,7 @@ import type {
   SettingsInput,
   SettingsView,
   SignInInput,
+  SitesView,
   SyncEvent,
   SyncStatusView,
   TeamDevicesView,
@@ -90,6 +91,7 @@ export const api = {
   createContact: (draft: ContactDraft) => call<RecordRef>('create_contact', { draft }),
   followUpsDue: (onlyMine: boolean) => call<FollowUpsDue>('follow_ups_due', { onlyMine }),
   completeFollowUp: (contactId: string) => call<void>('complete_follow_up', { contactId }),
+  sites: () => call<SitesView>('sites'),
 
   syncStatus: () => call<SyncStatusView>('sync_status'),
   syncNow: () => call<SyncStatusView>('sync_now'),

@@ -8,7 +8,7 @@ import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import App from '../App.svelte';
 import { setLocale } from '../i18n/index.svelte';
 import { go, nav } from '../lib/nav.svelte';
-import { amina, aminaDetail, answerCommands, offlineStatus, session, updateOffered } from '../test/commands';
+import { amina, aminaDetail, answerCommands, offlineStatus, session, sitesView, updateOffered } from '../test/commands';
 import ClientForm from './client/ClientForm.svelte';
 import ClientProfile from './client/ClientProfile.svelte';
 import ContactForm from './contact/ContactForm.svelte';
@@ -46,6 +46,7 @@ function unsyncedView(teamLead: boolean) {
     pending: [
       { change_id: 'p1', entity: 'client', record_id: amina.id, record_label: 'Amina Warsame', field: 'phone', value: '+358401234567', created_at: '2026-11-26T09:30:00Z', author_id: 'u-coach1', author: 'coach1' },
       { change_id: 'p2', entity: 'contact', record_id: 'c9', record_label: '2026-11-26 09:30', field: 'coach_id', value: 'u-coach1', created_at: '2026-11-26T09:30:00Z', author_id: 'u-coach1', author: 'coach1' },
+      { change_id: 'p3', entity: 'contact', record_id: 'c9', record_label: '2026-11-26 09:30', field: 'site', value: 'site-old', created_at: '2026-11-26T09:30:00Z', author_id: 'u-coach1', author: 'coach1' },
     ],
     rejected: [{ change_id: 'r1', entity: 'client', record_id: amina.id, record_label: 'Amina Warsame', field: 'email', value: 'x@', reason: 'email: `x@` has no domain', rejected_at: '2026-11-26T09:31:00Z', author_id: 'u-coach1', author: 'coach1' }],
     conflicts: [openConflict],
@@ -96,6 +97,7 @@ function answers(overrides: Parameters<typeof answerCommands>[0] = {}) {
     search_clients: (args) => (String(args?.query).toLowerCase().startsWith('ami') ? [amina] : []),
     get_client: () => aminaDetail,
     create_contact: () => ({ id: 'new-contact' }),
+    sites: () => sitesView,
     create_client: () => ({ id: 'new-client' }),
     follow_ups_due: () => ({
       overdue: { items: [{ contact: aminaDetail.contacts[0], client: amina }], total: 1 },
@@ -195,6 +197,13 @@ it('the erase confirmation on a client has no serious or critical axe violations
   expect(await seriousViolations(container)).toEqual([]);
 });
 
+it('the client profile names where each contact happened', async () => {
+  answers();
+  const { container } = render(ClientProfile, { clientId: amina.id });
+  await settle();
+  expect(container.querySelector('.timeline')?.textContent).toContain('Myyrmäki library drop-in');
+});
+
 describe('follow-ups', () => {
   it('a group counts all its follow-ups and says when it lists only some', async () => {
     const item = (n: number) => ({ contact: { ...aminaDetail.contacts[0], id: `c${n}` }, client: amina });
@@ -268,8 +277,25 @@ describe('drop-in with the keyboard alone', () => {
     expect(draft.draft.fields.topics).toEqual(['employment']);
     expect(draft.draft.fields.service_language).toBe('so');
     expect(draft.draft.fields.interpreter_used).toBe(true);
+    expect(draft.draft.fields.site).toBe('site-ngo');
     await waitFor(() => expect(nav.screen.name).toBe('today'));
     expect(nav.notice).toBe('Contact saved for Amina Warsame.');
+  });
+
+  it('offers the sites still in use, starting at the coach’s last one, and none at all', async () => {
+    const invoke = answers();
+    const form = render(ContactForm, { client: amina, returnTo: { name: 'today' } });
+    await settle();
+    const select = screen.getByLabelText('Site') as HTMLSelectElement;
+    expect([...select.options].map((o) => o.text)).toEqual(['Not recorded', 'Myyrmäki library drop-in', 'Tikkurila NGO house']);
+    expect(select.value).toBe('site-ngo');
+    await fireEvent.change(select, { target: { value: '' } });
+    await fireEvent.keyDown(form.container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith('create_contact', expect.anything()));
+    const draft = invoke.mock.calls.find(([command]) => command === 'create_contact')![1] as {
+      draft: { fields: Record<string, unknown> };
+    };
+    expect(draft.draft.fields).not.toHaveProperty('site');
   });
 
   it('on a full disk the contact form says so, keeps what was entered, and saves once there is room', async () => {
@@ -323,6 +349,9 @@ describe('unsynced changes', () => {
     expect(row.textContent).toContain('Coach');
     expect(row.textContent).toContain('coach1');
     expect(row.textContent).not.toContain('u-coach1');
+    const site = container.querySelector('tr[data-change="p3"]') as HTMLElement;
+    expect(site.textContent).toContain('Old premises');
+    expect(site.textContent).not.toContain('site-old');
   });
 });
 

@@ -1,7 +1,7 @@
 // Answers for the mocked `invoke`, by command name, for screen and component tests.
 import { invoke } from '@tauri-apps/api/core';
 import { vi } from 'vitest';
-import type { ClientDetail, ClientSummary, SessionState, SyncStatusView, UpdateStatusView } from '../ipc';
+import type { ClientDetail, ClientSummary, SessionState, SitesView, SyncStatusView, UpdateStatusView } from '../ipc';
 
 type Handler = (args: Record<string, unknown> | undefined) => unknown;
 
@@ -49,6 +49,7 @@ export const aminaDetail: ClientDetail = {
       client_id: amina.id,
       occurred_at: '2026-11-26T09:30:00+02:00',
       channel: 'drop_in',
+      site: 'site-library',
       duration_min: 20,
       topics: ['employment', 'housing'],
       referrals: ['kela'],
@@ -60,6 +61,16 @@ export const aminaDetail: ClientDetail = {
     },
   ],
   follow_ups: [],
+};
+
+/** Three sites, one archived; coach1 logged the last contact at the NGO house. */
+export const sitesView: SitesView = {
+  sites: [
+    { id: 'site-library', name: 'Myyrmäki library drop-in', archived: false },
+    { id: 'site-old', name: 'Old premises', archived: true },
+    { id: 'site-ngo', name: 'Tikkurila NGO house', archived: false },
+  ],
+  last_used: 'site-ngo',
 };
 
 export const session: SessionState = {

@@ -39,6 +39,22 @@ fn a_laptop_report_after_a_sync_has_the_known_counts_and_equals_the_servers() {
         .unwrap();
     });
 
+    // One of the fixture's sites has a name on the server: the table shows it by that name.
+    let named_site = fixture.expected[0]
+        .figures
+        .iter()
+        .find(|(indicator, category, _)| {
+            indicator == "contacts_by_site" && category != "not_recorded"
+        })
+        .map(|(_, category, _)| category.clone())
+        .unwrap();
+    let site_name = format!("Tikkurila NGO house {}", uuid::Uuid::now_v7());
+    server.runtime.block_on(async {
+        let id = named_site.parse().unwrap();
+        let added = server.store.add_site(id, &site_name, SystemClock.now());
+        added.await.unwrap();
+    });
+
     let laptop = TestStore::new();
     laptop.login(server, &team.lead);
     laptop.ok(&["sync"]);
@@ -96,6 +112,11 @@ fn a_laptop_report_after_a_sync_has_the_known_counts_and_equals_the_servers() {
         );
         assert!(
             table.contains("participants_by_gender\n  female"),
+            "{table}"
+        );
+        let by_site = &table[table.find("contacts_by_site").unwrap()..];
+        assert!(
+            by_site.contains(&site_name) && !by_site.contains(&named_site),
             "{table}"
         );
 

@@ -156,3 +156,65 @@ fn a_revoked_laptop_wipes_its_store_and_says_why() {
     assert_eq!(status["pending_count"], 0);
     assert!(status["server_url"].is_null());
 }
+
+/// `tandem contact add` for `client` at `site`.
+fn contact_at<'a>(client: &'a str, site: &'a str) -> [&'a str; 6] {
+    ["contact", "add", "--client", client, "--site", site]
+}
+
+#[test]
+fn a_sync_brings_the_sites_and_a_contact_names_its_site_by_name() {
+    let server = server();
+    let team = server.new_team();
+    let unique = uuid::Uuid::now_v7();
+    let library = format!("Myyrmäki library {unique}");
+    let old = format!("Old premises {unique}");
+    let library_id = server.add_site(&library, false);
+    let old_id = server.add_site(&old, true);
+    let laptop = TestStore::new();
+    laptop.ok(&["init"]);
+    laptop.login(server, &team.coach);
+    let client = laptop.ok(&["client", "add", "--given-name", "Amina"]);
+    let refused = laptop.fails(&contact_at(&client, &library));
+    assert!(refused.contains("sync first"), "{refused}");
+
+    laptop.json(&["sync"]);
+    let sites = laptop.json(&["sites"]);
+    let listed = |id: uuid::Uuid| {
+        sites
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|site| site["id"] == id.to_string())
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} not in {sites}"))
+    };
+    assert_eq!(listed(library_id)["name"], library.as_str());
+    assert_eq!(listed(library_id)["archived"], false);
+    assert_eq!(listed(old_id)["archived"], true);
+    assert!(
+        laptop
+            .ok(&["sites"])
+            .contains(&format!("{old}  (archived)"))
+    );
+
+    // By name, in any case, or by id.
+    laptop.ok(&contact_at(&client, &library.to_uppercase()));
+    laptop.ok(&contact_at(&client, &old_id.to_string()));
+    let contacts = laptop.json(&["contact", "list", "--client", &client]);
+    let mut named: Vec<_> = contacts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|contact| contact["site"].as_str().unwrap().to_owned())
+        .collect();
+    named.sort();
+    let mut expected = [library_id.to_string(), old_id.to_string()];
+    expected.sort();
+    assert_eq!(named, expected);
+    let unknown = laptop.fails(&contact_at(&client, "Nowhere"));
+    assert!(
+        unknown.contains("no site `Nowhere`") && unknown.contains(&library),
+        "{unknown}"
+    );
+}

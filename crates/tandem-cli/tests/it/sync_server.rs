@@ -154,6 +154,24 @@ impl SyncServer {
     }
 }
 
+impl SyncServer {
+    /// Adds a site named `name` (sites are the organisation's: every test's laptops see
+    /// it, so tests name theirs uniquely), archived or not; returns its id.
+    pub(crate) fn add_site(&self, name: &str, archived: bool) -> Uuid {
+        self.runtime.block_on(async {
+            let site = self
+                .store
+                .add_site(Uuid::now_v7(), name, SystemClock.now())
+                .await
+                .unwrap();
+            if archived {
+                self.store.set_site_archived(site.id, true).await.unwrap();
+            }
+            site.id
+        })
+    }
+}
+
 /// A server stopped by [`SyncServer::stop`], with its database.
 pub(crate) struct StoppedServer {
     socket: tokio::net::TcpSocket,

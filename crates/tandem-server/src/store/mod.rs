@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use tandem_domain::{Entity, FieldValue};
 use tandem_protocol::{
     ChangeResult, Conflict, ConflictStatus, DeviceInfo, DuplicateMerge, PulledChange, PulledPurge,
-    Role, TeamRef, UserRef,
+    Role, Site, TeamRef, UserRef,
 };
 use tandem_reports::{ReportData, sql_field_list};
 use uuid::Uuid;
@@ -184,6 +184,21 @@ pub trait ServerStore: PrivacyStore + EpochStore + Send + Sync + std::fmt::Debug
     ) -> Result<(), ServerError>;
     /// A user with their hash and teams, for login.
     async fn login_user(&self, username: &str) -> Result<Option<LoginUser>, ServerError>;
+
+    /// Adds a site (organisation-wide, not archived) named `name` trimmed: 1 to
+    /// [`MAX_SITE_NAME_CHARS`] characters without control characters, else
+    /// [`ServerError::InvalidSiteName`]; [`ServerError::SiteExists`] when a site has that
+    /// name already, ignoring case and surrounding spaces.
+    async fn add_site(&self, id: Uuid, name: &str, now: DateTime<Utc>)
+    -> Result<Site, ServerError>;
+    /// Every site, archived ones included, ordered by name ignoring case, then by id.
+    async fn list_sites(&self) -> Result<Vec<Site>, ServerError>;
+    /// Gives a site a new name, checked as [`ServerStore::add_site`] checks it; contacts
+    /// name sites by id, so they follow.
+    async fn rename_site(&self, id: Uuid, name: &str) -> Result<Site, ServerError>;
+    /// Archives a site (no longer offered for new contacts) or makes it active again;
+    /// [`ServerError::UnknownSite`] when no site has the id (renaming too).
+    async fn set_site_archived(&self, id: Uuid, archived: bool) -> Result<Site, ServerError>;
 
     /// Counts failed logins since `since`.
     async fn recent_login_failures(
@@ -363,6 +378,48 @@ impl fmt::Debug for DatabaseLocation {
     }
 }
 
+/// The most characters a site's name may have: it is shown in the app's pickers and in
+/// report tables.
+pub const MAX_SITE_NAME_CHARS: usize = 100;
+
+/// A site's name as both backends store it: trimmed, 1 to [`MAX_SITE_NAME_CHARS`]
+/// characters, no control characters (the name is printed in tab-separated lists), and its
+/// key, the name in lower case, which is unique among sites.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SiteName {
+    /// The name as shown.
+    pub(crate) name: String,
+    /// What makes two names one: the name in lower case (Unicode, not only ASCII).
+    pub(crate) key: String,
+}
+
+impl SiteName {
+    /// Checks a name given by an operator.
+    pub(crate) fn parse(text: &str) -> Result<Self, ServerError> {
+        let name = text.trim();
+        if name.is_empty() {
+            return Err(ServerError::InvalidSiteName(
+                "a site needs a name: it is empty".to_owned(),
+            ));
+        }
+        let chars = name.chars().count();
+        if chars > MAX_SITE_NAME_CHARS {
+            return Err(ServerError::InvalidSiteName(format!(
+                "the site name `{name}` has {chars} characters; at most {MAX_SITE_NAME_CHARS} are allowed"
+            )));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(ServerError::InvalidSiteName(format!(
+                "the site name {name:?} holds a control character (a tab or a line break)"
+            )));
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            key: name.to_lowercase(),
+        })
+    }
+}
+
 /// How a conflict status is stored, in both backends.
 pub(crate) fn conflict_status_name(status: ConflictStatus) -> &'static str {
     match status {
@@ -438,6 +495,29 @@ mod tests {
                 DatabaseLocation::from_url(url),
                 DatabaseLocation::Sqlite(PathBuf::from("/srv/t.db")),
                 "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_site_name_is_trimmed_and_keyed_in_lower_case_and_bad_names_are_refused() {
+        let name = SiteName::parse("  Myyrmäki LIBRARY Drop-in \n").unwrap();
+        assert_eq!(name.name, "Myyrmäki LIBRARY Drop-in");
+        assert_eq!(name.key, "myyrmäki library drop-in");
+        assert_eq!(
+            SiteName::parse("MYYRMÄKI library drop-in").unwrap().key,
+            name.key
+        );
+        assert!(SiteName::parse(&"ä".repeat(MAX_SITE_NAME_CHARS)).is_ok());
+        for bad in [
+            String::new(),
+            "   ".to_owned(),
+            "ä".repeat(MAX_SITE_NAME_CHARS + 1),
+            "Tikkurila\tNGO house".to_owned(),
+        ] {
+            assert!(
+                matches!(SiteName::parse(&bad), Err(ServerError::InvalidSiteName(_))),
+                "{bad:?}"
             );
         }
     }

@@ -42,7 +42,7 @@ use tandem_domain::{
 };
 use tandem_protocol::{
     ChangeResult, ChangeStatus, Conflict, ConflictStatus, ConflictValue, DeviceInfo,
-    DuplicateMerge, PulledChange, PulledPurge, Role, TeamRef, UserRef,
+    DuplicateMerge, PulledChange, PulledPurge, Role, Site, TeamRef, UserRef,
 };
 use tandem_reports::ReportData;
 use tokio::sync::OwnedMutexGuard;
@@ -60,8 +60,8 @@ mod epoch;
 
 use super::{
     CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginUser, NewDevice, NewMerge, PushContext,
-    RecentFailures, RecordFields, ServerStore, conflict_status_name, parse_conflict_status,
-    report_error, report_history_query, report_values_query,
+    RecentFailures, RecordFields, ServerStore, SiteName, conflict_status_name,
+    parse_conflict_status, report_error, report_history_query, report_values_query,
 };
 use crate::ServerError;
 use crate::clock::{from_ms, to_ms, uuid_v7_at};
@@ -80,6 +80,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/postgres/0002_duplicates.sql"),
     include_str!("../../../../migrations/server/postgres/0003_privacy.sql"),
     include_str!("../../../../migrations/server/postgres/0004_epoch.sql"),
+    include_str!("../../../../migrations/server/postgres/0005_sites.sql"),
 ];
 
 /// The advisory lock that serialises every transaction assigning seqs ("tandemsq" in
@@ -1117,6 +1118,32 @@ fn device_from_row(row: &Row) -> Result<DeviceInfo, ServerError> {
     })
 }
 
+/// The columns that make a [`Site`].
+const SITE_QUERY: &str = "SELECT id, name, archived FROM sites";
+
+fn site_from_row(row: &Row) -> Result<Site, ServerError> {
+    Ok(Site {
+        id: row.try_get(0)?,
+        name: row.try_get(1)?,
+        archived: row.try_get(2)?,
+    })
+}
+
+/// One site, after a change to it; [`ServerError::UnknownSite`] when `changed` is 0.
+async fn changed_site(
+    client: &deadpool_postgres::Client,
+    id: Uuid,
+    changed: u64,
+) -> Result<Site, ServerError> {
+    if changed == 0 {
+        return Err(ServerError::UnknownSite(id));
+    }
+    let row = client
+        .query_one(&format!("{SITE_QUERY} WHERE id = $1"), &[&id])
+        .await?;
+    site_from_row(&row)
+}
+
 #[async_trait]
 impl ServerStore for PostgresStore {
     async fn migrate(&self) -> Result<(), ServerError> {
@@ -1202,6 +1229,73 @@ impl ServerStore for PostgresStore {
                 })
             })
             .transpose()
+    }
+
+    async fn add_site(
+        &self,
+        id: Uuid,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Site, ServerError> {
+        let SiteName { name, key } = SiteName::parse(name)?;
+        let client = self.client().await?;
+        match client
+            .execute(
+                "INSERT INTO sites (id, name, name_key, created_ms) VALUES ($1, $2, $3, $4)",
+                &[&id, &name, &key, &to_ms(now)],
+            )
+            .await
+        {
+            Err(err) if is_unique_violation(&err) => Err(ServerError::SiteExists(name)),
+            Err(err) => Err(err.into()),
+            Ok(_) => Ok(Site {
+                id,
+                name,
+                archived: false,
+            }),
+        }
+    }
+
+    async fn list_sites(&self) -> Result<Vec<Site>, ServerError> {
+        let client = self.client().await?;
+        // Byte order of the lower-case name whatever the database's locale, then the id's:
+        // the order SQLite's BINARY collation gives.
+        client
+            .query(
+                &format!("{SITE_QUERY} ORDER BY name_key COLLATE \"C\", id"),
+                &[],
+            )
+            .await?
+            .iter()
+            .map(site_from_row)
+            .collect()
+    }
+
+    async fn rename_site(&self, id: Uuid, name: &str) -> Result<Site, ServerError> {
+        let SiteName { name, key } = SiteName::parse(name)?;
+        let client = self.client().await?;
+        match client
+            .execute(
+                "UPDATE sites SET name = $1, name_key = $2 WHERE id = $3",
+                &[&name, &key, &id],
+            )
+            .await
+        {
+            Err(err) if is_unique_violation(&err) => Err(ServerError::SiteExists(name)),
+            Err(err) => Err(err.into()),
+            Ok(changed) => changed_site(&client, id, changed).await,
+        }
+    }
+
+    async fn set_site_archived(&self, id: Uuid, archived: bool) -> Result<Site, ServerError> {
+        let client = self.client().await?;
+        let changed = client
+            .execute(
+                "UPDATE sites SET archived = $1 WHERE id = $2",
+                &[&archived, &id],
+            )
+            .await?;
+        changed_site(&client, id, changed).await
     }
 
     async fn add_user(

@@ -22,7 +22,7 @@ use tandem_domain::{
 };
 use tandem_protocol::{
     ChangeResult, ChangeStatus, Conflict, ConflictStatus, ConflictValue, DeviceInfo,
-    DuplicateMerge, PulledChange, PulledPurge, Role, TeamRef, UserRef,
+    DuplicateMerge, PulledChange, PulledPurge, Role, Site, TeamRef, UserRef,
 };
 use tandem_reports::ReportData;
 use uuid::Uuid;
@@ -40,8 +40,8 @@ mod epoch;
 
 use super::{
     CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginUser, NewDevice, NewMerge, PushContext,
-    RecentFailures, RecordFields, ServerStore, conflict_status_name, parse_conflict_status,
-    report_error, report_history_query, report_values_query,
+    RecentFailures, RecordFields, ServerStore, SiteName, conflict_status_name,
+    parse_conflict_status, report_error, report_history_query, report_values_query,
 };
 use crate::ServerError;
 use crate::clock::{from_ms, to_ms, uuid_v7_at};
@@ -54,7 +54,6 @@ use crate::push::{
 };
 use crate::store::privacy::{change_audit_entries, resolve_audit_entry};
 
-/// The migrations, in order; `PRAGMA user_version` counts how many have run.
 /// How long a statement waits for another connection's lock (another server process, or
 /// `tandem-server admin`, `backup` on the same file) before it fails with "database is locked".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -79,11 +78,13 @@ fn enable_wal(conn: &Connection) -> Result<(), ServerError> {
     }
 }
 
+/// The migrations, in order; `PRAGMA user_version` counts how many have run.
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/sqlite/0001_initial.sql"),
     include_str!("../../../../migrations/server/sqlite/0002_duplicates.sql"),
     include_str!("../../../../migrations/server/sqlite/0003_privacy.sql"),
     include_str!("../../../../migrations/server/sqlite/0004_epoch.sql"),
+    include_str!("../../../../migrations/server/sqlite/0005_sites.sql"),
 ];
 
 /// The server store in one SQLite file.
@@ -755,6 +756,28 @@ fn device_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<DeviceInf
     })())
 }
 
+/// The columns that make a [`Site`].
+const SITE_QUERY: &str = "SELECT id, name, archived FROM sites";
+
+fn site_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Site, ServerError>> {
+    let id: String = row.get(0)?;
+    let name: String = row.get(1)?;
+    let archived: bool = row.get(2)?;
+    Ok(uuid(&id).map(|id| Site { id, name, archived }))
+}
+
+/// One site, after a change to it; [`ServerError::UnknownSite`] when `changed` is 0.
+fn changed_site(conn: &Connection, id: Uuid, changed: usize) -> Result<Site, ServerError> {
+    if changed == 0 {
+        return Err(ServerError::UnknownSite(id));
+    }
+    conn.query_row(
+        &format!("{SITE_QUERY} WHERE id = ?1"),
+        [id.to_string()],
+        site_from_row,
+    )?
+}
+
 fn is_unique_violation(err: &rusqlite::Error) -> bool {
     matches!(
         err,
@@ -812,6 +835,67 @@ impl ServerStore for SqliteStore {
                 })
             })
             .transpose()
+        })
+        .await
+    }
+
+    async fn add_site(
+        &self,
+        id: Uuid,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Site, ServerError> {
+        let SiteName { name, key } = SiteName::parse(name)?;
+        self.run(move |conn| {
+            match conn.execute(
+                "INSERT INTO sites (id, name, name_key, created_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![id.to_string(), name, key, to_ms(now)],
+            ) {
+                Err(err) if is_unique_violation(&err) => Err(ServerError::SiteExists(name)),
+                Err(err) => Err(err.into()),
+                Ok(_) => Ok(Site {
+                    id,
+                    name,
+                    archived: false,
+                }),
+            }
+        })
+        .await
+    }
+
+    async fn list_sites(&self) -> Result<Vec<Site>, ServerError> {
+        self.run(|conn| {
+            // Byte order of the lower-case name (BINARY), then of the id's text, which is the
+            // order of its bytes: the same order as PostgreSQL's `COLLATE "C"` and uuid.
+            let mut stmt = conn.prepare(&format!("{SITE_QUERY} ORDER BY name_key, id"))?;
+            let rows = stmt.query_map([], site_from_row)?;
+            rows.map(|row| row?).collect()
+        })
+        .await
+    }
+
+    async fn rename_site(&self, id: Uuid, name: &str) -> Result<Site, ServerError> {
+        let SiteName { name, key } = SiteName::parse(name)?;
+        self.run(move |conn| {
+            match conn.execute(
+                "UPDATE sites SET name = ?1, name_key = ?2 WHERE id = ?3",
+                params![name, key, id.to_string()],
+            ) {
+                Err(err) if is_unique_violation(&err) => Err(ServerError::SiteExists(name)),
+                Err(err) => Err(err.into()),
+                Ok(changed) => changed_site(conn, id, changed),
+            }
+        })
+        .await
+    }
+
+    async fn set_site_archived(&self, id: Uuid, archived: bool) -> Result<Site, ServerError> {
+        self.run(move |conn| {
+            let changed = conn.execute(
+                "UPDATE sites SET archived = ?1 WHERE id = ?2",
+                params![archived, id.to_string()],
+            )?;
+            changed_site(conn, id, changed)
         })
         .await
     }

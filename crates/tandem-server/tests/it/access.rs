@@ -314,6 +314,28 @@ async fn every_endpoint_checks_role_and_team(backend: Backend) {
             None,
             StatusCode::FORBIDDEN,
         ),
+        // Sites are reference data: every role of every team reads them.
+        (
+            &coach,
+            Method::GET,
+            "/v1/sites".into(),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            &lead_s,
+            Method::GET,
+            "/v1/sites".into(),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            &admin,
+            Method::GET,
+            "/v1/sites".into(),
+            None,
+            StatusCode::OK,
+        ),
     ];
     for (who, method, path, body, expected) in cases {
         let reply = server
@@ -341,6 +363,7 @@ async fn every_endpoint_checks_role_and_team(backend: Backend) {
         (Method::POST, erase.clone()),
         (Method::GET, "/v1/audit".to_owned()),
         (Method::GET, report.clone()),
+        (Method::GET, "/v1/sites".to_owned()),
     ] {
         let reply = server.request(method.clone(), &path, None, None).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{method} {path}");

@@ -191,3 +191,100 @@ impl Laptop {
         }
     }
 }
+
+/// `tandem-server --data-dir DIR admin site ARGS`, which must succeed; what it printed.
+async fn site_ok(data_dir: &str, args: &[&str]) -> String {
+    run_ok(&[&["--data-dir", data_dir, "admin", "site"][..], args].concat()).await
+}
+
+/// `tandem-server --data-dir DIR admin site ARGS`, which must fail; its error message.
+async fn site_failing(data_dir: &str, args: &[&str]) -> String {
+    run_failing(&[&["--data-dir", data_dir, "admin", "site"][..], args].concat()).await
+}
+
+/// The id in `site ID `NAME` ...`, the first line the site commands print.
+fn printed_site_id(printed: &str) -> Uuid {
+    let id = printed
+        .strip_prefix("site ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("unexpected output: {printed}"));
+    id.parse().unwrap()
+}
+
+#[tokio::test]
+async fn admin_site_commands_add_list_rename_archive_and_refuse_a_duplicate_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    assert_eq!(
+        site_ok(data_dir, &["list"]).await,
+        "",
+        "no sites yet, and nothing else printed"
+    );
+    let added = site_ok(data_dir, &["add", "  Tikkurila NGO house "]).await;
+    let tikkurila = printed_site_id(&added);
+    assert_eq!(
+        added,
+        format!("site {tikkurila} `Tikkurila NGO house` added\n")
+    );
+    let hakunila = printed_site_id(&site_ok(data_dir, &["add", "hakunila community centre"]).await);
+    assert_eq!(
+        site_ok(data_dir, &["list"]).await,
+        format!(
+            "{hakunila}\thakunila community centre\tactive\n\
+             {tikkurila}\tTikkurila NGO house\tactive\n"
+        )
+    );
+
+    let refused = site_failing(data_dir, &["add", " TIKKURILA ngo HOUSE"]).await;
+    assert!(
+        refused.contains("a site named `TIKKURILA ngo HOUSE` exists already"),
+        "{refused}"
+    );
+    let refused = site_failing(data_dir, &["add", "   "]).await;
+    assert!(refused.contains("a site needs a name"), "{refused}");
+
+    let renamed = site_ok(
+        data_dir,
+        &["rename", &hakunila.to_string(), "Hakunila community centre"],
+    )
+    .await;
+    assert_eq!(
+        renamed,
+        format!("site {hakunila} renamed to `Hakunila community centre`\n")
+    );
+    let refused = site_failing(
+        data_dir,
+        &["rename", &hakunila.to_string(), "tikkurila ngo house"],
+    )
+    .await;
+    assert!(refused.contains("exists already"), "{refused}");
+    let archived = site_ok(data_dir, &["archive", &tikkurila.to_string()]).await;
+    assert_eq!(
+        archived,
+        format!("site {tikkurila} `Tikkurila NGO house` archived\n")
+    );
+    assert_eq!(
+        site_ok(data_dir, &["list"]).await,
+        format!(
+            "{hakunila}\tHakunila community centre\tactive\n\
+             {tikkurila}\tTikkurila NGO house\tarchived\n"
+        )
+    );
+    let unarchived = site_ok(data_dir, &["unarchive", &tikkurila.to_string()]).await;
+    assert_eq!(
+        unarchived,
+        format!("site {tikkurila} `Tikkurila NGO house` unarchived\n")
+    );
+    assert!(
+        site_ok(data_dir, &["list"])
+            .await
+            .ends_with("\tTikkurila NGO house\tactive\n")
+    );
+
+    let unknown = Uuid::from_u128(0x5173);
+    let refused = site_failing(data_dir, &["archive", &unknown.to_string()]).await;
+    assert!(
+        refused.contains(&format!("no site has the id {unknown}")),
+        "{refused}"
+    );
+}

@@ -23,6 +23,7 @@ mod privacy;
 mod reports;
 mod requests;
 mod restore;
+mod sites;
 mod sync;
 mod tls;
 mod unavailable;

@@ -24,8 +24,8 @@ pub(crate) const SMALL_PASSWORD: &str = "a password for tests";
 /// 2026-01-15T10:00:00Z.
 const NOW_MS: i64 = 1_768_471_200_000;
 
-/// A server's state with one team `north` and the users `coach`, `lead` (team lead of
-/// north) and `admin`, all with [`SMALL_PASSWORD`], and a listener bound to a free port.
+/// A server's state with one team `north`, the users `coach`, `lead` (team lead of north)
+/// and `admin`, all with [`SMALL_PASSWORD`], one site, and a listener bound to a free port.
 pub(crate) struct SmallServer {
     pub(crate) state: AppState,
     pub(crate) listener: tokio::net::TcpListener,
@@ -37,6 +37,10 @@ pub(crate) async fn small_server() -> SmallServer {
     let hashing = PasswordHashing::fast_insecure_for_tests();
     store
         .add_team(Uuid::from_u128(0x7100), "north", now)
+        .await
+        .unwrap();
+    store
+        .add_site(Uuid::from_u128(0x5100), "Tikkurila NGO house", now)
         .await
         .unwrap();
     let hash = hashing.hash(SMALL_PASSWORD).unwrap();
@@ -342,6 +346,20 @@ async fn real_answers_of_every_endpoint_match_the_schemas_documented_for_their_s
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     check("POST", "/v1/sync/push", status, &body);
+
+    let (status, body) = call(
+        &http,
+        Method::GET,
+        format!("{base}/v1/sites"),
+        Some(&coach.device_token),
+        None,
+    )
+    .await;
+    assert_eq!(body["sites"].as_array().unwrap().len(), 1, "{body}");
+    check("GET", "/v1/sites", status, &body);
+    let (status, body) = call(&http, Method::GET, format!("{base}/v1/sites"), None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    check("GET", "/v1/sites", status, &body);
 
     let url = format!("{base}/v1/sync/pull?after=0&limit=10");
     let (status, body) = call(&http, Method::GET, url, Some(&coach.device_token), None).await;

@@ -75,6 +75,10 @@ occurred_at: string,
  */
 channel: string | null, 
 /**
+ * Where it happened: a site's id (its name is in [`SitesView`]).
+ */
+site: string | null, 
+/**
  * Minutes spent.
  */
 duration_min: number | null, 
@@ -106,6 +110,30 @@ follow_up_on: string | null,
  * Whether the follow-up was done.
  */
 follow_up_done: boolean, };
+
+export type SiteView = { 
+/**
+ * The value of a contact's `site`.
+ */
+id: string, 
+/**
+ * The premises' name.
+ */
+name: string, 
+/**
+ * No longer offered for new contacts; still named for old ones.
+ */
+archived: boolean, };
+
+export type SitesView = { 
+/**
+ * Every site, archived ones included, by name.
+ */
+sites: Array<SiteView>, 
+/**
+ * The site of the coach's newest contact, unless it was archived since.
+ */
+last_used: string | null, };
 
 export type ClientDetail = { 
 /**

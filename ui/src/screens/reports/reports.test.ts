@@ -53,6 +53,7 @@ function answers(view: ReportView | (() => never) = fromServer) {
     get_settings: () => ({ language: 'en', lock_after_minutes: 10, server_url: null, server_provisioned: false, organisation: null, data_dir: '/tmp' }),
     watch_sync: () => null,
     recent_clients: () => [],
+    sites: () => ({ sites: [{ id: '0190f0c4-8d5e-7c3a-9f1e-0000000000f1', name: 'Myyrmäki library drop-in', archived: false }], last_used: null }),
   });
 }
 
@@ -86,6 +87,7 @@ describe('reports', () => {
     expect(cell('disability', 'declined')).toBe('Declined to say2');
     expect(cell('contacts_by_service_language', 'ar')).toBe('Arabic3');
     expect(cell('contacts_by_topic', 'residence_permit')).toBe('Residence permit2');
+    expect(cell('contacts_by_site', '0190f0c4-8d5e-7c3a-9f1e-0000000000f1')).toBe('Myyrmäki library drop-in4');
     expect(screen.getByRole('table', { name: 'Gender' })).toBeTruthy();
     // Charts for the figures people would rather look at, each with a text summary.
     const chart = screen.getByRole('img', { name: /^Gender: Female 2, Male 1, Non-binary 1/ });

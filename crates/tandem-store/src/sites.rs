@@ -1,0 +1,158 @@
+//! The sites (NGO premises) where contacts happen, as the server names them: reference data
+//! that every sync replaces whole, so that a contact's `site` (a site's id) can be shown by
+//! name and offered in the contact form. Nothing on a laptop edits a site.
+
+use rusqlite::{OptionalExtension, params};
+use tandem_domain::SiteId;
+use uuid::Uuid;
+
+use crate::{Store, StoreError};
+
+/// How many of the newest contacts [`Store::last_site_of`] looks through.
+pub(crate) const LAST_SITE_LOOKBACK: i64 = 500;
+
+/// A site as the server lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    /// The value of a contact's `site` field.
+    pub id: Uuid,
+    /// The premises' name.
+    pub name: String,
+    /// No longer offered for new contacts; still named for the contacts that have it.
+    pub archived: bool,
+}
+
+impl Store {
+    /// Replaces the sites with the server's list, in one transaction.
+    pub fn replace_sites(&mut self, sites: &[Site]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM sites", [])?;
+        {
+            let mut insert =
+                tx.prepare("INSERT INTO sites (id, name, archived) VALUES (?1, ?2, ?3)")?;
+            for site in sites {
+                insert.execute(params![site.id.to_string(), site.name, site.archived])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The site of the newest contact `coach` logged, among the store's newest
+    /// [`LAST_SITE_LOOKBACK`] contacts: where the coach is most likely working now, for the
+    /// contact form to start from. Contact ids are UUIDv7, so newest first is by id.
+    pub fn last_site_of(&self, coach: Uuid) -> Result<Option<Uuid>, StoreError> {
+        let coach = serde_json::Value::String(coach.to_string()).to_string();
+        let site: Option<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT site.value
+                 FROM (SELECT record_id FROM records WHERE entity = 'contact'
+                       ORDER BY record_id DESC LIMIT ?2) AS contact
+                 JOIN record_fields AS coach ON coach.entity = 'contact'
+                      AND coach.record_id = contact.record_id AND coach.field = 'coach_id'
+                 JOIN record_fields AS site ON site.entity = 'contact'
+                      AND site.record_id = contact.record_id AND site.field = 'site'
+                 WHERE coach.value = ?1 AND site.value <> 'null'
+                 ORDER BY contact.record_id DESC LIMIT 1",
+            )?
+            .query_row(params![coach, LAST_SITE_LOOKBACK], |row| row.get(0))
+            .optional()?;
+        // Stored values are JSON; a site is a JSON string.
+        Ok(site
+            .and_then(|json| serde_json::from_str::<String>(&json).ok())
+            .and_then(|id| Uuid::parse_str(&id).ok()))
+    }
+
+    /// Every site the last sync brought, archived ones included, by name.
+    pub fn sites(&self) -> Result<Vec<Site>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT id, name, archived FROM sites ORDER BY name COLLATE NOCASE, id",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, bool>(2)?,
+            ))
+        })?;
+        let mut sites = Vec::new();
+        for row in rows {
+            let (id, name, archived) = row?;
+            let id = *SiteId::parse(&id)?.as_uuid();
+            sites.push(Site { id, name, archived });
+        }
+        Ok(sites)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StoreKey;
+
+    fn site(n: u128, name: &str, archived: bool) -> Site {
+        Site {
+            id: Uuid::from_u128(n),
+            name: name.to_owned(),
+            archived,
+        }
+    }
+
+    #[test]
+    fn each_list_replaces_the_last_and_reads_back_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store =
+            Store::open_with_key(&dir.path().join("tandem.db"), &StoreKey::generate()).unwrap();
+        assert_eq!(store.sites().unwrap(), []);
+        let first = [
+            site(1, "Tikkurila NGO house", false),
+            site(2, "myyrmäki library", true),
+        ];
+        store.replace_sites(&first).unwrap();
+        assert_eq!(store.sites().unwrap(), [first[1].clone(), first[0].clone()]);
+        let renamed = [site(1, "Tikkurila NGO House", false)];
+        store.replace_sites(&renamed).unwrap();
+        assert_eq!(store.sites().unwrap(), renamed, "the server's list, whole");
+    }
+
+    #[test]
+    fn a_coach_starts_from_the_site_of_their_newest_contact() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store =
+            Store::open_with_key(&dir.path().join("tandem.db"), &StoreKey::generate()).unwrap();
+        let (me, colleague) = (Uuid::from_u128(0x9001), Uuid::from_u128(0x9002));
+        let (library, ngo_house) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        // A contact's id is a UUIDv7 of the time it was logged: one minute apart each.
+        let mut minute = 30;
+        let mut log = |coach: Uuid, site: Option<Uuid>| {
+            minute += 1;
+            let mut fields = std::collections::BTreeMap::from([
+                ("coach_id".to_owned(), serde_json::json!(coach.to_string())),
+                (
+                    "occurred_at".to_owned(),
+                    serde_json::json!("2026-11-26T09:30:00+02:00"),
+                ),
+            ]);
+            if let Some(site) = site {
+                fields.insert("site".to_owned(), serde_json::json!(site.to_string()));
+            }
+            let at = format!("2026-11-26T09:{minute}:00+02:00");
+            let at = chrono::DateTime::parse_from_rfc3339(&at).unwrap();
+            store
+                .create_record(
+                    tandem_domain::Entity::Contact,
+                    &fields,
+                    crate::EditContext::at(at.into()),
+                )
+                .unwrap();
+        };
+        log(me, Some(library));
+        log(me, Some(ngo_house));
+        log(me, None);
+        log(colleague, Some(library));
+        assert_eq!(store.last_site_of(me).unwrap(), Some(ngo_house));
+        assert_eq!(store.last_site_of(colleague).unwrap(), Some(library));
+        assert_eq!(store.last_site_of(Uuid::from_u128(0x9003)).unwrap(), None);
+    }
+}
