@@ -41,7 +41,7 @@ use crate::ServerError;
 use crate::auth::{PasswordHashing, new_device_token, token_hash};
 use crate::clock::{Clock, new_uuid_v7, to_ms};
 use crate::metrics::ServerMetrics;
-use crate::push::{forget_lost_bases, prepare_change};
+use crate::push::{forget_lost_bases, prepare_change, refuse_unknown_sites, site_written};
 use crate::store::{NewDevice, PushContext, ServerStore};
 
 // Erasure, the access export and the audit viewer; a child module, so it shares the
@@ -720,6 +720,12 @@ async fn push(
         .map(|change| prepare_change(change, caller.user_id, ctx))
         .collect();
     let prepared = privacy::refuse_links_to_erased(&state, prepared).await?;
+    let prepared = if prepared.iter().any(|change| site_written(change).is_some()) {
+        let known = state.store.list_sites().await?;
+        refuse_unknown_sites(prepared, &known.iter().map(|site| site.id).collect())
+    } else {
+        prepared
+    };
     let epochs = state.store.epochs().await?;
     let prepared = forget_lost_bases(prepared, &epochs);
     let results = state

@@ -103,6 +103,43 @@ pub fn prepare_change(
     })
 }
 
+/// The site a valid change writes, if it writes one: a contact's `site` set to an id.
+pub fn site_written(change: &PreparedChange) -> Option<&str> {
+    match change {
+        PreparedChange::Valid(valid)
+            if valid.spec.entity == Entity::Contact && valid.spec.name == SITE_FIELD =>
+        {
+            valid.value.as_text()
+        }
+        _ => None,
+    }
+}
+
+/// Refuses every change that sets a contact's site to an id no site has (`known`: every
+/// site's id, archived ones included: an old contact may be corrected at closed premises).
+pub fn refuse_unknown_sites(
+    prepared: Vec<PreparedChange>,
+    known: &std::collections::HashSet<Uuid>,
+) -> Vec<PreparedChange> {
+    prepared
+        .into_iter()
+        .map(|change| match site_written(&change) {
+            Some(site) if !Uuid::parse_str(site).is_ok_and(|id| known.contains(&id)) => {
+                PreparedChange::Invalid {
+                    change_id: change.change_id(),
+                    reason: format!(
+                        "site: no site has the id {site} (the server's sites: GET /v1/sites)"
+                    ),
+                }
+            }
+            _ => change,
+        })
+        .collect()
+}
+
+/// The field of a contact that names its site.
+const SITE_FIELD: &str = "site";
+
 /// Gives every change based on a seq that a restore lost (`Epochs::is_lost`) the base
 /// version 0: the server no longer knows the value it was based on, so the change is
 /// concurrent with whatever stands, and the field's policy decides (a review field goes to
@@ -478,5 +515,45 @@ mod tests {
         let made = server_hlc([&a, &b], 1_764_000_000_000);
         assert!(made > a && made > b);
         assert_eq!(made.node(), SERVER_NODE);
+    }
+
+    #[test]
+    fn a_contact_naming_a_site_the_server_lacks_is_refused_and_a_known_or_empty_one_passes() {
+        let known_site = Uuid::from_u128(0x51);
+        let contact = |id: u128, value: Json| {
+            let mut change = change("site", value, 0, "1768471200000-00000-dev");
+            change.entity = "contact".into();
+            change.change_id = Uuid::from_u128(id);
+            prepare_change(&change, Uuid::from_u128(3), ctx())
+        };
+        let prepared = vec![
+            contact(1, json!(known_site.to_string())),
+            contact(2, json!(Uuid::from_u128(0x52).to_string())),
+            contact(3, Json::Null),
+            prepare_change(
+                &change("nickname", json!("Ami"), 0, "1768471200000-00000-dev"),
+                Uuid::from_u128(3),
+                ctx(),
+            ),
+        ];
+        let known = std::collections::HashSet::from([known_site]);
+        let checked = refuse_unknown_sites(prepared, &known);
+        let refused: Vec<_> = checked
+            .iter()
+            .map(|change| match change {
+                PreparedChange::Valid(_) => None,
+                PreparedChange::Invalid { reason, .. } => Some(reason.as_str()),
+            })
+            .collect();
+        assert_eq!(refused[0], None);
+        assert!(
+            refused[1].is_some_and(|reason| reason.starts_with("site: no site has the id")),
+            "{refused:?}"
+        );
+        assert_eq!(
+            refused[2..],
+            [None, None],
+            "clearing a site, and other fields"
+        );
     }
 }

@@ -37,6 +37,9 @@ pub struct ReportFixture {
     pub edits: Vec<SyntheticRecord>,
     /// The reports of the first and the second half of 2024.
     pub expected: Vec<ExpectedReport>,
+    /// The two sites the contacts name (a server must know them before it takes the
+    /// contacts): ids and names.
+    pub sites: [(Uuid, &'static str); 2],
 }
 
 fn day(year: i32, month: u32, day: u32) -> NaiveDate {
@@ -301,6 +304,7 @@ impl ReportFixture {
         Self {
             created,
             edits,
+            sites: [(site_a, "Site A"), (site_b, "Site B")],
             expected: vec![
                 ExpectedReport { from: day(2024, 1, 1), to: day(2024, 6, 30), figures: first_half },
                 ExpectedReport { from: day(2024, 7, 1), to: day(2024, 12, 31), figures: second_half },

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 use tandem_protocol::{ChangeStatus, ParticipantReport};
+use tandem_server::clock::Clock;
 use tandem_synth::{Figure, ReportFixture, SyntheticRecord};
 use uuid::Uuid;
 
@@ -23,6 +24,10 @@ fn ms(text: &str) -> i64 {
 /// Pushes the fixture as a coach would: the registrations on 5 January 2024 (before every
 /// participant_start in 2024), the edits on 31 December 2024, each on the version it saw.
 async fn push_fixture(server: &TestServer, coach: &Device, fixture: &ReportFixture) {
+    for (id, name) in fixture.sites {
+        let now = server.clock.now();
+        server.store.add_site(id, name, now).await.unwrap();
+    }
     let mut versions: BTreeMap<(Uuid, &str), u64> = BTreeMap::new();
     let mut write = async |records: &[SyntheticRecord], at: i64| {
         let changes: Vec<_> = records

@@ -251,3 +251,46 @@ async fn listing_sites_needs_a_live_device_token_and_writes_no_audit_entry(backe
     assert_eq!(revoked.status, StatusCode::UNAUTHORIZED);
     assert_eq!(revoked.error_code(), "device_revoked");
 }
+
+both_backends!(a_contact_naming_a_site_the_server_lacks_is_refused_and_a_known_one_is_applied);
+async fn a_contact_naming_a_site_the_server_lacks_is_refused_and_a_known_one_is_applied(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    let coach = server.login("coach_a").await;
+    let closed = Uuid::from_u128(0x5173_0001);
+    server
+        .store
+        .add_site(closed, "Old premises", server.clock.now())
+        .await
+        .unwrap();
+    server.store.set_site_archived(closed, true).await.unwrap();
+    let contact = Uuid::now_v7();
+    let at = |site: Uuid| {
+        change(
+            &coach,
+            "contact",
+            contact,
+            "site",
+            serde_json::json!(site.to_string()),
+            0,
+            NOW_MS,
+        )
+    };
+    let results = server
+        .push(&coach, vec![at(Uuid::from_u128(0x5173_0009)), at(closed)])
+        .await;
+    assert_eq!(results[0].status, tandem_protocol::ChangeStatus::Rejected);
+    assert!(
+        results[0]
+            .reason
+            .as_deref()
+            .is_some_and(|reason| reason.starts_with("site: no site has the id")),
+        "{results:?}"
+    );
+    // An archived site is still a site: an old contact may be corrected.
+    assert_eq!(results[1].status, tandem_protocol::ChangeStatus::Applied);
+    let pulled = server.pull_all(&coach).await;
+    assert_eq!(pulled.len(), 1);
+    assert_eq!(pulled[0].value, serde_json::json!(closed.to_string()));
+}
