@@ -21,8 +21,24 @@ struct DeviceRun {
     pulled: u64,
 }
 
-fn changes_of(device: u64, author: Uuid, device_id: Uuid, count: usize) -> Vec<ChangeIn> {
+/// `count` changes of new clients and their contacts by one device, from a generator of its
+/// own; the server gets the generator's sites first (named after the device, since names are
+/// unique), as a contact's site must name one.
+fn changes_of(
+    server: &BenchServer,
+    device: u64,
+    author: Uuid,
+    device_id: Uuid,
+    count: usize,
+) -> Vec<ChangeIn> {
     let mut data = SyntheticData::new(1_000 + device, now(), vec![author]);
+    server.runtime.block_on(async {
+        for site in data.sites() {
+            let name = format!("{} ({device})", site.name);
+            let added = server.store.add_site(site.id, &name, now());
+            added.await.expect("add the generator's site");
+        }
+    });
     let mut changes = Vec::with_capacity(count);
     while changes.len() < count {
         let client = data.client();
@@ -97,7 +113,8 @@ fn main() {
 
 fn load(backend: Backend) {
     let devices = size(200, 4);
-    let per_device = size(50, 10);
+    // At the smoke size too, enough for contacts (and their sites) after the first client.
+    let per_device = size(50, 45);
     let server = BenchServer::start(backend);
     // A team that already has data, as in production.
     server.seed(61, size(2_000, 10), size(6_000, 20));
@@ -126,7 +143,7 @@ fn load(backend: Backend) {
                 schema_version: tandem_protocol::SCHEMA_VERSION,
                 app_version: "bench".to_owned(),
                 pending_count: per_device as u64,
-                changes: changes_of(index, login.user.id, login.device_id, per_device),
+                changes: changes_of(&server, index, login.user.id, login.device_id, per_device),
             };
             (transport, request)
         })

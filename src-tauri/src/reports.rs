@@ -50,7 +50,7 @@ pub async fn participant_report(
     Ok(ReportView {
         source,
         offline_reason,
-        csv: tandem_reports::to_csv(&report),
+        csv: tandem_reports::to_csv(&report, &store.site_names()?),
         report,
     })
 }

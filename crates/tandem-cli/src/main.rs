@@ -128,10 +128,10 @@ fn report(args: &ReportArgs, store: &Store, out: &Output, json: bool) -> Result<
     let period = tandem_reports::ReportPeriod::parse(Some(&args.from), Some(&args.to))?;
     let report = tandem_reports::participant_report(&store.report_data()?, period);
     match args.format {
-        Some(ReportFormat::Csv) => out.raw(&tandem_reports::to_csv(&report)),
+        Some(ReportFormat::Csv) => out.raw(&tandem_reports::to_csv(&report, &store.site_names()?)),
         Some(ReportFormat::Json) => out.json(&serde_json::to_value(&report)?),
         None if json => out.json(&serde_json::to_value(&report)?),
-        None => out.raw(&output::report_text(&report, &store.sites()?)),
+        None => out.raw(&output::report_text(&report, &store.site_names()?)),
     }
     Ok(())
 }

@@ -203,10 +203,7 @@ pub(crate) fn site_lines(sites: &[tandem_store::Site]) -> String {
             format!("{}  {}{archived}", site.id, site.name)
         })
         .collect::<Vec<_>>()
-        .join(
-            "
-",
-        )
+        .join("\n")
 }
 
 /// The status as readable lines.
@@ -255,7 +252,7 @@ where
 
 /// The participant report as a table: one block per indicator, a line per category; a site
 /// by its name where `sites` (the last sync's) has it.
-pub(crate) fn report_text(report: &ParticipantReport, sites: &[tandem_store::Site]) -> String {
+pub(crate) fn report_text(report: &ParticipantReport, sites: &tandem_reports::SiteNames) -> String {
     let mut out = format!(
         "Participant report {} to {}, from this laptop's data\n",
         report.from, report.to
@@ -271,14 +268,7 @@ pub(crate) fn report_text(report: &ParticipantReport, sites: &[tandem_store::Sit
             out.push_str(&format!("\n{}\n", row.indicator));
             last = row.indicator;
         }
-        let site = (row.indicator == "contacts_by_site")
-            .then(|| {
-                sites
-                    .iter()
-                    .find(|site| site.id.to_string() == row.category)
-            })
-            .flatten();
-        let category = site.map_or(row.category, |site| site.name.as_str());
+        let category = tandem_reports::category_label(&row, sites);
         out.push_str(&format!("  {category:<32} {:>6}\n", row.count));
     }
     out

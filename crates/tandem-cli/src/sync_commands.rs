@@ -245,8 +245,8 @@ enum WatchEnd {
 /// line each (with --json, one compact JSON object per line: `{"at", "report"}` or `{"at",
 /// "error", "next_attempt_at"}`), until stopped or until a failure needs a person. Each
 /// cycle takes the store's sync lock, so `tandem sync` and the app can sync the same store
-/// meanwhile (a cycle that finds the lock taken is tried again soon, and said once). A change saved by another
-/// process shows as a higher outbox high-water mark.
+/// meanwhile (a cycle that finds the lock taken is tried again soon, and said once). A
+/// change saved by another process shows as a higher outbox high-water mark.
 pub(crate) fn watch(
     provisioning: &Provisioning,
     dir: &Path,

@@ -73,8 +73,21 @@ pub fn indicator_rows(report: &ParticipantReport) -> Vec<IndicatorRow<'_>> {
     .collect()
 }
 
-/// The report as CSV: [`CSV_HEADER`], then one line per figure with the period's dates.
-pub fn to_csv(report: &ParticipantReport) -> String {
+/// The names of sites by id, for the categories of `contacts_by_site`.
+pub type SiteNames = std::collections::BTreeMap<String, String>;
+
+/// A row's category as people read it: a site by its name where `sites` has one (an id
+/// without a name, a site this side does not know, stays an id); anything else as it is.
+pub fn category_label<'a>(row: &IndicatorRow<'a>, sites: &'a SiteNames) -> &'a str {
+    match row.indicator {
+        "contacts_by_site" => sites.get(row.category).map_or(row.category, String::as_str),
+        _ => row.category,
+    }
+}
+
+/// The report as CSV: [`CSV_HEADER`], then one line per figure with the period's dates;
+/// sites by their names where `sites` has them (a spreadsheet is read by people).
+pub fn to_csv(report: &ParticipantReport, sites: &SiteNames) -> String {
     let mut out = String::from(CSV_HEADER);
     out.push('\n');
     for row in indicator_rows(report) {
@@ -85,7 +98,7 @@ pub fn to_csv(report: &ParticipantReport) -> String {
             report.from,
             report.to,
             row.indicator,
-            csv_field(row.category),
+            csv_field(category_label(&row, sites)),
             row.count
         );
     }
@@ -111,5 +124,23 @@ mod tests {
         assert_eq!(csv_field("fi"), "fi");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+
+    #[test]
+    fn sites_are_named_where_a_name_is_known_and_other_categories_stay_codes() {
+        let site = |category| IndicatorRow {
+            indicator: "contacts_by_site",
+            category,
+            count: 1,
+        };
+        let names = SiteNames::from([("id-1".to_owned(), "Tikkurila NGO house".to_owned())]);
+        assert_eq!(category_label(&site("id-1"), &names), "Tikkurila NGO house");
+        assert_eq!(category_label(&site("id-2"), &names), "id-2");
+        let topic = IndicatorRow {
+            indicator: "contacts_by_topic",
+            category: "id-1",
+            count: 1,
+        };
+        assert_eq!(category_label(&topic, &names), "id-1");
     }
 }

@@ -292,7 +292,7 @@ impl From<ServerError> for ApiError {
                 err,
                 error_codes::UNAVAILABLE,
                 DATABASE_UNAVAILABLE_RETRY_AFTER_SECS,
-                "the server cannot reach its database now; nothing of this request was stored; retry later",
+                "the server cannot reach its database now; retry later (a push is safe to send again)",
             ),
             other => Self {
                 internal: Some(Box::new(other)),
@@ -1065,12 +1065,21 @@ async fn participant_report(
                 (header::CONTENT_TYPE, CSV_MEDIA_TYPE.to_owned()),
                 (header::CONTENT_DISPOSITION, file),
             ],
-            tandem_reports::to_csv(&report),
+            tandem_reports::to_csv(&report, &site_names(&state).await?),
         )
             .into_response())
     } else {
         Ok(Json::<ParticipantReport>(report).into_response())
     }
+}
+
+/// Every site's name by id, for a report's CSV.
+async fn site_names(state: &AppState) -> Result<tandem_reports::SiteNames, ServerError> {
+    let sites = state.store.list_sites().await?;
+    Ok(sites
+        .into_iter()
+        .map(|site| (site.id.to_string(), site.name))
+        .collect())
 }
 
 /// Whether the request's `Accept` header names `text/csv`.

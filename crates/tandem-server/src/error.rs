@@ -59,6 +59,9 @@ pub enum ServerError {
         "a site named `{0}` exists already (site names are compared ignoring case and surrounding spaces)"
     )]
     SiteExists(String),
+    /// A site has that id already (`admin site add --id`).
+    #[error("a site with the id {0} exists already")]
+    SiteIdExists(Uuid),
     /// No site has that id.
     #[error("no site has the id {0}")]
     UnknownSite(Uuid),

@@ -217,6 +217,10 @@ enum SiteCommand {
         /// The name coaches and reports show, as people know the premises (at most 100
         /// characters).
         name: String,
+        /// The site's id, when contacts already name it (written before the site was
+        /// registered, say by `tandem contact add --site ID`); a new one otherwise.
+        #[arg(long)]
+        id: Option<Uuid>,
     },
     /// Print every site by name, archived ones included (tab-separated: id, name, `active`
     /// or `archived`).
@@ -451,10 +455,9 @@ async fn administer_sites(
 ) -> anyhow::Result<()> {
     let state = |archived: bool| if archived { "archived" } else { "active" };
     match command {
-        SiteCommand::Add { name } => {
-            let site = store
-                .add_site(new_uuid_v7(clock), &name, clock.now())
-                .await?;
+        SiteCommand::Add { name, id } => {
+            let id = id.unwrap_or_else(|| new_uuid_v7(clock));
+            let site = store.add_site(id, &name, clock.now()).await?;
             println!("site {} `{}` added", site.id, site.name);
         }
         SiteCommand::List => {

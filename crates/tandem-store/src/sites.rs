@@ -54,6 +54,10 @@ impl Store {
                  JOIN record_fields AS site ON site.entity = 'contact'
                       AND site.record_id = contact.record_id AND site.field = 'site'
                  WHERE coach.value = ?1 AND site.value <> 'null'
+                   AND NOT EXISTS (SELECT 1 FROM record_fields AS deleted
+                                   WHERE deleted.entity = 'contact'
+                                     AND deleted.record_id = contact.record_id
+                                     AND deleted.field = 'deleted' AND deleted.value = 'true')
                  ORDER BY contact.record_id DESC LIMIT 1",
             )?
             .query_row(params![coach, LAST_SITE_LOOKBACK], |row| row.get(0))
@@ -64,11 +68,20 @@ impl Store {
             .and_then(|id| Uuid::parse_str(&id).ok()))
     }
 
+    /// The sites' names by id, for reports.
+    pub fn site_names(&self) -> Result<tandem_reports::SiteNames, StoreError> {
+        Ok(self
+            .sites()?
+            .into_iter()
+            .map(|site| (site.id.to_string(), site.name))
+            .collect())
+    }
+
     /// Every site the last sync brought, archived ones included, by name.
     pub fn sites(&self) -> Result<Vec<Site>, StoreError> {
-        let mut statement = self.conn.prepare_cached(
-            "SELECT id, name, archived FROM sites ORDER BY name COLLATE NOCASE, id",
-        )?;
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT id, name, archived FROM sites")?;
         let rows = statement.query_map([], |row| {
             Ok((
                 row.get::<_, String>(0)?,
@@ -82,6 +95,9 @@ impl Store {
             let id = *SiteId::parse(&id)?.as_uuid();
             sites.push(Site { id, name, archived });
         }
+        // As the server orders them: by the name in lower case (any letter, not only ASCII,
+        // which is all SQLite's NOCASE folds), then by id.
+        sites.sort_by_cached_key(|site| (site.name.trim().to_lowercase(), site.id));
         Ok(sites)
     }
 }
@@ -108,9 +124,21 @@ mod tests {
         let first = [
             site(1, "Tikkurila NGO house", false),
             site(2, "myyrmäki library", true),
+            site(3, "Ämmässuo depot", false),
+            site(4, "äkäslompolo office", false),
         ];
         store.replace_sites(&first).unwrap();
-        assert_eq!(store.sites().unwrap(), [first[1].clone(), first[0].clone()]);
+        let names: Vec<_> = store.sites().unwrap().into_iter().map(|s| s.name).collect();
+        assert_eq!(
+            names,
+            [
+                "myyrmäki library",
+                "Tikkurila NGO house",
+                "äkäslompolo office",
+                "Ämmässuo depot"
+            ],
+            "case ignored for every letter"
+        );
         let renamed = [site(1, "Tikkurila NGO House", false)];
         store.replace_sites(&renamed).unwrap();
         assert_eq!(store.sites().unwrap(), renamed, "the server's list, whole");
@@ -145,12 +173,25 @@ mod tests {
                     &fields,
                     crate::EditContext::at(at.into()),
                 )
-                .unwrap();
+                .unwrap()
         };
         log(me, Some(library));
         log(me, Some(ngo_house));
         log(me, None);
         log(colleague, Some(library));
+        // A contact logged by mistake and deleted does not count.
+        let mistake = log(me, Some(library));
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-26T10:00:00+02:00").unwrap();
+        let deleted =
+            std::collections::BTreeMap::from([("deleted".to_owned(), serde_json::json!(true))]);
+        store
+            .edit_record(
+                tandem_domain::Entity::Contact,
+                mistake,
+                &deleted,
+                crate::EditContext::at(at.into()),
+            )
+            .unwrap();
         assert_eq!(store.last_site_of(me).unwrap(), Some(ngo_house));
         assert_eq!(store.last_site_of(colleague).unwrap(), Some(library));
         assert_eq!(store.last_site_of(Uuid::from_u128(0x9003)).unwrap(), None);

@@ -69,6 +69,10 @@ pub struct SyncReport {
     /// Acknowledged changes queued again because the server was restored from a backup
     /// (a new database epoch).
     pub requeued_after_restore: u64,
+    /// Why the list of sites could not be refreshed, if it could not (the cycle went on
+    /// with the list this laptop had).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sites_not_refreshed: Option<String>,
 }
 
 /// Runs one cycle on a signed-in store and records its outcome in the store (last sync, or
@@ -117,13 +121,7 @@ async fn run(
         }
     }
 
-    // The sites, a short list of reference data: a contact's site is offered and shown by
-    // name. A server from before sites answers 404, and the laptop keeps what it has.
-    match transport.sites().await {
-        Ok(list) => store.replace_sites(&planner::stored_sites(&list.sites))?,
-        Err(SyncError::Server { status: 404, .. }) => {}
-        Err(error) => return Err(error),
-    }
+    report.sites_not_refreshed = refresh_sites(store, transport.sites().await)?;
 
     if sign_in.role == "team_lead" {
         observer.phase(SyncPhase::Conflicts, store.pending_count()?);
@@ -136,6 +134,25 @@ async fn run(
     report.cursor = status.pull_cursor;
     report.open_conflicts = status.open_conflicts;
     Ok(report)
+}
+
+/// Stores the server's sites (reference data: a contact's site is offered and shown by name),
+/// or keeps the list this laptop has when the server's cannot be read: push and pull are
+/// done and stored by then, so a transient failure (a server from before sites answers 404)
+/// does not fail the cycle; it is returned, for the report. What needs a person (a revoked
+/// device, an update) still ends the cycle.
+fn refresh_sites(
+    store: &mut Store,
+    answer: Result<tandem_protocol::SiteList, SyncError>,
+) -> Result<Option<String>, SyncError> {
+    match answer {
+        Ok(list) => {
+            store.replace_sites(&planner::stored_sites(&list.sites))?;
+            Ok(None)
+        }
+        Err(error) if error.is_transient() => Ok(Some(error.to_string())),
+        Err(error) => Err(error),
+    }
 }
 
 /// Notes the epoch of a server answer (`tandem_store::ServerEpoch`); whether the cycle must
@@ -294,4 +311,53 @@ impl Drop for PageFetch {
 fn note_skew(report: &mut SyncReport, skew_ms: i64) {
     report.clock_skew_ms = skew_ms;
     report.clock_skewed = skew_ms.abs() > CLOCK_SKEW_WARNING_MS;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tandem_protocol::{Site, SiteList};
+    use uuid::Uuid;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_with_key(
+            &dir.path().join("tandem.db"),
+            &tandem_store::StoreKey::generate(),
+        )
+        .unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn the_sites_are_kept_when_the_server_cannot_give_them_and_a_revoked_device_still_stops() {
+        let (_dir, mut store) = store();
+        let library = Site {
+            id: Uuid::from_u128(1),
+            name: "Myyrmäki library drop-in".to_owned(),
+            archived: false,
+        };
+        let answer = Ok(SiteList {
+            sites: vec![library],
+        });
+        assert_eq!(refresh_sites(&mut store, answer).unwrap(), None);
+        assert_eq!(store.sites().unwrap().len(), 1);
+
+        // A server from before sites: the cycle goes on, with the list this laptop has.
+        let older_server = Err(SyncError::Server {
+            status: 404,
+            code: "not_found".to_owned(),
+            message: "no route".to_owned(),
+            retry_after_secs: None,
+        });
+        let kept = refresh_sites(&mut store, older_server).unwrap();
+        assert!(kept.is_some_and(|why| why.contains("404")));
+        assert_eq!(store.sites().unwrap().len(), 1, "kept");
+
+        let revoked = refresh_sites(&mut store, Err(SyncError::DeviceRevoked));
+        assert!(
+            matches!(revoked, Err(SyncError::DeviceRevoked)),
+            "{revoked:?}"
+        );
+    }
 }

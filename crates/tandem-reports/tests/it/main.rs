@@ -111,7 +111,10 @@ fn the_csv_has_a_header_and_one_line_per_figure_with_the_period() {
     write(&mut data, &fixture.created, at("2024-01-05T09:00:00Z"));
     let first = &fixture.expected[0];
     let report = participant_report(&data, ReportPeriod::new(first.from, first.to).unwrap());
-    let csv = to_csv(&report);
+    // One of the two sites has a name here: it is printed by name, the other by id.
+    let [(named, name), (unnamed, _)] = fixture.sites;
+    let names = tandem_reports::SiteNames::from([(named.to_string(), name.to_owned())]);
+    let csv = to_csv(&report, &names);
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], "from,to,indicator,category,count");
     assert_eq!(lines.len(), indicator_rows(&report).len() + 1);
@@ -121,5 +124,20 @@ fn the_csv_has_a_header_and_one_line_per_figure_with_the_period() {
     assert!(lines.contains(&"2024-01-01,2024-06-30,anonymous_visitors,total,2"));
     // Every enumerated category is listed, zeros included.
     assert!(lines.contains(&"2024-01-01,2024-06-30,participants_by_gender,undisclosed,0"));
+    let by_site: Vec<&str> = lines
+        .iter()
+        .filter(|line| line.contains(",contacts_by_site,"))
+        .copied()
+        .collect();
+    assert!(
+        by_site
+            .iter()
+            .any(|line| line.contains(&format!(",{name},")))
+            && by_site
+                .iter()
+                .any(|line| line.contains(&format!(",{unnamed},")))
+            && !by_site.iter().any(|line| line.contains(&named.to_string())),
+        "{by_site:?}"
+    );
     assert!(csv.ends_with('\n'));
 }

@@ -100,9 +100,9 @@ pub const AUDIT_LOCK_KEY: i64 = 0x7461_6e64_656d_6175;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
 
 /// How long a request waits for a free connection, or for a new one to be made, unless told
-/// otherwise: a third of the request timeout, so that an overloaded server or an unreachable
-/// database is answered 503 with a `Retry-After` (devices come back later, spread out)
-/// rather than left to the request timeout's empty 408.
+/// otherwise: a third of the default request timeout (30 s), so that an overloaded server or
+/// an unreachable database is answered 503 with a `Retry-After` (devices come back later,
+/// spread out) rather than left to the request timeout's empty 408.
 pub const DEFAULT_POOL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The connection pool's limits.
@@ -1246,7 +1246,17 @@ impl ServerStore for PostgresStore {
             )
             .await
         {
-            Err(err) if is_unique_violation(&err) => Err(ServerError::SiteExists(name)),
+            // The id (given by `admin site add --id`) or the name is taken.
+            Err(err) if is_unique_violation(&err) => {
+                let id_taken = client
+                    .query_opt("SELECT 1 FROM sites WHERE id = $1", &[&id])
+                    .await?
+                    .is_some();
+                Err(match id_taken {
+                    true => ServerError::SiteIdExists(id),
+                    false => ServerError::SiteExists(name),
+                })
+            }
             Err(err) => Err(err.into()),
             Ok(_) => Ok(Site {
                 id,

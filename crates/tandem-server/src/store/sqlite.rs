@@ -851,7 +851,21 @@ impl ServerStore for SqliteStore {
                 "INSERT INTO sites (id, name, name_key, created_ms) VALUES (?1, ?2, ?3, ?4)",
                 params![id.to_string(), name, key, to_ms(now)],
             ) {
-                Err(err) if is_unique_violation(&err) => Err(ServerError::SiteExists(name)),
+                // The id (given by `admin site add --id`) or the name is taken.
+                Err(err) if is_unique_violation(&err) => {
+                    let id_taken = conn
+                        .query_row(
+                            "SELECT 1 FROM sites WHERE id = ?1",
+                            [id.to_string()],
+                            |_| Ok(()),
+                        )
+                        .optional()?
+                        .is_some();
+                    Err(match id_taken {
+                        true => ServerError::SiteIdExists(id),
+                        false => ServerError::SiteExists(name),
+                    })
+                }
                 Err(err) => Err(err.into()),
                 Ok(_) => Ok(Site {
                     id,

@@ -287,4 +287,21 @@ async fn admin_site_commands_add_list_rename_archive_and_refuse_a_duplicate_name
         refused.contains(&format!("no site has the id {unknown}")),
         "{refused}"
     );
+
+    // An id contacts already name (written before the site was registered) can be given.
+    let known = unknown.to_string();
+    let added = site_ok(
+        data_dir,
+        &["add", "Martinlaakso family centre", "--id", &known],
+    )
+    .await;
+    assert_eq!(
+        added,
+        format!("site {known} `Martinlaakso family centre` added\n")
+    );
+    let refused = site_failing(data_dir, &["add", "Another name", "--id", &known]).await;
+    assert!(
+        refused.contains(&format!("a site with the id {known} exists already")),
+        "{refused}"
+    );
 }
