@@ -269,7 +269,7 @@ pub(crate) struct ContactFields {
     #[arg(long, value_name = "DATE_TIME")]
     occurred_at: Option<String>,
     /// Where it happened: a site's name or id, as the last sync brought them (`tandem
-    /// sites` lists them).
+    /// sites` lists them; an archived site too, for a contact of the past).
     #[arg(long, value_name = "SITE")]
     pub(crate) site: Option<String>,
     #[arg(long = "coach", value_name = "USER_ID")]
