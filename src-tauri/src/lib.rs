@@ -15,6 +15,18 @@ pub mod typescript;
 pub mod updates;
 pub mod views;
 
+/// A new store in a temporary directory, with a random key, for the crate's tests.
+#[cfg(test)]
+pub(crate) fn test_store() -> (tempfile::TempDir, tandem_store::Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = tandem_store::Store::open_with_key(
+        &dir.path().join(tandem_store::STORE_FILE_NAME),
+        &tandem_store::StoreKey::generate(),
+    )
+    .unwrap();
+    (dir, store)
+}
+
 use std::path::PathBuf;
 
 use tauri::Manager;

@@ -319,9 +319,9 @@ async fn run_cycle(state: &AppState) -> Option<Result<SyncReport, SyncError>> {
     let result = cycle(state).await;
     // Another process (`tandem sync` in a terminal) syncing this store right now tells
     // nothing new of the server or of this laptop's sync: the bar keeps what it showed.
-    let busy = matches!(result, Err(SyncError::AlreadyRunning { .. }));
     let outcome = CycleOutcome::of(&result);
-    let online = Some(!matches!(result, Err(SyncError::Offline { .. })));
+    let busy = outcome == CycleOutcome::Busy;
+    let online = Some(outcome != CycleOutcome::Unreachable);
     if let Err(SyncError::DeviceRevoked) = &result {
         state.close_store();
         let _ = tandem_sync::wipe_local_data(&state.data_dir);
@@ -938,20 +938,9 @@ mod tests {
         assert_eq!(error.kind, ErrorKind::WrongPassword);
     }
 
-    /// A new store in a temporary directory, with a random key.
-    fn new_store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_with_key(
-            &dir.path().join("tandem.db"),
-            &tandem_store::StoreKey::generate(),
-        )
-        .unwrap();
-        (dir, store)
-    }
-
     #[test]
     fn the_sync_bar_shows_this_runs_failures_not_a_guess_at_an_older_one() {
-        let (_dir, mut store) = new_store();
+        let (_dir, mut store) = crate::test_store();
         // An earlier run (or the CLI) failed to sync, for whatever reason.
         store
             .record_sync_failure(
@@ -1047,7 +1036,7 @@ mod tests {
 
     #[test]
     fn the_sync_bar_says_when_a_failed_sync_is_tried_again() {
-        let (dir, store) = new_store();
+        let (dir, store) = crate::test_store();
         let state = AppState::new(
             dir.path().to_path_buf(),
             Ok(tandem_sync::Provisioning::default()),
@@ -1070,7 +1059,7 @@ mod tests {
     }
 
     fn store_with_auto_resolved_nickname() -> (tempfile::TempDir, Store, uuid::Uuid) {
-        let (dir, mut store) = new_store();
+        let (dir, mut store) = crate::test_store();
         let at = now();
         let fields = std::collections::BTreeMap::from([
             ("given_name".to_owned(), serde_json::json!("Amina")),
@@ -1162,7 +1151,7 @@ mod tests {
 
     #[test]
     fn the_changes_left_by_each_coach_of_a_shared_laptop_carry_their_author() {
-        let (_dir, mut store) = new_store();
+        let (_dir, mut store) = crate::test_store();
         let create = |store: &mut Store, name: &str| {
             let fields = std::collections::BTreeMap::from([(
                 "given_name".to_owned(),

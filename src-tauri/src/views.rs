@@ -284,12 +284,7 @@ mod tests {
 
     #[test]
     fn the_contact_form_starts_at_the_coachs_last_site_unless_it_was_archived() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open_with_key(
-            &dir.path().join("tandem.db"),
-            &tandem_store::StoreKey::generate(),
-        )
-        .unwrap();
+        let (_dir, mut store) = crate::test_store();
         let coach = Uuid::from_u128(0x9001);
         let library = Uuid::from_u128(1);
         let fields = BTreeMap::from([

@@ -105,7 +105,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::StoreKey;
+    use crate::connection::test_store;
 
     fn site(n: u128, name: &str, archived: bool) -> Site {
         Site {
@@ -117,9 +117,7 @@ mod tests {
 
     #[test]
     fn each_list_replaces_the_last_and_reads_back_by_name() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store =
-            Store::open_with_key(&dir.path().join("tandem.db"), &StoreKey::generate()).unwrap();
+        let (_dir, mut store) = test_store();
         assert_eq!(store.sites().unwrap(), []);
         let first = [
             site(1, "Tikkurila NGO house", false),
@@ -146,9 +144,7 @@ mod tests {
 
     #[test]
     fn a_coach_starts_from_the_site_of_their_newest_contact() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store =
-            Store::open_with_key(&dir.path().join("tandem.db"), &StoreKey::generate()).unwrap();
+        let (_dir, mut store) = test_store();
         let (me, colleague) = (Uuid::from_u128(0x9001), Uuid::from_u128(0x9002));
         let (library, ngo_house) = (Uuid::from_u128(1), Uuid::from_u128(2));
         // A contact's id is a UUIDv7 of the time it was logged: one minute apart each.
