@@ -635,6 +635,26 @@ pub struct SiteList {
     pub sites: Vec<Site>,
 }
 
+/// A user of the team: who a contact's `coach_id`, a client's `consent_by` or a change's
+/// `author_id` names. Users are server-owned reference data: the server's admin commands make
+/// them; devices pull their team's (`GET /v1/users`) to name people, and never edit them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TeamUser {
+    /// The user's id.
+    pub id: Uuid,
+    /// The name the user signs in with, which the team knows them by.
+    pub username: String,
+    /// The user's role.
+    pub role: Role,
+}
+
+/// `GET /v1/users`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UserList {
+    /// Every member of the caller's team, by username.
+    pub users: Vec<TeamUser>,
+}
+
 /// `GET /health`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct HealthResponse {

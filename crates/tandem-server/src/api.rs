@@ -20,7 +20,7 @@ use tandem_protocol::ParticipantReport;
 use tandem_protocol::{
     ApiErrorBody, ChangeStatus, ConflictList, DeviceList, HealthResponse, LoginRequest,
     LoginResponse, MAX_PULL_LIMIT, PullQuery, PullResponse, PushRequest, PushResponse,
-    ResolveConflictRequest, ResolveConflictResponse, Role, SiteList, error_codes,
+    ResolveConflictRequest, ResolveConflictResponse, Role, SiteList, UserList, error_codes,
     is_supported_schema_version,
 };
 use tandem_reports::ReportPeriod;
@@ -41,7 +41,10 @@ use crate::ServerError;
 use crate::auth::{PasswordHashing, new_device_token, token_hash};
 use crate::clock::{Clock, new_uuid_v7, to_ms};
 use crate::metrics::ServerMetrics;
-use crate::push::{forget_lost_bases, prepare_change, refuse_unknown_sites, site_written};
+use crate::push::{
+    forget_lost_bases, prepare_change, refuse_unknown_sites, refuse_users_outside_team,
+    site_written, user_named, user_outside_team, user_written,
+};
 use crate::store::{NewDevice, PushContext, ServerStore};
 
 // Erasure, the access export and the audit viewer; a child module, so it shares the
@@ -149,6 +152,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_devices))
         .routes(routes!(revoke_device))
         .routes(routes!(list_sites))
+        .routes(routes!(list_users))
         .merge(duplicate_endpoints::routes())
         .routes(routes!(privacy::erase_client))
         .routes(routes!(privacy::export_client))
@@ -726,6 +730,11 @@ async fn push(
     } else {
         prepared
     };
+    let prepared = if prepared.iter().any(|change| user_written(change).is_some()) {
+        refuse_users_outside_team(prepared, &team_member_ids(&state, team_id).await?)
+    } else {
+        prepared
+    };
     let epochs = state.store.epochs().await?;
     let prepared = forget_lost_bases(prepared, &epochs);
     let results = state
@@ -894,7 +903,7 @@ async fn list_conflicts(
         (status = 409, description = "`conflict_not_open`: the conflict was resolved already.", body = ApiErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over the limit.", body = ApiErrorBody),
         UnsupportedMediaType,
-        (status = 422, description = "`invalid_request`: JSON of the wrong shape or an invalid value; the message names the field. `consent_required`: the value would leave special-category data on a client without a lawful basis.", body = ApiErrorBody),
+        (status = 422, description = "`invalid_request`: JSON of the wrong shape or an invalid value (a `consent_by` naming no user of the team among them); the message names the field. `consent_required`: the value would leave special-category data on a client without a lawful basis.", body = ApiErrorBody),
         StoreFailure,
     )
 )]
@@ -917,6 +926,12 @@ async fn resolve_conflict(
     let value = spec
         .parse_json(&request.value, ValidationContext::new(now.date_naive()))
         .map_err(|err| ApiError::invalid(err.to_string()))?;
+    if user_named(spec, &value).is_some()
+        && let Some(reason) =
+            user_outside_team(spec, &value, &team_member_ids(&state, team_id).await?)
+    {
+        return Err(ApiError::invalid(reason));
+    }
     let change_id = new_uuid_v7(state.clock.as_ref());
     let (conflict, change) = state
         .store
@@ -1002,6 +1017,42 @@ async fn list_sites(
     // is written.
     let sites = state.store.list_sites().await?;
     Ok(Json(SiteList { sites }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/users",
+    tag = "users",
+    security(("device_token" = [])),
+    responses(
+        (status = 200, description = "Every member of the caller's team with their role, by username. Any role of the team may read them.", body = UserList),
+        Unauthorized,
+        (status = 403, description = "`forbidden`: an admin's device, which works with no team's records.", body = ApiErrorBody),
+        StoreFailure,
+    )
+)]
+async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<UserList>, ApiError> {
+    // Users are listed to the devices that work with a team's records, which an admin's
+    // never does (as for client data).
+    let team_id = caller.client_data_team().map_err(|_| {
+        ApiError::forbidden("only the device of a team's coach or team lead lists the team's users")
+    })?;
+    // Reference data, not client data: no audit entry is written.
+    let users = state.store.team_users(team_id).await?;
+    Ok(Json(UserList { users }))
+}
+
+/// The ids of the team's users: who a contact's `coach_id` or a client's `consent_by` may
+/// name.
+async fn team_member_ids(
+    state: &AppState,
+    team_id: Uuid,
+) -> Result<std::collections::HashSet<Uuid>, ServerError> {
+    let users = state.store.team_users(team_id).await?;
+    Ok(users.into_iter().map(|user| user.id).collect())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

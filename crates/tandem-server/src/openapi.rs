@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         (name = "conflicts", description = "The team lead's review queue."),
         (name = "devices", description = "Device health and revocation."),
         (name = "sites", description = "The organisation's sites (NGO premises): reference data devices pull and never edit."),
+        (name = "users", description = "The users of the caller's team: reference data devices pull and never edit."),
         (name = "duplicates", description = "Duplicate clients: candidates, merge, undo, dismiss."),
         (name = "privacy", description = "Erasure, the subject-access export and the audit log."),
         (name = "operations", description = "Health check and this document."),

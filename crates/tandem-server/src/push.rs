@@ -140,6 +140,73 @@ pub fn refuse_unknown_sites(
 /// The field of a contact that names its site.
 const SITE_FIELD: &str = "site";
 
+/// The fields that name a user of the record's team: a contact's coach, and who recorded a
+/// client's consent.
+const USER_FIELDS: [(Entity, &str); 2] = [
+    (Entity::Contact, "coach_id"),
+    (Entity::Client, "consent_by"),
+];
+
+/// The user that writing `value` to the field `spec` names, if the field names a user and
+/// `value` is not null (clearing the field names no one).
+pub fn user_named<'a>(spec: &FieldSpec, value: &'a FieldValue) -> Option<&'a str> {
+    if USER_FIELDS.contains(&(spec.entity, spec.name)) {
+        value.as_text()
+    } else {
+        None
+    }
+}
+
+/// The user a valid change names, if it names one (see [`user_named`]).
+pub fn user_written(change: &PreparedChange) -> Option<&str> {
+    match change {
+        PreparedChange::Valid(valid) => user_named(valid.spec, &valid.value),
+        PreparedChange::Invalid { .. } => None,
+    }
+}
+
+/// Why writing `value` to the field `spec` is refused, if it names a user who is not one of
+/// `members` (the ids of the team's users): a contact's coach or a client's consent giver
+/// must be someone the team's devices can name (`GET /v1/users`). Users never leave a team,
+/// so a value accepted once stays valid.
+pub fn user_outside_team(
+    spec: &FieldSpec,
+    value: &FieldValue,
+    members: &std::collections::HashSet<Uuid>,
+) -> Option<String> {
+    let user = user_named(spec, value)?;
+    if Uuid::parse_str(user).is_ok_and(|id| members.contains(&id)) {
+        return None;
+    }
+    Some(format!(
+        "{}: no user of this team has the id {user} (the team's users: GET /v1/users)",
+        spec.name
+    ))
+}
+
+/// Refuses every change that names a user outside the team (see [`user_outside_team`]).
+/// Only that change is refused: the record's other fields still arrive.
+pub fn refuse_users_outside_team(
+    prepared: Vec<PreparedChange>,
+    members: &std::collections::HashSet<Uuid>,
+) -> Vec<PreparedChange> {
+    prepared
+        .into_iter()
+        .map(|change| match &change {
+            PreparedChange::Valid(valid) => {
+                match user_outside_team(valid.spec, &valid.value, members) {
+                    Some(reason) => PreparedChange::Invalid {
+                        change_id: valid.change_id,
+                        reason,
+                    },
+                    None => change,
+                }
+            }
+            PreparedChange::Invalid { .. } => change,
+        })
+        .collect()
+}
+
 /// Gives every change based on a seq that a restore lost (`Epochs::is_lost`) the base
 /// version 0: the server no longer knows the value it was based on, so the change is
 /// concurrent with whatever stands, and the field's policy decides (a review field goes to
@@ -554,6 +621,77 @@ mod tests {
             refused[2..],
             [None, None],
             "clearing a site, and other fields"
+        );
+    }
+
+    #[test]
+    fn a_coach_or_consent_giver_outside_the_team_is_refused_and_a_member_or_null_passes() {
+        let member = Uuid::from_u128(0x91);
+        let stranger = Uuid::from_u128(0x92);
+        let write = |id: u128, entity: &str, field: &str, value: Json| {
+            let mut change = change(field, value, 0, "1768471200000-00000-dev");
+            change.entity = entity.into();
+            change.change_id = Uuid::from_u128(id);
+            prepare_change(&change, Uuid::from_u128(3), ctx())
+        };
+        let prepared = vec![
+            write(1, "contact", "coach_id", json!(member.to_string())),
+            write(2, "contact", "coach_id", json!(stranger.to_string())),
+            write(3, "contact", "coach_id", Json::Null),
+            write(4, "client", "consent_by", json!(member.to_string())),
+            write(5, "client", "consent_by", json!(stranger.to_string())),
+            write(6, "client", "consent_by", Json::Null),
+            // Other id fields name records, not users.
+            write(7, "contact", "client_id", json!(stranger.to_string())),
+            write(8, "client", "nickname", json!("Ami")),
+        ];
+        assert_eq!(
+            prepared.iter().filter_map(user_written).collect::<Vec<_>>(),
+            [
+                member.to_string(),
+                stranger.to_string(),
+                member.to_string(),
+                stranger.to_string()
+            ],
+            "only non-null coach_id and consent_by name users"
+        );
+        let members = std::collections::HashSet::from([member]);
+        let checked = refuse_users_outside_team(prepared, &members);
+        let refused: Vec<_> = checked
+            .iter()
+            .map(|change| match change {
+                PreparedChange::Valid(_) => None,
+                PreparedChange::Invalid { change_id, reason } => {
+                    Some((change_id.as_u128(), reason.as_str()))
+                }
+            })
+            .collect();
+        let reason = |field: &str| {
+            format!(
+                "{field}: no user of this team has the id {stranger} (the team's users: GET /v1/users)"
+            )
+        };
+        assert_eq!(
+            refused,
+            [
+                None,
+                Some((2, reason("coach_id").as_str())),
+                None,
+                None,
+                Some((5, reason("consent_by").as_str())),
+                None,
+                None,
+                None,
+            ]
+        );
+        let consent_by = field_spec(Entity::Client, "consent_by").unwrap();
+        let stranger_value = consent_by
+            .parse_json(&json!(stranger.to_string()), ctx())
+            .unwrap();
+        assert_eq!(
+            user_outside_team(consent_by, &stranger_value, &members),
+            Some(reason("consent_by")),
+            "the same rule for a team lead's resolution"
         );
     }
 }

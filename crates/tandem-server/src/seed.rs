@@ -208,6 +208,24 @@ mod tests {
             .map(|c| c.value.as_str().unwrap().to_owned())
             .collect();
         assert_eq!(named, site_ids, "contacts name exactly the demo's sites");
+
+        // Their coaches are members of the demo team: a push naming anyone else is refused.
+        let members: std::collections::BTreeSet<String> = store
+            .team_users(team.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|user| user.id.to_string())
+            .collect();
+        let coaches: std::collections::BTreeSet<String> = pulled
+            .iter()
+            .filter(|c| c.field == "coach_id")
+            .map(|c| c.value.as_str().unwrap().to_owned())
+            .collect();
+        assert!(
+            !coaches.is_empty() && coaches.is_subset(&members),
+            "{coaches:?} are not all among {members:?}"
+        );
     }
 
     #[tokio::test]

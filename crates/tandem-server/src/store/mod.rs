@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use tandem_domain::{Entity, FieldValue};
 use tandem_protocol::{
     ChangeResult, Conflict, ConflictStatus, DeviceInfo, DuplicateMerge, PulledChange, PulledPurge,
-    Role, Site, TeamRef, UserRef,
+    Role, Site, TeamRef, TeamUser, UserRef,
 };
 use tandem_reports::{ReportData, sql_field_list};
 use uuid::Uuid;
@@ -184,6 +184,10 @@ pub trait ServerStore: PrivacyStore + EpochStore + Send + Sync + std::fmt::Debug
     ) -> Result<(), ServerError>;
     /// A user with their hash and teams, for login.
     async fn login_user(&self, username: &str) -> Result<Option<LoginUser>, ServerError>;
+    /// The members of a team with their roles, ordered by username (byte order, as both
+    /// backends compare; usernames are unique): the users a contact's `coach_id` or a
+    /// client's `consent_by` may name.
+    async fn team_users(&self, team_id: Uuid) -> Result<Vec<TeamUser>, ServerError>;
 
     /// Adds a site (organisation-wide, not archived) named `name` trimmed: 1 to
     /// [`MAX_SITE_NAME_CHARS`] characters without control characters, else

@@ -42,7 +42,7 @@ use tandem_domain::{
 };
 use tandem_protocol::{
     ChangeResult, ChangeStatus, Conflict, ConflictStatus, ConflictValue, DeviceInfo,
-    DuplicateMerge, PulledChange, PulledPurge, Role, Site, TeamRef, UserRef,
+    DuplicateMerge, PulledChange, PulledPurge, Role, Site, TeamRef, TeamUser, UserRef,
 };
 use tandem_reports::ReportData;
 use tokio::sync::OwnedMutexGuard;
@@ -1407,6 +1407,28 @@ impl ServerStore for PostgresStore {
             password_hash: row.try_get(2)?,
             teams,
         }))
+    }
+
+    async fn team_users(&self, team_id: Uuid) -> Result<Vec<TeamUser>, ServerError> {
+        let client = self.client().await?;
+        // COLLATE "C": byte order, as SQLite sorts, whatever the database's locale.
+        client
+            .query(
+                "SELECT u.id, u.username, u.role FROM users u
+                 JOIN team_members m ON m.user_id = u.id
+                 WHERE m.team_id = $1 ORDER BY u.username COLLATE \"C\"",
+                &[&team_id],
+            )
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(TeamUser {
+                    id: row.try_get(0)?,
+                    username: row.try_get(1)?,
+                    role: role(row.try_get(2)?)?,
+                })
+            })
+            .collect()
     }
 
     async fn recent_login_failures(

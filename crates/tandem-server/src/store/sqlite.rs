@@ -22,7 +22,7 @@ use tandem_domain::{
 };
 use tandem_protocol::{
     ChangeResult, ChangeStatus, Conflict, ConflictStatus, ConflictValue, DeviceInfo,
-    DuplicateMerge, PulledChange, PulledPurge, Role, Site, TeamRef, UserRef,
+    DuplicateMerge, PulledChange, PulledPurge, Role, Site, TeamRef, TeamUser, UserRef,
 };
 use tandem_reports::ReportData;
 use uuid::Uuid;
@@ -1022,6 +1022,35 @@ impl ServerStore for SqliteStore {
                 password_hash: hash,
                 teams,
             }))
+        })
+        .await
+    }
+
+    async fn team_users(&self, team_id: Uuid) -> Result<Vec<TeamUser>, ServerError> {
+        self.run(move |conn| {
+            // BINARY collation: the order of the username's bytes, as PostgreSQL's
+            // `COLLATE "C"`.
+            let mut stmt = conn.prepare(
+                "SELECT u.id, u.username, u.role FROM users u
+                 JOIN team_members m ON m.user_id = u.id
+                 WHERE m.team_id = ?1 ORDER BY u.username",
+            )?;
+            let rows = stmt.query_map([team_id.to_string()], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            })?;
+            rows.map(|row| {
+                let (id, username, role_text) = row?;
+                Ok(TeamUser {
+                    id: uuid(&id)?,
+                    username,
+                    role: role(&role_text)?,
+                })
+            })
+            .collect()
         })
         .await
     }

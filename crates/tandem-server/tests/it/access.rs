@@ -336,6 +336,29 @@ async fn every_endpoint_checks_role_and_team(backend: Backend) {
             None,
             StatusCode::OK,
         ),
+        // Users are reference data of a team: every device of a team reads its own team's;
+        // an admin's device works for no team.
+        (
+            &coach,
+            Method::GET,
+            "/v1/users".into(),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            &lead_s,
+            Method::GET,
+            "/v1/users".into(),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            &admin,
+            Method::GET,
+            "/v1/users".into(),
+            None,
+            StatusCode::FORBIDDEN,
+        ),
     ];
     for (who, method, path, body, expected) in cases {
         let reply = server
@@ -364,6 +387,7 @@ async fn every_endpoint_checks_role_and_team(backend: Backend) {
         (Method::GET, "/v1/audit".to_owned()),
         (Method::GET, report.clone()),
         (Method::GET, "/v1/sites".to_owned()),
+        (Method::GET, "/v1/users".to_owned()),
     ] {
         let reply = server.request(method.clone(), &path, None, None).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{method} {path}");

@@ -27,3 +27,4 @@ mod sites;
 mod sync;
 mod tls;
 mod unavailable;
+mod users;

@@ -360,6 +360,19 @@ async fn real_answers_of_every_endpoint_match_the_schemas_documented_for_their_s
     let (status, body) = call(&http, Method::GET, format!("{base}/v1/sites"), None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     check("GET", "/v1/sites", status, &body);
+    let (status, body) = call(
+        &http,
+        Method::GET,
+        format!("{base}/v1/users"),
+        Some(&coach.device_token),
+        None,
+    )
+    .await;
+    assert_eq!(body["users"].as_array().unwrap().len(), 2, "{body}");
+    check("GET", "/v1/users", status, &body);
+    let (status, body) = call(&http, Method::GET, format!("{base}/v1/users"), None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    check("GET", "/v1/users", status, &body);
 
     let url = format!("{base}/v1/sync/pull?after=0&limit=10");
     let (status, body) = call(&http, Method::GET, url, Some(&coach.device_token), None).await;
@@ -456,6 +469,16 @@ async fn real_answers_of_every_endpoint_match_the_schemas_documented_for_their_s
     // The admin revokes the coach's laptop, which then gets 401 `device_revoked`.
     let (_, admin) = login(&http, &base, "admin").await;
     let admin_token = admin["device_token"].as_str().unwrap();
+    let (status, body) = call(
+        &http,
+        Method::GET,
+        format!("{base}/v1/users"),
+        Some(admin_token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    check("GET", "/v1/users", status, &body);
     let url = format!("{base}/v1/devices/{}/revoke", coach.device_id);
     let (status, body) = call(&http, Method::POST, url, Some(admin_token), None).await;
     assert_eq!(body["revoked"], true, "{body}");

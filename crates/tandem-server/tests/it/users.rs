@@ -1,0 +1,367 @@
+//! Users as reference data: the members of a team, which the admin commands make (through
+//! the store here) and every device of the team reads from `GET /v1/users`, and the push
+//! check that keeps a contact's `coach_id` and a client's `consent_by` naming members of the
+//! pushing device's team.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tandem_protocol::{ChangeResult, ChangeStatus, Role, TeamUser, UserList};
+use tandem_server::auth::PasswordHashing;
+use tandem_server::clock::Clock;
+use tandem_server::store::AuditFilter;
+use uuid::Uuid;
+
+use crate::harness::*;
+
+/// `GET /v1/users` as `device`, which must succeed.
+async fn users(server: &TestServer, device: &Device) -> Vec<TeamUser> {
+    let reply = server
+        .request(Method::GET, "/v1/users", Some(&device.token), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply.json::<UserList>().users
+}
+
+fn named(users: &[TeamUser]) -> Vec<(&str, Role)> {
+    users
+        .iter()
+        .map(|user| (user.username.as_str(), user.role))
+        .collect()
+}
+
+/// The id [`start`] gives the user `username` of [`USERS`].
+fn user_id(username: &str) -> Uuid {
+    let index = USERS
+        .iter()
+        .position(|(name, _, _)| *name == username)
+        .unwrap();
+    Uuid::from_u128(0x9000 + index as u128)
+}
+
+/// Adds a user with the harness's password to `teams`, as `admin user add` does.
+async fn add_user(server: &TestServer, id: Uuid, username: &str, role: Role, teams: &[&str]) {
+    let hash = PasswordHashing::fast_insecure_for_tests()
+        .hash(PASSWORD)
+        .unwrap();
+    let teams: Vec<String> = teams.iter().map(|team| (*team).to_owned()).collect();
+    server
+        .store
+        .add_user(id, username, &hash, role, &teams, server.clock.now())
+        .await
+        .unwrap();
+}
+
+/// Asserts that `result` was rejected for `field` naming `id`, a user outside the team.
+fn assert_refused_as_stranger(result: &ChangeResult, field: &str, id: Uuid) {
+    assert_eq!(result.status, ChangeStatus::Rejected, "{result:?}");
+    assert_eq!(
+        result.reason.as_deref(),
+        Some(
+            format!(
+                "{field}: no user of this team has the id {id} (the team's users: GET /v1/users)"
+            )
+            .as_str()
+        ),
+    );
+    assert_eq!((result.version, &result.value), (0, &Value::Null));
+}
+
+both_backends!(the_roster_lists_the_callers_team_by_username_with_roles_and_no_other_teams_users);
+async fn the_roster_lists_the_callers_team_by_username_with_roles_and_no_other_teams_users(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    // Upper case sorts before lower case: the order is the bytes of the username.
+    add_user(
+        &server,
+        Uuid::from_u128(0x9101),
+        "Aino",
+        Role::TeamLead,
+        &["north"],
+    )
+    .await;
+    // A member of both teams is on both rosters.
+    let mira = Uuid::from_u128(0x9102);
+    add_user(&server, mira, "mira", Role::Coach, &["north", "south"]).await;
+
+    let coach = server.login("coach_a").await;
+    let north = users(&server, &coach).await;
+    assert_eq!(
+        named(&north),
+        [
+            ("Aino", Role::TeamLead),
+            ("coach_a", Role::Coach),
+            ("coach_b", Role::Coach),
+            ("lead_n", Role::TeamLead),
+            ("mira", Role::Coach),
+        ],
+        "the team's members only: no south users, no admin"
+    );
+    assert_eq!(north[1].id, user_id("coach_a"));
+    assert_eq!(north[4].id, mira);
+
+    let lead_s = server.login("lead_s").await;
+    assert_eq!(
+        named(&users(&server, &lead_s).await),
+        [
+            ("coach_s", Role::Coach),
+            ("lead_s", Role::TeamLead),
+            ("mira", Role::Coach)
+        ]
+    );
+    // The raw JSON is the documented one.
+    let reply = server
+        .request(Method::GET, "/v1/users", Some(&lead_s.token), None)
+        .await;
+    assert_eq!(
+        reply.body,
+        json!({"users": [
+            {"id": user_id("coach_s"), "username": "coach_s", "role": "coach"},
+            {"id": user_id("lead_s"), "username": "lead_s", "role": "team_lead"},
+            {"id": mira, "username": "mira", "role": "coach"},
+        ]})
+    );
+}
+
+both_backends!(listing_users_needs_a_device_of_a_team_and_a_live_token_and_writes_no_audit_entry);
+async fn listing_users_needs_a_device_of_a_team_and_a_live_token_and_writes_no_audit_entry(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    let coach = server.login("coach_b").await;
+    let admin = server.login("admin").await;
+
+    let audit = || {
+        server.store.audit_entries(AuditFilter {
+            after: 0,
+            limit: 1000,
+            team_id: None,
+            record_id: None,
+        })
+    };
+    let before = audit().await.unwrap().len();
+    assert_eq!(users(&server, &coach).await.len(), 3, "a coach reads it");
+    assert_eq!(
+        audit().await.unwrap().len(),
+        before,
+        "reading users is not audited"
+    );
+
+    // An admin's device works for no team, so it has no team's users to list.
+    let refused = server
+        .request(Method::GET, "/v1/users", Some(&admin.token), None)
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert_eq!(refused.error_code(), "forbidden");
+
+    let no_token = server.request(Method::GET, "/v1/users", None, None).await;
+    assert_eq!(no_token.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(no_token.error_code(), "unauthorized");
+    let forged = server
+        .request(Method::GET, "/v1/users", Some("tdt1_forged"), None)
+        .await;
+    assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+
+    server.store.revoke_device(coach.id).await.unwrap();
+    let revoked = server
+        .request(Method::GET, "/v1/users", Some(&coach.token), None)
+        .await;
+    assert_eq!(revoked.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(revoked.error_code(), "device_revoked");
+}
+
+both_backends!(a_contact_naming_a_coach_outside_the_team_loses_that_change_only_and_still_arrives);
+async fn a_contact_naming_a_coach_outside_the_team_loses_that_change_only_and_still_arrives(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    let coach = server.login("coach_a").await;
+    let strangers = [
+        ("a coach of another team", user_id("coach_s")),
+        ("an admin of no team", user_id("admin")),
+        ("no user at all", Uuid::from_u128(0x9999)),
+    ];
+    for (who, stranger) in strangers {
+        let contact = Uuid::now_v7();
+        let field =
+            |name: &str, value: Value| change(&coach, "contact", contact, name, value, 0, NOW_MS);
+        let results = server
+            .push(
+                &coach,
+                vec![
+                    field("occurred_at", json!("2026-01-15T11:00:00+02:00")),
+                    field("coach_id", json!(stranger.to_string())),
+                    field("channel", json!("drop_in")),
+                ],
+            )
+            .await;
+        assert_refused_as_stranger(&results[1], "coach_id", stranger);
+        for result in [&results[0], &results[2]] {
+            assert_eq!(result.status, ChangeStatus::Applied, "{who}: {result:?}");
+        }
+        // The contact arrives without the refused coach: no record is lost.
+        let pulled: Vec<_> = server
+            .pull_all(&coach)
+            .await
+            .into_iter()
+            .filter(|c| c.record_id == contact)
+            .map(|c| c.field)
+            .collect();
+        assert_eq!(pulled, ["occurred_at", "channel"], "{who}");
+    }
+}
+
+both_backends!(a_coach_id_naming_a_member_of_the_team_is_applied_and_so_is_clearing_it);
+async fn a_coach_id_naming_a_member_of_the_team_is_applied_and_so_is_clearing_it(backend: Backend) {
+    let server = start(backend).await;
+    let coach = server.login("coach_a").await;
+    let contact = Uuid::now_v7();
+    // A colleague (here the team lead) logs a contact in the coach's name, and a member of
+    // two teams counts in each.
+    let mira = Uuid::from_u128(0x9102);
+    add_user(&server, mira, "mira", Role::Coach, &["north", "south"]).await;
+    let set = |value: Value, base_version| {
+        change(
+            &coach,
+            "contact",
+            contact,
+            "coach_id",
+            value,
+            base_version,
+            NOW_MS,
+        )
+    };
+    let mut version = 0;
+    for member in [coach.user_id, user_id("lead_n"), mira] {
+        let results = server
+            .push(&coach, vec![set(json!(member.to_string()), version)])
+            .await;
+        assert_eq!(results[0].status, ChangeStatus::Applied, "{results:?}");
+        assert_eq!(results[0].value, json!(member.to_string()));
+        version = results[0].version;
+    }
+    let cleared = server.push(&coach, vec![set(Value::Null, version)]).await;
+    assert_eq!(cleared[0].status, ChangeStatus::Applied, "{cleared:?}");
+    assert_eq!(cleared[0].value, Value::Null);
+}
+
+both_backends!(
+    consent_by_naming_a_user_outside_the_team_is_refused_and_a_member_or_null_is_applied
+);
+async fn consent_by_naming_a_user_outside_the_team_is_refused_and_a_member_or_null_is_applied(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    let lead = server.login("lead_n").await;
+    let client = Uuid::now_v7();
+    let field = |name: &str, value: Value, base_version| {
+        change(&lead, "client", client, name, value, base_version, NOW_MS)
+    };
+    let stranger = user_id("lead_s");
+    let results = server
+        .push(
+            &lead,
+            vec![
+                field("given_name", json!("Amina"), 0),
+                field("consent", json!("recorded"), 0),
+                field("consent_by", json!(stranger.to_string()), 0),
+            ],
+        )
+        .await;
+    assert_eq!(results[0].status, ChangeStatus::Applied, "{results:?}");
+    assert_eq!(results[1].status, ChangeStatus::Applied, "{results:?}");
+    assert_refused_as_stranger(&results[2], "consent_by", stranger);
+    let random = Uuid::from_u128(0x9998);
+    let refused = server
+        .push(
+            &lead,
+            vec![field("consent_by", json!(random.to_string()), 0)],
+        )
+        .await;
+    assert_refused_as_stranger(&refused[0], "consent_by", random);
+
+    let recorded = server
+        .push(
+            &lead,
+            vec![field(
+                "consent_by",
+                json!(user_id("coach_b").to_string()),
+                0,
+            )],
+        )
+        .await;
+    assert_eq!(recorded[0].status, ChangeStatus::Applied, "{recorded:?}");
+    let cleared = server
+        .push(
+            &lead,
+            vec![field("consent_by", Value::Null, recorded[0].version)],
+        )
+        .await;
+    assert_eq!(cleared[0].status, ChangeStatus::Applied, "{cleared:?}");
+    let pulled: Vec<_> = server
+        .pull_all(&lead)
+        .await
+        .into_iter()
+        .map(|c| (c.field, c.value))
+        .collect();
+    assert_eq!(
+        pulled,
+        [
+            ("given_name".to_owned(), json!("Amina")),
+            ("consent".to_owned(), json!("recorded")),
+            ("consent_by".to_owned(), json!(user_id("coach_b"))),
+            ("consent_by".to_owned(), Value::Null),
+        ],
+        "every write that stood, and never the refused ones"
+    );
+}
+
+both_backends!(resolving_a_consent_by_conflict_with_a_user_outside_the_team_is_refused);
+async fn resolving_a_consent_by_conflict_with_a_user_outside_the_team_is_refused(backend: Backend) {
+    let server = start(backend).await;
+    let (a, b) = (server.login("coach_a").await, server.login("coach_b").await);
+    let (client, v) = create_client(&server, &a, &[("consent_by", json!(a.user_id))]).await;
+    let by = |device: &Device, hlc_ms| {
+        change(
+            device,
+            "client",
+            client,
+            "consent_by",
+            json!(device.user_id),
+            v[0],
+            hlc_ms,
+        )
+    };
+    server.push(&a, vec![by(&a, NOW_MS + 1_000)]).await;
+    let second = server.push(&b, vec![by(&b, NOW_MS + 2_000)]).await;
+    assert_eq!(second[0].status, ChangeStatus::Conflict, "{second:?}");
+    let path = format!("/v1/conflicts/{}/resolve", second[0].conflict_id.unwrap());
+
+    let lead = server.login("lead_n").await;
+    let resolve = |value: Value| {
+        server.request(
+            Method::POST,
+            &path,
+            Some(&lead.token),
+            Some(json!({ "value": value })),
+        )
+    };
+    let stranger = user_id("coach_s");
+    let refused = resolve(json!(stranger)).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.error_code(), "invalid_request");
+    assert_eq!(
+        refused.body["message"],
+        format!(
+            "consent_by: no user of this team has the id {stranger} (the team's users: GET /v1/users)"
+        )
+    );
+    let resolved = resolve(json!(a.user_id)).await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
+    assert_eq!(resolved.body["change"]["value"], json!(a.user_id));
+}
