@@ -48,6 +48,8 @@ pub struct ContactView {
     pub channel: Option<String>,
     /// Where it happened: a site's id (its name is in [`SitesView`]).
     pub site: Option<String>,
+    /// Whose contact it is: a user's id (the name is in [`UserNamesView`]).
+    pub coach_id: Option<String>,
     /// Minutes spent.
     pub duration_min: Option<i64>,
     /// What it was about.
@@ -98,6 +100,14 @@ pub struct SitesView {
     pub sites: Vec<SiteView>,
     /// The site of the coach's newest contact, unless it was archived since.
     pub last_used: Option<String>,
+}
+
+/// The people this laptop can name, by user id: the team's users (from its last sync) and
+/// everyone who signed in on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct UserNamesView {
+    /// Usernames by user id.
+    pub names: BTreeMap<String, String>,
 }
 
 /// A new client: field values by wire name.

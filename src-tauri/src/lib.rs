@@ -99,6 +99,7 @@ pub fn run() -> tauri::Result<()> {
             commands::contacts::follow_ups_due,
             commands::contacts::complete_follow_up,
             commands::contacts::sites,
+            commands::contacts::user_names,
             commands::sync::sync_status,
             commands::sync::watch_sync,
             commands::sync::sync_now,

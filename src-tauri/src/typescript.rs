@@ -25,6 +25,7 @@ pub fn typescript_declarations() -> String {
         ContactView::decl(&cfg),
         SiteView::decl(&cfg),
         SitesView::decl(&cfg),
+        UserNamesView::decl(&cfg),
         ClientDetail::decl(&cfg),
         ClientDraft::decl(&cfg),
         ClientEdit::decl(&cfg),

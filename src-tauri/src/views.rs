@@ -57,6 +57,7 @@ pub fn contact_view(contact: &Record) -> ContactView {
             .unwrap_or_default(),
         channel: text(contact, "channel"),
         site: text(contact, "site"),
+        coach_id: text(contact, "coach_id"),
         duration_min: contact.get("duration_min").as_int(),
         topics: set(contact, "topics"),
         referrals: set(contact, "referrals"),

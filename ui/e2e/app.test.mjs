@@ -220,6 +220,8 @@ test('a coach signs in, works offline, and the app syncs by itself when the serv
   await (await el('form.contact-form button.link')).click();
   await el('.timeline');
   assert.equal((await browser.$$('.timeline li')).length, 2);
+  // Each contact says whose it is, by name.
+  assert.match(await (await el('.timeline')).getText(), /Valmentaja coach1/);
   await shot('07-client-profile');
 
   // Each group counts its open follow-ups (the demo team has fewer than the 100 listed).
@@ -229,6 +231,11 @@ test('a coach signs in, works offline, and the app syncs by itself when the serv
     const listed = (await browser.$$(`[data-group="${group}"] li`)).length;
     assert.match(heading, new RegExp(`\\(${listed}\\)$`));
   }
+  // The whole team's follow-ups name their coaches (the team's users came with the first
+  // sync): the demo's contacts are coach1's and coach2's.
+  const followUps = await (await el('.follow-ups')).getText();
+  assert.match(followUps, /Valmentaja coach2/);
+  assert.doesNotMatch(followUps, /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-/);
   await shot('08-follow-ups');
   await (await el('[data-nav="settings"]')).click();
   await el('#settings-language');

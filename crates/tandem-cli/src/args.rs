@@ -58,6 +58,9 @@ pub(crate) enum Command {
     Rejected(crate::sync_args::RejectedCommand),
     /// The sites (NGO premises) a contact can name, as the last sync brought them.
     Sites,
+    /// The users of the team (a contact's coach, whoever wrote a change), as the last sync
+    /// brought them.
+    Users,
     /// Print every record as JSON.
     Export,
     /// The participant report (ESF+ indicators, contacts) of a period, from this laptop's
@@ -272,8 +275,10 @@ pub(crate) struct ContactFields {
     /// sites` lists them; an archived site too, for a contact of the past).
     #[arg(long, value_name = "SITE")]
     pub(crate) site: Option<String>,
-    #[arg(long = "coach", value_name = "USER_ID")]
-    coach_id: Option<String>,
+    /// Whose contact it is (default: the signed-in user's): a username of the team or a
+    /// user's id, as the last sync brought them (`tandem users` lists them).
+    #[arg(long = "coach", value_name = "USER")]
+    pub(crate) coach_id: Option<String>,
     /// drop_in (default), appointment, phone, outreach or group.
     #[arg(long)]
     channel: Option<String>,

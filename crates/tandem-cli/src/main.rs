@@ -101,6 +101,18 @@ fn run(cli: Cli, out: &Output) -> Result<()> {
                 || output::site_lines(&sites),
             );
         }
+        Command::Users => {
+            let users = open()?.team_users()?;
+            out.print(
+                &Json::Array(
+                    users
+                        .iter()
+                        .map(|user| json!({"id": user.id, "username": user.username, "role": user.role}))
+                        .collect(),
+                ),
+                || output::user_lines(&users),
+            );
+        }
         Command::Export => {
             let store = open()?;
             let records = |entity| -> Result<Vec<Json>> {
@@ -227,6 +239,10 @@ fn contact(command: ContactCommand, mut store: Store, out: &Output) -> Result<()
                 .site
                 .map(|site| site_id(&store.sites()?, &site))
                 .transpose()?;
+            fields.coach_id = fields
+                .coach_id
+                .map(|coach| user_id(&store.team_users()?, &coach))
+                .transpose()?;
             let mut input: BTreeMap<String, Json> = fields.to_input(Entity::Contact)?;
             let client = fields.client.as_deref().map(RecordId::parse).transpose()?;
             match client {
@@ -263,28 +279,69 @@ fn contact(command: ContactCommand, mut store: Store, out: &Output) -> Result<()
     Ok(())
 }
 
-/// The id of the site `given` names: its name (any case) or its id among `sites`, as the last
-/// sync brought them. Before a sync brought any, an id is taken as it is.
+/// What `tandem contact add` may name by name or id: reference data that syncs bring.
+struct Reference {
+    /// The contact's field that holds the id.
+    field: &'static str,
+    /// What one of them is called in an error.
+    noun: &'static str,
+    /// The command that lists them.
+    lists: &'static str,
+}
+
+const SITE: Reference = Reference {
+    field: "site",
+    noun: "site",
+    lists: "tandem sites",
+};
+
+const COACH: Reference = Reference {
+    field: "coach_id",
+    noun: "user of the team",
+    lists: "tandem users",
+};
+
+/// The id of the user `given` names: a username (any case) or an id among the team's `users`.
+fn user_id(users: &[tandem_store::TeamUser], given: &str) -> Result<String> {
+    let known: Vec<_> = users
+        .iter()
+        .map(|user| (user.id, user.username.as_str()))
+        .collect();
+    reference_id(&COACH, &known, given)
+}
+
+/// The id of the site `given` names: its name (any case) or its id among `sites`.
 fn site_id(sites: &[tandem_store::Site], given: &str) -> Result<String> {
+    let known: Vec<_> = sites
+        .iter()
+        .map(|site| (site.id, site.name.trim()))
+        .collect();
+    reference_id(&SITE, &known, given)
+}
+
+/// The id that `given` names among `known` (ids and names, as the last sync brought them): a
+/// name in any case, or an id. Before a sync brought any, an id is taken as it is.
+fn reference_id(what: &Reference, known: &[(uuid::Uuid, &str)], given: &str) -> Result<String> {
+    let Reference { field, noun, lists } = what;
     let given = given.trim();
     let id = uuid::Uuid::parse_str(given).ok();
     let name = given.to_lowercase();
-    if let Some(site) = sites
+    if let Some((id, _)) = known
         .iter()
-        .find(|site| Some(site.id) == id || site.name.trim().to_lowercase() == name)
+        .find(|(known_id, known_name)| Some(*known_id) == id || known_name.to_lowercase() == name)
     {
-        return Ok(site.id.to_string());
+        return Ok(id.to_string());
     }
     match id {
-        Some(id) if sites.is_empty() => Ok(id.to_string()),
-        _ if sites.is_empty() => bail!(
-            "site: no site is known to this store yet; sync first (`tandem sync`), or give a site's id"
+        Some(id) if known.is_empty() => Ok(id.to_string()),
+        _ if known.is_empty() => bail!(
+            "{field}: no {noun} is known to this store yet; sync first (`tandem sync`), or give an id"
         ),
         _ => bail!(
-            "site: no site `{given}` (known: {}; `tandem sites` lists them, a sync brings new ones)",
-            sites
+            "{field}: no {noun} `{given}` (known: {}; `{lists}` lists them, a sync brings new ones)",
+            known
                 .iter()
-                .map(|site| site.name.as_str())
+                .map(|(_, name)| *name)
                 .collect::<Vec<_>>()
                 .join(", ")
         ),

@@ -191,6 +191,18 @@ pub(crate) fn contact_lines(contacts: &[Record]) -> String {
         .join("\n")
 }
 
+/// One line per user of the team: id, username, role.
+pub(crate) fn user_lines(users: &[tandem_store::TeamUser]) -> String {
+    if users.is_empty() {
+        return "no users yet (a sync brings the team's)".to_owned();
+    }
+    users
+        .iter()
+        .map(|user| format!("{}  {}  ({})", user.id, user.username, user.role))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// One line per site: id, name, and whether it was archived.
 pub(crate) fn site_lines(sites: &[tandem_store::Site]) -> String {
     if sites.is_empty() {

@@ -15,6 +15,7 @@ mod sites;
 mod status;
 mod sync_state;
 mod unlock;
+mod users;
 
 pub use connection::{ReadSnapshot, STORE_FILE_NAME, Store};
 pub use error::StoreError;
@@ -32,6 +33,7 @@ pub use sync_state::{
     RejectedChange, ServerEpoch, ServerWrite, SignIn, SyncStatus,
 };
 pub use unlock::{FIRST_UNLOCK_LOCKOUT, FREE_UNLOCK_ATTEMPTS, MAX_UNLOCK_LOCKOUT, lockout_after};
+pub use users::TeamUser;
 
 /// The per-user data directory that the desktop app and the `tandem` command share
 /// (`~/.local/share/tandem` on Linux), or `None` when the home directory is unknown.

@@ -67,6 +67,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "sites",
         sql: include_str!("../../../migrations/client/0009_sites.sql"),
     },
+    Migration {
+        version: 10,
+        name: "users",
+        sql: include_str!("../../../migrations/client/0010_users.sql"),
+    },
 ];
 
 /// The newest schema version this build knows (and leaves every store it opens at).

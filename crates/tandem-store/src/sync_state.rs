@@ -1100,8 +1100,10 @@ impl Store {
         }))
     }
 
-    /// The names of the users who signed in on this store, by user id (the present one
-    /// included), so that the changes they left behind can be named.
+    /// The names of the users this store knows, by user id: the team's members as the last
+    /// sync brought them (`Store::team_users`) and everyone who signed in on this store (the
+    /// present user included), so that records and the changes people left behind can be
+    /// named even before a first sync, or for a user who has left the team.
     pub fn known_user_names(&self) -> Result<BTreeMap<Uuid, String>, StoreError> {
         let mut names = BTreeMap::new();
         let mut statement = self
@@ -1120,6 +1122,11 @@ impl Store {
         if let Some(sign_in) = self.sign_in()? {
             names.insert(sign_in.user_id, sign_in.username);
         }
+        names.extend(
+            self.team_users()?
+                .into_iter()
+                .map(|user| (user.id, user.username)),
+        );
         Ok(names)
     }
 
@@ -2352,7 +2359,7 @@ mod tests {
     }
 
     #[test]
-    fn a_store_keeps_the_name_of_every_user_who_signed_in_on_it() {
+    fn a_store_names_every_user_who_signed_in_on_it_and_the_teams_users() {
         let (_dir, mut store) = test_store();
         assert!(store.known_user_names().unwrap().is_empty());
         let first = SignIn {
@@ -2372,6 +2379,18 @@ mod tests {
                 (OTHER_USER, "coach2".to_owned())
             ])
         );
+        // And the team's users as the server lists them, who never signed in here.
+        let lead = Uuid::from_u128(0x1ead);
+        store
+            .replace_team_users(&[crate::TeamUser {
+                id: lead,
+                username: "lead1".into(),
+                role: "team_lead".into(),
+            }])
+            .unwrap();
+        let names = store.known_user_names().unwrap();
+        assert_eq!(names.get(&lead).map(String::as_str), Some("lead1"));
+        assert_eq!(names.len(), 3, "{names:?}");
     }
 
     #[test]

@@ -73,6 +73,10 @@ pub struct SyncReport {
     /// with the list this laptop had).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sites_not_refreshed: Option<String>,
+    /// Why the list of the team's users could not be refreshed, if it could not (the cycle
+    /// went on with the list this laptop had).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users_not_refreshed: Option<String>,
 }
 
 /// Runs one cycle on a signed-in store and records its outcome in the store (last sync, or
@@ -121,7 +125,12 @@ async fn run(
         }
     }
 
-    report.sites_not_refreshed = refresh_sites(store, transport.sites().await)?;
+    report.sites_not_refreshed = refresh_reference(transport.sites().await, |list| {
+        store.replace_sites(&planner::stored_sites(&list.sites))
+    })?;
+    report.users_not_refreshed = refresh_reference(transport.users().await, |list| {
+        store.replace_team_users(&planner::stored_team_users(&list.users))
+    })?;
 
     if sign_in.role == "team_lead" {
         observer.phase(SyncPhase::Conflicts, store.pending_count()?);
@@ -136,18 +145,18 @@ async fn run(
     Ok(report)
 }
 
-/// Stores the server's sites (reference data: a contact's site is offered and shown by name),
-/// or keeps the list this laptop has when the server's cannot be read: push and pull are
-/// done and stored by then, so a transient failure (a server from before sites answers 404)
-/// does not fail the cycle; it is returned, for the report. What needs a person (a revoked
-/// device, an update) still ends the cycle.
-fn refresh_sites(
-    store: &mut Store,
-    answer: Result<tandem_protocol::SiteList, SyncError>,
+/// Stores a list of the server's reference data (the sites, the team's users: shown by name
+/// and offered in forms) with `replace`, or keeps the list this laptop has when the server's
+/// cannot be read: push and pull are done and stored by then, so a transient failure (a
+/// server from before the list answers 404) does not fail the cycle; it is returned, for
+/// the report. What needs a person (a revoked device, an update) still ends the cycle.
+fn refresh_reference<List>(
+    answer: Result<List, SyncError>,
+    replace: impl FnOnce(List) -> Result<(), tandem_store::StoreError>,
 ) -> Result<Option<String>, SyncError> {
     match answer {
         Ok(list) => {
-            store.replace_sites(&planner::stored_sites(&list.sites))?;
+            replace(list)?;
             Ok(None)
         }
         Err(error) if error.is_transient() => Ok(Some(error.to_string())),
@@ -327,6 +336,16 @@ mod tests {
         )
         .unwrap();
         (dir, store)
+    }
+
+    /// What a cycle does with the server's answer to `GET /v1/sites`.
+    fn refresh_sites(
+        store: &mut Store,
+        answer: Result<SiteList, SyncError>,
+    ) -> Result<Option<String>, SyncError> {
+        refresh_reference(answer, |list| {
+            store.replace_sites(&planner::stored_sites(&list.sites))
+        })
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use serde_json::Value as Json;
 use tandem_protocol::{
     ChangeIn, ChangeStatus, Conflict, PullResponse, PulledChange, PushRequest, PushResponse,
-    SCHEMA_VERSION, Site,
+    SCHEMA_VERSION, Site, TeamUser,
 };
 use tandem_store::{
     LocalConflict, MirroredConflict, OutboxChange, PurgedRecord, PushAck, PushOutcome, ServerWrite,
@@ -237,6 +237,18 @@ pub fn stored_sites(sites: &[Site]) -> Vec<tandem_store::Site> {
             id: site.id,
             name: site.name.clone(),
             archived: site.archived,
+        })
+        .collect()
+}
+
+/// The team's users as the store keeps them.
+pub fn stored_team_users(users: &[TeamUser]) -> Vec<tandem_store::TeamUser> {
+    users
+        .iter()
+        .map(|user| tandem_store::TeamUser {
+            id: user.id,
+            username: user.username.clone(),
+            role: user.role.as_str().to_owned(),
         })
         .collect()
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tandem_protocol::{
     ApiErrorBody, AuditList, AuditQuery, ConflictList, ErasureResponse, LoginRequest,
-    LoginResponse, ParticipantReport, PullResponse, PushRequest, PushResponse, SiteList,
+    LoginResponse, ParticipantReport, PullResponse, PushRequest, PushResponse, SiteList, UserList,
     error_codes,
 };
 
@@ -149,6 +149,11 @@ impl HttpTransport {
     /// `GET /v1/sites`: the organisation's sites, archived ones included.
     pub async fn sites(&self) -> Result<SiteList, SyncError> {
         self.call::<(), _>(Method::GET, "/v1/sites", None).await
+    }
+
+    /// `GET /v1/users`: the members of the device's team.
+    pub async fn users(&self) -> Result<UserList, SyncError> {
+        self.call::<(), _>(Method::GET, "/v1/users", None).await
     }
 
     /// `GET /v1/conflicts?status=all` (team leads).

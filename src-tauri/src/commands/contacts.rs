@@ -9,7 +9,7 @@ use tandem_store::EditContext;
 use tauri::State;
 
 use super::{local_now_rfc3339, now, record_id, today};
-use crate::dto::{ContactDraft, FieldValues, FollowUpsDue, RecordRef, SitesView};
+use crate::dto::{ContactDraft, FieldValues, FollowUpsDue, RecordRef, SitesView, UserNamesView};
 use crate::error::CommandError;
 use crate::state::AppState;
 use crate::views;
@@ -69,6 +69,20 @@ pub async fn sites(state: State<'_, AppState>) -> Result<SitesView, CommandError
     state.with_store(|store| {
         let coach = store.sign_in()?.map(|signed_in| signed_in.user_id);
         views::sites(store, coach)
+    })
+}
+
+/// The names of the people a contact's coach or a change's author can be.
+#[tauri::command]
+pub async fn user_names(state: State<'_, AppState>) -> Result<UserNamesView, CommandError> {
+    state.with_store(|store| {
+        Ok(UserNamesView {
+            names: store
+                .known_user_names()?
+                .into_iter()
+                .map(|(id, name)| (id.to_string(), name))
+                .collect(),
+        })
     })
 }
 

@@ -88,6 +88,7 @@ export const en: Messages = {
   'contact.referrals': 'Referrals',
   'contact.service_language': 'Service language',
   'contact.interpreter_used': 'An interpreter took part',
+  'contact.coach': 'Coach {name}',
   'contact.follow_up_on': 'Follow up on',
   'contact.summary': 'Summary',
   'contact.channel': 'How',

@@ -88,6 +88,7 @@ export const fi: Messages = {
   'contact.referrals': 'Ohjaukset',
   'contact.service_language': 'Asiointikieli',
   'contact.interpreter_used': 'Tulkki oli mukana',
+  'contact.coach': 'Valmentaja {name}',
   'contact.follow_up_on': 'Seurantapäivä',
   'contact.summary': 'Yhteenveto',
   'contact.channel': 'Asiointitapa',

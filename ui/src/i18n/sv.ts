@@ -88,6 +88,7 @@ export const sv: Messages = {
   'contact.referrals': 'Hänvisningar',
   'contact.service_language': 'Servicespråk',
   'contact.interpreter_used': 'En tolk deltog',
+  'contact.coach': 'Coach {name}',
   'contact.follow_up_on': 'Följ upp den',
   'contact.summary': 'Sammanfattning',
   'contact.channel': 'Sätt',

@@ -27,6 +27,7 @@ import type {
   SettingsView,
   SignInInput,
   SitesView,
+  UserNamesView,
   SyncEvent,
   SyncStatusView,
   TeamDevicesView,
@@ -92,6 +93,7 @@ export const api = {
   followUpsDue: (onlyMine: boolean) => call<FollowUpsDue>('follow_ups_due', { onlyMine }),
   completeFollowUp: (contactId: string) => call<void>('complete_follow_up', { contactId }),
   sites: () => call<SitesView>('sites'),
+  userNames: () => call<UserNamesView>('user_names'),
 
   syncStatus: () => call<SyncStatusView>('sync_status'),
   syncNow: () => call<SyncStatusView>('sync_now'),

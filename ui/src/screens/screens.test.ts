@@ -98,6 +98,7 @@ function answers(overrides: Parameters<typeof answerCommands>[0] = {}) {
     get_client: () => aminaDetail,
     create_contact: () => ({ id: 'new-contact' }),
     sites: () => sitesView,
+    user_names: () => ({ names: { 'u-coach1': 'coach1', 'u-coach2': 'coach2' } }),
     create_client: () => ({ id: 'new-client' }),
     follow_ups_due: () => ({
       overdue: { items: [{ contact: aminaDetail.contacts[0], client: amina }], total: 1 },
@@ -197,11 +198,14 @@ it('the erase confirmation on a client has no serious or critical axe violations
   expect(await seriousViolations(container)).toEqual([]);
 });
 
-it('the client profile names where each contact happened', async () => {
+it('the client profile names where each contact happened and whose it was', async () => {
   answers();
   const { container } = render(ClientProfile, { clientId: amina.id });
   await settle();
-  expect(container.querySelector('.timeline')?.textContent).toContain('Myyrmäki library drop-in');
+  const timeline = container.querySelector('.timeline')?.textContent;
+  expect(timeline).toContain('Myyrmäki library drop-in');
+  expect(timeline).toContain('Coach coach1');
+  expect(timeline).not.toContain('u-coach1');
 });
 
 describe('follow-ups', () => {
@@ -227,6 +231,33 @@ describe('follow-ups', () => {
     expect(group('this_week').querySelector('.more')?.textContent?.trim()).toBe(
       "Showing the first 2 of 300. Every open follow-up is also on its client's profile.",
     );
+  });
+
+  it("the whole team's list says whose each follow-up is; a coach's own list does not", async () => {
+    localStorage.clear();
+    const mine = { contact: { ...aminaDetail.contacts[0], id: 'c1' }, client: amina };
+    const colleagues = { contact: { ...aminaDetail.contacts[0], id: 'c2', coach_id: 'u-coach2' }, client: amina };
+    const unknown = { contact: { ...aminaDetail.contacts[0], id: 'c3', coach_id: 'u-left' }, client: amina };
+    answers({
+      follow_ups_due: (args) => ({
+        overdue: { items: args?.onlyMine ? [mine] : [mine, colleagues, unknown], total: args?.onlyMine ? 1 : 3 },
+        today: { items: [], total: 0 },
+        this_week: { items: [], total: 0 },
+      }),
+    });
+    render(FollowUps);
+    await settle();
+    const metas = () => [...document.querySelectorAll('[data-group="overdue"] .meta')].map((m) => m.textContent);
+    expect(metas()[0]).toContain('Coach coach1');
+    expect(metas()[1]).toContain('Coach coach2');
+    expect(metas()[2]).not.toContain('Coach');
+    expect(metas()[2]).not.toContain('u-left');
+
+    await fireEvent.click(screen.getByLabelText('Only mine'));
+    await settle();
+    expect(metas()).toHaveLength(1);
+    expect(metas()[0]).not.toContain('Coach');
+    localStorage.clear();
   });
 
   it("shows the whole team's until the coach asks for only their own, and remembers it", async () => {

@@ -50,6 +50,7 @@ export const aminaDetail: ClientDetail = {
       occurred_at: '2026-11-26T09:30:00+02:00',
       channel: 'drop_in',
       site: 'site-library',
+      coach_id: 'u-coach1',
       duration_min: 20,
       topics: ['employment', 'housing'],
       referrals: ['kela'],

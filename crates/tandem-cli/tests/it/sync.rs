@@ -218,3 +218,80 @@ fn a_sync_brings_the_sites_and_a_contact_names_its_site_by_name() {
         "{unknown}"
     );
 }
+
+#[test]
+fn a_sync_brings_the_teams_users_and_a_contact_names_its_coach_by_username() {
+    let server = server();
+    let team = server.new_team();
+    let other_team = server.new_team();
+    let laptop = TestStore::new();
+    laptop.ok(&["init"]);
+    laptop.login(server, &team.lead);
+    assert!(laptop.ok(&["users"]).contains("no users yet"));
+    let client = laptop.ok(&["client", "add", "--given-name", "Amina"]);
+    let refused = laptop.fails(&[
+        "contact",
+        "add",
+        "--client",
+        &client,
+        "--coach",
+        &team.coach,
+    ]);
+    assert!(refused.contains("sync first"), "{refused}");
+
+    laptop.json(&["sync"]);
+    let users = laptop.json(&["users"]);
+    let usernames: Vec<_> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|user| {
+            (
+                user["username"].as_str().unwrap(),
+                user["role"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let mut expected = [
+        (team.coach.as_str(), "coach"),
+        (team.lead.as_str(), "team_lead"),
+    ];
+    expected.sort();
+    assert_eq!(usernames, expected, "the team's members only, by username");
+    let coach_id = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|user| user["username"] == team.coach.as_str())
+        .map(|user| user["id"].as_str().unwrap().to_owned())
+        .unwrap();
+
+    // By username, in any case; the contact reaches the server with its coach.
+    let contact = laptop.ok(&[
+        "contact",
+        "add",
+        "--client",
+        &client,
+        "--coach",
+        &team.coach.to_uppercase(),
+    ]);
+    let listed = laptop.json(&["contact", "list", "--client", &client]);
+    assert_eq!(listed[0]["id"], contact.as_str());
+    assert_eq!(listed[0]["coach_id"], coach_id.as_str());
+    let report = laptop.json(&["sync"]);
+    assert_eq!(report["rejected"], 0, "{report}");
+
+    let stranger = laptop.fails(&[
+        "contact",
+        "add",
+        "--client",
+        &client,
+        "--coach",
+        &other_team.coach,
+    ]);
+    assert!(
+        stranger.contains(&format!("no user of the team `{}`", other_team.coach))
+            && stranger.contains(&team.lead),
+        "{stranger}"
+    );
+}

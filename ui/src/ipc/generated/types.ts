@@ -79,6 +79,10 @@ channel: string | null,
  */
 site: string | null, 
 /**
+ * Whose contact it is: a user's id (the name is in [`UserNamesView`]).
+ */
+coach_id: string | null, 
+/**
  * Minutes spent.
  */
 duration_min: number | null, 
@@ -134,6 +138,12 @@ sites: Array<SiteView>,
  * The site of the coach's newest contact, unless it was archived since.
  */
 last_used: string | null, };
+
+export type UserNamesView = { 
+/**
+ * Usernames by user id.
+ */
+names: { [key in string]: string }, };
 
 export type ClientDetail = { 
 /**
