@@ -365,8 +365,9 @@ pub struct UnsyncedView {
     pub closed_conflicts: Vec<ConflictView>,
     /// Whether the signed-in user is a team lead (review, device health).
     pub team_lead: bool,
-    /// The users who signed in on this laptop, names by user id: a contact's coach
-    /// (`coach_id`) is shown by name.
+    /// The people this laptop can name (the team's users from its last sync, everyone who
+    /// signed in here), names by user id: a contact's coach (`coach_id`) and a change's
+    /// author are shown by name.
     pub user_names: BTreeMap<String, String>,
 }
 

@@ -241,7 +241,7 @@ fn contact(command: ContactCommand, mut store: Store, out: &Output) -> Result<()
                 .transpose()?;
             fields.coach_id = fields
                 .coach_id
-                .map(|coach| user_id(&store.team_users()?, &coach))
+                .map(|coach| user_id(&store.known_user_names()?, &coach))
                 .transpose()?;
             let mut input: BTreeMap<String, Json> = fields.to_input(Entity::Contact)?;
             let client = fields.client.as_deref().map(RecordId::parse).transpose()?;
@@ -301,11 +301,12 @@ const COACH: Reference = Reference {
     lists: "tandem users",
 };
 
-/// The id of the user `given` names: a username (any case) or an id among the team's `users`.
-fn user_id(users: &[tandem_store::TeamUser], given: &str) -> Result<String> {
-    let known: Vec<_> = users
+/// The id of the user `given` names: a username or an id among the `names` this store knows
+/// (the team's users from the last sync, and who signed in here).
+fn user_id(names: &BTreeMap<uuid::Uuid, String>, given: &str) -> Result<String> {
+    let known: Vec<_> = names
         .iter()
-        .map(|user| (user.id, user.username.as_str()))
+        .map(|(id, name)| (*id, name.as_str()))
         .collect();
     reference_id(&COACH, &known, given)
 }
@@ -319,18 +320,35 @@ fn site_id(sites: &[tandem_store::Site], given: &str) -> Result<String> {
     reference_id(&SITE, &known, given)
 }
 
-/// The id that `given` names among `known` (ids and names, as the last sync brought them): a
-/// name in any case, or an id. Before a sync brought any, an id is taken as it is.
+/// The id that `given` names among `known` (ids and names, as the last sync brought them): an
+/// id, a name as it is written, or a name in another case when only one matches so. Before a
+/// sync brought any, an id is taken as it is.
 fn reference_id(what: &Reference, known: &[(uuid::Uuid, &str)], given: &str) -> Result<String> {
     let Reference { field, noun, lists } = what;
     let given = given.trim();
     let id = uuid::Uuid::parse_str(given).ok();
-    let name = given.to_lowercase();
     if let Some((id, _)) = known
         .iter()
-        .find(|(known_id, known_name)| Some(*known_id) == id || known_name.to_lowercase() == name)
+        .find(|(known_id, known_name)| Some(*known_id) == id || *known_name == given)
     {
         return Ok(id.to_string());
+    }
+    let name = given.to_lowercase();
+    let in_any_case: Vec<_> = known
+        .iter()
+        .filter(|(_, known_name)| known_name.to_lowercase() == name)
+        .collect();
+    match in_any_case[..] {
+        [(id, _)] => return Ok(id.to_string()),
+        [] => {}
+        _ => bail!(
+            "{field}: `{given}` could be {}; write the name as it is written",
+            in_any_case
+                .iter()
+                .map(|(_, name)| format!("`{name}`"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ),
     }
     match id {
         Some(id) if known.is_empty() => Ok(id.to_string()),
@@ -345,5 +363,47 @@ fn reference_id(what: &Reference, known: &[(uuid::Uuid, &str)], given: &str) -> 
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reference_is_named_by_id_by_its_name_or_in_another_case_when_that_is_unambiguous() {
+        let (mira, other_mira, lead) = (
+            uuid::Uuid::from_u128(1),
+            uuid::Uuid::from_u128(2),
+            uuid::Uuid::from_u128(3),
+        );
+        let known = [(mira, "Mira"), (other_mira, "mira"), (lead, "lead1")];
+        let named = |given: &str| reference_id(&COACH, &known, given);
+        assert_eq!(named("Mira").unwrap(), mira.to_string());
+        assert_eq!(named(" mira ").unwrap(), other_mira.to_string());
+        assert_eq!(named(&lead.to_string()).unwrap(), lead.to_string());
+        assert_eq!(named("LEAD1").unwrap(), lead.to_string());
+        let ambiguous = named("MIRA").unwrap_err().to_string();
+        assert_eq!(
+            ambiguous,
+            "coach_id: `MIRA` could be `Mira` or `mira`; write the name as it is written"
+        );
+        let unknown = named("nobody").unwrap_err().to_string();
+        assert!(
+            unknown
+                .starts_with("coach_id: no user of the team `nobody` (known: Mira, mira, lead1;"),
+            "{unknown}"
+        );
+
+        // Before a sync brought any: an id as it is, a name not at all.
+        let stranger = uuid::Uuid::from_u128(9);
+        assert_eq!(
+            reference_id(&SITE, &[], &stranger.to_string()).unwrap(),
+            stranger.to_string()
+        );
+        let refused = reference_id(&SITE, &[], "Tikkurila")
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("sync first"), "{refused}");
     }
 }

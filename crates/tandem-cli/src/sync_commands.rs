@@ -625,6 +625,16 @@ fn sync_report_text(report: &SyncReport) -> String {
             report.requeued_after_restore
         ));
     }
+    for (list, why) in [
+        ("sites", &report.sites_not_refreshed),
+        ("users of the team", &report.users_not_refreshed),
+    ] {
+        if let Some(why) = why {
+            lines.push(format!(
+                "the server's {list} could not be read ({why}); the ones this laptop had are kept"
+            ));
+        }
+    }
     if report.rejected > 0 {
         lines.push(format!(
             "{} change(s) refused by the server: see `tandem rejected list`",

@@ -1046,6 +1046,19 @@ impl Store {
             "UPDATE field_history SET author_id = ?1 WHERE author_id = ?2 AND origin = 'local'",
             params![user, node],
         )?;
+        // Before any sign-in the node id stood in for the user in the values that name one
+        // (who recorded a consent): the same user, named by the id the server knows.
+        let user_value = serde_json::Value::String(user.clone()).to_string();
+        let node_value = serde_json::Value::String(node.clone()).to_string();
+        for table in ["record_fields", "outbox", "field_history"] {
+            tx.execute(
+                &format!(
+                    "UPDATE {table} SET value = ?1
+                     WHERE value = ?2 AND field IN ('consent_by', 'coach_id')"
+                ),
+                params![user_value, node_value],
+            )?;
+        }
         tx.execute(
             "UPDATE records SET team_id = ?1 WHERE team_id IS NULL",
             [&team],
@@ -1103,7 +1116,7 @@ impl Store {
     /// The names of the users this store knows, by user id: the team's members as the last
     /// sync brought them (`Store::team_users`) and everyone who signed in on this store (the
     /// present user included), so that records and the changes people left behind can be
-    /// named even before a first sync, or for a user who has left the team.
+    /// named even before a first sync brought the team's list.
     pub fn known_user_names(&self) -> Result<BTreeMap<Uuid, String>, StoreError> {
         let mut names = BTreeMap::new();
         let mut statement = self
@@ -2323,6 +2336,44 @@ mod tests {
         let server_rows: Vec<_> = history.iter().filter(|h| h.origin == "server").collect();
         assert_eq!(server_rows.len(), 1);
         assert_eq!(server_rows[0].author_id, OTHER_USER.to_string());
+    }
+
+    #[test]
+    fn consent_recorded_before_the_first_sign_in_is_the_users_once_they_sign_in() {
+        let (_dir, mut store) = test_store();
+        let id = client(
+            &mut store,
+            json!({"given_name": "Amina", "consent": "recorded"}),
+        );
+        let node = store.pending_changes().unwrap()[0].author_id.clone();
+        let node_json = json!(node).to_string();
+        let consent_by = |store: &Store| {
+            let pending = store.pending_changes().unwrap();
+            let queued = pending
+                .iter()
+                .find(|change| change.field == "consent_by")
+                .map(|change| change.value.clone());
+            let history = store
+                .field_history("client", *id.as_uuid(), "consent_by")
+                .unwrap();
+            (
+                state(store, id, "consent_by").unwrap().value,
+                queued.unwrap(),
+                history.last().unwrap().value.clone(),
+            )
+        };
+        assert_eq!(
+            consent_by(&store),
+            (node_json.clone(), node_json.clone(), node_json),
+            "before a sign-in the store's node id stands in for the user"
+        );
+        store.record_sign_in(&sign_in_as(USER, TEAM)).unwrap();
+        let user_json = json!(USER.to_string()).to_string();
+        assert_eq!(
+            consent_by(&store),
+            (user_json.clone(), user_json.clone(), user_json),
+            "the value, the queued change and the history name the user, whom the server knows"
+        );
     }
 
     #[test]

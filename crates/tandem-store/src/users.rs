@@ -3,7 +3,7 @@
 //! shown by name. Nothing on a laptop edits a user.
 
 use rusqlite::params;
-use tandem_domain::RecordId;
+use tandem_domain::UserId;
 use uuid::Uuid;
 
 use crate::{Store, StoreError};
@@ -50,7 +50,7 @@ impl Store {
         let mut users = Vec::new();
         for row in rows {
             let (id, username, role) = row?;
-            let id = *RecordId::parse(&id)?.as_uuid();
+            let id = *UserId::parse(&id)?.as_uuid();
             users.push(TeamUser { id, username, role });
         }
         // By username as people read it (any letter's case ignored), then id.

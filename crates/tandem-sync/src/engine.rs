@@ -325,7 +325,7 @@ fn note_skew(report: &mut SyncReport, skew_ms: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tandem_protocol::{Site, SiteList};
+    use tandem_protocol::{Site, SiteList, TeamUser, UserList};
     use uuid::Uuid;
 
     fn store() -> (tempfile::TempDir, Store) {
@@ -336,6 +336,39 @@ mod tests {
         )
         .unwrap();
         (dir, store)
+    }
+
+    #[test]
+    fn the_teams_users_are_kept_when_the_server_cannot_give_them() {
+        let (_dir, mut store) = store();
+        let refresh = |store: &mut Store, answer: Result<UserList, SyncError>| {
+            refresh_reference(answer, |list| {
+                store.replace_team_users(&planner::stored_team_users(&list.users))
+            })
+        };
+        let lead = TeamUser {
+            id: Uuid::from_u128(7),
+            username: "lead1".to_owned(),
+            role: tandem_protocol::Role::TeamLead,
+        };
+        let answer = Ok(UserList { users: vec![lead] });
+        assert_eq!(refresh(&mut store, answer).unwrap(), None);
+        let stored = store.team_users().unwrap();
+        assert_eq!(
+            (stored[0].username.as_str(), stored[0].role.as_str()),
+            ("lead1", "team_lead")
+        );
+
+        // A server from before the list: the cycle goes on, with the list this laptop has.
+        let older_server = Err(SyncError::Server {
+            status: 404,
+            code: "not_found".to_owned(),
+            message: "no route".to_owned(),
+            retry_after_secs: None,
+        });
+        let kept = refresh(&mut store, older_server).unwrap();
+        assert!(kept.is_some_and(|why| why.contains("404")));
+        assert_eq!(store.team_users().unwrap(), stored, "kept");
     }
 
     /// What a cycle does with the server's answer to `GET /v1/sites`.

@@ -229,6 +229,7 @@ fn a_sync_brings_the_teams_users_and_a_contact_names_its_coach_by_username() {
     laptop.login(server, &team.lead);
     assert!(laptop.ok(&["users"]).contains("no users yet"));
     let client = laptop.ok(&["client", "add", "--given-name", "Amina"]);
+    // Before a sync the laptop knows only who signed in on it.
     let refused = laptop.fails(&[
         "contact",
         "add",
@@ -237,7 +238,12 @@ fn a_sync_brings_the_teams_users_and_a_contact_names_its_coach_by_username() {
         "--coach",
         &team.coach,
     ]);
-    assert!(refused.contains("sync first"), "{refused}");
+    assert!(
+        refused.contains(&format!("no user of the team `{}`", team.coach))
+            && refused.contains("a sync brings new ones"),
+        "{refused}"
+    );
+    laptop.ok(&["contact", "add", "--client", &client, "--coach", &team.lead]);
 
     laptop.json(&["sync"]);
     let users = laptop.json(&["users"]);

@@ -529,8 +529,9 @@ closed_conflicts: Array<ConflictView>,
  */
 team_lead: boolean, 
 /**
- * The users who signed in on this laptop, names by user id: a contact's coach
- * (`coach_id`) is shown by name.
+ * The people this laptop can name (the team's users from its last sync, everyone who
+ * signed in here), names by user id: a contact's coach (`coach_id`) and a change's
+ * author are shown by name.
  */
 user_names: { [key in string]: string }, };
 
