@@ -195,8 +195,10 @@ pub(crate) struct ClientFields {
     consent: Option<String>,
     #[arg(long, value_name = "DATE")]
     consent_date: Option<String>,
-    #[arg(long, value_name = "USER_ID")]
-    consent_by: Option<String>,
+    /// Who recorded the consent (default: the signed-in user, with --consent): a username of
+    /// the team or a user's id, as the last sync brought them (`tandem users` lists them).
+    #[arg(long, value_name = "USER")]
+    pub(crate) consent_by: Option<String>,
     #[arg(long)]
     lawful_basis: Option<String>,
     #[arg(long, value_name = "DATE")]

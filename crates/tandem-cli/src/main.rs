@@ -150,13 +150,15 @@ fn report(args: &ReportArgs, store: &Store, out: &Output, json: bool) -> Result<
 
 fn client(command: ClientCommand, mut store: Store, out: &Output) -> Result<()> {
     match command {
-        ClientCommand::Add(fields) => {
+        ClientCommand::Add(mut fields) => {
+            fields.consent_by = consent_by(&store, fields.consent_by)?;
             let input = fields.to_input(Entity::Client)?;
             let id = store.create_record(Entity::Client, &input, EditContext::at(now()))?;
             out.print(&json!({"id": id}), || id.to_string());
         }
-        ClientCommand::Edit { id, fields } => {
+        ClientCommand::Edit { id, mut fields } => {
             let id = RecordId::parse(&id)?;
+            fields.consent_by = consent_by(&store, fields.consent_by)?;
             let input = fields.to_input(Entity::Client)?;
             if input.is_empty() {
                 bail!(
@@ -241,7 +243,7 @@ fn contact(command: ContactCommand, mut store: Store, out: &Output) -> Result<()
                 .transpose()?;
             fields.coach_id = fields
                 .coach_id
-                .map(|coach| user_id(&store.known_user_names()?, &coach))
+                .map(|coach| user_id(&COACH, &store.known_user_names()?, &coach))
                 .transpose()?;
             let mut input: BTreeMap<String, Json> = fields.to_input(Entity::Contact)?;
             let client = fields.client.as_deref().map(RecordId::parse).transpose()?;
@@ -301,14 +303,26 @@ const COACH: Reference = Reference {
     lists: "tandem users",
 };
 
-/// The id of the user `given` names: a username or an id among the `names` this store knows
-/// (the team's users from the last sync, and who signed in here).
-fn user_id(names: &BTreeMap<uuid::Uuid, String>, given: &str) -> Result<String> {
+const CONSENT_BY: Reference = Reference {
+    field: "consent_by",
+    ..COACH
+};
+
+/// The id of the user `given` names for the field `what`: a username or an id among the
+/// `names` this store knows (the team's users from the last sync, and who signed in here).
+fn user_id(what: &Reference, names: &BTreeMap<uuid::Uuid, String>, given: &str) -> Result<String> {
     let known: Vec<_> = names
         .iter()
         .map(|(id, name)| (*id, name.as_str()))
         .collect();
-    reference_id(&COACH, &known, given)
+    reference_id(what, &known, given)
+}
+
+/// `--consent-by` as a user's id (see [`user_id`]).
+fn consent_by(store: &Store, given: Option<String>) -> Result<Option<String>> {
+    given
+        .map(|user| user_id(&CONSENT_BY, &store.known_user_names()?, &user))
+        .transpose()
 }
 
 /// The id of the site `given` names: its name (any case) or its id among `sites`.

@@ -284,6 +284,21 @@ fn a_sync_brings_the_teams_users_and_a_contact_names_its_coach_by_username() {
     let listed = laptop.json(&["contact", "list", "--client", &client]);
     assert_eq!(listed[0]["id"], contact.as_str());
     assert_eq!(listed[0]["coach_id"], coach_id.as_str());
+    // Consent recorded by a colleague, named by username too.
+    let consented = laptop.ok(&[
+        "client",
+        "add",
+        "--given-name",
+        "Bashir",
+        "--consent",
+        "recorded",
+        "--consent-by",
+        &team.coach,
+    ]);
+    assert_eq!(
+        laptop.json(&["client", "show", &consented])["consent_by"],
+        coach_id.as_str()
+    );
     let report = laptop.json(&["sync"]);
     assert_eq!(report["rejected"], 0, "{report}");
 
