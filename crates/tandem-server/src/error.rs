@@ -50,6 +50,9 @@ pub enum ServerError {
     /// A user with that name exists already.
     #[error("a user named `{0}` exists already")]
     UserExists(String),
+    /// A user has that id already (`admin user add --id`).
+    #[error("a user with the id {0} exists already")]
+    UserIdExists(Uuid),
     /// No user has that name.
     #[error("no user is named `{0}`")]
     UnknownUser(String),

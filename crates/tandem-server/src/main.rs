@@ -4,6 +4,7 @@
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -259,6 +260,22 @@ enum UserCommand {
         /// Read the password from standard input (required: never on the command line).
         #[arg(long, required = true)]
         password_stdin: bool,
+        /// The user's id, when records already name it: a user a restore from a backup lost,
+        /// whom laptops still name as a contact's coach (see "After a restore" in
+        /// docs/it-guide.md); a new one otherwise.
+        #[arg(long)]
+        id: Option<Uuid>,
+    },
+    /// Make an existing user a member of more teams.
+    ///
+    /// They stay in their other teams (no command removes a membership); a team they are in
+    /// already is left as it is. A contact's coach must be a member of the contact's team.
+    Join {
+        /// Who joins, by username.
+        username: String,
+        /// A team to join (repeat for several).
+        #[arg(long, required = true)]
+        team: Vec<String>,
     },
     /// Set a new password, read from standard input.
     ResetPassword {
@@ -512,7 +529,19 @@ fn spawn_daily_retention(
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // The error and its causes on one line, as an operator reads it: never the Debug
+            // form, which adds a stack backtrace whenever RUST_BACKTRACE is set.
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -632,6 +661,7 @@ async fn main() -> anyhow::Result<()> {
                             username,
                             team,
                             role,
+                            id,
                             ..
                         },
                 } => {
@@ -641,7 +671,7 @@ async fn main() -> anyhow::Result<()> {
                     let hash = hashing.hash(&read_password()?)?;
                     let user = store
                         .add_user(
-                            new_uuid_v7(clock.as_ref()),
+                            id.unwrap_or_else(|| new_uuid_v7(clock.as_ref())),
                             username.trim(),
                             &hash,
                             role,
@@ -655,6 +685,18 @@ async fn main() -> anyhow::Result<()> {
                         user.username,
                         role.as_str()
                     );
+                }
+                AdminCommand::User {
+                    command: UserCommand::Join { username, team },
+                } => {
+                    for membership in store.add_team_memberships(&username, &team).await? {
+                        let team = membership.team.name;
+                        if membership.already_member {
+                            println!("`{username}` is a member of `{team}` already");
+                        } else {
+                            println!("user `{username}` joined `{team}`");
+                        }
+                    }
                 }
                 AdminCommand::User {
                     command: UserCommand::ResetPassword { username, .. },

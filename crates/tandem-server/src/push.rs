@@ -167,8 +167,14 @@ pub fn user_written(change: &PreparedChange) -> Option<&str> {
 
 /// Why writing `value` to the field `spec` is refused, if it names a user who is not one of
 /// `members` (the ids of the team's users): a contact's coach or a client's consent giver
-/// must be someone the team's devices can name (`GET /v1/users`). Users never leave a team,
-/// so a value accepted once stays valid.
+/// must be someone the team's devices can name (`GET /v1/users`).
+///
+/// The check is made on each change that writes such a field, from this version on. Values
+/// stored earlier (an older server took any id, say from `tandem contact add --coach`) may
+/// name a non-member: they stay as they are, and a change to another field of that record is
+/// not checked against them. Users never leave a team, so a value accepted here keeps naming
+/// a member, unless a restore from a backup loses the user; IT then adds them again with
+/// their id (`admin user add --id`).
 pub fn user_outside_team(
     spec: &FieldSpec,
     value: &FieldValue,
@@ -178,8 +184,11 @@ pub fn user_outside_team(
     if Uuid::parse_str(user).is_ok_and(|id| members.contains(&id)) {
         return None;
     }
+    // Shown to coaches in the app's list of unsynced changes: the field first, then what
+    // is wrong and who can change it.
     Some(format!(
-        "{}: no user of this team has the id {user} (the team's users: GET /v1/users)",
+        "{}: {user} is not a user of this team (IT adds users to teams; the team's users: \
+         GET /v1/users)",
         spec.name
     ))
 }
@@ -668,7 +677,8 @@ mod tests {
             .collect();
         let reason = |field: &str| {
             format!(
-                "{field}: no user of this team has the id {stranger} (the team's users: GET /v1/users)"
+                "{field}: {stranger} is not a user of this team (IT adds users to teams; the \
+                 team's users: GET /v1/users)"
             )
         };
         assert_eq!(

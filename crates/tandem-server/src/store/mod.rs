@@ -46,6 +46,15 @@ pub struct LoginUser {
     pub teams: Vec<TeamRef>,
 }
 
+/// One team named to [`ServerStore::add_team_memberships`], of which the user is a member now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamMembership {
+    /// The team.
+    pub team: TeamRef,
+    /// Whether the user was a member of it already (nothing changed then).
+    pub already_member: bool,
+}
+
 /// A device as the bearer-token check needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceAuth {
@@ -166,7 +175,10 @@ pub trait ServerStore: PrivacyStore + EpochStore + Send + Sync + std::fmt::Debug
     ) -> Result<TeamRef, ServerError>;
     /// Finds a team by name.
     async fn team_by_name(&self, name: &str) -> Result<Option<TeamRef>, ServerError>;
-    /// Adds a user, member of the named teams.
+    /// Adds a user, member of the named teams. [`ServerError::UserIdExists`] when a user has
+    /// the id already (given by `admin user add --id`, say to add again a user a restore
+    /// lost), else [`ServerError::UserExists`] when one has the username;
+    /// [`ServerError::UnknownTeam`] when a named team does not exist. Nothing is added then.
     async fn add_user(
         &self,
         id: Uuid,
@@ -176,6 +188,15 @@ pub trait ServerStore: PrivacyStore + EpochStore + Send + Sync + std::fmt::Debug
         team_names: &[String],
         now: DateTime<Utc>,
     ) -> Result<UserRef, ServerError>;
+    /// Makes the user `username` a member of the named teams too, in one transaction: each
+    /// team once, in the order named, saying whether they were a member already (that one is
+    /// left as it is). [`ServerError::UnknownUser`] or [`ServerError::UnknownTeam`] change
+    /// nothing. Users never leave a team: there is no removal.
+    async fn add_team_memberships(
+        &self,
+        username: &str,
+        team_names: &[String],
+    ) -> Result<Vec<TeamMembership>, ServerError>;
     /// Replaces a user's password hash.
     async fn set_password_hash(
         &self,
@@ -185,8 +206,9 @@ pub trait ServerStore: PrivacyStore + EpochStore + Send + Sync + std::fmt::Debug
     /// A user with their hash and teams, for login.
     async fn login_user(&self, username: &str) -> Result<Option<LoginUser>, ServerError>;
     /// The members of a team with their roles, ordered by username (byte order, as both
-    /// backends compare; usernames are unique): the users a contact's `coach_id` or a
-    /// client's `consent_by` may name.
+    /// backends compare; usernames are unique): the users a change to a contact's `coach_id`
+    /// or a client's `consent_by` may name (values stored before that check are left as
+    /// they are; see [`crate::push::user_outside_team`]).
     async fn team_users(&self, team_id: Uuid) -> Result<Vec<TeamUser>, ServerError>;
 
     /// Adds a site (organisation-wide, not archived) named `name` trimmed: 1 to

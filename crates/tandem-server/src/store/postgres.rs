@@ -60,7 +60,7 @@ mod epoch;
 
 use super::{
     CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginUser, NewDevice, NewMerge, PushContext,
-    RecentFailures, RecordFields, ServerStore, SiteName, conflict_status_name,
+    RecentFailures, RecordFields, ServerStore, SiteName, TeamMembership, conflict_status_name,
     parse_conflict_status, report_error, report_history_query, report_values_query,
 };
 use crate::ServerError;
@@ -1144,6 +1144,15 @@ async fn changed_site(
     site_from_row(&row)
 }
 
+/// The id of the team named `name`; [`ServerError::UnknownTeam`] when no team has that name.
+async fn team_id_named(tx: &Transaction<'_>, name: &str) -> Result<Uuid, ServerError> {
+    Ok(tx
+        .query_opt("SELECT id FROM teams WHERE name = $1", &[&name])
+        .await?
+        .ok_or_else(|| ServerError::UnknownTeam(name.to_owned()))?
+        .try_get(0)?)
+}
+
 #[async_trait]
 impl ServerStore for PostgresStore {
     async fn migrate(&self) -> Result<(), ServerError> {
@@ -1319,25 +1328,31 @@ impl ServerStore for PostgresStore {
     ) -> Result<UserRef, ServerError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        match tx
+        let inserted = tx
             .execute(
                 "INSERT INTO users (id, username, password_hash, role, created_ms)
                  VALUES ($1, $2, $3, $4, $5)",
                 &[&id, &username, &password_hash, &role.as_str(), &to_ms(now)],
             )
-            .await
+            .await;
+        // The id (given by `admin user add --id`) or the username is taken. The failed
+        // statement ended the transaction, so the id is looked up outside it.
+        if let Err(err) = &inserted
+            && is_unique_violation(err)
         {
-            Err(err) if is_unique_violation(&err) => {
-                return Err(ServerError::UserExists(username.to_owned()));
-            }
-            other => other?,
-        };
-        for team in team_names {
-            let team_id: Uuid = tx
-                .query_opt("SELECT id FROM teams WHERE name = $1", &[team])
+            tx.rollback().await?;
+            let id_taken = client
+                .query_opt("SELECT 1 FROM users WHERE id = $1", &[&id])
                 .await?
-                .ok_or_else(|| ServerError::UnknownTeam(team.clone()))?
-                .try_get(0)?;
+                .is_some();
+            return Err(match id_taken {
+                true => ServerError::UserIdExists(id),
+                false => ServerError::UserExists(username.to_owned()),
+            });
+        }
+        inserted?;
+        for team in team_names {
+            let team_id = team_id_named(&tx, team).await?;
             tx.execute(
                 "INSERT INTO team_members (user_id, team_id) VALUES ($1, $2)
                  ON CONFLICT DO NOTHING",
@@ -1350,6 +1365,44 @@ impl ServerStore for PostgresStore {
             id,
             username: username.to_owned(),
         })
+    }
+
+    async fn add_team_memberships(
+        &self,
+        username: &str,
+        team_names: &[String],
+    ) -> Result<Vec<TeamMembership>, ServerError> {
+        let mut client = self.client().await?;
+        // Dropped without a commit on any error: nothing of the command is kept.
+        let tx = client.transaction().await?;
+        let user_id: Uuid = tx
+            .query_opt("SELECT id FROM users WHERE username = $1", &[&username])
+            .await?
+            .ok_or_else(|| ServerError::UnknownUser(username.to_owned()))?
+            .try_get(0)?;
+        let mut memberships: Vec<TeamMembership> = Vec::new();
+        for team in team_names {
+            if memberships.iter().any(|joined| &joined.team.name == team) {
+                continue;
+            }
+            let team_id = team_id_named(&tx, team).await?;
+            let added = tx
+                .execute(
+                    "INSERT INTO team_members (user_id, team_id) VALUES ($1, $2)
+                     ON CONFLICT DO NOTHING",
+                    &[&user_id, &team_id],
+                )
+                .await?;
+            memberships.push(TeamMembership {
+                team: TeamRef {
+                    id: team_id,
+                    name: team.clone(),
+                },
+                already_member: added == 0,
+            });
+        }
+        tx.commit().await?;
+        Ok(memberships)
     }
 
     async fn set_password_hash(

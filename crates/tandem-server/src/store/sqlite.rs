@@ -40,7 +40,7 @@ mod epoch;
 
 use super::{
     CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginUser, NewDevice, NewMerge, PushContext,
-    RecentFailures, RecordFields, ServerStore, SiteName, conflict_status_name,
+    RecentFailures, RecordFields, ServerStore, SiteName, TeamMembership, conflict_status_name,
     parse_conflict_status, report_error, report_history_query, report_values_query,
 };
 use crate::ServerError;
@@ -778,6 +778,16 @@ fn changed_site(conn: &Connection, id: Uuid, changed: usize) -> Result<Site, Ser
     )?
 }
 
+/// The id (as stored, text) of the team named `name`; [`ServerError::UnknownTeam`] when no
+/// team has that name.
+fn team_id_named(conn: &Connection, name: &str) -> Result<String, ServerError> {
+    conn.query_row("SELECT id FROM teams WHERE name = ?1", [name], |row| {
+        row.get(0)
+    })
+    .optional()?
+    .ok_or_else(|| ServerError::UnknownTeam(name.to_owned()))
+}
+
 fn is_unique_violation(err: &rusqlite::Error) -> bool {
     matches!(
         err,
@@ -935,18 +945,25 @@ impl ServerStore for SqliteStore {
                  VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![id.to_string(), username, hash, role.as_str(), to_ms(now)],
             ) {
+                // The id (given by `admin user add --id`) or the username is taken.
                 Err(err) if is_unique_violation(&err) => {
-                    return Err(ServerError::UserExists(username));
+                    let id_taken = tx
+                        .query_row(
+                            "SELECT 1 FROM users WHERE id = ?1",
+                            [id.to_string()],
+                            |_| Ok(()),
+                        )
+                        .optional()?
+                        .is_some();
+                    return Err(match id_taken {
+                        true => ServerError::UserIdExists(id),
+                        false => ServerError::UserExists(username),
+                    });
                 }
                 other => other?,
             };
             for team in &teams {
-                let team_id: Option<String> = tx
-                    .query_row("SELECT id FROM teams WHERE name = ?1", [team], |row| {
-                        row.get(0)
-                    })
-                    .optional()?;
-                let team_id = team_id.ok_or_else(|| ServerError::UnknownTeam(team.clone()))?;
+                let team_id = team_id_named(&tx, team)?;
                 tx.execute(
                     "INSERT OR IGNORE INTO team_members (user_id, team_id) VALUES (?1, ?2)",
                     params![id.to_string(), team_id],
@@ -954,6 +971,47 @@ impl ServerStore for SqliteStore {
             }
             tx.commit()?;
             Ok(UserRef { id, username })
+        })
+        .await
+    }
+
+    async fn add_team_memberships(
+        &self,
+        username: &str,
+        team_names: &[String],
+    ) -> Result<Vec<TeamMembership>, ServerError> {
+        let (username, teams) = (username.to_owned(), team_names.to_vec());
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let user_id: String = tx
+                .query_row(
+                    "SELECT id FROM users WHERE username = ?1",
+                    [&username],
+                    |row| row.get(0),
+                )
+                .optional()?
+                .ok_or_else(|| ServerError::UnknownUser(username.clone()))?;
+            let mut memberships: Vec<TeamMembership> = Vec::new();
+            for team in &teams {
+                if memberships.iter().any(|joined| &joined.team.name == team) {
+                    continue;
+                }
+                let team_id = team_id_named(&tx, team)?;
+                let added = tx.execute(
+                    "INSERT OR IGNORE INTO team_members (user_id, team_id) VALUES (?1, ?2)",
+                    params![user_id, team_id],
+                )?;
+                memberships.push(TeamMembership {
+                    team: TeamRef {
+                        id: uuid(&team_id)?,
+                        name: team.clone(),
+                    },
+                    already_member: added == 0,
+                });
+            }
+            // Nothing is kept unless every team was found (an early return rolls back).
+            tx.commit()?;
+            Ok(memberships)
         })
         .await
     }

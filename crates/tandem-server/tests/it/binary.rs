@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use tandem_protocol::{LoginResponse, PullResponse, PulledChange, PushResponse};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use uuid::Uuid;
 
 /// `tandem-server ARGS` with no settings from the test's environment.
@@ -212,6 +212,34 @@ fn printed_site_id(printed: &str) -> Uuid {
 }
 
 #[tokio::test]
+async fn a_refused_admin_command_says_why_in_one_line_even_with_backtraces_turned_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    site_ok(data_dir, &["add", "Tikkurila NGO house"]).await;
+    let output = command(&[
+        "--data-dir",
+        data_dir,
+        "admin",
+        "site",
+        "add",
+        "tikkurila ngo house",
+    ])
+    .env("RUST_BACKTRACE", "1")
+    .env("RUST_LIB_BACKTRACE", "1")
+    .output()
+    .await
+    .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr,
+        "error: a site named `tikkurila ngo house` exists already (site names are compared \
+         ignoring case and surrounding spaces)\n",
+        "one line, no backtrace"
+    );
+}
+
+#[tokio::test]
 async fn admin_site_commands_add_list_rename_archive_and_refuse_a_duplicate_name() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap();
@@ -304,4 +332,91 @@ async fn admin_site_commands_add_list_rename_archive_and_refuse_a_duplicate_name
         refused.contains(&format!("a site with the id {known} exists already")),
         "{refused}"
     );
+}
+
+/// `tandem-server --data-dir DIR admin ARGS` with `input` on its standard input (a
+/// password), run to its end.
+async fn admin_with_input(data_dir: &str, args: &[&str], input: &str) -> Output {
+    let mut child = command(&[&["--data-dir", data_dir, "admin"][..], args].concat())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).await.unwrap();
+    drop(stdin);
+    child.wait_with_output().await.unwrap()
+}
+
+#[tokio::test]
+async fn admin_user_commands_add_a_user_with_a_given_id_and_join_them_to_more_teams() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    for team in ["north", "Vantaa Hakunila"] {
+        run_ok(&["--data-dir", data_dir, "admin", "team", "add", team]).await;
+    }
+    // The id a restore lost, which laptops still name.
+    let id = Uuid::from_u128(0x9104).to_string();
+    let add = |username: &'static str| {
+        let id = id.clone();
+        async move {
+            let args = [
+                "user",
+                "add",
+                username,
+                "--role",
+                "coach",
+                "--team",
+                "north",
+                "--password-stdin",
+                "--id",
+                &id,
+            ];
+            admin_with_input(data_dir, &args, "a long password\n").await
+        }
+    };
+    let added = add("coach1").await;
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&added.stdout),
+        format!("user {id} `coach1` added as coach\n")
+    );
+    let taken = add("coach2").await;
+    assert_eq!(taken.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&taken.stderr),
+        format!("error: a user with the id {id} exists already\n")
+    );
+
+    fn join<'a>(data_dir: &'a str, args: &[&'a str]) -> Vec<&'a str> {
+        [&["--data-dir", data_dir, "admin", "user", "join"][..], args].concat()
+    }
+    assert_eq!(
+        run_ok(&join(
+            data_dir,
+            &["coach1", "--team", "Vantaa Hakunila", "--team", "north"]
+        ))
+        .await,
+        "user `coach1` joined `Vantaa Hakunila`\n`coach1` is a member of `north` already\n"
+    );
+    assert_eq!(
+        run_ok(&join(data_dir, &["coach1", "--team", "Vantaa Hakunila"])).await,
+        "`coach1` is a member of `Vantaa Hakunila` already\n",
+        "joining again changes nothing"
+    );
+    assert_eq!(
+        run_failing(&join(data_dir, &["coach2", "--team", "north"])).await,
+        "error: no user is named `coach2`\n"
+    );
+    assert_eq!(
+        run_failing(&join(data_dir, &["coach1", "--team", "Vantaa Tikkurila"])).await,
+        "error: no team is named `Vantaa Tikkurila`\n"
+    );
+    let no_team = run_failing(&join(data_dir, &["coach1"])).await;
+    assert!(no_team.contains("--team"), "{no_team}");
 }

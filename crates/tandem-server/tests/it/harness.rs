@@ -92,6 +92,20 @@ impl TestDatabase {
         }
     }
 
+    /// A fresh, empty database whose own text order is a language's, not the bytes' (as in a
+    /// production PostgreSQL created in a Finnish or English locale): PostgreSQL's ICU root
+    /// locale, where `aino` sorts before `Zoe`. Shows that a query meant to sort byte for byte
+    /// says so (`COLLATE "C"`) rather than relying on the test cluster's C locale. SQLite has
+    /// no database-wide order: its BINARY default is the bytes'.
+    pub(crate) async fn create_in_language_order(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => Self::create(backend).await,
+            Backend::Postgres => TestDatabase::Postgres {
+                url: pg_cluster::fresh_database_in_language_order().await,
+            },
+        }
+    }
+
     /// Opens (and migrates) a store on this database: each call is what one more server
     /// instance would have, its own connection or pool.
     pub(crate) async fn open_store(&self) -> Arc<dyn ServerStore> {

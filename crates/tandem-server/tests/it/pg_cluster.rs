@@ -54,6 +54,19 @@ pub(crate) async fn fresh_database() -> String {
     cluster().await.url(&name)
 }
 
+/// [`fresh_database`] with the ICU root locale as the database's collation (the cluster's
+/// is C, byte order): text sorts as people read it, ignoring case first (`aino` before `Zoe`).
+/// Debian's PostgreSQL is built with ICU, so this needs no operating-system locale (but
+/// PostgreSQL 15 or later, for `LOCALE_PROVIDER`).
+pub(crate) async fn fresh_database_in_language_order() -> String {
+    let name = next_name("tandem_test");
+    superuser(&format!(
+        "CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'und'"
+    ))
+    .await;
+    cluster().await.url(&name)
+}
+
 /// A new, empty database whose files live in a directory of the test's choosing (in a
 /// tablespace made there for it), say on a disk that the test fills up. The directory must
 /// be empty, and the cluster's user must own it.

@@ -5,7 +5,8 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tandem_protocol::{ChangeResult, ChangeStatus, Role, TeamUser, UserList};
+use tandem_protocol::{ChangeResult, ChangeStatus, Role, TeamUser, UserList, UserRef};
+use tandem_server::ServerError;
 use tandem_server::auth::PasswordHashing;
 use tandem_server::clock::Clock;
 use tandem_server::store::AuditFilter;
@@ -40,15 +41,47 @@ fn user_id(username: &str) -> Uuid {
 
 /// Adds a user with the harness's password to `teams`, as `admin user add` does.
 async fn add_user(server: &TestServer, id: Uuid, username: &str, role: Role, teams: &[&str]) {
+    try_add_user(server, id, username, role, teams)
+        .await
+        .unwrap();
+}
+
+/// [`add_user`], which may be refused.
+async fn try_add_user(
+    server: &TestServer,
+    id: Uuid,
+    username: &str,
+    role: Role,
+    teams: &[&str],
+) -> Result<UserRef, ServerError> {
     let hash = PasswordHashing::fast_insecure_for_tests()
         .hash(PASSWORD)
         .unwrap();
-    let teams: Vec<String> = teams.iter().map(|team| (*team).to_owned()).collect();
     server
         .store
-        .add_user(id, username, &hash, role, &teams, server.clock.now())
+        .add_user(id, username, &hash, role, &owned(teams), server.clock.now())
         .await
-        .unwrap();
+}
+
+/// Makes `username` a member of `teams`, as `admin user join` does; each team's name and
+/// whether the user was a member of it already.
+async fn join(
+    server: &TestServer,
+    username: &str,
+    teams: &[&str],
+) -> Result<Vec<(String, bool)>, ServerError> {
+    let memberships = server
+        .store
+        .add_team_memberships(username, &owned(teams))
+        .await?;
+    Ok(memberships
+        .into_iter()
+        .map(|membership| (membership.team.name, membership.already_member))
+        .collect())
+}
+
+fn owned(names: &[&str]) -> Vec<String> {
+    names.iter().map(|name| (*name).to_owned()).collect()
 }
 
 /// Asserts that `result` was rejected for `field` naming `id`, a user outside the team.
@@ -58,7 +91,8 @@ fn assert_refused_as_stranger(result: &ChangeResult, field: &str, id: Uuid) {
         result.reason.as_deref(),
         Some(
             format!(
-                "{field}: no user of this team has the id {id} (the team's users: GET /v1/users)"
+                "{field}: {id} is not a user of this team (IT adds users to teams; the team's \
+                 users: GET /v1/users)"
             )
             .as_str()
         ),
@@ -70,16 +104,21 @@ both_backends!(the_roster_lists_the_callers_team_by_username_with_roles_and_no_o
 async fn the_roster_lists_the_callers_team_by_username_with_roles_and_no_other_teams_users(
     backend: Backend,
 ) {
-    let server = start(backend).await;
-    // Upper case sorts before lower case: the order is the bytes of the username.
+    // A database that itself sorts as people read (PostgreSQL's ICU root locale), as a
+    // production database in a Finnish locale does: the roster's order is still the bytes'.
+    let server = start_on(TestDatabase::create_in_language_order(backend).await).await;
+    // Byte order puts upper case before lower case, so `Zoe` before `aino`; any order that
+    // ignores case, or a language's, puts `aino` first and `Zoe` last.
     add_user(
         &server,
         Uuid::from_u128(0x9101),
-        "Aino",
+        "Zoe",
         Role::TeamLead,
         &["north"],
     )
     .await;
+    let aino = Uuid::from_u128(0x9103);
+    add_user(&server, aino, "aino", Role::Coach, &["north"]).await;
     // A member of both teams is on both rosters.
     let mira = Uuid::from_u128(0x9102);
     add_user(&server, mira, "mira", Role::Coach, &["north", "south"]).await;
@@ -89,16 +128,18 @@ async fn the_roster_lists_the_callers_team_by_username_with_roles_and_no_other_t
     assert_eq!(
         named(&north),
         [
-            ("Aino", Role::TeamLead),
+            ("Zoe", Role::TeamLead),
+            ("aino", Role::Coach),
             ("coach_a", Role::Coach),
             ("coach_b", Role::Coach),
             ("lead_n", Role::TeamLead),
             ("mira", Role::Coach),
         ],
-        "the team's members only: no south users, no admin"
+        "the team's members only (no south users, no admin), in byte order"
     );
-    assert_eq!(north[1].id, user_id("coach_a"));
-    assert_eq!(north[4].id, mira);
+    assert_eq!(north[1].id, aino);
+    assert_eq!(north[2].id, user_id("coach_a"));
+    assert_eq!(north[5].id, mira);
 
     let lead_s = server.login("lead_s").await;
     assert_eq!(
@@ -358,10 +399,162 @@ async fn resolving_a_consent_by_conflict_with_a_user_outside_the_team_is_refused
     assert_eq!(
         refused.body["message"],
         format!(
-            "consent_by: no user of this team has the id {stranger} (the team's users: GET /v1/users)"
+            "consent_by: {stranger} is not a user of this team (IT adds users to teams; the \
+             team's users: GET /v1/users)"
         )
     );
     let resolved = resolve(json!(a.user_id)).await;
     assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
     assert_eq!(resolved.body["change"]["value"], json!(a.user_id));
+}
+
+both_backends!(a_user_a_restore_lost_is_added_again_with_their_id_and_a_taken_id_changes_nothing);
+async fn a_user_a_restore_lost_is_added_again_with_their_id_and_a_taken_id_changes_nothing(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    let coach = server.login("coach_a").await;
+    // A coach added after the backup a restore went back to: laptops still name their id.
+    let lost = Uuid::from_u128(0x9104);
+    let contact = Uuid::now_v7();
+    let coached_by_lost = || {
+        change(
+            &coach,
+            "contact",
+            contact,
+            "coach_id",
+            json!(lost),
+            0,
+            NOW_MS,
+        )
+    };
+    let pushed_before = coached_by_lost();
+    let refused = server.push(&coach, vec![pushed_before.clone()]).await;
+    assert_refused_as_stranger(&refused[0], "coach_id", lost);
+
+    // `admin user add --id`: the same id, so what laptops hold names them again.
+    add_user(&server, lost, "coach_new", Role::Coach, &["north"]).await;
+    let north = users(&server, &coach).await;
+    assert!(
+        north
+            .iter()
+            .any(|user| (user.id, user.username.as_str()) == (lost, "coach_new")),
+        "{north:?}"
+    );
+    let applied = server.push(&coach, vec![coached_by_lost()]).await;
+    assert_eq!(applied[0].status, ChangeStatus::Applied, "{applied:?}");
+    assert_eq!(applied[0].value, json!(lost));
+    // A change refused before keeps its first answer when sent again (a push is
+    // idempotent): IT re-adds lost users before the laptops sync after a restore.
+    let repeated = server.push(&coach, vec![pushed_before]).await;
+    assert_refused_as_stranger(&repeated[0], "coach_id", lost);
+
+    // An id that is taken is refused whatever the username, and nothing is added.
+    let taken = try_add_user(&server, lost, "coach_other", Role::TeamLead, &["south"]).await;
+    assert!(
+        matches!(&taken, Err(ServerError::UserIdExists(id)) if *id == lost),
+        "{taken:?}"
+    );
+    assert_eq!(
+        taken.unwrap_err().to_string(),
+        format!("a user with the id {lost} exists already")
+    );
+    assert!(
+        server
+            .store
+            .login_user("coach_other")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let lead_s = server.login("lead_s").await;
+    assert_eq!(
+        named(&users(&server, &lead_s).await),
+        [("coach_s", Role::Coach), ("lead_s", Role::TeamLead)],
+        "the refused user joined no team"
+    );
+    // A taken username with a new id is refused as before.
+    let renamed = try_add_user(
+        &server,
+        Uuid::from_u128(0x9105),
+        "coach_new",
+        Role::Coach,
+        &[],
+    )
+    .await;
+    assert!(
+        matches!(&renamed, Err(ServerError::UserExists(name)) if name == "coach_new"),
+        "{renamed:?}"
+    );
+}
+
+both_backends!(a_user_who_joins_another_team_is_on_its_roster_and_joining_again_changes_nothing);
+async fn a_user_who_joins_another_team_is_on_its_roster_and_joining_again_changes_nothing(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    let coach = server.login("coach_a").await;
+    let lead_s = server.login("lead_s").await;
+    let coach_s = user_id("coach_s");
+    let contact = Uuid::now_v7();
+    let coached_by_coach_s = || {
+        change(
+            &coach,
+            "contact",
+            contact,
+            "coach_id",
+            json!(coach_s),
+            0,
+            NOW_MS,
+        )
+    };
+    let refused = server.push(&coach, vec![coached_by_coach_s()]).await;
+    assert_refused_as_stranger(&refused[0], "coach_id", coach_s);
+
+    // A team named twice is joined once.
+    assert_eq!(
+        join(&server, "coach_s", &["north", "north"]).await.unwrap(),
+        [("north".to_owned(), false)]
+    );
+    assert_eq!(
+        named(&users(&server, &coach).await),
+        [
+            ("coach_a", Role::Coach),
+            ("coach_b", Role::Coach),
+            ("coach_s", Role::Coach),
+            ("lead_n", Role::TeamLead),
+        ],
+        "north's roster has the new member"
+    );
+    let applied = server.push(&coach, vec![coached_by_coach_s()]).await;
+    assert_eq!(applied[0].status, ChangeStatus::Applied, "{applied:?}");
+    assert_eq!(
+        named(&users(&server, &lead_s).await),
+        [("coach_s", Role::Coach), ("lead_s", Role::TeamLead)],
+        "still a member of their first team"
+    );
+
+    // Joining a team again changes nothing and says so, team by team.
+    assert_eq!(
+        join(&server, "coach_s", &["south", "north"]).await.unwrap(),
+        [("south".to_owned(), true), ("north".to_owned(), true)]
+    );
+    assert_eq!(users(&server, &coach).await.len(), 4);
+
+    // An unknown user or team is refused, and nothing of the command is done (one
+    // transaction): coach_b does not join south, which was named before the unknown team.
+    let unknown_user = join(&server, "nobody", &["north"]).await;
+    assert!(
+        matches!(&unknown_user, Err(ServerError::UnknownUser(name)) if name == "nobody"),
+        "{unknown_user:?}"
+    );
+    let unknown_team = join(&server, "coach_b", &["south", "nowhere"]).await;
+    assert!(
+        matches!(&unknown_team, Err(ServerError::UnknownTeam(name)) if name == "nowhere"),
+        "{unknown_team:?}"
+    );
+    assert_eq!(
+        named(&users(&server, &lead_s).await),
+        [("coach_s", Role::Coach), ("lead_s", Role::TeamLead)]
+    );
 }
