@@ -17,7 +17,7 @@ use tandem_protocol::{
 };
 use tandem_server::auth::PasswordHashing;
 use tandem_server::clock::{Clock, ManualClock};
-use tandem_server::store::{PostgresStore, ServerStore, SqliteStore};
+use tandem_server::store::{AuditFilter, PostgresStore, ServerStore, SqliteStore};
 use tandem_server::{AppState, LoginRateLimit, ServerError, ServerSettings};
 use tokio::sync::oneshot;
 use uuid::Uuid;
@@ -292,6 +292,36 @@ impl Reply {
 }
 
 impl TestServer {
+    /// Asserts that `GET path` needs a live device token: refused (401) without a token, with
+    /// a forged one, and with `device`'s once it is revoked (`device_revoked`), which this
+    /// does last.
+    pub(crate) async fn assert_get_needs_a_live_token(&self, path: &str, device: &Device) {
+        let no_token = self.request(Method::GET, path, None, None).await;
+        assert_eq!(no_token.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(no_token.error_code(), "unauthorized");
+        let forged = self
+            .request(Method::GET, path, Some("tdt1_forged"), None)
+            .await;
+        assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+        self.store.revoke_device(device.id).await.unwrap();
+        let revoked = self
+            .request(Method::GET, path, Some(&device.token), None)
+            .await;
+        assert_eq!(revoked.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(revoked.error_code(), "device_revoked");
+    }
+
+    /// How many entries the audit log holds.
+    pub(crate) async fn audit_len(&self) -> usize {
+        let all = AuditFilter {
+            after: 0,
+            limit: 1000,
+            team_id: None,
+            record_id: None,
+        };
+        self.store.audit_entries(all).await.unwrap().len()
+    }
+
     pub(crate) fn team(&self, name: &str) -> Uuid {
         self.teams.iter().find(|t| t.0 == name).unwrap().1
     }

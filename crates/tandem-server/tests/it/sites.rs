@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use tandem_protocol::{Site, SiteList};
 use tandem_server::ServerError;
 use tandem_server::clock::Clock;
-use tandem_server::store::{AuditFilter, MAX_SITE_NAME_CHARS};
+use tandem_server::store::MAX_SITE_NAME_CHARS;
 use uuid::Uuid;
 
 use crate::harness::*;
@@ -220,36 +220,16 @@ async fn listing_sites_needs_a_live_device_token_and_writes_no_audit_entry(backe
         .add_site(Uuid::from_u128(0x5173_0031), "Hakunila", server.clock.now())
         .await
         .unwrap();
-    let no_token = server.request(Method::GET, "/v1/sites", None, None).await;
-    assert_eq!(no_token.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(no_token.error_code(), "unauthorized");
-    let forged = server
-        .request(Method::GET, "/v1/sites", Some("tdt1_forged"), None)
-        .await;
-    assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
-
-    let audit = || {
-        server.store.audit_entries(AuditFilter {
-            after: 0,
-            limit: 1000,
-            team_id: None,
-            record_id: None,
-        })
-    };
-    let before = audit().await.unwrap().len();
+    let before = server.audit_len().await;
     assert_eq!(sites(&server, &coach).await.len(), 1);
     assert_eq!(
-        audit().await.unwrap().len(),
+        server.audit_len().await,
         before,
         "reading sites is not audited"
     );
-
-    server.store.revoke_device(coach.id).await.unwrap();
-    let revoked = server
-        .request(Method::GET, "/v1/sites", Some(&coach.token), None)
+    server
+        .assert_get_needs_a_live_token("/v1/sites", &coach)
         .await;
-    assert_eq!(revoked.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(revoked.error_code(), "device_revoked");
 }
 
 both_backends!(a_contact_naming_a_site_the_server_lacks_is_refused_and_a_known_one_is_applied);
