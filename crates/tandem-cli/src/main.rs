@@ -281,9 +281,10 @@ fn contact(command: ContactCommand, mut store: Store, out: &Output) -> Result<()
     Ok(())
 }
 
-/// What `tandem contact add` may name by name or id: reference data that syncs bring.
+/// What a command's flag may name by name or id: reference data that syncs bring (a
+/// contact's site and coach, a client's consent recorder).
 struct Reference {
-    /// The contact's field that holds the id.
+    /// The field that holds the id.
     field: &'static str,
     /// What one of them is called in an error.
     noun: &'static str,

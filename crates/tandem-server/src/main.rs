@@ -208,6 +208,8 @@ enum RetentionCommand {
 enum TeamCommand {
     /// Add a team.
     Add { name: String },
+    /// Print every team by name (tab-separated: id, name, number of members).
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -276,6 +278,13 @@ enum UserCommand {
         /// A team to join (repeat for several).
         #[arg(long, required = true)]
         team: Vec<String>,
+    },
+    /// Print every user by username (tab-separated: id, username, role, their teams joined
+    /// with `, `, empty for an admin of no team).
+    List {
+        /// Only the members of this team (they are shown with all their teams).
+        #[arg(long)]
+        team: Option<String>,
     },
     /// Set a new password, read from standard input.
     ResetPassword {
@@ -652,6 +661,14 @@ async fn run() -> anyhow::Result<()> {
                         .await?;
                     println!("team {} `{}` added", team.id, team.name);
                 }
+                AdminCommand::Team {
+                    command: TeamCommand::List,
+                } => {
+                    for summary in store.list_teams().await? {
+                        let team = summary.team;
+                        println!("{}\t{}\t{}", team.id, team.name, summary.members);
+                    }
+                }
                 AdminCommand::Site { command } => {
                     administer_sites(store.as_ref(), clock.as_ref(), command).await?;
                 }
@@ -696,6 +713,20 @@ async fn run() -> anyhow::Result<()> {
                         } else {
                             println!("user `{username}` joined `{team}`");
                         }
+                    }
+                }
+                AdminCommand::User {
+                    command: UserCommand::List { team },
+                } => {
+                    for summary in store.list_users(team.as_deref()).await? {
+                        let teams: Vec<_> = summary.teams.into_iter().map(|t| t.name).collect();
+                        println!(
+                            "{}\t{}\t{}\t{}",
+                            summary.user.id,
+                            summary.user.username,
+                            summary.role.as_str(),
+                            teams.join(", ")
+                        );
                     }
                 }
                 AdminCommand::User {

@@ -55,6 +55,27 @@ pub struct TeamMembership {
     pub already_member: bool,
 }
 
+/// A team as the operator's `admin team list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamSummary {
+    /// The team.
+    pub team: TeamRef,
+    /// How many users are members of it (0 for a team no one has joined yet).
+    pub members: u64,
+}
+
+/// A user as the operator's `admin user list` shows it. Never their password hash: only
+/// login reads that ([`LoginUser`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSummary {
+    /// Who.
+    pub user: UserRef,
+    /// Their role.
+    pub role: Role,
+    /// Every team they are a member of, by name in byte order; none for an admin of no team.
+    pub teams: Vec<TeamRef>,
+}
+
 /// A device as the bearer-token check needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceAuth {
@@ -175,6 +196,9 @@ pub trait ServerStore: PrivacyStore + EpochStore + Send + Sync + std::fmt::Debug
     ) -> Result<TeamRef, ServerError>;
     /// Finds a team by name.
     async fn team_by_name(&self, name: &str) -> Result<Option<TeamRef>, ServerError>;
+    /// Every team with its number of members, ordered by name (byte order, as both backends
+    /// compare; team names are unique).
+    async fn list_teams(&self) -> Result<Vec<TeamSummary>, ServerError>;
     /// Adds a user, member of the named teams. [`ServerError::UserIdExists`] when a user has
     /// the id already (given by `admin user add --id`, say to add again a user a restore
     /// lost), else [`ServerError::UserExists`] when one has the username;
@@ -210,6 +234,11 @@ pub trait ServerStore: PrivacyStore + EpochStore + Send + Sync + std::fmt::Debug
     /// or a client's `consent_by` may name (values stored before that check are left as
     /// they are; see [`crate::push::user_outside_team`]).
     async fn team_users(&self, team_id: Uuid) -> Result<Vec<TeamUser>, ServerError>;
+    /// Every user, or only the members of the team named `team` (matched exactly, as
+    /// [`ServerStore::add_user`] matches names; [`ServerError::UnknownTeam`] when no team has
+    /// it), each with all their teams; ordered by username (byte order, as
+    /// [`ServerStore::team_users`]).
+    async fn list_users(&self, team: Option<&str>) -> Result<Vec<UserSummary>, ServerError>;
 
     /// Adds a site (organisation-wide, not archived) named `name` trimmed: 1 to
     /// [`MAX_SITE_NAME_CHARS`] characters without control characters, else

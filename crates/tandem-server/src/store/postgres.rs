@@ -60,8 +60,9 @@ mod epoch;
 
 use super::{
     CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginUser, NewDevice, NewMerge, PushContext,
-    RecentFailures, RecordFields, ServerStore, SiteName, TeamMembership, conflict_status_name,
-    parse_conflict_status, report_error, report_history_query, report_values_query,
+    RecentFailures, RecordFields, ServerStore, SiteName, TeamMembership, TeamSummary, UserSummary,
+    conflict_status_name, parse_conflict_status, report_error, report_history_query,
+    report_values_query,
 };
 use crate::ServerError;
 use crate::clock::{from_ms, to_ms, uuid_v7_at};
@@ -1240,6 +1241,30 @@ impl ServerStore for PostgresStore {
             .transpose()
     }
 
+    async fn list_teams(&self) -> Result<Vec<TeamSummary>, ServerError> {
+        let client = self.client().await?;
+        // COLLATE "C": byte order, as SQLite sorts, whatever the database's locale.
+        client
+            .query(
+                "SELECT t.id, t.name, COUNT(m.user_id) FROM teams t
+                 LEFT JOIN team_members m ON m.team_id = t.id
+                 GROUP BY t.id, t.name ORDER BY t.name COLLATE \"C\"",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(TeamSummary {
+                    team: TeamRef {
+                        id: row.try_get(0)?,
+                        name: row.try_get(1)?,
+                    },
+                    members: u64::try_from(row.try_get::<_, i64>(2)?).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
     async fn add_site(
         &self,
         id: Uuid,
@@ -1482,6 +1507,56 @@ impl ServerStore for PostgresStore {
                 })
             })
             .collect()
+    }
+
+    async fn list_users(&self, team: Option<&str>) -> Result<Vec<UserSummary>, ServerError> {
+        let mut client = self.client().await?;
+        // REPEATABLE READ: the team and its members from one snapshot.
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let team_id = match team {
+            Some(name) => Some(team_id_named(&tx, name).await?),
+            None => None,
+        };
+        // One row per user and team (one with no team for a user of none), by username, then
+        // team name, so a user's rows are consecutive (usernames are unique); COLLATE "C":
+        // byte order, as SQLite sorts, whatever the database's locale.
+        let rows = tx
+            .query(
+                "SELECT u.id, u.username, u.role, t.id, t.name FROM users u
+                 LEFT JOIN team_members m ON m.user_id = u.id
+                 LEFT JOIN teams t ON t.id = m.team_id
+                 WHERE $1::uuid IS NULL OR EXISTS (
+                     SELECT 1 FROM team_members f WHERE f.user_id = u.id AND f.team_id = $1)
+                 ORDER BY u.username COLLATE \"C\", t.name COLLATE \"C\"",
+                &[&team_id],
+            )
+            .await?;
+        tx.commit().await?;
+        let mut users: Vec<UserSummary> = Vec::new();
+        for row in &rows {
+            let id: Uuid = row.try_get(0)?;
+            if users.last().is_none_or(|last| last.user.id != id) {
+                users.push(UserSummary {
+                    user: UserRef {
+                        id,
+                        username: row.try_get(1)?,
+                    },
+                    role: role(row.try_get(2)?)?,
+                    teams: Vec::new(),
+                });
+            }
+            let team_id: Option<Uuid> = row.try_get(3)?;
+            let team_name: Option<String> = row.try_get(4)?;
+            if let (Some(id), Some(name), Some(user)) = (team_id, team_name, users.last_mut()) {
+                user.teams.push(TeamRef { id, name });
+            }
+        }
+        Ok(users)
     }
 
     async fn recent_login_failures(

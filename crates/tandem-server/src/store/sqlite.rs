@@ -40,8 +40,9 @@ mod epoch;
 
 use super::{
     CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginUser, NewDevice, NewMerge, PushContext,
-    RecentFailures, RecordFields, ServerStore, SiteName, TeamMembership, conflict_status_name,
-    parse_conflict_status, report_error, report_history_query, report_values_query,
+    RecentFailures, RecordFields, ServerStore, SiteName, TeamMembership, TeamSummary, UserSummary,
+    conflict_status_name, parse_conflict_status, report_error, report_history_query,
+    report_values_query,
 };
 use crate::ServerError;
 use crate::clock::{from_ms, to_ms, uuid_v7_at};
@@ -849,6 +850,36 @@ impl ServerStore for SqliteStore {
         .await
     }
 
+    async fn list_teams(&self) -> Result<Vec<TeamSummary>, ServerError> {
+        self.run(|conn| {
+            // BINARY collation: byte order, as PostgreSQL's `COLLATE "C"`.
+            let mut stmt = conn.prepare(
+                "SELECT t.id, t.name, COUNT(m.user_id) FROM teams t
+                 LEFT JOIN team_members m ON m.team_id = t.id
+                 GROUP BY t.id, t.name ORDER BY t.name",
+            )?;
+            let rows = stmt.query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, i64>(2)?,
+                ))
+            })?;
+            rows.map(|row| {
+                let (id, name, members) = row?;
+                Ok(TeamSummary {
+                    team: TeamRef {
+                        id: uuid(&id)?,
+                        name,
+                    },
+                    members: u64::try_from(members).unwrap_or_default(),
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
     async fn add_site(
         &self,
         id: Uuid,
@@ -1109,6 +1140,57 @@ impl ServerStore for SqliteStore {
                 })
             })
             .collect()
+        })
+        .await
+    }
+
+    async fn list_users(&self, team: Option<&str>) -> Result<Vec<UserSummary>, ServerError> {
+        let team = team.map(str::to_owned);
+        self.run(move |conn| {
+            // One read transaction: the team and its members from one snapshot.
+            let tx = conn.transaction()?;
+            let team_id = team.map(|name| team_id_named(&tx, &name)).transpose()?;
+            // One row per user and team (one with no team for a user of none), by username,
+            // then team name, so a user's rows are consecutive (usernames are unique); BINARY
+            // collation: byte order, as PostgreSQL's `COLLATE "C"`.
+            let mut stmt = tx.prepare(
+                "SELECT u.id, u.username, u.role, t.id, t.name FROM users u
+                 LEFT JOIN team_members m ON m.user_id = u.id
+                 LEFT JOIN teams t ON t.id = m.team_id
+                 WHERE ?1 IS NULL OR EXISTS (
+                     SELECT 1 FROM team_members f WHERE f.user_id = u.id AND f.team_id = ?1)
+                 ORDER BY u.username, t.name",
+            )?;
+            let rows = stmt.query_map([team_id], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, Option<String>>(3)?,
+                    row.get::<_, Option<String>>(4)?,
+                ))
+            })?;
+            let mut users: Vec<UserSummary> = Vec::new();
+            for row in rows {
+                let (id, username, role_text, team_id, team_name) = row?;
+                let id = uuid(&id)?;
+                if users.last().is_none_or(|last| last.user.id != id) {
+                    users.push(UserSummary {
+                        user: UserRef { id, username },
+                        role: role(&role_text)?,
+                        teams: Vec::new(),
+                    });
+                }
+                if let (Some(team_id), Some(name), Some(user)) =
+                    (team_id, team_name, users.last_mut())
+                {
+                    user.teams.push(TeamRef {
+                        id: uuid(&team_id)?,
+                        name,
+                    });
+                }
+            }
+            Ok(users)
         })
         .await
     }

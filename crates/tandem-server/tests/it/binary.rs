@@ -336,7 +336,7 @@ async fn admin_site_commands_add_list_rename_archive_and_refuse_a_duplicate_name
 
 /// `tandem-server --data-dir DIR admin ARGS` with `input` on its standard input (a
 /// password), run to its end.
-async fn admin_with_input(data_dir: &str, args: &[&str], input: &str) -> Output {
+pub(crate) async fn admin_with_input(data_dir: &str, args: &[&str], input: &str) -> Output {
     let mut child = command(&[&["--data-dir", data_dir, "admin"][..], args].concat())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -419,4 +419,98 @@ async fn admin_user_commands_add_a_user_with_a_given_id_and_join_them_to_more_te
     );
     let no_team = run_failing(&join(data_dir, &["coach1"])).await;
     assert!(no_team.contains("--team"), "{no_team}");
+}
+
+/// The id in `team ID `NAME` added`, what `admin team add` prints.
+fn printed_team_id(printed: &str) -> Uuid {
+    let id = printed
+        .strip_prefix("team ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("unexpected output: {printed}"));
+    id.parse().unwrap()
+}
+
+#[tokio::test]
+async fn admin_team_and_user_lists_print_tab_separated_lines_in_byte_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    let admin = |args: &[&'static str]| -> Vec<&str> {
+        [&["--data-dir", data_dir, "admin"][..], args].concat()
+    };
+    assert_eq!(
+        run_ok(&admin(&["team", "list"])).await,
+        "",
+        "no teams yet, and nothing else printed"
+    );
+    assert_eq!(run_ok(&admin(&["user", "list"])).await, "", "no users yet");
+
+    let mut team_ids = Vec::new();
+    for team in ["north", "Vantaa Hakunila", "Östersundom"] {
+        team_ids.push(printed_team_id(
+            &run_ok(&admin(&["team", "add", team])).await,
+        ));
+    }
+    let [north, hakunila, ostersundom] = team_ids[..] else {
+        unreachable!()
+    };
+    let users = [
+        ("coach1", "coach", &["north", "Vantaa Hakunila"][..], 0x9201),
+        ("Zoe", "team_lead", &["north"][..], 0x9202),
+        ("it1", "admin", &[][..], 0x9203),
+    ];
+    for (username, role, teams, id) in users {
+        let id = Uuid::from_u128(id).to_string();
+        let mut args = vec!["user", "add", username, "--role", role, "--password-stdin"];
+        args.extend(["--id", &id]);
+        for team in teams {
+            args.extend(["--team", team]);
+        }
+        let added = admin_with_input(data_dir, &args, "a long password\n").await;
+        assert!(
+            added.status.success(),
+            "{}",
+            String::from_utf8_lossy(&added.stderr)
+        );
+    }
+    let (coach1, zoe, it1) = (
+        Uuid::from_u128(0x9201),
+        Uuid::from_u128(0x9202),
+        Uuid::from_u128(0x9203),
+    );
+
+    assert_eq!(
+        run_ok(&admin(&["team", "list"])).await,
+        format!(
+            "{hakunila}\tVantaa Hakunila\t1\n\
+             {north}\tnorth\t2\n\
+             {ostersundom}\tÖstersundom\t0\n"
+        ),
+        "id, name, members; by name in byte order"
+    );
+    assert_eq!(
+        run_ok(&admin(&["user", "list"])).await,
+        format!(
+            "{zoe}\tZoe\tteam_lead\tnorth\n\
+             {coach1}\tcoach1\tcoach\tVantaa Hakunila, north\n\
+             {it1}\tit1\tadmin\t\n"
+        ),
+        "id, username, role, teams; by username in byte order"
+    );
+    assert_eq!(
+        run_ok(&admin(&["user", "list", "--team", "Vantaa Hakunila"])).await,
+        format!("{coach1}\tcoach1\tcoach\tVantaa Hakunila, north\n"),
+        "only the team's members, with all their teams"
+    );
+    assert_eq!(
+        run_ok(&admin(&["user", "list", "--team", "Östersundom"])).await,
+        ""
+    );
+
+    let unknown = run(&admin(&["user", "list", "--team", "Vantaa Tikkurila"])).await;
+    assert_eq!(unknown.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&unknown.stdout), "");
+    assert_eq!(
+        String::from_utf8_lossy(&unknown.stderr),
+        "error: no team is named `Vantaa Tikkurila`\n"
+    );
 }

@@ -10,7 +10,7 @@ use tandem_server::seed::DEMO_PASSWORD;
 use tandem_server::store::EPOCH_SEQ_GAP;
 use uuid::Uuid;
 
-use crate::binary::{Laptop, ServerProcess, run_failing, run_ok};
+use crate::binary::{Laptop, ServerProcess, admin_with_input, run_failing, run_ok};
 use crate::pg_cluster;
 
 /// coach1's laptop, the client it registered and every change it pulled before the backup:
@@ -333,4 +333,88 @@ async fn a_backup_of_an_older_schema_is_migrated_and_one_of_a_newer_schema_is_re
             .contains("replaced")),
         "a refused restore moved the database aside"
     );
+}
+
+#[tokio::test]
+async fn the_replaced_database_lists_the_users_and_sites_a_restore_lost_and_is_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let backup = dir.path().join("tandem-2026-11-27.db");
+    let database = ["--data-dir", text(&data)];
+    run_ok(&[&database[..], &["seed-demo", "--clients", "1"]].concat()).await;
+    run_ok(&[&database[..], &["backup", "--to", text(&backup)]].concat()).await;
+    // After the backup: a user and a site, which laptops may name by now.
+    let coach7 = Uuid::from_u128(0x9207);
+    let args = [
+        "user",
+        "add",
+        "coach7",
+        "--role",
+        "coach",
+        "--team",
+        "demo",
+        "--password-stdin",
+        "--id",
+        &coach7.to_string(),
+    ];
+    let added = admin_with_input(text(&data), &args, "a long password\n").await;
+    assert!(added.status.success(), "{added:?}");
+    let site = Uuid::from_u128(0x5207).to_string();
+    let args = [
+        "admin",
+        "site",
+        "add",
+        "Länsimäki youth centre",
+        "--id",
+        &site,
+    ];
+    run_ok(&[&database[..], &args].concat()).await;
+
+    let printed = run_ok(
+        &[
+            &database[..],
+            &["restore", "--force", "--from", text(&backup)],
+        ]
+        .concat(),
+    )
+    .await;
+    let kept = printed
+        .lines()
+        .find_map(|line| line.strip_prefix("the previous database is kept as "))
+        .unwrap_or_else(|| panic!("{printed}"));
+    let files = |dir: &Path| {
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        names.sort();
+        names
+    };
+    let (kept_bytes, data_files) = (std::fs::read(kept).unwrap(), files(&data));
+
+    // The guide: the admin commands pointed at the replaced database (the path `restore`
+    // printed) list what the restore lost.
+    let replaced = ["--database-url", kept];
+    let users =
+        run_ok(&[&replaced[..], &["admin", "user", "list", "--team", "demo"]].concat()).await;
+    assert!(
+        users.contains(&format!("{coach7}\tcoach7\tcoach\tdemo\n")),
+        "{users}"
+    );
+    let sites = run_ok(&[&replaced[..], &["admin", "site", "list"]].concat()).await;
+    assert!(
+        sites.contains(&format!("{site}\tLänsimäki youth centre\tactive\n")),
+        "{sites}"
+    );
+    let teams = run_ok(&[&replaced[..], &["admin", "team", "list"]].concat()).await;
+    assert!(teams.contains("\tdemo\t4\n"), "{teams}");
+    let restored = run_ok(&[&database[..], &["admin", "user", "list"]].concat()).await;
+    assert!(!restored.contains("coach7"), "{restored}");
+
+    assert_eq!(
+        std::fs::read(kept).unwrap(),
+        kept_bytes,
+        "listing changed nothing in the replaced database"
+    );
+    assert_eq!(files(&data), data_files, "and left no file beside it");
 }

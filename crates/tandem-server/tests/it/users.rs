@@ -5,7 +5,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tandem_protocol::{ChangeResult, ChangeStatus, Role, TeamUser, UserList, UserRef};
+use tandem_protocol::{ChangeResult, ChangeStatus, Role, TeamRef, TeamUser, UserList, UserRef};
 use tandem_server::ServerError;
 use tandem_server::auth::PasswordHashing;
 use tandem_server::clock::Clock;
@@ -537,4 +537,184 @@ async fn a_user_who_joins_another_team_is_on_its_roster_and_joining_again_change
         named(&users(&server, &lead_s).await),
         [("coach_s", Role::Coach), ("lead_s", Role::TeamLead)]
     );
+}
+
+/// The id [`start`] gives the team `name`.
+fn team_id(server: &TestServer, name: &str) -> Uuid {
+    server
+        .teams
+        .iter()
+        .find_map(|(team, id)| (team == name).then_some(*id))
+        .unwrap()
+}
+
+/// Every team as `admin team list` reads it: name and member count.
+async fn listed_teams(server: &TestServer) -> Vec<(String, u64)> {
+    server
+        .store
+        .list_teams()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|summary| (summary.team.name, summary.members))
+        .collect()
+}
+
+/// The users as `admin user list [--team TEAM]` reads them: username, role and team names.
+async fn listed_users(
+    server: &TestServer,
+    team: Option<&str>,
+) -> Result<Vec<(String, Role, Vec<String>)>, ServerError> {
+    Ok(server
+        .store
+        .list_users(team)
+        .await?
+        .into_iter()
+        .map(|summary| {
+            let teams = summary.teams.into_iter().map(|team| team.name).collect();
+            (summary.user.username, summary.role, teams)
+        })
+        .collect())
+}
+
+both_backends!(
+    the_operator_lists_teams_with_member_counts_and_users_with_their_teams_in_byte_order
+);
+async fn the_operator_lists_teams_with_member_counts_and_users_with_their_teams_in_byte_order(
+    backend: Backend,
+) {
+    // In a database that itself sorts as people read (see the roster test above), the lists'
+    // order is still the bytes': upper case before lower case, `Ö` after every ASCII letter.
+    let server = start_on(TestDatabase::create_in_language_order(backend).await).await;
+    let now = server.clock.now();
+    let hakunila = Uuid::from_u128(0x7102);
+    server
+        .store
+        .add_team(hakunila, "Vantaa Hakunila", now)
+        .await
+        .unwrap();
+    let ostersundom = Uuid::from_u128(0x7103);
+    server
+        .store
+        .add_team(ostersundom, "Östersundom", now)
+        .await
+        .unwrap();
+    let zoe = Uuid::from_u128(0x9101);
+    add_user(
+        &server,
+        zoe,
+        "Zoe",
+        Role::TeamLead,
+        &["north", "Vantaa Hakunila"],
+    )
+    .await;
+    add_user(
+        &server,
+        Uuid::from_u128(0x9103),
+        "aino",
+        Role::Coach,
+        &["Vantaa Hakunila"],
+    )
+    .await;
+    add_user(
+        &server,
+        Uuid::from_u128(0x9102),
+        "mira",
+        Role::Coach,
+        &["south", "north"],
+    )
+    .await;
+
+    let teams = server.store.list_teams().await.unwrap();
+    assert_eq!(
+        teams
+            .iter()
+            .map(|summary| &summary.team)
+            .collect::<Vec<_>>(),
+        [
+            &TeamRef {
+                id: hakunila,
+                name: "Vantaa Hakunila".into()
+            },
+            &TeamRef {
+                id: team_id(&server, "north"),
+                name: "north".into()
+            },
+            &TeamRef {
+                id: team_id(&server, "south"),
+                name: "south".into()
+            },
+            &TeamRef {
+                id: ostersundom,
+                name: "Östersundom".into()
+            },
+        ]
+    );
+    assert_eq!(
+        listed_teams(&server).await,
+        [
+            ("Vantaa Hakunila".to_owned(), 2),
+            ("north".to_owned(), 5),
+            ("south".to_owned(), 3),
+            ("Östersundom".to_owned(), 0),
+        ],
+        "a team of no members is listed too"
+    );
+
+    let teams = |names: &[&str]| owned(names);
+    let everyone = [
+        ("Zoe", Role::TeamLead, teams(&["Vantaa Hakunila", "north"])),
+        ("admin", Role::Admin, teams(&[])),
+        ("aino", Role::Coach, teams(&["Vantaa Hakunila"])),
+        ("coach_a", Role::Coach, teams(&["north"])),
+        ("coach_b", Role::Coach, teams(&["north"])),
+        ("coach_s", Role::Coach, teams(&["south"])),
+        ("lead_n", Role::TeamLead, teams(&["north"])),
+        ("lead_s", Role::TeamLead, teams(&["south"])),
+        ("mira", Role::Coach, teams(&["north", "south"])),
+    ]
+    .map(|(name, role, teams)| (name.to_owned(), role, teams));
+    assert_eq!(
+        listed_users(&server, None).await.unwrap(),
+        everyone,
+        "every user, the admin of no team too, each with all their teams"
+    );
+    let users = server.store.list_users(None).await.unwrap();
+    assert_eq!(
+        users[0].user,
+        UserRef {
+            id: zoe,
+            username: "Zoe".into()
+        }
+    );
+    assert_eq!(users[0].teams[0].id, hakunila);
+    assert_eq!(users[3].user.id, user_id("coach_a"));
+
+    // A team's members still show all their teams.
+    assert_eq!(
+        listed_users(&server, Some("Vantaa Hakunila"))
+            .await
+            .unwrap(),
+        [everyone[0].clone(), everyone[2].clone()]
+    );
+    assert_eq!(
+        listed_users(&server, Some("south")).await.unwrap(),
+        [
+            everyone[5].clone(),
+            everyone[7].clone(),
+            everyone[8].clone()
+        ]
+    );
+    assert_eq!(
+        listed_users(&server, Some("Östersundom")).await.unwrap(),
+        []
+    );
+    // Team names are matched exactly, as `--team` of `user add` matches them.
+    for unknown in ["nowhere", "North"] {
+        let refused = listed_users(&server, Some(unknown)).await;
+        assert!(
+            matches!(&refused, Err(ServerError::UnknownTeam(name)) if name == unknown),
+            "{refused:?}"
+        );
+    }
 }
