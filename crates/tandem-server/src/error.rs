@@ -71,6 +71,9 @@ pub enum ServerError {
     /// A site name that cannot be stored; the sentence says why.
     #[error("{0}")]
     InvalidSiteName(String),
+    /// A team name that cannot be stored; the sentence says why.
+    #[error("{0}")]
+    InvalidTeamName(String),
     /// No device has that id.
     #[error("no device has the id {0}")]
     UnknownDevice(Uuid),

@@ -187,7 +187,8 @@ pub trait ServerStore: PrivacyStore + EpochStore + Send + Sync + std::fmt::Debug
     /// Whether the database answers.
     async fn check_health(&self) -> Result<(), ServerError>;
 
-    /// Adds a team.
+    /// Adds a team named `name` trimmed ([`ServerError::InvalidTeamName`] when it is empty or
+    /// holds a control character).
     async fn add_team(
         &self,
         id: Uuid,
@@ -475,6 +476,23 @@ impl SiteName {
     }
 }
 
+/// A team's name as both backends store it: trimmed, not empty, no control characters (the
+/// name is printed in tab-separated lists and named on every laptop of the team).
+pub(crate) fn team_name(text: &str) -> Result<&str, ServerError> {
+    let name = text.trim();
+    if name.is_empty() {
+        return Err(ServerError::InvalidTeamName(
+            "a team needs a name: it is empty".to_owned(),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ServerError::InvalidTeamName(format!(
+            "the team name {name:?} holds a control character (a tab or a line break)"
+        )));
+    }
+    Ok(name)
+}
+
 /// How a conflict status is stored, in both backends.
 pub(crate) fn conflict_status_name(status: ConflictStatus) -> &'static str {
     match status {
@@ -550,6 +568,20 @@ mod tests {
                 DatabaseLocation::from_url(url),
                 DatabaseLocation::Sqlite(PathBuf::from("/srv/t.db")),
                 "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_team_name_is_trimmed_and_an_empty_one_or_one_with_a_tab_or_line_break_is_refused() {
+        assert_eq!(
+            team_name("  Vantaa Hakunila \n").unwrap(),
+            "Vantaa Hakunila"
+        );
+        for bad in ["", "  ", "Vantaa\tHakunila", "Vantaa\nHakunila"] {
+            assert!(
+                matches!(team_name(bad), Err(ServerError::InvalidTeamName(_))),
+                "{bad:?}"
             );
         }
     }

@@ -62,7 +62,7 @@ use super::{
     CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginUser, NewDevice, NewMerge, PushContext,
     RecentFailures, RecordFields, ServerStore, SiteName, TeamMembership, TeamSummary, UserSummary,
     conflict_status_name, parse_conflict_status, report_error, report_history_query,
-    report_values_query,
+    report_values_query, team_name,
 };
 use crate::ServerError;
 use crate::clock::{from_ms, to_ms, uuid_v7_at};
@@ -1210,6 +1210,7 @@ impl ServerStore for PostgresStore {
         name: &str,
         now: DateTime<Utc>,
     ) -> Result<TeamRef, ServerError> {
+        let name = team_name(name)?;
         let client = self.client().await?;
         match client
             .execute(

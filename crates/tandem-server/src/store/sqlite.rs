@@ -42,7 +42,7 @@ use super::{
     CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginUser, NewDevice, NewMerge, PushContext,
     RecentFailures, RecordFields, ServerStore, SiteName, TeamMembership, TeamSummary, UserSummary,
     conflict_status_name, parse_conflict_status, report_error, report_history_query,
-    report_values_query,
+    report_values_query, team_name,
 };
 use crate::ServerError;
 use crate::clock::{from_ms, to_ms, uuid_v7_at};
@@ -816,7 +816,7 @@ impl ServerStore for SqliteStore {
         name: &str,
         now: DateTime<Utc>,
     ) -> Result<TeamRef, ServerError> {
-        let name = name.to_owned();
+        let name = team_name(name)?.to_owned();
         self.run(move |conn| {
             match conn.execute(
                 "INSERT INTO teams (id, name, created_ms) VALUES (?1, ?2, ?3)",

@@ -444,6 +444,13 @@ async fn admin_team_and_user_lists_print_tab_separated_lines_in_byte_order() {
     );
     assert_eq!(run_ok(&admin(&["user", "list"])).await, "", "no users yet");
 
+    // A name that would break the tab-separated lines is refused.
+    let refused = run_failing(&admin(&["team", "add", "Vantaa\tHakunila"])).await;
+    assert_eq!(
+        refused,
+        "error: the team name \"Vantaa\\tHakunila\" holds a control character (a tab or a line break)\n"
+    );
+
     let mut team_ids = Vec::new();
     for team in ["north", "Vantaa Hakunila", "Östersundom"] {
         team_ids.push(printed_team_id(
