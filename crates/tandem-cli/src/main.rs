@@ -340,6 +340,9 @@ fn site_id(sites: &[tandem_store::Site], given: &str) -> Result<String> {
 /// sync brought any, an id is taken as it is.
 fn reference_id(what: &Reference, known: &[(uuid::Uuid, &str)], given: &str) -> Result<String> {
     let Reference { field, noun, lists } = what;
+    // Errors list them by name, as people look for them.
+    let mut known = known.to_vec();
+    known.sort_by_cached_key(|(id, name)| (name.to_lowercase(), name.to_string(), *id));
     let given = given.trim();
     let id = uuid::Uuid::parse_str(given).ok();
     if let Some((id, _)) = known
@@ -392,7 +395,7 @@ mod tests {
             uuid::Uuid::from_u128(2),
             uuid::Uuid::from_u128(3),
         );
-        let known = [(mira, "Mira"), (other_mira, "mira"), (lead, "lead1")];
+        let known = [(other_mira, "mira"), (lead, "lead1"), (mira, "Mira")];
         let named = |given: &str| reference_id(&COACH, &known, given);
         assert_eq!(named("Mira").unwrap(), mira.to_string());
         assert_eq!(named(" mira ").unwrap(), other_mira.to_string());
@@ -406,7 +409,7 @@ mod tests {
         let unknown = named("nobody").unwrap_err().to_string();
         assert!(
             unknown
-                .starts_with("coach_id: no user of the team `nobody` (known: Mira, mira, lead1;"),
+                .starts_with("coach_id: no user of the team `nobody` (known: lead1, Mira, mira;"),
             "{unknown}"
         );
 
