@@ -188,7 +188,8 @@ fn client(command: ClientCommand, mut store: Store, out: &Output) -> Result<()> 
             let contacts = store.contacts_of_client(id)?;
             let mut shown = client.to_json();
             shown["contacts"] = Json::Array(contacts.iter().map(|c| c.to_json()).collect());
-            out.print(&shown, || output::client_text(&client, &contacts));
+            let names = output::Names::of(&store)?;
+            out.print(&shown, || output::client_text(&client, &contacts, &names));
         }
         ClientCommand::Search { text } => {
             let found = store.search_clients(&text)?;
@@ -272,9 +273,10 @@ fn contact(command: ContactCommand, mut store: Store, out: &Output) -> Result<()
         ContactCommand::List { client } => {
             let client = RecordId::parse(&client)?;
             let contacts = store.contacts_of_client(client)?;
+            let names = output::Names::of(&store)?;
             out.print(
                 &Json::Array(contacts.iter().map(|c| c.to_json()).collect()),
-                || output::contact_lines(&contacts),
+                || output::contact_lines(&contacts, &names),
             );
         }
     }

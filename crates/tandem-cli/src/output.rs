@@ -3,6 +3,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // Printing is this module's job.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use serde_json::{Value as Json, json};
@@ -134,8 +135,47 @@ pub(crate) fn client_lines(clients: &[Record]) -> String {
         .join("\n")
 }
 
+/// Names for the ids records hold (a contact's site and coach, a client's consent
+/// recorder), as this store knows them; an id it cannot name is shown as it is.
+#[derive(Debug, Default)]
+pub(crate) struct Names {
+    /// Site names by id.
+    pub(crate) sites: tandem_reports::SiteNames,
+    /// Usernames by user id.
+    pub(crate) users: BTreeMap<uuid::Uuid, String>,
+}
+
+impl Names {
+    /// The names the last sync brought and those of who signed in on `store`.
+    pub(crate) fn of(store: &tandem_store::Store) -> Result<Self, StoreError> {
+        Ok(Self {
+            sites: store.site_names()?,
+            users: store.known_user_names()?,
+        })
+    }
+
+    /// The name of the site or user that `id`, the value of `field`, names, if `field` holds
+    /// one and this store knows it.
+    fn name_of(&self, field: &str, id: &str) -> Option<String> {
+        match field {
+            "site" => self.sites.get(id).cloned(),
+            "coach_id" | "consent_by" => uuid::Uuid::parse_str(id)
+                .ok()
+                .and_then(|user| self.users.get(&user).cloned()),
+            _ => None,
+        }
+    }
+
+    /// `record`'s `field` as people read it: a site or a user by name, else as it is.
+    fn of_field(&self, record: &Record, field: &str) -> String {
+        let value = text(record, field);
+        self.name_of(field, value)
+            .unwrap_or_else(|| value.to_owned())
+    }
+}
+
 /// Every non-empty field of a client, then its contacts.
-pub(crate) fn client_text(client: &Record, contacts: &[Record]) -> String {
+pub(crate) fn client_text(client: &Record, contacts: &[Record], names: &Names) -> String {
     let mut lines = vec![format!("{}  {}", client.id(), client_name(client))];
     // In the order of the field catalogue, which groups related fields.
     for name in fields_of(Entity::Client).iter().map(|spec| spec.name) {
@@ -147,7 +187,7 @@ pub(crate) fn client_text(client: &Record, contacts: &[Record]) -> String {
             continue;
         }
         let shown = match value.to_json() {
-            Json::String(s) => s,
+            Json::String(s) => names.name_of(name, &s).unwrap_or(s),
             Json::Array(items) => items
                 .iter()
                 .filter_map(Json::as_str)
@@ -158,12 +198,12 @@ pub(crate) fn client_text(client: &Record, contacts: &[Record]) -> String {
         lines.push(format!("  {name}: {shown}"));
     }
     lines.push(format!("contacts ({}):", contacts.len()));
-    lines.push(contact_lines(contacts));
+    lines.push(contact_lines(contacts, names));
     lines.join("\n")
 }
 
-/// One line per contact: when, channel, topics, follow-up.
-pub(crate) fn contact_lines(contacts: &[Record]) -> String {
+/// One line per contact: when, channel, where, whose, topics, follow-up.
+pub(crate) fn contact_lines(contacts: &[Record], names: &Names) -> String {
     if contacts.is_empty() {
         return "  no contacts".to_owned();
     }
@@ -178,14 +218,29 @@ pub(crate) fn contact_lines(contacts: &[Record]) -> String {
             let follow_up = c
                 .get("follow_up_on")
                 .as_date()
-                .map(|d| format!("  follow-up {d}"))
+                .map(|d| format!("follow-up {d}"))
                 .unwrap_or_default();
-            format!(
-                "  {}  {}  {}  {topics}{follow_up}",
-                c.id(),
-                text(c, "occurred_at"),
-                text(c, "channel")
-            )
+            // When, in the zone it was logged in.
+            let at = c
+                .get("occurred_at")
+                .as_date_time()
+                .map(|at| at.format("%Y-%m-%d %H:%M %:z").to_string())
+                .unwrap_or_default();
+            let labelled = |label: &str, field: &str| match names.of_field(c, field) {
+                value if value.is_empty() => String::new(),
+                value => format!("{label} {value}"),
+            };
+            let parts = [
+                c.id().to_string(),
+                at,
+                text(c, "channel").to_owned(),
+                labelled("at", "site"),
+                labelled("coach", "coach_id"),
+                topics,
+                follow_up,
+            ];
+            let parts: Vec<_> = parts.into_iter().filter(|part| !part.is_empty()).collect();
+            format!("  {}", parts.join("  "))
         })
         .collect::<Vec<_>>()
         .join("\n")

@@ -212,6 +212,12 @@ fn a_sync_brings_the_sites_and_a_contact_names_its_site_by_name() {
     let mut expected = [library_id.to_string(), old_id.to_string()];
     expected.sort();
     assert_eq!(named, expected);
+    // The text names them.
+    let listed = laptop.ok(&["contact", "list", "--client", &client]);
+    assert!(
+        listed.contains(&format!("  at {library}  ")) && listed.contains(&format!("  at {old}  ")),
+        "{listed}"
+    );
     let unknown = laptop.fails(&contact_at(&client, "Nowhere"));
     assert!(
         unknown.contains("no site `Nowhere`") && unknown.contains(&library),
@@ -280,10 +286,17 @@ fn a_sync_brings_the_teams_users_and_a_contact_names_its_coach_by_username() {
         &client,
         "--coach",
         &team.coach.to_uppercase(),
+        "--occurred-at",
+        "2026-11-26T09:30:00+02:00",
     ]);
     let listed = laptop.json(&["contact", "list", "--client", &client]);
-    assert_eq!(listed[0]["id"], contact.as_str());
-    assert_eq!(listed[0]["coach_id"], coach_id.as_str());
+    let logged = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|listed| listed["id"] == contact.as_str())
+        .unwrap();
+    assert_eq!(logged["coach_id"], coach_id.as_str());
     // Consent recorded by a colleague, named by username too.
     let consented = laptop.ok(&[
         "client",
@@ -298,6 +311,20 @@ fn a_sync_brings_the_teams_users_and_a_contact_names_its_coach_by_username() {
     assert_eq!(
         laptop.json(&["client", "show", &consented])["consent_by"],
         coach_id.as_str()
+    );
+    // The text names them.
+    let shown = laptop.ok(&["client", "show", &consented]);
+    assert!(
+        shown.contains(&format!("consent_by: {}\n", team.coach)),
+        "{shown}"
+    );
+    let listed = laptop.ok(&["contact", "list", "--client", &client]);
+    assert!(
+        listed.contains(&format!(
+            "{contact}  2026-11-26 09:30 +02:00  drop_in  coach {}",
+            team.coach
+        )) && listed.contains(&format!("  coach {}", team.lead)),
+        "{listed}"
     );
     let report = laptop.json(&["sync"]);
     assert_eq!(report["rejected"], 0, "{report}");
