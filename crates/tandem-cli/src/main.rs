@@ -338,8 +338,8 @@ fn site_id(sites: &[tandem_store::Site], given: &str) -> Result<String> {
 }
 
 /// The id that `given` names among `known` (ids and names, as the last sync brought them): an
-/// id, a name as it is written, or a name in another case when only one matches so. Before a
-/// sync brought any, an id is taken as it is.
+/// id, a name as it is written, or a name in another case when only one matches so. When
+/// the store knows none (no sync yet; for users, no sign-in yet), an id is taken as it is.
 fn reference_id(what: &Reference, known: &[(uuid::Uuid, &str)], given: &str) -> Result<String> {
     let Reference { field, noun, lists } = what;
     // Errors list them by name, as people look for them.
@@ -373,7 +373,7 @@ fn reference_id(what: &Reference, known: &[(uuid::Uuid, &str)], given: &str) -> 
     match id {
         Some(id) if known.is_empty() => Ok(id.to_string()),
         _ if known.is_empty() => bail!(
-            "{field}: no {noun} is known to this store yet; sync first (`tandem sync`), or give an id"
+            "{field}: no {noun} is known to this store yet; sync first (`tandem login`, then `tandem sync`), or give an id"
         ),
         _ => bail!(
             "{field}: no {noun} `{given}` (known: {}; `{lists}` lists them, a sync brings new ones)",

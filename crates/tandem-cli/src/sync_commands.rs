@@ -626,12 +626,12 @@ fn sync_report_text(report: &SyncReport) -> String {
         ));
     }
     for (list, why) in [
-        ("sites", &report.sites_not_refreshed),
-        ("users of the team", &report.users_not_refreshed),
+        ("list of sites", &report.sites_not_refreshed),
+        ("list of the team's users", &report.users_not_refreshed),
     ] {
         if let Some(why) = why {
             lines.push(format!(
-                "the server's {list} could not be read ({why}); the ones this laptop had are kept"
+                "the server's {list} could not be read ({why}); the one this laptop had is kept"
             ));
         }
     }
@@ -767,6 +767,23 @@ fn rejected_lines(rejected: &[RejectedChange]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sync_that_could_not_read_a_list_of_reference_data_says_so_and_what_it_kept() {
+        let report = SyncReport {
+            users_not_refreshed: Some("the server answered 404".to_owned()),
+            ..SyncReport::default()
+        };
+        let text = sync_report_text(&report);
+        assert!(
+            text.contains(
+                "the server's list of the team's users could not be read (the server answered \
+                 404); the one this laptop had is kept"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("list of sites"), "{text}");
+    }
 
     #[test]
     fn a_pull_shows_its_share_done_when_the_server_says_where_it_ends() {

@@ -74,6 +74,9 @@ pub enum ServerError {
     /// A team name that cannot be stored; the sentence says why.
     #[error("{0}")]
     InvalidTeamName(String),
+    /// A username that cannot be stored; the sentence says why.
+    #[error("{0}")]
+    InvalidUsername(String),
     /// No device has that id.
     #[error("no device has the id {0}")]
     UnknownDevice(Uuid),

@@ -706,7 +706,8 @@ async fn run() -> anyhow::Result<()> {
                 AdminCommand::User {
                     command: UserCommand::Join { username, team },
                 } => {
-                    for membership in store.add_team_memberships(&username, &team).await? {
+                    let username = username.trim();
+                    for membership in store.add_team_memberships(username, &team).await? {
                         let team = membership.team.name;
                         if membership.already_member {
                             println!("`{username}` is a member of `{team}` already");

@@ -1046,18 +1046,25 @@ impl Store {
             "UPDATE field_history SET author_id = ?1 WHERE author_id = ?2 AND origin = 'local'",
             params![user, node],
         )?;
-        // Before any sign-in the node id stood in for the user in the values that name one
-        // (who recorded a consent): the same user, named by the id the server knows.
-        let user_value = serde_json::Value::String(user.clone()).to_string();
-        let node_value = serde_json::Value::String(node.clone()).to_string();
-        for table in ["record_fields", "outbox", "field_history"] {
-            tx.execute(
-                &format!(
-                    "UPDATE {table} SET value = ?1
-                     WHERE value = ?2 AND field IN ('consent_by', 'coach_id')"
-                ),
-                params![user_value, node_value],
-            )?;
+        // Before the first sign-in the node id stood in for the user as who recorded a
+        // client's consent: the same user, named by the id the server knows. (Only then: a
+        // signed-in store names its user.)
+        if previous_user.is_none() {
+            let user_value = serde_json::Value::String(user.clone()).to_string();
+            let node_value = serde_json::Value::String(node.clone()).to_string();
+            for (table, local) in [
+                ("record_fields", ""),
+                ("outbox", ""),
+                ("field_history", " AND origin = 'local'"),
+            ] {
+                tx.execute(
+                    &format!(
+                        "UPDATE {table} SET value = ?1
+                         WHERE entity = 'client' AND field = 'consent_by' AND value = ?2{local}"
+                    ),
+                    params![user_value, node_value],
+                )?;
+            }
         }
         tx.execute(
             "UPDATE records SET team_id = ?1 WHERE team_id IS NULL",
@@ -2364,16 +2371,30 @@ mod tests {
         };
         assert_eq!(
             consent_by(&store),
-            (node_json.clone(), node_json.clone(), node_json),
+            (node_json.clone(), node_json.clone(), node_json.clone()),
             "before a sign-in the store's node id stands in for the user"
         );
+        // Another field holding the same text is a note, not a user.
+        edit_client(&mut store, id, json!({"notes": node}));
         store.record_sign_in(&sign_in_as(USER, TEAM)).unwrap();
         let user_json = json!(USER.to_string()).to_string();
         assert_eq!(
             consent_by(&store),
-            (user_json.clone(), user_json.clone(), user_json),
+            (user_json.clone(), user_json.clone(), user_json.clone()),
             "the value, the queued change and the history name the user, whom the server knows"
         );
+        assert_eq!(state(&store, id, "notes").unwrap().value, node_json);
+
+        // Signing in again (the same user) changes no value.
+        edit_client(
+            &mut store,
+            id,
+            json!({"notes": sign_in_as(USER, TEAM).device_id.to_string()}),
+        );
+        let before = state(&store, id, "notes").unwrap().value;
+        store.record_sign_in(&sign_in_as(USER, TEAM)).unwrap();
+        assert_eq!(state(&store, id, "notes").unwrap().value, before);
+        assert_eq!(consent_by(&store).0, user_json);
     }
 
     #[test]

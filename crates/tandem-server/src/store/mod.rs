@@ -479,16 +479,25 @@ impl SiteName {
 /// A team's name as both backends store it: trimmed, not empty, no control characters (the
 /// name is printed in tab-separated lists and named on every laptop of the team).
 pub(crate) fn team_name(text: &str) -> Result<&str, ServerError> {
+    operator_name(text, "team name").map_err(ServerError::InvalidTeamName)
+}
+
+/// A username as both backends store it, checked as a team's name is ([`team_name`]): it
+/// is printed in the same lists, and typed at sign-in and after `--coach`.
+pub(crate) fn username(text: &str) -> Result<&str, ServerError> {
+    operator_name(text, "username").map_err(ServerError::InvalidUsername)
+}
+
+/// `text` trimmed, or why it cannot be a `what`.
+fn operator_name<'a>(text: &'a str, what: &str) -> Result<&'a str, String> {
     let name = text.trim();
     if name.is_empty() {
-        return Err(ServerError::InvalidTeamName(
-            "a team needs a name: it is empty".to_owned(),
-        ));
+        return Err(format!("a {what} cannot be empty"));
     }
     if name.chars().any(char::is_control) {
-        return Err(ServerError::InvalidTeamName(format!(
-            "the team name {name:?} holds a control character (a tab or a line break)"
-        )));
+        return Err(format!(
+            "the {what} {name:?} holds a control character (a tab or a line break)"
+        ));
     }
     Ok(name)
 }
@@ -573,14 +582,19 @@ mod tests {
     }
 
     #[test]
-    fn a_team_name_is_trimmed_and_an_empty_one_or_one_with_a_tab_or_line_break_is_refused() {
+    fn team_and_user_names_are_trimmed_and_empty_ones_or_ones_with_a_tab_or_line_break_refused() {
         assert_eq!(
             team_name("  Vantaa Hakunila \n").unwrap(),
             "Vantaa Hakunila"
         );
+        assert_eq!(username(" coach1\n").unwrap(), "coach1");
         for bad in ["", "  ", "Vantaa\tHakunila", "Vantaa\nHakunila"] {
             assert!(
                 matches!(team_name(bad), Err(ServerError::InvalidTeamName(_))),
+                "{bad:?}"
+            );
+            assert!(
+                matches!(username(bad), Err(ServerError::InvalidUsername(_))),
                 "{bad:?}"
             );
         }

@@ -1352,6 +1352,7 @@ impl ServerStore for PostgresStore {
         team_names: &[String],
         now: DateTime<Utc>,
     ) -> Result<UserRef, ServerError> {
+        let username = super::username(username)?;
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let inserted = tx

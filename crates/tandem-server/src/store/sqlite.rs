@@ -965,7 +965,7 @@ impl ServerStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<UserRef, ServerError> {
         let (username, hash, teams) = (
-            username.to_owned(),
+            super::username(username)?.to_owned(),
             password_hash.to_owned(),
             team_names.to_vec(),
         );

@@ -204,8 +204,13 @@ async fn site_failing(data_dir: &str, args: &[&str]) -> String {
 
 /// The id in `site ID `NAME` ...`, the first line the site commands print.
 fn printed_site_id(printed: &str) -> Uuid {
+    printed_id("site ", printed)
+}
+
+/// The id in `PREFIX ID ...`, the first line an admin command that adds something prints.
+fn printed_id(prefix: &str, printed: &str) -> Uuid {
     let id = printed
-        .strip_prefix("site ")
+        .strip_prefix(prefix)
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("unexpected output: {printed}"));
     id.parse().unwrap()
@@ -423,11 +428,7 @@ async fn admin_user_commands_add_a_user_with_a_given_id_and_join_them_to_more_te
 
 /// The id in `team ID `NAME` added`, what `admin team add` prints.
 fn printed_team_id(printed: &str) -> Uuid {
-    let id = printed
-        .strip_prefix("team ")
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("unexpected output: {printed}"));
-    id.parse().unwrap()
+    printed_id("team ", printed)
 }
 
 #[tokio::test]

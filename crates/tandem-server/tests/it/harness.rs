@@ -311,7 +311,7 @@ impl TestServer {
         assert_eq!(revoked.error_code(), "device_revoked");
     }
 
-    /// How many entries the audit log holds.
+    /// How many entries the audit log holds (a test's log stays under one page of 1,000).
     pub(crate) async fn audit_len(&self) -> usize {
         let all = AuditFilter {
             after: 0,
@@ -319,7 +319,12 @@ impl TestServer {
             team_id: None,
             record_id: None,
         };
-        self.store.audit_entries(all).await.unwrap().len()
+        let len = self.store.audit_entries(all).await.unwrap().len();
+        assert!(
+            len < 1000,
+            "the audit log outgrew one page: count it in pages"
+        );
+        len
     }
 
     pub(crate) fn team(&self, name: &str) -> Uuid {

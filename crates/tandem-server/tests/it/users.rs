@@ -539,15 +539,6 @@ async fn a_user_who_joins_another_team_is_on_its_roster_and_joining_again_change
     );
 }
 
-/// The id [`start`] gives the team `name`.
-fn team_id(server: &TestServer, name: &str) -> Uuid {
-    server
-        .teams
-        .iter()
-        .find_map(|(team, id)| (team == name).then_some(*id))
-        .unwrap()
-}
-
 /// Every team as `admin team list` reads it: name and member count.
 async fn listed_teams(server: &TestServer) -> Vec<(String, u64)> {
     server
@@ -637,11 +628,11 @@ async fn the_operator_lists_teams_with_member_counts_and_users_with_their_teams_
                 name: "Vantaa Hakunila".into()
             },
             &TeamRef {
-                id: team_id(&server, "north"),
+                id: server.team("north"),
                 name: "north".into()
             },
             &TeamRef {
-                id: team_id(&server, "south"),
+                id: server.team("south"),
                 name: "south".into()
             },
             &TeamRef {
