@@ -633,10 +633,7 @@ pub fn unsynced_view(store: &Store) -> Result<UnsyncedView, StoreError> {
         conflicts: open,
         closed_conflicts,
         team_lead,
-        user_names: names
-            .into_iter()
-            .map(|(id, name)| (id.to_string(), name))
-            .collect(),
+        user_names: crate::views::user_names(names),
     })
 }
 

@@ -97,6 +97,15 @@ pub fn client_detail(client: &Record, contacts: &[Record]) -> ClientDetail {
     }
 }
 
+/// Usernames by user id, as the UI keys them: everyone this laptop can name
+/// (`Store::known_user_names`).
+pub fn user_names(names: BTreeMap<Uuid, String>) -> BTreeMap<String, String> {
+    names
+        .into_iter()
+        .map(|(id, name)| (id.to_string(), name))
+        .collect()
+}
+
 /// The sites, and where `coach` (the signed-in user) logged their newest contact, unless
 /// that site was archived since.
 pub fn sites(store: &Store, coach: Option<Uuid>) -> Result<SitesView, StoreError> {

@@ -106,13 +106,16 @@ pub fn prepare_change(
 /// The site a valid change writes, if it writes one: a contact's `site` set to an id.
 pub fn site_written(change: &PreparedChange) -> Option<&str> {
     match change {
-        PreparedChange::Valid(valid)
-            if valid.spec.entity == Entity::Contact && valid.spec.name == SITE_FIELD =>
-        {
-            valid.value.as_text()
-        }
-        _ => None,
+        PreparedChange::Valid(valid) => site_named(valid),
+        PreparedChange::Invalid { .. } => None,
     }
+}
+
+/// The site `valid` sets a contact's `site` to, if it does (clearing it names none).
+fn site_named(valid: &ValidChange) -> Option<&str> {
+    (valid.spec.entity == Entity::Contact && valid.spec.name == SITE_FIELD)
+        .then(|| valid.value.as_text())
+        .flatten()
 }
 
 /// Refuses every change that sets a contact's site to an id no site has (`known`: every
@@ -121,18 +124,30 @@ pub fn refuse_unknown_sites(
     prepared: Vec<PreparedChange>,
     known: &std::collections::HashSet<Uuid>,
 ) -> Vec<PreparedChange> {
+    refuse_valid_changes(prepared, |valid| {
+        let site = site_named(valid)?;
+        (!Uuid::parse_str(site).is_ok_and(|id| known.contains(&id)))
+            .then(|| format!("site: no site has the id {site} (the server's sites: GET /v1/sites)"))
+    })
+}
+
+/// Refuses each valid change for which `why` gives a reason; only that change: the record's
+/// other fields still arrive.
+fn refuse_valid_changes(
+    prepared: Vec<PreparedChange>,
+    why: impl Fn(&ValidChange) -> Option<String>,
+) -> Vec<PreparedChange> {
     prepared
         .into_iter()
-        .map(|change| match site_written(&change) {
-            Some(site) if !Uuid::parse_str(site).is_ok_and(|id| known.contains(&id)) => {
-                PreparedChange::Invalid {
-                    change_id: change.change_id(),
-                    reason: format!(
-                        "site: no site has the id {site} (the server's sites: GET /v1/sites)"
-                    ),
-                }
-            }
-            _ => change,
+        .map(|change| match &change {
+            PreparedChange::Valid(valid) => match why(valid) {
+                Some(reason) => PreparedChange::Invalid {
+                    change_id: valid.change_id,
+                    reason,
+                },
+                None => change,
+            },
+            PreparedChange::Invalid { .. } => change,
         })
         .collect()
 }
@@ -199,21 +214,9 @@ pub fn refuse_users_outside_team(
     prepared: Vec<PreparedChange>,
     members: &std::collections::HashSet<Uuid>,
 ) -> Vec<PreparedChange> {
-    prepared
-        .into_iter()
-        .map(|change| match &change {
-            PreparedChange::Valid(valid) => {
-                match user_outside_team(valid.spec, &valid.value, members) {
-                    Some(reason) => PreparedChange::Invalid {
-                        change_id: valid.change_id,
-                        reason,
-                    },
-                    None => change,
-                }
-            }
-            PreparedChange::Invalid { .. } => change,
-        })
-        .collect()
+    refuse_valid_changes(prepared, |valid| {
+        user_outside_team(valid.spec, &valid.value, members)
+    })
 }
 
 /// Gives every change based on a seq that a restore lost (`Epochs::is_lost`) the base

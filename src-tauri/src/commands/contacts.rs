@@ -77,11 +77,7 @@ pub async fn sites(state: State<'_, AppState>) -> Result<SitesView, CommandError
 pub async fn user_names(state: State<'_, AppState>) -> Result<UserNamesView, CommandError> {
     state.with_store(|store| {
         Ok(UserNamesView {
-            names: store
-                .known_user_names()?
-                .into_iter()
-                .map(|(id, name)| (id.to_string(), name))
-                .collect(),
+            names: views::user_names(store.known_user_names()?),
         })
     })
 }

@@ -311,6 +311,15 @@ impl TestServer {
         assert_eq!(revoked.error_code(), "device_revoked");
     }
 
+    /// `GET path` as `device`, which must succeed; its answer.
+    pub(crate) async fn get_ok<T: DeserializeOwned>(&self, path: &str, device: &Device) -> T {
+        let reply = self
+            .request(Method::GET, path, Some(&device.token), None)
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "GET {path}: {}", reply.body);
+        reply.json()
+    }
+
     /// How many entries the audit log holds (a test's log stays under one page of 1,000).
     pub(crate) async fn audit_len(&self) -> usize {
         let all = AuditFilter {

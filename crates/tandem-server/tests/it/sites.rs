@@ -2,7 +2,7 @@
 //! commands make (through the store here; `binary.rs` runs the commands themselves) and
 //! every signed-in device reads from `GET /v1/sites`.
 
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use tandem_protocol::{Site, SiteList};
 use tandem_server::ServerError;
 use tandem_server::clock::Clock;
@@ -13,11 +13,7 @@ use crate::harness::*;
 
 /// `GET /v1/sites` as `device`, which must succeed.
 async fn sites(server: &TestServer, device: &Device) -> Vec<Site> {
-    let reply = server
-        .request(Method::GET, "/v1/sites", Some(&device.token), None)
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    reply.json::<SiteList>().sites
+    server.get_ok::<SiteList>("/v1/sites", device).await.sites
 }
 
 fn named(sites: &[Site]) -> Vec<(&str, bool)> {

@@ -15,11 +15,7 @@ use crate::harness::*;
 
 /// `GET /v1/users` as `device`, which must succeed.
 async fn users(server: &TestServer, device: &Device) -> Vec<TeamUser> {
-    let reply = server
-        .request(Method::GET, "/v1/users", Some(&device.token), None)
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    reply.json::<UserList>().users
+    server.get_ok::<UserList>("/v1/users", device).await.users
 }
 
 fn named(users: &[TeamUser]) -> Vec<(&str, Role)> {
