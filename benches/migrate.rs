@@ -39,6 +39,7 @@ fn rewind_to_schema_7(path: &std::path::Path, key: &[u8; 32]) {
            WHERE field = 'follow_up_on';
          DROP TABLE sites;
          DROP TABLE users;
+         ALTER TABLE rejected_changes DROP COLUMN reason_code;
          DELETE FROM schema_migrations WHERE version >= 8;
          COMMIT;",
     )

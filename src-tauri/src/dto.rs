@@ -291,8 +291,11 @@ pub struct RejectedChangeView {
     pub field: String,
     /// The refused value (JSON).
     pub value: Json,
-    /// The server's reason.
+    /// The server's reason, in its own words (English): what IT reads.
     pub reason: String,
+    /// The kind of refusal, which the UI explains in the user's language; none when the
+    /// server sent no code (an older server, or a refusal stored before codes existed).
+    pub reason_code: Option<tandem_protocol::RejectCode>,
     /// When it was refused.
     pub rejected_at: String,
     /// Who made it (user id): the screen groups changes by coach.

@@ -596,6 +596,10 @@ pub fn unsynced_view(store: &Store) -> Result<UnsyncedView, StoreError> {
             field: change.field,
             value: serde_json::from_str(&change.value).unwrap_or_default(),
             reason: change.reason,
+            reason_code: change
+                .reason_code
+                .as_deref()
+                .map(tandem_protocol::RejectCode::parse),
             rejected_at: change.rejected_at,
             author: author_name(&names, &change.author_id),
             author_id: change.author_id,
@@ -1172,7 +1176,8 @@ mod tests {
             .map(|change| tandem_store::PushAck {
                 change_id: change.change_id,
                 outcome: tandem_store::PushOutcome::Rejected {
-                    reason: "team: not a member".to_owned(),
+                    reason: "coach_id: not a member".to_owned(),
+                    reason_code: Some("user_not_in_team".to_owned()),
                 },
             })
             .collect();
@@ -1192,6 +1197,13 @@ mod tests {
             .map(|c| (c.author_id.as_str(), c.author.as_str()))
             .collect();
         assert_eq!(rejected, BTreeSet::from([(coach1.as_str(), "coach1")]));
+        assert!(
+            view.rejected
+                .iter()
+                .all(|c| c.reason_code == Some(tandem_protocol::RejectCode::UserNotInTeam)),
+            "the code is read back as the protocol's: {:?}",
+            view.rejected
+        );
         let pending: BTreeSet<_> = view
             .pending
             .iter()

@@ -41,6 +41,7 @@ pub fn typescript_declarations() -> String {
         SyncStatusView::decl(&cfg),
         CommandErrorView::decl(&cfg),
         PendingChangeView::decl(&cfg),
+        tandem_protocol::RejectCode::decl(&cfg),
         RejectedChangeView::decl(&cfg),
         ConflictView::decl(&cfg),
         ConflictCandidate::decl(&cfg),
@@ -105,9 +106,11 @@ fn kind_json(kind: FieldKind) -> (String, Vec<&'static str>) {
     (name.to_owned(), values.to_vec())
 }
 
-/// `catalogue.ts`: every field of every entity with its kind, policy and allowed values.
+/// `catalogue.ts`: every field of every entity with its kind, policy and allowed values, and
+/// every code of a refused change.
 pub fn catalogue_module() -> String {
     let mut out = String::from(HEADER);
+    out.push_str("import type { RejectCode } from './types';\n");
     out.push_str("\nexport type FieldInfo = {\n  name: string;\n  kind: string;\n  policy: string;\n  required: boolean;\n  special_category: boolean;\n  values: readonly string[];\n  min?: number;\n  max?: number;\n};\n");
     for entity in Entity::ALL {
         let fields: Vec<Json> = fields_of(entity)
@@ -135,6 +138,14 @@ pub fn catalogue_module() -> String {
             entity.as_str().to_uppercase()
         ));
     }
+    let codes: Vec<&str> = tandem_protocol::RejectCode::ALL
+        .iter()
+        .map(|code| code.as_str())
+        .collect();
+    out.push_str(&format!(
+        "\n/** Every code of a refused change (the UI explains each). */\nexport const REJECT_CODES: readonly RejectCode[] = {};\n",
+        serde_json::to_string_pretty(&codes).expect("JSON of plain values")
+    ));
     out
 }
 

@@ -755,8 +755,13 @@ fn rejected_lines(rejected: &[RejectedChange]) -> String {
     rejected
         .iter()
         .map(|r| {
+            let code = r
+                .reason_code
+                .as_ref()
+                .map(|code| format!(" [{code}]"))
+                .unwrap_or_default();
             format!(
-                "{} {} {} {} = {}: {}",
+                "{} {} {} {} = {}: {}{code}",
                 r.change_id, r.entity, r.record_id, r.field, r.value, r.reason
             )
         })

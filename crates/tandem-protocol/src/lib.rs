@@ -183,9 +183,97 @@ pub struct ChangeResult {
     /// The conflict recorded, for `conflict`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conflict_id: Option<i64>,
-    /// Why a change was rejected, naming the field.
+    /// Why a change was rejected, naming the field: the server's own words (English), for
+    /// IT and the logs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Why a change was rejected, as a code a device explains in its user's language (left
+    /// out by servers before it existed, and for changes they answered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<RejectCode>,
+}
+
+/// Why the server refused a change: what a device can tell its user, and what the user can do
+/// about it. A device takes codes it does not know (from a newer server) as `other` and shows
+/// the `reason` text (see the `Deserialize` impl).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum RejectCode {
+    /// The value is not valid for the field: its type, range or format, or a name not in the
+    /// field's closed set. Correcting the value in the record is the way on.
+    InvalidValue,
+    /// The server does not know the entity or the field: the app is newer than the server.
+    UnknownField,
+    /// A contact's `site` names no site of the server (`GET /v1/sites`).
+    UnknownSite,
+    /// A contact's `coach_id` or a client's `consent_by` names no user of the team
+    /// (`GET /v1/users`); IT adds users to teams.
+    UserNotInTeam,
+    /// Special-category data written while the client has no lawful basis: the basis comes
+    /// first.
+    LawfulBasisRequired,
+    /// The lawful basis cleared while special-category data stands on the client: that data
+    /// is cleared first.
+    LawfulBasisInUse,
+    /// The record, or the client a change links it to, was erased (GDPR erasure).
+    RecordErased,
+    /// The record belongs to another team.
+    OtherTeam,
+    /// The change itself is malformed in a way only a faulty client makes: its clock, its
+    /// author, its `base_version`, its entity, or a `change_id` used already.
+    InvalidChange,
+    /// A code this version does not know (the server is newer): the `reason` says why.
+    Other,
+}
+
+impl<'de> Deserialize<'de> for RejectCode {
+    /// Any name: one this version does not know is `other`, so a newer server's code never
+    /// makes its whole answer unreadable.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        Ok(RejectCode::parse(&name))
+    }
+}
+
+impl RejectCode {
+    /// Every code, in the order above.
+    pub const ALL: [RejectCode; 10] = [
+        RejectCode::InvalidValue,
+        RejectCode::UnknownField,
+        RejectCode::UnknownSite,
+        RejectCode::UserNotInTeam,
+        RejectCode::LawfulBasisRequired,
+        RejectCode::LawfulBasisInUse,
+        RejectCode::RecordErased,
+        RejectCode::OtherTeam,
+        RejectCode::InvalidChange,
+        RejectCode::Other,
+    ];
+
+    /// The code's wire name (`invalid_value`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectCode::InvalidValue => "invalid_value",
+            RejectCode::UnknownField => "unknown_field",
+            RejectCode::UnknownSite => "unknown_site",
+            RejectCode::UserNotInTeam => "user_not_in_team",
+            RejectCode::LawfulBasisRequired => "lawful_basis_required",
+            RejectCode::LawfulBasisInUse => "lawful_basis_in_use",
+            RejectCode::RecordErased => "record_erased",
+            RejectCode::OtherTeam => "other_team",
+            RejectCode::InvalidChange => "invalid_change",
+            RejectCode::Other => "other",
+        }
+    }
+
+    /// The code of a wire name; a name this version does not know is [`RejectCode::Other`].
+    pub fn parse(name: &str) -> RejectCode {
+        RejectCode::ALL
+            .into_iter()
+            .find(|code| code.as_str() == name)
+            .unwrap_or(RejectCode::Other)
+    }
 }
 
 /// The answer to a push, one result per change, in order.

@@ -927,10 +927,10 @@ async fn resolve_conflict(
         .parse_json(&request.value, ValidationContext::new(now.date_naive()))
         .map_err(|err| ApiError::invalid(err.to_string()))?;
     if user_named(spec, &value).is_some()
-        && let Some(reason) =
+        && let Some(refusal) =
             user_outside_team(spec, &value, &team_member_ids(&state, team_id).await?)
     {
-        return Err(ApiError::invalid(reason));
+        return Err(ApiError::invalid(refusal.reason));
     }
     let change_id = new_uuid_v7(state.clock.as_ref());
     let (conflict, change) = state

@@ -18,7 +18,7 @@ use super::{
 };
 use crate::audit::{AuditAction, AuditActor, NewAuditEntry};
 use crate::push::PreparedChange;
-use crate::store::privacy::{erased_reason, linked_record};
+use crate::store::privacy::{erased_refusal, linked_record};
 use crate::store::{AuditFilter, ErasureReason, ErasureRequest};
 
 impl Caller {
@@ -356,7 +356,7 @@ pub(super) async fn refuse_links_to_erased(
         {
             *change = PreparedChange::Invalid {
                 change_id: valid.change_id,
-                reason: erased_reason(valid.spec.name),
+                refusal: erased_refusal(valid.spec.name),
             };
         }
     }

@@ -8,7 +8,7 @@ use tandem_domain::{
     Entity, FieldSpec, FieldValue, Hlc, LAWFUL_BASIS_FIELD, MergePolicy, Record, RecordId,
     ValidationContext, check_lawful_basis, field_spec,
 };
-use tandem_protocol::{ChangeIn, ConflictStatus};
+use tandem_protocol::{ChangeIn, ChangeResult, ChangeStatus, ConflictStatus, RejectCode};
 use uuid::Uuid;
 
 use crate::store::Epochs;
@@ -35,6 +35,39 @@ pub struct ValidChange {
     pub author_id: Uuid,
 }
 
+/// Why a change is refused: the code a device explains it by in its user's language, and
+/// the server's own words, naming the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// What kind of refusal it is.
+    pub code: RejectCode,
+    /// Why, naming the field.
+    pub reason: String,
+}
+
+impl Refusal {
+    /// A refusal of the kind `code`.
+    pub fn new(code: RejectCode, reason: impl Into<String>) -> Refusal {
+        Refusal {
+            code,
+            reason: reason.into(),
+        }
+    }
+
+    /// The answer to the change `change_id` that this refuses.
+    pub fn result(self, change_id: Uuid) -> ChangeResult {
+        ChangeResult {
+            change_id,
+            status: ChangeStatus::Rejected,
+            version: 0,
+            value: serde_json::Value::Null,
+            conflict_id: None,
+            reason: Some(self.reason),
+            reason_code: Some(self.code),
+        }
+    }
+}
+
 /// A change as the store receives it: valid, or already refused with a reason.
 #[derive(Debug, Clone)]
 pub enum PreparedChange {
@@ -44,8 +77,8 @@ pub enum PreparedChange {
     Invalid {
         /// The idempotency key.
         change_id: Uuid,
-        /// Why, naming the field.
-        reason: String,
+        /// Why.
+        refusal: Refusal,
     },
 }
 
@@ -66,31 +99,36 @@ pub fn prepare_change(
     author_id: Uuid,
     ctx: ValidationContext,
 ) -> PreparedChange {
-    let invalid = |reason: String| PreparedChange::Invalid {
+    let invalid = |code, reason: String| PreparedChange::Invalid {
         change_id: change.change_id,
-        reason,
+        refusal: Refusal::new(code, reason),
     };
     let entity = match Entity::parse(&change.entity) {
         Ok(entity) => entity,
-        Err(err) => return invalid(err.to_string()),
+        Err(err) => return invalid(RejectCode::UnknownField, err.to_string()),
     };
     let spec = match field_spec(entity, &change.field) {
         Ok(spec) => spec,
-        Err(err) => return invalid(err.to_string()),
+        Err(err) => return invalid(RejectCode::UnknownField, err.to_string()),
     };
     let value = match spec.parse_json(&change.value, ctx) {
         Ok(value) => value,
-        Err(err) => return invalid(err.to_string()),
+        Err(err) => return invalid(RejectCode::InvalidValue, err.to_string()),
     };
     let hlc = match Hlc::parse(&change.hlc) {
         Ok(hlc) => hlc,
-        Err(err) => return invalid(format!("{}: {err}", change.field)),
+        Err(err) => {
+            return invalid(
+                RejectCode::InvalidChange,
+                format!("{}: {err}", change.field),
+            );
+        }
     };
     if change.author_id != author_id {
-        return invalid(format!(
-            "{}: author_id is not the signed-in user",
-            change.field
-        ));
+        return invalid(
+            RejectCode::InvalidChange,
+            format!("{}: author_id is not the signed-in user", change.field),
+        );
     }
     PreparedChange::Valid(ValidChange {
         change_id: change.change_id,
@@ -126,8 +164,12 @@ pub fn refuse_unknown_sites(
 ) -> Vec<PreparedChange> {
     refuse_valid_changes(prepared, |valid| {
         let site = site_named(valid)?;
-        (!Uuid::parse_str(site).is_ok_and(|id| known.contains(&id)))
-            .then(|| format!("site: no site has the id {site} (the server's sites: GET /v1/sites)"))
+        (!Uuid::parse_str(site).is_ok_and(|id| known.contains(&id))).then(|| {
+            Refusal::new(
+                RejectCode::UnknownSite,
+                format!("site: no site has the id {site} (the server's sites: GET /v1/sites)"),
+            )
+        })
     })
 }
 
@@ -135,15 +177,15 @@ pub fn refuse_unknown_sites(
 /// other fields still arrive.
 fn refuse_valid_changes(
     prepared: Vec<PreparedChange>,
-    why: impl Fn(&ValidChange) -> Option<String>,
+    why: impl Fn(&ValidChange) -> Option<Refusal>,
 ) -> Vec<PreparedChange> {
     prepared
         .into_iter()
         .map(|change| match &change {
             PreparedChange::Valid(valid) => match why(valid) {
-                Some(reason) => PreparedChange::Invalid {
+                Some(refusal) => PreparedChange::Invalid {
                     change_id: valid.change_id,
-                    reason,
+                    refusal,
                 },
                 None => change,
             },
@@ -194,17 +236,19 @@ pub fn user_outside_team(
     spec: &FieldSpec,
     value: &FieldValue,
     members: &std::collections::HashSet<Uuid>,
-) -> Option<String> {
+) -> Option<Refusal> {
     let user = user_named(spec, value)?;
     if Uuid::parse_str(user).is_ok_and(|id| members.contains(&id)) {
         return None;
     }
-    // Shown to coaches in the app's list of unsynced changes: the field first, then what
-    // is wrong and who can change it.
-    Some(format!(
-        "{}: {user} is not a user of this team (IT adds users to teams; the team's users: \
-         GET /v1/users)",
-        spec.name
+    // The field first, then what is wrong and who can change it.
+    Some(Refusal::new(
+        RejectCode::UserNotInTeam,
+        format!(
+            "{}: {user} is not a user of this team (IT adds users to teams; the team's users: \
+             GET /v1/users)",
+            spec.name
+        ),
     ))
 }
 
@@ -258,11 +302,11 @@ pub fn application_order(changes: &[PreparedChange]) -> Vec<usize> {
 
 /// The consent gate of one change (the rule is [`check_lawful_basis`]): `standing` are the
 /// record's consent-gated fields as they stand now (see
-/// [`tandem_domain::consent_gate_fields`]). Returns the reason to refuse the change, if any.
+/// [`tandem_domain::consent_gate_fields`]). Returns why to refuse the change, if it must be.
 pub fn consent_gate(
     change: &ValidChange,
     standing: impl IntoIterator<Item = (&'static FieldSpec, FieldValue)>,
-) -> Option<String> {
+) -> Option<Refusal> {
     consent_gate_write(change.spec, change.record_id, &change.value, standing)
 }
 
@@ -273,15 +317,21 @@ pub fn consent_gate_write(
     record_id: Uuid,
     value: &FieldValue,
     standing: impl IntoIterator<Item = (&'static FieldSpec, FieldValue)>,
-) -> Option<String> {
+) -> Option<Refusal> {
     let mut record = Record::empty(spec.entity, RecordId::from_uuid(record_id));
     for (standing_spec, standing_value) in standing {
         record.set(standing_spec, standing_value);
     }
     record.set(spec, value.clone());
+    // The rule names the field the write breaks it by: the basis when it is cleared.
+    let code = if spec.name == LAWFUL_BASIS_FIELD {
+        RejectCode::LawfulBasisInUse
+    } else {
+        RejectCode::LawfulBasisRequired
+    };
     check_lawful_basis(&record, &[spec.name])
         .err()
-        .map(|err| err.to_string())
+        .map(|err| Refusal::new(code, err.to_string()))
 }
 
 /// The authoritative state of a field, as the store holds it.
@@ -318,7 +368,7 @@ pub enum Decision {
         status: ConflictStatus,
     },
     /// The change names a version the field never had.
-    Refuse(String),
+    Refuse(Refusal),
 }
 
 /// Whether a change is concurrent with the field's last write, so the store must load the
@@ -340,9 +390,12 @@ pub fn decide(
         return if incoming.base_version == 0 {
             Decision::Apply
         } else {
-            Decision::Refuse(format!(
-                "{field}: base_version {} but the field has never been written",
-                incoming.base_version
+            Decision::Refuse(Refusal::new(
+                RejectCode::InvalidChange,
+                format!(
+                    "{field}: base_version {} but the field has never been written",
+                    incoming.base_version
+                ),
             ))
         };
     };
@@ -350,9 +403,12 @@ pub fn decide(
         return Decision::Apply;
     }
     if incoming.base_version > current.version {
-        return Decision::Refuse(format!(
-            "{field}: base_version {} is newer than the field's version {}",
-            incoming.base_version, current.version
+        return Decision::Refuse(Refusal::new(
+            RejectCode::InvalidChange,
+            format!(
+                "{field}: base_version {} is newer than the field's version {}",
+                incoming.base_version, current.version
+            ),
         ));
     }
     let resolution = merge::resolve_concurrent(
@@ -437,7 +493,7 @@ mod tests {
     fn valid(change: &ChangeIn) -> ValidChange {
         match prepare_change(change, Uuid::from_u128(3), ctx()) {
             PreparedChange::Valid(valid) => valid,
-            PreparedChange::Invalid { reason, .. } => panic!("{reason}"),
+            PreparedChange::Invalid { refusal, .. } => panic!("{refusal:?}"),
         }
     }
 
@@ -454,15 +510,31 @@ mod tests {
 
     #[test]
     fn unknown_fields_invalid_values_and_bad_clocks_are_refused_with_the_field_named() {
+        let mut other_entity = change("nickname", json!("Ami"), 0, "1764000000000-00000-d");
+        other_entity.entity = "visit".into();
         let cases = [
-            change("shoe_size", json!(42), 0, "1764000000000-00000-d"),
-            change("birth_year", json!("old"), 0, "1764000000000-00000-d"),
-            change("nickname", json!("Ami"), 0, "yesterday"),
+            (
+                change("shoe_size", json!(42), 0, "1764000000000-00000-d"),
+                "shoe_size",
+                RejectCode::UnknownField,
+            ),
+            (other_entity, "visit", RejectCode::UnknownField),
+            (
+                change("birth_year", json!("old"), 0, "1764000000000-00000-d"),
+                "birth_year",
+                RejectCode::InvalidValue,
+            ),
+            (
+                change("nickname", json!("Ami"), 0, "yesterday"),
+                "nickname",
+                RejectCode::InvalidChange,
+            ),
         ];
-        for (case, expected) in cases.iter().zip(["shoe_size", "birth_year", "nickname"]) {
-            match prepare_change(case, Uuid::from_u128(3), ctx()) {
-                PreparedChange::Invalid { reason, .. } => {
-                    assert!(reason.contains(expected), "{reason}")
+        for (case, expected, code) in cases {
+            match prepare_change(&case, Uuid::from_u128(3), ctx()) {
+                PreparedChange::Invalid { refusal, .. } => {
+                    assert!(refusal.reason.contains(expected), "{refusal:?}");
+                    assert_eq!(refusal.code, code, "{refusal:?}");
                 }
                 PreparedChange::Valid(_) => panic!("{expected} accepted"),
             }
@@ -472,10 +544,12 @@ mod tests {
     #[test]
     fn a_change_in_someone_elses_name_is_refused() {
         let c = change("nickname", json!("Ami"), 0, "1764000000000-00000-d");
-        assert!(matches!(
-            prepare_change(&c, Uuid::from_u128(99), ctx()),
-            PreparedChange::Invalid { .. }
-        ));
+        match prepare_change(&c, Uuid::from_u128(99), ctx()) {
+            PreparedChange::Invalid { refusal, .. } => {
+                assert_eq!(refusal.code, RejectCode::InvalidChange)
+            }
+            PreparedChange::Valid(_) => panic!("accepted"),
+        }
     }
 
     #[test]
@@ -518,7 +592,10 @@ mod tests {
         ));
         assert!(matches!(
             decide(Some(&state), &FieldValue::NULL, &future),
-            Decision::Refuse(_)
+            Decision::Refuse(Refusal {
+                code: RejectCode::InvalidChange,
+                ..
+            })
         ));
     }
 
@@ -556,11 +633,14 @@ mod tests {
                 gated("lawful_basis").parse_json(&value, ctx()).unwrap(),
             )
         };
-        let reason = consent_gate(&disability, [basis(Json::Null)]).unwrap();
+        let refusal = consent_gate(&disability, [basis(Json::Null)]).unwrap();
         assert!(
-            reason.starts_with("disability: special-category data"),
-            "{reason}"
+            refusal
+                .reason
+                .starts_with("disability: special-category data"),
+            "{refusal:?}"
         );
+        assert_eq!(refusal.code, RejectCode::LawfulBasisRequired);
         assert_eq!(
             consent_gate(&disability, [basis(json!("public_task"))]),
             None
@@ -572,11 +652,14 @@ mod tests {
             "1764000000000-00000-d",
         ));
         let standing = (gated("disability"), disability.value.clone());
-        let reason = consent_gate(&clear, [basis(json!("consent")), standing]).unwrap();
+        let refusal = consent_gate(&clear, [basis(json!("consent")), standing]).unwrap();
         assert!(
-            reason.starts_with("lawful_basis: cannot be cleared"),
-            "{reason}"
+            refusal
+                .reason
+                .starts_with("lawful_basis: cannot be cleared"),
+            "{refusal:?}"
         );
+        assert_eq!(refusal.code, RejectCode::LawfulBasisInUse);
     }
 
     #[test]
@@ -621,12 +704,13 @@ mod tests {
             .iter()
             .map(|change| match change {
                 PreparedChange::Valid(_) => None,
-                PreparedChange::Invalid { reason, .. } => Some(reason.as_str()),
+                PreparedChange::Invalid { refusal, .. } => Some(refusal),
             })
             .collect();
         assert_eq!(refused[0], None);
         assert!(
-            refused[1].is_some_and(|reason| reason.starts_with("site: no site has the id")),
+            refused[1].is_some_and(|refusal| refusal.code == RejectCode::UnknownSite
+                && refusal.reason.starts_with("site: no site has the id")),
             "{refused:?}"
         );
         assert_eq!(
@@ -673,25 +757,28 @@ mod tests {
             .iter()
             .map(|change| match change {
                 PreparedChange::Valid(_) => None,
-                PreparedChange::Invalid { change_id, reason } => {
-                    Some((change_id.as_u128(), reason.as_str()))
+                PreparedChange::Invalid { change_id, refusal } => {
+                    Some((change_id.as_u128(), refusal.clone()))
                 }
             })
             .collect();
         let reason = |field: &str| {
-            format!(
-                "{field}: {stranger} is not a user of this team (IT adds users to teams; the \
-                 team's users: GET /v1/users)"
+            Refusal::new(
+                RejectCode::UserNotInTeam,
+                format!(
+                    "{field}: {stranger} is not a user of this team (IT adds users to teams; \
+                     the team's users: GET /v1/users)"
+                ),
             )
         };
         assert_eq!(
             refused,
             [
                 None,
-                Some((2, reason("coach_id").as_str())),
+                Some((2, reason("coach_id"))),
                 None,
                 None,
-                Some((5, reason("consent_by").as_str())),
+                Some((5, reason("consent_by"))),
                 None,
                 None,
                 None,

@@ -72,6 +72,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "users",
         sql: include_str!("../../../migrations/client/0010_users.sql"),
     },
+    Migration {
+        version: 11,
+        name: "reason_codes",
+        sql: include_str!("../../../migrations/client/0011_reason_codes.sql"),
+    },
 ];
 
 /// The newest schema version this build knows (and leaves every store it opens at).

@@ -88,8 +88,10 @@ pub enum PushOutcome {
     },
     /// Refused; nothing changed on the server.
     Rejected {
-        /// Why, naming the field.
+        /// Why, naming the field: the server's words.
         reason: String,
+        /// The kind of refusal as the server codes it (`user_not_in_team`), when it sent one.
+        reason_code: Option<String>,
     },
 }
 
@@ -171,8 +173,11 @@ pub struct RejectedChange {
     pub author_id: String,
     /// When it was made.
     pub created_at: String,
-    /// The server's reason, naming the field.
+    /// The server's reason, naming the field (its words, in English).
     pub reason: String,
+    /// The kind of refusal as the server codes it (`invalid_value`, `user_not_in_team`), for
+    /// the app to explain in its user's language; none from a server that sent no code.
+    pub reason_code: Option<String>,
     /// When the refusal was stored.
     pub rejected_at: String,
 }
@@ -628,13 +633,16 @@ impl Store {
                         )?;
                     }
                 }
-                PushOutcome::Rejected { reason } => {
+                PushOutcome::Rejected {
+                    reason,
+                    reason_code,
+                } => {
                     applied.rejected += 1;
                     tx.execute(
-                        "INSERT INTO rejected_changes (change_id, entity, record_id, field, value, base_version, hlc, author_id, created_at, reason, rejected_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                        "INSERT INTO rejected_changes (change_id, entity, record_id, field, value, base_version, hlc, author_id, created_at, reason, reason_code, rejected_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                          ON CONFLICT (change_id) DO NOTHING",
-                        params![change_id, entity, record_id, field, pushed, base, hlc, author, created, reason, now],
+                        params![change_id, entity, record_id, field, pushed, base, hlc, author, created, reason, reason_code, now],
                     )?;
                     if !pending {
                         restore_server_value(&tx, &entity, &record_id, &field)?;
@@ -872,7 +880,8 @@ impl Store {
     /// The changes the server refused, oldest first.
     pub fn rejected_changes(&self) -> Result<Vec<RejectedChange>, StoreError> {
         let mut statement = self.conn.prepare_cached(
-            "SELECT change_id, entity, record_id, field, value, author_id, created_at, reason, rejected_at
+            "SELECT change_id, entity, record_id, field, value, author_id, created_at, reason, reason_code,
+                    rejected_at
              FROM rejected_changes ORDER BY rejected_at, created_at, change_id",
         )?;
         let rows = statement.query_map([], |row| {
@@ -885,12 +894,14 @@ impl Store {
                 row.get::<_, String>(5)?,
                 row.get::<_, String>(6)?,
                 row.get::<_, String>(7)?,
-                row.get::<_, String>(8)?,
+                row.get::<_, Option<String>>(8)?,
+                row.get::<_, String>(9)?,
             ))
         })?;
         let mut rejected = Vec::new();
         for row in rows {
-            let (change_id, entity, record_id, field, value, author, created, reason, at) = row?;
+            let (change_id, entity, record_id, field, value, author, created, reason, code, at) =
+                row?;
             rejected.push(RejectedChange {
                 change_id: parse_uuid(&change_id)?,
                 entity,
@@ -900,6 +911,7 @@ impl Store {
                 author_id: author,
                 created_at: created,
                 reason,
+                reason_code: code,
                 rejected_at: at,
             });
         }
@@ -2108,6 +2120,7 @@ mod tests {
             } else {
                 PushOutcome::Rejected {
                     reason: "nickname: refused".into(),
+                    reason_code: None,
                 }
             };
             store
@@ -2127,6 +2140,7 @@ mod tests {
                     &change,
                     PushOutcome::Rejected {
                         reason: "given_name: no".into(),
+                        reason_code: Some("invalid_value".into()),
                     },
                 )],
                 at(),
@@ -2142,6 +2156,8 @@ mod tests {
         assert_eq!(rejected.len(), 2);
         assert_eq!(rejected[1].value, "\"Bad\"");
         assert_eq!(rejected[1].reason, "given_name: no");
+        assert_eq!(rejected[1].reason_code.as_deref(), Some("invalid_value"));
+        assert_eq!(rejected[0].reason_code, None, "a server that sent no code");
         assert_eq!(store.sync_status().unwrap().rejected_count, 2);
         assert_eq!(store.pending_count().unwrap(), 0);
         let client = store.record(Entity::Client, id).unwrap().unwrap();

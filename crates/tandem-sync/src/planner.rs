@@ -131,6 +131,7 @@ pub fn acknowledgements(
                         .reason
                         .clone()
                         .unwrap_or_else(|| format!("{}: refused by the server", sent.field)),
+                    reason_code: result.reason_code.map(|code| code.as_str().to_owned()),
                 },
                 ChangeStatus::Applied | ChangeStatus::Merged | ChangeStatus::Conflict => {
                     if result.version == 0 {
@@ -291,7 +292,7 @@ mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
     use serde_json::json;
-    use tandem_protocol::ChangeResult;
+    use tandem_protocol::{ChangeResult, RejectCode};
 
     fn row(seq: i64, field: &str, value: &str) -> OutboxChange {
         OutboxChange {
@@ -316,6 +317,7 @@ mod tests {
             value,
             conflict_id: (status == ChangeStatus::Conflict).then_some(7),
             reason: (status == ChangeStatus::Rejected).then(|| "nickname: too long".to_owned()),
+            reason_code: (status == ChangeStatus::Rejected).then_some(RejectCode::InvalidValue),
         }
     }
 
@@ -438,7 +440,8 @@ mod tests {
         assert_eq!(
             acks[3].outcome,
             PushOutcome::Rejected {
-                reason: "nickname: too long".into()
+                reason: "nickname: too long".into(),
+                reason_code: Some("invalid_value".into()),
             }
         );
     }

@@ -37,7 +37,7 @@ import type {
 } from './generated/types';
 
 export type * from './generated/types';
-export { CLIENT_FIELDS, CONTACT_FIELDS, type FieldInfo } from './generated/catalogue';
+export { CLIENT_FIELDS, CONTACT_FIELDS, REJECT_CODES, type FieldInfo } from './generated/catalogue';
 
 /** A failed command, as the shell reported it. */
 export class AppError extends Error {

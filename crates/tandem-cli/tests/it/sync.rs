@@ -343,3 +343,43 @@ fn a_sync_brings_the_teams_users_and_a_contact_names_its_coach_by_username() {
         "{stranger}"
     );
 }
+
+#[test]
+fn a_refused_change_is_listed_with_the_servers_reason_and_its_code() {
+    let server = server();
+    let team = server.new_team();
+    let laptop = TestStore::new();
+    laptop.ok(&["init"]);
+    // Before the first sync no user is known, so an id is taken as it is: this one is no
+    // user of the team, and the server refuses that field only.
+    let stranger = uuid::Uuid::now_v7().to_string();
+    let id = laptop.ok(&[
+        "client",
+        "add",
+        "--given-name",
+        "Amina",
+        "--consent-by",
+        &stranger,
+    ]);
+    laptop.login(server, &team.coach);
+    let report = laptop.json(&["sync"]);
+    assert_eq!(report["rejected"], 1, "{report}");
+    assert_eq!(client(&laptop, &id)["given_name"], "Amina");
+
+    let listed = laptop.json(&["rejected", "list"]);
+    let refused = &listed[0];
+    assert_eq!(refused["field"], "consent_by", "{listed}");
+    assert_eq!(refused["value"], stranger.as_str());
+    assert_eq!(refused["reason_code"], "user_not_in_team");
+    assert!(
+        refused["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.starts_with("consent_by: ")),
+        "{refused}"
+    );
+    let text = laptop.ok(&["rejected", "list"]);
+    assert!(
+        text.contains("consent_by") && text.ends_with("[user_not_in_team]"),
+        "{text}"
+    );
+}

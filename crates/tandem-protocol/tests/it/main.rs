@@ -89,15 +89,17 @@ fn change_result() -> impl Strategy<Value = ChangeResult> {
         value(),
         proptest::option::of(any::<i64>()),
         proptest::option::of(text()),
+        proptest::option::of(proptest::sample::select(RejectCode::ALL.to_vec())),
     )
         .prop_map(
-            |(change_id, status, version, value, conflict_id, reason)| ChangeResult {
+            |(change_id, status, version, value, conflict_id, reason, reason_code)| ChangeResult {
                 change_id,
                 status,
                 version,
                 value,
                 conflict_id,
                 reason,
+                reason_code,
             },
         )
 }
@@ -285,6 +287,7 @@ fn push_json_uses_the_names_of_the_design() {
         value: json!("Ami"),
         conflict_id: None,
         reason: None,
+        reason_code: None,
     })
     .unwrap();
     assert_eq!(
@@ -331,4 +334,42 @@ fn roles_use_snake_case_names() {
         assert_eq!(serde_json::to_value(role).unwrap(), json!(role.as_str()));
         assert_eq!(Role::parse(role.as_str()), Some(role));
     }
+}
+
+#[test]
+fn a_refusal_carries_its_code_and_a_code_unknown_here_reads_as_other() {
+    let refused = ChangeResult {
+        change_id: Uuid::from_u128(1),
+        status: ChangeStatus::Rejected,
+        version: 0,
+        value: Value::Null,
+        conflict_id: None,
+        reason: Some("coach_id: x is not a user of this team".into()),
+        reason_code: Some(RejectCode::UserNotInTeam),
+    };
+    let wire = serde_json::to_value(&refused).unwrap();
+    assert_eq!(wire["reason_code"], json!("user_not_in_team"));
+
+    let mut from_a_newer_server = wire.clone();
+    from_a_newer_server["reason_code"] = json!("quota_exceeded");
+    let read: ChangeResult = serde_json::from_value(from_a_newer_server).unwrap();
+    assert_eq!(read.reason_code, Some(RejectCode::Other));
+    assert_eq!(read.reason, refused.reason, "the server's words stay");
+
+    let mut from_an_older_server = wire;
+    from_an_older_server
+        .as_object_mut()
+        .unwrap()
+        .remove("reason_code");
+    let read: ChangeResult = serde_json::from_value(from_an_older_server).unwrap();
+    assert_eq!(read.reason_code, None);
+}
+
+#[test]
+fn every_reject_code_has_its_wire_name_and_parses_back() {
+    for code in RejectCode::ALL {
+        assert_eq!(serde_json::to_value(code).unwrap(), json!(code.as_str()));
+        assert_eq!(RejectCode::parse(code.as_str()), code);
+    }
+    assert_eq!(RejectCode::parse("quota_exceeded"), RejectCode::Other);
 }

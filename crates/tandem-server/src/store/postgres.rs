@@ -42,7 +42,7 @@ use tandem_domain::{
 };
 use tandem_protocol::{
     ChangeResult, ChangeStatus, Conflict, ConflictStatus, ConflictValue, DeviceInfo,
-    DuplicateMerge, PulledChange, PulledPurge, Role, Site, TeamRef, TeamUser, UserRef,
+    DuplicateMerge, PulledChange, PulledPurge, RejectCode, Role, Site, TeamRef, TeamUser, UserRef,
 };
 use tandem_reports::ReportData;
 use tokio::sync::OwnedMutexGuard;
@@ -70,7 +70,7 @@ use crate::duplicates::{
     PlannedWrite, check_mergeable, check_undoable, client_ref, merge_writes, undo_writes,
 };
 use crate::push::{
-    CurrentField, Decision, PreparedChange, ValidChange, application_order, consent_gate,
+    CurrentField, Decision, PreparedChange, Refusal, ValidChange, application_order, consent_gate,
     consent_gate_write, decide, is_clock_skewed, is_concurrent, server_hlc,
 };
 use crate::store::privacy::{change_audit_entries, linked_record, resolve_audit_entry};
@@ -647,17 +647,6 @@ async fn value_at(
     }
 }
 
-fn rejected(change_id: Uuid, reason: String) -> ChangeResult {
-    ChangeResult {
-        change_id,
-        status: ChangeStatus::Rejected,
-        version: 0,
-        value: Value::Null,
-        conflict_id: None,
-        reason: Some(reason),
-    }
-}
-
 /// What a push reads before it decides anything, in one round trip, and keeps up to date as
 /// it appends: the owner of each record it writes, the state of each field it writes or whose
 /// consent gate it checks, and which of the records it writes or links to are erased.
@@ -795,22 +784,24 @@ async fn apply_one(
     let owner = state.owners.get(&change.record_id);
     if let Some((team, owner_entity)) = owner {
         if *team != ctx.team_id {
-            return Ok(rejected(
-                change.change_id,
+            return Ok(Refusal::new(
+                RejectCode::OtherTeam,
                 format!("{field}: the record belongs to another team"),
-            ));
+            )
+            .result(change.change_id));
         }
         if owner_entity != entity {
-            return Ok(rejected(
-                change.change_id,
+            return Ok(Refusal::new(
+                RejectCode::InvalidChange,
                 format!("{field}: the record is a {owner_entity}, not a {entity}"),
-            ));
+            )
+            .result(change.change_id));
         }
     }
     if is_consent_gated(change.spec) {
         let standing = state.standing_consent(change.spec.entity, change.record_id)?;
-        if let Some(reason) = consent_gate(change, standing) {
-            return Ok(rejected(change.change_id, reason));
+        if let Some(refusal) = consent_gate(change, standing) {
+            return Ok(refusal.result(change.change_id));
         }
     }
     if owner.is_none() {
@@ -852,10 +843,11 @@ async fn apply_one(
         value: value.to_json(),
         conflict_id,
         reason: None,
+        reason_code: None,
     };
 
     match decide(current.as_ref(), &base, change) {
-        Decision::Refuse(reason) => Ok(rejected(change.change_id, reason)),
+        Decision::Refuse(refusal) => Ok(refusal.result(change.change_id)),
         Decision::Apply => {
             let version = log(state, &change.value, &change.hlc, change.change_id, true);
             Ok(result(ChangeStatus::Applied, version, &change.value, None))
@@ -1760,16 +1752,17 @@ impl ServerStore for PostgresStore {
                     serde_json::from_str(result)
                         .map_err(|err| ServerError::CorruptData(err.to_string()))?
                 } else {
-                    rejected(
-                        change_id,
-                        "change_id was already used by another team".into(),
+                    Refusal::new(
+                        RejectCode::InvalidChange,
+                        "change_id was already used by another team",
                     )
+                    .result(change_id)
                 });
                 continue;
             }
             let result = match change {
-                PreparedChange::Invalid { change_id, reason } => {
-                    rejected(*change_id, reason.clone())
+                PreparedChange::Invalid { change_id, refusal } => {
+                    refusal.clone().result(*change_id)
                 }
                 PreparedChange::Valid(valid) => apply_one(&tx, &ctx, &mut state, valid).await?,
             };
@@ -1970,8 +1963,8 @@ impl ServerStore for PostgresStore {
             .map_err(|err| ServerError::CorruptData(err.to_string()))?;
         if is_consent_gated(spec) {
             let standing = standing_consent(&tx, entity, conflict.record_id).await?;
-            if let Some(reason) = consent_gate_write(spec, conflict.record_id, &value, standing) {
-                return Err(ServerError::ConsentRequired(reason));
+            if let Some(refusal) = consent_gate_write(spec, conflict.record_id, &value, standing) {
+                return Err(ServerError::ConsentRequired(refusal.reason));
             }
         }
         let current = current_field(&tx, spec, conflict.record_id).await?;

@@ -15,14 +15,14 @@ use uuid::Uuid;
 
 use super::{
     AUDIT_LOCK_KEY, PostgresStore, begin_seq_writer, db_int, execute, json, next_seq, query_opt,
-    rejected, seq,
+    seq,
 };
 use crate::ServerError;
 use crate::audit::{AuditAction, AuditActor, GENESIS_HASH, NewAuditEntry, StoredAuditEntry};
 use crate::clock::{from_ms, to_ms};
 use crate::push::ValidChange;
 use crate::store::privacy::{
-    AuditFilter, ErasureRequest, PrivacyStore, RetentionFacts, erased_reason,
+    AuditFilter, ErasureRequest, PrivacyStore, RetentionFacts, erased_refusal,
     erasure_audit_entries, linked_record,
 };
 
@@ -33,7 +33,7 @@ pub(super) fn refuse_erased(erased: &HashSet<Uuid>, change: &ValidChange) -> Opt
     std::iter::once(change.record_id)
         .chain(linked)
         .any(|record| erased.contains(&record))
-        .then(|| rejected(change.change_id, erased_reason(change.spec.name)))
+        .then(|| erased_refusal(change.spec.name).result(change.change_id))
 }
 
 /// Appends an audit entry in the caller's transaction, under the audit lock.

@@ -12,12 +12,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use tandem_protocol::{ClientExport, PulledPurge};
+use tandem_protocol::{ClientExport, PulledPurge, RejectCode};
 use uuid::Uuid;
 
 use crate::ServerError;
 use crate::audit::{AuditAction, AuditActor, NewAuditEntry, StoredAuditEntry};
-use crate::push::ValidChange;
+use crate::push::{Refusal, ValidChange};
 use crate::store::PushContext;
 
 /// Why records are erased; decides the audit entries.
@@ -223,9 +223,12 @@ pub(crate) fn resolve_audit_entry(
     }
 }
 
-/// The reason a push change touching an erased record is refused.
-pub(crate) fn erased_reason(field: &str) -> String {
-    format!("{field}: the record was erased")
+/// Why a push change touching an erased record is refused.
+pub(crate) fn erased_refusal(field: &str) -> Refusal {
+    Refusal::new(
+        RejectCode::RecordErased,
+        format!("{field}: the record was erased"),
+    )
 }
 
 /// The record a change's value points at, when the field links records (`client_id` of a

@@ -22,7 +22,7 @@ use tandem_domain::{
 };
 use tandem_protocol::{
     ChangeResult, ChangeStatus, Conflict, ConflictStatus, ConflictValue, DeviceInfo,
-    DuplicateMerge, PulledChange, PulledPurge, Role, Site, TeamRef, TeamUser, UserRef,
+    DuplicateMerge, PulledChange, PulledPurge, RejectCode, Role, Site, TeamRef, TeamUser, UserRef,
 };
 use tandem_reports::ReportData;
 use uuid::Uuid;
@@ -50,7 +50,7 @@ use crate::duplicates::{
     PlannedWrite, check_mergeable, check_undoable, client_ref, merge_writes, undo_writes,
 };
 use crate::push::{
-    CurrentField, Decision, PreparedChange, ValidChange, application_order, consent_gate,
+    CurrentField, Decision, PreparedChange, Refusal, ValidChange, application_order, consent_gate,
     consent_gate_write, decide, is_clock_skewed, is_concurrent, server_hlc,
 };
 use crate::store::privacy::{change_audit_entries, resolve_audit_entry};
@@ -369,17 +369,6 @@ fn value_at(
     }
 }
 
-fn rejected(change_id: Uuid, reason: String) -> ChangeResult {
-    ChangeResult {
-        change_id,
-        status: ChangeStatus::Rejected,
-        version: 0,
-        value: Value::Null,
-        conflict_id: None,
-        reason: Some(reason),
-    }
-}
-
 fn apply_one(
     tx: &Transaction<'_>,
     ctx: &PushContext,
@@ -400,23 +389,25 @@ fn apply_one(
         .optional()?;
     match &owner {
         Some((team, _)) if uuid(team)? != ctx.team_id => {
-            return Ok(rejected(
-                change.change_id,
+            return Ok(Refusal::new(
+                RejectCode::OtherTeam,
                 format!("{field}: the record belongs to another team"),
-            ));
+            )
+            .result(change.change_id));
         }
         Some((_, owner_entity)) if owner_entity != entity => {
-            return Ok(rejected(
-                change.change_id,
+            return Ok(Refusal::new(
+                RejectCode::InvalidChange,
                 format!("{field}: the record is a {owner_entity}, not a {entity}"),
-            ));
+            )
+            .result(change.change_id));
         }
         _ => {}
     }
     if is_consent_gated(change.spec) {
         let standing = standing_consent(tx, change.spec.entity, change.record_id)?;
-        if let Some(reason) = consent_gate(change, standing) {
-            return Ok(rejected(change.change_id, reason));
+        if let Some(refusal) = consent_gate(change, standing) {
+            return Ok(refusal.result(change.change_id));
         }
     }
     if owner.is_none() {
@@ -462,10 +453,11 @@ fn apply_one(
         value: value.to_json(),
         conflict_id,
         reason: None,
+        reason_code: None,
     };
 
     match decide(current.as_ref(), &base, change) {
-        Decision::Refuse(reason) => Ok(rejected(change.change_id, reason)),
+        Decision::Refuse(refusal) => Ok(refusal.result(change.change_id)),
         Decision::Apply => {
             let version = log(&change.value, &change.hlc, change.change_id, true)?;
             Ok(result(ChangeStatus::Applied, version, &change.value, None))
@@ -1379,14 +1371,18 @@ impl ServerStore for SqliteStore {
                             serde_json::from_str(&result)
                                 .map_err(|err| ServerError::CorruptData(err.to_string()))?
                         } else {
-                            rejected(change_id, "change_id was already used by another team".into())
+                            Refusal::new(
+                            RejectCode::InvalidChange,
+                            "change_id was already used by another team",
+                        )
+                        .result(change_id)
                         },
                     );
                     continue;
                 }
                 let result = match change {
-                    PreparedChange::Invalid { change_id, reason } => {
-                        rejected(*change_id, reason.clone())
+                    PreparedChange::Invalid { change_id, refusal } => {
+                        refusal.clone().result(*change_id)
                     }
                     PreparedChange::Valid(valid) => apply_one(&tx, &ctx, valid)?,
                 };
@@ -1601,9 +1597,10 @@ impl ServerStore for SqliteStore {
                 .map_err(|err| ServerError::CorruptData(err.to_string()))?;
             if is_consent_gated(spec) {
                 let standing = standing_consent(&tx, entity, conflict.record_id)?;
-                if let Some(reason) = consent_gate_write(spec, conflict.record_id, &value, standing)
+                if let Some(refusal) =
+                    consent_gate_write(spec, conflict.record_id, &value, standing)
                 {
-                    return Err(ServerError::ConsentRequired(reason));
+                    return Err(ServerError::ConsentRequired(refusal.reason));
                 }
             }
             let current = current_field(&tx, spec, conflict.record_id)?;

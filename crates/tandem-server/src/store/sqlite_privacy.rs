@@ -12,13 +12,13 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use tandem_protocol::{ChangeResult, ClientExport, ExportedValue, PulledPurge};
 use uuid::Uuid;
 
-use super::{SqliteStore, json, next_seq, rejected, seq, uuid};
+use super::{SqliteStore, json, next_seq, seq, uuid};
 use crate::ServerError;
 use crate::audit::{AuditAction, AuditActor, GENESIS_HASH, NewAuditEntry, StoredAuditEntry};
 use crate::clock::{from_ms, to_ms};
 use crate::push::ValidChange;
 use crate::store::privacy::{
-    AuditFilter, ErasureRequest, PrivacyStore, RetentionFacts, erased_reason,
+    AuditFilter, ErasureRequest, PrivacyStore, RetentionFacts, erased_refusal,
     erasure_audit_entries, linked_record,
 };
 
@@ -42,10 +42,9 @@ pub(super) fn refuse_erased(
     let linked = linked_record(change.spec.name, &change.value.to_json());
     for record in std::iter::once(change.record_id).chain(linked) {
         if is_erased(tx, record)? {
-            return Ok(Some(rejected(
-                change.change_id,
-                erased_reason(change.spec.name),
-            )));
+            return Ok(Some(
+                erased_refusal(change.spec.name).result(change.change_id),
+            ));
         }
     }
     Ok(None)

@@ -3,7 +3,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use tandem_protocol::{ChangeStatus, ConflictList, DeviceList, SCHEMA_VERSION};
+use tandem_protocol::{ChangeStatus, ConflictList, DeviceList, RejectCode, SCHEMA_VERSION};
 
 use crate::harness::*;
 
@@ -448,6 +448,39 @@ async fn every_endpoint_checks_role_and_team(backend: Backend) {
             .as_deref()
             .unwrap()
             .contains("another team")
+    );
+    assert_eq!(write_into_north[0].reason_code, Some(RejectCode::OtherTeam));
+    // A change id answered for north is not answered again for south (which would show
+    // south north's value): south's change is refused.
+    let north_change = change(
+        &coach,
+        "client",
+        uuid::Uuid::now_v7(),
+        "nickname",
+        json!("n"),
+        0,
+        NOW_MS,
+    );
+    server.push(&coach, vec![north_change.clone()]).await;
+    let mut reused = change(
+        &coach_s,
+        "client",
+        uuid::Uuid::now_v7(),
+        "nickname",
+        json!("s"),
+        0,
+        NOW_MS,
+    );
+    reused.change_id = north_change.change_id;
+    let reused = server.push(&coach_s, vec![reused]).await;
+    assert_eq!(
+        (reused[0].status, reused[0].reason_code, &reused[0].value),
+        (
+            ChangeStatus::Rejected,
+            Some(RejectCode::InvalidChange),
+            &json!(null)
+        ),
+        "{reused:?}"
     );
     let south_devices: DeviceList = server
         .request(Method::GET, "/v1/devices", Some(&lead_s.token), None)

@@ -3,7 +3,7 @@
 //! a basis cannot be cleared from under special-category data.
 
 use serde_json::{Value, json};
-use tandem_protocol::ChangeStatus;
+use tandem_protocol::{ChangeStatus, RejectCode};
 use uuid::Uuid;
 
 use crate::harness::*;
@@ -31,6 +31,10 @@ async fn special_category_data_without_a_lawful_basis_is_rejected_with_the_reaso
             )
             .await;
         assert_eq!(results[0].status, ChangeStatus::Rejected, "{field}");
+        assert_eq!(
+            results[0].reason_code,
+            Some(RejectCode::LawfulBasisRequired)
+        );
         let reason = results[0].reason.as_deref().unwrap();
         assert!(
             reason.starts_with(&format!(
@@ -112,6 +116,7 @@ async fn a_batch_recording_the_basis_and_the_data_passes_in_either_order(backend
         };
         let alone = server.push(&a, vec![clear_basis()]).await;
         assert_eq!(alone[0].status, ChangeStatus::Rejected);
+        assert_eq!(alone[0].reason_code, Some(RejectCode::LawfulBasisInUse));
         assert_eq!(
             alone[0].reason.as_deref(),
             Some(

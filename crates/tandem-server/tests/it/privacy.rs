@@ -325,6 +325,10 @@ async fn an_erased_client_leaves_no_trace_of_its_values_in_the_database(backend:
             result.reason.as_deref().unwrap().contains("erased"),
             "{result:?}"
         );
+        assert_eq!(
+            result.reason_code,
+            Some(tandem_protocol::RejectCode::RecordErased)
+        );
     }
     assert_eq!(
         traces_of(&server.database, "Latevisitqx").await,

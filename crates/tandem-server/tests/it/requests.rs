@@ -4,7 +4,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use tandem_protocol::ChangeStatus;
+use tandem_protocol::{ChangeStatus, RejectCode};
 use uuid::Uuid;
 
 use crate::harness::*;
@@ -109,21 +109,22 @@ async fn unknown_entities_fields_invalid_values_and_bad_clocks_are_rejected_nami
         )
         .await;
     let named = [
-        "household",
-        "shoe_size",
-        "birth_year",
-        "gender",
-        "email",
-        "nickname",
-        "municipality",
-        "nickname",
+        ("household", RejectCode::UnknownField),
+        ("shoe_size", RejectCode::UnknownField),
+        ("birth_year", RejectCode::InvalidValue),
+        ("gender", RejectCode::InvalidValue),
+        ("email", RejectCode::InvalidValue),
+        ("nickname", RejectCode::InvalidChange),
+        ("municipality", RejectCode::InvalidChange),
+        ("nickname", RejectCode::InvalidChange),
     ];
-    for (result, name) in results.iter().zip(named) {
+    for (result, (name, code)) in results.iter().zip(named) {
         assert_eq!(result.status, ChangeStatus::Rejected, "{result:?}");
         assert!(
             result.reason.as_deref().unwrap().contains(name),
             "{result:?}"
         );
+        assert_eq!(result.reason_code, Some(code), "{result:?}");
     }
     assert!(server.pull_all(&a).await.is_empty());
 }

@@ -3,7 +3,7 @@
 //! every signed-in device reads from `GET /v1/sites`.
 
 use reqwest::Method;
-use tandem_protocol::{Site, SiteList};
+use tandem_protocol::{RejectCode, Site, SiteList};
 use tandem_server::ServerError;
 use tandem_server::clock::Clock;
 use tandem_server::store::MAX_SITE_NAME_CHARS;
@@ -264,6 +264,7 @@ async fn a_contact_naming_a_site_the_server_lacks_is_refused_and_a_known_one_is_
             .is_some_and(|reason| reason.starts_with("site: no site has the id")),
         "{results:?}"
     );
+    assert_eq!(results[0].reason_code, Some(RejectCode::UnknownSite));
     // An archived site is still a site: an old contact may be corrected.
     assert_eq!(results[1].status, tandem_protocol::ChangeStatus::Applied);
     let pulled = server.pull_all(&coach).await;

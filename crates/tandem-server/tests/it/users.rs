@@ -5,7 +5,9 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tandem_protocol::{ChangeResult, ChangeStatus, Role, TeamRef, TeamUser, UserList, UserRef};
+use tandem_protocol::{
+    ChangeResult, ChangeStatus, RejectCode, Role, TeamRef, TeamUser, UserList, UserRef,
+};
 use tandem_server::ServerError;
 use tandem_server::auth::PasswordHashing;
 use tandem_server::clock::Clock;
@@ -92,6 +94,7 @@ fn assert_refused_as_stranger(result: &ChangeResult, field: &str, id: Uuid) {
             .as_str()
         ),
     );
+    assert_eq!(result.reason_code, Some(RejectCode::UserNotInTeam));
     assert_eq!((result.version, &result.value), (0, &Value::Null));
 }
 

@@ -109,6 +109,11 @@ fn a_change_the_server_refuses_is_listed_with_its_reason_and_the_field_returns_t
         "{}",
         rejected[0].reason
     );
+    assert_eq!(
+        rejected[0].reason_code.as_deref(),
+        Some("invalid_value"),
+        "the server's code is kept beside its words"
+    );
     assert_eq!(rejected[0].value, next_year.to_string());
     assert_eq!(a.value(id, "birth_year"), Some(json!(1990)));
     assert_eq!(a.store.sync_status().unwrap().rejected_count, 1);

@@ -1,5 +1,6 @@
 // Generated from Rust by src-tauri/src/typescript.rs; do not edit.
 // Regenerate: TANDEM_UPDATE_GENERATED=1 cargo test -p tandem-desktop generated
+import type { RejectCode } from './types';
 
 export type FieldInfo = {
   name: string;
@@ -423,4 +424,18 @@ export const CONTACT_FIELDS: readonly FieldInfo[] = [
     "special_category": false,
     "values": []
   }
+];
+
+/** Every code of a refused change (the UI explains each). */
+export const REJECT_CODES: readonly RejectCode[] = [
+  "invalid_value",
+  "unknown_field",
+  "unknown_site",
+  "user_not_in_team",
+  "lawful_basis_required",
+  "lawful_basis_in_use",
+  "record_erased",
+  "other_team",
+  "invalid_change",
+  "other"
 ];

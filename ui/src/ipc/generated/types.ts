@@ -380,6 +380,8 @@ author_id: string,
  */
 author: string, };
 
+export type RejectCode = "invalid_value" | "unknown_field" | "unknown_site" | "user_not_in_team" | "lawful_basis_required" | "lawful_basis_in_use" | "record_erased" | "other_team" | "invalid_change" | "other";
+
 export type RejectedChangeView = { 
 /**
  * The change id (to retry or dismiss it).
@@ -406,9 +408,14 @@ field: string,
  */
 value: JsonValue, 
 /**
- * The server's reason.
+ * The server's reason, in its own words (English): what IT reads.
  */
 reason: string, 
+/**
+ * The kind of refusal, which the UI explains in the user's language; none when the
+ * server sent no code (an older server, or a refusal stored before codes existed).
+ */
+reason_code: RejectCode | null, 
 /**
  * When it was refused.
  */
