@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CLIENT_FIELDS, CONTACT_FIELDS } from '../ipc/generated/catalogue';
+import { CLIENT_FIELDS, CONTACT_FIELDS, REJECT_CODES } from '../ipc/generated/catalogue';
 import { LOCALES, MESSAGES, enumLabel, formatDate, formatNumber, languageName, setLocale, t } from './index.svelte';
 
 describe('translations', () => {
@@ -23,6 +23,14 @@ describe('translations', () => {
     }
     for (const locale of LOCALES) {
       const missing = needed.filter((key) => !(key in MESSAGES[locale]));
+      expect(missing, `missing in ${locale}`).toEqual([]);
+    }
+  });
+
+  it('every code of a refused change is explained in every language', () => {
+    expect(REJECT_CODES).toContain('user_not_in_team');
+    for (const locale of LOCALES) {
+      const missing = REJECT_CODES.filter((code) => !(`unsynced.reason_code.${code}` in MESSAGES[locale]));
       expect(missing, `missing in ${locale}`).toEqual([]);
     }
   });

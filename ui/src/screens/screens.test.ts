@@ -48,7 +48,7 @@ function unsyncedView(teamLead: boolean) {
       { change_id: 'p2', entity: 'contact', record_id: 'c9', record_label: '2026-11-26 09:30', field: 'coach_id', value: 'u-coach1', created_at: '2026-11-26T09:30:00Z', author_id: 'u-coach1', author: 'coach1' },
       { change_id: 'p3', entity: 'contact', record_id: 'c9', record_label: '2026-11-26 09:30', field: 'site', value: 'site-old', created_at: '2026-11-26T09:30:00Z', author_id: 'u-coach1', author: 'coach1' },
     ],
-    rejected: [{ change_id: 'r1', entity: 'client', record_id: amina.id, record_label: 'Amina Warsame', field: 'email', value: 'x@', reason: 'email: `x@` has no domain', rejected_at: '2026-11-26T09:31:00Z', author_id: 'u-coach1', author: 'coach1' }],
+    rejected: [{ change_id: 'r1', entity: 'client', record_id: amina.id, record_label: 'Amina Warsame', field: 'email', value: 'x@', reason: 'email: `x@` has no domain', reason_code: 'invalid_value', rejected_at: '2026-11-26T09:31:00Z', author_id: 'u-coach1', author: 'coach1' }],
     conflicts: [openConflict],
     closed_conflicts: teamLead ? [autoResolved] : [],
     team_lead: teamLead,
@@ -508,7 +508,8 @@ describe('unsynced changes per coach', () => {
         pending('p2', 'u-coach1', 'coach1', 'nickname', 'Ami'),
         pending('p3', 'u-coach2', 'coach2', 'email', 'amina@example.org'),
       ],
-      rejected: [...view.rejected, { ...view.rejected[0], change_id: 'r2', author_id: 'u-coach2', author: 'e5f6a7b8' }],
+      // r2 was refused by a server that sent no code.
+      rejected: [...view.rejected, { ...view.rejected[0], change_id: 'r2', author_id: 'u-coach2', author: 'e5f6a7b8', reason: 'email: refused', reason_code: null }],
     };
   }
 
@@ -534,6 +535,25 @@ describe('unsynced changes per coach', () => {
       { heading: 'By e5f6a7b8 (1)', changes: ['r2'] },
     ]);
     expect(await seriousViolations(container)).toEqual([]);
+  });
+
+  it('a refused change is explained in the interface language, the server’s own words below it', async () => {
+    setLocale('fi');
+    try {
+      answers({ unsynced: () => sharedLaptop(false) });
+      const { container } = render(Unsynced);
+      await settle();
+      const reason = (id: string) => container.querySelector(`tr[data-change="${id}"] td.reason`) as HTMLElement;
+      expect(reason('r1').textContent).toContain('Arvo ei kelpaa tähän kenttään.');
+      expect(reason('r1').querySelector('small')?.textContent).toBe('Palvelimen viesti: email: `x@` has no domain');
+      expect(reason('r1').querySelector('[lang="en"]')?.textContent).toBe('email: `x@` has no domain');
+      // From a server that sends no code: its words are all there is.
+      expect(reason('r2').textContent?.trim()).toBe('email: refused');
+      expect(reason('r2').querySelector('small')).toBeNull();
+      expect(await seriousViolations(container)).toEqual([]);
+    } finally {
+      setLocale('en');
+    }
   });
 
   it('a team lead sees every coach named from the team’s laptops, and retries a refused change of one', async () => {
