@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { remote } from 'webdriverio';
-import { displayed, finished, freePort, listening, listeningUrl, processesOf, screenshot, until } from './lib.mjs';
+import { appClosed, displayed, finished, freePort, listening, listeningUrl, screenshot, until } from './lib.mjs';
 
 assert.ok(process.env.TANDEM_DESKTOP_BIN && process.env.TANDEM_SERVER_BIN, 'set TANDEM_DESKTOP_BIN and TANDEM_SERVER_BIN');
 const APP = resolve(process.env.TANDEM_DESKTOP_BIN);
@@ -289,10 +289,52 @@ test('a concurrent edit made with the CLI on another laptop appears as a conflic
   await shot('11-conflict');
 });
 
+test('a change the server refuses is explained in the app’s language, the server’s words below it', { skip: !CLI }, async () => {
+  // coach2's laptop records the client's lawful basis, and this laptop syncs it in.
+  const [client] = await tandemJson(['client', 'search', 'Zainab']);
+  await tandem(['client', 'edit', client.id, '--lawful-basis', 'public_task']);
+  await tandem(['sync']);
+  const last = await (await el('.sync-last')).getAttribute('data-last-sync');
+  await (await el('.sync-bar > button:last-child')).click();
+  await browser.waitUntil(async () => (await (await el('.sync-last')).getAttribute('data-last-sync')) !== last, {
+    timeout: 30000,
+    timeoutMsg: 'Sync now did not finish',
+  });
+  // coach2 clears the basis again. This laptop does not sync before its next save (the
+  // schedule's next cycle is five minutes after the one just run), so its form still offers
+  // special-category data, which the server refuses when the save is sent.
+  await tandem(['client', 'edit', client.id, '--clear', 'lawful_basis']);
+  await tandem(['sync']);
+  await (await el('[data-nav="today"]')).click();
+  await searchAndEnter('Zainab');
+  await (await el('form.contact-form button.link')).click();
+  await (await el('.client-profile .title-row .secondary')).click();
+  const disability = await el('#client-disability');
+  assert.ok(await disability.isEnabled(), 'the form should allow special-category data: the basis stands here');
+  await disability.selectByAttribute('value', 'no');
+  await (await el('form.client-form button[type="submit"]')).click();
+  await el('dd[data-field="disability"]');
+
+  // The sync ten seconds after the save is refused for that field; the bar counts it.
+  await browser.waitUntil(async () => /(^|\s)1 hylätty(?!ä)/.test(await (await el('.sync-bar')).getText()), {
+    timeout: 60000,
+    interval: 500,
+    timeoutMsg: 'the refused change was not counted in the status bar',
+  });
+  await (await el('[data-nav="unsynced"]')).click();
+  const row = await el('section[aria-labelledby="rejected-heading"] tr[data-change]');
+  const reason = await row.$('td.reason');
+  // What happened and what to do, in Finnish; the server's words (English) below, for IT.
+  assert.match(await reason.getText(), /^Tämä on erityiseen henkilötietoryhmään kuuluva tieto/);
+  assert.match(await (await reason.$('small')).getText(), /^Palvelimen viesti: disability: special-category data/);
+  await row.scrollIntoView({ block: 'center' });
+  await shot('16-refused');
+});
+
 test('a team lead resolves the conflict in the app and the other laptop receives the value', { skip: !CLI }, async () => {
   // The coach's app closes; the team lead opens the app on a laptop of their own.
   await browser.deleteSession();
-  await until(() => processesOf(APP).length === 0, 'the coach\'s app did not close');
+  await appClosed(APP, 'the coach\'s app did not close');
   browser = await openApp('lead-laptop');
   await signIn('lead1');
 

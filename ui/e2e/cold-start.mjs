@@ -22,7 +22,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { remote } from 'webdriverio';
-import { finished, freePort, listening, listeningUrl, processesOf, sleep, until } from './lib.mjs';
+import { appClosed, finished, freePort, listening, listeningUrl, processesOf, sleep, until } from './lib.mjs';
 
 const APP = resolve(process.env.TANDEM_DESKTOP_BIN ?? '');
 const RUNS = Number(process.env.COLD_START_RUNS ?? 5);
@@ -88,11 +88,6 @@ function memory() {
   return { processes, rss: sum('rss'), pss: sum('pss') };
 }
 
-/** Waits for the app to be gone: the single-instance plugin would hand a start to a closing app. */
-function appClosed() {
-  return until(() => processesOf(APP).length === 0, `${APP} still runs after 20 s; close it first`, 20000);
-}
-
 /** Starts tauri-driver on `dataDir` and the app through it; resolves when the session is ready. */
 async function launch(dataDir, provisioning) {
   const port = await freePort();
@@ -123,7 +118,7 @@ async function launch(dataDir, provisioning) {
 async function close({ driver, browser }) {
   await browser?.deleteSession().catch(() => {});
   try {
-    await appClosed();
+    await appClosed(APP);
   } finally {
     driver.kill('SIGTERM');
     await finished(driver);
@@ -264,7 +259,7 @@ const stats = (values, format) => `median ${format(median(values))}, max ${forma
 const ms = (value) => `${value.toFixed(0)} ms`;
 const mib = (kb) => `${(kb / 1024).toFixed(1)} MiB`;
 
-await appClosed();
+await appClosed(APP);
 const runs = [];
 for (let run = 1; run <= RUNS; run++) runs.push(await coldStart(run));
 const pick = (key, from = runs) => from.map((r) => r[key]);

@@ -1,8 +1,9 @@
 // Helpers shared by the WebDriver scripts of the desktop app (app.test.mjs, cold-start.mjs,
 // installed-app.mjs): ports, waiting for a listener (or for the URL tandem-server prints), a
-// condition or a process, waiting for an element, screenshots.
+// condition, a process or the app's close, waiting for an element, screenshots.
 import assert from 'node:assert/strict';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -63,6 +64,27 @@ export function finished(child) {
     if (child.exitCode !== null || child.signalCode !== null) done();
     else child.once('exit', done);
   });
+}
+
+/** The D-Bus name by which a running app takes a second start over (tauri-plugin-single-instance). */
+const SINGLE_INSTANCE_NAME = `${JSON.parse(readFileSync(join(import.meta.dirname, '../../tauri.conf.json'), 'utf8')).identifier}.SingleInstance`;
+
+/** Whether a running app still holds the single-instance name on the session bus. */
+function singleInstanceHeld() {
+  const reply = execFileSync('dbus-send', [
+    '--session', '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus',
+    'org.freedesktop.DBus.NameHasOwner', `string:${SINGLE_INSTANCE_NAME}`,
+  ], { encoding: 'utf8' });
+  return /boolean true/.test(reply);
+}
+
+/**
+ * Waits for the app at the absolute path `binary` to be gone: its processes, and its hold on
+ * the single-instance name, which outlives the process's `/proc/PID/exe` by a moment while it
+ * exits. An app started in that moment hands its start to the closing one and quits.
+ */
+export function appClosed(binary, message = `${binary} still runs after 20 s; close it first`) {
+  return until(() => processesOf(binary).length === 0 && !singleInstanceHeld(), message, 20000);
 }
 
 /** The pids of the processes that run the binary at the absolute path `binary`. */

@@ -65,6 +65,18 @@ describe('SyncBar', () => {
     expect(synced).toBe(1);
   });
 
+  it('counts conflicts and refused changes apart, and opens the Unsynced screen', async () => {
+    let opened = 0;
+    const both = { ...offlineStatus, open_conflicts: 1, rejected_count: 2 };
+    const { unmount } = render(SyncBar, { status: both, onsyncnow: () => {}, onopenunsynced: () => opened++ });
+    const link = screen.getByRole('button', { name: '1 conflict, 2 refused' });
+    await fireEvent.click(link);
+    expect(opened).toBe(1);
+    unmount();
+    render(SyncBar, { status: { ...both, open_conflicts: 0 }, onsyncnow: () => {}, onopenunsynced: () => {} });
+    expect(screen.getByRole('button', { name: '2 refused' })).toBeTruthy();
+  });
+
   it('says why the last sync failed while the server is reachable, and nothing of it once one succeeded', () => {
     const failed = {
       ...offlineStatus,

@@ -35,6 +35,20 @@ describe('translations', () => {
     }
   });
 
+  it('a count the language reads as singular takes the singular text', () => {
+    setLocale('fi');
+    expect(t('sync.conflicts', { count: 1 })).toBe('1 ristiriita');
+    expect(t('sync.conflicts', { count: 2 })).toBe('2 ristiriitaa');
+    expect(t('sync.rejected', { count: 1 })).toBe('1 hylätty');
+    setLocale('sv');
+    expect(t('sync.pending', { count: 1 })).toBe('1 ändring väntar');
+    setLocale('en');
+    expect(t('sync.pending', { count: 1 })).toBe('1 change waiting');
+    expect(t('sync.pending', { count: 0 })).toBe('0 changes waiting');
+    // Keys without a singular text read the same for every count.
+    expect(t('unsynced.by_coach', { name: 'coach1', count: 1 })).toBe('By coach1 (1)');
+  });
+
   it('placeholders are the same in every language', () => {
     const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
     for (const [key, english] of Object.entries(MESSAGES.en)) {

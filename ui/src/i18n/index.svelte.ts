@@ -22,9 +22,18 @@ export function setLocale(next: Locale): void {
   if (typeof document !== 'undefined') document.documentElement.lang = next;
 }
 
-/** The text of `key` in the current language, with `{name}` placeholders filled in. */
+/**
+ * The text of `key` in the current language, with `{name}` placeholders filled in. A numeric
+ * `count` that the language reads as singular ("1 conflict", "1 ristiriita") takes the text of
+ * `key.one` where there is one.
+ */
 export function t(key: string, params: Record<string, string | number> = {}): string {
-  const text = MESSAGES[current.locale][key] ?? MESSAGES.en[key] ?? key;
+  const messages = MESSAGES[current.locale];
+  const singular =
+    typeof params.count === 'number' && new Intl.PluralRules(current.locale).select(params.count) === 'one'
+      ? messages[`${key}.one`]
+      : undefined;
+  const text = singular ?? messages[key] ?? MESSAGES.en[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (whole, name: string) =>
     name in params ? formatParam(params[name]) : whole,
   );

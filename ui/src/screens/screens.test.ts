@@ -550,10 +550,31 @@ describe('unsynced changes per coach', () => {
       // From a server that sends no code: its words are all there is.
       expect(reason('r2').textContent?.trim()).toBe('email: refused');
       expect(reason('r2').querySelector('small')).toBeNull();
+      expect(within(reason('r1').parentElement as HTMLElement).getByRole('button', { name: 'Yritä uudelleen' })).toBeTruthy();
       expect(await seriousViolations(container)).toEqual([]);
     } finally {
       setLocale('en');
     }
+  });
+
+  it('a change refused for good (an erased client, another team’s record) offers Dismiss, not Retry', async () => {
+    answers({
+      unsynced: () => {
+        const view = unsyncedView(false);
+        const erased = { ...view.rejected[0], change_id: 'r3', reason: 'email: the record was erased', reason_code: 'record_erased' };
+        const foreign = { ...view.rejected[0], change_id: 'r4', reason: 'email: the record belongs to another team', reason_code: 'other_team' };
+        return { ...view, rejected: [...view.rejected, erased, foreign] };
+      },
+    });
+    const { container } = render(Unsynced);
+    await settle();
+    for (const id of ['r3', 'r4']) {
+      const row = container.querySelector(`tr[data-change="${id}"]`) as HTMLElement;
+      expect(within(row).queryByRole('button', { name: 'Retry' }), id).toBeNull();
+      expect(within(row).getByRole('button', { name: 'Dismiss' })).toBeTruthy();
+    }
+    const fixable = container.querySelector('tr[data-change="r1"]') as HTMLElement;
+    expect(within(fixable).getByRole('button', { name: 'Retry' })).toBeTruthy();
   });
 
   it('a team lead sees every coach named from the team’s laptops, and retries a refused change of one', async () => {
