@@ -3,7 +3,8 @@
 //! 300,000 contacts: what the first start of a new version does before its first screen.
 //! The store is filled by the current code, then taken back to schema 7 (the table, its
 //! view and triggers dropped, schema 6's partial index of `follow_up_on` made again, and
-//! the later schemas' empty tables of sites and users dropped, the version rows deleted),
+//! the later schemas' empty tables of sites and users and the rejected changes' empty
+//! `reason_code` column dropped, the version rows deleted),
 //! then opened, which migrates it. Timed once (the migration changes the store); the
 //! baseline is opening the migrated store again, with nothing to do.
 

@@ -180,4 +180,17 @@ mod tests {
     fn generated_field_catalogue_matches_tandem_domain() {
         check("catalogue.ts", &catalogue_module());
     }
+
+    /// `RejectCode::ALL` is written by hand; the TypeScript type is derived from the enum.
+    /// A code missing from `ALL` would read as `other` on laptops and have no text in the UI.
+    #[test]
+    fn every_reject_code_of_the_enum_is_in_reject_code_all() {
+        let declaration = tandem_protocol::RejectCode::decl(&Config::new());
+        let in_enum: Vec<&str> = declaration.split('"').skip(1).step_by(2).collect();
+        let in_all: Vec<&str> = tandem_protocol::RejectCode::ALL
+            .iter()
+            .map(|code| code.as_str())
+            .collect();
+        assert_eq!(in_enum, in_all, "{declaration}");
+    }
 }

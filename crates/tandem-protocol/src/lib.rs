@@ -184,7 +184,7 @@ pub struct ChangeResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conflict_id: Option<i64>,
     /// Why a change was rejected, naming the field: the server's own words (English), for
-    /// IT and the logs.
+    /// IT.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Why a change was rejected, as a code a device explains in its user's language (left
@@ -231,7 +231,7 @@ impl<'de> Deserialize<'de> for RejectCode {
     /// Any name: one this version does not know is `other`, so a newer server's code never
     /// makes its whole answer unreadable.
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let name = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        let name = String::deserialize(deserializer)?;
         Ok(RejectCode::parse(&name))
     }
 }

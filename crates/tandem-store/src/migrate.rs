@@ -265,6 +265,31 @@ mod tests {
     }
 
     #[test]
+    fn schema_11_keeps_the_refusals_a_store_holds_without_a_code() {
+        let mut conn = empty_encrypted_db();
+        for migration in &MIGRATIONS[..10] {
+            apply_one(&mut conn, migration).unwrap();
+        }
+        conn.execute(
+            "INSERT INTO rejected_changes (change_id, entity, record_id, field, value, base_version,
+                 hlc, author_id, created_at, reason, rejected_at)
+             VALUES ('c1', 'client', 'r1', 'email', '\"x@\"', 0, 'h', 'u', 't',
+                 'email: `x@` has no domain', 't')",
+            [],
+        )
+        .unwrap();
+        apply(&mut conn).unwrap();
+        let kept: (String, Option<String>) = conn
+            .query_row(
+                "SELECT reason, reason_code FROM rejected_changes WHERE change_id = 'c1'",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(kept, ("email: `x@` has no domain".to_owned(), None));
+    }
+
+    #[test]
     fn schema_8_finds_the_open_follow_ups_a_store_already_holds() {
         let mut conn = empty_encrypted_db();
         for migration in &MIGRATIONS[..7] {

@@ -36,13 +36,17 @@ describe('translations', () => {
   });
 
   it('a count the language reads as singular takes the singular text', () => {
-    setLocale('fi');
-    expect(t('sync.conflicts', { count: 1 })).toBe('1 ristiriita');
-    expect(t('sync.conflicts', { count: 2 })).toBe('2 ristiriitaa');
-    expect(t('sync.rejected', { count: 1 })).toBe('1 hylätty');
-    setLocale('sv');
-    expect(t('sync.pending', { count: 1 })).toBe('1 ändring väntar');
-    setLocale('en');
+    try {
+      setLocale('fi');
+      expect(t('sync.conflicts', { count: 1 })).toBe('1 ristiriita');
+      expect(t('sync.conflicts', { count: 2 })).toBe('2 ristiriitaa');
+      expect(t('sync.rejected', { count: 1 })).toBe('1 hylätty');
+      setLocale('sv');
+      expect(t('sync.pending', { count: 1 })).toBe('1 ändring väntar');
+      expect(t('settings.lock_after', { count: 1 })).toBe('Låses efter 1 minut utan användning');
+    } finally {
+      setLocale('en');
+    }
     expect(t('sync.pending', { count: 1 })).toBe('1 change waiting');
     expect(t('sync.pending', { count: 0 })).toBe('0 changes waiting');
     // Keys without a singular text read the same for every count.

@@ -30,13 +30,25 @@ export function setLocale(next: Locale): void {
 export function t(key: string, params: Record<string, string | number> = {}): string {
   const messages = MESSAGES[current.locale];
   const singular =
-    typeof params.count === 'number' && new Intl.PluralRules(current.locale).select(params.count) === 'one'
+    typeof params.count === 'number' && pluralRules(current.locale).select(params.count) === 'one'
       ? messages[`${key}.one`]
       : undefined;
   const text = singular ?? messages[key] ?? MESSAGES.en[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (whole, name: string) =>
     name in params ? formatParam(params[name]) : whole,
   );
+}
+
+const PLURAL_RULES = new Map<Locale, Intl.PluralRules>();
+
+/** The plural rules of `locale`, made once. */
+function pluralRules(locale: Locale): Intl.PluralRules {
+  let rules = PLURAL_RULES.get(locale);
+  if (!rules) {
+    rules = new Intl.PluralRules(locale);
+    PLURAL_RULES.set(locale, rules);
+  }
+  return rules;
 }
 
 function formatParam(value: string | number): string {

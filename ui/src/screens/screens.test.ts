@@ -557,7 +557,7 @@ describe('unsynced changes per coach', () => {
     }
   });
 
-  it('a change refused for good (an erased client, another team’s record) offers Dismiss, not Retry', async () => {
+  it('a change refused for good (an erased client, another team’s record) offers Dismiss, not Fix or Retry', async () => {
     answers({
       unsynced: () => {
         const view = unsyncedView(false);
@@ -571,10 +571,12 @@ describe('unsynced changes per coach', () => {
     for (const id of ['r3', 'r4']) {
       const row = container.querySelector(`tr[data-change="${id}"]`) as HTMLElement;
       expect(within(row).queryByRole('button', { name: 'Retry' }), id).toBeNull();
+      expect(within(row).queryByRole('button', { name: 'Fix…' }), id).toBeNull();
       expect(within(row).getByRole('button', { name: 'Dismiss' })).toBeTruthy();
     }
     const fixable = container.querySelector('tr[data-change="r1"]') as HTMLElement;
     expect(within(fixable).getByRole('button', { name: 'Retry' })).toBeTruthy();
+    expect(within(fixable).getByRole('button', { name: 'Fix…' })).toBeTruthy();
   });
 
   it('a team lead sees every coach named from the team’s laptops, and retries a refused change of one', async () => {

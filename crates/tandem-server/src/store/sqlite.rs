@@ -1372,10 +1372,10 @@ impl ServerStore for SqliteStore {
                                 .map_err(|err| ServerError::CorruptData(err.to_string()))?
                         } else {
                             Refusal::new(
-                            RejectCode::InvalidChange,
-                            "change_id was already used by another team",
-                        )
-                        .result(change_id)
+                                RejectCode::InvalidChange,
+                                "change_id was already used by another team",
+                            )
+                            .result(change_id)
                         },
                     );
                     continue;

@@ -74,6 +74,54 @@ async fn malformed_or_mistyped_bodies_get_a_json_error_naming_the_problem_and_st
     assert!(server.pull_all(&a).await.is_empty());
 }
 
+both_backends!(a_change_naming_a_client_as_a_contact_is_rejected_as_an_invalid_change);
+async fn a_change_naming_a_client_as_a_contact_is_rejected_as_an_invalid_change(backend: Backend) {
+    let server = start(backend).await;
+    let a = server.login("coach_a").await;
+    let id = Uuid::now_v7();
+    let created = server
+        .push(
+            &a,
+            vec![change(
+                &a,
+                "client",
+                id,
+                "given_name",
+                json!("Li"),
+                0,
+                NOW_MS,
+            )],
+        )
+        .await;
+    assert_eq!(created[0].status, ChangeStatus::Applied);
+    let as_contact = server
+        .push(
+            &a,
+            vec![change(
+                &a,
+                "contact",
+                id,
+                "summary",
+                json!("x"),
+                0,
+                NOW_MS + 1,
+            )],
+        )
+        .await;
+    assert_eq!(
+        (
+            as_contact[0].status,
+            as_contact[0].reason_code,
+            as_contact[0].reason.as_deref()
+        ),
+        (
+            ChangeStatus::Rejected,
+            Some(RejectCode::InvalidChange),
+            Some("summary: the record is a client, not a contact")
+        )
+    );
+}
+
 both_backends!(unknown_entities_fields_invalid_values_and_bad_clocks_are_rejected_naming_the_field);
 async fn unknown_entities_fields_invalid_values_and_bad_clocks_are_rejected_naming_the_field(
     backend: Backend,
