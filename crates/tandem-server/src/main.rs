@@ -352,8 +352,6 @@ fn resolve(global: &GlobalArgs) -> anyhow::Result<Resolved> {
                 .clone()
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from("."));
-            std::fs::create_dir_all(&dir)
-                .with_context(|| format!("creating the data directory {}", dir.display()))?;
             DatabaseLocation::Sqlite(dir.join("tandem-server.db"))
         }
     };
@@ -387,6 +385,57 @@ fn resolve(global: &GlobalArgs) -> anyhow::Result<Resolved> {
         database,
         settings,
     })
+}
+
+/// Whether `command` may make a new SQLite database where there is none: serving, migrating
+/// and seeding do, and so do the commands IT gives a new server first (adding a team, a user
+/// or a site), saying so on standard error. Every other command reads or changes what a
+/// database holds, so a database that is not there is a mistyped `--data-dir` or
+/// `--database-url` (say, the old database named after a restore), never one to make empty.
+/// `restore` makes its target itself.
+fn may_create_database(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Serve
+            | Command::Migrate
+            | Command::SeedDemo { .. }
+            | Command::Restore { .. }
+            | Command::Admin {
+                command: AdminCommand::Team {
+                    command: TeamCommand::Add { .. }
+                } | AdminCommand::User {
+                    command: UserCommand::Add { .. }
+                } | AdminCommand::Site {
+                    command: SiteCommand::Add { .. }
+                }
+            }
+    )
+}
+
+/// Refuses `command` on an SQLite database that does not exist unless it may make one (see
+/// [`may_create_database`]), and makes the directory of a new one.
+fn check_database_exists(database: &DatabaseLocation, command: &Command) -> anyhow::Result<()> {
+    let DatabaseLocation::Sqlite(path) = database else {
+        return Ok(());
+    };
+    if path.exists() {
+        return Ok(());
+    }
+    if !may_create_database(command) {
+        bail!(
+            "there is no database at {}: check --data-dir, --database-url or the settings file \
+             (`tandem-server migrate` makes a new, empty one)",
+            path.display()
+        );
+    }
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the data directory {}", dir.display()))?;
+    }
+    if !matches!(command, Command::Restore { .. }) {
+        eprintln!("no database at {}: making a new, empty one", path.display());
+    }
+    Ok(())
 }
 
 async fn open_store(database: &DatabaseLocation) -> anyhow::Result<Arc<dyn ServerStore>> {
@@ -560,6 +609,7 @@ async fn run() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     let resolved = resolve(&cli.global)?;
+    check_database_exists(&resolved.database, &cli.command)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let hashing = resolved.settings.password_hashing.clone();
     match cli.command {

@@ -217,6 +217,73 @@ fn printed_id(prefix: &str, printed: &str) -> Uuid {
 }
 
 #[tokio::test]
+async fn a_command_on_a_database_that_is_not_there_is_refused_and_makes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    // The old database after a restore, with its name mistyped.
+    let missing = dir
+        .path()
+        .join("old")
+        .join("tandem-server.db.replaced-2026");
+    let url = format!("sqlite:{}", missing.display());
+    for args in [
+        &["admin", "user", "list"][..],
+        &["admin", "team", "list"],
+        &["admin", "site", "list"],
+        &["admin", "device", "list"],
+        &["admin", "audit", "verify"],
+        &["admin", "epoch", "list"],
+        &["backup", "--to", "/nonexistent/backup.db"],
+    ] {
+        let refused = run_failing(&[&["--database-url", &url][..], args].concat()).await;
+        assert_eq!(
+            refused,
+            format!(
+                "error: there is no database at {}: check --data-dir, --database-url or the \
+                 settings file (`tandem-server migrate` makes a new, empty one)\n",
+                missing.display()
+            ),
+            "{args:?}"
+        );
+    }
+    assert!(
+        !missing.parent().unwrap().exists(),
+        "not even its directory"
+    );
+
+    // The first command IT gives a new server makes the database, and says so.
+    let data_dir = dir.path().join("new");
+    let output = run(&[
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "admin",
+        "team",
+        "add",
+        "north",
+    ])
+    .await;
+    assert!(output.status.success(), "{output:?}");
+    let database = data_dir.join("tandem-server.db");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!(
+            "no database at {}: making a new, empty one\n",
+            database.display()
+        )
+    );
+    assert!(database.exists());
+    let listed = run(&[
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "admin",
+        "team",
+        "list",
+    ])
+    .await;
+    assert!(listed.status.success());
+    assert!(listed.stderr.is_empty(), "nothing said once it exists");
+}
+
+#[tokio::test]
 async fn a_refused_admin_command_says_why_in_one_line_even_with_backtraces_turned_on() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap();
@@ -248,6 +315,7 @@ async fn a_refused_admin_command_says_why_in_one_line_even_with_backtraces_turne
 async fn admin_site_commands_add_list_rename_archive_and_refuse_a_duplicate_name() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap();
+    run_ok(&["--data-dir", data_dir, "migrate"]).await;
     assert_eq!(
         site_ok(data_dir, &["list"]).await,
         "",
@@ -435,6 +503,7 @@ fn printed_team_id(printed: &str) -> Uuid {
 async fn admin_team_and_user_lists_print_tab_separated_lines_in_byte_order() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap();
+    run_ok(&["--data-dir", data_dir, "migrate"]).await;
     let admin = |args: &[&'static str]| -> Vec<&str> {
         [&["--data-dir", data_dir, "admin"][..], args].concat()
     };
