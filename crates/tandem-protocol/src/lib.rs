@@ -196,7 +196,7 @@ pub struct ChangeResult {
 /// Why the server refused a change: what a device can tell its user, and what the user can do
 /// about it. A device takes codes it does not know (from a newer server) as `other` and shows
 /// the `reason` text (see the `Deserialize` impl).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, ToSchema)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum RejectCode {

@@ -1,6 +1,7 @@
 //! The HTTP API under `/v1` (docs/protocol.md): handlers, the bearer-token check, role and
 //! team checks, and the one error type that becomes every error response.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -752,12 +753,25 @@ async fn push(
         )
         .await?;
     let count = |status| results.iter().filter(|r| r.status == status).count();
+    // The refusals by code (`user_not_in_team=2 unknown_site=1`), for IT to see what laptops
+    // are told: codes say nothing of the records or the values.
+    let mut refused: BTreeMap<&str, usize> = BTreeMap::new();
+    for code in results.iter().filter_map(|result| result.reason_code) {
+        state.metrics.push_rejection(code);
+        *refused.entry(code.as_str()).or_default() += 1;
+    }
+    let reason_codes = refused
+        .iter()
+        .map(|(code, n)| format!("{code}={n}"))
+        .collect::<Vec<_>>()
+        .join(" ");
     tracing::info!(
         device_id = %caller.device_id,
         applied = count(ChangeStatus::Applied),
         merged = count(ChangeStatus::Merged),
         conflict = count(ChangeStatus::Conflict),
         rejected = count(ChangeStatus::Rejected),
+        reason_codes = %reason_codes,
         "push"
     );
     for (status, name) in [

@@ -1,5 +1,6 @@
 //! Metrics for monitoring, in the Prometheus text format: requests by route and status, a
-//! latency histogram by route, push results by status and pulled rows. Counted in memory
+//! latency histogram by route, push results by status, refused changes by reason code and
+//! pulled rows. Counted in memory
 //! per instance (Prometheus sums the instances behind a load balancer) and served by
 //! [`metrics_router`] on a listen address of its own (`--metrics-listen`), never on the
 //! public API port: the figures need no token because the address is meant to be reachable
@@ -17,6 +18,7 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use tandem_protocol::RejectCode;
 
 /// Upper bounds (seconds) of the latency histogram's buckets.
 const LATENCY_BUCKETS: [f64; 11] = [
@@ -36,6 +38,7 @@ struct Counts {
     requests: BTreeMap<(String, String, u16), u64>,
     latency: BTreeMap<String, Histogram>,
     push_results: BTreeMap<&'static str, u64>,
+    push_rejections: BTreeMap<RejectCode, u64>,
     pull_rows: u64,
 }
 
@@ -73,6 +76,11 @@ impl ServerMetrics {
     /// Counts the results of one push by status (`applied`, `merged`, `conflict`, `rejected`).
     pub fn push_result(&self, status: &'static str, results: u64) {
         *self.counts().push_results.entry(status).or_default() += results;
+    }
+
+    /// Counts one refused change by its reason code.
+    pub fn push_rejection(&self, code: RejectCode) {
+        *self.counts().push_rejections.entry(code).or_default() += 1;
     }
 
     /// Counts rows sent by a pull.
@@ -122,6 +130,23 @@ impl ServerMetrics {
         for status in ["applied", "merged", "conflict", "rejected"] {
             let n = counts.push_results.get(status).copied().unwrap_or(0);
             let _ = writeln!(out, "tandem_push_results_total{{status=\"{status}\"}} {n}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP tandem_push_rejections_total Refused changes, by reason code.\n# TYPE tandem_push_rejections_total counter"
+        );
+        // Every code the server gives, zeros included (`other` is a device's name for codes
+        // it does not know; the server never gives it).
+        for code in RejectCode::ALL
+            .into_iter()
+            .filter(|code| *code != RejectCode::Other)
+        {
+            let n = counts.push_rejections.get(&code).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "tandem_push_rejections_total{{reason_code=\"{}\"}} {n}",
+                code.as_str()
+            );
         }
         let _ = writeln!(
             out,
@@ -198,6 +223,7 @@ mod tests {
             "tandem_http_request_duration_seconds_bucket{route=\"/v1/sync/pull\",le=\"+Inf\"} 3",
             "tandem_http_request_duration_seconds_count{route=\"/v1/sync/pull\"} 3",
             "tandem_push_results_total{status=\"rejected\"} 0",
+            "tandem_push_rejections_total{reason_code=\"user_not_in_team\"} 0",
             "tandem_pull_rows_total 0",
         ] {
             assert!(

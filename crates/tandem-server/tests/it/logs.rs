@@ -208,6 +208,11 @@ async fn a_full_sync_with_conflicts_and_bad_input_logs_no_client_data() {
         logs.contains("/v1/sync/push"),
         "no request was logged:\n{logs}"
     );
+    // The refusal by its code, which names no record and no value.
+    assert!(
+        without_colours(&logs).contains("reason_codes=invalid_value=1"),
+        "the refusal's code was not logged:\n{logs}"
+    );
     let lower = logs.to_lowercase();
     for secret in SECRETS {
         assert!(
@@ -215,4 +220,18 @@ async fn a_full_sync_with_conflicts_and_bad_input_logs_no_client_data() {
             "{secret:?} appears in the server's log:\n{logs}"
         );
     }
+}
+
+/// `text` without the terminal's colour sequences (`ESC [ ... m`), which the log's fields carry.
+fn without_colours(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|c| *c == 'm');
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
 }

@@ -79,6 +79,15 @@ async fn requests_push_results_and_pulled_rows_are_counted_on_the_metrics_listen
     );
     assert_eq!(value("tandem_push_results_total{status=\"applied\"}"), 1);
     assert_eq!(value("tandem_push_results_total{status=\"rejected\"}"), 1);
+    // shoe_size is no field of a client.
+    assert_eq!(
+        value("tandem_push_rejections_total{reason_code=\"unknown_field\"}"),
+        1
+    );
+    assert_eq!(
+        value("tandem_push_rejections_total{reason_code=\"user_not_in_team\"}"),
+        0
+    );
     assert_eq!(value("tandem_pull_rows_total"), pulled.len() as u64);
     assert_eq!(
         value("tandem_http_request_duration_seconds_count{route=\"/v1/sync/push\"}"),
