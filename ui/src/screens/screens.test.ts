@@ -544,7 +544,7 @@ describe('unsynced changes per coach', () => {
       const { container } = render(Unsynced);
       await settle();
       const reason = (id: string) => container.querySelector(`tr[data-change="${id}"] td.reason`) as HTMLElement;
-      expect(reason('r1').textContent).toContain('Arvo ei kelpaa tähän kenttään.');
+      expect(reason('r1').textContent).toContain('Arvo ei kelpaa tähän kenttään: korjaa se.');
       expect(reason('r1').querySelector('small')?.textContent).toBe('Palvelimen viesti: email: `x@` has no domain');
       expect(reason('r1').querySelector('[lang="en"]')?.textContent).toBe('email: `x@` has no domain');
       // From a server that sends no code: its words are all there is.
