@@ -20,7 +20,7 @@ use tandem_domain::{Entity, ValidationContext, field_spec};
 use tandem_protocol::ParticipantReport;
 use tandem_protocol::{
     ApiErrorBody, ChangeStatus, ConflictList, DeviceList, HealthResponse, LoginRequest,
-    LoginResponse, MAX_PULL_LIMIT, PullQuery, PullResponse, PushRequest, PushResponse,
+    LoginResponse, MAX_PULL_LIMIT, PullQuery, PullResponse, PushRequest, PushResponse, RejectCode,
     ResolveConflictRequest, ResolveConflictResponse, Role, SiteList, UserList, error_codes,
     is_supported_schema_version,
 };
@@ -753,25 +753,30 @@ async fn push(
         )
         .await?;
     let count = |status| results.iter().filter(|r| r.status == status).count();
-    // The refusals by code (`user_not_in_team=2 unknown_site=1`), for IT to see what laptops
-    // are told: codes say nothing of the records or the values.
-    let mut refused: BTreeMap<&str, usize> = BTreeMap::new();
+    // The refusals by code, for IT to see what laptops are told; codes say nothing of the
+    // records or the values.
+    let mut refused: BTreeMap<RejectCode, u64> = BTreeMap::new();
     for code in results.iter().filter_map(|result| result.reason_code) {
-        state.metrics.push_rejection(code);
-        *refused.entry(code.as_str()).or_default() += 1;
+        *refused.entry(code).or_default() += 1;
     }
-    let reason_codes = refused
-        .iter()
-        .map(|(code, n)| format!("{code}={n}"))
-        .collect::<Vec<_>>()
-        .join(" ");
+    for (code, n) in &refused {
+        state.metrics.push_rejections(*code, *n);
+    }
+    // `invalid_value:1,unknown_site:2`: one logfmt value, left out when nothing was refused.
+    let reason_codes = (!refused.is_empty()).then(|| {
+        refused
+            .iter()
+            .map(|(code, n)| format!("{}:{n}", code.as_str()))
+            .collect::<Vec<_>>()
+            .join(",")
+    });
     tracing::info!(
         device_id = %caller.device_id,
         applied = count(ChangeStatus::Applied),
         merged = count(ChangeStatus::Merged),
         conflict = count(ChangeStatus::Conflict),
         rejected = count(ChangeStatus::Rejected),
-        reason_codes = %reason_codes,
+        reason_codes = reason_codes.as_deref(),
         "push"
     );
     for (status, name) in [

@@ -1,7 +1,7 @@
 //! The `tandem-server` command: serve the sync API, migrate, administer teams, users,
 //! sites and devices, and seed demo data. Global flags find the same database for every subcommand.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -324,6 +324,8 @@ struct Resolved {
     listen: SocketAddr,
     metrics_listen: Option<SocketAddr>,
     database: DatabaseLocation,
+    /// The data directory, when the database is the SQLite file in it (no `--database-url`).
+    data_dir: Option<PathBuf>,
     settings: ServerSettings,
     /// Certificate chain and key files, when the server speaks HTTPS.
     tls: Option<(PathBuf, PathBuf)>,
@@ -344,15 +346,29 @@ fn resolve(global: &GlobalArgs) -> anyhow::Result<Resolved> {
         .listen
         .or(file.listen)
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8787)));
-    let database = match global.database_url.clone().or(file.database_url) {
-        Some(url) => DatabaseLocation::from_url(&url),
+    let (database, data_dir) = match global.database_url.clone().or(file.database_url) {
+        Some(url) => {
+            // Anything else is read as an SQLite path: a mistyped `postgress://user:password@...`
+            // would become a file named after the password.
+            if let Some((scheme, _)) = url.split_once("://")
+                && !["sqlite", "postgres", "postgresql"].contains(&scheme)
+            {
+                bail!(
+                    "the database URL's scheme `{scheme}://` is not postgres://, postgresql:// or sqlite://"
+                );
+            }
+            (DatabaseLocation::from_url(&url), None)
+        }
         None => {
             let dir = global
                 .data_dir
                 .clone()
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from("."));
-            DatabaseLocation::Sqlite(dir.join("tandem-server.db"))
+            (
+                DatabaseLocation::Sqlite(dir.join("tandem-server.db")),
+                Some(dir),
+            )
         }
     };
     let mut settings = ServerSettings::default();
@@ -383,42 +399,42 @@ fn resolve(global: &GlobalArgs) -> anyhow::Result<Resolved> {
         listen,
         metrics_listen: global.metrics_listen.or(file.metrics_listen),
         database,
+        data_dir,
         settings,
     })
 }
 
-/// Whether `command` may make a new SQLite database where there is none: serving, migrating
-/// and seeding do, and so do the commands IT gives a new server first (adding a team, a user
-/// or a site), saying so on standard error. Every other command reads or changes what a
-/// database holds, so a database that is not there is a mistyped `--data-dir` or
-/// `--database-url` (say, the old database named after a restore), never one to make empty.
-/// `restore` makes its target itself.
+/// Whether `command` may make a new SQLite database where there is none: only serving,
+/// migrating, seeding and restoring do (`restore` makes its target itself). Every other
+/// command reads or changes what a database holds, so a database that is not there is a
+/// mistyped `--data-dir` or `--database-url` (say, the old database named after a restore),
+/// never one to make empty; and the first admin commands of a new server run after
+/// `migrate` or the service's first start.
 fn may_create_database(command: &Command) -> bool {
     matches!(
         command,
-        Command::Serve
-            | Command::Migrate
-            | Command::SeedDemo { .. }
-            | Command::Restore { .. }
-            | Command::Admin {
-                command: AdminCommand::Team {
-                    command: TeamCommand::Add { .. }
-                } | AdminCommand::User {
-                    command: UserCommand::Add { .. }
-                } | AdminCommand::Site {
-                    command: SiteCommand::Add { .. }
-                }
-            }
+        Command::Serve | Command::Migrate | Command::SeedDemo { .. } | Command::Restore { .. }
     )
 }
 
 /// Refuses `command` on an SQLite database that does not exist unless it may make one (see
-/// [`may_create_database`]), and makes the directory of a new one.
-fn check_database_exists(database: &DatabaseLocation, command: &Command) -> anyhow::Result<()> {
-    let DatabaseLocation::Sqlite(path) = database else {
+/// [`may_create_database`]); makes the data directory of a new one (a path given by
+/// `--database-url` must name an existing directory, as SQLite requires).
+fn check_database_exists(resolved: &Resolved, command: &Command) -> anyhow::Result<()> {
+    let DatabaseLocation::Sqlite(path) = &resolved.database else {
         return Ok(());
     };
-    if path.exists() {
+    let exists = path.try_exists().with_context(|| {
+        format!(
+            "cannot see whether there is a database at {} (run admin commands as the service's \
+             user: see `tandem-admin` in docs/it-guide.md)",
+            path.display()
+        )
+    })?;
+    if exists {
+        if !path.is_file() {
+            bail!("{} is not a database file", path.display());
+        }
         return Ok(());
     }
     if !may_create_database(command) {
@@ -428,7 +444,7 @@ fn check_database_exists(database: &DatabaseLocation, command: &Command) -> anyh
             path.display()
         );
     }
-    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+    if let Some(dir) = &resolved.data_dir {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the data directory {}", dir.display()))?;
     }
@@ -606,10 +622,13 @@ async fn run() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "info,tower_http=info".into()),
         )
         .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal: the journal and log files get plain
+        // `key=value` fields that grep finds.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = Cli::parse();
     let resolved = resolve(&cli.global)?;
-    check_database_exists(&resolved.database, &cli.command)?;
+    check_database_exists(&resolved, &cli.command)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let hashing = resolved.settings.password_hashing.clone();
     match cli.command {

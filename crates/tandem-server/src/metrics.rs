@@ -78,9 +78,9 @@ impl ServerMetrics {
         *self.counts().push_results.entry(status).or_default() += results;
     }
 
-    /// Counts one refused change by its reason code.
-    pub fn push_rejection(&self, code: RejectCode) {
-        *self.counts().push_rejections.entry(code).or_default() += 1;
+    /// Counts `refused` changes refused with the reason code `code`.
+    pub fn push_rejections(&self, code: RejectCode, refused: u64) {
+        *self.counts().push_rejections.entry(code).or_default() += refused;
     }
 
     /// Counts rows sent by a pull.

@@ -143,7 +143,7 @@ export const en: Messages = {
   'unsynced.rejected': 'Refused by the server',
   'unsynced.rejected_none': 'No refused changes.',
   'unsynced.reason': 'Reason',
-  'unsynced.reason_code.invalid_value': 'The value is not valid for this field: correct it.',
+  'unsynced.reason_code.invalid_value': 'The server does not accept this value for the field, and sending it again would not help. Correct the client’s details with Fix… if needed, then choose Dismiss.',
   'unsynced.reason_code.unknown_field': 'The server does not know this field yet: it runs an older version of Tandem. Ask IT to update the server, then choose Retry.',
   'unsynced.reason_code.unknown_site': 'The server does not know this site. Ask IT to add it on the server, then choose Retry.',
   'unsynced.reason_code.user_not_in_team': 'This person is not a member of your team on the server. Ask IT to add them to the team, then choose Retry.',

@@ -143,7 +143,7 @@ export const fi: Messages = {
   'unsynced.rejected': 'Palvelimen hylkäämät',
   'unsynced.rejected_none': 'Ei hylättyjä muutoksia.',
   'unsynced.reason': 'Syy',
-  'unsynced.reason_code.invalid_value': 'Arvo ei kelpaa tähän kenttään: korjaa se.',
+  'unsynced.reason_code.invalid_value': 'Palvelin ei hyväksy tätä arvoa tähän kenttään, eikä sen lähettäminen uudelleen auta. Korjaa asiakkaan tiedot tarvittaessa (Korjaa…) ja valitse sitten Hylkää.',
   'unsynced.reason_code.unknown_field': 'Palvelin ei vielä tunne tätä kenttää, koska palvelimella on käytössä Tandemin vanhempi versio. Pyydä IT-tukea päivittämään palvelin ja valitse sitten Yritä uudelleen.',
   'unsynced.reason_code.unknown_site': 'Palvelin ei tunne tätä toimipistettä. Pyydä IT-tukea lisäämään se palvelimelle ja valitse sitten Yritä uudelleen.',
   'unsynced.reason_code.user_not_in_team': 'Tämä henkilö ei ole palvelimella tiimisi jäsen. Pyydä IT-tukea lisäämään hänet tiimiin ja valitse sitten Yritä uudelleen.',

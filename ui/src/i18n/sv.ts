@@ -143,7 +143,7 @@ export const sv: Messages = {
   'unsynced.rejected': 'Avvisade av servern',
   'unsynced.rejected_none': 'Inga avvisade ändringar.',
   'unsynced.reason': 'Orsak',
-  'unsynced.reason_code.invalid_value': 'Värdet är inte giltigt för det här fältet: rätta det.',
+  'unsynced.reason_code.invalid_value': 'Servern tar inte emot värdet i det här fältet, och att skicka det igen hjälper inte. Rätta klientens uppgifter vid behov (Rätta…) och välj sedan Avfärda.',
   'unsynced.reason_code.unknown_field': 'Servern känner inte till fältet ännu eftersom den kör en äldre version av Tandem. Be IT att uppdatera servern och välj sedan Försök igen.',
   'unsynced.reason_code.unknown_site': 'Servern känner inte till verksamhetsstället. Be IT att lägga till det på servern och välj sedan Försök igen.',
   'unsynced.reason_code.user_not_in_team': 'Personen är inte medlem i ditt team på servern. Be IT att lägga till hen i teamet och välj sedan Försök igen.',

@@ -544,26 +544,27 @@ describe('unsynced changes per coach', () => {
       const { container } = render(Unsynced);
       await settle();
       const reason = (id: string) => container.querySelector(`tr[data-change="${id}"] td.reason`) as HTMLElement;
-      expect(reason('r1').textContent).toContain('Arvo ei kelpaa tähän kenttään: korjaa se.');
+      expect(reason('r1').textContent).toContain('Palvelin ei hyväksy tätä arvoa tähän kenttään');
       expect(reason('r1').querySelector('small')?.textContent).toBe('Palvelimen viesti: email: `x@` has no domain');
       expect(reason('r1').querySelector('[lang="en"]')?.textContent).toBe('email: `x@` has no domain');
       // From a server that sends no code: its words are all there is.
       expect(reason('r2').textContent?.trim()).toBe('email: refused');
       expect(reason('r2').querySelector('small')).toBeNull();
-      expect(within(reason('r1').parentElement as HTMLElement).getByRole('button', { name: 'Yritä uudelleen' })).toBeTruthy();
+      expect(within(reason('r2').parentElement as HTMLElement).getByRole('button', { name: 'Yritä uudelleen' })).toBeTruthy();
       expect(await seriousViolations(container)).toEqual([]);
     } finally {
       setLocale('en');
     }
   });
 
-  it('a change refused for good (an erased client, another team’s record) offers Dismiss, not Fix or Retry', async () => {
+  it('each refusal offers what can undo it: Fix, Retry, or only Dismiss', async () => {
     answers({
       unsynced: () => {
         const view = unsyncedView(false);
         const erased = { ...view.rejected[0], change_id: 'r3', reason: 'email: the record was erased', reason_code: 'record_erased' };
         const foreign = { ...view.rejected[0], change_id: 'r4', reason: 'email: the record belongs to another team', reason_code: 'other_team' };
-        return { ...view, rejected: [...view.rejected, erased, foreign] };
+        const stranger = { ...view.rejected[0], change_id: 'r5', field: 'consent_by', reason: 'consent_by: x is not a user of this team', reason_code: 'user_not_in_team' };
+        return { ...view, rejected: [...view.rejected, erased, foreign, stranger] };
       },
     });
     const { container } = render(Unsynced);
@@ -574,9 +575,14 @@ describe('unsynced changes per coach', () => {
       expect(within(row).queryByRole('button', { name: 'Fix…' }), id).toBeNull();
       expect(within(row).getByRole('button', { name: 'Dismiss' })).toBeTruthy();
     }
-    const fixable = container.querySelector('tr[data-change="r1"]') as HTMLElement;
-    expect(within(fixable).getByRole('button', { name: 'Retry' })).toBeTruthy();
-    expect(within(fixable).getByRole('button', { name: 'Fix…' })).toBeTruthy();
+    // An invalid value would be refused again, and a Retry would put it back over a Fix.
+    const invalid = container.querySelector('tr[data-change="r1"]') as HTMLElement;
+    expect(within(invalid).queryByRole('button', { name: 'Retry' })).toBeNull();
+    expect(within(invalid).getByRole('button', { name: 'Fix…' })).toBeTruthy();
+    // Once IT has added the user to the team, the same value goes through.
+    const stranger = container.querySelector('tr[data-change="r5"]') as HTMLElement;
+    expect(within(stranger).getByRole('button', { name: 'Retry' })).toBeTruthy();
+    expect(within(stranger).getByRole('button', { name: 'Fix…' })).toBeTruthy();
   });
 
   it('a team lead sees every coach named from the team’s laptops, and retries a refused change of one', async () => {

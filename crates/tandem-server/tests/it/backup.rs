@@ -33,6 +33,7 @@ async fn a_backup_is_a_snapshot_that_opens_as_a_server_database_and_is_never_ove
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let backup = dir.path().join("tandem-2026-11-27.db");
+    ok(&data, &["migrate"]);
     ok(&data, &["admin", "team", "add", "north"]);
     let printed = ok(&data, &["backup", "--to", backup.to_str().unwrap()]);
     assert!(printed.contains("backed up to"), "{printed}");

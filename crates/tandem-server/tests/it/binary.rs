@@ -250,19 +250,35 @@ async fn a_command_on_a_database_that_is_not_there_is_refused_and_makes_nothing(
         "not even its directory"
     );
 
-    // The first command IT gives a new server makes the database, and says so.
+    // Adding to a server that has no database yet is refused as well (it would fail anyway,
+    // or make an empty database on a typo), with its data directory.
     let data_dir = dir.path().join("new");
-    let output = run(&[
-        "--data-dir",
-        data_dir.to_str().unwrap(),
+    let data_dir = data_dir.to_str().unwrap();
+    let refused = run_failing(&["--data-dir", data_dir, "admin", "team", "add", "north"]).await;
+    assert!(
+        refused.starts_with("error: there is no database at "),
+        "{refused}"
+    );
+    assert!(!dir.path().join("new").exists());
+    // A mistyped PostgreSQL URL is not taken for a file named after its password.
+    let mistyped = run_failing(&[
+        "--database-url",
+        "postgress://tandem:secret@db/tandem",
         "admin",
         "team",
-        "add",
-        "north",
+        "list",
     ])
     .await;
+    assert_eq!(
+        mistyped,
+        "error: the database URL's scheme `postgress://` is not postgres://, postgresql:// or \
+         sqlite://\n"
+    );
+
+    // `migrate` (or the service's first start) makes the database, and says so.
+    let output = run(&["--data-dir", data_dir, "migrate"]).await;
     assert!(output.status.success(), "{output:?}");
-    let database = data_dir.join("tandem-server.db");
+    let database = dir.path().join("new").join("tandem-server.db");
     assert_eq!(
         String::from_utf8_lossy(&output.stderr),
         format!(
@@ -270,23 +286,16 @@ async fn a_command_on_a_database_that_is_not_there_is_refused_and_makes_nothing(
             database.display()
         )
     );
-    assert!(database.exists());
-    let listed = run(&[
-        "--data-dir",
-        data_dir.to_str().unwrap(),
-        "admin",
-        "team",
-        "list",
-    ])
-    .await;
-    assert!(listed.status.success());
-    assert!(listed.stderr.is_empty(), "nothing said once it exists");
+    let added = run(&["--data-dir", data_dir, "admin", "team", "add", "north"]).await;
+    assert!(added.status.success(), "{added:?}");
+    assert!(added.stderr.is_empty(), "nothing said once it exists");
 }
 
 #[tokio::test]
 async fn a_refused_admin_command_says_why_in_one_line_even_with_backtraces_turned_on() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap();
+    run_ok(&["--data-dir", data_dir, "migrate"]).await;
     site_ok(data_dir, &["add", "Tikkurila NGO house"]).await;
     let output = command(&[
         "--data-dir",
@@ -426,6 +435,7 @@ pub(crate) async fn admin_with_input(data_dir: &str, args: &[&str], input: &str)
 async fn admin_user_commands_add_a_user_with_a_given_id_and_join_them_to_more_teams() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap();
+    run_ok(&["--data-dir", data_dir, "migrate"]).await;
     for team in ["north", "Vantaa Hakunila"] {
         run_ok(&["--data-dir", data_dir, "admin", "team", "add", team]).await;
     }
