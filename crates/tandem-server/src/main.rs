@@ -347,18 +347,7 @@ fn resolve(global: &GlobalArgs) -> anyhow::Result<Resolved> {
         .or(file.listen)
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8787)));
     let (database, data_dir) = match global.database_url.clone().or(file.database_url) {
-        Some(url) => {
-            // Anything else is read as an SQLite path: a mistyped `postgress://user:password@...`
-            // would become a file named after the password.
-            if let Some((scheme, _)) = url.split_once("://")
-                && !["sqlite", "postgres", "postgresql"].contains(&scheme)
-            {
-                bail!(
-                    "the database URL's scheme `{scheme}://` is not postgres://, postgresql:// or sqlite://"
-                );
-            }
-            (DatabaseLocation::from_url(&url), None)
-        }
+        Some(url) => (DatabaseLocation::from_url(&url)?, None),
         None => {
             let dir = global
                 .data_dir

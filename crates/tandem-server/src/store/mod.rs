@@ -383,16 +383,25 @@ pub enum DatabaseLocation {
 
 impl DatabaseLocation {
     /// Reads a database URL: `postgres://` or `postgresql://` is PostgreSQL; `sqlite:PATH`,
-    /// `sqlite://PATH` or a plain path is an SQLite file.
-    pub fn from_url(url: &str) -> Self {
+    /// `sqlite://PATH` or a plain path is an SQLite file. Any other `SCHEME://` is refused:
+    /// read as a path, a mistyped `postgress://user:password@host/db` would become a
+    /// directory named after the password.
+    pub fn from_url(url: &str) -> Result<Self, ServerError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Self::Postgres(url.to_owned());
+            return Ok(Self::Postgres(url.to_owned()));
         }
-        Self::Sqlite(PathBuf::from(
+        if let Some((scheme, _)) = url.split_once("://")
+            && scheme != "sqlite"
+        {
+            return Err(ServerError::InvalidDatabaseUrl(format!(
+                "its scheme `{scheme}://` is not postgres://, postgresql:// or sqlite://"
+            )));
+        }
+        Ok(Self::Sqlite(PathBuf::from(
             url.strip_prefix("sqlite://")
                 .or(url.strip_prefix("sqlite:"))
                 .unwrap_or(url),
-        ))
+        )))
     }
 
     /// Opens the database and brings its schema up to date.
@@ -563,22 +572,49 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_postgres_url_selects_postgresql_and_anything_else_an_sqlite_file() {
+    fn a_postgres_url_selects_postgresql_and_an_sqlite_url_or_a_path_an_sqlite_file() {
         assert_eq!(
-            DatabaseLocation::from_url("postgres://u:p@db:5432/tandem"),
+            DatabaseLocation::from_url("postgres://u:p@db:5432/tandem").unwrap(),
             DatabaseLocation::Postgres("postgres://u:p@db:5432/tandem".into())
         );
         assert!(matches!(
             DatabaseLocation::from_url("postgresql:///tandem"),
-            DatabaseLocation::Postgres(_)
+            Ok(DatabaseLocation::Postgres(_))
         ));
         for url in ["sqlite:/srv/t.db", "sqlite:///srv/t.db", "/srv/t.db"] {
             assert_eq!(
-                DatabaseLocation::from_url(url),
+                DatabaseLocation::from_url(url).unwrap(),
                 DatabaseLocation::Sqlite(PathBuf::from("/srv/t.db")),
                 "{url}"
             );
         }
+        // A colon in a path is only a colon.
+        assert_eq!(
+            DatabaseLocation::from_url("backups/2026-12-07T10:00.db").unwrap(),
+            DatabaseLocation::Sqlite(PathBuf::from("backups/2026-12-07T10:00.db"))
+        );
+    }
+
+    #[test]
+    fn a_url_of_any_other_scheme_is_refused_without_showing_its_password() {
+        for url in [
+            "postgress://tandem:s3cret@db/tandem",
+            "mysql://db/tandem",
+            "file:///srv/t.db",
+        ] {
+            let err = DatabaseLocation::from_url(url).unwrap_err();
+            assert!(
+                matches!(err, ServerError::InvalidDatabaseUrl(_)),
+                "{url}: {err}"
+            );
+            assert!(!err.to_string().contains("s3cret"), "{err}");
+        }
+        assert_eq!(
+            DatabaseLocation::from_url("mysql://db/tandem")
+                .unwrap_err()
+                .to_string(),
+            "invalid database URL: its scheme `mysql://` is not postgres://, postgresql:// or sqlite://"
+        );
     }
 
     #[test]
@@ -628,12 +664,13 @@ mod tests {
         let shown = DatabaseLocation::from_url(
             "postgres://tandem:s3cret@db.example:5432/tandem?sslmode=disable",
         )
+        .unwrap()
         .to_string();
         assert_eq!(shown, "PostgreSQL database db.example:5432/tandem");
         assert!(
             !format!(
                 "{:?}",
-                DatabaseLocation::from_url("postgres://u:s3cret@h/d")
+                DatabaseLocation::from_url("postgres://u:s3cret@h/d").unwrap()
             )
             .contains("s3cret")
         );

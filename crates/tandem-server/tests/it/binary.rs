@@ -271,8 +271,8 @@ async fn a_command_on_a_database_that_is_not_there_is_refused_and_makes_nothing(
     .await;
     assert_eq!(
         mistyped,
-        "error: the database URL's scheme `postgress://` is not postgres://, postgresql:// or \
-         sqlite://\n"
+        "error: invalid database URL: its scheme `postgress://` is not postgres://, \
+         postgresql:// or sqlite://\n"
     );
 
     // `migrate` (or the service's first start) makes the database, and says so.
