@@ -3,7 +3,7 @@
 //! person can expand, never something the UI matches on.
 
 use serde::Serialize;
-use tandem_domain::DomainError;
+use tandem_domain::{DomainError, Rule};
 use tandem_store::StoreError;
 use ts_rs::TS;
 
@@ -77,6 +77,11 @@ pub struct CommandError {
     pub message: String,
     /// The field at fault, for validation errors.
     pub field: Option<String>,
+    /// The rule the field's value broke, for validation errors of a value (the UI says it
+    /// in the user's language, `message` in English).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub rule: Option<Rule>,
 }
 
 impl CommandError {
@@ -86,6 +91,7 @@ impl CommandError {
             kind,
             message: message.into(),
             field: None,
+            rule: None,
         }
     }
 
@@ -95,6 +101,7 @@ impl CommandError {
             kind: ErrorKind::Validation,
             message: message.into(),
             field: Some(field.to_owned()),
+            rule: None,
         }
     }
 }
@@ -115,6 +122,7 @@ impl From<DomainError> for CommandError {
         };
         Self {
             kind: ErrorKind::Validation,
+            rule: error.rule(),
             message,
             field,
         }
@@ -156,7 +164,7 @@ mod tests {
     use tandem_domain::{Entity, ValidationContext, field_spec};
 
     #[test]
-    fn a_validation_error_names_its_field_and_keeps_the_reason_as_detail() {
+    fn a_validation_error_names_its_field_and_rule_and_keeps_the_reason_as_detail() {
         let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
         let error = field_spec(Entity::Client, "birth_year")
             .unwrap()
@@ -169,6 +177,7 @@ mod tests {
                 "kind": "validation",
                 "message": "must be a year from 1900 to 2026 (got 1850)",
                 "field": "birth_year",
+                "rule": {"rule": "year_range", "min": 1900, "max": 2026},
             })
         );
     }

@@ -65,9 +65,8 @@ impl From<&SyncError> for CommandError {
             }
             SyncError::InvalidProvisioning { key, .. } => {
                 return CommandError {
-                    kind: ErrorKind::InvalidProvisioning,
                     field: key.clone(),
-                    message: error.to_string(),
+                    ..CommandError::new(ErrorKind::InvalidProvisioning, error.to_string())
                 };
             }
             SyncError::Keyring { .. } => ErrorKind::KeyringUnavailable,
@@ -76,8 +75,15 @@ impl From<&SyncError> for CommandError {
             SyncError::UnknownConflict { .. } | SyncError::NoSuchConflictValue { .. } => {
                 ErrorKind::NotFound
             }
-            SyncError::InvalidResolution { field, message } => {
-                return CommandError::invalid_field(field, message.clone());
+            SyncError::InvalidResolution {
+                field,
+                message,
+                rule,
+            } => {
+                return CommandError {
+                    rule: rule.clone(),
+                    ..CommandError::invalid_field(field, message.clone())
+                };
             }
             _ => ErrorKind::Server,
         };
@@ -926,6 +932,8 @@ pub async fn dismiss_duplicate(
 mod tests {
     use std::collections::BTreeSet;
 
+    use tandem_domain::Rule;
+
     use super::*;
 
     #[test]
@@ -1236,10 +1244,15 @@ mod tests {
         let error = CommandError::from(SyncError::InvalidResolution {
             field: "phone".to_owned(),
             message: "phone: too short".to_owned(),
+            rule: Some(Rule::PhoneLength),
         });
         assert_eq!(
-            (error.kind, error.field.as_deref()),
-            (ErrorKind::Validation, Some("phone"))
+            (error.kind, error.field.as_deref(), error.rule),
+            (
+                ErrorKind::Validation,
+                Some("phone"),
+                Some(Rule::PhoneLength)
+            )
         );
         let error = online_only(SyncError::Offline {
             server: "http://127.0.0.1:9".to_owned(),

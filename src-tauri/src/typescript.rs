@@ -20,6 +20,7 @@ pub fn typescript_declarations() -> String {
     let cfg = Config::new().with_large_int("number");
     let declarations = [
         ErrorKind::decl(&cfg),
+        tandem_domain::Rule::decl(&cfg),
         CommandError::decl(&cfg),
         ClientSummary::decl(&cfg),
         ContactView::decl(&cfg),

@@ -270,6 +270,13 @@ test('a concurrent edit made with the CLI on another laptop appears as a conflic
   await searchAndEnter('Zainab');
   await (await el('form.contact-form button.link')).click();
   await (await el('.client-profile .title-row .secondary')).click();
+  // A mistyped number is refused next to its field, in the app's language.
+  await (await el('#client-phone')).setValue('040 12');
+  await (await el('form.client-form button[type="submit"]')).click();
+  assert.equal(
+    await (await el('#client-phone-error')).getText(),
+    'Nollalla alkavassa suomalaisessa numerossa on 6–12 numeroa.',
+  );
   await (await el('#client-phone')).setValue('040 111 2222');
   await (await el('form.client-form button[type="submit"]')).click();
   await el('dd[data-field="phone"]');

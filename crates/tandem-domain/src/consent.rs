@@ -3,8 +3,8 @@
 //! The one rule, used by the laptop store on every local write and by the server on every
 //! pushed change.
 
-use crate::DomainError;
 use crate::fields::{Entity, FieldSpec, Record, fields_of};
+use crate::{DomainError, Rule};
 
 /// The field that records the lawful basis of keeping a client's data.
 pub const LAWFUL_BASIS_FIELD: &str = "lawful_basis";
@@ -38,6 +38,7 @@ pub fn check_lawful_basis(after: &Record, written: &[&str]) -> Result<(), Domain
         if written.contains(&spec.name) {
             return Err(DomainError::invalid(
                 spec.name,
+                Rule::LawfulBasisRequired,
                 "special-category data can be recorded only when the client has a lawful \
                  basis: record lawful_basis first",
             ));
@@ -45,6 +46,9 @@ pub fn check_lawful_basis(after: &Record, written: &[&str]) -> Result<(), Domain
         if basis_cleared {
             return Err(DomainError::invalid(
                 LAWFUL_BASIS_FIELD,
+                Rule::LawfulBasisInUse {
+                    field: spec.name.to_owned(),
+                },
                 format!(
                     "cannot be cleared while {} holds special-category data: clear {} first",
                     spec.name, spec.name
@@ -108,6 +112,7 @@ mod tests {
                     "{err}"
                 );
                 assert!(err.to_string().contains("record lawful_basis first"));
+                assert_eq!(err.rule(), Some(Rule::LawfulBasisRequired));
                 let with_basis = client(json!({ field: answer, "lawful_basis": "public_task" }));
                 assert_eq!(check_lawful_basis(&with_basis, &[field]), Ok(()));
             }
@@ -122,6 +127,12 @@ mod tests {
             err.to_string(),
             "lawful_basis: cannot be cleared while disability holds special-category data: \
              clear disability first"
+        );
+        assert_eq!(
+            err.rule(),
+            Some(Rule::LawfulBasisInUse {
+                field: "disability".to_owned()
+            })
         );
         let cleared = client(json!({}));
         assert_eq!(

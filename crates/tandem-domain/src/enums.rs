@@ -26,6 +26,7 @@ macro_rules! closed_enum {
                     $($text => Ok($name::$variant),)+
                     other => Err(DomainError::invalid(
                         $field,
+                        $crate::Rule::UnknownChoice,
                         format!("unknown value `{other}` (expected one of: {})", Self::NAMES.join(", ")),
                     )),
                 }

@@ -8,13 +8,13 @@ use std::fmt;
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
 use serde_json::Value as Json;
 
-use crate::DomainError;
 use crate::enums::{
     Channel, Consent, EducationLevel, EmploymentStatus, ExitSituation, Gender, LawfulBasis,
     Referral, Topic, YesNoDeclined,
 };
 use crate::ids::RecordId;
 use crate::values::{Email, LanguageCode, LongText, PersonName, PhoneNumber, ShortText, Tag};
+use crate::{DomainError, Rule};
 
 /// The kinds of synced records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -78,6 +78,9 @@ impl MergePolicy {
     }
 }
 
+/// The earliest year a year field takes (a birth year, the year of arrival).
+pub const MIN_YEAR: i64 = 1900;
+
 /// What a valid value of a field is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldKind {
@@ -87,7 +90,7 @@ pub enum FieldKind {
     ShortText,
     /// A free text up to 20,000 characters.
     LongText,
-    /// A calendar year from 1900 to the current year.
+    /// A calendar year from [`MIN_YEAR`] to the current year.
     Year,
     /// A whole number in a range.
     Integer { min: i64, max: i64 },
@@ -404,8 +407,13 @@ impl FieldSpec {
         text: &str,
         ctx: ValidationContext,
     ) -> Result<FieldValue, DomainError> {
-        let json: Json = serde_json::from_str(text)
-            .map_err(|e| DomainError::invalid(self.name, format!("is not valid JSON: {e}")))?;
+        let json: Json = serde_json::from_str(text).map_err(|e| {
+            DomainError::invalid(
+                self.name,
+                Rule::WrongType,
+                format!("is not valid JSON: {e}"),
+            )
+        })?;
         self.parse_json(&json, ctx)
     }
 
@@ -422,12 +430,14 @@ impl FieldSpec {
 
     fn relabel(&self, err: DomainError) -> DomainError {
         match err {
-            DomainError::InvalidField { reason, .. } => DomainError::InvalidField {
+            DomainError::InvalidField { rule, reason, .. } => DomainError::InvalidField {
                 field: self.name.to_owned(),
+                rule,
                 reason,
             },
             DomainError::InvalidId { value, .. } => DomainError::invalid(
                 self.name,
+                Rule::WrongType,
                 format!("`{value}` is not an id (expected a UUID)"),
             ),
             other => other,
@@ -445,9 +455,13 @@ impl FieldSpec {
             return Ok(self.empty_value());
         }
         let text = || {
-            value
-                .as_str()
-                .ok_or_else(|| DomainError::invalid(name, format!("expected a text, got {value}")))
+            value.as_str().ok_or_else(|| {
+                DomainError::invalid(
+                    name,
+                    Rule::WrongType,
+                    format!("expected a text, got {value}"),
+                )
+            })
         };
         let text_value = |s: String| Ok(FieldValue(Inner::Text(s)));
         match self.kind {
@@ -465,6 +479,7 @@ impl FieldSpec {
                 } else {
                     Err(DomainError::invalid(
                         name,
+                        Rule::UnknownChoice,
                         format!(
                             "unknown value `{t}` (expected one of: {})",
                             names.join(", ")
@@ -475,26 +490,36 @@ impl FieldSpec {
             F::Year => {
                 let max = i64::from(ctx.today.year());
                 let year = value.as_i64().ok_or_else(|| {
-                    DomainError::invalid(name, format!("expected a year, got {value}"))
+                    DomainError::invalid(
+                        name,
+                        Rule::WrongType,
+                        format!("expected a year, got {value}"),
+                    )
                 })?;
-                if (1900..=max).contains(&year) {
+                if (MIN_YEAR..=max).contains(&year) {
                     Ok(FieldValue(Inner::Int(year)))
                 } else {
                     Err(DomainError::invalid(
                         name,
-                        format!("must be a year from 1900 to {max} (got {year})"),
+                        Rule::YearRange { min: MIN_YEAR, max },
+                        format!("must be a year from {MIN_YEAR} to {max} (got {year})"),
                     ))
                 }
             }
             F::Integer { min, max } => {
                 let n = value.as_i64().ok_or_else(|| {
-                    DomainError::invalid(name, format!("expected a whole number, got {value}"))
+                    DomainError::invalid(
+                        name,
+                        Rule::WrongType,
+                        format!("expected a whole number, got {value}"),
+                    )
                 })?;
                 if (min..=max).contains(&n) {
                     Ok(FieldValue(Inner::Int(n)))
                 } else {
                     Err(DomainError::invalid(
                         name,
+                        Rule::NumberRange { min, max },
                         format!("must be from {min} to {max} (got {n})"),
                     ))
                 }
@@ -503,14 +528,22 @@ impl FieldSpec {
                 .as_bool()
                 .map(|b| FieldValue(Inner::Bool(b)))
                 .ok_or_else(|| {
-                    DomainError::invalid(name, format!("expected true or false, got {value}"))
+                    DomainError::invalid(
+                        name,
+                        Rule::WrongType,
+                        format!("expected true or false, got {value}"),
+                    )
                 }),
             F::Date => {
                 let t = text()?;
                 NaiveDate::parse_from_str(t, "%Y-%m-%d")
                     .map(|d| FieldValue(Inner::Date(d)))
                     .map_err(|_| {
-                        DomainError::invalid(name, format!("`{t}` is not a date (YYYY-MM-DD)"))
+                        DomainError::invalid(
+                            name,
+                            Rule::Date,
+                            format!("`{t}` is not a date (YYYY-MM-DD)"),
+                        )
                     })
             }
             F::DateTime => {
@@ -520,6 +553,7 @@ impl FieldSpec {
                     .map_err(|_| {
                         DomainError::invalid(
                             name,
+                            Rule::DateTime,
                             format!("`{t}` is not a date-time with zone (RFC 3339, e.g. 2026-11-26T09:30:00+02:00)"),
                         )
                     })
@@ -529,6 +563,7 @@ impl FieldSpec {
                 if let Some(bad) = members.iter().find(|m| !names.contains(&m.as_str())) {
                     return Err(DomainError::invalid(
                         name,
+                        Rule::UnknownChoice,
                         format!(
                             "unknown value `{bad}` (expected any of: {})",
                             names.join(", ")
@@ -559,12 +594,19 @@ impl FieldSpec {
 const MAX_SET_MEMBERS: usize = 100;
 
 fn set_members(name: &str, value: &Json) -> Result<BTreeSet<String>, DomainError> {
-    let items = value
-        .as_array()
-        .ok_or_else(|| DomainError::invalid(name, format!("expected a list, got {value}")))?;
+    let items = value.as_array().ok_or_else(|| {
+        DomainError::invalid(
+            name,
+            Rule::WrongType,
+            format!("expected a list, got {value}"),
+        )
+    })?;
     if items.len() > MAX_SET_MEMBERS {
         return Err(DomainError::invalid(
             name,
+            Rule::TooManyMembers {
+                max: MAX_SET_MEMBERS,
+            },
             format!(
                 "has {} members; at most {MAX_SET_MEMBERS} are allowed",
                 items.len()
@@ -575,7 +617,11 @@ fn set_members(name: &str, value: &Json) -> Result<BTreeSet<String>, DomainError
         .iter()
         .map(|item| {
             item.as_str().map(str::to_owned).ok_or_else(|| {
-                DomainError::invalid(name, format!("expected texts in the list, got {item}"))
+                DomainError::invalid(
+                    name,
+                    Rule::WrongType,
+                    format!("expected texts in the list, got {item}"),
+                )
             })
         })
         .collect()
@@ -671,6 +717,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    use crate::MAX_SHORT_TEXT_CHARS;
+
     fn ctx() -> ValidationContext {
         ValidationContext::new(NaiveDate::from_ymd_opt(2026, 11, 26).unwrap())
     }
@@ -737,6 +785,171 @@ mod tests {
         );
         assert!(parse(Entity::Contact, "duration_min", json!(-1)).is_err());
         assert!(parse(Entity::Contact, "duration_min", json!(1.5)).is_err());
+    }
+
+    #[test]
+    fn every_refusal_names_the_rule_broken_with_its_limits_and_never_the_value() {
+        let long = "ä".repeat(MAX_SHORT_TEXT_CHARS + 1);
+        let cases: Vec<(Entity, &str, Json, Rule)> = vec![
+            (Entity::Client, "family_name", json!("  "), Rule::Empty),
+            (
+                Entity::Client,
+                "nickname",
+                json!(long),
+                Rule::TooLong {
+                    max: MAX_SHORT_TEXT_CHARS,
+                },
+            ),
+            (
+                Entity::Client,
+                "nickname",
+                json!("Abdi\nWarsame"),
+                Rule::OneLine,
+            ),
+            (
+                Entity::Client,
+                "notes",
+                json!("bell \u{7}"),
+                Rule::ControlCharacters,
+            ),
+            (Entity::Client, "phone", json!("040 12"), Rule::PhoneLength),
+            (
+                Entity::Client,
+                "phone",
+                json!("358 40 123 4567"),
+                Rule::PhonePrefix,
+            ),
+            (
+                Entity::Client,
+                "phone",
+                json!("040 123 456A"),
+                Rule::PhoneDigits,
+            ),
+            (
+                Entity::Client,
+                "phone",
+                json!("+12345"),
+                Rule::PhoneInternational,
+            ),
+            (
+                Entity::Client,
+                "email",
+                json!("abdi.example.fi"),
+                Rule::EmailNoAt,
+            ),
+            (
+                Entity::Client,
+                "email",
+                json!("abdi@x@example.fi"),
+                Rule::EmailManyAt,
+            ),
+            (
+                Entity::Client,
+                "email",
+                json!("@example.fi"),
+                Rule::EmailLocalPart,
+            ),
+            (
+                Entity::Client,
+                "email",
+                json!("abdi w@example.fi"),
+                Rule::EmailSpaces,
+            ),
+            (
+                Entity::Client,
+                "email",
+                json!("abdi@example"),
+                Rule::EmailDomain,
+            ),
+            (
+                Entity::Client,
+                "email",
+                json!("abdi@example.f"),
+                Rule::EmailDomain,
+            ),
+            (
+                Entity::Client,
+                "languages",
+                json!(["fi", "klingon"]),
+                Rule::Language,
+            ),
+            (
+                Entity::Client,
+                "gender",
+                json!("other_value"),
+                Rule::UnknownChoice,
+            ),
+            (
+                Entity::Contact,
+                "topics",
+                json!(["housing", "cooking"]),
+                Rule::UnknownChoice,
+            ),
+            (
+                Entity::Client,
+                "birth_year",
+                json!(1850),
+                Rule::YearRange {
+                    min: MIN_YEAR,
+                    max: 2026,
+                },
+            ),
+            (
+                Entity::Contact,
+                "duration_min",
+                json!(601),
+                Rule::NumberRange { min: 0, max: 600 },
+            ),
+            (
+                Entity::Contact,
+                "follow_up_on",
+                json!("1.12.2026"),
+                Rule::Date,
+            ),
+            (
+                Entity::Contact,
+                "occurred_at",
+                json!("2026-11-26 09:30"),
+                Rule::DateTime,
+            ),
+            (Entity::Contact, "occurred_at", Json::Null, Rule::Required),
+            (
+                Entity::Client,
+                "tags",
+                json!(
+                    (0..=MAX_SET_MEMBERS)
+                        .map(|n| n.to_string())
+                        .collect::<Vec<_>>()
+                ),
+                Rule::TooManyMembers {
+                    max: MAX_SET_MEMBERS,
+                },
+            ),
+            (Entity::Client, "nickname", json!(7), Rule::WrongType),
+            (Entity::Client, "consent_by", json!("bob"), Rule::WrongType),
+        ];
+        for (entity, field, value, rule) in cases {
+            let err = parse(entity, field, value.clone()).unwrap_err();
+            assert_eq!(err.rule(), Some(rule), "{field} = {value}: {err}");
+            let Ok(shown) = serde_json::to_string(&err.rule()) else {
+                panic!("{err}");
+            };
+            if let Some(text) = value.as_str().filter(|text| text.len() > 3) {
+                assert!(!shown.contains(text), "{shown}");
+            }
+        }
+        assert_eq!(
+            serde_json::to_value(Rule::YearRange {
+                min: 1900,
+                max: 2026
+            })
+            .unwrap(),
+            json!({"rule": "year_range", "min": 1900, "max": 2026})
+        );
+        assert_eq!(
+            serde_json::to_value(Rule::PhonePrefix).unwrap(),
+            json!({"rule": "phone_prefix"})
+        );
     }
 
     #[test]

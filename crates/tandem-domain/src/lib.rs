@@ -18,10 +18,10 @@ pub use enums::{
     Channel, Consent, EducationLevel, EmploymentStatus, ExitSituation, Gender, LawfulBasis,
     Referral, Topic, YesNoDeclined,
 };
-pub use error::DomainError;
+pub use error::{DomainError, Rule};
 pub use fields::{
-    Entity, FieldKind, FieldSpec, FieldValue, MergePolicy, Record, ValidationContext, field_spec,
-    fields_of,
+    Entity, FieldKind, FieldSpec, FieldValue, MIN_YEAR, MergePolicy, Record, ValidationContext,
+    field_spec, fields_of,
 };
 pub use hlc::{ClockObservation, DEFAULT_MAX_DRIFT_MS, Hlc, HlcClock, MAX_LOGICAL};
 pub use ids::{ChangeId, DeviceId, RecordId, SiteId, TeamId, UserId};

@@ -6,7 +6,7 @@ use std::fmt;
 
 use unicode_normalization::UnicodeNormalization;
 
-use crate::DomainError;
+use crate::{DomainError, Rule};
 
 /// Longest name part, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
@@ -16,23 +16,27 @@ pub const MAX_SHORT_TEXT_CHARS: usize = 200;
 pub const MAX_LONG_TEXT_CHARS: usize = 20_000;
 /// Longest tag, in characters.
 pub const MAX_TAG_CHARS: usize = 50;
+/// Longest email address, in bytes (RFC 5321's limit on a path, less its angle brackets).
+const MAX_EMAIL_BYTES: usize = 254;
 
 /// Trims, normalises to NFC and refuses control characters.
 fn clean_line(kind: &str, text: &str, max_chars: usize) -> Result<String, DomainError> {
     let cleaned: String = text.trim().nfc().collect();
     if cleaned.is_empty() {
-        return Err(DomainError::invalid(kind, "must not be empty"));
+        return Err(DomainError::invalid(kind, Rule::Empty, "must not be empty"));
     }
     let chars = cleaned.chars().count();
     if chars > max_chars {
         return Err(DomainError::invalid(
             kind,
+            Rule::TooLong { max: max_chars },
             format!("is {chars} characters long; at most {max_chars} are allowed"),
         ));
     }
     if cleaned.chars().any(char::is_control) {
         return Err(DomainError::invalid(
             kind,
+            Rule::OneLine,
             "must be one line without control characters",
         ));
     }
@@ -95,6 +99,9 @@ impl LongText {
         if chars > MAX_LONG_TEXT_CHARS {
             return Err(DomainError::invalid(
                 "text",
+                Rule::TooLong {
+                    max: MAX_LONG_TEXT_CHARS,
+                },
                 format!("is longer than {MAX_LONG_TEXT_CHARS} characters"),
             ));
         }
@@ -104,6 +111,7 @@ impl LongText {
         {
             return Err(DomainError::invalid(
                 "text",
+                Rule::ControlCharacters,
                 "must not contain control characters",
             ));
         }
@@ -146,6 +154,7 @@ impl PhoneNumber {
             if !(5..=11).contains(&rest.len()) {
                 return Err(DomainError::invalid(
                     "phone",
+                    Rule::PhoneLength,
                     format!("`{text}` is not a Finnish phone number (too short or too long)"),
                 ));
             }
@@ -153,18 +162,21 @@ impl PhoneNumber {
         } else {
             return Err(DomainError::invalid(
                 "phone",
+                Rule::PhonePrefix,
                 format!("`{text}` must start with + (E.164) or 0 (Finnish national number)"),
             ));
         };
         if !international.chars().all(|c| c.is_ascii_digit()) {
             return Err(DomainError::invalid(
                 "phone",
+                Rule::PhoneDigits,
                 format!("`{text}` may contain only digits after the prefix"),
             ));
         }
         if !(7..=15).contains(&international.len()) || international.starts_with('0') {
             return Err(DomainError::invalid(
                 "phone",
+                Rule::PhoneInternational,
                 format!(
                     "`{text}` is not a valid international number (7 to 15 digits, no leading 0 after +)"
                 ),
@@ -183,19 +195,30 @@ impl Email {
     /// Checks the shape of an address. Whether it exists is not knowable offline.
     pub fn parse(text: &str) -> Result<Self, DomainError> {
         let text = text.trim();
-        let refuse = |why: &str| DomainError::invalid("email", format!("`{text}` {why}"));
-        if text.len() > 254 {
-            return Err(refuse("is longer than 254 characters"));
+        let refuse =
+            |rule, why: &str| DomainError::invalid("email", rule, format!("`{text}` {why}"));
+        if text.len() > MAX_EMAIL_BYTES {
+            return Err(refuse(
+                Rule::TooLong {
+                    max: MAX_EMAIL_BYTES,
+                },
+                "is longer than 254 characters",
+            ));
         }
-        let (local, domain) = text.split_once('@').ok_or_else(|| refuse("has no @"))?;
+        let (local, domain) = text
+            .split_once('@')
+            .ok_or_else(|| refuse(Rule::EmailNoAt, "has no @"))?;
         if local.is_empty() || local.len() > 64 {
-            return Err(refuse("needs 1 to 64 characters before the @"));
+            return Err(refuse(
+                Rule::EmailLocalPart,
+                "needs 1 to 64 characters before the @",
+            ));
         }
         if domain.contains('@') {
-            return Err(refuse("has more than one @"));
+            return Err(refuse(Rule::EmailManyAt, "has more than one @"));
         }
         if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(refuse("must not contain spaces"));
+            return Err(refuse(Rule::EmailSpaces, "must not contain spaces"));
         }
         let labels: Vec<&str> = domain.split('.').collect();
         let valid_label = |l: &&str| {
@@ -205,10 +228,16 @@ impl Email {
                 && l.chars().all(|c| c.is_alphanumeric() || c == '-')
         };
         if labels.len() < 2 || !labels.iter().all(valid_label) {
-            return Err(refuse("needs a domain such as example.fi after the @"));
+            return Err(refuse(
+                Rule::EmailDomain,
+                "needs a domain such as example.fi after the @",
+            ));
         }
         if labels.last().is_some_and(|tld| tld.chars().count() < 2) {
-            return Err(refuse("has a top-level domain shorter than two letters"));
+            return Err(refuse(
+                Rule::EmailDomain,
+                "has a top-level domain shorter than two letters",
+            ));
         }
         Ok(Self(format!("{local}@{}", domain.to_lowercase())))
     }
@@ -233,6 +262,7 @@ impl LanguageCode {
         .ok_or_else(|| {
             DomainError::invalid(
                 "language",
+                Rule::Language,
                 format!("`{text}` is not an ISO 639 language code (such as fi, sv, ar, so, prs)"),
             )
         })?;

@@ -177,6 +177,9 @@ pub enum SyncError {
         field: String,
         /// What is wrong, naming the field.
         message: String,
+        /// The field's rule the value broke, when this laptop's validation found it (the
+        /// server's refusals carry only words).
+        rule: Option<tandem_domain::Rule>,
     },
 
     /// The provisioning file IT wrote is unreadable or has a wrong key or value.

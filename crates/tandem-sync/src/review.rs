@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde::Serialize;
 use serde_json::Value as Json;
-use tandem_domain::{Entity, ValidationContext, field_spec};
+use tandem_domain::{DomainError, Entity, ValidationContext, field_spec};
 use tandem_protocol::{
     Conflict, ConflictList, DeviceInfo, DeviceList, ResolveConflictRequest, ResolveConflictResponse,
 };
@@ -92,17 +92,16 @@ pub async fn resolve_conflict(
         }
     };
     // The same validation as the server's (and as any edit's), before anything is sent.
+    let invalid = |error: DomainError| SyncError::InvalidResolution {
+        field: local.field.clone(),
+        rule: error.rule(),
+        message: error.to_string(),
+    };
     let spec = Entity::parse(&local.entity)
         .and_then(|entity| field_spec(entity, &local.field))
-        .map_err(|error| SyncError::InvalidResolution {
-            field: local.field.clone(),
-            message: error.to_string(),
-        })?;
+        .map_err(invalid)?;
     spec.parse_json(&value, ValidationContext::new(clock.now().date_naive()))
-        .map_err(|error| SyncError::InvalidResolution {
-            field: local.field.clone(),
-            message: error.to_string(),
-        })?;
+        .map_err(invalid)?;
 
     let answer = match transport
         .resolve_conflict(id, &ResolveConflictRequest { value })
@@ -121,6 +120,7 @@ pub async fn resolve_conflict(
             return Err(SyncError::InvalidResolution {
                 field: local.field,
                 message,
+                rule: None,
             });
         }
         Err(SyncError::Server { status: 404, .. }) => {

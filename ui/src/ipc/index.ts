@@ -22,6 +22,7 @@ import type {
   RecordRef,
   ReportRequest,
   ReportView,
+  Rule,
   SessionState,
   SettingsInput,
   SettingsView,
@@ -43,12 +44,15 @@ export { CLIENT_FIELDS, CONTACT_FIELDS, REJECT_CODES, type FieldInfo } from './g
 export class AppError extends Error {
   readonly kind: ErrorKind | 'unknown';
   readonly field: string | null;
+  /** The field's rule the value broke, for a validation error of a value. */
+  readonly rule: Rule | null;
 
-  constructor(kind: ErrorKind | 'unknown', message: string, field: string | null = null) {
+  constructor(kind: ErrorKind | 'unknown', message: string, field: string | null = null, rule: Rule | null = null) {
     super(message);
     this.name = 'AppError';
     this.kind = kind;
     this.field = field;
+    this.rule = rule;
   }
 }
 
@@ -64,7 +68,7 @@ function isCommandError(value: unknown): value is CommandError {
 /** Turns whatever a failed invoke threw into an AppError. */
 export function toAppError(thrown: unknown): AppError {
   if (thrown instanceof AppError) return thrown;
-  if (isCommandError(thrown)) return new AppError(thrown.kind, thrown.message, thrown.field ?? null);
+  if (isCommandError(thrown)) return new AppError(thrown.kind, thrown.message, thrown.field ?? null, thrown.rule ?? null);
   if (thrown instanceof Error) return new AppError('unknown', thrown.message);
   return new AppError('unknown', String(thrown));
 }

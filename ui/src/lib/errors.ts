@@ -1,6 +1,6 @@
 // Translated, friendly messages for command errors. The UI never matches on the English detail.
-import { AppError, toAppError, type ErrorKind } from '../ipc';
-import { t } from '../i18n/index.svelte';
+import { AppError, toAppError, type ErrorKind, type Rule } from '../ipc';
+import { fieldLabel, t } from '../i18n/index.svelte';
 
 // Every kind the shell sends (generated from Rust): TypeScript refuses this table when a
 // kind has no entry, and errors.test.ts a kind without a text in every language.
@@ -41,11 +41,64 @@ export function errorText(error: unknown): string {
   return Object.hasOwn(KNOWN, appError.kind) ? t(`error.${appError.kind}`) : t('error.unknown');
 }
 
-/** Validation errors by field name, for messages next to the form controls. */
+// Every rule a field's value can break (generated from Rust): TypeScript refuses this table
+// when a rule has no entry, and errors.test.ts a rule without a text in every language.
+const RULES: Record<Rule['rule'], true> = {
+  required: true,
+  empty: true,
+  too_long: true,
+  one_line: true,
+  control_characters: true,
+  phone_length: true,
+  phone_prefix: true,
+  phone_digits: true,
+  phone_international: true,
+  email_no_at: true,
+  email_many_at: true,
+  email_local_part: true,
+  email_spaces: true,
+  email_domain: true,
+  language: true,
+  unknown_choice: true,
+  year_range: true,
+  number_range: true,
+  date: true,
+  date_time: true,
+  too_many_members: true,
+  wrong_type: true,
+  lawful_basis_required: true,
+  lawful_basis_in_use: true,
+};
+
+/** Every rule a field's value can break. */
+export const RULE_NAMES = Object.keys(RULES) as Rule['rule'][];
+
+/** What a broken rule asks of the user, in the current language, with its limits. */
+export function ruleText(rule: Rule): string {
+  switch (rule.rule) {
+    case 'too_long':
+    case 'too_many_members':
+      return t(`validation.${rule.rule}`, { max: rule.max });
+    // Years are written without a thousands separator.
+    case 'year_range':
+      return t('validation.year_range', { min: String(rule.min), max: String(rule.max) });
+    case 'number_range':
+      return t('validation.number_range', { min: rule.min, max: rule.max });
+    case 'lawful_basis_in_use':
+      return t('validation.lawful_basis_in_use', { field: fieldLabel('client', rule.field) });
+    default:
+      return t(`validation.${rule.rule}`);
+  }
+}
+
+/**
+ * Validation errors by field name, for messages next to the form controls: the broken rule
+ * in the user's language, or the detail where the error names no rule (a server's words).
+ */
 export function fieldErrors(error: unknown): Record<string, string> {
   const appError = toAppError(error);
   if (appError.kind === 'validation' && appError.field) {
-    return { [appError.field]: appError.message };
+    return { [appError.field]: appError.rule ? ruleText(appError.rule) : appError.message };
   }
   return {};
 }

@@ -5,6 +5,36 @@ export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in
 
 export type ErrorKind = "validation" | "not_found" | "keyring_unavailable" | "store_unreadable" | "update_required" | "locked" | "not_signed_in" | "wrong_password" | "locked_out" | "offline" | "needs_connection" | "not_allowed" | "conflict_not_open" | "server" | "sign_in_mismatch" | "device_revoked" | "device_not_recognised" | "invalid_provisioning" | "disk_full" | "store" | "file_not_saved" | "not_on_server" | "updates_off" | "update_unverified" | "update_failed";
 
+export type Rule = { "rule": "required" } | { "rule": "empty" } | { "rule": "too_long", 
+/**
+ * The most characters allowed.
+ */
+max: number, } | { "rule": "one_line" } | { "rule": "control_characters" } | { "rule": "phone_length" } | { "rule": "phone_prefix" } | { "rule": "phone_digits" } | { "rule": "phone_international" } | { "rule": "email_no_at" } | { "rule": "email_many_at" } | { "rule": "email_local_part" } | { "rule": "email_spaces" } | { "rule": "email_domain" } | { "rule": "language" } | { "rule": "unknown_choice" } | { "rule": "year_range", 
+/**
+ * The earliest year allowed.
+ */
+min: number, 
+/**
+ * The latest year allowed.
+ */
+max: number, } | { "rule": "number_range", 
+/**
+ * The smallest number allowed.
+ */
+min: number, 
+/**
+ * The largest number allowed.
+ */
+max: number, } | { "rule": "date" } | { "rule": "date_time" } | { "rule": "too_many_members", 
+/**
+ * The most members allowed.
+ */
+max: number, } | { "rule": "wrong_type" } | { "rule": "lawful_basis_required" } | { "rule": "lawful_basis_in_use", 
+/**
+ * The client field that still holds special-category data.
+ */
+field: string, };
+
 export type CommandError = { 
 /**
  * What kind of problem it is (the UI translates it).
@@ -17,7 +47,12 @@ message: string,
 /**
  * The field at fault, for validation errors.
  */
-field: string | null, };
+field: string | null, 
+/**
+ * The rule the field's value broke, for validation errors of a value (the UI says it
+ * in the user's language, `message` in English).
+ */
+rule?: Rule, };
 
 export type ClientSummary = { 
 /**
