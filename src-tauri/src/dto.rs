@@ -68,6 +68,16 @@ pub struct ContactView {
     pub follow_up_done: bool,
 }
 
+/// A contact with its client, for the form that edits it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct ContactDetail {
+    /// The contact.
+    pub contact: ContactView,
+    /// Its client (followed to the surviving client of a merge), none for an anonymous
+    /// visitor.
+    pub client: Option<ClientSummary>,
+}
+
 /// A client with everything the profile screen shows.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct ClientDetail {
@@ -117,10 +127,10 @@ pub struct ClientDraft {
     pub fields: FieldValues,
 }
 
-/// Changed fields of an existing client.
+/// Changed fields of an existing client or contact.
 #[derive(Debug, Clone, PartialEq, Deserialize, TS)]
-pub struct ClientEdit {
-    /// The client.
+pub struct RecordEdit {
+    /// The record.
     pub id: String,
     /// Only the fields to change; null clears a field.
     pub fields: FieldValues,

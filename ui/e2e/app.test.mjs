@@ -224,6 +224,27 @@ test('a coach signs in, works offline, and the app syncs by itself when the serv
   assert.match(await (await el('.timeline')).getText(), /Valmentaja coach1/);
   await shot('07-client-profile');
 
+  // A contact is corrected from the timeline (the newest first) ...
+  await (await el('.timeline li:first-child button.edit-contact')).click();
+  assert.match(await (await el('#contact-heading')).getText(), /^Korjaa käynti: Zainab/);
+  assert.equal(await (await el('#contact-summary')).getValue(), 'E2E contact');
+  await (await el('#contact-summary')).setValue('Vuokrasopimus käyty läpi.');
+  await (await el('#contact-duration')).setValue('45');
+  await (await el('form.contact-form button[type="submit"]')).click();
+  await browser.waitUntil(async () => (await (await el('.timeline')).getText()).includes('Vuokrasopimus käyty läpi.'), {
+    timeout: 10000,
+    timeoutMsg: 'the corrected summary is not on the timeline',
+  });
+  // ... and one logged by mistake is deleted, after a question.
+  await (await el('.timeline li:last-child button.edit-contact')).click();
+  await (await el('form.contact-form button.delete')).click();
+  await (await el('.delete-confirm button.danger')).click();
+  await browser.waitUntil(async () => (await browser.$$('.timeline li')).length === 1, {
+    timeout: 10000,
+    timeoutMsg: 'the deleted contact is still on the timeline',
+  });
+  assert.match(await (await el('.notice.ok')).getText(), /Käynti poistettu/);
+
   // Each group counts its open follow-ups (the demo team has fewer than the 100 listed).
   await (await el('[data-nav="follow_ups"]')).click();
   for (const group of ['overdue', 'today', 'this_week']) {

@@ -139,7 +139,16 @@ pub(crate) enum ClientCommand {
 #[derive(Debug, Subcommand)]
 pub(crate) enum ContactCommand {
     /// Log a contact; prints the new id.
-    Add(ContactFields),
+    Add(NewContact),
+    /// Correct fields of a contact (`--FIELD VALUE`; `--clear FIELD` empties one; list flags
+    /// such as --topic replace the whole list; `--deleted true` deletes a contact logged by
+    /// mistake).
+    Edit {
+        /// The contact's id.
+        id: String,
+        #[command(flatten)]
+        fields: ContactFields,
+    },
     /// List a client's contacts, newest first.
     List {
         /// The client's id.
@@ -261,15 +270,22 @@ impl ClientFields {
     }
 }
 
-/// The fields of a contact, each optional; names as in DESIGN.md with dashes.
+/// A new contact: whom it was with, and its fields.
 #[derive(Debug, Args)]
-pub(crate) struct ContactFields {
+pub(crate) struct NewContact {
     /// The client met (see --anonymous for a visitor who stays anonymous).
     #[arg(long, value_name = "CLIENT_ID", required_unless_present = "anonymous")]
     pub(crate) client: Option<String>,
     /// An anonymous drop-in visitor: counted, but not a participant.
     #[arg(long, conflicts_with = "client")]
     pub(crate) anonymous: bool,
+    #[command(flatten)]
+    pub(crate) fields: ContactFields,
+}
+
+/// The fields of a contact, each optional; names as in DESIGN.md with dashes.
+#[derive(Debug, Args)]
+pub(crate) struct ContactFields {
     /// When it happened (RFC 3339; default: now).
     #[arg(long, value_name = "DATE_TIME")]
     occurred_at: Option<String>,
@@ -305,6 +321,12 @@ pub(crate) struct ContactFields {
     follow_up_on: Option<String>,
     #[arg(long, value_name = "BOOL")]
     follow_up_done: Option<String>,
+    /// true marks the contact deleted (a tombstone that syncs).
+    #[arg(long, value_name = "BOOL")]
+    deleted: Option<String>,
+    /// Empty this field; repeat for several.
+    #[arg(long, value_name = "FIELD")]
+    clear: Vec<String>,
 }
 
 impl ContactFields {
@@ -321,9 +343,10 @@ impl ContactFields {
             ("summary", &summary),
             ("follow_up_on", &self.follow_up_on),
             ("follow_up_done", &self.follow_up_done),
+            ("deleted", &self.deleted),
         ];
         let sets = [("topics", &self.topics), ("referrals", &self.referrals)];
-        collect_input(entity, &single, &sets, &[])
+        collect_input(entity, &single, &sets, &self.clear)
     }
 }
 

@@ -19,10 +19,12 @@ use chrono::{DateTime, Utc};
 use clap::Parser;
 use serde_json::{Value as Json, json};
 use tandem_domain::{Entity, RecordId};
-use tandem_store::{EditContext, Store};
+use tandem_store::{EditContext, EditOutcome, Store};
 use tandem_sync::Provisioning;
 
-use crate::args::{Cli, ClientCommand, Command, ContactCommand, ReportArgs, ReportFormat};
+use crate::args::{
+    Cli, ClientCommand, Command, ContactCommand, ContactFields, ReportArgs, ReportFormat,
+};
 use crate::output::Output;
 
 fn main() -> ExitCode {
@@ -166,16 +168,7 @@ fn client(command: ClientCommand, mut store: Store, out: &Output) -> Result<()> 
                 );
             }
             let outcome = store.edit_record(Entity::Client, id, &input, EditContext::at(now()))?;
-            out.print(
-                &json!({"id": id, "changed": outcome.changed_fields}),
-                || {
-                    if outcome.changed_fields.is_empty() {
-                        "nothing changed".to_owned()
-                    } else {
-                        format!("changed {}", outcome.changed_fields.join(", "))
-                    }
-                },
-            );
+            print_edit(out, id, &outcome);
         }
         ClientCommand::Show { id } => {
             let id = RecordId::parse(&id)?;
@@ -235,19 +228,38 @@ fn import_clients(store: &mut Store, file: Option<PathBuf>, out: &Output) -> Res
     Ok(())
 }
 
+/// What an edit changed: its fields, or that nothing did.
+fn print_edit(out: &Output, id: RecordId, outcome: &EditOutcome) {
+    out.print(
+        &json!({"id": id, "changed": outcome.changed_fields}),
+        || {
+            if outcome.changed_fields.is_empty() {
+                "nothing changed".to_owned()
+            } else {
+                format!("changed {}", outcome.changed_fields.join(", "))
+            }
+        },
+    );
+}
+
+/// A contact's fields with its site and coach given by name turned into their ids.
+fn contact_input(store: &Store, mut fields: ContactFields) -> Result<BTreeMap<String, Json>> {
+    fields.site = fields
+        .site
+        .map(|site| site_id(&store.sites()?, &site))
+        .transpose()?;
+    fields.coach_id = fields
+        .coach_id
+        .map(|coach| user_id(&COACH, &store.known_user_names()?, &coach))
+        .transpose()?;
+    fields.to_input(Entity::Contact)
+}
+
 fn contact(command: ContactCommand, mut store: Store, out: &Output) -> Result<()> {
     match command {
-        ContactCommand::Add(mut fields) => {
-            fields.site = fields
-                .site
-                .map(|site| site_id(&store.sites()?, &site))
-                .transpose()?;
-            fields.coach_id = fields
-                .coach_id
-                .map(|coach| user_id(&COACH, &store.known_user_names()?, &coach))
-                .transpose()?;
-            let mut input: BTreeMap<String, Json> = fields.to_input(Entity::Contact)?;
-            let client = fields.client.as_deref().map(RecordId::parse).transpose()?;
+        ContactCommand::Add(new) => {
+            let mut input = contact_input(&store, new.fields)?;
+            let client = new.client.as_deref().map(RecordId::parse).transpose()?;
             match client {
                 Some(client) => {
                     if store.record(Entity::Client, client)?.is_none() {
@@ -255,7 +267,7 @@ fn contact(command: ContactCommand, mut store: Store, out: &Output) -> Result<()
                     }
                     input.insert("client_id".to_owned(), json!(client));
                 }
-                None if fields.anonymous => {}
+                None if new.anonymous => {}
                 None => bail!(
                     "client_id: give --client ID, or --anonymous for an anonymous drop-in visitor"
                 ),
@@ -269,6 +281,17 @@ fn contact(command: ContactCommand, mut store: Store, out: &Output) -> Result<()
                 .or_insert_with(|| json!("drop_in"));
             let id = store.create_record(Entity::Contact, &input, EditContext::at(now))?;
             out.print(&json!({"id": id}), || id.to_string());
+        }
+        ContactCommand::Edit { id, fields } => {
+            let id = RecordId::parse(&id)?;
+            let input = contact_input(&store, fields)?;
+            if input.is_empty() {
+                bail!(
+                    "nothing to change: give at least one --FIELD VALUE (see `tandem contact edit --help`)"
+                );
+            }
+            let outcome = store.edit_record(Entity::Contact, id, &input, EditContext::at(now()))?;
+            print_edit(out, id, &outcome);
         }
         ContactCommand::List { client } => {
             let client = RecordId::parse(&client)?;

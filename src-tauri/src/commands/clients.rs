@@ -4,8 +4,8 @@ use tandem_domain::Entity;
 use tandem_store::EditContext;
 use tauri::State;
 
-use super::{now, record_id};
-use crate::dto::{ClientDetail, ClientDraft, ClientEdit, ClientSummary, EditResult, RecordRef};
+use super::{edit_fields, now, record_id};
+use crate::dto::{ClientDetail, ClientDraft, ClientSummary, EditResult, RecordEdit, RecordRef};
 use crate::error::{CommandError, ErrorKind};
 use crate::state::AppState;
 use crate::views;
@@ -66,18 +66,8 @@ pub async fn create_client(
 #[tauri::command]
 pub async fn edit_client(
     state: State<'_, AppState>,
-    edit: ClientEdit,
+    edit: RecordEdit,
 ) -> Result<EditResult, CommandError> {
     let id = record_id("id", &edit.id)?;
-    let outcome = state.with_store(|store| {
-        store.edit_record(Entity::Client, id, &edit.fields, EditContext::at(now()))
-    })?;
-    state.sync.local_save();
-    Ok(EditResult {
-        changed_fields: outcome
-            .changed_fields
-            .iter()
-            .map(|f| (*f).to_owned())
-            .collect(),
-    })
+    edit_fields(&state, Entity::Client, id, &edit.fields, |_| Ok(()))
 }

@@ -1,15 +1,18 @@
-//! Commands over contacts: logging one (for a client or an anonymous visitor), the follow-ups
-//! due, and marking a follow-up done.
+//! Commands over contacts: logging one (for a client or an anonymous visitor), correcting
+//! and deleting one, the follow-ups due, and marking a follow-up done.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Value as Json, json};
-use tandem_domain::Entity;
-use tandem_store::EditContext;
+use tandem_domain::{Entity, Record, RecordId};
+use tandem_store::{EditContext, Store, StoreError};
 use tauri::State;
 
-use super::{local_now_rfc3339, now, record_id, today};
-use crate::dto::{ContactDraft, FieldValues, FollowUpsDue, RecordRef, SitesView, UserNamesView};
+use super::{edit_fields, local_now_rfc3339, now, record_id, today};
+use crate::dto::{
+    ContactDetail, ContactDraft, EditResult, FieldValues, FollowUpsDue, RecordEdit, RecordRef,
+    SitesView, UserNamesView,
+};
 use crate::error::CommandError;
 use crate::state::AppState;
 use crate::views;
@@ -44,6 +47,62 @@ pub async fn create_contact(
     })?;
     state.sync.local_save();
     Ok(RecordRef { id: id.to_string() })
+}
+
+/// A contact of this store that is not deleted: a deleted one is gone from every list, so
+/// it is not there to open or edit either.
+fn live_contact(store: &Store, id: RecordId) -> Result<Record, StoreError> {
+    store
+        .record(Entity::Contact, id)?
+        .filter(|contact| !contact.is_deleted())
+        .ok_or(StoreError::RecordNotFound {
+            entity: Entity::Contact,
+            id,
+        })
+}
+
+/// One contact with its client, for the form that corrects it.
+#[tauri::command]
+pub async fn get_contact(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<ContactDetail, CommandError> {
+    let id = record_id("id", &id)?;
+    state.with_store(|store| {
+        let contact = views::contact_view(&live_contact(store, id)?);
+        let client = match contact.client_id.as_deref().map(RecordId::parse) {
+            Some(Ok(client)) => store.surviving_client(client)?,
+            _ => None,
+        };
+        Ok(ContactDetail {
+            contact,
+            client: client.as_ref().map(views::client_summary),
+        })
+    })
+}
+
+/// Corrects fields of a contact (not of a deleted one).
+#[tauri::command]
+pub async fn edit_contact(
+    state: State<'_, AppState>,
+    edit: RecordEdit,
+) -> Result<EditResult, CommandError> {
+    let id = record_id("id", &edit.id)?;
+    edit_fields(&state, Entity::Contact, id, &edit.fields, |store| {
+        live_contact(store, id).map(drop)
+    })
+}
+
+/// Deletes a contact logged by mistake: it leaves every list and report, and its tombstone
+/// syncs like any edit (its values stay in the history).
+#[tauri::command]
+pub async fn delete_contact(state: State<'_, AppState>, id: String) -> Result<(), CommandError> {
+    let id = record_id("id", &id)?;
+    let deleted = BTreeMap::from([("deleted".to_owned(), json!(true))]);
+    edit_fields(&state, Entity::Contact, id, &deleted, |store| {
+        live_contact(store, id).map(drop)
+    })?;
+    Ok(())
 }
 
 /// Open follow-ups: overdue, today, later this week; only those of the signed-in coach's

@@ -11,9 +11,12 @@ pub mod sync;
 pub mod updates;
 
 use chrono::{DateTime, Local, NaiveDate, Utc};
-use tandem_domain::RecordId;
+use tandem_domain::{Entity, RecordId};
+use tandem_store::{EditContext, Store, StoreError};
 
+use crate::dto::{EditResult, FieldValues};
 use crate::error::CommandError;
+use crate::state::AppState;
 
 /// The moment of an edit.
 fn now() -> DateTime<Utc> {
@@ -36,4 +39,27 @@ fn local_now_rfc3339() -> String {
 /// Parses a record id sent by the UI; a bad one is a validation error of `field`.
 fn record_id(field: &str, text: &str) -> Result<RecordId, CommandError> {
     RecordId::parse(text).map_err(|error| CommandError::invalid_field(field, error.to_string()))
+}
+
+/// Writes the fields an edit form changed (every one validated, with its history and outbox
+/// rows, in one transaction) once `check` accepts the record's store, and schedules a sync.
+fn edit_fields(
+    state: &AppState,
+    entity: Entity,
+    id: RecordId,
+    fields: &FieldValues,
+    check: impl FnOnce(&Store) -> Result<(), StoreError>,
+) -> Result<EditResult, CommandError> {
+    let outcome = state.with_store(|store| {
+        check(store)?;
+        store.edit_record(entity, id, fields, EditContext::at(now()))
+    })?;
+    state.sync.local_save();
+    Ok(EditResult {
+        changed_fields: outcome
+            .changed_fields
+            .iter()
+            .map(|f| (*f).to_owned())
+            .collect(),
+    })
 }

@@ -4,7 +4,9 @@ import type { ClientSummary } from '../ipc';
 export type Screen =
   | { name: 'today' }
   | { name: 'client'; clientId: string; edit?: boolean }
-  | { name: 'contact'; client: ClientSummary | null; returnTo: Screen }
+  // A new contact for `client` (none: an anonymous visitor), or with `contactId` the
+  // correction of a contact logged before.
+  | { name: 'contact'; client: ClientSummary | null; returnTo: Screen; contactId?: string }
   | { name: 'follow_ups' }
   | { name: 'unsynced' }
   | { name: 'reports' }

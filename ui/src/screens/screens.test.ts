@@ -313,6 +313,28 @@ describe('drop-in with the keyboard alone', () => {
     expect(nav.notice).toBe('Contact saved for Amina Warsame.');
   });
 
+  it('a duration typed in is saved as minutes, and an emptied one is left out', async () => {
+    const invoke = answers();
+    const form = render(ContactForm, { client: amina, returnTo: { name: 'today' } });
+    await settle();
+    const duration = screen.getByLabelText('Duration (minutes)');
+    await fireEvent.input(duration, { target: { value: '25' } });
+    await fireEvent.keyDown(form.container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith('create_contact', expect.anything()));
+    const saved = (call: number) =>
+      (invoke.mock.calls.filter(([command]) => command === 'create_contact')[call][1] as { draft: { fields: Record<string, unknown> } }).draft.fields;
+    expect(saved(0).duration_min).toBe(25);
+
+    cleanup();
+    const again = render(ContactForm, { client: amina, returnTo: { name: 'today' } });
+    await settle();
+    await fireEvent.input(screen.getByLabelText('Duration (minutes)'), { target: { value: '25' } });
+    await fireEvent.input(screen.getByLabelText('Duration (minutes)'), { target: { value: '' } });
+    await fireEvent.keyDown(again.container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
+    await waitFor(() => expect(invoke.mock.calls.filter(([command]) => command === 'create_contact')).toHaveLength(2));
+    expect(saved(1)).not.toHaveProperty('duration_min');
+  });
+
   it('offers the sites still in use, starting at the coach’s last one, and none at all', async () => {
     const invoke = answers();
     const form = render(ContactForm, { client: amina, returnTo: { name: 'today' } });
@@ -599,7 +621,7 @@ describe('unsynced changes per coach', () => {
     answers({ unsynced: () => unsyncedView(false) });
     const { container } = render(Unsynced);
     await settle();
-    expect(screen.getByText(/Fix opens the client’s form/)).toBeTruthy();
+    expect(screen.getByText(/Fix opens the client’s or the contact’s form/)).toBeTruthy();
     const row = container.querySelector('tr[data-change="r1"]') as HTMLElement;
     await fireEvent.click(within(row).getByRole('button', { name: 'Fix…' }));
     expect(nav.screen).toEqual({ name: 'client', clientId: amina.id, edit: true });
@@ -609,6 +631,101 @@ describe('unsynced changes per coach', () => {
     await settle();
     expect(screen.getByRole('button', { name: 'Save' })).toBeTruthy();
     expect(screen.queryByRole('button', { name: 'Edit' })).toBeNull();
+  });
+
+  it('Fix on a refused contact change opens that contact’s form, which comes back here', async () => {
+    const contact = aminaDetail.contacts[0];
+    answers({
+      unsynced: () => {
+        const view = unsyncedView(false);
+        const refused = { ...view.rejected[0], change_id: 'r6', entity: 'contact', record_id: contact.id, field: 'duration_min', value: 900, reason: 'duration_min: must be from 0 to 600 (got 900)' };
+        return { ...view, rejected: [refused] };
+      },
+      get_contact: () => ({ contact, client: amina }),
+    });
+    const { container } = render(Unsynced);
+    await settle();
+    const row = container.querySelector('tr[data-change="r6"]') as HTMLElement;
+    await fireEvent.click(within(row).getByRole('button', { name: 'Fix…' }));
+    expect(nav.screen).toEqual({ name: 'contact', client: null, contactId: contact.id, returnTo: { name: 'unsynced' } });
+    cleanup();
+
+    render(ContactForm, { client: null, contactId: contact.id, returnTo: { name: 'unsynced' } });
+    await settle();
+    expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('Correct the contact: Amina Warsame');
+  });
+});
+
+describe('correcting a contact', () => {
+  const contact = aminaDetail.contacts[0];
+
+  it('the timeline offers to edit each contact, named by its time', async () => {
+    answers();
+    render(ClientProfile, { clientId: amina.id });
+    await settle();
+    await fireEvent.click(screen.getByRole('button', { name: /^Edit the contact of / }));
+    expect(nav.screen).toMatchObject({ name: 'contact', client: { id: amina.id }, contactId: contact.id, returnTo: { name: 'client', clientId: amina.id } });
+  });
+
+  it('the form starts from the contact as it was and writes only what changed', async () => {
+    const invoke = answers({
+      get_contact: () => ({ contact, client: amina }),
+      edit_contact: () => ({ changed_fields: ['duration_min', 'topics'] }),
+    });
+    const returnTo = { name: 'client', clientId: amina.id } as const;
+    const { container } = render(ContactForm, { client: amina, contactId: contact.id, returnTo });
+    await settle();
+    expect(screen.getByRole('button', { name: 'Housing' }).getAttribute('aria-pressed')).toBe('true');
+    expect((screen.getByLabelText('Summary') as HTMLTextAreaElement).value).toBe('CV reviewed');
+    expect((screen.getByLabelText('Site') as HTMLSelectElement).value).toBe('site-library');
+    expect((screen.getByLabelText('Follow-up done') as HTMLInputElement).checked).toBe(false);
+    // No link back to the profile the form returns to anyway.
+    expect(screen.queryByRole('button', { name: 'Profile' })).toBeNull();
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Housing' }));
+    await fireEvent.input(screen.getByLabelText('Duration (minutes)'), { target: { value: '45' } });
+    await fireEvent.keyDown(container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith('edit_contact', { edit: { id: contact.id, fields: { topics: ['employment'], duration_min: 45 } } }));
+    expect(invoke).not.toHaveBeenCalledWith('create_contact', expect.anything());
+    await waitFor(() => expect(nav.screen).toEqual(returnTo));
+    expect(nav.notice).toBe('Contact updated.');
+    expect(await seriousViolations(container)).toEqual([]);
+  });
+
+  it('a value the field does not take is refused next to it in the interface language', async () => {
+    setLocale('fi');
+    try {
+      answers({
+        get_contact: () => ({ contact, client: amina }),
+        edit_contact: () => {
+          throw { kind: 'validation', message: 'must be from 0 to 600 (got 900)', field: 'duration_min', rule: { rule: 'number_range', min: 0, max: 600 } };
+        },
+      });
+      const { container } = render(ContactForm, { client: amina, contactId: contact.id, returnTo: { name: 'today' } });
+      await settle();
+      await fireEvent.input(container.querySelector('#contact-duration')!, { target: { value: '900' } });
+      await fireEvent.keyDown(container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
+      await waitFor(() => expect(container.querySelector('#contact-duration-error')?.textContent).toBe('Anna kokonaisluku väliltä 0–600.'));
+      expect(nav.screen.name).not.toBe('today');
+    } finally {
+      setLocale('en');
+    }
+  });
+
+  it('deleting asks first, and Cancel keeps the contact', async () => {
+    const invoke = answers({ get_contact: () => ({ contact, client: amina }), delete_contact: () => null });
+    render(ContactForm, { client: amina, contactId: contact.id, returnTo: { name: 'client', clientId: amina.id } });
+    await settle();
+    await fireEvent.click(screen.getByRole('button', { name: 'Delete contact' }));
+    const question = screen.getByRole('group', { name: /^Delete this contact\?/ });
+    await fireEvent.click(within(question).getByRole('button', { name: 'Cancel' }));
+    expect(screen.queryByText(/Delete this contact\?/)).toBeNull();
+    expect(invoke).not.toHaveBeenCalledWith('delete_contact', expect.anything());
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Delete contact' }));
+    await fireEvent.click(screen.getByRole('button', { name: 'Delete' }));
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith('delete_contact', { id: contact.id }));
+    await waitFor(() => expect(nav.notice).toBe('Contact deleted.'));
   });
 });
 

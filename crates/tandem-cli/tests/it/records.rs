@@ -233,3 +233,70 @@ fn status_and_export_describe_the_store() {
     assert_eq!(export["clients"][0]["given_name"], "Li");
     assert_eq!(export["contacts"][0]["client_id"], json!(client));
 }
+
+#[test]
+fn a_contact_is_corrected_field_by_field_and_deleted_by_mistake_leaves_the_lists() {
+    let store = TestStore::new();
+    let client = store.ok(&["client", "add", "--given-name", "Hodan"]);
+    let contact = store.ok(&[
+        "contact",
+        "add",
+        "--client",
+        &client,
+        "--topic",
+        "housing",
+        "--duration-min",
+        "20",
+        "--follow-up-on",
+        "2026-12-01",
+    ]);
+
+    let edited = store.json(&[
+        "contact",
+        "edit",
+        &contact,
+        "--topic",
+        "housing",
+        "--topic",
+        "employment",
+        "--duration-min",
+        "45",
+        "--clear",
+        "follow-up-on",
+    ]);
+    assert_eq!(
+        edited["changed"],
+        json!(["duration_min", "follow_up_on", "topics"])
+    );
+    let listed = store.json(&["contact", "list", "--client", &client]);
+    assert_eq!(listed[0]["duration_min"], 45);
+    assert_eq!(listed[0]["topics"], json!(["employment", "housing"]));
+    assert_eq!(listed[0]["follow_up_on"], json!(null));
+    assert_eq!(
+        store.ok(&["contact", "edit", &contact, "--duration-min", "45"]),
+        "nothing changed"
+    );
+
+    // The same rules as a new contact's, and a contact that is not there is named.
+    let refused = store.fails(&["contact", "edit", &contact, "--duration-min", "601"]);
+    assert!(refused.contains("duration_min"), "{refused}");
+    let nothing = store.fails(&["contact", "edit", &contact]);
+    assert!(nothing.contains("nothing to change"), "{nothing}");
+    let unknown = store.fails(&[
+        "contact",
+        "edit",
+        "0190f0c4-8d5e-7c3a-9f1e-2b3c4d5e6f70",
+        "--summary",
+        "x",
+    ]);
+    assert!(
+        unknown.contains("0190f0c4-8d5e-7c3a-9f1e-2b3c4d5e6f70"),
+        "{unknown}"
+    );
+
+    store.ok(&["contact", "edit", &contact, "--deleted", "true"]);
+    assert_eq!(
+        store.json(&["contact", "list", "--client", &client]),
+        json!([])
+    );
+}

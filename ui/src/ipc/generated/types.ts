@@ -150,6 +150,17 @@ follow_up_on: string | null,
  */
 follow_up_done: boolean, };
 
+export type ContactDetail = { 
+/**
+ * The contact.
+ */
+contact: ContactView, 
+/**
+ * Its client (followed to the surviving client of a merge), none for an anonymous
+ * visitor.
+ */
+client: ClientSummary | null, };
+
 export type SiteView = { 
 /**
  * The value of a contact's `site`.
@@ -204,9 +215,9 @@ export type ClientDraft = {
  */
 fields: { [key in string]: JsonValue }, };
 
-export type ClientEdit = { 
+export type RecordEdit = { 
 /**
- * The client.
+ * The record.
  */
 id: string, 
 /**
