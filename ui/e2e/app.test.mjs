@@ -230,6 +230,7 @@ test('a coach signs in, works offline, and the app syncs by itself when the serv
   assert.equal(await (await el('#contact-summary')).getValue(), 'E2E contact');
   await (await el('#contact-summary')).setValue('Vuokrasopimus käyty läpi.');
   await (await el('#contact-duration')).setValue('45');
+  await shot('17-contact-corrected');
   await (await el('form.contact-form button[type="submit"]')).click();
   await browser.waitUntil(async () => (await (await el('.timeline')).getText()).includes('Vuokrasopimus käyty läpi.'), {
     timeout: 10000,
