@@ -92,7 +92,6 @@ export const en: Messages = {
   'contact.delete': 'Delete contact',
   'contact.delete_question': 'Delete this contact? It leaves the client’s timeline, the follow-ups and the reports; its values stay in the history.',
   'contact.delete_confirm': 'Delete',
-  'contact.follow_up_done_label': 'Follow-up done',
   'client.edit_contact': 'Edit the contact of {when}',
   'contact.topics': 'Topics',
   'contact.referrals': 'Referrals',

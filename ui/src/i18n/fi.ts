@@ -92,7 +92,6 @@ export const fi: Messages = {
   'contact.delete': 'Poista käynti',
   'contact.delete_question': 'Poistetaanko tämä käynti? Se poistuu asiakkaan aikajanalta, seurannoista ja raporteista; sen tiedot säilyvät muutoshistoriassa.',
   'contact.delete_confirm': 'Poista',
-  'contact.follow_up_done_label': 'Seuranta tehty',
   'client.edit_contact': 'Muokkaa käyntiä {when}',
   'contact.topics': 'Aiheet',
   'contact.referrals': 'Ohjaukset',

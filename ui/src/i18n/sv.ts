@@ -92,7 +92,6 @@ export const sv: Messages = {
   'contact.delete': 'Radera besöket',
   'contact.delete_question': 'Radera det här besöket? Det försvinner från klientens tidslinje, uppföljningarna och rapporterna; uppgifterna finns kvar i historiken.',
   'contact.delete_confirm': 'Radera',
-  'contact.follow_up_done_label': 'Uppföljningen gjord',
   'client.edit_contact': 'Redigera besöket {when}',
   'contact.topics': 'Ämnen',
   'contact.referrals': 'Hänvisningar',

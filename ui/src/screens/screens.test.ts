@@ -712,6 +712,38 @@ describe('correcting a contact', () => {
     }
   });
 
+  it('a visit logged afterwards is set back in time; left alone, the time is the moment of saving', async () => {
+    const invoke = answers({
+      get_contact: () => ({ contact, client: amina }),
+      edit_contact: () => ({ changed_fields: ['occurred_at'] }),
+    });
+    const form = render(ContactForm, { client: amina, returnTo: { name: 'today' } });
+    await settle();
+    await fireEvent.keyDown(form.container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith('create_contact', expect.anything()));
+    const created = invoke.mock.calls.find(([command]) => command === 'create_contact')![1] as { draft: { fields: Record<string, unknown> } };
+    expect(created.draft.fields).not.toHaveProperty('occurred_at');
+    cleanup();
+
+    const later = render(ContactForm, { client: amina, returnTo: { name: 'today' } });
+    await settle();
+    await fireEvent.input(screen.getByLabelText('Time'), { target: { value: '2026-11-26T08:15' } });
+    await fireEvent.keyDown(later.container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
+    await waitFor(() => expect(invoke.mock.calls.filter(([command]) => command === 'create_contact')).toHaveLength(2));
+    const setBack = invoke.mock.calls.filter(([command]) => command === 'create_contact')[1][1] as { draft: { fields: Record<string, unknown> } };
+    expect(new Date(String(setBack.draft.fields.occurred_at)).getTime()).toBe(new Date(2026, 10, 26, 8, 15).getTime());
+    cleanup();
+
+    const correction = render(ContactForm, { client: amina, contactId: contact.id, returnTo: { name: 'today' } });
+    await settle();
+    await fireEvent.input(screen.getByLabelText('Time'), { target: { value: '2026-11-25T16:00' } });
+    await fireEvent.keyDown(correction.container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith('edit_contact', expect.anything()));
+    const edit = invoke.mock.calls.find(([command]) => command === 'edit_contact')![1] as { edit: { fields: Record<string, unknown> } };
+    expect(Object.keys(edit.edit.fields)).toEqual(['occurred_at']);
+    expect(new Date(String(edit.edit.fields.occurred_at)).getTime()).toBe(new Date(2026, 10, 25, 16, 0).getTime());
+  });
+
   it('deleting asks first, and Cancel keeps the contact', async () => {
     const invoke = answers({ get_contact: () => ({ contact, client: amina }), delete_contact: () => null });
     render(ContactForm, { client: amina, contactId: contact.id, returnTo: { name: 'client', clientId: amina.id } });
