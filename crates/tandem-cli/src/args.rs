@@ -142,12 +142,18 @@ pub(crate) enum ContactCommand {
     Add(NewContact),
     /// Correct fields of a contact (`--FIELD VALUE`; `--clear FIELD` empties one; list flags
     /// such as --topic replace the whole list; `--deleted true` deletes a contact logged by
-    /// mistake).
+    /// mistake, `--deleted false` brings it back).
     Edit {
         /// The contact's id.
         id: String,
         #[command(flatten)]
         fields: ContactFields,
+        /// true marks the contact deleted (a tombstone that syncs); false undoes that.
+        #[arg(long, value_name = "BOOL")]
+        deleted: Option<String>,
+        /// Empty this field; repeat for several.
+        #[arg(long, value_name = "FIELD")]
+        clear: Vec<String>,
     },
     /// List a client's contacts, newest first.
     List {
@@ -321,16 +327,16 @@ pub(crate) struct ContactFields {
     follow_up_on: Option<String>,
     #[arg(long, value_name = "BOOL")]
     follow_up_done: Option<String>,
-    /// true marks the contact deleted (a tombstone that syncs).
-    #[arg(long, value_name = "BOOL")]
-    deleted: Option<String>,
-    /// Empty this field; repeat for several.
-    #[arg(long, value_name = "FIELD")]
-    clear: Vec<String>,
 }
 
 impl ContactFields {
-    pub(crate) fn to_input(&self, entity: Entity) -> Result<BTreeMap<String, Json>> {
+    /// The input of these fields, with a correction's `deleted` and fields to `clear`.
+    pub(crate) fn to_input(
+        &self,
+        entity: Entity,
+        deleted: &Option<String>,
+        clear: &[String],
+    ) -> Result<BTreeMap<String, Json>> {
         let summary = read_text_file("summary", self.summary.clone(), self.summary_file.as_ref())?;
         let single = [
             ("occurred_at", &self.occurred_at),
@@ -343,10 +349,10 @@ impl ContactFields {
             ("summary", &summary),
             ("follow_up_on", &self.follow_up_on),
             ("follow_up_done", &self.follow_up_done),
-            ("deleted", &self.deleted),
+            ("deleted", deleted),
         ];
         let sets = [("topics", &self.topics), ("referrals", &self.referrals)];
-        collect_input(entity, &single, &sets, &self.clear)
+        collect_input(entity, &single, &sets, clear)
     }
 }
 

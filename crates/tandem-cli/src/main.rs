@@ -242,8 +242,14 @@ fn print_edit(out: &Output, id: RecordId, outcome: &EditOutcome) {
     );
 }
 
-/// A contact's fields with its site and coach given by name turned into their ids.
-fn contact_input(store: &Store, mut fields: ContactFields) -> Result<BTreeMap<String, Json>> {
+/// A contact's fields with its site and coach given by name turned into their ids (and, for
+/// a correction, `deleted` and the fields to clear).
+fn contact_input(
+    store: &Store,
+    mut fields: ContactFields,
+    deleted: &Option<String>,
+    clear: &[String],
+) -> Result<BTreeMap<String, Json>> {
     fields.site = fields
         .site
         .map(|site| site_id(&store.sites()?, &site))
@@ -252,13 +258,13 @@ fn contact_input(store: &Store, mut fields: ContactFields) -> Result<BTreeMap<St
         .coach_id
         .map(|coach| user_id(&COACH, &store.known_user_names()?, &coach))
         .transpose()?;
-    fields.to_input(Entity::Contact)
+    fields.to_input(Entity::Contact, deleted, clear)
 }
 
 fn contact(command: ContactCommand, mut store: Store, out: &Output) -> Result<()> {
     match command {
         ContactCommand::Add(new) => {
-            let mut input = contact_input(&store, new.fields)?;
+            let mut input = contact_input(&store, new.fields, &None, &[])?;
             let client = new.client.as_deref().map(RecordId::parse).transpose()?;
             match client {
                 Some(client) => {
@@ -282,9 +288,14 @@ fn contact(command: ContactCommand, mut store: Store, out: &Output) -> Result<()
             let id = store.create_record(Entity::Contact, &input, EditContext::at(now))?;
             out.print(&json!({"id": id}), || id.to_string());
         }
-        ContactCommand::Edit { id, fields } => {
+        ContactCommand::Edit {
+            id,
+            fields,
+            deleted,
+            clear,
+        } => {
             let id = RecordId::parse(&id)?;
-            let input = contact_input(&store, fields)?;
+            let input = contact_input(&store, fields, &deleted, &clear)?;
             if input.is_empty() {
                 bail!(
                     "nothing to change: give at least one --FIELD VALUE (see `tandem contact edit --help`)"

@@ -654,6 +654,24 @@ describe('unsynced changes per coach', () => {
     await settle();
     expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('Correct the contact: Amina Warsame');
   });
+
+  it('Fix is not offered for a refused change of a contact the form does not edit', async () => {
+    answers({
+      unsynced: () => {
+        const view = unsyncedView(false);
+        const refused = (change_id: string, field: string, value: unknown) =>
+          ({ ...view.rejected[0], change_id, entity: 'contact', record_id: 'c9', field, value, reason: `${field}: refused`, reason_code: 'user_not_in_team' });
+        return { ...view, rejected: [refused('r7', 'coach_id', 'u-gone'), refused('r8', 'deleted', true)] };
+      },
+    });
+    const { container } = render(Unsynced);
+    await settle();
+    for (const id of ['r7', 'r8']) {
+      const row = container.querySelector(`tr[data-change="${id}"]`) as HTMLElement;
+      expect(within(row).queryByRole('button', { name: 'Fix…' }), id).toBeNull();
+      expect(within(row).getByRole('button', { name: 'Retry' }), id).toBeTruthy();
+    }
+  });
 });
 
 describe('correcting a contact', () => {
@@ -663,7 +681,7 @@ describe('correcting a contact', () => {
     answers();
     render(ClientProfile, { clientId: amina.id });
     await settle();
-    await fireEvent.click(screen.getByRole('button', { name: /^Edit the contact of / }));
+    await fireEvent.click(screen.getByRole('button', { name: /^Edit the contact on / }));
     expect(nav.screen).toMatchObject({ name: 'contact', client: { id: amina.id }, contactId: contact.id, returnTo: { name: 'client', clientId: amina.id } });
   });
 
@@ -742,6 +760,50 @@ describe('correcting a contact', () => {
     const edit = invoke.mock.calls.find(([command]) => command === 'edit_contact')![1] as { edit: { fields: Record<string, unknown> } };
     expect(Object.keys(edit.edit.fields)).toEqual(['occurred_at']);
     expect(new Date(String(edit.edit.fields.occurred_at)).getTime()).toBe(new Date(2026, 10, 25, 16, 0).getTime());
+  });
+
+  it('a contact with fields never set gets only the corrected one written, none filled in for it', async () => {
+    const bare = { ...contact, channel: null, site: null, duration_min: null, summary: null, service_language: null, follow_up_on: null, topics: [], referrals: [] };
+    const invoke = answers({ get_contact: () => ({ contact: bare, client: amina }), edit_contact: () => ({ changed_fields: ['summary'] }) });
+    const { container } = render(ContactForm, { client: amina, contactId: contact.id, returnTo: { name: 'today' } });
+    await settle();
+    expect((screen.getByLabelText('How') as HTMLSelectElement).value).toBe('');
+    await fireEvent.input(screen.getByLabelText('Summary'), { target: { value: 'Called back about the CV.' } });
+    await fireEvent.keyDown(container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith('edit_contact', { edit: { id: contact.id, fields: { summary: 'Called back about the CV.' } } }));
+  });
+
+  it('a follow-up moved to another day is no longer done', async () => {
+    const done = { ...contact, follow_up_done: true };
+    const invoke = answers({ get_contact: () => ({ contact: done, client: amina }), edit_contact: () => ({ changed_fields: [] }) });
+    const { container } = render(ContactForm, { client: amina, contactId: contact.id, returnTo: { name: 'today' } });
+    await settle();
+    expect((screen.getByLabelText('Follow-up done') as HTMLInputElement).checked).toBe(true);
+    // A picked day is an input, then a change, as in the web view.
+    await fireEvent.input(screen.getByLabelText('Follow up on'), { target: { value: '2026-12-15' } });
+    await fireEvent.change(screen.getByLabelText('Follow up on'), { target: { value: '2026-12-15' } });
+    expect((screen.getByLabelText('Follow-up done') as HTMLInputElement).checked).toBe(false);
+    await fireEvent.keyDown(container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith('edit_contact', { edit: { id: contact.id, fields: { follow_up_on: '2026-12-15', follow_up_done: false } } }));
+  });
+
+  it('while deleting is asked, the safe answer has the focus, Escape answers no and Ctrl+Enter saves nothing', async () => {
+    const invoke = answers({ get_contact: () => ({ contact, client: amina }), edit_contact: () => ({ changed_fields: [] }), delete_contact: () => null });
+    go({ name: 'contact', client: amina, contactId: contact.id, returnTo: { name: 'follow_ups' } });
+    const { container } = render(ContactForm, { client: amina, contactId: contact.id, returnTo: { name: 'follow_ups' } });
+    await settle();
+    await fireEvent.click(screen.getByRole('button', { name: 'Delete contact' }));
+    await settle();
+    const question = screen.getByRole('group', { name: /^Delete this contact\?/ });
+    expect(document.activeElement).toBe(within(question).getByRole('button', { name: 'Cancel' }));
+    await fireEvent.keyDown(container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
+    await fireEvent.keyDown(container.querySelector('form')!, { key: 'Escape' });
+    await settle();
+    expect(screen.queryByRole('group', { name: /^Delete this contact\?/ })).toBeNull();
+    expect(document.activeElement).toBe(screen.getByRole('button', { name: 'Delete contact' }));
+    expect(nav.screen.name).toBe('contact');
+    expect(invoke).not.toHaveBeenCalledWith('edit_contact', expect.anything());
+    expect(invoke).not.toHaveBeenCalledWith('delete_contact', expect.anything());
   });
 
   it('deleting asks first, and Cancel keeps the contact', async () => {

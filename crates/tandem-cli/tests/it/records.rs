@@ -299,4 +299,16 @@ fn a_contact_is_corrected_field_by_field_and_deleted_by_mistake_leaves_the_lists
         store.json(&["contact", "list", "--client", &client]),
         json!([])
     );
+    // A contact deleted by mistake in turn comes back.
+    store.ok(&["contact", "edit", &contact, "--deleted", "false"]);
+    assert_eq!(
+        store.json(&["contact", "list", "--client", &client])[0]["id"],
+        json!(contact)
+    );
+    // A new contact is never logged deleted, nor with fields to clear.
+    let help = store.ok(&["contact", "add", "--help"]);
+    assert!(
+        !help.contains("--deleted") && !help.contains("--clear"),
+        "{help}"
+    );
 }
