@@ -3,10 +3,11 @@ import type { ClientSummary } from '../ipc';
 
 export type Screen =
   | { name: 'today' }
-  | { name: 'client'; clientId: string; edit?: boolean }
+  // `edit`: with the edit form open; `field`: the field to correct, focused in it.
+  | { name: 'client'; clientId: string; edit?: boolean; field?: string }
   // A new contact for `client` (none: an anonymous visitor), or with `contactId` the
-  // correction of a contact logged before.
-  | { name: 'contact'; client: ClientSummary | null; returnTo: Screen; contactId?: string }
+  // correction of a contact logged before (`field`: the one to correct, focused).
+  | { name: 'contact'; client: ClientSummary | null; returnTo: Screen; contactId?: string; field?: string }
   | { name: 'follow_ups' }
   | { name: 'unsynced' }
   | { name: 'reports' }

@@ -624,12 +624,13 @@ describe('unsynced changes per coach', () => {
     expect(screen.getByText(/Fix opens the client’s or the contact’s form/)).toBeTruthy();
     const row = container.querySelector('tr[data-change="r1"]') as HTMLElement;
     await fireEvent.click(within(row).getByRole('button', { name: 'Fix…' }));
-    expect(nav.screen).toEqual({ name: 'client', clientId: amina.id, edit: true });
+    expect(nav.screen).toEqual({ name: 'client', clientId: amina.id, edit: true, field: 'email' });
     cleanup();
 
-    render(ClientProfile, { clientId: amina.id, edit: true });
+    render(ClientProfile, { clientId: amina.id, edit: true, field: 'email' });
     await settle();
     expect(screen.getByRole('button', { name: 'Save' })).toBeTruthy();
+    expect(document.activeElement?.id).toBe('client-email');
     expect(screen.queryByRole('button', { name: 'Edit' })).toBeNull();
   });
 
@@ -647,12 +648,13 @@ describe('unsynced changes per coach', () => {
     await settle();
     const row = container.querySelector('tr[data-change="r6"]') as HTMLElement;
     await fireEvent.click(within(row).getByRole('button', { name: 'Fix…' }));
-    expect(nav.screen).toEqual({ name: 'contact', client: null, contactId: contact.id, returnTo: { name: 'unsynced' } });
+    expect(nav.screen).toEqual({ name: 'contact', client: null, contactId: contact.id, field: 'duration_min', returnTo: { name: 'unsynced' } });
     cleanup();
 
-    render(ContactForm, { client: null, contactId: contact.id, returnTo: { name: 'unsynced' } });
+    render(ContactForm, { client: null, contactId: contact.id, field: 'duration_min', returnTo: { name: 'unsynced' } });
     await settle();
     expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('Correct the contact: Amina Warsame');
+    expect(document.activeElement?.id).toBe('contact-duration');
   });
 
   it('Fix is not offered for a refused change of a contact the form does not edit', async () => {
