@@ -120,6 +120,7 @@ export const en: Messages = {
   'follow_ups.today': 'Today',
   'follow_ups.this_week': 'Later this week',
   'follow_ups.none': 'Nothing here.',
+  'follow_ups.edit': 'Edit the follow-up of {name}',
   'follow_ups.anonymous': 'Anonymous visitor',
   'follow_ups.due': 'due {date}',
   'follow_ups.more_overdue': "Showing the {shown} most recently due of {total}. Every open follow-up is also on its client's profile.",

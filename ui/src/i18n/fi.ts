@@ -120,6 +120,7 @@ export const fi: Messages = {
   'follow_ups.today': 'Tänään',
   'follow_ups.this_week': 'Myöhemmin tällä viikolla',
   'follow_ups.none': 'Ei mitään.',
+  'follow_ups.edit': 'Muokkaa seurantaa: {name}',
   'follow_ups.anonymous': 'Anonyymi kävijä',
   'follow_ups.due': 'erääntyy {date}',
   'follow_ups.more_overdue': 'Näytetään {shown} viimeksi erääntynyttä, kaikkiaan {total}. Jokainen avoin seuranta näkyy myös asiakkaan tiedoissa.',

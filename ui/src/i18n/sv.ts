@@ -120,6 +120,7 @@ export const sv: Messages = {
   'follow_ups.today': 'I dag',
   'follow_ups.this_week': 'Senare denna vecka',
   'follow_ups.none': 'Inget här.',
+  'follow_ups.edit': 'Redigera uppföljningen: {name}',
   'follow_ups.anonymous': 'Anonym besökare',
   'follow_ups.due': 'senast {date}',
   'follow_ups.more_overdue': 'Visar de {shown} senast förfallna av {total}. Varje öppen uppföljning finns också i klientens profil.',

@@ -233,6 +233,16 @@ describe('follow-ups', () => {
     );
   });
 
+  it('a follow-up, an anonymous visitor’s too, opens its contact at the follow-up date to move or correct it', async () => {
+    answers();
+    render(FollowUps);
+    await settle();
+    await fireEvent.click(screen.getByRole('button', { name: 'Edit the follow-up of Anonymous visitor' }));
+    expect(nav.screen).toEqual({ name: 'contact', client: null, contactId: 'c2', field: 'follow_up_on', returnTo: { name: 'follow_ups' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Edit the follow-up of Amina Warsame' }));
+    expect(nav.screen).toMatchObject({ name: 'contact', client: { id: amina.id }, contactId: aminaDetail.contacts[0].id, field: 'follow_up_on' });
+  });
+
   it("the whole team's list says whose each follow-up is; a coach's own list does not", async () => {
     localStorage.clear();
     const mine = { contact: { ...aminaDetail.contacts[0], id: 'c1' }, client: amina };
