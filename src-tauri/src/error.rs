@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 use tandem_domain::{DomainError, Rule};
+use tandem_protocol::RejectCode;
 use tandem_store::StoreError;
 use ts_rs::TS;
 
@@ -82,6 +83,12 @@ pub struct CommandError {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub rule: Option<Rule>,
+    /// The server's refusal of the field's value, for validation errors the server found
+    /// (a conflict's resolution naming a user outside the team, say): the UI says it in the
+    /// user's language, `message` holds the server's English words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub reason_code: Option<RejectCode>,
 }
 
 impl CommandError {
@@ -92,6 +99,7 @@ impl CommandError {
             message: message.into(),
             field: None,
             rule: None,
+            reason_code: None,
         }
     }
 
@@ -102,6 +110,7 @@ impl CommandError {
             message: message.into(),
             field: Some(field.to_owned()),
             rule: None,
+            reason_code: None,
         }
     }
 }
@@ -123,6 +132,7 @@ impl From<DomainError> for CommandError {
         Self {
             kind: ErrorKind::Validation,
             rule: error.rule(),
+            reason_code: None,
             message,
             field,
         }

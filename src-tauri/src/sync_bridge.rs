@@ -79,9 +79,11 @@ impl From<&SyncError> for CommandError {
                 field,
                 message,
                 rule,
+                reason_code,
             } => {
                 return CommandError {
                     rule: rule.clone(),
+                    reason_code: *reason_code,
                     ..CommandError::invalid_field(field, message.clone())
                 };
             }
@@ -1245,6 +1247,7 @@ mod tests {
             field: "phone".to_owned(),
             message: "phone: too short".to_owned(),
             rule: Some(Rule::PhoneLength),
+            reason_code: None,
         });
         assert_eq!(
             (error.kind, error.field.as_deref(), error.rule),
@@ -1252,6 +1255,20 @@ mod tests {
                 ErrorKind::Validation,
                 Some("phone"),
                 Some(Rule::PhoneLength)
+            )
+        );
+        let refused = CommandError::from(SyncError::InvalidResolution {
+            field: "consent_by".to_owned(),
+            message: "consent_by: x is not a user of this team".to_owned(),
+            rule: None,
+            reason_code: Some(tandem_protocol::RejectCode::UserNotInTeam),
+        });
+        assert_eq!(
+            (refused.kind, refused.field.as_deref(), refused.reason_code),
+            (
+                ErrorKind::Validation,
+                Some("consent_by"),
+                Some(tandem_protocol::RejectCode::UserNotInTeam)
             )
         );
         let error = online_only(SyncError::Offline {

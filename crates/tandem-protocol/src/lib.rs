@@ -757,6 +757,12 @@ pub struct ApiErrorBody {
     pub error: String,
     /// What went wrong, for people; never contains client data.
     pub message: String,
+    /// Why a write was refused, for refusals of a value that a device explains in its user's
+    /// language: a team lead's resolution of a conflict (`invalid_value`, `user_not_in_team`,
+    /// `lawful_basis_required`, `lawful_basis_in_use`). The same codes as a pushed change's
+    /// [`ChangeResult::reason_code`]; left out by other errors and by servers before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<RejectCode>,
 }
 
 /// Machine codes of [`ApiErrorBody::error`] that clients act on.

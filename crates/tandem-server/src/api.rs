@@ -43,7 +43,7 @@ use crate::auth::{PasswordHashing, new_device_token, token_hash};
 use crate::clock::{Clock, new_uuid_v7, to_ms};
 use crate::metrics::ServerMetrics;
 use crate::push::{
-    forget_lost_bases, prepare_change, refuse_unknown_sites, refuse_users_outside_team,
+    Refusal, forget_lost_bases, prepare_change, refuse_unknown_sites, refuse_users_outside_team,
     site_written, user_named, user_outside_team, user_written,
 };
 use crate::store::{NewDevice, PushContext, ServerStore};
@@ -197,6 +197,7 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    reason_code: Option<RejectCode>,
     retry_after_secs: Option<u64>,
     internal: Option<Box<ServerError>>,
 }
@@ -207,8 +208,18 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            reason_code: None,
             retry_after_secs: None,
             internal: None,
+        }
+    }
+
+    /// 422: a value the server refuses to write, with the refusal's code (a device says it in
+    /// its user's language) and words.
+    fn refused(code: &'static str, refusal: Refusal) -> Self {
+        Self {
+            reason_code: Some(refusal.code),
+            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, refusal.reason)
         }
     }
 
@@ -275,9 +286,7 @@ impl From<ServerError> for ApiError {
             err @ ServerError::ClientNotMergeable { .. } => {
                 Self::new(StatusCode::CONFLICT, "not_mergeable", err.to_string())
             }
-            ServerError::ConsentRequired(reason) => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "consent_required", reason)
-            }
+            ServerError::ConsentRequired(refusal) => Self::refused("consent_required", refusal),
             err @ ServerError::MergeNotUndoable { .. } => {
                 Self::new(StatusCode::CONFLICT, "merge_not_undoable", err.to_string())
             }
@@ -376,6 +385,7 @@ impl IntoResponse for ApiError {
         let body = ApiErrorBody {
             error: self.code.to_owned(),
             message: self.message,
+            reason_code: self.reason_code,
         };
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after_secs {
@@ -922,7 +932,7 @@ async fn list_conflicts(
         (status = 409, description = "`conflict_not_open`: the conflict was resolved already.", body = ApiErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over the limit.", body = ApiErrorBody),
         UnsupportedMediaType,
-        (status = 422, description = "`invalid_request`: JSON of the wrong shape or an invalid value (a `consent_by` naming no user of the team among them); the message names the field. `consent_required`: the value would leave special-category data on a client without a lawful basis.", body = ApiErrorBody),
+        (status = 422, description = "`invalid_request`: JSON of the wrong shape or an invalid value (a `consent_by` naming no user of the team among them); the message names the field, and `reason_code` says which refusal it is for a value (`invalid_value`, `user_not_in_team`). `consent_required`: the value would leave special-category data on a client without a lawful basis (`reason_code` `lawful_basis_required`, or `lawful_basis_in_use` for clearing the basis).", body = ApiErrorBody),
         StoreFailure,
     )
 )]
@@ -944,12 +954,15 @@ async fn resolve_conflict(
         .map_err(|err| ServerError::CorruptData(err.to_string()))?;
     let value = spec
         .parse_json(&request.value, ValidationContext::new(now.date_naive()))
-        .map_err(|err| ApiError::invalid(err.to_string()))?;
+        .map_err(|err| {
+            let refusal = Refusal::new(RejectCode::InvalidValue, err.to_string());
+            ApiError::refused(error_codes::INVALID_REQUEST, refusal)
+        })?;
     if user_named(spec, &value).is_some()
         && let Some(refusal) =
             user_outside_team(spec, &value, &team_member_ids(&state, team_id).await?)
     {
-        return Err(ApiError::invalid(refusal.reason));
+        return Err(ApiError::refused(error_codes::INVALID_REQUEST, refusal));
     }
     let change_id = new_uuid_v7(state.clock.as_ref());
     let (conflict, change) = state

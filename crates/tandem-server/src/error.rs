@@ -111,9 +111,10 @@ pub enum ServerError {
         /// What changed since.
         reason: String,
     },
-    /// The write would leave special-category data on a client without a lawful basis.
-    #[error("{0}")]
-    ConsentRequired(String),
+    /// The write would leave special-category data on a client without a lawful basis: the
+    /// refusal says which way (`lawful_basis_required` or `lawful_basis_in_use`) and why.
+    #[error("{}", .0.reason)]
+    ConsentRequired(crate::push::Refusal),
     /// Hashing or checking a password failed.
     #[error("password hashing failed: {0}")]
     PasswordHashing(String),

@@ -365,6 +365,7 @@ mod tests {
             code: "not_found".to_owned(),
             message: "no route".to_owned(),
             retry_after_secs: None,
+            reason_code: None,
         });
         let kept = refresh(&mut store, older_server).unwrap();
         assert!(kept.is_some_and(|why| why.contains("404")));
@@ -401,6 +402,7 @@ mod tests {
             code: "not_found".to_owned(),
             message: "no route".to_owned(),
             retry_after_secs: None,
+            reason_code: None,
         });
         let kept = refresh_sites(&mut store, older_server).unwrap();
         assert!(kept.is_some_and(|why| why.contains("404")));

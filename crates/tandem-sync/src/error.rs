@@ -84,6 +84,9 @@ pub enum SyncError {
         message: String,
         /// What the server's `Retry-After` said (a 503 `storage_full` says 60).
         retry_after_secs: Option<u64>,
+        /// Which refusal of a value it was, when the body said (a 422 refusing a conflict's
+        /// resolution).
+        reason_code: Option<tandem_protocol::RejectCode>,
     },
 
     /// The server's answer does not follow the protocol (or was cut short).
@@ -177,9 +180,11 @@ pub enum SyncError {
         field: String,
         /// What is wrong, naming the field.
         message: String,
-        /// The field's rule the value broke, when this laptop's validation found it (the
-        /// server's refusals carry only words).
+        /// The field's rule the value broke, when this laptop's validation found it.
         rule: Option<tandem_domain::Rule>,
+        /// The server's refusal, when the server refused the value (a rule this laptop does
+        /// not check: the team's users, the client's lawful basis, or a newer server's).
+        reason_code: Option<tandem_protocol::RejectCode>,
     },
 
     /// The provisioning file IT wrote is unreadable or has a wrong key or value.

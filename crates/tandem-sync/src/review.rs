@@ -96,6 +96,7 @@ pub async fn resolve_conflict(
         field: local.field.clone(),
         rule: error.rule(),
         message: error.to_string(),
+        reason_code: None,
     };
     let spec = Entity::parse(&local.entity)
         .and_then(|entity| field_spec(entity, &local.field))
@@ -115,12 +116,14 @@ pub async fn resolve_conflict(
         Err(SyncError::Server {
             status: 422,
             message,
+            reason_code,
             ..
         }) => {
             return Err(SyncError::InvalidResolution {
                 field: local.field,
                 message,
                 rule: None,
+                reason_code,
             });
         }
         Err(SyncError::Server { status: 404, .. }) => {

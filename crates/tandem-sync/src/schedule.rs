@@ -351,6 +351,7 @@ mod tests {
             code: "storage_full".to_owned(),
             message: "The server's disk is full.".to_owned(),
             retry_after_secs: Some(60),
+            reason_code: None,
         };
         let full_disk = CycleOutcome::of::<()>(&Err(full_disk));
         schedule.start();
@@ -412,6 +413,7 @@ mod tests {
             code: "internal".to_owned(),
             message: "the server failed".to_owned(),
             retry_after_secs: None,
+            reason_code: None,
         };
         assert_eq!(CycleOutcome::of::<()>(&Err(internal)), FAILED);
         assert_eq!(

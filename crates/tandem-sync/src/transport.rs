@@ -250,6 +250,7 @@ impl HttpTransport {
         }
         let body: Option<ApiErrorBody> = serde_json::from_slice(&bytes).ok();
         let code = body.as_ref().map(|b| b.error.clone()).unwrap_or_default();
+        let reason_code = body.as_ref().and_then(|b| b.reason_code);
         let message = body.map(|b| b.message).unwrap_or_else(|| {
             let text = String::from_utf8_lossy(&bytes);
             let text = text.trim();
@@ -282,6 +283,7 @@ impl HttpTransport {
                 },
                 message,
                 retry_after_secs: retry_after,
+                reason_code,
             },
         })
     }

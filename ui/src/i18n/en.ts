@@ -273,6 +273,10 @@ export const en: Messages = {
   'validation.wrong_type': 'This value is of the wrong kind.',
   'validation.lawful_basis_required': 'Record a lawful basis first: this is special-category data, kept only with a lawful basis.',
   'validation.lawful_basis_in_use': 'Cannot be removed while “{field}” holds special-category data: clear that first.',
+  'refusal.invalid_value': 'The server does not accept this value for the field. Choose another value.',
+  'refusal.user_not_in_team': 'This person is not a member of your team on the server. Choose a member of the team, or ask IT to add them to it.',
+  'refusal.lawful_basis_required': 'This is special-category data: the server keeps it only once the client has a lawful basis. Record the lawful basis first.',
+  'refusal.lawful_basis_in_use': 'The lawful basis cannot be removed while the client has special-category data. Clear that data first, or keep a basis.',
 
   'error.validation': 'Please check this value.',
   'error.validation_field': 'Please check “{field}”.',

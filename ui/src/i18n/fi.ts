@@ -273,6 +273,10 @@ export const fi: Messages = {
   'validation.wrong_type': 'Arvo on väärää tyyppiä.',
   'validation.lawful_basis_required': 'Kirjaa ensin käsittelyperuste: tämä on erityiseen henkilötietoryhmään kuuluva tieto, jota säilytetään vain käsittelyperusteella.',
   'validation.lawful_basis_in_use': 'Ei voi poistaa, kun kentässä ”{field}” on erityiseen henkilötietoryhmään kuuluvaa tietoa: poista se ensin.',
+  'refusal.invalid_value': 'Palvelin ei hyväksy tätä arvoa kenttään. Valitse toinen arvo.',
+  'refusal.user_not_in_team': 'Tämä henkilö ei ole palvelimella tiimisi jäsen. Valitse tiimin jäsen tai pyydä IT-tukea lisäämään hänet tiimiin.',
+  'refusal.lawful_basis_required': 'Tämä on erityiseen henkilötietoryhmään kuuluvaa tietoa: palvelin säilyttää sen vain, kun asiakkaalla on käsittelyperuste. Kirjaa käsittelyperuste ensin.',
+  'refusal.lawful_basis_in_use': 'Käsittelyperustetta ei voi poistaa, kun asiakkaalla on erityiseen henkilötietoryhmään kuuluvia tietoja. Poista ne ensin tai pidä jokin peruste.',
 
   'error.validation': 'Tarkista tämä arvo.',
   'error.validation_field': 'Tarkista kenttä ”{field}”.',

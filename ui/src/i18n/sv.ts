@@ -273,6 +273,10 @@ export const sv: Messages = {
   'validation.wrong_type': 'Värdet är av fel slag.',
   'validation.lawful_basis_required': 'Ange först en rättslig grund: detta är en känslig personuppgift som bara sparas med rättslig grund.',
   'validation.lawful_basis_in_use': 'Kan inte tas bort medan ”{field}” innehåller känsliga personuppgifter: töm det först.',
+  'refusal.invalid_value': 'Servern godtar inte det här värdet för fältet. Välj ett annat värde.',
+  'refusal.user_not_in_team': 'Personen är inte medlem i ditt team på servern. Välj en medlem i teamet, eller be IT att lägga till hen i teamet.',
+  'refusal.lawful_basis_required': 'Det här är känsliga personuppgifter: servern sparar dem bara när klienten har en rättslig grund. Registrera den rättsliga grunden först.',
+  'refusal.lawful_basis_in_use': 'Den rättsliga grunden kan inte tas bort medan klienten har känsliga personuppgifter. Ta bort dem först, eller behåll en grund.',
 
   'error.validation': 'Kontrollera det här värdet.',
   'error.validation_field': 'Kontrollera ”{field}”.',

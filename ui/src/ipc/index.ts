@@ -21,6 +21,7 @@ import type {
   FollowUpsDue,
   RecordEdit,
   RecordRef,
+  RejectCode,
   ReportRequest,
   ReportView,
   Rule,
@@ -47,13 +48,22 @@ export class AppError extends Error {
   readonly field: string | null;
   /** The field's rule the value broke, for a validation error of a value. */
   readonly rule: Rule | null;
+  /** The server's refusal of the value, for a validation error the server found. */
+  readonly reasonCode: RejectCode | null;
 
-  constructor(kind: ErrorKind | 'unknown', message: string, field: string | null = null, rule: Rule | null = null) {
+  constructor(
+    kind: ErrorKind | 'unknown',
+    message: string,
+    field: string | null = null,
+    rule: Rule | null = null,
+    reasonCode: RejectCode | null = null,
+  ) {
     super(message);
     this.name = 'AppError';
     this.kind = kind;
     this.field = field;
     this.rule = rule;
+    this.reasonCode = reasonCode;
   }
 }
 
@@ -69,7 +79,9 @@ function isCommandError(value: unknown): value is CommandError {
 /** Turns whatever a failed invoke threw into an AppError. */
 export function toAppError(thrown: unknown): AppError {
   if (thrown instanceof AppError) return thrown;
-  if (isCommandError(thrown)) return new AppError(thrown.kind, thrown.message, thrown.field ?? null, thrown.rule ?? null);
+  if (isCommandError(thrown)) {
+    return new AppError(thrown.kind, thrown.message, thrown.field ?? null, thrown.rule ?? null, thrown.reason_code ?? null);
+  }
   if (thrown instanceof Error) return new AppError('unknown', thrown.message);
   return new AppError('unknown', String(thrown));
 }

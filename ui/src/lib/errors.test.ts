@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AppError } from '../ipc';
 import { LOCALES, MESSAGES, setLocale } from '../i18n/index.svelte';
-import { ERROR_KINDS, RULE_NAMES, fieldErrors, ruleText } from './errors';
+import { ERROR_KINDS, REFUSAL_CODES, RULE_NAMES, fieldErrors, ruleText } from './errors';
 
 describe('error texts', () => {
   afterEach(() => setLocale('fi'));
@@ -22,6 +22,14 @@ describe('error texts', () => {
     }
   });
 
+  it('every refusal of a value with a text of its own has it in every language', () => {
+    expect(REFUSAL_CODES).toContain('user_not_in_team');
+    for (const locale of LOCALES) {
+      const missing = REFUSAL_CODES.filter((code) => !MESSAGES[locale][`refusal.${code}`]);
+      expect(missing, locale).toEqual([]);
+    }
+  });
+
   it('a broken rule is said in the user’s language with its limits, years without a separator', () => {
     setLocale('fi');
     expect(ruleText({ rule: 'year_range', min: 1900, max: 2026 })).toBe('Anna vuosi väliltä 1900–2026.');
@@ -35,9 +43,15 @@ describe('error texts', () => {
     setLocale('en');
     const ruled = new AppError('validation', '`040` is not a Finnish phone number', 'phone', { rule: 'phone_length' });
     expect(fieldErrors(ruled)).toEqual({ phone: 'A Finnish number that starts with 0 has 6 to 12 digits.' });
-    // A server's refusal carries words only.
+    // A server's refusal is said by its code; one without a code, or with a code this
+    // version has no text for, by the server's words.
+    setLocale('fi');
+    const refused = new AppError('validation', 'consent_by: x is not a user of this team', 'consent_by', null, 'user_not_in_team');
+    expect(fieldErrors(refused)).toEqual({ consent_by: MESSAGES.fi['refusal.user_not_in_team'] });
     const worded = new AppError('validation', 'consent_by: not a user of this team', 'consent_by');
     expect(fieldErrors(worded)).toEqual({ consent_by: 'consent_by: not a user of this team' });
+    const unknown = new AppError('validation', 'lawful_basis: quota exceeded', 'lawful_basis', null, 'other');
+    expect(fieldErrors(unknown)).toEqual({ lawful_basis: 'lawful_basis: quota exceeded' });
     expect(fieldErrors(new AppError('offline', 'no network'))).toEqual({});
   });
 });

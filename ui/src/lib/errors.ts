@@ -1,5 +1,5 @@
 // Translated, friendly messages for command errors. The UI never matches on the English detail.
-import { AppError, toAppError, type ErrorKind, type Rule } from '../ipc';
+import { AppError, toAppError, type ErrorKind, type RejectCode, type Rule } from '../ipc';
 import { fieldLabel, t } from '../i18n/index.svelte';
 
 // Every kind the shell sends (generated from Rust): TypeScript refuses this table when a
@@ -91,16 +91,31 @@ export function ruleText(rule: Rule): string {
   }
 }
 
+// The server's refusals of a value a user chose (a team lead's resolution of a conflict),
+// each with a text in every language (errors.test.ts); another code shows the server's words.
+const REFUSALS: Partial<Record<RejectCode, true>> = {
+  invalid_value: true,
+  user_not_in_team: true,
+  lawful_basis_required: true,
+  lawful_basis_in_use: true,
+};
+
+/** The server's refusals of a value that have a text of their own. */
+export const REFUSAL_CODES = Object.keys(REFUSALS) as RejectCode[];
+
 /**
  * Validation errors by field name, for messages next to the form controls: the broken rule
- * in the user's language, or the detail where the error names no rule (a server's words).
+ * or the server's refusal in the user's language, or the detail where the error names
+ * neither (a server's words).
  */
 export function fieldErrors(error: unknown): Record<string, string> {
   const appError = toAppError(error);
-  if (appError.kind === 'validation' && appError.field) {
-    return { [appError.field]: appError.rule ? ruleText(appError.rule) : appError.message };
+  if (appError.kind !== 'validation' || !appError.field) return {};
+  if (appError.rule) return { [appError.field]: ruleText(appError.rule) };
+  if (appError.reasonCode && Object.hasOwn(REFUSALS, appError.reasonCode)) {
+    return { [appError.field]: t(`refusal.${appError.reasonCode}`) };
   }
-  return {};
+  return { [appError.field]: appError.message };
 }
 
 export { AppError };

@@ -473,6 +473,30 @@ describe('conflicts', () => {
     expect(invoke).toHaveBeenCalledWith('resolve_conflict', { resolution: { conflict_id: 7, value: '040 555 6666' } });
   });
 
+  it('a value kept but refused by the server says why on its card, in the user’s language', async () => {
+    answers({
+      unsynced: () => unsyncedView(true),
+      resolve_conflict: () => {
+        throw {
+          kind: 'validation', field: 'phone', reason_code: 'invalid_value',
+          message: 'phone: `+358409999999` is not accepted',
+        };
+      },
+    });
+    const { container } = render(Unsynced);
+    await settle();
+    await fireEvent.click(screen.getByRole('button', { name: 'Keep this: +358409999999' }));
+    const card = container.querySelector('article[data-conflict="7"]') as HTMLElement;
+    await waitFor(() =>
+      expect(card.querySelector('.field-error')?.textContent).toBe(
+        'The server does not accept this value for the field. Choose another value.',
+      ),
+    );
+    // The other conflict's card says nothing.
+    const other = container.querySelector('article[data-conflict="5"]') as HTMLElement;
+    expect(other.querySelector('.field-error')).toBeNull();
+  });
+
   it('offline, resolving says it needs a connection', async () => {
     answers({
       unsynced: () => unsyncedView(true),

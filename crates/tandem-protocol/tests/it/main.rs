@@ -253,9 +253,10 @@ proptest! {
     fn device_and_error_messages_round_trip(
         devices in prop::collection::vec(device_info(), 0..3),
         error in text(), message in text(), status in text(),
+        reason_code in proptest::option::of(proptest::sample::select(RejectCode::ALL.to_vec())),
     ) {
         round_trips(&DeviceList { devices });
-        round_trips(&ApiErrorBody { error, message });
+        round_trips(&ApiErrorBody { error, message, reason_code });
         round_trips(&HealthResponse { status });
     }
 }
@@ -372,4 +373,24 @@ fn every_reject_code_has_its_wire_name_and_parses_back() {
         assert_eq!(RejectCode::parse(code.as_str()), code);
     }
     assert_eq!(RejectCode::parse("quota_exceeded"), RejectCode::Other);
+}
+
+#[test]
+fn an_error_body_names_its_refusal_only_when_it_is_one() {
+    let plain = ApiErrorBody {
+        error: "forbidden".into(),
+        message: "only a team lead resolves conflicts".into(),
+        reason_code: None,
+    };
+    let wire = serde_json::to_value(&plain).unwrap();
+    assert_eq!(wire.get("reason_code"), None, "{wire}");
+    // An older server's body, and a newer server's code, both read.
+    let read: ApiErrorBody =
+        serde_json::from_value(json!({"error": "consent_required", "message": "m"})).unwrap();
+    assert_eq!(read.reason_code, None);
+    let read: ApiErrorBody = serde_json::from_value(
+        json!({"error": "invalid_request", "message": "m", "reason_code": "quota_exceeded"}),
+    )
+    .unwrap();
+    assert_eq!(read.reason_code, Some(RejectCode::Other));
 }

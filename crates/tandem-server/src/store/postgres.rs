@@ -1964,7 +1964,7 @@ impl ServerStore for PostgresStore {
         if is_consent_gated(spec) {
             let standing = standing_consent(&tx, entity, conflict.record_id).await?;
             if let Some(refusal) = consent_gate_write(spec, conflict.record_id, &value, standing) {
-                return Err(ServerError::ConsentRequired(refusal.reason));
+                return Err(ServerError::ConsentRequired(refusal));
             }
         }
         let current = current_field(&tx, spec, conflict.record_id).await?;

@@ -1600,7 +1600,7 @@ impl ServerStore for SqliteStore {
                 if let Some(refusal) =
                     consent_gate_write(spec, conflict.record_id, &value, standing)
                 {
-                    return Err(ServerError::ConsentRequired(refusal.reason));
+                    return Err(ServerError::ConsentRequired(refusal));
                 }
             }
             let current = current_field(&tx, spec, conflict.record_id)?;

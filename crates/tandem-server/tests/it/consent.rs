@@ -266,6 +266,11 @@ async fn a_resolution_cannot_take_the_basis_from_under_special_category_data(bac
         "{:?}",
         cleared.body
     );
+    assert_eq!(
+        cleared.body["reason_code"], "lawful_basis_in_use",
+        "{:?}",
+        cleared.body
+    );
     assert!(
         cleared.body["message"]
             .as_str()

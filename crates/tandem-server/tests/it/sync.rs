@@ -238,6 +238,9 @@ async fn concurrent_review_edits_open_a_conflict_that_a_team_lead_resolves_and_e
             .unwrap()
             .contains("given_name")
     );
+    assert_eq!(invalid.body["reason_code"], "invalid_value");
+    // A refusal that is not of a value says no reason code.
+    assert_eq!(by_coach.body.get("reason_code"), None, "{}", by_coach.body);
     let resolved = server
         .request(
             Method::POST,

@@ -375,6 +375,7 @@ async fn resolving_a_consent_by_conflict_with_a_user_outside_the_team_is_refused
         refused.body
     );
     assert_eq!(refused.error_code(), "invalid_request");
+    assert_eq!(refused.body["reason_code"], "user_not_in_team");
     assert_eq!(
         refused.body["message"],
         format!(

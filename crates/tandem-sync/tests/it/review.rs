@@ -243,3 +243,46 @@ fn a_team_lead_sees_the_teams_laptops_with_their_last_sync_and_pending_count() {
         "{refused:?}"
     );
 }
+
+#[test]
+fn a_resolution_the_server_refuses_says_which_refusal_it_is() {
+    let server = shared();
+    let team = server.new_team();
+    let mut a = TestDevice::sign_in(server, &team, &team.coach, 0);
+    let mut b = TestDevice::sign_in(server, &team, &team.coach, 0);
+    let mut lead = TestDevice::sign_in(server, &team, &team.lead, 0);
+    let id = a.create_client(json!({
+        "given_name": "Hodan", "lawful_basis": "consent", "disability": "yes",
+    }));
+    a.sync(server);
+    b.sync(server);
+    a.edit_client(id, json!({"lawful_basis": "public_task"}));
+    b.edit_client(id, json!({"lawful_basis": "legal_obligation"}));
+    a.sync(server);
+    assert_eq!(b.sync(server).conflicts, 1);
+    lead.sync(server);
+    let conflict_id = lead.store.conflicts(false).unwrap()[0].id;
+
+    // Clearing the basis passes this laptop's check of the field alone; the server sees the
+    // client's special-category data and refuses, saying so by code.
+    let refused = resolve(
+        &mut lead,
+        server,
+        conflict_id,
+        ConflictChoice::Value(json!(null)),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            &refused,
+            SyncError::InvalidResolution {
+                field,
+                rule: None,
+                reason_code: Some(tandem_protocol::RejectCode::LawfulBasisInUse),
+                ..
+            } if field == "lawful_basis"
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(lead.store.conflicts(false).unwrap().len(), 1, "still open");
+}

@@ -52,7 +52,13 @@ field: string | null,
  * The rule the field's value broke, for validation errors of a value (the UI says it
  * in the user's language, `message` in English).
  */
-rule?: Rule, };
+rule?: Rule, 
+/**
+ * The server's refusal of the field's value, for validation errors the server found
+ * (a conflict's resolution naming a user outside the team, say): the UI says it in the
+ * user's language, `message` holds the server's English words.
+ */
+reason_code?: RejectCode, };
 
 export type ClientSummary = { 
 /**
