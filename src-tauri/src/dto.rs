@@ -89,6 +89,8 @@ pub struct ClientDetail {
     pub contacts: Vec<ContactView>,
     /// Open follow-ups of this client, earliest first.
     pub follow_ups: Vec<ContactView>,
+    /// Contacts deleted (logged by mistake), newest first: they can be restored.
+    pub deleted_contacts: Vec<ContactView>,
 }
 
 /// A site (NGO premises) where contacts happen, as the server names it.

@@ -99,6 +99,7 @@ pub fn run() -> tauri::Result<()> {
             commands::contacts::get_contact,
             commands::contacts::edit_contact,
             commands::contacts::delete_contact,
+            commands::contacts::restore_contact,
             commands::contacts::follow_ups_due,
             commands::contacts::complete_follow_up,
             commands::contacts::sites,

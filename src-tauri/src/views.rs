@@ -82,7 +82,9 @@ pub fn field_values(record: &Record) -> FieldValues {
 
 /// The client profile: the client, its contacts and its open follow-ups.
 pub fn client_detail(client: &Record, contacts: &[Record]) -> ClientDetail {
-    let contacts: Vec<ContactView> = contacts.iter().map(contact_view).collect();
+    let (deleted, contacts): (Vec<&Record>, Vec<&Record>) =
+        contacts.iter().partition(|contact| contact.is_deleted());
+    let contacts: Vec<ContactView> = contacts.into_iter().map(contact_view).collect();
     let mut follow_ups: Vec<ContactView> = contacts
         .iter()
         .filter(|c| c.follow_up_on.is_some() && !c.follow_up_done)
@@ -94,6 +96,7 @@ pub fn client_detail(client: &Record, contacts: &[Record]) -> ClientDetail {
         fields: field_values(client),
         contacts,
         follow_ups,
+        deleted_contacts: deleted.into_iter().map(contact_view).collect(),
     }
 }
 

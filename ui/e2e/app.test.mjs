@@ -236,15 +236,25 @@ test('a coach signs in, works offline, and the app syncs by itself when the serv
     timeout: 10000,
     timeoutMsg: 'the corrected summary is not on the timeline',
   });
-  // ... and one logged by mistake is deleted, after a question.
-  await (await el('.timeline li:last-child button.edit-contact')).click();
-  await (await el('form.contact-form button.delete')).click();
-  await (await el('.delete-confirm button.danger')).click();
-  await browser.waitUntil(async () => (await browser.$$('.timeline li')).length === 1, {
-    timeout: 10000,
-    timeoutMsg: 'the deleted contact is still on the timeline',
-  });
-  assert.match(await (await el('.notice.ok')).getText(), /Käynti poistettu/);
+  // ... and one logged by mistake is deleted, after a question; Undo brings it back ...
+  const timelineHas = (count, timeoutMsg) =>
+    browser.waitUntil(async () => (await browser.$$('.timeline li')).length === count, { timeout: 10000, timeoutMsg });
+  const deleteLast = async () => {
+    await (await el('.timeline li:last-child button.edit-contact')).click();
+    await (await el('form.contact-form button.delete')).click();
+    await (await el('.delete-confirm button.danger')).click();
+    await timelineHas(1, 'the deleted contact is still on the timeline');
+    assert.match(await (await el('.notice.ok')).getText(), /Käynti poistettu/);
+  };
+  await deleteLast();
+  await (await el('.notice.ok button[data-action="undo"]')).click();
+  await timelineHas(2, 'Undo did not bring the deleted contact back');
+  assert.match(await (await el('.notice.ok')).getText(), /Käynti palautettu/);
+  // ... and deleted again, it waits among the client's deleted contacts, to be restored.
+  await deleteLast();
+  await (await el('details.deleted-contacts summary')).click();
+  assert.equal((await browser.$$('.deleted-list li')).length, 1);
+  assert.match(await (await el('.deleted-list')).getText(), /Palauta/);
 
   // Each group counts its open follow-ups (the demo team has fewer than the 100 listed).
   await (await el('[data-nav="follow_ups"]')).click();

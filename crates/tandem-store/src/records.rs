@@ -327,13 +327,20 @@ impl Store {
     /// under a duplicate merged into this client (recorded offline after the merge) are its
     /// contacts too.
     pub fn contacts_of_client(&self, client: RecordId) -> Result<Vec<Record>, StoreError> {
+        let mut contacts = self.all_contacts_of_client(client)?;
+        contacts.retain(|c| !c.is_deleted());
+        Ok(contacts)
+    }
+
+    /// The contacts of one client as [`Store::contacts_of_client`] reads them, the deleted
+    /// ones included (a profile offers those back).
+    pub fn all_contacts_of_client(&self, client: RecordId) -> Result<Vec<Record>, StoreError> {
         let key = Json::String(client.to_string()).to_string();
         let mut statement = self.conn.prepare_cached(CONTACTS_OF_CLIENT)?;
         let ids = statement
             .query_map([key], |row| row.get::<_, String>(0))?
             .collect::<Result<Vec<_>, _>>()?;
         let mut contacts = self.load_all(Entity::Contact, &ids)?;
-        contacts.retain(|c| !c.is_deleted());
         contacts.sort_by(|a, b| {
             b.get("occurred_at")
                 .as_date_time()
@@ -568,6 +575,9 @@ fn new_uuid_v7(edit: EditContext) -> Uuid {
 
 #[cfg(test)]
 mod tests {
+    use chrono::TimeZone;
+    use serde_json::json;
+
     use super::*;
     use crate::connection::{fill_the_disk, free_the_disk, query_plan, test_store};
 
@@ -587,6 +597,35 @@ mod tests {
                 |step| !step.starts_with("SCAN record_fields") && !step.contains("PRIMARY KEY")
             ),
             "{plan:?}"
+        );
+    }
+
+    #[test]
+    fn a_deleted_contact_leaves_the_clients_contacts_and_stays_among_all_of_them() {
+        let (_dir, mut store) = test_store();
+        let at = EditContext::at(Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap());
+        let input = |value: Json| serde_json::from_value(value).unwrap();
+        let client = store
+            .create_record(Entity::Client, &input(json!({"given_name": "Leyla"})), at)
+            .unwrap();
+        let mut contact = |day: u32| {
+            let occurred_at = format!("2026-11-{day:02}T09:00:00+02:00");
+            let fields = json!({"client_id": client.to_string(), "occurred_at": occurred_at});
+            store.create_record(Entity::Contact, &input(fields), at)
+        };
+        let older = contact(3).unwrap();
+        let newer = contact(17).unwrap();
+        let deleted = BTreeMap::from([("deleted".to_owned(), json!(true))]);
+        store
+            .edit_record(Entity::Contact, older, &deleted, at)
+            .unwrap();
+        let ids = |records: Vec<Record>| records.iter().map(Record::id).collect::<Vec<_>>();
+
+        assert_eq!(ids(store.contacts_of_client(client).unwrap()), [newer]);
+        assert_eq!(
+            ids(store.all_contacts_of_client(client).unwrap()),
+            [newer, older],
+            "newest first, the tombstone included"
         );
     }
 
@@ -648,9 +687,6 @@ mod tests {
 
     #[test]
     fn open_follow_ups_follow_every_write_pull_and_purge_of_their_fields() {
-        use chrono::TimeZone;
-        use serde_json::json;
-
         let (_dir, mut store) = test_store();
         let at = EditContext::at(Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).unwrap());
         let open = |store: &Store| -> Vec<(String, String, Option<String>)> {
@@ -738,9 +774,6 @@ mod tests {
 
     #[test]
     fn open_follow_ups_leave_out_the_done_and_the_deleted_and_count_beyond_the_limit() {
-        use chrono::TimeZone;
-        use serde_json::json;
-
         let (_dir, mut store) = test_store();
         let at = EditContext::at(Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).unwrap());
         let mut contact = |follow_up_on: Json, extra: Json| {
@@ -839,9 +872,6 @@ mod tests {
 
     #[test]
     fn recent_clients_are_those_met_last_each_once_then_the_newest_registered() {
-        use chrono::TimeZone;
-        use serde_json::json;
-
         let (_dir, mut store) = test_store();
         let create = |store: &mut Store, entity, fields: Json, minute| {
             let input = serde_json::from_value(fields).unwrap();
@@ -918,10 +948,7 @@ mod tests {
 
     #[test]
     fn an_edit_on_a_full_disk_is_refused_whole_and_saved_once_there_is_room() {
-        use serde_json::json;
-
         let (_dir, mut store) = test_store();
-        use chrono::TimeZone;
         let at = EditContext::at(Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).unwrap());
         let input = serde_json::from_value(json!({ "given_name": "Amina" })).unwrap();
         let amina = store.create_record(Entity::Client, &input, at).unwrap();

@@ -28,7 +28,8 @@ pub async fn recent_clients(
     state.with_store(|store| views::recent_clients(store, views::RECENT_CLIENTS))
 }
 
-/// One client with its contacts and open follow-ups. A duplicate merged into another client
+/// One client with its contacts, open follow-ups and deleted contacts. A duplicate merged into
+/// another client
 /// opens as that client (the answer's id says which).
 #[tauri::command]
 pub async fn get_client(
@@ -39,7 +40,7 @@ pub async fn get_client(
     let (client, contacts) = state.with_store(|store| {
         let client = store.surviving_client(id)?;
         let contacts = match &client {
-            Some(client) => store.contacts_of_client(client.id())?,
+            Some(client) => store.all_contacts_of_client(client.id())?,
             None => Vec::new(),
         };
         Ok((client, contacts))

@@ -61,6 +61,18 @@ fn live_contact(store: &Store, id: RecordId) -> Result<Record, StoreError> {
         })
 }
 
+/// A contact that was deleted: one that is not, or none at all, is not found (there is
+/// nothing to restore).
+fn deleted_contact(store: &Store, id: RecordId) -> Result<Record, StoreError> {
+    store
+        .record(Entity::Contact, id)?
+        .filter(Record::is_deleted)
+        .ok_or(StoreError::RecordNotFound {
+            entity: Entity::Contact,
+            id,
+        })
+}
+
 /// One contact with its client, for the form that corrects it.
 #[tauri::command]
 pub async fn get_contact(
@@ -101,6 +113,18 @@ pub async fn delete_contact(state: State<'_, AppState>, id: String) -> Result<()
     let deleted = BTreeMap::from([("deleted".to_owned(), json!(true))]);
     edit_fields(&state, Entity::Contact, id, &deleted, |store| {
         live_contact(store, id).map(drop)
+    })?;
+    Ok(())
+}
+
+/// Brings back a deleted contact: it is in its client's timeline, the lists and reports again.
+/// The undeletion syncs like any edit.
+#[tauri::command]
+pub async fn restore_contact(state: State<'_, AppState>, id: String) -> Result<(), CommandError> {
+    let id = record_id("id", &id)?;
+    let restored = BTreeMap::from([("deleted".to_owned(), json!(false))]);
+    edit_fields(&state, Entity::Contact, id, &restored, |store| {
+        deleted_contact(store, id).map(drop)
     })?;
     Ok(())
 }
@@ -158,7 +182,106 @@ pub async fn complete_follow_up(
 
 #[cfg(test)]
 mod tests {
+    use tauri::Manager;
+    use tauri::async_runtime::block_on;
+    use tauri::test::{MockRuntime, mock_builder, mock_context, noop_assets};
+
     use super::*;
+    use crate::commands::clients::get_client;
+    use crate::error::ErrorKind;
+    use crate::settings::UserSettings;
+    use tandem_sync::Provisioning;
+
+    /// An unlocked app on Tauri's mock runtime over a store of its own.
+    fn app() -> (tauri::App<MockRuntime>, tempfile::TempDir) {
+        let data_dir = tempfile::tempdir().unwrap();
+        let state = AppState::new(
+            data_dir.path().to_owned(),
+            Ok(Provisioning::default()),
+            UserSettings::default(),
+        );
+        state.set_unlocked(true);
+        let app = mock_builder()
+            .manage(state)
+            .build(mock_context(noop_assets()))
+            .unwrap();
+        (app, data_dir)
+    }
+
+    #[test]
+    fn a_contact_is_corrected_deleted_and_restored_and_a_deleted_one_is_not_edited() {
+        let (app, _data) = app();
+        let state = || app.state::<AppState>();
+        let fields = |value: Json| -> FieldValues { serde_json::from_value(value).unwrap() };
+        let client = state()
+            .with_store(|store| {
+                let input = fields(json!({"given_name": "Amina"}));
+                store.create_record(Entity::Client, &input, EditContext::at(now()))
+            })
+            .unwrap()
+            .to_string();
+        let draft = ContactDraft {
+            client_id: Some(client.clone()),
+            fields: fields(json!({"summary": "CV", "duration_min": 20})),
+        };
+        let contact = block_on(create_contact(state(), draft)).unwrap().id;
+
+        let opened = block_on(get_contact(state(), contact.clone())).unwrap();
+        assert_eq!(opened.contact.summary.as_deref(), Some("CV"));
+        assert_eq!(opened.client.map(|c| c.id), Some(client.clone()));
+        let edit = RecordEdit {
+            id: contact.clone(),
+            fields: fields(json!({"summary": "CV and cover letter", "duration_min": 20})),
+        };
+        let edited = block_on(edit_contact(state(), edit)).unwrap();
+        assert_eq!(
+            edited.changed_fields,
+            ["summary"],
+            "an unchanged value is not written"
+        );
+
+        block_on(delete_contact(state(), contact.clone())).unwrap();
+        let profile = block_on(get_client(state(), client.clone())).unwrap();
+        assert!(profile.contacts.is_empty());
+        let deleted: Vec<&str> = profile
+            .deleted_contacts
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect();
+        assert_eq!(deleted, [contact.as_str()]);
+        let not_found = |result: Result<(), CommandError>| result.unwrap_err().kind;
+        assert_eq!(
+            not_found(block_on(get_contact(state(), contact.clone())).map(drop)),
+            ErrorKind::NotFound
+        );
+        let edit = RecordEdit {
+            id: contact.clone(),
+            fields: fields(json!({"summary": "edited after deletion"})),
+        };
+        assert_eq!(
+            not_found(block_on(edit_contact(state(), edit)).map(drop)),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            not_found(block_on(delete_contact(state(), contact.clone()))),
+            ErrorKind::NotFound,
+            "deleted once"
+        );
+
+        block_on(restore_contact(state(), contact.clone())).unwrap();
+        let profile = block_on(get_client(state(), client)).unwrap();
+        assert_eq!(profile.contacts.len(), 1);
+        assert_eq!(
+            profile.contacts[0].summary.as_deref(),
+            Some("CV and cover letter")
+        );
+        assert!(profile.deleted_contacts.is_empty());
+        assert_eq!(
+            not_found(block_on(restore_contact(state(), contact))),
+            ErrorKind::NotFound,
+            "nothing to restore"
+        );
+    }
 
     #[test]
     fn an_anonymous_visitor_gets_no_client_and_the_drop_in_defaults() {

@@ -110,6 +110,8 @@ export const api = {
   getContact: (id: string) => call<ContactDetail>('get_contact', { id }),
   editContact: (edit: RecordEdit) => call<EditResult>('edit_contact', { edit }),
   deleteContact: (id: string) => call<void>('delete_contact', { id }),
+  /** Brings back a deleted contact. */
+  restoreContact: (id: string) => call<void>('restore_contact', { id }),
   followUpsDue: (onlyMine: boolean) => call<FollowUpsDue>('follow_ups_due', { onlyMine }),
   completeFollowUp: (contactId: string) => call<void>('complete_follow_up', { contactId }),
   sites: () => call<SitesView>('sites'),

@@ -14,14 +14,19 @@ export type Screen =
   | { name: 'audit'; recordId?: string }
   | { name: 'settings' };
 
-export const nav = $state<{ screen: Screen; notice: string | null }>({
+// `notice`: what the last action did, shown above the screen; `undo`: how to take it back,
+// offered beside the notice (a deleted contact), until the next navigation.
+export const nav = $state<{ screen: Screen; notice: string | null; undo: (() => Promise<void>) | null }>({
   screen: { name: 'today' },
   notice: null,
+  undo: null,
 });
 
-export function go(screen: Screen, notice: string | null = null): void {
+/** Shows `screen` (always mounted afresh), with a notice and, for it, an undo. */
+export function go(screen: Screen, notice: string | null = null, undo: (() => Promise<void>) | null = null): void {
   nav.screen = screen;
   nav.notice = notice;
+  nav.undo = notice ? undo : null;
 }
 
 /** The display name of a client: given and family name. */

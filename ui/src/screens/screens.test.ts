@@ -857,6 +857,70 @@ describe('correcting a contact', () => {
     await waitFor(() => expect(invoke).toHaveBeenCalledWith('delete_contact', { id: contact.id }));
     await waitFor(() => expect(nav.notice).toBe('Contact deleted.'));
   });
+
+  it('a deletion is offered back beside its notice, and Undo restores the contact', async () => {
+    const deletedContact = aminaDetail.contacts[0];
+    let deleted = false;
+    const invoke = answers({
+      get_client: () => (deleted
+        ? { ...aminaDetail, contacts: [], deleted_contacts: [deletedContact] }
+        : aminaDetail),
+      get_contact: () => ({ contact: deletedContact, client: amina }),
+      delete_contact: () => {
+        deleted = true;
+        return null;
+      },
+      restore_contact: () => {
+        deleted = false;
+        return null;
+      },
+    });
+    go({ name: 'client', clientId: amina.id });
+    const { container } = render(App);
+    await settle();
+    await fireEvent.click(screen.getByRole('button', { name: /^Edit the contact on/ }));
+    await settle();
+    await fireEvent.click(screen.getByRole('button', { name: 'Delete contact' }));
+    await fireEvent.click(screen.getByRole('button', { name: 'Delete' }));
+    await waitFor(() => expect(nav.notice).toBe('Contact deleted.'));
+    await settle();
+    expect(container.querySelector('.timeline li .edit-contact')).toBeNull();
+    expect(container.querySelector(`[data-deleted-contact="${deletedContact.id}"]`)).not.toBeNull();
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Undo' }));
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith('restore_contact', { id: deletedContact.id }));
+    await waitFor(() => expect(nav.notice).toBe('Contact restored.'));
+    await settle();
+    // The profile read again: the contact is back in the timeline, nothing to undo.
+    expect(container.querySelector(`.edit-contact[data-contact="${deletedContact.id}"]`)).not.toBeNull();
+    expect(container.querySelector('[data-deleted-contact]')).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Undo' })).toBeNull();
+  });
+
+  it('a client’s profile lists the deleted contacts apart, each with Restore', async () => {
+    const deletedContact = { ...aminaDetail.contacts[0], id: 'c-deleted', summary: 'logged for the wrong client' };
+    let restored = false;
+    const invoke = answers({
+      get_client: () => (restored
+        ? { ...aminaDetail, contacts: [...aminaDetail.contacts, deletedContact] }
+        : { ...aminaDetail, deleted_contacts: [deletedContact] }),
+      restore_contact: () => {
+        restored = true;
+        return null;
+      },
+    });
+    const { container } = render(ClientProfile, { clientId: amina.id });
+    await settle();
+    const deleted = container.querySelector('details.deleted-contacts') as HTMLDetailsElement;
+    expect(deleted.querySelector('summary')?.textContent).toBe('Deleted contacts (1)');
+    expect(deleted.textContent).toContain('logged for the wrong client');
+    expect(container.querySelectorAll('.timeline li .edit-contact').length).toBe(1);
+    await fireEvent.click(within(deleted).getByRole('button', { name: /^Restore the contact on/ }));
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith('restore_contact', { id: 'c-deleted' }));
+    await waitFor(() => expect(screen.getByText('Contact restored.')).toBeTruthy());
+    expect(container.querySelector('details.deleted-contacts')).toBeNull();
+    expect(container.querySelectorAll('.timeline li .edit-contact').length).toBe(2);
+  });
 });
 
 describe('duplicates', () => {

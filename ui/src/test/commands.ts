@@ -62,6 +62,7 @@ export const aminaDetail: ClientDetail = {
     },
   ],
   follow_ups: [],
+  deleted_contacts: [],
 };
 
 /** Three sites, one archived; coach1 logged the last contact at the NGO house. */

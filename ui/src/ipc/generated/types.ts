@@ -213,7 +213,11 @@ contacts: Array<ContactView>,
 /**
  * Open follow-ups of this client, earliest first.
  */
-follow_ups: Array<ContactView>, };
+follow_ups: Array<ContactView>, 
+/**
+ * Contacts deleted (logged by mistake), newest first: they can be restored.
+ */
+deleted_contacts: Array<ContactView>, };
 
 export type ClientDraft = { 
 /**
