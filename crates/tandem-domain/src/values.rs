@@ -16,8 +16,10 @@ pub const MAX_SHORT_TEXT_CHARS: usize = 200;
 pub const MAX_LONG_TEXT_CHARS: usize = 20_000;
 /// Longest tag, in characters.
 pub const MAX_TAG_CHARS: usize = 50;
-/// Longest email address, in bytes (RFC 5321's limit on a path, less its angle brackets).
-const MAX_EMAIL_BYTES: usize = 254;
+/// Longest email address, in characters: RFC 5321's limit on a path, less its angle
+/// brackets. RFC 5321 counts bytes, but the refusal tells a person "at most 254
+/// characters", and a person counts characters.
+const MAX_EMAIL_CHARS: usize = 254;
 
 /// Trims, normalises to NFC and refuses control characters.
 fn clean_line(kind: &str, text: &str, max_chars: usize) -> Result<String, DomainError> {
@@ -197,12 +199,12 @@ impl Email {
         let text = text.trim();
         let refuse =
             |rule, why: &str| DomainError::invalid("email", rule, format!("`{text}` {why}"));
-        if text.len() > MAX_EMAIL_BYTES {
+        if text.chars().count() > MAX_EMAIL_CHARS {
             return Err(refuse(
                 Rule::TooLong {
-                    max: MAX_EMAIL_BYTES,
+                    max: MAX_EMAIL_CHARS,
                 },
-                "is longer than 254 characters",
+                &format!("is longer than {MAX_EMAIL_CHARS} characters"),
             ));
         }
         let (local, domain) = text
@@ -353,6 +355,27 @@ mod tests {
         ] {
             assert!(Email::parse(bad).is_err(), "{bad} should be refused");
         }
+    }
+
+    #[test]
+    fn an_email_address_is_limited_to_254_characters_not_bytes() {
+        // ä is two bytes in UTF-8: these addresses are far longer than 254 bytes.
+        let address = |chars: usize| format!("amina@{}.fi", "ä".repeat(chars - "amina@.fi".len()));
+        for chars in [200, 254] {
+            let text = address(chars);
+            assert!(
+                text.len() > 254,
+                "{chars} characters are {} bytes",
+                text.len()
+            );
+            assert_eq!(Email::parse(&text).unwrap().as_str(), text);
+        }
+        let err = Email::parse(&address(255)).unwrap_err();
+        assert_eq!(err.rule(), Some(Rule::TooLong { max: 254 }), "{err}");
+        assert!(
+            err.to_string().ends_with("is longer than 254 characters"),
+            "{err}"
+        );
     }
 
     #[test]
