@@ -837,6 +837,26 @@ mod tests {
                 json!("040 123 456A"),
                 Rule::PhoneDigits,
             ),
+            // A letter is a wrong digit, not a wrong length, however long the number is.
+            (Entity::Client, "phone", json!("0abc"), Rule::PhoneDigits),
+            (
+                Entity::Client,
+                "phone",
+                json!("040 12a 4567"),
+                Rule::PhoneDigits,
+            ),
+            (
+                Entity::Client,
+                "phone",
+                json!("040 123 4567 ext"),
+                Rule::PhoneDigits,
+            ),
+            (
+                Entity::Client,
+                "phone",
+                json!("+358 abc"),
+                Rule::PhoneDigits,
+            ),
             (
                 Entity::Client,
                 "phone",

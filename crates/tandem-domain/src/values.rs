@@ -147,20 +147,12 @@ impl PhoneNumber {
             .chars()
             .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}'))
             .collect();
-        let international = if let Some(rest) = compact.strip_prefix('+') {
-            rest.to_owned()
+        let (digits, finnish_national) = if let Some(rest) = compact.strip_prefix('+') {
+            (rest, false)
         } else if let Some(rest) = compact.strip_prefix("00") {
-            rest.to_owned()
+            (rest, false)
         } else if let Some(rest) = compact.strip_prefix('0') {
-            // Finnish national numbers: 0 + area or operator code + subscriber number.
-            if !(5..=11).contains(&rest.len()) {
-                return Err(DomainError::invalid(
-                    "phone",
-                    Rule::PhoneLength,
-                    format!("`{text}` is not a Finnish phone number (too short or too long)"),
-                ));
-            }
-            format!("358{rest}")
+            (rest, true)
         } else {
             return Err(DomainError::invalid(
                 "phone",
@@ -168,13 +160,27 @@ impl PhoneNumber {
                 format!("`{text}` must start with + (E.164) or 0 (Finnish national number)"),
             ));
         };
-        if !international.chars().all(|c| c.is_ascii_digit()) {
+        // Digits before length: `0abc` has a wrong character, not a wrong length.
+        if !digits.chars().all(|c| c.is_ascii_digit()) {
             return Err(DomainError::invalid(
                 "phone",
                 Rule::PhoneDigits,
                 format!("`{text}` may contain only digits after the prefix"),
             ));
         }
+        let international = if finnish_national {
+            // Finnish national numbers: 0 + area or operator code + subscriber number.
+            if !(5..=11).contains(&digits.len()) {
+                return Err(DomainError::invalid(
+                    "phone",
+                    Rule::PhoneLength,
+                    format!("`{text}` is not a Finnish phone number (too short or too long)"),
+                ));
+            }
+            format!("358{digits}")
+        } else {
+            digits.to_owned()
+        };
         if !(7..=15).contains(&international.len()) || international.starts_with('0') {
             return Err(DomainError::invalid(
                 "phone",
