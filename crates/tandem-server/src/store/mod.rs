@@ -385,7 +385,9 @@ impl DatabaseLocation {
     /// Reads a database URL: `postgres://` or `postgresql://` is PostgreSQL; `sqlite:PATH`,
     /// `sqlite://PATH` or a plain path is an SQLite file. Any other `SCHEME://` is refused:
     /// read as a path, a mistyped `postgress://user:password@host/db` would become a
-    /// directory named after the password.
+    /// directory named after the password. So is a plain path that reads as a PostgreSQL
+    /// URL without its scheme (`user:password@host/db`, `host:5432/db`): `serve` would make
+    /// an SQLite file of that name.
     pub fn from_url(url: &str) -> Result<Self, ServerError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(Self::Postgres(url.to_owned()));
@@ -397,11 +399,22 @@ impl DatabaseLocation {
                 "its scheme `{scheme}://` is not postgres://, postgresql:// or sqlite://"
             )));
         }
-        Ok(Self::Sqlite(PathBuf::from(
-            url.strip_prefix("sqlite://")
-                .or(url.strip_prefix("sqlite:"))
-                .unwrap_or(url),
-        )))
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or(url.strip_prefix("sqlite:"))
+        {
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        if reads_as_a_server_address(url) {
+            // The value itself is not repeated: it may hold a password.
+            return Err(ServerError::InvalidDatabaseUrl(
+                "it has no scheme but reads as a server's address (an @ or a : before the \
+                 first /); write postgres://USER:PASSWORD@HOST/DB for PostgreSQL, or \
+                 sqlite:PATH for an SQLite file"
+                    .to_owned(),
+            ));
+        }
+        Ok(Self::Sqlite(PathBuf::from(url)))
     }
 
     /// Opens the database and brings its schema up to date.
@@ -417,6 +430,18 @@ impl DatabaseLocation {
             Self::Postgres(url) => Arc::new(PostgresStore::connect(url).await?),
         })
     }
+}
+
+/// Whether a plain path reads as a PostgreSQL URL that lost its `postgres://`: an `@` or a
+/// `:` before the first `/` (or `\`, Windows' separator), where a URL has its user,
+/// password and port. The colon of a Windows drive (`C:\`, `C:/`) is a path's.
+fn reads_as_a_server_address(path: &str) -> bool {
+    let windows_drive = matches!(
+        path.as_bytes(),
+        [letter, b':', b'/' | b'\\', ..] if letter.is_ascii_alphabetic()
+    );
+    let first_component = path.split(['/', '\\']).next().unwrap_or_default();
+    !windows_drive && first_component.contains([':', '@'])
 }
 
 /// Names the database for messages and logs; a PostgreSQL URL is shown without its
@@ -615,6 +640,61 @@ mod tests {
                 .to_string(),
             "invalid database URL: its scheme `mysql://` is not postgres://, postgresql:// or sqlite://"
         );
+    }
+
+    #[test]
+    fn a_postgres_url_without_its_scheme_is_refused_rather_than_taken_for_a_file_path() {
+        for url in [
+            "tandem:s3cret@db.example/tandem",
+            "tandem:s3cret@db.example",
+            "user@db:5432/tandem",
+            "tandem@db.example/tandem",
+            "db.example:5432/tandem",
+            "a:s3cret@db/tandem",
+        ] {
+            let err = DatabaseLocation::from_url(url).unwrap_err();
+            assert!(
+                matches!(err, ServerError::InvalidDatabaseUrl(_)),
+                "{url}: {err}"
+            );
+            assert!(!err.to_string().contains("s3cret"), "{err}");
+        }
+        assert_eq!(
+            DatabaseLocation::from_url("user@db:5432/tandem")
+                .unwrap_err()
+                .to_string(),
+            "invalid database URL: it has no scheme but reads as a server's address (an @ or a : \
+             before the first /); write postgres://USER:PASSWORD@HOST/DB for PostgreSQL, or \
+             sqlite:PATH for an SQLite file"
+        );
+    }
+
+    #[test]
+    fn a_windows_path_or_a_path_after_sqlite_colon_is_an_sqlite_file_whatever_its_colons() {
+        for path in [
+            r"C:\ProgramData\Tandem\tandem-server.db",
+            "C:/ProgramData/Tandem/tandem-server.db",
+            r"d:\Users\amina@tikkurila\tandem.db",
+            "backups/amina@tikkurila/tandem.db",
+            "relative.db",
+        ] {
+            assert_eq!(
+                DatabaseLocation::from_url(path).unwrap(),
+                DatabaseLocation::Sqlite(PathBuf::from(path)),
+                "{path}"
+            );
+        }
+        for (url, path) in [
+            ("sqlite:relative.db", "relative.db"),
+            ("sqlite:2026-12-07T10:00.db", "2026-12-07T10:00.db"),
+            ("sqlite:amina@tikkurila.db", "amina@tikkurila.db"),
+        ] {
+            assert_eq!(
+                DatabaseLocation::from_url(url).unwrap(),
+                DatabaseLocation::Sqlite(PathBuf::from(path)),
+                "{url}"
+            );
+        }
     }
 
     #[test]
