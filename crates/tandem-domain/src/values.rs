@@ -216,7 +216,7 @@ impl Email {
         let (local, domain) = text
             .split_once('@')
             .ok_or_else(|| refuse(Rule::EmailNoAt, "has no @"))?;
-        if local.is_empty() || local.len() > 64 {
+        if local.is_empty() || local.chars().count() > 64 {
             return Err(refuse(
                 Rule::EmailLocalPart,
                 "needs 1 to 64 characters before the @",
@@ -361,6 +361,16 @@ mod tests {
         ] {
             assert!(Email::parse(bad).is_err(), "{bad} should be refused");
         }
+    }
+
+    #[test]
+    fn an_emails_local_part_is_limited_to_64_characters_not_bytes() {
+        // Cyrillic letters are two bytes each: 40 of them are 80 bytes.
+        let address = |chars: usize| format!("{}@example.fi", "д".repeat(chars));
+        assert_eq!(Email::parse(&address(40)).unwrap().as_str(), address(40));
+        assert_eq!(Email::parse(&address(64)).unwrap().as_str(), address(64));
+        let err = Email::parse(&address(65)).unwrap_err();
+        assert_eq!(err.rule(), Some(Rule::EmailLocalPart), "{err}");
     }
 
     #[test]
