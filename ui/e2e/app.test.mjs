@@ -255,6 +255,7 @@ test('a coach signs in, works offline, and the app syncs by itself when the serv
   await (await el('details.deleted-contacts summary')).click();
   assert.equal((await browser.$$('.deleted-list li')).length, 1);
   assert.match(await (await el('.deleted-list')).getText(), /Palauta/);
+  await shot('18-deleted-contacts');
 
   // Each group counts its open follow-ups (the demo team has fewer than the 100 listed).
   await (await el('[data-nav="follow_ups"]')).click();

@@ -22,11 +22,30 @@ export const nav = $state<{ screen: Screen; notice: string | null; undo: (() => 
   undo: null,
 });
 
+// A form with unsaved changes holds navigation away from it: it asks the user first, and
+// runs `proceed` only if they choose to discard the changes.
+type Hold = (proceed: () => void) => boolean;
+let hold: Hold | null = null;
+
+/**
+ * While a hold is set, `go` asks it first; the hold returns true when it keeps the user
+ * where they are (it asks, and calls `proceed` to go on). Returns the release.
+ */
+export function holdNavigation(next: Hold): () => void {
+  hold = next;
+  return () => {
+    if (hold === next) hold = null;
+  };
+}
+
 /** Shows `screen` (always mounted afresh), with a notice and, for it, an undo. */
 export function go(screen: Screen, notice: string | null = null, undo: (() => Promise<void>) | null = null): void {
-  nav.screen = screen;
-  nav.notice = notice;
-  nav.undo = notice ? undo : null;
+  const proceed = () => {
+    nav.screen = screen;
+    nav.notice = notice;
+    nav.undo = notice ? undo : null;
+  };
+  if (!hold?.(proceed)) proceed();
 }
 
 /** The display name of a client: given and family name. */

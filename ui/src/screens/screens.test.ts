@@ -190,6 +190,17 @@ it('an update offer has its own row between the screen and the sync bar, so noth
   expect(notice.nextElementSibling?.classList.contains('sync-bar')).toBe(true);
 });
 
+it('the question before leaving unsaved changes has no serious or critical axe violations', async () => {
+  answers();
+  const { container } = render(ContactForm, { client: amina, returnTo: { name: 'today' } });
+  await settle();
+  await fireEvent.click(screen.getByRole('button', { name: 'Housing' }));
+  await fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+  await settle();
+  expect(screen.getByRole('group', { name: /^Leave without saving\?/ })).toBeTruthy();
+  expect(await seriousViolations(container)).toEqual([]);
+});
+
 it('the erase confirmation on a client has no serious or critical axe violations', async () => {
   answers();
   const { container } = render(ClientProfile, { clientId: amina.id, role: 'team_lead' });
@@ -842,6 +853,80 @@ describe('correcting a contact', () => {
     expect(invoke).not.toHaveBeenCalledWith('delete_contact', expect.anything());
   });
 
+  it('leaving a correction with typed changes asks first; Keep editing keeps them', async () => {
+    const invoke = answers({ get_contact: () => ({ contact, client: amina }), edit_contact: () => ({ changed_fields: [] }) });
+    go({ name: 'contact', client: amina, contactId: contact.id, returnTo: { name: 'follow_ups' } });
+    render(ContactForm, { client: amina, contactId: contact.id, returnTo: { name: 'follow_ups' } });
+    await settle();
+    const summary = screen.getByLabelText('Summary') as HTMLTextAreaElement;
+    await fireEvent.input(summary, { target: { value: 'CV reviewed, cover letter started' } });
+    summary.focus();
+
+    // Escape asks; Escape again answers "keep editing", the focus back where it was.
+    await fireEvent.keyDown(summary, { key: 'Escape' });
+    await settle();
+    const question = screen.getByRole('group', { name: /^Leave without saving\?/ });
+    expect(document.activeElement).toBe(within(question).getByRole('button', { name: 'Keep editing' }));
+    await fireEvent.keyDown(document.activeElement!, { key: 'Escape' });
+    await settle();
+    expect(screen.queryByRole('group', { name: /^Leave without saving\?/ })).toBeNull();
+    expect(nav.screen.name).toBe('contact');
+    expect(document.activeElement).toBe(summary);
+    expect(summary.value).toBe('CV reviewed, cover letter started');
+
+    // Another screen chosen in the navigation asks too, and goes there if the user says so.
+    go({ name: 'today' });
+    expect(nav.screen.name).toBe('contact');
+    await settle();
+    await fireEvent.click(screen.getByRole('button', { name: 'Leave without saving' }));
+    expect(nav.screen.name).toBe('today');
+    expect(invoke).not.toHaveBeenCalledWith('edit_contact', expect.anything());
+  });
+
+  it('a form left unchanged is left at once, and a saved one without asking', async () => {
+    const invoke = answers({ get_contact: () => ({ contact, client: amina }), edit_contact: () => ({ changed_fields: ['summary'] }) });
+    go({ name: 'contact', client: amina, contactId: contact.id, returnTo: { name: 'follow_ups' } });
+    const first = render(ContactForm, { client: amina, contactId: contact.id, returnTo: { name: 'follow_ups' } });
+    await settle();
+    await fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+    expect(nav.screen.name).toBe('follow_ups');
+    first.unmount();
+
+    go({ name: 'contact', client: amina, contactId: contact.id, returnTo: { name: 'follow_ups' } });
+    const { container } = render(ContactForm, { client: amina, contactId: contact.id, returnTo: { name: 'follow_ups' } });
+    await settle();
+    await fireEvent.input(screen.getByLabelText('Summary'), { target: { value: 'Called back.' } });
+    await fireEvent.keyDown(container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
+    await waitFor(() => expect(nav.screen.name).toBe('follow_ups'));
+    expect(invoke).toHaveBeenCalledWith('edit_contact', { edit: { id: contact.id, fields: { summary: 'Called back.' } } });
+    expect(screen.queryByRole('group', { name: /^Leave without saving\?/ })).toBeNull();
+  });
+
+  it('a contact whose client this laptop does not hold is not called anonymous', async () => {
+    answers({ get_contact: () => ({ contact, client: null }) });
+    render(ContactForm, { client: null, contactId: contact.id, returnTo: { name: 'today' } });
+    await settle();
+    expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('Correct a contact');
+    cleanup();
+    answers({ get_contact: () => ({ contact: { ...contact, client_id: null }, client: null }) });
+    render(ContactForm, { client: null, contactId: contact.id, returnTo: { name: 'today' } });
+    await settle();
+    expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('Correct an anonymous visit');
+  });
+
+  it('a new contact with something typed asks before Escape throws it away', async () => {
+    answers();
+    go({ name: 'contact', client: amina, returnTo: { name: 'today' } });
+    const { container } = render(ContactForm, { client: amina, returnTo: { name: 'today' } });
+    await settle();
+    await fireEvent.click(screen.getByRole('button', { name: 'Housing' }));
+    await fireEvent.keyDown(container.querySelector('form')!, { key: 'Escape' });
+    await settle();
+    expect(nav.screen.name).toBe('contact');
+    await fireEvent.click(screen.getByRole('button', { name: 'Leave without saving' }));
+    expect(nav.screen.name).toBe('today');
+  });
+
   it('deleting asks first, and Cancel keeps the contact', async () => {
     const invoke = answers({ get_contact: () => ({ contact, client: amina }), delete_contact: () => null });
     render(ContactForm, { client: amina, contactId: contact.id, returnTo: { name: 'client', clientId: amina.id } });
@@ -971,6 +1056,30 @@ describe('duplicates', () => {
     render(Unsynced);
     await settle();
     expect(screen.getAllByText(/This needs a connection to the server/).length).toBeGreaterThan(0);
+  });
+});
+
+describe('leaving the client form', () => {
+  it('Cancel with a changed value asks first; unchanged, it leaves at once', async () => {
+    answers();
+    const oncancel = vi.fn();
+    render(ClientForm, { detail: aminaDetail, oncancel, onsaved: () => {} });
+    await settle();
+    await fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+    expect(oncancel).toHaveBeenCalledTimes(1);
+
+    const phone = screen.getByLabelText('Phone') as HTMLInputElement;
+    await fireEvent.input(phone, { target: { value: '040 555 6666' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+    await settle();
+    expect(oncancel).toHaveBeenCalledTimes(1);
+    await fireEvent.click(screen.getByRole('button', { name: 'Keep editing' }));
+    expect(phone.value).toBe('040 555 6666');
+    // Escape leaves the form too, after the same question.
+    await fireEvent.keyDown(phone, { key: 'Escape' });
+    await settle();
+    await fireEvent.click(screen.getByRole('button', { name: 'Leave without saving' }));
+    expect(oncancel).toHaveBeenCalledTimes(2);
   });
 });
 
