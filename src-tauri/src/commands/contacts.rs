@@ -49,28 +49,26 @@ pub async fn create_contact(
     Ok(RecordRef { id: id.to_string() })
 }
 
-/// A contact of this store that is not deleted: a deleted one is gone from every list, so
-/// it is not there to open or edit either.
-fn live_contact(store: &Store, id: RecordId) -> Result<Record, StoreError> {
+/// A contact of this store that is deleted (`deleted`) or not; any other is not found. A
+/// deleted contact is gone from every list, so it is not there to open or edit either, and
+/// one that is not deleted has nothing to restore.
+fn contact_deleted_or_not(
+    store: &Store,
+    id: RecordId,
+    deleted: bool,
+) -> Result<Record, StoreError> {
     store
         .record(Entity::Contact, id)?
-        .filter(|contact| !contact.is_deleted())
+        .filter(|contact| contact.is_deleted() == deleted)
         .ok_or(StoreError::RecordNotFound {
             entity: Entity::Contact,
             id,
         })
 }
 
-/// A contact that was deleted: one that is not, or none at all, is not found (there is
-/// nothing to restore).
-fn deleted_contact(store: &Store, id: RecordId) -> Result<Record, StoreError> {
-    store
-        .record(Entity::Contact, id)?
-        .filter(Record::is_deleted)
-        .ok_or(StoreError::RecordNotFound {
-            entity: Entity::Contact,
-            id,
-        })
+/// A contact of this store that is not deleted.
+fn live_contact(store: &Store, id: RecordId) -> Result<Record, StoreError> {
+    contact_deleted_or_not(store, id, false)
 }
 
 /// One contact with its client, for the form that corrects it.
@@ -124,7 +122,7 @@ pub async fn restore_contact(state: State<'_, AppState>, id: String) -> Result<(
     let id = record_id("id", &id)?;
     let restored = BTreeMap::from([("deleted".to_owned(), json!(false))]);
     edit_fields(&state, Entity::Contact, id, &restored, |store| {
-        deleted_contact(store, id).map(drop)
+        contact_deleted_or_not(store, id, true).map(drop)
     })?;
     Ok(())
 }
