@@ -90,7 +90,19 @@ pub struct ClientDetail {
     /// Open follow-ups of this client, earliest first.
     pub follow_ups: Vec<ContactView>,
     /// Contacts deleted (logged by mistake), newest first: they can be restored.
-    pub deleted_contacts: Vec<ContactView>,
+    pub deleted_contacts: Vec<DeletedContactView>,
+}
+
+/// A deleted contact, with who deleted it and when, so that a coach restores a colleague's
+/// deletion knowingly.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct DeletedContactView {
+    /// The contact as it was deleted.
+    pub contact: ContactView,
+    /// Who deleted it (a user's id; the name is in [`UserNamesView`]), when this laptop knows.
+    pub deleted_by: Option<String>,
+    /// When it was deleted (RFC 3339), when this laptop knows.
+    pub deleted_at: Option<String>,
 }
 
 /// A site (NGO premises) where contacts happen, as the server names it.

@@ -25,6 +25,7 @@ pub fn typescript_declarations() -> String {
         ClientSummary::decl(&cfg),
         ContactView::decl(&cfg),
         ContactDetail::decl(&cfg),
+        DeletedContactView::decl(&cfg),
         SiteView::decl(&cfg),
         SitesView::decl(&cfg),
         UserNamesView::decl(&cfg),

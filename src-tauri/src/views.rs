@@ -5,14 +5,14 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Duration, NaiveDate};
-use tandem_domain::{Entity, Record, RecordId};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, SecondsFormat, Utc};
+use tandem_domain::{Entity, Hlc, Record, RecordId};
 use tandem_store::{DueOrder, Store, StoreError};
 use uuid::Uuid;
 
 use crate::dto::{
-    ClientDetail, ClientSummary, ContactView, FieldValues, FollowUpGroup, FollowUpItem,
-    FollowUpsDue, SiteView, SitesView,
+    ClientDetail, ClientSummary, ContactView, DeletedContactView, FieldValues, FollowUpGroup,
+    FollowUpItem, FollowUpsDue, SiteView, SitesView,
 };
 
 /// How many clients the "recent clients" list shows.
@@ -81,10 +81,12 @@ pub fn field_values(record: &Record) -> FieldValues {
 }
 
 /// The client profile: the client, its contacts and its open follow-ups.
-pub fn client_detail(client: &Record, contacts: &[Record]) -> ClientDetail {
-    let (deleted, contacts): (Vec<&Record>, Vec<&Record>) =
-        contacts.iter().partition(|contact| contact.is_deleted());
-    let contacts: Vec<ContactView> = contacts.into_iter().map(contact_view).collect();
+pub fn client_detail(
+    client: &Record,
+    contacts: &[&Record],
+    deleted_contacts: Vec<DeletedContactView>,
+) -> ClientDetail {
+    let contacts: Vec<ContactView> = contacts.iter().map(|c| contact_view(c)).collect();
     let mut follow_ups: Vec<ContactView> = contacts
         .iter()
         .filter(|c| c.follow_up_on.is_some() && !c.follow_up_done)
@@ -96,8 +98,25 @@ pub fn client_detail(client: &Record, contacts: &[Record]) -> ClientDetail {
         fields: field_values(client),
         contacts,
         follow_ups,
-        deleted_contacts: deleted.into_iter().map(contact_view).collect(),
+        deleted_contacts,
     }
+}
+
+/// A deleted contact with who deleted it and when: the last write of `deleted` true in its
+/// history.
+pub fn deleted_contact(store: &Store, contact: &Record) -> Result<DeletedContactView, StoreError> {
+    let history = store.field_history("contact", *contact.id().as_uuid(), "deleted")?;
+    let deletion = history.iter().rev().find(|row| row.value == "true");
+    let deleted_at = deletion
+        .and_then(|row| Hlc::parse(&row.hlc).ok())
+        .and_then(|hlc| i64::try_from(hlc.physical_ms()).ok())
+        .and_then(DateTime::<Utc>::from_timestamp_millis)
+        .map(|at| at.to_rfc3339_opts(SecondsFormat::Secs, true));
+    Ok(DeletedContactView {
+        contact: contact_view(contact),
+        deleted_by: deletion.map(|row| row.author_id.clone()),
+        deleted_at,
+    })
 }
 
 /// Usernames by user id, as the UI keys them: everyone this laptop can name

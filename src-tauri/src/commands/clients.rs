@@ -1,6 +1,6 @@
 //! Commands over clients: search, recent clients, the profile, registering and editing.
 
-use tandem_domain::Entity;
+use tandem_domain::{Entity, Record};
 use tandem_store::EditContext;
 use tauri::State;
 
@@ -29,25 +29,27 @@ pub async fn recent_clients(
 }
 
 /// One client with its contacts, open follow-ups and deleted contacts. A duplicate merged into
-/// another client
-/// opens as that client (the answer's id says which).
+/// another client opens as that client (the answer's id says which).
 #[tauri::command]
 pub async fn get_client(
     state: State<'_, AppState>,
     id: String,
 ) -> Result<ClientDetail, CommandError> {
     let id = record_id("id", &id)?;
-    let (client, contacts) = state.with_store(|store| {
-        let client = store.surviving_client(id)?;
-        let contacts = match &client {
-            Some(client) => store.all_contacts_of_client(client.id())?,
-            None => Vec::new(),
+    let detail = state.with_store(|store| {
+        let Some(client) = store.surviving_client(id)? else {
+            return Ok(None);
         };
-        Ok((client, contacts))
+        let contacts = store.all_contacts_of_client(client.id())?;
+        let (deleted, live): (Vec<&Record>, Vec<&Record>) =
+            contacts.iter().partition(|contact| contact.is_deleted());
+        let deleted = deleted
+            .into_iter()
+            .map(|contact| views::deleted_contact(store, contact))
+            .collect::<Result<_, _>>()?;
+        Ok(Some(views::client_detail(&client, &live, deleted)))
     })?;
-    let client =
-        client.ok_or_else(|| CommandError::new(ErrorKind::NotFound, format!("no client {id}")))?;
-    Ok(views::client_detail(&client, &contacts))
+    detail.ok_or_else(|| CommandError::new(ErrorKind::NotFound, format!("no client {id}")))
 }
 
 /// Registers a client.

@@ -244,9 +244,16 @@ mod tests {
         let deleted: Vec<&str> = profile
             .deleted_contacts
             .iter()
-            .map(|c| c.id.as_str())
+            .map(|c| c.contact.id.as_str())
             .collect();
         assert_eq!(deleted, [contact.as_str()]);
+        // Who deleted it and when: this laptop's signed-in user (none here: the store's own
+        // node id), just now.
+        let deletion = &profile.deleted_contacts[0];
+        assert!(deletion.deleted_by.is_some(), "{deletion:?}");
+        let at =
+            chrono::DateTime::parse_from_rfc3339(deletion.deleted_at.as_deref().unwrap()).unwrap();
+        assert!((now() - at.to_utc()).num_seconds().abs() < 60, "{at}");
         let not_found = |result: Result<(), CommandError>| result.unwrap_err().kind;
         assert_eq!(
             not_found(block_on(get_contact(state(), contact.clone())).map(drop)),

@@ -38,10 +38,14 @@ export function holdNavigation(next: Hold): () => void {
   };
 }
 
-/** Shows `screen` (always mounted afresh), with a notice and, for it, an undo. */
+/**
+ * Shows `screen`, with a notice and, for it, an undo. The screen is mounted afresh, so that it
+ * reads again, unless it is the one shown and no notice comes with it (choosing the current
+ * screen in the navigation keeps what is typed on it).
+ */
 export function go(screen: Screen, notice: string | null = null, undo: (() => Promise<void>) | null = null): void {
   const proceed = () => {
-    nav.screen = screen;
+    if (notice || JSON.stringify(screen) !== JSON.stringify(nav.screen)) nav.screen = screen;
     nav.notice = notice;
     nav.undo = notice ? undo : null;
   };

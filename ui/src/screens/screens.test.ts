@@ -766,12 +766,13 @@ describe('correcting a contact', () => {
           throw { kind: 'validation', message: 'must be from 0 to 600 (got 900)', field: 'duration_min', rule: { rule: 'number_range', min: 0, max: 600 } };
         },
       });
+      go({ name: 'contact', client: amina, contactId: contact.id, returnTo: { name: 'today' } });
       const { container } = render(ContactForm, { client: amina, contactId: contact.id, returnTo: { name: 'today' } });
       await settle();
       await fireEvent.input(container.querySelector('#contact-duration')!, { target: { value: '900' } });
       await fireEvent.keyDown(container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
       await waitFor(() => expect(container.querySelector('#contact-duration-error')?.textContent).toBe('Anna kokonaisluku väliltä 0–600.'));
-      expect(nav.screen.name).not.toBe('today');
+      expect(nav.screen.name).toBe('contact');
     } finally {
       setLocale('en');
     }
@@ -883,6 +884,26 @@ describe('correcting a contact', () => {
     expect(invoke).not.toHaveBeenCalledWith('edit_contact', expect.anything());
   });
 
+  it('a save the store refuses keeps the changes held', async () => {
+    answers({
+      get_contact: () => ({ contact, client: amina }),
+      edit_contact: () => {
+        throw { kind: 'disk_full', message: 'database or disk is full', field: null };
+      },
+    });
+    go({ name: 'contact', client: amina, contactId: contact.id, returnTo: { name: 'follow_ups' } });
+    const { container } = render(ContactForm, { client: amina, contactId: contact.id, returnTo: { name: 'follow_ups' } });
+    await settle();
+    await fireEvent.input(screen.getByLabelText('Summary'), { target: { value: 'Called back.' } });
+    await fireEvent.keyDown(container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
+    await settle();
+    expect(container.querySelector('.notice.error')).not.toBeNull();
+    go({ name: 'today' });
+    await settle();
+    expect(nav.screen.name).toBe('contact');
+    expect(screen.getByRole('group', { name: /^Leave without saving\?/ })).toBeTruthy();
+  });
+
   it('a form left unchanged is left at once, and a saved one without asking', async () => {
     const invoke = answers({ get_contact: () => ({ contact, client: amina }), edit_contact: () => ({ changed_fields: ['summary'] }) });
     go({ name: 'contact', client: amina, contactId: contact.id, returnTo: { name: 'follow_ups' } });
@@ -912,6 +933,38 @@ describe('correcting a contact', () => {
     render(ContactForm, { client: null, contactId: contact.id, returnTo: { name: 'today' } });
     await settle();
     expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('Correct an anonymous visit');
+  });
+
+  it('what was typed when Tandem locked is back after the same user unlocks, not saved yet', async () => {
+    const invoke = answers({ unlock: () => session, create_contact: () => ({ id: 'new-contact' }) });
+    go({ name: 'contact', client: amina, returnTo: { name: 'client', clientId: amina.id } });
+    const { container } = render(App);
+    await settle();
+    await fireEvent.click(screen.getByRole('button', { name: 'Housing' }));
+    await fireEvent.input(screen.getByLabelText('Summary'), { target: { value: 'Rent arrears, call the landlord' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Lock' }));
+    await settle();
+    expect(container.querySelector('form.contact-form')).toBeNull();
+
+    await fireEvent.input(screen.getByLabelText('Password'), { target: { value: 'secret' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Unlock' }));
+    await settle();
+    expect(nav.screen).toMatchObject({ name: 'contact', client: { id: amina.id } });
+    expect((screen.getByLabelText('Summary') as HTMLTextAreaElement).value).toBe('Rent arrears, call the landlord');
+    expect(screen.getByRole('button', { name: 'Housing' }).getAttribute('aria-pressed')).toBe('true');
+    expect(screen.getByText(/What you typed before Tandem locked is back here/)).toBeTruthy();
+    expect(invoke).not.toHaveBeenCalledWith('create_contact', expect.anything());
+    // Still unsaved: leaving asks, saving saves it.
+    go({ name: 'today' });
+    expect(nav.screen.name).toBe('contact');
+    await settle();
+    await fireEvent.click(screen.getByRole('button', { name: 'Keep editing' }));
+    await fireEvent.keyDown(container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
+    await waitFor(() =>
+      expect(invoke).toHaveBeenCalledWith('create_contact', {
+        draft: expect.objectContaining({ fields: expect.objectContaining({ summary: 'Rent arrears, call the landlord', topics: ['housing'] }) }),
+      }),
+    );
   });
 
   it('a new contact with something typed asks before Escape throws it away', async () => {
@@ -948,7 +1001,7 @@ describe('correcting a contact', () => {
     let deleted = false;
     const invoke = answers({
       get_client: () => (deleted
-        ? { ...aminaDetail, contacts: [], deleted_contacts: [deletedContact] }
+        ? { ...aminaDetail, contacts: [], deleted_contacts: [{ contact: deletedContact, deleted_by: 'u-coach1', deleted_at: '2026-11-26T10:00:00Z' }] }
         : aminaDetail),
       get_contact: () => ({ contact: deletedContact, client: amina }),
       delete_contact: () => {
@@ -982,14 +1035,16 @@ describe('correcting a contact', () => {
     expect(screen.queryByRole('button', { name: 'Undo' })).toBeNull();
   });
 
-  it('a client’s profile lists the deleted contacts apart, each with Restore', async () => {
+  it('a client’s profile lists the deleted contacts apart, who deleted each, each with Restore', async () => {
     const deletedContact = { ...aminaDetail.contacts[0], id: 'c-deleted', summary: 'logged for the wrong client' };
+    const deletion = { contact: deletedContact, deleted_by: 'u-coach2', deleted_at: '2026-11-26T10:00:00Z' };
     let restored = false;
     const invoke = answers({
       get_client: () => (restored
         ? { ...aminaDetail, contacts: [...aminaDetail.contacts, deletedContact] }
-        : { ...aminaDetail, deleted_contacts: [deletedContact] }),
-      restore_contact: () => {
+        : { ...aminaDetail, deleted_contacts: [deletion] }),
+      restore_contact: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
         restored = true;
         return null;
       },
@@ -998,13 +1053,35 @@ describe('correcting a contact', () => {
     await settle();
     const deleted = container.querySelector('details.deleted-contacts') as HTMLDetailsElement;
     expect(deleted.querySelector('summary')?.textContent).toBe('Deleted contacts (1)');
-    expect(deleted.textContent).toContain('logged for the wrong client');
+    expect(deleted.textContent).toMatch(/Deleted by coach2, /);
+    // Not its summary: a contact logged for the wrong client is about someone else.
+    expect(deleted.textContent).not.toContain('logged for the wrong client');
     expect(container.querySelectorAll('.timeline li .edit-contact').length).toBe(1);
-    await fireEvent.click(within(deleted).getByRole('button', { name: /^Restore the contact on/ }));
+    const restore = within(deleted).getByRole('button', { name: /^Restore the contact on/ });
+    await fireEvent.click(restore);
+    await fireEvent.click(restore);
     await waitFor(() => expect(invoke).toHaveBeenCalledWith('restore_contact', { id: 'c-deleted' }));
+    expect(invoke.mock.calls.filter(([command]) => command === 'restore_contact').length).toBe(1);
     await waitFor(() => expect(screen.getByText('Contact restored.')).toBeTruthy());
     expect(container.querySelector('details.deleted-contacts')).toBeNull();
     expect(container.querySelectorAll('.timeline li .edit-contact').length).toBe(2);
+  });
+
+  it('a restore that fails says so beside the list and keeps the profile', async () => {
+    const deletion = { contact: { ...aminaDetail.contacts[0], id: 'c-deleted' }, deleted_by: null, deleted_at: null };
+    answers({
+      get_client: () => ({ ...aminaDetail, deleted_contacts: [deletion] }),
+      restore_contact: () => {
+        throw { kind: 'disk_full', message: 'database or disk is full', field: null };
+      },
+    });
+    const { container } = render(ClientProfile, { clientId: amina.id });
+    await settle();
+    await fireEvent.click(screen.getByRole('button', { name: /^Restore the contact on/ }));
+    await settle();
+    expect(container.querySelector('.timeline li .edit-contact')).not.toBeNull();
+    expect(container.querySelector('details.deleted-contacts .notice.error, .notice.error')).not.toBeNull();
+    expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('Amina Warsame');
   });
 });
 

@@ -167,6 +167,20 @@ contact: ContactView,
  */
 client: ClientSummary | null, };
 
+export type DeletedContactView = { 
+/**
+ * The contact as it was deleted.
+ */
+contact: ContactView, 
+/**
+ * Who deleted it (a user's id; the name is in [`UserNamesView`]), when this laptop knows.
+ */
+deleted_by: string | null, 
+/**
+ * When it was deleted (RFC 3339), when this laptop knows.
+ */
+deleted_at: string | null, };
+
 export type SiteView = { 
 /**
  * The value of a contact's `site`.
@@ -217,7 +231,7 @@ follow_ups: Array<ContactView>,
 /**
  * Contacts deleted (logged by mistake), newest first: they can be restored.
  */
-deleted_contacts: Array<ContactView>, };
+deleted_contacts: Array<DeletedContactView>, };
 
 export type ClientDraft = { 
 /**
