@@ -173,8 +173,9 @@ pub enum SyncError {
         count: usize,
     },
 
-    /// The value chosen for a conflict is not valid for its field.
-    #[error("{message}")]
+    /// The value chosen for a conflict is not valid for its field. Said with the server's
+    /// refusal code in brackets when the server refused it (as `tandem rejected list` does).
+    #[error("{message}{}", reason_code.map(|code| format!(" [{}]", code.as_str())).unwrap_or_default())]
     InvalidResolution {
         /// The field.
         field: String,

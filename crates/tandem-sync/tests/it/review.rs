@@ -284,5 +284,9 @@ fn a_resolution_the_server_refuses_says_which_refusal_it_is() {
         ),
         "{refused:?}"
     );
+    assert!(
+        refused.to_string().ends_with(" [lawful_basis_in_use]"),
+        "{refused}"
+    );
     assert_eq!(lead.store.conflicts(false).unwrap().len(), 1, "still open");
 }
