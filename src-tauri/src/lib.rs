@@ -100,6 +100,8 @@ pub fn run() -> tauri::Result<()> {
             commands::contacts::edit_contact,
             commands::contacts::delete_contact,
             commands::contacts::restore_contact,
+            commands::drafts::form_draft,
+            commands::drafts::set_form_draft,
             commands::contacts::follow_ups_due,
             commands::contacts::complete_follow_up,
             commands::contacts::sites,

@@ -9,14 +9,14 @@ vi.mock('@tauri-apps/api/core', () => ({
   },
 }));
 
-// Each test starts from an empty document, on the Today screen with no notice, no undo and
-// no form's values kept from a lock (a form unmounted with changes keeps them).
+// Each test starts from an empty document, on the Today screen with no notice and no undo,
+// with no user whose form drafts are kept.
 import { cleanup } from '@testing-library/svelte';
 import { afterEach } from 'vitest';
-import { dropDrafts } from './lib/drafts';
+import { draftsOf } from './lib/drafts';
 import { nav } from './lib/nav.svelte';
 afterEach(() => {
   cleanup();
-  dropDrafts();
+  draftsOf(null);
   Object.assign(nav, { screen: { name: 'today' }, notice: null, undo: null });
 });

@@ -115,6 +115,15 @@ pub enum StoreError {
         id: tandem_domain::RecordId,
     },
 
+    /// A form's unsaved values are longer than the store keeps.
+    #[error("the unsaved form is {bytes} bytes, more than the {max} kept")]
+    DraftTooLarge {
+        /// Its length.
+        bytes: usize,
+        /// The longest kept.
+        max: usize,
+    },
+
     /// No refused change with that id is in the rejected list.
     #[error("no rejected change {change_id} in this store (see `tandem rejected list`)")]
     RejectedChangeNotFound {
@@ -175,6 +184,7 @@ impl StoreError {
             StoreError::Invalid(_) => "invalid",
             StoreError::RecordNotFound { .. } => "record_not_found",
             StoreError::RejectedChangeNotFound { .. } => "rejected_change_not_found",
+            StoreError::DraftTooLarge { .. } => "draft_too_large",
             StoreError::SignInMismatch { .. } => "sign_in_mismatch",
             StoreError::ReportData(_) => "report_data",
             StoreError::DiskFull => "disk_full",

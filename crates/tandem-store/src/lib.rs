@@ -2,6 +2,7 @@
 //! the OS keyring, with forward-only migrations applied at open.
 
 mod connection;
+mod drafts;
 mod error;
 pub mod key;
 mod meta;
@@ -18,6 +19,7 @@ mod unlock;
 mod users;
 
 pub use connection::{ReadSnapshot, STORE_FILE_NAME, Store};
+pub use drafts::MAX_FORM_DRAFT_BYTES;
 pub use error::StoreError;
 pub use key::{StoreKey, delete_key};
 pub use migrate::SCHEMA_VERSION;

@@ -1,5 +1,6 @@
 //! Small facts about this store kept in its `meta` table: the node id of its clock, the last
-//! clock reading, and (after sign-in) the user, team, device and server it syncs with.
+//! clock reading, (after sign-in) the user, team, device and server it syncs with, and a
+//! form's unsaved values.
 
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
@@ -29,6 +30,8 @@ pub(crate) enum MetaKey {
     UnlockFailures,
     /// When the last wrong offline password was given (RFC 3339).
     UnlockLastFailureAt,
+    /// A form's unsaved values (`drafts.rs`).
+    FormDraft,
 }
 
 impl MetaKey {
@@ -44,6 +47,7 @@ impl MetaKey {
             MetaKey::LastSyncError => "last_sync_error",
             MetaKey::UnlockFailures => "unlock_failures",
             MetaKey::UnlockLastFailureAt => "unlock_last_failure_at",
+            MetaKey::FormDraft => "form_draft",
         }
     }
 }

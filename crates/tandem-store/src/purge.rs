@@ -66,6 +66,7 @@ pub(crate) fn purge_records(
             "INSERT INTO client_search (client_search) VALUES ('optimize')",
             [],
         )?;
+        crate::drafts::forget_drafts_naming(conn, removed.iter())?;
     }
     Ok(removed)
 }

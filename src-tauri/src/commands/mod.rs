@@ -3,6 +3,7 @@
 
 pub mod clients;
 pub mod contacts;
+pub mod drafts;
 pub mod duplicates;
 pub mod privacy;
 pub mod session;

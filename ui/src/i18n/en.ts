@@ -20,7 +20,7 @@ export const en: Messages = {
   'form.discard_question': 'Leave without saving? What you typed here is lost.',
   'form.discard': 'Leave without saving',
   'form.keep_editing': 'Keep editing',
-  'form.draft_restored': 'What you typed before Tandem locked is back here. It is not saved yet.',
+  'form.draft_restored': 'What you typed here on {at} and did not save is back. It is not saved yet.',
   'common.back': 'Back',
   'common.edit': 'Edit',
   'common.close': 'Close',

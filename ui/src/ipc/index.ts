@@ -112,6 +112,9 @@ export const api = {
   deleteContact: (id: string) => call<void>('delete_contact', { id }),
   /** Brings back a deleted contact. */
   restoreContact: (id: string) => call<void>('restore_contact', { id }),
+  /** A form's unsaved values, kept in the store while they are typed (lib/drafts.ts). */
+  formDraft: () => call<string | null>('form_draft'),
+  setFormDraft: (draft: string | null) => call<void>('set_form_draft', { draft }),
   followUpsDue: (onlyMine: boolean) => call<FollowUpsDue>('follow_ups_due', { onlyMine }),
   completeFollowUp: (contactId: string) => call<void>('complete_follow_up', { contactId }),
   sites: () => call<SitesView>('sites'),

@@ -935,8 +935,24 @@ describe('correcting a contact', () => {
     expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('Correct an anonymous visit');
   });
 
+  /** The store's one draft slot, as the shell keeps it. */
+  function draftSlot(initial: string | null = null) {
+    const slot = { text: initial };
+    return {
+      slot,
+      handlers: {
+        form_draft: () => slot.text,
+        set_form_draft: (args?: Record<string, unknown>) => {
+          slot.text = (args?.draft as string | null) ?? null;
+          return null;
+        },
+      },
+    };
+  }
+
   it('what was typed when Tandem locked is back after the same user unlocks, not saved yet', async () => {
-    const invoke = answers({ unlock: () => session, create_contact: () => ({ id: 'new-contact' }) });
+    const { slot, handlers } = draftSlot();
+    const invoke = answers({ ...handlers, unlock: () => session, create_contact: () => ({ id: 'new-contact' }) });
     go({ name: 'contact', client: amina, returnTo: { name: 'client', clientId: amina.id } });
     const { container } = render(App);
     await settle();
@@ -945,6 +961,13 @@ describe('correcting a contact', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Lock' }));
     await settle();
     expect(container.querySelector('form.contact-form')).toBeNull();
+    // Kept in the store before the lock, for the user who typed it.
+    expect(JSON.parse(slot.text!)).toMatchObject({
+      key: `new-contact:${amina.id}`,
+      username: 'coach1',
+      screen: { name: 'contact', client: { id: amina.id } },
+      values: { summary: 'Rent arrears, call the landlord', topics: ['housing'] },
+    });
 
     await fireEvent.input(screen.getByLabelText('Password'), { target: { value: 'secret' } });
     await fireEvent.click(screen.getByRole('button', { name: 'Unlock' }));
@@ -952,9 +975,9 @@ describe('correcting a contact', () => {
     expect(nav.screen).toMatchObject({ name: 'contact', client: { id: amina.id } });
     expect((screen.getByLabelText('Summary') as HTMLTextAreaElement).value).toBe('Rent arrears, call the landlord');
     expect(screen.getByRole('button', { name: 'Housing' }).getAttribute('aria-pressed')).toBe('true');
-    expect(screen.getByText(/What you typed before Tandem locked is back here/)).toBeTruthy();
+    expect(screen.getByText(/and did not save is back/)).toBeTruthy();
     expect(invoke).not.toHaveBeenCalledWith('create_contact', expect.anything());
-    // Still unsaved: leaving asks, saving saves it.
+    // Still unsaved: leaving asks; saving saves it and forgets the draft.
     go({ name: 'today' });
     expect(nav.screen.name).toBe('contact');
     await settle();
@@ -965,6 +988,37 @@ describe('correcting a contact', () => {
         draft: expect.objectContaining({ fields: expect.objectContaining({ summary: 'Rent arrears, call the landlord', topics: ['housing'] }) }),
       }),
     );
+    await waitFor(() => expect(slot.text).toBeNull());
+  });
+
+  it('a draft kept before the app was closed opens after unlocking; another user’s does not', async () => {
+    const draft = {
+      key: `new-contact:${amina.id}`,
+      screen: { name: 'contact', client: amina, returnTo: { name: 'today' } },
+      saved_at: '2026-12-07T08:30:00Z',
+      values: { topics: ['family'], referrals: [], serviceLanguage: [], interpreterUsed: false, channel: 'drop_in', occurredAt: '2026-12-07T10:25', site: '', duration: null, followUpOn: '', followUpDone: false, summary: 'Daycare place' },
+    };
+    for (const [username, resumed] of [['coach2', false], ['coach1', true]] as const) {
+      const { slot, handlers } = draftSlot(JSON.stringify({ ...draft, username }));
+      answers({ ...handlers, session_state: () => ({ ...session, unlocked: false }), unlock: () => session });
+      render(App);
+      await settle();
+      await fireEvent.input(screen.getByLabelText('Password'), { target: { value: 'secret' } });
+      await fireEvent.click(screen.getByRole('button', { name: 'Unlock' }));
+      await settle();
+      expect(nav.screen.name).toBe(resumed ? 'contact' : 'today');
+      if (resumed) {
+        expect((screen.getByLabelText('Summary') as HTMLTextAreaElement).value).toBe('Daycare place');
+        // Left on purpose, it is forgotten.
+        await fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+        await settle();
+        await fireEvent.click(screen.getByRole('button', { name: 'Leave without saving' }));
+        await waitFor(() => expect(slot.text).toBeNull());
+      } else {
+        expect(slot.text).not.toBeNull();
+      }
+      cleanup();
+    }
   });
 
   it('a new contact with something typed asks before Escape throws it away', async () => {
