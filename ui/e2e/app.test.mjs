@@ -458,3 +458,28 @@ test('a team lead merges a client two coaches registered in the app and the othe
   const listed = (await tandemJson(['client', 'list'])).map((client) => client.id);
   assert.ok(listed.includes(survivor) && !listed.includes(duplicate), 'the merged registration is still listed');
 });
+
+test('a contact being typed when the app locks and closes is back after unlocking', { skip: !CLI }, async () => {
+  // The team lead starts logging a contact, and is called away: the app locks, then closes.
+  await (await el('[data-nav="today"]')).click();
+  await searchAndEnter('Olga');
+  await el('#contact-heading');
+  await (await el('#contact-summary')).setValue('Kesken jäänyt käynti');
+  await (await el('header.top button[data-action="lock"]')).click();
+  await el('#signin-password');
+  await browser.deleteSession();
+  await appClosed(APP, 'the team lead\'s app did not close');
+
+  // Opened again and unlocked, the app is back at the form with what was typed, not saved.
+  browser = await openApp('lead-laptop');
+  await (await el('#signin-password', 30000)).setValue('demo-password');
+  await (await el('form button[type="submit"]')).click();
+  await el('#contact-heading');
+  assert.match(await (await el('#contact-heading')).getText(), /Olga Ivanova/);
+  assert.equal(await (await el('#contact-summary')).getValue(), 'Kesken jäänyt käynti');
+  assert.match(await (await el('form.contact-form .notice.info')).getText(), /tallentamattomat tiedot ovat taas tässä/);
+  await shot('19-draft-restored');
+  await (await el('form.contact-form button[type="submit"]')).click();
+  await el('#client-search');
+  assert.match(await (await el('.notice.ok')).getText(), /Olga Ivanova/);
+});

@@ -8,6 +8,7 @@ import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import App from '../App.svelte';
 import { setLocale } from '../i18n/index.svelte';
 import { go, nav } from '../lib/nav.svelte';
+import { draftsOf } from '../lib/drafts';
 import { amina, aminaDetail, answerCommands, offlineStatus, session, sitesView, updateOffered } from '../test/commands';
 import ClientForm from './client/ClientForm.svelte';
 import ClientProfile from './client/ClientProfile.svelte';
@@ -1019,6 +1020,21 @@ describe('correcting a contact', () => {
       }
       cleanup();
     }
+  });
+
+  it('the draft of a correction whose contact is gone is forgotten, not offered at every unlock', async () => {
+    const gone = { key: `contact:${contact.id}`, username: 'coach1', screen: { name: 'today' }, saved_at: '2026-12-07T08:30:00Z', values: {} };
+    const { slot, handlers } = draftSlot(JSON.stringify(gone));
+    answers({
+      ...handlers,
+      get_contact: () => {
+        throw { kind: 'not_found', message: `no contact ${contact.id} in this store`, field: null };
+      },
+    });
+    draftsOf('coach1');
+    render(ContactForm, { client: amina, contactId: contact.id, returnTo: { name: 'today' } });
+    await settle();
+    await waitFor(() => expect(slot.text).toBeNull());
   });
 
   it('a new contact with something typed asks before Escape throws it away', async () => {
