@@ -300,3 +300,56 @@ async fn a_resolution_cannot_take_the_basis_from_under_special_category_data(bac
     assert_eq!(chosen.status, reqwest::StatusCode::OK, "{:?}", chosen.body);
     assert_eq!(basis_now(server.pull_all(&a).await), json!("consent"));
 }
+
+both_backends!(a_resolution_cannot_put_special_category_data_on_a_client_without_a_basis);
+async fn a_resolution_cannot_put_special_category_data_on_a_client_without_a_basis(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    let a = server.login("coach_a").await;
+    let b = server.login("coach_b").await;
+    let lead = server.login("lead_n").await;
+    let (client, v) = create_client(
+        &server,
+        &a,
+        &[
+            ("given_name", json!("Hodan")),
+            ("lawful_basis", json!("consent")),
+            ("disability", json!("yes")),
+        ],
+    )
+    .await;
+    let push_one = |device, field: &'static str, value: Value, base, at| {
+        let change = change(device, "client", client, field, value, base, at);
+        server.push(device, vec![change])
+    };
+    // Two coaches answer differently from the same version: an open review conflict.
+    push_one(&a, "disability", json!("no"), v[2], NOW_MS + 1_000).await;
+    let second = push_one(&b, "disability", json!("declined"), v[2], NOW_MS + 2_000).await;
+    assert_eq!(second[0].status, ChangeStatus::Conflict, "{second:?}");
+    let conflict = second[0].conflict_id.unwrap();
+    // Then the answer is cleared, and with no special-category data left, the basis too.
+    let standing = second[0].version;
+    let cleared = push_one(&a, "disability", Value::Null, standing, NOW_MS + 3_000).await;
+    assert_eq!(cleared[0].status, ChangeStatus::Applied, "{cleared:?}");
+    let basis = push_one(&a, "lawful_basis", Value::Null, v[1], NOW_MS + 4_000).await;
+    assert_eq!(basis[0].status, ChangeStatus::Applied, "{basis:?}");
+
+    // The lead's choice of an answer would be special-category data without a basis.
+    let refused = server
+        .request(
+            reqwest::Method::POST,
+            &format!("/v1/conflicts/{conflict}/resolve"),
+            Some(&lead.token),
+            Some(json!({"value": "declined"})),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        refused.body
+    );
+    assert_eq!(refused.error_code(), "consent_required");
+    assert_eq!(refused.body["reason_code"], "lawful_basis_required");
+}
