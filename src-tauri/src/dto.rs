@@ -158,6 +158,19 @@ pub struct ContactDraft {
     pub client_id: Option<String>,
     /// The other values entered.
     pub fields: FieldValues,
+    /// The form whose kept draft this saves (`set_form_draft`): forgotten with the save.
+    #[serde(default)]
+    #[ts(optional)]
+    pub form: Option<String>,
+}
+
+/// The signed-in user's kept draft of a form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct FormDraftView {
+    /// Which form (the app's name for it, as given to `set_form_draft`).
+    pub form: String,
+    /// Its values, as the app wrote them.
+    pub text: String,
 }
 
 /// The id of a record a command made.

@@ -26,6 +26,7 @@ pub fn typescript_declarations() -> String {
         ContactView::decl(&cfg),
         ContactDetail::decl(&cfg),
         DeletedContactView::decl(&cfg),
+        FormDraftView::decl(&cfg),
         SiteView::decl(&cfg),
         SitesView::decl(&cfg),
         UserNamesView::decl(&cfg),

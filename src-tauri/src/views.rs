@@ -102,11 +102,14 @@ pub fn client_detail(
     }
 }
 
-/// A deleted contact with who deleted it and when: the last write of `deleted` true in its
-/// history.
+/// A deleted contact with who deleted it and when: the latest write (by HLC) of `deleted`
+/// true in its history.
 pub fn deleted_contact(store: &Store, contact: &Record) -> Result<DeletedContactView, StoreError> {
     let history = store.field_history("contact", *contact.id().as_uuid(), "deleted")?;
-    let deletion = history.iter().rev().find(|row| row.value == "true");
+    let deletion = history
+        .iter()
+        .filter(|row| row.value == "true")
+        .max_by(|a, b| a.hlc.cmp(&b.hlc));
     let deleted_at = deletion
         .and_then(|row| Hlc::parse(&row.hlc).ok())
         .and_then(|hlc| i64::try_from(hlc.physical_ms()).ok())

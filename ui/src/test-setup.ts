@@ -9,14 +9,11 @@ vi.mock('@tauri-apps/api/core', () => ({
   },
 }));
 
-// Each test starts from an empty document, on the Today screen with no notice and no undo,
-// with no user whose form drafts are kept.
+// Each test starts from an empty document, on the Today screen with no notice and no undo.
 import { cleanup } from '@testing-library/svelte';
 import { afterEach } from 'vitest';
-import { draftsOf } from './lib/drafts';
 import { nav } from './lib/nav.svelte';
 afterEach(() => {
   cleanup();
-  draftsOf(null);
   Object.assign(nav, { screen: { name: 'today' }, notice: null, undo: null });
 });

@@ -66,7 +66,7 @@ pub(crate) fn purge_records(
             "INSERT INTO client_search (client_search) VALUES ('optimize')",
             [],
         )?;
-        crate::drafts::forget_drafts_naming(conn, removed.iter())?;
+        crate::drafts::forget_drafts_about(conn, removed.iter())?;
     }
     Ok(removed)
 }

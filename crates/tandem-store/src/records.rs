@@ -128,6 +128,29 @@ impl Store {
         input: &BTreeMap<String, Json>,
         edit: EditContext,
     ) -> Result<RecordId, StoreError> {
+        self.create_record_with(entity, input, edit, None)
+    }
+
+    /// Creates a record as [`Store::create_record`] does, from the form whose draft `owner`
+    /// kept (`drafts.rs`): the draft is forgotten in the same transaction, so a form saved is
+    /// never offered again to be saved twice.
+    pub fn create_record_from_draft(
+        &mut self,
+        entity: Entity,
+        input: &BTreeMap<String, Json>,
+        edit: EditContext,
+        owner: &str,
+    ) -> Result<RecordId, StoreError> {
+        self.create_record_with(entity, input, edit, Some(owner))
+    }
+
+    fn create_record_with(
+        &mut self,
+        entity: Entity,
+        input: &BTreeMap<String, Json>,
+        edit: EditContext,
+        draft_owner: Option<&str>,
+    ) -> Result<RecordId, StoreError> {
         let with_coach;
         let input = match meta::get(&self.conn, MetaKey::UserId)? {
             Some(user) if entity == Entity::Contact && !input.contains_key("coach_id") => {
@@ -168,6 +191,9 @@ impl Store {
         write_fields(&tx, entity, id, &changes, edit, true)?;
         if entity == Entity::Client {
             search::index_client(&tx, &record)?;
+        }
+        if let Some(owner) = draft_owner {
+            crate::drafts::forget(&tx, owner)?;
         }
         tx.commit()?;
         Ok(id)

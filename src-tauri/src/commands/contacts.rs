@@ -41,9 +41,17 @@ pub async fn create_contact(
     state: State<'_, AppState>,
     draft: ContactDraft,
 ) -> Result<RecordRef, CommandError> {
+    let form = draft.form.clone();
     let fields = contact_fields(draft, local_now_rfc3339())?;
     let id = state.with_store(|store| {
-        store.create_record(Entity::Contact, &fields, EditContext::at(now()))
+        let edit = EditContext::at(now());
+        match &form {
+            Some(form) => {
+                let owner = super::drafts::draft_owner(store, form)?;
+                store.create_record_from_draft(Entity::Contact, &fields, edit, &owner)
+            }
+            None => store.create_record(Entity::Contact, &fields, edit),
+        }
     })?;
     state.sync.local_save();
     Ok(RecordRef { id: id.to_string() })
@@ -186,6 +194,7 @@ mod tests {
 
     use super::*;
     use crate::commands::clients::get_client;
+    use crate::commands::drafts::{form_draft, set_form_draft};
     use crate::error::ErrorKind;
     use crate::settings::UserSettings;
     use tandem_sync::Provisioning;
@@ -221,8 +230,37 @@ mod tests {
         let draft = ContactDraft {
             client_id: Some(client.clone()),
             fields: fields(json!({"summary": "CV", "duration_min": 20})),
+            form: None,
+        };
+        // Another user's draft is not this user's to see.
+        let theirs = tandem_store::FormDraft {
+            owner: "0190f0c4-0000-7000-8000-00000000beef:new-contact:x".to_owned(),
+            about: None,
+            text: "theirs".to_owned(),
+        };
+        state()
+            .with_store(|store| store.set_form_draft(&theirs))
+            .unwrap();
+        assert_eq!(block_on(form_draft(state())).unwrap(), None);
+        // Typed first, the form's draft is kept; saving the form forgets it.
+        let form = format!("new-contact:{client}");
+        let kept = set_form_draft(
+            state(),
+            form.clone(),
+            Some(client.clone()),
+            Some("CV".into()),
+        );
+        assert!(block_on(kept).unwrap());
+        let kept = block_on(form_draft(state()))
+            .unwrap()
+            .map(|draft| draft.form);
+        assert_eq!(kept.as_ref(), Some(&form));
+        let draft = ContactDraft {
+            form: Some(form),
+            ..draft
         };
         let contact = block_on(create_contact(state(), draft)).unwrap().id;
+        assert_eq!(block_on(form_draft(state())).unwrap(), None);
 
         let opened = block_on(get_contact(state(), contact.clone())).unwrap();
         assert_eq!(opened.contact.summary.as_deref(), Some("CV"));
@@ -247,10 +285,18 @@ mod tests {
             .map(|c| c.contact.id.as_str())
             .collect();
         assert_eq!(deleted, [contact.as_str()]);
-        // Who deleted it and when: this laptop's signed-in user (none here: the store's own
-        // node id), just now.
+        // Who deleted it and when: whoever writes on this laptop (the author of its other
+        // values), just now.
         let deletion = &profile.deleted_contacts[0];
-        assert!(deletion.deleted_by.is_some(), "{deletion:?}");
+        let author = state()
+            .with_store(|store| {
+                let id = uuid::Uuid::parse_str(&contact).unwrap();
+                store.field_history("contact", id, "summary")
+            })
+            .unwrap()[0]
+            .author_id
+            .clone();
+        assert_eq!(deletion.deleted_by.as_ref(), Some(&author));
         let at =
             chrono::DateTime::parse_from_rfc3339(deletion.deleted_at.as_deref().unwrap()).unwrap();
         assert!((now() - at.to_utc()).num_seconds().abs() < 60, "{at}");
@@ -293,6 +339,7 @@ mod tests {
         let draft = ContactDraft {
             client_id: None,
             fields: BTreeMap::from([("topics".to_owned(), json!(["housing"]))]),
+            form: None,
         };
         let fields = contact_fields(draft, "2026-11-26T09:30:00+02:00".to_owned()).unwrap();
         assert_eq!(fields.get("client_id"), None);
@@ -305,6 +352,7 @@ mod tests {
         let draft = ContactDraft {
             client_id: Some("amina".to_owned()),
             fields: BTreeMap::new(),
+            form: None,
         };
         let error = contact_fields(draft, String::new()).unwrap_err();
         assert_eq!(error.field.as_deref(), Some("client_id"));

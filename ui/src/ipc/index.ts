@@ -19,6 +19,7 @@ import type {
   ErrorKind,
   ExportFormatInput,
   FollowUpsDue,
+  FormDraftView,
   RecordEdit,
   RecordRef,
   RejectCode,
@@ -112,9 +113,11 @@ export const api = {
   deleteContact: (id: string) => call<void>('delete_contact', { id }),
   /** Brings back a deleted contact. */
   restoreContact: (id: string) => call<void>('restore_contact', { id }),
-  /** A form's unsaved values, kept in the store while they are typed (lib/drafts.ts). */
-  formDraft: () => call<string | null>('form_draft'),
-  setFormDraft: (draft: string | null) => call<void>('set_form_draft', { draft }),
+  /** A new contact's unsaved values, kept in the store while they are typed (lib/drafts.ts). */
+  formDraft: () => call<FormDraftView | null>('form_draft'),
+  /** Keeps `text` as the draft of `form`, about the client `about`; no text forgets it. */
+  setFormDraft: (form: string, about: string | null, text: string | null) =>
+    call<boolean>('set_form_draft', { form, about, text }),
   followUpsDue: (onlyMine: boolean) => call<FollowUpsDue>('follow_ups_due', { onlyMine }),
   completeFollowUp: (contactId: string) => call<void>('complete_follow_up', { contactId }),
   sites: () => call<SitesView>('sites'),

@@ -1,52 +1,47 @@
-// A form's unsaved values, kept in the encrypted store while they are typed, so that a lock,
-// a closed window, a killed app or a dead battery does not take them: one form at a time,
-// for the user who typed them. After unlocking, the app comes back to that form, which takes
-// its values back, marked as not saved yet. Keeping is best effort: a failure to keep (a full
-// disk) never interrupts typing, and the store drops a draft that names a purged client.
+// A new contact's unsaved values, kept in the encrypted store while they are typed, so that a
+// lock, a closed window, a killed app or a dead battery does not take them: one form at a
+// time, the signed-in user's (the shell keeps another user's apart). After unlocking, the app
+// comes back to that form, which takes its values back, marked as not saved yet; saving the
+// form forgets the draft in the same transaction. Keeping is best effort: a failure to keep
+// (a full disk) never interrupts typing.
 import { api } from '../ipc';
 import type { Screen } from './nav.svelte';
 
-/** What is kept: the form (`key`), who typed it, where it is, when, and its values. */
-export type Draft = { key: string; username: string; screen: Screen; saved_at: string; values: unknown };
+// The shape of what is kept; a draft of another shape (an older version's) is not offered.
+const VERSION = 1;
 
-// Whose drafts are read and written: the signed-in user.
-let user: string | null = null;
-// Writes the open form's values now (a lock is about to take the form).
+/** A kept draft: which form, where it is shown, when it was typed, and its values. */
+export type Draft = { form: string; screen: Screen; saved_at: string; values: unknown };
+
+// Keeps the open form's values now (a lock is about to take the form).
 let writer: (() => Promise<void>) | null = null;
 
-/** Reads and writes the drafts of `username` from now on (none: no drafts at all). */
-export function draftsOf(username: string | null): void {
-  user = username;
-}
-
-/** The draft this user left, if any. */
+/** The signed-in user's draft, if the store keeps one this version can read. */
 export async function keptDraft(): Promise<Draft | null> {
-  if (!user) return null;
   try {
-    const text = await api.formDraft();
-    const draft = text ? (JSON.parse(text) as Draft) : null;
-    return draft?.username === user ? draft : null;
+    const kept = await api.formDraft();
+    if (!kept) return null;
+    const { version, screen, saved_at, values } = JSON.parse(kept.text);
+    if (version !== VERSION || typeof saved_at !== 'string' || typeof screen?.name !== 'string') return null;
+    return { form: kept.form, screen, saved_at, values };
   } catch {
     return null;
   }
 }
 
-/** Keeps the values of the form `key`, shown as `screen`, in place of any other draft. */
-export async function keepDraft(key: string, screen: Screen, values: unknown): Promise<void> {
-  if (!user) return;
-  const draft: Draft = { key, username: user, screen, saved_at: new Date().toISOString(), values };
+/** Keeps the values of `form` (about the client `about`), shown as `screen`, typed at `savedAt`. */
+export async function keepDraft(form: string, about: string | null, screen: Screen, values: unknown, savedAt: string): Promise<void> {
   try {
-    await api.setFormDraft(JSON.stringify(draft));
+    await api.setFormDraft(form, about, JSON.stringify({ version: VERSION, screen, saved_at: savedAt, values }));
   } catch {
     // Best effort: the form itself still holds the values.
   }
 }
 
-/** Forgets the draft of the form `key` (saved, or left on purpose), if it is the one kept. */
-export async function forgetDraft(key: string): Promise<void> {
-  if ((await keptDraft())?.key !== key) return;
+/** Forgets the draft of `form` (left on purpose). */
+export async function forgetDraft(form: string): Promise<void> {
   try {
-    await api.setFormDraft(null);
+    await api.setFormDraft(form, null, null);
   } catch {
     // A draft left behind comes back once and can be left again.
   }
@@ -60,7 +55,9 @@ export function draftWriter(write: () => Promise<void>): () => void {
   };
 }
 
-/** Keeps the open form's values now, before a lock takes the form. */
-export async function keepOpenDraft(): Promise<void> {
-  await writer?.();
+/** Keeps the open form's values before a lock takes the form, waiting at most `ms`. */
+export async function keepOpenDraft(ms = 1000): Promise<void> {
+  const write = writer;
+  if (!write) return;
+  await Promise.race([write(), new Promise((resolve) => setTimeout(resolve, ms))]);
 }

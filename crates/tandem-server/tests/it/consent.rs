@@ -352,4 +352,21 @@ async fn a_resolution_cannot_put_special_category_data_on_a_client_without_a_bas
     );
     assert_eq!(refused.error_code(), "consent_required");
     assert_eq!(refused.body["reason_code"], "lawful_basis_required");
+    // Nothing changed: the conflict is open, the answer still cleared.
+    let open = server
+        .request(
+            reqwest::Method::GET,
+            "/v1/conflicts",
+            Some(&lead.token),
+            None,
+        )
+        .await;
+    assert_eq!(open.body["conflicts"][0]["id"], json!(conflict));
+    let disability = server
+        .pull_all(&a)
+        .await
+        .into_iter()
+        .rfind(|c| c.record_id == client && c.field == "disability")
+        .unwrap();
+    assert_eq!(disability.value, Value::Null);
 }

@@ -181,6 +181,16 @@ deleted_by: string | null,
  */
 deleted_at: string | null, };
 
+export type FormDraftView = { 
+/**
+ * Which form (the app's name for it, as given to `set_form_draft`).
+ */
+form: string, 
+/**
+ * Its values, as the app wrote them.
+ */
+text: string, };
+
 export type SiteView = { 
 /**
  * The value of a contact's `site`.
@@ -257,7 +267,11 @@ client_id: string | null,
 /**
  * The other values entered.
  */
-fields: { [key in string]: JsonValue }, };
+fields: { [key in string]: JsonValue }, 
+/**
+ * The form whose kept draft this saves (`set_form_draft`): forgotten with the save.
+ */
+form?: string, };
 
 export type RecordRef = { 
 /**
