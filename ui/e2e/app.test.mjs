@@ -477,7 +477,7 @@ test('a contact being typed when the app locks and closes is back after unlockin
   await el('#contact-heading');
   assert.match(await (await el('#contact-heading')).getText(), /Olga Ivanova/);
   assert.equal(await (await el('#contact-summary')).getValue(), 'Kesken jäänyt käynti');
-  assert.match(await (await el('form.contact-form .notice.info')).getText(), /tallentamattomat tiedot ovat taas tässä/);
+  assert.match(await (await el('form.contact-form .notice.info')).getText(), /kirjoittamasi tiedot ovat taas tässä/);
   await shot('19-draft-restored');
   await (await el('form.contact-form button[type="submit"]')).click();
   await el('#client-search');

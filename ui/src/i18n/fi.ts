@@ -20,7 +20,7 @@ export const fi: Messages = {
   'form.discard_question': 'Poistutaanko tallentamatta? Tähän kirjoittamasi tiedot menetetään.',
   'form.discard': 'Poistu tallentamatta',
   'form.keep_editing': 'Jatka muokkausta',
-  'form.draft_restored': 'Tähän {at} kirjoittamasi tallentamattomat tiedot ovat taas tässä. Niitä ei ole vielä tallennettu.',
+  'form.draft_restored': '{at} kirjoittamasi tiedot ovat taas tässä. Niitä ei ole vielä tallennettu.',
   'common.back': 'Takaisin',
   'common.edit': 'Muokkaa',
   'common.close': 'Sulje',

@@ -20,7 +20,7 @@ export const sv: Messages = {
   'form.discard_question': 'Lämna utan att spara? Det du skrev här går förlorat.',
   'form.discard': 'Lämna utan att spara',
   'form.keep_editing': 'Fortsätt redigera',
-  'form.draft_restored': 'Det du skrev här {at} utan att spara finns här igen. Det är inte sparat ännu.',
+  'form.draft_restored': 'Det du skrev {at} utan att spara finns här igen. Det är inte sparat ännu.',
   'common.back': 'Tillbaka',
   'common.edit': 'Redigera',
   'common.close': 'Stäng',

@@ -206,22 +206,34 @@ async fn a_basis_that_loses_a_conflict_does_not_open_the_gate(backend: Backend) 
     assert_eq!(results[0].status, ChangeStatus::Rejected, "{results:?}");
 }
 
+/// Two coaches of the team and its lead, signed in.
+async fn two_coaches_and_their_lead(server: &TestServer) -> (Device, Device, Device) {
+    (
+        server.login("coach_a").await,
+        server.login("coach_b").await,
+        server.login("lead_n").await,
+    )
+}
+
+/// A client with a lawful basis and a disability answer, by `device`; the versions of
+/// given_name, lawful_basis and disability.
+async fn client_with_special_category_data(
+    server: &TestServer,
+    device: &Device,
+) -> (Uuid, Vec<u64>) {
+    let fields = [
+        ("given_name", json!("Hodan")),
+        ("lawful_basis", json!("consent")),
+        ("disability", json!("yes")),
+    ];
+    create_client(server, device, &fields).await
+}
+
 both_backends!(a_resolution_cannot_take_the_basis_from_under_special_category_data);
 async fn a_resolution_cannot_take_the_basis_from_under_special_category_data(backend: Backend) {
     let server = start(backend).await;
-    let a = server.login("coach_a").await;
-    let b = server.login("coach_b").await;
-    let lead = server.login("lead_n").await;
-    let (client, versions) = create_client(
-        &server,
-        &a,
-        &[
-            ("given_name", json!("Hodan")),
-            ("lawful_basis", json!("consent")),
-            ("disability", json!("yes")),
-        ],
-    )
-    .await;
+    let (a, b, lead) = two_coaches_and_their_lead(&server).await;
+    let (client, versions) = client_with_special_category_data(&server, &a).await;
     // Two coaches record a different basis from the same version: a review conflict.
     for (device, basis) in [(&a, "public_task"), (&b, "legal_obligation")] {
         let results = server
@@ -306,19 +318,8 @@ async fn a_resolution_cannot_put_special_category_data_on_a_client_without_a_bas
     backend: Backend,
 ) {
     let server = start(backend).await;
-    let a = server.login("coach_a").await;
-    let b = server.login("coach_b").await;
-    let lead = server.login("lead_n").await;
-    let (client, v) = create_client(
-        &server,
-        &a,
-        &[
-            ("given_name", json!("Hodan")),
-            ("lawful_basis", json!("consent")),
-            ("disability", json!("yes")),
-        ],
-    )
-    .await;
+    let (a, b, lead) = two_coaches_and_their_lead(&server).await;
+    let (client, v) = client_with_special_category_data(&server, &a).await;
     let push_one = |device, field: &'static str, value: Value, base, at| {
         let change = change(device, "client", client, field, value, base, at);
         server.push(device, vec![change])
