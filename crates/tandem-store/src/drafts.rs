@@ -1,13 +1,14 @@
 //! A new contact's unsaved values, kept while they are typed so that a lock, a closed window,
 //! a killed app or a dead battery does not take them: one draft at a time, in the `meta`
 //! table, encrypted like everything else here. The text is the app's own (JSON); the store
-//! knows whose form it is (`owner`) and which client it is about, so that saving the form
+//! knows whose it is (the signed-in user, and the app's name for the form) and which client it
+//! is about, so that another user's draft is neither shown nor forgotten, saving the form
 //! forgets it in the same transaction (`Store::create_record_from_draft`: never saved twice),
-//! a draft about a client this store does not hold is not kept, and a purge of that client
-//! (an erasure, a retention purge) drops it: nothing of the client stays behind.
+//! a draft about a client this store does not hold is not kept, and a purge of that client (an
+//! erasure, a retention purge) drops it: nothing of the client stays behind.
 
 use rusqlite::{Connection, OptionalExtension};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tandem_domain::RecordId;
 
 use crate::meta::{self, MetaKey};
@@ -16,87 +17,122 @@ use crate::{Store, StoreError};
 /// The longest draft kept: a contact's every field at its longest is far less.
 pub const MAX_FORM_DRAFT_BYTES: usize = 256 * 1024;
 
-/// A form's unsaved values.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// A form's unsaved values, as kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Kept {
+    /// The user who typed them (none before the first sign-in).
+    user: Option<String>,
+    /// The app's name for the form.
+    form: String,
+    /// The client they are about (none: an anonymous visit).
+    about: Option<String>,
+    /// The values, as the app wrote them.
+    text: String,
+}
+
+/// The signed-in user's kept draft of a form.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FormDraft {
-    /// Whose form it is: the app's name for the user and the form.
-    pub owner: String,
-    /// The client it is about (none: an anonymous visit).
-    pub about: Option<String>,
+    /// The app's name for the form.
+    pub form: String,
     /// The values, as the app wrote them.
     pub text: String,
 }
 
 impl Store {
-    /// The form draft kept, if any.
+    /// The signed-in user's draft, if the store keeps one.
     pub fn form_draft(&self) -> Result<Option<FormDraft>, StoreError> {
-        read(&self.conn)
+        let user = meta::get(&self.conn, MetaKey::UserId)?;
+        Ok(read(&self.conn)?
+            .filter(|kept| kept.user == user)
+            .map(|kept| FormDraft {
+                form: kept.form,
+                text: kept.text,
+            }))
     }
 
-    /// Keeps `draft` in place of any other. A draft about a client this store does not hold
-    /// (erased meanwhile) is not kept, and any draft of the same owner is forgotten; says
-    /// whether it was kept.
-    pub fn set_form_draft(&mut self, draft: &FormDraft) -> Result<bool, StoreError> {
-        if draft.text.len() > MAX_FORM_DRAFT_BYTES {
+    /// Keeps `text` as the signed-in user's draft of `form`, about the client `about`, in
+    /// place of any other. A draft about a client this store does not hold (erased meanwhile)
+    /// is not kept, and the user's draft of that form is forgotten; says whether it was kept.
+    pub fn set_form_draft(
+        &mut self,
+        form: &str,
+        about: Option<RecordId>,
+        text: &str,
+    ) -> Result<bool, StoreError> {
+        if text.len() > MAX_FORM_DRAFT_BYTES {
             return Err(StoreError::DraftTooLarge {
-                bytes: draft.text.len(),
+                bytes: text.len(),
                 max: MAX_FORM_DRAFT_BYTES,
             });
         }
         let tx = self.conn.transaction()?;
-        let held = match &draft.about {
-            Some(id) => {
-                let id = RecordId::parse(id)?;
-                tx.prepare_cached("SELECT 1 FROM records WHERE record_id = ?1")?
-                    .query_row([id.to_string()], |_| Ok(()))
-                    .optional()?
-                    .is_some()
-            }
+        let held = match about {
+            Some(id) => tx
+                .prepare_cached("SELECT 1 FROM records WHERE record_id = ?1")?
+                .query_row([id.to_string()], |_| Ok(()))
+                .optional()?
+                .is_some(),
             None => true,
         };
         if held {
-            let stored = serde_json::json!({
-                "owner": draft.owner,
-                "about": draft.about,
-                "text": draft.text,
-            });
-            meta::set(&tx, MetaKey::FormDraft, &stored.to_string())?;
+            let kept = Kept {
+                user: meta::get(&tx, MetaKey::UserId)?,
+                form: form.to_owned(),
+                about: about.map(|id| id.to_string()),
+                text: text.to_owned(),
+            };
+            meta::set(
+                &tx,
+                MetaKey::FormDraft,
+                &serde_json::json!(kept).to_string(),
+            )?;
         } else {
-            forget(&tx, &draft.owner)?;
+            forget(&tx, form)?;
         }
         tx.commit()?;
         Ok(held)
     }
 
-    /// Forgets the draft of `owner`, if it is the one kept.
-    pub fn forget_form_draft(&mut self, owner: &str) -> Result<(), StoreError> {
-        forget(&self.conn, owner)
+    /// Forgets the signed-in user's draft of `form`, if it is the one kept.
+    pub fn forget_form_draft(&mut self, form: &str) -> Result<(), StoreError> {
+        forget(&self.conn, form)
     }
 }
 
-fn read(conn: &Connection) -> Result<Option<FormDraft>, StoreError> {
-    // A draft this version cannot read is no draft: it was only ever a convenience.
+/// The kept draft; one this version cannot read is no draft (`forget_drafts_about` removes
+/// it, so that it can hold nothing of a purged client either).
+fn read(conn: &Connection) -> Result<Option<Kept>, StoreError> {
     Ok(meta::get(conn, MetaKey::FormDraft)?.and_then(|text| serde_json::from_str(&text).ok()))
 }
 
-/// Forgets the draft of `owner`, if it is the one kept (inside the caller's transaction).
-pub(crate) fn forget(conn: &Connection, owner: &str) -> Result<(), StoreError> {
-    if read(conn)?.is_some_and(|draft| draft.owner == owner) {
+/// Forgets the signed-in user's draft of `form`, if it is the one kept (inside the caller's
+/// transaction).
+pub(crate) fn forget(conn: &Connection, form: &str) -> Result<(), StoreError> {
+    let user = meta::get(conn, MetaKey::UserId)?;
+    if read(conn)?.is_some_and(|kept| kept.user == user && kept.form == form) {
         meta::delete(conn, MetaKey::FormDraft)?;
     }
     Ok(())
 }
 
-/// Forgets the draft if it is about one of `removed` (record ids), inside a purge's
-/// transaction.
+/// Forgets the draft if it is about one of `removed` (record ids), or cannot be read, inside
+/// a purge's transaction.
 pub(crate) fn forget_drafts_about<'a>(
     conn: &Connection,
     mut removed: impl Iterator<Item = &'a String>,
 ) -> Result<(), StoreError> {
-    let Some(about) = read(conn)?.and_then(|draft| draft.about) else {
+    if meta::get(conn, MetaKey::FormDraft)?.is_none() {
         return Ok(());
+    }
+    let about = read(conn)?.map(|kept| kept.about);
+    // Unreadable (None), or about a removed record.
+    let drop = match about {
+        None => true,
+        Some(None) => false,
+        Some(Some(about)) => removed.any(|id| *id == about),
     };
-    if removed.any(|id| *id == about) {
+    if drop {
         meta::delete(conn, MetaKey::FormDraft)?;
     }
     Ok(())
@@ -114,14 +150,6 @@ mod tests {
     use crate::purge::{PurgedRecord, purge_records};
     use crate::records::EditContext;
 
-    fn draft(owner: &str, about: Option<RecordId>, text: &str) -> FormDraft {
-        FormDraft {
-            owner: owner.to_owned(),
-            about: about.map(|id| id.to_string()),
-            text: text.to_owned(),
-        }
-    }
-
     fn at() -> EditContext {
         EditContext::at(Utc.with_ymd_and_hms(2026, 12, 7, 9, 0, 0).unwrap())
     }
@@ -131,65 +159,71 @@ mod tests {
         store.create_record(Entity::Client, &input, at()).unwrap()
     }
 
+    const U1: &str = "0190f0c4-0000-7000-8000-000000000001";
+    const U2: &str = "0190f0c4-0000-7000-8000-000000000002";
+
+    fn sign_in_as(store: &Store, user: &str) {
+        meta::set(&store.conn, MetaKey::UserId, user).unwrap();
+    }
+
+    fn kept(form: &str, text: &str) -> Option<FormDraft> {
+        Some(FormDraft {
+            form: form.to_owned(),
+            text: text.to_owned(),
+        })
+    }
+
     #[test]
-    fn a_draft_is_kept_replaced_and_forgotten_by_its_owner_only_and_a_huge_one_refused() {
+    fn a_draft_is_the_users_who_typed_it_and_a_huge_one_is_refused() {
         let (_dir, mut store) = test_store();
+        sign_in_as(&store, U1);
         assert_eq!(store.form_draft().unwrap(), None);
         let amina = client(&mut store, "Amina");
-        assert!(
-            store
-                .set_form_draft(&draft("u1", Some(amina), "CV"))
-                .unwrap()
-        );
-        assert!(
-            store
-                .set_form_draft(&draft("u1", None, "CV, letter"))
-                .unwrap()
-        );
-        assert_eq!(
-            store.form_draft().unwrap(),
-            Some(draft("u1", None, "CV, letter"))
-        );
+        assert!(store.set_form_draft("new:a", Some(amina), "CV").unwrap());
+        assert!(store.set_form_draft("new:a", None, "CV, letter").unwrap());
+        assert_eq!(store.form_draft().unwrap(), kept("new:a", "CV, letter"));
         let huge = "x".repeat(MAX_FORM_DRAFT_BYTES + 1);
         assert!(matches!(
-            store.set_form_draft(&draft("u1", None, &huge)),
+            store.set_form_draft("new:a", None, &huge),
             Err(StoreError::DraftTooLarge { .. })
         ));
-        store.forget_form_draft("u2").unwrap();
-        assert!(store.form_draft().unwrap().is_some(), "another owner's");
-        store.forget_form_draft("u1").unwrap();
+        store.forget_form_draft("new:b").unwrap();
+        assert!(store.form_draft().unwrap().is_some(), "another form's");
+
+        // Another user signed in on the laptop neither sees nor forgets it.
+        sign_in_as(&store, U2);
+        assert_eq!(store.form_draft().unwrap(), None);
+        store.forget_form_draft("new:a").unwrap();
+        sign_in_as(&store, U1);
+        assert_eq!(store.form_draft().unwrap(), kept("new:a", "CV, letter"));
+        store.forget_form_draft("new:a").unwrap();
         assert_eq!(store.form_draft().unwrap(), None);
     }
 
     #[test]
     fn saving_the_form_forgets_its_draft_in_the_same_transaction() {
         let (_dir, mut store) = test_store();
+        sign_in_as(&store, U1);
         let amina = client(&mut store, "Amina");
+        store.set_form_draft("new:a", Some(amina), "rent").unwrap();
+        let input = serde_json::from_value(json!({
+            "client_id": amina.to_string(), "summary": "rent",
+            "occurred_at": "2026-12-07T10:00:00+02:00",
+        }))
+        .unwrap();
         store
-            .set_form_draft(&draft("u1", Some(amina), "rent"))
-            .unwrap();
-        let input =
-            serde_json::from_value(json!({"client_id": amina.to_string(), "summary": "rent",
-                "occurred_at": "2026-12-07T10:00:00+02:00"}))
-            .unwrap();
-        store
-            .create_record_from_draft(Entity::Contact, &input, at(), "u2")
+            .create_record_from_draft(Entity::Contact, &input, at(), "new:b")
             .unwrap();
         assert!(store.form_draft().unwrap().is_some(), "another form's");
         store
-            .create_record_from_draft(Entity::Contact, &input, at(), "u1")
+            .create_record_from_draft(Entity::Contact, &input, at(), "new:a")
             .unwrap();
         assert_eq!(store.form_draft().unwrap(), None);
         // A save the store refuses leaves the draft.
-        store
-            .set_form_draft(&draft("u1", Some(amina), "rent"))
-            .unwrap();
+        store.set_form_draft("new:a", Some(amina), "rent").unwrap();
         let invalid = serde_json::from_value(json!({"duration_min": 9000})).unwrap();
-        assert!(
-            store
-                .create_record_from_draft(Entity::Contact, &invalid, at(), "u1")
-                .is_err()
-        );
+        let refused = store.create_record_from_draft(Entity::Contact, &invalid, at(), "new:a");
+        assert!(refused.is_err());
         assert!(store.form_draft().unwrap().is_some());
     }
 
@@ -198,9 +232,7 @@ mod tests {
         let (_dir, mut store) = test_store();
         let named = client(&mut store, "Amina");
         let other = client(&mut store, "Jari");
-        store
-            .set_form_draft(&draft("u1", Some(named), "rent"))
-            .unwrap();
+        store.set_form_draft("new:a", Some(named), "rent").unwrap();
         let purge = |store: &Store, id: RecordId| {
             let purges = [PurgedRecord {
                 seq: 1,
@@ -218,11 +250,12 @@ mod tests {
         purge(&store, named);
         assert_eq!(store.form_draft().unwrap(), None);
         // The form still open writes again: not kept.
-        assert!(
-            !store
-                .set_form_draft(&draft("u1", Some(named), "rent"))
-                .unwrap()
-        );
+        assert!(!store.set_form_draft("new:a", Some(named), "rent").unwrap());
         assert_eq!(store.form_draft().unwrap(), None);
+
+        // A draft this version cannot read goes with any purge: it might name the client.
+        meta::set(&store.conn, MetaKey::FormDraft, "{not a draft").unwrap();
+        purge(&store, other);
+        assert_eq!(meta::get(&store.conn, MetaKey::FormDraft).unwrap(), None);
     }
 }

@@ -131,17 +131,17 @@ impl Store {
         self.create_record_with(entity, input, edit, None)
     }
 
-    /// Creates a record as [`Store::create_record`] does, from the form whose draft `owner`
-    /// kept (`drafts.rs`): the draft is forgotten in the same transaction, so a form saved is
-    /// never offered again to be saved twice.
+    /// Creates a record as [`Store::create_record`] does, from the signed-in user's `form`
+    /// whose draft the store keeps (`drafts.rs`): the draft is forgotten in the same
+    /// transaction, so a form saved is never offered again to be saved twice.
     pub fn create_record_from_draft(
         &mut self,
         entity: Entity,
         input: &BTreeMap<String, Json>,
         edit: EditContext,
-        owner: &str,
+        form: &str,
     ) -> Result<RecordId, StoreError> {
-        self.create_record_with(entity, input, edit, Some(owner))
+        self.create_record_with(entity, input, edit, Some(form))
     }
 
     fn create_record_with(
@@ -149,7 +149,7 @@ impl Store {
         entity: Entity,
         input: &BTreeMap<String, Json>,
         edit: EditContext,
-        draft_owner: Option<&str>,
+        draft_form: Option<&str>,
     ) -> Result<RecordId, StoreError> {
         let with_coach;
         let input = match meta::get(&self.conn, MetaKey::UserId)? {
@@ -192,8 +192,8 @@ impl Store {
         if entity == Entity::Client {
             search::index_client(&tx, &record)?;
         }
-        if let Some(owner) = draft_owner {
-            crate::drafts::forget(&tx, owner)?;
+        if let Some(form) = draft_form {
+            crate::drafts::forget(&tx, form)?;
         }
         tx.commit()?;
         Ok(id)

@@ -46,10 +46,7 @@ pub async fn create_contact(
     let id = state.with_store(|store| {
         let edit = EditContext::at(now());
         match &form {
-            Some(form) => {
-                let owner = super::drafts::draft_owner(store, form)?;
-                store.create_record_from_draft(Entity::Contact, &fields, edit, &owner)
-            }
+            Some(form) => store.create_record_from_draft(Entity::Contact, &fields, edit, form),
             None => store.create_record(Entity::Contact, &fields, edit),
         }
     })?;
@@ -232,16 +229,6 @@ mod tests {
             fields: fields(json!({"summary": "CV", "duration_min": 20})),
             form: None,
         };
-        // Another user's draft is not this user's to see.
-        let theirs = tandem_store::FormDraft {
-            owner: "0190f0c4-0000-7000-8000-00000000beef:new-contact:x".to_owned(),
-            about: None,
-            text: "theirs".to_owned(),
-        };
-        state()
-            .with_store(|store| store.set_form_draft(&theirs))
-            .unwrap();
-        assert_eq!(block_on(form_draft(state())).unwrap(), None);
         // Typed first, the form's draft is kept; saving the form forgets it.
         let form = format!("new-contact:{client}");
         let kept = set_form_draft(

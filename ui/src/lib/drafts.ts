@@ -22,7 +22,11 @@ export async function keptDraft(): Promise<Draft | null> {
     const kept = await api.formDraft();
     if (!kept) return null;
     const { version, screen, saved_at, values } = JSON.parse(kept.text);
-    if (version !== VERSION || typeof saved_at !== 'string' || typeof screen?.name !== 'string') return null;
+    if (version !== VERSION || typeof saved_at !== 'string' || typeof screen?.name !== 'string') {
+      // Not of this version's shape: never offered, so forgotten.
+      await forgetDraft(kept.form);
+      return null;
+    }
     return { form: kept.form, screen, saved_at, values };
   } catch {
     return null;

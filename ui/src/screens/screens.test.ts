@@ -1024,10 +1024,37 @@ describe('correcting a contact', () => {
         await settle();
         await fireEvent.click(screen.getByRole('button', { name: 'Leave without saving' }));
         await waitFor(() => expect(slot.kept).toBeNull());
+      } else {
+        // Never offered, so forgotten.
+        expect(slot.kept).toBeNull();
       }
       cleanup();
       Object.assign(nav, { screen: { name: 'today' }, notice: null, undo: null });
     }
+  });
+
+  it('a save writes what is typed first, so that the store forgets it with the save', async () => {
+    const { slot, handlers } = draftSlot();
+    const order: string[] = [];
+    const invoke = answers({
+      ...handlers,
+      set_form_draft: (args) => {
+        order.push('set_form_draft');
+        return handlers.set_form_draft(args);
+      },
+      create_contact: (args) => {
+        order.push('create_contact');
+        return handlers.create_contact(args);
+      },
+    });
+    go({ name: 'contact', client: amina, returnTo: { name: 'today' } });
+    const { container } = render(ContactForm, { client: amina, returnTo: { name: 'today' } });
+    await settle();
+    await fireEvent.input(screen.getByLabelText('Summary'), { target: { value: 'Typed and saved at once' } });
+    await fireEvent.keyDown(container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith('create_contact', expect.anything()));
+    expect(order).toEqual(['set_form_draft', 'create_contact']);
+    expect(slot.kept).toBeNull();
   });
 
   it('a correction keeps no draft: given back later it would overwrite colleagues’ changes', async () => {
