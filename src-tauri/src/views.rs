@@ -80,7 +80,8 @@ pub fn field_values(record: &Record) -> FieldValues {
         .collect()
 }
 
-/// The client profile: the client, its contacts and its open follow-ups.
+/// The client profile: the client, its contacts, its open follow-ups and its deleted
+/// contacts.
 pub fn client_detail(
     client: &Record,
     contacts: &[&Record],
