@@ -1,11 +1,12 @@
 //! A new contact's unsaved values, kept while they are typed so that a lock, a closed window,
-//! a killed app or a dead battery does not take them: one draft at a time, in the `meta`
-//! table, encrypted like everything else here. The text is the app's own (JSON); the store
-//! knows whose it is (the signed-in user, and the app's name for the form) and which client it
-//! is about, so that another user's draft is neither shown nor forgotten, saving the form
-//! forgets it in the same transaction (`Store::create_record_from_draft`: never saved twice),
-//! a draft about a client this store does not hold is not kept, and a purge of that client (an
-//! erasure, a retention purge) drops it: nothing of the client stays behind.
+//! a killed app or a dead battery does not take them: one draft per user of the laptop, all
+//! in one `meta` row, encrypted like everything else here. The text is the app's own (JSON);
+//! the store knows whose it is (the signed-in user, and the app's name for the form) and which
+//! client it is about, so that another user's draft is neither shown, replaced nor forgotten,
+//! saving the form forgets it in the same transaction (`Store::create_record_from_draft`:
+//! never saved twice), a draft about a client this store does not hold is not kept, and a
+//! purge of that client (an erasure, a retention purge) drops it: nothing of the client stays
+//! behind.
 
 use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,15 @@ struct Kept {
     text: String,
 }
 
+/// What the `form_draft` row holds: every user's draft (at most one each), or the one draft
+/// of the version before drafts were kept per user.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Stored {
+    PerUser(Vec<Kept>),
+    One(Kept),
+}
+
 /// The signed-in user's kept draft of a form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FormDraft {
@@ -44,7 +54,9 @@ impl Store {
     pub fn form_draft(&self) -> Result<Option<FormDraft>, StoreError> {
         let user = meta::get(&self.conn, MetaKey::UserId)?;
         Ok(read(&self.conn)?
-            .filter(|kept| kept.user == user)
+            .unwrap_or_default()
+            .into_iter()
+            .find(|kept| kept.user == user)
             .map(|kept| FormDraft {
                 form: kept.form,
                 text: kept.text,
@@ -52,8 +64,9 @@ impl Store {
     }
 
     /// Keeps `text` as the signed-in user's draft of `form`, about the client `about`, in
-    /// place of any other. A draft about a client this store does not hold (erased meanwhile)
-    /// is not kept, and the user's draft of that form is forgotten; says whether it was kept.
+    /// place of that user's other draft; other users' drafts stay. A draft about a client this
+    /// store does not hold (erased meanwhile) is not kept, and the user's draft of that form is
+    /// forgotten; says whether it was kept.
     pub fn set_form_draft(
         &mut self,
         form: &str,
@@ -76,17 +89,17 @@ impl Store {
             None => true,
         };
         if held {
-            let kept = Kept {
-                user: meta::get(&tx, MetaKey::UserId)?,
+            let user = meta::get(&tx, MetaKey::UserId)?;
+            // An unreadable row holds no draft anyone can get back: replaced.
+            let mut drafts = read(&tx)?.unwrap_or_default();
+            drafts.retain(|kept| kept.user != user);
+            drafts.push(Kept {
+                user,
                 form: form.to_owned(),
                 about: about.map(|id| id.to_string()),
                 text: text.to_owned(),
-            };
-            meta::set(
-                &tx,
-                MetaKey::FormDraft,
-                &serde_json::json!(kept).to_string(),
-            )?;
+            });
+            write(&tx, &drafts)?;
         } else {
             forget(&tx, form)?;
         }
@@ -100,42 +113,71 @@ impl Store {
     }
 }
 
-/// The kept draft; one this version cannot read is no draft (`forget_drafts_about` removes
-/// it, so that it can hold nothing of a purged client either).
-fn read(conn: &Connection) -> Result<Option<Kept>, StoreError> {
-    Ok(meta::get(conn, MetaKey::FormDraft)?.and_then(|text| serde_json::from_str(&text).ok()))
+/// Every user's draft; `None` when the row cannot be read (`forget_drafts_about` removes it,
+/// so that it can hold nothing of a purged client either).
+fn read(conn: &Connection) -> Result<Option<Vec<Kept>>, StoreError> {
+    let Some(text) = meta::get(conn, MetaKey::FormDraft)? else {
+        return Ok(Some(Vec::new()));
+    };
+    Ok(match serde_json::from_str(&text) {
+        Ok(Stored::PerUser(drafts)) => Some(drafts),
+        Ok(Stored::One(kept)) => Some(vec![kept]),
+        Err(_) => None,
+    })
+}
+
+/// Stores `drafts`, or removes the row when there are none.
+fn write(conn: &Connection, drafts: &[Kept]) -> Result<(), StoreError> {
+    if drafts.is_empty() {
+        meta::delete(conn, MetaKey::FormDraft)
+    } else {
+        meta::set(
+            conn,
+            MetaKey::FormDraft,
+            &serde_json::json!(drafts).to_string(),
+        )
+    }
 }
 
 /// Forgets the signed-in user's draft of `form`, if it is the one kept (inside the caller's
 /// transaction).
 pub(crate) fn forget(conn: &Connection, form: &str) -> Result<(), StoreError> {
     let user = meta::get(conn, MetaKey::UserId)?;
-    if read(conn)?.is_some_and(|kept| kept.user == user && kept.form == form) {
-        meta::delete(conn, MetaKey::FormDraft)?;
+    if let Some(mut drafts) = read(conn)? {
+        let before = drafts.len();
+        drafts.retain(|kept| !(kept.user == user && kept.form == form));
+        if drafts.len() != before {
+            write(conn, &drafts)?;
+        }
     }
     Ok(())
 }
 
-/// Forgets the draft if it is about one of `removed` (record ids), or cannot be read, inside
-/// a purge's transaction.
+/// Forgets every draft about one of `removed` (record ids), and the row if it cannot be read,
+/// inside a purge's transaction.
 pub(crate) fn forget_drafts_about<'a>(
     conn: &Connection,
-    mut removed: impl Iterator<Item = &'a String>,
+    removed: impl Iterator<Item = &'a String> + Clone,
 ) -> Result<(), StoreError> {
     if meta::get(conn, MetaKey::FormDraft)?.is_none() {
         return Ok(());
     }
-    let about = read(conn)?.map(|kept| kept.about);
-    // Unreadable (None), or about a removed record.
-    let drop = match about {
-        None => true,
-        Some(None) => false,
-        Some(Some(about)) => removed.any(|id| *id == about),
-    };
-    if drop {
-        meta::delete(conn, MetaKey::FormDraft)?;
+    match read(conn)? {
+        None => meta::delete(conn, MetaKey::FormDraft),
+        Some(mut drafts) => {
+            let before = drafts.len();
+            drafts.retain(|kept| {
+                kept.about
+                    .as_ref()
+                    .is_none_or(|about| !removed.clone().any(|id| id == about))
+            });
+            if drafts.len() == before {
+                Ok(())
+            } else {
+                write(conn, &drafts)
+            }
+        }
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -190,14 +232,35 @@ mod tests {
         store.forget_form_draft("new:b").unwrap();
         assert!(store.form_draft().unwrap().is_some(), "another form's");
 
-        // Another user signed in on the laptop neither sees nor forgets it.
+        // Another user signed in on the laptop neither sees, forgets nor replaces it: each
+        // has a draft of their own.
         sign_in_as(&store, U2);
         assert_eq!(store.form_draft().unwrap(), None);
         store.forget_form_draft("new:a").unwrap();
+        assert!(store.set_form_draft("new:a", None, "housing").unwrap());
+        assert_eq!(store.form_draft().unwrap(), kept("new:a", "housing"));
         sign_in_as(&store, U1);
         assert_eq!(store.form_draft().unwrap(), kept("new:a", "CV, letter"));
         store.forget_form_draft("new:a").unwrap();
         assert_eq!(store.form_draft().unwrap(), None);
+        sign_in_as(&store, U2);
+        assert_eq!(store.form_draft().unwrap(), kept("new:a", "housing"));
+        store.forget_form_draft("new:a").unwrap();
+        assert_eq!(meta::get(&store.conn, MetaKey::FormDraft).unwrap(), None);
+    }
+
+    #[test]
+    fn a_draft_kept_by_the_version_before_per_user_drafts_is_given_back() {
+        let (_dir, mut store) = test_store();
+        sign_in_as(&store, U1);
+        let one = json!({"user": U1, "form": "new:a", "about": null, "text": "CV"});
+        meta::set(&store.conn, MetaKey::FormDraft, &one.to_string()).unwrap();
+        assert_eq!(store.form_draft().unwrap(), kept("new:a", "CV"));
+        // Another user's draft is added beside it.
+        sign_in_as(&store, U2);
+        assert!(store.set_form_draft("new:b", None, "rent").unwrap());
+        sign_in_as(&store, U1);
+        assert_eq!(store.form_draft().unwrap(), kept("new:a", "CV"));
     }
 
     #[test]
@@ -242,6 +305,13 @@ mod tests {
             purge_records(&store.conn, &purges).unwrap();
         };
 
+        sign_in_as(&store, U2);
+        store
+            .set_form_draft("new:b", None, "an anonymous visit")
+            .unwrap();
+        sign_in_as(&store, U1);
+        store.set_form_draft("new:a", Some(named), "rent").unwrap();
+
         purge(&store, other);
         assert!(
             store.form_draft().unwrap().is_some(),
@@ -249,6 +319,18 @@ mod tests {
         );
         purge(&store, named);
         assert_eq!(store.form_draft().unwrap(), None);
+        sign_in_as(&store, U2);
+        assert_eq!(
+            store.form_draft().unwrap(),
+            kept("new:b", "an anonymous visit"),
+            "another user's, about no client"
+        );
+        let row = meta::get(&store.conn, MetaKey::FormDraft).unwrap().unwrap();
+        assert!(
+            !row.contains(&named.to_string()),
+            "the draft typed before signing in"
+        );
+        sign_in_as(&store, U1);
         // The form still open writes again: not kept.
         assert!(!store.set_form_draft("new:a", Some(named), "rent").unwrap());
         assert_eq!(store.form_draft().unwrap(), None);
