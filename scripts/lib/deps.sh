@@ -40,10 +40,11 @@ TANDEM_APT_PACKAGES=(
 # PyPI packages: sqlcipher3-binary bundles SQLCipher 4, an implementation independent of
 # ours, used by the tests to open a store from outside. schemathesis fuzzes the server
 # against its OpenAPI document (scripts/lib/schemathesis.sh); 4.x is the major version
-# its command line was written for.
-TANDEM_PIP_PACKAGES=(sqlcipher3-binary 'schemathesis>=4.32,<5')
+# its command line was written for. python-xlib: the desktop end-to-end tests ask the app's
+# window to close as a window manager does (ui/e2e/close-window.py).
+TANDEM_PIP_PACKAGES=(sqlcipher3-binary 'schemathesis>=4.32,<5' 'python-xlib>=0.33,<1')
 # The modules that show the packages above are installed.
-TANDEM_PIP_MODULES='import sqlcipher3, schemathesis'
+TANDEM_PIP_MODULES='import sqlcipher3, schemathesis, Xlib'
 
 # Prints the Debian packages of TANDEM_APT_PACKAGES that are not installed.
 missing_apt_packages() {

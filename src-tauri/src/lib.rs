@@ -3,6 +3,7 @@
 //! tandem-store and tandem-sync, and runs the background sync. Nothing here decides a
 //! business rule: the crates do.
 
+pub mod close_guard;
 pub mod commands;
 pub mod dto;
 pub mod error;
@@ -58,7 +59,7 @@ pub fn run() -> tauri::Result<()> {
         Provisioning::load_system(),
         load_user_settings(&data_dir),
     );
-    tauri::Builder::default()
+    close_guard::install(tauri::Builder::default())
         // A second start (a double click while the app is open) focuses the running window
         // instead of opening the same store twice.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
@@ -130,6 +131,11 @@ pub fn run() -> tauri::Result<()> {
             commands::updates::watch_updates,
             commands::updates::check_for_update,
             commands::updates::install_update,
+            commands::window::hold_close,
+            commands::window::watch_close_requests,
+            commands::window::close_window,
         ])
-        .run(tauri::generate_context!())
+        .build(tauri::generate_context!())?
+        .run(close_guard::on_run_event);
+    Ok(())
 }

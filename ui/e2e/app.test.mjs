@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { remote } from 'webdriverio';
-import { appClosed, displayed, finished, freePort, listening, listeningUrl, screenshot, until } from './lib.mjs';
+import { appClosed, displayed, finished, freePort, listening, listeningUrl, processesOf, screenshot, until } from './lib.mjs';
 
 assert.ok(process.env.TANDEM_DESKTOP_BIN && process.env.TANDEM_SERVER_BIN, 'set TANDEM_DESKTOP_BIN and TANDEM_SERVER_BIN');
 const APP = resolve(process.env.TANDEM_DESKTOP_BIN);
@@ -119,6 +119,23 @@ async function openApp(laptop) {
       'wdio:enforceWebDriverClassic': true,
     },
   });
+}
+
+/** Opens the app on `laptop`, where a user signed in before, and unlocks it. */
+async function openAndUnlock(laptop) {
+  browser = await openApp(laptop);
+  await (await el('#signin-password', 30000)).setValue('demo-password');
+  await (await el('form button[type="submit"]')).click();
+}
+
+/** Asks the app's window to close, as its close button does (a window manager's request). */
+async function askToClose() {
+  const [pid] = processesOf(APP);
+  assert.ok(pid, 'the app does not run');
+  const script = join(import.meta.dirname, 'close-window.py');
+  const asking = run('python3', [script, String(pid)]);
+  await finished(asking);
+  assert.equal(asking.exitCode, 0, 'the close request was not sent');
 }
 
 /**
@@ -471,9 +488,7 @@ test('a contact being typed when the app locks and closes is back after unlockin
   await appClosed(APP, 'the team lead\'s app did not close');
 
   // Opened again and unlocked, the app is back at the form with what was typed, not saved.
-  browser = await openApp('lead-laptop');
-  await (await el('#signin-password', 30000)).setValue('demo-password');
-  await (await el('form button[type="submit"]')).click();
+  await openAndUnlock('lead-laptop');
   await el('#contact-heading');
   assert.match(await (await el('#contact-heading')).getText(), /Olga Ivanova/);
   assert.equal(await (await el('#contact-summary')).getValue(), 'Kesken jäänyt käynti');
@@ -482,4 +497,41 @@ test('a contact being typed when the app locks and closes is back after unlockin
   await (await el('form.contact-form button[type="submit"]')).click();
   await el('#client-search');
   assert.match(await (await el('.notice.ok')).getText(), /Olga Ivanova/);
+});
+
+test('closing the window asks about unsaved changes, and keeps a new contact being typed', { skip: !CLI }, async () => {
+  // The team lead starts correcting a client's phone number and closes the window.
+  await searchAndEnter('Olga');
+  await (await el('form.contact-form button.link')).click();
+  await (await el('.client-profile .title-row .secondary')).click();
+  await (await el('#client-phone')).setValue('040 777 1234');
+  await askToClose();
+  // The window stays, and asks; "Keep editing" keeps what was typed.
+  const question = await el('.discard-confirm');
+  assert.match(await question.getText(), /Poistutaanko tallentamatta\?/);
+  await shot('20-close-asks');
+  await (await el('.discard-confirm button.secondary')).click();
+  assert.equal(await (await el('#client-phone')).getValue(), '040 777 1234');
+  assert.ok(processesOf(APP).length > 0, 'the app closed with unsaved changes');
+
+  // Leaving the change on purpose; then a new contact is typed and the window closed: the
+  // app closes without asking, and the contact is kept for the next start.
+  await (await el('[data-nav="today"]')).click();
+  await (await el('.discard-confirm button.danger')).click();
+  await searchAndEnter('Olga');
+  await el('#contact-heading');
+  await (await el('#contact-summary')).setValue('Suljettu kesken');
+  await askToClose();
+  await appClosed(APP, 'the app did not close with a new contact typed');
+  await browser.deleteSession().catch(() => {});
+
+  await openAndUnlock('lead-laptop');
+  await el('#contact-heading');
+  assert.equal(await (await el('#contact-summary')).getValue(), 'Suljettu kesken');
+  await (await el('form.contact-form button[type="submit"]')).click();
+  await el('#client-search');
+  // The phone number left unsaved was not saved.
+  await searchAndEnter('Olga');
+  await (await el('form.contact-form button.link')).click();
+  assert.doesNotMatch(await (await el('.client-profile')).getText(), /040 777 1234/);
 });

@@ -10,6 +10,7 @@ pub mod session;
 pub mod settings;
 pub mod sync;
 pub mod updates;
+pub mod window;
 
 use chrono::{DateTime, Local, NaiveDate, Utc};
 use tandem_domain::{Entity, RecordId};

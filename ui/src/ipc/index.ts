@@ -174,6 +174,18 @@ export const api = {
   /** Downloads, verifies and installs the update found; the app then restarts into it. */
   installUpdate: () => call<void>('install_update'),
 
+  /** Holds the window's close requests while a form holds unsaved changes: they go to
+   * `watchCloseRequests` instead of closing the window. */
+  holdClose: (hold: boolean) => call<void>('hold_close', { hold }),
+  /** Calls `onRequest` for each close request held. */
+  watchCloseRequests: (onRequest: () => void) => {
+    const channel = new Channel<null>();
+    channel.onmessage = () => onRequest();
+    return call<void>('watch_close_requests', { onRequest: channel });
+  },
+  /** Closes the window (and quits): after a close request, once the form may be left. */
+  closeWindow: () => call<void>('close_window'),
+
   getSettings: () => call<SettingsView>('get_settings'),
   setSettings: (input: SettingsInput) => call<SettingsView>('set_settings', { input }),
 };

@@ -33,12 +33,14 @@ export async function keptDraft(): Promise<Draft | null> {
   }
 }
 
-/** Keeps the values of `form` (about the client `about`), shown as `screen`, typed at `savedAt`. */
-export async function keepDraft(form: string, about: string | null, screen: Screen, values: unknown, savedAt: string): Promise<void> {
+/** Keeps the values of `form` (about the client `about`), shown as `screen`, typed at
+ * `savedAt`; says whether the store kept them. */
+export async function keepDraft(form: string, about: string | null, screen: Screen, values: unknown, savedAt: string): Promise<boolean> {
   try {
-    await api.setFormDraft(form, about, JSON.stringify({ version: VERSION, screen, saved_at: savedAt, values }));
+    return await api.setFormDraft(form, about, JSON.stringify({ version: VERSION, screen, saved_at: savedAt, values }));
   } catch {
     // Best effort: the form itself still holds the values.
+    return false;
   }
 }
 

@@ -22,14 +22,16 @@ export const nav = $state<{ screen: Screen; notice: string | null; undo: (() => 
   undo: null,
 });
 
-// A form with unsaved changes holds navigation away from it: it asks the user first, and
-// runs `proceed` only if they choose to discard the changes.
-type Hold = (proceed: () => void) => boolean;
+// A form with unsaved changes holds navigation away from it, and the closing of the window:
+// it asks the user first (or keeps the values elsewhere), and runs `proceed` only once they
+// may be left.
+export type Leaving = 'navigate' | 'close';
+type Hold = (proceed: () => void, leaving: Leaving) => boolean;
 let hold: Hold | null = null;
 
 /**
- * While a hold is set, `go` asks it first; the hold returns true when it keeps the user
- * where they are (it asks, and calls `proceed` to go on). Returns the release.
+ * While a hold is set, `go` and `requestClose` ask it first; the hold returns true when it
+ * keeps the user where they are (it asks, and calls `proceed` to go on). Returns the release.
  */
 export function holdNavigation(next: Hold): () => void {
   hold = next;
@@ -49,7 +51,12 @@ export function go(screen: Screen, notice: string | null = null, undo: (() => Pr
     nav.notice = notice;
     nav.undo = notice ? undo : null;
   };
-  if (!hold?.(proceed)) proceed();
+  if (!hold?.(proceed, 'navigate')) proceed();
+}
+
+/** The window is to close (a close request the shell held): asks the hold as `go` does. */
+export function requestClose(close: () => void): void {
+  if (!hold?.(close, 'close')) close();
 }
 
 /** The display name of a client: given and family name. */

@@ -121,6 +121,9 @@ function answers(overrides: Parameters<typeof answerCommands>[0] = {}) {
     update_status: () => updateOffered,
     watch_updates: () => null,
     lock: () => ({ ...session, unlocked: false }),
+    hold_close: () => null,
+    watch_close_requests: () => null,
+    close_window: () => null,
     audit_log: () => ({
       entries: [{ seq: 1, at: '2026-11-27T10:00:00Z', actor: 'operator', action: 'erase', entity: 'client', record_id: amina.id, detail: 'records=1' }],
       next: 1,
@@ -1260,6 +1263,97 @@ describe('leaving the client form', () => {
     await settle();
     await fireEvent.click(screen.getByRole('button', { name: 'Leave without saving' }));
     expect(oncancel).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('closing the window', () => {
+  /** The app, with the shell's channel for held close requests: `requestClose` is the window's
+   * close button pressed while the shell holds it. */
+  async function appHearingCloses(overrides: Parameters<typeof answerCommands>[0] = {}) {
+    let channel: { onmessage: (message: unknown) => void } | null = null;
+    const invoke = answers({
+      watch_close_requests: (args) => {
+        channel = args?.onRequest as typeof channel;
+        return null;
+      },
+      ...overrides,
+    });
+    const { container } = render(App);
+    await settle();
+    const requestClose = async () => {
+      channel!.onmessage(null);
+      await settle();
+    };
+    return { invoke, container, requestClose };
+  }
+  const held = (hold: boolean) => ['hold_close', { hold }];
+  const question = () => screen.queryByRole('group', { name: /^Leave without saving\?/ });
+
+  it('with a client’s changes unsaved asks first, and closes only when the user leaves them', async () => {
+    go({ name: 'client', clientId: amina.id, edit: true });
+    const { invoke, requestClose } = await appHearingCloses();
+    expect(invoke).not.toHaveBeenCalledWith(...held(true));
+    const phone = screen.getByLabelText('Phone') as HTMLInputElement;
+    await fireEvent.input(phone, { target: { value: '040 555 6666' } });
+    await settle();
+    // The shell holds close requests from the first change on.
+    expect(invoke).toHaveBeenCalledWith(...held(true));
+
+    await requestClose();
+    expect(question()).not.toBeNull();
+    await fireEvent.click(screen.getByRole('button', { name: 'Keep editing' }));
+    expect(phone.value).toBe('040 555 6666');
+    expect(invoke).not.toHaveBeenCalledWith('close_window', undefined);
+
+    await requestClose();
+    await fireEvent.click(screen.getByRole('button', { name: 'Leave without saving' }));
+    await settle();
+    expect(invoke).toHaveBeenCalledWith('close_window', undefined);
+  });
+
+  it('with nothing changed any more lets the window close at once', async () => {
+    go({ name: 'client', clientId: amina.id, edit: true });
+    const { invoke, requestClose } = await appHearingCloses();
+    const phone = screen.getByLabelText('Phone') as HTMLInputElement;
+    await fireEvent.input(phone, { target: { value: '040 555 6666' } });
+    await settle();
+    await fireEvent.input(phone, { target: { value: aminaDetail.fields.phone as string } });
+    await settle();
+    expect(invoke).toHaveBeenLastCalledWith(...held(false));
+    // A request already on its way finds nothing to ask about.
+    await requestClose();
+    expect(question()).toBeNull();
+    expect(invoke).toHaveBeenCalledWith('close_window', undefined);
+  });
+
+  it('with a new contact typed keeps it as a draft and closes without asking; asks if it cannot be kept', async () => {
+    for (const keeps of [true, false]) {
+      const kept: string[] = [];
+      go({ name: 'contact', client: amina, returnTo: { name: 'today' } });
+      const { invoke, requestClose } = await appHearingCloses({
+        form_draft: () => null,
+        set_form_draft: (args) => {
+          if (!keeps) throw { kind: 'disk_full', message: 'database or disk is full', field: null };
+          kept.push(String(args?.text));
+          return true;
+        },
+      });
+      // Closed a moment after typing, before the draft's own write a second later.
+      await fireEvent.input(screen.getByLabelText('Summary'), { target: { value: 'Rent arrears' } });
+      await settle();
+      expect(invoke).toHaveBeenCalledWith(...held(true));
+      await requestClose();
+      if (keeps) {
+        expect(JSON.parse(kept.at(-1)!).values).toMatchObject({ summary: 'Rent arrears' });
+        expect(question()).toBeNull();
+        expect(invoke).toHaveBeenCalledWith('close_window', undefined);
+      } else {
+        expect(question()).not.toBeNull();
+        expect(invoke).not.toHaveBeenCalledWith('close_window', undefined);
+      }
+      cleanup();
+      Object.assign(nav, { screen: { name: 'today' }, notice: null, undo: null });
+    }
   });
 });
 

@@ -1,0 +1,212 @@
+//! Closing the window while a form holds unsaved changes asks first. The UI says when it holds
+//! changes (`hold_close`) and listens for close requests (`watch_close_requests`); while it
+//! holds them, a close request (the window's close button, Alt+F4, the desktop's "Close") is
+//! held here and sent to the UI, which keeps a new contact's values as a draft, or asks
+//! "Leave without saving?", and then closes the window itself (`close_window`). Otherwise the
+//! window closes at once, as it would without Tauri: a UI that listens no more (reloaded,
+//! or its page gone) never keeps the window open.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tauri::ipc::Channel;
+use tauri::webview::PageLoadEvent;
+use tauri::{AppHandle, Builder, Manager, RunEvent, Runtime, WindowEvent};
+
+use crate::state::lock;
+
+/// Whether close requests are held, and where they are sent.
+#[derive(Default)]
+pub struct CloseGuard {
+    held: AtomicBool,
+    watcher: Mutex<Option<Channel<()>>>,
+}
+
+impl std::fmt::Debug for CloseGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CloseGuard")
+            .field("held", &self.held)
+            .field("watched", &lock(&self.watcher).is_some())
+            .finish()
+    }
+}
+
+impl CloseGuard {
+    /// Holds close requests while `hold` (the UI holds unsaved changes).
+    pub fn hold(&self, hold: bool) {
+        self.held.store(hold, Ordering::SeqCst);
+    }
+
+    /// Sends close requests to `channel` from now on.
+    pub fn watch(&self, channel: Channel<()>) {
+        *lock(&self.watcher) = Some(channel);
+    }
+
+    /// A close was requested: says whether to keep the window open, which it does only while
+    /// the UI holds changes and has been told of the request.
+    pub fn intercept(&self) -> bool {
+        self.held.load(Ordering::SeqCst)
+            && lock(&self.watcher)
+                .as_ref()
+                .is_some_and(|channel| channel.send(()).is_ok())
+    }
+
+    /// The page loads afresh: the UI that held changes or listened is gone.
+    fn forget_ui(&self) {
+        self.hold(false);
+        *lock(&self.watcher) = None;
+    }
+}
+
+/// Adds the guard to the app: its state, and forgetting the UI when its page loads afresh.
+pub fn install<R: Runtime>(builder: Builder<R>) -> Builder<R> {
+    builder
+        .manage(CloseGuard::default())
+        .on_page_load(|webview, payload| {
+            if payload.event() == PageLoadEvent::Started {
+                webview.state::<CloseGuard>().forget_ui();
+            }
+        })
+}
+
+/// The app's event handler (`App::run`): keeps a window open on a close request the UI holds.
+pub fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
+    if let RunEvent::WindowEvent {
+        event: WindowEvent::CloseRequested { api, .. },
+        ..
+    } = event
+        && app.state::<CloseGuard>().intercept()
+    {
+        api.prevent_close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use tauri::test::{MockRuntime, mock_builder, mock_context, noop_assets};
+    use tauri::{WebviewUrl, WebviewWindowBuilder};
+
+    use super::*;
+    use crate::commands::window::{close_window, hold_close, watch_close_requests};
+
+    /// An app on Tauri's mock runtime with the guard and a main window.
+    fn app_with_window() -> tauri::App<MockRuntime> {
+        let app = install(mock_builder())
+            .build(mock_context(noop_assets()))
+            .unwrap();
+        WebviewWindowBuilder::new(&app, "main", WebviewUrl::default())
+            .build()
+            .unwrap();
+        app
+    }
+
+    /// A channel as the UI's: each request it receives is sent to the returned receiver.
+    fn ui_channel() -> (Channel<()>, mpsc::Receiver<()>) {
+        let (sender, requests) = mpsc::channel();
+        let channel = Channel::new(move |_body| {
+            let _ = sender.send(());
+            Ok(())
+        });
+        (channel, requests)
+    }
+
+    /// Runs the app; once it runs, requests its window's close from another thread, as the
+    /// desktop does, then runs `then` on that thread. Returns when the app has quit.
+    fn run_and_request_close(
+        app: tauri::App<MockRuntime>,
+        then: impl FnOnce(AppHandle<MockRuntime>) + Send + 'static,
+    ) {
+        let mut then = Some(then);
+        app.run_return(move |handle, event| {
+            if matches!(event, RunEvent::Ready)
+                && let Some(then) = then.take()
+            {
+                let handle = handle.clone();
+                std::thread::spawn(move || {
+                    main_window(&handle).close().unwrap();
+                    then(handle);
+                });
+            }
+            on_run_event(handle, event);
+        });
+    }
+
+    fn main_window(app: &AppHandle<MockRuntime>) -> tauri::WebviewWindow<MockRuntime> {
+        app.get_webview_window("main").unwrap()
+    }
+
+    /// Whether the app still runs after what was asked of it before: a task queued behind it
+    /// runs only if the app's loop did not end.
+    fn still_runs(app: &AppHandle<MockRuntime>) -> bool {
+        let (ran, done) = mpsc::channel();
+        let queued = app.run_on_main_thread(move || {
+            let _ = ran.send(());
+        });
+        queued.is_ok() && done.recv_timeout(Duration::from_secs(10)).is_ok()
+    }
+
+    /// Runs the app, requests a close, and says whether the app went on running (the window
+    /// is then destroyed, so that the test ends) and whether the UI was told.
+    fn close_request(app: tauri::App<MockRuntime>, told: mpsc::Receiver<()>) -> (bool, bool) {
+        let (outcome, outcomes) = mpsc::channel();
+        run_and_request_close(app, move |handle| {
+            let running = still_runs(&handle);
+            if running {
+                let _ = main_window(&handle).destroy();
+            }
+            outcome.send(running).unwrap();
+        });
+        (outcomes.recv().unwrap(), told.try_recv().is_ok())
+    }
+
+    #[test]
+    fn a_close_closes_the_window_unless_the_ui_holds_changes() {
+        // Not held: closed at once, though the UI listens.
+        let app = app_with_window();
+        let (channel, told) = ui_channel();
+        watch_close_requests(app.state(), channel);
+        assert_eq!(close_request(app, told), (false, false));
+
+        // Held, but nobody listens (the UI never said where): closed at once.
+        let app = app_with_window();
+        hold_close(app.state(), true);
+        let (_channel, told) = ui_channel();
+        assert_eq!(close_request(app, told), (false, false));
+    }
+
+    #[test]
+    fn a_close_while_the_ui_holds_changes_is_sent_to_it_and_the_window_stays_until_it_closes_it() {
+        let app = app_with_window();
+        let (channel, told) = ui_channel();
+        watch_close_requests(app.state(), channel);
+        hold_close(app.state(), true);
+        let (outcome, outcomes) = mpsc::channel();
+        run_and_request_close(app, move |handle| {
+            let asked = told.recv_timeout(Duration::from_secs(10)).is_ok();
+            outcome.send((asked, still_runs(&handle))).unwrap();
+            // The user chose to leave: the UI closes it.
+            close_window(main_window(&handle).as_ref().window());
+        });
+        assert_eq!(outcomes.recv().unwrap(), (true, true));
+    }
+
+    #[test]
+    fn a_ui_that_no_longer_holds_changes_lets_the_window_close() {
+        let app = app_with_window();
+        let (channel, told) = ui_channel();
+        watch_close_requests(app.state(), channel);
+        hold_close(app.state(), true);
+        hold_close(app.state(), false);
+        assert_eq!(close_request(app, told), (false, false));
+
+        let guard = CloseGuard::default();
+        let (channel, _requests) = ui_channel();
+        guard.watch(channel);
+        guard.hold(true);
+        guard.forget_ui();
+        assert!(!guard.intercept(), "a page loaded afresh holds nothing");
+    }
+}
