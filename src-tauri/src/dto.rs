@@ -101,6 +101,8 @@ pub struct DeletedContactView {
     pub contact: ContactView,
     /// Who deleted it (a user's id; the name is in [`UserNamesView`]), when this laptop knows.
     pub deleted_by: Option<String>,
+    /// Whether the signed-in user deleted it: restoring a colleague's deletion asks first.
+    pub deleted_by_me: bool,
     /// When it was deleted (RFC 3339), when this laptop knows.
     pub deleted_at: Option<String>,
 }

@@ -104,8 +104,12 @@ pub fn client_detail(
 }
 
 /// A deleted contact with who deleted it and when: the latest write (by HLC) of `deleted`
-/// true in its history.
-pub fn deleted_contact(store: &Store, contact: &Record) -> Result<DeletedContactView, StoreError> {
+/// true in its history; `me` is this laptop's author (`Store::author`).
+pub fn deleted_contact(
+    store: &Store,
+    contact: &Record,
+    me: &str,
+) -> Result<DeletedContactView, StoreError> {
     let history = store.field_history("contact", *contact.id().as_uuid(), "deleted")?;
     let deletion = history
         .iter()
@@ -119,6 +123,7 @@ pub fn deleted_contact(store: &Store, contact: &Record) -> Result<DeletedContact
     Ok(DeletedContactView {
         contact: contact_view(contact),
         deleted_by: deletion.map(|row| row.author_id.clone()),
+        deleted_by_me: deletion.is_some_and(|row| row.author_id == me),
         deleted_at,
     })
 }

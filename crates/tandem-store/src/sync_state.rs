@@ -1108,6 +1108,12 @@ impl Store {
         Ok(reassigned as u64)
     }
 
+    /// Who this laptop's edits are written by, as their history names them: the signed-in
+    /// user's id, or before any sign-in this store's node id.
+    pub fn author(&self) -> Result<String, StoreError> {
+        meta::author_id(&self.conn)
+    }
+
     /// The sign-in of this store, if any (the verifier included, for offline sign-in).
     pub fn sign_in(&self) -> Result<Option<SignIn>, StoreError> {
         let conn = &self.conn;

@@ -43,9 +43,10 @@ pub async fn get_client(
         let contacts = store.all_contacts_of_client(client.id())?;
         let (deleted, live): (Vec<&Record>, Vec<&Record>) =
             contacts.iter().partition(|contact| contact.is_deleted());
+        let me = store.author()?;
         let deleted = deleted
             .into_iter()
-            .map(|contact| views::deleted_contact(store, contact))
+            .map(|contact| views::deleted_contact(store, contact, &me))
             .collect::<Result<_, _>>()?;
         Ok(Some(views::client_detail(&client, &live, deleted)))
     })?;

@@ -284,6 +284,10 @@ mod tests {
             .author_id
             .clone();
         assert_eq!(deletion.deleted_by.as_ref(), Some(&author));
+        assert!(
+            deletion.deleted_by_me,
+            "deleted on this laptop, by its author"
+        );
         let at =
             chrono::DateTime::parse_from_rfc3339(deletion.deleted_at.as_deref().unwrap()).unwrap();
         assert!((now() - at.to_utc()).num_seconds().abs() < 60, "{at}");

@@ -103,6 +103,8 @@ export const en: Messages = {
   'client.deleted_hint': 'A contact deleted by mistake can be restored here. Deleted contacts are left out of lists and reports.',
   'client.restore': 'Restore',
   'client.restore_contact': 'Restore the contact on {when}',
+  'client.restore_question': '{name} deleted this contact. Restore it? It comes back to every list, the follow-ups and the reports.',
+  'client.restore_question_unknown': 'Someone else deleted this contact. Restore it? It comes back to every list, the follow-ups and the reports.',
   'client.deleted_by_at': 'Deleted by {name}, {at}',
   'client.deleted_at': 'Deleted {at}',
   'contact.topics': 'Topics',

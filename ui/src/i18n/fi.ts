@@ -103,6 +103,8 @@ export const fi: Messages = {
   'client.deleted_hint': 'Vahingossa poistetun käynnin voi palauttaa tästä. Poistetut käynnit eivät näy listoissa eivätkä raporteissa.',
   'client.restore': 'Palauta',
   'client.restore_contact': 'Palauta käynti {when}',
+  'client.restore_question': '{name} poisti tämän käynnin. Palautetaanko se? Se palaa kaikkiin luetteloihin, seurantoihin ja raportteihin.',
+  'client.restore_question_unknown': 'Joku muu poisti tämän käynnin. Palautetaanko se? Se palaa kaikkiin luetteloihin, seurantoihin ja raportteihin.',
   'client.deleted_by_at': 'Poistanut {name}, {at}',
   'client.deleted_at': 'Poistettu {at}',
   'contact.topics': 'Aiheet',

@@ -103,6 +103,8 @@ export const sv: Messages = {
   'client.deleted_hint': 'Ett besök som raderats av misstag kan återställas här. Raderade besök syns inte i listor eller rapporter.',
   'client.restore': 'Återställ',
   'client.restore_contact': 'Återställ besöket {when}',
+  'client.restore_question': '{name} raderade det här besöket. Återställa det? Det kommer tillbaka i alla listor, uppföljningar och rapporter.',
+  'client.restore_question_unknown': 'Någon annan raderade det här besöket. Återställa det? Det kommer tillbaka i alla listor, uppföljningar och rapporter.',
   'client.deleted_by_at': 'Raderat av {name}, {at}',
   'client.deleted_at': 'Raderat {at}',
   'contact.topics': 'Ämnen',

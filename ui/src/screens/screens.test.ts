@@ -1107,7 +1107,7 @@ describe('correcting a contact', () => {
     let deleted = false;
     const invoke = answers({
       get_client: () => (deleted
-        ? { ...aminaDetail, contacts: [], deleted_contacts: [{ contact: deletedContact, deleted_by: 'u-coach1', deleted_at: '2026-11-26T10:00:00Z' }] }
+        ? { ...aminaDetail, contacts: [], deleted_contacts: [{ contact: deletedContact, deleted_by: 'u-coach1', deleted_by_me: true, deleted_at: '2026-11-26T10:00:00Z' }] }
         : aminaDetail),
       get_contact: () => ({ contact: deletedContact, client: amina }),
       delete_contact: () => {
@@ -1143,7 +1143,7 @@ describe('correcting a contact', () => {
 
   it('a client’s profile lists the deleted contacts apart, who deleted each, each with Restore', async () => {
     const deletedContact = { ...aminaDetail.contacts[0], id: 'c-deleted', summary: 'logged for the wrong client' };
-    const deletion = { contact: deletedContact, deleted_by: 'u-coach2', deleted_at: '2026-11-26T10:00:00Z' };
+    const deletion = { contact: deletedContact, deleted_by: 'u-coach1', deleted_by_me: true, deleted_at: '2026-11-26T10:00:00Z' };
     let restored = false;
     const invoke = answers({
       get_client: () => (restored
@@ -1159,7 +1159,7 @@ describe('correcting a contact', () => {
     await settle();
     const deleted = container.querySelector('details.deleted-contacts') as HTMLDetailsElement;
     expect(deleted.querySelector('summary')?.textContent).toBe('Deleted contacts (1)');
-    expect(deleted.textContent).toMatch(/Deleted by coach2, /);
+    expect(deleted.textContent).toMatch(/Deleted by coach1, /);
     // Not its summary: a contact logged for the wrong client is about someone else.
     expect(deleted.textContent).not.toContain('logged for the wrong client');
     expect(container.querySelectorAll('.timeline li .edit-contact').length).toBe(1);
@@ -1173,8 +1173,40 @@ describe('correcting a contact', () => {
     expect(container.querySelectorAll('.timeline li .edit-contact').length).toBe(2);
   });
 
+  it('restoring a colleague’s deletion asks first; Cancel or Escape leaves it deleted', async () => {
+    const deletion = { contact: { ...aminaDetail.contacts[0], id: 'c-deleted' }, deleted_by: 'u-coach2', deleted_by_me: false, deleted_at: '2026-11-26T10:00:00Z' };
+    const invoke = answers({
+      get_client: () => ({ ...aminaDetail, deleted_contacts: [deletion] }),
+      restore_contact: () => null,
+    });
+    const { container } = render(ClientProfile, { clientId: amina.id });
+    await settle();
+    const restore = screen.getByRole('button', { name: /^Restore the contact on/ });
+    const question = () => screen.queryByRole('group', { name: /^coach2 deleted this contact\. Restore it\?/ });
+    await fireEvent.click(restore);
+    await settle();
+    expect(question()).not.toBeNull();
+    expect(document.activeElement).toBe(within(question()!).getByRole('button', { name: 'Cancel' }));
+    await fireEvent.keyDown(document.activeElement!, { key: 'Escape' });
+    await settle();
+    expect(question()).toBeNull();
+    expect(document.activeElement).toBe(restore);
+    await fireEvent.click(restore);
+    await settle();
+    await fireEvent.click(within(question()!).getByRole('button', { name: 'Cancel' }));
+    await settle();
+    expect(invoke).not.toHaveBeenCalledWith('restore_contact', expect.anything());
+    expect(await seriousViolations(container)).toEqual([]);
+
+    // Restored once the user says so.
+    await fireEvent.click(restore);
+    await settle();
+    await fireEvent.click(within(question()!).getByRole('button', { name: 'Restore' }));
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith('restore_contact', { id: 'c-deleted' }));
+  });
+
   it('a restore that fails says so beside the list and keeps the profile', async () => {
-    const deletion = { contact: { ...aminaDetail.contacts[0], id: 'c-deleted' }, deleted_by: null, deleted_at: null };
+    const deletion = { contact: { ...aminaDetail.contacts[0], id: 'c-deleted' }, deleted_by: null, deleted_by_me: false, deleted_at: null };
     answers({
       get_client: () => ({ ...aminaDetail, deleted_contacts: [deletion] }),
       restore_contact: () => {
@@ -1184,6 +1216,10 @@ describe('correcting a contact', () => {
     const { container } = render(ClientProfile, { clientId: amina.id });
     await settle();
     await fireEvent.click(screen.getByRole('button', { name: /^Restore the contact on/ }));
+    await settle();
+    // Who deleted it is not known here: asked as someone else's.
+    const question = screen.getByRole('group', { name: /^Someone else deleted this contact\./ });
+    await fireEvent.click(within(question).getByRole('button', { name: 'Restore' }));
     await settle();
     expect(container.querySelector('.timeline li .edit-contact')).not.toBeNull();
     expect(container.querySelector('.notice.error')).not.toBeNull();

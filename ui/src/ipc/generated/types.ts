@@ -177,6 +177,10 @@ contact: ContactView,
  */
 deleted_by: string | null, 
 /**
+ * Whether the signed-in user deleted it: restoring a colleague's deletion asks first.
+ */
+deleted_by_me: boolean, 
+/**
  * When it was deleted (RFC 3339), when this laptop knows.
  */
 deleted_at: string | null, };
