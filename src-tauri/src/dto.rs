@@ -150,6 +150,10 @@ pub struct RecordEdit {
     pub id: String,
     /// Only the fields to change; null clears a field.
     pub fields: FieldValues,
+    /// The form whose kept draft this saves (`set_form_draft`): forgotten with the save.
+    #[serde(default)]
+    #[ts(optional)]
+    pub form: Option<String>,
 }
 
 /// A new contact. `client_id` none is an anonymous drop-in visitor. `occurred_at` and

@@ -6,8 +6,10 @@
 //! saving the form forgets it in the same transaction (`Store::create_record_from_draft`:
 //! never saved twice), a draft about a client this store does not hold is not kept, and a
 //! purge of that client (an erasure, a retention purge) drops it: nothing of the client stays
-//! behind.
+//! behind. A draft not given back within [`DRAFT_KEPT_DAYS`] is forgotten (a coach who left the
+//! team, a laptop passed on).
 
+use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use tandem_domain::RecordId;
@@ -17,6 +19,9 @@ use crate::{Store, StoreError};
 
 /// The longest draft kept: a contact's every field at its longest is far less.
 pub const MAX_FORM_DRAFT_BYTES: usize = 256 * 1024;
+
+/// How long a draft is kept after it was last written.
+pub const DRAFT_KEPT_DAYS: i64 = 30;
 
 /// A form's unsaved values, as kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +34,17 @@ struct Kept {
     about: Option<String>,
     /// The values, as the app wrote them.
     text: String,
+    /// When they were last written (none: by the version before drafts expired, kept until
+    /// written again).
+    #[serde(default)]
+    kept_at: Option<DateTime<Utc>>,
+}
+
+impl Kept {
+    fn expired(&self, now: DateTime<Utc>) -> bool {
+        self.kept_at
+            .is_some_and(|at| now - at > Duration::days(DRAFT_KEPT_DAYS))
+    }
 }
 
 /// What the `form_draft` row holds: every user's draft (at most one each), or the one draft
@@ -36,7 +52,7 @@ struct Kept {
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Stored {
-    PerUser(Vec<Kept>),
+    PerUser(Vec<serde_json::Value>),
     One(Kept),
 }
 
@@ -50,28 +66,30 @@ pub struct FormDraft {
 }
 
 impl Store {
-    /// The signed-in user's draft, if the store keeps one.
-    pub fn form_draft(&self) -> Result<Option<FormDraft>, StoreError> {
+    /// The signed-in user's draft, if the store keeps one written in the last
+    /// [`DRAFT_KEPT_DAYS`] before `now`.
+    pub fn form_draft(&self, now: DateTime<Utc>) -> Result<Option<FormDraft>, StoreError> {
         let user = meta::get(&self.conn, MetaKey::UserId)?;
         Ok(read(&self.conn)?
             .unwrap_or_default()
             .into_iter()
-            .find(|kept| kept.user == user)
+            .find(|kept| kept.user == user && !kept.expired(now))
             .map(|kept| FormDraft {
                 form: kept.form,
                 text: kept.text,
             }))
     }
 
-    /// Keeps `text` as the signed-in user's draft of `form`, about the client `about`, in
-    /// place of that user's other draft; other users' drafts stay. A draft about a client this
-    /// store does not hold (erased meanwhile) is not kept, and the user's draft of that form is
-    /// forgotten; says whether it was kept.
+    /// Keeps `text` as the signed-in user's draft of `form`, about the client `about`, written
+    /// `now`, in place of that user's other draft; other users' drafts stay, but for those
+    /// expired. A draft about a client this store does not hold (erased meanwhile) is not
+    /// kept, and the user's draft of that form is forgotten; says whether it was kept.
     pub fn set_form_draft(
         &mut self,
         form: &str,
         about: Option<RecordId>,
         text: &str,
+        now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         if text.len() > MAX_FORM_DRAFT_BYTES {
             return Err(StoreError::DraftTooLarge {
@@ -92,12 +110,13 @@ impl Store {
             let user = meta::get(&tx, MetaKey::UserId)?;
             // An unreadable row holds no draft anyone can get back: replaced.
             let mut drafts = read(&tx)?.unwrap_or_default();
-            drafts.retain(|kept| kept.user != user);
+            drafts.retain(|kept| kept.user != user && !kept.expired(now));
             drafts.push(Kept {
                 user,
                 form: form.to_owned(),
                 about: about.map(|id| id.to_string()),
                 text: text.to_owned(),
+                kept_at: Some(now),
             });
             write(&tx, &drafts)?;
         } else {
@@ -120,7 +139,13 @@ fn read(conn: &Connection) -> Result<Option<Vec<Kept>>, StoreError> {
         return Ok(Some(Vec::new()));
     };
     Ok(match serde_json::from_str(&text) {
-        Ok(Stored::PerUser(drafts)) => Some(drafts),
+        // A draft this version cannot read is dropped; the others stay.
+        Ok(Stored::PerUser(drafts)) => Some(
+            drafts
+                .into_iter()
+                .filter_map(|draft| serde_json::from_value(draft).ok())
+                .collect(),
+        ),
         Ok(Stored::One(kept)) => Some(vec![kept]),
         Err(_) => None,
     })
@@ -153,8 +178,8 @@ pub(crate) fn forget(conn: &Connection, form: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Forgets every draft about one of `removed` (record ids), and the row if it cannot be read,
-/// inside a purge's transaction.
+/// Forgets every draft about one of `removed` (record ids), and every one this version cannot
+/// read (it might be about one of them), inside a purge's transaction.
 pub(crate) fn forget_drafts_about<'a>(
     conn: &Connection,
     removed: impl Iterator<Item = &'a String> + Clone,
@@ -165,17 +190,12 @@ pub(crate) fn forget_drafts_about<'a>(
     match read(conn)? {
         None => meta::delete(conn, MetaKey::FormDraft),
         Some(mut drafts) => {
-            let before = drafts.len();
             drafts.retain(|kept| {
                 kept.about
                     .as_ref()
                     .is_none_or(|about| !removed.clone().any(|id| id == about))
             });
-            if drafts.len() == before {
-                Ok(())
-            } else {
-                write(conn, &drafts)
-            }
+            write(conn, &drafts)
         }
     }
 }
@@ -192,8 +212,12 @@ mod tests {
     use crate::purge::{PurgedRecord, purge_records};
     use crate::records::EditContext;
 
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 7, 9, 0, 0).unwrap()
+    }
+
     fn at() -> EditContext {
-        EditContext::at(Utc.with_ymd_and_hms(2026, 12, 7, 9, 0, 0).unwrap())
+        EditContext::at(now())
     }
 
     fn client(store: &mut Store, name: &str) -> RecordId {
@@ -219,34 +243,94 @@ mod tests {
     fn a_draft_is_the_users_who_typed_it_and_a_huge_one_is_refused() {
         let (_dir, mut store) = test_store();
         sign_in_as(&store, U1);
-        assert_eq!(store.form_draft().unwrap(), None);
+        assert_eq!(store.form_draft(now()).unwrap(), None);
         let amina = client(&mut store, "Amina");
-        assert!(store.set_form_draft("new:a", Some(amina), "CV").unwrap());
-        assert!(store.set_form_draft("new:a", None, "CV, letter").unwrap());
-        assert_eq!(store.form_draft().unwrap(), kept("new:a", "CV, letter"));
+        assert!(
+            store
+                .set_form_draft("new:a", Some(amina), "CV", now())
+                .unwrap()
+        );
+        assert!(
+            store
+                .set_form_draft("new:a", None, "CV, letter", now())
+                .unwrap()
+        );
+        assert_eq!(
+            store.form_draft(now()).unwrap(),
+            kept("new:a", "CV, letter")
+        );
         let huge = "x".repeat(MAX_FORM_DRAFT_BYTES + 1);
         assert!(matches!(
-            store.set_form_draft("new:a", None, &huge),
+            store.set_form_draft("new:a", None, &huge, now()),
             Err(StoreError::DraftTooLarge { .. })
         ));
         store.forget_form_draft("new:b").unwrap();
-        assert!(store.form_draft().unwrap().is_some(), "another form's");
+        assert!(store.form_draft(now()).unwrap().is_some(), "another form's");
 
         // Another user signed in on the laptop neither sees, forgets nor replaces it: each
         // has a draft of their own.
         sign_in_as(&store, U2);
-        assert_eq!(store.form_draft().unwrap(), None);
+        assert_eq!(store.form_draft(now()).unwrap(), None);
         store.forget_form_draft("new:a").unwrap();
-        assert!(store.set_form_draft("new:a", None, "housing").unwrap());
-        assert_eq!(store.form_draft().unwrap(), kept("new:a", "housing"));
+        assert!(
+            store
+                .set_form_draft("new:a", None, "housing", now())
+                .unwrap()
+        );
+        assert_eq!(store.form_draft(now()).unwrap(), kept("new:a", "housing"));
         sign_in_as(&store, U1);
-        assert_eq!(store.form_draft().unwrap(), kept("new:a", "CV, letter"));
+        assert_eq!(
+            store.form_draft(now()).unwrap(),
+            kept("new:a", "CV, letter")
+        );
         store.forget_form_draft("new:a").unwrap();
-        assert_eq!(store.form_draft().unwrap(), None);
+        assert_eq!(store.form_draft(now()).unwrap(), None);
         sign_in_as(&store, U2);
-        assert_eq!(store.form_draft().unwrap(), kept("new:a", "housing"));
+        assert_eq!(store.form_draft(now()).unwrap(), kept("new:a", "housing"));
         store.forget_form_draft("new:a").unwrap();
         assert_eq!(meta::get(&store.conn, MetaKey::FormDraft).unwrap(), None);
+    }
+
+    #[test]
+    fn a_draft_not_given_back_within_its_days_is_forgotten() {
+        let (_dir, mut store) = test_store();
+        sign_in_as(&store, U1);
+        store.set_form_draft("new:a", None, "CV", now()).unwrap();
+        let days = |n: i64| now() + Duration::days(n);
+        assert_eq!(
+            store.form_draft(days(DRAFT_KEPT_DAYS)).unwrap(),
+            kept("new:a", "CV")
+        );
+        assert_eq!(store.form_draft(days(DRAFT_KEPT_DAYS + 1)).unwrap(), None);
+        // Another user's write drops it from the store.
+        sign_in_as(&store, U2);
+        store
+            .set_form_draft("new:b", None, "rent", days(DRAFT_KEPT_DAYS + 1))
+            .unwrap();
+        let row = meta::get(&store.conn, MetaKey::FormDraft).unwrap().unwrap();
+        assert!(!row.contains("\"CV\""), "{row}");
+        // One written by the version before drafts expired is kept.
+        let old = json!([{"user": U1, "form": "new:a", "about": null, "text": "CV"}]);
+        meta::set(&store.conn, MetaKey::FormDraft, &old.to_string()).unwrap();
+        sign_in_as(&store, U1);
+        assert!(store.form_draft(days(400)).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_draft_this_version_cannot_read_takes_no_other_users_draft_with_it() {
+        let (_dir, mut store) = test_store();
+        sign_in_as(&store, U1);
+        let row = json!([
+            {"user": U1, "form": "new:a", "about": null, "text": "CV"},
+            {"user": U2, "form": 7},
+        ]);
+        meta::set(&store.conn, MetaKey::FormDraft, &row.to_string()).unwrap();
+        assert_eq!(store.form_draft(now()).unwrap(), kept("new:a", "CV"));
+        sign_in_as(&store, U2);
+        assert_eq!(store.form_draft(now()).unwrap(), None);
+        assert!(store.set_form_draft("new:b", None, "rent", now()).unwrap());
+        sign_in_as(&store, U1);
+        assert_eq!(store.form_draft(now()).unwrap(), kept("new:a", "CV"));
     }
 
     #[test]
@@ -255,12 +339,12 @@ mod tests {
         sign_in_as(&store, U1);
         let one = json!({"user": U1, "form": "new:a", "about": null, "text": "CV"});
         meta::set(&store.conn, MetaKey::FormDraft, &one.to_string()).unwrap();
-        assert_eq!(store.form_draft().unwrap(), kept("new:a", "CV"));
+        assert_eq!(store.form_draft(now()).unwrap(), kept("new:a", "CV"));
         // Another user's draft is added beside it.
         sign_in_as(&store, U2);
-        assert!(store.set_form_draft("new:b", None, "rent").unwrap());
+        assert!(store.set_form_draft("new:b", None, "rent", now()).unwrap());
         sign_in_as(&store, U1);
-        assert_eq!(store.form_draft().unwrap(), kept("new:a", "CV"));
+        assert_eq!(store.form_draft(now()).unwrap(), kept("new:a", "CV"));
     }
 
     #[test]
@@ -268,7 +352,9 @@ mod tests {
         let (_dir, mut store) = test_store();
         sign_in_as(&store, U1);
         let amina = client(&mut store, "Amina");
-        store.set_form_draft("new:a", Some(amina), "rent").unwrap();
+        store
+            .set_form_draft("new:a", Some(amina), "rent", now())
+            .unwrap();
         let input = serde_json::from_value(json!({
             "client_id": amina.to_string(), "summary": "rent",
             "occurred_at": "2026-12-07T10:00:00+02:00",
@@ -277,17 +363,41 @@ mod tests {
         store
             .create_record_from_draft(Entity::Contact, &input, at(), "new:b")
             .unwrap();
-        assert!(store.form_draft().unwrap().is_some(), "another form's");
+        assert!(store.form_draft(now()).unwrap().is_some(), "another form's");
         store
             .create_record_from_draft(Entity::Contact, &input, at(), "new:a")
             .unwrap();
-        assert_eq!(store.form_draft().unwrap(), None);
+        assert_eq!(store.form_draft(now()).unwrap(), None);
         // A save the store refuses leaves the draft.
-        store.set_form_draft("new:a", Some(amina), "rent").unwrap();
+        store
+            .set_form_draft("new:a", Some(amina), "rent", now())
+            .unwrap();
         let invalid = serde_json::from_value(json!({"duration_min": 9000})).unwrap();
         let refused = store.create_record_from_draft(Entity::Contact, &invalid, at(), "new:a");
         assert!(refused.is_err());
-        assert!(store.form_draft().unwrap().is_some());
+        assert!(store.form_draft(now()).unwrap().is_some());
+
+        // An edit's draft goes with the edit, even one that finds nothing left to change.
+        for phone in ["040 123 4567", "040 123 4567"] {
+            store
+                .set_form_draft("edit:a", Some(amina), "phone", now())
+                .unwrap();
+            let input = serde_json::from_value(json!({"phone": phone})).unwrap();
+            store
+                .edit_record_from_draft(Entity::Client, amina, &input, at(), "edit:a")
+                .unwrap();
+            assert_eq!(store.form_draft(now()).unwrap(), None);
+        }
+        store
+            .set_form_draft("edit:a", Some(amina), "phone", now())
+            .unwrap();
+        let invalid = serde_json::from_value(json!({"phone": "040 12"})).unwrap();
+        let refused = store.edit_record_from_draft(Entity::Client, amina, &invalid, at(), "edit:a");
+        assert!(refused.is_err());
+        assert!(
+            store.form_draft(now()).unwrap().is_some(),
+            "an edit refused"
+        );
     }
 
     #[test]
@@ -295,7 +405,9 @@ mod tests {
         let (_dir, mut store) = test_store();
         let named = client(&mut store, "Amina");
         let other = client(&mut store, "Jari");
-        store.set_form_draft("new:a", Some(named), "rent").unwrap();
+        store
+            .set_form_draft("new:a", Some(named), "rent", now())
+            .unwrap();
         let purge = |store: &Store, id: RecordId| {
             let purges = [PurgedRecord {
                 seq: 1,
@@ -307,21 +419,23 @@ mod tests {
 
         sign_in_as(&store, U2);
         store
-            .set_form_draft("new:b", None, "an anonymous visit")
+            .set_form_draft("new:b", None, "an anonymous visit", now())
             .unwrap();
         sign_in_as(&store, U1);
-        store.set_form_draft("new:a", Some(named), "rent").unwrap();
+        store
+            .set_form_draft("new:a", Some(named), "rent", now())
+            .unwrap();
 
         purge(&store, other);
         assert!(
-            store.form_draft().unwrap().is_some(),
+            store.form_draft(now()).unwrap().is_some(),
             "about another client"
         );
         purge(&store, named);
-        assert_eq!(store.form_draft().unwrap(), None);
+        assert_eq!(store.form_draft(now()).unwrap(), None);
         sign_in_as(&store, U2);
         assert_eq!(
-            store.form_draft().unwrap(),
+            store.form_draft(now()).unwrap(),
             kept("new:b", "an anonymous visit"),
             "another user's, about no client"
         );
@@ -332,11 +446,19 @@ mod tests {
         );
         sign_in_as(&store, U1);
         // The form still open writes again: not kept.
-        assert!(!store.set_form_draft("new:a", Some(named), "rent").unwrap());
-        assert_eq!(store.form_draft().unwrap(), None);
+        assert!(
+            !store
+                .set_form_draft("new:a", Some(named), "rent", now())
+                .unwrap()
+        );
+        assert_eq!(store.form_draft(now()).unwrap(), None);
 
         // A draft this version cannot read goes with any purge: it might name the client.
         meta::set(&store.conn, MetaKey::FormDraft, "{not a draft").unwrap();
+        purge(&store, other);
+        assert_eq!(meta::get(&store.conn, MetaKey::FormDraft).unwrap(), None);
+        let row = json!([{"user": U1, "form": 7, "about": named.to_string()}]);
+        meta::set(&store.conn, MetaKey::FormDraft, &row.to_string()).unwrap();
         purge(&store, other);
         assert_eq!(meta::get(&store.conn, MetaKey::FormDraft).unwrap(), None);
     }

@@ -19,7 +19,7 @@ mod unlock;
 mod users;
 
 pub use connection::{ReadSnapshot, STORE_FILE_NAME, Store};
-pub use drafts::{FormDraft, MAX_FORM_DRAFT_BYTES};
+pub use drafts::{DRAFT_KEPT_DAYS, FormDraft, MAX_FORM_DRAFT_BYTES};
 pub use error::StoreError;
 pub use key::{StoreKey, delete_key};
 pub use migrate::SCHEMA_VERSION;

@@ -209,6 +209,31 @@ impl Store {
         changes: &BTreeMap<String, Json>,
         edit: EditContext,
     ) -> Result<EditOutcome, StoreError> {
+        self.edit_record_with(entity, id, changes, edit, None)
+    }
+
+    /// Changes fields as [`Store::edit_record`] does, from the signed-in user's `form` whose
+    /// draft the store keeps (`drafts.rs`): the draft is forgotten in the same transaction
+    /// (also when nothing differed any more), so an edit saved is never offered again.
+    pub fn edit_record_from_draft(
+        &mut self,
+        entity: Entity,
+        id: RecordId,
+        changes: &BTreeMap<String, Json>,
+        edit: EditContext,
+        form: &str,
+    ) -> Result<EditOutcome, StoreError> {
+        self.edit_record_with(entity, id, changes, edit, Some(form))
+    }
+
+    fn edit_record_with(
+        &mut self,
+        entity: Entity,
+        id: RecordId,
+        changes: &BTreeMap<String, Json>,
+        edit: EditContext,
+        draft_form: Option<&str>,
+    ) -> Result<EditOutcome, StoreError> {
         let ctx = edit.validation();
         let mut record = self
             .record(entity, id)?
@@ -232,12 +257,16 @@ impl Store {
         }
         let written: Vec<&str> = changed.iter().map(|(name, _)| *name).collect();
         check_lawful_basis(&record, &written)?;
+        let tx = self.conn.transaction()?;
+        if let Some(form) = draft_form {
+            crate::drafts::forget(&tx, form)?;
+        }
         if changed.is_empty() {
+            tx.commit()?;
             return Ok(EditOutcome {
                 changed_fields: Vec::new(),
             });
         }
-        let tx = self.conn.transaction()?;
         tx.prepare_cached(
             "UPDATE records SET updated_at = ?3 WHERE entity = ?1 AND record_id = ?2",
         )?

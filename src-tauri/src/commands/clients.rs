@@ -73,5 +73,6 @@ pub async fn edit_client(
     edit: RecordEdit,
 ) -> Result<EditResult, CommandError> {
     let id = record_id("id", &edit.id)?;
-    edit_fields(&state, Entity::Client, id, &edit.fields, |_| Ok(()))
+    let form = edit.form.as_deref();
+    edit_fields(&state, Entity::Client, id, &edit.fields, form, |_| Ok(()))
 }

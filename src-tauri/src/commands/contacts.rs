@@ -103,7 +103,8 @@ pub async fn edit_contact(
     edit: RecordEdit,
 ) -> Result<EditResult, CommandError> {
     let id = record_id("id", &edit.id)?;
-    edit_fields(&state, Entity::Contact, id, &edit.fields, |store| {
+    let form = edit.form.as_deref();
+    edit_fields(&state, Entity::Contact, id, &edit.fields, form, |store| {
         live_contact(store, id).map(drop)
     })
 }
@@ -114,7 +115,7 @@ pub async fn edit_contact(
 pub async fn delete_contact(state: State<'_, AppState>, id: String) -> Result<(), CommandError> {
     let id = record_id("id", &id)?;
     let deleted = BTreeMap::from([("deleted".to_owned(), json!(true))]);
-    edit_fields(&state, Entity::Contact, id, &deleted, |store| {
+    edit_fields(&state, Entity::Contact, id, &deleted, None, |store| {
         live_contact(store, id).map(drop)
     })?;
     Ok(())
@@ -126,7 +127,7 @@ pub async fn delete_contact(state: State<'_, AppState>, id: String) -> Result<()
 pub async fn restore_contact(state: State<'_, AppState>, id: String) -> Result<(), CommandError> {
     let id = record_id("id", &id)?;
     let restored = BTreeMap::from([("deleted".to_owned(), json!(false))]);
-    edit_fields(&state, Entity::Contact, id, &restored, |store| {
+    edit_fields(&state, Entity::Contact, id, &restored, None, |store| {
         contact_deleted_or_not(store, id, true).map(drop)
     })?;
     Ok(())
@@ -252,9 +253,19 @@ mod tests {
         let opened = block_on(get_contact(state(), contact.clone())).unwrap();
         assert_eq!(opened.contact.summary.as_deref(), Some("CV"));
         assert_eq!(opened.client.map(|c| c.id), Some(client.clone()));
+        // A correction typed is kept as a draft too; saving it forgets it.
+        let correction = format!("edit-contact:{contact}");
+        let kept = set_form_draft(
+            state(),
+            correction.clone(),
+            Some(contact.clone()),
+            Some("CV and cover letter".into()),
+        );
+        assert!(block_on(kept).unwrap());
         let edit = RecordEdit {
             id: contact.clone(),
             fields: fields(json!({"summary": "CV and cover letter", "duration_min": 20})),
+            form: Some(correction),
         };
         let edited = block_on(edit_contact(state(), edit)).unwrap();
         assert_eq!(
@@ -262,6 +273,7 @@ mod tests {
             ["summary"],
             "an unchanged value is not written"
         );
+        assert_eq!(block_on(form_draft(state())).unwrap(), None);
 
         block_on(delete_contact(state(), contact.clone())).unwrap();
         let profile = block_on(get_client(state(), client.clone())).unwrap();
@@ -299,6 +311,7 @@ mod tests {
         let edit = RecordEdit {
             id: contact.clone(),
             fields: fields(json!({"summary": "edited after deletion"})),
+            form: None,
         };
         assert_eq!(
             not_found(block_on(edit_contact(state(), edit)).map(drop)),

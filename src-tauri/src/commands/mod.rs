@@ -50,11 +50,16 @@ fn edit_fields(
     entity: Entity,
     id: RecordId,
     fields: &FieldValues,
+    draft_form: Option<&str>,
     check: impl FnOnce(&Store) -> Result<(), StoreError>,
 ) -> Result<EditResult, CommandError> {
     let outcome = state.with_store(|store| {
         check(store)?;
-        store.edit_record(entity, id, fields, EditContext::at(now()))
+        let edit = EditContext::at(now());
+        match draft_form {
+            Some(form) => store.edit_record_from_draft(entity, id, fields, edit, form),
+            None => store.edit_record(entity, id, fields, edit),
+        }
     })?;
     state.sync.local_save();
     Ok(EditResult {

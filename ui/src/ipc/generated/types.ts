@@ -261,7 +261,11 @@ id: string,
 /**
  * Only the fields to change; null clears a field.
  */
-fields: { [key in string]: JsonValue }, };
+fields: { [key in string]: JsonValue }, 
+/**
+ * The form whose kept draft this saves (`set_form_draft`): forgotten with the save.
+ */
+form?: string, };
 
 export type ContactDraft = { 
 /**
