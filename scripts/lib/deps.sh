@@ -10,7 +10,9 @@
 # initdb and pg_ctl (the package's own cluster is not used);
 # libwebkit2gtk-4.1-dev, libgtk-3-dev, librsvg2-dev, libayatana-appindicator3-dev, libssl-dev,
 # patchelf, file: the desktop app (Tauri 2 on WebKitGTK) and its bundler; xvfb,
-# webkit2gtk-driver: its end-to-end tests (a virtual display and WebKitWebDriver); lintian,
+# webkit2gtk-driver: its end-to-end tests (a virtual display and WebKitWebDriver);
+# fonts-wqy-microhei: a small font with Chinese characters, so that the demo team's Chinese
+# names show in the tests' screenshots (the package recommends fonts-noto-cjk); lintian,
 # debootstrap: checking the .deb and installing it into a fresh Debian 12 root.
 TANDEM_APT_PACKAGES=(
   build-essential
@@ -33,6 +35,7 @@ TANDEM_APT_PACKAGES=(
   file
   xvfb
   webkit2gtk-driver
+  fonts-wqy-microhei
   lintian
   debootstrap
 )

@@ -1,13 +1,17 @@
-//! Closing the window while a form holds unsaved changes asks first. The UI says when it holds
-//! changes (`hold_close`) and listens for close requests (`watch_close_requests`); while it
-//! holds them, a close request (the window's close button, Alt+F4, the desktop's "Close") is
-//! held here and sent to the UI, which keeps a new contact's values as a draft, or asks
-//! "Leave without saving?", and then closes the window itself (`close_window`). Otherwise the
-//! window closes at once, as it would without Tauri: a UI that listens no more (reloaded,
-//! or its page gone) never keeps the window open.
+//! Closing the window while a form holds unsaved changes keeps them first. The UI says when a
+//! form holds changes or a save runs (`hold_close`) and listens for close requests
+//! (`watch_close_requests`); while it holds them, a close request (the window's close button,
+//! Alt+F4, the desktop's "Close") is held here and sent to the UI, which says it heard it
+//! (`close_request_heard`), keeps the form's values as a draft (or asks "Leave without
+//! saving?" when they cannot be kept) and then closes the window itself (`close_window`).
+//! Otherwise the window closes at once, as it would without Tauri. A UI that cannot answer
+//! never keeps the window open: a page loading afresh forgets the hold, and once a request
+//! sent to the UI has gone unheard for [`UI_PATIENCE`] (its web process crashed or hangs), the
+//! next request closes the window.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use tauri::ipc::Channel;
 use tauri::webview::PageLoadEvent;
@@ -15,11 +19,22 @@ use tauri::{AppHandle, Builder, Manager, RunEvent, Runtime, WindowEvent};
 
 use crate::state::lock;
 
+/// How long the UI has to say it heard a close request before the next one closes the window.
+pub const UI_PATIENCE: Duration = Duration::from_secs(3);
+
 /// Whether close requests are held, and where they are sent.
-#[derive(Default)]
 pub struct CloseGuard {
     held: AtomicBool,
     watcher: Mutex<Option<Channel<()>>>,
+    /// Since when a request sent to the UI has gone unheard.
+    unheard_since: Mutex<Option<Instant>>,
+    patience: Duration,
+}
+
+impl Default for CloseGuard {
+    fn default() -> Self {
+        Self::with_patience(UI_PATIENCE)
+    }
 }
 
 impl std::fmt::Debug for CloseGuard {
@@ -27,11 +42,22 @@ impl std::fmt::Debug for CloseGuard {
         f.debug_struct("CloseGuard")
             .field("held", &self.held)
             .field("watched", &lock(&self.watcher).is_some())
+            .field("unheard_since", &lock(&self.unheard_since))
             .finish()
     }
 }
 
 impl CloseGuard {
+    /// A guard that lets a request through once an earlier one went unheard for `patience`.
+    pub fn with_patience(patience: Duration) -> Self {
+        Self {
+            held: AtomicBool::new(false),
+            watcher: Mutex::new(None),
+            unheard_since: Mutex::new(None),
+            patience,
+        }
+    }
+
     /// Holds close requests while `hold` (the UI holds unsaved changes).
     pub fn hold(&self, hold: bool) {
         self.held.store(hold, Ordering::SeqCst);
@@ -42,23 +68,40 @@ impl CloseGuard {
         *lock(&self.watcher) = Some(channel);
     }
 
+    /// The UI heard the close requests sent to it.
+    pub fn heard(&self) {
+        *lock(&self.unheard_since) = None;
+    }
+
     /// A close was requested: says whether to keep the window open, which it does only while
-    /// the UI holds changes and has been told of the request.
+    /// the UI holds changes, is sent the request, and answered the requests sent before.
     pub fn intercept(&self) -> bool {
-        self.held.load(Ordering::SeqCst)
-            && lock(&self.watcher)
-                .as_ref()
-                .is_some_and(|channel| channel.send(()).is_ok())
+        if !self.held.load(Ordering::SeqCst) {
+            return false;
+        }
+        let mut unheard = lock(&self.unheard_since);
+        if unheard.is_some_and(|since| since.elapsed() >= self.patience) {
+            return false;
+        }
+        let sent = lock(&self.watcher)
+            .as_ref()
+            .is_some_and(|channel| channel.send(()).is_ok());
+        if sent && unheard.is_none() {
+            *unheard = Some(Instant::now());
+        }
+        sent
     }
 
     /// The page loads afresh: the UI that held changes or listened is gone.
     fn forget_ui(&self) {
         self.hold(false);
         *lock(&self.watcher) = None;
+        self.heard();
     }
 }
 
 /// Adds the guard to the app: its state, and forgetting the UI when its page loads afresh.
+/// (The builder keeps one page-load handler: another one set after this replaces it.)
 pub fn install<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     builder
         .manage(CloseGuard::default())
@@ -208,5 +251,31 @@ mod tests {
         guard.hold(true);
         guard.forget_ui();
         assert!(!guard.intercept(), "a page loaded afresh holds nothing");
+    }
+
+    #[test]
+    fn a_ui_that_does_not_answer_a_close_request_lets_the_next_one_close_the_window() {
+        // No patience at all: the next request finds the last one unheard at once.
+        let guard = CloseGuard::with_patience(Duration::ZERO);
+        let (channel, told) = ui_channel();
+        guard.watch(channel);
+        guard.hold(true);
+        assert!(guard.intercept());
+        guard.heard();
+        assert!(guard.intercept(), "the UI answered: it is asked again");
+        assert!(
+            !guard.intercept(),
+            "the UI did not answer (its page crashed, or hangs)"
+        );
+        assert_eq!(told.try_iter().count(), 2);
+
+        // Within its patience, a UI still answering is sent each request.
+        let patient = CloseGuard::with_patience(Duration::from_secs(3600));
+        let (channel, told) = ui_channel();
+        patient.watch(channel);
+        patient.hold(true);
+        assert!(patient.intercept());
+        assert!(patient.intercept());
+        assert_eq!(told.try_iter().count(), 2);
     }
 }

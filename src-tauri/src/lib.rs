@@ -133,6 +133,7 @@ pub fn run() -> tauri::Result<()> {
             commands::updates::install_update,
             commands::window::hold_close,
             commands::window::watch_close_requests,
+            commands::window::close_request_heard,
             commands::window::close_window,
         ])
         .build(tauri::generate_context!())?

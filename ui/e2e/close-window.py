@@ -11,20 +11,24 @@ when PID has no window that takes the message.
 
 import sys
 
-from Xlib import X, display
+from Xlib import X, display, error
 from Xlib.protocol import event
 
 
 def windows_of(screen_root, pid, pid_atom):
-    """The windows under the root whose _NET_WM_PID is pid."""
+    """The windows under the root whose _NET_WM_PID is pid (one destroyed while looked at is
+    skipped)."""
     found = []
     pending = list(screen_root.query_tree().children)
     while pending:
         window = pending.pop()
-        prop = window.get_full_property(pid_atom, X.AnyPropertyType)
-        if prop is not None and list(prop.value) == [pid]:
-            found.append(window)
-        pending.extend(window.query_tree().children)
+        try:
+            prop = window.get_full_property(pid_atom, X.AnyPropertyType)
+            if prop is not None and list(prop.value) == [pid]:
+                found.append(window)
+            pending.extend(window.query_tree().children)
+        except error.BadWindow:
+            continue
     return found
 
 
@@ -36,7 +40,10 @@ def main():
     delete = conn.intern_atom("WM_DELETE_WINDOW")
     asked = 0
     for window in windows_of(conn.screen().root, pid, pid_atom):
-        if delete not in (window.get_wm_protocols() or []):
+        try:
+            if delete not in (window.get_wm_protocols() or []):
+                continue
+        except error.BadWindow:
             continue
         message = event.ClientMessage(
             window=window,

@@ -18,6 +18,12 @@ pub fn watch_close_requests(guard: State<'_, CloseGuard>, on_request: Channel<()
     guard.watch(on_request);
 }
 
+/// The UI heard the close requests sent to it (it keeps or asks now).
+#[tauri::command]
+pub fn close_request_heard(guard: State<'_, CloseGuard>) {
+    guard.heard();
+}
+
 /// Closes the window: the UI kept or let go of what it held.
 #[tauri::command]
 pub fn close_window<R: Runtime>(window: Window<R>) {

@@ -183,6 +183,9 @@ export const api = {
     channel.onmessage = () => onRequest();
     return call<void>('watch_close_requests', { onRequest: channel });
   },
+  /** Tells the shell that the close requests sent were heard (a UI that does not say so
+   * within three seconds lets the next request close the window). */
+  closeRequestHeard: () => call<void>('close_request_heard'),
   /** Closes the window (and quits): after a close request, once the form may be left. */
   closeWindow: () => call<void>('close_window'),
 

@@ -1,10 +1,13 @@
-// A new contact's unsaved values, kept in the encrypted store while they are typed, so that a
-// lock, a closed window, a killed app or a dead battery does not take them: one form at a
-// time, the signed-in user's (the shell keeps another user's apart). After unlocking, the app
+// A form's unsaved values, kept in the encrypted store while they are typed, so that a lock,
+// a closed window, a killed app or a dead battery does not take them: one form at a time for
+// each user of the laptop (the shell keeps other users' apart). After unlocking, the app
 // comes back to that form, which takes its values back, marked as not saved yet; saving the
-// form forgets the draft in the same transaction. Keeping is best effort: a failure to keep
-// (a full disk) never interrupts typing.
-import { api } from '../ipc';
+// form forgets the draft in the same transaction. A new contact keeps its values; an edit of
+// a record (a client, a contact's correction) keeps only what it changed, from what and to
+// what (`EditChanges`), and gets back only the values nobody changed meanwhile, so that a
+// draft never overwrites a colleague's edit. Keeping is best effort: a failure to keep (a
+// full disk) never interrupts typing.
+import { api, type JsonValue } from '../ipc';
 import type { Screen } from './nav.svelte';
 
 // The shape of what is kept; a draft of another shape (an older version's) is not offered.
@@ -66,4 +69,133 @@ export async function keepOpenDraft(ms = 1000): Promise<void> {
   const write = writer;
   if (!write) return;
   await Promise.race([write(), new Promise((resolve) => setTimeout(resolve, ms))]);
+}
+
+/**
+ * Keeps one open form's values as its draft while they are typed: a second after each change
+ * (`later`), at once before a lock (`keepOpenDraft`), a close (`keepNow`) or a save
+ * (`write(true)`). Writes run one after another, so that none lands after the save that
+ * forgets the draft; while a save runs, only the save writes.
+ */
+export class DraftKeeper {
+  // What the store holds of this form: the JSON of the values kept, '' not known (a write
+  // failed: the next one tries again, and one with nothing to keep forgets), null nothing.
+  private kept: string | null = null;
+  private writing: Promise<void> = Promise.resolve();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly release: () => void;
+  // Saved: the form is done, and writes nothing more.
+  private finished = false;
+
+  /**
+   * `values`: what to keep now, or null when nothing differs from what the form was filled
+   * with; `saving`: whether a save runs.
+   */
+  constructor(
+    readonly form: string,
+    private readonly about: string | null,
+    private readonly screen: Screen,
+    private readonly values: () => unknown,
+    private readonly saving: () => boolean,
+  ) {
+    this.release = draftWriter(() => this.write());
+  }
+
+  /** Writes a second from now (after each change). */
+  later(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.write(), 1000);
+  }
+
+  /** Keeps what is typed, or forgets what was kept once nothing differs any more, after the
+   * writes before it. `beforeSave`: the save's own write. */
+  write(beforeSave = false): Promise<void> {
+    clearTimeout(this.timer);
+    this.writing = this.writing.then(async () => {
+      if (this.finished || (this.saving() && !beforeSave)) return;
+      const values = this.values();
+      if (values !== null) {
+        const json = JSON.stringify(values);
+        if (json === this.kept) return;
+        const kept = await keepDraft(this.form, this.about, this.screen, values, new Date().toISOString());
+        this.kept = kept ? json : '';
+      } else if (this.kept !== null) {
+        this.kept = null;
+        await forgetDraft(this.form);
+      }
+    });
+    return this.writing;
+  }
+
+  /** Keeps what is typed now, for a window about to close; says whether the store holds it
+   * all (else closing asks first). */
+  async keepNow(): Promise<boolean> {
+    await this.write();
+    const values = this.values();
+    return values !== null && this.kept === JSON.stringify(values);
+  }
+
+  /** What the form took back from the store is what the store keeps. */
+  restored(values: unknown): void {
+    this.kept = JSON.stringify(values);
+  }
+
+  /** Saved: the store forgot the draft in the save's transaction; nothing is written after. */
+  saved(): void {
+    this.kept = null;
+    this.finished = true;
+    clearTimeout(this.timer);
+  }
+
+  /** The user left the form on purpose: what it kept goes too (the promise: once it has). */
+  drop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.finished = true;
+    if (this.kept === null) return this.writing;
+    this.kept = null;
+    this.writing = this.writing.then(() => forgetDraft(this.form));
+    return this.writing;
+  }
+
+  /** The form is gone: no write of its own any more (a lock kept what it held). */
+  stop(): void {
+    clearTimeout(this.timer);
+    this.release();
+  }
+}
+
+/** What the draft of an edit keeps: each value changed, from what and to what. */
+export type EditChanges = Record<string, { from: JsonValue; to: JsonValue }>;
+
+/** The changes of an edit: `changed` (field to value typed) over `before`; null if none. */
+export function editChanges(before: Record<string, JsonValue>, changed: Record<string, JsonValue>): EditChanges | null {
+  const names = Object.keys(changed);
+  if (names.length === 0) return null;
+  return Object.fromEntries(names.map((name) => [name, { from: before[name] ?? null, to: changed[name] }]));
+}
+
+/**
+ * Gives an edit's kept changes back onto `current` (the record as it is now): the value typed
+ * for each field still as it was when typed (`values`); a field changed meanwhile, by a
+ * colleague or a sync, is not given back and is named in `stale`. Null if `kept` is not an
+ * edit's changes, or a value is not of its field's kind.
+ */
+export function applyEditChanges(
+  current: Record<string, JsonValue>,
+  kept: unknown,
+): { values: Record<string, JsonValue>; stale: string[] } | null {
+  if (typeof kept !== 'object' || kept === null || Array.isArray(kept)) return null;
+  const kind = (value: unknown) => (value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value);
+  const values: Record<string, JsonValue> = {};
+  const stale: string[] = [];
+  for (const [name, change] of Object.entries(kept as Record<string, unknown>)) {
+    if (typeof change !== 'object' || change === null || !('from' in change) || !('to' in change)) return null;
+    const { from, to } = change as { from: JsonValue; to: JsonValue };
+    const now = current[name] ?? null;
+    if (![kind(now), 'null'].includes(kind(to)) && now !== null) return null;
+    const same = (a: JsonValue, b: JsonValue) => JSON.stringify(a) === JSON.stringify(b);
+    if (same(now, from)) values[name] = to;
+    else if (!same(now, to)) stale.push(name);
+  }
+  return { values, stale };
 }

@@ -123,6 +123,7 @@ function answers(overrides: Parameters<typeof answerCommands>[0] = {}) {
     lock: () => ({ ...session, unlocked: false }),
     hold_close: () => null,
     watch_close_requests: () => null,
+    close_request_heard: () => null,
     close_window: () => null,
     audit_log: () => ({
       entries: [{ seq: 1, at: '2026-11-27T10:00:00Z', actor: 'operator', action: 'erase', entity: 'client', record_id: amina.id, detail: 'records=1' }],
@@ -155,7 +156,7 @@ describe('screens', () => {
   const cases: [string, () => { container: Element }][] = [
     ['Today', () => render(Today)],
     ['Client profile', () => render(ClientProfile, { clientId: amina.id })],
-    ['Client edit form', () => render(ClientForm, { detail: aminaDetail, oncancel: () => {}, onsaved: () => {} })],
+    ['Client edit form', () => render(ClientForm, { detail: aminaDetail, draftOf: amina.id, oncancel: () => {}, onsaved: () => {} })],
     ['Contact form', () => render(ContactForm, { client: amina, returnTo: { name: 'today' } })],
     ['Follow-ups', () => render(FollowUps)],
     ['Unsynced & conflicts', () => render(Unsynced)],
@@ -753,7 +754,7 @@ describe('correcting a contact', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Housing' }));
     await fireEvent.input(screen.getByLabelText('Duration (minutes)'), { target: { value: '45' } });
     await fireEvent.keyDown(container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
-    await waitFor(() => expect(invoke).toHaveBeenCalledWith('edit_contact', { edit: { id: contact.id, fields: { topics: ['employment'], duration_min: 45 } } }));
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith('edit_contact', { edit: { id: contact.id, fields: { topics: ['employment'], duration_min: 45 }, form: `edit-contact:${contact.id}` } }));
     expect(invoke).not.toHaveBeenCalledWith('create_contact', expect.anything());
     await waitFor(() => expect(nav.screen).toEqual(returnTo));
     expect(nav.notice).toBe('Contact updated.');
@@ -821,7 +822,7 @@ describe('correcting a contact', () => {
     expect((screen.getByLabelText('How') as HTMLSelectElement).value).toBe('');
     await fireEvent.input(screen.getByLabelText('Summary'), { target: { value: 'Called back about the CV.' } });
     await fireEvent.keyDown(container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
-    await waitFor(() => expect(invoke).toHaveBeenCalledWith('edit_contact', { edit: { id: contact.id, fields: { summary: 'Called back about the CV.' } } }));
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith('edit_contact', { edit: { id: contact.id, fields: { summary: 'Called back about the CV.' }, form: `edit-contact:${contact.id}` } }));
   });
 
   it('a follow-up moved to another day is no longer done', async () => {
@@ -835,7 +836,7 @@ describe('correcting a contact', () => {
     await fireEvent.change(screen.getByLabelText('Follow up on'), { target: { value: '2026-12-15' } });
     expect((screen.getByLabelText('Follow-up done') as HTMLInputElement).checked).toBe(false);
     await fireEvent.keyDown(container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
-    await waitFor(() => expect(invoke).toHaveBeenCalledWith('edit_contact', { edit: { id: contact.id, fields: { follow_up_on: '2026-12-15', follow_up_done: false } } }));
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith('edit_contact', { edit: { id: contact.id, fields: { follow_up_on: '2026-12-15', follow_up_done: false }, form: `edit-contact:${contact.id}` } }));
   });
 
   it('while deleting is asked, the safe answer has the focus, Escape answers no and Ctrl+Enter saves nothing', async () => {
@@ -922,7 +923,7 @@ describe('correcting a contact', () => {
     await fireEvent.input(screen.getByLabelText('Summary'), { target: { value: 'Called back.' } });
     await fireEvent.keyDown(container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
     await waitFor(() => expect(nav.screen.name).toBe('follow_ups'));
-    expect(invoke).toHaveBeenCalledWith('edit_contact', { edit: { id: contact.id, fields: { summary: 'Called back.' } } });
+    expect(invoke).toHaveBeenCalledWith('edit_contact', { edit: { id: contact.id, fields: { summary: 'Called back.' }, form: `edit-contact:${contact.id}` } });
     expect(screen.queryByRole('group', { name: /^Leave without saving\?/ })).toBeNull();
   });
 
@@ -941,6 +942,12 @@ describe('correcting a contact', () => {
   /** The store's one draft slot, as the shell keeps the signed-in user's. */
   function draftSlot(initial: { form: string; text: string } | null = null) {
     const slot = { kept: initial };
+    // Saving a form forgets its draft in the same transaction.
+    const saved = (input: unknown, answer: unknown) => {
+      const form = (input as { form?: string }).form;
+      if (form && slot.kept?.form === form) slot.kept = null;
+      return answer;
+    };
     return {
       slot,
       handlers: {
@@ -951,12 +958,9 @@ describe('correcting a contact', () => {
           else if (slot.kept?.form === form) slot.kept = null;
           return text !== null;
         },
-        create_contact: (args?: Record<string, unknown>) => {
-          // Saving the form forgets its draft in the same transaction.
-          const form = (args?.draft as { form?: string }).form;
-          if (form && slot.kept?.form === form) slot.kept = null;
-          return { id: 'new-contact' };
-        },
+        create_contact: (args?: Record<string, unknown>) => saved(args?.draft, { id: 'new-contact' }),
+        edit_contact: (args?: Record<string, unknown>) => saved(args?.edit, { changed_fields: [] }),
+        edit_client: (args?: Record<string, unknown>) => saved(args?.edit, { changed_fields: [] }),
       },
     };
   }
@@ -1060,17 +1064,105 @@ describe('correcting a contact', () => {
     expect(slot.kept).toBeNull();
   });
 
-  it('a correction keeps no draft: given back later it would overwrite colleagues’ changes', async () => {
+  it('a correction keeps what it changed, and gets back only what nobody changed since', async () => {
     const { slot, handlers } = draftSlot();
-    const invoke = answers({ ...handlers, get_contact: () => ({ contact, client: amina }) });
+    let current = contact;
+    const invoke = answers({ ...handlers, get_contact: () => ({ contact: current, client: amina }), unlock: () => session });
     go({ name: 'contact', client: amina, contactId: contact.id, returnTo: { name: 'today' } });
-    render(App);
+    const { container } = render(App);
     await settle();
     await fireEvent.input(screen.getByLabelText('Summary'), { target: { value: 'CV reviewed twice' } });
+    await fireEvent.input(screen.getByLabelText('Duration (minutes)'), { target: { value: '45' } });
     await fireEvent.click(screen.getByRole('button', { name: 'Lock' }));
     await settle();
-    expect(invoke).not.toHaveBeenCalledWith('set_form_draft', expect.anything());
+    // Kept: only what changed, from what and to what.
+    expect(slot.kept?.form).toBe(`edit-contact:${contact.id}`);
+    expect(invoke).toHaveBeenCalledWith('set_form_draft', expect.objectContaining({ about: contact.id }));
+    expect(JSON.parse(slot.kept!.text).values).toEqual({
+      summary: { from: 'CV reviewed', to: 'CV reviewed twice' },
+      duration_min: { from: 20, to: 45 },
+    });
+
+    // Meanwhile a colleague's correction of the summary arrives with a sync.
+    current = { ...contact, summary: 'CV reviewed with coach2' };
+    await fireEvent.input(screen.getByLabelText('Password'), { target: { value: 'secret' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Unlock' }));
+    await settle();
+    expect(nav.screen).toMatchObject({ name: 'contact', contactId: contact.id });
+    expect((screen.getByLabelText('Duration (minutes)') as HTMLInputElement).value).toBe('45');
+    expect((screen.getByLabelText('Summary') as HTMLTextAreaElement).value).toBe('CV reviewed with coach2');
+    expect(screen.getByText(/and did not save is back/)).toBeTruthy();
+    expect(screen.getByText(/^Not given back, because it was changed meanwhile .*: Summary\.$/)).toBeTruthy();
+    await fireEvent.keyDown(container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
+    await waitFor(() =>
+      expect(invoke).toHaveBeenCalledWith('edit_contact', { edit: { id: contact.id, fields: { duration_min: 45 }, form: `edit-contact:${contact.id}` } }),
+    );
     expect(slot.kept).toBeNull();
+  });
+
+  it('a client’s edit keeps what it changed, and gets back only what nobody changed since', async () => {
+    const { slot, handlers } = draftSlot();
+    let current = aminaDetail;
+    const invoke = answers({ ...handlers, get_client: () => current, unlock: () => session });
+    go({ name: 'client', clientId: amina.id, edit: true });
+    const { container } = render(App);
+    await settle();
+    await fireEvent.input(screen.getByLabelText('Phone'), { target: { value: '040 555 6666' } });
+    await fireEvent.input(screen.getByLabelText('Family name'), { target: { value: 'Warsame-Ali' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Lock' }));
+    await settle();
+    expect(slot.kept?.form).toBe(`edit-client:${amina.id}`);
+    expect(JSON.parse(slot.kept!.text)).toMatchObject({
+      screen: { name: 'client', clientId: amina.id, edit: true },
+      values: {
+        phone: { from: '+358401234567', to: '040 555 6666' },
+        family_name: { from: 'Warsame', to: 'Warsame-Ali' },
+      },
+    });
+
+    // A colleague corrects the family name meanwhile.
+    current = { ...aminaDetail, fields: { ...aminaDetail.fields, family_name: 'Warsame Ali' } };
+    await fireEvent.input(screen.getByLabelText('Password'), { target: { value: 'secret' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Unlock' }));
+    await settle();
+    expect((screen.getByLabelText('Phone') as HTMLInputElement).value).toBe('040 555 6666');
+    expect((screen.getByLabelText('Family name') as HTMLInputElement).value).toBe('Warsame Ali');
+    expect(screen.getByText(/^Not given back, because it was changed meanwhile .*: Family name\.$/)).toBeTruthy();
+    await fireEvent.click(container.querySelector('form.client-form button[type="submit"]')!);
+    await waitFor(() =>
+      expect(invoke).toHaveBeenCalledWith('edit_client', { edit: { id: amina.id, fields: { phone: '040 555 6666' }, form: `edit-client:${amina.id}` } }),
+    );
+    expect(slot.kept).toBeNull();
+  });
+
+  it('a kept correction of a contact deleted since is forgotten', async () => {
+    const { slot, handlers } = draftSlot({
+      form: `edit-contact:${contact.id}`,
+      text: JSON.stringify({ version: 1, screen: { name: 'contact', client: amina, contactId: contact.id, returnTo: { name: 'today' } }, saved_at: '2026-12-07T08:30:00Z', values: { summary: { from: 'CV reviewed', to: 'CV' } } }),
+    });
+    answers({
+      ...handlers,
+      get_contact: () => {
+        throw { kind: 'not_found', message: 'no contact', field: null };
+      },
+    });
+    render(ContactForm, { client: amina, contactId: contact.id, returnTo: { name: 'today' } });
+    await settle();
+    expect(slot.kept).toBeNull();
+  });
+
+  it('what is typed before the sites are read is a change too', async () => {
+    let sitesRead: (() => void) | null = null;
+    answers({ sites: () => new Promise((resolve) => (sitesRead = () => resolve(sitesView))) });
+    go({ name: 'contact', client: amina, returnTo: { name: 'today' } });
+    const { container } = render(ContactForm, { client: amina, returnTo: { name: 'today' } });
+    await fireEvent.input(screen.getByLabelText('Summary'), { target: { value: 'Typed at once' } });
+    sitesRead!();
+    await settle();
+    expect((screen.getByLabelText('Site') as HTMLSelectElement).value).toBe('site-ngo');
+    await fireEvent.keyDown(container.querySelector('form')!, { key: 'Escape' });
+    await settle();
+    expect(screen.getByRole('group', { name: /^Leave without saving\?/ })).toBeTruthy();
   });
 
   it('a new contact with something typed asks before Escape throws it away', async () => {
@@ -1282,7 +1374,7 @@ describe('leaving the client form', () => {
   it('Cancel with a changed value asks first; unchanged, it leaves at once', async () => {
     answers();
     const oncancel = vi.fn();
-    render(ClientForm, { detail: aminaDetail, oncancel, onsaved: () => {} });
+    render(ClientForm, { detail: aminaDetail, draftOf: amina.id, oncancel, onsaved: () => {} });
     await settle();
     await fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
     expect(oncancel).toHaveBeenCalledTimes(1);
@@ -1304,12 +1396,24 @@ describe('leaving the client form', () => {
 
 describe('closing the window', () => {
   /** The app, with the shell's channel for held close requests: `requestClose` is the window's
-   * close button pressed while the shell holds it. */
-  async function appHearingCloses(overrides: Parameters<typeof answerCommands>[0] = {}) {
+   * close button pressed while the shell holds it. `order` lists the draft writes and the
+   * close, as they come. */
+  async function appHearingCloses(overrides: Parameters<typeof answerCommands>[0] = {}, keeps: 'kept' | 'not kept' | 'disk full' = 'kept') {
     let channel: { onmessage: (message: unknown) => void } | null = null;
+    const order: string[] = [];
     const invoke = answers({
       watch_close_requests: (args) => {
         channel = args?.onRequest as typeof channel;
+        return null;
+      },
+      form_draft: () => null,
+      set_form_draft: (args) => {
+        if (keeps === 'disk full') throw { kind: 'disk_full', message: 'database or disk is full', field: null };
+        order.push(args?.text === null ? 'forget' : `keep ${JSON.stringify(JSON.parse(String(args?.text)).values)}`);
+        return keeps === 'kept';
+      },
+      close_window: () => {
+        order.push('close');
         return null;
       },
       ...overrides,
@@ -1320,21 +1424,35 @@ describe('closing the window', () => {
       channel!.onmessage(null);
       await settle();
     };
-    return { invoke, container, requestClose };
+    return { invoke, container, requestClose, order };
   }
   const held = (hold: boolean) => ['hold_close', { hold }];
   const question = () => screen.queryByRole('group', { name: /^Leave without saving\?/ });
 
-  it('with a client’s changes unsaved asks first, and closes only when the user leaves them', async () => {
+  it('with a client’s changes unsaved keeps them as a draft and closes without asking', async () => {
     go({ name: 'client', clientId: amina.id, edit: true });
-    const { invoke, requestClose } = await appHearingCloses();
+    const { invoke, requestClose, order } = await appHearingCloses();
+    expect(invoke).toHaveBeenCalledWith('watch_close_requests', expect.anything());
     expect(invoke).not.toHaveBeenCalledWith(...held(true));
-    const phone = screen.getByLabelText('Phone') as HTMLInputElement;
-    await fireEvent.input(phone, { target: { value: '040 555 6666' } });
+    await fireEvent.input(screen.getByLabelText('Phone'), { target: { value: '040 555 6666' } });
     await settle();
     // The shell holds close requests from the first change on.
     expect(invoke).toHaveBeenCalledWith(...held(true));
+    // Closed before the draft's own write a second later.
+    await requestClose();
+    // The shell is told the request was heard (else it lets the next one through).
+    expect(invoke).toHaveBeenCalledWith('close_request_heard', undefined);
+    expect(question()).toBeNull();
+    expect(order).toEqual([`keep {"phone":{"from":"+358401234567","to":"040 555 6666"}}`, 'close']);
+  });
 
+  it('asks when the changes cannot be kept, and forgets what was kept before closing when the user leaves them', async () => {
+    go({ name: 'client', clientId: amina.id, edit: true });
+    // The store does not keep them (the client was erased meanwhile).
+    const { invoke, requestClose, order } = await appHearingCloses({}, 'not kept');
+    const phone = screen.getByLabelText('Phone') as HTMLInputElement;
+    await fireEvent.input(phone, { target: { value: '040 555 6666' } });
+    await settle();
     await requestClose();
     expect(question()).not.toBeNull();
     await fireEvent.click(screen.getByRole('button', { name: 'Keep editing' }));
@@ -1344,48 +1462,85 @@ describe('closing the window', () => {
     await requestClose();
     await fireEvent.click(screen.getByRole('button', { name: 'Leave without saving' }));
     await settle();
-    expect(invoke).toHaveBeenCalledWith('close_window', undefined);
+    const keep = `keep {"phone":{"from":"+358401234567","to":"040 555 6666"}}`;
+    expect(order).toEqual([keep, keep, 'forget', 'close']);
   });
 
   it('with nothing changed any more lets the window close at once', async () => {
     go({ name: 'client', clientId: amina.id, edit: true });
-    const { invoke, requestClose } = await appHearingCloses();
+    const { invoke, requestClose, order } = await appHearingCloses();
     const phone = screen.getByLabelText('Phone') as HTMLInputElement;
     await fireEvent.input(phone, { target: { value: '040 555 6666' } });
     await settle();
     await fireEvent.input(phone, { target: { value: aminaDetail.fields.phone as string } });
     await settle();
     expect(invoke).toHaveBeenLastCalledWith(...held(false));
-    // A request already on its way finds nothing to ask about.
+    // A request already on its way finds nothing to ask about or keep.
     await requestClose();
     expect(question()).toBeNull();
-    expect(invoke).toHaveBeenCalledWith('close_window', undefined);
+    expect(order).toEqual(['close']);
+  });
+
+  it('while a save runs waits for it, and closes once it is saved; a refused save is kept first', async () => {
+    for (const refused of [false, true]) {
+      let answer: (() => void) | null = null;
+      go({ name: 'client', clientId: amina.id, edit: true });
+      const { container, requestClose, order } = await appHearingCloses({
+        edit_client: () =>
+          new Promise((resolve, reject) => {
+            answer = () => (refused ? reject({ kind: 'disk_full', message: 'database or disk is full', field: null }) : resolve({ changed_fields: ['phone'] }));
+          }),
+      });
+      await fireEvent.input(screen.getByLabelText('Phone'), { target: { value: '040 555 6666' } });
+      await fireEvent.click(container.querySelector('form.client-form button[type="submit"]')!);
+      await settle();
+      await requestClose();
+      // Not closed while the save runs, nor asked.
+      expect(order).not.toContain('close');
+      expect(question()).toBeNull();
+      answer!();
+      await settle();
+      await waitFor(() => expect(order.at(-1)).toBe('close'));
+      // Saved: nothing kept after the save's own write; refused: what was typed is kept.
+      const keeps = order.filter((entry) => entry.startsWith('keep'));
+      expect(keeps.length).toBe(1);
+      cleanup();
+      Object.assign(nav, { screen: { name: 'today' }, notice: null, undo: null });
+    }
+  });
+
+  it('installing an update over a typed contact keeps it first, as a close does', async () => {
+    go({ name: 'contact', client: amina, returnTo: { name: 'today' } });
+    const { order } = await appHearingCloses({
+      install_update: () => {
+        order.push('install');
+        return null;
+      },
+    });
+    await fireEvent.input(screen.getByLabelText('Summary'), { target: { value: 'Rent arrears' } });
+    await settle();
+    await fireEvent.click(screen.getByRole('button', { name: 'Install and restart' }));
+    await settle();
+    expect(order.at(-2)).toMatch(/^keep .*"summary":"Rent arrears"/);
+    expect(order.at(-1)).toBe('install');
   });
 
   it('with a new contact typed keeps it as a draft and closes without asking; asks if it cannot be kept', async () => {
     for (const keeps of [true, false]) {
-      const kept: string[] = [];
       go({ name: 'contact', client: amina, returnTo: { name: 'today' } });
-      const { invoke, requestClose } = await appHearingCloses({
-        form_draft: () => null,
-        set_form_draft: (args) => {
-          if (!keeps) throw { kind: 'disk_full', message: 'database or disk is full', field: null };
-          kept.push(String(args?.text));
-          return true;
-        },
-      });
+      const { invoke, requestClose, order } = await appHearingCloses({}, keeps ? 'kept' : 'disk full');
       // Closed a moment after typing, before the draft's own write a second later.
       await fireEvent.input(screen.getByLabelText('Summary'), { target: { value: 'Rent arrears' } });
       await settle();
       expect(invoke).toHaveBeenCalledWith(...held(true));
       await requestClose();
       if (keeps) {
-        expect(JSON.parse(kept.at(-1)!).values).toMatchObject({ summary: 'Rent arrears' });
+        expect(order.at(-2)).toMatch(/^keep .*"summary":"Rent arrears"/);
+        expect(order.at(-1)).toBe('close');
         expect(question()).toBeNull();
-        expect(invoke).toHaveBeenCalledWith('close_window', undefined);
       } else {
         expect(question()).not.toBeNull();
-        expect(invoke).not.toHaveBeenCalledWith('close_window', undefined);
+        expect(order).not.toContain('close');
       }
       cleanup();
       Object.assign(nav, { screen: { name: 'today' }, notice: null, undo: null });
@@ -1398,7 +1553,7 @@ describe('consent gate on the client form', () => {
 
   it('special-category fields stay disabled, saying why, until a lawful basis is chosen', async () => {
     const mocked = answers({ edit_client: () => ({ changed_fields: ['lawful_basis', 'disability'] }) });
-    render(ClientForm, { detail: aminaDetail, oncancel: () => {}, onsaved: () => {} });
+    render(ClientForm, { detail: aminaDetail, draftOf: amina.id, oncancel: () => {}, onsaved: () => {} });
     await settle();
     for (const label of gated) {
       const select = screen.getByLabelText(label) as HTMLSelectElement;
@@ -1423,7 +1578,7 @@ describe('consent gate on the client form', () => {
 
   it('choosing a consent says that its date and recorder are filled in', async () => {
     answers();
-    render(ClientForm, { detail: aminaDetail, oncancel: () => {}, onsaved: () => {} });
+    render(ClientForm, { detail: aminaDetail, draftOf: amina.id, oncancel: () => {}, onsaved: () => {} });
     await settle();
     expect(screen.queryByText(/Saving records today’s date/)).toBeNull();
     await fireEvent.change(screen.getByLabelText('Consent'), { target: { value: 'recorded' } });
