@@ -34,8 +34,8 @@ struct Kept {
     about: Option<String>,
     /// The values, as the app wrote them.
     text: String,
-    /// When they were last written (none: by the version before drafts expired, kept until
-    /// written again).
+    /// When they were last written (none: by the version before drafts expired; dated when
+    /// first read or written by this one).
     #[serde(default)]
     kept_at: Option<DateTime<Utc>>,
 }
@@ -67,13 +67,20 @@ pub struct FormDraft {
 
 impl Store {
     /// The signed-in user's draft, if the store keeps one written in the last
-    /// [`DRAFT_KEPT_DAYS`] before `now`.
-    pub fn form_draft(&self, now: DateTime<Utc>) -> Result<Option<FormDraft>, StoreError> {
-        let user = meta::get(&self.conn, MetaKey::UserId)?;
-        Ok(read(&self.conn)?
-            .unwrap_or_default()
+    /// [`DRAFT_KEPT_DAYS`] before `now`. Every user's expired draft is forgotten on the way.
+    pub fn form_draft(&mut self, now: DateTime<Utc>) -> Result<Option<FormDraft>, StoreError> {
+        let tx = self.conn.transaction()?;
+        let user = meta::get(&tx, MetaKey::UserId)?;
+        let Some(mut drafts) = read(&tx)? else {
+            return Ok(None);
+        };
+        if tidy(&mut drafts, now) {
+            write(&tx, &drafts)?;
+        }
+        tx.commit()?;
+        Ok(drafts
             .into_iter()
-            .find(|kept| kept.user == user && !kept.expired(now))
+            .find(|kept| kept.user == user)
             .map(|kept| FormDraft {
                 form: kept.form,
                 text: kept.text,
@@ -110,7 +117,8 @@ impl Store {
             let user = meta::get(&tx, MetaKey::UserId)?;
             // An unreadable row holds no draft anyone can get back: replaced.
             let mut drafts = read(&tx)?.unwrap_or_default();
-            drafts.retain(|kept| kept.user != user && !kept.expired(now));
+            tidy(&mut drafts, now);
+            drafts.retain(|kept| kept.user != user);
             drafts.push(Kept {
                 user,
                 form: form.to_owned(),
@@ -149,6 +157,19 @@ fn read(conn: &Connection) -> Result<Option<Vec<Kept>>, StoreError> {
         Ok(Stored::One(kept)) => Some(vec![kept]),
         Err(_) => None,
     })
+}
+
+/// Forgets the drafts expired at `now`, and dates those the version before drafts expired
+/// wrote (their time runs from now); says whether anything changed.
+fn tidy(drafts: &mut Vec<Kept>, now: DateTime<Utc>) -> bool {
+    let before = drafts.len();
+    drafts.retain(|kept| !kept.expired(now));
+    let mut changed = drafts.len() != before;
+    for kept in drafts.iter_mut().filter(|kept| kept.kept_at.is_none()) {
+        kept.kept_at = Some(now);
+        changed = true;
+    }
+    changed
 }
 
 /// Stores `drafts`, or removes the row when there are none.
@@ -309,11 +330,33 @@ mod tests {
             .unwrap();
         let row = meta::get(&store.conn, MetaKey::FormDraft).unwrap().unwrap();
         assert!(!row.contains("\"CV\""), "{row}");
-        // One written by the version before drafts expired is kept.
+        // Reading it drops an expired draft from the store too.
+        sign_in_as(&store, U1);
+        store.set_form_draft("new:a", None, "CV", now()).unwrap();
+        sign_in_as(&store, U2);
+        assert_eq!(
+            store.form_draft(days(DRAFT_KEPT_DAYS + 1)).unwrap(),
+            kept("new:b", "rent")
+        );
+        let row = meta::get(&store.conn, MetaKey::FormDraft).unwrap().unwrap();
+        assert!(!row.contains("\"CV\""), "{row}");
+        // One written by the version before drafts expired is dated when first read.
         let old = json!([{"user": U1, "form": "new:a", "about": null, "text": "CV"}]);
         meta::set(&store.conn, MetaKey::FormDraft, &old.to_string()).unwrap();
         sign_in_as(&store, U1);
         assert!(store.form_draft(days(400)).unwrap().is_some());
+        assert!(
+            store
+                .form_draft(days(400 + DRAFT_KEPT_DAYS))
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            store
+                .form_draft(days(401 + DRAFT_KEPT_DAYS))
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ export const en: Messages = {
   'form.discard': 'Leave without saving',
   'form.keep_editing': 'Keep editing',
   'form.draft_restored': 'What you typed here on {at} and did not save is back. It is not saved yet.',
-  'form.draft_stale': 'Not given back, because it was changed meanwhile (by a colleague, or on another laptop): {fields}.',
+  'form.draft_stale': 'Not given back, because it was changed meanwhile (by a colleague, or on another laptop). What you typed:',
   'common.back': 'Back',
   'common.edit': 'Edit',
   'common.close': 'Close',

@@ -21,7 +21,7 @@ export const fi: Messages = {
   'form.discard': 'Poistu tallentamatta',
   'form.keep_editing': 'Jatka muokkausta',
   'form.draft_restored': '{at} kirjoittamasi tiedot ovat taas tässä. Niitä ei ole vielä tallennettu.',
-  'form.draft_stale': 'Ei palautettu, koska sitä on muutettu sillä välin (kollega tai toinen kone): {fields}.',
+  'form.draft_stale': 'Näitä ei palautettu, koska niitä on muutettu sillä välin (kollega tai toinen kone). Kirjoitit:',
   'common.back': 'Takaisin',
   'common.edit': 'Muokkaa',
   'common.close': 'Sulje',

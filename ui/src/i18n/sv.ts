@@ -21,7 +21,7 @@ export const sv: Messages = {
   'form.discard': 'Lämna utan att spara',
   'form.keep_editing': 'Fortsätt redigera',
   'form.draft_restored': 'Det du skrev {at} utan att spara finns här igen. Det är inte sparat ännu.',
-  'form.draft_stale': 'Inte återställt, eftersom det ändrats under tiden (av en kollega eller på en annan dator): {fields}.',
+  'form.draft_stale': 'Inte återställt, eftersom det ändrats under tiden (av en kollega eller på en annan dator). Du skrev:',
   'common.back': 'Tillbaka',
   'common.edit': 'Redigera',
   'common.close': 'Stäng',

@@ -132,7 +132,8 @@ export class DraftKeeper {
   async keepNow(): Promise<boolean> {
     await this.write();
     const values = this.values();
-    return values !== null && this.kept === JSON.stringify(values);
+    // Nothing to keep (topics put in another order): nothing is lost either.
+    return values === null || this.kept === JSON.stringify(values);
   }
 
   /** What the form took back from the store is what the store keeps. */
@@ -147,13 +148,16 @@ export class DraftKeeper {
     clearTimeout(this.timer);
   }
 
-  /** The user left the form on purpose: what it kept goes too (the promise: once it has). */
+  /** The user left the form on purpose: what it kept goes too, after the writes before it
+   * (a write under way ends first; the promise: once it is forgotten). */
   drop(): Promise<void> {
     clearTimeout(this.timer);
     this.finished = true;
-    if (this.kept === null) return this.writing;
-    this.kept = null;
-    this.writing = this.writing.then(() => forgetDraft(this.form));
+    this.writing = this.writing.then(async () => {
+      if (this.kept === null) return;
+      this.kept = null;
+      await forgetDraft(this.form);
+    });
     return this.writing;
   }
 
@@ -177,25 +181,39 @@ export function editChanges(before: Record<string, JsonValue>, changed: Record<s
 /**
  * Gives an edit's kept changes back onto `current` (the record as it is now): the value typed
  * for each field still as it was when typed (`values`); a field changed meanwhile, by a
- * colleague or a sync, is not given back and is named in `stale`. Null if `kept` is not an
- * edit's changes, or a value is not of its field's kind.
+ * colleague or a sync, is not given back, with the value typed for it (`stale`). Fields that
+ * only make sense together (`groups`: a follow-up's date and whether it is done) are given
+ * back together or not at all. A change of another shape or kind than its field's is left
+ * out. Null if `kept` is not an edit's changes.
  */
 export function applyEditChanges(
   current: Record<string, JsonValue>,
   kept: unknown,
-): { values: Record<string, JsonValue>; stale: string[] } | null {
+  groups: string[][] = [],
+): { values: Record<string, JsonValue>; stale: { name: string; typed: JsonValue }[] } | null {
   if (typeof kept !== 'object' || kept === null || Array.isArray(kept)) return null;
   const kind = (value: unknown) => (value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value);
-  const values: Record<string, JsonValue> = {};
-  const stale: string[] = [];
+  const same = (a: JsonValue, b: JsonValue) => JSON.stringify(a) === JSON.stringify(b);
+  const changes = new Map<string, { from: JsonValue; to: JsonValue }>();
   for (const [name, change] of Object.entries(kept as Record<string, unknown>)) {
-    if (typeof change !== 'object' || change === null || !('from' in change) || !('to' in change)) return null;
+    if (typeof change !== 'object' || change === null || !('from' in change) || !('to' in change)) continue;
     const { from, to } = change as { from: JsonValue; to: JsonValue };
-    const now = current[name] ?? null;
-    if (![kind(now), 'null'].includes(kind(to)) && now !== null) return null;
-    const same = (a: JsonValue, b: JsonValue) => JSON.stringify(a) === JSON.stringify(b);
-    if (same(now, from)) values[name] = to;
-    else if (!same(now, to)) stale.push(name);
+    const known = [current[name] ?? null, from].filter((value) => value !== null).map(kind);
+    if (to !== null && known.some((k) => k !== kind(to))) continue;
+    changes.set(name, { from, to });
+  }
+  const changedMeanwhile = new Set(
+    [...changes].filter(([name, { from }]) => !same(current[name] ?? null, from)).map(([name]) => name),
+  );
+  for (const group of groups) {
+    if (group.some((name) => changedMeanwhile.has(name))) group.forEach((name) => changes.has(name) && changedMeanwhile.add(name));
+  }
+  const values: Record<string, JsonValue> = {};
+  const stale: { name: string; typed: JsonValue }[] = [];
+  for (const [name, { to }] of changes) {
+    if (!changedMeanwhile.has(name)) values[name] = to;
+    // Changed meanwhile to what was typed: nothing to give back.
+    else if (!same(current[name] ?? null, to)) stale.push({ name, typed: to });
   }
   return { values, stale };
 }

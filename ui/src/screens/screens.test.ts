@@ -1092,7 +1092,10 @@ describe('correcting a contact', () => {
     expect((screen.getByLabelText('Duration (minutes)') as HTMLInputElement).value).toBe('45');
     expect((screen.getByLabelText('Summary') as HTMLTextAreaElement).value).toBe('CV reviewed with coach2');
     expect(screen.getByText(/and did not save is back/)).toBeTruthy();
-    expect(screen.getByText(/^Not given back, because it was changed meanwhile .*: Summary\.$/)).toBeTruthy();
+    // What was typed for the summary is shown, not lost unseen.
+    const stale = container.querySelector('.draft-stale')!;
+    expect(stale.textContent).toMatch(/^Not given back, because it was changed meanwhile/);
+    expect([...stale.querySelectorAll('li')].map((li) => li.textContent)).toEqual(['Summary: CV reviewed twice']);
     await fireEvent.keyDown(container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
     await waitFor(() =>
       expect(invoke).toHaveBeenCalledWith('edit_contact', { edit: { id: contact.id, fields: { duration_min: 45 }, form: `edit-contact:${contact.id}` } }),
@@ -1127,11 +1130,42 @@ describe('correcting a contact', () => {
     await settle();
     expect((screen.getByLabelText('Phone') as HTMLInputElement).value).toBe('040 555 6666');
     expect((screen.getByLabelText('Family name') as HTMLInputElement).value).toBe('Warsame Ali');
-    expect(screen.getByText(/^Not given back, because it was changed meanwhile .*: Family name\.$/)).toBeTruthy();
+    expect([...container.querySelectorAll('.draft-stale li')].map((li) => li.textContent)).toEqual(['Family name: Warsame-Ali']);
     await fireEvent.click(container.querySelector('form.client-form button[type="submit"]')!);
     await waitFor(() =>
       expect(invoke).toHaveBeenCalledWith('edit_client', { edit: { id: amina.id, fields: { phone: '040 555 6666' }, form: `edit-client:${amina.id}` } }),
     );
+    expect(slot.kept).toBeNull();
+  });
+
+  it('a kept correction that cleared the time gives back an empty time, and deleting the contact forgets it', async () => {
+    const { slot, handlers } = draftSlot({
+      form: `edit-contact:${contact.id}`,
+      text: JSON.stringify({ version: 1, screen: { name: 'contact', client: amina, contactId: contact.id, returnTo: { name: 'today' } }, saved_at: '2026-12-07T08:30:00Z', values: { occurred_at: { from: contact.occurred_at, to: null } } }),
+    });
+    answers({ ...handlers, get_contact: () => ({ contact, client: amina }), delete_contact: () => null });
+    go({ name: 'contact', client: amina, contactId: contact.id, returnTo: { name: 'today' } });
+    render(ContactForm, { client: amina, contactId: contact.id, returnTo: { name: 'today' } });
+    await settle();
+    expect((screen.getByLabelText('Time') as HTMLInputElement).value).toBe('');
+    await fireEvent.click(screen.getByRole('button', { name: 'Delete contact' }));
+    await fireEvent.click(screen.getByRole('button', { name: 'Delete' }));
+    await waitFor(() => expect(slot.kept).toBeNull());
+  });
+
+  it('a kept edit of a client erased since is forgotten', async () => {
+    const { slot, handlers } = draftSlot({
+      form: `edit-client:${amina.id}`,
+      text: JSON.stringify({ version: 1, screen: { name: 'client', clientId: amina.id, edit: true }, saved_at: '2026-12-07T08:30:00Z', values: { phone: { from: null, to: '040 555 6666' } } }),
+    });
+    answers({
+      ...handlers,
+      get_client: () => {
+        throw { kind: 'not_found', message: 'no client', field: null };
+      },
+    });
+    render(ClientProfile, { clientId: amina.id, edit: true });
+    await settle();
     expect(slot.kept).toBeNull();
   });
 

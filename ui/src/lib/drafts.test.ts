@@ -1,0 +1,65 @@
+import { describe, expect, it, vi } from 'vitest';
+import { answerCommands } from '../test/commands';
+import { applyEditChanges, DraftKeeper } from './drafts';
+
+describe('an edit kept as a draft', () => {
+  const current = { phone: '+358401234567', follow_up_on: '2026-12-10', follow_up_done: false, summary: 'CV', duration_min: 20 };
+
+  it('is given back where nothing changed meanwhile; the rest is named with what was typed', () => {
+    const kept = {
+      phone: { from: '+358401234567', to: '040 555 6666' },
+      summary: { from: 'CV reviewed', to: 'CV and letter' },
+      // Changed meanwhile to what was typed: nothing to give back, nothing lost.
+      duration_min: { from: 15, to: 20 },
+    };
+    expect(applyEditChanges(current, kept)).toEqual({
+      values: { phone: '040 555 6666' },
+      stale: [{ name: 'summary', typed: 'CV and letter' }],
+    });
+  });
+
+  it('gives fields that belong together back together or not at all', () => {
+    // The follow-up was moved here and a colleague marked it done meanwhile: moving it alone
+    // would hide the colleague's done follow-up at another date.
+    const kept = {
+      follow_up_on: { from: '2026-12-10', to: '2026-12-15' },
+      follow_up_done: { from: true, to: false },
+    };
+    const given = applyEditChanges(current, kept, [['follow_up_on', 'follow_up_done']]);
+    expect(given?.values).toEqual({});
+    expect(given?.stale.map((s) => s.name)).toEqual(['follow_up_on']);
+  });
+
+  it('leaves out a change of another kind than its field, and reads nothing from what is no edit', () => {
+    const kept = { duration_min: { from: 20, to: 'forty' }, phone: { from: '+358401234567', to: null }, summary: 'not a change' };
+    expect(applyEditChanges(current, kept)).toEqual({ values: { phone: null }, stale: [] });
+    expect(applyEditChanges(current, ['summary'])).toBeNull();
+    expect(applyEditChanges(current, null)).toBeNull();
+  });
+});
+
+describe('the draft keeper', () => {
+  it('forgets what a write under way keeps when the form is left meanwhile', async () => {
+    const calls: (string | null)[] = [];
+    let answer: (kept: boolean) => void = () => {};
+    answerCommands({
+      set_form_draft: (args) => {
+        calls.push(args?.text === null ? null : 'keep');
+        return args?.text === null ? false : new Promise<boolean>((resolve) => (answer = resolve));
+      },
+    });
+    const keeper = new DraftKeeper('new-contact:anonymous', null, { name: 'today' }, () => ({ summary: 'x' }), () => false);
+    const writing = keeper.write();
+    await vi.waitFor(() => expect(calls).toEqual(['keep']));
+    // Left while the store is still keeping it.
+    const dropped = keeper.drop();
+    answer(true);
+    await writing;
+    await dropped;
+    expect(calls).toEqual(['keep', null]);
+    // Nothing more is written once it is dropped.
+    await keeper.write();
+    expect(calls).toEqual(['keep', null]);
+    keeper.stop();
+  });
+});
