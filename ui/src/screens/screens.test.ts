@@ -1153,6 +1153,19 @@ describe('correcting a contact', () => {
     await waitFor(() => expect(slot.kept).toBeNull());
   });
 
+  it('a kept edit whose every field was changed meanwhile shows what was typed, and is forgotten', async () => {
+    const { slot, handlers } = draftSlot({
+      form: `edit-client:${amina.id}`,
+      text: JSON.stringify({ version: 1, screen: { name: 'client', clientId: amina.id, edit: true }, saved_at: '2026-12-07T08:30:00Z', values: { phone: { from: '040 111 2222', to: '040 555 6666' } } }),
+    });
+    answers(handlers);
+    const { container } = render(ClientProfile, { clientId: amina.id, edit: true });
+    await settle();
+    expect([...container.querySelectorAll('.draft-stale li')].map((li) => li.textContent)).toEqual(['Phone: 040 555 6666']);
+    expect(container.querySelector('.notice.info:not(.draft-stale)')).toBeNull();
+    expect(slot.kept).toBeNull();
+  });
+
   it('a kept edit of a client erased since is forgotten', async () => {
     const { slot, handlers } = draftSlot({
       form: `edit-client:${amina.id}`,
