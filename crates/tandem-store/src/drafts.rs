@@ -1,13 +1,14 @@
-//! A new contact's unsaved values, kept while they are typed so that a lock, a closed window,
-//! a killed app or a dead battery does not take them: one draft per user of the laptop, all
-//! in one `meta` row, encrypted like everything else here. The text is the app's own (JSON);
-//! the store knows whose it is (the signed-in user, and the app's name for the form) and which
-//! client it is about, so that another user's draft is neither shown, replaced nor forgotten,
-//! saving the form forgets it in the same transaction (`Store::create_record_from_draft`:
-//! never saved twice), a draft about a client this store does not hold is not kept, and a
-//! purge of that client (an erasure, a retention purge) drops it: nothing of the client stays
-//! behind. A draft not given back within [`DRAFT_KEPT_DAYS`] is forgotten (a coach who left the
-//! team, a laptop passed on).
+//! A form's unsaved values (a new contact, a client's edit, a contact's correction), kept while
+//! they are typed so that a lock, a closed window, a killed app or a dead battery does not take
+//! them: one draft per user of the laptop, all in one `meta` row, encrypted like everything
+//! else here. The text is the app's own (JSON); the store knows whose it is (the signed-in
+//! user, and the app's name for the form) and which record it is about, so that another user's
+//! draft is neither shown, replaced nor forgotten, saving the form forgets it in the same
+//! transaction (`Store::create_record_from_draft`, `Store::edit_record_from_draft`: never
+//! saved twice), a draft about a record this store does not hold is not kept, and a purge of
+//! that record (an erasure, a retention purge) drops it: nothing of the client stays behind. A
+//! draft not written for [`DRAFT_KEPT_DAYS`] is forgotten (a coach who left the team, a laptop
+//! passed on).
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, OptionalExtension};
@@ -87,9 +88,9 @@ impl Store {
             }))
     }
 
-    /// Keeps `text` as the signed-in user's draft of `form`, about the client `about`, written
+    /// Keeps `text` as the signed-in user's draft of `form`, about the record `about`, written
     /// `now`, in place of that user's other draft; other users' drafts stay, but for those
-    /// expired. A draft about a client this store does not hold (erased meanwhile) is not
+    /// expired. A draft about a record this store does not hold (erased meanwhile) is not
     /// kept, and the user's draft of that form is forgotten; says whether it was kept.
     pub fn set_form_draft(
         &mut self,

@@ -110,14 +110,24 @@ pub async fn edit_contact(
 }
 
 /// Deletes a contact logged by mistake: it leaves every list and report, and its tombstone
-/// syncs like any edit (its values stay in the history).
+/// syncs like any edit (its values stay in the history). `form`: the correction open on it,
+/// whose kept draft is forgotten with the deletion.
 #[tauri::command]
-pub async fn delete_contact(state: State<'_, AppState>, id: String) -> Result<(), CommandError> {
+pub async fn delete_contact(
+    state: State<'_, AppState>,
+    id: String,
+    form: Option<String>,
+) -> Result<(), CommandError> {
     let id = record_id("id", &id)?;
     let deleted = BTreeMap::from([("deleted".to_owned(), json!(true))]);
-    edit_fields(&state, Entity::Contact, id, &deleted, None, |store| {
-        live_contact(store, id).map(drop)
-    })?;
+    edit_fields(
+        &state,
+        Entity::Contact,
+        id,
+        &deleted,
+        form.as_deref(),
+        |store| live_contact(store, id).map(drop),
+    )?;
     Ok(())
 }
 
@@ -275,7 +285,17 @@ mod tests {
         );
         assert_eq!(block_on(form_draft(state())).unwrap(), None);
 
-        block_on(delete_contact(state(), contact.clone())).unwrap();
+        // Deleting it forgets a correction kept of it, with the deletion.
+        let correction = format!("edit-contact:{contact}");
+        let kept = set_form_draft(
+            state(),
+            correction.clone(),
+            Some(contact.clone()),
+            Some("called back".into()),
+        );
+        assert!(block_on(kept).unwrap());
+        block_on(delete_contact(state(), contact.clone(), Some(correction))).unwrap();
+        assert_eq!(block_on(form_draft(state())).unwrap(), None);
         let profile = block_on(get_client(state(), client.clone())).unwrap();
         assert!(profile.contacts.is_empty());
         let deleted: Vec<&str> = profile
@@ -300,6 +320,15 @@ mod tests {
             deletion.deleted_by_me,
             "deleted on this laptop, by its author"
         );
+        let id = record_id("id", &contact).unwrap();
+        let record = state()
+            .with_store(|store| store.record(Entity::Contact, id))
+            .unwrap()
+            .unwrap();
+        let by_a_colleague = state()
+            .with_store(|store| views::deleted_contact(store, &record, "a-colleague"))
+            .unwrap();
+        assert!(!by_a_colleague.deleted_by_me, "deleted by someone else");
         let at =
             chrono::DateTime::parse_from_rfc3339(deletion.deleted_at.as_deref().unwrap()).unwrap();
         assert!((now() - at.to_utc()).num_seconds().abs() < 60, "{at}");
@@ -318,7 +347,7 @@ mod tests {
             ErrorKind::NotFound
         );
         assert_eq!(
-            not_found(block_on(delete_contact(state(), contact.clone()))),
+            not_found(block_on(delete_contact(state(), contact.clone(), None))),
             ErrorKind::NotFound,
             "deleted once"
         );

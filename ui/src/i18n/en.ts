@@ -105,7 +105,7 @@ export const en: Messages = {
   'client.restore': 'Restore',
   'client.restore_contact': 'Restore the contact on {when}',
   'client.restore_question': '{name} deleted this contact. Restore it? It comes back to every list, the follow-ups and the reports.',
-  'client.restore_question_unknown': 'Someone else deleted this contact. Restore it? It comes back to every list, the follow-ups and the reports.',
+  'client.restore_question_unknown': 'Who deleted this contact is not known on this laptop. Restore it? It comes back to every list, the follow-ups and the reports.',
   'client.deleted_by_at': 'Deleted by {name}, {at}',
   'client.deleted_at': 'Deleted {at}',
   'contact.topics': 'Topics',

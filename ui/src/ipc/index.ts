@@ -110,7 +110,8 @@ export const api = {
   createContact: (draft: ContactDraft) => call<RecordRef>('create_contact', { draft }),
   getContact: (id: string) => call<ContactDetail>('get_contact', { id }),
   editContact: (edit: RecordEdit) => call<EditResult>('edit_contact', { edit }),
-  deleteContact: (id: string) => call<void>('delete_contact', { id }),
+  /** Deletes a contact; `form`: the correction open on it, whose draft goes with it. */
+  deleteContact: (id: string, form: string | null = null) => call<void>('delete_contact', { id, form }),
   /** Brings back a deleted contact. */
   restoreContact: (id: string) => call<void>('restore_contact', { id }),
   /** A new contact's unsaved values, kept in the store while they are typed (lib/drafts.ts). */

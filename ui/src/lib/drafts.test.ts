@@ -14,25 +14,29 @@ describe('an edit kept as a draft', () => {
     };
     expect(applyEditChanges(current, kept)).toEqual({
       values: { phone: '040 555 6666' },
-      stale: [{ name: 'summary', typed: 'CV and letter' }],
+      stale: { summary: { from: 'CV reviewed', to: 'CV and letter' } },
     });
   });
 
   it('gives fields that belong together back together or not at all', () => {
-    // The follow-up was moved here and a colleague marked it done meanwhile: moving it alone
-    // would hide the colleague's done follow-up at another date.
+    // A follow-up done was moved (and so opened again), while a colleague moved it elsewhere
+    // and opened it: opening it at the colleague's date alone would be neither's intent.
     const kept = {
-      follow_up_on: { from: '2026-12-10', to: '2026-12-15' },
+      follow_up_on: { from: '2026-12-01', to: '2026-12-15' },
       follow_up_done: { from: true, to: false },
     };
     const given = applyEditChanges(current, kept, [['follow_up_on', 'follow_up_done']]);
     expect(given?.values).toEqual({});
-    expect(given?.stale.map((s) => s.name)).toEqual(['follow_up_on']);
+    // Not done now, as typed: nothing of it to show.
+    expect(Object.keys(given!.stale)).toEqual(['follow_up_on']);
+    // A field changed meanwhile to what was typed holds its group back from nothing.
+    const same = applyEditChanges({ ...current, follow_up_on: '2026-12-15', follow_up_done: true }, kept, [['follow_up_on', 'follow_up_done']]);
+    expect(same).toEqual({ values: { follow_up_done: false }, stale: {} });
   });
 
   it('leaves out a change of another kind than its field, and reads nothing from what is no edit', () => {
     const kept = { duration_min: { from: 20, to: 'forty' }, phone: { from: '+358401234567', to: null }, summary: 'not a change' };
-    expect(applyEditChanges(current, kept)).toEqual({ values: { phone: null }, stale: [] });
+    expect(applyEditChanges(current, kept)).toEqual({ values: { phone: null }, stale: {} });
     expect(applyEditChanges(current, ['summary'])).toBeNull();
     expect(applyEditChanges(current, null)).toBeNull();
   });

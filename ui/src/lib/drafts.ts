@@ -36,9 +36,9 @@ export async function keptDraft(): Promise<Draft | null> {
   }
 }
 
-/** Keeps the values of `form` (about the client `about`), shown as `screen`, typed at
+/** Keeps the values of `form` (about the record `about`), shown as `screen`, typed at
  * `savedAt`; says whether the store kept them. */
-export async function keepDraft(form: string, about: string | null, screen: Screen, values: unknown, savedAt: string): Promise<boolean> {
+async function keepDraft(form: string, about: string | null, screen: Screen, values: unknown, savedAt: string): Promise<boolean> {
   try {
     return await api.setFormDraft(form, about, JSON.stringify({ version: VERSION, screen, saved_at: savedAt, values }));
   } catch {
@@ -57,7 +57,7 @@ export async function forgetDraft(form: string): Promise<void> {
 }
 
 /** Lets the open form be asked to keep its values now; returns the release. */
-export function draftWriter(write: () => Promise<void>): () => void {
+function draftWriter(write: () => Promise<void>): () => void {
   writer = write;
   return () => {
     if (writer === write) writer = null;
@@ -127,10 +127,10 @@ export class DraftKeeper {
     return this.writing;
   }
 
-  /** Keeps what is typed now, for a window about to close; says whether the store holds it
-   * all (else closing asks first). */
+  /** Keeps what is typed now, for a window about to close (also while a save runs: one that
+   * hangs); says whether the store holds it all (else closing asks first). */
   async keepNow(): Promise<boolean> {
-    await this.write();
+    await this.write(true);
     const values = this.values();
     // Nothing to keep (topics put in another order): nothing is lost either.
     return values === null || this.kept === JSON.stringify(values);
@@ -161,6 +161,16 @@ export class DraftKeeper {
     return this.writing;
   }
 
+  /** Forgets what the store keeps of this form, whatever it is, after the writes before it:
+   * a draft the form cannot take back. */
+  forget(): Promise<void> {
+    this.writing = this.writing.then(async () => {
+      this.kept = null;
+      await forgetDraft(this.form);
+    });
+    return this.writing;
+  }
+
   /** The form is gone: no write of its own any more (a lock kept what it held). */
   stop(): void {
     clearTimeout(this.timer);
@@ -171,11 +181,21 @@ export class DraftKeeper {
 /** What the draft of an edit keeps: each value changed, from what and to what. */
 export type EditChanges = Record<string, { from: JsonValue; to: JsonValue }>;
 
-/** The changes of an edit: `changed` (field to value typed) over `before`; null if none. */
-export function editChanges(before: Record<string, JsonValue>, changed: Record<string, JsonValue>): EditChanges | null {
-  const names = Object.keys(changed);
-  if (names.length === 0) return null;
-  return Object.fromEntries(names.map((name) => [name, { from: before[name] ?? null, to: changed[name] }]));
+/**
+ * The changes of an edit: `changed` (field to value typed) over `before`, and `unresolved`,
+ * what a draft given back could not give back (kept until the form is saved or left, so that
+ * it is shown again after a lock or a restart); null if there are none.
+ */
+export function editChanges(
+  before: Record<string, JsonValue>,
+  changed: Record<string, JsonValue>,
+  unresolved: EditChanges = {},
+): EditChanges | null {
+  const changes = {
+    ...unresolved,
+    ...Object.fromEntries(Object.entries(changed).map(([name, to]) => [name, { from: before[name] ?? null, to }])),
+  };
+  return Object.keys(changes).length === 0 ? null : changes;
 }
 
 /**
@@ -190,7 +210,7 @@ export function applyEditChanges(
   current: Record<string, JsonValue>,
   kept: unknown,
   groups: string[][] = [],
-): { values: Record<string, JsonValue>; stale: { name: string; typed: JsonValue }[] } | null {
+): { values: Record<string, JsonValue>; stale: EditChanges } | null {
   if (typeof kept !== 'object' || kept === null || Array.isArray(kept)) return null;
   const kind = (value: unknown) => (value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value);
   const same = (a: JsonValue, b: JsonValue) => JSON.stringify(a) === JSON.stringify(b);
@@ -202,18 +222,24 @@ export function applyEditChanges(
     if (to !== null && known.some((k) => k !== kind(to))) continue;
     changes.set(name, { from, to });
   }
-  const changedMeanwhile = new Set(
-    [...changes].filter(([name, { from }]) => !same(current[name] ?? null, from)).map(([name]) => name),
+  // Changed meanwhile to something else than what was typed (to what was typed: nothing to
+  // give back, nothing lost).
+  const conflicting = new Set(
+    [...changes]
+      .filter(([name, { from, to }]) => !same(current[name] ?? null, from) && !same(current[name] ?? null, to))
+      .map(([name]) => name),
   );
   for (const group of groups) {
-    if (group.some((name) => changedMeanwhile.has(name))) group.forEach((name) => changes.has(name) && changedMeanwhile.add(name));
+    if (group.some((name) => conflicting.has(name))) group.forEach((name) => changes.has(name) && conflicting.add(name));
   }
   const values: Record<string, JsonValue> = {};
-  const stale: { name: string; typed: JsonValue }[] = [];
-  for (const [name, { to }] of changes) {
-    if (!changedMeanwhile.has(name)) values[name] = to;
-    // Changed meanwhile to what was typed: nothing to give back.
-    else if (!same(current[name] ?? null, to)) stale.push({ name, typed: to });
+  const stale: EditChanges = {};
+  for (const [name, change] of changes) {
+    if (conflicting.has(name)) {
+      if (!same(current[name] ?? null, change.to)) stale[name] = change;
+    } else if (same(current[name] ?? null, change.from)) {
+      values[name] = change.to;
+    }
   }
   return { values, stale };
 }

@@ -3,11 +3,15 @@
 // values it could not give back from a draft.
 import { CLIENT_FIELDS, CONTACT_FIELDS, type JsonValue } from '../ipc';
 import { enumLabel, formatDate, formatDateTime, languageName, t } from '../i18n/index.svelte';
+import { siteName } from './sites.svelte';
+import { userName } from './users.svelte';
 
 /** The value of `entity`'s field `name` as text; '' for an empty one. */
 export function fieldValueText(entity: 'client' | 'contact', name: string, value: JsonValue | undefined): string {
   const field = (entity === 'client' ? CLIENT_FIELDS : CONTACT_FIELDS).find((f) => f.name === name);
   if (value === null || value === undefined || (Array.isArray(value) && value.length === 0)) return '';
+  if (entity === 'contact' && name === 'site') return siteName(String(value)) ?? String(value);
+  if (entity === 'contact' && name === 'coach_id') return userName(String(value)) ?? String(value);
   switch (field?.kind) {
     case 'enumeration':
       return enumLabel(name, String(value));

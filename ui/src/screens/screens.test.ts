@@ -961,6 +961,7 @@ describe('correcting a contact', () => {
         create_contact: (args?: Record<string, unknown>) => saved(args?.draft, { id: 'new-contact' }),
         edit_contact: (args?: Record<string, unknown>) => saved(args?.edit, { changed_fields: [] }),
         edit_client: (args?: Record<string, unknown>) => saved(args?.edit, { changed_fields: [] }),
+        delete_contact: (args?: Record<string, unknown>) => saved(args, null),
       },
     };
   }
@@ -1096,6 +1097,17 @@ describe('correcting a contact', () => {
     const stale = container.querySelector('.draft-stale')!;
     expect(stale.textContent).toMatch(/^Not given back, because it was changed meanwhile/);
     expect([...stale.querySelectorAll('li')].map((li) => li.textContent)).toEqual(['Summary: CV reviewed twice']);
+    // Locked again before saving: what was not given back is kept too, to be shown again.
+    await fireEvent.click(screen.getByRole('button', { name: 'Lock' }));
+    await settle();
+    expect(JSON.parse(slot.kept!.text).values).toEqual({
+      summary: { from: 'CV reviewed', to: 'CV reviewed twice' },
+      duration_min: { from: 20, to: 45 },
+    });
+    await fireEvent.input(screen.getByLabelText('Password'), { target: { value: 'secret' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Unlock' }));
+    await settle();
+    expect(container.querySelectorAll('.draft-stale li').length).toBe(1);
     await fireEvent.keyDown(container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
     await waitFor(() =>
       expect(invoke).toHaveBeenCalledWith('edit_contact', { edit: { id: contact.id, fields: { duration_min: 45 }, form: `edit-contact:${contact.id}` } }),
@@ -1143,7 +1155,7 @@ describe('correcting a contact', () => {
       form: `edit-contact:${contact.id}`,
       text: JSON.stringify({ version: 1, screen: { name: 'contact', client: amina, contactId: contact.id, returnTo: { name: 'today' } }, saved_at: '2026-12-07T08:30:00Z', values: { occurred_at: { from: contact.occurred_at, to: null } } }),
     });
-    answers({ ...handlers, get_contact: () => ({ contact, client: amina }), delete_contact: () => null });
+    answers({ ...handlers, get_contact: () => ({ contact, client: amina }) });
     go({ name: 'contact', client: amina, contactId: contact.id, returnTo: { name: 'today' } });
     render(ContactForm, { client: amina, contactId: contact.id, returnTo: { name: 'today' } });
     await settle();
@@ -1153,7 +1165,7 @@ describe('correcting a contact', () => {
     await waitFor(() => expect(slot.kept).toBeNull());
   });
 
-  it('a kept edit whose every field was changed meanwhile shows what was typed, and is forgotten', async () => {
+  it('a kept edit whose every field was changed meanwhile shows what was typed, kept until the form is left', async () => {
     const { slot, handlers } = draftSlot({
       form: `edit-client:${amina.id}`,
       text: JSON.stringify({ version: 1, screen: { name: 'client', clientId: amina.id, edit: true }, saved_at: '2026-12-07T08:30:00Z', values: { phone: { from: '040 111 2222', to: '040 555 6666' } } }),
@@ -1163,6 +1175,10 @@ describe('correcting a contact', () => {
     await settle();
     expect([...container.querySelectorAll('.draft-stale li')].map((li) => li.textContent)).toEqual(['Phone: 040 555 6666']);
     expect(container.querySelector('.notice.info:not(.draft-stale)')).toBeNull();
+    // Shown again after a lock or a restart, until the user leaves the form.
+    expect(slot.kept?.form).toBe(`edit-client:${amina.id}`);
+    await fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+    await settle();
     expect(slot.kept).toBeNull();
   });
 
@@ -1237,7 +1253,7 @@ describe('correcting a contact', () => {
 
     await fireEvent.click(screen.getByRole('button', { name: 'Delete contact' }));
     await fireEvent.click(screen.getByRole('button', { name: 'Delete' }));
-    await waitFor(() => expect(invoke).toHaveBeenCalledWith('delete_contact', { id: contact.id }));
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith('delete_contact', { id: contact.id, form: `edit-contact:${contact.id}` }));
     await waitFor(() => expect(nav.notice).toBe('Contact deleted.'));
   });
 
@@ -1357,7 +1373,7 @@ describe('correcting a contact', () => {
     await fireEvent.click(screen.getByRole('button', { name: /^Restore the contact on/ }));
     await settle();
     // Who deleted it is not known here: asked as someone else's.
-    const question = screen.getByRole('group', { name: /^Someone else deleted this contact\./ });
+    const question = screen.getByRole('group', { name: /^Who deleted this contact is not known/ });
     await fireEvent.click(within(question).getByRole('button', { name: 'Restore' }));
     await settle();
     expect(container.querySelector('.timeline li .edit-contact')).not.toBeNull();
@@ -1548,9 +1564,10 @@ describe('closing the window', () => {
       answer!();
       await settle();
       await waitFor(() => expect(order.at(-1)).toBe('close'));
-      // Saved: nothing kept after the save's own write; refused: what was typed is kept.
+      // Saved: nothing kept after the save's own write; refused: what was typed stays kept.
       const keeps = order.filter((entry) => entry.startsWith('keep'));
-      expect(keeps.length).toBe(1);
+      expect(keeps).toEqual([`keep {"phone":{"from":"+358401234567","to":"040 555 6666"}}`]);
+      expect(order).not.toContain('forget');
       cleanup();
       Object.assign(nav, { screen: { name: 'today' }, notice: null, undo: null });
     }
