@@ -18,6 +18,12 @@ describe('an edit kept as a draft', () => {
     });
   });
 
+  it('never gives back a field once shown as not given back, even when its value returns', () => {
+    // Shown as not given back (changed meanwhile to B); a colleague has set it back to A since.
+    const kept = { summary: { from: 'CV', to: 'CV and letter', stale: true } };
+    expect(applyEditChanges(current, kept)).toEqual({ values: {}, stale: { summary: { from: 'CV', to: 'CV and letter', stale: true } } });
+  });
+
   it('gives fields that belong together back together or not at all', () => {
     // A follow-up done was moved (and so opened again), while a colleague moved it elsewhere
     // and opened it: opening it at the colleague's date alone would be neither's intent.
@@ -64,6 +70,27 @@ describe('the draft keeper', () => {
     // Nothing more is written once it is dropped.
     await keeper.write();
     expect(calls).toEqual(['keep', null]);
+    keeper.stop();
+  });
+
+  it('writes nothing for a close while a save runs, and says whether the save’s own write kept it all', async () => {
+    const calls: string[] = [];
+    answerCommands({
+      set_form_draft: () => {
+        calls.push('keep');
+        return true;
+      },
+    });
+    let saving = false;
+    let typed = { summary: 'x' };
+    const keeper = new DraftKeeper('new-contact:anonymous', null, { name: 'today' }, () => typed, () => saving);
+    await keeper.write(true);
+    saving = true;
+    expect(await keeper.keepNow()).toBe(true);
+    // Typed while the save runs: a write now could land after the save's transaction.
+    typed = { summary: 'xy' };
+    expect(await keeper.keepNow()).toBe(false);
+    expect(calls).toEqual(['keep']);
     keeper.stop();
   });
 });

@@ -127,18 +127,21 @@ export class DraftKeeper {
     return this.writing;
   }
 
-  /** Keeps what is typed now, for a window about to close (also while a save runs: one that
-   * hangs); says whether the store holds it all (else closing asks first). */
+  /** Keeps what is typed now, for a window about to close; says whether the store holds it
+   * all (else closing asks first). While a save runs (one that hangs) nothing is written: a
+   * write landing after the save's transaction would keep what was saved, to be saved twice;
+   * what the save's own write kept is all the store holds. */
   async keepNow(): Promise<boolean> {
-    await this.write(true);
+    if (!this.saving()) await this.write();
     const values = this.values();
     // Nothing to keep (topics put in another order): nothing is lost either.
     return values === null || this.kept === JSON.stringify(values);
   }
 
-  /** What the form took back from the store is what the store keeps. */
-  restored(values: unknown): void {
-    this.kept = JSON.stringify(values);
+  /** The form took back what the store keeps: what it holds now is kept (nothing is written
+   * again until it changes, so the draft keeps the time it was typed). */
+  restored(): void {
+    this.kept = JSON.stringify(this.values());
   }
 
   /** Saved: the store forgot the draft in the save's transaction; nothing is written after. */
@@ -178,8 +181,9 @@ export class DraftKeeper {
   }
 }
 
-/** What the draft of an edit keeps: each value changed, from what and to what. */
-export type EditChanges = Record<string, { from: JsonValue; to: JsonValue }>;
+/** What the draft of an edit keeps: each value changed, from what and to what; `stale`: one
+ * that was not given back (changed meanwhile), kept only to be shown, never given back. */
+export type EditChanges = Record<string, { from: JsonValue; to: JsonValue; stale?: true }>;
 
 /**
  * The changes of an edit: `changed` (field to value typed) over `before`, and `unresolved`,
@@ -191,8 +195,8 @@ export function editChanges(
   changed: Record<string, JsonValue>,
   unresolved: EditChanges = {},
 ): EditChanges | null {
-  const changes = {
-    ...unresolved,
+  const changes: EditChanges = {
+    ...Object.fromEntries(Object.entries(unresolved).map(([name, change]) => [name, { ...change, stale: true as const }])),
     ...Object.fromEntries(Object.entries(changed).map(([name, to]) => [name, { from: before[name] ?? null, to }])),
   };
   return Object.keys(changes).length === 0 ? null : changes;
@@ -214,19 +218,20 @@ export function applyEditChanges(
   if (typeof kept !== 'object' || kept === null || Array.isArray(kept)) return null;
   const kind = (value: unknown) => (value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value);
   const same = (a: JsonValue, b: JsonValue) => JSON.stringify(a) === JSON.stringify(b);
-  const changes = new Map<string, { from: JsonValue; to: JsonValue }>();
+  const changes = new Map<string, EditChanges[string]>();
   for (const [name, change] of Object.entries(kept as Record<string, unknown>)) {
     if (typeof change !== 'object' || change === null || !('from' in change) || !('to' in change)) continue;
-    const { from, to } = change as { from: JsonValue; to: JsonValue };
+    const { from, to, stale } = change as { from: JsonValue; to: JsonValue; stale?: boolean };
     const known = [current[name] ?? null, from].filter((value) => value !== null).map(kind);
     if (to !== null && known.some((k) => k !== kind(to))) continue;
-    changes.set(name, { from, to });
+    changes.set(name, stale === true ? { from, to, stale: true } : { from, to });
   }
   // Changed meanwhile to something else than what was typed (to what was typed: nothing to
   // give back, nothing lost).
+  // One shown as not given back before stays so, whatever its value now.
   const conflicting = new Set(
     [...changes]
-      .filter(([name, { from, to }]) => !same(current[name] ?? null, from) && !same(current[name] ?? null, to))
+      .filter(([name, { from, to, stale }]) => !same(current[name] ?? null, to) && (stale || !same(current[name] ?? null, from)))
       .map(([name]) => name),
   );
   for (const group of groups) {

@@ -1165,21 +1165,44 @@ describe('correcting a contact', () => {
     await waitFor(() => expect(slot.kept).toBeNull());
   });
 
-  it('a kept edit whose every field was changed meanwhile shows what was typed, kept until the form is left', async () => {
-    const { slot, handlers } = draftSlot({
+  it('a kept edit whose every field was changed meanwhile shows what was typed, kept over a lock until the form is left or saved', async () => {
+    const staleDraft = {
       form: `edit-client:${amina.id}`,
       text: JSON.stringify({ version: 1, screen: { name: 'client', clientId: amina.id, edit: true }, saved_at: '2026-12-07T08:30:00Z', values: { phone: { from: '040 111 2222', to: '040 555 6666' } } }),
-    });
-    answers(handlers);
-    const { container } = render(ClientProfile, { clientId: amina.id, edit: true });
-    await settle();
-    expect([...container.querySelectorAll('.draft-stale li')].map((li) => li.textContent)).toEqual(['Phone: 040 555 6666']);
-    expect(container.querySelector('.notice.info:not(.draft-stale)')).toBeNull();
-    // Shown again after a lock or a restart, until the user leaves the form.
-    expect(slot.kept?.form).toBe(`edit-client:${amina.id}`);
-    await fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
-    await settle();
-    expect(slot.kept).toBeNull();
+    };
+    for (const end of ['leave', 'save'] as const) {
+      const { slot, handlers } = draftSlot(staleDraft);
+      const invoke = answers({ ...handlers, unlock: () => session });
+      go({ name: 'client', clientId: amina.id, edit: true });
+      const { container } = render(App);
+      await settle();
+      const shown = () => [...container.querySelectorAll('.draft-stale li')].map((li) => li.textContent);
+      expect(shown()).toEqual(['Phone: 040 555 6666']);
+      expect(container.querySelector('.notice.info:not(.draft-stale)')).toBeNull();
+      // Kept over a lock, and shown again after unlocking.
+      await fireEvent.click(screen.getByRole('button', { name: 'Lock' }));
+      await settle();
+      expect(slot.kept?.form).toBe(`edit-client:${amina.id}`);
+      expect(JSON.parse(slot.kept!.text).values.phone).toMatchObject({ to: '040 555 6666' });
+      await fireEvent.input(screen.getByLabelText('Password'), { target: { value: 'secret' } });
+      await fireEvent.click(screen.getByRole('button', { name: 'Unlock' }));
+      await settle();
+      expect(shown()).toEqual(['Phone: 040 555 6666']);
+      if (end === 'leave') {
+        // Leaving asks first: what was typed would be lost.
+        await fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+        await settle();
+        await fireEvent.click(screen.getByRole('button', { name: 'Leave without saving' }));
+      } else {
+        // Saved as it is: nothing to change, and what was shown is let go.
+        await fireEvent.click(container.querySelector('form.client-form button[type="submit"]')!);
+      }
+      await settle();
+      expect(slot.kept).toBeNull();
+      expect(invoke).not.toHaveBeenCalledWith('edit_client', expect.anything());
+      cleanup();
+      Object.assign(nav, { screen: { name: 'today' }, notice: null, undo: null });
+    }
   });
 
   it('a kept edit of a client erased since is forgotten', async () => {
