@@ -228,6 +228,11 @@ mod tests {
         let (app, _data) = app();
         let state = || app.state::<AppState>();
         let fields = |value: Json| -> FieldValues { serde_json::from_value(value).unwrap() };
+        // Keeps `text` as the draft of `form` about the record `about`, as the app does.
+        let keep = |form: &str, about: &str, text: &str| {
+            let kept = set_form_draft(state(), form.into(), Some(about.into()), Some(text.into()));
+            assert!(block_on(kept).unwrap(), "{form} not kept");
+        };
         let client = state()
             .with_store(|store| {
                 let input = fields(json!({"given_name": "Amina"}));
@@ -242,13 +247,7 @@ mod tests {
         };
         // Typed first, the form's draft is kept; saving the form forgets it.
         let form = format!("new-contact:{client}");
-        let kept = set_form_draft(
-            state(),
-            form.clone(),
-            Some(client.clone()),
-            Some("CV".into()),
-        );
-        assert!(block_on(kept).unwrap());
+        keep(&form, &client, "CV");
         let kept = block_on(form_draft(state()))
             .unwrap()
             .map(|draft| draft.form);
@@ -265,13 +264,7 @@ mod tests {
         assert_eq!(opened.client.map(|c| c.id), Some(client.clone()));
         // A correction typed is kept as a draft too; saving it forgets it.
         let correction = format!("edit-contact:{contact}");
-        let kept = set_form_draft(
-            state(),
-            correction.clone(),
-            Some(contact.clone()),
-            Some("CV and cover letter".into()),
-        );
-        assert!(block_on(kept).unwrap());
+        keep(&correction, &contact, "CV and cover letter");
         let edit = RecordEdit {
             id: contact.clone(),
             fields: fields(json!({"summary": "CV and cover letter", "duration_min": 20})),
@@ -287,13 +280,7 @@ mod tests {
 
         // Deleting it forgets a correction kept of it, with the deletion.
         let correction = format!("edit-contact:{contact}");
-        let kept = set_form_draft(
-            state(),
-            correction.clone(),
-            Some(contact.clone()),
-            Some("called back".into()),
-        );
-        assert!(block_on(kept).unwrap());
+        keep(&correction, &contact, "called back");
         block_on(delete_contact(state(), contact.clone(), Some(correction))).unwrap();
         assert_eq!(block_on(form_draft(state())).unwrap(), None);
         let profile = block_on(get_client(state(), client.clone())).unwrap();

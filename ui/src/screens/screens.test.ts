@@ -1323,15 +1323,19 @@ describe('correcting a contact', () => {
     const deletedContact = { ...aminaDetail.contacts[0], id: 'c-deleted', summary: 'logged for the wrong client' };
     const deletion = { contact: deletedContact, deleted_by: 'u-coach1', deleted_by_me: true, deleted_at: '2026-11-26T10:00:00Z' };
     let restored = false;
+    // The restore answers when the test says so: clicked again meanwhile, it runs once.
+    let answerRestore = () => {};
     const invoke = answers({
       get_client: () => (restored
         ? { ...aminaDetail, contacts: [...aminaDetail.contacts, deletedContact] }
         : { ...aminaDetail, deleted_contacts: [deletion] }),
-      restore_contact: async () => {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        restored = true;
-        return null;
-      },
+      restore_contact: () =>
+        new Promise((resolve) => {
+          answerRestore = () => {
+            restored = true;
+            resolve(null);
+          };
+        }),
     });
     const { container } = render(ClientProfile, { clientId: amina.id });
     await settle();
@@ -1346,6 +1350,7 @@ describe('correcting a contact', () => {
     await fireEvent.click(restore);
     await waitFor(() => expect(invoke).toHaveBeenCalledWith('restore_contact', { id: 'c-deleted' }));
     expect(invoke.mock.calls.filter(([command]) => command === 'restore_contact').length).toBe(1);
+    answerRestore();
     await waitFor(() => expect(screen.getByText('Contact restored.')).toBeTruthy());
     expect(container.querySelector('details.deleted-contacts')).toBeNull();
     expect(container.querySelectorAll('.timeline li .edit-contact').length).toBe(2);

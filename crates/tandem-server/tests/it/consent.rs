@@ -252,15 +252,8 @@ async fn a_resolution_cannot_take_the_basis_from_under_special_category_data(bac
             .await;
         assert_ne!(results[0].status, ChangeStatus::Rejected, "{results:?}");
     }
-    let conflicts = server
-        .request(
-            reqwest::Method::GET,
-            "/v1/conflicts",
-            Some(&lead.token),
-            None,
-        )
-        .await;
-    let id = conflicts.body["conflicts"][0]["id"].as_i64().unwrap();
+    let conflicts: Value = server.get_ok("/v1/conflicts", &lead).await;
+    let id = conflicts["conflicts"][0]["id"].as_i64().unwrap();
     let resolve = format!("/v1/conflicts/{id}/resolve");
 
     let cleared = server
@@ -354,15 +347,8 @@ async fn a_resolution_cannot_put_special_category_data_on_a_client_without_a_bas
     assert_eq!(refused.error_code(), "consent_required");
     assert_eq!(refused.body["reason_code"], "lawful_basis_required");
     // Nothing changed: the conflict is open, the answer still cleared.
-    let open = server
-        .request(
-            reqwest::Method::GET,
-            "/v1/conflicts",
-            Some(&lead.token),
-            None,
-        )
-        .await;
-    assert_eq!(open.body["conflicts"][0]["id"], json!(conflict));
+    let open: Value = server.get_ok("/v1/conflicts", &lead).await;
+    assert_eq!(open["conflicts"][0]["id"], json!(conflict));
     let disability = server
         .pull_all(&a)
         .await
