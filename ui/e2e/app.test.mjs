@@ -92,6 +92,8 @@ async function searchAndEnter(text) {
 }
 
 async function logContact(topicIndex) {
+  // The fields show once the form has read its sites and draft.
+  await el('#contact-topics button');
   const chips = await browser.$$('#contact-topics button');
   await chips[topicIndex].click();
   await (await el('#contact-summary')).setValue('E2E contact');

@@ -1237,18 +1237,35 @@ describe('correcting a contact', () => {
     expect(slot.kept).toBeNull();
   });
 
-  it('what is typed before the sites are read is a change too', async () => {
+  it('a new contact shows its fields once its draft and the sites are read, with the draft in them', async () => {
+    const { slot, handlers } = draftSlot({
+      form: `new-contact:${amina.id}`,
+      text: JSON.stringify({
+        version: 1,
+        screen: { name: 'contact', client: amina, returnTo: { name: 'today' } },
+        saved_at: '2026-12-07T08:30:00Z',
+        values: {
+          topics: ['housing'], referrals: [], serviceLanguage: [], interpreterUsed: false, channel: 'drop_in',
+          occurredAt: '2026-12-07T10:30', site: 'site-ngo', duration: null, followUpOn: '', followUpDone: false,
+          summary: 'Kept before the lock',
+        },
+      }),
+    });
     let sitesRead: (() => void) | null = null;
-    answers({ sites: () => new Promise((resolve) => (sitesRead = () => resolve(sitesView))) });
+    answers({ ...handlers, sites: () => new Promise((resolve) => (sitesRead = () => resolve(sitesView))) });
     go({ name: 'contact', client: amina, returnTo: { name: 'today' } });
     const { container } = render(ContactForm, { client: amina, returnTo: { name: 'today' } });
-    await fireEvent.input(screen.getByLabelText('Summary'), { target: { value: 'Typed at once' } });
+    await settle();
+    // Nothing to type into (and nothing to save) until the form knows what it gives back.
+    expect(screen.queryByLabelText('Summary')).toBeNull();
+    expect(container.querySelector('form')!.getAttribute('aria-busy')).toBe('true');
+    expect((screen.getByRole('button', { name: 'Save' }) as HTMLButtonElement).disabled).toBe(true);
     sitesRead!();
     await settle();
-    expect((screen.getByLabelText('Site') as HTMLSelectElement).value).toBe('site-ngo');
-    await fireEvent.keyDown(container.querySelector('form')!, { key: 'Escape' });
-    await settle();
-    expect(screen.getByRole('group', { name: /^Leave without saving\?/ })).toBeTruthy();
+    expect((screen.getByLabelText('Summary') as HTMLTextAreaElement).value).toBe('Kept before the lock');
+    expect(container.querySelector('form')!.getAttribute('aria-busy')).toBe('false');
+    expect(document.activeElement?.closest('#contact-topics')).toBeTruthy();
+    expect(JSON.parse(slot.kept!.text).values.summary).toBe('Kept before the lock');
   });
 
   it('a new contact with something typed asks before Escape throws it away', async () => {
