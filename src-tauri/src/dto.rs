@@ -141,6 +141,10 @@ pub struct UserNamesView {
 pub struct ClientDraft {
     /// The values entered.
     pub fields: FieldValues,
+    /// The form whose kept draft this saves (`set_form_draft`): forgotten with the save.
+    #[serde(default)]
+    #[ts(optional)]
+    pub form: Option<String>,
 }
 
 /// Changed fields of an existing client or contact.
@@ -200,6 +204,20 @@ pub struct FollowUpItem {
     pub contact: ContactView,
     /// Its client (none for an anonymous visitor).
     pub client: Option<ClientSummary>,
+}
+
+/// A contact the signed-in coach logged today, for the Today screen's list of them: each can
+/// be corrected, and one the coach deleted taken back (an anonymous visit has no profile that
+/// would offer it).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct LoggedContact {
+    /// The contact.
+    pub contact: ContactView,
+    /// Its client (none for an anonymous visitor, or one this laptop does not hold).
+    pub client: Option<ClientSummary>,
+    /// Deleted by the signed-in coach (one a colleague deleted is not listed: restoring it
+    /// asks first, on the client's profile).
+    pub deleted: bool,
 }
 
 /// Some of the open follow-ups due in a span of days, and how many there are.

@@ -28,6 +28,22 @@ pub(crate) fn test_store() -> (tempfile::TempDir, tandem_store::Store) {
     (dir, store)
 }
 
+/// A coach's sign-in on a shared laptop of team north, for the crate's tests.
+#[cfg(test)]
+pub(crate) fn sign_in_as(user: u128, username: &str) -> tandem_store::SignIn {
+    tandem_store::SignIn {
+        server_url: "http://127.0.0.1:1".to_owned(),
+        user_id: uuid::Uuid::from_u128(user),
+        username: username.to_owned(),
+        role: "coach".to_owned(),
+        team_id: uuid::Uuid::from_u128(0x7000),
+        team_name: "north".to_owned(),
+        device_id: uuid::Uuid::from_u128(0xd1),
+        device_name: "shared laptop".to_owned(),
+        password_verifier: "$argon2id$x".to_owned(),
+    }
+}
+
 use std::path::PathBuf;
 
 use tauri::Manager;
@@ -104,6 +120,7 @@ pub fn run() -> tauri::Result<()> {
             commands::drafts::form_draft,
             commands::drafts::set_form_draft,
             commands::contacts::follow_ups_due,
+            commands::contacts::contacts_logged_today,
             commands::contacts::complete_follow_up,
             commands::contacts::sites,
             commands::contacts::user_names,

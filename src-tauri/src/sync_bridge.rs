@@ -1146,20 +1146,6 @@ mod tests {
         assert_eq!(error.kind, ErrorKind::NotFound);
     }
 
-    fn sign_in_as(user: u128, username: &str) -> tandem_store::SignIn {
-        tandem_store::SignIn {
-            server_url: "http://127.0.0.1:1".to_owned(),
-            user_id: uuid::Uuid::from_u128(user),
-            username: username.to_owned(),
-            role: "coach".to_owned(),
-            team_id: uuid::Uuid::from_u128(0x7000),
-            team_name: "north".to_owned(),
-            device_id: uuid::Uuid::from_u128(0xd1),
-            device_name: "shared laptop".to_owned(),
-            password_verifier: "$argon2id$x".to_owned(),
-        }
-    }
-
     #[test]
     fn the_changes_left_by_each_coach_of_a_shared_laptop_carry_their_author() {
         let (_dir, mut store) = crate::test_store();
@@ -1177,7 +1163,9 @@ mod tests {
                 .unwrap();
         };
         // coach1 works on the laptop; the server refuses their change.
-        store.record_sign_in(&sign_in_as(0x9001, "coach1")).unwrap();
+        store
+            .record_sign_in(&crate::sign_in_as(0x9001, "coach1"))
+            .unwrap();
         create(&mut store, "Amina");
         let refused: Vec<tandem_store::PushAck> = store
             .pending_changes()
@@ -1193,7 +1181,9 @@ mod tests {
             .collect();
         store.apply_push_results(&refused, now()).unwrap();
         // coach2 signs in on the same laptop and registers a client offline.
-        store.record_sign_in(&sign_in_as(0x9002, "coach2")).unwrap();
+        store
+            .record_sign_in(&crate::sign_in_as(0x9002, "coach2"))
+            .unwrap();
         create(&mut store, "Olga");
 
         let view = unsynced_view(&store).unwrap();

@@ -37,6 +37,7 @@ pub fn typescript_declarations() -> String {
         RecordRef::decl(&cfg),
         EditResult::decl(&cfg),
         FollowUpItem::decl(&cfg),
+        LoggedContact::decl(&cfg),
         FollowUpGroup::decl(&cfg),
         FollowUpsDue::decl(&cfg),
         SessionState::decl(&cfg),

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::dto::{
     ClientDetail, ClientSummary, ContactView, DeletedContactView, FieldValues, FollowUpGroup,
-    FollowUpItem, FollowUpsDue, SiteView, SitesView,
+    FollowUpItem, FollowUpsDue, LoggedContact, SiteView, SitesView,
 };
 
 /// How many clients the "recent clients" list shows.
@@ -203,20 +203,7 @@ pub fn follow_ups_due(
         let mut items = Vec::with_capacity(found.contacts.len());
         for contact in &found.contacts {
             let contact = contact_view(contact);
-            let client = match &contact.client_id {
-                Some(id) => match clients.get(id) {
-                    Some(client) => client.clone(),
-                    None => {
-                        let client = store
-                            .record(Entity::Client, RecordId::parse(id)?)?
-                            .as_ref()
-                            .map(client_summary);
-                        clients.insert(id.clone(), client.clone());
-                        client
-                    }
-                },
-                None => None,
-            };
+            let client = client_of(store, &mut clients, &contact)?;
             items.push(FollowUpItem { contact, client });
         }
         Ok(FollowUpGroup {
@@ -230,6 +217,57 @@ pub fn follow_ups_due(
         today: group(due_today)?,
         this_week: group(this_week)?,
     })
+}
+
+/// The client of `contact` (none for an anonymous visitor, or one this store does not hold),
+/// each read once for a list (`clients`).
+fn client_of(
+    store: &Store,
+    clients: &mut BTreeMap<String, Option<ClientSummary>>,
+    contact: &ContactView,
+) -> Result<Option<ClientSummary>, StoreError> {
+    let Some(id) = &contact.client_id else {
+        return Ok(None);
+    };
+    if let Some(client) = clients.get(id) {
+        return Ok(client.clone());
+    }
+    let client = store
+        .record(Entity::Client, RecordId::parse(id)?)?
+        .as_ref()
+        .map(client_summary);
+    clients.insert(id.clone(), client.clone());
+    Ok(client)
+}
+
+/// The most contacts the Today screen lists of a coach's day.
+pub const LOGGED_TODAY_LISTED: usize = 100;
+
+/// The contacts `coach` logged from `since` on (the start of today), newest first: those not
+/// deleted, and those the coach deleted (`me`: this laptop's author, `Store::author`).
+pub fn logged_contacts(
+    store: &Store,
+    coach: Uuid,
+    since: DateTime<Utc>,
+    me: &str,
+) -> Result<Vec<LoggedContact>, StoreError> {
+    let contacts = store.contacts_of_coach_since(coach, since, LOGGED_TODAY_LISTED)?;
+    let mut clients: BTreeMap<String, Option<ClientSummary>> = BTreeMap::new();
+    let mut logged = Vec::with_capacity(contacts.len());
+    for contact in &contacts {
+        let deleted = contact.is_deleted();
+        if deleted && !deleted_contact(store, contact, me)?.deleted_by_me {
+            continue;
+        }
+        let view = contact_view(contact);
+        let client = client_of(store, &mut clients, &view)?;
+        logged.push(LoggedContact {
+            contact: view,
+            client,
+            deleted,
+        });
+    }
+    Ok(logged)
 }
 
 /// The Today screen's recent clients (`Store::recent_clients`).
@@ -360,5 +398,77 @@ mod tests {
         let view = sites(&store, Some(coach)).unwrap();
         assert_eq!(view.last_used, None, "an archived site is not offered");
         assert!(view.sites[0].archived, "but still named");
+    }
+
+    #[test]
+    fn a_coachs_day_lists_their_contacts_and_their_own_deletions_with_each_client() {
+        let (_dir, mut store) = crate::test_store();
+        let coach1 = crate::sign_in_as(0x9001, "coach1");
+        store.record_sign_in(&coach1).unwrap();
+        let at = |text: &str| {
+            tandem_store::EditContext::at(
+                chrono::DateTime::parse_from_rfc3339(text).unwrap().into(),
+            )
+        };
+        let fields =
+            |value: serde_json::Value| -> FieldValues { serde_json::from_value(value).unwrap() };
+        let morning = at("2026-12-07T08:00:00+02:00");
+        let amina = store
+            .create_record(
+                Entity::Client,
+                &fields(json!({"given_name": "Amina"})),
+                morning,
+            )
+            .unwrap();
+        let log = |store: &mut Store, occurred_at: &str, client: Option<RecordId>| {
+            let mut input = fields(json!({"occurred_at": occurred_at, "channel": "drop_in"}));
+            if let Some(client) = client {
+                input.insert("client_id".to_owned(), json!(client.to_string()));
+            }
+            store
+                .create_record(Entity::Contact, &input, morning)
+                .unwrap()
+        };
+        log(&mut store, "2026-12-06T16:00:00+02:00", Some(amina)); // yesterday
+        let visit = log(&mut store, "2026-12-07T09:00:00+02:00", None);
+        let with_amina = log(&mut store, "2026-12-07T10:00:00+02:00", Some(amina));
+        let mine_deleted = log(&mut store, "2026-12-07T11:00:00+02:00", None);
+        let deleted = fields(json!({"deleted": true}));
+        store
+            .edit_record(Entity::Contact, mine_deleted, &deleted, morning)
+            .unwrap();
+        // A colleague's contact of the day, logged on another laptop and pulled.
+        let mut theirs = fields(json!({"occurred_at": "2026-12-07T12:30:00+02:00"}));
+        let colleague = uuid::Uuid::from_u128(0x9002).to_string();
+        theirs.insert("coach_id".to_owned(), json!(colleague));
+        store
+            .create_record(Entity::Contact, &theirs, morning)
+            .unwrap();
+
+        let since = chrono::DateTime::parse_from_rfc3339("2026-12-07T00:00:00+02:00").unwrap();
+        let me = store.author().unwrap();
+        let day = logged_contacts(&store, coach1.user_id, since.into(), &me).unwrap();
+        let listed: Vec<(String, Option<String>, bool)> = day
+            .iter()
+            .map(|logged| {
+                let client = logged.client.as_ref().map(|c| c.given_name.clone());
+                (logged.contact.id.clone(), client, logged.deleted)
+            })
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                (mine_deleted.to_string(), None, true),
+                (with_amina.to_string(), Some("Amina".to_owned()), false),
+                (visit.to_string(), None, false),
+            ]
+        );
+        // Deleted by someone else than the one asking: not offered back here.
+        let theirs = logged_contacts(&store, coach1.user_id, since.into(), "a-colleague").unwrap();
+        let ids: Vec<&str> = theirs
+            .iter()
+            .map(|logged| logged.contact.id.as_str())
+            .collect();
+        assert_eq!(ids, [with_amina.to_string(), visit.to_string()]);
     }
 }

@@ -282,6 +282,37 @@ test('a coach signs in, works offline, and the app syncs by itself when the serv
   assert.match(await (await el('.deleted-list')).getText(), /Palauta/);
   await shot('18-deleted-contacts');
 
+  // The coach's day on Today lists what they logged: an anonymous visit (listed nowhere
+  // else) is corrected from there, and the contact deleted above comes back with Restore.
+  await (await el('[data-nav="today"]')).click();
+  await (await el('button.anonymous')).click();
+  await el('#contact-heading');
+  await logContact(1);
+  const loggedRow = async (text, deleted) => {
+    for (const row of await browser.$$(`.logged li${deleted ? '.deleted' : ':not(.deleted)'}`)) {
+      if ((await row.getText()).includes(text)) return row;
+    }
+    return null;
+  };
+  await browser.waitUntil(async () => (await loggedRow('Anonyymi kävijä', false)) !== null, {
+    timeout: 10000,
+    timeoutMsg: 'the anonymous visit is not among the coach\'s contacts of the day',
+  });
+  assert.ok(await loggedRow('Zainab Testinen', true), 'the deleted contact is not offered back on Today');
+  await shot('21-contacts-today');
+  await (await (await loggedRow('Anonyymi kävijä', false)).$('button')).click();
+  assert.match(await (await el('#contact-heading')).getText(), /^Korjaa anonyymi käynti/);
+  await (await el('#contact-summary')).setValue('Kysyi kielikursseista.');
+  await (await el('form.contact-form button[type="submit"]')).click();
+  await el('.logged');
+  assert.match(await (await el('.notice.ok')).getText(), /Käynti päivitetty/);
+  await (await (await loggedRow('Zainab Testinen', true)).$('button.restore')).click();
+  await browser.waitUntil(async () => (await loggedRow('Zainab Testinen', true)) === null, {
+    timeout: 10000,
+    timeoutMsg: 'Restore on Today did not bring the deleted contact back',
+  });
+  assert.match(await (await el('.notice.ok')).getText(), /Käynti palautettu/);
+
   // Each group counts its open follow-ups (the demo team has fewer than the 100 listed).
   await (await el('[data-nav="follow_ups"]')).click();
   for (const group of ['overdue', 'today', 'this_week']) {

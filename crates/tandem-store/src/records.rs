@@ -81,6 +81,27 @@ fn contacts_newest_first(indexed: bool) -> String {
     )
 }
 
+/// The ids of the contacts whose coach is `?2` (as stored: a JSON string) that happened at
+/// `?1` or later, newest first, at most `?3`; through the contacts' time index when `indexed`.
+fn contacts_of_coach_since(indexed: bool) -> String {
+    let occurred = if indexed {
+        "record_fields AS occurred INDEXED BY record_fields_occurred_at"
+    } else {
+        "record_fields AS occurred"
+    };
+    format!(
+        "SELECT occurred.record_id
+     FROM {occurred}
+     WHERE occurred.entity = 'contact' AND occurred.field = 'occurred_at'
+       AND julianday(json_extract(occurred.value, '$')) >= julianday(?1)
+       AND EXISTS (SELECT 1 FROM record_fields AS coach
+                   WHERE coach.entity = 'contact' AND coach.record_id = occurred.record_id
+                     AND coach.field = 'coach_id' AND coach.value = ?2)
+     ORDER BY julianday(json_extract(occurred.value, '$')) DESC
+     LIMIT ?3"
+    )
+}
+
 /// Who makes an edit, and when. The caller reads the clock; the store never does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EditContext {
@@ -427,13 +448,7 @@ impl Store {
         // (another process's, too) drops it and builds it when it ends (`pull_session.rs`),
         // and meanwhile the contacts are sorted instead.
         let _read = self.read_snapshot()?;
-        let indexed = self
-            .conn
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM sqlite_schema
-                                WHERE type = 'index' AND name = 'record_fields_occurred_at')",
-            )?
-            .query_row([], |row| row.get(0))?;
+        let indexed = self.contacts_time_indexed()?;
         let mut contacts = self.conn.prepare_cached(&contacts_newest_first(indexed))?;
         let mut rows = contacts.query([])?;
         while let Some(row) = rows.next()? {
@@ -454,6 +469,42 @@ impl Store {
             }
         }
         Ok(found)
+    }
+
+    /// The contacts `coach` logged (their `coach_id`) that happened at `since` or later, newest
+    /// first, the deleted ones too (the Today screen lists a coach's day, to correct a contact
+    /// or take a deletion back), at most `limit`. Walks the contacts' time index from `since`,
+    /// so a store's years of contacts cost nothing.
+    pub fn contacts_of_coach_since(
+        &self,
+        coach: Uuid,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError> {
+        // As `recent_clients`: the index found is the index read.
+        let _read = self.read_snapshot()?;
+        let indexed = self.contacts_time_indexed()?;
+        let coach = Json::String(coach.to_string()).to_string();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let ids = self
+            .conn
+            .prepare_cached(&contacts_of_coach_since(indexed))?
+            .query_map(params![since.to_rfc3339(), coach, limit], |row| {
+                row.get::<_, String>(0)
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        self.load_all(Entity::Contact, &ids)
+    }
+
+    /// Whether the contacts' time index is there (a first pull drops it until it ends).
+    fn contacts_time_indexed(&self) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_schema
+                                WHERE type = 'index' AND name = 'record_fields_occurred_at')",
+            )?
+            .query_row([], |row| row.get(0))?)
     }
 
     /// The open follow-ups (not done, the contact not deleted) due from `from` (none: any day
@@ -918,6 +969,51 @@ mod tests {
             plan.iter()
                 .any(|step| step.contains("INDEX record_fields_occurred_at")),
             "{plan:?}"
+        );
+        assert!(
+            plan.iter().all(|step| !step.contains("TEMP B-TREE")),
+            "sorted instead of walked: {plan:?}"
+        );
+    }
+
+    #[test]
+    fn a_coachs_contacts_since_a_moment_are_theirs_newest_first_deleted_ones_too() {
+        let (_dir, mut store) = test_store();
+        let coach = Uuid::from_u128(0xc0);
+        let colleague = Uuid::from_u128(0xc1);
+        let at = EditContext::at(Utc.with_ymd_and_hms(2026, 12, 7, 12, 0, 0).unwrap());
+        let mut contact = |occurred_at: &str, by: Uuid| {
+            let fields = json!({ "occurred_at": occurred_at, "channel": "drop_in", "coach_id": by.to_string() });
+            let input = serde_json::from_value(fields).unwrap();
+            store.create_record(Entity::Contact, &input, at).unwrap()
+        };
+        contact("2026-12-06T23:59:00+02:00", coach); // the day before, in Helsinki
+        let morning = contact("2026-12-07T08:15:00+02:00", coach);
+        // Later as an instant although its text sorts first: 07:30 UTC is 09:30 in Helsinki.
+        let later = contact("2026-12-07T07:30:00+00:00", coach);
+        contact("2026-12-07T10:00:00+02:00", colleague);
+        let removed = contact("2026-12-07T11:00:00+02:00", coach);
+        let deleted = BTreeMap::from([("deleted".to_owned(), json!(true))]);
+        store
+            .edit_record(Entity::Contact, removed, &deleted, at)
+            .unwrap();
+        let midnight = Utc.with_ymd_and_hms(2026, 12, 6, 22, 0, 0).unwrap();
+        let ids = |limit| -> Vec<RecordId> {
+            store
+                .contacts_of_coach_since(coach, midnight, limit)
+                .unwrap()
+                .iter()
+                .map(Record::id)
+                .collect()
+        };
+        assert_eq!(ids(10), [removed, later, morning]);
+        assert_eq!(ids(2), [removed, later]);
+
+        let plan = query_plan(&store, &contacts_of_coach_since(true));
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("INDEX record_fields_occurred_at (<expr>>?)")),
+            "not a range of the index: {plan:?}"
         );
         assert!(
             plan.iter().all(|step| !step.contains("TEMP B-TREE")),

@@ -60,7 +60,11 @@ pub async fn create_client(
     draft: ClientDraft,
 ) -> Result<RecordRef, CommandError> {
     let id = state.with_store(|store| {
-        store.create_record(Entity::Client, &draft.fields, EditContext::at(now()))
+        let edit = EditContext::at(now());
+        match &draft.form {
+            Some(form) => store.create_record_from_draft(Entity::Client, &draft.fields, edit, form),
+            None => store.create_record(Entity::Client, &draft.fields, edit),
+        }
     })?;
     state.sync.local_save();
     Ok(RecordRef { id: id.to_string() })
@@ -75,4 +79,52 @@ pub async fn edit_client(
     let id = record_id("id", &edit.id)?;
     let form = edit.form.as_deref();
     edit_fields(&state, Entity::Client, id, &edit.fields, form, |_| Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use tauri::Manager;
+    use tauri::async_runtime::block_on;
+
+    use super::*;
+    use crate::commands::drafts::{form_draft, set_form_draft};
+    use crate::commands::tests::unlocked_app;
+
+    #[test]
+    fn registering_a_client_forgets_the_registration_draft_with_the_save_and_a_refused_one_keeps_it()
+     {
+        let (app, _data) = unlocked_app();
+        let state = || app.state::<AppState>();
+        let kept = || {
+            block_on(form_draft(state()))
+                .unwrap()
+                .map(|draft| draft.form)
+        };
+        let draft = |fields| ClientDraft {
+            fields: serde_json::from_value(fields).unwrap(),
+            form: Some("new-client".into()),
+        };
+        let keep = set_form_draft(state(), "new-client".into(), None, Some("Olga".into()));
+        assert!(block_on(keep).unwrap());
+
+        // Refused (a phone number too short): nothing saved, the draft stays.
+        let refused = block_on(create_client(
+            state(),
+            draft(json!({"given_name": "Olga", "phone": "040 12"})),
+        ));
+        assert_eq!(refused.unwrap_err().kind, ErrorKind::Validation);
+        assert_eq!(kept().as_deref(), Some("new-client"));
+
+        let id = block_on(create_client(state(), draft(json!({"given_name": "Olga"}))))
+            .unwrap()
+            .id;
+        assert_eq!(
+            kept(),
+            None,
+            "saved: the draft goes in the same transaction"
+        );
+        let saved = block_on(get_client(state(), id)).unwrap();
+        assert_eq!(saved.fields["given_name"], json!("Olga"));
+    }
 }

@@ -8,10 +8,10 @@ use tandem_domain::{Entity, Record, RecordId};
 use tandem_store::{EditContext, Store, StoreError};
 use tauri::State;
 
-use super::{edit_fields, local_now_rfc3339, now, record_id, today};
+use super::{edit_fields, local_now_rfc3339, now, record_id, start_of_today, today};
 use crate::dto::{
-    ContactDetail, ContactDraft, EditResult, FieldValues, FollowUpsDue, RecordEdit, RecordRef,
-    SitesView, UserNamesView,
+    ContactDetail, ContactDraft, EditResult, FieldValues, FollowUpsDue, LoggedContact, RecordEdit,
+    RecordRef, SitesView, UserNamesView,
 };
 use crate::error::CommandError;
 use crate::state::AppState;
@@ -160,6 +160,21 @@ pub async fn follow_ups_due(
     })
 }
 
+/// The contacts the signed-in coach logged today (on this laptop's calendar), newest first,
+/// with those the coach deleted, to correct or take back; none before the first sign-in.
+#[tauri::command]
+pub async fn contacts_logged_today(
+    state: State<'_, AppState>,
+) -> Result<Vec<LoggedContact>, CommandError> {
+    let since = start_of_today();
+    state.with_store(|store| {
+        let Some(signed_in) = store.sign_in()? else {
+            return Ok(Vec::new());
+        };
+        views::logged_contacts(store, signed_in.user_id, since, &store.author()?)
+    })
+}
+
 /// The sites a contact can name, and the one the signed-in coach used last.
 #[tauri::command]
 pub async fn sites(state: State<'_, AppState>) -> Result<SitesView, CommandError> {
@@ -198,34 +213,16 @@ pub async fn complete_follow_up(
 mod tests {
     use tauri::Manager;
     use tauri::async_runtime::block_on;
-    use tauri::test::{MockRuntime, mock_builder, mock_context, noop_assets};
 
     use super::*;
     use crate::commands::clients::get_client;
     use crate::commands::drafts::{form_draft, set_form_draft};
+    use crate::commands::tests::unlocked_app;
     use crate::error::ErrorKind;
-    use crate::settings::UserSettings;
-    use tandem_sync::Provisioning;
-
-    /// An unlocked app on Tauri's mock runtime over a store of its own.
-    fn app() -> (tauri::App<MockRuntime>, tempfile::TempDir) {
-        let data_dir = tempfile::tempdir().unwrap();
-        let state = AppState::new(
-            data_dir.path().to_owned(),
-            Ok(Provisioning::default()),
-            UserSettings::default(),
-        );
-        state.set_unlocked(true);
-        let app = mock_builder()
-            .manage(state)
-            .build(mock_context(noop_assets()))
-            .unwrap();
-        (app, data_dir)
-    }
 
     #[test]
     fn a_contact_is_corrected_deleted_and_restored_and_a_deleted_one_is_not_edited() {
-        let (app, _data) = app();
+        let (app, _data) = unlocked_app();
         let state = || app.state::<AppState>();
         let fields = |value: Json| -> FieldValues { serde_json::from_value(value).unwrap() };
         // Keeps `text` as the draft of `form` about the record `about`, as the app does.

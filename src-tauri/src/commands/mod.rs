@@ -32,6 +32,19 @@ fn today() -> NaiveDate {
     Local::now().date_naive()
 }
 
+/// The moment today began on this laptop's calendar: its midnight, or where a clock put
+/// forward skips midnight, the first whole hour after it.
+fn start_of_today() -> DateTime<Utc> {
+    #[allow(clippy::disallowed_methods)] // As above: the edge.
+    let now = Local::now();
+    (0..24)
+        .find_map(|hour| {
+            let start = now.date_naive().and_hms_opt(hour, 0, 0)?;
+            start.and_local_timezone(Local).earliest()
+        })
+        .map_or(now.to_utc(), |start| start.to_utc())
+}
+
 /// Now with this laptop's UTC offset, as contacts record it.
 fn local_now_rfc3339() -> String {
     #[allow(clippy::disallowed_methods)] // As above: the edge.
@@ -69,4 +82,29 @@ fn edit_fields(
             .map(|f| (*f).to_owned())
             .collect(),
     })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use tandem_sync::Provisioning;
+    use tauri::test::{MockRuntime, mock_builder, mock_context, noop_assets};
+
+    use crate::settings::UserSettings;
+    use crate::state::AppState;
+
+    /// An unlocked app on Tauri's mock runtime over a store of its own.
+    pub(crate) fn unlocked_app() -> (tauri::App<MockRuntime>, tempfile::TempDir) {
+        let data_dir = tempfile::tempdir().unwrap();
+        let state = AppState::new(
+            data_dir.path().to_owned(),
+            Ok(Provisioning::default()),
+            UserSettings::default(),
+        );
+        state.set_unlocked(true);
+        let app = mock_builder()
+            .manage(state)
+            .build(mock_context(noop_assets()))
+            .unwrap();
+        (app, data_dir)
+    }
 }

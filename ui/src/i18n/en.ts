@@ -66,6 +66,13 @@ export const en: Messages = {
   'today.client_registered': '{name} registered.',
   'today.born': 'born {year}',
   'today.interpreter': 'needs interpreter',
+  'today.logged': 'Your contacts today',
+  'today.logged_none': 'None logged yet today.',
+  'today.logged_hint': 'Correct a contact here, or take back one you deleted by mistake. Anonymous visits are only listed here.',
+  'today.correct': 'Correct',
+  'today.correct_label': 'Correct the contact at {time} ({who})',
+  'today.deleted': 'deleted',
+  'today.restore_label': 'Restore the contact at {time} ({who})',
 
   'register.title': 'Register a client',
   'register.submit': 'Register and log contact',

@@ -66,6 +66,13 @@ export const fi: Messages = {
   'today.client_registered': '{name} rekisteröity.',
   'today.born': 's. {year}',
   'today.interpreter': 'tarvitsee tulkin',
+  'today.logged': 'Tänään kirjaamasi käynnit',
+  'today.logged_none': 'Ei vielä kirjattuja käyntejä tänään.',
+  'today.logged_hint': 'Korjaa käynti tästä tai palauta vahingossa poistamasi. Nimettömät käynnit näkyvät vain täällä.',
+  'today.correct': 'Korjaa',
+  'today.correct_label': 'Korjaa käynti klo {time} ({who})',
+  'today.deleted': 'poistettu',
+  'today.restore_label': 'Palauta käynti klo {time} ({who})',
 
   'register.title': 'Rekisteröi asiakas',
   'register.submit': 'Rekisteröi ja kirjaa käynti',

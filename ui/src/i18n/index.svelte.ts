@@ -106,6 +106,13 @@ export function formatDateTime(rfc3339: string): string {
   return new Intl.DateTimeFormat(intlLocale(), { dateStyle: 'medium', timeStyle: 'short' }).format(at);
 }
 
+/** A moment (RFC 3339) as a time of day in the interface language. */
+export function formatTime(rfc3339: string): string {
+  const at = new Date(rfc3339);
+  if (Number.isNaN(at.getTime())) return rfc3339;
+  return new Intl.DateTimeFormat(intlLocale(), { timeStyle: 'short' }).format(at);
+}
+
 /** A moment relative to `now` ("5 minutes ago"). */
 export function formatRelative(rfc3339: string, now: Date = new Date()): string {
   const at = new Date(rfc3339);

@@ -66,6 +66,13 @@ export const sv: Messages = {
   'today.client_registered': '{name} registrerad.',
   'today.born': 'född {year}',
   'today.interpreter': 'behöver tolk',
+  'today.logged': 'Dina besök i dag',
+  'today.logged_none': 'Inga besök registrerade ännu i dag.',
+  'today.logged_hint': 'Rätta ett besök här eller återställ ett som du raderade av misstag. Anonyma besök visas bara här.',
+  'today.correct': 'Rätta',
+  'today.correct_label': 'Rätta besöket kl. {time} ({who})',
+  'today.deleted': 'raderat',
+  'today.restore_label': 'Återställ besöket kl. {time} ({who})',
 
   'register.title': 'Registrera en klient',
   'register.submit': 'Registrera klienten och besöket',

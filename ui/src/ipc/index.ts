@@ -20,6 +20,7 @@ import type {
   ExportFormatInput,
   FollowUpsDue,
   FormDraftView,
+  LoggedContact,
   RecordEdit,
   RecordRef,
   RejectCode,
@@ -120,6 +121,8 @@ export const api = {
   setFormDraft: (form: string, about: string | null, text: string | null) =>
     call<boolean>('set_form_draft', { form, about, text }),
   followUpsDue: (onlyMine: boolean) => call<FollowUpsDue>('follow_ups_due', { onlyMine }),
+  /** The contacts the signed-in coach logged today, newest first, with those they deleted. */
+  contactsLoggedToday: () => call<LoggedContact[]>('contacts_logged_today'),
   completeFollowUp: (contactId: string) => call<void>('complete_follow_up', { contactId }),
   sites: () => call<SitesView>('sites'),
   userNames: () => call<UserNamesView>('user_names'),

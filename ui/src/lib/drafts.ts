@@ -2,10 +2,10 @@
 // a closed window, a killed app or a dead battery does not take them: one form at a time for
 // each user of the laptop (the shell keeps other users' apart). After unlocking, the app
 // comes back to that form, which takes its values back, marked as not saved yet; saving the
-// form forgets the draft in the same transaction. A new contact keeps its values; an edit of
-// a record (a client, a contact's correction) keeps only what it changed, from what and to
-// what (`EditChanges`), and gets back only the values nobody changed meanwhile, so that a
-// draft never overwrites a colleague's edit. Keeping is best effort: a failure to keep (a
+// form forgets the draft in the same transaction. A new contact or client keeps its values;
+// an edit of a record (a client, a contact's correction) keeps only what it changed, from
+// what and to what (`EditChanges`), and gets back only the values nobody changed meanwhile,
+// so that a draft never overwrites a colleague's edit. Keeping is best effort: a failure to keep (a
 // full disk) never interrupts typing.
 import { api, type JsonValue } from '../ipc';
 import type { Screen } from './nav.svelte';

@@ -2,7 +2,8 @@
 import type { ClientSummary } from '../ipc';
 
 export type Screen =
-  | { name: 'today' }
+  // `registering`: with the quick registration open (a draft of it is given back there).
+  | { name: 'today'; registering?: true }
   // `edit`: with the edit form open; `field`: the field to correct, focused in it.
   | { name: 'client'; clientId: string; edit?: boolean; field?: string }
   // A new contact for `client` (none: an anonymous visitor), or with `contactId` the

@@ -7,6 +7,7 @@ import { tick } from 'svelte';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import App from '../App.svelte';
 import { setLocale } from '../i18n/index.svelte';
+import { keepOpenDraft } from '../lib/drafts';
 import { go, nav } from '../lib/nav.svelte';
 import { amina, aminaDetail, answerCommands, offlineStatus, session, sitesView, updateOffered } from '../test/commands';
 import ClientForm from './client/ClientForm.svelte';
@@ -94,6 +95,7 @@ const settingsView = {
 function answers(overrides: Parameters<typeof answerCommands>[0] = {}) {
   return answerCommands({
     recent_clients: () => [amina],
+    contacts_logged_today: () => [],
     search_clients: (args) => (String(args?.query).toLowerCase().startsWith('ami') ? [amina] : []),
     get_client: () => aminaDetail,
     create_contact: () => ({ id: 'new-contact' }),
@@ -415,6 +417,49 @@ describe('drop-in with the keyboard alone', () => {
     await settle();
     expect((screen.getByLabelText(/Given name/) as HTMLInputElement).value).toBe('Olga');
     expect((screen.getByLabelText(/Family name/) as HTMLInputElement).value).toBe('Ivanova');
+  });
+});
+
+describe('the coach’s day on the Today screen', () => {
+  it('lists the contacts logged today to correct, an anonymous visit too, and takes back a deletion', async () => {
+    const visit = { ...aminaDetail.contacts[0], id: 'c-visit', client_id: null, occurred_at: '2026-12-07T09:05:00+02:00', topics: ['housing'] };
+    const removed = { ...aminaDetail.contacts[0], id: 'c-removed', occurred_at: '2026-12-07T10:40:00+02:00' };
+    const invoke = answers({
+      contacts_logged_today: () => [
+        { contact: removed, client: amina, deleted: true },
+        { contact: visit, client: null, deleted: false },
+      ],
+      restore_contact: () => null,
+    });
+    go({ name: 'today' });
+    render(Today);
+    await settle();
+    const day = screen.getByRole('region', { name: 'Your contacts today' });
+    const rows = within(day).getAllByRole('listitem');
+    expect(rows.map((row) => row.getAttribute('data-logged-contact'))).toEqual(['c-removed', 'c-visit']);
+    expect(rows[1].textContent).toContain('Anonymous visitor');
+    expect(rows[1].textContent).toContain('Housing');
+    expect(rows[0].textContent).toContain('deleted');
+    // Deleted: no correction, only the restore.
+    expect(within(rows[0]).queryByRole('button', { name: /^Correct/ })).toBeNull();
+
+    await fireEvent.click(within(rows[1]).getByRole('button', { name: /^Correct the contact at .* \(Anonymous visitor\)$/ }));
+    expect(nav.screen).toEqual({ name: 'contact', client: null, contactId: 'c-visit', returnTo: { name: 'today' } });
+
+    go({ name: 'today' });
+    cleanup();
+    render(Today);
+    await settle();
+    await fireEvent.click(screen.getByRole('button', { name: /^Restore the contact at .* \(Amina Warsame\)$/ }));
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith('restore_contact', { id: 'c-removed' }));
+    await waitFor(() => expect(nav.notice).toBe('Contact restored.'));
+  });
+
+  it('says when nothing is logged yet today', async () => {
+    answers();
+    render(Today);
+    await settle();
+    expect(within(screen.getByRole('region', { name: 'Your contacts today' })).getByText('None logged yet today.')).toBeTruthy();
   });
 });
 
@@ -959,6 +1004,7 @@ describe('correcting a contact', () => {
           return text !== null;
         },
         create_contact: (args?: Record<string, unknown>) => saved(args?.draft, { id: 'new-contact' }),
+        create_client: (args?: Record<string, unknown>) => saved(args?.draft, { id: 'new-client' }),
         edit_contact: (args?: Record<string, unknown>) => saved(args?.edit, { changed_fields: [] }),
         edit_client: (args?: Record<string, unknown>) => saved(args?.edit, { changed_fields: [] }),
         delete_contact: (args?: Record<string, unknown>) => saved(args, null),
@@ -1009,6 +1055,81 @@ describe('correcting a contact', () => {
       }),
     );
     expect(slot.kept).toBeNull();
+  });
+
+  it('a registration typed when Tandem locked is back after unlocking, asks before it is left, and saving forgets it', async () => {
+    const { slot, handlers } = draftSlot();
+    const invoke = answers({ ...handlers, unlock: () => session });
+    go({ name: 'today' });
+    const { container } = render(App);
+    await settle();
+    await fireEvent.input(screen.getByLabelText('Find or register a client'), { target: { value: 'Olga Ivanova' } });
+    await settle();
+    await fireEvent.keyDown(screen.getByLabelText('Find or register a client'), { key: 'Enter' });
+    await settle();
+    await fireEvent.input(screen.getByLabelText(/^Phone/), { target: { value: '040 765 4321' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Lock' }));
+    await settle();
+    expect(slot.kept?.form).toBe('new-client');
+    expect(JSON.parse(slot.kept!.text)).toMatchObject({
+      screen: { name: 'today', registering: true },
+      values: { given_name: 'Olga', family_name: 'Ivanova', phone: '040 765 4321' },
+    });
+
+    await fireEvent.input(screen.getByLabelText('Password'), { target: { value: 'secret' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Unlock' }));
+    await settle();
+    expect(nav.screen).toEqual({ name: 'today', registering: true });
+    expect((screen.getByLabelText(/^Given name/) as HTMLInputElement).value).toBe('Olga');
+    expect((screen.getByLabelText(/^Phone/) as HTMLInputElement).value).toBe('040 765 4321');
+    expect(screen.getByText(/and did not save is back/)).toBeTruthy();
+    // Given back, it is unsaved: Cancel asks (the search box that held the name is gone).
+    await fireEvent.click(within(container.querySelector('form.panel')!).getByRole('button', { name: 'Cancel' }));
+    await settle();
+    await fireEvent.click(screen.getByRole('button', { name: 'Keep editing' }));
+    await fireEvent.submit(container.querySelector('form.panel')!);
+    await waitFor(() =>
+      expect(invoke).toHaveBeenCalledWith('create_client', {
+        draft: { form: 'new-client', fields: expect.objectContaining({ given_name: 'Olga', phone: '040 765 4321' }) },
+      }),
+    );
+    await waitFor(() => expect(nav.screen.name).toBe('contact'));
+    expect(slot.kept).toBeNull();
+    cleanup();
+    Object.assign(nav, { screen: { name: 'today' }, notice: null, undo: null });
+  });
+
+  it('a registration holding only the name searched for is left without a question; one typed into asks, and leaving forgets its draft', async () => {
+    const { slot, handlers } = draftSlot();
+    answers(handlers);
+    go({ name: 'today' });
+    render(Today);
+    await settle();
+    const search = () => screen.getByLabelText('Find or register a client');
+    await fireEvent.input(search(), { target: { value: 'Olga' } });
+    await settle();
+    await fireEvent.keyDown(search(), { key: 'Enter' });
+    await settle();
+    await fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+    await settle();
+    expect((search() as HTMLInputElement).value).toBe('Olga');
+
+    await fireEvent.keyDown(search(), { key: 'Enter' });
+    await settle();
+    await fireEvent.input(screen.getByLabelText(/^Year of birth/), { target: { value: '1972' } });
+    await fireEvent.keyDown(screen.getByLabelText(/^Year of birth/), { key: 'Escape' });
+    await settle();
+    expect(screen.getByRole('group', { name: /^Leave without saving\?/ })).toBeTruthy();
+    await fireEvent.click(screen.getByRole('button', { name: 'Keep editing' }));
+    // Kept as a lock keeps it (else a second after the change).
+    await keepOpenDraft();
+    expect(slot.kept?.form).toBe('new-client');
+    await fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+    await settle();
+    await fireEvent.click(screen.getByRole('button', { name: 'Leave without saving' }));
+    await settle();
+    expect(search()).toBeTruthy();
+    await waitFor(() => expect(slot.kept).toBeNull());
   });
 
   it('a draft kept before the app was closed opens after unlocking; one of another shape does not', async () => {

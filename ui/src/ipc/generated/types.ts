@@ -251,7 +251,11 @@ export type ClientDraft = {
 /**
  * The values entered.
  */
-fields: { [key in string]: JsonValue }, };
+fields: { [key in string]: JsonValue }, 
+/**
+ * The form whose kept draft this saves (`set_form_draft`): forgotten with the save.
+ */
+form?: string, };
 
 export type RecordEdit = { 
 /**
@@ -302,6 +306,21 @@ contact: ContactView,
  * Its client (none for an anonymous visitor).
  */
 client: ClientSummary | null, };
+
+export type LoggedContact = { 
+/**
+ * The contact.
+ */
+contact: ContactView, 
+/**
+ * Its client (none for an anonymous visitor, or one this laptop does not hold).
+ */
+client: ClientSummary | null, 
+/**
+ * Deleted by the signed-in coach (one a colleague deleted is not listed: restoring it
+ * asks first, on the client's profile).
+ */
+deleted: boolean, };
 
 export type FollowUpGroup = { 
 /**
