@@ -243,15 +243,15 @@ fn client_of(
 /// The most contacts the Today screen lists of a coach's day.
 pub const LOGGED_TODAY_LISTED: usize = 100;
 
-/// The contacts `coach` logged from `since` on (the start of today), newest first: those not
+/// The contacts `coach` logged in the span `[from, until)` (today), newest first: those not
 /// deleted, and those the coach deleted (`me`: this laptop's author, `Store::author`).
 pub fn logged_contacts(
     store: &Store,
     coach: Uuid,
-    since: DateTime<Utc>,
+    (from, until): (DateTime<Utc>, DateTime<Utc>),
     me: &str,
 ) -> Result<Vec<LoggedContact>, StoreError> {
-    let contacts = store.contacts_of_coach_since(coach, since, LOGGED_TODAY_LISTED)?;
+    let contacts = store.contacts_of_coach_between(coach, from, until, LOGGED_TODAY_LISTED)?;
     let mut clients: BTreeMap<String, Option<ClientSummary>> = BTreeMap::new();
     let mut logged = Vec::with_capacity(contacts.len());
     for contact in &contacts {
@@ -445,9 +445,13 @@ mod tests {
             .create_record(Entity::Contact, &theirs, morning)
             .unwrap();
 
-        let since = chrono::DateTime::parse_from_rfc3339("2026-12-07T00:00:00+02:00").unwrap();
+        let moment = |text| chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc();
+        let today = (
+            moment("2026-12-07T00:00:00+02:00"),
+            moment("2026-12-08T00:00:00+02:00"),
+        );
         let me = store.author().unwrap();
-        let day = logged_contacts(&store, coach1.user_id, since.into(), &me).unwrap();
+        let day = logged_contacts(&store, coach1.user_id, today, &me).unwrap();
         let listed: Vec<(String, Option<String>, bool)> = day
             .iter()
             .map(|logged| {
@@ -464,7 +468,7 @@ mod tests {
             ]
         );
         // Deleted by someone else than the one asking: not offered back here.
-        let theirs = logged_contacts(&store, coach1.user_id, since.into(), "a-colleague").unwrap();
+        let theirs = logged_contacts(&store, coach1.user_id, today, "a-colleague").unwrap();
         let ids: Vec<&str> = theirs
             .iter()
             .map(|logged| logged.contact.id.as_str())

@@ -299,6 +299,7 @@ test('a coach signs in, works offline, and the app syncs by itself when the serv
     timeoutMsg: 'the anonymous visit is not among the coach\'s contacts of the day',
   });
   assert.ok(await loggedRow('Zainab Testinen', true), 'the deleted contact is not offered back on Today');
+  await (await el('.logged')).scrollIntoView({ block: 'end' });
   await shot('21-contacts-today');
   await (await (await loggedRow('Anonyymi kävijä', false)).$('button')).click();
   assert.match(await (await el('#contact-heading')).getText(), /^Korjaa anonyymi käynti/);

@@ -8,7 +8,7 @@ use tandem_domain::{Entity, Record, RecordId};
 use tandem_store::{EditContext, Store, StoreError};
 use tauri::State;
 
-use super::{edit_fields, local_now_rfc3339, now, record_id, start_of_today, today};
+use super::{edit_fields, local_now_rfc3339, now, record_id, today, today_span};
 use crate::dto::{
     ContactDetail, ContactDraft, EditResult, FieldValues, FollowUpsDue, LoggedContact, RecordEdit,
     RecordRef, SitesView, UserNamesView,
@@ -166,12 +166,12 @@ pub async fn follow_ups_due(
 pub async fn contacts_logged_today(
     state: State<'_, AppState>,
 ) -> Result<Vec<LoggedContact>, CommandError> {
-    let since = start_of_today();
+    let today = today_span();
     state.with_store(|store| {
         let Some(signed_in) = store.sign_in()? else {
             return Ok(Vec::new());
         };
-        views::logged_contacts(store, signed_in.user_id, since, &store.author()?)
+        views::logged_contacts(store, signed_in.user_id, today, &store.author()?)
     })
 }
 

@@ -12,7 +12,7 @@ pub mod sync;
 pub mod updates;
 pub mod window;
 
-use chrono::{DateTime, Local, NaiveDate, Utc};
+use chrono::{DateTime, Local, NaiveDate, NaiveTime, TimeZone, Utc};
 use tandem_domain::{Entity, RecordId};
 use tandem_store::{EditContext, Store, StoreError};
 
@@ -32,17 +32,27 @@ fn today() -> NaiveDate {
     Local::now().date_naive()
 }
 
-/// The moment today began on this laptop's calendar: its midnight, or where a clock put
-/// forward skips midnight, the first whole hour after it.
-fn start_of_today() -> DateTime<Utc> {
-    #[allow(clippy::disallowed_methods)] // As above: the edge.
-    let now = Local::now();
+/// Today on this laptop's calendar, from its first moment to the next day's.
+fn today_span() -> (DateTime<Utc>, DateTime<Utc>) {
+    let today = today();
+    (
+        start_of_day(today, &Local),
+        start_of_day(today + chrono::Days::new(1), &Local),
+    )
+}
+
+/// The first moment of `day` in `zone`: its midnight, or where a clock put forward skips
+/// midnight, the first whole hour after it.
+fn start_of_day<Tz: TimeZone>(day: NaiveDate, zone: &Tz) -> DateTime<Utc> {
     (0..24)
         .find_map(|hour| {
-            let start = now.date_naive().and_hms_opt(hour, 0, 0)?;
-            start.and_local_timezone(Local).earliest()
+            let start = day.and_hms_opt(hour, 0, 0)?;
+            zone.from_local_datetime(&start).earliest()
         })
-        .map_or(now.to_utc(), |start| start.to_utc())
+        .map_or_else(
+            || day.and_time(NaiveTime::MIN).and_utc(),
+            |start| start.to_utc(),
+        )
 }
 
 /// Now with this laptop's UTC offset, as contacts record it.
@@ -86,6 +96,7 @@ fn edit_fields(
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use chrono::{FixedOffset, NaiveDate};
     use tandem_sync::Provisioning;
     use tauri::test::{MockRuntime, mock_builder, mock_context, noop_assets};
 
@@ -106,5 +117,17 @@ pub(crate) mod tests {
             .build(mock_context(noop_assets()))
             .unwrap();
         (app, data_dir)
+    }
+
+    #[test]
+    fn a_day_starts_at_its_midnight_in_the_laptops_zone() {
+        let helsinki_winter = FixedOffset::east_opt(2 * 3600).unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        let start = super::start_of_day(day, &helsinki_winter);
+        assert_eq!(start.to_rfc3339(), "2026-12-06T22:00:00+00:00");
+        assert_eq!(
+            super::start_of_day(day, &chrono::Utc).to_rfc3339(),
+            "2026-12-07T00:00:00+00:00"
+        );
     }
 }

@@ -43,16 +43,17 @@ export function holdNavigation(next: Hold): () => void {
 
 /**
  * Shows `screen`, with a notice and, for it, an undo. The screen is mounted afresh, so that it
- * reads again, unless it is the one shown and no notice comes with it (choosing the current
- * screen in the navigation keeps what is typed on it).
+ * reads again, unless it is the one shown, no notice comes with it and no form on it asked to
+ * be left (choosing the current screen in the navigation keeps what is typed on it; a form
+ * left without saving goes, even one on the screen chosen, as the registration on Today).
  */
 export function go(screen: Screen, notice: string | null = null, undo: (() => Promise<void>) | null = null): void {
-  const proceed = () => {
-    if (notice || JSON.stringify(screen) !== JSON.stringify(nav.screen)) nav.screen = screen;
+  const proceed = (left = false) => {
+    if (left || notice || JSON.stringify(screen) !== JSON.stringify(nav.screen)) nav.screen = screen;
     nav.notice = notice;
     nav.undo = notice ? undo : null;
   };
-  if (!hold?.(proceed, 'navigate')) proceed();
+  if (!hold?.(() => proceed(true), 'navigate')) proceed();
 }
 
 /** The window is to close (a close request the shell held): asks the hold as `go` does. */

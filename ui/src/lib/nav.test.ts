@@ -39,4 +39,18 @@ describe('navigation', () => {
     go({ name: 'today' });
     expect(nav.screen.name).toBe('today');
   });
+
+  it('a form left without saving goes even when the screen chosen is the one shown', () => {
+    go({ name: 'today' });
+    const shown = nav.screen;
+    const release = holdNavigation((proceed) => {
+      proceed(); // "Leave without saving"
+      return true;
+    });
+    go({ name: 'today' });
+    release();
+    // Mounted afresh: the registration open on Today is gone with what it held.
+    expect(nav.screen).not.toBe(shown);
+    expect(nav.screen).toEqual({ name: 'today' });
+  });
 });

@@ -1132,6 +1132,30 @@ describe('correcting a contact', () => {
     await waitFor(() => expect(slot.kept).toBeNull());
   });
 
+  it('a field typed into a registration and emptied again is no change; reopened without a kept draft, Today shows the search', async () => {
+    const { handlers } = draftSlot();
+    answers(handlers);
+    go({ name: 'today' });
+    render(Today);
+    await settle();
+    await fireEvent.input(screen.getByLabelText('Find or register a client'), { target: { value: 'Olga' } });
+    await settle();
+    await fireEvent.keyDown(screen.getByLabelText('Find or register a client'), { key: 'Enter' });
+    await settle();
+    await fireEvent.input(screen.getByLabelText(/^Phone/), { target: { value: '040' } });
+    await fireEvent.input(screen.getByLabelText(/^Phone/), { target: { value: '' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+    await settle();
+    expect(screen.queryByRole('group', { name: /^Leave without saving\?/ })).toBeNull();
+    expect(screen.getByLabelText('Find or register a client')).toBeTruthy();
+    cleanup();
+
+    render(Today, { reopen: true });
+    await settle();
+    expect(screen.queryByLabelText(/^Phone/)).toBeNull();
+    expect(document.activeElement).toBe(screen.getByLabelText('Find or register a client'));
+  });
+
   it('a draft kept before the app was closed opens after unlocking; one of another shape does not', async () => {
     const values = { topics: ['family'], referrals: [], serviceLanguage: [], interpreterUsed: false, channel: 'drop_in', occurredAt: '2026-12-07T10:25', site: '', duration: null, followUpOn: '', followUpDone: false, summary: 'Daycare place' };
     const text = (version: number) => JSON.stringify({ version, screen: { name: 'contact', client: amina, returnTo: { name: 'today' } }, saved_at: '2026-12-07T08:30:00Z', values });
@@ -1387,6 +1411,20 @@ describe('correcting a contact', () => {
     expect(container.querySelector('form')!.getAttribute('aria-busy')).toBe('false');
     expect(document.activeElement?.closest('#contact-topics')).toBeTruthy();
     expect(JSON.parse(slot.kept!.text).values.summary).toBe('Kept before the lock');
+  });
+
+  it('a correction offers Delete only once its kept draft is read (a delete forgets the draft)', async () => {
+    let draftRead: (() => void) | null = null;
+    answers({
+      get_contact: () => ({ contact, client: amina }),
+      form_draft: () => new Promise((resolve) => (draftRead = () => resolve(null))),
+    });
+    render(ContactForm, { client: amina, contactId: contact.id, returnTo: { name: 'today' } });
+    await settle();
+    expect(screen.queryByRole('button', { name: 'Delete contact' })).toBeNull();
+    draftRead!();
+    await settle();
+    expect(screen.getByRole('button', { name: 'Delete contact' })).toBeTruthy();
   });
 
   it('a new contact with something typed asks before Escape throws it away', async () => {
