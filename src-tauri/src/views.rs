@@ -243,15 +243,16 @@ fn client_of(
 /// The most contacts the Today screen lists of a coach's day.
 pub const LOGGED_TODAY_LISTED: usize = 100;
 
-/// The contacts `coach` logged in the span `[from, until)` (today), newest first: those not
-/// deleted, and those the coach deleted (`me`: this laptop's author, `Store::author`).
+/// The contacts `coach` logged from `since` on (the start of today; those dated later too),
+/// newest first: those not deleted, and those the coach deleted (`me`: this laptop's author,
+/// `Store::author`).
 pub fn logged_contacts(
     store: &Store,
     coach: Uuid,
-    (from, until): (DateTime<Utc>, DateTime<Utc>),
+    since: DateTime<Utc>,
     me: &str,
 ) -> Result<Vec<LoggedContact>, StoreError> {
-    let contacts = store.contacts_of_coach_between(coach, from, until, LOGGED_TODAY_LISTED)?;
+    let contacts = store.contacts_of_coach_since(coach, since, LOGGED_TODAY_LISTED)?;
     let mut clients: BTreeMap<String, Option<ClientSummary>> = BTreeMap::new();
     let mut logged = Vec::with_capacity(contacts.len());
     for contact in &contacts {
@@ -445,11 +446,9 @@ mod tests {
             .create_record(Entity::Contact, &theirs, morning)
             .unwrap();
 
-        let moment = |text| chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc();
-        let today = (
-            moment("2026-12-07T00:00:00+02:00"),
-            moment("2026-12-08T00:00:00+02:00"),
-        );
+        let today = chrono::DateTime::parse_from_rfc3339("2026-12-07T00:00:00+02:00")
+            .unwrap()
+            .to_utc();
         let me = store.author().unwrap();
         let day = logged_contacts(&store, coach1.user_id, today, &me).unwrap();
         let listed: Vec<(String, Option<String>, bool)> = day

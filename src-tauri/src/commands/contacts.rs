@@ -8,7 +8,7 @@ use tandem_domain::{Entity, Record, RecordId};
 use tandem_store::{EditContext, Store, StoreError};
 use tauri::State;
 
-use super::{edit_fields, local_now_rfc3339, now, record_id, today, today_span};
+use super::{edit_fields, local_now_rfc3339, now, record_id, start_of_today, today};
 use crate::dto::{
     ContactDetail, ContactDraft, EditResult, FieldValues, FollowUpsDue, LoggedContact, RecordEdit,
     RecordRef, SitesView, UserNamesView,
@@ -160,18 +160,19 @@ pub async fn follow_ups_due(
     })
 }
 
-/// The contacts the signed-in coach logged today (on this laptop's calendar), newest first,
-/// with those the coach deleted, to correct or take back; none before the first sign-in.
+/// The contacts the signed-in coach logged today (on this laptop's calendar; and any dated
+/// later, by mistake), newest first, with those the coach deleted, to correct or take back;
+/// none before the first sign-in.
 #[tauri::command]
 pub async fn contacts_logged_today(
     state: State<'_, AppState>,
 ) -> Result<Vec<LoggedContact>, CommandError> {
-    let today = today_span();
+    let since = start_of_today();
     state.with_store(|store| {
         let Some(signed_in) = store.sign_in()? else {
             return Ok(Vec::new());
         };
-        views::logged_contacts(store, signed_in.user_id, today, &store.author()?)
+        views::logged_contacts(store, signed_in.user_id, since, &store.author()?)
     })
 }
 

@@ -32,22 +32,22 @@ fn today() -> NaiveDate {
     Local::now().date_naive()
 }
 
-/// Today on this laptop's calendar, from its first moment to the next day's.
-fn today_span() -> (DateTime<Utc>, DateTime<Utc>) {
-    let today = today();
-    (
-        start_of_day(today, &Local),
-        start_of_day(today + chrono::Days::new(1), &Local),
-    )
+/// The first moment of today on this laptop's calendar.
+fn start_of_today() -> DateTime<Utc> {
+    start_of_day(today(), &Local)
 }
 
 /// The first moment of `day` in `zone`: its midnight, or where a clock put forward skips
-/// midnight, the first whole hour after it.
+/// midnight, the first whole hour after it; a day the zone skipped whole begins when the
+/// next one does.
 fn start_of_day<Tz: TimeZone>(day: NaiveDate, zone: &Tz) -> DateTime<Utc> {
-    (0..24)
-        .find_map(|hour| {
-            let start = day.and_hms_opt(hour, 0, 0)?;
-            zone.from_local_datetime(&start).earliest()
+    day.iter_days()
+        .take(3)
+        .find_map(|day| {
+            (0..24).find_map(|hour| {
+                let start = day.and_hms_opt(hour, 0, 0)?;
+                zone.from_local_datetime(&start).earliest()
+            })
         })
         .map_or_else(
             || day.and_time(NaiveTime::MIN).and_utc(),

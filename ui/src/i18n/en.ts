@@ -68,7 +68,7 @@ export const en: Messages = {
   'today.interpreter': 'needs interpreter',
   'today.logged': 'Your contacts today',
   'today.logged_none': 'None logged yet today.',
-  'today.logged_hint': 'Correct a contact here, or take back one you deleted by mistake. An anonymous visit without a follow-up is listed only here.',
+  'today.logged_hint': 'Correct a contact here, or take back one you deleted by mistake. An anonymous visit without a follow-up is listed only here. One dated a later day by mistake is listed too, with its date.',
   'today.client_not_here': 'A client not on this laptop',
   'today.correct': 'Correct',
   'today.correct_label': 'Correct the contact at {time} ({who})',

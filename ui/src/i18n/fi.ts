@@ -68,7 +68,7 @@ export const fi: Messages = {
   'today.interpreter': 'tarvitsee tulkin',
   'today.logged': 'Tänään kirjaamasi käynnit',
   'today.logged_none': 'Ei vielä kirjattuja käyntejä tänään.',
-  'today.logged_hint': 'Korjaa käynti tästä tai palauta vahingossa poistamasi. Nimetön käynti ilman seurantaa näkyy vain täällä.',
+  'today.logged_hint': 'Korjaa käynti tästä tai palauta vahingossa poistamasi. Nimetön käynti ilman seurantaa näkyy vain täällä. Myöhemmälle päivälle vahingossa päivätty näkyy myös, päivämäärän kanssa.',
   'today.client_not_here': 'Asiakas, jota ei ole tällä koneella',
   'today.correct': 'Korjaa',
   'today.correct_label': 'Korjaa käynti klo {time} ({who})',

@@ -68,7 +68,7 @@ export const sv: Messages = {
   'today.interpreter': 'behöver tolk',
   'today.logged': 'Dina besök i dag',
   'today.logged_none': 'Inga besök registrerade ännu i dag.',
-  'today.logged_hint': 'Rätta ett besök här eller återställ ett som du raderade av misstag. Ett anonymt besök utan uppföljning visas bara här.',
+  'today.logged_hint': 'Rätta ett besök här eller återställ ett som du raderade av misstag. Ett anonymt besök utan uppföljning visas bara här. Ett som av misstag daterats till en senare dag visas också, med sitt datum.',
   'today.client_not_here': 'En klient som inte finns på den här datorn',
   'today.correct': 'Rätta',
   'today.correct_label': 'Rätta besöket kl. {time} ({who})',

@@ -455,6 +455,24 @@ describe('the coach’s day on the Today screen', () => {
     await waitFor(() => expect(nav.notice).toBe('Contact restored.'));
   });
 
+  it('a contact dated a later day by mistake is listed with its date; opening the registration takes the undo offered away', async () => {
+    const typo = { ...aminaDetail.contacts[0], id: 'c-typo', client_id: null, occurred_at: '2027-12-07T10:30:00+02:00' };
+    answers({ contacts_logged_today: () => [{ contact: typo, client: null, deleted: false }] });
+    go({ name: 'today' }, 'Contact deleted.', async () => {});
+    render(Today);
+    await settle();
+    const row = within(screen.getByRole('region', { name: 'Your contacts today' })).getByRole('listitem');
+    expect(row.textContent).toContain('2027');
+    expect(nav.undo).not.toBeNull();
+    await fireEvent.input(screen.getByLabelText('Find or register a client'), { target: { value: 'Olga' } });
+    await settle();
+    await fireEvent.keyDown(screen.getByLabelText('Find or register a client'), { key: 'Enter' });
+    await settle();
+    // An undo would navigate away from the registration (and ask about what is typed in it).
+    expect(screen.getByLabelText(/^Given name/)).toBeTruthy();
+    expect(nav.undo).toBeNull();
+  });
+
   it('says when nothing is logged yet today', async () => {
     answers();
     render(Today);
