@@ -94,15 +94,26 @@ pub fn server_writes(records: &[SyntheticRecord], first_seq: u64) -> Vec<ServerW
         .collect()
 }
 
-/// Fills a store with `clients` synced clients (and `contacts` contacts) as pulls would, in
-/// pages of 5,000 writes; returns the records.
+/// Fills a store with `clients` synced clients (and `contacts` contacts, none naming a coach)
+/// as pulls would, in pages of 5,000 writes; returns the records.
 pub fn fill_store(
     store: &mut Store,
     seed: u64,
     clients: usize,
     contacts: usize,
 ) -> Vec<SyntheticRecord> {
-    let records = SyntheticData::new(seed, now(), Vec::new()).dataset(clients, contacts);
+    fill_store_coached(store, seed, clients, contacts, Vec::new())
+}
+
+/// Fills a store as [`fill_store`] does, each contact logged by one of `coaches`.
+pub fn fill_store_coached(
+    store: &mut Store,
+    seed: u64,
+    clients: usize,
+    contacts: usize,
+    coaches: Vec<Uuid>,
+) -> Vec<SyntheticRecord> {
+    let records = SyntheticData::new(seed, now(), coaches).dataset(clients, contacts);
     let writes = server_writes(&records, 1);
     for page in writes.chunks(5_000) {
         let next = page.last().map_or(0, |w| w.seq);
