@@ -120,7 +120,7 @@ pub fn run() -> tauri::Result<()> {
             commands::drafts::form_draft,
             commands::drafts::set_form_draft,
             commands::contacts::follow_ups_due,
-            commands::contacts::contacts_logged_today,
+            commands::contacts::contacts_logged,
             commands::contacts::complete_follow_up,
             commands::contacts::sites,
             commands::contacts::user_names,

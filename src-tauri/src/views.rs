@@ -240,10 +240,13 @@ fn client_of(
     Ok(client)
 }
 
-/// The most contacts the Today screen lists of a coach's day.
-pub const LOGGED_TODAY_LISTED: usize = 100;
+/// The most contacts the Today screen lists of a coach's days.
+pub const LOGGED_LISTED: usize = 100;
 
-/// The contacts `coach` logged from `since` on (the start of today; those dated later too),
+/// The most days back the Today screen lists a coach's contacts of (a week, and then some).
+pub const LOGGED_DAYS_MAX: u32 = 31;
+
+/// The contacts `coach` logged from `since` on (the start of a day; those dated later too),
 /// newest first: those not deleted, and those the coach deleted (`me`: this laptop's author,
 /// `Store::author`).
 pub fn logged_contacts(
@@ -252,7 +255,7 @@ pub fn logged_contacts(
     since: DateTime<Utc>,
     me: &str,
 ) -> Result<Vec<LoggedContact>, StoreError> {
-    let contacts = store.contacts_of_coach_since(coach, since, LOGGED_TODAY_LISTED)?;
+    let contacts = store.contacts_of_coach_since(coach, since, LOGGED_LISTED)?;
     let mut clients: BTreeMap<String, Option<ClientSummary>> = BTreeMap::new();
     let mut logged = Vec::with_capacity(contacts.len());
     for contact in &contacts {

@@ -3,12 +3,13 @@
 
 use std::collections::BTreeMap;
 
+use chrono::Local;
 use serde_json::{Value as Json, json};
 use tandem_domain::{Entity, Record, RecordId};
 use tandem_store::{EditContext, Store, StoreError};
 use tauri::State;
 
-use super::{edit_fields, local_now_rfc3339, now, record_id, start_of_today, today};
+use super::{edit_fields, local_now_rfc3339, now, record_id, start_of_day, today};
 use crate::dto::{
     ContactDetail, ContactDraft, EditResult, FieldValues, FollowUpsDue, LoggedContact, RecordEdit,
     RecordRef, SitesView, UserNamesView,
@@ -160,14 +161,22 @@ pub async fn follow_ups_due(
     })
 }
 
-/// The contacts the signed-in coach logged today (on this laptop's calendar; and any dated
-/// later, by mistake), newest first, with those the coach deleted, to correct or take back;
-/// none before the first sign-in.
+/// The contacts the signed-in coach logged in the last `days` days of this laptop's calendar
+/// (1: today; at most [`views::LOGGED_DAYS_MAX`]; and any dated later, by mistake), newest
+/// first, with those the coach deleted, to correct or take back; none before the first
+/// sign-in.
 #[tauri::command]
-pub async fn contacts_logged_today(
+pub async fn contacts_logged(
     state: State<'_, AppState>,
+    days: u32,
 ) -> Result<Vec<LoggedContact>, CommandError> {
-    let since = start_of_today();
+    if !(1..=views::LOGGED_DAYS_MAX).contains(&days) {
+        return Err(CommandError::invalid_field(
+            "days",
+            format!("must be 1 to {}, not {days}", views::LOGGED_DAYS_MAX),
+        ));
+    }
+    let since = start_of_day(today() - chrono::Days::new(u64::from(days - 1)), &Local);
     state.with_store(|store| {
         let Some(signed_in) = store.sign_in()? else {
             return Ok(Vec::new());
@@ -220,6 +229,22 @@ mod tests {
     use crate::commands::drafts::{form_draft, set_form_draft};
     use crate::commands::tests::unlocked_app;
     use crate::error::ErrorKind;
+
+    #[test]
+    fn the_days_of_contacts_listed_are_one_to_a_month() {
+        let (app, _data) = unlocked_app();
+        let state = || app.state::<AppState>();
+        for days in [0, views::LOGGED_DAYS_MAX + 1] {
+            let refused = block_on(contacts_logged(state(), days)).unwrap_err();
+            assert_eq!(
+                (refused.kind, refused.field.as_deref()),
+                (ErrorKind::Validation, Some("days"))
+            );
+        }
+        // Before the first sign-in there is no coach to list the contacts of.
+        let listed = block_on(contacts_logged(state(), 7)).unwrap();
+        assert!(listed.is_empty());
+    }
 
     #[test]
     fn a_contact_is_corrected_deleted_and_restored_and_a_deleted_one_is_not_edited() {

@@ -32,11 +32,6 @@ fn today() -> NaiveDate {
     Local::now().date_naive()
 }
 
-/// The first moment of today on this laptop's calendar.
-fn start_of_today() -> DateTime<Utc> {
-    start_of_day(today(), &Local)
-}
-
 /// The first moment of `day` in `zone`: its midnight, or where a clock put forward skips
 /// midnight, the first whole hour after it; a day the zone skipped whole begins when the
 /// next one does.

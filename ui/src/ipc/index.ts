@@ -121,8 +121,9 @@ export const api = {
   setFormDraft: (form: string, about: string | null, text: string | null) =>
     call<boolean>('set_form_draft', { form, about, text }),
   followUpsDue: (onlyMine: boolean) => call<FollowUpsDue>('follow_ups_due', { onlyMine }),
-  /** The contacts the signed-in coach logged today, newest first, with those they deleted. */
-  contactsLoggedToday: () => call<LoggedContact[]>('contacts_logged_today'),
+  /** The contacts the signed-in coach logged in the last `days` days (1: today), newest first,
+   * with those they deleted. */
+  contactsLogged: (days: number) => call<LoggedContact[]>('contacts_logged', { days }),
   completeFollowUp: (contactId: string) => call<void>('complete_follow_up', { contactId }),
   sites: () => call<SitesView>('sites'),
   userNames: () => call<UserNamesView>('user_names'),

@@ -95,7 +95,7 @@ const settingsView = {
 function answers(overrides: Parameters<typeof answerCommands>[0] = {}) {
   return answerCommands({
     recent_clients: () => [amina],
-    contacts_logged_today: () => [],
+    contacts_logged: () => [],
     search_clients: (args) => (String(args?.query).toLowerCase().startsWith('ami') ? [amina] : []),
     get_client: () => aminaDetail,
     create_contact: () => ({ id: 'new-contact' }),
@@ -425,7 +425,7 @@ describe('the coach’s day on the Today screen', () => {
     const visit = { ...aminaDetail.contacts[0], id: 'c-visit', client_id: null, occurred_at: '2026-12-07T09:05:00+02:00', topics: ['housing'] };
     const removed = { ...aminaDetail.contacts[0], id: 'c-removed', occurred_at: '2026-12-07T10:40:00+02:00' };
     const invoke = answers({
-      contacts_logged_today: () => [
+      contacts_logged: () => [
         { contact: removed, client: amina, deleted: true },
         { contact: visit, client: null, deleted: false },
       ],
@@ -457,7 +457,7 @@ describe('the coach’s day on the Today screen', () => {
 
   it('a contact dated a later day by mistake is listed with its date; opening the registration takes the undo offered away', async () => {
     const typo = { ...aminaDetail.contacts[0], id: 'c-typo', client_id: null, occurred_at: '2027-12-07T10:30:00+02:00' };
-    answers({ contacts_logged_today: () => [{ contact: typo, client: null, deleted: false }] });
+    answers({ contacts_logged: () => [{ contact: typo, client: null, deleted: false }] });
     go({ name: 'today' }, 'Contact deleted.', async () => {});
     render(Today);
     await settle();
@@ -471,6 +471,24 @@ describe('the coach’s day on the Today screen', () => {
     // An undo would navigate away from the registration (and ask about what is typed in it).
     expect(screen.getByLabelText(/^Given name/)).toBeTruthy();
     expect(nav.undo).toBeNull();
+  });
+
+  it('shows the last seven days on request, each contact of another day with its date', async () => {
+    const yesterday = new Date(Date.now() - 24 * 3600 * 1000);
+    const earlier = { ...aminaDetail.contacts[0], id: 'c-earlier', client_id: null, occurred_at: yesterday.toISOString() };
+    const invoke = answers({ contacts_logged: (args) => (args?.days === 7 ? [{ contact: earlier, client: null, deleted: false }] : []) });
+    cleanup();
+    render(Today);
+    await settle();
+    expect(invoke).toHaveBeenCalledWith('contacts_logged', { days: 1 });
+    await fireEvent.click(screen.getByRole('button', { name: 'Show the last 7 days' }));
+    await settle();
+    expect(invoke).toHaveBeenCalledWith('contacts_logged', { days: 7 });
+    const week = screen.getByRole('region', { name: 'Your contacts of the last 7 days' });
+    expect(within(week).getByRole('listitem').textContent).toContain(String(yesterday.getFullYear()));
+    await fireEvent.click(screen.getByRole('button', { name: 'Show today only' }));
+    await settle();
+    expect(within(screen.getByRole('region', { name: 'Your contacts today' })).getByText('None logged yet today.')).toBeTruthy();
   });
 
   it('says when nothing is logged yet today', async () => {
