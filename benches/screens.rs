@@ -15,9 +15,17 @@ use tandem_store::{DueOrder, EditContext, FollowUps, Store};
 use tandem_synth::SyntheticRecord;
 use uuid::Uuid;
 
-/// How many contacts of `coach`, among `records`, happened at `since` or later: what the
-/// Today screen's list of the coach's day must find.
-fn contacts_since(records: &[SyntheticRecord], coach: Uuid, since: DateTime<Utc>) -> usize {
+/// When the contacts of `coach` that happened at `since` or later happened, among `records`
+/// and `logged` (when and by whom, as logged on the laptop), newest first, the first `limit`:
+/// what the Today screen's list of the coach's days must find (times, not ids: contacts of
+/// the same minute may come in either order).
+fn expected_since(
+    records: &[SyntheticRecord],
+    logged: &[(DateTime<Utc>, Uuid, Uuid)],
+    coach: Uuid,
+    since: DateTime<Utc>,
+    limit: usize,
+) -> Vec<DateTime<Utc>> {
     let field = |record: &SyntheticRecord, name: &str| {
         record
             .fields
@@ -25,16 +33,25 @@ fn contacts_since(records: &[SyntheticRecord], coach: Uuid, since: DateTime<Utc>
             .find(|(field, _)| *field == name)
             .map(|(_, value)| value.clone())
     };
-    records
+    let synced = records
         .iter()
         .filter(|record| record.entity == Entity::Contact)
         .filter(|record| field(record, "coach_id") == Some(json!(coach.to_string())))
-        .filter(|record| {
-            field(record, "occurred_at")
-                .and_then(|at| DateTime::parse_from_rfc3339(at.as_str()?).ok())
-                .is_some_and(|at| at >= since)
-        })
-        .count()
+        .filter_map(|record| {
+            let at = field(record, "occurred_at")?;
+            let at = DateTime::parse_from_rfc3339(at.as_str()?).ok()?.to_utc();
+            Some((at, record.id))
+        });
+    let on_laptop = logged
+        .iter()
+        .filter(|(_, by, _)| *by == coach)
+        .map(|(at, _, id)| (*at, *id));
+    let mut found: Vec<(DateTime<Utc>, Uuid)> = synced
+        .chain(on_laptop)
+        .filter(|(at, _)| *at >= since)
+        .collect();
+    found.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+    found.into_iter().take(limit).map(|(at, _)| at).collect()
 }
 
 /// What the Follow-ups screen reads on `today` (`tandem-desktop`'s `views::follow_up_spans`,
@@ -87,42 +104,73 @@ fn main() {
         recent.len()
     );
 
-    // The coach's day: since the start of today in UTC (the app takes the laptop's midnight),
-    // with the visits the coach logged so far today (the synthetic history ends yesterday).
-    let coach = coaches[0];
+    // The Today screen's list of a coach's days: since the start of today in UTC (the app
+    // takes the laptop's midnight), after each of the ten coaches logged their visits so far
+    // today (the synthetic history ends yesterday), each with a client; and of the last seven
+    // days. What is timed is the store's read (the app then looks each client up).
     let since = now()
         .date_naive()
         .and_time(chrono::NaiveTime::MIN)
         .and_utc();
-    let logged_today = size(40, 3);
-    for visit in 0..logged_today {
+    let a_day = size(40, 3);
+    let client_ids: Vec<Uuid> = records
+        .iter()
+        .filter(|record| record.entity == Entity::Client)
+        .map(|record| record.id)
+        .collect();
+    let mut logged = Vec::new();
+    for visit in 0..a_day * coaches.len() {
+        let by = coaches[visit % coaches.len()];
         let share = i32::try_from(visit).expect("a day's visits");
-        let at = since + (now() - since) * share / 40;
+        let total = i32::try_from(a_day * coaches.len()).expect("a day's visits");
+        let at = since + (now() - since) * share / total;
+        let client = client_ids[visit % client_ids.len()];
         let fields = json!({ "occurred_at": at.to_rfc3339(), "channel": "drop_in",
-                             "topics": ["housing"], "coach_id": coach.to_string() });
+                             "topics": ["housing", "language_learning"], "coach_id": by.to_string(),
+                             "client_id": client.to_string(), "duration_min": 20,
+                             "service_language": "ar", "interpreter_used": true,
+                             "summary": "Asked about the waiting list for a Finnish course." });
         let input = serde_json::from_value(fields).expect("a contact's fields");
-        store
+        let id = store
             .create_record(Entity::Contact, &input, EditContext::at(now()))
             .expect("log a visit");
+        logged.push((at, by, *id.as_uuid()));
     }
-    let (day, median, p95) = timed(runs, || {
-        store
-            .contacts_of_coach_since(coach, since, 100)
-            .expect("the coach's day")
-    });
-    let synced_today = contacts_since(&records, coach, since);
-    assert_eq!(day.len(), (logged_today + synced_today).min(100));
-    // The query over the coach's last year too (a tiny store's only contacts of the coach).
+    let coach = coaches[0];
+    let times = |found: &[tandem_domain::Record]| -> Vec<DateTime<Utc>> {
+        found
+            .iter()
+            .map(|contact| {
+                let at = contact.get("occurred_at").as_date_time();
+                at.expect("a contact's time").to_utc()
+            })
+            .collect()
+    };
+    for (name, days, limit) in [("day", 1, 100), ("week", 7, 700)] {
+        let from = since - Days::days(days - 1);
+        let (found, median, p95) = timed(runs, || {
+            store
+                .contacts_of_coach_since(coach, from, limit)
+                .expect("the coach's days")
+        });
+        assert_eq!(
+            times(&found),
+            expected_since(&records, &logged, coach, from, limit)
+        );
+        println!(
+            "FIGURE screen_coachs_{name}_{clients}: {} contacts, median {median:.2?}, p95 {p95:.2?} ({runs} reads)",
+            found.len()
+        );
+    }
+    // The query over the coach's last year too (a tiny store's only synced contacts of the
+    // coach).
     let year_ago = since - Days::days(365);
-    let synced_in_year = contacts_since(&records, coach, year_ago);
-    assert!(synced_in_year > 0, "the coach logged nothing in a year");
-    let year = store.contacts_of_coach_since(coach, year_ago, 100);
-    let expected = (logged_today + synced_in_year).min(100);
-    assert_eq!(year.expect("the coach's year").len(), expected);
-    println!(
-        "FIGURE screen_coachs_day_{clients}: {} contacts, median {median:.2?}, p95 {p95:.2?} ({runs} reads)",
-        day.len()
-    );
+    let year = store
+        .contacts_of_coach_since(coach, year_ago, 100)
+        .expect("the coach's year");
+    let expected = expected_since(&records, &logged, coach, year_ago, 100);
+    assert!(expected.len() > a_day, "the coach logged nothing in a year");
+    assert_eq!(times(&year), expected);
 
     let (groups, median, p95) = timed(runs, || follow_ups_screen(&store));
     let [overdue, today, week] = &groups;

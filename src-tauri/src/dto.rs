@@ -206,7 +206,7 @@ pub struct FollowUpItem {
     pub client: Option<ClientSummary>,
 }
 
-/// A contact the signed-in coach logged today, for the Today screen's list of them: each can
+/// A contact the signed-in coach logged lately, for the Today screen's list of them: each can
 /// be corrected, and one the coach deleted taken back (an anonymous visit has no profile that
 /// would offer it).
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -218,6 +218,15 @@ pub struct LoggedContact {
     /// Deleted by the signed-in coach (one a colleague deleted is not listed: restoring it
     /// asks first, on the client's profile).
     pub deleted: bool,
+}
+
+/// The contacts the signed-in coach logged in some days, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, TS)]
+pub struct LoggedContacts {
+    /// The newest of them (at most 100 a day asked for).
+    pub items: Vec<LoggedContact>,
+    /// Whether older ones of those days are left out.
+    pub more: bool,
 }
 
 /// Some of the open follow-ups due in a span of days, and how many there are.

@@ -38,6 +38,7 @@ pub fn typescript_declarations() -> String {
         EditResult::decl(&cfg),
         FollowUpItem::decl(&cfg),
         LoggedContact::decl(&cfg),
+        LoggedContacts::decl(&cfg),
         FollowUpGroup::decl(&cfg),
         FollowUpsDue::decl(&cfg),
         SessionState::decl(&cfg),

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::dto::{
     ClientDetail, ClientSummary, ContactView, DeletedContactView, FieldValues, FollowUpGroup,
-    FollowUpItem, FollowUpsDue, LoggedContact, SiteView, SitesView,
+    FollowUpItem, FollowUpsDue, LoggedContact, LoggedContacts, SiteView, SitesView,
 };
 
 /// How many clients the "recent clients" list shows.
@@ -240,22 +240,26 @@ fn client_of(
     Ok(client)
 }
 
-/// The most contacts the Today screen lists of a coach's days.
-pub const LOGGED_LISTED: usize = 100;
+/// The most contacts the Today screen lists of each day of a coach's it shows.
+pub const LOGGED_LISTED_A_DAY: usize = 100;
 
 /// The most days back the Today screen lists a coach's contacts of (a week, and then some).
 pub const LOGGED_DAYS_MAX: u32 = 31;
 
-/// The contacts `coach` logged from `since` on (the start of a day; those dated later too),
-/// newest first: those not deleted, and those the coach deleted (`me`: this laptop's author,
-/// `Store::author`).
+/// The contacts `coach` logged from `since` on (the start of the first of `days` days; those
+/// dated later too), newest first, at most [`LOGGED_LISTED_A_DAY`] a day asked for: those not
+/// deleted, and those the coach deleted (`me`: this laptop's author, `Store::author`).
 pub fn logged_contacts(
     store: &Store,
     coach: Uuid,
-    since: DateTime<Utc>,
+    (since, days): (DateTime<Utc>, u32),
     me: &str,
-) -> Result<Vec<LoggedContact>, StoreError> {
-    let contacts = store.contacts_of_coach_since(coach, since, LOGGED_LISTED)?;
+) -> Result<LoggedContacts, StoreError> {
+    let limit = LOGGED_LISTED_A_DAY * usize::try_from(days).unwrap_or(usize::MAX);
+    // One more than listed tells whether there are more.
+    let mut contacts = store.contacts_of_coach_since(coach, since, limit.saturating_add(1))?;
+    let more = contacts.len() > limit;
+    contacts.truncate(limit);
     let mut clients: BTreeMap<String, Option<ClientSummary>> = BTreeMap::new();
     let mut logged = Vec::with_capacity(contacts.len());
     for contact in &contacts {
@@ -271,7 +275,10 @@ pub fn logged_contacts(
             deleted,
         });
     }
-    Ok(logged)
+    Ok(LoggedContacts {
+        items: logged,
+        more,
+    })
 }
 
 /// The Today screen's recent clients (`Store::recent_clients`).
@@ -453,8 +460,10 @@ mod tests {
             .unwrap()
             .to_utc();
         let me = store.author().unwrap();
-        let day = logged_contacts(&store, coach1.user_id, today, &me).unwrap();
+        let day = logged_contacts(&store, coach1.user_id, (today, 1), &me).unwrap();
+        assert!(!day.more);
         let listed: Vec<(String, Option<String>, bool)> = day
+            .items
             .iter()
             .map(|logged| {
                 let client = logged.client.as_ref().map(|c| c.given_name.clone());
@@ -470,11 +479,38 @@ mod tests {
             ]
         );
         // Deleted by someone else than the one asking: not offered back here.
-        let theirs = logged_contacts(&store, coach1.user_id, today, "a-colleague").unwrap();
+        let theirs = logged_contacts(&store, coach1.user_id, (today, 1), "a-colleague").unwrap();
         let ids: Vec<&str> = theirs
+            .items
             .iter()
             .map(|logged| logged.contact.id.as_str())
             .collect();
         assert_eq!(ids, [with_amina.to_string(), visit.to_string()]);
+    }
+
+    #[test]
+    fn a_coachs_busy_day_lists_the_newest_hundred_and_says_there_are_more() {
+        let (_dir, mut store) = crate::test_store();
+        let coach1 = crate::sign_in_as(0x9001, "coach1");
+        store.record_sign_in(&coach1).unwrap();
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-07T18:00:00+02:00").unwrap();
+        let visits = LOGGED_LISTED_A_DAY + 1;
+        for minute in 0..visits {
+            let occurred_at = at - chrono::Duration::minutes(i64::try_from(minute).unwrap());
+            let input: FieldValues = serde_json::from_value(
+                json!({"occurred_at": occurred_at.to_rfc3339(), "channel": "drop_in"}),
+            )
+            .unwrap();
+            let edit = tandem_store::EditContext::at(at.into());
+            store.create_record(Entity::Contact, &input, edit).unwrap();
+        }
+        let morning = chrono::DateTime::parse_from_rfc3339("2026-12-07T00:00:00+02:00").unwrap();
+        let me = store.author().unwrap();
+        let day = logged_contacts(&store, coach1.user_id, (morning.into(), 1), &me).unwrap();
+        assert_eq!((day.items.len(), day.more), (LOGGED_LISTED_A_DAY, true));
+        assert_eq!(day.items[0].contact.occurred_at, at.to_rfc3339());
+        // Two days asked for: room for all of them.
+        let days = logged_contacts(&store, coach1.user_id, (morning.into(), 2), &me).unwrap();
+        assert_eq!((days.items.len(), days.more), (visits, false));
     }
 }

@@ -314,6 +314,14 @@ test('a coach signs in, works offline, and the app syncs by itself when the serv
   });
   assert.match(await (await el('.notice.ok')).getText(), /Käynti palautettu/);
 
+  // The week's contacts on request, the restored one among them.
+  await (await el('.logged-heading button')).click();
+  await browser.waitUntil(async () => /Viimeisen 7 päivän/.test(await (await el('#logged-heading')).getText()), {
+    timeout: 10000,
+    timeoutMsg: 'the list did not turn to the last 7 days',
+  });
+  assert.ok(await loggedRow('Zainab Testinen', false), 'the week does not list the restored contact');
+
   // Each group counts its open follow-ups (the demo team has fewer than the 100 listed).
   await (await el('[data-nav="follow_ups"]')).click();
   for (const group of ['overdue', 'today', 'this_week']) {

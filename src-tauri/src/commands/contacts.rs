@@ -9,9 +9,9 @@ use tandem_domain::{Entity, Record, RecordId};
 use tandem_store::{EditContext, Store, StoreError};
 use tauri::State;
 
-use super::{edit_fields, local_now_rfc3339, now, record_id, start_of_day, today};
+use super::{edit_fields, local_now_rfc3339, now, record_id, start_of_days, today};
 use crate::dto::{
-    ContactDetail, ContactDraft, EditResult, FieldValues, FollowUpsDue, LoggedContact, RecordEdit,
+    ContactDetail, ContactDraft, EditResult, FieldValues, FollowUpsDue, LoggedContacts, RecordEdit,
     RecordRef, SitesView, UserNamesView,
 };
 use crate::error::CommandError;
@@ -169,19 +169,19 @@ pub async fn follow_ups_due(
 pub async fn contacts_logged(
     state: State<'_, AppState>,
     days: u32,
-) -> Result<Vec<LoggedContact>, CommandError> {
+) -> Result<LoggedContacts, CommandError> {
     if !(1..=views::LOGGED_DAYS_MAX).contains(&days) {
         return Err(CommandError::invalid_field(
             "days",
             format!("must be 1 to {}, not {days}", views::LOGGED_DAYS_MAX),
         ));
     }
-    let since = start_of_day(today() - chrono::Days::new(u64::from(days - 1)), &Local);
+    let since = start_of_days(today(), days, &Local);
     state.with_store(|store| {
         let Some(signed_in) = store.sign_in()? else {
-            return Ok(Vec::new());
+            return Ok(LoggedContacts::default());
         };
-        views::logged_contacts(store, signed_in.user_id, since, &store.author()?)
+        views::logged_contacts(store, signed_in.user_id, (since, days), &store.author()?)
     })
 }
 
@@ -242,8 +242,10 @@ mod tests {
             );
         }
         // Before the first sign-in there is no coach to list the contacts of.
-        let listed = block_on(contacts_logged(state(), 7)).unwrap();
-        assert!(listed.is_empty());
+        for days in [1, 7, views::LOGGED_DAYS_MAX] {
+            let listed = block_on(contacts_logged(state(), days)).unwrap();
+            assert_eq!(listed, LoggedContacts::default());
+        }
     }
 
     #[test]

@@ -32,6 +32,13 @@ fn today() -> NaiveDate {
     Local::now().date_naive()
 }
 
+/// The first moment of the first of the `days` days (at least one) that end with `today`, in
+/// `zone`.
+fn start_of_days<Tz: TimeZone>(today: NaiveDate, days: u32, zone: &Tz) -> DateTime<Utc> {
+    let back = chrono::Days::new(u64::from(days.saturating_sub(1)));
+    start_of_day(today.checked_sub_days(back).unwrap_or(today), zone)
+}
+
 /// The first moment of `day` in `zone`: its midnight, or where a clock put forward skips
 /// midnight, the first whole hour after it; a day the zone skipped whole begins when the
 /// next one does.
@@ -112,6 +119,16 @@ pub(crate) mod tests {
             .build(mock_context(noop_assets()))
             .unwrap();
         (app, data_dir)
+    }
+
+    #[test]
+    fn the_last_days_start_at_the_first_ones_midnight_across_a_month_end() {
+        let helsinki_winter = FixedOffset::east_opt(2 * 3600).unwrap();
+        let first_of_december = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let since = |days| super::start_of_days(first_of_december, days, &helsinki_winter);
+        assert_eq!(since(1).to_rfc3339(), "2026-11-30T22:00:00+00:00");
+        assert_eq!(since(7).to_rfc3339(), "2026-11-24T22:00:00+00:00");
+        assert_eq!(since(31).to_rfc3339(), "2026-10-31T22:00:00+00:00");
     }
 
     #[test]

@@ -72,7 +72,7 @@ export const en: Messages = {
   'today.logged_week_none': 'None logged in the last 7 days.',
   'today.logged_show_week': 'Show the last 7 days',
   'today.logged_show_today': 'Show today only',
-  'today.logged_more': 'The newest {shown} are shown.',
+  'today.logged_more': 'The newest {shown} are shown, back to {since}.',
   'today.logged_hint': 'Correct a contact here, or take back one you deleted by mistake. An anonymous visit without a follow-up is listed only here. One dated a later day by mistake is listed too, with its date.',
   'today.client_not_here': 'A client not on this laptop',
   'today.correct': 'Correct',

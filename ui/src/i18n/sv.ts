@@ -72,7 +72,7 @@ export const sv: Messages = {
   'today.logged_week_none': 'Inga besök registrerade de senaste 7 dagarna.',
   'today.logged_show_week': 'Visa de senaste 7 dagarna',
   'today.logged_show_today': 'Visa bara i dag',
-  'today.logged_more': 'De {shown} senaste visas.',
+  'today.logged_more': 'De {shown} senaste visas, tillbaka till {since}.',
   'today.logged_hint': 'Rätta ett besök här eller återställ ett som du raderade av misstag. Ett anonymt besök utan uppföljning visas bara här. Ett som av misstag daterats till en senare dag visas också, med sitt datum.',
   'today.client_not_here': 'En klient som inte finns på den här datorn',
   'today.correct': 'Rätta',

@@ -20,7 +20,7 @@ import type {
   ExportFormatInput,
   FollowUpsDue,
   FormDraftView,
-  LoggedContact,
+  LoggedContacts,
   RecordEdit,
   RecordRef,
   RejectCode,
@@ -123,7 +123,7 @@ export const api = {
   followUpsDue: (onlyMine: boolean) => call<FollowUpsDue>('follow_ups_due', { onlyMine }),
   /** The contacts the signed-in coach logged in the last `days` days (1: today), newest first,
    * with those they deleted. */
-  contactsLogged: (days: number) => call<LoggedContact[]>('contacts_logged', { days }),
+  contactsLogged: (days: number) => call<LoggedContacts>('contacts_logged', { days }),
   completeFollowUp: (contactId: string) => call<void>('complete_follow_up', { contactId }),
   sites: () => call<SitesView>('sites'),
   userNames: () => call<UserNamesView>('user_names'),

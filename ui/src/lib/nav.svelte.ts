@@ -2,8 +2,9 @@
 import type { ClientSummary } from '../ipc';
 
 export type Screen =
-  // `registering`: with the quick registration open (a draft of it is given back there).
-  | { name: 'today'; registering?: true }
+  // `registering`: with the quick registration open (a draft of it is given back there);
+  // `week`: listing the coach's contacts of the last seven days, not only today's.
+  | { name: 'today'; registering?: true; week?: true }
   // `edit`: with the edit form open; `field`: the field to correct, focused in it.
   | { name: 'client'; clientId: string; edit?: boolean; field?: string }
   // A new contact for `client` (none: an anonymous visitor), or with `contactId` the

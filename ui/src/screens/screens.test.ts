@@ -95,7 +95,7 @@ const settingsView = {
 function answers(overrides: Parameters<typeof answerCommands>[0] = {}) {
   return answerCommands({
     recent_clients: () => [amina],
-    contacts_logged: () => [],
+    contacts_logged: () => ({ items: [], more: false }),
     search_clients: (args) => (String(args?.query).toLowerCase().startsWith('ami') ? [amina] : []),
     get_client: () => aminaDetail,
     create_contact: () => ({ id: 'new-contact' }),
@@ -425,10 +425,13 @@ describe('the coach’s day on the Today screen', () => {
     const visit = { ...aminaDetail.contacts[0], id: 'c-visit', client_id: null, occurred_at: '2026-12-07T09:05:00+02:00', topics: ['housing'] };
     const removed = { ...aminaDetail.contacts[0], id: 'c-removed', occurred_at: '2026-12-07T10:40:00+02:00' };
     const invoke = answers({
-      contacts_logged: () => [
-        { contact: removed, client: amina, deleted: true },
-        { contact: visit, client: null, deleted: false },
-      ],
+      contacts_logged: () => ({
+        items: [
+          { contact: removed, client: amina, deleted: true },
+          { contact: visit, client: null, deleted: false },
+        ],
+        more: false,
+      }),
       restore_contact: () => null,
     });
     go({ name: 'today' });
@@ -457,7 +460,7 @@ describe('the coach’s day on the Today screen', () => {
 
   it('a contact dated a later day by mistake is listed with its date; opening the registration takes the undo offered away', async () => {
     const typo = { ...aminaDetail.contacts[0], id: 'c-typo', client_id: null, occurred_at: '2027-12-07T10:30:00+02:00' };
-    answers({ contacts_logged: () => [{ contact: typo, client: null, deleted: false }] });
+    answers({ contacts_logged: () => ({ items: [{ contact: typo, client: null, deleted: false }], more: false }) });
     go({ name: 'today' }, 'Contact deleted.', async () => {});
     render(Today);
     await settle();
@@ -473,11 +476,23 @@ describe('the coach’s day on the Today screen', () => {
     expect(nav.undo).toBeNull();
   });
 
-  it('shows the last seven days on request, each contact of another day with its date', async () => {
-    const yesterday = new Date(Date.now() - 24 * 3600 * 1000);
+  it('shows the last seven days on request, each contact of another day with its date, and keeps them over a restore', async () => {
+    // An hour before this laptop's midnight: yesterday, whatever the clocks did.
+    const midnight = new Date();
+    midnight.setHours(0, 0, 0, 0);
+    const yesterday = new Date(midnight.getTime() - 3600 * 1000);
     const earlier = { ...aminaDetail.contacts[0], id: 'c-earlier', client_id: null, occurred_at: yesterday.toISOString() };
-    const invoke = answers({ contacts_logged: (args) => (args?.days === 7 ? [{ contact: earlier, client: null, deleted: false }] : []) });
-    cleanup();
+    const removed = { ...earlier, id: 'c-removed' };
+    const invoke = answers({
+      contacts_logged: (args) => ({
+        items: args?.days === 7
+          ? [{ contact: earlier, client: null, deleted: false }, { contact: removed, client: null, deleted: true }]
+          : [],
+        more: args?.days === 7,
+      }),
+      restore_contact: () => null,
+    });
+    go({ name: 'today' });
     render(Today);
     await settle();
     expect(invoke).toHaveBeenCalledWith('contacts_logged', { days: 1 });
@@ -485,10 +500,44 @@ describe('the coach’s day on the Today screen', () => {
     await settle();
     expect(invoke).toHaveBeenCalledWith('contacts_logged', { days: 7 });
     const week = screen.getByRole('region', { name: 'Your contacts of the last 7 days' });
-    expect(within(week).getByRole('listitem').textContent).toContain(String(yesterday.getFullYear()));
+    expect(within(week).getAllByRole('listitem')[0].textContent).toContain(String(yesterday.getFullYear()));
+    // More than listed: the note says how far back the list goes.
+    expect(within(week).getByText(/^The newest 2 are shown, back to /)).toBeTruthy();
+    // A restore (or a correction) comes back to the week.
+    await fireEvent.click(within(week).getByRole('button', { name: /^Restore the contact at / }));
+    await waitFor(() => expect(nav.notice).toBe('Contact restored.'));
+    expect(nav.screen).toEqual({ name: 'today', week: true });
+    await fireEvent.click(within(week).getByRole('button', { name: /^Correct the contact at / }));
+    expect(nav.screen).toMatchObject({ name: 'contact', contactId: 'c-earlier', returnTo: { name: 'today', week: true } });
+    go({ name: 'today' });
+    cleanup();
+    render(Today);
+    await settle();
+    await fireEvent.click(screen.getByRole('button', { name: 'Show the last 7 days' }));
+    await settle();
     await fireEvent.click(screen.getByRole('button', { name: 'Show today only' }));
     await settle();
     expect(within(screen.getByRole('region', { name: 'Your contacts today' })).getByText('None logged yet today.')).toBeTruthy();
+  });
+
+  it('the latest list asked for wins over a slower earlier read', async () => {
+    const visit = { ...aminaDetail.contacts[0], id: 'c-week', client_id: null, occurred_at: '2026-12-01T10:00:00+02:00' };
+    let todayAnswered: (() => void) | null = null;
+    answers({
+      contacts_logged: (args) =>
+        args?.days === 7
+          ? { items: [{ contact: visit, client: null, deleted: false }], more: false }
+          : new Promise((resolve) => (todayAnswered = () => resolve({ items: [], more: false }))),
+    });
+    render(Today);
+    await settle();
+    // The store is slow to answer the screen's first read; the coach asks for the week.
+    await fireEvent.click(screen.getByRole('button', { name: 'Show the last 7 days' }));
+    await settle();
+    todayAnswered!();
+    await settle();
+    const week = screen.getByRole('region', { name: 'Your contacts of the last 7 days' });
+    expect(within(week).getAllByRole('listitem')).toHaveLength(1);
   });
 
   it('says when nothing is logged yet today', async () => {

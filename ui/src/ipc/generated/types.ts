@@ -322,6 +322,16 @@ client: ClientSummary | null,
  */
 deleted: boolean, };
 
+export type LoggedContacts = { 
+/**
+ * The newest of them (at most 100 a day asked for).
+ */
+items: Array<LoggedContact>, 
+/**
+ * Whether older ones of those days are left out.
+ */
+more: boolean, };
+
 export type FollowUpGroup = { 
 /**
  * The first of them (at most 100), in the order the screen lists them.
