@@ -1,7 +1,8 @@
 //! The lists behind the desktop app's screens over a store of 100,000 clients and 300,000
 //! contacts logged by a team of ten coaches: the Today screen's recent clients and one
-//! coach's contacts of the day, and the Follow-ups screen's three groups (overdue, today, the
-//! rest of the week, the whole team's; each lists its first 100 and counts them all).
+//! coach's contacts of the day and of the last seven days, and the Follow-ups screen's three
+//! groups (overdue, today, the rest of the week, the whole team's; each lists its first 100
+//! and counts them all).
 //! Plain timing, median and 95th percentile of repeated reads; no baseline: what is measured
 //! is how long a coach waits for the screen.
 

@@ -1,7 +1,8 @@
 //! Turning records into the views the screens show: summaries, contact lines, follow-ups by
 //! when they are due. Mostly pure functions over `Record`s (the date is passed in), tested
 //! without a store; the lists that a screen asks the store for (recent clients, follow-ups
-//! due) take it, and their queries are tested in tandem-store.
+//! due, the coach's contacts of the last days) take it, are tested over a store here, and
+//! their queries in tandem-store.
 
 use std::collections::BTreeMap;
 
@@ -240,11 +241,11 @@ fn client_of(
     Ok(client)
 }
 
-/// The most contacts the Today screen lists of each day of a coach's it shows.
+/// The most contacts the Today screen lists for each day asked for (the newest).
 pub const LOGGED_LISTED_A_DAY: usize = 100;
 
-/// The most days back the Today screen lists a coach's contacts of (a week, and then some).
-pub const LOGGED_DAYS_MAX: u32 = 31;
+/// The most days the Today screen lists a coach's contacts of (a week).
+pub const LOGGED_DAYS_MAX: u32 = 7;
 
 /// The contacts `coach` logged from `since` on (the start of the first of `days` days; those
 /// dated later too), newest first, at most [`LOGGED_LISTED_A_DAY`] a day asked for: those not

@@ -1,5 +1,6 @@
 //! Commands over contacts: logging one (for a client or an anonymous visitor), correcting
-//! and deleting one, the follow-ups due, and marking a follow-up done.
+//! and deleting one, the coach's contacts of the last days, the follow-ups due, and marking a
+//! follow-up done.
 
 use std::collections::BTreeMap;
 
@@ -162,7 +163,7 @@ pub async fn follow_ups_due(
 }
 
 /// The contacts the signed-in coach logged in the last `days` days of this laptop's calendar
-/// (1: today; at most [`views::LOGGED_DAYS_MAX`]; and any dated later, by mistake), newest
+/// (1: today; 7, at most: [`views::LOGGED_DAYS_MAX`]; and any dated later, by mistake), newest
 /// first, with those the coach deleted, to correct or take back; none before the first
 /// sign-in.
 #[tauri::command]
@@ -231,7 +232,7 @@ mod tests {
     use crate::error::ErrorKind;
 
     #[test]
-    fn the_days_of_contacts_listed_are_one_to_a_month() {
+    fn the_days_of_contacts_listed_are_one_to_a_week() {
         let (app, _data) = unlocked_app();
         let state = || app.state::<AppState>();
         for days in [0, views::LOGGED_DAYS_MAX + 1] {
@@ -242,7 +243,7 @@ mod tests {
             );
         }
         // Before the first sign-in there is no coach to list the contacts of.
-        for days in [1, 7, views::LOGGED_DAYS_MAX] {
+        for days in [1, views::LOGGED_DAYS_MAX] {
             let listed = block_on(contacts_logged(state(), days)).unwrap();
             assert_eq!(listed, LoggedContacts::default());
         }

@@ -128,7 +128,7 @@ pub(crate) mod tests {
         let since = |days| super::start_of_days(first_of_december, days, &helsinki_winter);
         assert_eq!(since(1).to_rfc3339(), "2026-11-30T22:00:00+00:00");
         assert_eq!(since(7).to_rfc3339(), "2026-11-24T22:00:00+00:00");
-        assert_eq!(since(31).to_rfc3339(), "2026-10-31T22:00:00+00:00");
+        assert_eq!(since(30).to_rfc3339(), "2026-11-01T22:00:00+00:00");
     }
 
     #[test]

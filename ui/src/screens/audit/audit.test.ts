@@ -40,6 +40,7 @@ function answers(auditLog: (request: AuditRequest) => AuditPageView) {
     get_settings: () => settings,
     watch_sync: () => null,
     recent_clients: () => [],
+    contacts_logged: () => ({ items: [], more: false }),
   });
 }
 
@@ -134,6 +135,7 @@ describe('audit log', () => {
         get_settings: () => settings,
         watch_sync: () => null,
         recent_clients: () => [],
+        contacts_logged: () => ({ items: [], more: false }),
       });
       const app = render(App);
       await settle();

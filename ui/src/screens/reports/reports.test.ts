@@ -53,6 +53,7 @@ function answers(view: ReportView | (() => never) = fromServer) {
     get_settings: () => ({ language: 'en', lock_after_minutes: 10, server_url: null, server_provisioned: false, organisation: null, data_dir: '/tmp' }),
     watch_sync: () => null,
     recent_clients: () => [],
+    contacts_logged: () => ({ items: [], more: false }),
     sites: () => ({ sites: [{ id: '0190f0c4-8d5e-7c3a-9f1e-0000000000f1', name: 'Myyrmäki library drop-in', archived: false }], last_used: null }),
   });
 }
@@ -168,6 +169,7 @@ describe('reports', () => {
       get_settings: () => ({ language: 'en', lock_after_minutes: 10, server_url: null, server_provisioned: false, organisation: null, data_dir: '/tmp' }),
       watch_sync: () => null,
       recent_clients: () => [],
+      contacts_logged: () => ({ items: [], more: false }),
       participant_report: () => fromServer,
     });
     const app = render(App);
