@@ -1,10 +1,9 @@
 //! Commands over clients: search, recent clients, the profile, registering and editing.
 
 use tandem_domain::{Entity, Record};
-use tandem_store::EditContext;
 use tauri::State;
 
-use super::{edit_fields, now, record_id};
+use super::{create_record, edit_fields, record_id};
 use crate::dto::{ClientDetail, ClientDraft, ClientSummary, EditResult, RecordEdit, RecordRef};
 use crate::error::{CommandError, ErrorKind};
 use crate::state::AppState;
@@ -59,15 +58,7 @@ pub async fn create_client(
     state: State<'_, AppState>,
     draft: ClientDraft,
 ) -> Result<RecordRef, CommandError> {
-    let id = state.with_store(|store| {
-        let edit = EditContext::at(now());
-        match &draft.form {
-            Some(form) => store.create_record_from_draft(Entity::Client, &draft.fields, edit, form),
-            None => store.create_record(Entity::Client, &draft.fields, edit),
-        }
-    })?;
-    state.sync.local_save();
-    Ok(RecordRef { id: id.to_string() })
+    create_record(&state, Entity::Client, &draft.fields, draft.form.as_deref())
 }
 
 /// Changes fields of a client.

@@ -10,7 +10,7 @@ use tandem_domain::{Entity, Record, RecordId};
 use tandem_store::{EditContext, Store, StoreError};
 use tauri::State;
 
-use super::{edit_fields, local_now_rfc3339, now, record_id, start_of_days, today};
+use super::{create_record, edit_fields, local_now_rfc3339, now, record_id, start_of_days, today};
 use crate::dto::{
     ContactDetail, ContactDraft, EditResult, FieldValues, FollowUpsDue, LoggedContacts, RecordEdit,
     RecordRef, SitesView, UserNamesView,
@@ -45,15 +45,7 @@ pub async fn create_contact(
 ) -> Result<RecordRef, CommandError> {
     let form = draft.form.clone();
     let fields = contact_fields(draft, local_now_rfc3339())?;
-    let id = state.with_store(|store| {
-        let edit = EditContext::at(now());
-        match &form {
-            Some(form) => store.create_record_from_draft(Entity::Contact, &fields, edit, form),
-            None => store.create_record(Entity::Contact, &fields, edit),
-        }
-    })?;
-    state.sync.local_save();
-    Ok(RecordRef { id: id.to_string() })
+    create_record(&state, Entity::Contact, &fields, form.as_deref())
 }
 
 /// A contact of this store that is deleted (`deleted`) or not; any other is not found. A

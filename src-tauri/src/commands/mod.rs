@@ -16,7 +16,7 @@ use chrono::{DateTime, Local, NaiveDate, NaiveTime, TimeZone, Utc};
 use tandem_domain::{Entity, RecordId};
 use tandem_store::{EditContext, Store, StoreError};
 
-use crate::dto::{EditResult, FieldValues};
+use crate::dto::{EditResult, FieldValues, RecordRef};
 use crate::error::CommandError;
 use crate::state::AppState;
 
@@ -66,6 +66,26 @@ fn local_now_rfc3339() -> String {
 /// Parses a record id sent by the UI; a bad one is a validation error of `field`.
 fn record_id(field: &str, text: &str) -> Result<RecordId, CommandError> {
     RecordId::parse(text).map_err(|error| CommandError::invalid_field(field, error.to_string()))
+}
+
+/// Creates a record of `entity` from a form's values (validated, with its history and outbox
+/// rows, in one transaction that forgets the form's kept draft, `draft_form`) and schedules a
+/// sync.
+fn create_record(
+    state: &AppState,
+    entity: Entity,
+    fields: &FieldValues,
+    draft_form: Option<&str>,
+) -> Result<RecordRef, CommandError> {
+    let id = state.with_store(|store| {
+        let edit = EditContext::at(now());
+        match draft_form {
+            Some(form) => store.create_record_from_draft(entity, fields, edit, form),
+            None => store.create_record(entity, fields, edit),
+        }
+    })?;
+    state.sync.local_save();
+    Ok(RecordRef { id: id.to_string() })
 }
 
 /// Writes the fields an edit form changed (every one validated, with its history and outbox
