@@ -1,0 +1,84 @@
+// After a sync that changed something, the screens that list records read them again: a
+// screen mounted before it would otherwise keep showing what was true before it (changes
+// listed as waiting that were just sent, a colleague's new contact missing). App hears the
+// sync's events (`heardSync`); a screen asks to read again with `rereadAfterSync`. A sync
+// that neither sent nor received a change, and after which the counts of the status bar are
+// as they were, reads nothing again: most syncs find nothing to do.
+import { untrack } from 'svelte';
+import type { SyncEvent, SyncStatusView } from '../ipc';
+
+/** The counts of the status bar a sync can change without sending or receiving a value (a
+ * team lead's conflicts are mirrored from the server). */
+type Counts = Pick<SyncStatusView, 'pending_count' | 'rejected_count' | 'open_conflicts'>;
+
+/** What the running sync has done so far. */
+export interface RunningSync {
+  /** The counts shown as it started; null when none were known. */
+  before: Counts | null;
+  /** Whether it has sent or received a change. */
+  moved: boolean;
+}
+
+function counts(status: SyncStatusView | null): Counts | null {
+  if (!status) return null;
+  const { pending_count, rejected_count, open_conflicts } = status;
+  return { pending_count, rejected_count, open_conflicts };
+}
+
+function differ(before: Counts | null, after: SyncStatusView): boolean {
+  return before !== null
+    && (before.pending_count !== after.pending_count
+      || before.rejected_count !== after.rejected_count
+      || before.open_conflicts !== after.open_conflicts);
+}
+
+/**
+ * The running sync after `event` (none once it finished), and whether `event` finished a sync
+ * that changed something. `shown`: the status the app showed when the event came, which is
+ * what a sync is compared with when it starts (the engine says it started again as its push
+ * begins, and after a server restore again midway: the first start counts).
+ */
+export function nextSync(
+  running: RunningSync | null,
+  event: SyncEvent,
+  shown: SyncStatusView | null,
+): { running: RunningSync | null; changed: boolean } {
+  const started = running ?? { before: counts(shown), moved: false };
+  switch (event.event) {
+    case 'started':
+      return { running: started, changed: false };
+    case 'pushed':
+    case 'pulled':
+      return { running: { ...started, moved: started.moved || event.count > 0 }, changed: false };
+    case 'finished':
+      return { running: null, changed: started.moved || differ(started.before, event.status) };
+  }
+}
+
+// How many syncs have changed something since the app started; screens watch it.
+const syncs = $state({ changed: 0 });
+let running: RunningSync | null = null;
+
+/** Hears one event of the sync (App, from `watchSync`), before the status it brings is shown. */
+export function heardSync(event: SyncEvent, shown: SyncStatusView | null): void {
+  const next = nextSync(running, event, shown);
+  running = next.running;
+  if (next.changed) syncs.changed += 1;
+}
+
+/**
+ * Calls `reread` each time a sync that changed something finishes while the calling
+ * component is mounted (not for the syncs before it). Call it as the component initialises.
+ * `reread` runs untracked: the state it reads (a search, a choice) does not call it again.
+ * It should read quietly: keep what is shown until the new answer is there, and on a failure
+ * keep it, since the user did not ask for this read.
+ */
+export function rereadAfterSync(reread: () => void): void {
+  let seen = untrack(() => syncs.changed);
+  $effect(() => {
+    const changed = syncs.changed;
+    if (changed === seen) return;
+    seen = changed;
+    untrack(reread);
+  });
+}
