@@ -8,7 +8,8 @@ import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import App from '../App.svelte';
 import { setLocale } from '../i18n/index.svelte';
 import { keepOpenDraft } from '../lib/drafts';
-import { go, nav } from '../lib/nav.svelte';
+import { go, nav, type Screen } from '../lib/nav.svelte';
+import type { SyncEvent } from '../ipc';
 import { amina, aminaDetail, answerCommands, offlineStatus, session, sitesView, updateOffered } from '../test/commands';
 import ClientForm from './client/ClientForm.svelte';
 import ClientProfile from './client/ClientProfile.svelte';
@@ -2003,5 +2004,190 @@ describe('sign-in on a provisioned laptop', () => {
     const server = screen.getByLabelText('Server address') as HTMLInputElement;
     expect(server.readOnly).toBe(false);
     expect(document.activeElement).toBe(server);
+  });
+});
+
+// The shell's sync events as App hears them (`watch_sync`): a sync that sent two changes and
+// received one, and one that found nothing to do. The status bar shows the same counts before
+// and after either (`offlineStatus`: 12 waiting, 1 refused, 1 conflict).
+const syncedStatus = { ...offlineStatus, online: true, last_error: null, last_sync_at: '2026-12-07T10:00:00Z' };
+const SYNC_CHANGED: SyncEvent[] = [
+  { event: 'started' },
+  { event: 'pushed', count: 2 },
+  { event: 'pulled', count: 1, received: 1, percent: 100 },
+  { event: 'finished', status: syncedStatus },
+];
+const SYNC_NOTHING: SyncEvent[] = [
+  { event: 'started' },
+  { event: 'started' },
+  { event: 'pulled', count: 0, received: 0, percent: 100 },
+  { event: 'finished', status: syncedStatus },
+];
+
+/** The app showing `shown`, with the commands answered as `answers` does (and `overrides`);
+ * `sync` sends a sync's events to it as the shell does, `calls` counts a command's calls. */
+async function appOn(shown: Screen, overrides: Parameters<typeof answerCommands>[0] = {}) {
+  let channel: { onmessage: (event: SyncEvent) => void } | undefined;
+  const invoke = answers({
+    watch_sync: (args) => {
+      channel = args?.onEvent as typeof channel;
+      return null;
+    },
+    ...overrides,
+  });
+  go(shown);
+  const rendered = render(App);
+  await settle();
+  return {
+    ...rendered,
+    invoke,
+    calls: (command: string) => invoke.mock.calls.filter(([called]) => called === command).length,
+    async sync(events: SyncEvent[]) {
+      for (const event of events) channel!.onmessage(event);
+      await settle();
+    },
+  };
+}
+
+/** An answer the test gives when it chooses. */
+function later<T>() {
+  let answer!: (value: T) => void;
+  let fail!: (error: unknown) => void;
+  const promise = new Promise<T>((resolve, reject) => {
+    answer = resolve;
+    fail = reject;
+  });
+  return { promise, answer, fail };
+}
+
+describe('after a sync that changed something', () => {
+  const screensThatRead: [string, Screen, string[]][] = [
+    ['Today', { name: 'today' }, ['recent_clients', 'contacts_logged']],
+  ];
+  for (const [name, shown, reads] of screensThatRead) {
+    it(`${name} reads again after a sync that changed something, not after one that changed nothing`, async () => {
+      const app = await appOn(shown);
+      const counted = () => reads.map(app.calls);
+      const before = counted();
+      expect(before.every((count) => count === 1)).toBe(true);
+      await app.sync(SYNC_NOTHING);
+      expect(counted()).toEqual(before);
+      await app.sync(SYNC_CHANGED);
+      expect(counted()).toEqual(before.map((count) => count + 1));
+      // The status bar's poll, or a sync whose counts came back as they were, reads nothing.
+      await app.sync(SYNC_NOTHING);
+      expect(counted()).toEqual(before.map((count) => count + 1));
+    });
+  }
+
+  describe('Today', () => {
+    const amir = { ...amina, id: '0190f0c4-8d5e-7c3a-9f1e-00000000000b', given_name: 'Amir', family_name: 'Hassan' };
+    const olgaSummary = { ...amina, id: olga, given_name: 'Olga', family_name: 'Ivanova' };
+    const visit = { ...aminaDetail.contacts[0], id: 'c-other-laptop', client_id: null, occurred_at: new Date().toISOString(), topics: ['housing'] };
+
+    it('shows the new recent clients, contacts and search results, keeping the search, its highlight and the focus', async () => {
+      let synced = false;
+      const app = await appOn({ name: 'today' }, {
+        recent_clients: () => (synced ? [olgaSummary, amina] : [amina]),
+        contacts_logged: () => ({ items: synced ? [{ contact: visit, client: null, deleted: false }] : [], more: false }),
+        search_clients: () => (synced ? [amir, amina] : [amina]),
+      });
+      const search = screen.getByLabelText('Find or register a client') as HTMLInputElement;
+      await fireEvent.input(search, { target: { value: 'ami' } });
+      await settle();
+      expect(screen.getByRole('option', { selected: true }).textContent).toContain('Amina Warsame');
+      expect(document.activeElement).toBe(search);
+
+      synced = true;
+      await app.sync(SYNC_CHANGED);
+      const recent = app.container.querySelector('.recent') as HTMLElement;
+      expect(recent.textContent).toContain('Olga Ivanova');
+      const day = screen.getByRole('region', { name: 'Your contacts today' });
+      expect(within(day).getByRole('listitem').getAttribute('data-logged-contact')).toBe('c-other-laptop');
+      const options = screen.getAllByRole('option');
+      expect(options.map((option) => option.querySelector('.name')?.textContent)).toEqual(['Amir Hassan', 'Amina Warsame', '+ Register “ami” as a new client']);
+      // The client highlighted stays highlighted where the list moved it; the box keeps its text
+      // and the focus, and Enter takes that client.
+      expect(screen.getByRole('option', { selected: true }).textContent).toContain('Amina Warsame');
+      expect(search.value).toBe('ami');
+      expect(document.activeElement).toBe(search);
+      await fireEvent.keyDown(search, { key: 'Enter' });
+      await settle();
+      expect(nav.screen).toMatchObject({ name: 'contact', client: { id: amina.id } });
+    });
+
+    it('keeps its lists while they are read again, and the latest read wins over a slower earlier one', async () => {
+      const earlier = { ...visit, id: 'c-earlier' };
+      const reads: ReturnType<typeof later<unknown>>[] = [];
+      let first = true;
+      const app = await appOn({ name: 'today' }, {
+        contacts_logged: () => {
+          if (first) {
+            first = false;
+            return { items: [{ contact: earlier, client: null, deleted: false }], more: false };
+          }
+          reads.push(later());
+          return reads[reads.length - 1].promise;
+        },
+      });
+      const day = () => screen.getByRole('region', { name: /^Your contacts/ });
+      await app.sync(SYNC_CHANGED);
+      // Read again: the list stays as it was meanwhile, not busy.
+      expect(reads).toHaveLength(1);
+      expect(within(day()).getByRole('listitem').getAttribute('data-logged-contact')).toBe('c-earlier');
+      expect(day().getAttribute('aria-busy')).toBe('false');
+      await app.sync(SYNC_CHANGED);
+      expect(reads).toHaveLength(2);
+      reads[1].answer({ items: [{ contact: visit, client: null, deleted: false }], more: false });
+      await settle();
+      reads[0].answer({ items: [{ contact: earlier, client: null, deleted: false }], more: false });
+      await settle();
+      expect(within(day()).getByRole('listitem').getAttribute('data-logged-contact')).toBe('c-other-laptop');
+    });
+
+    it('the week asked for while a sync finishes is what is read again, and shown', async () => {
+      const weekRead = later<unknown>();
+      let asked = 0;
+      const app = await appOn({ name: 'today' }, {
+        contacts_logged: (args) => {
+          asked += 1;
+          if (args?.days === 1) return { items: [], more: false };
+          // The coach's own read of the week is slow; the one after the sync answers at once.
+          return asked === 2 ? weekRead.promise : { items: [{ contact: visit, client: null, deleted: false }], more: false };
+        },
+      });
+      await fireEvent.click(screen.getByRole('button', { name: 'Show the last 7 days' }));
+      await settle();
+      await app.sync(SYNC_CHANGED);
+      const logged = app.invoke.mock.calls.filter(([command]) => command === 'contacts_logged').map(([, args]) => args);
+      expect(logged).toEqual([{ days: 1 }, { days: 7 }, { days: 7 }]);
+      const week = screen.getByRole('region', { name: 'Your contacts of the last 7 days' });
+      expect(within(week).getAllByRole('listitem')).toHaveLength(1);
+      expect(week.getAttribute('aria-busy')).toBe('false');
+      weekRead.answer({ items: [], more: false });
+      await settle();
+      expect(within(week).getAllByRole('listitem')).toHaveLength(1);
+    });
+
+    it('a read again that fails keeps the lists and says nothing', async () => {
+      let synced = false;
+      const fail = () => {
+        if (synced) throw { kind: 'store', message: 'database is locked', field: null };
+      };
+      const app = await appOn({ name: 'today' }, {
+        recent_clients: () => fail() ?? [amina],
+        contacts_logged: () => fail() ?? { items: [{ contact: visit, client: null, deleted: false }], more: false },
+        search_clients: () => fail() ?? [amina],
+      });
+      await fireEvent.input(screen.getByLabelText('Find or register a client'), { target: { value: 'ami' } });
+      await settle();
+      synced = true;
+      await app.sync(SYNC_CHANGED);
+      expect(app.calls('contacts_logged')).toBe(2);
+      expect(app.container.querySelector('.recent')?.textContent).toContain('Amina Warsame');
+      expect(within(screen.getByRole('region', { name: 'Your contacts today' })).getAllByRole('listitem')).toHaveLength(1);
+      expect(screen.getAllByRole('option')).toHaveLength(2);
+      expect(screen.queryByRole('alert')).toBeNull();
+    });
   });
 });
