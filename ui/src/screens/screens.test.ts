@@ -2063,6 +2063,7 @@ function later<T>() {
 describe('after a sync that changed something', () => {
   const screensThatRead: [string, Screen, string[]][] = [
     ['Today', { name: 'today' }, ['recent_clients', 'contacts_logged']],
+    ['Follow-ups', { name: 'follow_ups' }, ['follow_ups_due']],
   ];
   for (const [name, shown, reads] of screensThatRead) {
     it(`${name} reads again after a sync that changed something, not after one that changed nothing`, async () => {
@@ -2187,6 +2188,83 @@ describe('after a sync that changed something', () => {
       expect(app.container.querySelector('.recent')?.textContent).toContain('Amina Warsame');
       expect(within(screen.getByRole('region', { name: 'Your contacts today' })).getAllByRole('listitem')).toHaveLength(1);
       expect(screen.getAllByRole('option')).toHaveLength(2);
+      expect(screen.queryByRole('alert')).toBeNull();
+    });
+  });
+
+  describe('Follow-ups', () => {
+    const person = (given: string) => ({ ...amina, id: `client-${given}`, given_name: given, family_name: null });
+    const followUp = (given: string, coach = 'u-coach1') => ({ contact: { ...aminaDetail.contacts[0], id: `c-${given}`, coach_id: coach }, client: person(given) });
+    const due = (...items: ReturnType<typeof followUp>[]) => ({
+      overdue: { items, total: items.length },
+      today: { items: [], total: 0 },
+      this_week: { items: [], total: 0 },
+    });
+    const names = () => [...document.querySelectorAll('[data-group="overdue"] .name')].map((name) => name.textContent?.trim());
+
+    it('shows the follow-ups as they are after the sync, a new colleague named, keeping the list meanwhile and the focus', async () => {
+      localStorage.clear();
+      const read = later<unknown>();
+      let synced = false;
+      const app = await appOn({ name: 'follow_ups' }, {
+        follow_ups_due: () => (synced ? read.promise : due(followUp('Leila'), followUp('Omar'))),
+        user_names: () => ({ names: synced ? { 'u-coach1': 'coach1', 'u-new': 'coach9' } : { 'u-coach1': 'coach1' } }),
+      });
+      expect(names()).toEqual(['Leila', 'Omar']);
+      const omarsEdit = screen.getByRole('button', { name: 'Edit the follow-up of Omar' });
+      omarsEdit.focus();
+
+      synced = true;
+      await app.sync(SYNC_CHANGED);
+      // Read again: the list stays meanwhile, not replaced by "Loading…".
+      expect(names()).toEqual(['Leila', 'Omar']);
+      expect(screen.queryByText('Loading…')).toBeNull();
+      // Leila's was done on another laptop; a colleague who joined since logged one for Sami.
+      read.answer(due(followUp('Omar'), followUp('Sami', 'u-new')));
+      await settle();
+      expect(names()).toEqual(['Omar', 'Sami']);
+      expect(document.querySelectorAll('[data-group="overdue"] .meta')[1].textContent).toContain('Coach coach9');
+      expect(document.activeElement).toBe(omarsEdit);
+      expect(omarsEdit.isConnected).toBe(true);
+    });
+
+    it('the list read after a sync wins over a slower read the coach asked for before it', async () => {
+      localStorage.clear();
+      const read = later<unknown>();
+      let synced = false;
+      let mineAsked = 0;
+      const app = await appOn({ name: 'follow_ups' }, {
+        follow_ups_due: (args) => {
+          if (!args?.onlyMine) return due(followUp('Leila'), followUp('Omar'));
+          mineAsked += 1;
+          return mineAsked === 1 ? read.promise : synced ? due(followUp('Omar'), followUp('Sami')) : due(followUp('Omar'));
+        },
+      });
+      // The coach asks for only their own; the store is slow to answer, and a sync finishes.
+      await fireEvent.click(screen.getByLabelText('Only mine'));
+      await settle();
+      synced = true;
+      await app.sync(SYNC_CHANGED);
+      expect(names()).toEqual(['Omar', 'Sami']);
+      read.answer(due(followUp('Omar')));
+      await settle();
+      expect(names()).toEqual(['Omar', 'Sami']);
+      localStorage.clear();
+    });
+
+    it('a read again that fails keeps the list and says nothing', async () => {
+      localStorage.clear();
+      let synced = false;
+      const app = await appOn({ name: 'follow_ups' }, {
+        follow_ups_due: () => {
+          if (synced) throw { kind: 'store', message: 'database is locked', field: null };
+          return due(followUp('Leila'));
+        },
+      });
+      synced = true;
+      await app.sync(SYNC_CHANGED);
+      expect(app.calls('follow_ups_due')).toBe(2);
+      expect(names()).toEqual(['Leila']);
       expect(screen.queryByRole('alert')).toBeNull();
     });
   });
