@@ -223,6 +223,7 @@ export const en: Messages = {
   'unsynced.revert': 'Restore this value',
   'unsynced.reverted': 'The earlier value was restored; it is sent like any edit.',
   'unsynced.lead_reviews': 'A team lead reviews conflicts. Until then the value in use stands, and you can keep working with the record.',
+  'unsynced.decided_meanwhile': 'Meanwhile this conflict was decided elsewhere (see Decided conflicts). What you wrote stays here until you cancel it.',
   'unsynced.by_coach': 'By {name} ({count})',
   'devices.title': 'Team laptops',
   'devices.intro': 'A laptop that has not synced for more than {days} days is flagged: what it has not sent exists only on that laptop.',

@@ -223,6 +223,7 @@ export const fi: Messages = {
   'unsynced.revert': 'Palauta tämä arvo',
   'unsynced.reverted': 'Aiempi arvo palautettiin; se lähetetään kuten mikä tahansa muutos.',
   'unsynced.lead_reviews': 'Tiiminvetäjä käy ristiriidat läpi. Siihen asti käytössä oleva arvo on voimassa, ja voit jatkaa työtä tietueen parissa.',
+  'unsynced.decided_meanwhile': 'Tämä ristiriita ratkaistiin sillä välin muualla (katso Ratkaistut ristiriidat). Kirjoittamasi arvo pysyy tässä, kunnes peruutat sen.',
   'unsynced.by_coach': 'Tekijä: {name} ({count})',
   'devices.title': 'Tiimin koneet',
   'devices.intro': 'Kone, joka ei ole synkronoinut yli {days} päivään, merkitään: sen lähettämättömät tiedot ovat vain siinä koneessa.',

@@ -223,6 +223,7 @@ export const sv: Messages = {
   'unsynced.revert': 'Återställ det här värdet',
   'unsynced.reverted': 'Det tidigare värdet återställdes; det skickas som vilken ändring som helst.',
   'unsynced.lead_reviews': 'En teamledare går igenom konflikter. Till dess gäller värdet som används nu, och du kan fortsätta arbeta med posten.',
+  'unsynced.decided_meanwhile': 'Under tiden avgjordes den här konflikten på annat håll (se Avgjorda konflikter). Det du skrev finns kvar här tills du avbryter.',
   'unsynced.by_coach': 'Av {name} ({count})',
   'devices.title': 'Teamets datorer',
   'devices.intro': 'En dator som inte har synkat på mer än {days} dagar markeras: det den inte har skickat finns bara på den datorn.',

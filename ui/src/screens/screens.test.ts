@@ -2064,6 +2064,7 @@ describe('after a sync that changed something', () => {
   const screensThatRead: [string, Screen, string[]][] = [
     ['Today', { name: 'today' }, ['recent_clients', 'contacts_logged']],
     ['Follow-ups', { name: 'follow_ups' }, ['follow_ups_due']],
+    ['Unsynced', { name: 'unsynced' }, ['unsynced']],
   ];
   for (const [name, shown, reads] of screensThatRead) {
     it(`${name} reads again after a sync that changed something, not after one that changed nothing`, async () => {
@@ -2266,6 +2267,150 @@ describe('after a sync that changed something', () => {
       expect(app.calls('follow_ups_due')).toBe(2);
       expect(names()).toEqual(['Leila']);
       expect(screen.queryByRole('alert')).toBeNull();
+    });
+  });
+
+  describe('Unsynced (the review queue)', () => {
+    const teamLead = { session_state: () => ({ ...session, role: 'team_lead' }) };
+    const newConflict = () => ({ ...unsyncedView(true).conflicts[0], id: 9, field: 'email', base_value: null, current_value: 'a@example.fi' });
+    const pendingRows = (container: Element) => [...container.querySelectorAll('tr[data-change]')].map((row) => row.getAttribute('data-change'));
+
+    it('shows what waits, what was refused, the conflicts, the laptops and the duplicates as they are after the sync', async () => {
+      const read = later<unknown>();
+      let synced = false;
+      const app = await appOn({ name: 'unsynced' }, {
+        ...teamLead,
+        unsynced: () => (synced ? read.promise : unsyncedView(true)),
+        team_devices: () => (synced
+          ? { ...teamDevices, devices: teamDevices.devices.map((device) => ({ ...device, pending_count: 0 })) }
+          : teamDevices),
+        duplicates: () => (synced ? { ...duplicatesView, candidates: [] } : duplicatesView),
+      });
+      expect(pendingRows(app.container)).toEqual(['r1', 'p1', 'p2', 'p3']);
+      await app.sync(SYNC_NOTHING);
+      expect([app.calls('unsynced'), app.calls('team_devices'), app.calls('duplicates')]).toEqual([1, 1, 1]);
+
+      synced = true;
+      await app.sync(SYNC_CHANGED);
+      expect([app.calls('unsynced'), app.calls('team_devices'), app.calls('duplicates')]).toEqual([2, 2, 2]);
+      // The laptops and the duplicates came first; the list stays as it was meanwhile.
+      expect((app.container.querySelector('tr[data-device="d1"]') as HTMLElement).children[3].textContent).toBe('0');
+      expect(app.container.querySelector('article.duplicate-pair')).toBeNull();
+      expect(screen.queryByText('Loading…')).toBeNull();
+      expect(pendingRows(app.container)).toEqual(['r1', 'p1', 'p2', 'p3']);
+      // The changes went, a conflict came.
+      read.answer({ ...unsyncedView(true), pending: [], conflicts: [unsyncedView(true).conflicts[0], newConflict()] });
+      await settle();
+      expect(pendingRows(app.container)).toEqual(['r1']);
+      expect(screen.getByText('Nothing is waiting: every change has reached the server.')).toBeTruthy();
+      expect(app.container.querySelector('article[data-conflict="9"]')).not.toBeNull();
+    });
+
+    it('a value being written in a conflict, its refusal and the focus stay over a read again', async () => {
+      let synced = false;
+      const app = await appOn({ name: 'unsynced' }, {
+        ...teamLead,
+        unsynced: () => (synced ? { ...unsyncedView(true), conflicts: [newConflict(), unsyncedView(true).conflicts[0]] } : unsyncedView(true)),
+        resolve_conflict: () => {
+          throw { kind: 'validation', message: 'phone: too short', field: 'phone' };
+        },
+      });
+      const card = () => app.container.querySelector('article[data-conflict="7"]') as HTMLElement;
+      await fireEvent.click(within(card()).getByRole('button', { name: 'Write another value' }));
+      const input = within(card()).getByLabelText('Phone') as HTMLInputElement;
+      await fireEvent.input(input, { target: { value: '040' } });
+      await fireEvent.click(within(card()).getByRole('button', { name: 'Use this value' }));
+      await settle();
+      expect(card().querySelector('.write-other .field-error')?.textContent).toBe('phone: too short');
+      input.focus();
+
+      synced = true;
+      await app.sync(SYNC_CHANGED);
+      expect(app.container.querySelector('article[data-conflict="9"]')).not.toBeNull();
+      expect(within(card()).getByLabelText('Phone')).toBe(input);
+      expect(input.value).toBe('040');
+      expect(document.activeElement).toBe(input);
+      expect(card().querySelector('.write-other .field-error')?.textContent).toBe('phone: too short');
+    });
+
+    it('a conflict decided elsewhere while a value is written for it stays with what was typed, says so, and goes on Cancel', async () => {
+      let synced = false;
+      const view = unsyncedView(true);
+      const other = { ...view.conflicts[0], id: 8, field: 'email' };
+      const decided = { ...view.conflicts[0], status: 'resolved', can_resolve: false, current_value: '+358405556666', resolved_at: '2026-12-07T09:55:00Z' };
+      const app = await appOn({ name: 'unsynced' }, {
+        ...teamLead,
+        unsynced: () => (synced
+          ? { ...view, conflicts: [], closed_conflicts: [decided, ...view.closed_conflicts] }
+          : { ...view, conflicts: [...view.conflicts, other] }),
+      });
+      const card = () => app.container.querySelector('article[data-conflict="7"][data-status="open"]') as HTMLElement | null;
+      await fireEvent.click(within(card()!).getByRole('button', { name: 'Write another value' }));
+      const input = within(card()!).getByLabelText('Phone') as HTMLInputElement;
+      await fireEvent.input(input, { target: { value: '040 555 6666' } });
+
+      synced = true;
+      await app.sync(SYNC_CHANGED);
+      // The conflict nobody was writing for went; the one written for stays, as typed.
+      expect(app.container.querySelector('article[data-conflict="8"]')).toBeNull();
+      expect(within(card()!).getByLabelText('Phone')).toBe(input);
+      expect(input.value).toBe('040 555 6666');
+      expect(within(card()!).getByRole('status').textContent).toBe(
+        'Meanwhile this conflict was decided elsewhere (see Decided conflicts). What you wrote stays here until you cancel it.',
+      );
+      // Sending it would be refused: nothing offers to.
+      expect(within(card()!).queryByRole('button', { name: 'Use this value' })).toBeNull();
+      expect(within(card()!).queryByRole('button', { name: /^Keep this/ })).toBeNull();
+      expect(await seriousViolations(app.container)).toEqual([]);
+      // Another sync keeps it too.
+      await app.sync(SYNC_CHANGED);
+      expect(input.value).toBe('040 555 6666');
+      await fireEvent.click(within(card()!).getByRole('button', { name: 'Cancel' }));
+      await settle();
+      expect(card()).toBeNull();
+      expect(app.container.querySelector('article[data-conflict="7"][data-status="resolved"]')).not.toBeNull();
+    });
+
+    it('the latest read wins over a slower earlier one', async () => {
+      const reads: ReturnType<typeof later<unknown>>[] = [];
+      let synced = false;
+      const app = await appOn({ name: 'unsynced' }, {
+        unsynced: () => {
+          if (!synced) return unsyncedView(false);
+          reads.push(later());
+          return reads[reads.length - 1].promise;
+        },
+      });
+      synced = true;
+      await app.sync(SYNC_CHANGED);
+      await app.sync(SYNC_CHANGED);
+      reads[1].answer({ ...unsyncedView(false), pending: [] });
+      await settle();
+      reads[0].answer(unsyncedView(false));
+      await settle();
+      expect(pendingRows(app.container)).toEqual(['r1']);
+    });
+
+    it('a read again that fails keeps the lists and says nothing', async () => {
+      let synced = false;
+      const fail = (kind: string) => {
+        if (synced) throw { kind, message: 'no', field: null };
+      };
+      const app = await appOn({ name: 'unsynced' }, {
+        ...teamLead,
+        unsynced: () => fail('store') ?? unsyncedView(true),
+        team_devices: () => fail('needs_connection') ?? teamDevices,
+        duplicates: () => fail('needs_connection') ?? duplicatesView,
+      });
+      synced = true;
+      await app.sync(SYNC_CHANGED);
+      expect([app.calls('unsynced'), app.calls('team_devices'), app.calls('duplicates')]).toEqual([2, 2, 2]);
+      expect(pendingRows(app.container)).toEqual(['r1', 'p1', 'p2', 'p3']);
+      expect(app.container.querySelector('tr[data-device="d1"]')).not.toBeNull();
+      expect(app.container.querySelector('article.duplicate-pair')).not.toBeNull();
+      expect(screen.queryByRole('alert')).toBeNull();
+      // The laptops' Refresh was never disabled under the focus.
+      expect((screen.getAllByRole('button', { name: 'Refresh' }) as HTMLButtonElement[]).every((button) => !button.disabled)).toBe(true);
     });
   });
 });
