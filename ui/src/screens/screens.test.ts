@@ -2065,6 +2065,7 @@ describe('after a sync that changed something', () => {
     ['Today', { name: 'today' }, ['recent_clients', 'contacts_logged']],
     ['Follow-ups', { name: 'follow_ups' }, ['follow_ups_due']],
     ['Unsynced', { name: 'unsynced' }, ['unsynced']],
+    ['Client profile', { name: 'client', clientId: amina.id }, ['get_client']],
   ];
   for (const [name, shown, reads] of screensThatRead) {
     it(`${name} reads again after a sync that changed something, not after one that changed nothing`, async () => {
@@ -2411,6 +2412,118 @@ describe('after a sync that changed something', () => {
       expect(screen.queryByRole('alert')).toBeNull();
       // The laptops' Refresh was never disabled under the focus.
       expect((screen.getAllByRole('button', { name: 'Refresh' }) as HTMLButtonElement[]).every((button) => !button.disabled)).toBe(true);
+    });
+  });
+
+  describe('Client profile', () => {
+    const teamLead = { session_state: () => ({ ...session, role: 'team_lead' }) };
+    const deletion = { contact: { ...aminaDetail.contacts[0], id: 'c-deleted' }, deleted_by: 'u-coach2', deleted_by_me: false, deleted_at: '2026-11-26T10:00:00Z' };
+    const colleagues = { ...aminaDetail.contacts[0], id: 'c-colleague', coach_id: 'u-coach2', occurred_at: '2026-12-07T09:00:00+02:00', summary: 'Housing office visit' };
+    const afterSync = { ...aminaDetail, fields: { ...aminaDetail.fields, phone: '+358409999999' }, contacts: [colleagues, ...aminaDetail.contacts], deleted_contacts: [deletion] };
+    const phone = (container: Element) => container.querySelector('dd[data-field="phone"]')?.textContent;
+
+    it('shows the client and the contacts as they are after the sync, keeping the questions open, what is typed and the focus', async () => {
+      const read = later<unknown>();
+      let synced = false;
+      const app = await appOn({ name: 'client', clientId: amina.id }, {
+        ...teamLead,
+        get_client: () => (synced ? read.promise : { ...aminaDetail, deleted_contacts: [deletion] }),
+      });
+      expect(phone(app.container)).toBe('+358401234567');
+      // The erasure asked, the name half typed; the deleted contacts open, a restore asked.
+      await fireEvent.click(screen.getByRole('button', { name: 'Erase client…' }));
+      const typed = screen.getByLabelText(/^To confirm, type the client’s name/) as HTMLInputElement;
+      await fireEvent.input(typed, { target: { value: 'Amina War' } });
+      const deleted = app.container.querySelector('details.deleted-contacts') as HTMLDetailsElement;
+      deleted.open = true;
+      await fireEvent.click(within(deleted).getByRole('button', { name: /^Restore the contact on/ }));
+      await settle();
+      const question = screen.getByRole('group', { name: /^coach2 deleted this contact\. Restore it\?/ });
+      const cancel = within(question).getByRole('button', { name: 'Cancel' });
+      expect(document.activeElement).toBe(cancel);
+
+      synced = true;
+      await app.sync(SYNC_CHANGED);
+      // Read again: the profile stays meanwhile, not replaced by "Loading…".
+      expect(screen.queryByText('Loading…')).toBeNull();
+      expect(phone(app.container)).toBe('+358401234567');
+      read.answer(afterSync);
+      await settle();
+      expect(phone(app.container)).toBe('+358409999999');
+      expect(app.container.querySelector('.edit-contact[data-contact="c-colleague"]')).not.toBeNull();
+      expect(app.container.querySelector('.timeline')?.textContent).toContain('Housing office visit');
+      expect(app.container.querySelector('details.deleted-contacts')).toBe(deleted);
+      expect(deleted.open).toBe(true);
+      expect(question.isConnected).toBe(true);
+      expect(document.activeElement).toBe(cancel);
+      expect(typed.isConnected).toBe(true);
+      expect(typed.value).toBe('Amina War');
+    });
+
+    it('the edit form open is not read again; leaving it shows the client as the sync left it', async () => {
+      let synced = false;
+      const app = await appOn({ name: 'client', clientId: amina.id }, {
+        get_client: () => (synced ? afterSync : aminaDetail),
+        form_draft: () => null,
+        set_form_draft: () => true,
+      });
+      await fireEvent.click(screen.getByRole('button', { name: 'Edit' }));
+      const nickname = screen.getByLabelText('Nickname') as HTMLInputElement;
+      await fireEvent.input(nickname, { target: { value: 'Ami' } });
+
+      synced = true;
+      await app.sync(SYNC_CHANGED);
+      expect(app.calls('get_client')).toBe(1);
+      expect(screen.getByLabelText('Nickname')).toBe(nickname);
+      expect(nickname.value).toBe('Ami');
+      expect((screen.getByLabelText('Phone') as HTMLInputElement).value).toBe('+358401234567');
+      // Unchanged again, the form is left at once, and the profile reads what the sync brought.
+      await fireEvent.input(nickname, { target: { value: '' } });
+      await fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+      await settle();
+      expect(app.calls('get_client')).toBe(2);
+      expect(phone(app.container)).toBe('+358409999999');
+    });
+
+    it('the latest read wins over a slower earlier one', async () => {
+      const reads: ReturnType<typeof later<unknown>>[] = [];
+      let synced = false;
+      const app = await appOn({ name: 'client', clientId: amina.id }, {
+        get_client: () => {
+          if (!synced) return aminaDetail;
+          reads.push(later());
+          return reads[reads.length - 1].promise;
+        },
+      });
+      synced = true;
+      await app.sync(SYNC_CHANGED);
+      await app.sync(SYNC_CHANGED);
+      reads[1].answer(afterSync);
+      await settle();
+      reads[0].answer(aminaDetail);
+      await settle();
+      expect(phone(app.container)).toBe('+358409999999');
+    });
+
+    it('a read again that fails keeps the profile and says nothing; a client erased meanwhile is shown no more', async () => {
+      let failure: { kind: string; message: string; field: null } | null = null;
+      const app = await appOn({ name: 'client', clientId: amina.id }, {
+        get_client: () => {
+          if (failure) throw failure;
+          return aminaDetail;
+        },
+      });
+      failure = { kind: 'store', message: 'database is locked', field: null };
+      await app.sync(SYNC_CHANGED);
+      expect(app.calls('get_client')).toBe(2);
+      expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('Amina Warsame');
+      expect(screen.queryByRole('alert')).toBeNull();
+      // Erased on the server, purged here by the sync: nothing of the client stays on screen.
+      failure = { kind: 'not_found', message: `no client ${amina.id}`, field: null };
+      await app.sync(SYNC_CHANGED);
+      expect(screen.getByRole('alert')).toBeTruthy();
+      expect(screen.queryByText('Amina Warsame')).toBeNull();
+      expect(phone(app.container)).toBeUndefined();
     });
   });
 });
