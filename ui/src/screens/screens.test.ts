@@ -2372,6 +2372,31 @@ describe('after a sync that changed something', () => {
       expect(app.container.querySelector('article[data-conflict="7"][data-status="resolved"]')).not.toBeNull();
     });
 
+    it('a value being sent for a conflict is not taken for a decision made elsewhere by a sync that finishes meanwhile', async () => {
+      const resolved = later<unknown>();
+      let decided = false;
+      const view = unsyncedView(true);
+      const app = await appOn({ name: 'unsynced' }, {
+        ...teamLead,
+        unsynced: () => (decided ? { ...view, conflicts: [] } : view),
+        // The server has resolved it, and a background sync finishes before the answer comes.
+        resolve_conflict: () => {
+          decided = true;
+          return resolved.promise;
+        },
+      });
+      const card = () => app.container.querySelector('article[data-conflict="7"]') as HTMLElement | null;
+      await fireEvent.click(within(card()!).getByRole('button', { name: 'Write another value' }));
+      await fireEvent.input(within(card()!).getByLabelText('Phone'), { target: { value: '040 555 6666' } });
+      await fireEvent.click(within(card()!).getByRole('button', { name: 'Use this value' }));
+      await app.sync(SYNC_CHANGED);
+      expect(screen.queryByText(/decided elsewhere/)).toBeNull();
+      resolved.answer({ ...view, conflicts: [] });
+      await settle();
+      expect(screen.getByText('Conflict resolved.')).toBeTruthy();
+      expect(card()).toBeNull();
+    });
+
     it('the latest read wins over a slower earlier one', async () => {
       const reads: ReturnType<typeof later<unknown>>[] = [];
       let synced = false;
