@@ -2485,6 +2485,32 @@ describe('after a sync that changed something', () => {
       expect(typed.value).toBe('Amina War');
     });
 
+    it('erasing the client here shows no error for the sync the erasure runs, and goes to Today with its notice', async () => {
+      const erased = later<unknown>();
+      let purged = false;
+      const app = await appOn({ name: 'client', clientId: amina.id }, {
+        ...teamLead,
+        get_client: () => {
+          if (purged) throw { kind: 'not_found', message: `no client ${amina.id}`, field: null };
+          return aminaDetail;
+        },
+        // The shell erases on the server, then syncs, which purges the client here, and answers.
+        erase_client: () => {
+          purged = true;
+          return erased.promise;
+        },
+      });
+      await fireEvent.click(screen.getByRole('button', { name: 'Erase client…' }));
+      await fireEvent.input(screen.getByLabelText(/^To confirm, type the client’s name/), { target: { value: 'Amina Warsame' } });
+      await fireEvent.click(screen.getByRole('button', { name: 'Erase permanently' }));
+      await app.sync(SYNC_CHANGED);
+      expect(screen.queryByRole('alert')).toBeNull();
+      erased.answer({ records: 1, purged_here: 1 });
+      await settle();
+      expect(nav.screen).toEqual({ name: 'today' });
+      expect(nav.notice).toMatch(/^The client was erased from the server and from this laptop/);
+    });
+
     it('the edit form open is not read again; leaving it shows the client as the sync left it', async () => {
       let synced = false;
       const app = await appOn({ name: 'client', clientId: amina.id }, {
