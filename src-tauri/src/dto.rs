@@ -569,6 +569,8 @@ pub enum SyncEvent {
     Pulled {
         /// How many, in this page.
         count: u64,
+        /// How many records this page erased from the laptop (an erasure, a retention purge).
+        purged: u64,
         /// How many this sync has received so far.
         received: u64,
         /// How far the pull has come, 0 to 100 (none when the server does not say where it

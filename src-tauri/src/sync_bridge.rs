@@ -291,11 +291,12 @@ impl SyncObserver for ChannelObserver<'_> {
     fn pulled(
         &mut self,
         changes: usize,
-        _applied: &tandem_store::PullApplied,
+        applied: &tandem_store::PullApplied,
         progress: &PullProgress,
     ) {
         self.runtime.send(SyncEvent::Pulled {
             count: changes as u64,
+            purged: applied.purged,
             received: progress.received,
             percent: progress.percent(),
         });
@@ -933,10 +934,43 @@ pub async fn dismiss_duplicate(
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
+    use std::sync::Arc;
 
     use tandem_domain::Rule;
 
     use super::*;
+
+    #[test]
+    fn a_pulled_page_tells_the_ui_the_records_it_purged_beside_the_values_it_brought() {
+        // A page holding only an erasure brings no value; the screens read again for it too.
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let runtime = SyncRuntime::default();
+        let into = Arc::clone(&heard);
+        *lock(&runtime.channel) = Some(Channel::new(move |body| {
+            if let tauri::ipc::InvokeResponseBody::Json(json) = body {
+                lock(&into).push(serde_json::from_str::<serde_json::Value>(&json).unwrap());
+            }
+            Ok(())
+        }));
+        let applied = tandem_store::PullApplied {
+            purged: 2,
+            ..Default::default()
+        };
+        let progress = PullProgress {
+            received: 0,
+            started_at: 7,
+            cursor: 9,
+            head: Some(9),
+            has_more: false,
+        };
+        ChannelObserver { runtime: &runtime }.pulled(0, &applied, &progress);
+        assert_eq!(
+            *lock(&heard),
+            [serde_json::json!({
+                "event": "pulled", "count": 0, "purged": 2, "received": 0, "percent": 100
+            })]
+        );
+    }
 
     #[test]
     fn an_unreachable_server_reaches_the_ui_as_offline() {

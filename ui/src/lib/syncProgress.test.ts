@@ -8,11 +8,11 @@ describe('nextProgress', () => {
     expect(progress).toBeNull();
     progress = nextProgress(progress, { event: 'pushed', count: 3 });
     expect(progress).toBeNull();
-    progress = nextProgress(progress, { event: 'pulled', count: 500, received: 500, percent: 4 });
+    progress = nextProgress(progress, { event: 'pulled', count: 500, purged: 0, received: 500, percent: 4 });
     expect(progress).toEqual({ received: 500, percent: 4 });
     progress = nextProgress(progress, { event: 'pushed', count: 1 });
     expect(progress).toEqual({ received: 500, percent: 4 });
-    progress = nextProgress(progress, { event: 'pulled', count: 500, received: 1000, percent: null });
+    progress = nextProgress(progress, { event: 'pulled', count: 500, purged: 0, received: 1000, percent: null });
     expect(progress).toEqual({ received: 1000, percent: null });
     expect(nextProgress(progress, { event: 'finished', status: offlineStatus })).toBeNull();
     expect(nextProgress(progress, { event: 'started' })).toBeNull();

@@ -15,7 +15,7 @@ type Counts = Pick<SyncStatusView, 'pending_count' | 'rejected_count' | 'open_co
 export interface RunningSync {
   /** The counts shown as it started; null when none were known. */
   before: Counts | null;
-  /** Whether it has sent or received a change. */
+  /** Whether it has sent or received a change (or an erasure). */
   moved: boolean;
 }
 
@@ -48,8 +48,9 @@ export function nextSync(
     case 'started':
       return { running: started, changed: false };
     case 'pushed':
-    case 'pulled':
       return { running: { ...started, moved: started.moved || event.count > 0 }, changed: false };
+    case 'pulled':
+      return { running: { ...started, moved: started.moved || event.count > 0 || event.purged > 0 }, changed: false };
     case 'finished':
       return { running: null, changed: started.moved || differ(started.before, event.status) };
   }

@@ -22,11 +22,15 @@ const finished = (counts: Partial<typeof offlineStatus> = {}): SyncEvent => ({
 describe('nextSync', () => {
   it('a sync that sent or received changes changed something', () => {
     expect(changedBy([{ event: 'started' }, { event: 'pushed', count: 3 }, finished()])).toBe(true);
-    expect(changedBy([{ event: 'started' }, { event: 'pulled', count: 1, received: 1, percent: 100 }, finished()])).toBe(true);
+    expect(changedBy([{ event: 'started' }, { event: 'pulled', count: 1, purged: 0, received: 1, percent: 100 }, finished()])).toBe(true);
+  });
+
+  it('a sync that received only an erasure changed something', () => {
+    expect(changedBy([{ event: 'started' }, { event: 'pulled', count: 0, purged: 1, received: 0, percent: 100 }, finished()])).toBe(true);
   });
 
   it('a sync that sent nothing and received an empty page changed nothing', () => {
-    expect(changedBy([{ event: 'started' }, { event: 'started' }, { event: 'pulled', count: 0, received: 0, percent: 100 }, finished()])).toBe(false);
+    expect(changedBy([{ event: 'started' }, { event: 'started' }, { event: 'pulled', count: 0, purged: 0, received: 0, percent: 100 }, finished()])).toBe(false);
     // A failed one neither.
     expect(changedBy([{ event: 'started' }, finished({ online: false })])).toBe(false);
   });

@@ -2014,13 +2014,13 @@ const syncedStatus = { ...offlineStatus, online: true, last_error: null, last_sy
 const SYNC_CHANGED: SyncEvent[] = [
   { event: 'started' },
   { event: 'pushed', count: 2 },
-  { event: 'pulled', count: 1, received: 1, percent: 100 },
+  { event: 'pulled', count: 1, purged: 0, received: 1, percent: 100 },
   { event: 'finished', status: syncedStatus },
 ];
 const SYNC_NOTHING: SyncEvent[] = [
   { event: 'started' },
   { event: 'started' },
-  { event: 'pulled', count: 0, received: 0, percent: 100 },
+  { event: 'pulled', count: 0, purged: 0, received: 0, percent: 100 },
   { event: 'finished', status: syncedStatus },
 ];
 

@@ -855,6 +855,10 @@ count: number, } | { "event": "pulled",
  */
 count: number, 
 /**
+ * How many records this page erased from the laptop (an erasure, a retention purge).
+ */
+purged: number, 
+/**
  * How many this sync has received so far.
  */
 received: number, 
