@@ -154,10 +154,26 @@ pub struct RecordEdit {
     pub id: String,
     /// Only the fields to change; null clears a field.
     pub fields: FieldValues,
+    /// The values the form was filled with, of the fields it changes: a field whose value is
+    /// no longer that one (a colleague's edit a sync brought while the form was open) refuses
+    /// the save (`changed_meanwhile`, nothing written), so that it is not written over unseen.
+    #[serde(default)]
+    #[ts(optional)]
+    pub before: Option<FieldValues>,
     /// The form whose kept draft this saves (`set_form_draft`): forgotten with the save.
     #[serde(default)]
     #[ts(optional)]
     pub form: Option<String>,
+}
+
+impl RecordEdit {
+    /// What the form's save brings beside its values.
+    pub fn form_save(&self) -> tandem_store::FormSave<'_> {
+        tandem_store::FormSave {
+            before: self.before.as_ref(),
+            draft: self.form.as_deref(),
+        }
+    }
 }
 
 /// A new contact. `client_id` none is an anonymous drop-in visitor. `occurred_at` and

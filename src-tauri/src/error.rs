@@ -38,6 +38,9 @@ pub enum ErrorKind {
     NotAllowed,
     /// The conflict was resolved already (perhaps by another team lead).
     ConflictNotOpen,
+    /// A form's save found fields changed since it was filled in (a colleague's edit a sync
+    /// brought meanwhile): nothing was saved; `field` names the first, `message` all of them.
+    ChangedMeanwhile,
     /// The server refused or failed the request.
     Server,
     /// This laptop's store belongs to another team, server or user.
@@ -153,6 +156,7 @@ impl ErrorKind {
                 ErrorKind::NotFound
             }
             StoreError::SignInMismatch { .. } => ErrorKind::SignInMismatch,
+            StoreError::ChangedMeanwhile { .. } => ErrorKind::ChangedMeanwhile,
             _ => ErrorKind::Store,
         }
     }
@@ -163,7 +167,14 @@ impl From<StoreError> for CommandError {
         if let StoreError::Invalid(domain) = error {
             return domain.into();
         }
-        Self::new(ErrorKind::of_store_error(&error), error.to_string())
+        let field = match &error {
+            StoreError::ChangedMeanwhile { fields, .. } => fields.first().cloned(),
+            _ => None,
+        };
+        Self {
+            field,
+            ..Self::new(ErrorKind::of_store_error(&error), error.to_string())
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 //! else here. The text is the app's own (JSON); the store knows whose it is (the signed-in
 //! user, and the app's name for the form) and which record it is about, so that another user's
 //! draft is neither shown, replaced nor forgotten, saving the form forgets it in the same
-//! transaction (`Store::create_record_from_draft`, `Store::edit_record_from_draft`: never
+//! transaction (`Store::create_record_from_draft`, `Store::edit_record_from_form`: never
 //! saved twice), a draft about a record this store does not hold is not kept, and a purge of
 //! that record (an erasure, a retention purge) drops it: nothing of the client stays behind. A
 //! draft not written for [`DRAFT_KEPT_DAYS`] is forgotten (a coach who left the team, a laptop
@@ -234,6 +234,13 @@ mod tests {
     use crate::purge::{PurgedRecord, purge_records};
     use crate::records::EditContext;
 
+    fn from_draft(form: &str) -> crate::FormSave<'_> {
+        crate::FormSave {
+            draft: Some(form),
+            ..Default::default()
+        }
+    }
+
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 12, 7, 9, 0, 0).unwrap()
     }
@@ -428,7 +435,7 @@ mod tests {
                 .unwrap();
             let input = serde_json::from_value(json!({"phone": phone})).unwrap();
             store
-                .edit_record_from_draft(Entity::Client, amina, &input, at(), "edit:a")
+                .edit_record_from_form(Entity::Client, amina, &input, at(), from_draft("edit:a"))
                 .unwrap();
             assert_eq!(store.form_draft(now()).unwrap(), None);
         }
@@ -436,7 +443,13 @@ mod tests {
             .set_form_draft("edit:a", Some(amina), "phone", now())
             .unwrap();
         let invalid = serde_json::from_value(json!({"phone": "040 12"})).unwrap();
-        let refused = store.edit_record_from_draft(Entity::Client, amina, &invalid, at(), "edit:a");
+        let refused = store.edit_record_from_form(
+            Entity::Client,
+            amina,
+            &invalid,
+            at(),
+            from_draft("edit:a"),
+        );
         assert!(refused.is_err());
         assert!(
             store.form_draft(now()).unwrap().is_some(),

@@ -115,6 +115,22 @@ pub enum StoreError {
         id: tandem_domain::RecordId,
     },
 
+    /// A form's save found fields changed since the form was filled in (a colleague's edit a
+    /// sync brought meanwhile): nothing was written, so that it is not written over unseen.
+    #[error(
+        "{} of {entity} {id} changed since the form was opened (an edit a sync brought \
+         meanwhile); nothing was saved: look at the new value and save again",
+        fields.join(", ")
+    )]
+    ChangedMeanwhile {
+        /// Client or contact.
+        entity: tandem_domain::Entity,
+        /// The record.
+        id: tandem_domain::RecordId,
+        /// The fields whose value is no longer the one the form showed.
+        fields: Vec<String>,
+    },
+
     /// A form's unsaved values are longer than the store keeps.
     #[error("the unsaved form is {bytes} bytes, more than the {max} kept")]
     DraftTooLarge {
@@ -185,6 +201,7 @@ impl StoreError {
             StoreError::RecordNotFound { .. } => "record_not_found",
             StoreError::RejectedChangeNotFound { .. } => "rejected_change_not_found",
             StoreError::DraftTooLarge { .. } => "draft_too_large",
+            StoreError::ChangedMeanwhile { .. } => "changed_meanwhile",
             StoreError::SignInMismatch { .. } => "sign_in_mismatch",
             StoreError::ReportData(_) => "report_data",
             StoreError::DiskFull => "disk_full",

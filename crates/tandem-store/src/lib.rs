@@ -25,7 +25,7 @@ pub use key::{StoreKey, delete_key};
 pub use migrate::SCHEMA_VERSION;
 pub use pull_session::PullSession;
 pub use purge::PurgedRecord;
-pub use records::{DueOrder, EditContext, EditOutcome, FollowUps};
+pub use records::{DueOrder, EditContext, EditOutcome, FollowUps, FormSave};
 pub use search::MAX_SEARCH_RESULTS;
 pub use sites::Site;
 pub use status::StoreStatus;

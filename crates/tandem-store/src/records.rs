@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde_json::Value as Json;
 use tandem_domain::{
     ChangeId, Entity, FieldValue, HlcClock, Record, RecordId, ValidationContext,
@@ -188,7 +188,7 @@ impl Store {
         let mut record = Record::create(entity, id, input, edit.validation())?;
         let mut written: Vec<&str> = input.keys().map(String::as_str).collect();
         if !record.get("consent").is_null() {
-            written.extend(self.record_consent(&mut record, input, edit)?);
+            written.extend(record_consent(&self.conn, &mut record, input, edit)?);
         }
         check_lawful_basis(&record, &written)?;
         let tx = self.conn.transaction()?;
@@ -230,35 +230,39 @@ impl Store {
         changes: &BTreeMap<String, Json>,
         edit: EditContext,
     ) -> Result<EditOutcome, StoreError> {
-        self.edit_record_with(entity, id, changes, edit, None)
+        self.edit_record_from_form(entity, id, changes, edit, FormSave::default())
     }
 
-    /// Changes fields as [`Store::edit_record`] does, from the signed-in user's `form` whose
-    /// draft the store keeps (`drafts.rs`): the draft is forgotten in the same transaction
-    /// (also when nothing differed any more), so an edit saved is never offered again.
-    pub fn edit_record_from_draft(
+    /// Changes fields as [`Store::edit_record`] does, from a form the user filled in. With
+    /// `form.before` (the values the form was filled with, of the fields it sends), a field
+    /// whose value here differs from it, changed meanwhile (a colleague's edit a sync brought
+    /// while the form was open), is not written over unseen: nothing is written, and the error
+    /// names those fields ([`StoreError::ChangedMeanwhile`]); the user sees the new value and
+    /// saves again. With `form.draft`, the signed-in user's form whose draft the store keeps
+    /// (`drafts.rs`): the draft is forgotten in the same transaction (also when nothing
+    /// differed any more), so an edit saved is never offered again.
+    pub fn edit_record_from_form(
         &mut self,
         entity: Entity,
         id: RecordId,
         changes: &BTreeMap<String, Json>,
         edit: EditContext,
-        form: &str,
-    ) -> Result<EditOutcome, StoreError> {
-        self.edit_record_with(entity, id, changes, edit, Some(form))
-    }
-
-    fn edit_record_with(
-        &mut self,
-        entity: Entity,
-        id: RecordId,
-        changes: &BTreeMap<String, Json>,
-        edit: EditContext,
-        draft_form: Option<&str>,
+        form: FormSave<'_>,
     ) -> Result<EditOutcome, StoreError> {
         let ctx = edit.validation();
-        let mut record = self
-            .record(entity, id)?
-            .ok_or(StoreError::RecordNotFound { entity, id })?;
+        // Immediate: what is compared below is what the write replaces (the sync writes on
+        // a connection of its own).
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut record =
+            read_record(&tx, entity, id)?.ok_or(StoreError::RecordNotFound { entity, id })?;
+        if let Some(before) = form.before {
+            let fields = changed_meanwhile(&record, changes, before)?;
+            if !fields.is_empty() {
+                return Err(StoreError::ChangedMeanwhile { entity, id, fields });
+            }
+        }
         let mut changed = Vec::new();
         for (name, json) in changes {
             let spec = field_spec(entity, name)?;
@@ -272,14 +276,13 @@ impl Store {
             .iter()
             .any(|(name, value)| *name == "consent" && !value.is_null())
         {
-            for name in self.record_consent(&mut record, changes, edit)? {
+            for name in record_consent(&tx, &mut record, changes, edit)? {
                 changed.push((name, record.get(name).clone()));
             }
         }
         let written: Vec<&str> = changed.iter().map(|(name, _)| *name).collect();
         check_lawful_basis(&record, &written)?;
-        let tx = self.conn.transaction()?;
-        if let Some(form) = draft_form {
+        if let Some(form) = form.draft {
             crate::drafts::forget(&tx, form)?;
         }
         if changed.is_empty() {
@@ -310,59 +313,9 @@ impl Store {
         })
     }
 
-    /// Recording consent records when and by whom: a write of `consent` that does not give
-    /// `consent_date` or `consent_by` sets them to the day of the edit and the signed-in user.
-    /// Returns the fields it changed.
-    fn record_consent(
-        &self,
-        record: &mut Record,
-        input: &BTreeMap<String, Json>,
-        edit: EditContext,
-    ) -> Result<Vec<&'static str>, StoreError> {
-        let today = Json::String(edit.now.date_naive().format("%Y-%m-%d").to_string());
-        let author = Json::String(meta::author_id(&self.conn)?);
-        let mut filled = Vec::new();
-        for (name, value) in [("consent_date", today), ("consent_by", author)] {
-            if input.contains_key(name) {
-                continue;
-            }
-            let spec = field_spec(record.entity(), name)?;
-            let value = spec.parse_json(&value, edit.validation())?;
-            if *record.get(name) != value {
-                record.set(spec, value);
-                filled.push(spec.name);
-            }
-        }
-        Ok(filled)
-    }
-
     /// One record with all its fields, or `None` if this store has never seen it.
     pub fn record(&self, entity: Entity, id: RecordId) -> Result<Option<Record>, StoreError> {
-        let exists: Option<i64> = self
-            .conn
-            .prepare_cached("SELECT 1 FROM records WHERE entity = ?1 AND record_id = ?2")?
-            .query_row(params![entity.as_str(), id.to_string()], |row| row.get(0))
-            .optional()?;
-        if exists.is_none() {
-            return Ok(None);
-        }
-        let mut statement = self.conn.prepare_cached(
-            "SELECT field, value FROM record_fields WHERE entity = ?1 AND record_id = ?2",
-        )?;
-        let mut record = Record::empty(entity, id);
-        let rows = statement.query_map(params![entity.as_str(), id.to_string()], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-        })?;
-        for row in rows {
-            let (field, value) = row?;
-            // A field this version does not know (written by a newer client) stays in the
-            // table untouched and is simply not shown.
-            let Ok(spec) = field_spec(entity, &field) else {
-                continue;
-            };
-            record.set(spec, spec.parse_json_str(&value, stored_values())?);
-        }
-        Ok(Some(record))
+        read_record(&self.conn, entity, id)
     }
 
     /// Every client, sorted by name; tombstones and duplicates merged into another client
@@ -605,6 +558,100 @@ fn client_sort_key(client: &Record) -> (String, String) {
     (text("family_name"), text("given_name"))
 }
 
+/// Recording consent records when and by whom: a write of `consent` that does not give
+/// `consent_date` or `consent_by` sets them to the day of the edit and the signed-in user.
+/// Returns the fields it changed.
+fn record_consent(
+    conn: &Connection,
+    record: &mut Record,
+    input: &BTreeMap<String, Json>,
+    edit: EditContext,
+) -> Result<Vec<&'static str>, StoreError> {
+    let today = Json::String(edit.now.date_naive().format("%Y-%m-%d").to_string());
+    let author = Json::String(meta::author_id(conn)?);
+    let mut filled = Vec::new();
+    for (name, value) in [("consent_date", today), ("consent_by", author)] {
+        if input.contains_key(name) {
+            continue;
+        }
+        let spec = field_spec(record.entity(), name)?;
+        let value = spec.parse_json(&value, edit.validation())?;
+        if *record.get(name) != value {
+            record.set(spec, value);
+            filled.push(spec.name);
+        }
+    }
+    Ok(filled)
+}
+
+/// What a form's save brings beside its values (`Store::edit_record_from_form`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FormSave<'a> {
+    /// The values the form was filled with, of the fields it sends (a field missing here is
+    /// written whatever it holds now).
+    pub before: Option<&'a BTreeMap<String, Json>>,
+    /// The form whose kept draft is forgotten with the save.
+    pub draft: Option<&'a str>,
+}
+
+/// The fields of `changes` whose value in `record` is not the one the form was filled with
+/// (`before`), in the order of `changes`. Values are compared as the store holds them: the
+/// form's value of a field is read by the field's rules for stored values, so a value the
+/// rules refuse today (written by an older version) still compares.
+fn changed_meanwhile(
+    record: &Record,
+    changes: &BTreeMap<String, Json>,
+    before: &BTreeMap<String, Json>,
+) -> Result<Vec<String>, StoreError> {
+    let mut moved = Vec::new();
+    for name in changes.keys() {
+        let Some(shown) = before.get(name) else {
+            continue;
+        };
+        let spec = field_spec(record.entity(), name)?;
+        let shown = spec.parse_json(shown, stored_values())?;
+        let now = record.get(spec.name);
+        // An empty set, or a deletion mark never set, is as empty as a field never written.
+        let empty = |value: &FieldValue| value.is_null() || *value == spec.empty_value();
+        if *now != shown && !(empty(now) && empty(&shown)) {
+            moved.push(name.clone());
+        }
+    }
+    Ok(moved)
+}
+
+/// The record `id` of `entity` as `conn` reads it now (see [`Store::record`]).
+fn read_record(
+    conn: &Connection,
+    entity: Entity,
+    id: RecordId,
+) -> Result<Option<Record>, StoreError> {
+    let exists: Option<i64> = conn
+        .prepare_cached("SELECT 1 FROM records WHERE entity = ?1 AND record_id = ?2")?
+        .query_row(params![entity.as_str(), id.to_string()], |row| row.get(0))
+        .optional()?;
+    if exists.is_none() {
+        return Ok(None);
+    }
+    let mut statement = conn.prepare_cached(
+        "SELECT field, value FROM record_fields WHERE entity = ?1 AND record_id = ?2",
+    )?;
+    let mut record = Record::empty(entity, id);
+    let rows = statement.query_map(params![entity.as_str(), id.to_string()], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+    })?;
+    for row in rows {
+        let (field, value) = row?;
+        // A field this version does not know (written by a newer client) stays in the
+        // table untouched and is simply not shown.
+        let Ok(spec) = field_spec(entity, &field) else {
+            continue;
+        };
+        record.set(spec, spec.parse_json_str(&value, stored_values())?);
+    }
+    Ok(Some(record))
+}
+
 /// Writes changed fields: the new current value, a history row and an outbox row each.
 /// `base_version` of the outbox row is the server version this device last saw of the field
 /// (0 for a field the server has never had).
@@ -685,6 +732,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::ServerWrite;
     use crate::connection::{fill_the_disk, free_the_disk, query_plan, test_store};
 
     #[test]
@@ -1097,6 +1145,85 @@ mod tests {
         assert_eq!(names(8), ["Olga", "Amina", "Ali", "Jari"]);
         assert_eq!(names(3), ["Olga", "Amina", "Ali"]);
         assert_eq!(names(1), ["Olga"]);
+    }
+
+    #[test]
+    fn a_forms_save_over_a_field_a_sync_changed_meanwhile_writes_nothing_until_saved_again() {
+        let (_dir, mut store) = test_store();
+        let at = EditContext::at(Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).unwrap());
+        // A client the laptop pulled, as the form opens with it.
+        let amina = RecordId::from_uuid(Uuid::from_u128(0xa1));
+        let pulled = |seq: u64, field: &str, value: Json| ServerWrite {
+            seq,
+            entity: "client".to_owned(),
+            record_id: *amina.as_uuid(),
+            field: field.to_owned(),
+            value: value.to_string(),
+            version: seq,
+            hlc: format!("1768471200000-{seq:05}-colleague"),
+            author_id: Uuid::from_u128(0xc011),
+        };
+        let synced = [
+            pulled(1, "given_name", json!("Amina")),
+            pulled(2, "phone", json!("040 123 4567")),
+            pulled(3, "notes", json!("Rent.")),
+        ];
+        store.record_server_writes(&synced, at.now).unwrap();
+        // As the app shows them (a phone number in its international form).
+        let shown: BTreeMap<String, Json> = serde_json::from_value(json!({
+            "phone": "+358401234567", "notes": "Rent.", "languages": [], "nickname": null
+        }))
+        .unwrap();
+        // Meanwhile a sync brings a colleague's phone number.
+        store
+            .record_server_writes(&[pulled(4, "phone", json!("040 765 4321"))], at.now)
+            .unwrap();
+        let pending = store.pending_count().unwrap();
+        let typed =
+            |fields: Json| -> BTreeMap<String, Json> { serde_json::from_value(fields).unwrap() };
+        let save = |store: &mut Store,
+                    fields: &BTreeMap<String, Json>,
+                    before: &BTreeMap<String, Json>| {
+            store.edit_record_from_form(
+                Entity::Client,
+                amina,
+                fields,
+                at,
+                FormSave {
+                    before: Some(before),
+                    draft: None,
+                },
+            )
+        };
+
+        // The coach's phone number and notes: refused whole, the colleague's number kept.
+        let mine = typed(json!({ "phone": "040 111 2222", "notes": "Rent and work." }));
+        let error = save(&mut store, &mine, &shown).unwrap_err();
+        assert!(
+            matches!(&error, StoreError::ChangedMeanwhile { fields, .. } if fields == &["phone"]),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("phone of client"), "{error}");
+        let now = store.record(Entity::Client, amina).unwrap().unwrap();
+        assert_eq!(now.get("phone").as_text(), Some("+358407654321"));
+        assert_eq!(now.get("notes").as_text(), Some("Rent."));
+        assert_eq!(store.pending_count().unwrap(), pending, "nothing queued");
+
+        // Fields the form does not send, and an empty set shown as empty, refuse nothing.
+        let notes = typed(json!({ "notes": "Rent and work.", "languages": [] }));
+        assert_eq!(
+            save(&mut store, &notes, &shown).unwrap().changed_fields,
+            ["notes"]
+        );
+        // Seen, the colleague's number is replaced on purpose.
+        let seen = typed(json!({ "phone": "+358407654321" }));
+        let phone = typed(json!({ "phone": "040 111 2222" }));
+        assert_eq!(
+            save(&mut store, &phone, &seen).unwrap().changed_fields,
+            ["phone"]
+        );
+        let saved = store.record(Entity::Client, amina).unwrap().unwrap();
+        assert_eq!(saved.get("phone").as_text(), Some("+358401112222"));
     }
 
     #[test]

@@ -68,8 +68,14 @@ pub async fn edit_client(
     edit: RecordEdit,
 ) -> Result<EditResult, CommandError> {
     let id = record_id("id", &edit.id)?;
-    let form = edit.form.as_deref();
-    edit_fields(&state, Entity::Client, id, &edit.fields, form, |_| Ok(()))
+    edit_fields(
+        &state,
+        Entity::Client,
+        id,
+        &edit.fields,
+        edit.form_save(),
+        |_| Ok(()),
+    )
 }
 
 #[cfg(test)]
@@ -117,5 +123,41 @@ mod tests {
         );
         let saved = block_on(get_client(state(), id)).unwrap();
         assert_eq!(saved.fields["given_name"], json!("Olga"));
+    }
+
+    #[test]
+    fn an_edit_over_a_field_changed_since_the_form_opened_is_refused_naming_it() {
+        let (app, _data) = unlocked_app();
+        let state = || app.state::<AppState>();
+        let new = ClientDraft {
+            fields: serde_json::from_value(json!({"given_name": "Olga", "notes": "Rent."}))
+                .unwrap(),
+            form: None,
+        };
+        let id = block_on(create_client(state(), new)).unwrap().id;
+        let edit = |fields, before| RecordEdit {
+            id: id.clone(),
+            fields: serde_json::from_value(fields).unwrap(),
+            before: Some(serde_json::from_value(before).unwrap()),
+            form: None,
+        };
+        // The form showed other notes than the store holds now.
+        let refused = block_on(edit_client(
+            state(),
+            edit(json!({"notes": "Work."}), json!({"notes": "Rent?"})),
+        ))
+        .unwrap_err();
+        assert_eq!(refused.kind, ErrorKind::ChangedMeanwhile);
+        assert_eq!(refused.field.as_deref(), Some("notes"));
+        assert_eq!(
+            block_on(get_client(state(), id.clone())).unwrap().fields["notes"],
+            json!("Rent.")
+        );
+        let saved = block_on(edit_client(
+            state(),
+            edit(json!({"notes": "Work."}), json!({"notes": "Rent."})),
+        ))
+        .unwrap();
+        assert_eq!(saved.changed_fields, ["notes"]);
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::Local;
 use serde_json::{Value as Json, json};
 use tandem_domain::{Entity, Record, RecordId};
-use tandem_store::{EditContext, Store, StoreError};
+use tandem_store::{EditContext, FormSave, Store, StoreError};
 use tauri::State;
 
 use super::{create_record, edit_fields, local_now_rfc3339, now, record_id, start_of_days, today};
@@ -97,10 +97,14 @@ pub async fn edit_contact(
     edit: RecordEdit,
 ) -> Result<EditResult, CommandError> {
     let id = record_id("id", &edit.id)?;
-    let form = edit.form.as_deref();
-    edit_fields(&state, Entity::Contact, id, &edit.fields, form, |store| {
-        live_contact(store, id).map(drop)
-    })
+    edit_fields(
+        &state,
+        Entity::Contact,
+        id,
+        &edit.fields,
+        edit.form_save(),
+        |store| live_contact(store, id).map(drop),
+    )
 }
 
 /// Deletes a contact logged by mistake: it leaves every list and report, and its tombstone
@@ -119,7 +123,10 @@ pub async fn delete_contact(
         Entity::Contact,
         id,
         &deleted,
-        form.as_deref(),
+        FormSave {
+            before: None,
+            draft: form.as_deref(),
+        },
         |store| live_contact(store, id).map(drop),
     )?;
     Ok(())
@@ -131,9 +138,14 @@ pub async fn delete_contact(
 pub async fn restore_contact(state: State<'_, AppState>, id: String) -> Result<(), CommandError> {
     let id = record_id("id", &id)?;
     let restored = BTreeMap::from([("deleted".to_owned(), json!(false))]);
-    edit_fields(&state, Entity::Contact, id, &restored, None, |store| {
-        contact_deleted_or_not(store, id, true).map(drop)
-    })?;
+    edit_fields(
+        &state,
+        Entity::Contact,
+        id,
+        &restored,
+        FormSave::default(),
+        |store| contact_deleted_or_not(store, id, true).map(drop),
+    )?;
     Ok(())
 }
 
@@ -286,6 +298,7 @@ mod tests {
         let edit = RecordEdit {
             id: contact.clone(),
             fields: fields(json!({"summary": "CV and cover letter", "duration_min": 20})),
+            before: None,
             form: Some(correction),
         };
         let edited = block_on(edit_contact(state(), edit)).unwrap();
@@ -345,6 +358,7 @@ mod tests {
         let edit = RecordEdit {
             id: contact.clone(),
             fields: fields(json!({"summary": "edited after deletion"})),
+            before: None,
             form: None,
         };
         assert_eq!(

@@ -14,7 +14,7 @@ pub mod window;
 
 use chrono::{DateTime, Local, NaiveDate, NaiveTime, TimeZone, Utc};
 use tandem_domain::{Entity, RecordId};
-use tandem_store::{EditContext, Store, StoreError};
+use tandem_store::{EditContext, FormSave, Store, StoreError};
 
 use crate::dto::{EditResult, FieldValues, RecordRef};
 use crate::error::CommandError;
@@ -90,21 +90,19 @@ fn create_record(
 
 /// Writes the fields an edit form changed (every one validated, with its history and outbox
 /// rows, in one transaction) once `check` accepts the record's store, and schedules a sync.
+/// `form`: the values the form was filled with (a field changed meanwhile refuses the save)
+/// and its kept draft (forgotten with the save).
 fn edit_fields(
     state: &AppState,
     entity: Entity,
     id: RecordId,
     fields: &FieldValues,
-    draft_form: Option<&str>,
+    form: FormSave<'_>,
     check: impl FnOnce(&Store) -> Result<(), StoreError>,
 ) -> Result<EditResult, CommandError> {
     let outcome = state.with_store(|store| {
         check(store)?;
-        let edit = EditContext::at(now());
-        match draft_form {
-            Some(form) => store.edit_record_from_draft(entity, id, fields, edit, form),
-            None => store.edit_record(entity, id, fields, edit),
-        }
+        store.edit_record_from_form(entity, id, fields, EditContext::at(now()), form)
     })?;
     state.sync.local_save();
     Ok(EditResult {

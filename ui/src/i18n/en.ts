@@ -329,6 +329,9 @@ export const en: Messages = {
   'error.needs_connection': 'This needs a connection to the server. Nothing was changed; try again when online.',
   'error.not_allowed': 'Only a team lead can do this.',
   'error.conflict_not_open': 'This conflict has already been resolved, perhaps by another team lead. The list is up to date now.',
+  'error.changed_meanwhile': 'This record was changed elsewhere while the form was open, and nothing was saved, so that the other change is not lost. Check the values and save again.',
+  'form.changed_meanwhile': 'Changed elsewhere while the form was open: now “{value}”. Save again to replace it with what you typed.',
+  'form.emptied_meanwhile': 'Emptied elsewhere while the form was open. Save again to keep what you typed.',
   'error.unknown': 'Something went wrong.',
 
   'reports.title': 'Participant report',

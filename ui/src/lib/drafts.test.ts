@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { answerCommands } from '../test/commands';
-import { applyEditChanges, DraftKeeper } from './drafts';
+import { applyEditChanges, DraftKeeper, rebaseEdit } from './drafts';
 
 describe('an edit kept as a draft', () => {
   const current = { phone: '+358401234567', follow_up_on: '2026-12-10', follow_up_done: false, summary: 'CV', duration_min: 20 };
@@ -92,5 +92,24 @@ describe('the draft keeper', () => {
     expect(await keeper.keepNow()).toBe(false);
     expect(calls).toEqual(['keep']);
     keeper.stop();
+  });
+});
+
+describe('rebaseEdit', () => {
+  it('keeps what was typed, shows the new values elsewhere, and names what moved under the typing', () => {
+    const shown = { phone: '+358401234567', notes: 'Rent.', languages: ['fi'], nickname: null };
+    const typed = { phone: '+358401112222', notes: 'Rent and work.' };
+    const now = { phone: '+358407654321', notes: 'Rent.', languages: ['fi', 'ar'], nickname: 'Ami' };
+    expect(rebaseEdit(shown, typed, now)).toEqual({
+      values: { phone: '+358401112222', notes: 'Rent and work.', languages: ['fi', 'ar'], nickname: 'Ami' },
+      moved: ['phone'],
+    });
+  });
+
+  it('names nothing changed elsewhere to what was typed, nor sets merely reordered or emptied alike', () => {
+    const shown = { phone: '+358401234567', tags: ['a', 'b'], topics: [] as string[] };
+    const typed = { phone: '+358407654321', tags: ['c'], topics: ['work'] };
+    const now = { phone: '+358407654321', tags: ['b', 'a'], topics: null };
+    expect(rebaseEdit(shown, typed, now).moved).toEqual([]);
   });
 });

@@ -248,3 +248,28 @@ export function applyEditChanges(
   }
   return { values, stale };
 }
+
+/**
+ * An edit's save was refused because fields changed elsewhere since the form was filled in
+ * (`changed_meanwhile`): the form goes on from the record as it is now (`now`). What the user
+ * changed (`typed`, against `shown`, what the form was filled with) stays; every other field
+ * shows its new value. `moved`: the fields the user changed that changed elsewhere too, to
+ * something else than what they typed (the ones to look at before saving again).
+ */
+export function rebaseEdit(
+  shown: Record<string, JsonValue>,
+  typed: Record<string, JsonValue>,
+  now: Record<string, JsonValue>,
+): { values: Record<string, JsonValue>; moved: string[] } {
+  const plain = (value: JsonValue | undefined): JsonValue =>
+    value === undefined || (Array.isArray(value) && value.length === 0) ? null : value;
+  const same = (a: JsonValue | undefined, b: JsonValue | undefined) => {
+    const [x, y] = [plain(a), plain(b)];
+    return Array.isArray(x) && Array.isArray(y)
+      ? JSON.stringify([...x].sort()) === JSON.stringify([...y].sort())
+      : JSON.stringify(x) === JSON.stringify(y);
+  };
+  const values = { ...now, ...typed };
+  const moved = Object.keys(typed).filter((name) => !same(now[name], shown[name]) && !same(now[name], typed[name]));
+  return { values, moved };
+}

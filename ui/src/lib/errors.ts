@@ -1,6 +1,7 @@
 // Translated, friendly messages for command errors. The UI never matches on the English detail.
-import { AppError, toAppError, type ErrorKind, type RejectCode, type Rule } from '../ipc';
+import { AppError, toAppError, type ErrorKind, type JsonValue, type RejectCode, type Rule } from '../ipc';
 import { fieldLabel, t } from '../i18n/index.svelte';
+import { fieldValueText } from './fieldText';
 
 // Every kind the shell sends (generated from Rust): TypeScript refuses this table when a
 // kind has no entry, and errors.test.ts a kind without a text in every language.
@@ -24,6 +25,7 @@ const KNOWN: Record<ErrorKind, true> = {
   needs_connection: true,
   not_allowed: true,
   conflict_not_open: true,
+  changed_meanwhile: true,
   locked_out: true,
   file_not_saved: true,
   updates_off: true,
@@ -116,6 +118,13 @@ export function fieldErrors(error: unknown): Record<string, string> {
     return { [appError.field]: t(`refusal.${appError.reasonCode}`) };
   }
   return { [appError.field]: appError.message };
+}
+
+/** Beside a field a save found changed elsewhere since the form was filled in (and the user
+ * changed too): what it holds now. */
+export function changedMeanwhileText(entity: 'client' | 'contact', name: string, now: JsonValue | undefined): string {
+  const text = fieldValueText(entity, name, now);
+  return text ? t('form.changed_meanwhile', { value: text }) : t('form.emptied_meanwhile');
 }
 
 export { AppError };

@@ -887,7 +887,7 @@ describe('correcting a contact', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Housing' }));
     await fireEvent.input(screen.getByLabelText('Duration (minutes)'), { target: { value: '45' } });
     await fireEvent.keyDown(container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
-    await waitFor(() => expect(invoke).toHaveBeenCalledWith('edit_contact', { edit: { id: contact.id, fields: { topics: ['employment'], duration_min: 45 }, form: `edit-contact:${contact.id}` } }));
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith('edit_contact', { edit: { id: contact.id, fields: { topics: ['employment'], duration_min: 45 }, before: { topics: ['employment', 'housing'], duration_min: 20 }, form: `edit-contact:${contact.id}` } }));
     expect(invoke).not.toHaveBeenCalledWith('create_contact', expect.anything());
     await waitFor(() => expect(nav.screen).toEqual(returnTo));
     expect(nav.notice).toBe('Contact updated.');
@@ -955,7 +955,7 @@ describe('correcting a contact', () => {
     expect((screen.getByLabelText('How') as HTMLSelectElement).value).toBe('');
     await fireEvent.input(screen.getByLabelText('Summary'), { target: { value: 'Called back about the CV.' } });
     await fireEvent.keyDown(container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
-    await waitFor(() => expect(invoke).toHaveBeenCalledWith('edit_contact', { edit: { id: contact.id, fields: { summary: 'Called back about the CV.' }, form: `edit-contact:${contact.id}` } }));
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith('edit_contact', { edit: { id: contact.id, fields: { summary: 'Called back about the CV.' }, before: { summary: null }, form: `edit-contact:${contact.id}` } }));
   });
 
   it('a follow-up moved to another day is no longer done', async () => {
@@ -969,7 +969,7 @@ describe('correcting a contact', () => {
     await fireEvent.change(screen.getByLabelText('Follow up on'), { target: { value: '2026-12-15' } });
     expect((screen.getByLabelText('Follow-up done') as HTMLInputElement).checked).toBe(false);
     await fireEvent.keyDown(container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
-    await waitFor(() => expect(invoke).toHaveBeenCalledWith('edit_contact', { edit: { id: contact.id, fields: { follow_up_on: '2026-12-15', follow_up_done: false }, form: `edit-contact:${contact.id}` } }));
+    await waitFor(() => expect(invoke).toHaveBeenCalledWith('edit_contact', { edit: { id: contact.id, fields: { follow_up_on: '2026-12-15', follow_up_done: false }, before: { follow_up_on: '2026-12-01', follow_up_done: true }, form: `edit-contact:${contact.id}` } }));
   });
 
   it('while deleting is asked, the safe answer has the focus, Escape answers no and Ctrl+Enter saves nothing', async () => {
@@ -1056,7 +1056,7 @@ describe('correcting a contact', () => {
     await fireEvent.input(screen.getByLabelText('Summary'), { target: { value: 'Called back.' } });
     await fireEvent.keyDown(container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
     await waitFor(() => expect(nav.screen.name).toBe('follow_ups'));
-    expect(invoke).toHaveBeenCalledWith('edit_contact', { edit: { id: contact.id, fields: { summary: 'Called back.' }, form: `edit-contact:${contact.id}` } });
+    expect(invoke).toHaveBeenCalledWith('edit_contact', { edit: { id: contact.id, fields: { summary: 'Called back.' }, before: { summary: 'CV reviewed' }, form: `edit-contact:${contact.id}` } });
     expect(screen.queryByRole('group', { name: /^Leave without saving\?/ })).toBeNull();
   });
 
@@ -1343,7 +1343,7 @@ describe('correcting a contact', () => {
     expect(container.querySelectorAll('.draft-stale li').length).toBe(1);
     await fireEvent.keyDown(container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
     await waitFor(() =>
-      expect(invoke).toHaveBeenCalledWith('edit_contact', { edit: { id: contact.id, fields: { duration_min: 45 }, form: `edit-contact:${contact.id}` } }),
+      expect(invoke).toHaveBeenCalledWith('edit_contact', { edit: { id: contact.id, fields: { duration_min: 45 }, before: { duration_min: 20 }, form: `edit-contact:${contact.id}` } }),
     );
     expect(slot.kept).toBeNull();
   });
@@ -1378,7 +1378,7 @@ describe('correcting a contact', () => {
     expect([...container.querySelectorAll('.draft-stale li')].map((li) => li.textContent)).toEqual(['Family name: Warsame-Ali']);
     await fireEvent.click(container.querySelector('form.client-form button[type="submit"]')!);
     await waitFor(() =>
-      expect(invoke).toHaveBeenCalledWith('edit_client', { edit: { id: amina.id, fields: { phone: '040 555 6666' }, form: `edit-client:${amina.id}` } }),
+      expect(invoke).toHaveBeenCalledWith('edit_client', { edit: { id: amina.id, fields: { phone: '040 555 6666' }, before: { phone: '+358401234567' }, form: `edit-client:${amina.id}` } }),
     );
     expect(slot.kept).toBeNull();
   });
@@ -2576,5 +2576,70 @@ describe('after a sync that changed something', () => {
       expect(screen.queryByText('Amina Warsame')).toBeNull();
       expect(phone(app.container)).toBeUndefined();
     });
+  });
+});
+
+describe('a save over a field changed elsewhere while the form was open', () => {
+  const changedMeanwhile = (field: string) => Promise.reject({ kind: 'changed_meanwhile', message: `${field} changed`, field });
+
+  it('the client form keeps what was typed, shows the new values, names the field typed over, and saves on the second try', async () => {
+    let edits = 0;
+    const now = { ...aminaDetail, fields: { ...aminaDetail.fields, phone: '+358407654321', family_name: 'Warsame Ali' } };
+    const invoke = answers({
+      get_client: () => now,
+      edit_client: () => (++edits === 1 ? changedMeanwhile('phone') : { changed_fields: ['phone'] }),
+    });
+    const onsaved = vi.fn();
+    const { container } = render(ClientForm, { detail: aminaDetail, draftOf: amina.id, oncancel: () => {}, onsaved });
+    await settle();
+    await fireEvent.input(screen.getByLabelText('Phone'), { target: { value: '040 555 6666' } });
+    await fireEvent.click(container.querySelector('form.client-form button[type="submit"]')!);
+    await settle();
+    expect(invoke).toHaveBeenCalledWith('edit_client', { edit: { id: amina.id, fields: { phone: '040 555 6666' }, before: { phone: '+358401234567' }, form: `edit-client:${amina.id}` } });
+    expect(onsaved).not.toHaveBeenCalled();
+    // What was typed stays, beside what the phone holds now; the family name a colleague
+    // corrected (not typed here) shows its new value and is not sent.
+    const phone = screen.getByLabelText('Phone') as HTMLInputElement;
+    expect(phone.value).toBe('040 555 6666');
+    expect(document.getElementById(phone.getAttribute('aria-describedby')!.split(' ')[0])!.textContent).toMatch(
+      /^Changed elsewhere while the form was open: now “.*7654321”\. Save again to replace it with what you typed\.$/,
+    );
+    expect(document.activeElement).toBe(phone);
+    expect((screen.getByLabelText('Family name') as HTMLInputElement).value).toBe('Warsame Ali');
+
+    await fireEvent.click(container.querySelector('form.client-form button[type="submit"]')!);
+    await settle();
+    expect(invoke.mock.calls.filter(([command]) => command === 'edit_client')).toEqual([
+      ['edit_client', expect.anything()],
+      ['edit_client', { edit: { id: amina.id, fields: { phone: '040 555 6666' }, before: { phone: '+358407654321' }, form: `edit-client:${amina.id}` } }],
+    ]);
+    expect(onsaved).toHaveBeenCalledOnce();
+  });
+
+  it('a correction keeps what was typed, shows the new values, names the field typed over, and saves on the second try', async () => {
+    const contact = aminaDetail.contacts[0];
+    let edits = 0;
+    let current = contact;
+    const invoke = answers({
+      get_contact: () => ({ contact: current, client: amina }),
+      edit_contact: () => (++edits === 1 ? changedMeanwhile('duration_min') : { changed_fields: ['duration_min'] }),
+    });
+    const { container } = render(ContactForm, { client: amina, contactId: contact.id, returnTo: { name: 'today' } });
+    await settle();
+    await fireEvent.input(screen.getByLabelText('Duration (minutes)'), { target: { value: '45' } });
+    current = { ...contact, duration_min: 30, summary: 'CV reviewed and sent' };
+    await fireEvent.keyDown(container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
+    await settle();
+    const duration = screen.getByLabelText('Duration (minutes)') as HTMLInputElement;
+    expect(duration.value).toBe('45');
+    expect(container.textContent).toContain('Changed elsewhere while the form was open: now “30');
+    expect((screen.getByLabelText('Summary') as HTMLTextAreaElement).value).toBe('CV reviewed and sent');
+
+    await fireEvent.keyDown(container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
+    await settle();
+    expect(invoke.mock.calls.filter(([command]) => command === 'edit_contact')).toEqual([
+      ['edit_contact', expect.anything()],
+      ['edit_contact', { edit: { id: contact.id, fields: { duration_min: 45 }, before: { duration_min: 30 }, form: `edit-contact:${contact.id}` } }],
+    ]);
   });
 });

@@ -3,7 +3,7 @@
 
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
 
-export type ErrorKind = "validation" | "not_found" | "keyring_unavailable" | "store_unreadable" | "update_required" | "locked" | "not_signed_in" | "wrong_password" | "locked_out" | "offline" | "needs_connection" | "not_allowed" | "conflict_not_open" | "server" | "sign_in_mismatch" | "device_revoked" | "device_not_recognised" | "invalid_provisioning" | "disk_full" | "store" | "file_not_saved" | "not_on_server" | "updates_off" | "update_unverified" | "update_failed";
+export type ErrorKind = "validation" | "not_found" | "keyring_unavailable" | "store_unreadable" | "update_required" | "locked" | "not_signed_in" | "wrong_password" | "locked_out" | "offline" | "needs_connection" | "not_allowed" | "conflict_not_open" | "changed_meanwhile" | "server" | "sign_in_mismatch" | "device_revoked" | "device_not_recognised" | "invalid_provisioning" | "disk_full" | "store" | "file_not_saved" | "not_on_server" | "updates_off" | "update_unverified" | "update_failed";
 
 export type Rule = { "rule": "required" } | { "rule": "empty" } | { "rule": "too_long", 
 /**
@@ -266,6 +266,12 @@ id: string,
  * Only the fields to change; null clears a field.
  */
 fields: { [key in string]: JsonValue }, 
+/**
+ * The values the form was filled with, of the fields it changes: a field whose value is
+ * no longer that one (a colleague's edit a sync brought while the form was open) refuses
+ * the save (`changed_meanwhile`, nothing written), so that it is not written over unseen.
+ */
+before?: { [key in string]: JsonValue }, 
 /**
  * The form whose kept draft this saves (`set_form_draft`): forgotten with the save.
  */
