@@ -297,8 +297,8 @@ impl ValidationContext {
 }
 
 /// The canonical value of a field. It can only be made by validating input against a
-/// [`FieldSpec`] (or by a merge of valid values), so a `FieldValue` in hand is always valid
-/// for the field it came from.
+/// [`FieldSpec`] (or by a merge of valid values, itself validated), so a `FieldValue` in hand
+/// is always valid for the field it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldValue(pub(crate) Inner);
 

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::fields::{FieldValue, Inner, MergePolicy};
+use crate::fields::{FieldSpec, FieldValue, Inner, MergePolicy, ValidationContext};
 use crate::hlc::Hlc;
 
 /// One side of a concurrent write: its value and clock.
@@ -38,10 +38,12 @@ pub enum Resolution {
         /// The side whose value stands.
         winner: Side,
     },
-    /// `set`, or `text` without overlapping edits: both sides' changes combined.
+    /// `set`, or `text` without overlapping edits: both sides' changes combined, a valid
+    /// value of the field.
     Merged(FieldValue),
-    /// `review`, or `text` with overlapping edits: the winner by HLC stands provisionally
-    /// and an open conflict keeps both values for a team lead.
+    /// `review`, `text` with overlapping edits, or a `set` or `text` whose combination would
+    /// break the field's limits: the winner by HLC stands provisionally and an open conflict
+    /// keeps both values for a team lead.
     NeedsReview {
         /// The side whose value stands until someone decides.
         provisional: Side,
@@ -58,19 +60,21 @@ pub fn later_side(current: &Hlc, incoming: &Hlc) -> Side {
     }
 }
 
-/// Reconciles two concurrent writes to one field under the field's policy. `base` is the
-/// value at the incoming write's `base_version` (the value both sides started from).
+/// Reconciles two concurrent writes to the field `spec` under its policy. `base` is the
+/// value at the incoming write's `base_version` (the value both sides started from); `ctx`
+/// is the day the combination is validated on.
 pub fn resolve_concurrent(
-    policy: MergePolicy,
+    spec: &FieldSpec,
     base: &FieldValue,
     current: Write<'_>,
     incoming: Write<'_>,
+    ctx: ValidationContext,
 ) -> Resolution {
     if current.value == incoming.value {
         return Resolution::Same;
     }
     let later = later_side(current.hlc, incoming.hlc);
-    match policy {
+    match spec.policy {
         MergePolicy::Lww => Resolution::AutoResolved { winner: later },
         MergePolicy::Review => Resolution::NeedsReview { provisional: later },
         MergePolicy::Set => {
@@ -81,15 +85,34 @@ pub fn resolve_concurrent(
                 &members(current.value),
                 &members(incoming.value),
             );
-            Resolution::Merged(FieldValue(Inner::Set(merged)))
+            combination(spec, FieldValue(Inner::Set(merged)), later, ctx)
         }
         MergePolicy::Text => {
             let text = |v: &'_ FieldValue| v.as_text().unwrap_or_default().to_owned();
             match merge_text(&text(base), &text(current.value), &text(incoming.value)) {
-                TextMerge::Merged(merged) => Resolution::Merged(FieldValue(Inner::Text(merged))),
+                TextMerge::Merged(merged) => {
+                    combination(spec, FieldValue(Inner::Text(merged)), later, ctx)
+                }
                 TextMerge::Overlapping => Resolution::NeedsReview { provisional: later },
             }
         }
+    }
+}
+
+/// The combination of two valid values, validated like any value of the field: two texts
+/// within the length limit can merge into one over it, two sets into one with too many
+/// members. Such a combination is not made (stored, it would be a value no read of the field
+/// accepts); both values go to review instead, as overlapping edits do, with the later write
+/// standing meanwhile.
+fn combination(
+    spec: &FieldSpec,
+    combined: FieldValue,
+    later: Side,
+    ctx: ValidationContext,
+) -> Resolution {
+    match spec.parse_json(&combined.to_json(), ctx) {
+        Ok(valid) => Resolution::Merged(valid),
+        Err(_) => Resolution::NeedsReview { provisional: later },
     }
 }
 
@@ -160,12 +183,16 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::json;
 
+    fn ctx() -> ValidationContext {
+        ValidationContext::new(NaiveDate::from_ymd_opt(2026, 11, 26).unwrap())
+    }
+
+    fn spec(field: &str) -> &'static FieldSpec {
+        field_spec(Entity::Client, field).unwrap()
+    }
+
     fn value(field: &str, json: serde_json::Value) -> FieldValue {
-        let ctx = ValidationContext::new(NaiveDate::from_ymd_opt(2026, 11, 26).unwrap());
-        field_spec(Entity::Client, field)
-            .unwrap()
-            .parse_json(&json, ctx)
-            .unwrap()
+        spec(field).parse_json(&json, ctx()).unwrap()
     }
 
     fn hlc(ms: u64, node: &str) -> Hlc {
@@ -175,9 +202,10 @@ mod tests {
     #[test]
     fn equal_values_are_never_a_conflict_whatever_the_policy() {
         let v = value("nickname", json!("Ami"));
-        for policy in [MergePolicy::Lww, MergePolicy::Review] {
+        // nickname is lww, given_name review.
+        for field in ["nickname", "given_name"] {
             let r = resolve_concurrent(
-                policy,
+                spec(field),
                 &FieldValue::NULL,
                 Write {
                     value: &v,
@@ -187,6 +215,7 @@ mod tests {
                     value: &v,
                     hlc: &hlc(2, "b"),
                 },
+                ctx(),
             );
             assert_eq!(r, Resolution::Same);
         }
@@ -199,7 +228,7 @@ mod tests {
             value("nickname", json!("Mina")),
         );
         let r = resolve_concurrent(
-            MergePolicy::Lww,
+            spec("nickname"),
             &FieldValue::NULL,
             Write {
                 value: &old,
@@ -209,6 +238,7 @@ mod tests {
                 value: &new,
                 hlc: &hlc(1, "b"),
             },
+            ctx(),
         );
         assert_eq!(
             r,
@@ -217,7 +247,7 @@ mod tests {
             }
         );
         let r = resolve_concurrent(
-            MergePolicy::Lww,
+            spec("nickname"),
             &FieldValue::NULL,
             Write {
                 value: &old,
@@ -227,6 +257,7 @@ mod tests {
                 value: &new,
                 hlc: &hlc(1, "b"),
             },
+            ctx(),
         );
         assert_eq!(
             r,
@@ -243,7 +274,7 @@ mod tests {
             value("phone", json!("0501234567")),
         );
         let r = resolve_concurrent(
-            MergePolicy::Review,
+            spec("phone"),
             &FieldValue::NULL,
             Write {
                 value: &a,
@@ -253,6 +284,7 @@ mod tests {
                 value: &b,
                 hlc: &hlc(3, "b"),
             },
+            ctx(),
         );
         assert_eq!(
             r,
@@ -268,7 +300,7 @@ mod tests {
         let ours = value("languages", json!(["fi", "so", "ar"]));
         let theirs = value("languages", json!(["fi", "en"]));
         let r = resolve_concurrent(
-            MergePolicy::Set,
+            spec("languages"),
             &base,
             Write {
                 value: &ours,
@@ -278,6 +310,7 @@ mod tests {
                 value: &theirs,
                 hlc: &hlc(2, "b"),
             },
+            ctx(),
         );
         assert_eq!(
             r,
@@ -306,7 +339,7 @@ mod tests {
         let o = value("notes", json!(ours));
         let c = value("notes", json!(clash));
         let r = resolve_concurrent(
-            MergePolicy::Text,
+            spec("notes"),
             &b,
             Write {
                 value: &o,
@@ -316,12 +349,87 @@ mod tests {
                 value: &c,
                 hlc: &hlc(2, "b"),
             },
+            ctx(),
         );
         assert_eq!(
             r,
             Resolution::NeedsReview {
                 provisional: Side::Incoming
             }
+        );
+    }
+
+    #[test]
+    fn a_combination_past_the_fields_limits_needs_review_and_one_within_them_merges() {
+        let resolve = |field: &str, base: &FieldValue, ours: &FieldValue, theirs: &FieldValue| {
+            resolve_concurrent(
+                spec(field),
+                base,
+                Write {
+                    value: ours,
+                    hlc: &hlc(1, "a"),
+                },
+                Write {
+                    value: theirs,
+                    hlc: &hlc(2, "b"),
+                },
+                ctx(),
+            )
+        };
+        // Each side rewrites a different line to 10,000 characters: each text is within
+        // 20,000, the clean three-way merge is not.
+        let long = |c: &str| c.repeat(10_000);
+        let base = value("notes", json!("first\nsecond\nthird"));
+        let ours = value("notes", json!(format!("{}\nsecond\nthird", long("a"))));
+        let theirs = value("notes", json!(format!("first\nsecond\n{}", long("b"))));
+        assert_eq!(
+            merge_text(
+                base.as_text().unwrap(),
+                ours.as_text().unwrap(),
+                theirs.as_text().unwrap()
+            ),
+            TextMerge::Merged(format!("{}\nsecond\n{}", long("a"), long("b")))
+        );
+        assert_eq!(
+            resolve("notes", &base, &ours, &theirs),
+            Resolution::NeedsReview {
+                provisional: Side::Incoming
+            }
+        );
+        let short = value("notes", json!("first\nsecond\nthird, shorter"));
+        assert_eq!(
+            resolve("notes", &base, &ours, &short),
+            Resolution::Merged(value(
+                "notes",
+                json!(format!("{}\nsecond\nthird, shorter", long("a")))
+            ))
+        );
+
+        // Each side adds 30 tags to 60: 90 each, 120 together, over the 100 a set may hold.
+        let tags = |prefix: &'static str, n: usize| (0..n).map(move |i| format!("{prefix}{i:02}"));
+        let base: Vec<String> = tags("t", 60).collect();
+        let with = |added: &'static str, n| {
+            value(
+                "tags",
+                json!(
+                    base.iter()
+                        .cloned()
+                        .chain(tags(added, n))
+                        .collect::<Vec<_>>()
+                ),
+            )
+        };
+        let base_value = value("tags", json!(base));
+        assert_eq!(
+            resolve("tags", &base_value, &with("a", 30), &with("b", 30)),
+            Resolution::NeedsReview {
+                provisional: Side::Incoming
+            }
+        );
+        let merged = resolve("tags", &base_value, &with("a", 20), &with("b", 20));
+        assert!(
+            matches!(&merged, Resolution::Merged(set) if set.as_set().unwrap().len() == 100),
+            "exactly 100 members merge: {merged:?}"
         );
     }
 

@@ -358,9 +358,10 @@ pub enum Decision {
     Apply,
     /// Concurrent but equal to what stands: nothing changes.
     Same,
-    /// `set`/`text`: the field becomes the combination.
+    /// `set`/`text`: the field becomes the combination (a valid value of the field).
     Merge(FieldValue),
-    /// `lww` (auto-resolved) or `review`/overlapping `text` (open): `winner` stands.
+    /// `lww` (auto-resolved), or `review`, overlapping `text` or a `set`/`text` combination
+    /// past the field's limits (open): `winner` stands.
     Conflict {
         /// The side whose value stands.
         winner: Side,
@@ -379,11 +380,14 @@ pub fn is_concurrent(current: Option<&CurrentField>, base_version: u64) -> bool 
 
 /// Decides what `incoming` does to a field whose state is `current`. `base` is the value at
 /// the change's `base_version`; it is only looked at when the writes are concurrent.
-/// Concurrency is `base_version < version`, never a comparison of clocks.
+/// Concurrency is `base_version < version`, never a comparison of clocks. `ctx` is the day
+/// the push arrived: a combination of concurrent writes is validated on it like any value
+/// (one that breaks the field's limits goes to review instead).
 pub fn decide(
     current: Option<&CurrentField>,
     base: &FieldValue,
     incoming: &ValidChange,
+    ctx: ValidationContext,
 ) -> Decision {
     let field = incoming.spec.name;
     let Some(current) = current else {
@@ -412,7 +416,7 @@ pub fn decide(
         ));
     }
     let resolution = merge::resolve_concurrent(
-        incoming.spec.policy,
+        incoming.spec,
         base,
         Write {
             value: &current.value,
@@ -422,6 +426,7 @@ pub fn decide(
             value: &incoming.value,
             hlc: &incoming.hlc,
         },
+        ctx,
     );
     match resolution {
         Resolution::Same => Decision::Same,
@@ -568,7 +573,7 @@ mod tests {
             "1764000000001-00000-b",
         ));
         assert_eq!(
-            decide(Some(&state), &FieldValue::NULL, &on_top),
+            decide(Some(&state), &FieldValue::NULL, &on_top, ctx()),
             Decision::Apply
         );
         let concurrent = valid(&change(
@@ -578,7 +583,7 @@ mod tests {
             "1764000000001-00000-b",
         ));
         assert_eq!(
-            decide(Some(&state), &FieldValue::NULL, &concurrent),
+            decide(Some(&state), &FieldValue::NULL, &concurrent, ctx()),
             Decision::Conflict {
                 winner: Side::Incoming,
                 status: ConflictStatus::AutoResolved
@@ -591,7 +596,7 @@ mod tests {
             "1764000000001-00000-b",
         ));
         assert!(matches!(
-            decide(Some(&state), &FieldValue::NULL, &future),
+            decide(Some(&state), &FieldValue::NULL, &future, ctx()),
             Decision::Refuse(Refusal {
                 code: RejectCode::InvalidChange,
                 ..

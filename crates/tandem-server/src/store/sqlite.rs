@@ -456,7 +456,8 @@ fn apply_one(
         reason_code: None,
     };
 
-    match decide(current.as_ref(), &base, change) {
+    let today = ValidationContext::new(ctx.now.date_naive());
+    match decide(current.as_ref(), &base, change, today) {
         Decision::Refuse(refusal) => Ok(refusal.result(change.change_id)),
         Decision::Apply => {
             let version = log(&change.value, &change.hlc, change.change_id, true)?;

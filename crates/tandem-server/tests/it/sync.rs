@@ -331,6 +331,146 @@ async fn concurrent_set_edits_merge_additions_and_removals_without_conflict(back
     assert_eq!(last.version, merged[0].version);
 }
 
+/// Two coaches edit `field` of one client concurrently from `base`, each staying within the
+/// field's limits, but the combination of both edits would not (a text over 20,000
+/// characters, a set over 100 members). The combination is not stored: an open conflict
+/// keeps both values for the team lead, the later edit stands meanwhile, and the field stays
+/// writable and readable (a stored value over the limit would fail every later read of it).
+async fn a_combination_past_the_fields_limit_goes_to_review(
+    backend: Backend,
+    field: &str,
+    base: serde_json::Value,
+    ours: serde_json::Value,
+    theirs: serde_json::Value,
+) {
+    let server = start(backend).await;
+    let (a, b) = (server.login("coach_a").await, server.login("coach_b").await);
+    let (client, v) = create_client(
+        &server,
+        &a,
+        &[("given_name", json!("Nadia")), (field, base.clone())],
+    )
+    .await;
+    let first = server
+        .push(
+            &a,
+            vec![change(
+                &a,
+                "client",
+                client,
+                field,
+                ours.clone(),
+                v[1],
+                NOW_MS,
+            )],
+        )
+        .await;
+    assert_eq!(first[0].status, ChangeStatus::Applied);
+    let second = server
+        .push(
+            &b,
+            vec![change(
+                &b,
+                "client",
+                client,
+                field,
+                theirs.clone(),
+                v[1],
+                NOW_MS + 1_000,
+            )],
+        )
+        .await;
+    assert_eq!(
+        second[0].status,
+        ChangeStatus::Conflict,
+        "{field}: {:?}",
+        second[0].conflict_id
+    );
+    assert_eq!(second[0].value, theirs, "the later edit stands meanwhile");
+    let conflict_id = second[0].conflict_id.unwrap();
+
+    let lead = server.login("lead_n").await;
+    let open: ConflictList = server
+        .request(Method::GET, "/v1/conflicts", Some(&lead.token), None)
+        .await
+        .json();
+    assert_eq!(open.conflicts.len(), 1);
+    let conflict = &open.conflicts[0];
+    assert_eq!(
+        (conflict.id, conflict.status, conflict.field.as_str()),
+        (conflict_id, ConflictStatus::Open, field)
+    );
+    assert_eq!(conflict.base_value, base);
+    let values: Vec<_> = conflict.values.iter().map(|v| v.value.clone()).collect();
+    assert_eq!(values, vec![ours.clone(), theirs.clone()]);
+
+    // The field stays writable and every device can read it.
+    let on_top = server
+        .push(
+            &a,
+            vec![change(
+                &a,
+                "client",
+                client,
+                field,
+                ours.clone(),
+                second[0].version,
+                NOW_MS + 2_000,
+            )],
+        )
+        .await;
+    assert_eq!(on_top[0].status, ChangeStatus::Applied, "{on_top:?}");
+    let pulled = server.pull_all(&b).await;
+    let last = pulled.iter().rfind(|c| c.field == field).unwrap();
+    assert_eq!(last.value, ours);
+
+    let resolved = server
+        .request(
+            Method::POST,
+            &format!("/v1/conflicts/{conflict_id}/resolve"),
+            Some(&lead.token),
+            Some(json!({ "value": theirs })),
+        )
+        .await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
+}
+
+both_backends!(concurrent_text_edits_whose_merge_would_be_too_long_go_to_review);
+async fn concurrent_text_edits_whose_merge_would_be_too_long_go_to_review(backend: Backend) {
+    // Each side rewrites a different line (a clean three-way merge) to about 10,000
+    // characters: each text is within 20,000, the merge is not.
+    let long = |c: &str| c.repeat(10_050);
+    a_combination_past_the_fields_limit_goes_to_review(
+        backend,
+        "notes",
+        json!("first\nsecond\nthird"),
+        json!(format!("{}\nsecond\nthird", long("a"))),
+        json!(format!("first\nsecond\n{}", long("b"))),
+    )
+    .await;
+}
+
+both_backends!(concurrent_set_edits_whose_merge_would_have_too_many_members_go_to_review);
+async fn concurrent_set_edits_whose_merge_would_have_too_many_members_go_to_review(
+    backend: Backend,
+) {
+    // 60 tags; each side adds 30 of its own: 90 each, 120 merged (at most 100 are allowed).
+    let tags = |prefix: &'static str, n: usize| (0..n).map(move |i| format!("{prefix}{i:02}"));
+    let base: Vec<String> = tags("t", 60).collect();
+    let mut ours: Vec<String> = base.iter().cloned().chain(tags("a", 30)).collect();
+    let mut theirs: Vec<String> = base.iter().cloned().chain(tags("b", 30)).collect();
+    ours.sort();
+    theirs.sort();
+    a_combination_past_the_fields_limit_goes_to_review(
+        backend,
+        "tags",
+        json!(base),
+        json!(ours),
+        json!(theirs),
+    )
+    .await;
+}
+
 both_backends!(a_repeated_push_returns_the_first_results_and_adds_nothing);
 async fn a_repeated_push_returns_the_first_results_and_adds_nothing(backend: Backend) {
     let server = start(backend).await;
