@@ -221,7 +221,8 @@ pub enum RejectCode {
     /// The record belongs to another team.
     OtherTeam,
     /// The change itself is malformed in a way only a faulty client makes: its clock, its
-    /// author, its `base_version`, its entity, or a `change_id` used already.
+    /// author, its `base_version`, its entity, a `change_id` used already, or a field only the
+    /// server writes (a client's `merged_into`, by a team lead's duplicate merge).
     InvalidChange,
     /// A code this version does not know (the server is newer): the `reason` says why.
     Other,

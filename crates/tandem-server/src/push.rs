@@ -111,6 +111,16 @@ pub fn prepare_change(
         Ok(spec) => spec,
         Err(err) => return invalid(RejectCode::UnknownField, err.to_string()),
     };
+    if is_written_by_the_server_only(spec) {
+        return invalid(
+            RejectCode::InvalidChange,
+            format!(
+                "{}: only the server writes it, when a team lead merges duplicate clients or \
+                 undoes a merge (POST /v1/duplicates/merge); a device cannot",
+                spec.name
+            ),
+        );
+    }
     let value = match spec.parse_json(&change.value, ctx) {
         Ok(value) => value,
         Err(err) => return invalid(RejectCode::InvalidValue, err.to_string()),
@@ -139,6 +149,19 @@ pub fn prepare_change(
         hlc,
         author_id,
     })
+}
+
+/// The fields no device writes: a client's `merged_into`, which only a team lead's duplicate
+/// merge and its undo write (`duplicates.rs`), together with the `duplicate_merges` row an undo
+/// needs. A device's write of it would hide a client from every list and search with nothing
+/// to undo, and make the erasure of the client it names erase this one too (erasure follows
+/// `merged_into`). It is refused as `invalid_change`: no app writes it, so only a faulty or
+/// outdated client sends it.
+const SERVER_WRITTEN_FIELDS: [(Entity, &str); 1] = [(Entity::Client, "merged_into")];
+
+/// Whether only the server writes the field `spec` (see [`SERVER_WRITTEN_FIELDS`]).
+pub fn is_written_by_the_server_only(spec: &FieldSpec) -> bool {
+    SERVER_WRITTEN_FIELDS.contains(&(spec.entity, spec.name))
 }
 
 /// The site a valid change writes, if it writes one: a contact's `site` set to an id.
@@ -542,6 +565,20 @@ mod tests {
                     assert_eq!(refusal.code, code, "{refusal:?}");
                 }
                 PreparedChange::Valid(_) => panic!("{expected} accepted"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_device_writing_merged_into_is_refused_whatever_the_value() {
+        for value in [json!(Uuid::from_u128(5).to_string()), Json::Null] {
+            let c = change("merged_into", value, 0, "1764000000000-00000-d");
+            match prepare_change(&c, Uuid::from_u128(3), ctx()) {
+                PreparedChange::Invalid { refusal, .. } => {
+                    assert_eq!(refusal.code, RejectCode::InvalidChange);
+                    assert!(refusal.reason.starts_with("merged_into: "), "{refusal:?}");
+                }
+                PreparedChange::Valid(_) => panic!("merged_into accepted from a device"),
             }
         }
     }

@@ -1,7 +1,8 @@
 //! A small team whose participant report is known by hand: the data set of the report tests
 //! (tandem-reports, the server's endpoint on both backends, `tandem report` after a sync).
 //! It holds the edge cases of docs/reports.md: a client with contacts in two periods, a
-//! merged duplicate (with a contact still naming it) counted once, declined answers, a gender
+//! merged duplicate counted once (with a contact still naming it where the data is written
+//! without a server; a server's merge files it under the survivor), declined answers, a gender
 //! changed after participant_start, a deleted client and a deleted contact, anonymous
 //! visitors, a participant starting on the period's last day, one who left before it, a
 //! client who is not a participant, and a contact whose local date differs from its UTC date.
@@ -32,9 +33,14 @@ pub struct ExpectedReport {
 pub struct ReportFixture {
     /// The records as registered, in an order that can be pushed as it is.
     pub created: Vec<SyntheticRecord>,
-    /// Later edits of created clients (a fresh value for a field; the gender of one written
-    /// before): the gender changed after participant_start, the merge, the deletion.
+    /// Later edits of created clients that a coach makes (a fresh value for a field; the
+    /// gender of one written before): the gender changed after participant_start, the
+    /// deletion.
     pub edits: Vec<SyntheticRecord>,
+    /// The duplicate a team lead merges, after the edits: (survivor, duplicate). A server
+    /// writes a merge itself (`POST /v1/duplicates/merge`), never from a device's change; data
+    /// kept without a server takes [`ReportFixture::merge_writes`].
+    pub merges: Vec<(Uuid, Uuid)>,
     /// The reports of the first and the second half of 2024.
     pub expected: Vec<ExpectedReport>,
     /// The two sites the contacts name (a server must know them before it takes the
@@ -191,7 +197,6 @@ impl ReportFixture {
         ];
         let edits = vec![
             client(sam, vec![("gender", json!("male"))]),
-            client(fatima_again, vec![("merged_into", json!(fatima.to_string()))]),
             client(deleted, vec![("deleted", json!(true))]),
         ];
         let first_half = figures(site_a, site_b, &[
@@ -304,12 +309,28 @@ impl ReportFixture {
         Self {
             created,
             edits,
+            merges: vec![(fatima, fatima_again)],
             sites: [(site_a, "Site A"), (site_b, "Site B")],
             expected: vec![
                 ExpectedReport { from: day(2024, 1, 1), to: day(2024, 6, 30), figures: first_half },
                 ExpectedReport { from: day(2024, 7, 1), to: day(2024, 12, 31), figures: second_half },
             ],
         }
+    }
+
+    /// What the merges leave on the duplicates (`merged_into` = the survivor), for data
+    /// written without a server. A server's merge also files the duplicate's contacts under
+    /// the survivor; these leave them naming the duplicate, which a report counts alike.
+    pub fn merge_writes(&self) -> Vec<SyntheticRecord> {
+        self.merges
+            .iter()
+            .map(|(survivor, duplicate)| {
+                client(
+                    *duplicate,
+                    vec![("merged_into", json!(survivor.to_string()))],
+                )
+            })
+            .collect()
     }
 }
 

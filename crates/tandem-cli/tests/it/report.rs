@@ -1,15 +1,16 @@
 //! `tandem report` end to end: the hand-counted data set of `tandem_synth::ReportFixture` is
 //! registered on a real in-process server, reaches a team lead's laptop by `tandem sync`, the
-//! later edits (a gender changed after participant_start, the merge of a duplicate, a
-//! deletion) are made on the laptop and synced, and the laptop's report has the known counts
-//! in every format and equals the server's report of the team.
+//! later edits (a gender changed after participant_start, a deletion) are made on the laptop
+//! and synced, the server merges the duplicate for the team lead (as the desktop's duplicates
+//! panel asks it to) and the laptop pulls the merge, and the laptop's report has the known
+//! counts in every format and equals the server's report of the team.
 
 use std::collections::BTreeSet;
 
 use serde_json::Value as Json;
 use tandem_protocol::ParticipantReport;
 use tandem_server::clock::{Clock, SystemClock};
-use tandem_server::store::ServerStore;
+use tandem_server::store::{NewMerge, ServerStore};
 use tandem_synth::{Figure, ReportFixture};
 
 use crate::TestStore;
@@ -64,6 +65,21 @@ fn a_laptop_report_after_a_sync_has_the_known_counts_and_equals_the_servers() {
         }
         laptop.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
     }
+    laptop.ok(&["sync"]);
+    server.runtime.block_on(async {
+        let lead = server.store.login_user(&team.lead).await.unwrap().unwrap();
+        for (survivor, duplicate) in &fixture.merges {
+            let merge = NewMerge {
+                id: uuid::Uuid::now_v7(),
+                team_id: team.id,
+                survivor_id: *survivor,
+                duplicate_id: *duplicate,
+                merged_by: lead.user.id,
+                now: SystemClock.now(),
+            };
+            server.store.merge_clients(merge).await.unwrap();
+        }
+    });
     laptop.ok(&["sync"]);
     assert_eq!(laptop.pending(), 0);
 

@@ -56,6 +56,11 @@ fn records_written_before_the_start_are_counted_as_they_stood_then() {
     let mut data = ReportData::new();
     write(&mut data, &fixture.created, at("2024-01-05T09:00:00Z"));
     write(&mut data, &fixture.edits, at("2024-12-31T09:00:00Z"));
+    write(
+        &mut data,
+        &fixture.merge_writes(),
+        at("2024-12-31T10:00:00Z"),
+    );
     check(&fixture, &data);
 }
 
@@ -65,6 +70,11 @@ fn records_written_after_the_start_are_counted_as_first_recorded() {
     let mut data = ReportData::new();
     write(&mut data, &fixture.created, at("2025-03-01T09:00:00Z"));
     write(&mut data, &fixture.edits, at("2025-03-02T09:00:00Z"));
+    write(
+        &mut data,
+        &fixture.merge_writes(),
+        at("2025-03-02T10:00:00Z"),
+    );
     check(&fixture, &data);
 }
 
@@ -74,7 +84,12 @@ fn counting_the_current_gender_instead_would_be_caught() {
     // start counts as it is now. The fixture's figures must then disagree.
     let fixture = ReportFixture::new();
     let mut data = ReportData::new();
-    for record in fixture.created.iter().chain(&fixture.edits) {
+    for record in fixture
+        .created
+        .iter()
+        .chain(&fixture.edits)
+        .chain(&fixture.merge_writes())
+    {
         for (field, value) in &record.fields {
             data.add_value(
                 record.entity,

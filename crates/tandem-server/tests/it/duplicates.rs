@@ -329,3 +329,141 @@ async fn a_merge_refuses_another_teams_client_a_deleted_client_and_a_client_with
         "{pulled:?}"
     );
 }
+
+both_backends!(a_device_cannot_write_merged_into_only_a_team_leads_merge_and_undo_do);
+async fn a_device_cannot_write_merged_into_only_a_team_leads_merge_and_undo_do(backend: Backend) {
+    let server = start(backend).await;
+    let coach = server.login("coach_a").await;
+    let lead = server.login("lead_n").await;
+    let (kept, _) = create_client(&server, &coach, &[("given_name", json!("Yusuf"))]).await;
+    let refused_as_invalid_change = |result: &tandem_protocol::ChangeResult| {
+        assert_eq!(result.status, tandem_protocol::ChangeStatus::Rejected);
+        assert_eq!(
+            result.reason_code,
+            Some(tandem_protocol::RejectCode::InvalidChange),
+            "{result:?}"
+        );
+        let reason = result.reason.as_deref().unwrap();
+        assert!(
+            reason.starts_with("merged_into:") && reason.contains("duplicate"),
+            "{reason}"
+        );
+    };
+
+    // A coach registers a client already marked merged into another: only that change is
+    // refused, the client itself arrives and stays in every list.
+    let other = Uuid::now_v7();
+    let results = server
+        .push(
+            &coach,
+            vec![
+                change(
+                    &coach,
+                    "client",
+                    other,
+                    "given_name",
+                    json!("Xavier"),
+                    0,
+                    NOW_MS,
+                ),
+                change(
+                    &coach,
+                    "client",
+                    other,
+                    "merged_into",
+                    json!(kept),
+                    0,
+                    NOW_MS,
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(results[0].status, tandem_protocol::ChangeStatus::Applied);
+    refused_as_invalid_change(&results[1]);
+    // A team lead's laptop is a device too.
+    let results = server
+        .push(
+            &lead,
+            vec![change(
+                &lead,
+                "client",
+                other,
+                "merged_into",
+                json!(kept),
+                0,
+                NOW_MS,
+            )],
+        )
+        .await;
+    refused_as_invalid_change(&results[0]);
+    let pulled = server.pull_all(&coach).await;
+    assert!(
+        pulled.iter().all(|c| c.field != "merged_into"),
+        "{pulled:?}"
+    );
+    assert!(
+        server
+            .store
+            .field_history(server.team("north"), other, "merged_into")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // So erasing the client it named erases that client alone.
+    let reply = server
+        .request(
+            Method::POST,
+            &format!("/v1/clients/{kept}/erase"),
+            Some(&lead.token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let erased: tandem_protocol::ErasureResponse = reply.json();
+    let ids: Vec<Uuid> = erased.records.iter().map(|p| p.record_id).collect();
+    assert_eq!(ids, vec![kept]);
+    let seen = latest(&server.pull_all(&coach).await);
+    assert_eq!(seen[&(other, "given_name".to_owned())], json!("Xavier"));
+
+    // A merge made by a team lead cannot be taken back by a device either, only undone.
+    let name = [
+        ("given_name", json!("Sara")),
+        ("phone", json!("040 765 4321")),
+    ];
+    let (survivor, _) = create_client(&server, &coach, &name).await;
+    let (duplicate, _) = create_client(&server, &coach, &name).await;
+    let reply = merge(&server, &lead, survivor, duplicate).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let merged: DuplicateMergeResponse = reply.json();
+    let merged_into = merged
+        .changes
+        .iter()
+        .find(|c| c.field == "merged_into")
+        .unwrap();
+    let results = server
+        .push(
+            &coach,
+            vec![change(
+                &coach,
+                "client",
+                duplicate,
+                "merged_into",
+                Value::Null,
+                merged_into.version,
+                NOW_MS + 1_000,
+            )],
+        )
+        .await;
+    refused_as_invalid_change(&results[0]);
+    let seen = latest(&server.pull_all(&coach).await);
+    assert_eq!(
+        seen[&(duplicate, "merged_into".to_owned())],
+        json!(survivor)
+    );
+    server.clock.advance_ms(1000);
+    let reply = undo(&server, &lead, merged.merge.id).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let seen = latest(&server.pull_all(&coach).await);
+    assert_eq!(seen[&(duplicate, "merged_into".to_owned())], Value::Null);
+}

@@ -22,8 +22,9 @@ fn ms(text: &str) -> i64 {
 }
 
 /// Pushes the fixture as a coach would: the registrations on 5 January 2024 (before every
-/// participant_start in 2024), the edits on 31 December 2024, each on the version it saw.
-async fn push_fixture(server: &TestServer, coach: &Device, fixture: &ReportFixture) {
+/// participant_start in 2024), the edits on 31 December 2024, each on the version it saw;
+/// then `lead` merges the duplicate, as the duplicates panel does.
+async fn push_fixture(server: &TestServer, coach: &Device, lead: &Device, fixture: &ReportFixture) {
     for (id, name) in fixture.sites {
         let now = server.clock.now();
         server.store.add_site(id, name, now).await.unwrap();
@@ -63,6 +64,17 @@ async fn push_fixture(server: &TestServer, coach: &Device, fixture: &ReportFixtu
     };
     write(&fixture.created, ms("2024-01-05T09:00:00Z")).await;
     write(&fixture.edits, ms("2024-12-31T09:00:00Z")).await;
+    for (survivor, duplicate) in &fixture.merges {
+        let reply = server
+            .request(
+                Method::POST,
+                "/v1/duplicates/merge",
+                Some(&lead.token),
+                Some(serde_json::json!({"survivor_id": survivor, "duplicate_id": duplicate})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
 }
 
 fn report_path(from: impl std::fmt::Display, to: impl std::fmt::Display) -> String {
@@ -81,7 +93,7 @@ async fn the_report_has_the_known_counts_as_json_and_as_csv(backend: Backend) {
     let coach = server.login("coach_a").await;
     let lead = server.login("lead_n").await;
     let fixture = ReportFixture::new();
-    push_fixture(&server, &coach, &fixture).await;
+    push_fixture(&server, &coach, &lead, &fixture).await;
 
     for expected in &fixture.expected {
         let want: BTreeSet<Figure> = expected.figures.iter().cloned().collect();
