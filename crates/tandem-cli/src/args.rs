@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use serde_json::Value as Json;
 use tandem_domain::{Entity, FieldKind, field_spec};
@@ -233,8 +233,6 @@ pub(crate) struct ClientFields {
     /// true marks the client deleted (a tombstone that syncs).
     #[arg(long, value_name = "BOOL")]
     deleted: Option<String>,
-    #[arg(long, value_name = "CLIENT_ID")]
-    merged_into: Option<String>,
     /// Empty this field; repeat for several.
     #[arg(long, value_name = "FIELD")]
     clear: Vec<String>,
@@ -269,7 +267,6 @@ impl ClientFields {
             ("exit_situation", &self.exit_situation),
             ("notes", &notes),
             ("deleted", &self.deleted),
-            ("merged_into", &self.merged_into),
         ];
         let sets = [("languages", &self.languages), ("tags", &self.tags)];
         collect_input(entity, &single, &sets, &self.clear)
@@ -388,6 +385,14 @@ fn collect_input(
     }
     for name in clear {
         let spec = field_spec(entity, &name.replace('-', "_"))?;
+        if spec.entity == Entity::Client && spec.name == "merged_into" {
+            // The server refuses it from any device: a merge has a row to undo it by, and the
+            // erasure of the survivor follows the link, so only the merge itself writes it.
+            bail!(
+                "merged_into: only a team lead's duplicate merge (and its undo) changes it, in \
+                 the desktop app's duplicates panel"
+            );
+        }
         input.insert(spec.name.to_owned(), Json::Null);
     }
     Ok(input)

@@ -224,3 +224,38 @@ fn without_a_keyring_the_json_error_names_its_kind_and_no_store_is_made() {
     );
     assert!(!store.db_path().exists(), "no store without its key");
 }
+
+#[test]
+fn merged_into_is_written_only_by_a_team_leads_merge_never_by_an_edit() {
+    let store = TestStore::new();
+    let kept = store.ok(&["client", "add", "--given-name", "Amina"]);
+    let id = store.ok(&["client", "add", "--given-name", "Aminah"]);
+    let pending = store.pending();
+    let stderr = store.fails(&["client", "edit", &id, "--merged-into", &kept]);
+    assert!(stderr.contains("--merged-into"), "{stderr}");
+    for clear in ["merged-into", "merged_into"] {
+        assert_refused(
+            &store,
+            &["client", "edit", &id, "--clear", clear],
+            "merged_into: only a team lead's duplicate merge",
+        );
+    }
+    assert_refused(
+        &store,
+        &[
+            "client",
+            "add",
+            "--given-name",
+            "Ami",
+            "--clear",
+            "merged-into",
+        ],
+        "merged_into",
+    );
+    assert_eq!(store.pending(), pending);
+    assert_eq!(
+        store.json(&["client", "list"]).as_array().unwrap().len(),
+        2,
+        "both clients are listed"
+    );
+}
