@@ -46,7 +46,7 @@ use crate::push::{
     Refusal, forget_lost_bases, prepare_change, refuse_unknown_sites, refuse_users_outside_team,
     site_written, user_named, user_outside_team, user_written,
 };
-use crate::store::{NewDevice, PushContext, ServerStore};
+use crate::store::{NewDevice, PushContext, ServerStore, device_name};
 
 // Erasure, the access export and the audit viewer; a child module, so it shares the
 // extractors and error constructors.
@@ -636,12 +636,8 @@ async fn login(
             ));
         }
     };
-    let device_name = request.device_name.trim();
-    if device_name.is_empty() || device_name.chars().count() > 200 {
-        return Err(ApiError::invalid(
-            "device_name: must be 1 to 200 characters",
-        ));
-    }
+    let device_name = device_name(&request.device_name)
+        .map_err(|reason| ApiError::invalid(format!("device_name: {reason}")))?;
     state
         .store
         .record_login_attempt(&request.username, &address, true, now)

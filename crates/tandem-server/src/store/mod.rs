@@ -522,6 +522,20 @@ pub(crate) fn username(text: &str) -> Result<&str, ServerError> {
     operator_name(text, "username").map_err(ServerError::InvalidUsername)
 }
 
+/// The most characters a device's name may have.
+pub const MAX_DEVICE_NAME_CHARS: usize = 200;
+
+/// A device's name as a laptop gives it at sign-in, checked as a username is ([`username`]):
+/// it is printed in the same tab-separated lists (`admin device list`) and on a team lead's
+/// list of the team's laptops. Also 1 to [`MAX_DEVICE_NAME_CHARS`] characters.
+pub(crate) fn device_name(text: &str) -> Result<&str, String> {
+    let name = operator_name(text, "device name")?;
+    if name.chars().count() > MAX_DEVICE_NAME_CHARS {
+        return Err(format!("must be 1 to {MAX_DEVICE_NAME_CHARS} characters"));
+    }
+    Ok(name)
+}
+
 /// `text` trimmed, or why it cannot be a `what`.
 fn operator_name<'a>(text: &'a str, what: &str) -> Result<&'a str, String> {
     let name = text.trim();

@@ -575,6 +575,43 @@ async fn repeated_failed_logins_are_refused_with_429_and_retry_after_until_the_w
     assert_eq!(unknown.error_code(), "invalid_credentials");
 }
 
+both_backends!(a_device_name_with_a_control_character_is_refused_like_a_username);
+async fn a_device_name_with_a_control_character_is_refused_like_a_username(backend: Backend) {
+    let server = start(backend).await;
+    let devices = async || server.store.list_devices(None).await.unwrap().len();
+    let before = devices().await;
+    let login = |device_name: &str| json!({"username": "coach_a", "password": PASSWORD, "device_name": device_name});
+    // `admin device list` prints the name in a tab-separated line.
+    for name in ["Laptop\t7", "Laptop\n7", "Laptop\u{1b}[2J7"] {
+        let reply = server
+            .request(Method::POST, "/v1/auth/login", None, Some(login(name)))
+            .await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{name:?}");
+        assert_eq!(reply.error_code(), "invalid_request");
+        let message = reply.body["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("device_name: ") && message.contains("control character"),
+            "{message}"
+        );
+    }
+    assert_eq!(devices().await, before, "no device was registered");
+    // Spaces and line breaks around the name are trimmed, as from a username.
+    let reply = server
+        .request(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(login("Laptop 7\n")),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let listed = server.store.list_devices(None).await.unwrap();
+    assert!(
+        listed.iter().any(|device| device.name == "Laptop 7"),
+        "{listed:?}"
+    );
+}
+
 both_backends!(duplicate_endpoints_are_for_the_team_lead_of_the_clients_team);
 async fn duplicate_endpoints_are_for_the_team_lead_of_the_clients_team(backend: Backend) {
     let server = start(backend).await;
