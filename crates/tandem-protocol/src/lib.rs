@@ -491,7 +491,8 @@ pub struct AuditList {
 pub enum ConflictStatus {
     /// Waiting in the team lead's review queue.
     Open,
-    /// Decided by the field's policy (lww); kept for the record.
+    /// Decided by the field's policy (lww), or settled by a write of the field made after
+    /// the conflict, before a team lead resolved it; kept for the record.
     AutoResolved,
     /// Decided by a team lead.
     Resolved,
@@ -543,7 +544,8 @@ pub struct Conflict {
     /// When it was resolved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolved_at: Option<DateTime<Utc>>,
-    /// The change that carried the resolution.
+    /// The change that carried the resolution (for a conflict settled by a later write,
+    /// that write).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution_change_id: Option<Uuid>,
 }

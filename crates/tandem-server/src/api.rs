@@ -279,7 +279,10 @@ impl From<ServerError> for ApiError {
             ServerError::ConflictNotOpen(id) => Self::new(
                 StatusCode::CONFLICT,
                 "conflict_not_open",
-                format!("conflict {id} is not open"),
+                format!(
+                    "conflict {id} is not open: resolved already, or settled by a later edit of \
+                     its field"
+                ),
             ),
             ServerError::UnknownClient(id) => Self::not_found(format!("no client {id}")),
             ServerError::UnknownMerge(id) => Self::not_found(format!("no merge {id}")),
@@ -925,7 +928,7 @@ async fn list_conflicts(
         Unauthorized,
         Forbidden,
         (status = 404, description = "`not_found`: no such conflict or device (or not visible to this caller).", body = ApiErrorBody),
-        (status = 409, description = "`conflict_not_open`: the conflict was resolved already.", body = ApiErrorBody),
+        (status = 409, description = "`conflict_not_open`: the conflict was resolved already, or its field was written after the conflict (the conflict is closed then as `auto_resolved`, settled by that write, and nothing else changes).", body = ApiErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over the limit.", body = ApiErrorBody),
         UnsupportedMediaType,
         (status = 422, description = "`invalid_request`: JSON of the wrong shape or an invalid value (a `consent_by` naming no user of the team among them); the message names the field, and `reason_code` says which refusal it is for a value (`invalid_value`, `user_not_in_team`). `consent_required`: the value would leave special-category data on a client without a lawful basis (`reason_code` `lawful_basis_required`, or `lawful_basis_in_use` for clearing the basis).", body = ApiErrorBody),

@@ -86,7 +86,7 @@ pub enum ServerError {
     /// No client (or record) with that id in the caller's reach; erased ones included.
     #[error("no client {0}: never written, erased already, or of another team")]
     UnknownRecord(Uuid),
-    /// The conflict was resolved already.
+    /// The conflict was resolved already, or its field was written after it (which closed it).
     #[error("conflict {0} is not open")]
     ConflictNotOpen(i64),
     /// No client with that id in the caller's team.

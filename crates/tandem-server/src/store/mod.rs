@@ -571,6 +571,24 @@ pub(crate) fn parse_conflict_status(text: &str) -> Result<ConflictStatus, Server
     }
 }
 
+/// Whether an open conflict's field was written after the conflict left it: its current write
+/// is no longer the one the conflict left standing (the provisional value). A resolution then
+/// would replace a value the team lead never saw, so it is refused and the conflict closed as
+/// settled by that later write. Derived from what the conflict keeps: every later write to the
+/// field (an edit, another conflict's winner, a merge, a resolution) has a new change id. A
+/// field with no state left (erased) counts as written after, so nothing is written back.
+pub(crate) fn is_superseded(
+    conflict: &Conflict,
+    current: Option<&crate::push::CurrentField>,
+) -> bool {
+    current.is_none_or(|current| {
+        !conflict
+            .values
+            .iter()
+            .any(|value| value.provisional && value.change_id == current.change_id)
+    })
+}
+
 /// The columns of the `conflicts` table that make a [`Conflict`], in the order both
 /// backends read them.
 pub(crate) const CONFLICT_COLUMNS: &str = "id, entity, record_id, field, policy, status, base_version, \

@@ -61,7 +61,7 @@ mod epoch;
 use super::{
     CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginUser, NewDevice, NewMerge, PushContext,
     RecentFailures, RecordFields, ServerStore, SiteName, TeamMembership, TeamSummary, UserSummary,
-    conflict_status_name, parse_conflict_status, report_error, report_history_query,
+    conflict_status_name, is_superseded, parse_conflict_status, report_error, report_history_query,
     report_values_query, team_name,
 };
 use crate::ServerError;
@@ -1962,13 +1962,24 @@ impl ServerStore for PostgresStore {
             .map_err(|err| ServerError::CorruptData(err.to_string()))?;
         let spec = field_spec(entity, &conflict.field)
             .map_err(|err| ServerError::CorruptData(err.to_string()))?;
+        let current = current_field(&tx, spec, conflict.record_id).await?;
+        if is_superseded(&conflict, current.as_ref()) {
+            // Written after the conflict: that write settled it, not the team lead.
+            tx.execute(
+                "UPDATE conflicts SET status = 'auto_resolved', resolved_ms = $1,
+                     resolution_change_id = $2 WHERE id = $3",
+                &[&to_ms(now), &current.map(|c| c.change_id), &id],
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(ServerError::ConflictNotOpen(id));
+        }
         if is_consent_gated(spec) {
             let standing = standing_consent(&tx, entity, conflict.record_id).await?;
             if let Some(refusal) = consent_gate_write(spec, conflict.record_id, &value, standing) {
                 return Err(ServerError::ConsentRequired(refusal));
             }
         }
-        let current = current_field(&tx, spec, conflict.record_id).await?;
         let mut involved = conflict
             .values
             .iter()

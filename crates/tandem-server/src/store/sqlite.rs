@@ -41,7 +41,7 @@ mod epoch;
 use super::{
     CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginUser, NewDevice, NewMerge, PushContext,
     RecentFailures, RecordFields, ServerStore, SiteName, TeamMembership, TeamSummary, UserSummary,
-    conflict_status_name, parse_conflict_status, report_error, report_history_query,
+    conflict_status_name, is_superseded, parse_conflict_status, report_error, report_history_query,
     report_values_query, team_name,
 };
 use crate::ServerError;
@@ -1596,6 +1596,17 @@ impl ServerStore for SqliteStore {
                 .map_err(|err| ServerError::CorruptData(err.to_string()))?;
             let spec = field_spec(entity, &conflict.field)
                 .map_err(|err| ServerError::CorruptData(err.to_string()))?;
+            let current = current_field(&tx, spec, conflict.record_id)?;
+            if is_superseded(&conflict, current.as_ref()) {
+                // Written after the conflict: that write settled it, not the team lead.
+                tx.execute(
+                    "UPDATE conflicts SET status = 'auto_resolved', resolved_ms = ?1,
+                         resolution_change_id = ?2 WHERE id = ?3",
+                    params![to_ms(now), current.map(|c| c.change_id.to_string()), id],
+                )?;
+                tx.commit()?;
+                return Err(ServerError::ConflictNotOpen(id));
+            }
             if is_consent_gated(spec) {
                 let standing = standing_consent(&tx, entity, conflict.record_id)?;
                 if let Some(refusal) =
@@ -1604,7 +1615,6 @@ impl ServerStore for SqliteStore {
                     return Err(ServerError::ConsentRequired(refusal));
                 }
             }
-            let current = current_field(&tx, spec, conflict.record_id)?;
             let mut involved = conflict
                 .values
                 .iter()

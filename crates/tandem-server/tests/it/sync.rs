@@ -271,6 +271,84 @@ async fn concurrent_review_edits_open_a_conflict_that_a_team_lead_resolves_and_e
     }
 }
 
+both_backends!(a_resolution_never_replaces_an_edit_made_after_the_conflict);
+async fn a_resolution_never_replaces_an_edit_made_after_the_conflict(backend: Backend) {
+    let server = start(backend).await;
+    let (a, b) = (server.login("coach_a").await, server.login("coach_b").await);
+    let (client, v) = create_client(
+        &server,
+        &a,
+        &[
+            ("given_name", json!("Hanna")),
+            ("phone", json!("040 111 1111")),
+        ],
+    )
+    .await;
+    let phone = |device, value: &str, base, hlc_ms| {
+        change(
+            device,
+            "client",
+            client,
+            "phone",
+            json!(value),
+            base,
+            hlc_ms,
+        )
+    };
+    server
+        .push(&a, vec![phone(&a, "040 222 2222", v[1], NOW_MS + 1_000)])
+        .await;
+    let second = server
+        .push(&b, vec![phone(&b, "040 333 3333", v[1], NOW_MS + 2_000)])
+        .await;
+    assert_eq!(second[0].status, ChangeStatus::Conflict);
+    let conflict_id = second[0].conflict_id.unwrap();
+    // A later edit made knowing the field as the conflict left it: not concurrent.
+    let later = server
+        .push(
+            &a,
+            vec![phone(&a, "040 444 4444", second[0].version, NOW_MS + 3_000)],
+        )
+        .await;
+    assert_eq!(later[0].status, ChangeStatus::Applied);
+
+    let lead = server.login("lead_n").await;
+    let path = format!("/v1/conflicts/{conflict_id}/resolve");
+    let stale = server
+        .request(
+            Method::POST,
+            &path,
+            Some(&lead.token),
+            Some(json!({"value": "040 222 2222"})),
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
+    assert_eq!(stale.error_code(), "conflict_not_open", "{}", stale.body);
+    // The later edit stands, and the conflict is closed as settled by it, not by the lead.
+    let pulled = server.pull_all(&b).await;
+    let last = pulled.iter().rfind(|c| c.field == "phone").unwrap();
+    assert_eq!(last.value, later[0].value);
+    assert_eq!(last.change_id, later[0].change_id);
+    let open: ConflictList = server
+        .request(Method::GET, "/v1/conflicts", Some(&lead.token), None)
+        .await
+        .json();
+    assert!(open.conflicts.is_empty(), "{:?}", open.conflicts);
+    let all: ConflictList = server
+        .request(
+            Method::GET,
+            "/v1/conflicts?status=all",
+            Some(&lead.token),
+            None,
+        )
+        .await
+        .json();
+    let closed = &all.conflicts[0];
+    assert_eq!(closed.status, ConflictStatus::AutoResolved);
+    assert_eq!(closed.resolved_by, None);
+    assert_eq!(closed.resolution_change_id, Some(later[0].change_id));
+}
+
 both_backends!(concurrent_set_edits_merge_additions_and_removals_without_conflict);
 async fn concurrent_set_edits_merge_additions_and_removals_without_conflict(backend: Backend) {
     let server = start(backend).await;
@@ -424,6 +502,7 @@ async fn a_combination_past_the_fields_limit_goes_to_review(
     let last = pulled.iter().rfind(|c| c.field == field).unwrap();
     assert_eq!(last.value, ours);
 
+    // That later edit settled the conflict: a resolution would replace it unseen.
     let resolved = server
         .request(
             Method::POST,
@@ -432,7 +511,10 @@ async fn a_combination_past_the_fields_limit_goes_to_review(
             Some(json!({ "value": theirs })),
         )
         .await;
-    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
+    assert_eq!(resolved.status, StatusCode::CONFLICT, "{}", resolved.body);
+    let pulled = server.pull_all(&b).await;
+    let last = pulled.iter().rfind(|c| c.field == field).unwrap();
+    assert_eq!(last.value, ours);
 }
 
 both_backends!(concurrent_text_edits_whose_merge_would_be_too_long_go_to_review);
