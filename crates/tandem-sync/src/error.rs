@@ -155,8 +155,11 @@ pub enum SyncError {
         id: i64,
     },
 
-    /// The conflict was resolved already (perhaps by another team lead).
-    #[error("Conflict {id} is no longer open: it was resolved already.")]
+    /// The conflict was resolved already (perhaps by another team lead), or settled by a later
+    /// edit of its field.
+    #[error(
+        "Conflict {id} is no longer open: it was resolved already, or a later edit settled it."
+    )]
     ConflictNotOpen {
         /// The conflict's id.
         id: i64,

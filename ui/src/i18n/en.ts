@@ -328,7 +328,7 @@ export const en: Messages = {
   'error.store': 'The data on this laptop reported a problem.',
   'error.needs_connection': 'This needs a connection to the server. Nothing was changed; try again when online.',
   'error.not_allowed': 'Only a team lead can do this.',
-  'error.conflict_not_open': 'This conflict has already been resolved, perhaps by another team lead. The list is up to date now.',
+  'error.conflict_not_open': 'This conflict is no longer open: another team lead resolved it, or someone edited the field after it, and that edit stands. The list is up to date now.',
   'error.changed_meanwhile': 'This record was changed elsewhere while the form was open, and nothing was saved, so that the other change is not lost. Check the values and save again.',
   'form.changed_meanwhile': 'Changed elsewhere while the form was open: now “{value}”. Save again to replace it with what you typed.',
   'form.emptied_meanwhile': 'Emptied elsewhere while the form was open. Save again to keep what you typed.',

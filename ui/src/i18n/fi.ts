@@ -328,7 +328,7 @@ export const fi: Messages = {
   'error.store': 'Tämän koneen tiedoissa ilmeni ongelma.',
   'error.needs_connection': 'Tämä vaatii yhteyden palvelimeen. Mitään ei muutettu; yritä uudelleen, kun yhteys toimii.',
   'error.not_allowed': 'Vain tiiminvetäjä voi tehdä tämän.',
-  'error.conflict_not_open': 'Tämä ristiriita on jo ratkaistu, ehkä toisen tiiminvetäjän toimesta. Lista on nyt ajan tasalla.',
+  'error.conflict_not_open': 'Tämä ristiriita ei ole enää avoin: toinen tiiminvetäjä ratkaisi sen, tai joku muokkasi kenttää sen jälkeen, ja se muokkaus on voimassa. Lista on nyt ajan tasalla.',
   'error.changed_meanwhile': 'Tietuetta muutettiin muualla lomakkeen ollessa auki, eikä mitään tallennettu, jotta toinen muutos ei katoa. Tarkista arvot ja tallenna uudelleen.',
   'form.changed_meanwhile': 'Muutettu muualla lomakkeen ollessa auki: nyt ”{value}”. Tallenna uudelleen, niin kirjoittamasi korvaa sen.',
   'form.emptied_meanwhile': 'Tyhjennetty muualla lomakkeen ollessa auki. Tallenna uudelleen, niin kirjoittamasi jää voimaan.',

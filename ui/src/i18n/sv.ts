@@ -328,7 +328,7 @@ export const sv: Messages = {
   'error.store': 'Datan på den här datorn rapporterade ett problem.',
   'error.needs_connection': 'Det här kräver en anslutning till servern. Inget ändrades; försök igen när du är online.',
   'error.not_allowed': 'Bara en teamledare kan göra det här.',
-  'error.conflict_not_open': 'Konflikten är redan löst, kanske av en annan teamledare. Listan är nu uppdaterad.',
+  'error.conflict_not_open': 'Konflikten är inte längre öppen: en annan teamledare har löst den, eller så har någon ändrat fältet efteråt, och den ändringen gäller. Listan är nu uppdaterad.',
   'error.changed_meanwhile': 'Posten ändrades på annat håll medan formuläret var öppet, och inget sparades, så att den andra ändringen inte går förlorad. Kontrollera värdena och spara igen.',
   'form.changed_meanwhile': 'Ändrat på annat håll medan formuläret var öppet: nu ”{value}”. Spara igen för att ersätta det med det du skrev.',
   'form.emptied_meanwhile': 'Tömt på annat håll medan formuläret var öppet. Spara igen för att behålla det du skrev.',
