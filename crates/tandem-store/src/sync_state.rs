@@ -1345,6 +1345,8 @@ struct ServerWriteBatch<'t> {
     now_ms: u64,
     clock: HlcClock,
     outbox_empty: bool,
+    /// Whether a conflict of this laptop's own push is open (most pages find none to close).
+    own_conflicts_open: bool,
     /// Writes at or below this seq may be in the history already (a rewind after a restore).
     replayed_up_to: u64,
     records: HashMap<(String, String), RecordInBatch>,
@@ -1357,8 +1359,14 @@ impl<'t> ServerWriteBatch<'t> {
         let outbox_empty = !tx
             .prepare_cached("SELECT EXISTS (SELECT 1 FROM outbox)")?
             .query_row([], |row| row.get::<_, bool>(0))?;
+        let own_conflicts_open = tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM conflicts WHERE status = 'open' AND detail IS NULL)",
+            )?
+            .query_row([], |row| row.get::<_, bool>(0))?;
         Ok(Self {
             tx,
+            own_conflicts_open,
             team: meta::get(tx, MetaKey::TeamId)?,
             now: at.to_rfc3339(),
             now_ms: u64::try_from(at.timestamp_millis()).unwrap_or(0),
@@ -1427,20 +1435,33 @@ impl<'t> ServerWriteBatch<'t> {
             return Ok(());
         }
         // A coach's laptop knows a conflict only from its own push (no team list to mirror): a
-        // write the server made itself (HLC node `server`) of that field, newer than anything
-        // this laptop knows of it, is a team lead's resolution, so the conflict is no longer
-        // open here either. The server's own earlier writes (a text merge the conflict is
-        // against) came with the push answer's version or before it, and returned above.
-        if hlc
-            .as_ref()
-            .is_some_and(|hlc| hlc.node() == SERVER_HLC_NODE)
-        {
+        // write of that field newer than anything this laptop knows of it came after the
+        // conflict, so the conflict is no longer open here either: a write the server made
+        // itself (HLC node `server`) is a team lead's resolution; any other settled it, as the
+        // server settles it then (a resolution may not replace a later write). The server's
+        // own earlier writes (a text merge the conflict is against) came with the push
+        // answer's version or before it, and returned above.
+        if self.own_conflicts_open {
+            let settled = if hlc
+                .as_ref()
+                .is_some_and(|hlc| hlc.node() == SERVER_HLC_NODE)
+            {
+                "resolved"
+            } else {
+                "auto_resolved"
+            };
             tx.prepare_cached(
-                "UPDATE conflicts SET status = 'resolved', updated_at = ?4
+                "UPDATE conflicts SET status = ?5, updated_at = ?4
                  WHERE entity = ?1 AND record_id = ?2 AND field = ?3 AND status = 'open'
                    AND detail IS NULL",
             )?
-            .execute(params![write.entity, record_id, write.field, self.now])?;
+            .execute(params![
+                write.entity,
+                record_id,
+                write.field,
+                self.now,
+                settled
+            ])?;
         }
         if write.version > self.replayed_up_to || !history_has(tx, write)? {
             self.insert_history(write)?;
@@ -1918,6 +1939,15 @@ mod tests {
 
     #[test]
     fn pulling_the_servers_own_write_that_a_conflict_was_against_does_not_close_the_conflict() {
+        // Closed by any later write of the field: a team lead's resolution (the server's), or
+        // an edit after the conflict (a colleague's), which the server no longer lets a
+        // resolution replace.
+        for (node, closed) in [("server", "resolved"), ("colleague", "auto_resolved")] {
+            conflict_closed_by_a_later_write(node, closed);
+        }
+    }
+
+    fn conflict_closed_by_a_later_write(node: &str, closed: &str) {
         let (_dir, mut store) = signed_in_store();
         let id = client(&mut store, json!({"given_name": "Amina", "notes": "l1"}));
         let create = store.outbox_batch(500).unwrap();
@@ -1959,11 +1989,15 @@ mod tests {
             [(2, "open".to_owned())],
             "the merge is what the conflict is against"
         );
-        // A later write of the server (a team lead's resolution) does close it.
+        // A later write does close it.
+        let later = ServerWrite {
+            hlc: format!("1768471300012-00000-{node}"),
+            ..write(id, "notes", "\"other\"", 12)
+        };
         store
-            .apply_pulled_page(&[server_write(12, "\"other\"")], &[], 12, at(), at())
+            .apply_pulled_page(&[later], &[], 12, at(), at())
             .unwrap();
-        assert_eq!(open(&store), [(2, "resolved".to_owned())]);
+        assert_eq!(open(&store), [(2, closed.to_owned())]);
         // On a team lead's laptop the server's list decides: a conflict closed here only by
         // that guess, and still open on the server, is shown open.
         store
