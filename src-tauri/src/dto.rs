@@ -403,7 +403,7 @@ pub struct ConflictView {
     pub record_label: String,
     /// The field.
     pub field: String,
-    /// `lww`, `review` or `text`.
+    /// `lww`, `review`, `set` or `text`.
     pub policy: String,
     /// `open`, `auto_resolved` or `resolved`.
     pub status: String,

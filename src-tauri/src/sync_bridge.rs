@@ -683,6 +683,11 @@ fn conflict_view(
         .map(|at| at.to_rfc3339());
     let (base_value, candidates, clock_skew) = match detail {
         Some(detail) => {
+            // Settled by a write after the conflict (none of these values): none stands.
+            let superseded = detail.resolved_by.is_none()
+                && detail.resolution_change_id.is_some_and(|settled| {
+                    !detail.values.iter().any(|value| value.change_id == settled)
+                });
             let candidates = detail
                 .values
                 .into_iter()
@@ -696,7 +701,7 @@ fn conflict_view(
                         value: value.value,
                         author,
                         from_this_device,
-                        standing: value.provisional,
+                        standing: value.provisional && !superseded,
                     }
                 })
                 .collect();
@@ -969,6 +974,66 @@ mod tests {
             [serde_json::json!({
                 "event": "pulled", "count": 0, "purged": 2, "received": 0, "percent": 100
             })]
+        );
+    }
+
+    #[test]
+    fn a_conflict_settled_by_a_later_write_shows_neither_of_its_values_as_the_one_in_use() {
+        let value = |text: &str, provisional: bool, n: u128| tandem_protocol::ConflictValue {
+            value: serde_json::json!(text),
+            hlc: "1768471200000-00000-device".to_owned(),
+            author_id: uuid::Uuid::from_u128(0xa0),
+            change_id: uuid::Uuid::from_u128(n),
+            provisional,
+        };
+        let view = |resolved_by: Option<uuid::Uuid>, settled_by: u128| {
+            let detail = tandem_protocol::Conflict {
+                id: 4,
+                entity: "client".to_owned(),
+                record_id: uuid::Uuid::from_u128(0xc1),
+                field: "phone".to_owned(),
+                policy: "review".to_owned(),
+                status: tandem_protocol::ConflictStatus::AutoResolved,
+                base_version: 3,
+                base_value: serde_json::json!("+358401111111"),
+                values: vec![
+                    value("+358402222222", true, 1),
+                    value("+358403333333", false, 2),
+                ],
+                clock_skew: false,
+                created_at: now(),
+                resolved_by,
+                resolved_at: Some(now()),
+                resolution_change_id: Some(uuid::Uuid::from_u128(settled_by)),
+            };
+            let conflict = LocalConflict {
+                id: 4,
+                entity: "client".to_owned(),
+                record_id: detail.record_id,
+                field: "phone".to_owned(),
+                policy: "review".to_owned(),
+                status: "auto_resolved".to_owned(),
+                detail: Some(serde_json::to_string(&detail).unwrap()),
+            };
+            let current = serde_json::json!("+358404444444");
+            conflict_view(
+                conflict,
+                "Amina".to_owned(),
+                current,
+                None,
+                &BTreeMap::new(),
+                true,
+            )
+        };
+        let standing = |view: ConflictView| -> Vec<bool> {
+            view.candidates.iter().map(|c| c.standing).collect()
+        };
+        // A later write (change 9) settled it: the field holds neither value.
+        assert_eq!(standing(view(None, 9)), [false, false]);
+        // Decided by the team lead: the provisional value is the one shown as it was.
+        assert_eq!(
+            standing(view(Some(uuid::Uuid::from_u128(0x1ead)), 9)),
+            [true, false]
         );
     }
 

@@ -60,9 +60,11 @@ pub enum MergePolicy {
     Lww,
     /// A provisional winner by HLC, and an open conflict for a team lead.
     Review,
-    /// Three-way set merge; never a conflict.
+    /// Three-way set merge; a conflict only when the merged set would break the field's
+    /// limits (too many members), which goes to review.
     Set,
-    /// Three-way text merge; overlapping edits go to review.
+    /// Three-way text merge; overlapping edits, or a merged text past the field's limits,
+    /// go to review.
     Text,
 }
 

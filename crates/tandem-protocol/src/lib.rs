@@ -524,7 +524,7 @@ pub struct Conflict {
     pub record_id: Uuid,
     /// The field.
     pub field: String,
-    /// The field's merge policy (`lww`, `review`, `text`).
+    /// The field's merge policy (`lww`, `review`, `set`, `text`).
     pub policy: String,
     /// Where it stands.
     pub status: ConflictStatus,

@@ -611,8 +611,11 @@ fn changed_meanwhile(
         let spec = field_spec(record.entity(), name)?;
         let shown = spec.parse_json(shown, stored_values())?;
         let now = record.get(spec.name);
-        // An empty set, or a deletion mark never set, is as empty as a field never written.
-        let empty = |value: &FieldValue| value.is_null() || *value == spec.empty_value();
+        // An empty set, or a box never ticked (shown unticked), is as empty as a field never
+        // written.
+        let empty = |value: &FieldValue| {
+            value.is_null() || *value == spec.empty_value() || value.as_bool() == Some(false)
+        };
         if *now != shown && !(empty(now) && empty(&shown)) {
             moved.push(name.clone());
         }
@@ -1215,6 +1218,26 @@ mod tests {
             save(&mut store, &notes, &shown).unwrap().changed_fields,
             ["notes"]
         );
+        // A box never ticked is shown unticked: a form that ticks it saved the same way.
+        let contact_input = typed(json!({ "occurred_at": "2026-11-20T10:00:00+02:00" }));
+        let contact = store
+            .create_record(Entity::Contact, &contact_input, at)
+            .unwrap();
+        let done = typed(json!({ "follow_up_done": true, "interpreter_used": true }));
+        let unticked = typed(json!({ "follow_up_done": false, "interpreter_used": false }));
+        let saved = store
+            .edit_record_from_form(
+                Entity::Contact,
+                contact,
+                &done,
+                at,
+                FormSave {
+                    before: Some(&unticked),
+                    draft: None,
+                },
+            )
+            .unwrap();
+        assert_eq!(saved.changed_fields, ["follow_up_done", "interpreter_used"]);
         // Seen, the colleague's number is replaced on purpose.
         let seen = typed(json!({ "phone": "+358407654321" }));
         let phone = typed(json!({ "phone": "040 111 2222" }));

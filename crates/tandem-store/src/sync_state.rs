@@ -193,7 +193,7 @@ pub struct LocalConflict {
     pub record_id: Uuid,
     /// The field.
     pub field: String,
-    /// `lww`, `review` or `text`.
+    /// `lww`, `review`, `set` or `text`.
     pub policy: String,
     /// `open`, `auto_resolved` or `resolved`.
     pub status: String,

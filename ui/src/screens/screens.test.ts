@@ -2192,6 +2192,20 @@ describe('after a sync that changed something', () => {
       expect(screen.getAllByRole('option')).toHaveLength(2);
       expect(screen.queryByRole('alert')).toBeNull();
     });
+
+    it('a read again that overtakes the first read of the recent clients answers in its place, its failure too', async () => {
+      const first = later<typeof amina[]>();
+      let reads = 0;
+      const app = await appOn({ name: 'today' }, {
+        recent_clients: () => (++reads === 1 ? first.promise : Promise.reject({ kind: 'store', message: 'database is locked', field: null })),
+      });
+      await app.sync(SYNC_CHANGED);
+      first.answer([amina]);
+      await settle();
+      // The first answer came after the second read began; the second's failure is the answer.
+      expect(reads).toBe(2);
+      expect(screen.getByRole('alert').textContent).toBeTruthy();
+    });
   });
 
   describe('Follow-ups', () => {
@@ -2627,19 +2641,25 @@ describe('a save over a field changed elsewhere while the form was open', () => 
     const { container } = render(ContactForm, { client: amina, contactId: contact.id, returnTo: { name: 'today' } });
     await settle();
     await fireEvent.input(screen.getByLabelText('Duration (minutes)'), { target: { value: '45' } });
-    current = { ...contact, duration_min: 30, summary: 'CV reviewed and sent' };
+    await fireEvent.change(screen.getByLabelText('Site'), { target: { value: 'site-ngo' } });
+    current = { ...contact, duration_min: 30, site: 'site-old', summary: 'CV reviewed and sent' };
     await fireEvent.keyDown(container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
     await settle();
     const duration = screen.getByLabelText('Duration (minutes)') as HTMLInputElement;
     expect(duration.value).toBe('45');
     expect(container.textContent).toContain('Changed elsewhere while the form was open: now “30');
     expect((screen.getByLabelText('Summary') as HTMLTextAreaElement).value).toBe('CV reviewed and sent');
+    // The site has no place for a note beside it: named above the form, with its new value.
+    expect((screen.getByLabelText('Site') as HTMLSelectElement).value).toBe('site-ngo');
+    expect([...container.querySelectorAll('.changed-meanwhile li')].map((li) => li.textContent)).toEqual([
+      'Site: Changed elsewhere while the form was open: now “Old premises”. Save again to replace it with what you typed.',
+    ]);
 
     await fireEvent.keyDown(container.querySelector('form')!, { key: 'Enter', ctrlKey: true });
     await settle();
     expect(invoke.mock.calls.filter(([command]) => command === 'edit_contact')).toEqual([
       ['edit_contact', expect.anything()],
-      ['edit_contact', { edit: { id: contact.id, fields: { duration_min: 45 }, before: { duration_min: 30 }, form: `edit-contact:${contact.id}` } }],
+      ['edit_contact', { edit: { id: contact.id, fields: { duration_min: 45, site: 'site-ngo' }, before: { duration_min: 30, site: 'site-old' }, form: `edit-contact:${contact.id}` } }],
     ]);
   });
 });

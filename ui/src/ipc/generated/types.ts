@@ -578,7 +578,7 @@ record_label: string,
  */
 field: string, 
 /**
- * `lww`, `review` or `text`.
+ * `lww`, `review`, `set` or `text`.
  */
 policy: string, 
 /**
