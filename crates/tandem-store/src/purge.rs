@@ -1,8 +1,10 @@
 //! Removing records the server erased or purged (a pulled purge entry): the record's
 //! values, its history, its outbox rows, its rejected changes, the mirrored conflicts and
-//! its search row, together with the local records that point at it (a contact logged here
-//! for an erased client, which the server refuses). Runs inside the transaction that stores
-//! the pulled page and its cursor.
+//! its search row, together with the local records that point at it now (`client_id`,
+//! `merged_into`), as the server finds the records it erases, and those that never reached
+//! the server and named it in a change (a contact logged here for an erased client, which
+//! the server refuses). A record that named it once and no longer does stays, as it stays
+//! on the server. Runs inside the transaction that stores the pulled page and its cursor.
 //!
 //! The store runs with `PRAGMA secure_delete = ON` (`connection.rs`), so freed pages are
 //! zeroed; the search index is optimised after a purge, because FTS5 otherwise keeps a
@@ -35,10 +37,10 @@ const LINK_FIELDS: &str = "('client_id', 'merged_into')";
 /// Removes the records and everything local that links to them; returns the ids removed.
 ///
 /// Goes in rounds: the records the page names, then the records that linked to them, and
-/// so on. Each round finds its links in one statement before deleting anything, and then
-/// deletes all its records with one statement per table, so the history, which no index
-/// covers by value, is read once per round (an erasure usually has one: the server's purge
-/// names the client's synced contacts too) instead of once per record. The deletes go
+/// so on. Each round finds its links in one statement before deleting anything
+/// (`linking_statement`), and then deletes all its records with one statement per table,
+/// once per round (an erasure usually has one: the server's purge names the client's synced
+/// contacts too) instead of once per record. The deletes go
 /// through the keys; only the tables that hold what awaits a coach or a lead (rejected
 /// changes, conflicts) are scanned, and the history during a first pull (which builds its
 /// index at the end, `pull_session.rs`).
@@ -81,25 +83,37 @@ fn all_entities() -> String {
     format!("({})", names.join(", "))
 }
 
-/// The records whose link fields name one of the records in `?1` (a JSON array of ids),
-/// now or in anything kept about them: a link may survive only in the history or the
-/// rejected list (a contact logged here for an erased client has its refused values rolled
-/// back before the purge arrives).
+/// The records whose link fields name one of the records in `?1` (a JSON array of ids) the
+/// way the server finds them when it erases: by their current values. Past values (the
+/// history, the journal of acknowledged changes) do not count: a contact logged for the
+/// wrong client and corrected, or a duplicate whose merge was undone, stays on the server,
+/// so it stays here, with its pending edits. Only a record the server never acknowledged
+/// (no field with a server version) is also found through its outbox rows and refused
+/// changes: a contact logged here for an erased client, whose refused values were rolled
+/// back before the purge arrived, or which was corrected before it was sent (the server
+/// refuses every change of a record whose batch links it to an erased one).
 fn linking_statement() -> String {
     let entities = all_entities();
     let links = "(SELECT json_quote(value) FROM json_each(?1))";
+    let never_acknowledged = |table: &str| {
+        format!(
+            "NOT EXISTS (SELECT 1 FROM record_fields
+                         WHERE record_fields.entity = {table}.entity
+                           AND record_fields.record_id = {table}.record_id
+                           AND record_fields.server_version > 0)"
+        )
+    };
     format!(
         "SELECT record_id FROM record_fields
          WHERE field = 'client_id' AND entity IN {entities} AND value IN {links}
          UNION SELECT record_id FROM record_fields
          WHERE field = 'merged_into' AND entity IN {entities} AND value IN {links}
-         UNION SELECT record_id FROM outbox WHERE field IN {LINK_FIELDS} AND value IN {links}
+         UNION SELECT record_id FROM outbox
+         WHERE field IN {LINK_FIELDS} AND value IN {links} AND {}
          UNION SELECT record_id FROM rejected_changes
-         WHERE field IN {LINK_FIELDS} AND value IN {links}
-         UNION SELECT record_id FROM acknowledged_changes
-         WHERE field IN {LINK_FIELDS} AND value IN {links}
-         UNION SELECT record_id FROM field_history
-         WHERE field IN {LINK_FIELDS} AND value IN {links}"
+         WHERE field IN {LINK_FIELDS} AND value IN {links} AND {}",
+        never_acknowledged("outbox"),
+        never_acknowledged("rejected_changes"),
     )
 }
 
@@ -172,8 +186,328 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::{DateTime, TimeZone, Utc};
+    use serde_json::json;
+    use tandem_domain::RecordId;
+
     use super::*;
     use crate::connection::{query_plan, test_store};
+    use crate::{EditContext, PushAck, PushOutcome, ServerWrite};
+
+    const AUTHOR: Uuid = Uuid::from_u128(0x9001);
+
+    fn at() -> DateTime<Utc> {
+        Utc.timestamp_millis_opt(1_768_471_200_000).unwrap()
+    }
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    fn linked(record: Uuid) -> String {
+        format!("\"{record}\"")
+    }
+
+    fn write(entity: &str, record_id: Uuid, field: &str, value: &str, seq: u64) -> ServerWrite {
+        ServerWrite {
+            seq,
+            entity: entity.into(),
+            record_id,
+            field: field.into(),
+            value: value.into(),
+            version: seq,
+            hlc: format!("1768471100000-{seq:05}-{AUTHOR}"),
+            author_id: AUTHOR,
+        }
+    }
+
+    fn pull(store: &mut Store, writes: &[ServerWrite], purged: &[(&str, Uuid)]) {
+        let last = writes.iter().map(|w| w.seq).max().unwrap_or(0);
+        let purges: Vec<PurgedRecord> = purged
+            .iter()
+            .zip(1..)
+            .map(|(&(entity, record_id), n)| PurgedRecord {
+                seq: last + n,
+                entity: entity.into(),
+                record_id,
+            })
+            .collect();
+        let next = purges
+            .last()
+            .map_or(last, |p| p.seq)
+            .max(store.pull_cursor().unwrap());
+        store
+            .apply_pulled_page(writes, &purges, next, at(), at())
+            .unwrap();
+    }
+
+    fn input(fields: serde_json::Value) -> BTreeMap<String, serde_json::Value> {
+        serde_json::from_value(fields).unwrap()
+    }
+
+    fn log_contact(store: &mut Store, client: Uuid) -> Uuid {
+        let fields = json!({"client_id": client.to_string(), "occurred_at": "2026-01-14T10:00:00+02:00",
+                            "summary": "talked about the flat"});
+        *store
+            .create_record(Entity::Contact, &input(fields), EditContext::at(at()))
+            .unwrap()
+            .as_uuid()
+    }
+
+    fn edit_contact(store: &mut Store, contact: Uuid, fields: serde_json::Value) {
+        store
+            .edit_record(
+                Entity::Contact,
+                RecordId::from_uuid(contact),
+                &input(fields),
+                EditContext::at(at()),
+            )
+            .unwrap();
+    }
+
+    /// Answers every change the push would carry now: stored at versions from `first_version`
+    /// on, or refused.
+    fn answer_push(store: &mut Store, first_version: Option<u64>) {
+        let batch = store.outbox_batch(500).unwrap();
+        let acks: Vec<PushAck> = batch
+            .iter()
+            .zip(0..)
+            .map(|(change, n)| PushAck {
+                change_id: change.change_id,
+                outcome: match first_version {
+                    Some(first) => PushOutcome::Stored {
+                        version: first + n,
+                        value: change.value.clone(),
+                        conflict_id: None,
+                    },
+                    None => PushOutcome::Rejected {
+                        reason: format!("{}: the record was erased", change.field),
+                        reason_code: Some("record_erased".into()),
+                    },
+                },
+            })
+            .collect();
+        store.apply_push_results(&acks, at()).unwrap();
+    }
+
+    fn value(store: &Store, entity: &str, record: Uuid, field: &str) -> Option<String> {
+        store
+            .field_state(entity, record, field)
+            .unwrap()
+            .map(|state| state.value)
+    }
+
+    fn exists(store: &Store, entity: Entity, record: Uuid) -> bool {
+        store
+            .record(entity, RecordId::from_uuid(record))
+            .unwrap()
+            .is_some()
+    }
+
+    fn pending_of(store: &Store, record: Uuid) -> usize {
+        store
+            .pending_changes()
+            .unwrap()
+            .iter()
+            .filter(|c| c.record_id == record)
+            .count()
+    }
+
+    fn rejected_of(store: &Store, record: Uuid) -> usize {
+        store
+            .rejected_changes()
+            .unwrap()
+            .iter()
+            .filter(|c| c.record_id == record)
+            .count()
+    }
+
+    #[test]
+    fn a_contact_corrected_away_from_a_purged_client_stays_with_its_pending_edit() {
+        let (_dir, mut store) = test_store();
+        let (wrong, right, contact) = (id(0xa), id(0xb), id(0xc));
+        pull(
+            &mut store,
+            &[
+                write("client", wrong, "given_name", "\"Leyla\"", 1),
+                write("client", right, "given_name", "\"Amina\"", 2),
+                write(
+                    "contact",
+                    contact,
+                    "occurred_at",
+                    "\"2026-01-14T10:00:00+02:00\"",
+                    3,
+                ),
+                write("contact", contact, "client_id", &linked(wrong), 4),
+                write("contact", contact, "client_id", &linked(right), 5),
+            ],
+            &[],
+        );
+        edit_contact(
+            &mut store,
+            contact,
+            json!({"summary": "came about the job"}),
+        );
+
+        pull(&mut store, &[], &[("client", wrong)]);
+
+        assert!(!exists(&store, Entity::Client, wrong));
+        assert!(exists(&store, Entity::Contact, contact));
+        assert_eq!(
+            value(&store, "contact", contact, "client_id"),
+            Some(linked(right))
+        );
+        assert_eq!(
+            pending_of(&store, contact),
+            1,
+            "the edit is still to be sent"
+        );
+    }
+
+    #[test]
+    fn a_contact_logged_here_and_corrected_once_acknowledged_stays_when_the_first_client_goes() {
+        let (_dir, mut store) = test_store();
+        let (wrong, right) = (id(0xa), id(0xb));
+        pull(
+            &mut store,
+            &[
+                write("client", wrong, "given_name", "\"Leyla\"", 1),
+                write("client", right, "given_name", "\"Amina\"", 2),
+            ],
+            &[],
+        );
+        let contact = log_contact(&mut store, wrong);
+        answer_push(&mut store, Some(10));
+        edit_contact(&mut store, contact, json!({"client_id": right.to_string()}));
+        answer_push(&mut store, Some(20));
+        assert!(store.journalled_count().unwrap() > 0);
+
+        pull(&mut store, &[], &[("client", wrong)]);
+
+        assert!(exists(&store, Entity::Contact, contact));
+        assert_eq!(
+            value(&store, "contact", contact, "client_id"),
+            Some(linked(right))
+        );
+    }
+
+    #[test]
+    fn a_purge_keeps_a_duplicate_whose_merge_into_the_purged_client_was_undone() {
+        let (_dir, mut store) = test_store();
+        let (survivor, duplicate, contact) = (id(0xa), id(0xd), id(0xc));
+        pull(
+            &mut store,
+            &[
+                write("client", survivor, "given_name", "\"Olga\"", 1),
+                write("client", duplicate, "given_name", "\"Olha\"", 2),
+                write(
+                    "contact",
+                    contact,
+                    "occurred_at",
+                    "\"2026-01-14T10:00:00+02:00\"",
+                    3,
+                ),
+                write("contact", contact, "client_id", &linked(duplicate), 4),
+                // The merge and its undo.
+                write("contact", contact, "client_id", &linked(survivor), 5),
+                write("client", duplicate, "merged_into", &linked(survivor), 6),
+                write("contact", contact, "client_id", &linked(duplicate), 7),
+                write("client", duplicate, "merged_into", "null", 8),
+            ],
+            &[],
+        );
+
+        pull(&mut store, &[], &[("client", survivor)]);
+
+        assert!(!exists(&store, Entity::Client, survivor));
+        assert!(exists(&store, Entity::Client, duplicate));
+        assert!(exists(&store, Entity::Contact, contact));
+        assert_eq!(
+            value(&store, "contact", contact, "client_id"),
+            Some(linked(duplicate))
+        );
+    }
+
+    #[test]
+    fn a_purge_removes_what_links_to_the_purged_client_now_or_never_reached_the_server() {
+        let (_dir, mut store) = test_store();
+        let (erased, other, merged, known, reassigned) =
+            (id(0xa), id(0xb), id(0xd), id(0xe), id(0xf));
+        pull(
+            &mut store,
+            &[
+                write("client", erased, "given_name", "\"Leyla\"", 1),
+                write("client", other, "given_name", "\"Amina\"", 2),
+                write("client", merged, "given_name", "\"Leila\"", 3),
+                write("client", merged, "merged_into", &linked(erased), 4),
+                write("contact", known, "client_id", &linked(erased), 5),
+                write("contact", reassigned, "client_id", &linked(other), 6),
+            ],
+            &[],
+        );
+        // Refused by the server (the client was erased meanwhile): rolled back to nothing,
+        // the link survives in the rejected list only.
+        let refused = log_contact(&mut store, erased);
+        answer_push(&mut store, None);
+        assert_eq!(value(&store, "contact", refused, "client_id"), None);
+        // Logged offline, waiting.
+        let pending = log_contact(&mut store, erased);
+        // Logged offline and corrected before it was sent.
+        let corrected = log_contact(&mut store, erased);
+        edit_contact(
+            &mut store,
+            corrected,
+            json!({"client_id": other.to_string()}),
+        );
+        // A contact the server knows as another client's, moved here to the erased client:
+        // the server refused the move, the contact stays the other client's.
+        edit_contact(
+            &mut store,
+            reassigned,
+            json!({"client_id": erased.to_string()}),
+        );
+        let moved = store
+            .pending_changes()
+            .unwrap()
+            .into_iter()
+            .find(|c| c.record_id == reassigned)
+            .unwrap();
+        store
+            .apply_push_results(
+                &[PushAck {
+                    change_id: moved.change_id,
+                    outcome: PushOutcome::Rejected {
+                        reason: "client_id: the record was erased".into(),
+                        reason_code: Some("record_erased".into()),
+                    },
+                }],
+                at(),
+            )
+            .unwrap();
+
+        // The server's purge names the client, the duplicate merged into it and its contact.
+        pull(
+            &mut store,
+            &[],
+            &[("client", erased), ("client", merged), ("contact", known)],
+        );
+
+        for gone in [erased, merged, known, refused, pending, corrected] {
+            assert!(!exists(&store, Entity::Client, gone), "{gone}");
+            assert!(!exists(&store, Entity::Contact, gone), "{gone}");
+            assert_eq!(pending_of(&store, gone), 0, "{gone}");
+            assert_eq!(rejected_of(&store, gone), 0, "{gone}");
+        }
+        assert!(exists(&store, Entity::Client, other));
+        assert!(exists(&store, Entity::Contact, reassigned));
+        assert_eq!(
+            value(&store, "contact", reassigned, "client_id"),
+            Some(linked(other))
+        );
+        assert_eq!(rejected_of(&store, reassigned), 1, "a person dismisses it");
+    }
 
     /// The tables that grow with the store (every value, every version, every search row):
     /// a purge that scanned one of them once per record held a pulled page for seconds.
@@ -221,6 +555,20 @@ mod tests {
         }
         assert!(
             plan.iter().all(|step| step != "SCAN record_fields"),
+            "{plan:?}"
+        );
+        // Whether the server acknowledged a record is read through the key.
+        assert!(
+            plan.iter()
+                .any(|step| step
+                    == "SEARCH record_fields USING PRIMARY KEY (entity=? AND record_id=?)"),
+            "{plan:?}"
+        );
+        // Past values do not link: neither the history nor the journal is read.
+        assert!(
+            plan.iter()
+                .all(|step| !step.contains("field_history")
+                    && !step.contains("acknowledged_changes")),
             "{plan:?}"
         );
     }

@@ -116,6 +116,157 @@ fn an_erased_client_leaves_no_trace_on_any_device_after_its_next_sync() {
     }
 }
 
+fn edit_contact(device: &mut TestDevice, contact: RecordId, fields: Json) {
+    let input: BTreeMap<String, Json> = serde_json::from_value(fields).unwrap();
+    let at = device.edit_context();
+    device
+        .store
+        .edit_record(Entity::Contact, contact, &input, at)
+        .unwrap();
+}
+
+fn contact_field(device: &TestDevice, contact: RecordId, field: &str) -> Option<Json> {
+    device
+        .store
+        .field_state("contact", *contact.as_uuid(), field)
+        .unwrap()
+        .map(|state| serde_json::from_str(&state.value).unwrap())
+}
+
+/// A contact logged for the wrong client and corrected names the erased client only in what
+/// each laptop remembers of it (the history, the journal of acknowledged changes): the
+/// server keeps it as the other client's, and so must every laptop, with an edit made
+/// offline meanwhile.
+#[test]
+fn a_contact_corrected_away_from_an_erased_client_stays_on_every_laptop_with_its_edits() {
+    let server = shared();
+    let team = server.new_team();
+    let mut a = TestDevice::sign_in(server, &team, &team.coach, 0);
+    let mut b = TestDevice::sign_in(server, &team, &team.coach, 0);
+    let mut lead = TestDevice::sign_in(server, &team, &team.lead, 0);
+    let wrong = a.create_client(json!({"given_name": MARKER}));
+    let right = a.create_client(json!({"given_name": "Amina"}));
+    let contact = contact_for(&mut a, wrong, "talked about the flat");
+    a.sync(server);
+    edit_contact(&mut a, contact, json!({"client_id": right.to_string()}));
+    a.sync(server);
+    b.sync(server);
+    lead.sync(server);
+    edit_contact(
+        &mut b,
+        contact,
+        json!({"summary": "talked about the flat and the job"}),
+    );
+
+    let erased = server.erase_client(&team, *wrong.as_uuid());
+    assert_eq!(erased.len(), 1, "the server keeps the corrected contact");
+
+    for (name, device) in [("b", &mut b), ("a", &mut a), ("lead", &mut lead)] {
+        device.sync(server);
+        assert!(
+            device
+                .store
+                .record(Entity::Client, wrong)
+                .unwrap()
+                .is_none(),
+            "{name}"
+        );
+        assert_eq!(
+            contact_field(device, contact, "client_id"),
+            Some(json!(right.to_string())),
+            "{name}"
+        );
+        assert_eq!(
+            contact_field(device, contact, "summary"),
+            Some(json!("talked about the flat and the job")),
+            "{name}"
+        );
+        assert_eq!(device.store.contacts_of_client(right).unwrap().len(), 1);
+        assert_eq!(device.store.pending_count().unwrap(), 0, "{name}");
+        assert_eq!(
+            device.store.tables_containing(MARKER).unwrap(),
+            Vec::<String>::new(),
+            "{name}"
+        );
+    }
+}
+
+/// A merge undone leaves the duplicate's `merged_into` and its contacts' `client_id` naming
+/// the survivor in the history only: erasing the survivor keeps the duplicate and its
+/// contacts, on the server and on every laptop.
+#[test]
+fn erasing_a_client_keeps_the_duplicate_whose_merge_into_it_was_undone_and_its_contacts() {
+    use tandem_sync::duplicates::{merge_duplicate, undo_duplicate_merge};
+    let server = shared();
+    let team = server.new_team();
+    let mut coach = TestDevice::sign_in(server, &team, &team.coach, 0);
+    let mut lead = TestDevice::sign_in(server, &team, &team.lead, 0);
+    let survivor = coach
+        .create_client(json!({"given_name": MARKER, "family_name": "Ivanova", "birth_year": 1972}));
+    let duplicate = coach
+        .create_client(json!({"given_name": "Olga", "family_name": "Ivanova", "birth_year": 1972}));
+    let contact = contact_for(&mut coach, duplicate, "came about the course");
+    coach.sync(server);
+    lead.sync(server);
+    let rt = &server.runtime;
+    let merge = rt
+        .block_on(merge_duplicate(
+            &mut lead.store,
+            &lead.transport,
+            &lead.clock,
+            *survivor.as_uuid(),
+            *duplicate.as_uuid(),
+        ))
+        .unwrap();
+    rt.block_on(undo_duplicate_merge(
+        &mut lead.store,
+        &lead.transport,
+        &lead.clock,
+        merge.id,
+    ))
+    .unwrap();
+    coach.sync(server);
+    lead.sync(server);
+    assert_eq!(coach.store.contacts_of_client(duplicate).unwrap().len(), 1);
+
+    let erased = server.erase_client(&team, *survivor.as_uuid());
+    assert_eq!(
+        erased.len(),
+        1,
+        "the server keeps the duplicate and its contact"
+    );
+
+    for (name, device) in [("coach", &mut coach), ("lead", &mut lead)] {
+        device.sync(server);
+        assert!(
+            device
+                .store
+                .record(Entity::Client, survivor)
+                .unwrap()
+                .is_none(),
+            "{name}"
+        );
+        assert!(
+            device
+                .store
+                .record(Entity::Client, duplicate)
+                .unwrap()
+                .is_some(),
+            "{name}"
+        );
+        assert_eq!(
+            contact_field(device, contact, "client_id"),
+            Some(json!(duplicate.to_string())),
+            "{name}"
+        );
+        assert_eq!(
+            device.store.tables_containing(MARKER).unwrap(),
+            Vec::<String>::new(),
+            "{name}"
+        );
+    }
+}
+
 #[test]
 fn a_team_lead_erases_from_the_laptop_and_exports_as_json_and_csv() {
     use tandem_sync::privacy::{ExportFormat, export_client};
