@@ -436,18 +436,27 @@ impl Store {
         Ok(u64::try_from(seq).unwrap_or(0))
     }
 
-    /// The next push batch: the oldest pending change of each field, in outbox order, at most
-    /// `max_changes`. Only one change per field travels per push: the next one is rebased onto
-    /// the version the server assigns to this one, so that a device never conflicts with
-    /// itself.
+    /// The head of the outbox, for the next push: the oldest pending change of each field,
+    /// in outbox order, of the records that the first `max_changes` of these changes belong
+    /// to, each record with all of its fields (so there may be more than `max_changes`; the
+    /// planner cuts between records, never inside one, since the server judges a record's
+    /// changes per batch). Only one change per field travels per push: the next one is
+    /// rebased onto the version the server assigns to this one, so that a device never
+    /// conflicts with itself.
     pub fn outbox_batch(&self, max_changes: usize) -> Result<Vec<OutboxChange>, StoreError> {
         self.outbox_changes(
-            "SELECT o.seq, o.change_id, o.entity, o.record_id, o.field, o.value, o.base_version,
-                    o.hlc, o.author_id, o.created_at
-             FROM outbox o
-             WHERE o.seq = (SELECT min(i.seq) FROM outbox i
-                            WHERE i.entity = o.entity AND i.record_id = o.record_id AND i.field = o.field)
-             ORDER BY o.seq LIMIT ?1",
+            "WITH head AS (
+                 SELECT o.seq, o.change_id, o.entity, o.record_id, o.field, o.value,
+                        o.base_version, o.hlc, o.author_id, o.created_at
+                 FROM outbox o
+                 WHERE o.seq = (SELECT min(i.seq) FROM outbox i
+                                WHERE i.entity = o.entity AND i.record_id = o.record_id
+                                  AND i.field = o.field))
+             SELECT seq, change_id, entity, record_id, field, value, base_version, hlc,
+                    author_id, created_at
+             FROM head
+             WHERE (entity, record_id) IN (SELECT entity, record_id FROM head ORDER BY seq LIMIT ?1)
+             ORDER BY seq",
             [to_i64(max_changes as u64)],
         )
     }
@@ -1843,8 +1852,55 @@ mod tests {
             "the first nickname edit goes first"
         );
         assert!(batch.iter().all(|c| c.author_id == USER.to_string()));
-        assert_eq!(store.outbox_batch(1).unwrap().len(), 1);
+        assert_eq!(
+            store.outbox_batch(1).unwrap().len(),
+            2,
+            "the record's two fields"
+        );
         assert_eq!(store.pending_changes().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_batch_takes_every_pending_field_of_the_records_its_first_changes_reach() {
+        let (_dir, mut store) = signed_in_store();
+        let first = client(&mut store, json!({"given_name": "Amina", "nickname": "A"}));
+        let second = client(&mut store, json!({"given_name": "Olga", "nickname": "O"}));
+        let third = client(&mut store, json!({"given_name": "Leyla"}));
+        edit_client(&mut store, first, json!({"family_name": "Hassan"}));
+        let records = |max: usize| -> Vec<(Uuid, String)> {
+            store
+                .outbox_batch(max)
+                .unwrap()
+                .into_iter()
+                .map(|c| (c.record_id, c.field))
+                .collect()
+        };
+        let fields = |id: RecordId, names: &[&str]| -> Vec<(Uuid, String)> {
+            names
+                .iter()
+                .map(|name| (*id.as_uuid(), (*name).to_owned()))
+                .collect()
+        };
+        // The first change reaches the first client: all three of its fields, the last one
+        // edited after the other clients were registered.
+        let mut first_only = fields(first, &["given_name", "nickname"]);
+        first_only.extend(fields(first, &["family_name"]));
+        let by_field = |mut changes: Vec<(Uuid, String)>| {
+            changes.sort();
+            changes
+        };
+        assert_eq!(by_field(records(1)), by_field(first_only.clone()));
+        assert_eq!(
+            records(1).last().unwrap().1,
+            "family_name",
+            "in outbox order"
+        );
+        // Three changes reach the second client too, never only part of it.
+        let mut two = first_only;
+        two.extend(fields(second, &["given_name", "nickname"]));
+        assert_eq!(by_field(records(3)), by_field(two));
+        assert_eq!(records(500).len(), 6);
+        assert!(records(500).iter().any(|(id, _)| id == third.as_uuid()));
     }
 
     #[test]

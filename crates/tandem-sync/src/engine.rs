@@ -206,8 +206,11 @@ async fn push_outbox(
         let sent = plan.request.changes.len();
         let response = match transport.push(&plan.request).await {
             Ok(response) => response,
-            // A server with a smaller body limit than ours: halve the batch and go on.
-            Err(SyncError::PayloadTooLarge { .. }) if sent > 1 => {
+            // A server with a smaller body limit than ours: halve the batch and go on. The
+            // planner still cuts between records, so a batch of one record is as small as it
+            // gets: it is never sent in parts (the server judges a record's changes per
+            // batch), and the push ends with the error, the record in the outbox.
+            Err(SyncError::PayloadTooLarge { .. }) if plan.records > 1 => {
                 max_changes = (sent / 2).max(1);
                 continue;
             }

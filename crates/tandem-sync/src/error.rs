@@ -62,9 +62,10 @@ pub enum SyncError {
         message: String,
     },
 
-    /// One change alone is larger than the server accepts.
+    /// The changes of one record, which always travel together, are larger than the server
+    /// accepts.
     #[error(
-        "A single change is larger than the server accepts ({message}); it stays in the outbox."
+        "The changes of one record are larger than the server accepts ({message}); they stay in the outbox until the server's body limit is raised."
     )]
     PayloadTooLarge {
         /// The server's sentence.

@@ -2,6 +2,8 @@
 //! answers into the changes the store makes, and checks that the answers fit the questions.
 //! No I/O and no clock, so every rule here is tested with plain data.
 
+use std::collections::HashMap;
+
 use serde_json::Value as Json;
 use tandem_protocol::{
     ChangeIn, ChangeStatus, Conflict, PullResponse, PulledChange, PushRequest, PushResponse,
@@ -31,11 +33,23 @@ pub const PULL_PAGE_SIZE: u32 = tandem_protocol::MAX_PULL_LIMIT;
 pub struct PushPlan {
     /// The request body.
     pub request: PushRequest,
+    /// How many records its changes belong to. A push of one record is not cut further: a
+    /// 413 for it ends the push (`engine.rs`).
+    pub records: usize,
 }
 
-/// Builds the next push from the head of the outbox: the rows in order, until `max_changes`
-/// or `max_bytes` of JSON would be exceeded (always at least one row, so a large change is
-/// still tried alone). Returns `None` for an empty outbox.
+/// Builds the next push from the head of the outbox (`Store::outbox_batch`): whole records,
+/// taken in the order of their oldest change, until `max_changes` or `max_bytes` of JSON
+/// would be exceeded; the changes go in outbox order. Returns `None` for an empty outbox.
+///
+/// A record's changes never straddle two pushes, because the server judges some rules per
+/// batch: it refuses every change of a record whose batch links it to an erased client (a
+/// contact logged offline for a client erased meanwhile: without the link, its summary
+/// would be stored), and it lets special-category data pass with the lawful basis sent in
+/// the same batch. The cut falls before the first record that does not fit. The first
+/// record always goes, whole, even when it alone is over a limit: these limits are ours,
+/// well below the server's (1000 changes, 4 MiB by default), and one record holds at most
+/// one change per field.
 pub fn plan_push(
     device_id: Uuid,
     author_id: Option<Uuid>,
@@ -44,27 +58,50 @@ pub fn plan_push(
     max_changes: usize,
     max_bytes: usize,
 ) -> Result<Option<PushPlan>, SyncError> {
-    let mut changes = Vec::new();
+    // The records in the order of their first change here, each with its changes.
+    let mut records: Vec<Vec<&OutboxChange>> = Vec::new();
+    let mut place: HashMap<(&str, Uuid), usize> = HashMap::new();
+    for row in outbox {
+        let at = *place
+            .entry((row.entity.as_str(), row.record_id))
+            .or_insert_with(|| {
+                records.push(Vec::new());
+                records.len() - 1
+            });
+        records[at].push(row);
+    }
+    let mut taken: Vec<(&OutboxChange, ChangeIn)> = Vec::new();
+    let mut record_count = 0;
     let mut bytes = 0usize;
-    for row in outbox.iter().take(max_changes.max(1)) {
-        let change = change_in(row, author_id)?;
-        let size = serde_json::to_vec(&change).map_or(0, |v| v.len()) + 1;
-        if !changes.is_empty() && bytes + size > max_bytes {
+    for rows in &records {
+        let mut changes = Vec::with_capacity(rows.len());
+        let mut size = 0usize;
+        for row in rows {
+            let change = change_in(row, author_id)?;
+            size += serde_json::to_vec(&change).map_or(0, |v| v.len()) + 1;
+            changes.push((*row, change));
+        }
+        if record_count > 0
+            && (taken.len() + changes.len() > max_changes || bytes + size > max_bytes)
+        {
             break;
         }
+        record_count += 1;
         bytes += size;
-        changes.push(change);
+        taken.extend(changes);
     }
-    if changes.is_empty() {
+    if taken.is_empty() {
         return Ok(None);
     }
+    taken.sort_by_key(|(row, _)| row.seq);
     Ok(Some(PushPlan {
+        records: record_count,
         request: PushRequest {
             device_id,
             schema_version: SCHEMA_VERSION,
             app_version: crate::APP_VERSION.to_owned(),
             pending_count,
-            changes,
+            changes: taken.into_iter().map(|(_, change)| change).collect(),
         },
     }))
 }
@@ -353,17 +390,41 @@ mod tests {
         assert_eq!(request.changes[0].author_id, Uuid::from_u128(0x9000));
     }
 
+    /// A change of record `record` (one field each, `field`).
+    fn change_of(seq: i64, record: u128, field: &str) -> OutboxChange {
+        OutboxChange {
+            record_id: Uuid::from_u128(record),
+            ..row(seq, field, "\"x\"")
+        }
+    }
+
+    /// The records of a plan's changes, one entry per change, in the order sent.
+    fn records_sent(plan: &PushPlan) -> Vec<u128> {
+        plan.request
+            .changes
+            .iter()
+            .map(|c| c.record_id.as_u128())
+            .collect()
+    }
+
+    fn one_change_size(change: &OutboxChange) -> usize {
+        serde_json::to_vec(&change_in(change, None).unwrap())
+            .unwrap()
+            .len()
+            + 1
+    }
+
     #[test]
     fn a_push_stops_at_the_change_count_or_byte_limit_but_always_carries_one_change() {
-        let rows: Vec<_> = (1..=10).map(|i| row(i, "nickname", "\"x\"")).collect();
+        let rows: Vec<_> = (1..=10)
+            .map(|i| change_of(i, i as u128, "nickname"))
+            .collect();
         let by_count = plan_push(Uuid::nil(), None, 10, &rows, 4, 1 << 20)
             .unwrap()
             .unwrap();
-        assert_eq!(by_count.request.changes.len(), 4);
-        let one_size = serde_json::to_vec(&by_count.request.changes[0])
-            .unwrap()
-            .len()
-            + 1;
+        assert_eq!(records_sent(&by_count), [1, 2, 3, 4]);
+        assert_eq!(by_count.records, 4);
+        let one_size = one_change_size(&rows[0]);
         let by_bytes = plan_push(Uuid::nil(), None, 10, &rows, 500, one_size * 3)
             .unwrap()
             .unwrap();
@@ -372,6 +433,62 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(tiny.request.changes.len(), 1);
+    }
+
+    /// The server judges some rules per batch (a link to an erased client refuses every
+    /// change of the record; a lawful basis opens the gate for special-category data sent
+    /// with it), so a record's changes never straddle two pushes.
+    #[test]
+    fn a_push_cuts_between_records_and_never_inside_one() {
+        // Record 1 has three changes, record 2 two, record 3 one; 1 and 2 interleave.
+        let rows = [
+            change_of(1, 1, "given_name"),
+            change_of(2, 2, "client_id"),
+            change_of(3, 1, "family_name"),
+            change_of(4, 2, "summary"),
+            change_of(5, 1, "nickname"),
+            change_of(6, 3, "given_name"),
+        ];
+        let plan = |max_changes, max_bytes| {
+            records_sent(
+                &plan_push(Uuid::nil(), None, 6, &rows, max_changes, max_bytes)
+                    .unwrap()
+                    .unwrap(),
+            )
+        };
+        // In outbox order, whole records only.
+        assert_eq!(plan(500, 1 << 20), [1, 2, 1, 2, 1, 3]);
+        assert_eq!(
+            plan(5, 1 << 20),
+            [1, 2, 1, 2, 1],
+            "not the 6th: record 3 waits"
+        );
+        assert_eq!(
+            plan(4, 1 << 20),
+            [1, 1, 1],
+            "record 2 would be cut after one change"
+        );
+        assert_eq!(plan(3, 1 << 20), [1, 1, 1]);
+        let size = one_change_size(&rows[0]);
+        assert_eq!(plan(500, size * 4), [1, 1, 1], "the same by bytes");
+        assert_eq!(plan(500, size * 5), [1, 2, 1, 2, 1]);
+    }
+
+    #[test]
+    fn a_record_over_the_limits_goes_alone_and_whole() {
+        let rows = [
+            change_of(1, 1, "given_name"),
+            change_of(2, 1, "family_name"),
+            change_of(3, 1, "nickname"),
+            change_of(4, 2, "given_name"),
+        ];
+        for (max_changes, max_bytes) in [(2, 1 << 20), (1, 1 << 20), (500, 10), (0, 0)] {
+            let plan = plan_push(Uuid::nil(), None, 4, &rows, max_changes, max_bytes)
+                .unwrap()
+                .unwrap();
+            assert_eq!(records_sent(&plan), [1, 1, 1], "{max_changes} {max_bytes}");
+            assert_eq!(plan.records, 1);
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! rules", one scenario each.
 
 use serde_json::json;
+use tandem_domain::{Entity, RecordId};
 use tandem_server::store::ServerStore;
 use tandem_sync::{Clock, SyncError};
 
@@ -179,4 +180,55 @@ fn a_laptop_clock_a_day_behind_is_reported_as_skewed_and_still_syncs() {
     let status = a.store.sync_status().unwrap();
     assert!(status.clock_skewed);
     assert_eq!(status.pending_count, 0);
+}
+
+/// A server whose body limit is below one record's changes together, though not below any
+/// one of them: the smaller records before it go in smaller pushes, and the record is never
+/// sent in parts (the server judges a record's changes per batch: a part could pass where
+/// the whole is refused). The push stops with the error; the record stays in the outbox.
+#[test]
+fn a_record_over_the_servers_body_limit_is_never_sent_in_parts_and_stays_in_the_outbox() {
+    let server = crate::server::private_with_body_limit(8 * 1024);
+    let team = server.new_team();
+    let mut coach = TestDevice::sign_in(&server, &team, &team.coach, 0);
+    let mut lead = TestDevice::sign_in(&server, &team, &team.lead, 0);
+    let small: Vec<RecordId> = (0..20)
+        .map(|i| {
+            coach.create_client(
+                json!({"given_name": format!("Amina {i}"), "notes": "x".repeat(400)}),
+            )
+        })
+        .collect();
+    let tags: Vec<String> = (0..60)
+        .map(|i| format!("tag-{i:02}-{}", "t".repeat(24)))
+        .collect();
+    let large =
+        coach.create_client(json!({"given_name": "Olga", "notes": "y".repeat(7000), "tags": tags}));
+    let of_large = coach
+        .store
+        .pending_changes()
+        .unwrap()
+        .iter()
+        .filter(|c| c.record_id == *large.as_uuid())
+        .count() as u64;
+
+    let refused = coach.try_sync(&server).unwrap_err();
+    assert!(
+        matches!(refused, SyncError::PayloadTooLarge { .. }),
+        "{refused:?}"
+    );
+    assert_eq!(coach.store.pending_count().unwrap(), of_large);
+    lead.sync(&server);
+    for client in &small {
+        assert!(
+            lead.store
+                .record(Entity::Client, *client)
+                .unwrap()
+                .is_some()
+        );
+    }
+    assert!(
+        lead.store.record(Entity::Client, large).unwrap().is_none(),
+        "no part of it"
+    );
 }

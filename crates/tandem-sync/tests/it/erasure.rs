@@ -267,6 +267,64 @@ fn erasing_a_client_keeps_the_duplicate_whose_merge_into_it_was_undone_and_its_c
     }
 }
 
+/// A laptop offline with more than a push's worth of changes logs a contact for a client
+/// erased meanwhile, so that the cut after 500 changes falls right after the contact's link:
+/// the contact still travels whole, the server refuses all of it, and its summary reaches
+/// neither the server nor another laptop.
+#[test]
+fn a_contact_for_an_erased_client_is_refused_whole_where_a_push_would_be_cut() {
+    let server = shared();
+    let team = server.new_team();
+    let mut coach = TestDevice::sign_in(server, &team, &team.coach, 0);
+    let mut lead = TestDevice::sign_in(server, &team, &team.lead, 0);
+    let erased = coach.create_client(json!({"given_name": "Leyla"}));
+    coach.sync(server);
+    lead.sync(server);
+    // The contact's changes go in field order: `channel`, then `client_id` (500th).
+    while coach.store.pending_count().unwrap() < 498 {
+        coach.create_client(json!({"given_name": "Amina"}));
+    }
+    let contact = contact_for(&mut coach, erased, &format!("{MARKER} asked about asylum"));
+    let pending = coach.store.pending_changes().unwrap();
+    assert_eq!(
+        (pending[499].record_id, pending[499].field.as_str()),
+        (*contact.as_uuid(), "client_id"),
+        "the 500th change is the contact's link, its other fields come after"
+    );
+    let of_contact = pending
+        .iter()
+        .filter(|c| c.record_id == *contact.as_uuid())
+        .count() as u64;
+    server.erase_client(&team, *erased.as_uuid());
+
+    let report = coach.sync(server);
+    assert_eq!(
+        report.rejected, of_contact,
+        "every change of the contact: {report:?}"
+    );
+    assert!(
+        coach
+            .store
+            .record(Entity::Contact, contact)
+            .unwrap()
+            .is_none()
+    );
+    lead.sync(server);
+    assert!(
+        lead.store
+            .record(Entity::Contact, contact)
+            .unwrap()
+            .is_none()
+    );
+    for (name, device) in [("coach", &coach), ("lead", &lead)] {
+        assert_eq!(
+            device.store.tables_containing(MARKER).unwrap(),
+            Vec::<String>::new(),
+            "{name}"
+        );
+    }
+}
+
 #[test]
 fn a_team_lead_erases_from_the_laptop_and_exports_as_json_and_csv() {
     use tandem_sync::privacy::{ExportFormat, export_client};

@@ -54,8 +54,17 @@ pub(crate) fn private() -> SharedServer {
     serve(SqliteStore::open_in_memory().unwrap())
 }
 
+/// A server of its own that refuses request bodies over `bytes` (413).
+pub(crate) fn private_with_body_limit(bytes: usize) -> SharedServer {
+    serve_with(SqliteStore::open_in_memory().unwrap(), bytes)
+}
+
 /// A server of its own on `store` (a database file, for a restore drill).
 pub(crate) fn serve(store: SqliteStore) -> SharedServer {
+    serve_with(store, ServerSettings::default().body_limit_bytes)
+}
+
+fn serve_with(store: SqliteStore, body_limit_bytes: usize) -> SharedServer {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -66,6 +75,7 @@ pub(crate) fn serve(store: SqliteStore) -> SharedServer {
     let hash = hashing.hash(PASSWORD).unwrap();
     let settings = ServerSettings {
         password_hashing: hashing,
+        body_limit_bytes,
         ..ServerSettings::default()
     };
     let state = AppState::new(
