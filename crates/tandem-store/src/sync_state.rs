@@ -672,8 +672,10 @@ impl Store {
     /// `observe_server_time`) in one transaction. Records seen for the first time are
     /// created; fields unknown to this version are kept as they came; a field with a pending
     /// local change keeps its local value (the push reconciles it), while the server's value
-    /// is noted for a fallback if that change is refused. Purged records are removed after
-    /// the page's writes (`purge.rs`).
+    /// is noted for a fallback if that change is refused. Every write gets its history row
+    /// once, also one older than the version the field holds (a push answer, a resolution or
+    /// a merge stored a later one first), which changes nothing else. Purged records are
+    /// removed after the page's writes (`purge.rs`).
     pub fn apply_pulled_page(
         &mut self,
         writes: &[ServerWrite],
@@ -1416,7 +1418,13 @@ impl<'t> ServerWriteBatch<'t> {
         let current = field_row(tx, &write.entity, record_id, &write.field)?;
         let known = current.as_ref().map_or(0, |f| f.server_version);
         if write.version < known {
+            // Older than a version stored since (by a push answer, a resolution or a merge
+            // stored before the pull reached this write): the field keeps what it has, but
+            // the write takes its place in the history, once.
             self.applied.already_known += 1;
+            if !history_has(tx, write)? {
+                self.insert_history(write)?;
+            }
             return Ok(());
         }
         let version = to_i64(write.version);
@@ -2455,6 +2463,51 @@ mod tests {
         let server_rows: Vec<_> = history.iter().filter(|h| h.origin == "server").collect();
         assert_eq!(server_rows.len(), 1);
         assert_eq!(server_rows[0].author_id, OTHER_USER.to_string());
+    }
+
+    /// A push answer stored a newer version of the field (here a text merge by the server)
+    /// before the pull reached an older write of a colleague: that write keeps its place in
+    /// the history, once, and changes nothing else.
+    #[test]
+    fn a_pulled_write_older_than_the_version_stored_adds_its_history_once_and_nothing_else() {
+        let (_dir, mut store) = signed_in_store();
+        let id = client(&mut store, json!({"given_name": "Li", "notes": "came by"}));
+        let change = store
+            .outbox_batch(500)
+            .unwrap()
+            .into_iter()
+            .find(|c| c.field == "notes")
+            .unwrap();
+        store
+            .apply_push_results(&[ack(&change, stored(12, "\"came by twice\""))], at())
+            .unwrap();
+        let before = state(&store, id, "notes").unwrap();
+        let older = write(id, "notes", "\"came twice\"", 8);
+        let applied = store
+            .apply_pulled_page(std::slice::from_ref(&older), &[], 8, at(), at())
+            .unwrap();
+        assert_eq!((applied.updated, applied.already_known), (0, 1));
+        store
+            .apply_pulled_page(&[older], &[], 8, at(), at())
+            .unwrap();
+        assert_eq!(state(&store, id, "notes").unwrap(), before, "nothing else");
+        let history = store
+            .field_history("client", *id.as_uuid(), "notes")
+            .unwrap();
+        let server_rows: Vec<(&str, u64)> = history
+            .iter()
+            .filter(|h| h.origin == "server")
+            .map(|h| (h.value.as_str(), h.version))
+            .collect();
+        assert_eq!(server_rows, [("\"came twice\"", 8)]);
+        assert_eq!(
+            history
+                .iter()
+                .find(|h| h.origin == "server")
+                .unwrap()
+                .author_id,
+            OTHER_USER.to_string()
+        );
     }
 
     #[test]
