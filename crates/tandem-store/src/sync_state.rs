@@ -445,18 +445,23 @@ impl Store {
     /// conflicts with itself.
     pub fn outbox_batch(&self, max_changes: usize) -> Result<Vec<OutboxChange>, StoreError> {
         self.outbox_changes(
-            "WITH head AS (
-                 SELECT o.seq, o.change_id, o.entity, o.record_id, o.field, o.value,
-                        o.base_version, o.hlc, o.author_id, o.created_at
-                 FROM outbox o
-                 WHERE o.seq = (SELECT min(i.seq) FROM outbox i
-                                WHERE i.entity = o.entity AND i.record_id = o.record_id
-                                  AND i.field = o.field))
-             SELECT seq, change_id, entity, record_id, field, value, base_version, hlc,
-                    author_id, created_at
-             FROM head
-             WHERE (entity, record_id) IN (SELECT entity, record_id FROM head ORDER BY seq LIMIT ?1)
-             ORDER BY seq",
+            // The records first, from the oldest head changes only (the outbox in seq order,
+            // stopping at the limit), then all their head changes through the fields' index:
+            // a long outbox is not read whole for each batch.
+            "WITH chosen AS (
+                 SELECT DISTINCT entity, record_id FROM (
+                     SELECT o.entity, o.record_id FROM outbox o
+                     WHERE o.seq = (SELECT min(i.seq) FROM outbox i
+                                    WHERE i.entity = o.entity AND i.record_id = o.record_id
+                                      AND i.field = o.field)
+                     ORDER BY o.seq LIMIT ?1))
+             SELECT o.seq, o.change_id, o.entity, o.record_id, o.field, o.value, o.base_version,
+                    o.hlc, o.author_id, o.created_at
+             FROM chosen c JOIN outbox o ON o.entity = c.entity AND o.record_id = c.record_id
+             WHERE o.seq = (SELECT min(i.seq) FROM outbox i
+                            WHERE i.entity = o.entity AND i.record_id = o.record_id
+                              AND i.field = o.field)
+             ORDER BY o.seq",
             [to_i64(max_changes as u64)],
         )
     }
@@ -1269,7 +1274,8 @@ impl Store {
         Ok(all)
     }
 
-    /// The local history of one field, oldest first.
+    /// The local history of one field, in the order this device stored it (a pulled write
+    /// older than one stored before comes after it; order by HLC for the order of writing).
     pub fn field_history(
         &self,
         entity: &str,
