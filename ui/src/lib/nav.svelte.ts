@@ -26,9 +26,10 @@ export const nav = $state<{ screen: Screen; notice: string | null; undo: (() => 
 
 // A form with unsaved changes holds navigation away from it, and the closing of the window:
 // it asks the user first (or keeps the values elsewhere), and runs `proceed` only once they
-// may be left.
+// may be left. `keepNotice`: the notice shown stays (the form's save that the navigation
+// waited for said what it did), unless the navigation brings its own.
 export type Leaving = 'navigate' | 'close';
-type Hold = (proceed: () => void, leaving: Leaving) => boolean;
+type Hold = (proceed: (keepNotice?: boolean) => void, leaving: Leaving) => boolean;
 let hold: Hold | null = null;
 
 /**
@@ -49,12 +50,13 @@ export function holdNavigation(next: Hold): () => void {
  * left without saving goes, even one on the screen chosen, as the registration on Today).
  */
 export function go(screen: Screen, notice: string | null = null, undo: (() => Promise<void>) | null = null): void {
-  const proceed = (left = false) => {
+  const proceed = (left = false, keepNotice = false) => {
     if (left || notice || JSON.stringify(screen) !== JSON.stringify(nav.screen)) nav.screen = screen;
+    if (keepNotice && !notice) return;
     nav.notice = notice;
     nav.undo = notice ? undo : null;
   };
-  if (!hold?.(() => proceed(true), 'navigate')) proceed();
+  if (!hold?.((keepNotice = false) => proceed(true, keepNotice), 'navigate')) proceed();
 }
 
 /** The window is to close (a close request the shell held): asks the hold as `go` does. */

@@ -8,7 +8,7 @@ import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import App from '../App.svelte';
 import { setLocale } from '../i18n/index.svelte';
 import { keepOpenDraft } from '../lib/drafts';
-import { go, nav, type Screen } from '../lib/nav.svelte';
+import { clientName, go, nav, type Screen } from '../lib/nav.svelte';
 import type { SyncEvent } from '../ipc';
 import { amina, aminaDetail, answerCommands, offlineStatus, session, sitesView, updateOffered } from '../test/commands';
 import ClientForm from './client/ClientForm.svelte';
@@ -1748,6 +1748,42 @@ describe('leaving the client form', () => {
     await settle();
     await fireEvent.click(screen.getByRole('button', { name: 'Leave without saving' }));
     expect(oncancel).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('navigating away while a save runs', () => {
+  it('waits for the save: saved, goes where chosen with the save’s notice; refused, stays with the refusal and asks', async () => {
+    for (const refused of [false, true]) {
+      const saving = later<{ id: string }>();
+      const { container, calls } = await appOn({ name: 'contact', client: amina, returnTo: { name: 'today' } }, {
+        create_contact: () => saving.promise,
+        list_follow_ups: () => [],
+      });
+      await fireEvent.input(screen.getByLabelText('Summary'), { target: { value: 'Rent arrears' } });
+      await fireEvent.click(container.querySelector('form button[type="submit"]')!);
+      await settle();
+      expect(calls('create_contact')).toBe(1);
+      // Chosen while the save runs: nothing moves yet, nothing is asked.
+      await fireEvent.click(container.querySelector('[data-nav="follow_ups"]')!);
+      await settle();
+      expect(screen.getByLabelText('Summary')).toBeTruthy();
+      expect(screen.queryByRole('group', { name: /^Leave without saving\?/ })).toBeNull();
+      if (refused) saving.fail({ kind: 'disk_full', message: 'database or disk is full', field: null });
+      else saving.answer({ id: 'new-contact' });
+      await settle();
+      if (refused) {
+        // The refusal is shown on the form, with what was typed, and the question beside it.
+        expect((screen.getByLabelText('Summary') as HTMLTextAreaElement).value).toBe('Rent arrears');
+        expect(container.querySelector('[role="alert"]')?.textContent).toMatch(/disk/i);
+        expect(screen.getByRole('group', { name: /^Leave without saving\?/ })).toBeTruthy();
+        expect(nav.screen.name).toBe('contact');
+      } else {
+        await waitFor(() => expect(nav.screen.name).toBe('follow_ups'));
+        expect(nav.notice).toBe(`Contact saved for ${clientName(amina)}.`);
+      }
+      cleanup();
+      Object.assign(nav, { screen: { name: 'today' }, notice: null, undo: null });
+    }
   });
 });
 
