@@ -1,9 +1,13 @@
-//! Passwords (argon2id) and device tokens (random, stored as SHA-256 hashes).
+//! Passwords (argon2id) and device tokens (random, stored as SHA-256 hashes), and the gate
+//! that bounds how many passwords are checked at once.
+
+use std::sync::Arc;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::ServerError;
 
@@ -57,6 +61,91 @@ impl PasswordHashing {
     }
 }
 
+/// How many logins may have their password checked at once, and how many more may wait.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginConcurrency {
+    /// Passwords checked at the same time (each argon2id check holds its memory, 19 MiB
+    /// with the recommended parameters, and a core).
+    pub checking: usize,
+    /// Logins waiting for a check beyond those; more are answered 503 at once.
+    pub waiting: usize,
+}
+
+impl Default for LoginConcurrency {
+    /// As many checks as the machine has cores, at most 8 (152 MiB), and 64 waiting.
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Self {
+            checking: cores.clamp(1, 8),
+            waiting: 64,
+        }
+    }
+}
+
+/// Bounds the password checks of one server instance: a login first takes a place
+/// ([`LoginGate::try_admit`]; none free means the server answers 503 without counting an
+/// attempt), then waits its turn to check ([`LoginPlace::check`]). So a burst of logins,
+/// wrong or right, costs at most `checking` times an argon2id check's memory, and the
+/// waiting ones only their requests.
+#[derive(Debug, Clone)]
+pub struct LoginGate {
+    places: Arc<Semaphore>,
+    checks: Arc<Semaphore>,
+}
+
+/// A login's place at the gate, held until its request is answered.
+#[derive(Debug)]
+pub struct LoginPlace {
+    _place: OwnedSemaphorePermit,
+    checks: Arc<Semaphore>,
+}
+
+impl LoginGate {
+    /// A gate with `limits.checking` checks (at least 1) and `limits.waiting` places to
+    /// wait.
+    pub fn new(limits: LoginConcurrency) -> Self {
+        let checking = limits.checking.max(1);
+        Self {
+            places: Arc::new(Semaphore::new(checking + limits.waiting)),
+            checks: Arc::new(Semaphore::new(checking)),
+        }
+    }
+
+    /// A place for one login, or `None` when every place is taken.
+    pub fn try_admit(&self) -> Option<LoginPlace> {
+        let place = Arc::clone(&self.places).try_acquire_owned().ok()?;
+        Some(LoginPlace {
+            _place: place,
+            checks: Arc::clone(&self.checks),
+        })
+    }
+}
+
+impl LoginPlace {
+    /// Waits for a turn, then checks `password` against `phc` on a blocking thread.
+    pub async fn check(
+        &self,
+        hashing: PasswordHashing,
+        password: String,
+        phc: String,
+    ) -> Result<bool, ServerError> {
+        // The gate's semaphores are never closed.
+        let turn = Arc::clone(&self.checks)
+            .acquire_owned()
+            .await
+            .map_err(|err| ServerError::TaskFailed(err.to_string()))?;
+        // The turn goes with the check: a request given up (a timeout) does not end a check
+        // that has begun, so its turn must not be free before the check is.
+        tokio::task::spawn_blocking(move || {
+            let verified = hashing.verify(&password, &phc);
+            drop(turn);
+            verified
+        })
+        .await
+        .map_err(|err| ServerError::TaskFailed(err.to_string()))
+    }
+}
+
 /// A new device token: 32 random bytes, hex, with a prefix that makes leaked tokens easy
 /// to recognise in logs and secret scanners.
 pub fn new_device_token() -> String {
@@ -82,6 +171,22 @@ mod tests {
         assert!(hashing.verify("correct horse", &phc));
         assert!(!hashing.verify("wrong horse", &phc));
         assert!(!hashing.verify("correct horse", "not a hash"));
+    }
+
+    #[tokio::test]
+    async fn a_gate_admits_its_checks_and_waiting_places_and_no_more() {
+        let gate = LoginGate::new(LoginConcurrency {
+            checking: 2,
+            waiting: 1,
+        });
+        let places: Vec<_> = (0..3).map(|_| gate.try_admit()).collect();
+        assert!(places.iter().all(Option::is_some));
+        assert!(gate.try_admit().is_none());
+        drop(places);
+        let place = gate.try_admit().unwrap();
+        let hashing = PasswordHashing::fast_insecure_for_tests();
+        let phc = hashing.hash("pw").unwrap();
+        assert!(place.check(hashing, "pw".into(), phc).await.unwrap());
     }
 
     #[test]

@@ -129,6 +129,8 @@ pub(crate) struct TestServer {
     pub(crate) database: Arc<TestDatabase>,
     /// The counters this instance serves at /metrics.
     pub(crate) metrics: tandem_server::metrics::ServerMetrics,
+    /// The gate of this instance's password checks (a test may take its places).
+    pub(crate) login_gate: tandem_server::auth::LoginGate,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -227,6 +229,7 @@ async fn serve(
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
     let metrics = state.metrics.clone();
+    let login_gate = state.login_gate().clone();
     tokio::spawn(tandem_server::serve(listener, state, async {
         let _ = stopped.await;
     }));
@@ -238,6 +241,7 @@ async fn serve(
         teams,
         database,
         metrics,
+        login_gate,
         shutdown: Some(stop),
     }
 }
