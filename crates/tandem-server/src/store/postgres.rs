@@ -73,7 +73,9 @@ use crate::push::{
     CurrentField, Decision, PreparedChange, Refusal, ValidChange, application_order, consent_gate,
     consent_gate_write, decide, is_clock_skewed, is_concurrent, server_hlc,
 };
-use crate::store::privacy::{change_audit_entries, linked_record, resolve_audit_entry};
+use crate::store::privacy::{
+    change_audit_entries, linked_record, merge_audit_entries, resolve_audit_entry,
+};
 
 /// The migrations, in order; the table `tandem_schema_migrations` records which have run.
 const MIGRATIONS: &[&str] = &[
@@ -2144,6 +2146,7 @@ impl ServerStore for PostgresStore {
         let stored = load_merge(&*tx, merge.team_id, merge.id)
             .await?
             .ok_or(ServerError::UnknownMerge(merge.id))?;
+        privacy::append_audits(&tx, &merge_audit_entries(merge.team_id, &stored, false)).await?;
         tx.commit().await?;
         Ok((stored, changes))
     }
@@ -2193,6 +2196,7 @@ impl ServerStore for PostgresStore {
         let undone = load_merge(&*tx, team_id, merge_id)
             .await?
             .ok_or(ServerError::UnknownMerge(merge_id))?;
+        privacy::append_audits(&tx, &merge_audit_entries(team_id, &undone, true)).await?;
         tx.commit().await?;
         Ok((undone, changes))
     }

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use tandem_protocol::{ClientExport, PulledPurge, RejectCode};
+use tandem_protocol::{ClientExport, DuplicateMerge, PulledPurge, RejectCode};
 use uuid::Uuid;
 
 use crate::ServerError;
@@ -221,6 +221,48 @@ pub(crate) fn resolve_audit_entry(
         record_id: Some(conflict.record_id),
         detail: format!("conflict={} field={}", conflict.id, conflict.field),
     }
+}
+
+/// The audit entries of a duplicate merge, or of its undo when `undo` is set: one for each
+/// record it touches (the client kept, the duplicate, every contact moved), so the log of
+/// any of them shows it; each names the merge and all its records, by id.
+pub(crate) fn merge_audit_entries(
+    team_id: Uuid,
+    merge: &DuplicateMerge,
+    undo: bool,
+) -> Vec<NewAuditEntry> {
+    let (action, actor, at) = match (undo, merge.undone_by, merge.undone_at) {
+        (true, Some(by), Some(at)) => (AuditAction::UndoMerge, by, at),
+        _ => (AuditAction::Merge, merge.merged_by, merge.merged_at),
+    };
+    let contacts = merge
+        .contact_ids
+        .iter()
+        .map(|id| format!("contact {id}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let detail = format!(
+        "merge={} survivor={} duplicate={} contacts={}{}{contacts}",
+        merge.id,
+        merge.survivor_id,
+        merge.duplicate_id,
+        merge.contact_ids.len(),
+        if contacts.is_empty() { "" } else { ": " },
+    );
+    [merge.duplicate_id, merge.survivor_id]
+        .into_iter()
+        .map(|id| ("client", id))
+        .chain(merge.contact_ids.iter().map(|id| ("contact", *id)))
+        .map(|(entity, record_id)| NewAuditEntry {
+            at,
+            actor: AuditActor::User(actor),
+            action,
+            team_id: Some(team_id),
+            entity: Some(entity.to_owned()),
+            record_id: Some(record_id),
+            detail: detail.clone(),
+        })
+        .collect()
 }
 
 /// Why a push change touching an erased record is refused.

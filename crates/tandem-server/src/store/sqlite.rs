@@ -53,7 +53,7 @@ use crate::push::{
     CurrentField, Decision, PreparedChange, Refusal, ValidChange, application_order, consent_gate,
     consent_gate_write, decide, is_clock_skewed, is_concurrent, server_hlc,
 };
-use crate::store::privacy::{change_audit_entries, resolve_audit_entry};
+use crate::store::privacy::{change_audit_entries, merge_audit_entries, resolve_audit_entry};
 
 /// How long a statement waits for another connection's lock (another server process, or
 /// `tandem-server admin`, `backup` on the same file) before it fails with "database is locked".
@@ -1772,6 +1772,9 @@ impl ServerStore for SqliteStore {
             )?;
             let stored = load_merge(&tx, merge.team_id, merge.id)?
                 .ok_or(ServerError::UnknownMerge(merge.id))?;
+            for entry in merge_audit_entries(merge.team_id, &stored, false) {
+                privacy::append_audit(&tx, &entry)?;
+            }
             tx.commit()?;
             Ok((stored, changes))
         })
@@ -1815,6 +1818,9 @@ impl ServerStore for SqliteStore {
             )?;
             let undone =
                 load_merge(&tx, team_id, merge_id)?.ok_or(ServerError::UnknownMerge(merge_id))?;
+            for entry in merge_audit_entries(team_id, &undone, true) {
+                privacy::append_audit(&tx, &entry)?;
+            }
             tx.commit()?;
             Ok((undone, changes))
         })
