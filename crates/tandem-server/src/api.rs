@@ -305,6 +305,11 @@ impl From<ServerError> for ApiError {
                 Self::new(StatusCode::CONFLICT, "not_mergeable", err.to_string())
             }
             ServerError::ConsentRequired(refusal) => Self::refused("consent_required", refusal),
+            err @ ServerError::LinkedFromOtherTeam { .. } => Self::new(
+                StatusCode::CONFLICT,
+                "linked_from_other_team",
+                err.to_string(),
+            ),
             err @ ServerError::MergeNotUndoable { .. } => {
                 Self::new(StatusCode::CONFLICT, "merge_not_undoable", err.to_string())
             }

@@ -43,6 +43,7 @@ impl Caller {
         Unauthorized,
         (status = 403, description = "`forbidden`: a coach, or a device without a team.", body = ApiErrorBody),
         (status = 404, description = "`not_found`: no such client in the caller's team (erased ones included).", body = ApiErrorBody),
+        (status = 409, description = "`linked_from_other_team`: records of another team link to the client, so a team lead's erasure would reach outside the team; nothing was erased (an admin or the server operator erases it).", body = ApiErrorBody),
         StoreFailure,
     )
 )]
@@ -87,7 +88,7 @@ pub(super) async fn erase_client(
         ("Accept" = Option<String>, Header, description = "`text/csv` for CSV; JSON otherwise."),
     ),
     responses(
-        (status = 200, description = "One client's data for a subject-access request: every current field, its contacts and the whole history (team lead of the client's team); recorded in the audit log as an export.",
+        (status = 200, description = "One client's data for a subject-access request: every current field, its contacts and the whole history (team lead of the client's team; only the team's records: a contact of another team naming the client is left out); recorded in the audit log as an export.",
             content(
                 (ClientExport = "application/json"),
                 (String = "text/csv", example = "section,entity,record_id,field,value,seq,effective,author_id,recorded_at\n"),

@@ -73,15 +73,18 @@ pub struct AuditFilter {
 #[async_trait]
 pub trait PrivacyStore {
     /// Erases the clients and everything linked to them (see the module comment). A client
-    /// that does not exist, or not in `team_id`, is [`ServerError::UnknownRecord`] and
-    /// nothing is erased. Returns every record removed.
+    /// that does not exist, or not in `team_id`, is [`ServerError::UnknownRecord`], and one
+    /// that a record of another team than `team_id` links to is
+    /// [`ServerError::LinkedFromOtherTeam`]; then nothing is erased. Returns every record
+    /// removed.
     async fn erase_clients(&self, request: ErasureRequest)
     -> Result<Vec<PulledPurge>, ServerError>;
 
     /// Every client, with what retention needs to decide about it.
     async fn retention_facts(&self) -> Result<Vec<RetentionFacts>, ServerError>;
 
-    /// One client's data for a subject-access request, and its `export` audit entry, in one
+    /// One client's data for a subject-access request (only the team's records: a contact
+    /// of another team naming the client is left out), and its `export` audit entry, in one
     /// transaction. [`ServerError::UnknownRecord`] when it is not a client of `team_id`.
     async fn export_client(
         &self,

@@ -397,6 +397,113 @@ async fn the_operator_erases_a_client_through_the_same_path(backend: Backend) {
     );
 }
 
+/// Pushes a contact of `client` from `device` with `summary`; returns its id.
+async fn push_contact(server: &TestServer, device: &Device, client: Uuid, summary: &str) -> Uuid {
+    let id = Uuid::now_v7();
+    let results = server
+        .push(
+            device,
+            vec![
+                change(device, "contact", id, "client_id", json!(client), 0, NOW_MS),
+                change(device, "contact", id, "summary", json!(summary), 0, NOW_MS),
+            ],
+        )
+        .await;
+    assert!(
+        results.iter().all(|r| r.status == ChangeStatus::Applied),
+        "{results:?}"
+    );
+    id
+}
+
+both_backends!(a_team_leads_export_and_erasure_stay_inside_their_team);
+async fn a_team_leads_export_and_erasure_stay_inside_their_team(backend: Backend) {
+    let server = start(backend).await;
+    let coach = server.login("coach_a").await;
+    let lead = server.login("lead_n").await;
+    let coach_s = server.login("coach_s").await;
+    let (client, _) = create_client(&server, &coach, &[("given_name", json!("Amina"))]).await;
+    let own = push_contact(&server, &coach, client, "north's meeting").await;
+    // A contact of team south that names north's client (only a broken or hostile laptop
+    // writes one: south's laptops never see north's clients).
+    let foreign = push_contact(&server, &coach_s, client, "Southsecretqx").await;
+
+    // The export gives north's records only: nothing of south's contact, not even its id.
+    let reply = server
+        .request(
+            Method::GET,
+            &format!("/v1/clients/{client}/export"),
+            Some(&lead.token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let export: ClientExport = reply.json();
+    let contacts: Vec<&Value> = export.contacts.iter().map(|c| &c["record_id"]).collect();
+    assert_eq!(contacts, [&json!(own.to_string())]);
+    let text = reply.body.to_string();
+    assert!(!text.contains("Southsecretqx"), "{text}");
+    assert!(!text.contains(&foreign.to_string()), "{text}");
+
+    // The erasure would have to remove a record of south: refused, and nothing is erased.
+    let audit_before = server.audit_len().await;
+    let reply = server
+        .request(
+            Method::POST,
+            &format!("/v1/clients/{client}/erase"),
+            Some(&lead.token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
+    assert_eq!(reply.error_code(), "linked_from_other_team");
+    let message = reply.body["message"].as_str().unwrap();
+    assert!(
+        message.contains("tandem-server admin client erase"),
+        "{message}"
+    );
+    assert!(!message.contains(&foreign.to_string()), "{message}");
+    assert_eq!(server.audit_len().await, audit_before);
+    let kept: Vec<Uuid> = server
+        .pull_all(&coach_s)
+        .await
+        .iter()
+        .map(|c| c.record_id)
+        .collect();
+    assert!(kept.contains(&foreign));
+    let kept: Vec<Uuid> = server
+        .pull_all(&coach)
+        .await
+        .iter()
+        .map(|c| c.record_id)
+        .collect();
+    assert!(kept.contains(&client) && kept.contains(&own));
+
+    // The operator, whose erasure is not a team's, erases everything that names the client.
+    let mut erased: Vec<Uuid> = server
+        .store
+        .erase_clients(tandem_server::store::ErasureRequest {
+            clients: vec![client],
+            team_id: None,
+            actor: AuditActor::Operator,
+            reason: tandem_server::store::ErasureReason::Request,
+            now: server.clock.now(),
+        })
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.record_id)
+        .collect();
+    erased.sort_unstable();
+    let mut expected = vec![client, own, foreign];
+    expected.sort_unstable();
+    assert_eq!(erased, expected);
+    assert_eq!(
+        traces_of(&server.database, "Southsecretqx").await,
+        Vec::<String>::new()
+    );
+}
+
 both_backends!(a_value_a_spreadsheet_would_run_as_a_formula_is_exported_to_csv_as_text);
 async fn a_value_a_spreadsheet_would_run_as_a_formula_is_exported_to_csv_as_text(backend: Backend) {
     let server = start(backend).await;
