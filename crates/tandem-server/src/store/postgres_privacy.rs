@@ -368,11 +368,14 @@ impl PrivacyStore for PostgresStore {
         now: DateTime<Utc>,
     ) -> Result<ClientExport, ServerError> {
         let mut client = self.client().await?;
-        // READ COMMITTED, like every audit writer: the chain's last entry is read after the
-        // audit lock is taken, never from an older snapshot.
+        // Every read of the export in one snapshot: under READ COMMITTED each statement saw
+        // the commits made before it, so a push landing between two reads could give a
+        // history its current values (read before) do not match, or a contact's history
+        // without the contact.
         let tx = client
             .build_transaction()
-            .isolation_level(IsolationLevel::ReadCommitted)
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
             .start()
             .await?;
         client_in_scope(&tx, client_id, Some(team_id)).await?;
@@ -402,8 +405,18 @@ impl PrivacyStore for PostgresStore {
             contacts,
             history: all_history,
         };
+        tx.commit().await?;
+        // The audit entry in a transaction of its own, READ COMMITTED like every audit
+        // writer (the chain's last entry must be read after the audit lock is taken, never
+        // from the export's older snapshot). The export is answered only once its entry is
+        // committed, so none leaves the server unrecorded.
+        let audit = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::ReadCommitted)
+            .start()
+            .await?;
         append_audit(
-            &tx,
+            &audit,
             &NewAuditEntry {
                 at: now,
                 actor,
@@ -419,7 +432,7 @@ impl PrivacyStore for PostgresStore {
             },
         )
         .await?;
-        tx.commit().await?;
+        audit.commit().await?;
         Ok(export)
     }
 

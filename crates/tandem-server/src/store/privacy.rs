@@ -83,9 +83,11 @@ pub trait PrivacyStore {
     /// Every client, with what retention needs to decide about it.
     async fn retention_facts(&self) -> Result<Vec<RetentionFacts>, ServerError>;
 
-    /// One client's data for a subject-access request (only the team's records: a contact
-    /// of another team naming the client is left out), and its `export` audit entry, in one
-    /// transaction. [`ServerError::UnknownRecord`] when it is not a client of `team_id`.
+    /// One client's data for a subject-access request, read in one snapshot (only the team's
+    /// records: a contact of another team naming the client is left out), and its `export`
+    /// audit entry, committed before the export is returned (SQLite: in the same
+    /// transaction; PostgreSQL: the reads in a REPEATABLE READ READ ONLY transaction, the
+    /// entry after it). [`ServerError::UnknownRecord`] when it is not a client of `team_id`.
     async fn export_client(
         &self,
         team_id: Uuid,

@@ -689,6 +689,100 @@ async fn tamper(database: &TestDatabase, sql: &str) {
     }
 }
 
+/// A connection of the test's own to a PostgreSQL test database.
+async fn pg_connection(database: &TestDatabase) -> tokio_postgres::Client {
+    let TestDatabase::Postgres { url } = database else {
+        unreachable!("a PostgreSQL test")
+    };
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+}
+
+/// PostgreSQL only: SQLite's read transaction is one snapshot by its nature.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_on_postgres_reads_one_snapshot_while_others_write() {
+    let server = start(Backend::Postgres).await;
+    let coach = server.login("coach_a").await;
+    let lead = server.login("lead_n").await;
+    let (client, _) = create_client(&server, &coach, &[("given_name", json!("Amina"))]).await;
+
+    // A writer holds the history table, so the export waits for it after its first reads.
+    let mut writer = pg_connection(&server.database).await;
+    let write = writer.transaction().await.unwrap();
+    write
+        .batch_execute("LOCK TABLE change_log IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let export = {
+        let request = server
+            .http
+            .get(format!("{}/v1/clients/{client}/export", server.base))
+            .bearer_auth(&lead.token);
+        tokio::spawn(async move { request.send().await.unwrap().text().await.unwrap() })
+    };
+    // Until the export's reads wait on the writer's lock (a state, not a time).
+    let watcher = pg_connection(&server.database).await;
+    loop {
+        let waiting: i64 = watcher
+            .query_one(
+                "SELECT COUNT(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            !export.is_finished(),
+            "the export never waited for the writer"
+        );
+        tokio::task::yield_now().await;
+    }
+    // The writer adds a value to the client's history and commits: an export that read it
+    // now would give a history its other parts (read before) do not match.
+    write
+        .execute(
+            "INSERT INTO change_log (seq, team_id, entity, record_id, field, value, hlc,
+                 author_id, change_id, device_id, effective, recorded_ms)
+             SELECT MAX(seq) + 1, $1, 'client', $2, 'nickname', '\"Snapshotqx\"',
+                 '0001768471200000-00000-test', $3, $4, NULL, TRUE, $5
+             FROM change_log",
+            &[
+                &server.team("north"),
+                &client,
+                &coach.user_id,
+                &Uuid::now_v7(),
+                &NOW_MS,
+            ],
+        )
+        .await
+        .unwrap();
+    write.commit().await.unwrap();
+    let text = export.await.unwrap();
+    let export: ClientExport = serde_json::from_str(&text).unwrap();
+    assert_eq!(export.client["given_name"], json!("Amina"));
+    assert!(
+        !text.contains("Snapshotqx"),
+        "the export read a write committed after it began: {text}"
+    );
+    // The next export sees it.
+    let again = server
+        .request(
+            Method::GET,
+            &format!("/v1/clients/{client}/export"),
+            Some(&lead.token),
+            None,
+        )
+        .await;
+    assert!(again.body.to_string().contains("Snapshotqx"));
+}
+
 both_backends!(audit_verify_names_the_first_changed_or_removed_entry);
 async fn audit_verify_names_the_first_changed_or_removed_entry(backend: Backend) {
     let server = start(backend).await;
