@@ -2,7 +2,7 @@
 //! team checks, and the one error type that becomes every error response.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,7 +39,9 @@ mod error_responses;
 use error_responses::{Forbidden, StoreFailure, Unauthorized, UnsupportedMediaType};
 
 use crate::ServerError;
-use crate::auth::{LoginConcurrency, LoginGate, PasswordHashing, new_device_token, token_hash};
+use crate::auth::{
+    LoginConcurrency, LoginGate, PasswordHashing, client_address, new_device_token, token_hash,
+};
 use crate::clock::{Clock, new_uuid_v7, to_ms};
 use crate::metrics::ServerMetrics;
 use crate::push::{
@@ -93,6 +95,10 @@ pub struct ServerSettings {
     pub password_hashing: PasswordHashing,
     /// How many logins may have their password checked at once, and wait for it.
     pub login_concurrency: LoginConcurrency,
+    /// TLS-terminating proxies in front of the server, whose `X-Forwarded-For` names the
+    /// client a login's rate limit counts ([`crate::auth::client_address`]); empty: the
+    /// header is ignored.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for ServerSettings {
@@ -103,6 +109,7 @@ impl Default for ServerSettings {
             login_rate_limit: LoginRateLimit::default(),
             password_hashing: PasswordHashing::recommended(),
             login_concurrency: LoginConcurrency::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -586,6 +593,7 @@ async fn openapi_document() -> Response {
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     Json(request): Json<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let now = state.clock.now();
@@ -603,7 +611,14 @@ async fn login(
         });
     };
     let limits = state.settings.login_rate_limit;
-    let address = peer.ip().to_string();
+    let forwarded_for: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        // A field that is not text is no address: the walk stops there.
+        .map(|value| value.to_str().unwrap_or("?"))
+        .collect();
+    let address =
+        client_address(peer.ip(), &forwarded_for, &state.settings.trusted_proxies).to_string();
     let window = TimeDelta::from_std(limits.window).unwrap_or(TimeDelta::minutes(15));
     let reservation = state
         .store

@@ -1,6 +1,8 @@
-//! Passwords (argon2id) and device tokens (random, stored as SHA-256 hashes), and the gate
-//! that bounds how many passwords are checked at once.
+//! Passwords (argon2id) and device tokens (random, stored as SHA-256 hashes), the gate
+//! that bounds how many passwords are checked at once, and the client address that login
+//! limits count (behind trusted proxies, from `X-Forwarded-For`).
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -146,6 +148,50 @@ impl LoginPlace {
     }
 }
 
+/// The address a login comes from, for its rate limit. Without trusted proxies, or when the
+/// peer is not one of them, it is the peer's address: `X-Forwarded-For` is a header anyone
+/// can send. From a trusted proxy it is the last hop of `X-Forwarded-For` (all its fields,
+/// in order) that is not itself a trusted proxy, read from the right: each proxy appends the
+/// address it was connected from, so hops to the right of that one were written by trusted
+/// proxies and hops to its left by whoever sent the request, who may lie. A hop that is
+/// not an address (with or without a port) ends the walk at the last trusted one, as does a
+/// missing header, so a broken proxy counts as one client, never as an address it was
+/// told.
+pub fn client_address(peer: IpAddr, forwarded_for: &[&str], trusted_proxies: &[IpAddr]) -> IpAddr {
+    let trusted = |address: IpAddr| {
+        trusted_proxies
+            .iter()
+            .any(|proxy| proxy.to_canonical() == address.to_canonical())
+    };
+    let peer = peer.to_canonical();
+    if !trusted(peer) {
+        return peer;
+    }
+    let hops = forwarded_for
+        .iter()
+        .flat_map(|field| field.split(','))
+        .map(str::trim)
+        .rev();
+    let mut client = peer;
+    for hop in hops {
+        let Some(address) = parse_hop(hop) else {
+            return client;
+        };
+        client = address.to_canonical();
+        if !trusted(client) {
+            return client;
+        }
+    }
+    client
+}
+
+/// An `X-Forwarded-For` hop: an address, or an address with a port (`[v6]:port` too).
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<SocketAddr>().ok().map(|socket| socket.ip()))
+}
+
 /// A new device token: 32 random bytes, hex, with a prefix that makes leaked tokens easy
 /// to recognise in logs and secret scanners.
 pub fn new_device_token() -> String {
@@ -171,6 +217,53 @@ mod tests {
         assert!(hashing.verify("correct horse", &phc));
         assert!(!hashing.verify("wrong horse", &phc));
         assert!(!hashing.verify("correct horse", "not a hash"));
+    }
+
+    #[test]
+    fn a_client_address_is_read_from_x_forwarded_for_only_behind_a_trusted_proxy() {
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        let proxy = ip("10.0.0.5");
+        let trusted = [proxy, ip("10.0.0.6")];
+        let cases: &[(&str, &[&str], &[IpAddr], &str)] = &[
+            // Off: the header is ignored.
+            ("10.0.0.5", &["198.51.100.1"], &[], "10.0.0.5"),
+            // A peer that is not a trusted proxy cannot name another address.
+            ("203.0.113.9", &["198.51.100.1"], &trusted, "203.0.113.9"),
+            ("10.0.0.5", &["198.51.100.1"], &trusted, "198.51.100.1"),
+            // What the client put in front is skipped; the proxies' own hops too.
+            (
+                "10.0.0.5",
+                &["1.2.3.4, 198.51.100.1"],
+                &trusted,
+                "198.51.100.1",
+            ),
+            (
+                "10.0.0.5",
+                &["1.2.3.4", "198.51.100.1, 10.0.0.6"],
+                &trusted,
+                "198.51.100.1",
+            ),
+            ("10.0.0.5", &["198.51.100.1:4711"], &trusted, "198.51.100.1"),
+            ("10.0.0.5", &["[2001:db8::1]:4711"], &trusted, "2001:db8::1"),
+            // No header, only proxies, or garbage: the last trusted hop.
+            ("10.0.0.5", &[], &trusted, "10.0.0.5"),
+            ("10.0.0.5", &["10.0.0.6"], &trusted, "10.0.0.6"),
+            ("10.0.0.5", &["198.51.100.1, unknown"], &trusted, "10.0.0.5"),
+            // An IPv4 peer seen on an IPv6 socket is the same proxy.
+            (
+                "::ffff:10.0.0.5",
+                &["198.51.100.1"],
+                &trusted,
+                "198.51.100.1",
+            ),
+        ];
+        for (peer, header, trusted, expected) in cases {
+            assert_eq!(
+                client_address(ip(peer), header, trusted),
+                ip(expected),
+                "{peer} {header:?}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -670,6 +670,70 @@ async fn a_login_while_the_server_checks_as_many_passwords_as_it_may_is_answered
     assert_eq!(counter(&server, "tandem_password_verifications_total"), 5);
 }
 
+/// A login answered through a proxy that says it came from `forwarded_for`.
+async fn login_via_proxy(
+    server: &TestServer,
+    username: &str,
+    password: &str,
+    forwarded_for: &str,
+) -> StatusCode {
+    server
+        .http
+        .post(format!("{}/v1/auth/login", server.base))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"username": username, "password": password, "device_name": "laptop"}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+both_backends!(behind_a_trusted_proxy_each_client_address_has_its_own_login_limit);
+async fn behind_a_trusted_proxy_each_client_address_has_its_own_login_limit(backend: Backend) {
+    // The test's requests come from 127.0.0.1: the proxy.
+    let server = start_configured(backend, |settings| {
+        settings.login_rate_limit.per_address = 3;
+        settings.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let guesser = "198.51.100.1";
+    for user in ["nobody1", "nobody2", "nobody3"] {
+        let status = login_via_proxy(&server, user, "wrong", guesser).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    // The guesser's address is blocked, whoever it names and whatever it puts in front.
+    for forwarded in [
+        guesser,
+        "203.0.113.9, 198.51.100.1",
+        "198.51.100.1, 127.0.0.1",
+    ] {
+        let status = login_via_proxy(&server, "coach_a", PASSWORD, forwarded).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{forwarded}");
+    }
+    // Another client behind the same proxy signs in.
+    let status = login_via_proxy(&server, "coach_a", PASSWORD, "198.51.100.2").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+both_backends!(without_a_trusted_proxy_x_forwarded_for_is_ignored);
+async fn without_a_trusted_proxy_x_forwarded_for_is_ignored(backend: Backend) {
+    let server = start_configured(backend, |settings| {
+        settings.login_rate_limit.per_address = 3;
+    })
+    .await;
+    for (user, forwarded) in [
+        ("nobody1", "198.51.100.1"),
+        ("nobody2", "198.51.100.2"),
+        ("nobody3", "198.51.100.3"),
+    ] {
+        let status = login_via_proxy(&server, user, "wrong", forwarded).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    // A header anyone can send names nobody: the failures were counted for 127.0.0.1.
+    let status = login_via_proxy(&server, "coach_a", PASSWORD, "198.51.100.4").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}
+
 both_backends!(a_device_name_with_a_control_character_is_refused_like_a_username);
 async fn a_device_name_with_a_control_character_is_refused_like_a_username(backend: Backend) {
     let server = start(backend).await;
