@@ -15,7 +15,9 @@ use chrono::NaiveDate;
 
 pub use input::{CLIENT_FIELDS, CONTACT_FIELDS, FIELDS_AT_START, ReportData, sql_field_list};
 pub use report::participant_report;
-pub use table::{CSV_HEADER, IndicatorRow, SiteNames, category_label, indicator_rows, to_csv};
+pub use table::{
+    CSV_HEADER, IndicatorRow, SiteNames, category_label, csv_cell, indicator_rows, to_csv,
+};
 
 /// Why a report cannot be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -98,20 +98,31 @@ pub fn to_csv(report: &ParticipantReport, sites: &SiteNames) -> String {
             report.from,
             report.to,
             row.indicator,
-            csv_field(category_label(&row, sites)),
+            csv_cell(category_label(&row, sites)),
             row.count
         );
     }
     out
 }
 
-/// Quotes a field that holds a comma, a quote or a line break (RFC 4180). Categories are
-/// names, codes and ids, but a value of a newer schema must not break the file.
-fn csv_field(text: &str) -> String {
+/// One cell of a CSV file Tandem writes (the report here, the server's access export):
+/// quoted when it holds a comma, a quote or a line break (RFC 4180), and written as text when
+/// a spreadsheet would read it as a formula. A cell beginning with `=`, `+`, `-`, `@`, a tab
+/// or a carriage return runs as a formula in Excel and LibreOffice (a client named
+/// `=HYPERLINK(...)` would send data away when the file is opened), so it gets a leading `'`,
+/// as OWASP advises ("CSV Injection"): the spreadsheet shows the text, and a reader of the
+/// file sees the one added character. Values come from coaches and admins (names, site
+/// names), so no cell is trusted.
+pub fn csv_cell(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
-        text.to_owned()
+        text
     }
 }
 
@@ -120,10 +131,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_category_with_a_comma_or_quote_is_quoted() {
-        assert_eq!(csv_field("fi"), "fi");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    fn a_cell_with_a_comma_quote_or_line_break_is_quoted() {
+        assert_eq!(csv_cell("fi"), "fi");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("line\nbreak"), "\"line\nbreak\"");
+    }
+
+    #[test]
+    fn a_cell_a_spreadsheet_would_read_as_a_formula_is_written_as_text() {
+        for formula in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(csv_cell(formula).trim_matches('"'), format!("'{formula}"));
+        }
+        assert_eq!(
+            csv_cell("=HYPERLINK(\"http://evil.example\",\"x\")"),
+            "\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\""
+        );
+        // Only the first character counts.
+        assert_eq!(csv_cell("a=b"), "a=b");
+        assert_eq!(csv_cell(""), "");
+    }
+
+    #[test]
+    fn a_site_named_like_a_formula_reaches_the_report_csv_as_text() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let period = crate::ReportPeriod::new(day, day).unwrap();
+        let mut report = crate::participant_report(&crate::ReportData::default(), period);
+        report.contacts_by_site = vec![CategoryCount {
+            category: "id-1".to_owned(),
+            count: 3,
+        }];
+        let names = SiteNames::from([("id-1".to_owned(), "=cmd|' /C calc'!A0".to_owned())]);
+        let csv = to_csv(&report, &names);
+        assert!(
+            csv.lines()
+                .any(|line| line.ends_with(",contacts_by_site,'=cmd|' /C calc'!A0,3")),
+            "{csv}"
+        );
     }
 
     #[test]

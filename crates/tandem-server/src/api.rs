@@ -2,7 +2,7 @@
 //! team checks, and the one error type that becomes every error response.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,14 +39,18 @@ mod error_responses;
 use error_responses::{Forbidden, StoreFailure, Unauthorized, UnsupportedMediaType};
 
 use crate::ServerError;
-use crate::auth::{PasswordHashing, new_device_token, token_hash};
+use crate::auth::{
+    LoginConcurrency, LoginGate, PasswordHashing, client_address, new_device_token, token_hash,
+};
 use crate::clock::{Clock, new_uuid_v7, to_ms};
 use crate::metrics::ServerMetrics;
 use crate::push::{
     Refusal, forget_lost_bases, prepare_change, refuse_unknown_sites, refuse_users_outside_team,
     site_written, user_named, user_outside_team, user_written,
 };
-use crate::store::{NewDevice, PushContext, ServerStore, device_name};
+use crate::store::{
+    LoginLimits, LoginReservation, NewDevice, PushContext, ServerStore, device_name,
+};
 
 // Erasure, the access export and the audit viewer; a child module, so it shares the
 // extractors and error constructors.
@@ -89,6 +93,12 @@ pub struct ServerSettings {
     pub login_rate_limit: LoginRateLimit,
     /// Password hashing parameters for new hashes.
     pub password_hashing: PasswordHashing,
+    /// How many logins may have their password checked at once, and wait for it.
+    pub login_concurrency: LoginConcurrency,
+    /// TLS-terminating proxies in front of the server, whose `X-Forwarded-For` names the
+    /// client a login's rate limit counts ([`crate::auth::client_address`]); empty: the
+    /// header is ignored.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for ServerSettings {
@@ -98,6 +108,8 @@ impl Default for ServerSettings {
             request_timeout: Duration::from_secs(30),
             login_rate_limit: LoginRateLimit::default(),
             password_hashing: PasswordHashing::recommended(),
+            login_concurrency: LoginConcurrency::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -116,6 +128,8 @@ pub struct AppState {
     /// A hash to verify against when the username is unknown, so that a wrong username
     /// takes as long as a wrong password.
     dummy_hash: Arc<String>,
+    /// Bounds the password checks of this instance.
+    login_gate: LoginGate,
 }
 
 impl AppState {
@@ -131,10 +145,16 @@ impl AppState {
         Ok(Self {
             store,
             clock,
+            login_gate: LoginGate::new(settings.login_concurrency),
             settings: Arc::new(settings),
             metrics: ServerMetrics::default(),
             dummy_hash: Arc::new(dummy_hash),
         })
+    }
+
+    /// The gate of this instance's password checks.
+    pub fn login_gate(&self) -> &LoginGate {
+        &self.login_gate
     }
 }
 
@@ -263,6 +283,8 @@ impl ApiError {
     }
 }
 
+/// How long a login is asked to wait when every place to check a password is taken.
+const LOGIN_BUSY_RETRY_AFTER_SECS: u64 = 2;
 /// How long a device is asked to wait after the server's disk was found full.
 const STORAGE_FULL_RETRY_AFTER_SECS: u64 = 60;
 /// How long a device is asked to wait after the server found no free database connection.
@@ -290,6 +312,11 @@ impl From<ServerError> for ApiError {
                 Self::new(StatusCode::CONFLICT, "not_mergeable", err.to_string())
             }
             ServerError::ConsentRequired(refusal) => Self::refused("consent_required", refusal),
+            err @ ServerError::LinkedFromOtherTeam { .. } => Self::new(
+                StatusCode::CONFLICT,
+                "linked_from_other_team",
+                err.to_string(),
+            ),
             err @ ServerError::MergeNotUndoable { .. } => {
                 Self::new(StatusCode::CONFLICT, "merge_not_undoable", err.to_string())
             }
@@ -566,54 +593,86 @@ async fn openapi_document() -> Response {
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     Json(request): Json<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let now = state.clock.now();
-    let limits = state.settings.login_rate_limit;
-    let address = peer.ip().to_string();
-    let window = TimeDelta::from_std(limits.window).unwrap_or(TimeDelta::minutes(15));
-    let failures = state
-        .store
-        .recent_login_failures(&request.username, &address, now - window)
-        .await?;
-    let blocked_since = if failures.by_username >= limits.per_username {
-        failures.oldest_by_username_ms
-    } else if failures.by_address >= limits.per_address {
-        failures.oldest_by_address_ms
-    } else {
-        None
-    };
-    if let Some(oldest) = blocked_since {
-        let free_at = oldest + window.num_milliseconds();
-        let retry_after = u64::try_from((free_at - to_ms(now)).max(1000) / 1000).unwrap_or(1);
-        tracing::warn!("login rate limit reached");
+    // A place at the gate first: a login refused for want of one has cost nothing and is
+    // not counted as an attempt.
+    let Some(place) = state.login_gate.try_admit() else {
+        tracing::warn!("login refused: every password check place is taken");
         return Err(ApiError {
-            retry_after_secs: Some(retry_after),
+            retry_after_secs: Some(LOGIN_BUSY_RETRY_AFTER_SECS),
             ..ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                error_codes::RATE_LIMITED,
-                format!("too many failed logins; try again in {retry_after} s"),
+                StatusCode::SERVICE_UNAVAILABLE,
+                error_codes::UNAVAILABLE,
+                "the server is checking too many sign-ins at once; try again in a moment",
             )
         });
-    }
+    };
+    let limits = state.settings.login_rate_limit;
+    let forwarded_for: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        // A field that is not text is no address: the walk stops there.
+        .map(|value| value.to_str().unwrap_or("?"))
+        .collect();
+    let address =
+        client_address(peer.ip(), &forwarded_for, &state.settings.trusted_proxies).to_string();
+    let window = TimeDelta::from_std(limits.window).unwrap_or(TimeDelta::minutes(15));
+    let reservation = state
+        .store
+        .reserve_login_attempt(
+            &request.username,
+            &address,
+            LoginLimits {
+                since: now - window,
+                per_username: limits.per_username,
+                per_address: limits.per_address,
+            },
+            now,
+        )
+        .await?;
+    let attempt_id = match reservation {
+        LoginReservation::Reserved { attempt_id } => attempt_id,
+        LoginReservation::Refused(failures) => {
+            let oldest = if failures.by_username >= limits.per_username {
+                failures.oldest_by_username_ms
+            } else {
+                failures.oldest_by_address_ms
+            };
+            let free_at = oldest.unwrap_or(to_ms(now)) + window.num_milliseconds();
+            let retry_after = u64::try_from((free_at - to_ms(now)).max(1000) / 1000).unwrap_or(1);
+            tracing::warn!("login rate limit reached");
+            return Err(ApiError {
+                retry_after_secs: Some(retry_after),
+                ..ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    error_codes::RATE_LIMITED,
+                    format!("too many failed logins; try again in {retry_after} s"),
+                )
+            });
+        }
+    };
 
     let user = state.store.login_user(&request.username).await?;
-    let hashing = state.settings.password_hashing.clone();
     let phc = user
         .as_ref()
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| state.dummy_hash.as_str().to_owned());
-    let password = request.password.clone();
-    let verified = tokio::task::spawn_blocking(move || hashing.verify(&password, &phc))
-        .await
-        .map_err(|err| ServerError::TaskFailed(err.to_string()))?;
+    let verified = place
+        .check(
+            state.settings.password_hashing.clone(),
+            request.password.clone(),
+            phc,
+        )
+        .await?;
+    state.metrics.password_verified();
+    drop(place);
     let user = match user {
         Some(user) if verified => user,
+        // The attempt was recorded as a failure when it was reserved.
         _ => {
-            state
-                .store
-                .record_login_attempt(&request.username, &address, false, now)
-                .await?;
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 error_codes::INVALID_CREDENTIALS,
@@ -621,6 +680,10 @@ async fn login(
             ));
         }
     };
+    state
+        .store
+        .settle_login_attempt(attempt_id, &request.username)
+        .await?;
 
     let team = match (&request.team, user.teams.as_slice()) {
         (Some(name), teams) => Some(
@@ -641,10 +704,6 @@ async fn login(
     };
     let device_name = device_name(&request.device_name)
         .map_err(|reason| ApiError::invalid(format!("device_name: {reason}")))?;
-    state
-        .store
-        .record_login_attempt(&request.username, &address, true, now)
-        .await?;
     let device_id = new_uuid_v7(state.clock.as_ref());
     let device_token = new_device_token();
     state

@@ -35,6 +35,10 @@ pub enum AuditAction {
     Erase,
     /// A retention purge.
     Purge,
+    /// A team lead merged a duplicate client into another.
+    Merge,
+    /// A team lead undid a merge.
+    UndoMerge,
 }
 
 impl AuditAction {
@@ -48,6 +52,8 @@ impl AuditAction {
             Self::Export => "export",
             Self::Erase => "erase",
             Self::Purge => "purge",
+            Self::Merge => "merge",
+            Self::UndoMerge => "undo_merge",
         }
     }
 }

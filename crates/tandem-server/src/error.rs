@@ -86,6 +86,18 @@ pub enum ServerError {
     /// No client (or record) with that id in the caller's reach; erased ones included.
     #[error("no client {0}: never written, erased already, or of another team")]
     UnknownRecord(Uuid),
+    /// A team's erasure of a client would remove records of another team that link to it
+    /// (a contact naming it, a client merged into it); only an admin or the operator erases
+    /// across teams.
+    #[error(
+        "records of another team link to client {client}; a team lead erases only their own \
+         team's records, so an admin or the server operator erases this client \
+         (`tandem-server admin client erase {client}`)"
+    )]
+    LinkedFromOtherTeam {
+        /// The client asked for.
+        client: Uuid,
+    },
     /// The conflict was resolved already, or its field was written after it (which closed it).
     #[error("conflict {0} is not open")]
     ConflictNotOpen(i64),

@@ -2,7 +2,7 @@
 //! sites and devices, and seed demo data. Global flags find the same database for every subcommand.
 
 use std::io::{IsTerminal, Read};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -50,8 +50,8 @@ struct GlobalArgs {
     #[arg(long, global = true, env = "TANDEM_DATABASE_URL")]
     database_url: Option<String>,
     /// A TOML file with the same keys (data_dir, listen, database_url, body_limit_bytes,
-    /// request_timeout_secs, tls_cert, tls_key, metrics_listen, retention_years); flags win
-    /// over it.
+    /// request_timeout_secs, tls_cert, tls_key, metrics_listen, retention_years,
+    /// trusted_proxies: a list of addresses); flags win over it.
     #[arg(long, global = true, env = "TANDEM_CONFIG")]
     config: Option<PathBuf>,
     /// Serve HTTPS with this PEM certificate chain (server certificate first); needs
@@ -70,6 +70,18 @@ struct GlobalArgs {
         value_name = "ADDRESS"
     )]
     metrics_listen: Option<SocketAddr>,
+    /// A TLS-terminating proxy in front of the server (repeat for several; a list separated
+    /// by commas in the environment). A login from one of them counts, for the login rate
+    /// limit, against the last address of its X-Forwarded-For that is not a trusted proxy,
+    /// instead of the proxy's own. Without it the header is ignored [default: none].
+    #[arg(
+        long = "trusted-proxy",
+        global = true,
+        env = "TANDEM_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "ADDRESS"
+    )]
+    trusted_proxies: Vec<IpAddr>,
     /// Keep client data this many years after the client's last contact [default: 5].
     #[arg(long, global = true, env = "TANDEM_RETENTION_YEARS", value_parser = clap::value_parser!(u32).range(1..))]
     retention_years: Option<u32>,
@@ -318,6 +330,7 @@ struct ConfigFile {
     tls_key: Option<PathBuf>,
     metrics_listen: Option<SocketAddr>,
     retention_years: Option<u32>,
+    trusted_proxies: Option<Vec<IpAddr>>,
 }
 
 struct Resolved {
@@ -367,6 +380,11 @@ fn resolve(global: &GlobalArgs) -> anyhow::Result<Resolved> {
     if let Some(secs) = file.request_timeout_secs {
         settings.request_timeout = Duration::from_secs(secs);
     }
+    settings.trusted_proxies = if global.trusted_proxies.is_empty() {
+        file.trusted_proxies.unwrap_or_default()
+    } else {
+        global.trusted_proxies.clone()
+    };
     let tls = match (
         global.tls_cert.clone().or(file.tls_cert),
         global.tls_key.clone().or(file.tls_key),
@@ -929,4 +947,56 @@ async fn run() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trusted_proxies(args: &[&str]) -> Vec<IpAddr> {
+        let cli = Cli::try_parse_from(args).unwrap();
+        resolve(&cli.global).unwrap().settings.trusted_proxies
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_the_config_file_unless_flags_name_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("server.toml");
+        std::fs::write(&config, "trusted_proxies = [\"10.0.0.5\", \"::1\"]\n").unwrap();
+        let config = config.to_str().unwrap();
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            trusted_proxies(&["tandem-server", "migrate"]),
+            Vec::<IpAddr>::new()
+        );
+        assert_eq!(
+            trusted_proxies(&["tandem-server", "--config", config, "migrate"]),
+            vec![ip("10.0.0.5"), ip("::1")]
+        );
+        assert_eq!(
+            trusted_proxies(&[
+                "tandem-server",
+                "--config",
+                config,
+                "--trusted-proxy",
+                "10.0.0.7",
+                "--trusted-proxy",
+                "10.0.0.8",
+                "migrate"
+            ]),
+            vec![ip("10.0.0.7"), ip("10.0.0.8")]
+        );
+        assert!(
+            Cli::try_parse_from(["tandem-server", "--trusted-proxy", "proxy", "migrate"]).is_err()
+        );
+    }
+
+    #[test]
+    fn the_packaged_settings_file_parses() {
+        let text = include_str!("../../../packaging/server-deb/server.toml");
+        let with_proxies = text.replace("# trusted_proxies = ", "trusted_proxies = ");
+        for text in [text, with_proxies.as_str()] {
+            toml::from_str::<ConfigFile>(text).unwrap();
+        }
+    }
 }

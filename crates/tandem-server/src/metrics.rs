@@ -1,6 +1,6 @@
 //! Metrics for monitoring, in the Prometheus text format: requests by route and status, a
-//! latency histogram by route, push results by status, refused changes by reason code and
-//! pulled rows. Counted in memory
+//! latency histogram by route, push results by status, refused changes by reason code,
+//! pulled rows and passwords checked. Counted in memory
 //! per instance (Prometheus sums the instances behind a load balancer) and served by
 //! [`metrics_router`] on a listen address of its own (`--metrics-listen`), never on the
 //! public API port: the figures need no token because the address is meant to be reachable
@@ -40,6 +40,7 @@ struct Counts {
     push_results: BTreeMap<&'static str, u64>,
     push_rejections: BTreeMap<RejectCode, u64>,
     pull_rows: u64,
+    password_verifications: u64,
 }
 
 /// The counters of one server instance; cheap to share.
@@ -81,6 +82,11 @@ impl ServerMetrics {
     /// Counts `refused` changes refused with the reason code `code`.
     pub fn push_rejections(&self, code: RejectCode, refused: u64) {
         *self.counts().push_rejections.entry(code).or_default() += refused;
+    }
+
+    /// Counts one password checked at login (argon2id).
+    pub fn password_verified(&self) {
+        self.counts().password_verifications += 1;
     }
 
     /// Counts rows sent by a pull.
@@ -152,6 +158,11 @@ impl ServerMetrics {
             out,
             "# HELP tandem_pull_rows_total Field changes sent to devices by pulls.\n# TYPE tandem_pull_rows_total counter\ntandem_pull_rows_total {}",
             counts.pull_rows
+        );
+        let _ = writeln!(
+            out,
+            "# HELP tandem_password_verifications_total Passwords checked at login (argon2id), right or wrong.\n# TYPE tandem_password_verifications_total counter\ntandem_password_verifications_total {}",
+            counts.password_verifications
         );
         out
     }

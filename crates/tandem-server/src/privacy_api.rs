@@ -43,6 +43,7 @@ impl Caller {
         Unauthorized,
         (status = 403, description = "`forbidden`: a coach, or a device without a team.", body = ApiErrorBody),
         (status = 404, description = "`not_found`: no such client in the caller's team (erased ones included).", body = ApiErrorBody),
+        (status = 409, description = "`linked_from_other_team`: records of another team link to the client, so a team lead's erasure would reach outside the team; nothing was erased (an admin or the server operator erases it).", body = ApiErrorBody),
         StoreFailure,
     )
 )]
@@ -87,7 +88,7 @@ pub(super) async fn erase_client(
         ("Accept" = Option<String>, Header, description = "`text/csv` for CSV; JSON otherwise."),
     ),
     responses(
-        (status = 200, description = "One client's data for a subject-access request: every current field, its contacts and the whole history (team lead of the client's team); recorded in the audit log as an export.",
+        (status = 200, description = "One client's data for a subject-access request: every current field, its contacts and the whole history (team lead of the client's team; only the team's records: a contact of another team naming the client is left out); recorded in the audit log as an export.",
             content(
                 (ClientExport = "application/json"),
                 (String = "text/csv", example = "section,entity,record_id,field,value,seq,effective,author_id,recorded_at\n"),
@@ -143,13 +144,18 @@ pub(super) async fn export_client(
 }
 
 /// The export as CSV: one row per current field (`section` = `current`) and one per history
-/// entry (`history`). Text values are written as they are, other values as JSON.
+/// entry (`history`). Text values are written as they are, other values as JSON; a cell a
+/// spreadsheet would run as a formula gets a leading `'` ([`tandem_reports::csv_cell`]), so
+/// the JSON export is the exact one.
 pub fn export_csv(export: &ClientExport) -> String {
     let mut out = String::from(
         "section,entity,record_id,field,value,seq,effective,author_id,recorded_at\r\n",
     );
     let mut row = |cells: &[&str]| {
-        let line: Vec<String> = cells.iter().map(|cell| csv_cell(cell)).collect();
+        let line: Vec<String> = cells
+            .iter()
+            .map(|cell| tandem_reports::csv_cell(cell))
+            .collect();
         out.push_str(&line.join(","));
         out.push_str("\r\n");
     };
@@ -195,15 +201,6 @@ fn value_text(value: &serde_json::Value) -> String {
         serde_json::Value::String(text) => text.clone(),
         serde_json::Value::Null => String::new(),
         other => other.to_string(),
-    }
-}
-
-/// RFC 4180: a cell with a comma, quote or line break is quoted, quotes doubled.
-fn csv_cell(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
     }
 }
 
@@ -361,17 +358,4 @@ pub(super) async fn refuse_links_to_erased(
         }
     }
     Ok(prepared)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_cells_with_commas_quotes_or_line_breaks_are_quoted() {
-        assert_eq!(csv_cell("Amina"), "Amina");
-        assert_eq!(csv_cell("a,b"), "\"a,b\"");
-        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_cell("line\nbreak"), "\"line\nbreak\"");
-    }
 }

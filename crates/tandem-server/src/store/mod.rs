@@ -123,6 +123,30 @@ pub struct PushContext {
     pub now: DateTime<Utc>,
 }
 
+/// How many failed logins a window allows before the next attempt is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginLimits {
+    /// The window's start: failures before it no longer count.
+    pub since: DateTime<Utc>,
+    /// Failures per username within the window.
+    pub per_username: u32,
+    /// Failures per client address within the window.
+    pub per_address: u32,
+}
+
+/// What [`ServerStore::reserve_login_attempt`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginReservation {
+    /// The attempt may check its password; it is counted as a failure until
+    /// [`ServerStore::settle_login_attempt`] says it succeeded.
+    Reserved {
+        /// The attempt's row.
+        attempt_id: i64,
+    },
+    /// The window holds as many failures as it allows; nothing was recorded.
+    Refused(RecentFailures),
+}
+
 /// Recent failed logins, for rate limiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RecentFailures {
@@ -256,20 +280,25 @@ pub trait ServerStore: PrivacyStore + EpochStore + Send + Sync + std::fmt::Debug
     /// [`ServerError::UnknownSite`] when no site has the id (renaming too).
     async fn set_site_archived(&self, id: Uuid, archived: bool) -> Result<Site, ServerError>;
 
-    /// Counts failed logins since `since`.
-    async fn recent_login_failures(
+    /// Counts a login attempt before its password is checked: in one transaction that
+    /// concurrent reservations (of every instance on the database) wait for, counts the
+    /// window's failures of `username` and of `address` and, under `limits`, records the
+    /// attempt as a failure. So however many logins arrive at once, no more passwords are
+    /// checked than the limits allow, and an attempt whose answer never comes (a timeout)
+    /// counts as failed.
+    async fn reserve_login_attempt(
         &self,
         username: &str,
         address: &str,
-        since: DateTime<Utc>,
-    ) -> Result<RecentFailures, ServerError>;
-    /// Records a login attempt; a success forgets the username's earlier failures.
-    async fn record_login_attempt(
-        &self,
-        username: &str,
-        address: &str,
-        succeeded: bool,
+        limits: LoginLimits,
         now: DateTime<Utc>,
+    ) -> Result<LoginReservation, ServerError>;
+    /// Marks a reserved attempt as succeeded (its password was right), which forgets the
+    /// username's earlier failures.
+    async fn settle_login_attempt(
+        &self,
+        attempt_id: i64,
+        username: &str,
     ) -> Result<(), ServerError>;
 
     /// Registers a device at login.

@@ -59,10 +59,10 @@ mod privacy;
 mod epoch;
 
 use super::{
-    CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginUser, NewDevice, NewMerge, PushContext,
-    RecentFailures, RecordFields, ServerStore, SiteName, TeamMembership, TeamSummary, UserSummary,
-    conflict_status_name, is_superseded, parse_conflict_status, report_error, report_history_query,
-    report_values_query, team_name,
+    CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginLimits, LoginReservation, LoginUser,
+    NewDevice, NewMerge, PushContext, RecentFailures, RecordFields, ServerStore, SiteName,
+    TeamMembership, TeamSummary, UserSummary, conflict_status_name, is_superseded,
+    parse_conflict_status, report_error, report_history_query, report_values_query, team_name,
 };
 use crate::ServerError;
 use crate::clock::{from_ms, to_ms, uuid_v7_at};
@@ -73,7 +73,9 @@ use crate::push::{
     CurrentField, Decision, PreparedChange, Refusal, ValidChange, application_order, consent_gate,
     consent_gate_write, decide, is_clock_skewed, is_concurrent, server_hlc,
 };
-use crate::store::privacy::{change_audit_entries, linked_record, resolve_audit_entry};
+use crate::store::privacy::{
+    change_audit_entries, linked_record, merge_audit_entries, resolve_audit_entry,
+};
 
 /// The migrations, in order; the table `tandem_schema_migrations` records which have run.
 const MIGRATIONS: &[&str] = &[
@@ -96,6 +98,10 @@ pub const MIGRATION_LOCK_KEY: i64 = 0x7461_6e64_656d_6d67;
 /// transaction that also assigns seqs takes [`SEQ_LOCK_KEY`] first, so the two never
 /// deadlock.
 pub const AUDIT_LOCK_KEY: i64 = 0x7461_6e64_656d_6175;
+
+/// The advisory lock that makes counting and recording a login attempt one step
+/// ("tandemlg" in ASCII), so parallel logins cannot all pass the rate limit.
+const LOGIN_LOCK_KEY: i64 = 0x7461_6e64_656d_6c67;
 
 /// Connections one instance keeps at most, unless told otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
@@ -1554,20 +1560,26 @@ impl ServerStore for PostgresStore {
         Ok(users)
     }
 
-    async fn recent_login_failures(
+    async fn reserve_login_attempt(
         &self,
         username: &str,
         address: &str,
-        since: DateTime<Utc>,
-    ) -> Result<RecentFailures, ServerError> {
-        let client = self.client().await?;
-        let since_ms = to_ms(since);
+        limits: LoginLimits,
+        now: DateTime<Utc>,
+    ) -> Result<LoginReservation, ServerError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // READ COMMITTED would let two attempts count the same failures and both insert:
+        // the lock makes the count and the insert one step for every instance.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOGIN_LOCK_KEY])
+            .await?;
+        let since_ms = to_ms(limits.since);
         let mut counts = [(0_u32, None); 2];
         for (slot, (column, key)) in counts
             .iter_mut()
             .zip([("username", username), ("address", address)])
         {
-            let row = client
+            let row = tx
                 .query_one(
                     &format!(
                         "SELECT COUNT(*), MIN(at_ms) FROM login_attempts
@@ -1583,40 +1595,47 @@ impl ServerStore for PostgresStore {
             (by_username, oldest_by_username_ms),
             (by_address, oldest_by_address_ms),
         ] = counts;
-        Ok(RecentFailures {
-            by_username,
-            oldest_by_username_ms,
-            by_address,
-            oldest_by_address_ms,
-        })
-    }
-
-    async fn record_login_attempt(
-        &self,
-        username: &str,
-        address: &str,
-        succeeded: bool,
-        now: DateTime<Utc>,
-    ) -> Result<(), ServerError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        if succeeded {
-            tx.execute(
-                "DELETE FROM login_attempts WHERE username = $1 AND NOT succeeded",
-                &[&username],
+        if by_username >= limits.per_username || by_address >= limits.per_address {
+            return Ok(LoginReservation::Refused(RecentFailures {
+                by_username,
+                oldest_by_username_ms,
+                by_address,
+                oldest_by_address_ms,
+            }));
+        }
+        let row = tx
+            .query_one(
+                "INSERT INTO login_attempts (username, address, at_ms, succeeded)
+                 VALUES ($1, $2, $3, FALSE) RETURNING id",
+                &[&username, &address, &to_ms(now)],
             )
             .await?;
-        }
-        tx.execute(
-            "INSERT INTO login_attempts (username, address, at_ms, succeeded)
-             VALUES ($1, $2, $3, $4)",
-            &[&username, &address, &to_ms(now), &succeeded],
-        )
-        .await?;
+        let attempt_id: i64 = row.try_get(0)?;
         // Old attempts say nothing about the window any more.
         tx.execute(
             "DELETE FROM login_attempts WHERE at_ms < $1",
             &[&(to_ms(now) - 24 * 3600 * 1000)],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(LoginReservation::Reserved { attempt_id })
+    }
+
+    async fn settle_login_attempt(
+        &self,
+        attempt_id: i64,
+        username: &str,
+    ) -> Result<(), ServerError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "DELETE FROM login_attempts WHERE username = $1 AND NOT succeeded AND id <> $2",
+            &[&username, &attempt_id],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE login_attempts SET succeeded = TRUE WHERE id = $1",
+            &[&attempt_id],
         )
         .await?;
         tx.commit().await?;
@@ -2127,6 +2146,7 @@ impl ServerStore for PostgresStore {
         let stored = load_merge(&*tx, merge.team_id, merge.id)
             .await?
             .ok_or(ServerError::UnknownMerge(merge.id))?;
+        privacy::append_audits(&tx, &merge_audit_entries(merge.team_id, &stored, false)).await?;
         tx.commit().await?;
         Ok((stored, changes))
     }
@@ -2176,6 +2196,7 @@ impl ServerStore for PostgresStore {
         let undone = load_merge(&*tx, team_id, merge_id)
             .await?
             .ok_or(ServerError::UnknownMerge(merge_id))?;
+        privacy::append_audits(&tx, &merge_audit_entries(team_id, &undone, true)).await?;
         tx.commit().await?;
         Ok((undone, changes))
     }

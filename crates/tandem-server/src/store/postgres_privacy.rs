@@ -237,24 +237,34 @@ impl PrivacyStore for PostgresStore {
     ) -> Result<Vec<PulledPurge>, ServerError> {
         let mut client = self.client().await?;
         let tx = begin_seq_writer(&mut client).await?;
+        // Each record with the client asked for whose erasure reaches it.
         let mut queue = Vec::new();
         for client_id in &request.clients {
             client_in_scope(&tx, *client_id, request.team_id).await?;
-            queue.push(*client_id);
+            queue.push((*client_id, *client_id));
         }
         let now_ms = to_ms(request.now);
         // Taken before anything is deleted: the erased rows may hold the largest seqs, and
         // a purge must come after every seq a device may have pulled.
         let mut purge_seq = next_seq(&tx).await?;
         let mut erased: Vec<(Uuid, PulledPurge)> = Vec::new();
-        while let Some(record_id) = queue.pop() {
+        while let Some((record_id, asked)) = queue.pop() {
             if erased.iter().any(|(_, p)| p.record_id == record_id) {
                 continue;
             }
             let Some((entity, team)) = record_owner(&tx, record_id).await? else {
                 continue;
             };
-            queue.extend(linking_records(&tx, record_id).await?);
+            // A team's erasure stays in the team: the transaction rolls back, nothing erased.
+            if request.team_id.is_some_and(|own| own != team) {
+                return Err(ServerError::LinkedFromOtherTeam { client: asked });
+            }
+            queue.extend(
+                linking_records(&tx, record_id)
+                    .await?
+                    .into_iter()
+                    .map(|linked| (linked, asked)),
+            );
             execute(
                 &tx,
                 "DELETE FROM applied_changes WHERE change_id IN
@@ -358,19 +368,24 @@ impl PrivacyStore for PostgresStore {
         now: DateTime<Utc>,
     ) -> Result<ClientExport, ServerError> {
         let mut client = self.client().await?;
-        // READ COMMITTED, like every audit writer: the chain's last entry is read after the
-        // audit lock is taken, never from an older snapshot.
+        // Every read of the export in one snapshot: under READ COMMITTED each statement saw
+        // the commits made before it, so a push landing between two reads could give a
+        // history its current values (read before) do not match, or a contact's history
+        // without the contact.
         let tx = client
             .build_transaction()
-            .isolation_level(IsolationLevel::ReadCommitted)
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
             .start()
             .await?;
         client_in_scope(&tx, client_id, Some(team_id)).await?;
         let mut contact_ids = Vec::new();
+        // The team's contacts only: a contact of another team naming the client is that
+        // team's record, which this team may not read.
         for record in linking_records(&tx, client_id).await? {
             if record_owner(&tx, record)
                 .await?
-                .is_some_and(|(entity, _)| entity == "contact")
+                .is_some_and(|(entity, team)| entity == "contact" && team == team_id)
             {
                 contact_ids.push(record);
             }
@@ -390,8 +405,18 @@ impl PrivacyStore for PostgresStore {
             contacts,
             history: all_history,
         };
+        tx.commit().await?;
+        // The audit entry in a transaction of its own, READ COMMITTED like every audit
+        // writer (the chain's last entry must be read after the audit lock is taken, never
+        // from the export's older snapshot). The export is answered only once its entry is
+        // committed, so none leaves the server unrecorded.
+        let audit = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::ReadCommitted)
+            .start()
+            .await?;
         append_audit(
-            &tx,
+            &audit,
             &NewAuditEntry {
                 at: now,
                 actor,
@@ -407,7 +432,7 @@ impl PrivacyStore for PostgresStore {
             },
         )
         .await?;
-        tx.commit().await?;
+        audit.commit().await?;
         Ok(export)
     }
 

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use tandem_protocol::{ClientExport, PulledPurge, RejectCode};
+use tandem_protocol::{ClientExport, DuplicateMerge, PulledPurge, RejectCode};
 use uuid::Uuid;
 
 use crate::ServerError;
@@ -73,16 +73,21 @@ pub struct AuditFilter {
 #[async_trait]
 pub trait PrivacyStore {
     /// Erases the clients and everything linked to them (see the module comment). A client
-    /// that does not exist, or not in `team_id`, is [`ServerError::UnknownRecord`] and
-    /// nothing is erased. Returns every record removed.
+    /// that does not exist, or not in `team_id`, is [`ServerError::UnknownRecord`], and one
+    /// that a record of another team than `team_id` links to is
+    /// [`ServerError::LinkedFromOtherTeam`]; then nothing is erased. Returns every record
+    /// removed.
     async fn erase_clients(&self, request: ErasureRequest)
     -> Result<Vec<PulledPurge>, ServerError>;
 
     /// Every client, with what retention needs to decide about it.
     async fn retention_facts(&self) -> Result<Vec<RetentionFacts>, ServerError>;
 
-    /// One client's data for a subject-access request, and its `export` audit entry, in one
-    /// transaction. [`ServerError::UnknownRecord`] when it is not a client of `team_id`.
+    /// One client's data for a subject-access request, read in one snapshot (only the team's
+    /// records: a contact of another team naming the client is left out), and its `export`
+    /// audit entry, committed before the export is returned (SQLite: in the same
+    /// transaction; PostgreSQL: the reads in a REPEATABLE READ READ ONLY transaction, the
+    /// entry after it). [`ServerError::UnknownRecord`] when it is not a client of `team_id`.
     async fn export_client(
         &self,
         team_id: Uuid,
@@ -221,6 +226,48 @@ pub(crate) fn resolve_audit_entry(
         record_id: Some(conflict.record_id),
         detail: format!("conflict={} field={}", conflict.id, conflict.field),
     }
+}
+
+/// The audit entries of a duplicate merge, or of its undo when `undo` is set: one for each
+/// record it touches (the client kept, the duplicate, every contact moved), so the log of
+/// any of them shows it; each names the merge and all its records, by id.
+pub(crate) fn merge_audit_entries(
+    team_id: Uuid,
+    merge: &DuplicateMerge,
+    undo: bool,
+) -> Vec<NewAuditEntry> {
+    let (action, actor, at) = match (undo, merge.undone_by, merge.undone_at) {
+        (true, Some(by), Some(at)) => (AuditAction::UndoMerge, by, at),
+        _ => (AuditAction::Merge, merge.merged_by, merge.merged_at),
+    };
+    let contacts = merge
+        .contact_ids
+        .iter()
+        .map(|id| format!("contact {id}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let detail = format!(
+        "merge={} survivor={} duplicate={} contacts={}{}{contacts}",
+        merge.id,
+        merge.survivor_id,
+        merge.duplicate_id,
+        merge.contact_ids.len(),
+        if contacts.is_empty() { "" } else { ": " },
+    );
+    [merge.duplicate_id, merge.survivor_id]
+        .into_iter()
+        .map(|id| ("client", id))
+        .chain(merge.contact_ids.iter().map(|id| ("contact", *id)))
+        .map(|(entity, record_id)| NewAuditEntry {
+            at,
+            actor: AuditActor::User(actor),
+            action,
+            team_id: Some(team_id),
+            entity: Some(entity.to_owned()),
+            record_id: Some(record_id),
+            detail: detail.clone(),
+        })
+        .collect()
 }
 
 /// Why a push change touching an erased record is refused.

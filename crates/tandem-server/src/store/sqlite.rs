@@ -39,10 +39,10 @@ pub use restore::Restored;
 mod epoch;
 
 use super::{
-    CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginUser, NewDevice, NewMerge, PushContext,
-    RecentFailures, RecordFields, ServerStore, SiteName, TeamMembership, TeamSummary, UserSummary,
-    conflict_status_name, is_superseded, parse_conflict_status, report_error, report_history_query,
-    report_values_query, team_name,
+    CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginLimits, LoginReservation, LoginUser,
+    NewDevice, NewMerge, PushContext, RecentFailures, RecordFields, ServerStore, SiteName,
+    TeamMembership, TeamSummary, UserSummary, conflict_status_name, is_superseded,
+    parse_conflict_status, report_error, report_history_query, report_values_query, team_name,
 };
 use crate::ServerError;
 use crate::clock::{from_ms, to_ms, uuid_v7_at};
@@ -53,7 +53,7 @@ use crate::push::{
     CurrentField, Decision, PreparedChange, Refusal, ValidChange, application_order, consent_gate,
     consent_gate_write, decide, is_clock_skewed, is_concurrent, server_hlc,
 };
-use crate::store::privacy::{change_audit_entries, resolve_audit_entry};
+use crate::store::privacy::{change_audit_entries, merge_audit_entries, resolve_audit_entry};
 
 /// How long a statement waits for another connection's lock (another server process, or
 /// `tandem-server admin`, `backup` on the same file) before it fails with "database is locked".
@@ -1188,61 +1188,69 @@ impl ServerStore for SqliteStore {
         .await
     }
 
-    async fn recent_login_failures(
+    async fn reserve_login_attempt(
         &self,
         username: &str,
         address: &str,
-        since: DateTime<Utc>,
-    ) -> Result<RecentFailures, ServerError> {
+        limits: LoginLimits,
+        now: DateTime<Utc>,
+    ) -> Result<LoginReservation, ServerError> {
         let (username, address) = (username.to_owned(), address.to_owned());
         self.run(move |conn| {
+            // IMMEDIATE: the count and the insert are one step for every writer of the file.
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let count = |column: &str, key: &str| -> Result<(u32, Option<i64>), ServerError> {
-                Ok(conn.query_row(
+                Ok(tx.query_row(
                     &format!(
                         "SELECT COUNT(*), MIN(at_ms) FROM login_attempts
                          WHERE {column} = ?1 AND succeeded = 0 AND at_ms >= ?2"
                     ),
-                    params![key, to_ms(since)],
+                    params![key, to_ms(limits.since)],
                     |row| Ok((row.get::<_, u32>(0)?, row.get::<_, Option<i64>>(1)?)),
                 )?)
             };
             let (by_username, oldest_by_username_ms) = count("username", &username)?;
             let (by_address, oldest_by_address_ms) = count("address", &address)?;
-            Ok(RecentFailures {
-                by_username,
-                oldest_by_username_ms,
-                by_address,
-                oldest_by_address_ms,
-            })
-        })
-        .await
-    }
-
-    async fn record_login_attempt(
-        &self,
-        username: &str,
-        address: &str,
-        succeeded: bool,
-        now: DateTime<Utc>,
-    ) -> Result<(), ServerError> {
-        let (username, address) = (username.to_owned(), address.to_owned());
-        self.run(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            if succeeded {
-                tx.execute(
-                    "DELETE FROM login_attempts WHERE username = ?1 AND succeeded = 0",
-                    [&username],
-                )?;
+            if by_username >= limits.per_username || by_address >= limits.per_address {
+                return Ok(LoginReservation::Refused(RecentFailures {
+                    by_username,
+                    oldest_by_username_ms,
+                    by_address,
+                    oldest_by_address_ms,
+                }));
             }
             tx.execute(
                 "INSERT INTO login_attempts (username, address, at_ms, succeeded)
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![username, address, to_ms(now), succeeded],
+                 VALUES (?1, ?2, ?3, 0)",
+                params![username, address, to_ms(now)],
             )?;
+            let attempt_id = tx.last_insert_rowid();
             // Old attempts say nothing about the window any more.
             tx.execute(
                 "DELETE FROM login_attempts WHERE at_ms < ?1",
                 [to_ms(now) - 24 * 3600 * 1000],
+            )?;
+            tx.commit()?;
+            Ok(LoginReservation::Reserved { attempt_id })
+        })
+        .await
+    }
+
+    async fn settle_login_attempt(
+        &self,
+        attempt_id: i64,
+        username: &str,
+    ) -> Result<(), ServerError> {
+        let username = username.to_owned();
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute(
+                "DELETE FROM login_attempts WHERE username = ?1 AND succeeded = 0 AND id <> ?2",
+                params![username, attempt_id],
+            )?;
+            tx.execute(
+                "UPDATE login_attempts SET succeeded = 1 WHERE id = ?1",
+                [attempt_id],
             )?;
             tx.commit()?;
             Ok(())
@@ -1764,6 +1772,9 @@ impl ServerStore for SqliteStore {
             )?;
             let stored = load_merge(&tx, merge.team_id, merge.id)?
                 .ok_or(ServerError::UnknownMerge(merge.id))?;
+            for entry in merge_audit_entries(merge.team_id, &stored, false) {
+                privacy::append_audit(&tx, &entry)?;
+            }
             tx.commit()?;
             Ok((stored, changes))
         })
@@ -1807,6 +1818,9 @@ impl ServerStore for SqliteStore {
             )?;
             let undone =
                 load_merge(&tx, team_id, merge_id)?.ok_or(ServerError::UnknownMerge(merge_id))?;
+            for entry in merge_audit_entries(team_id, &undone, true) {
+                privacy::append_audit(&tx, &entry)?;
+            }
             tx.commit()?;
             Ok((undone, changes))
         })

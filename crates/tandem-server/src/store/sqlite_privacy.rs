@@ -122,24 +122,33 @@ fn erase_blocking(
     request: &ErasureRequest,
 ) -> Result<Vec<PulledPurge>, ServerError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Each record with the client asked for whose erasure reaches it.
     let mut queue = Vec::new();
     for client in &request.clients {
         client_in_scope(&tx, *client, request.team_id)?;
-        queue.push(*client);
+        queue.push((*client, *client));
     }
     let now_ms = to_ms(request.now);
     // Taken before anything is deleted: the erased rows may hold the largest seqs, and a
     // purge must come after every seq a device may have pulled.
     let mut purge_seq = next_seq(&tx)?;
     let mut erased: Vec<(Uuid, PulledPurge)> = Vec::new();
-    while let Some(record_id) = queue.pop() {
+    while let Some((record_id, asked)) = queue.pop() {
         if erased.iter().any(|(_, p)| p.record_id == record_id) {
             continue;
         }
         let Some((entity, team)) = record_owner(&tx, record_id)? else {
             continue;
         };
-        queue.extend(linking_records(&tx, record_id)?);
+        // A team's erasure stays in the team: the transaction is dropped, nothing erased.
+        if request.team_id.is_some_and(|own| own != team) {
+            return Err(ServerError::LinkedFromOtherTeam { client: asked });
+        }
+        queue.extend(
+            linking_records(&tx, record_id)?
+                .into_iter()
+                .map(|linked| (linked, asked)),
+        );
         let id = record_id.to_string();
         tx.execute(
             "DELETE FROM applied_changes WHERE change_id IN
@@ -251,9 +260,13 @@ fn export_blocking(
 ) -> Result<ClientExport, ServerError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     client_in_scope(&tx, client_id, Some(team_id))?;
+    // The team's contacts only: a contact of another team naming the client is that team's
+    // record, which this team may not read.
     let mut contact_ids = Vec::new();
     for record in linking_records(&tx, client_id)? {
-        if record_owner(&tx, record)?.is_some_and(|(entity, _)| entity == "contact") {
+        if record_owner(&tx, record)?
+            .is_some_and(|(entity, team)| entity == "contact" && team == team_id)
+        {
             contact_ids.push(record);
         }
     }

@@ -575,6 +575,165 @@ async fn repeated_failed_logins_are_refused_with_429_and_retry_after_until_the_w
     assert_eq!(unknown.error_code(), "invalid_credentials");
 }
 
+/// The value of an unlabelled counter in the server's metrics.
+fn counter(server: &TestServer, name: &str) -> u64 {
+    let text = server.metrics.render();
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+        .parse()
+        .unwrap()
+}
+
+/// Sends `attempts` logins of `username` with a wrong password at once, each from a task
+/// of its own, and answers their statuses.
+async fn parallel_wrong_logins(
+    server: &TestServer,
+    username: &str,
+    attempts: usize,
+) -> Vec<StatusCode> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..attempts {
+        let (http, url) = (
+            server.http.clone(),
+            format!("{}/v1/auth/login", server.base),
+        );
+        let body =
+            json!({"username": username, "password": "wrong password", "device_name": "laptop"});
+        tasks.spawn(async move { http.post(url).json(&body).send().await.unwrap().status() });
+    }
+    tasks.join_all().await
+}
+
+both_backends!(multi_thread: parallel_wrong_logins_beyond_the_limit_are_refused_before_their_password_is_checked);
+async fn parallel_wrong_logins_beyond_the_limit_are_refused_before_their_password_is_checked(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    // Twenty guesses at once, four times the limit: an attempt is counted before its
+    // password is checked, so only five are checked, however the requests interleave.
+    let statuses = parallel_wrong_logins(&server, "coach_a", 20).await;
+    let count = |status: StatusCode| statuses.iter().filter(|s| **s == status).count();
+    assert_eq!(count(StatusCode::UNAUTHORIZED), 5, "{statuses:?}");
+    assert_eq!(count(StatusCode::TOO_MANY_REQUESTS), 15, "{statuses:?}");
+    assert_eq!(counter(&server, "tandem_password_verifications_total"), 5);
+    // The limit holds for the right password too, until the window passes.
+    let blocked = server.login_reply("coach_a", PASSWORD).await;
+    assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(counter(&server, "tandem_password_verifications_total"), 5);
+    server.clock.advance_ms(15 * 60 * 1000 + 1);
+    server.login("coach_a").await;
+    // A success forgets the failures: the next wrong password is answered as one.
+    let reply = server.login_reply("coach_a", "wrong password").await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+}
+
+both_backends!(a_login_while_the_server_checks_as_many_passwords_as_it_may_is_answered_503);
+async fn a_login_while_the_server_checks_as_many_passwords_as_it_may_is_answered_503(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    // The test takes every place the gate has, as logins being checked and waiting would.
+    let mut held = Vec::new();
+    while let Some(place) = server.login_gate.try_admit() {
+        held.push(place);
+    }
+    assert!(!held.is_empty());
+    let busy = server.login_reply("coach_a", PASSWORD).await;
+    assert_eq!(
+        busy.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        busy.body
+    );
+    assert_eq!(busy.error_code(), "unavailable");
+    let retry_after: u64 = busy.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after >= 1);
+    assert_eq!(counter(&server, "tandem_password_verifications_total"), 0);
+    // A refusal for want of room is not a failed attempt: five wrong passwords are still
+    // answered as such once there is room.
+    for _ in 0..5 {
+        assert_eq!(
+            server.login_reply("coach_a", "wrong password").await.status,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+    drop(held);
+    for _ in 0..5 {
+        let reply = server.login_reply("coach_a", "wrong password").await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(counter(&server, "tandem_password_verifications_total"), 5);
+}
+
+/// A login answered through a proxy that says it came from `forwarded_for`.
+async fn login_via_proxy(
+    server: &TestServer,
+    username: &str,
+    password: &str,
+    forwarded_for: &str,
+) -> StatusCode {
+    server
+        .http
+        .post(format!("{}/v1/auth/login", server.base))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"username": username, "password": password, "device_name": "laptop"}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+both_backends!(behind_a_trusted_proxy_each_client_address_has_its_own_login_limit);
+async fn behind_a_trusted_proxy_each_client_address_has_its_own_login_limit(backend: Backend) {
+    // The test's requests come from 127.0.0.1: the proxy.
+    let server = start_configured(backend, |settings| {
+        settings.login_rate_limit.per_address = 3;
+        settings.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let guesser = "198.51.100.1";
+    for user in ["nobody1", "nobody2", "nobody3"] {
+        let status = login_via_proxy(&server, user, "wrong", guesser).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    // The guesser's address is blocked, whoever it names and whatever it puts in front.
+    for forwarded in [
+        guesser,
+        "203.0.113.9, 198.51.100.1",
+        "198.51.100.1, 127.0.0.1",
+    ] {
+        let status = login_via_proxy(&server, "coach_a", PASSWORD, forwarded).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{forwarded}");
+    }
+    // Another client behind the same proxy signs in.
+    let status = login_via_proxy(&server, "coach_a", PASSWORD, "198.51.100.2").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+both_backends!(without_a_trusted_proxy_x_forwarded_for_is_ignored);
+async fn without_a_trusted_proxy_x_forwarded_for_is_ignored(backend: Backend) {
+    let server = start_configured(backend, |settings| {
+        settings.login_rate_limit.per_address = 3;
+    })
+    .await;
+    for (user, forwarded) in [
+        ("nobody1", "198.51.100.1"),
+        ("nobody2", "198.51.100.2"),
+        ("nobody3", "198.51.100.3"),
+    ] {
+        let status = login_via_proxy(&server, user, "wrong", forwarded).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    // A header anyone can send names nobody: the failures were counted for 127.0.0.1.
+    let status = login_via_proxy(&server, "coach_a", PASSWORD, "198.51.100.4").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}
+
 both_backends!(a_device_name_with_a_control_character_is_refused_like_a_username);
 async fn a_device_name_with_a_control_character_is_refused_like_a_username(backend: Backend) {
     let server = start(backend).await;

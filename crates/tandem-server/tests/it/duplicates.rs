@@ -467,3 +467,91 @@ async fn a_device_cannot_write_merged_into_only_a_team_leads_merge_and_undo_do(b
     let seen = latest(&server.pull_all(&coach).await);
     assert_eq!(seen[&(duplicate, "merged_into".to_owned())], Value::Null);
 }
+
+/// The entries of the audit log about `record` that `lead` may see.
+async fn audit_about(
+    server: &TestServer,
+    lead: &Device,
+    record: Uuid,
+) -> Vec<tandem_protocol::AuditEntry> {
+    let reply = server
+        .request(
+            Method::GET,
+            &format!("/v1/audit?record_id={record}"),
+            Some(&lead.token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply.json::<tandem_protocol::AuditList>().entries
+}
+
+both_backends!(a_merge_and_its_undo_are_in_the_audit_log_of_every_record_they_touch);
+async fn a_merge_and_its_undo_are_in_the_audit_log_of_every_record_they_touch(backend: Backend) {
+    let server = start(backend).await;
+    let coach = server.login("coach_a").await;
+    let lead = server.login("lead_n").await;
+    let lead_s = server.login("lead_s").await;
+    let amina = [("given_name", json!("Amina")), ("birth_year", json!(1990))];
+    let (survivor, _) = create_client(&server, &coach, &amina).await;
+    let (duplicate, _) = create_client(&server, &coach, &amina).await;
+    let (moved, _) = create_contact(&server, &coach, duplicate).await;
+    let before = server.audit_len().await;
+
+    // A refused merge leaves no entry.
+    let refused = merge(&server, &lead, survivor, survivor).await;
+    assert_ne!(refused.status, StatusCode::OK);
+    assert_eq!(server.audit_len().await, before);
+
+    let reply = merge(&server, &lead, survivor, duplicate).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let merge_id = reply.json::<DuplicateMergeResponse>().merge.id;
+    server.clock.advance_ms(60_000);
+    let reply = undo(&server, &lead, merge_id).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+
+    // Whichever record one asks about (the client kept, the duplicate, the contact moved
+    // and moved back), the merge and the undo are there: who, when, which records.
+    for record in [survivor, duplicate, moved] {
+        let entries = audit_about(&server, &lead, record).await;
+        let actions: Vec<&str> = entries
+            .iter()
+            .map(|e| e.action.as_str())
+            .filter(|a| *a == "merge" || *a == "undo_merge")
+            .collect();
+        assert_eq!(actions, ["merge", "undo_merge"], "{record}: {entries:#?}");
+        for (entry, at) in entries
+            .iter()
+            .filter(|e| e.action.contains("merge"))
+            .zip([NOW_MS, NOW_MS + 60_000])
+        {
+            assert_eq!(entry.actor, format!("user:{}", lead.user_id), "{entry:?}");
+            assert_eq!(entry.at.timestamp_millis(), at, "{entry:?}");
+            assert_eq!(entry.team_id, Some(server.team("north")));
+            for id in [merge_id, survivor, duplicate, moved] {
+                assert!(entry.detail.contains(&id.to_string()), "{id}: {entry:?}");
+            }
+        }
+    }
+    // Another team's lead does not see them; the chain stays whole.
+    assert!(
+        audit_about(&server, &lead_s, duplicate)
+            .await
+            .iter()
+            .all(|e| !e.action.contains("merge"))
+    );
+    let entries = server
+        .store
+        .audit_entries(tandem_server::store::AuditFilter {
+            after: 0,
+            limit: 1000,
+            team_id: None,
+            record_id: None,
+        })
+        .await
+        .unwrap();
+    let mut walker = tandem_server::audit::ChainWalker::default();
+    for entry in &entries {
+        walker.check(entry).unwrap();
+    }
+}

@@ -129,6 +129,8 @@ pub(crate) struct TestServer {
     pub(crate) database: Arc<TestDatabase>,
     /// The counters this instance serves at /metrics.
     pub(crate) metrics: tandem_server::metrics::ServerMetrics,
+    /// The gate of this instance's password checks (a test may take its places).
+    pub(crate) login_gate: tandem_server::auth::LoginGate,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -161,11 +163,31 @@ pub(crate) async fn start_on(database: TestDatabase) -> TestServer {
     start_with_store(database, store).await
 }
 
+/// [`start`] with the test's settings changed by `configure`.
+pub(crate) async fn start_configured(
+    backend: Backend,
+    configure: impl FnOnce(&mut ServerSettings),
+) -> TestServer {
+    let database = TestDatabase::create(backend).await;
+    let store = database.open_store().await;
+    let mut settings = settings();
+    configure(&mut settings);
+    start_with_settings(database, store, settings).await
+}
+
 /// [`start_on`] with a store of the test's making (on `database`), say with a pool of its own
 /// limits.
 pub(crate) async fn start_with_store(
     database: TestDatabase,
     store: Arc<dyn ServerStore>,
+) -> TestServer {
+    start_with_settings(database, store, settings()).await
+}
+
+async fn start_with_settings(
+    database: TestDatabase,
+    store: Arc<dyn ServerStore>,
+    settings: ServerSettings,
 ) -> TestServer {
     let database = Arc::new(database);
     let now = DateTime::<Utc>::from_timestamp_millis(NOW_MS).unwrap();
@@ -194,7 +216,7 @@ pub(crate) async fn start_with_store(
             .await
             .unwrap();
     }
-    serve(database, store, clock, teams).await
+    serve(database, store, clock, teams, settings).await
 }
 
 fn settings() -> ServerSettings {
@@ -215,11 +237,12 @@ async fn serve(
     store: Arc<dyn ServerStore>,
     clock: Arc<ManualClock>,
     teams: Vec<(String, Uuid)>,
+    settings: ServerSettings,
 ) -> TestServer {
     let state = AppState::new(
         Arc::clone(&store),
         Arc::clone(&clock) as Arc<dyn Clock>,
-        settings(),
+        settings,
     )
     .unwrap();
     // Bound before the server task starts: connections queue on the listener, no sleeping.
@@ -227,6 +250,7 @@ async fn serve(
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
     let metrics = state.metrics.clone();
+    let login_gate = state.login_gate().clone();
     tokio::spawn(tandem_server::serve(listener, state, async {
         let _ = stopped.await;
     }));
@@ -238,6 +262,7 @@ async fn serve(
         teams,
         database,
         metrics,
+        login_gate,
         shutdown: Some(stop),
     }
 }
@@ -252,6 +277,7 @@ impl TestServer {
             store,
             Arc::clone(&self.clock),
             self.teams.clone(),
+            settings(),
         )
         .await
     }

