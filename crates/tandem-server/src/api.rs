@@ -731,7 +731,7 @@ async fn push(
     let prepared = request
         .changes
         .iter()
-        .map(|change| prepare_change(change, caller.user_id, ctx))
+        .map(|change| prepare_change(change, caller.user_id, ctx, to_ms(now)))
         .collect();
     let prepared = privacy::refuse_links_to_erased(&state, prepared).await?;
     let prepared = if prepared.iter().any(|change| site_written(change).is_some()) {

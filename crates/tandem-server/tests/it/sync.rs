@@ -848,3 +848,61 @@ async fn a_push_decides_its_changes_as_if_each_came_in_a_push_of_its_own(backend
         );
     }
 }
+
+both_backends!(a_clock_far_ahead_is_refused_and_cannot_win_a_field_for_good);
+async fn a_clock_far_ahead_is_refused_and_cannot_win_a_field_for_good(backend: Backend) {
+    let server = start(backend).await;
+    let (a, b) = (server.login("coach_a").await, server.login("coach_b").await);
+    let (client, v) = create_client(
+        &server,
+        &a,
+        &[("given_name", json!("Hodan")), ("nickname", json!("Ho"))],
+    )
+    .await;
+    let mut crafted = change(&b, "client", client, "nickname", json!("Forever"), v[1], 0);
+    crafted.hlc = format!("9999999999999-99999-{}", b.id);
+    let mut a_day_ahead = change(&b, "client", client, "given_name", json!("Hoda"), v[0], 0);
+    a_day_ahead.hlc = b.hlc(NOW_MS + 26 * 3_600_000);
+    let refused = server.push(&b, vec![crafted, a_day_ahead]).await;
+    for result in &refused {
+        assert_eq!(result.status, ChangeStatus::Rejected, "{result:?}");
+        assert_eq!(
+            result.reason_code,
+            Some(tandem_protocol::RejectCode::InvalidChange)
+        );
+        assert!(
+            result.reason.as_deref().unwrap().contains("clock is")
+                && result.reason.as_deref().unwrap().contains("ahead"),
+            "{result:?}"
+        );
+    }
+    // The field keeps its value, and a colleague's concurrent edit is decided as usual, by
+    // an HLC that a crafted one did not replace.
+    let later = server
+        .push(
+            &a,
+            vec![change(
+                &a,
+                "client",
+                client,
+                "nickname",
+                json!("Dani"),
+                0,
+                NOW_MS,
+            )],
+        )
+        .await;
+    assert_eq!(later[0].status, ChangeStatus::Conflict, "{later:?}");
+    assert_eq!(
+        later[0].value,
+        json!("Dani"),
+        "the newer HLC wins: {later:?}"
+    );
+    let pulled = server.pull_all(&b).await;
+    assert!(
+        pulled.iter().all(|c| !c.hlc.starts_with("9999999999999")
+            && c.value != json!("Forever")
+            && c.value != json!("Hoda")),
+        "{pulled:?}"
+    );
+}
