@@ -11,7 +11,10 @@ use tandem_domain::{
 use tandem_protocol::{ChangeIn, ChangeResult, ChangeStatus, ConflictStatus, RejectCode};
 use uuid::Uuid;
 
+use std::collections::HashSet;
+
 use crate::store::Epochs;
+use crate::store::privacy::linked_record;
 
 /// A writer's HLC more than this far ahead of the server's clock marks a clock-skewed write.
 pub const CLOCK_SKEW_MS: u64 = 5 * 60 * 1000;
@@ -236,6 +239,64 @@ fn refuse_valid_changes(
             PreparedChange::Invalid { .. } => change,
         })
         .collect()
+}
+
+/// The records of a batch and the records its changes link to (a contact's `client_id`):
+/// what a backend looks up among the erased records and those refused for an erased link
+/// before it applies the batch (see [`records_barred_by_erasure`]).
+pub fn records_and_links(changes: &[PreparedChange]) -> Vec<Uuid> {
+    let mut ids: Vec<Uuid> = changes
+        .iter()
+        .filter_map(|change| match change {
+            PreparedChange::Valid(valid) => Some(valid.record_id),
+            PreparedChange::Invalid { .. } => None,
+        })
+        .collect();
+    ids.extend(changes.iter().filter_map(|change| match change {
+        PreparedChange::Valid(valid) => linked_record(valid.spec.name, &valid.value.to_json()),
+        PreparedChange::Invalid { .. } => None,
+    }));
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// The records of a batch none of whose changes is kept, given `erased` (which of
+/// [`records_and_links`] are erased, or were refused before for an erased link): a record
+/// that is itself one of them, and a record one of whose changes links it to one (a contact
+/// logged offline for a client erased meanwhile: its summary must not reach the server
+/// without its client). A record the server never stored that is barred is remembered by the
+/// backend (`refused_records`), so that its later changes, which come one per field and
+/// need not carry the link again, are refused too instead of creating it without its client.
+pub fn records_barred_by_erasure(
+    changes: &[PreparedChange],
+    erased: &HashSet<Uuid>,
+) -> HashSet<Uuid> {
+    changes
+        .iter()
+        .filter_map(|change| match change {
+            PreparedChange::Valid(valid) => Some(valid),
+            PreparedChange::Invalid { .. } => None,
+        })
+        .filter(|valid| {
+            erased.contains(&valid.record_id)
+                || linked_record(valid.spec.name, &valid.value.to_json())
+                    .is_some_and(|target| erased.contains(&target))
+        })
+        .map(|valid| valid.record_id)
+        .collect()
+}
+
+/// Why a change of a record barred by an erasure is refused (see
+/// [`records_barred_by_erasure`]).
+pub fn barred_refusal(field: &str) -> Refusal {
+    Refusal::new(
+        RejectCode::RecordErased,
+        format!(
+            "{field}: the record was erased, or is linked to an erased client, so none of its \
+             changes is kept"
+        ),
+    )
 }
 
 /// The field of a contact that names its site.

@@ -5,6 +5,7 @@
 //! `max(seq) + 1` read inside that transaction, hence commit order equals seq order and a
 //! pull cursor can never pass a change that commits later with a smaller seq.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -50,8 +51,9 @@ use crate::duplicates::{
     PlannedWrite, check_mergeable, check_undoable, client_ref, merge_writes, undo_writes,
 };
 use crate::push::{
-    CurrentField, Decision, PreparedChange, Refusal, ValidChange, application_order, consent_gate,
-    consent_gate_write, decide, is_clock_skewed, is_concurrent, server_hlc,
+    CurrentField, Decision, PreparedChange, Refusal, ValidChange, application_order,
+    barred_refusal, consent_gate, consent_gate_write, decide, is_clock_skewed, is_concurrent,
+    records_and_links, records_barred_by_erasure, server_hlc,
 };
 use crate::store::privacy::{change_audit_entries, resolve_audit_entry};
 
@@ -86,6 +88,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/sqlite/0003_privacy.sql"),
     include_str!("../../../../migrations/server/sqlite/0004_epoch.sql"),
     include_str!("../../../../migrations/server/sqlite/0005_sites.sql"),
+    include_str!("../../../../migrations/server/sqlite/0006_refused_records.sql"),
 ];
 
 /// The server store in one SQLite file.
@@ -367,6 +370,47 @@ fn value_at(
         Some(text) => stored_value(spec, &text),
         None => Ok(spec.empty_value()),
     }
+}
+
+/// Which of the batch's records and the records it links to are erased, or were refused
+/// before for an erased link (see [`records_barred_by_erasure`]).
+fn erased_or_refused(
+    tx: &Transaction<'_>,
+    changes: &[PreparedChange],
+) -> Result<HashSet<Uuid>, ServerError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM purges WHERE record_id = ?1)
+             OR EXISTS (SELECT 1 FROM refused_records WHERE record_id = ?1)",
+    )?;
+    let mut found = HashSet::new();
+    for id in records_and_links(changes) {
+        if stmt.query_row([id.to_string()], |row| row.get::<_, bool>(0))? {
+            found.insert(id);
+        }
+    }
+    Ok(found)
+}
+
+/// Remembers a record barred by an erasure that the server never stored (see
+/// [`records_barred_by_erasure`]); a stored one is left as it is.
+fn remember_refused_record(
+    tx: &Transaction<'_>,
+    ctx: &PushContext,
+    change: &ValidChange,
+) -> Result<(), ServerError> {
+    tx.execute(
+        "INSERT INTO refused_records (record_id, entity, team_id, refused_ms)
+         SELECT ?1, ?2, ?3, ?4
+         WHERE NOT EXISTS (SELECT 1 FROM records WHERE record_id = ?1)
+         ON CONFLICT (record_id) DO NOTHING",
+        params![
+            change.record_id.to_string(),
+            change.spec.entity.as_str(),
+            ctx.team_id.to_string(),
+            to_ms(ctx.now)
+        ],
+    )?;
+    Ok(())
 }
 
 fn apply_one(
@@ -1356,6 +1400,7 @@ impl ServerStore for SqliteStore {
             let now_ms = to_ms(ctx.now);
             let mut results: Vec<Option<ChangeResult>> = changes.iter().map(|_| None).collect();
             let mut written = Vec::new();
+            let barred = records_barred_by_erasure(&changes, &erased_or_refused(&tx, &changes)?);
             for index in application_order(&changes) {
                 let change = &changes[index];
                 let change_id = change.change_id();
@@ -1384,6 +1429,10 @@ impl ServerStore for SqliteStore {
                 let result = match change {
                     PreparedChange::Invalid { change_id, refusal } => {
                         refusal.clone().result(*change_id)
+                    }
+                    PreparedChange::Valid(valid) if barred.contains(&valid.record_id) => {
+                        remember_refused_record(&tx, &ctx, valid)?;
+                        barred_refusal(valid.spec.name).result(valid.change_id)
                     }
                     PreparedChange::Valid(valid) => apply_one(&tx, &ctx, valid)?,
                 };

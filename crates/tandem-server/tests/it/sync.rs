@@ -906,3 +906,144 @@ async fn a_clock_far_ahead_is_refused_and_cannot_win_a_field_for_good(backend: B
         "{pulled:?}"
     );
 }
+
+both_backends!(
+    a_contact_refused_for_its_erased_client_stays_refused_when_its_later_edits_come_alone
+);
+async fn a_contact_refused_for_its_erased_client_stays_refused_when_its_later_edits_come_alone(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    let (a, b) = (server.login("coach_a").await, server.login("coach_b").await);
+    let lead = server.login("lead_n").await;
+    let (client, _) = create_client(&server, &a, &[("given_name", json!("Hodan"))]).await;
+    let erased = server
+        .request(
+            Method::POST,
+            &format!("/v1/clients/{client}/erase"),
+            Some(&lead.token),
+            None,
+        )
+        .await;
+    assert_eq!(erased.status, StatusCode::OK, "{}", erased.body);
+
+    // Logged offline for the client before the erasure reached this laptop: its first push
+    // carries the first change of every field, the link among them, and is refused whole.
+    let contact = Uuid::now_v7();
+    let first = server
+        .push(
+            &b,
+            vec![
+                change(
+                    &b,
+                    "contact",
+                    contact,
+                    "summary",
+                    json!("First words"),
+                    0,
+                    NOW_MS,
+                ),
+                change(
+                    &b,
+                    "contact",
+                    contact,
+                    "client_id",
+                    json!(client),
+                    0,
+                    NOW_MS,
+                ),
+                change(
+                    &b,
+                    "contact",
+                    contact,
+                    "occurred_at",
+                    json!("2026-01-14T10:00:00+02:00"),
+                    0,
+                    NOW_MS,
+                ),
+            ],
+        )
+        .await;
+    // The later edits come one per field, without the link: refused the same way, so the
+    // contact is never made without its client.
+    let later = server
+        .push(
+            &b,
+            vec![change(
+                &b,
+                "contact",
+                contact,
+                "summary",
+                json!("Second words"),
+                0,
+                NOW_MS + 1,
+            )],
+        )
+        .await;
+    let again = server
+        .push(
+            &b,
+            vec![
+                change(
+                    &b,
+                    "contact",
+                    contact,
+                    "duration_min",
+                    json!(30),
+                    0,
+                    NOW_MS + 2,
+                ),
+                change(
+                    &b,
+                    "contact",
+                    contact,
+                    "summary",
+                    json!("Third words"),
+                    0,
+                    NOW_MS + 3,
+                ),
+            ],
+        )
+        .await;
+    for result in first.iter().chain(&later).chain(&again) {
+        assert_eq!(result.status, ChangeStatus::Rejected, "{result:?}");
+        assert_eq!(
+            result.reason_code,
+            Some(tandem_protocol::RejectCode::RecordErased),
+            "{result:?}"
+        );
+    }
+    for device in [&a, &b] {
+        let pulled = server.pull_all(device).await;
+        assert!(
+            pulled.iter().all(|c| c.record_id != contact),
+            "no laptop pulls the contact: {pulled:?}"
+        );
+    }
+
+    // An anonymous visit (no client) is made as before, and so is a contact of another client.
+    let (other, _) = create_client(&server, &a, &[("given_name", json!("Amina"))]).await;
+    let (anonymous, filed) = (Uuid::now_v7(), Uuid::now_v7());
+    let made = server
+        .push(
+            &a,
+            vec![
+                change(
+                    &a,
+                    "contact",
+                    anonymous,
+                    "summary",
+                    json!("Asked the way"),
+                    0,
+                    NOW_MS,
+                ),
+                change(&a, "contact", filed, "client_id", json!(other), 0, NOW_MS),
+                change(&a, "contact", filed, "summary", json!("Work"), 0, NOW_MS),
+            ],
+        )
+        .await;
+    assert!(
+        made.iter().all(|r| r.status == ChangeStatus::Applied),
+        "{made:?}"
+    );
+}
