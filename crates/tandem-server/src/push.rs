@@ -78,6 +78,39 @@ impl Refusal {
     }
 }
 
+/// The answer to a change as the server stores it for a repeat of the push (`applied_changes`):
+/// the answer itself, except that the words of a refusal that may quote the refused value
+/// are not kept. An `invalid_value` refusal quotes it (`email: \`…\` …`; a refusal of a code
+/// this list does not know might too), and a refused change has no row in the change log, so
+/// an erasure of its record would not find the words. A repeat (a lost response) gets the same
+/// status and code; the device has the change and its value itself, and the first answer's
+/// words were shown when it came. The other codes' words name fields, ids of users and sites,
+/// clocks and versions, never a record's value, and are kept as they were.
+pub fn stored_answer(answer: &ChangeResult) -> ChangeResult {
+    let mut stored = answer.clone();
+    let words_quote_no_value = matches!(
+        stored.reason_code,
+        Some(
+            RejectCode::UnknownField
+                | RejectCode::UnknownSite
+                | RejectCode::UserNotInTeam
+                | RejectCode::LawfulBasisRequired
+                | RejectCode::LawfulBasisInUse
+                | RejectCode::RecordErased
+                | RejectCode::OtherTeam
+                | RejectCode::InvalidChange
+        )
+    );
+    if stored.status == ChangeStatus::Rejected && !words_quote_no_value {
+        let code = stored.reason_code.map_or("other", RejectCode::as_str);
+        stored.reason = Some(format!(
+            "refused as {code}; the reason first given is not kept, as it may quote the value \
+             (this answer is to a push sent again)"
+        ));
+    }
+    stored
+}
+
 /// A change as the store receives it: valid, or already refused with a reason.
 #[derive(Debug, Clone)]
 pub enum PreparedChange {
@@ -660,6 +693,63 @@ mod tests {
                 PreparedChange::Valid(_) => panic!("{expected} accepted"),
             }
         }
+    }
+
+    #[test]
+    fn a_stored_refusal_keeps_its_status_and_code_but_not_the_value_it_quoted() {
+        let c = change(
+            "email",
+            json!("amina at example"),
+            0,
+            "1764000000000-00000-d",
+        );
+        let PreparedChange::Invalid { refusal, .. } =
+            prepare_change(&c, Uuid::from_u128(3), ctx(), NOW_MS)
+        else {
+            panic!("an invalid email accepted");
+        };
+        let answer = refusal.result(c.change_id);
+        assert!(
+            answer
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("amina at example")
+        );
+        let stored = stored_answer(&answer);
+        assert_eq!(
+            (
+                stored.status,
+                stored.reason_code,
+                stored.version,
+                &stored.value
+            ),
+            (
+                answer.status,
+                answer.reason_code,
+                answer.version,
+                &answer.value
+            )
+        );
+        assert!(
+            !stored.reason.as_deref().unwrap().contains("amina"),
+            "{stored:?}"
+        );
+        assert!(stored.reason.as_deref().unwrap().contains("invalid_value"));
+        let applied = ChangeResult {
+            change_id: c.change_id,
+            status: ChangeStatus::Applied,
+            version: 7,
+            value: json!("Ami"),
+            conflict_id: None,
+            reason: None,
+            reason_code: None,
+        };
+        assert_eq!(
+            stored_answer(&applied),
+            applied,
+            "only refusals lose their words"
+        );
     }
 
     #[test]

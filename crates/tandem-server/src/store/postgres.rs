@@ -72,7 +72,7 @@ use crate::duplicates::{
 use crate::push::{
     CurrentField, Decision, PreparedChange, Refusal, ValidChange, application_order,
     barred_refusal, consent_gate, consent_gate_write, decide, is_clock_skewed, is_concurrent,
-    records_and_links, records_barred_by_erasure, server_hlc,
+    records_and_links, records_barred_by_erasure, server_hlc, stored_answer,
 };
 use crate::store::privacy::{change_audit_entries, resolve_audit_entry};
 
@@ -1817,7 +1817,7 @@ impl ServerStore for PostgresStore {
             {
                 written.push(valid);
             }
-            let result_json = serde_json::to_string(&result)
+            let result_json = serde_json::to_string(&stored_answer(&result))
                 .map_err(|err| ServerError::CorruptData(err.to_string()))?;
             // The same change id twice in one push gets the first answer, as in two pushes.
             answered.insert(change_id, (Some(ctx.team_id), result_json.clone()));

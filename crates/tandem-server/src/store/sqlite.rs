@@ -53,7 +53,7 @@ use crate::duplicates::{
 use crate::push::{
     CurrentField, Decision, PreparedChange, Refusal, ValidChange, application_order,
     barred_refusal, consent_gate, consent_gate_write, decide, is_clock_skewed, is_concurrent,
-    records_and_links, records_barred_by_erasure, server_hlc,
+    records_and_links, records_barred_by_erasure, server_hlc, stored_answer,
 };
 use crate::store::privacy::{change_audit_entries, resolve_audit_entry};
 
@@ -1448,7 +1448,7 @@ impl ServerStore for SqliteStore {
                         change_id.to_string(),
                         ctx.team_id.to_string(),
                         ctx.device_id.to_string(),
-                        serde_json::to_string(&result)
+                        serde_json::to_string(&stored_answer(&result))
                             .map_err(|err| ServerError::CorruptData(err.to_string()))?,
                         now_ms
                     ],
