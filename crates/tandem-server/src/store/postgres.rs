@@ -84,6 +84,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/postgres/0004_epoch.sql"),
     include_str!("../../../../migrations/server/postgres/0005_sites.sql"),
     include_str!("../../../../migrations/server/postgres/0006_refused_records.sql"),
+    include_str!("../../../../migrations/server/postgres/0007_conflict_ids.sql"),
 ];
 
 /// The advisory lock that serialises every transaction assigning seqs ("tandemsq" in

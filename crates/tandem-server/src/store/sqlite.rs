@@ -89,6 +89,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/sqlite/0004_epoch.sql"),
     include_str!("../../../../migrations/server/sqlite/0005_sites.sql"),
     include_str!("../../../../migrations/server/sqlite/0006_refused_records.sql"),
+    include_str!("../../../../migrations/server/sqlite/0007_conflict_ids.sql"),
 ];
 
 /// The server store in one SQLite file.

@@ -1047,3 +1047,71 @@ async fn a_contact_refused_for_its_erased_client_stays_refused_when_its_later_ed
         "{made:?}"
     );
 }
+
+both_backends!(a_conflict_id_is_never_given_again_after_its_conflict_was_erased);
+async fn a_conflict_id_is_never_given_again_after_its_conflict_was_erased(backend: Backend) {
+    let server = start(backend).await;
+    let (a, b) = (server.login("coach_a").await, server.login("coach_b").await);
+    let lead = server.login("lead_n").await;
+    // Two concurrent review edits of a client's name: a conflict, the newest one.
+    let conflict_of = |client: Uuid, base: u64| {
+        let (a, b, server) = (&a, &b, &server);
+        async move {
+            server
+                .push(
+                    a,
+                    vec![change(
+                        a,
+                        "client",
+                        client,
+                        "given_name",
+                        json!("Mariam"),
+                        base,
+                        NOW_MS,
+                    )],
+                )
+                .await;
+            let results = server
+                .push(
+                    b,
+                    vec![change(
+                        b,
+                        "client",
+                        client,
+                        "given_name",
+                        json!("Miriam"),
+                        base,
+                        NOW_MS + 1,
+                    )],
+                )
+                .await;
+            assert_eq!(results[0].status, ChangeStatus::Conflict, "{results:?}");
+            results[0].conflict_id.unwrap()
+        }
+    };
+    let (erased, v) = create_client(&server, &a, &[("given_name", json!("Maryam"))]).await;
+    let old_id = conflict_of(erased, v[0]).await;
+    let reply = server
+        .request(
+            Method::POST,
+            &format!("/v1/clients/{erased}/erase"),
+            Some(&lead.token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+
+    // A lead who still holds the old id must not resolve someone else's conflict with it.
+    let (other, v) = create_client(&server, &a, &[("given_name", json!("Maryam"))]).await;
+    let new_id = conflict_of(other, v[0]).await;
+    assert!(new_id > old_id, "{new_id} after {old_id}");
+    let stale = server
+        .request(
+            Method::POST,
+            &format!("/v1/conflicts/{old_id}/resolve"),
+            Some(&lead.token),
+            Some(json!({"value": "Maryam"})),
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::NOT_FOUND, "{}", stale.body);
+}
