@@ -1115,3 +1115,99 @@ async fn a_conflict_id_is_never_given_again_after_its_conflict_was_erased(backen
         .await;
     assert_eq!(stale.status, StatusCode::NOT_FOUND, "{}", stale.body);
 }
+
+both_backends!(an_open_conflict_is_closed_as_auto_resolved_by_the_write_that_settles_it);
+async fn an_open_conflict_is_closed_as_auto_resolved_by_the_write_that_settles_it(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    let (a, b) = (server.login("coach_a").await, server.login("coach_b").await);
+    let lead = server.login("lead_n").await;
+    let (client, v) = create_client(&server, &a, &[("phone", json!("040 111 1111"))]).await;
+    let phone = |device, value: &str, base, hlc_ms| {
+        change(
+            device,
+            "client",
+            client,
+            "phone",
+            json!(value),
+            base,
+            hlc_ms,
+        )
+    };
+    let conflicts = |query: &'static str| {
+        let (server, lead) = (&server, &lead);
+        async move {
+            let list: ConflictList = server
+                .request(Method::GET, query, Some(&lead.token), None)
+                .await
+                .json();
+            list.conflicts
+        }
+    };
+    // X stands provisionally against W; Y, older than X, loses to it: two open conflicts.
+    let x = server
+        .push(&a, vec![phone(&a, "040 222 2222", v[0], NOW_MS + 3_000)])
+        .await;
+    let w = server
+        .push(&b, vec![phone(&b, "040 333 3333", v[0], NOW_MS + 1_000)])
+        .await;
+    assert_eq!(w[0].status, ChangeStatus::Conflict, "{w:?}");
+    let y = server
+        .push(&b, vec![phone(&b, "040 444 4444", v[0], NOW_MS + 2_000)])
+        .await;
+    assert_eq!(y[0].status, ChangeStatus::Conflict, "{y:?}");
+    assert_eq!(w[0].value, x[0].value, "X stands");
+    assert_eq!(conflicts("/v1/conflicts").await.len(), 2);
+
+    // An edit made knowing X settles both, at once: the queue no longer offers them.
+    let z = server
+        .push(
+            &a,
+            vec![phone(&a, "040 555 5555", x[0].version, NOW_MS + 4_000)],
+        )
+        .await;
+    assert_eq!(z[0].status, ChangeStatus::Applied, "{z:?}");
+    assert_eq!(conflicts("/v1/conflicts").await, vec![]);
+    let all = conflicts("/v1/conflicts?status=all").await;
+    assert_eq!(all.len(), 2);
+    for closed in &all {
+        assert_eq!(closed.status, ConflictStatus::AutoResolved, "{closed:?}");
+        assert_eq!(closed.resolved_by, None);
+        assert_eq!(closed.resolution_change_id, Some(z[0].change_id));
+        assert!(closed.resolved_at.is_some());
+    }
+
+    // A resolution settles the other open conflicts of its field too.
+    let (other, v) = create_client(&server, &a, &[("phone", json!("040 111 1111"))]).await;
+    let phone = |device, value: &str, base, hlc_ms| {
+        change(device, "client", other, "phone", json!(value), base, hlc_ms)
+    };
+    server
+        .push(&a, vec![phone(&a, "040 222 2222", v[0], NOW_MS + 3_000)])
+        .await;
+    let first = server
+        .push(&b, vec![phone(&b, "040 333 3333", v[0], NOW_MS + 1_000)])
+        .await;
+    let second = server
+        .push(&b, vec![phone(&b, "040 444 4444", v[0], NOW_MS + 2_000)])
+        .await;
+    let resolved = server
+        .request(
+            Method::POST,
+            &format!("/v1/conflicts/{}/resolve", second[0].conflict_id.unwrap()),
+            Some(&lead.token),
+            Some(json!({"value": "040 444 4444"})),
+        )
+        .await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
+    let answer: ResolveConflictResponse = resolved.json();
+    assert_eq!(conflicts("/v1/conflicts").await, vec![]);
+    let settled = conflicts("/v1/conflicts?status=all")
+        .await
+        .into_iter()
+        .find(|c| Some(c.id) == first[0].conflict_id)
+        .unwrap();
+    assert_eq!(settled.status, ConflictStatus::AutoResolved, "{settled:?}");
+    assert_eq!(settled.resolution_change_id, Some(answer.change.change_id));
+}
