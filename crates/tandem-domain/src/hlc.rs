@@ -210,6 +210,12 @@ impl HlcClock {
 
     fn bump_logical(&mut self) {
         if self.last.logical >= MAX_LOGICAL {
+            if self.last.physical_ms >= MAX_PHYSICAL_MS {
+                // The largest reading the text form holds (only a crafted or broken clock
+                // gets here): the clock stays on it rather than make a reading no one can
+                // read back. It then orders after nothing new, only by its node.
+                return;
+            }
             // The counter is full: borrow the next millisecond rather than wrap.
             self.last.physical_ms += 1;
             self.last.logical = 0;
@@ -260,6 +266,28 @@ mod tests {
         let mut clock = HlcClock::resume(Hlc::new(5, MAX_LOGICAL, NODE).unwrap());
         let next = clock.tick(5);
         assert_eq!((next.physical_ms(), next.logical()), (6, 0));
+    }
+
+    #[test]
+    fn a_clock_at_the_largest_reading_stays_on_it_instead_of_overflowing_its_text_form() {
+        let mut clock = HlcClock::resume(Hlc::new(MAX_PHYSICAL_MS, MAX_LOGICAL, NODE).unwrap());
+        for now in [0, 1_764_000_000_000, u64::MAX] {
+            let next = clock.tick(now);
+            assert_eq!(
+                (next.physical_ms(), next.logical()),
+                (MAX_PHYSICAL_MS, MAX_LOGICAL)
+            );
+            assert_eq!(Hlc::parse(&next.to_string()).unwrap(), next);
+        }
+        let mut clock = HlcClock::new(NODE).unwrap().with_max_drift_ms(u64::MAX);
+        let remote = Hlc::new(MAX_PHYSICAL_MS, MAX_LOGICAL, "x").unwrap();
+        assert_eq!(clock.observe_hlc(&remote, 0), ClockObservation::Followed);
+        let next = clock.tick(0);
+        assert_eq!(Hlc::parse(&next.to_string()).unwrap(), next);
+        assert_eq!(
+            (next.physical_ms(), next.logical()),
+            (MAX_PHYSICAL_MS, MAX_LOGICAL)
+        );
     }
 
     #[test]

@@ -45,8 +45,8 @@ use crate::auth::{
 use crate::clock::{Clock, new_uuid_v7, to_ms};
 use crate::metrics::ServerMetrics;
 use crate::push::{
-    Refusal, forget_lost_bases, prepare_change, refuse_unknown_sites, refuse_users_outside_team,
-    site_written, user_named, user_outside_team, user_written,
+    PreparedChange, Refusal, forget_lost_bases, prepare_change, refuse_unknown_sites,
+    refuse_users_outside_team, site_written, user_named, user_outside_team, user_written,
 };
 use crate::store::{
     LoginLimits, LoginReservation, NewDevice, PushContext, ServerStore, device_name,
@@ -787,12 +787,11 @@ async fn push(
     }
     let now = state.clock.now();
     let ctx = ValidationContext::new(now.date_naive());
-    let prepared = request
+    let prepared: Vec<PreparedChange> = request
         .changes
         .iter()
-        .map(|change| prepare_change(change, caller.user_id, ctx))
+        .map(|change| prepare_change(change, caller.user_id, ctx, to_ms(now)))
         .collect();
-    let prepared = privacy::refuse_links_to_erased(&state, prepared).await?;
     let prepared = if prepared.iter().any(|change| site_written(change).is_some()) {
         let known = state.store.list_sites().await?;
         refuse_unknown_sites(prepared, &known.iter().map(|site| site.id).collect())

@@ -17,8 +17,6 @@ use super::{
     ApiError, AppState, Caller, Forbidden, Json, PathParam, QueryParams, StoreFailure, Unauthorized,
 };
 use crate::audit::{AuditAction, AuditActor, NewAuditEntry};
-use crate::push::PreparedChange;
-use crate::store::privacy::{erased_refusal, linked_record};
 use crate::store::{AuditFilter, ErasureReason, ErasureRequest};
 
 impl Caller {
@@ -317,45 +315,4 @@ pub(super) async fn audit_read(
         })
         .await?;
     Ok(())
-}
-
-/// Refuses every change of a record that the batch links to an erased record (a contact
-/// logged offline for a client erased meanwhile: its summary must not reach the server
-/// without its client). The store refuses single changes to or links to erased records
-/// again inside the push transaction.
-pub(super) async fn refuse_links_to_erased(
-    state: &AppState,
-    mut prepared: Vec<PreparedChange>,
-) -> Result<Vec<PreparedChange>, ApiError> {
-    let links: Vec<(Uuid, Uuid)> = prepared
-        .iter()
-        .filter_map(|change| match change {
-            PreparedChange::Valid(valid) => linked_record(valid.spec.name, &valid.value.to_json())
-                .map(|target| (valid.record_id, target)),
-            PreparedChange::Invalid { .. } => None,
-        })
-        .collect();
-    if links.is_empty() {
-        return Ok(prepared);
-    }
-    let erased = state
-        .store
-        .erased_records(links.iter().map(|(_, target)| *target).collect())
-        .await?;
-    let refused: BTreeSet<Uuid> = links
-        .iter()
-        .filter(|(_, target)| erased.contains(target))
-        .map(|(record, _)| *record)
-        .collect();
-    for change in &mut prepared {
-        if let PreparedChange::Valid(valid) = change
-            && refused.contains(&valid.record_id)
-        {
-            *change = PreparedChange::Invalid {
-                change_id: valid.change_id,
-                refusal: erased_refusal(valid.spec.name),
-            };
-        }
-    }
-    Ok(prepared)
 }

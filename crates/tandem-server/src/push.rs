@@ -11,10 +11,20 @@ use tandem_domain::{
 use tandem_protocol::{ChangeIn, ChangeResult, ChangeStatus, ConflictStatus, RejectCode};
 use uuid::Uuid;
 
+use std::collections::HashSet;
+
 use crate::store::Epochs;
+use crate::store::privacy::linked_record;
 
 /// A writer's HLC more than this far ahead of the server's clock marks a clock-skewed write.
 pub const CLOCK_SKEW_MS: u64 = 5 * 60 * 1000;
+
+/// A change whose HLC is more than this far ahead of the server's clock is refused: a day
+/// and an hour, the drift a device's own clock follows a remote one by
+/// ([`tandem_domain::DEFAULT_MAX_DRIFT_MS`]). Stored, such an HLC would win every later lww
+/// comparison of its field (a colleague's edits silently losing for days, or for good), and
+/// the server's own HLCs, made after every HLC involved, would be dragged along with it.
+pub const MAX_CLOCK_AHEAD_MS: u64 = tandem_domain::DEFAULT_MAX_DRIFT_MS;
 
 /// A change that passed validation.
 #[derive(Debug, Clone)]
@@ -68,6 +78,39 @@ impl Refusal {
     }
 }
 
+/// The answer to a change as the server stores it for a repeat of the push (`applied_changes`):
+/// the answer itself, except that the words of a refusal that may quote the refused value
+/// are not kept. An `invalid_value` refusal quotes it (`email: \`…\` …`; a refusal of a code
+/// this list does not know might too), and a refused change has no row in the change log, so
+/// an erasure of its record would not find the words. A repeat (a lost response) gets the same
+/// status and code; the device has the change and its value itself, and the first answer's
+/// words were shown when it came. The other codes' words name fields, ids of users and sites,
+/// clocks and versions, never a record's value, and are kept as they were.
+pub fn stored_answer(answer: &ChangeResult) -> ChangeResult {
+    let mut stored = answer.clone();
+    let words_quote_no_value = matches!(
+        stored.reason_code,
+        Some(
+            RejectCode::UnknownField
+                | RejectCode::UnknownSite
+                | RejectCode::UserNotInTeam
+                | RejectCode::LawfulBasisRequired
+                | RejectCode::LawfulBasisInUse
+                | RejectCode::RecordErased
+                | RejectCode::OtherTeam
+                | RejectCode::InvalidChange
+        )
+    );
+    if stored.status == ChangeStatus::Rejected && !words_quote_no_value {
+        let code = stored.reason_code.map_or("other", RejectCode::as_str);
+        stored.reason = Some(format!(
+            "refused as {code}; the reason first given is not kept, as it may quote the value \
+             (this answer is to a push sent again)"
+        ));
+    }
+    stored
+}
+
 /// A change as the store receives it: valid, or already refused with a reason.
 #[derive(Debug, Clone)]
 pub enum PreparedChange {
@@ -93,11 +136,13 @@ impl PreparedChange {
 }
 
 /// Validates one wire change with the domain's rules. `author_id` must be the signed-in
-/// user: a device cannot write in someone else's name.
+/// user: a device cannot write in someone else's name. `received_ms` is the server's clock
+/// when the push arrived: an HLC more than [`MAX_CLOCK_AHEAD_MS`] ahead of it is refused.
 pub fn prepare_change(
     change: &ChangeIn,
     author_id: Uuid,
     ctx: ValidationContext,
+    received_ms: i64,
 ) -> PreparedChange {
     let invalid = |code, reason: String| PreparedChange::Invalid {
         change_id: change.change_id,
@@ -134,6 +179,18 @@ pub fn prepare_change(
             );
         }
     };
+    if let Some(ahead_ms) = clock_too_far_ahead(&hlc, received_ms) {
+        return invalid(
+            RejectCode::InvalidChange,
+            format!(
+                "{}: the device's clock is {} hours ahead of the server's (more than {} is \
+                 refused); set the laptop's date and time right, then retry",
+                change.field,
+                ahead_ms / 3_600_000,
+                MAX_CLOCK_AHEAD_MS / 3_600_000
+            ),
+        );
+    }
     if change.author_id != author_id {
         return invalid(
             RejectCode::InvalidChange,
@@ -215,6 +272,64 @@ fn refuse_valid_changes(
             PreparedChange::Invalid { .. } => change,
         })
         .collect()
+}
+
+/// The records of a batch and the records its changes link to (a contact's `client_id`):
+/// what a backend looks up among the erased records and those refused for an erased link
+/// before it applies the batch (see [`records_barred_by_erasure`]).
+pub fn records_and_links(changes: &[PreparedChange]) -> Vec<Uuid> {
+    let mut ids: Vec<Uuid> = changes
+        .iter()
+        .filter_map(|change| match change {
+            PreparedChange::Valid(valid) => Some(valid.record_id),
+            PreparedChange::Invalid { .. } => None,
+        })
+        .collect();
+    ids.extend(changes.iter().filter_map(|change| match change {
+        PreparedChange::Valid(valid) => linked_record(valid.spec.name, &valid.value.to_json()),
+        PreparedChange::Invalid { .. } => None,
+    }));
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// The records of a batch none of whose changes is kept, given `erased` (which of
+/// [`records_and_links`] are erased, or were refused before for an erased link): a record
+/// that is itself one of them, and a record one of whose changes links it to one (a contact
+/// logged offline for a client erased meanwhile: its summary must not reach the server
+/// without its client). A record the server never stored that is barred is remembered by the
+/// backend (`refused_records`), so that its later changes, which come one per field and
+/// need not carry the link again, are refused too instead of creating it without its client.
+pub fn records_barred_by_erasure(
+    changes: &[PreparedChange],
+    erased: &HashSet<Uuid>,
+) -> HashSet<Uuid> {
+    changes
+        .iter()
+        .filter_map(|change| match change {
+            PreparedChange::Valid(valid) => Some(valid),
+            PreparedChange::Invalid { .. } => None,
+        })
+        .filter(|valid| {
+            erased.contains(&valid.record_id)
+                || linked_record(valid.spec.name, &valid.value.to_json())
+                    .is_some_and(|target| erased.contains(&target))
+        })
+        .map(|valid| valid.record_id)
+        .collect()
+}
+
+/// Why a change of a record barred by an erasure is refused (see
+/// [`records_barred_by_erasure`]).
+pub fn barred_refusal(field: &str) -> Refusal {
+    Refusal::new(
+        RejectCode::RecordErased,
+        format!(
+            "{field}: the record was erased, or is linked to an erased client, so none of its \
+             changes is kept"
+        ),
+    )
 }
 
 /// The field of a contact that names its site.
@@ -465,6 +580,14 @@ pub fn decide(
     }
 }
 
+/// How far `hlc` is ahead of the server's clock at `received_ms`, when that is more than
+/// [`MAX_CLOCK_AHEAD_MS`] (see there).
+pub fn clock_too_far_ahead(hlc: &Hlc, received_ms: i64) -> Option<u64> {
+    let received = u64::try_from(received_ms).unwrap_or(0);
+    let ahead_ms = hlc.physical_ms().saturating_sub(received);
+    (ahead_ms > MAX_CLOCK_AHEAD_MS).then_some(ahead_ms)
+}
+
 /// Whether a write's clock ran more than five minutes ahead of the server when it arrived.
 /// A clock behind the server is normal (the device was offline) and is not skew.
 pub fn is_clock_skewed(hlc: &Hlc, received_ms: i64) -> bool {
@@ -505,6 +628,9 @@ mod tests {
         ValidationContext::new(NaiveDate::from_ymd_opt(2026, 1, 15).unwrap())
     }
 
+    /// The server's clock in these tests: 2026-01-15T10:00:00Z.
+    const NOW_MS: i64 = 1_768_471_200_000;
+
     fn change(field: &str, value: serde_json::Value, base_version: u64, hlc: &str) -> ChangeIn {
         ChangeIn {
             change_id: Uuid::from_u128(1),
@@ -519,7 +645,7 @@ mod tests {
     }
 
     fn valid(change: &ChangeIn) -> ValidChange {
-        match prepare_change(change, Uuid::from_u128(3), ctx()) {
+        match prepare_change(change, Uuid::from_u128(3), ctx(), NOW_MS) {
             PreparedChange::Valid(valid) => valid,
             PreparedChange::Invalid { refusal, .. } => panic!("{refusal:?}"),
         }
@@ -559,7 +685,7 @@ mod tests {
             ),
         ];
         for (case, expected, code) in cases {
-            match prepare_change(&case, Uuid::from_u128(3), ctx()) {
+            match prepare_change(&case, Uuid::from_u128(3), ctx(), NOW_MS) {
                 PreparedChange::Invalid { refusal, .. } => {
                     assert!(refusal.reason.contains(expected), "{refusal:?}");
                     assert_eq!(refusal.code, code, "{refusal:?}");
@@ -570,10 +696,67 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_refusal_keeps_its_status_and_code_but_not_the_value_it_quoted() {
+        let c = change(
+            "email",
+            json!("amina at example"),
+            0,
+            "1764000000000-00000-d",
+        );
+        let PreparedChange::Invalid { refusal, .. } =
+            prepare_change(&c, Uuid::from_u128(3), ctx(), NOW_MS)
+        else {
+            panic!("an invalid email accepted");
+        };
+        let answer = refusal.result(c.change_id);
+        assert!(
+            answer
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("amina at example")
+        );
+        let stored = stored_answer(&answer);
+        assert_eq!(
+            (
+                stored.status,
+                stored.reason_code,
+                stored.version,
+                &stored.value
+            ),
+            (
+                answer.status,
+                answer.reason_code,
+                answer.version,
+                &answer.value
+            )
+        );
+        assert!(
+            !stored.reason.as_deref().unwrap().contains("amina"),
+            "{stored:?}"
+        );
+        assert!(stored.reason.as_deref().unwrap().contains("invalid_value"));
+        let applied = ChangeResult {
+            change_id: c.change_id,
+            status: ChangeStatus::Applied,
+            version: 7,
+            value: json!("Ami"),
+            conflict_id: None,
+            reason: None,
+            reason_code: None,
+        };
+        assert_eq!(
+            stored_answer(&applied),
+            applied,
+            "only refusals lose their words"
+        );
+    }
+
+    #[test]
     fn a_device_writing_merged_into_is_refused_whatever_the_value() {
         for value in [json!(Uuid::from_u128(5).to_string()), Json::Null] {
             let c = change("merged_into", value, 0, "1764000000000-00000-d");
-            match prepare_change(&c, Uuid::from_u128(3), ctx()) {
+            match prepare_change(&c, Uuid::from_u128(3), ctx(), NOW_MS) {
                 PreparedChange::Invalid { refusal, .. } => {
                     assert_eq!(refusal.code, RejectCode::InvalidChange);
                     assert!(refusal.reason.starts_with("merged_into: "), "{refusal:?}");
@@ -586,7 +769,7 @@ mod tests {
     #[test]
     fn a_change_in_someone_elses_name_is_refused() {
         let c = change("nickname", json!("Ami"), 0, "1764000000000-00000-d");
-        match prepare_change(&c, Uuid::from_u128(99), ctx()) {
+        match prepare_change(&c, Uuid::from_u128(99), ctx(), NOW_MS) {
             PreparedChange::Invalid { refusal, .. } => {
                 assert_eq!(refusal.code, RejectCode::InvalidChange)
             }
@@ -648,6 +831,7 @@ mod tests {
                 &change(field, value, 0, "1764000000000-00000-d"),
                 Uuid::from_u128(3),
                 ctx(),
+                NOW_MS,
             )
         };
         let batch = [
@@ -713,6 +897,42 @@ mod tests {
     }
 
     #[test]
+    fn a_clock_more_than_25_hours_ahead_of_the_server_is_refused_naming_the_field() {
+        let hour = 3_600_000;
+        let at = |ms: i64| Hlc::new(ms as u64, 0, "d").unwrap().to_string();
+        for (hlc, refused) in [
+            (at(NOW_MS), false),
+            (at(NOW_MS - 30 * 24 * hour), false),
+            (at(NOW_MS + 25 * hour), false),
+            (at(NOW_MS + 25 * hour + 1), true),
+            ("9999999999999-99999-x".to_owned(), true),
+        ] {
+            let c = change("nickname", json!("Ami"), 0, &hlc);
+            match prepare_change(&c, Uuid::from_u128(3), ctx(), NOW_MS) {
+                PreparedChange::Invalid { refusal, .. } => {
+                    assert!(refused, "{hlc}: {refusal:?}");
+                    assert_eq!(refusal.code, RejectCode::InvalidChange);
+                    assert!(
+                        refusal
+                            .reason
+                            .starts_with("nickname: the device's clock is"),
+                        "{refusal:?}"
+                    );
+                }
+                PreparedChange::Valid(_) => assert!(!refused, "{hlc} accepted"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_server_hlc_after_the_largest_reading_stays_a_readable_hlc() {
+        let largest = Hlc::parse("9999999999999-99999-x").unwrap();
+        let made = server_hlc([&largest], NOW_MS);
+        assert_eq!(Hlc::parse(&made.to_string()).unwrap(), made);
+        assert_eq!(made.node(), SERVER_NODE);
+    }
+
+    #[test]
     fn a_server_hlc_orders_after_every_hlc_involved() {
         let a = Hlc::parse("1764000400000-00007-a").unwrap();
         let b = Hlc::parse("1764000000000-00000-b").unwrap();
@@ -728,7 +948,7 @@ mod tests {
             let mut change = change("site", value, 0, "1768471200000-00000-dev");
             change.entity = "contact".into();
             change.change_id = Uuid::from_u128(id);
-            prepare_change(&change, Uuid::from_u128(3), ctx())
+            prepare_change(&change, Uuid::from_u128(3), ctx(), NOW_MS)
         };
         let prepared = vec![
             contact(1, json!(known_site.to_string())),
@@ -738,6 +958,7 @@ mod tests {
                 &change("nickname", json!("Ami"), 0, "1768471200000-00000-dev"),
                 Uuid::from_u128(3),
                 ctx(),
+                NOW_MS,
             ),
         ];
         let known = std::collections::HashSet::from([known_site]);
@@ -770,7 +991,7 @@ mod tests {
             let mut change = change(field, value, 0, "1768471200000-00000-dev");
             change.entity = entity.into();
             change.change_id = Uuid::from_u128(id);
-            prepare_change(&change, Uuid::from_u128(3), ctx())
+            prepare_change(&change, Uuid::from_u128(3), ctx(), NOW_MS)
         };
         let prepared = vec![
             write(1, "contact", "coach_id", json!(member.to_string())),

@@ -141,7 +141,7 @@ pub async fn push_records(
     for batch in changes.chunks(500) {
         let prepared = batch
             .iter()
-            .map(|c| prepare_change(c, author_id, ctx))
+            .map(|c| prepare_change(c, author_id, ctx, now.timestamp_millis()))
             .collect();
         let results = store
             .push(

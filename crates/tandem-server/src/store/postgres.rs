@@ -70,12 +70,11 @@ use crate::duplicates::{
     PlannedWrite, check_mergeable, check_undoable, client_ref, merge_writes, undo_writes,
 };
 use crate::push::{
-    CurrentField, Decision, PreparedChange, Refusal, ValidChange, application_order, consent_gate,
-    consent_gate_write, decide, is_clock_skewed, is_concurrent, server_hlc,
+    CurrentField, Decision, PreparedChange, Refusal, ValidChange, application_order,
+    barred_refusal, consent_gate, consent_gate_write, decide, is_clock_skewed, is_concurrent,
+    records_and_links, records_barred_by_erasure, server_hlc, stored_answer,
 };
-use crate::store::privacy::{
-    change_audit_entries, linked_record, merge_audit_entries, resolve_audit_entry,
-};
+use crate::store::privacy::{change_audit_entries, merge_audit_entries, resolve_audit_entry};
 
 /// The migrations, in order; the table `tandem_schema_migrations` records which have run.
 const MIGRATIONS: &[&str] = &[
@@ -84,6 +83,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/postgres/0003_privacy.sql"),
     include_str!("../../../../migrations/server/postgres/0004_epoch.sql"),
     include_str!("../../../../migrations/server/postgres/0005_sites.sql"),
+    include_str!("../../../../migrations/server/postgres/0006_refused_records.sql"),
+    include_str!("../../../../migrations/server/postgres/0007_conflict_ids.sql"),
+    include_str!("../../../../migrations/server/postgres/0008_open_conflicts_by_field.sql"),
 ];
 
 /// The advisory lock that serialises every transaction assigning seqs ("tandemsq" in
@@ -555,7 +557,33 @@ impl LogBatch {
             )
             .await
         };
-        tokio::try_join!(biased; write_log, write_states)?;
+        // The open conflicts of the fields written that these writes settle (see
+        // `is_superseded`): closed now, so that the review queue offers only conflicts a lead
+        // can still resolve. Pipelined with the writes: it reads only the conflicts.
+        let close_settled = async {
+            if states.seq.is_empty() {
+                return Ok(0);
+            }
+            execute(
+                tx,
+                "UPDATE conflicts c SET status = 'auto_resolved', resolved_ms = w.recorded_ms,
+                     resolution_change_id = w.change_id
+                 FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::bigint[])
+                     AS w (record_id, field, change_id, recorded_ms)
+                 WHERE c.record_id = w.record_id AND c.field = w.field AND c.status = 'open'
+                   AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(c.values_json::jsonb) v
+                       WHERE (v->>'provisional')::boolean
+                         AND v->>'change_id' = w.change_id::text)",
+                &[
+                    &states.record_id,
+                    &states.field,
+                    &states.change_id,
+                    &states.recorded_ms,
+                ],
+            )
+            .await
+        };
+        tokio::try_join!(biased; write_log, write_states, close_settled)?;
         Ok(())
     }
 }
@@ -655,12 +683,16 @@ async fn value_at(
 
 /// What a push reads before it decides anything, in one round trip, and keeps up to date as
 /// it appends: the owner of each record it writes, the state of each field it writes or whose
-/// consent gate it checks, and which of the records it writes or links to are erased.
+/// consent gate it checks, and which of the records it writes or links to are erased (or
+/// were refused before for an erased link, `refused_records`).
 struct PushState {
     owners: HashMap<Uuid, (Uuid, String)>,
     fields: HashMap<(Uuid, String), StoredField>,
     erased: HashSet<Uuid>,
     log: LogBatch,
+    /// Records barred by an erasure that the server never stored, to remember
+    /// (`refused_records`; see [`records_barred_by_erasure`]).
+    refused: Vec<(Uuid, String)>,
 }
 
 impl PushState {
@@ -672,8 +704,7 @@ impl PushState {
             })
         };
         let record_ids: Vec<Uuid> = valid().map(|change| change.record_id).collect();
-        let mut touched = record_ids.clone();
-        touched.extend(valid().filter_map(|c| linked_record(c.spec.name, &c.value.to_json())));
+        let touched = records_and_links(changes);
         let (mut field_records, mut field_names) = (Vec::new(), Vec::new());
         for change in valid() {
             let gate = is_consent_gated(change.spec)
@@ -704,7 +735,8 @@ impl PushState {
             ),
             query(
                 tx,
-                "SELECT record_id FROM purges WHERE record_id = ANY($1)",
+                "SELECT record_id FROM purges WHERE record_id = ANY($1)
+                 UNION SELECT record_id FROM refused_records WHERE record_id = ANY($1)",
                 &erased_params,
             ),
             LogBatch::start(tx),
@@ -728,7 +760,41 @@ impl PushState {
                 .map(|row| row.try_get(0))
                 .collect::<Result<_, _>>()?,
             log,
+            refused: Vec::new(),
         })
+    }
+
+    /// Notes a change of a record barred by an erasure; the record is remembered when the
+    /// server never stored it.
+    fn refuse_barred(&mut self, change: &ValidChange) {
+        if !self.owners.contains_key(&change.record_id)
+            && !self.refused.iter().any(|(id, _)| *id == change.record_id)
+        {
+            self.refused
+                .push((change.record_id, change.spec.entity.as_str().to_owned()));
+        }
+    }
+
+    /// Writes the records noted by [`PushState::refuse_barred`].
+    async fn remember_refused(
+        &self,
+        tx: &Transaction<'_>,
+        ctx: &PushContext,
+    ) -> Result<(), ServerError> {
+        if self.refused.is_empty() {
+            return Ok(());
+        }
+        let (ids, entities): (Vec<Uuid>, Vec<String>) = self.refused.iter().cloned().unzip();
+        execute(
+            tx,
+            "INSERT INTO refused_records (record_id, entity, team_id, refused_ms)
+             SELECT record_id, entity, $3, $4 FROM unnest($1::uuid[], $2::text[])
+                 AS refused (record_id, entity)
+             ON CONFLICT (record_id) DO NOTHING",
+            &[&ids, &entities, &ctx.team_id, &to_ms(ctx.now)],
+        )
+        .await?;
+        Ok(())
     }
 
     fn current(
@@ -1764,6 +1830,7 @@ impl ServerStore for PostgresStore {
         }
         let mut new_ids = Vec::with_capacity(changes.len());
         let mut new_results = Vec::with_capacity(changes.len());
+        let barred = records_barred_by_erasure(&changes, &state.erased);
         for index in application_order(&changes) {
             let change = &changes[index];
             let change_id = change.change_id();
@@ -1784,6 +1851,10 @@ impl ServerStore for PostgresStore {
                 PreparedChange::Invalid { change_id, refusal } => {
                     refusal.clone().result(*change_id)
                 }
+                PreparedChange::Valid(valid) if barred.contains(&valid.record_id) => {
+                    state.refuse_barred(valid);
+                    barred_refusal(valid.spec.name).result(valid.change_id)
+                }
                 PreparedChange::Valid(valid) => apply_one(&tx, &ctx, &mut state, valid).await?,
             };
             if let PreparedChange::Valid(valid) = change
@@ -1791,7 +1862,7 @@ impl ServerStore for PostgresStore {
             {
                 written.push(valid);
             }
-            let result_json = serde_json::to_string(&result)
+            let result_json = serde_json::to_string(&stored_answer(&result))
                 .map_err(|err| ServerError::CorruptData(err.to_string()))?;
             // The same change id twice in one push gets the first answer, as in two pushes.
             answered.insert(change_id, (Some(ctx.team_id), result_json.clone()));
@@ -1800,6 +1871,7 @@ impl ServerStore for PostgresStore {
             results[index] = Some(result);
         }
         state.log.flush(&tx).await?;
+        state.remember_refused(&tx, &ctx).await?;
         privacy::append_audits(&tx, &change_audit_entries(&ctx, &written)).await?;
         execute(
             &tx,

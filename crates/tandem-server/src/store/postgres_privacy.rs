@@ -472,17 +472,4 @@ impl PrivacyStore for PostgresStore {
             .map(audit_row)
             .collect()
     }
-
-    async fn erased_records(&self, ids: Vec<Uuid>) -> Result<Vec<Uuid>, ServerError> {
-        let client = self.client().await?;
-        client
-            .query(
-                "SELECT record_id FROM purges WHERE record_id = ANY($1)",
-                &[&ids],
-            )
-            .await?
-            .iter()
-            .map(|row| Ok(row.try_get(0)?))
-            .collect()
-    }
 }

@@ -104,9 +104,6 @@ pub trait PrivacyStore {
         &self,
         filter: AuditFilter,
     ) -> Result<Vec<StoredAuditEntry>, ServerError>;
-
-    /// Which of `ids` name erased or purged records.
-    async fn erased_records(&self, ids: Vec<Uuid>) -> Result<Vec<Uuid>, ServerError>;
 }
 
 /// The audit entries of an erasure, in the order they are appended: for a request one

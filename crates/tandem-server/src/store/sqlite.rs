@@ -5,6 +5,7 @@
 //! `max(seq) + 1` read inside that transaction, hence commit order equals seq order and a
 //! pull cursor can never pass a change that commits later with a smaller seq.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -50,8 +51,9 @@ use crate::duplicates::{
     PlannedWrite, check_mergeable, check_undoable, client_ref, merge_writes, undo_writes,
 };
 use crate::push::{
-    CurrentField, Decision, PreparedChange, Refusal, ValidChange, application_order, consent_gate,
-    consent_gate_write, decide, is_clock_skewed, is_concurrent, server_hlc,
+    CurrentField, Decision, PreparedChange, Refusal, ValidChange, application_order,
+    barred_refusal, consent_gate, consent_gate_write, decide, is_clock_skewed, is_concurrent,
+    records_and_links, records_barred_by_erasure, server_hlc, stored_answer,
 };
 use crate::store::privacy::{change_audit_entries, merge_audit_entries, resolve_audit_entry};
 
@@ -86,6 +88,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/sqlite/0003_privacy.sql"),
     include_str!("../../../../migrations/server/sqlite/0004_epoch.sql"),
     include_str!("../../../../migrations/server/sqlite/0005_sites.sql"),
+    include_str!("../../../../migrations/server/sqlite/0006_refused_records.sql"),
+    include_str!("../../../../migrations/server/sqlite/0007_conflict_ids.sql"),
+    include_str!("../../../../migrations/server/sqlite/0008_open_conflicts_by_field.sql"),
 ];
 
 /// The server store in one SQLite file.
@@ -295,6 +300,22 @@ fn append_log(tx: &Transaction<'_>, write: &LogWrite<'_>) -> Result<i64, ServerE
                 write.now_ms,
             ],
         )?;
+        // The open conflicts of the field this write settles (see `is_superseded`): closed
+        // now, so that the review queue offers only conflicts a lead can still resolve.
+        tx.prepare_cached(
+            "UPDATE conflicts SET status = 'auto_resolved', resolved_ms = ?3,
+                 resolution_change_id = ?4
+             WHERE record_id = ?1 AND field = ?2 AND status = 'open'
+               AND NOT EXISTS (SELECT 1 FROM json_each(conflicts.values_json) AS v
+                   WHERE json_extract(v.value, '$.provisional')
+                     AND json_extract(v.value, '$.change_id') = ?4)",
+        )?
+        .execute(params![
+            write.record_id.to_string(),
+            write.field,
+            write.now_ms,
+            write.change_id.to_string(),
+        ])?;
     }
     Ok(seq)
 }
@@ -367,6 +388,47 @@ fn value_at(
         Some(text) => stored_value(spec, &text),
         None => Ok(spec.empty_value()),
     }
+}
+
+/// Which of the batch's records and the records it links to are erased, or were refused
+/// before for an erased link (see [`records_barred_by_erasure`]).
+fn erased_or_refused(
+    tx: &Transaction<'_>,
+    changes: &[PreparedChange],
+) -> Result<HashSet<Uuid>, ServerError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM purges WHERE record_id = ?1)
+             OR EXISTS (SELECT 1 FROM refused_records WHERE record_id = ?1)",
+    )?;
+    let mut found = HashSet::new();
+    for id in records_and_links(changes) {
+        if stmt.query_row([id.to_string()], |row| row.get::<_, bool>(0))? {
+            found.insert(id);
+        }
+    }
+    Ok(found)
+}
+
+/// Remembers a record barred by an erasure that the server never stored (see
+/// [`records_barred_by_erasure`]); a stored one is left as it is.
+fn remember_refused_record(
+    tx: &Transaction<'_>,
+    ctx: &PushContext,
+    change: &ValidChange,
+) -> Result<(), ServerError> {
+    tx.execute(
+        "INSERT INTO refused_records (record_id, entity, team_id, refused_ms)
+         SELECT ?1, ?2, ?3, ?4
+         WHERE NOT EXISTS (SELECT 1 FROM records WHERE record_id = ?1)
+         ON CONFLICT (record_id) DO NOTHING",
+        params![
+            change.record_id.to_string(),
+            change.spec.entity.as_str(),
+            ctx.team_id.to_string(),
+            to_ms(ctx.now)
+        ],
+    )?;
+    Ok(())
 }
 
 fn apply_one(
@@ -1364,6 +1426,7 @@ impl ServerStore for SqliteStore {
             let now_ms = to_ms(ctx.now);
             let mut results: Vec<Option<ChangeResult>> = changes.iter().map(|_| None).collect();
             let mut written = Vec::new();
+            let barred = records_barred_by_erasure(&changes, &erased_or_refused(&tx, &changes)?);
             for index in application_order(&changes) {
                 let change = &changes[index];
                 let change_id = change.change_id();
@@ -1393,6 +1456,10 @@ impl ServerStore for SqliteStore {
                     PreparedChange::Invalid { change_id, refusal } => {
                         refusal.clone().result(*change_id)
                     }
+                    PreparedChange::Valid(valid) if barred.contains(&valid.record_id) => {
+                        remember_refused_record(&tx, &ctx, valid)?;
+                        barred_refusal(valid.spec.name).result(valid.change_id)
+                    }
                     PreparedChange::Valid(valid) => apply_one(&tx, &ctx, valid)?,
                 };
                 if let PreparedChange::Valid(valid) = change
@@ -1407,7 +1474,7 @@ impl ServerStore for SqliteStore {
                         change_id.to_string(),
                         ctx.team_id.to_string(),
                         ctx.device_id.to_string(),
-                        serde_json::to_string(&result)
+                        serde_json::to_string(&stored_answer(&result))
                             .map_err(|err| ServerError::CorruptData(err.to_string()))?,
                         now_ms
                     ],

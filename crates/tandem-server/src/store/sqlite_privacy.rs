@@ -443,17 +443,4 @@ impl PrivacyStore for SqliteStore {
         })
         .await
     }
-
-    async fn erased_records(&self, ids: Vec<Uuid>) -> Result<Vec<Uuid>, ServerError> {
-        let ids =
-            serde_json::to_string(&ids).map_err(|err| ServerError::CorruptData(err.to_string()))?;
-        self.run(move |conn| {
-            let mut stmt = conn.prepare(
-                "SELECT record_id FROM purges WHERE record_id IN (SELECT value FROM json_each(?1))",
-            )?;
-            let rows = stmt.query_map([ids], |row| row.get::<_, String>(0))?;
-            rows.map(|row| uuid(&row?)).collect()
-        })
-        .await
-    }
 }

@@ -117,3 +117,60 @@ fn processes_starting_together_on_an_empty_sqlite_file_migrate_it_once() {
         assert_eq!(version, migrations);
     }
 }
+
+#[tokio::test]
+async fn sqlite_conflicts_keep_their_ids_through_schema_7_and_later_ids_come_after_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tandem-server.db");
+    let migrations =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/server/sqlite");
+    let mut files: Vec<_> = std::fs::read_dir(&migrations)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    // A database as schema 6 left it, holding a conflict whose id is not the first.
+    let team = uuid::Uuid::from_u128(0x7000);
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for file in &files[..6] {
+            conn.execute_batch(&std::fs::read_to_string(file).unwrap())
+                .unwrap();
+        }
+        conn.pragma_update(None, "user_version", 6).unwrap();
+        conn.execute(
+            "INSERT INTO teams (id, name, created_ms) VALUES (?1, 'north', 0)",
+            [team.to_string()],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO conflicts (id, team_id, entity, record_id, field, policy, status,
+                 base_version, base_value, values_json, clock_skew, created_ms)
+             VALUES (41, ?1, 'client', ?2, 'given_name', 'review', 'open', 3, '\"Maryam\"',
+                 '[]', 0, 0)",
+            [team.to_string(), uuid::Uuid::from_u128(0x42).to_string()],
+        )
+        .unwrap();
+    }
+    let store = tandem_server::store::SqliteStore::open(&path).unwrap();
+    let kept = tandem_server::store::ServerStore::conflict(&store, team, 41)
+        .await
+        .unwrap()
+        .expect("the conflict is kept with its id");
+    assert_eq!(
+        (kept.field.as_str(), kept.base_version, kept.base_value),
+        ("given_name", 3, serde_json::json!("Maryam"))
+    );
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute("DELETE FROM conflicts WHERE id = 41", [])
+        .unwrap();
+    conn.execute(
+        "INSERT INTO conflicts (team_id, entity, record_id, field, policy, status,
+             base_version, base_value, values_json, clock_skew, created_ms)
+         VALUES (?1, 'client', ?2, 'given_name', 'review', 'open', 3, 'null', '[]', 0, 0)",
+        [team.to_string(), uuid::Uuid::from_u128(0x43).to_string()],
+    )
+    .unwrap();
+    assert_eq!(conn.last_insert_rowid(), 42, "41 is not given again");
+}

@@ -92,6 +92,29 @@ async fn seed_marked_client(server: &TestServer, a: &Device, b: &Device) -> (Uui
         ],
     )
     .await;
+    // A refused value: the answer names it, so the coach sees what to correct; the server's
+    // stored answer (for a repeated push) must not keep it.
+    let refused_change = change(
+        a,
+        "client",
+        client,
+        "email",
+        json!(format!("{MARKER} at example")),
+        0,
+        NOW_MS,
+    );
+    let refused = server.push(a, vec![refused_change.clone()]).await;
+    assert_eq!(refused[0].status, ChangeStatus::Rejected, "{refused:?}");
+    assert!(
+        refused[0].reason.as_deref().unwrap().contains(MARKER),
+        "the first answer names the value: {refused:?}"
+    );
+    let repeated = server.push(a, vec![refused_change]).await;
+    assert_eq!(
+        (repeated[0].status, repeated[0].reason_code),
+        (refused[0].status, refused[0].reason_code),
+        "a repeat gets the first answer's status and code"
+    );
     let mut given = v[0];
     for round in 1..=3 {
         let results = server

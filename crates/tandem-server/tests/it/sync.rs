@@ -848,3 +848,366 @@ async fn a_push_decides_its_changes_as_if_each_came_in_a_push_of_its_own(backend
         );
     }
 }
+
+both_backends!(a_clock_far_ahead_is_refused_and_cannot_win_a_field_for_good);
+async fn a_clock_far_ahead_is_refused_and_cannot_win_a_field_for_good(backend: Backend) {
+    let server = start(backend).await;
+    let (a, b) = (server.login("coach_a").await, server.login("coach_b").await);
+    let (client, v) = create_client(
+        &server,
+        &a,
+        &[("given_name", json!("Hodan")), ("nickname", json!("Ho"))],
+    )
+    .await;
+    let mut crafted = change(&b, "client", client, "nickname", json!("Forever"), v[1], 0);
+    crafted.hlc = format!("9999999999999-99999-{}", b.id);
+    let mut a_day_ahead = change(&b, "client", client, "given_name", json!("Hoda"), v[0], 0);
+    a_day_ahead.hlc = b.hlc(NOW_MS + 26 * 3_600_000);
+    let refused = server.push(&b, vec![crafted, a_day_ahead]).await;
+    for result in &refused {
+        assert_eq!(result.status, ChangeStatus::Rejected, "{result:?}");
+        assert_eq!(
+            result.reason_code,
+            Some(tandem_protocol::RejectCode::InvalidChange)
+        );
+        assert!(
+            result.reason.as_deref().unwrap().contains("clock is")
+                && result.reason.as_deref().unwrap().contains("ahead"),
+            "{result:?}"
+        );
+    }
+    // The field keeps its value, and a colleague's concurrent edit is decided as usual, by
+    // an HLC that a crafted one did not replace.
+    let later = server
+        .push(
+            &a,
+            vec![change(
+                &a,
+                "client",
+                client,
+                "nickname",
+                json!("Dani"),
+                0,
+                NOW_MS,
+            )],
+        )
+        .await;
+    assert_eq!(later[0].status, ChangeStatus::Conflict, "{later:?}");
+    assert_eq!(
+        later[0].value,
+        json!("Dani"),
+        "the newer HLC wins: {later:?}"
+    );
+    let pulled = server.pull_all(&b).await;
+    assert!(
+        pulled.iter().all(|c| !c.hlc.starts_with("9999999999999")
+            && c.value != json!("Forever")
+            && c.value != json!("Hoda")),
+        "{pulled:?}"
+    );
+}
+
+both_backends!(
+    a_contact_refused_for_its_erased_client_stays_refused_when_its_later_edits_come_alone
+);
+async fn a_contact_refused_for_its_erased_client_stays_refused_when_its_later_edits_come_alone(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    let (a, b) = (server.login("coach_a").await, server.login("coach_b").await);
+    let lead = server.login("lead_n").await;
+    let (client, _) = create_client(&server, &a, &[("given_name", json!("Hodan"))]).await;
+    let erased = server
+        .request(
+            Method::POST,
+            &format!("/v1/clients/{client}/erase"),
+            Some(&lead.token),
+            None,
+        )
+        .await;
+    assert_eq!(erased.status, StatusCode::OK, "{}", erased.body);
+
+    // Logged offline for the client before the erasure reached this laptop: its first push
+    // carries the first change of every field, the link among them, and is refused whole.
+    let contact = Uuid::now_v7();
+    let first = server
+        .push(
+            &b,
+            vec![
+                change(
+                    &b,
+                    "contact",
+                    contact,
+                    "summary",
+                    json!("First words"),
+                    0,
+                    NOW_MS,
+                ),
+                change(
+                    &b,
+                    "contact",
+                    contact,
+                    "client_id",
+                    json!(client),
+                    0,
+                    NOW_MS,
+                ),
+                change(
+                    &b,
+                    "contact",
+                    contact,
+                    "occurred_at",
+                    json!("2026-01-14T10:00:00+02:00"),
+                    0,
+                    NOW_MS,
+                ),
+            ],
+        )
+        .await;
+    // The later edits come one per field, without the link: refused the same way, so the
+    // contact is never made without its client.
+    let later = server
+        .push(
+            &b,
+            vec![change(
+                &b,
+                "contact",
+                contact,
+                "summary",
+                json!("Second words"),
+                0,
+                NOW_MS + 1,
+            )],
+        )
+        .await;
+    let again = server
+        .push(
+            &b,
+            vec![
+                change(
+                    &b,
+                    "contact",
+                    contact,
+                    "duration_min",
+                    json!(30),
+                    0,
+                    NOW_MS + 2,
+                ),
+                change(
+                    &b,
+                    "contact",
+                    contact,
+                    "summary",
+                    json!("Third words"),
+                    0,
+                    NOW_MS + 3,
+                ),
+            ],
+        )
+        .await;
+    for result in first.iter().chain(&later).chain(&again) {
+        assert_eq!(result.status, ChangeStatus::Rejected, "{result:?}");
+        assert_eq!(
+            result.reason_code,
+            Some(tandem_protocol::RejectCode::RecordErased),
+            "{result:?}"
+        );
+    }
+    for device in [&a, &b] {
+        let pulled = server.pull_all(device).await;
+        assert!(
+            pulled.iter().all(|c| c.record_id != contact),
+            "no laptop pulls the contact: {pulled:?}"
+        );
+    }
+
+    // An anonymous visit (no client) is made as before, and so is a contact of another client.
+    let (other, _) = create_client(&server, &a, &[("given_name", json!("Amina"))]).await;
+    let (anonymous, filed) = (Uuid::now_v7(), Uuid::now_v7());
+    let made = server
+        .push(
+            &a,
+            vec![
+                change(
+                    &a,
+                    "contact",
+                    anonymous,
+                    "summary",
+                    json!("Asked the way"),
+                    0,
+                    NOW_MS,
+                ),
+                change(&a, "contact", filed, "client_id", json!(other), 0, NOW_MS),
+                change(&a, "contact", filed, "summary", json!("Work"), 0, NOW_MS),
+            ],
+        )
+        .await;
+    assert!(
+        made.iter().all(|r| r.status == ChangeStatus::Applied),
+        "{made:?}"
+    );
+}
+
+both_backends!(a_conflict_id_is_never_given_again_after_its_conflict_was_erased);
+async fn a_conflict_id_is_never_given_again_after_its_conflict_was_erased(backend: Backend) {
+    let server = start(backend).await;
+    let (a, b) = (server.login("coach_a").await, server.login("coach_b").await);
+    let lead = server.login("lead_n").await;
+    // Two concurrent review edits of a client's name: a conflict, the newest one.
+    let conflict_of = |client: Uuid, base: u64| {
+        let (a, b, server) = (&a, &b, &server);
+        async move {
+            server
+                .push(
+                    a,
+                    vec![change(
+                        a,
+                        "client",
+                        client,
+                        "given_name",
+                        json!("Mariam"),
+                        base,
+                        NOW_MS,
+                    )],
+                )
+                .await;
+            let results = server
+                .push(
+                    b,
+                    vec![change(
+                        b,
+                        "client",
+                        client,
+                        "given_name",
+                        json!("Miriam"),
+                        base,
+                        NOW_MS + 1,
+                    )],
+                )
+                .await;
+            assert_eq!(results[0].status, ChangeStatus::Conflict, "{results:?}");
+            results[0].conflict_id.unwrap()
+        }
+    };
+    let (erased, v) = create_client(&server, &a, &[("given_name", json!("Maryam"))]).await;
+    let old_id = conflict_of(erased, v[0]).await;
+    let reply = server
+        .request(
+            Method::POST,
+            &format!("/v1/clients/{erased}/erase"),
+            Some(&lead.token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+
+    // A lead who still holds the old id must not resolve someone else's conflict with it.
+    let (other, v) = create_client(&server, &a, &[("given_name", json!("Maryam"))]).await;
+    let new_id = conflict_of(other, v[0]).await;
+    assert!(new_id > old_id, "{new_id} after {old_id}");
+    let stale = server
+        .request(
+            Method::POST,
+            &format!("/v1/conflicts/{old_id}/resolve"),
+            Some(&lead.token),
+            Some(json!({"value": "Maryam"})),
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::NOT_FOUND, "{}", stale.body);
+}
+
+both_backends!(an_open_conflict_is_closed_as_auto_resolved_by_the_write_that_settles_it);
+async fn an_open_conflict_is_closed_as_auto_resolved_by_the_write_that_settles_it(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    let (a, b) = (server.login("coach_a").await, server.login("coach_b").await);
+    let lead = server.login("lead_n").await;
+    let (client, v) = create_client(&server, &a, &[("phone", json!("040 111 1111"))]).await;
+    let phone = |device, value: &str, base, hlc_ms| {
+        change(
+            device,
+            "client",
+            client,
+            "phone",
+            json!(value),
+            base,
+            hlc_ms,
+        )
+    };
+    let conflicts = |query: &'static str| {
+        let (server, lead) = (&server, &lead);
+        async move {
+            let list: ConflictList = server
+                .request(Method::GET, query, Some(&lead.token), None)
+                .await
+                .json();
+            list.conflicts
+        }
+    };
+    // X stands provisionally against W; Y, older than X, loses to it: two open conflicts.
+    let x = server
+        .push(&a, vec![phone(&a, "040 222 2222", v[0], NOW_MS + 3_000)])
+        .await;
+    let w = server
+        .push(&b, vec![phone(&b, "040 333 3333", v[0], NOW_MS + 1_000)])
+        .await;
+    assert_eq!(w[0].status, ChangeStatus::Conflict, "{w:?}");
+    let y = server
+        .push(&b, vec![phone(&b, "040 444 4444", v[0], NOW_MS + 2_000)])
+        .await;
+    assert_eq!(y[0].status, ChangeStatus::Conflict, "{y:?}");
+    assert_eq!(w[0].value, x[0].value, "X stands");
+    assert_eq!(conflicts("/v1/conflicts").await.len(), 2);
+
+    // An edit made knowing X settles both, at once: the queue no longer offers them.
+    let z = server
+        .push(
+            &a,
+            vec![phone(&a, "040 555 5555", x[0].version, NOW_MS + 4_000)],
+        )
+        .await;
+    assert_eq!(z[0].status, ChangeStatus::Applied, "{z:?}");
+    assert_eq!(conflicts("/v1/conflicts").await, vec![]);
+    let all = conflicts("/v1/conflicts?status=all").await;
+    assert_eq!(all.len(), 2);
+    for closed in &all {
+        assert_eq!(closed.status, ConflictStatus::AutoResolved, "{closed:?}");
+        assert_eq!(closed.resolved_by, None);
+        assert_eq!(closed.resolution_change_id, Some(z[0].change_id));
+        assert!(closed.resolved_at.is_some());
+    }
+
+    // A resolution settles the other open conflicts of its field too.
+    let (other, v) = create_client(&server, &a, &[("phone", json!("040 111 1111"))]).await;
+    let phone = |device, value: &str, base, hlc_ms| {
+        change(device, "client", other, "phone", json!(value), base, hlc_ms)
+    };
+    server
+        .push(&a, vec![phone(&a, "040 222 2222", v[0], NOW_MS + 3_000)])
+        .await;
+    let first = server
+        .push(&b, vec![phone(&b, "040 333 3333", v[0], NOW_MS + 1_000)])
+        .await;
+    let second = server
+        .push(&b, vec![phone(&b, "040 444 4444", v[0], NOW_MS + 2_000)])
+        .await;
+    let resolved = server
+        .request(
+            Method::POST,
+            &format!("/v1/conflicts/{}/resolve", second[0].conflict_id.unwrap()),
+            Some(&lead.token),
+            Some(json!({"value": "040 444 4444"})),
+        )
+        .await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.body);
+    let answer: ResolveConflictResponse = resolved.json();
+    assert_eq!(conflicts("/v1/conflicts").await, vec![]);
+    let settled = conflicts("/v1/conflicts?status=all")
+        .await
+        .into_iter()
+        .find(|c| Some(c.id) == first[0].conflict_id)
+        .unwrap();
+    assert_eq!(settled.status, ConflictStatus::AutoResolved, "{settled:?}");
+    assert_eq!(settled.resolution_change_id, Some(answer.change.change_id));
+}
