@@ -538,24 +538,29 @@ impl Store {
             let change_id = ack.change_id.to_string();
             let row = tx
                 .query_row(
-                    "SELECT entity, record_id, field, value, base_version, hlc, author_id, created_at
+                    "SELECT entity, record_id, field, value, base_version, hlc, author_id, created_at,
+                        seq
                      FROM outbox WHERE change_id = ?1",
                     [&change_id],
                     |row| {
                         Ok((
-                            row.get::<_, String>(0)?,
-                            row.get::<_, String>(1)?,
-                            row.get::<_, String>(2)?,
+                            (
+                                row.get::<_, String>(0)?,
+                                row.get::<_, String>(1)?,
+                                row.get::<_, String>(2)?,
+                            ),
                             row.get::<_, String>(3)?,
                             row.get::<_, i64>(4)?,
                             row.get::<_, String>(5)?,
                             row.get::<_, String>(6)?,
                             row.get::<_, String>(7)?,
+                            row.get::<_, i64>(8)?,
                         ))
                     },
                 )
                 .optional()?;
-            let Some((entity, record_id, field, pushed, base, hlc, author, created)) = row else {
+            let Some(((entity, record_id, field), pushed, base, hlc, author, created, seq)) = row
+            else {
                 applied.already_acknowledged += 1;
                 continue;
             };
@@ -590,6 +595,9 @@ impl Store {
                 } => {
                     let version = to_i64(*version);
                     let stands = same_json(value, &pushed);
+                    // A version only moves forward: a repeated answer (a change queued again
+                    // after a restore, which the server still had) can be older than what
+                    // this laptop has pulled since.
                     if pending && !stands {
                         // The server holds another writer's value (or a merge) that this
                         // device has not shown its user: the later local edits stay based on
@@ -597,19 +605,27 @@ impl Store {
                         // applies the field's policy instead of silently overwriting it.
                         tx.execute(
                             "UPDATE record_fields SET server_value = ?4, server_version = ?5
-                             WHERE entity = ?1 AND record_id = ?2 AND field = ?3",
+                             WHERE entity = ?1 AND record_id = ?2 AND field = ?3
+                               AND ?5 >= server_version",
                             params![entity, record_id, field, value, version],
                         )?;
                     } else if pending {
                         // Our value stands: the later local edits of this field build on it,
-                        // so they are not mistaken for writes concurrent with our own.
+                        // so they are not mistaken for writes concurrent with our own. Only
+                        // the later ones: a change queued again after a restore (`epoch.rs`)
+                        // sits before the edits made after it, and an answer to one of those
+                        // must not make it look as if it had seen them (it would be sent
+                        // after them as their successor, and its older value would win).
                         tx.execute(
-                            "UPDATE outbox SET base_version = ?4 WHERE entity = ?1 AND record_id = ?2 AND field = ?3",
-                            params![entity, record_id, field, version],
+                            "UPDATE outbox SET base_version = ?4
+                             WHERE entity = ?1 AND record_id = ?2 AND field = ?3 AND seq > ?5
+                               AND base_version < ?4",
+                            params![entity, record_id, field, version, seq],
                         )?;
                         tx.execute(
                             "UPDATE record_fields SET version = ?4, server_value = ?5, server_version = ?4
-                             WHERE entity = ?1 AND record_id = ?2 AND field = ?3",
+                             WHERE entity = ?1 AND record_id = ?2 AND field = ?3
+                               AND ?4 >= server_version",
                             params![entity, record_id, field, version, value],
                         )?;
                     } else {
@@ -2287,6 +2303,122 @@ mod tests {
             .unwrap();
         let state = state(&store, id, "given_name").unwrap();
         assert_eq!((state.value.as_str(), state.version), ("\"Anni\"", 20));
+    }
+
+    /// The first epoch, then a restore from a backup whose last seq was `restored_seq`.
+    fn restore_after(store: &mut Store, restored_seq: u64) -> (ServerEpoch, EpochAdoption) {
+        let first = ServerEpoch {
+            id: Uuid::new_v4(),
+            start_seq: 1,
+            restored_seq: 0,
+            previous_id: None,
+        };
+        store.adopt_server_epoch(&first).unwrap();
+        let restored = ServerEpoch {
+            id: Uuid::new_v4(),
+            start_seq: restored_seq + (1 << 32),
+            restored_seq,
+            previous_id: Some(first.id),
+        };
+        let adoption = store.adopt_server_epoch(&restored).unwrap();
+        (restored, adoption)
+    }
+
+    #[test]
+    fn a_change_queued_again_after_a_restore_stays_before_a_newer_edit_acknowledged_meanwhile() {
+        let (_dir, mut store) = signed_in_store();
+        let id = client(&mut store, json!({"given_name": "Anna"}));
+        let created = store.outbox_batch(500).unwrap().remove(0);
+        store
+            .apply_push_results(&[ack(&created, stored(5, "\"Anna\""))], at())
+            .unwrap();
+        // R: acknowledged at 12, then lost with the server's disk.
+        edit_client(&mut store, id, json!({"given_name": "Bertta"}));
+        let lost = store.outbox_batch(500).unwrap().remove(0);
+        store
+            .apply_push_results(&[ack(&lost, stored(12, "\"Bertta\""))], at())
+            .unwrap();
+        store.apply_pulled_page(&[], &[], 12, at(), at()).unwrap();
+        // A: the newer edit, pushed to the restored server, whose answer brings its epoch.
+        edit_client(&mut store, id, json!({"given_name": "Cecilia"}));
+        let newer = store.outbox_batch(500).unwrap().remove(0);
+        let (restored, adoption) = restore_after(&mut store, 9);
+        assert_eq!(adoption.requeued, 1);
+        store
+            .apply_push_results(
+                &[ack(&newer, stored(restored.start_seq, "\"Cecilia\""))],
+                at(),
+            )
+            .unwrap();
+
+        let pending = store.pending_changes().unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(
+            (pending[0].change_id, pending[0].base_version),
+            (lost.change_id, lost.base_version),
+            "R keeps its old base, so the server sees it as concurrent with A, which is newer"
+        );
+        let field = state(&store, id, "given_name").unwrap();
+        assert_eq!(
+            (field.value.as_str(), field.server_version),
+            ("\"Cecilia\"", restored.start_seq)
+        );
+    }
+
+    #[test]
+    fn a_repeated_answer_older_than_a_pulled_write_moves_no_field_back_while_an_edit_waits() {
+        for stands in [false, true] {
+            let (_dir, mut store) = signed_in_store();
+            let id = client(&mut store, json!({"given_name": "Anna"}));
+            let change = store.outbox_batch(500).unwrap().remove(0);
+            // Another value stood (journalled as unknown, so queued again after any restore),
+            // or ours did, at 5.
+            let first_answer = stored(5, if stands { "\"Anna\"" } else { "\"Anne\"" });
+            store
+                .apply_push_results(&[ack(&change, first_answer.clone())], at())
+                .unwrap();
+            edit_client(&mut store, id, json!({"given_name": "Annika"}));
+            store
+                .apply_pulled_page(
+                    &[write(id, "given_name", "\"Anni\"", 20)],
+                    &[],
+                    20,
+                    at(),
+                    at(),
+                )
+                .unwrap();
+            let (restored, _) = restore_after(&mut store, 30);
+            if stands {
+                // Only a change whose answer named another value is queued again by a restore
+                // whose backup has it; one whose value stood comes back after a restore that
+                // does not follow the epoch known (several restores): everything journalled.
+                let unknown = ServerEpoch {
+                    id: Uuid::new_v4(),
+                    start_seq: restored.start_seq * 2,
+                    restored_seq: restored.start_seq,
+                    previous_id: Some(Uuid::new_v4()),
+                };
+                store.adopt_server_epoch(&unknown).unwrap();
+            }
+            assert_eq!(
+                store.pending_changes().unwrap()[0].change_id,
+                change.change_id
+            );
+            // The backup had it: the server answers it as a repeat, with its first answer.
+            store
+                .apply_push_results(&[ack(&change, first_answer)], at())
+                .unwrap();
+            let field = state(&store, id, "given_name").unwrap();
+            assert_eq!(
+                (
+                    field.value.as_str(),
+                    field.server_value.as_deref(),
+                    field.server_version
+                ),
+                ("\"Annika\"", Some("\"Anni\""), 20),
+                "stands: {stands}"
+            );
+        }
     }
 
     #[test]
