@@ -172,6 +172,7 @@ impl RecordEdit {
         tandem_store::FormSave {
             before: self.before.as_ref(),
             draft: self.form.as_deref(),
+            deleted: None,
         }
     }
 }

@@ -43,6 +43,10 @@ pub enum ErrorKind {
     ChangedMeanwhile,
     /// The server refused or failed the request.
     Server,
+    /// What answers at the server address does not take Tandem's sync requests (a proxy
+    /// sending them elsewhere, a wrong URL): syncing waits until IT corrects it; `message`
+    /// has the status.
+    WrongServerAddress,
     /// This laptop's store belongs to another team, server or user.
     SignInMismatch,
     /// This device was revoked centrally.

@@ -54,6 +54,7 @@ impl From<&SyncError> for CommandError {
             SyncError::Store(store) => ErrorKind::of_store_error(store),
             SyncError::Io { .. } => ErrorKind::Store,
             SyncError::Offline { .. } => ErrorKind::Offline,
+            SyncError::WrongServerAddress { .. } => ErrorKind::WrongServerAddress,
             SyncError::DeviceRevoked => ErrorKind::DeviceRevoked,
             SyncError::UpdateRequired { .. } => ErrorKind::UpdateRequired,
             SyncError::InvalidCredentials => ErrorKind::WrongPassword,
@@ -1383,6 +1384,18 @@ mod tests {
             field: "given_name".to_owned(),
         };
         assert_eq!(kind(StoreError::Invalid(pulled)), ErrorKind::Store);
+    }
+
+    #[test]
+    fn a_sync_answered_404_at_the_server_address_asks_for_the_address_to_be_checked() {
+        let error = CommandError::from(SyncError::WrongServerAddress {
+            server: "https://tandem.example".to_owned(),
+            status: 404,
+            code: "none".to_owned(),
+            message: "Not Found".to_owned(),
+        });
+        assert_eq!(error.kind, ErrorKind::WrongServerAddress);
+        assert!(error.message.contains("404"), "{}", error.message);
     }
 
     #[test]

@@ -147,6 +147,19 @@ pub enum StoreError {
         change_id: uuid::Uuid,
     },
 
+    /// A refused change that sending again cannot make right: its record was erased on the
+    /// server, and without its link the change would make a record of no one there.
+    #[error(
+        "change {change_id} was refused because its record was erased on the server; it \
+         cannot be sent again: dismiss it (`tandem rejected dismiss {change_id}`)"
+    )]
+    RefusalIsFinal {
+        /// The refused change.
+        change_id: uuid::Uuid,
+        /// The server's code of the refusal.
+        reason_code: String,
+    },
+
     /// A sign-in that does not fit the data already in this store.
     #[error("Cannot sign in on this store: {detail}.")]
     SignInMismatch {
@@ -200,6 +213,7 @@ impl StoreError {
             StoreError::Invalid(_) => "invalid",
             StoreError::RecordNotFound { .. } => "record_not_found",
             StoreError::RejectedChangeNotFound { .. } => "rejected_change_not_found",
+            StoreError::RefusalIsFinal { .. } => "refusal_is_final",
             StoreError::DraftTooLarge { .. } => "draft_too_large",
             StoreError::ChangedMeanwhile { .. } => "changed_meanwhile",
             StoreError::SignInMismatch { .. } => "sign_in_mismatch",

@@ -4,7 +4,9 @@
 //! `merged_into`), as the server finds the records it erases, and those that never reached
 //! the server and named it in a change (a contact logged here for an erased client, which
 //! the server refuses). A record that named it once and no longer does stays, as it stays
-//! on the server. Runs inside the transaction that stores the pulled page and its cursor.
+//! on the server; so does one whose link changes here, unsent, until the purge names it
+//! (`linking_statement`). Runs inside the transaction that stores the pulled page and its
+//! cursor.
 //!
 //! The store runs with `PRAGMA secure_delete = ON` (`connection.rs`), so freed pages are
 //! zeroed; the search index is optimised after a purge, because FTS5 otherwise keeps a
@@ -84,17 +86,33 @@ fn all_entities() -> String {
 }
 
 /// The records whose link fields name one of the records in `?1` (a JSON array of ids) the
-/// way the server finds them when it erases: by their current values. Past values (the
-/// history, the journal of acknowledged changes) do not count: a contact logged for the
-/// wrong client and corrected, or a duplicate whose merge was undone, stays on the server,
-/// so it stays here, with its pending edits. Only a record the server never acknowledged
-/// (no field with a server version) is also found through its outbox rows and refused
-/// changes: a contact logged here for an erased client, whose refused values were rolled
-/// back before the purge arrived, or which was corrected before it was sent (the server
-/// refuses every change of a record whose batch links it to an erased one).
+/// way the server finds them when it erases: by their current values, as far as this laptop
+/// knows them. Past values (the history, the journal of acknowledged changes) do not count:
+/// a contact logged for the wrong client and corrected, or a duplicate whose merge was
+/// undone, stays on the server, so it stays here, with its pending edits.
+///
+/// A link field with a change waiting in the outbox does not link through its value: that
+/// value is this laptop's, and whether the server has it is unknown (the answer to a push
+/// may have been lost). The server's purge names every record it erased, so such a record
+/// goes exactly when the server erased it: a contact moved here to the erased client
+/// (between two pages of a pull, say) that the server still has as another client's stays,
+/// and its move is refused as erased when it is sent (`sync_state.rs`); a contact moved away
+/// from it stays with its edits when the server took the move before the erasure, and goes
+/// when the purge names it. Reading the server's last known value instead would delete the
+/// latter while the server keeps it.
+///
+/// Only a record the server never acknowledged (no field with a server version) is also
+/// found through its outbox rows and refused changes: a contact logged here for an erased
+/// client, whose refused values were rolled back before the purge arrived, or which was
+/// corrected before it was sent (its first push carries the link to the erased client, and
+/// the server refuses every change of a record whose batch links it to an erased one).
 fn linking_statement() -> String {
     let entities = all_entities();
     let links = "(SELECT json_quote(value) FROM json_each(?1))";
+    let settled = "NOT EXISTS (SELECT 1 FROM outbox
+                               WHERE outbox.entity = record_fields.entity
+                                 AND outbox.record_id = record_fields.record_id
+                                 AND outbox.field = record_fields.field)";
     let never_acknowledged = |table: &str| {
         format!(
             "NOT EXISTS (SELECT 1 FROM record_fields
@@ -105,9 +123,9 @@ fn linking_statement() -> String {
     };
     format!(
         "SELECT record_id FROM record_fields
-         WHERE field = 'client_id' AND entity IN {entities} AND value IN {links}
+         WHERE field = 'client_id' AND entity IN {entities} AND value IN {links} AND {settled}
          UNION SELECT record_id FROM record_fields
-         WHERE field = 'merged_into' AND entity IN {entities} AND value IN {links}
+         WHERE field = 'merged_into' AND entity IN {entities} AND value IN {links} AND {settled}
          UNION SELECT record_id FROM outbox
          WHERE field IN {LINK_FIELDS} AND value IN {links} AND {}
          UNION SELECT record_id FROM rejected_changes
@@ -364,6 +382,98 @@ mod tests {
             1,
             "the edit is still to be sent"
         );
+    }
+
+    #[test]
+    fn a_contact_moved_to_the_purged_client_before_it_was_sent_stays_with_the_servers_client() {
+        let (_dir, mut store) = test_store();
+        let (erased, other, contact) = (id(0xa), id(0xb), id(0xc));
+        pull(
+            &mut store,
+            &[
+                write("client", erased, "given_name", "\"Leyla\"", 1),
+                write("client", other, "given_name", "\"Amina\"", 2),
+                write(
+                    "contact",
+                    contact,
+                    "occurred_at",
+                    "\"2026-01-14T10:00:00+02:00\"",
+                    3,
+                ),
+                write("contact", contact, "client_id", &linked(other), 4),
+            ],
+            &[],
+        );
+        // Moved to the client between two pages of the pull that brings its erasure: the
+        // server still has the contact as the other client's, so its purge does not name it.
+        edit_contact(
+            &mut store,
+            contact,
+            json!({"client_id": erased.to_string(), "summary": "Leyla's visit"}),
+        );
+
+        pull(&mut store, &[], &[("client", erased)]);
+
+        assert!(!exists(&store, Entity::Client, erased));
+        assert!(
+            exists(&store, Entity::Contact, contact),
+            "the server keeps it"
+        );
+        assert_eq!(pending_of(&store, contact), 2, "the move and the summary");
+        // The server refuses the move, and what was written with it: the contact is the
+        // other client's again, and the refused changes wait for a person to dismiss them.
+        answer_push(&mut store, None);
+        assert_eq!(
+            value(&store, "contact", contact, "client_id"),
+            Some(linked(other)),
+            "as the server has it"
+        );
+        assert_eq!(value(&store, "contact", contact, "summary"), None);
+        assert_eq!(pending_of(&store, contact), 0);
+        assert_eq!(rejected_of(&store, contact), 2);
+    }
+
+    #[test]
+    fn a_contact_moved_away_from_the_purged_client_and_not_named_by_the_purge_keeps_its_edits() {
+        let (_dir, mut store) = test_store();
+        let (erased, other, contact) = (id(0xa), id(0xb), id(0xc));
+        pull(
+            &mut store,
+            &[
+                write("client", erased, "given_name", "\"Leyla\"", 1),
+                write("client", other, "given_name", "\"Amina\"", 2),
+                write(
+                    "contact",
+                    contact,
+                    "occurred_at",
+                    "\"2026-01-14T10:00:00+02:00\"",
+                    3,
+                ),
+                write("contact", contact, "client_id", &linked(erased), 4),
+            ],
+            &[],
+        );
+        // Corrected to the other client; the server took the correction before the erasure
+        // (its answer was lost), so its purge names only the client.
+        edit_contact(
+            &mut store,
+            contact,
+            json!({"client_id": other.to_string(), "summary": "Amina's visit"}),
+        );
+
+        pull(&mut store, &[], &[("client", erased)]);
+
+        assert!(exists(&store, Entity::Contact, contact));
+        assert_eq!(
+            value(&store, "contact", contact, "client_id"),
+            Some(linked(other))
+        );
+        assert_eq!(
+            pending_of(&store, contact),
+            2,
+            "its edits are still to be sent"
+        );
+        assert_eq!(rejected_of(&store, contact), 0);
     }
 
     #[test]

@@ -238,7 +238,9 @@ impl Store {
     /// whose value here differs from it, changed meanwhile (a colleague's edit a sync brought
     /// while the form was open), is not written over unseen: nothing is written, and the error
     /// names those fields ([`StoreError::ChangedMeanwhile`]); the user sees the new value and
-    /// saves again. With `form.draft`, the signed-in user's form whose draft the store keeps
+    /// saves again. With `form.deleted`, the record must be deleted or not, as read in the
+    /// same transaction (a deleted contact is only restored, never corrected). With
+    /// `form.draft`, the signed-in user's form whose draft the store keeps
     /// (`drafts.rs`): the draft is forgotten in the same transaction (also when nothing
     /// differed any more), so an edit saved is never offered again.
     pub fn edit_record_from_form(
@@ -255,8 +257,12 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut record =
-            read_record(&tx, entity, id)?.ok_or(StoreError::RecordNotFound { entity, id })?;
+        let mut record = read_record(&tx, entity, id)?
+            .filter(|record| {
+                form.deleted
+                    .is_none_or(|deleted| record.is_deleted() == deleted)
+            })
+            .ok_or(StoreError::RecordNotFound { entity, id })?;
         if let Some(before) = form.before {
             let fields = changed_meanwhile(&record, changes, before)?;
             if !fields.is_empty() {
@@ -592,6 +598,12 @@ pub struct FormSave<'a> {
     pub before: Option<&'a BTreeMap<String, Json>>,
     /// The form whose kept draft is forgotten with the save.
     pub draft: Option<&'a str>,
+    /// Whether the save applies to the record deleted (`Some(true)`: a restore) or not
+    /// (`Some(false)`: a correction, a deletion), checked in the save's transaction, so that
+    /// a deletion a sync brings meanwhile cannot slip in between the check and the write;
+    /// otherwise the save is refused as [`StoreError::RecordNotFound`] and nothing is
+    /// written. `None`: either.
+    pub deleted: Option<bool>,
 }
 
 /// The fields of `changes` whose value in `record` is not the one the form was filled with
@@ -1195,6 +1207,7 @@ mod tests {
                 FormSave {
                     before: Some(before),
                     draft: None,
+                    deleted: None,
                 },
             )
         };
@@ -1234,6 +1247,7 @@ mod tests {
                 FormSave {
                     before: Some(&unticked),
                     draft: None,
+                    deleted: None,
                 },
             )
             .unwrap();
@@ -1247,6 +1261,84 @@ mod tests {
         );
         let saved = store.record(Entity::Client, amina).unwrap().unwrap();
         assert_eq!(saved.get("phone").as_text(), Some("+358401112222"));
+    }
+
+    #[test]
+    fn a_correction_of_a_contact_a_sync_deleted_is_refused_in_the_saves_transaction() {
+        let (_dir, mut store) = test_store();
+        let at = EditContext::at(Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).unwrap());
+        let contact = Uuid::from_u128(0xc0);
+        let pulled = |seq: u64, field: &str, value: Json| ServerWrite {
+            seq,
+            entity: "contact".to_owned(),
+            record_id: contact,
+            field: field.to_owned(),
+            value: value.to_string(),
+            version: seq,
+            hlc: format!("1768471200000-{seq:05}-colleague"),
+            author_id: Uuid::from_u128(0xc011),
+        };
+        store
+            .record_server_writes(
+                &[
+                    pulled(1, "occurred_at", json!("2026-11-20T10:00:00+02:00")),
+                    pulled(2, "summary", json!("Rent.")),
+                ],
+                at.now,
+            )
+            .unwrap();
+        // The correction's form was opened on the live contact; a colleague's deletion
+        // arrives before it is saved.
+        store
+            .record_server_writes(&[pulled(3, "deleted", json!(true))], at.now)
+            .unwrap();
+        let id = RecordId::from_uuid(contact);
+        let typed =
+            |fields: Json| -> BTreeMap<String, Json> { serde_json::from_value(fields).unwrap() };
+        let live = FormSave {
+            deleted: Some(false),
+            ..FormSave::default()
+        };
+        let error = store
+            .edit_record_from_form(
+                Entity::Contact,
+                id,
+                &typed(json!({"summary": "Rent and work."})),
+                at,
+                live,
+            )
+            .unwrap_err();
+        assert!(
+            matches!(error, StoreError::RecordNotFound { .. }),
+            "{error:?}"
+        );
+        let now = store.record(Entity::Contact, id).unwrap().unwrap();
+        assert_eq!(now.get("summary").as_text(), Some("Rent."));
+        assert_eq!(store.pending_count().unwrap(), 0, "nothing queued");
+
+        // A restore applies to a deleted contact only.
+        let deleted = FormSave {
+            deleted: Some(true),
+            ..FormSave::default()
+        };
+        let restore = typed(json!({"deleted": false}));
+        store
+            .edit_record_from_form(Entity::Contact, id, &restore, at, deleted)
+            .unwrap();
+        let again = store.edit_record_from_form(Entity::Contact, id, &restore, at, deleted);
+        assert!(
+            matches!(again, Err(StoreError::RecordNotFound { .. })),
+            "{again:?}"
+        );
+        store
+            .edit_record_from_form(
+                Entity::Contact,
+                id,
+                &typed(json!({"summary": "Rent and work."})),
+                at,
+                live,
+            )
+            .unwrap();
     }
 
     #[test]

@@ -115,6 +115,9 @@ pub struct PushApplied {
     pub conflicts: u64,
     /// Answers for changes no longer in the outbox (a repeated answer); ignored.
     pub already_acknowledged: u64,
+    /// Later changes of records refused as erased (`record_erased`), moved from the outbox to
+    /// the rejected list unsent.
+    pub withheld: u64,
 }
 
 /// One write pulled from the server.
@@ -529,29 +532,35 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut applied = PushApplied::default();
         let mut touched_clients = BTreeSet::new();
+        let mut refused_as_erased = BTreeMap::new();
         let now = at.to_rfc3339();
         for ack in acks {
             let change_id = ack.change_id.to_string();
             let row = tx
                 .query_row(
-                    "SELECT entity, record_id, field, value, base_version, hlc, author_id, created_at
+                    "SELECT entity, record_id, field, value, base_version, hlc, author_id, created_at,
+                        seq
                      FROM outbox WHERE change_id = ?1",
                     [&change_id],
                     |row| {
                         Ok((
-                            row.get::<_, String>(0)?,
-                            row.get::<_, String>(1)?,
-                            row.get::<_, String>(2)?,
+                            (
+                                row.get::<_, String>(0)?,
+                                row.get::<_, String>(1)?,
+                                row.get::<_, String>(2)?,
+                            ),
                             row.get::<_, String>(3)?,
                             row.get::<_, i64>(4)?,
                             row.get::<_, String>(5)?,
                             row.get::<_, String>(6)?,
                             row.get::<_, String>(7)?,
+                            row.get::<_, i64>(8)?,
                         ))
                     },
                 )
                 .optional()?;
-            let Some((entity, record_id, field, pushed, base, hlc, author, created)) = row else {
+            let Some(((entity, record_id, field), pushed, base, hlc, author, created, seq)) = row
+            else {
                 applied.already_acknowledged += 1;
                 continue;
             };
@@ -586,6 +595,9 @@ impl Store {
                 } => {
                     let version = to_i64(*version);
                     let stands = same_json(value, &pushed);
+                    // A version only moves forward: a repeated answer (a change queued again
+                    // after a restore, which the server still had) can be older than what
+                    // this laptop has pulled since.
                     if pending && !stands {
                         // The server holds another writer's value (or a merge) that this
                         // device has not shown its user: the later local edits stay based on
@@ -593,19 +605,27 @@ impl Store {
                         // applies the field's policy instead of silently overwriting it.
                         tx.execute(
                             "UPDATE record_fields SET server_value = ?4, server_version = ?5
-                             WHERE entity = ?1 AND record_id = ?2 AND field = ?3",
+                             WHERE entity = ?1 AND record_id = ?2 AND field = ?3
+                               AND ?5 >= server_version",
                             params![entity, record_id, field, value, version],
                         )?;
                     } else if pending {
                         // Our value stands: the later local edits of this field build on it,
-                        // so they are not mistaken for writes concurrent with our own.
+                        // so they are not mistaken for writes concurrent with our own. Only
+                        // the later ones: a change queued again after a restore (`epoch.rs`)
+                        // sits before the edits made after it, and an answer to one of those
+                        // must not make it look as if it had seen them (it would be sent
+                        // after them as their successor, and its older value would win).
                         tx.execute(
-                            "UPDATE outbox SET base_version = ?4 WHERE entity = ?1 AND record_id = ?2 AND field = ?3",
-                            params![entity, record_id, field, version],
+                            "UPDATE outbox SET base_version = ?4
+                             WHERE entity = ?1 AND record_id = ?2 AND field = ?3 AND seq > ?5
+                               AND base_version < ?4",
+                            params![entity, record_id, field, version, seq],
                         )?;
                         tx.execute(
                             "UPDATE record_fields SET version = ?4, server_value = ?5, server_version = ?4
-                             WHERE entity = ?1 AND record_id = ?2 AND field = ?3",
+                             WHERE entity = ?1 AND record_id = ?2 AND field = ?3
+                               AND ?4 >= server_version",
                             params![entity, record_id, field, version, value],
                         )?;
                     } else {
@@ -652,6 +672,11 @@ impl Store {
                     reason_code,
                 } => {
                     applied.rejected += 1;
+                    if reason_code.as_deref() == Some(RECORD_ERASED) {
+                        refused_as_erased
+                            .entry((entity.clone(), record_id.clone()))
+                            .or_insert_with(|| reason.clone());
+                    }
                     tx.execute(
                         "INSERT INTO rejected_changes (change_id, entity, record_id, field, value, base_version, hlc, author_id, created_at, reason, reason_code, rejected_at)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
@@ -665,6 +690,12 @@ impl Store {
                         }
                     }
                 }
+            }
+        }
+        for ((entity, record_id), reason) in &refused_as_erased {
+            applied.withheld += withhold_erased_record(&tx, entity, record_id, reason, &now)?;
+            if entity == Entity::Client.as_str() {
+                touched_clients.insert(record_id.clone());
             }
         }
         reindex_clients(&tx, &touched_clients)?;
@@ -945,7 +976,8 @@ impl Store {
         let tx = self.conn.transaction()?;
         let row = tx
             .query_row(
-                "SELECT entity, record_id, field, value FROM rejected_changes WHERE change_id = ?1",
+                "SELECT entity, record_id, field, value, reason_code FROM rejected_changes
+                 WHERE change_id = ?1",
                 [change_id.to_string()],
                 |row| {
                     Ok((
@@ -953,12 +985,21 @@ impl Store {
                         row.get::<_, String>(1)?,
                         row.get::<_, String>(2)?,
                         row.get::<_, String>(3)?,
+                        row.get::<_, Option<String>>(4)?,
                     ))
                 },
             )
             .optional()?
             .ok_or(StoreError::RejectedChangeNotFound { change_id })?;
-        let (entity, record_id, field, value) = row;
+        let (entity, record_id, field, value, reason_code) = row;
+        // An erased record stays erased; a change of it sent again without its link (a
+        // contact's later edit) would make a record of no one on the server.
+        if let Some(reason_code) = reason_code.filter(|code| code == RECORD_ERASED) {
+            return Err(StoreError::RefusalIsFinal {
+                change_id,
+                reason_code,
+            });
+        }
         let mut clock = load_clock(&tx)?;
         let now_ms = u64::try_from(edit.now.timestamp_millis()).unwrap_or(0);
         let hlc = clock.tick(now_ms).to_string();
@@ -1297,6 +1338,50 @@ impl Store {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// The code of the server's refusal of a change to an erased record, or of a link to one.
+const RECORD_ERASED: &str = "record_erased";
+
+/// Moves the changes of a record that the server refused as erased (`record_erased`) and that
+/// are still in the outbox (later edits of its fields: one change per field travels per push)
+/// to the rejected list, with the refusal's words and code, and gives its fields back the
+/// server's values; returns how many. Sent on their own they would pass: the server refuses
+/// a contact's changes for its link to an erased client only in the batch that carries the
+/// link, so a later summary edit alone would make a contact of no one there, which every
+/// laptop pulls (a leak of what was written about an erased person). Listed, they are seen
+/// and dismissed, like the refused ones (`retry_rejected` refuses them).
+fn withhold_erased_record(
+    tx: &Transaction<'_>,
+    entity: &str,
+    record_id: &str,
+    reason: &str,
+    now: &str,
+) -> Result<u64, StoreError> {
+    let fields: Vec<String> = tx
+        .prepare_cached("SELECT DISTINCT field FROM outbox WHERE entity = ?1 AND record_id = ?2")?
+        .query_map(params![entity, record_id], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    if fields.is_empty() {
+        return Ok(0);
+    }
+    tx.execute(
+        "INSERT INTO rejected_changes (change_id, entity, record_id, field, value, base_version,
+             hlc, author_id, created_at, reason, reason_code, rejected_at)
+         SELECT change_id, entity, record_id, field, value, base_version, hlc, author_id,
+             created_at, ?3, ?4, ?5
+         FROM outbox WHERE entity = ?1 AND record_id = ?2
+         ON CONFLICT (change_id) DO NOTHING",
+        params![entity, record_id, reason, RECORD_ERASED, now],
+    )?;
+    let moved = tx.execute(
+        "DELETE FROM outbox WHERE entity = ?1 AND record_id = ?2",
+        params![entity, record_id],
+    )?;
+    for field in &fields {
+        restore_server_value(tx, entity, record_id, field)?;
+    }
+    Ok(moved as u64)
 }
 
 /// A refused change with nothing else pending: the field goes back to what the server
@@ -2220,6 +2305,122 @@ mod tests {
         assert_eq!((state.value.as_str(), state.version), ("\"Anni\"", 20));
     }
 
+    /// The first epoch, then a restore from a backup whose last seq was `restored_seq`.
+    fn restore_after(store: &mut Store, restored_seq: u64) -> (ServerEpoch, EpochAdoption) {
+        let first = ServerEpoch {
+            id: Uuid::new_v4(),
+            start_seq: 1,
+            restored_seq: 0,
+            previous_id: None,
+        };
+        store.adopt_server_epoch(&first).unwrap();
+        let restored = ServerEpoch {
+            id: Uuid::new_v4(),
+            start_seq: restored_seq + (1 << 32),
+            restored_seq,
+            previous_id: Some(first.id),
+        };
+        let adoption = store.adopt_server_epoch(&restored).unwrap();
+        (restored, adoption)
+    }
+
+    #[test]
+    fn a_change_queued_again_after_a_restore_stays_before_a_newer_edit_acknowledged_meanwhile() {
+        let (_dir, mut store) = signed_in_store();
+        let id = client(&mut store, json!({"given_name": "Anna"}));
+        let created = store.outbox_batch(500).unwrap().remove(0);
+        store
+            .apply_push_results(&[ack(&created, stored(5, "\"Anna\""))], at())
+            .unwrap();
+        // R: acknowledged at 12, then lost with the server's disk.
+        edit_client(&mut store, id, json!({"given_name": "Bertta"}));
+        let lost = store.outbox_batch(500).unwrap().remove(0);
+        store
+            .apply_push_results(&[ack(&lost, stored(12, "\"Bertta\""))], at())
+            .unwrap();
+        store.apply_pulled_page(&[], &[], 12, at(), at()).unwrap();
+        // A: the newer edit, pushed to the restored server, whose answer brings its epoch.
+        edit_client(&mut store, id, json!({"given_name": "Cecilia"}));
+        let newer = store.outbox_batch(500).unwrap().remove(0);
+        let (restored, adoption) = restore_after(&mut store, 9);
+        assert_eq!(adoption.requeued, 1);
+        store
+            .apply_push_results(
+                &[ack(&newer, stored(restored.start_seq, "\"Cecilia\""))],
+                at(),
+            )
+            .unwrap();
+
+        let pending = store.pending_changes().unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(
+            (pending[0].change_id, pending[0].base_version),
+            (lost.change_id, lost.base_version),
+            "R keeps its old base, so the server sees it as concurrent with A, which is newer"
+        );
+        let field = state(&store, id, "given_name").unwrap();
+        assert_eq!(
+            (field.value.as_str(), field.server_version),
+            ("\"Cecilia\"", restored.start_seq)
+        );
+    }
+
+    #[test]
+    fn a_repeated_answer_older_than_a_pulled_write_moves_no_field_back_while_an_edit_waits() {
+        for stands in [false, true] {
+            let (_dir, mut store) = signed_in_store();
+            let id = client(&mut store, json!({"given_name": "Anna"}));
+            let change = store.outbox_batch(500).unwrap().remove(0);
+            // Another value stood (journalled as unknown, so queued again after any restore),
+            // or ours did, at 5.
+            let first_answer = stored(5, if stands { "\"Anna\"" } else { "\"Anne\"" });
+            store
+                .apply_push_results(&[ack(&change, first_answer.clone())], at())
+                .unwrap();
+            edit_client(&mut store, id, json!({"given_name": "Annika"}));
+            store
+                .apply_pulled_page(
+                    &[write(id, "given_name", "\"Anni\"", 20)],
+                    &[],
+                    20,
+                    at(),
+                    at(),
+                )
+                .unwrap();
+            let (restored, _) = restore_after(&mut store, 30);
+            if stands {
+                // Only a change whose answer named another value is queued again by a restore
+                // whose backup has it; one whose value stood comes back after a restore that
+                // does not follow the epoch known (several restores): everything journalled.
+                let unknown = ServerEpoch {
+                    id: Uuid::new_v4(),
+                    start_seq: restored.start_seq * 2,
+                    restored_seq: restored.start_seq,
+                    previous_id: Some(Uuid::new_v4()),
+                };
+                store.adopt_server_epoch(&unknown).unwrap();
+            }
+            assert_eq!(
+                store.pending_changes().unwrap()[0].change_id,
+                change.change_id
+            );
+            // The backup had it: the server answers it as a repeat, with its first answer.
+            store
+                .apply_push_results(&[ack(&change, first_answer)], at())
+                .unwrap();
+            let field = state(&store, id, "given_name").unwrap();
+            assert_eq!(
+                (
+                    field.value.as_str(),
+                    field.server_value.as_deref(),
+                    field.server_version
+                ),
+                ("\"Annika\"", Some("\"Anni\""), 20),
+                "stands: {stands}"
+            );
+        }
+    }
+
     #[test]
     fn a_refused_change_is_listed_and_the_field_returns_to_the_servers_value_or_to_empty() {
         let (_dir, mut store) = signed_in_store();
@@ -2289,6 +2490,129 @@ mod tests {
             store.dismiss_rejected(rejected[0].change_id),
             Err(StoreError::RejectedChangeNotFound { .. })
         ));
+    }
+
+    fn refused_as_erased(change: &OutboxChange) -> PushAck {
+        ack(
+            change,
+            PushOutcome::Rejected {
+                reason: format!("{}: the record was erased", change.field),
+                reason_code: Some("record_erased".into()),
+            },
+        )
+    }
+
+    #[test]
+    fn a_record_refused_as_erased_sends_nothing_more_and_its_later_edits_join_the_refusal() {
+        let (_dir, mut store) = signed_in_store();
+        let erased = RecordId::from_uuid(Uuid::from_u128(0xe1));
+        store
+            .apply_pulled_page(
+                &[write(erased, "given_name", "\"Leyla\"", 1)],
+                &[],
+                1,
+                at(),
+                at(),
+            )
+            .unwrap();
+        // Logged offline for a client the server has erased meanwhile; its summary edited
+        // twice, so the second edit waits for the next push.
+        let input: BTreeMap<String, serde_json::Value> = serde_json::from_value(json!({
+            "client_id": erased.to_string(),
+            "occurred_at": "2026-01-14T10:00:00+02:00",
+            "summary": "asked about asylum",
+        }))
+        .unwrap();
+        let contact = store
+            .create_record(Entity::Contact, &input, edit())
+            .unwrap();
+        let summary: BTreeMap<String, serde_json::Value> =
+            serde_json::from_value(json!({"summary": "asked about asylum, again"})).unwrap();
+        store
+            .edit_record(Entity::Contact, contact, &summary, edit())
+            .unwrap();
+        // Another record's change, refused for another reason, keeps its later edit pending.
+        let other = client(&mut store, json!({"given_name": "Amina"}));
+        edit_client(&mut store, other, json!({"given_name": "Aminah"}));
+
+        let batch = store.outbox_batch(500).unwrap();
+        let of_contact = |change: &&OutboxChange| change.record_id == *contact.as_uuid();
+        let pending_before = store.pending_count().unwrap();
+        let acks: Vec<PushAck> = batch
+            .iter()
+            .map(|change| match of_contact(&change) {
+                true => refused_as_erased(change),
+                false => ack(
+                    change,
+                    PushOutcome::Rejected {
+                        reason: "given_name: no".into(),
+                        reason_code: Some("invalid_value".into()),
+                    },
+                ),
+            })
+            .collect();
+        let applied = store.apply_push_results(&acks, at()).unwrap();
+        assert_eq!(applied.rejected, batch.len() as u64);
+        assert_eq!(applied.withheld, 1, "the second summary edit");
+
+        let pending = store.pending_changes().unwrap();
+        assert!(
+            pending.iter().all(|c| c.record_id != *contact.as_uuid()),
+            "nothing more of the contact is sent: {pending:?}"
+        );
+        assert_eq!(
+            pending.iter().map(|c| c.record_id).collect::<Vec<_>>(),
+            [*other.as_uuid()],
+            "another refusal holds back nothing"
+        );
+        let rejected = store.rejected_changes().unwrap();
+        let of_contact: Vec<_> = rejected
+            .iter()
+            .filter(|r| r.record_id == *contact.as_uuid())
+            .collect();
+        assert_eq!(
+            of_contact.len() as u64,
+            pending_before - 2,
+            "every change of the contact is in the rejected list: {rejected:?}"
+        );
+        assert!(
+            of_contact
+                .iter()
+                .all(|r| r.reason_code.as_deref() == Some("record_erased")),
+            "{of_contact:?}"
+        );
+        let withheld = of_contact
+            .iter()
+            .find(|r| r.value == "\"asked about asylum, again\"")
+            .expect("the second summary edit is listed");
+        assert!(
+            batch.iter().all(|c| c.change_id != withheld.change_id),
+            "it was never sent"
+        );
+        assert!(
+            withheld.reason.ends_with("the record was erased"),
+            "{}",
+            withheld.reason
+        );
+        // Never acknowledged: nothing of it is left to show or send.
+        for field in ["client_id", "summary", "occurred_at"] {
+            assert_eq!(
+                store
+                    .field_state("contact", *contact.as_uuid(), field)
+                    .unwrap(),
+                None,
+                "{field}"
+            );
+        }
+
+        // A retry would send it without its link, as a contact of no one: refused.
+        let retried = store.retry_rejected(withheld.change_id, edit());
+        assert!(
+            matches!(retried, Err(StoreError::RefusalIsFinal { .. })),
+            "{retried:?}"
+        );
+        assert_eq!(store.pending_count().unwrap(), 1);
+        store.dismiss_rejected(withheld.change_id).unwrap();
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! more (each page stored in one transaction with the new cursor), then, for team leads,
 //! mirror the team's conflicts. A new server epoch in an answer (a restored server) rewinds
 //! the cursor and queues journalled changes again (`tandem_store::ServerEpoch`); the cycle
-//! then pushes and pulls once more. Every step is idempotent, so a cycle cut short anywhere
-//! costs at most one batch redone by the next one.
+//! then pushes and pulls once more. A push that fails on an answer about what it carried
+//! still lets the pull run (`SyncError::still_pulls_after_push`). Every step is idempotent,
+//! so a cycle cut short anywhere costs at most one batch redone by the next one.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -118,11 +119,38 @@ async fn run(
     // A new server epoch met while pulling (a restored server) rewinds the cursor and queues
     // journalled changes again: push those, then pull from the rewound cursor. A second
     // round meets the same epoch, so this ends unless the server is restored meanwhile.
+    //
+    // A push that fails still lets the pull run when the failure concerns what was pushed
+    // (`SyncError::still_pulls_after_push`): while one record cannot be sent (over the body
+    // limit) or the server cannot store (503 `storage_full`), erasures and colleagues' writes
+    // still arrive. The cycle then ends with the push's failure, which is what is reported
+    // and scheduled, unless the pull's own failure ends things for good (a revoked device).
+    let mut push_failure;
     loop {
-        push_outbox(store, transport, clock, observer, &sign_in, &mut report).await?;
-        if !pull_pages(store, transport, clock, observer, &mut report).await? {
-            break;
+        push_failure =
+            match push_outbox(store, transport, clock, observer, &sign_in, &mut report).await {
+                Ok(()) => None,
+                Err(error) if error.still_pulls_after_push() => Some(error),
+                Err(error) => return Err(error),
+            };
+        match pull_pages(store, transport, clock, observer, &mut report).await {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(error) => {
+                return Err(match push_failure {
+                    Some(push)
+                        if !error.is_disk_full()
+                            && (error.is_transient() || error.still_pulls_after_push()) =>
+                    {
+                        push
+                    }
+                    _ => error,
+                });
+            }
         }
+    }
+    if let Some(error) = push_failure {
+        return Err(error);
     }
 
     report.sites_not_refreshed = refresh_reference(transport.sites().await, |list| {
@@ -147,9 +175,10 @@ async fn run(
 
 /// Stores a list of the server's reference data (the sites, the team's users: shown by name
 /// and offered in forms) with `replace`, or keeps the list this laptop has when the server's
-/// cannot be read: push and pull are done and stored by then, so a transient failure (a
-/// server from before the list answers 404) does not fail the cycle; it is returned, for
-/// the report. What needs a person (a revoked device, an update) still ends the cycle.
+/// cannot be read: push and pull are done and stored by then, so a transient failure or an
+/// error status (a server from before the list answers 404) does not fail the cycle; it is
+/// returned, for the report. What needs a person (a revoked device, an update) still ends
+/// the cycle.
 fn refresh_reference<List>(
     answer: Result<List, SyncError>,
     replace: impl FnOnce(List) -> Result<(), tandem_store::StoreError>,
@@ -159,6 +188,9 @@ fn refresh_reference<List>(
             replace(list)?;
             Ok(None)
         }
+        // A server from before the list answers 404, which is not transient any more than
+        // any other 4xx: it is still no reason to fail a cycle whose push and pull are done.
+        Err(error @ SyncError::Server { .. }) => Ok(Some(error.to_string())),
         Err(error) if error.is_transient() => Ok(Some(error.to_string())),
         Err(error) => Err(error),
     }

@@ -72,9 +72,16 @@ pub enum SyncError {
         message: String,
     },
 
-    /// The server answered with an error status.
+    /// The server answered with an error status. Only a timeout (408), "too early" (425),
+    /// "too many requests" (429) and a server error (5xx) are tried again on a timer
+    /// ([`status_is_transient`]); any other answers the same until someone changes something.
     #[error(
-        "The server answered {status} ({code}: {message}); your changes are kept and will be sent later."
+        "The server answered {status} ({code}: {message}){}",
+        if status_is_transient(*status) {
+            "; your changes are kept and will be sent later."
+        } else {
+            "; trying again will not change that. Your changes are kept on this laptop."
+        }
     )]
     Server {
         /// The HTTP status.
@@ -88,6 +95,23 @@ pub enum SyncError {
         /// Which refusal of a value it was, when the body said (a 422 refusing a conflict's
         /// resolution).
         reason_code: Option<tandem_protocol::RejectCode>,
+    },
+
+    /// A push or a pull was answered with a status that no retry changes (a 404, a 405, a
+    /// 422: something at the server's address that is not Tandem's sync endpoint, typically
+    /// a proxy sending the requests elsewhere, or a server too different from this app).
+    #[error(
+        "The server address {server} answers {status} ({code}: {message}) to Tandem's sync requests, and trying again will not change that: check the server URL, or the proxy in front of the server. Your changes are kept on this laptop."
+    )]
+    WrongServerAddress {
+        /// The server's base URL.
+        server: String,
+        /// The HTTP status.
+        status: u16,
+        /// The machine code, if the body had one (`none` otherwise).
+        code: String,
+        /// The server's sentence, or what the body held.
+        message: String,
     },
 
     /// The server's answer does not follow the protocol (or was cut short).
@@ -224,19 +248,45 @@ pub enum SyncError {
     Store(#[from] tandem_store::StoreError),
 }
 
+/// Whether an HTTP error status may turn into success without anyone doing anything: a
+/// timeout (408), "too early" (425), "too many requests" (429) or a server error (5xx,
+/// `storage_full` and `unavailable` among them). Any other 4xx answers the same request the
+/// same way until the server, a proxy or this app is changed.
+pub(crate) fn status_is_transient(status: u16) -> bool {
+    matches!(status, 408 | 425 | 429) || (500..=599).contains(&status)
+}
+
 impl SyncError {
     /// Whether trying again later may succeed without anyone doing anything (the scheduler
     /// backs off and retries these; the others wait for a person). A full disk is: the user
     /// or a cleanup frees space without telling Tandem.
     pub fn is_transient(&self) -> bool {
+        match self {
+            SyncError::Server { status, .. } => status_is_transient(*status),
+            SyncError::Offline { .. }
+            | SyncError::Protocol { .. }
+            | SyncError::RateLimited { .. }
+            | SyncError::AlreadyRunning { .. } => true,
+            _ => self.is_disk_full(),
+        }
+    }
+
+    /// Whether a sync cycle whose push failed with this error still pulls: the server
+    /// answered, and its answer is about the pushed changes, not about this device or app.
+    /// So a record over the body limit, a server whose disk is full (503 `storage_full`: it
+    /// still reads) or an unusable answer to the push do not hold back erasures and
+    /// colleagues' writes. A revoked or unknown device, an update required, an unreachable
+    /// server (the pull would wait for the same timeout), a rate limit (the server asked to
+    /// be left alone) and this laptop's own trouble (its store, its disk) end the cycle.
+    pub fn still_pulls_after_push(&self) -> bool {
         matches!(
             self,
-            SyncError::Offline { .. }
-                | SyncError::Server { .. }
+            SyncError::Server { .. }
+                | SyncError::WrongServerAddress { .. }
+                | SyncError::PayloadTooLarge { .. }
                 | SyncError::Protocol { .. }
-                | SyncError::RateLimited { .. }
-                | SyncError::AlreadyRunning { .. }
-        ) || self.is_disk_full()
+                | SyncError::Forbidden { .. }
+        ) && !self.is_disk_full()
     }
 
     /// How long the server asked to be left alone (its `Retry-After`): the sync schedule
@@ -275,6 +325,7 @@ impl SyncError {
             SyncError::Forbidden { .. } => "forbidden",
             SyncError::PayloadTooLarge { .. } => "payload_too_large",
             SyncError::Server { .. } => "server",
+            SyncError::WrongServerAddress { .. } => "wrong_server_address",
             SyncError::Protocol { .. } => "protocol",
             SyncError::NotSignedIn => "not_signed_in",
             SyncError::LockedOut { .. } => "locked_out",
@@ -296,6 +347,36 @@ impl SyncError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn answered(status: u16) -> SyncError {
+        SyncError::Server {
+            status,
+            code: "none".to_owned(),
+            message: "Not Found".to_owned(),
+            retry_after_secs: None,
+            reason_code: None,
+        }
+    }
+
+    #[test]
+    fn only_a_timeout_too_early_too_many_requests_and_server_errors_are_retried_on_a_timer() {
+        for status in [408, 425, 429, 500, 502, 503, 504, 599] {
+            assert!(answered(status).is_transient(), "{status}");
+            assert!(
+                answered(status).to_string().contains("will be sent later"),
+                "{status}"
+            );
+        }
+        // A proxy that sends the requests elsewhere answers the same until someone changes
+        // it: retrying on a timer for ever and saying "sent later" would hide it.
+        for status in [400, 404, 405, 409, 410, 418, 422, 451] {
+            assert!(!answered(status).is_transient(), "{status}");
+            assert!(
+                !answered(status).to_string().contains("will be sent later"),
+                "{status}"
+            );
+        }
+    }
 
     #[test]
     fn a_full_disk_is_retried_by_the_timer_and_named_as_such() {

@@ -138,12 +138,36 @@ impl HttpTransport {
     pub async fn push(&self, request: &PushRequest) -> Result<PushResponse, SyncError> {
         self.call(Method::POST, "/v1/sync/push", Some(request))
             .await
+            .map_err(|error| self.sync_endpoint_error(error))
     }
 
     /// `GET /v1/sync/pull?after=..&limit=..`.
     pub async fn pull(&self, after: u64, limit: u32) -> Result<PullResponse, SyncError> {
         let path = format!("/v1/sync/pull?after={after}&limit={limit}");
-        self.call::<(), _>(Method::GET, &path, None).await
+        self.call::<(), _>(Method::GET, &path, None)
+            .await
+            .map_err(|error| self.sync_endpoint_error(error))
+    }
+
+    /// A push or a pull answered with a status no retry changes: the server's sync endpoints
+    /// answer every request this app makes, so something else answers at this address (a
+    /// misrouted proxy) or the server is not one this app can sync with. A person must look,
+    /// so it is [`SyncError::WrongServerAddress`], not a server error retried on a timer.
+    fn sync_endpoint_error(&self, error: SyncError) -> SyncError {
+        match error {
+            SyncError::Server {
+                status,
+                code,
+                message,
+                ..
+            } if !crate::error::status_is_transient(status) => SyncError::WrongServerAddress {
+                server: self.base.clone(),
+                status,
+                code,
+                message,
+            },
+            other => other,
+        }
     }
 
     /// `GET /v1/sites`: the organisation's sites, archived ones included.
@@ -457,15 +481,33 @@ mod tests {
         let transport =
             HttpTransport::new(&url, Some("token".into()), TransportSettings::default()).unwrap();
         let error = transport
-            .call::<_, Value>(
-                Method::POST,
-                "/v1/sync/push",
-                Some(&json!({ "changes": [] })),
-            )
+            .push(&tandem_protocol::PushRequest {
+                device_id: uuid::Uuid::nil(),
+                schema_version: 1,
+                app_version: "test".to_owned(),
+                pending_count: 0,
+                changes: Vec::new(),
+            })
             .await
             .unwrap_err();
         server.await.unwrap();
         error
+    }
+
+    #[tokio::test]
+    async fn a_sync_request_answered_404_by_something_else_at_the_address_is_for_a_person() {
+        let misrouted = push_answered(
+            b"HTTP/1.1 404 Not Found\r\ncontent-type: text/html\r\n\
+              content-length: 22\r\nconnection: close\r\n\r\n\
+              <h1>404 Not Found</h1>",
+        )
+        .await;
+        assert_eq!(misrouted.kind(), "wrong_server_address", "{misrouted:?}");
+        assert!(!misrouted.is_transient());
+        assert_eq!(
+            crate::CycleOutcome::of::<()>(&Err(misrouted)),
+            crate::CycleOutcome::NeedsAttention
+        );
     }
 
     #[tokio::test]

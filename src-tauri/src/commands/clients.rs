@@ -68,14 +68,7 @@ pub async fn edit_client(
     edit: RecordEdit,
 ) -> Result<EditResult, CommandError> {
     let id = record_id("id", &edit.id)?;
-    edit_fields(
-        &state,
-        Entity::Client,
-        id,
-        &edit.fields,
-        edit.form_save(),
-        |_| Ok(()),
-    )
+    edit_fields(&state, Entity::Client, id, &edit.fields, edit.form_save())
 }
 
 #[cfg(test)]

@@ -48,26 +48,17 @@ pub async fn create_contact(
     create_record(&state, Entity::Contact, &fields, form.as_deref())
 }
 
-/// A contact of this store that is deleted (`deleted`) or not; any other is not found. A
-/// deleted contact is gone from every list, so it is not there to open or edit either, and
-/// one that is not deleted has nothing to restore.
-fn contact_deleted_or_not(
-    store: &Store,
-    id: RecordId,
-    deleted: bool,
-) -> Result<Record, StoreError> {
+/// A contact of this store that is not deleted; any other is not found. A deleted contact is
+/// gone from every list, so it is not there to open or correct either (a save checks the
+/// same in its own transaction: `FormSave::deleted`).
+fn live_contact(store: &Store, id: RecordId) -> Result<Record, StoreError> {
     store
         .record(Entity::Contact, id)?
-        .filter(|contact| contact.is_deleted() == deleted)
+        .filter(|contact| !contact.is_deleted())
         .ok_or(StoreError::RecordNotFound {
             entity: Entity::Contact,
             id,
         })
-}
-
-/// A contact of this store that is not deleted.
-fn live_contact(store: &Store, id: RecordId) -> Result<Record, StoreError> {
-    contact_deleted_or_not(store, id, false)
 }
 
 /// One contact with its client, for the form that corrects it.
@@ -102,8 +93,10 @@ pub async fn edit_contact(
         Entity::Contact,
         id,
         &edit.fields,
-        edit.form_save(),
-        |store| live_contact(store, id).map(drop),
+        FormSave {
+            deleted: Some(false),
+            ..edit.form_save()
+        },
     )
 }
 
@@ -126,8 +119,8 @@ pub async fn delete_contact(
         FormSave {
             before: None,
             draft: form.as_deref(),
+            deleted: Some(false),
         },
-        |store| live_contact(store, id).map(drop),
     )?;
     Ok(())
 }
@@ -143,8 +136,10 @@ pub async fn restore_contact(state: State<'_, AppState>, id: String) -> Result<(
         Entity::Contact,
         id,
         &restored,
-        FormSave::default(),
-        |store| contact_deleted_or_not(store, id, true).map(drop),
+        FormSave {
+            deleted: Some(true),
+            ..FormSave::default()
+        },
     )?;
     Ok(())
 }

@@ -14,7 +14,7 @@ pub mod window;
 
 use chrono::{DateTime, Local, NaiveDate, NaiveTime, TimeZone, Utc};
 use tandem_domain::{Entity, RecordId};
-use tandem_store::{EditContext, FormSave, Store, StoreError};
+use tandem_store::{EditContext, FormSave};
 
 use crate::dto::{EditResult, FieldValues, RecordRef};
 use crate::error::CommandError;
@@ -89,19 +89,18 @@ fn create_record(
 }
 
 /// Writes the fields an edit form changed (every one validated, with its history and outbox
-/// rows, in one transaction) once `check` accepts the record's store, and schedules a sync.
-/// `form`: the values the form was filled with (a field changed meanwhile refuses the save)
-/// and its kept draft (forgotten with the save).
+/// rows, in one transaction) and schedules a sync. `form`: the values the form was filled
+/// with (a field changed meanwhile refuses the save), its kept draft (forgotten with the
+/// save), and whether the record must be deleted or not (checked in the save's transaction,
+/// so that a sync's deletion cannot come between the check and the write).
 fn edit_fields(
     state: &AppState,
     entity: Entity,
     id: RecordId,
     fields: &FieldValues,
     form: FormSave<'_>,
-    check: impl FnOnce(&Store) -> Result<(), StoreError>,
 ) -> Result<EditResult, CommandError> {
     let outcome = state.with_store(|store| {
-        check(store)?;
         store.edit_record_from_form(entity, id, fields, EditContext::at(now()), form)
     })?;
     state.sync.local_save();

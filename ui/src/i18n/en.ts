@@ -320,6 +320,7 @@ export const en: Messages = {
   'unlock.locked_out': 'Too many wrong passwords. Try again in {seconds} s; the wait grows with every further wrong password.',
   'error.offline': 'The server cannot be reached. Your work is saved on this laptop and will be sent later.',
   'error.server': 'The server could not handle the request. Your work is saved on this laptop.',
+  'error.wrong_server_address': 'The server address does not answer Tandem’s sync requests (a wrong address, or a proxy sending them elsewhere). Ask IT to check the server address. Your work is saved on this laptop.',
   'error.sign_in_mismatch': 'This laptop’s data belongs to another team, server or user.',
   'error.device_not_recognised': 'The server does not recognise this laptop any more, so it cannot sync. Your work stays on this laptop; ask IT to sign it in again, then choose Sync now.',
   'error.device_revoked': 'This laptop was revoked by an administrator.',

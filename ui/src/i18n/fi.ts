@@ -320,6 +320,7 @@ export const fi: Messages = {
   'unlock.locked_out': 'Liian monta väärää salasanaa. Yritä uudelleen {seconds} s kuluttua; odotus pitenee jokaisesta uudesta väärästä salasanasta.',
   'error.offline': 'Palvelimeen ei saada yhteyttä. Työsi on tallessa tällä koneella ja lähetetään myöhemmin.',
   'error.server': 'Palvelin ei pystynyt käsittelemään pyyntöä. Työsi on tallessa tällä koneella.',
+  'error.wrong_server_address': 'Palvelimen osoitteesta ei vastata Tandemin synkronointipyyntöihin (väärä osoite tai välityspalvelin ohjaa ne muualle). Pyydä IT-tukea tarkistamaan palvelimen osoite. Työsi on tallessa tällä koneella.',
   'error.sign_in_mismatch': 'Tämän koneen tiedot kuuluvat toiselle tiimille, palvelimelle tai käyttäjälle.',
   'error.device_not_recognised': 'Palvelin ei enää tunnista tätä konetta, joten synkronointi ei onnistu. Työsi pysyy tällä koneella; pyydä IT-tukea kirjautumaan tällä koneella uudelleen ja valitse sitten Synkronoi nyt.',
   'error.device_revoked': 'Ylläpitäjä on poistanut tämän koneen käytöstä.',

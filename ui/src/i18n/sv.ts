@@ -320,6 +320,7 @@ export const sv: Messages = {
   'unlock.locked_out': 'För många felaktiga lösenord. Försök igen om {seconds} s; väntetiden växer med varje nytt felaktigt lösenord.',
   'error.offline': 'Servern kan inte nås. Ditt arbete är sparat på den här datorn och skickas senare.',
   'error.server': 'Servern kunde inte hantera begäran. Ditt arbete är sparat på den här datorn.',
+  'error.wrong_server_address': 'Serveradressen svarar inte på Tandems synkroniseringsbegäranden (fel adress, eller en proxy som skickar dem någon annanstans). Be IT kontrollera serveradressen. Ditt arbete är sparat på den här datorn.',
   'error.sign_in_mismatch': 'Datan på den här datorn hör till ett annat team, en annan server eller användare.',
   'error.device_not_recognised': 'Servern känner inte längre igen den här datorn, så den kan inte synkronisera. Ditt arbete finns kvar på datorn; be IT att logga in datorn på nytt och välj sedan Synka nu.',
   'error.device_revoked': 'En administratör har spärrat den här datorn.',

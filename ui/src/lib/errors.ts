@@ -16,6 +16,7 @@ const KNOWN: Record<ErrorKind, true> = {
   wrong_password: true,
   offline: true,
   server: true,
+  wrong_server_address: true,
   sign_in_mismatch: true,
   device_revoked: true,
   device_not_recognised: true,

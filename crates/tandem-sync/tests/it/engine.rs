@@ -186,12 +186,18 @@ fn a_laptop_clock_a_day_behind_is_reported_as_skewed_and_still_syncs() {
 /// one of them: the smaller records before it go in smaller pushes, and the record is never
 /// sent in parts (the server judges a record's changes per batch: a part could pass where
 /// the whole is refused). The push stops with the error; the record stays in the outbox.
+/// The cycle still pulls: a colleague's client and an erasure arrive all the same.
 #[test]
 fn a_record_over_the_servers_body_limit_is_never_sent_in_parts_and_stays_in_the_outbox() {
     let server = crate::server::private_with_body_limit(8 * 1024);
     let team = server.new_team();
     let mut coach = TestDevice::sign_in(&server, &team, &team.coach, 0);
     let mut lead = TestDevice::sign_in(&server, &team, &team.lead, 0);
+    let erased = coach.create_client(json!({"given_name": "Leyla"}));
+    coach.sync(&server);
+    let colleagues = lead.create_client(json!({"given_name": "Sami"}));
+    lead.sync(&server);
+    server.erase_client(&team, *erased.as_uuid());
     let small: Vec<RecordId> = (0..20)
         .map(|i| {
             coach.create_client(
@@ -218,6 +224,31 @@ fn a_record_over_the_servers_body_limit_is_never_sent_in_parts_and_stays_in_the_
         "{refused:?}"
     );
     assert_eq!(coach.store.pending_count().unwrap(), of_large);
+    assert!(
+        coach
+            .store
+            .record(Entity::Client, colleagues)
+            .unwrap()
+            .is_some(),
+        "pulled after the failed push"
+    );
+    assert!(
+        coach
+            .store
+            .record(Entity::Client, erased)
+            .unwrap()
+            .is_none(),
+        "the erasure arrives while a record cannot be sent"
+    );
+    assert!(
+        coach
+            .store
+            .sync_status()
+            .unwrap()
+            .last_sync_error
+            .is_some_and(|error| error.contains("larger than the server accepts")),
+        "the push's failure is still what the cycle reports"
+    );
     lead.sync(&server);
     for client in &small {
         assert!(

@@ -516,3 +516,65 @@ fn a_team_lead_pages_through_the_audit_log_of_a_client_and_a_coach_is_refused() 
         "{refused:?}"
     );
 }
+
+/// A contact logged offline for a client erased meanwhile, its summary edited twice: only
+/// one change of a field travels per push, so the second edit waits for the next one. The
+/// server refuses the first push of the contact whole; nothing of the contact goes in a later
+/// push (alone, the edit would make a contact of no one, which every laptop pulls).
+#[test]
+fn a_later_edit_of_a_contact_refused_for_an_erased_client_is_never_sent() {
+    let server = shared();
+    let team = server.new_team();
+    let mut coach = TestDevice::sign_in(server, &team, &team.coach, 0);
+    let mut lead = TestDevice::sign_in(server, &team, &team.lead, 0);
+    let erased = coach.create_client(json!({"given_name": "Leyla"}));
+    coach.sync(server);
+    let contact = contact_for(&mut coach, erased, "came about the flat");
+    let summary: BTreeMap<String, Json> =
+        serde_json::from_value(json!({"summary": format!("{MARKER} asked about asylum")})).unwrap();
+    let at = coach.edit_context();
+    coach
+        .store
+        .edit_record(Entity::Contact, contact, &summary, at)
+        .unwrap();
+    let pending = coach.store.pending_changes().unwrap();
+    let second_edit = pending
+        .iter()
+        .find(|c| c.value.contains(MARKER))
+        .unwrap()
+        .change_id;
+    server.erase_client(&team, *erased.as_uuid());
+
+    let report = coach.sync(server);
+    assert_eq!(
+        report.rejected,
+        pending.len() as u64 - 1,
+        "every change of the contact sent: {report:?}"
+    );
+    assert_eq!(coach.store.pending_count().unwrap(), 0);
+    assert!(
+        !server
+            .pushed_bases
+            .lock()
+            .unwrap()
+            .contains_key(&second_edit),
+        "the second summary edit never left the laptop"
+    );
+    coach.sync(server);
+    lead.sync(server);
+    for (name, device) in [("coach", &coach), ("lead", &lead)] {
+        assert!(
+            device
+                .store
+                .record(Entity::Contact, contact)
+                .unwrap()
+                .is_none(),
+            "{name}"
+        );
+        assert_eq!(
+            device.store.tables_containing(MARKER).unwrap(),
+            Vec::<String>::new(),
+            "{name}"
+        );
+    }
+}

@@ -3,7 +3,7 @@
 
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
 
-export type ErrorKind = "validation" | "not_found" | "keyring_unavailable" | "store_unreadable" | "update_required" | "locked" | "not_signed_in" | "wrong_password" | "locked_out" | "offline" | "needs_connection" | "not_allowed" | "conflict_not_open" | "changed_meanwhile" | "server" | "sign_in_mismatch" | "device_revoked" | "device_not_recognised" | "invalid_provisioning" | "disk_full" | "store" | "file_not_saved" | "not_on_server" | "updates_off" | "update_unverified" | "update_failed";
+export type ErrorKind = "validation" | "not_found" | "keyring_unavailable" | "store_unreadable" | "update_required" | "locked" | "not_signed_in" | "wrong_password" | "locked_out" | "offline" | "needs_connection" | "not_allowed" | "conflict_not_open" | "changed_meanwhile" | "server" | "wrong_server_address" | "sign_in_mismatch" | "device_revoked" | "device_not_recognised" | "invalid_provisioning" | "disk_full" | "store" | "file_not_saved" | "not_on_server" | "updates_off" | "update_unverified" | "update_failed";
 
 export type Rule = { "rule": "required" } | { "rule": "empty" } | { "rule": "too_long", 
 /**
