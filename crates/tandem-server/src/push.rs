@@ -19,11 +19,15 @@ use crate::store::privacy::linked_record;
 /// A writer's HLC more than this far ahead of the server's clock marks a clock-skewed write.
 pub const CLOCK_SKEW_MS: u64 = 5 * 60 * 1000;
 
-/// A change whose HLC is more than this far ahead of the server's clock is refused: a day
-/// and an hour, the drift a device's own clock follows a remote one by
-/// ([`tandem_domain::DEFAULT_MAX_DRIFT_MS`]). Stored, such an HLC would win every later lww
-/// comparison of its field (a colleague's edits silently losing for days, or for good), and
-/// the server's own HLCs, made after every HLC involved, would be dragged along with it.
+/// How far ahead of the server's clock a change's HLC is taken at its word: a day and an hour,
+/// the drift a device's own clock follows a remote one by
+/// ([`tandem_domain::DEFAULT_MAX_DRIFT_MS`]). An HLC further ahead (a laptop whose date is set
+/// days wrong, or a crafted `9999999999999-99999-x`) is stored as this far ahead and no further
+/// ([`bounded_hlc`]): taken at its word it would win every later lww comparison of its field
+/// (a colleague's concurrent edits silently losing for days, or for good), and the server's own
+/// HLCs, made after every HLC involved, would be dragged along with it. It is not refused:
+/// skew never blocks sync (DESIGN.md), and a laptop's HLC never goes back, so a refused laptop
+/// would stay refused after its clock was set right, until real time caught up.
 pub const MAX_CLOCK_AHEAD_MS: u64 = tandem_domain::DEFAULT_MAX_DRIFT_MS;
 
 /// A change that passed validation.
@@ -137,7 +141,8 @@ impl PreparedChange {
 
 /// Validates one wire change with the domain's rules. `author_id` must be the signed-in
 /// user: a device cannot write in someone else's name. `received_ms` is the server's clock
-/// when the push arrived: an HLC more than [`MAX_CLOCK_AHEAD_MS`] ahead of it is refused.
+/// when the push arrived: an HLC more than [`MAX_CLOCK_AHEAD_MS`] ahead of it is taken as that
+/// far ahead.
 pub fn prepare_change(
     change: &ChangeIn,
     author_id: Uuid,
@@ -179,18 +184,7 @@ pub fn prepare_change(
             );
         }
     };
-    if let Some(ahead_ms) = clock_too_far_ahead(&hlc, received_ms) {
-        return invalid(
-            RejectCode::InvalidChange,
-            format!(
-                "{}: the device's clock is {} hours ahead of the server's (more than {} is \
-                 refused); set the laptop's date and time right, then retry",
-                change.field,
-                ahead_ms / 3_600_000,
-                MAX_CLOCK_AHEAD_MS / 3_600_000
-            ),
-        );
-    }
+    let hlc = bounded_hlc(hlc, received_ms);
     if change.author_id != author_id {
         return invalid(
             RejectCode::InvalidChange,
@@ -580,12 +574,17 @@ pub fn decide(
     }
 }
 
-/// How far `hlc` is ahead of the server's clock at `received_ms`, when that is more than
-/// [`MAX_CLOCK_AHEAD_MS`] (see there).
-pub fn clock_too_far_ahead(hlc: &Hlc, received_ms: i64) -> Option<u64> {
-    let received = u64::try_from(received_ms).unwrap_or(0);
-    let ahead_ms = hlc.physical_ms().saturating_sub(received);
-    (ahead_ms > MAX_CLOCK_AHEAD_MS).then_some(ahead_ms)
+/// `hlc`, or, when it is more than [`MAX_CLOCK_AHEAD_MS`] ahead of the server's clock at
+/// `received_ms`, the HLC that far ahead with the writer's counter and node (see there). Such
+/// a write still counts as clock-skewed ([`is_clock_skewed`]), so its conflicts say so.
+pub fn bounded_hlc(hlc: Hlc, received_ms: i64) -> Hlc {
+    let limit = u64::try_from(received_ms)
+        .unwrap_or(0)
+        .saturating_add(MAX_CLOCK_AHEAD_MS);
+    if hlc.physical_ms() <= limit {
+        return hlc;
+    }
+    Hlc::new(limit, hlc.logical(), hlc.node()).unwrap_or(hlc)
 }
 
 /// Whether a write's clock ran more than five minutes ahead of the server when it arrived.
@@ -897,29 +896,34 @@ mod tests {
     }
 
     #[test]
-    fn a_clock_more_than_25_hours_ahead_of_the_server_is_refused_naming_the_field() {
+    fn a_clock_more_than_25_hours_ahead_of_the_server_is_taken_as_25_hours_ahead() {
         let hour = 3_600_000;
-        let at = |ms: i64| Hlc::new(ms as u64, 0, "d").unwrap().to_string();
-        for (hlc, refused) in [
-            (at(NOW_MS), false),
-            (at(NOW_MS - 30 * 24 * hour), false),
-            (at(NOW_MS + 25 * hour), false),
-            (at(NOW_MS + 25 * hour + 1), true),
-            ("9999999999999-99999-x".to_owned(), true),
+        let at = |ms: i64| Hlc::new(ms as u64, 7, "d").unwrap().to_string();
+        let limit = at(NOW_MS + 25 * hour);
+        for (sent, stored) in [
+            (at(NOW_MS), at(NOW_MS)),
+            (at(NOW_MS - 30 * 24 * hour), at(NOW_MS - 30 * 24 * hour)),
+            (limit.clone(), limit.clone()),
+            (at(NOW_MS + 25 * hour + 1), limit.clone()),
+            (at(NOW_MS + 40 * 24 * hour), limit.clone()),
+            (
+                "9999999999999-99999-x".to_owned(),
+                Hlc::new((NOW_MS + 25 * hour) as u64, 99_999, "x")
+                    .unwrap()
+                    .to_string(),
+            ),
         ] {
-            let c = change("nickname", json!("Ami"), 0, &hlc);
+            let c = change("nickname", json!("Ami"), 0, &sent);
             match prepare_change(&c, Uuid::from_u128(3), ctx(), NOW_MS) {
-                PreparedChange::Invalid { refusal, .. } => {
-                    assert!(refused, "{hlc}: {refusal:?}");
-                    assert_eq!(refusal.code, RejectCode::InvalidChange);
-                    assert!(
-                        refusal
-                            .reason
-                            .starts_with("nickname: the device's clock is"),
-                        "{refusal:?}"
+                PreparedChange::Valid(valid) => {
+                    assert_eq!(valid.hlc.to_string(), stored, "{sent}");
+                    assert_eq!(
+                        is_clock_skewed(&valid.hlc, NOW_MS),
+                        sent != at(NOW_MS) && sent != at(NOW_MS - 30 * 24 * hour),
+                        "{sent}"
                     );
                 }
-                PreparedChange::Valid(_) => assert!(!refused, "{hlc} accepted"),
+                PreparedChange::Invalid { refusal, .. } => panic!("{sent}: {refusal:?}"),
             }
         }
     }
