@@ -21,8 +21,9 @@ use crate::ServerError;
 use crate::audit::{AuditAction, AuditActor, GENESIS_HASH, NewAuditEntry, StoredAuditEntry};
 use crate::clock::{from_ms, to_ms};
 use crate::push::ValidChange;
+use crate::retention::last_activity;
 use crate::store::privacy::{
-    AuditFilter, ErasureRequest, PrivacyStore, RetentionFacts, erased_refusal,
+    AuditFilter, ErasureReason, ErasureRequest, PrivacyStore, RetentionFacts, erased_refusal,
     erasure_audit_entries, linked_record,
 };
 
@@ -166,6 +167,42 @@ async fn client_in_scope(
     }
 }
 
+/// One client's retention facts, read in the caller's transaction (the queries of
+/// `retention_facts`, for one client).
+async fn client_retention_facts(
+    tx: &Transaction<'_>,
+    client_id: Uuid,
+) -> Result<RetentionFacts, ServerError> {
+    let last_change_ms: i64 = tx
+        .query_one(
+            "SELECT COALESCE(MAX(recorded_ms), 0) FROM field_state WHERE record_id = $1",
+            &[&client_id],
+        )
+        .await?
+        .try_get(0)?;
+    let link = serde_json::Value::String(client_id.to_string()).to_string();
+    let contacts = tx
+        .query(
+            "SELECT occurred.value, MAX(f.recorded_ms) FROM field_state link
+             JOIN records r ON r.record_id = link.record_id AND r.entity = 'contact'
+             LEFT JOIN field_state occurred
+                 ON occurred.record_id = link.record_id AND occurred.field = 'occurred_at'
+             JOIN field_state f ON f.record_id = link.record_id
+             WHERE link.field = 'client_id' AND link.value = $1
+             GROUP BY link.record_id, occurred.value",
+            &[&link],
+        )
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect::<Result<Vec<_>, ServerError>>()?;
+    Ok(RetentionFacts {
+        client_id,
+        last_change_ms,
+        contacts,
+    })
+}
+
 async fn current_fields(
     tx: &Transaction<'_>,
     record_id: Uuid,
@@ -240,7 +277,20 @@ impl PrivacyStore for PostgresStore {
         // Each record with the client asked for whose erasure reaches it.
         let mut queue = Vec::new();
         for client_id in &request.clients {
-            client_in_scope(&tx, *client_id, request.team_id).await?;
+            if let ErasureReason::Retention { cutoff } = request.reason {
+                // Judged again under the seq lock, which every push takes: a client met
+                // again since the facts were read stays, and so does its new contact.
+                let is_client = record_owner(&tx, *client_id)
+                    .await?
+                    .is_some_and(|(entity, _)| entity == "client");
+                if !is_client
+                    || last_activity(&client_retention_facts(&tx, *client_id).await?) >= cutoff
+                {
+                    continue;
+                }
+            } else {
+                client_in_scope(&tx, *client_id, request.team_id).await?;
+            }
             queue.push((*client_id, *client_id));
         }
         let now_ms = to_ms(request.now);

@@ -25,8 +25,14 @@ use crate::store::PushContext;
 pub enum ErasureReason {
     /// A subject's request, by a team lead or an operator: one `erase` entry per client.
     Request,
-    /// The retention period passed: one `purge` entry with the count and the record ids.
-    Retention,
+    /// The retention period passed: one `purge` entry per team with the count and the
+    /// record ids. The clients were found due by facts read before the erasure; the erasure
+    /// judges each again in its own transaction and leaves those last active at or after
+    /// `cutoff` by then (a contact pushed in between), or erased meanwhile.
+    Retention {
+        /// Clients last active before this are due.
+        cutoff: DateTime<Utc>,
+    },
 }
 
 /// What to erase.
@@ -75,8 +81,9 @@ pub trait PrivacyStore {
     /// Erases the clients and everything linked to them (see the module comment). A client
     /// that does not exist, or not in `team_id`, is [`ServerError::UnknownRecord`], and one
     /// that a record of another team than `team_id` links to is
-    /// [`ServerError::LinkedFromOtherTeam`]; then nothing is erased. Returns every record
-    /// removed.
+    /// [`ServerError::LinkedFromOtherTeam`]; then nothing is erased. For retention a client
+    /// that is gone, or no longer due by the facts read in the erasure's transaction, is
+    /// left out instead (see [`ErasureReason::Retention`]). Returns every record removed.
     async fn erase_clients(&self, request: ErasureRequest)
     -> Result<Vec<PulledPurge>, ServerError>;
 
@@ -153,7 +160,7 @@ pub(crate) fn erasure_audit_entries(
                 ))
             })
             .collect(),
-        ErasureReason::Retention => teams
+        ErasureReason::Retention { .. } => teams
             .into_iter()
             .map(|team| {
                 let records: Vec<&PulledPurge> = erased

@@ -17,8 +17,9 @@ use crate::ServerError;
 use crate::audit::{AuditAction, AuditActor, GENESIS_HASH, NewAuditEntry, StoredAuditEntry};
 use crate::clock::{from_ms, to_ms};
 use crate::push::ValidChange;
+use crate::retention::last_activity;
 use crate::store::privacy::{
-    AuditFilter, ErasureRequest, PrivacyStore, RetentionFacts, erased_refusal,
+    AuditFilter, ErasureReason, ErasureRequest, PrivacyStore, RetentionFacts, erased_refusal,
     erasure_audit_entries, linked_record,
 };
 
@@ -117,6 +118,39 @@ fn client_in_scope(
     }
 }
 
+/// One client's retention facts, read in the caller's transaction (the queries of
+/// `retention_facts`, for one client).
+fn client_retention_facts(
+    conn: &Connection,
+    client_id: Uuid,
+) -> Result<RetentionFacts, ServerError> {
+    let id = client_id.to_string();
+    let last_change_ms = conn.query_row(
+        "SELECT COALESCE(MAX(recorded_ms), 0) FROM field_state WHERE record_id = ?1",
+        [&id],
+        |row| row.get::<_, i64>(0),
+    )?;
+    let mut contacts = conn.prepare(
+        "SELECT occurred.value, MAX(f.recorded_ms) FROM field_state link
+         JOIN records r ON r.record_id = link.record_id AND r.entity = 'contact'
+         LEFT JOIN field_state occurred
+             ON occurred.record_id = link.record_id AND occurred.field = 'occurred_at'
+         JOIN field_state f ON f.record_id = link.record_id
+         WHERE link.field = 'client_id' AND link.value = ?1 GROUP BY link.record_id",
+    )?;
+    let link = serde_json::Value::String(id).to_string();
+    let contacts = contacts
+        .query_map([link], |row| {
+            Ok((row.get::<_, Option<String>>(0)?, row.get::<_, i64>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RetentionFacts {
+        client_id,
+        last_change_ms,
+        contacts,
+    })
+}
+
 fn erase_blocking(
     conn: &mut Connection,
     request: &ErasureRequest,
@@ -125,7 +159,17 @@ fn erase_blocking(
     // Each record with the client asked for whose erasure reaches it.
     let mut queue = Vec::new();
     for client in &request.clients {
-        client_in_scope(&tx, *client, request.team_id)?;
+        if let ErasureReason::Retention { cutoff } = request.reason {
+            // Judged again on what the transaction sees: a client met again since the facts
+            // were read stays, and so does its new contact.
+            let still_due = record_owner(&tx, *client)?.is_some_and(|(e, _)| e == "client")
+                && last_activity(&client_retention_facts(&tx, *client)?) < cutoff;
+            if !still_due {
+                continue;
+            }
+        } else {
+            client_in_scope(&tx, *client, request.team_id)?;
+        }
         queue.push((*client, *client));
     }
     let now_ms = to_ms(request.now);
