@@ -24,7 +24,7 @@ use crate::push::ValidChange;
 use crate::retention::last_activity;
 use crate::store::privacy::{
     AuditFilter, ErasureReason, ErasureRequest, PrivacyStore, RetentionFacts, erased_refusal,
-    erasure_audit_entries, linked_record,
+    erasure_audit_entries, export_audit_detail, linked_record,
 };
 
 /// Refuses a change to an erased record, or one that links a record to an erased one;
@@ -201,6 +201,43 @@ async fn client_retention_facts(
         last_change_ms,
         contacts,
     })
+}
+
+/// The team's records an export of `client_id` gives besides the client itself: the clients
+/// merged into it (directly, or into one of them) and the contacts of all of these, each
+/// in id order. A record of another team that names one of them is that team's, which this
+/// team may not read.
+async fn exported_records(
+    tx: &Transaction<'_>,
+    client_id: Uuid,
+    team_id: Uuid,
+) -> Result<(Vec<Uuid>, Vec<Uuid>), ServerError> {
+    let (mut merged, mut contacts) = (Vec::new(), Vec::new());
+    let mut queue = vec![client_id];
+    while let Some(record_id) = queue.pop() {
+        for linked in linking_records(tx, record_id).await? {
+            match record_owner(tx, linked).await? {
+                Some((entity, team))
+                    if team == team_id && entity == "contact" && !contacts.contains(&linked) =>
+                {
+                    contacts.push(linked);
+                }
+                Some((entity, team))
+                    if team == team_id
+                        && entity == "client"
+                        && linked != client_id
+                        && !merged.contains(&linked) =>
+                {
+                    merged.push(linked);
+                    queue.push(linked);
+                }
+                _ => {}
+            }
+        }
+    }
+    merged.sort_unstable();
+    contacts.sort_unstable();
+    Ok((merged, contacts))
 }
 
 async fn current_fields(
@@ -429,19 +466,13 @@ impl PrivacyStore for PostgresStore {
             .start()
             .await?;
         client_in_scope(&tx, client_id, Some(team_id)).await?;
-        let mut contact_ids = Vec::new();
-        // The team's contacts only: a contact of another team naming the client is that
-        // team's record, which this team may not read.
-        for record in linking_records(&tx, client_id).await? {
-            if record_owner(&tx, record)
-                .await?
-                .is_some_and(|(entity, team)| entity == "contact" && team == team_id)
-            {
-                contact_ids.push(record);
-            }
-        }
-        contact_ids.sort_unstable();
+        let (merged_ids, contact_ids) = exported_records(&tx, client_id, team_id).await?;
         let mut all_history = history(&tx, "client", client_id).await?;
+        let mut merged_clients = Vec::new();
+        for id in &merged_ids {
+            all_history.extend(history(&tx, "client", *id).await?);
+            merged_clients.push(current_fields(&tx, *id).await?);
+        }
         let mut contacts = Vec::new();
         for id in &contact_ids {
             all_history.extend(history(&tx, "contact", *id).await?);
@@ -452,6 +483,7 @@ impl PrivacyStore for PostgresStore {
             client_id,
             exported_at: now,
             client: current_fields(&tx, client_id).await?,
+            merged_clients,
             contacts,
             history: all_history,
         };
@@ -474,11 +506,7 @@ impl PrivacyStore for PostgresStore {
                 team_id: Some(team_id),
                 entity: Some("client".to_owned()),
                 record_id: Some(client_id),
-                detail: format!(
-                    "contacts={} history={}",
-                    export.contacts.len(),
-                    export.history.len()
-                ),
+                detail: export_audit_detail(&export),
             },
         )
         .await?;

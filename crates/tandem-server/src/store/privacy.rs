@@ -90,8 +90,10 @@ pub trait PrivacyStore {
     /// Every client, with what retention needs to decide about it.
     async fn retention_facts(&self) -> Result<Vec<RetentionFacts>, ServerError>;
 
-    /// One client's data for a subject-access request, read in one snapshot (only the team's
-    /// records: a contact of another team naming the client is left out), and its `export`
+    /// One client's data for a subject-access request, read in one snapshot: the client, the
+    /// duplicates merged into it (as erasure follows them), the contacts of all of them and
+    /// their history (only the team's records: a record of another team naming one of them
+    /// is left out), and its `export`
     /// audit entry, committed before the export is returned (SQLite: in the same
     /// transaction; PostgreSQL: the reads in a REPEATABLE READ READ ONLY transaction, the
     /// entry after it). [`ServerError::UnknownRecord`] when it is not a client of `team_id`.
@@ -182,6 +184,16 @@ pub(crate) fn erasure_audit_entries(
             })
             .collect(),
     }
+}
+
+/// The detail of an `export` audit entry: counts, no value.
+pub(crate) fn export_audit_detail(export: &ClientExport) -> String {
+    format!(
+        "merged_clients={} contacts={} history={}",
+        export.merged_clients.len(),
+        export.contacts.len(),
+        export.history.len()
+    )
 }
 
 /// The `change` audit entries of a push: one per record written, naming its fields.

@@ -20,7 +20,7 @@ use crate::push::ValidChange;
 use crate::retention::last_activity;
 use crate::store::privacy::{
     AuditFilter, ErasureReason, ErasureRequest, PrivacyStore, RetentionFacts, erased_refusal,
-    erasure_audit_entries, linked_record,
+    erasure_audit_entries, export_audit_detail, linked_record,
 };
 
 fn is_erased(conn: &Connection, record_id: Uuid) -> Result<bool, ServerError> {
@@ -295,6 +295,43 @@ fn history(
     .collect()
 }
 
+/// The team's records an export of `client_id` gives besides the client itself: the clients
+/// merged into it (directly, or into one of them) and the contacts of all of these, each
+/// in id order. A record of another team that names one of them is that team's, which this
+/// team may not read.
+fn exported_records(
+    conn: &Connection,
+    client_id: Uuid,
+    team_id: Uuid,
+) -> Result<(Vec<Uuid>, Vec<Uuid>), ServerError> {
+    let (mut merged, mut contacts) = (Vec::new(), Vec::new());
+    let mut queue = vec![client_id];
+    while let Some(record_id) = queue.pop() {
+        for linked in linking_records(conn, record_id)? {
+            match record_owner(conn, linked)? {
+                Some((entity, team))
+                    if team == team_id && entity == "contact" && !contacts.contains(&linked) =>
+                {
+                    contacts.push(linked);
+                }
+                Some((entity, team))
+                    if team == team_id
+                        && entity == "client"
+                        && linked != client_id
+                        && !merged.contains(&linked) =>
+                {
+                    merged.push(linked);
+                    queue.push(linked);
+                }
+                _ => {}
+            }
+        }
+    }
+    merged.sort_unstable();
+    contacts.sort_unstable();
+    Ok((merged, contacts))
+}
+
 fn export_blocking(
     conn: &mut Connection,
     team_id: Uuid,
@@ -304,32 +341,24 @@ fn export_blocking(
 ) -> Result<ClientExport, ServerError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     client_in_scope(&tx, client_id, Some(team_id))?;
-    // The team's contacts only: a contact of another team naming the client is that team's
-    // record, which this team may not read.
-    let mut contact_ids = Vec::new();
-    for record in linking_records(&tx, client_id)? {
-        if record_owner(&tx, record)?
-            .is_some_and(|(entity, team)| entity == "contact" && team == team_id)
-        {
-            contact_ids.push(record);
-        }
-    }
-    contact_ids.sort_unstable();
+    let (merged_ids, contact_ids) = exported_records(&tx, client_id, team_id)?;
     let mut records = vec![("client", client_id)];
+    records.extend(merged_ids.iter().map(|id| ("client", *id)));
     records.extend(contact_ids.iter().map(|id| ("contact", *id)));
     let mut all_history = Vec::new();
     for (entity, record_id) in &records {
         all_history.extend(history(&tx, entity, *record_id)?);
     }
     all_history.sort_by_key(|value| value.seq);
+    let fields_of = |ids: &[Uuid]| -> Result<Vec<_>, ServerError> {
+        ids.iter().map(|id| current_fields(&tx, *id)).collect()
+    };
     let export = ClientExport {
         client_id,
         exported_at: now,
         client: current_fields(&tx, client_id)?,
-        contacts: contact_ids
-            .iter()
-            .map(|id| current_fields(&tx, *id))
-            .collect::<Result<_, _>>()?,
+        merged_clients: fields_of(&merged_ids)?,
+        contacts: fields_of(&contact_ids)?,
         history: all_history,
     };
     append_audit(
@@ -341,11 +370,7 @@ fn export_blocking(
             team_id: Some(team_id),
             entity: Some("client".to_owned()),
             record_id: Some(client_id),
-            detail: format!(
-                "contacts={} history={}",
-                export.contacts.len(),
-                export.history.len()
-            ),
+            detail: export_audit_detail(&export),
         },
     )?;
     tx.commit()?;

@@ -555,3 +555,93 @@ async fn a_merge_and_its_undo_are_in_the_audit_log_of_every_record_they_touch(ba
         walker.check(entry).unwrap();
     }
 }
+
+both_backends!(the_access_export_of_a_client_gives_the_duplicates_merged_into_it);
+async fn the_access_export_of_a_client_gives_the_duplicates_merged_into_it(backend: Backend) {
+    let server = start(backend).await;
+    let coach = server.login("coach_a").await;
+    let lead = server.login("lead_n").await;
+    let (kept, _) = create_client(&server, &coach, &[("given_name", json!("Olga"))]).await;
+    let (first, _) = create_client(&server, &coach, &[("given_name", json!("Ольга"))]).await;
+    let (second, _) = create_client(
+        &server,
+        &coach,
+        &[
+            ("given_name", json!("Olgamergedqx")),
+            ("phone", json!("+358401234567")),
+        ],
+    )
+    .await;
+    let (visit, _) = create_contact(&server, &coach, second).await;
+    // A chain: the second duplicate into the first, then the first into the client kept.
+    for (survivor, duplicate) in [(first, second), (kept, first)] {
+        let reply = merge(&server, &lead, survivor, duplicate).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+
+    let reply = server
+        .request(
+            Method::GET,
+            &format!("/v1/clients/{kept}/export"),
+            Some(&lead.token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let export: tandem_protocol::ClientExport = reply.json();
+    let mut expected = vec![first, second];
+    expected.sort_unstable();
+    let merged: Vec<Uuid> = export
+        .merged_clients
+        .iter()
+        .map(|c| Uuid::parse_str(c["record_id"].as_str().unwrap()).unwrap())
+        .collect();
+    assert_eq!(merged, expected, "both duplicates, through the chain");
+    let second_fields = export
+        .merged_clients
+        .iter()
+        .find(|c| c["record_id"] == json!(second.to_string()))
+        .unwrap();
+    assert_eq!(second_fields["given_name"], json!("Olgamergedqx"));
+    assert_eq!(second_fields["phone"], json!("+358401234567"));
+    assert_eq!(second_fields["merged_into"], json!(first.to_string()));
+    let contacts: Vec<&Value> = export.contacts.iter().map(|c| &c["record_id"]).collect();
+    assert_eq!(contacts, [&json!(visit.to_string())]);
+    // Every value of the duplicates is in the history, the merge's writes included.
+    for (record, field) in [
+        (first, "given_name"),
+        (first, "merged_into"),
+        (second, "given_name"),
+        (second, "phone"),
+        (second, "merged_into"),
+    ] {
+        assert!(
+            export
+                .history
+                .iter()
+                .any(|v| v.record_id == record && v.field == field && v.entity == "client"),
+            "{record} {field}"
+        );
+    }
+    assert!(export.history.windows(2).all(|w| w[0].seq < w[1].seq));
+
+    let text = server
+        .http
+        .get(format!("{}/v1/clients/{kept}/export", server.base))
+        .bearer_auth(&lead.token)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(&format!("current,client,{second},given_name,Olgamergedqx,")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("history,client,{first},given_name,Ольга,")),
+        "{text}"
+    );
+}
