@@ -447,7 +447,8 @@ pub struct AuditEntry {
     pub at: DateTime<Utc>,
     /// `user:<id> device:<id>`, `operator` (a server admin command) or `system`.
     pub actor: String,
-    /// `login`, `read`, `change`, `resolve`, `merge`, `undo_merge`, `export`, `erase`, `purge`, ...
+    /// `login`, `read`, `change`, `resolve`, `merge`, `undo_merge`, `dismiss_duplicate`,
+    /// `export`, `erase`, `purge`, ...
     pub action: String,
     /// The team whose record it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]

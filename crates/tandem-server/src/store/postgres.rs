@@ -74,7 +74,8 @@ use crate::push::{
     consent_gate_write, decide, is_clock_skewed, is_concurrent, server_hlc,
 };
 use crate::store::privacy::{
-    change_audit_entries, linked_record, merge_audit_entries, resolve_audit_entry,
+    change_audit_entries, dismiss_audit_entries, linked_record, merge_audit_entries,
+    resolve_audit_entry,
 };
 
 /// The migrations, in order; the table `tandem_schema_migrations` records which have run.
@@ -2209,10 +2210,16 @@ impl ServerStore for PostgresStore {
         now: DateTime<Utc>,
     ) -> Result<(), ServerError> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        // READ COMMITTED like every audit writer: the chain's last entry is read after the
+        // audit lock is taken.
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::ReadCommitted)
+            .start()
+            .await?;
         require_client(&tx, team_id, pair.0).await?;
         require_client(&tx, team_id, pair.1).await?;
-        execute(
+        let inserted = execute(
             &tx,
             "INSERT INTO duplicate_dismissals (team_id, first_id, second_id, dismissed_by,
                  dismissed_ms)
@@ -2220,6 +2227,14 @@ impl ServerStore for PostgresStore {
             &[&team_id, &pair.0, &pair.1, &dismissed_by, &to_ms(now)],
         )
         .await?;
+        // A repeated dismissal changes nothing, so it adds no entry either.
+        if inserted > 0 {
+            privacy::append_audits(
+                &tx,
+                &dismiss_audit_entries(team_id, pair, dismissed_by, now),
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -289,6 +289,29 @@ pub(crate) fn merge_audit_entries(
         .collect()
 }
 
+/// The audit entries of a dismissed duplicate pair: one for each of the two clients, so the
+/// log of either shows it, each naming both by id.
+pub(crate) fn dismiss_audit_entries(
+    team_id: Uuid,
+    pair: (Uuid, Uuid),
+    dismissed_by: Uuid,
+    now: DateTime<Utc>,
+) -> Vec<NewAuditEntry> {
+    let detail = format!("dismissed pair: first={} second={}", pair.0, pair.1);
+    [pair.0, pair.1]
+        .into_iter()
+        .map(|record_id| NewAuditEntry {
+            at: now,
+            actor: AuditActor::User(dismissed_by),
+            action: AuditAction::DismissDuplicate,
+            team_id: Some(team_id),
+            entity: Some("client".to_owned()),
+            record_id: Some(record_id),
+            detail: detail.clone(),
+        })
+        .collect()
+}
+
 /// Why a push change touching an erased record is refused.
 pub(crate) fn erased_refusal(field: &str) -> Refusal {
     Refusal::new(

@@ -645,3 +645,79 @@ async fn the_access_export_of_a_client_gives_the_duplicates_merged_into_it(backe
         "{text}"
     );
 }
+
+both_backends!(a_dismissed_pair_is_in_the_audit_log_of_both_clients);
+async fn a_dismissed_pair_is_in_the_audit_log_of_both_clients(backend: Backend) {
+    let server = start(backend).await;
+    let coach = server.login("coach_a").await;
+    let lead = server.login("lead_n").await;
+    let lead_s = server.login("lead_s").await;
+    let amina = [("given_name", json!("Amina")), ("birth_year", json!(1990))];
+    let (first, _) = create_client(&server, &coach, &amina).await;
+    let (second, _) = create_client(&server, &coach, &amina).await;
+    let server_ref = &server;
+    let dismiss = |token: String| async move {
+        server_ref
+            .request(
+                Method::POST,
+                "/v1/duplicates/dismiss",
+                Some(&token),
+                Some(json!({"first_id": second, "second_id": first})),
+            )
+            .await
+    };
+    let before = server.audit_len().await;
+    // Another team's lead is refused, and leaves no entry.
+    assert_eq!(
+        dismiss(lead_s.token.clone()).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(server.audit_len().await, before);
+
+    let reply = dismiss(lead.token.clone()).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    // Dismissed again (a lost answer): nothing changes, so nothing more is recorded.
+    assert_eq!(
+        dismiss(lead.token.clone()).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(server.audit_len().await, before + 2, "one entry per client");
+
+    for record in [first, second] {
+        let entries: Vec<_> = audit_about(&server, &lead, record)
+            .await
+            .into_iter()
+            .filter(|e| e.action == "dismiss_duplicate")
+            .collect();
+        assert_eq!(entries.len(), 1, "{record}: {entries:#?}");
+        let entry = &entries[0];
+        assert_eq!(entry.actor, format!("user:{}", lead.user_id));
+        assert_eq!(entry.at.timestamp_millis(), NOW_MS);
+        assert_eq!(entry.team_id, Some(server.team("north")));
+        assert_eq!(entry.entity.as_deref(), Some("client"));
+        for id in [first, second] {
+            assert!(entry.detail.contains(&id.to_string()), "{id}: {entry:?}");
+        }
+        assert!(!entry.detail.contains("Amina"));
+        assert!(
+            audit_about(&server, &lead_s, record)
+                .await
+                .iter()
+                .all(|e| e.action != "dismiss_duplicate")
+        );
+    }
+    let entries = server
+        .store
+        .audit_entries(tandem_server::store::AuditFilter {
+            after: 0,
+            limit: 1000,
+            team_id: None,
+            record_id: None,
+        })
+        .await
+        .unwrap();
+    let mut walker = tandem_server::audit::ChainWalker::default();
+    for entry in &entries {
+        walker.check(entry).unwrap();
+    }
+}
