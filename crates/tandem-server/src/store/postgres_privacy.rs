@@ -23,8 +23,8 @@ use crate::clock::{from_ms, to_ms};
 use crate::push::ValidChange;
 use crate::retention::last_activity;
 use crate::store::privacy::{
-    AuditFilter, ErasureReason, ErasureRequest, PrivacyStore, RetentionFacts, erased_refusal,
-    erasure_audit_entries, export_audit_detail, linked_record,
+    AuditFilter, ErasedRecord, ErasureReason, ErasureRequest, PrivacyStore, RetentionFacts,
+    erased_refusal, erasure_audit_entries, export_audit_detail, linked_record,
 };
 
 /// Refuses a change to an erased record, or one that links a record to an erased one;
@@ -334,9 +334,9 @@ impl PrivacyStore for PostgresStore {
         // Taken before anything is deleted: the erased rows may hold the largest seqs, and
         // a purge must come after every seq a device may have pulled.
         let mut purge_seq = next_seq(&tx).await?;
-        let mut erased: Vec<(Uuid, PulledPurge)> = Vec::new();
+        let mut erased: Vec<ErasedRecord> = Vec::new();
         while let Some((record_id, asked)) = queue.pop() {
-            if erased.iter().any(|(_, p)| p.record_id == record_id) {
+            if erased.iter().any(|r| r.purge.record_id == record_id) {
                 continue;
             }
             let Some((entity, team)) = record_owner(&tx, record_id).await? else {
@@ -381,19 +381,20 @@ impl PrivacyStore for PostgresStore {
                 &[&purge_seq, &team, &entity, &record_id, &now_ms],
             )
             .await?;
-            erased.push((
-                team,
-                PulledPurge {
+            erased.push(ErasedRecord {
+                team_id: team,
+                asked,
+                purge: PulledPurge {
                     seq: seq(purge_seq),
                     entity,
                     record_id,
                 },
-            ));
+            });
             purge_seq += 1;
         }
         append_audits(&tx, &erasure_audit_entries(&request, &erased)).await?;
         tx.commit().await?;
-        let mut records: Vec<PulledPurge> = erased.into_iter().map(|(_, p)| p).collect();
+        let mut records: Vec<PulledPurge> = erased.into_iter().map(|r| r.purge).collect();
         records.sort_by_key(|p| p.seq);
         Ok(records)
     }

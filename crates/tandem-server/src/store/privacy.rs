@@ -118,12 +118,26 @@ pub trait PrivacyStore {
     async fn erased_records(&self, ids: Vec<Uuid>) -> Result<Vec<Uuid>, ServerError>;
 }
 
+/// A record an erasure removed.
+#[derive(Debug, Clone)]
+pub(crate) struct ErasedRecord {
+    /// The record's team.
+    pub team_id: Uuid,
+    /// The client asked for whose erasure reached it.
+    pub asked: Uuid,
+    /// Its purge row.
+    pub purge: PulledPurge,
+}
+
 /// The audit entries of an erasure, in the order they are appended: for a request one
-/// `erase` entry per client, for retention one `purge` entry per team; each names the
-/// records removed by id, and nothing else.
+/// `erase` entry per client and team touched, for retention one `purge` entry per team; each
+/// names by id the records of its own team removed, and nothing else. A team lead sees only
+/// the entries of the team (an erasure across teams by an admin or the operator reaches a
+/// contact of another team that names the client): the client's team gets the entry about
+/// the client, every other team one without a record, naming its own records only.
 pub(crate) fn erasure_audit_entries(
     request: &ErasureRequest,
-    erased: &[(Uuid, PulledPurge)],
+    erased: &[ErasedRecord],
 ) -> Vec<NewAuditEntry> {
     let list = |records: &[&PulledPurge]| {
         records
@@ -132,9 +146,12 @@ pub(crate) fn erasure_audit_entries(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let mut teams: Vec<Uuid> = erased.iter().map(|(team, _)| *team).collect();
-    teams.sort_unstable();
-    teams.dedup();
+    let teams_of = |records: &mut dyn Iterator<Item = &ErasedRecord>| {
+        let mut teams: Vec<Uuid> = records.map(|r| r.team_id).collect();
+        teams.sort_unstable();
+        teams.dedup();
+        teams
+    };
     let entry = |team: Uuid, action, record_id: Option<Uuid>, detail| NewAuditEntry {
         at: request.now,
         actor: request.actor,
@@ -148,27 +165,49 @@ pub(crate) fn erasure_audit_entries(
         ErasureReason::Request => request
             .clients
             .iter()
-            .filter_map(|client| {
-                let team = erased
+            .flat_map(|client| {
+                let reached: Vec<&ErasedRecord> =
+                    erased.iter().filter(|r| r.asked == *client).collect();
+                let Some(own_team) = reached
                     .iter()
-                    .find(|(_, p)| p.record_id == *client)
-                    .map(|(team, _)| *team)?;
-                let records: Vec<&PulledPurge> = erased.iter().map(|(_, p)| p).collect();
-                Some(entry(
-                    team,
-                    AuditAction::Erase,
-                    Some(*client),
-                    format!("records={}: {}", records.len(), list(&records)),
-                ))
+                    .find(|r| r.purge.record_id == *client)
+                    .map(|r| r.team_id)
+                else {
+                    return Vec::new();
+                };
+                let mut teams = teams_of(&mut reached.iter().copied());
+                // The client's own team first.
+                teams.sort_by_key(|team| *team != own_team);
+                teams
+                    .into_iter()
+                    .map(|team| {
+                        let records: Vec<&PulledPurge> = reached
+                            .iter()
+                            .filter(|r| r.team_id == team)
+                            .map(|r| &r.purge)
+                            .collect();
+                        let detail = format!("records={}: {}", records.len(), list(&records));
+                        if team == own_team {
+                            entry(team, AuditAction::Erase, Some(*client), detail)
+                        } else {
+                            entry(
+                                team,
+                                AuditAction::Erase,
+                                None,
+                                format!("{detail}; linked to a client of another team"),
+                            )
+                        }
+                    })
+                    .collect()
             })
             .collect(),
-        ErasureReason::Retention { .. } => teams
+        ErasureReason::Retention { .. } => teams_of(&mut erased.iter())
             .into_iter()
             .map(|team| {
                 let records: Vec<&PulledPurge> = erased
                     .iter()
-                    .filter(|(t, _)| *t == team)
-                    .map(|(_, p)| p)
+                    .filter(|r| r.team_id == team)
+                    .map(|r| &r.purge)
                     .collect();
                 let clients = records.iter().filter(|p| p.entity == "client").count();
                 entry(

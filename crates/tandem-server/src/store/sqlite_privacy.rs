@@ -19,8 +19,8 @@ use crate::clock::{from_ms, to_ms};
 use crate::push::ValidChange;
 use crate::retention::last_activity;
 use crate::store::privacy::{
-    AuditFilter, ErasureReason, ErasureRequest, PrivacyStore, RetentionFacts, erased_refusal,
-    erasure_audit_entries, export_audit_detail, linked_record,
+    AuditFilter, ErasedRecord, ErasureReason, ErasureRequest, PrivacyStore, RetentionFacts,
+    erased_refusal, erasure_audit_entries, export_audit_detail, linked_record,
 };
 
 fn is_erased(conn: &Connection, record_id: Uuid) -> Result<bool, ServerError> {
@@ -176,9 +176,9 @@ fn erase_blocking(
     // Taken before anything is deleted: the erased rows may hold the largest seqs, and a
     // purge must come after every seq a device may have pulled.
     let mut purge_seq = next_seq(&tx)?;
-    let mut erased: Vec<(Uuid, PulledPurge)> = Vec::new();
+    let mut erased: Vec<ErasedRecord> = Vec::new();
     while let Some((record_id, asked)) = queue.pop() {
-        if erased.iter().any(|(_, p)| p.record_id == record_id) {
+        if erased.iter().any(|r| r.purge.record_id == record_id) {
             continue;
         }
         let Some((entity, team)) = record_owner(&tx, record_id)? else {
@@ -216,14 +216,15 @@ fn erase_blocking(
              VALUES (?1, ?2, ?3, ?4, ?5)",
             params![purge_seq, team.to_string(), entity, id, now_ms],
         )?;
-        erased.push((
-            team,
-            PulledPurge {
+        erased.push(ErasedRecord {
+            team_id: team,
+            asked,
+            purge: PulledPurge {
                 seq: seq(purge_seq),
                 entity,
                 record_id,
             },
-        ));
+        });
         purge_seq += 1;
     }
     for entry in erasure_audit_entries(request, &erased) {
@@ -234,7 +235,7 @@ fn erase_blocking(
     // before, so it is copied back and truncated now. A reader of another instance can
     // keep the checkpoint from finishing; it then completes at the next one.
     conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-    let mut records: Vec<PulledPurge> = erased.into_iter().map(|(_, p)| p).collect();
+    let mut records: Vec<PulledPurge> = erased.into_iter().map(|r| r.purge).collect();
     records.sort_by_key(|p| p.seq);
     Ok(records)
 }

@@ -504,6 +504,76 @@ async fn a_team_leads_export_and_erasure_stay_inside_their_team(backend: Backend
     );
 }
 
+both_backends!(an_erasure_across_teams_gives_each_team_an_entry_naming_only_its_records);
+async fn an_erasure_across_teams_gives_each_team_an_entry_naming_only_its_records(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    let coach = server.login("coach_a").await;
+    let lead = server.login("lead_n").await;
+    let coach_s = server.login("coach_s").await;
+    let lead_s = server.login("lead_s").await;
+    let (client, _) = create_client(&server, &coach, &[("given_name", json!("Amina"))]).await;
+    let own = push_contact(&server, &coach, client, "north's meeting").await;
+    let foreign = push_contact(&server, &coach_s, client, "south's meeting").await;
+    // Another client of north, erased in the same request: its records are its own entry's.
+    let (other, _) = create_client(&server, &coach, &[("given_name", json!("Olga"))]).await;
+
+    server
+        .store
+        .erase_clients(tandem_server::store::ErasureRequest {
+            clients: vec![client, other],
+            team_id: None,
+            actor: AuditActor::Operator,
+            reason: tandem_server::store::ErasureReason::Request,
+            now: server.clock.now(),
+        })
+        .await
+        .unwrap();
+
+    let erase_entries = |device: &Device| {
+        let token = device.token.clone();
+        let server = &server;
+        async move {
+            let audit: AuditList = server
+                .request(Method::GET, "/v1/audit", Some(&token), None)
+                .await
+                .json();
+            audit
+                .entries
+                .into_iter()
+                .filter(|e| e.action == "erase")
+                .collect::<Vec<_>>()
+        }
+    };
+    // North: one entry per client asked, each naming that client's north records only.
+    let north = erase_entries(&lead).await;
+    assert_eq!(north.len(), 2, "{north:#?}");
+    let of_client = north.iter().find(|e| e.record_id == Some(client)).unwrap();
+    assert_eq!(of_client.actor, "operator");
+    assert!(of_client.detail.starts_with("records=2: "), "{of_client:?}");
+    for id in [client, own] {
+        assert!(of_client.detail.contains(&id.to_string()), "{of_client:?}");
+    }
+    for id in [foreign, other] {
+        assert!(!of_client.detail.contains(&id.to_string()), "{of_client:?}");
+    }
+    let of_other = north.iter().find(|e| e.record_id == Some(other)).unwrap();
+    assert_eq!(of_other.detail, format!("records=1: client {other}"));
+    // South: an entry of its own naming its contact, and no record of north.
+    let south = erase_entries(&lead_s).await;
+    assert_eq!(south.len(), 1, "{south:#?}");
+    let entry = &south[0];
+    assert_eq!(entry.team_id, Some(server.team("south")));
+    assert_eq!(entry.actor, "operator");
+    assert!(entry.detail.contains(&foreign.to_string()), "{entry:?}");
+    for id in [client, own, other] {
+        assert!(!entry.detail.contains(&id.to_string()), "{entry:?}");
+        assert_ne!(entry.record_id, Some(id), "{entry:?}");
+    }
+    audit_chain(&server).await;
+}
+
 both_backends!(a_value_a_spreadsheet_would_run_as_a_formula_is_exported_to_csv_as_text);
 async fn a_value_a_spreadsheet_would_run_as_a_formula_is_exported_to_csv_as_text(backend: Backend) {
     let server = start(backend).await;
