@@ -705,7 +705,7 @@ pub struct AuditEntryView {
     pub at: String,
     /// `user:<id> device:<id>`, `operator` or `system`.
     pub actor: String,
-    /// `login`, `read`, `change`, `resolve`, `merge`, `undo_merge`, `export`, `erase` or `purge`.
+    /// `login`, `read`, `change`, `resolve`, `merge`, `undo_merge`, `dismiss_duplicate`, `export`, `erase` or `purge`.
     pub action: String,
     /// `client` or `contact`, when about one record.
     pub entity: Option<String>,

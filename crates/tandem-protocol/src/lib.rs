@@ -425,9 +425,16 @@ pub struct ClientExport {
     pub exported_at: DateTime<Utc>,
     /// The client's current fields, by name.
     pub client: serde_json::Map<String, Value>,
-    /// Its contacts, each with `record_id` and its current fields.
+    /// The duplicates merged into the client (`merged_into` naming it, or naming another
+    /// of them), in id order, each with `record_id` and its current fields: the same person's
+    /// data, registered twice.
+    #[serde(default)]
+    pub merged_clients: Vec<serde_json::Map<String, Value>>,
+    /// Its contacts and the merged duplicates' (in id order), each with `record_id` and its
+    /// current fields.
     pub contacts: Vec<serde_json::Map<String, Value>>,
-    /// Every value the client and its contacts ever had, oldest first.
+    /// Every value the client, the merged duplicates and their contacts ever had, oldest
+    /// first.
     pub history: Vec<ExportedValue>,
 }
 
@@ -440,7 +447,8 @@ pub struct AuditEntry {
     pub at: DateTime<Utc>,
     /// `user:<id> device:<id>`, `operator` (a server admin command) or `system`.
     pub actor: String,
-    /// `login`, `read`, `change`, `resolve`, `merge`, `undo_merge`, `export`, `erase`, `purge`, ...
+    /// `login`, `read`, `change`, `resolve`, `merge`, `undo_merge`, `dismiss_duplicate`,
+    /// `export`, `erase`, `purge`, ...
     pub action: String,
     /// The team whose record it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]

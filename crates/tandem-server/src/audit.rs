@@ -39,6 +39,8 @@ pub enum AuditAction {
     Merge,
     /// A team lead undid a merge.
     UndoMerge,
+    /// A team lead dismissed a pair of clients proposed as duplicates.
+    DismissDuplicate,
 }
 
 impl AuditAction {
@@ -54,6 +56,7 @@ impl AuditAction {
             Self::Purge => "purge",
             Self::Merge => "merge",
             Self::UndoMerge => "undo_merge",
+            Self::DismissDuplicate => "dismiss_duplicate",
         }
     }
 }

@@ -158,6 +158,12 @@ pub fn export_csv(export: &ClientExport) -> String {
         out.push_str("\r\n");
     };
     let current = std::iter::once(("client", &export.client))
+        .chain(
+            export
+                .merged_clients
+                .iter()
+                .map(|client| ("client", client)),
+        )
         .chain(export.contacts.iter().map(|contact| ("contact", contact)));
     for (entity, fields) in current {
         let record_id = fields

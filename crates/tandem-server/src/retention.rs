@@ -69,10 +69,44 @@ pub fn expired_clients(facts: &[RetentionFacts], cutoff: DateTime<Utc>) -> Vec<U
 pub struct RetentionReport {
     /// Clients last active before this were due.
     pub cutoff: DateTime<Utc>,
-    /// The clients due.
+    /// The clients due: on a dry run as the facts read say, otherwise those purged (a client
+    /// met again before the purge's transaction is not due any more, and not named).
     pub expired_clients: Vec<Uuid>,
     /// Every record purged (none on a dry run).
     pub purged: Vec<PulledPurge>,
+}
+
+/// The clients last active before `cutoff`, as the store holds them now.
+pub async fn clients_due(
+    store: &dyn ServerStore,
+    cutoff: DateTime<Utc>,
+) -> Result<Vec<Uuid>, ServerError> {
+    Ok(expired_clients(&store.retention_facts().await?, cutoff))
+}
+
+/// Purges `clients` (found due by [`clients_due`]) in one erasure, and returns every record
+/// purged. The facts behind the list are older than the erasure: a client met again since
+/// (a new contact pushed in between) is judged again inside the erasure's transaction and
+/// kept.
+pub async fn purge_clients_due(
+    store: &dyn ServerStore,
+    clients: Vec<Uuid>,
+    cutoff: DateTime<Utc>,
+    actor: AuditActor,
+    now: DateTime<Utc>,
+) -> Result<Vec<PulledPurge>, ServerError> {
+    if clients.is_empty() {
+        return Ok(Vec::new());
+    }
+    store
+        .erase_clients(ErasureRequest {
+            clients,
+            team_id: None,
+            actor,
+            reason: ErasureReason::Retention { cutoff },
+            now,
+        })
+        .await
 }
 
 /// Finds the clients due and, unless `dry_run`, purges them in one erasure.
@@ -84,19 +118,13 @@ pub async fn run_retention(
     dry_run: bool,
 ) -> Result<RetentionReport, ServerError> {
     let cutoff = policy.cutoff(now);
-    let expired = expired_clients(&store.retention_facts().await?, cutoff);
-    let purged = if dry_run || expired.is_empty() {
+    let mut expired = clients_due(store, cutoff).await?;
+    let purged = if dry_run {
         Vec::new()
     } else {
-        store
-            .erase_clients(ErasureRequest {
-                clients: expired.clone(),
-                team_id: None,
-                actor,
-                reason: ErasureReason::Retention,
-                now,
-            })
-            .await?
+        let purged = purge_clients_due(store, expired.clone(), cutoff, actor, now).await?;
+        expired.retain(|client| purged.iter().any(|p| p.record_id == *client));
+        purged
     };
     Ok(RetentionReport {
         cutoff,

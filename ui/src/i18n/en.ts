@@ -529,4 +529,5 @@ export const en: Messages = {
   'audit.action.purge': 'Purged (retention)',
   'audit.action.merge': 'Merged duplicates',
   'audit.action.undo_merge': 'Undid a merge',
+  'audit.action.dismiss_duplicate': 'Marked not the same person',
 };

@@ -529,4 +529,5 @@ export const fi: Messages = {
   'audit.action.purge': 'Siivottu (säilytysaika)',
   'audit.action.merge': 'Yhdisti kaksoiskappaleet',
   'audit.action.undo_merge': 'Perui yhdistämisen',
+  'audit.action.dismiss_duplicate': 'Merkitsi eri henkilöiksi',
 };

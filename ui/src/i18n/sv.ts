@@ -529,4 +529,5 @@ export const sv: Messages = {
   'audit.action.purge': 'Gallrad (lagringstid)',
   'audit.action.merge': 'Slog ihop dubbletter',
   'audit.action.undo_merge': 'Ångrade en sammanslagning',
+  'audit.action.dismiss_duplicate': 'Markerade som olika personer',
 };

@@ -74,7 +74,9 @@ use crate::push::{
     barred_refusal, consent_gate, consent_gate_write, decide, is_clock_skewed, is_concurrent,
     records_and_links, records_barred_by_erasure, server_hlc, stored_answer,
 };
-use crate::store::privacy::{change_audit_entries, merge_audit_entries, resolve_audit_entry};
+use crate::store::privacy::{
+    change_audit_entries, dismiss_audit_entries, merge_audit_entries, resolve_audit_entry,
+};
 
 /// The migrations, in order; the table `tandem_schema_migrations` records which have run.
 const MIGRATIONS: &[&str] = &[
@@ -2281,10 +2283,16 @@ impl ServerStore for PostgresStore {
         now: DateTime<Utc>,
     ) -> Result<(), ServerError> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        // READ COMMITTED like every audit writer: the chain's last entry is read after the
+        // audit lock is taken.
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::ReadCommitted)
+            .start()
+            .await?;
         require_client(&tx, team_id, pair.0).await?;
         require_client(&tx, team_id, pair.1).await?;
-        execute(
+        let inserted = execute(
             &tx,
             "INSERT INTO duplicate_dismissals (team_id, first_id, second_id, dismissed_by,
                  dismissed_ms)
@@ -2292,6 +2300,14 @@ impl ServerStore for PostgresStore {
             &[&team_id, &pair.0, &pair.1, &dismissed_by, &to_ms(now)],
         )
         .await?;
+        // A repeated dismissal changes nothing, so it adds no entry either.
+        if inserted > 0 {
+            privacy::append_audits(
+                &tx,
+                &dismiss_audit_entries(team_id, pair, dismissed_by, now),
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

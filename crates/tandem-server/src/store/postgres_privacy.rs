@@ -21,9 +21,10 @@ use crate::ServerError;
 use crate::audit::{AuditAction, AuditActor, GENESIS_HASH, NewAuditEntry, StoredAuditEntry};
 use crate::clock::{from_ms, to_ms};
 use crate::push::ValidChange;
+use crate::retention::last_activity;
 use crate::store::privacy::{
-    AuditFilter, ErasureRequest, PrivacyStore, RetentionFacts, erased_refusal,
-    erasure_audit_entries, linked_record,
+    AuditFilter, ErasedRecord, ErasureReason, ErasureRequest, PrivacyStore, RetentionFacts,
+    erased_refusal, erasure_audit_entries, export_audit_detail, linked_record,
 };
 
 /// Refuses a change to an erased record, or one that links a record to an erased one;
@@ -166,6 +167,79 @@ async fn client_in_scope(
     }
 }
 
+/// One client's retention facts, read in the caller's transaction (the queries of
+/// `retention_facts`, for one client).
+async fn client_retention_facts(
+    tx: &Transaction<'_>,
+    client_id: Uuid,
+) -> Result<RetentionFacts, ServerError> {
+    let last_change_ms: i64 = tx
+        .query_one(
+            "SELECT COALESCE(MAX(recorded_ms), 0) FROM field_state WHERE record_id = $1",
+            &[&client_id],
+        )
+        .await?
+        .try_get(0)?;
+    let link = serde_json::Value::String(client_id.to_string()).to_string();
+    let contacts = tx
+        .query(
+            "SELECT occurred.value, MAX(f.recorded_ms) FROM field_state link
+             JOIN records r ON r.record_id = link.record_id AND r.entity = 'contact'
+             LEFT JOIN field_state occurred
+                 ON occurred.record_id = link.record_id AND occurred.field = 'occurred_at'
+             JOIN field_state f ON f.record_id = link.record_id
+             WHERE link.field = 'client_id' AND link.value = $1
+             GROUP BY link.record_id, occurred.value",
+            &[&link],
+        )
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect::<Result<Vec<_>, ServerError>>()?;
+    Ok(RetentionFacts {
+        client_id,
+        last_change_ms,
+        contacts,
+    })
+}
+
+/// The team's records an export of `client_id` gives besides the client itself: the clients
+/// merged into it (directly, or into one of them) and the contacts of all of these, each
+/// in id order. A record of another team that names one of them is that team's, which this
+/// team may not read.
+async fn exported_records(
+    tx: &Transaction<'_>,
+    client_id: Uuid,
+    team_id: Uuid,
+) -> Result<(Vec<Uuid>, Vec<Uuid>), ServerError> {
+    let (mut merged, mut contacts) = (Vec::new(), Vec::new());
+    let mut queue = vec![client_id];
+    while let Some(record_id) = queue.pop() {
+        for linked in linking_records(tx, record_id).await? {
+            match record_owner(tx, linked).await? {
+                Some((entity, team))
+                    if team == team_id && entity == "contact" && !contacts.contains(&linked) =>
+                {
+                    contacts.push(linked);
+                }
+                Some((entity, team))
+                    if team == team_id
+                        && entity == "client"
+                        && linked != client_id
+                        && !merged.contains(&linked) =>
+                {
+                    merged.push(linked);
+                    queue.push(linked);
+                }
+                _ => {}
+            }
+        }
+    }
+    merged.sort_unstable();
+    contacts.sort_unstable();
+    Ok((merged, contacts))
+}
+
 async fn current_fields(
     tx: &Transaction<'_>,
     record_id: Uuid,
@@ -240,16 +314,29 @@ impl PrivacyStore for PostgresStore {
         // Each record with the client asked for whose erasure reaches it.
         let mut queue = Vec::new();
         for client_id in &request.clients {
-            client_in_scope(&tx, *client_id, request.team_id).await?;
+            if let ErasureReason::Retention { cutoff } = request.reason {
+                // Judged again under the seq lock, which every push takes: a client met
+                // again since the facts were read stays, and so does its new contact.
+                let is_client = record_owner(&tx, *client_id)
+                    .await?
+                    .is_some_and(|(entity, _)| entity == "client");
+                if !is_client
+                    || last_activity(&client_retention_facts(&tx, *client_id).await?) >= cutoff
+                {
+                    continue;
+                }
+            } else {
+                client_in_scope(&tx, *client_id, request.team_id).await?;
+            }
             queue.push((*client_id, *client_id));
         }
         let now_ms = to_ms(request.now);
         // Taken before anything is deleted: the erased rows may hold the largest seqs, and
         // a purge must come after every seq a device may have pulled.
         let mut purge_seq = next_seq(&tx).await?;
-        let mut erased: Vec<(Uuid, PulledPurge)> = Vec::new();
+        let mut erased: Vec<ErasedRecord> = Vec::new();
         while let Some((record_id, asked)) = queue.pop() {
-            if erased.iter().any(|(_, p)| p.record_id == record_id) {
+            if erased.iter().any(|r| r.purge.record_id == record_id) {
                 continue;
             }
             let Some((entity, team)) = record_owner(&tx, record_id).await? else {
@@ -294,19 +381,20 @@ impl PrivacyStore for PostgresStore {
                 &[&purge_seq, &team, &entity, &record_id, &now_ms],
             )
             .await?;
-            erased.push((
-                team,
-                PulledPurge {
+            erased.push(ErasedRecord {
+                team_id: team,
+                asked,
+                purge: PulledPurge {
                     seq: seq(purge_seq),
                     entity,
                     record_id,
                 },
-            ));
+            });
             purge_seq += 1;
         }
         append_audits(&tx, &erasure_audit_entries(&request, &erased)).await?;
         tx.commit().await?;
-        let mut records: Vec<PulledPurge> = erased.into_iter().map(|(_, p)| p).collect();
+        let mut records: Vec<PulledPurge> = erased.into_iter().map(|r| r.purge).collect();
         records.sort_by_key(|p| p.seq);
         Ok(records)
     }
@@ -379,19 +467,13 @@ impl PrivacyStore for PostgresStore {
             .start()
             .await?;
         client_in_scope(&tx, client_id, Some(team_id)).await?;
-        let mut contact_ids = Vec::new();
-        // The team's contacts only: a contact of another team naming the client is that
-        // team's record, which this team may not read.
-        for record in linking_records(&tx, client_id).await? {
-            if record_owner(&tx, record)
-                .await?
-                .is_some_and(|(entity, team)| entity == "contact" && team == team_id)
-            {
-                contact_ids.push(record);
-            }
-        }
-        contact_ids.sort_unstable();
+        let (merged_ids, contact_ids) = exported_records(&tx, client_id, team_id).await?;
         let mut all_history = history(&tx, "client", client_id).await?;
+        let mut merged_clients = Vec::new();
+        for id in &merged_ids {
+            all_history.extend(history(&tx, "client", *id).await?);
+            merged_clients.push(current_fields(&tx, *id).await?);
+        }
         let mut contacts = Vec::new();
         for id in &contact_ids {
             all_history.extend(history(&tx, "contact", *id).await?);
@@ -402,6 +484,7 @@ impl PrivacyStore for PostgresStore {
             client_id,
             exported_at: now,
             client: current_fields(&tx, client_id).await?,
+            merged_clients,
             contacts,
             history: all_history,
         };
@@ -424,11 +507,7 @@ impl PrivacyStore for PostgresStore {
                 team_id: Some(team_id),
                 entity: Some("client".to_owned()),
                 record_id: Some(client_id),
-                detail: format!(
-                    "contacts={} history={}",
-                    export.contacts.len(),
-                    export.history.len()
-                ),
+                detail: export_audit_detail(&export),
             },
         )
         .await?;

@@ -25,8 +25,14 @@ use crate::store::PushContext;
 pub enum ErasureReason {
     /// A subject's request, by a team lead or an operator: one `erase` entry per client.
     Request,
-    /// The retention period passed: one `purge` entry with the count and the record ids.
-    Retention,
+    /// The retention period passed: one `purge` entry per team with the count and the
+    /// record ids. The clients were found due by facts read before the erasure; the erasure
+    /// judges each again in its own transaction and leaves those last active at or after
+    /// `cutoff` by then (a contact pushed in between), or erased meanwhile.
+    Retention {
+        /// Clients last active before this are due.
+        cutoff: DateTime<Utc>,
+    },
 }
 
 /// What to erase.
@@ -75,16 +81,19 @@ pub trait PrivacyStore {
     /// Erases the clients and everything linked to them (see the module comment). A client
     /// that does not exist, or not in `team_id`, is [`ServerError::UnknownRecord`], and one
     /// that a record of another team than `team_id` links to is
-    /// [`ServerError::LinkedFromOtherTeam`]; then nothing is erased. Returns every record
-    /// removed.
+    /// [`ServerError::LinkedFromOtherTeam`]; then nothing is erased. For retention a client
+    /// that is gone, or no longer due by the facts read in the erasure's transaction, is
+    /// left out instead (see [`ErasureReason::Retention`]). Returns every record removed.
     async fn erase_clients(&self, request: ErasureRequest)
     -> Result<Vec<PulledPurge>, ServerError>;
 
     /// Every client, with what retention needs to decide about it.
     async fn retention_facts(&self) -> Result<Vec<RetentionFacts>, ServerError>;
 
-    /// One client's data for a subject-access request, read in one snapshot (only the team's
-    /// records: a contact of another team naming the client is left out), and its `export`
+    /// One client's data for a subject-access request, read in one snapshot: the client, the
+    /// duplicates merged into it (as erasure follows them), the contacts of all of them and
+    /// their history (only the team's records: a record of another team naming one of them
+    /// is left out), and its `export`
     /// audit entry, committed before the export is returned (SQLite: in the same
     /// transaction; PostgreSQL: the reads in a REPEATABLE READ READ ONLY transaction, the
     /// entry after it). [`ServerError::UnknownRecord`] when it is not a client of `team_id`.
@@ -106,12 +115,26 @@ pub trait PrivacyStore {
     ) -> Result<Vec<StoredAuditEntry>, ServerError>;
 }
 
+/// A record an erasure removed.
+#[derive(Debug, Clone)]
+pub(crate) struct ErasedRecord {
+    /// The record's team.
+    pub team_id: Uuid,
+    /// The client asked for whose erasure reached it.
+    pub asked: Uuid,
+    /// Its purge row.
+    pub purge: PulledPurge,
+}
+
 /// The audit entries of an erasure, in the order they are appended: for a request one
-/// `erase` entry per client, for retention one `purge` entry per team; each names the
-/// records removed by id, and nothing else.
+/// `erase` entry per client and team touched, for retention one `purge` entry per team; each
+/// names by id the records of its own team removed, and nothing else. A team lead sees only
+/// the entries of the team (an erasure across teams by an admin or the operator reaches a
+/// contact of another team that names the client): the client's team gets the entry about
+/// the client, every other team one without a record, naming its own records only.
 pub(crate) fn erasure_audit_entries(
     request: &ErasureRequest,
-    erased: &[(Uuid, PulledPurge)],
+    erased: &[ErasedRecord],
 ) -> Vec<NewAuditEntry> {
     let list = |records: &[&PulledPurge]| {
         records
@@ -120,9 +143,12 @@ pub(crate) fn erasure_audit_entries(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let mut teams: Vec<Uuid> = erased.iter().map(|(team, _)| *team).collect();
-    teams.sort_unstable();
-    teams.dedup();
+    let teams_of = |records: &mut dyn Iterator<Item = &ErasedRecord>| {
+        let mut teams: Vec<Uuid> = records.map(|r| r.team_id).collect();
+        teams.sort_unstable();
+        teams.dedup();
+        teams
+    };
     let entry = |team: Uuid, action, record_id: Option<Uuid>, detail| NewAuditEntry {
         at: request.now,
         actor: request.actor,
@@ -136,27 +162,49 @@ pub(crate) fn erasure_audit_entries(
         ErasureReason::Request => request
             .clients
             .iter()
-            .filter_map(|client| {
-                let team = erased
+            .flat_map(|client| {
+                let reached: Vec<&ErasedRecord> =
+                    erased.iter().filter(|r| r.asked == *client).collect();
+                let Some(own_team) = reached
                     .iter()
-                    .find(|(_, p)| p.record_id == *client)
-                    .map(|(team, _)| *team)?;
-                let records: Vec<&PulledPurge> = erased.iter().map(|(_, p)| p).collect();
-                Some(entry(
-                    team,
-                    AuditAction::Erase,
-                    Some(*client),
-                    format!("records={}: {}", records.len(), list(&records)),
-                ))
+                    .find(|r| r.purge.record_id == *client)
+                    .map(|r| r.team_id)
+                else {
+                    return Vec::new();
+                };
+                let mut teams = teams_of(&mut reached.iter().copied());
+                // The client's own team first.
+                teams.sort_by_key(|team| *team != own_team);
+                teams
+                    .into_iter()
+                    .map(|team| {
+                        let records: Vec<&PulledPurge> = reached
+                            .iter()
+                            .filter(|r| r.team_id == team)
+                            .map(|r| &r.purge)
+                            .collect();
+                        let detail = format!("records={}: {}", records.len(), list(&records));
+                        if team == own_team {
+                            entry(team, AuditAction::Erase, Some(*client), detail)
+                        } else {
+                            entry(
+                                team,
+                                AuditAction::Erase,
+                                None,
+                                format!("{detail}; linked to a client of another team"),
+                            )
+                        }
+                    })
+                    .collect()
             })
             .collect(),
-        ErasureReason::Retention => teams
+        ErasureReason::Retention { .. } => teams_of(&mut erased.iter())
             .into_iter()
             .map(|team| {
                 let records: Vec<&PulledPurge> = erased
                     .iter()
-                    .filter(|(t, _)| *t == team)
-                    .map(|(_, p)| p)
+                    .filter(|r| r.team_id == team)
+                    .map(|r| &r.purge)
                     .collect();
                 let clients = records.iter().filter(|p| p.entity == "client").count();
                 entry(
@@ -172,6 +220,16 @@ pub(crate) fn erasure_audit_entries(
             })
             .collect(),
     }
+}
+
+/// The detail of an `export` audit entry: counts, no value.
+pub(crate) fn export_audit_detail(export: &ClientExport) -> String {
+    format!(
+        "merged_clients={} contacts={} history={}",
+        export.merged_clients.len(),
+        export.contacts.len(),
+        export.history.len()
+    )
 }
 
 /// The `change` audit entries of a push: one per record written, naming its fields.
@@ -261,6 +319,29 @@ pub(crate) fn merge_audit_entries(
             action,
             team_id: Some(team_id),
             entity: Some(entity.to_owned()),
+            record_id: Some(record_id),
+            detail: detail.clone(),
+        })
+        .collect()
+}
+
+/// The audit entries of a dismissed duplicate pair: one for each of the two clients, so the
+/// log of either shows it, each naming both by id.
+pub(crate) fn dismiss_audit_entries(
+    team_id: Uuid,
+    pair: (Uuid, Uuid),
+    dismissed_by: Uuid,
+    now: DateTime<Utc>,
+) -> Vec<NewAuditEntry> {
+    let detail = format!("dismissed pair: first={} second={}", pair.0, pair.1);
+    [pair.0, pair.1]
+        .into_iter()
+        .map(|record_id| NewAuditEntry {
+            at: now,
+            actor: AuditActor::User(dismissed_by),
+            action: AuditAction::DismissDuplicate,
+            team_id: Some(team_id),
+            entity: Some("client".to_owned()),
             record_id: Some(record_id),
             detail: detail.clone(),
         })

@@ -55,7 +55,9 @@ use crate::push::{
     barred_refusal, consent_gate, consent_gate_write, decide, is_clock_skewed, is_concurrent,
     records_and_links, records_barred_by_erasure, server_hlc, stored_answer,
 };
-use crate::store::privacy::{change_audit_entries, merge_audit_entries, resolve_audit_entry};
+use crate::store::privacy::{
+    change_audit_entries, dismiss_audit_entries, merge_audit_entries, resolve_audit_entry,
+};
 
 /// How long a statement waits for another connection's lock (another server process, or
 /// `tandem-server admin`, `backup` on the same file) before it fails with "database is locked".
@@ -1905,7 +1907,7 @@ impl ServerStore for SqliteStore {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             require_client(&tx, team_id, pair.0)?;
             require_client(&tx, team_id, pair.1)?;
-            tx.execute(
+            let inserted = tx.execute(
                 "INSERT INTO duplicate_dismissals (team_id, first_id, second_id, dismissed_by,
                      dismissed_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
@@ -1917,6 +1919,12 @@ impl ServerStore for SqliteStore {
                     to_ms(now)
                 ],
             )?;
+            // A repeated dismissal changes nothing, so it adds no entry either.
+            if inserted > 0 {
+                for entry in dismiss_audit_entries(team_id, pair, dismissed_by, now) {
+                    privacy::append_audit(&tx, &entry)?;
+                }
+            }
             tx.commit()?;
             Ok(())
         })

@@ -17,9 +17,10 @@ use crate::ServerError;
 use crate::audit::{AuditAction, AuditActor, GENESIS_HASH, NewAuditEntry, StoredAuditEntry};
 use crate::clock::{from_ms, to_ms};
 use crate::push::ValidChange;
+use crate::retention::last_activity;
 use crate::store::privacy::{
-    AuditFilter, ErasureRequest, PrivacyStore, RetentionFacts, erased_refusal,
-    erasure_audit_entries, linked_record,
+    AuditFilter, ErasedRecord, ErasureReason, ErasureRequest, PrivacyStore, RetentionFacts,
+    erased_refusal, erasure_audit_entries, export_audit_detail, linked_record,
 };
 
 fn is_erased(conn: &Connection, record_id: Uuid) -> Result<bool, ServerError> {
@@ -117,6 +118,39 @@ fn client_in_scope(
     }
 }
 
+/// One client's retention facts, read in the caller's transaction (the queries of
+/// `retention_facts`, for one client).
+fn client_retention_facts(
+    conn: &Connection,
+    client_id: Uuid,
+) -> Result<RetentionFacts, ServerError> {
+    let id = client_id.to_string();
+    let last_change_ms = conn.query_row(
+        "SELECT COALESCE(MAX(recorded_ms), 0) FROM field_state WHERE record_id = ?1",
+        [&id],
+        |row| row.get::<_, i64>(0),
+    )?;
+    let mut contacts = conn.prepare(
+        "SELECT occurred.value, MAX(f.recorded_ms) FROM field_state link
+         JOIN records r ON r.record_id = link.record_id AND r.entity = 'contact'
+         LEFT JOIN field_state occurred
+             ON occurred.record_id = link.record_id AND occurred.field = 'occurred_at'
+         JOIN field_state f ON f.record_id = link.record_id
+         WHERE link.field = 'client_id' AND link.value = ?1 GROUP BY link.record_id",
+    )?;
+    let link = serde_json::Value::String(id).to_string();
+    let contacts = contacts
+        .query_map([link], |row| {
+            Ok((row.get::<_, Option<String>>(0)?, row.get::<_, i64>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RetentionFacts {
+        client_id,
+        last_change_ms,
+        contacts,
+    })
+}
+
 fn erase_blocking(
     conn: &mut Connection,
     request: &ErasureRequest,
@@ -125,16 +159,26 @@ fn erase_blocking(
     // Each record with the client asked for whose erasure reaches it.
     let mut queue = Vec::new();
     for client in &request.clients {
-        client_in_scope(&tx, *client, request.team_id)?;
+        if let ErasureReason::Retention { cutoff } = request.reason {
+            // Judged again on what the transaction sees: a client met again since the facts
+            // were read stays, and so does its new contact.
+            let still_due = record_owner(&tx, *client)?.is_some_and(|(e, _)| e == "client")
+                && last_activity(&client_retention_facts(&tx, *client)?) < cutoff;
+            if !still_due {
+                continue;
+            }
+        } else {
+            client_in_scope(&tx, *client, request.team_id)?;
+        }
         queue.push((*client, *client));
     }
     let now_ms = to_ms(request.now);
     // Taken before anything is deleted: the erased rows may hold the largest seqs, and a
     // purge must come after every seq a device may have pulled.
     let mut purge_seq = next_seq(&tx)?;
-    let mut erased: Vec<(Uuid, PulledPurge)> = Vec::new();
+    let mut erased: Vec<ErasedRecord> = Vec::new();
     while let Some((record_id, asked)) = queue.pop() {
-        if erased.iter().any(|(_, p)| p.record_id == record_id) {
+        if erased.iter().any(|r| r.purge.record_id == record_id) {
             continue;
         }
         let Some((entity, team)) = record_owner(&tx, record_id)? else {
@@ -172,14 +216,15 @@ fn erase_blocking(
              VALUES (?1, ?2, ?3, ?4, ?5)",
             params![purge_seq, team.to_string(), entity, id, now_ms],
         )?;
-        erased.push((
-            team,
-            PulledPurge {
+        erased.push(ErasedRecord {
+            team_id: team,
+            asked,
+            purge: PulledPurge {
                 seq: seq(purge_seq),
                 entity,
                 record_id,
             },
-        ));
+        });
         purge_seq += 1;
     }
     for entry in erasure_audit_entries(request, &erased) {
@@ -190,7 +235,7 @@ fn erase_blocking(
     // before, so it is copied back and truncated now. A reader of another instance can
     // keep the checkpoint from finishing; it then completes at the next one.
     conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-    let mut records: Vec<PulledPurge> = erased.into_iter().map(|(_, p)| p).collect();
+    let mut records: Vec<PulledPurge> = erased.into_iter().map(|r| r.purge).collect();
     records.sort_by_key(|p| p.seq);
     Ok(records)
 }
@@ -251,6 +296,43 @@ fn history(
     .collect()
 }
 
+/// The team's records an export of `client_id` gives besides the client itself: the clients
+/// merged into it (directly, or into one of them) and the contacts of all of these, each
+/// in id order. A record of another team that names one of them is that team's, which this
+/// team may not read.
+fn exported_records(
+    conn: &Connection,
+    client_id: Uuid,
+    team_id: Uuid,
+) -> Result<(Vec<Uuid>, Vec<Uuid>), ServerError> {
+    let (mut merged, mut contacts) = (Vec::new(), Vec::new());
+    let mut queue = vec![client_id];
+    while let Some(record_id) = queue.pop() {
+        for linked in linking_records(conn, record_id)? {
+            match record_owner(conn, linked)? {
+                Some((entity, team))
+                    if team == team_id && entity == "contact" && !contacts.contains(&linked) =>
+                {
+                    contacts.push(linked);
+                }
+                Some((entity, team))
+                    if team == team_id
+                        && entity == "client"
+                        && linked != client_id
+                        && !merged.contains(&linked) =>
+                {
+                    merged.push(linked);
+                    queue.push(linked);
+                }
+                _ => {}
+            }
+        }
+    }
+    merged.sort_unstable();
+    contacts.sort_unstable();
+    Ok((merged, contacts))
+}
+
 fn export_blocking(
     conn: &mut Connection,
     team_id: Uuid,
@@ -260,32 +342,24 @@ fn export_blocking(
 ) -> Result<ClientExport, ServerError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     client_in_scope(&tx, client_id, Some(team_id))?;
-    // The team's contacts only: a contact of another team naming the client is that team's
-    // record, which this team may not read.
-    let mut contact_ids = Vec::new();
-    for record in linking_records(&tx, client_id)? {
-        if record_owner(&tx, record)?
-            .is_some_and(|(entity, team)| entity == "contact" && team == team_id)
-        {
-            contact_ids.push(record);
-        }
-    }
-    contact_ids.sort_unstable();
+    let (merged_ids, contact_ids) = exported_records(&tx, client_id, team_id)?;
     let mut records = vec![("client", client_id)];
+    records.extend(merged_ids.iter().map(|id| ("client", *id)));
     records.extend(contact_ids.iter().map(|id| ("contact", *id)));
     let mut all_history = Vec::new();
     for (entity, record_id) in &records {
         all_history.extend(history(&tx, entity, *record_id)?);
     }
     all_history.sort_by_key(|value| value.seq);
+    let fields_of = |ids: &[Uuid]| -> Result<Vec<_>, ServerError> {
+        ids.iter().map(|id| current_fields(&tx, *id)).collect()
+    };
     let export = ClientExport {
         client_id,
         exported_at: now,
         client: current_fields(&tx, client_id)?,
-        contacts: contact_ids
-            .iter()
-            .map(|id| current_fields(&tx, *id))
-            .collect::<Result<_, _>>()?,
+        merged_clients: fields_of(&merged_ids)?,
+        contacts: fields_of(&contact_ids)?,
         history: all_history,
     };
     append_audit(
@@ -297,11 +371,7 @@ fn export_blocking(
             team_id: Some(team_id),
             entity: Some("client".to_owned()),
             record_id: Some(client_id),
-            detail: format!(
-                "contacts={} history={}",
-                export.contacts.len(),
-                export.history.len()
-            ),
+            detail: export_audit_detail(&export),
         },
     )?;
     tx.commit()?;

@@ -555,3 +555,169 @@ async fn a_merge_and_its_undo_are_in_the_audit_log_of_every_record_they_touch(ba
         walker.check(entry).unwrap();
     }
 }
+
+both_backends!(the_access_export_of_a_client_gives_the_duplicates_merged_into_it);
+async fn the_access_export_of_a_client_gives_the_duplicates_merged_into_it(backend: Backend) {
+    let server = start(backend).await;
+    let coach = server.login("coach_a").await;
+    let lead = server.login("lead_n").await;
+    let (kept, _) = create_client(&server, &coach, &[("given_name", json!("Olga"))]).await;
+    let (first, _) = create_client(&server, &coach, &[("given_name", json!("Ольга"))]).await;
+    let (second, _) = create_client(
+        &server,
+        &coach,
+        &[
+            ("given_name", json!("Olgamergedqx")),
+            ("phone", json!("+358401234567")),
+        ],
+    )
+    .await;
+    let (visit, _) = create_contact(&server, &coach, second).await;
+    // A chain: the second duplicate into the first, then the first into the client kept.
+    for (survivor, duplicate) in [(first, second), (kept, first)] {
+        let reply = merge(&server, &lead, survivor, duplicate).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+
+    let reply = server
+        .request(
+            Method::GET,
+            &format!("/v1/clients/{kept}/export"),
+            Some(&lead.token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let export: tandem_protocol::ClientExport = reply.json();
+    let mut expected = vec![first, second];
+    expected.sort_unstable();
+    let merged: Vec<Uuid> = export
+        .merged_clients
+        .iter()
+        .map(|c| Uuid::parse_str(c["record_id"].as_str().unwrap()).unwrap())
+        .collect();
+    assert_eq!(merged, expected, "both duplicates, through the chain");
+    let second_fields = export
+        .merged_clients
+        .iter()
+        .find(|c| c["record_id"] == json!(second.to_string()))
+        .unwrap();
+    assert_eq!(second_fields["given_name"], json!("Olgamergedqx"));
+    assert_eq!(second_fields["phone"], json!("+358401234567"));
+    assert_eq!(second_fields["merged_into"], json!(first.to_string()));
+    let contacts: Vec<&Value> = export.contacts.iter().map(|c| &c["record_id"]).collect();
+    assert_eq!(contacts, [&json!(visit.to_string())]);
+    // Every value of the duplicates is in the history, the merge's writes included.
+    for (record, field) in [
+        (first, "given_name"),
+        (first, "merged_into"),
+        (second, "given_name"),
+        (second, "phone"),
+        (second, "merged_into"),
+    ] {
+        assert!(
+            export
+                .history
+                .iter()
+                .any(|v| v.record_id == record && v.field == field && v.entity == "client"),
+            "{record} {field}"
+        );
+    }
+    assert!(export.history.windows(2).all(|w| w[0].seq < w[1].seq));
+
+    let text = server
+        .http
+        .get(format!("{}/v1/clients/{kept}/export", server.base))
+        .bearer_auth(&lead.token)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(&format!("current,client,{second},given_name,Olgamergedqx,")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("history,client,{first},given_name,Ольга,")),
+        "{text}"
+    );
+}
+
+both_backends!(a_dismissed_pair_is_in_the_audit_log_of_both_clients);
+async fn a_dismissed_pair_is_in_the_audit_log_of_both_clients(backend: Backend) {
+    let server = start(backend).await;
+    let coach = server.login("coach_a").await;
+    let lead = server.login("lead_n").await;
+    let lead_s = server.login("lead_s").await;
+    let amina = [("given_name", json!("Amina")), ("birth_year", json!(1990))];
+    let (first, _) = create_client(&server, &coach, &amina).await;
+    let (second, _) = create_client(&server, &coach, &amina).await;
+    let server_ref = &server;
+    let dismiss = |token: String| async move {
+        server_ref
+            .request(
+                Method::POST,
+                "/v1/duplicates/dismiss",
+                Some(&token),
+                Some(json!({"first_id": second, "second_id": first})),
+            )
+            .await
+    };
+    let before = server.audit_len().await;
+    // Another team's lead is refused, and leaves no entry.
+    assert_eq!(
+        dismiss(lead_s.token.clone()).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(server.audit_len().await, before);
+
+    let reply = dismiss(lead.token.clone()).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    // Dismissed again (a lost answer): nothing changes, so nothing more is recorded.
+    assert_eq!(
+        dismiss(lead.token.clone()).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(server.audit_len().await, before + 2, "one entry per client");
+
+    for record in [first, second] {
+        let entries: Vec<_> = audit_about(&server, &lead, record)
+            .await
+            .into_iter()
+            .filter(|e| e.action == "dismiss_duplicate")
+            .collect();
+        assert_eq!(entries.len(), 1, "{record}: {entries:#?}");
+        let entry = &entries[0];
+        assert_eq!(entry.actor, format!("user:{}", lead.user_id));
+        assert_eq!(entry.at.timestamp_millis(), NOW_MS);
+        assert_eq!(entry.team_id, Some(server.team("north")));
+        assert_eq!(entry.entity.as_deref(), Some("client"));
+        for id in [first, second] {
+            assert!(entry.detail.contains(&id.to_string()), "{id}: {entry:?}");
+        }
+        assert!(!entry.detail.contains("Amina"));
+        assert!(
+            audit_about(&server, &lead_s, record)
+                .await
+                .iter()
+                .all(|e| e.action != "dismiss_duplicate")
+        );
+    }
+    let entries = server
+        .store
+        .audit_entries(tandem_server::store::AuditFilter {
+            after: 0,
+            limit: 1000,
+            team_id: None,
+            record_id: None,
+        })
+        .await
+        .unwrap();
+    let mut walker = tandem_server::audit::ChainWalker::default();
+    for entry in &entries {
+        walker.check(entry).unwrap();
+    }
+}

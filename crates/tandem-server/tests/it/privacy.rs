@@ -9,7 +9,7 @@ use tandem_protocol::{
 };
 use tandem_server::audit::{AuditActor, ChainWalker, StoredAuditEntry};
 use tandem_server::clock::Clock;
-use tandem_server::retention::{RetentionPolicy, run_retention};
+use tandem_server::retention::{RetentionPolicy, clients_due, purge_clients_due, run_retention};
 use tandem_server::store::{AuditFilter, ServerStore};
 use uuid::Uuid;
 
@@ -527,6 +527,76 @@ async fn a_team_leads_export_and_erasure_stay_inside_their_team(backend: Backend
     );
 }
 
+both_backends!(an_erasure_across_teams_gives_each_team_an_entry_naming_only_its_records);
+async fn an_erasure_across_teams_gives_each_team_an_entry_naming_only_its_records(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    let coach = server.login("coach_a").await;
+    let lead = server.login("lead_n").await;
+    let coach_s = server.login("coach_s").await;
+    let lead_s = server.login("lead_s").await;
+    let (client, _) = create_client(&server, &coach, &[("given_name", json!("Amina"))]).await;
+    let own = push_contact(&server, &coach, client, "north's meeting").await;
+    let foreign = push_contact(&server, &coach_s, client, "south's meeting").await;
+    // Another client of north, erased in the same request: its records are its own entry's.
+    let (other, _) = create_client(&server, &coach, &[("given_name", json!("Olga"))]).await;
+
+    server
+        .store
+        .erase_clients(tandem_server::store::ErasureRequest {
+            clients: vec![client, other],
+            team_id: None,
+            actor: AuditActor::Operator,
+            reason: tandem_server::store::ErasureReason::Request,
+            now: server.clock.now(),
+        })
+        .await
+        .unwrap();
+
+    let erase_entries = |device: &Device| {
+        let token = device.token.clone();
+        let server = &server;
+        async move {
+            let audit: AuditList = server
+                .request(Method::GET, "/v1/audit", Some(&token), None)
+                .await
+                .json();
+            audit
+                .entries
+                .into_iter()
+                .filter(|e| e.action == "erase")
+                .collect::<Vec<_>>()
+        }
+    };
+    // North: one entry per client asked, each naming that client's north records only.
+    let north = erase_entries(&lead).await;
+    assert_eq!(north.len(), 2, "{north:#?}");
+    let of_client = north.iter().find(|e| e.record_id == Some(client)).unwrap();
+    assert_eq!(of_client.actor, "operator");
+    assert!(of_client.detail.starts_with("records=2: "), "{of_client:?}");
+    for id in [client, own] {
+        assert!(of_client.detail.contains(&id.to_string()), "{of_client:?}");
+    }
+    for id in [foreign, other] {
+        assert!(!of_client.detail.contains(&id.to_string()), "{of_client:?}");
+    }
+    let of_other = north.iter().find(|e| e.record_id == Some(other)).unwrap();
+    assert_eq!(of_other.detail, format!("records=1: client {other}"));
+    // South: an entry of its own naming its contact, and no record of north.
+    let south = erase_entries(&lead_s).await;
+    assert_eq!(south.len(), 1, "{south:#?}");
+    let entry = &south[0];
+    assert_eq!(entry.team_id, Some(server.team("south")));
+    assert_eq!(entry.actor, "operator");
+    assert!(entry.detail.contains(&foreign.to_string()), "{entry:?}");
+    for id in [client, own, other] {
+        assert!(!entry.detail.contains(&id.to_string()), "{entry:?}");
+        assert_ne!(entry.record_id, Some(id), "{entry:?}");
+    }
+    audit_chain(&server).await;
+}
+
 both_backends!(a_value_a_spreadsheet_would_run_as_a_formula_is_exported_to_csv_as_text);
 async fn a_value_a_spreadsheet_would_run_as_a_formula_is_exported_to_csv_as_text(backend: Backend) {
     let server = start(backend).await;
@@ -947,6 +1017,95 @@ async fn retention_purges_clients_whose_last_contact_is_older_than_the_period(ba
     .await
     .unwrap();
     assert!(again.expired_clients.is_empty());
+}
+
+both_backends!(a_client_met_again_after_retention_read_its_facts_is_not_purged);
+async fn a_client_met_again_after_retention_read_its_facts_is_not_purged(backend: Backend) {
+    let server = start(backend).await;
+    let a = server.login("coach_a").await;
+    let lead = server.login("lead_n").await;
+    let (back, _) = create_client(&server, &a, &[("given_name", json!("Back"))]).await;
+    let (gone, _) = create_client(&server, &a, &[("given_name", json!("Gone"))]).await;
+    let contact = |client: Uuid, at: &str| {
+        let id = Uuid::now_v7();
+        (
+            id,
+            vec![
+                change(&a, "contact", id, "client_id", json!(client), 0, NOW_MS),
+                change(&a, "contact", id, "occurred_at", json!(at), 0, NOW_MS),
+            ],
+        )
+    };
+    let (old_visit, changes) = contact(back, "2019-05-02T10:00:00+03:00");
+    server.push(&a, changes).await;
+    server
+        .push(&a, contact(gone, "2019-06-03T10:00:00+03:00").1)
+        .await;
+    server.clock.advance_ms(6 * 365 * 24 * 3600 * 1000);
+    let later = server.clock.now();
+    let cutoff = RetentionPolicy::default().cutoff(later);
+
+    // Retention reads who is due: both clients, last met in 2019.
+    let store: &dyn ServerStore = server.store.as_ref();
+    let mut due = vec![back, gone];
+    due.sort_unstable();
+    assert_eq!(clients_due(store, cutoff).await.unwrap(), due);
+    // Before it purges, one of them comes back and a coach's laptop pushes the new contact.
+    let (new_visit, changes) = contact(back, "2031-12-20T10:00:00+02:00");
+    let results = server.push(&a, changes).await;
+    assert!(
+        results.iter().all(|r| r.status == ChangeStatus::Applied),
+        "{results:?}"
+    );
+
+    // The purge, given the list read before, judges each client again in its transaction.
+    let purged = purge_clients_due(store, due, cutoff, AuditActor::System, later)
+        .await
+        .unwrap();
+    let purged: Vec<Uuid> = purged.iter().map(|p| p.record_id).collect();
+    assert!(purged.contains(&gone), "{purged:?}");
+    assert_eq!(
+        purged.len(),
+        2,
+        "the client due and its contact: {purged:?}"
+    );
+    let kept: Vec<Uuid> = server
+        .pull_all(&lead)
+        .await
+        .iter()
+        .map(|c| c.record_id)
+        .collect();
+    for record in [back, old_visit, new_visit] {
+        assert!(kept.contains(&record), "{record} kept");
+    }
+    // The purge entry names only what was purged.
+    let audit: AuditList = server
+        .request(Method::GET, "/v1/audit", Some(&lead.token), None)
+        .await
+        .json();
+    let purges: Vec<_> = audit
+        .entries
+        .iter()
+        .filter(|e| e.action == "purge")
+        .collect();
+    assert_eq!(purges.len(), 1, "{purges:?}");
+    assert!(
+        purges[0]
+            .detail
+            .starts_with("retention: clients=1 records=2"),
+        "{purges:?}"
+    );
+    assert!(purges[0].detail.contains(&gone.to_string()));
+    assert!(!purges[0].detail.contains(&back.to_string()));
+    assert!(!purges[0].detail.contains(&old_visit.to_string()));
+
+    // A run now finds nobody due, and one with only the returning client purges nothing.
+    assert!(clients_due(store, cutoff).await.unwrap().is_empty());
+    let none = purge_clients_due(store, vec![back], cutoff, AuditActor::System, later)
+        .await
+        .unwrap();
+    assert!(none.is_empty(), "{none:?}");
+    audit_chain(&server).await;
 }
 
 both_backends!(sign_ins_changes_resolutions_and_pulls_are_audited_without_values);

@@ -1072,7 +1072,7 @@ at: string,
  */
 actor: string, 
 /**
- * `login`, `read`, `change`, `resolve`, `merge`, `undo_merge`, `export`, `erase` or `purge`.
+ * `login`, `read`, `change`, `resolve`, `merge`, `undo_merge`, `dismiss_duplicate`, `export`, `erase` or `purge`.
  */
 action: string, 
 /**

@@ -67,6 +67,28 @@ describe('audit log', () => {
     expect(screen.getByText('No more entries.')).toBeTruthy();
   });
 
+  it('names the duplicate actions in every language: merge, its undo and a dismissed pair', async () => {
+    const names = {
+      en: ['Merged duplicates', 'Undid a merge', 'Marked not the same person'],
+      fi: ['Yhdisti kaksoiskappaleet', 'Perui yhdistämisen', 'Merkitsi eri henkilöiksi'],
+      sv: ['Slog ihop dubbletter', 'Ångrade en sammanslagning', 'Markerade som olika personer'],
+    } as const;
+    try {
+      for (const [locale, expected] of Object.entries(names)) {
+        setLocale(locale as keyof typeof names);
+        answers(() => ({ entries: [entry(1, 'merge'), entry(2, 'undo_merge'), entry(3, 'dismiss_duplicate')], next: 3, has_more: false }));
+        const { container, unmount } = render(Audit);
+        await settle();
+        expect(rows(container)).toEqual(['1 merge', '2 undo_merge', '3 dismiss_duplicate']);
+        const shown = [...container.querySelectorAll('tbody tr td:nth-child(4)')].map((cell) => cell.textContent?.trim());
+        expect(shown, locale).toEqual(expected);
+        unmount();
+      }
+    } finally {
+      setLocale('en');
+    }
+  });
+
   it('names the user and laptop behind an actor, and the operator', async () => {
     answers(() => ({ entries: [entry(1, 'change'), { ...entry(2, 'erase'), actor: 'operator' }, { ...entry(3, 'read'), actor: 'user:u-gone device:d-gone' }], next: 3, has_more: false }));
     const { container } = render(Audit);
