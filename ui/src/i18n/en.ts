@@ -505,7 +505,7 @@ export const en: Messages = {
   'privacy.erased': 'The client was erased from the server and from this laptop. Other laptops remove it at their next sync.',
   'privacy.erased_not_here': 'The client was erased from the server. This laptop removes it at its next sync, like every other laptop.',
   'audit.title': 'Audit log',
-  'audit.intro': 'Who signed in, read, changed, merged, exported, erased or purged which record, and when. Entries hold ids and counts, never values; the oldest come first.',
+  'audit.intro': 'Who signed in, read, changed, merged or kept apart, exported, erased or purged which record, and when. Entries hold ids and counts, never values; the oldest come first.',
   'audit.record_filter': 'Record id',
   'audit.record_filter_hint': 'Only the entries about this client or contact; leave empty for all.',
   'audit.show': 'Show',

@@ -505,7 +505,7 @@ export const fi: Messages = {
   'privacy.erased': 'Asiakas poistettiin palvelimelta ja tältä koneelta. Muut koneet poistavat sen seuraavassa synkronoinnissa.',
   'privacy.erased_not_here': 'Asiakas poistettiin palvelimelta. Tämä kone poistaa sen seuraavassa synkronoinnissa, kuten muutkin koneet.',
   'audit.title': 'Tapahtumaloki',
-  'audit.intro': 'Kuka kirjautui, luki, muutti, yhdisti, vei, poisti tai siivosi minkä tietueen ja milloin. Merkinnöissä on tunnisteita ja lukumääriä, ei koskaan arvoja; vanhimmat ensin.',
+  'audit.intro': 'Kuka kirjautui, luki, muutti, yhdisti tai piti erillään, vei, poisti tai siivosi minkä tietueen ja milloin. Merkinnöissä on tunnisteita ja lukumääriä, ei koskaan arvoja; vanhimmat ensin.',
   'audit.record_filter': 'Tietueen tunniste',
   'audit.record_filter_hint': 'Vain tätä asiakasta tai käyntiä koskevat merkinnät; jätä tyhjäksi nähdäksesi kaikki.',
   'audit.show': 'Näytä',

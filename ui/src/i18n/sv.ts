@@ -505,7 +505,7 @@ export const sv: Messages = {
   'privacy.erased': 'Klienten raderades från servern och från den här datorn. Andra datorer tar bort den vid nästa synkronisering.',
   'privacy.erased_not_here': 'Klienten raderades från servern. Den här datorn tar bort den vid nästa synkronisering, liksom alla andra datorer.',
   'audit.title': 'Granskningslogg',
-  'audit.intro': 'Vem som loggade in, läste, ändrade, slog ihop, exporterade, raderade eller gallrade vilken post och när. Posterna innehåller id:n och antal, aldrig värden; de äldsta först.',
+  'audit.intro': 'Vem som loggade in, läste, ändrade, slog ihop eller höll isär, exporterade, raderade eller gallrade vilken post och när. Posterna innehåller id:n och antal, aldrig värden; de äldsta först.',
   'audit.record_filter': 'Postens id',
   'audit.record_filter_hint': 'Bara posterna om den här klienten eller det här besöket; lämna tomt för alla.',
   'audit.show': 'Visa',
