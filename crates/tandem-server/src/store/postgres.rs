@@ -87,7 +87,6 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/postgres/0005_sites.sql"),
     include_str!("../../../../migrations/server/postgres/0006_refused_records.sql"),
     include_str!("../../../../migrations/server/postgres/0007_conflict_ids.sql"),
-    include_str!("../../../../migrations/server/postgres/0008_open_conflicts_by_field.sql"),
 ];
 
 /// The advisory lock that serialises every transaction assigning seqs ("tandemsq" in
@@ -559,33 +558,7 @@ impl LogBatch {
             )
             .await
         };
-        // The open conflicts of the fields written that these writes settle (see
-        // `is_superseded`): closed now, so that the review queue offers only conflicts a lead
-        // can still resolve. Pipelined with the writes: it reads only the conflicts.
-        let close_settled = async {
-            if states.seq.is_empty() {
-                return Ok(0);
-            }
-            execute(
-                tx,
-                "UPDATE conflicts c SET status = 'auto_resolved', resolved_ms = w.recorded_ms,
-                     resolution_change_id = w.change_id
-                 FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::bigint[])
-                     AS w (record_id, field, change_id, recorded_ms)
-                 WHERE c.record_id = w.record_id AND c.field = w.field AND c.status = 'open'
-                   AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(c.values_json::jsonb) v
-                       WHERE (v->>'provisional')::boolean
-                         AND v->>'change_id' = w.change_id::text)",
-                &[
-                    &states.record_id,
-                    &states.field,
-                    &states.change_id,
-                    &states.recorded_ms,
-                ],
-            )
-            .await
-        };
-        tokio::try_join!(biased; write_log, write_states, close_settled)?;
+        tokio::try_join!(biased; write_log, write_states)?;
         Ok(())
     }
 }

@@ -92,7 +92,6 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/sqlite/0005_sites.sql"),
     include_str!("../../../../migrations/server/sqlite/0006_refused_records.sql"),
     include_str!("../../../../migrations/server/sqlite/0007_conflict_ids.sql"),
-    include_str!("../../../../migrations/server/sqlite/0008_open_conflicts_by_field.sql"),
 ];
 
 /// The server store in one SQLite file.
@@ -302,22 +301,6 @@ fn append_log(tx: &Transaction<'_>, write: &LogWrite<'_>) -> Result<i64, ServerE
                 write.now_ms,
             ],
         )?;
-        // The open conflicts of the field this write settles (see `is_superseded`): closed
-        // now, so that the review queue offers only conflicts a lead can still resolve.
-        tx.prepare_cached(
-            "UPDATE conflicts SET status = 'auto_resolved', resolved_ms = ?3,
-                 resolution_change_id = ?4
-             WHERE record_id = ?1 AND field = ?2 AND status = 'open'
-               AND NOT EXISTS (SELECT 1 FROM json_each(conflicts.values_json) AS v
-                   WHERE json_extract(v.value, '$.provisional')
-                     AND json_extract(v.value, '$.change_id') = ?4)",
-        )?
-        .execute(params![
-            write.record_id.to_string(),
-            write.field,
-            write.now_ms,
-            write.change_id.to_string(),
-        ])?;
     }
     Ok(seq)
 }

@@ -452,8 +452,7 @@ pub(crate) fn assert_converged(
 /// the `base_version` it was sent with (recorded in front of the server) is older than the
 /// field's version at that point, and a disagreement when its value also differs from the one
 /// standing then. Every such change, and nothing else, must have opened one review conflict
-/// (nobody resolves any in these cases), which is still open unless a later write of the field
-/// replaced the value it left standing (that write closes it as `auto_resolved`).
+/// (nobody resolves any in these cases).
 fn assert_review_conflicts_counted(
     server: &SharedServer,
     team: &TestTeam,
@@ -476,32 +475,20 @@ fn assert_review_conflicts_counted(
             .runtime
             .block_on(server.store.field_history(team.id, *record_id, field))
             .unwrap();
-        // (value, version, change) standing before each write; the version is the seq of the
-        // last effective write.
-        let mut standing: Option<(Json, u64, uuid::Uuid)> = None;
-        // The change each disagreement's conflict left standing (the provisional value).
-        let mut provisional = Vec::new();
+        // (value, version) standing before each write; the version is the seq of the last
+        // effective write.
+        let mut standing: Option<(Json, u64)> = None;
         for write in history {
-            if let (Some(base), Some((value, version, change_id))) =
-                (bases.get(&write.change_id), &standing)
+            if let (Some(base), Some((value, version))) = (bases.get(&write.change_id), &standing)
                 && *base < *version
                 && write.value != *value
             {
-                provisional.push(if write.effective {
-                    write.change_id
-                } else {
-                    *change_id
-                });
+                disagreements += 1;
             }
             if write.effective {
-                standing = Some((write.value, write.seq, write.change_id));
+                standing = Some((write.value, write.seq));
             }
         }
-        let last = standing.map(|(_, _, change_id)| change_id);
-        disagreements += provisional
-            .iter()
-            .filter(|change_id| Some(**change_id) == last)
-            .count();
     }
     let open = server
         .runtime
