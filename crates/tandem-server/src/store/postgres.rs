@@ -103,7 +103,8 @@ pub const MIGRATION_LOCK_KEY: i64 = 0x7461_6e64_656d_6d67;
 pub const AUDIT_LOCK_KEY: i64 = 0x7461_6e64_656d_6175;
 
 /// The advisory lock that makes counting and recording a login attempt one step
-/// ("tandemlg" in ASCII), so parallel logins cannot all pass the rate limit.
+/// ("tandemlg" in ASCII), so parallel logins cannot all pass the rate limit; settling one
+/// takes it too, so that settles never lock each other's rows.
 const LOGIN_LOCK_KEY: i64 = 0x7461_6e64_656d_6c67;
 
 /// Connections one instance keeps at most, unless told otherwise.
@@ -1669,6 +1670,11 @@ impl ServerStore for PostgresStore {
     ) -> Result<(), ServerError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
+        // Two right logins of one user settled at once would each delete the other's row
+        // and then update their own, locking the rows in opposite orders (a deadlock): the
+        // reservations' lock makes settles one at a time too.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOGIN_LOCK_KEY])
+            .await?;
         tx.execute(
             "DELETE FROM login_attempts WHERE username = $1 AND NOT succeeded AND id <> $2",
             &[&username, &attempt_id],

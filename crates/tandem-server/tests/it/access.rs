@@ -628,6 +628,83 @@ async fn parallel_wrong_logins_beyond_the_limit_are_refused_before_their_passwor
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 }
 
+/// A connection of the test's own to a PostgreSQL test database.
+async fn pg_connection(server: &TestServer) -> tokio_postgres::Client {
+    let TestDatabase::Postgres { url } = server.database.as_ref() else {
+        unreachable!("a PostgreSQL test")
+    };
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+}
+
+/// Waits until `count` of the test database's sessions wait for a lock (a state, not a time).
+async fn until_sessions_wait_for_locks(watcher: &tokio_postgres::Client, count: i64) {
+    loop {
+        let waiting: i64 = watcher
+            .query_one(
+                "SELECT COUNT(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting >= count {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+/// PostgreSQL only: SQLite's IMMEDIATE transactions take the whole file one at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_right_logins_of_one_user_settled_at_once_on_postgres_both_succeed() {
+    use tandem_server::store::{LoginLimits, LoginReservation};
+    let server = start(Backend::Postgres).await;
+    let now = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(NOW_MS).unwrap();
+    let limits = LoginLimits {
+        since: now - chrono::TimeDelta::minutes(15),
+        per_username: 5,
+        per_address: 20,
+    };
+    let mut attempts = Vec::new();
+    for _ in 0..2 {
+        match server
+            .store
+            .reserve_login_attempt("coach_a", "127.0.0.1", limits, now)
+            .await
+            .unwrap()
+        {
+            LoginReservation::Reserved { attempt_id } => attempts.push(attempt_id),
+            other => panic!("{other:?}"),
+        }
+    }
+    // Another session holds both attempts' rows, so that the two settles start together:
+    // each forgets the other's attempt and marks its own, the order in which two
+    // unordered settles lock each other's rows.
+    let mut holder = pg_connection(&server).await;
+    let hold = holder.transaction().await.unwrap();
+    hold.execute(
+        "SELECT id FROM login_attempts WHERE username = 'coach_a' FOR UPDATE",
+        &[],
+    )
+    .await
+    .unwrap();
+    let mut settles = tokio::task::JoinSet::new();
+    for attempt_id in attempts {
+        let store = server.store.clone();
+        settles.spawn(async move { store.settle_login_attempt(attempt_id, "coach_a").await });
+    }
+    until_sessions_wait_for_locks(&pg_connection(&server).await, 2).await;
+    hold.commit().await.unwrap();
+    for settled in settles.join_all().await {
+        settled.unwrap();
+    }
+}
+
 both_backends!(a_login_while_the_server_checks_as_many_passwords_as_it_may_is_answered_503);
 async fn a_login_while_the_server_checks_as_many_passwords_as_it_may_is_answered_503(
     backend: Backend,
