@@ -106,8 +106,11 @@ pub fn to_csv(report: &ParticipantReport, sites: &SiteNames) -> String {
 }
 
 /// One cell of a CSV file Tandem writes (the report here, the server's access export):
-/// quoted when it holds a comma, a quote or a line break (RFC 4180), and written as text when
-/// a spreadsheet would read it as a formula. A cell beginning with `=`, `+`, `-`, `@`, a tab
+/// quoted when it holds a comma, a quote or a line break (RFC 4180) or a semicolon, and
+/// written as text when a spreadsheet would read it as a formula. Excel in a Finnish or
+/// Swedish locale opens a .csv with `;` between cells, so an unquoted `x;=HYPERLINK(...)`
+/// would become two cells, the second a formula; a quoted field stays one cell whichever
+/// separator the spreadsheet uses. A cell beginning with `=`, `+`, `-`, `@`, a tab
 /// or a carriage return runs as a formula in Excel and LibreOffice (a client named
 /// `=HYPERLINK(...)` would send data away when the file is opened), so it gets a leading `'`,
 /// as OWASP advises ("CSV Injection"): the spreadsheet shows the text, and a reader of the
@@ -119,7 +122,7 @@ pub fn csv_cell(text: &str) -> String {
     } else {
         text.to_owned()
     };
-    if text.contains([',', '"', '\n', '\r']) {
+    if text.contains([',', ';', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
         text
@@ -150,6 +153,15 @@ mod tests {
         // Only the first character counts.
         assert_eq!(csv_cell("a=b"), "a=b");
         assert_eq!(csv_cell(""), "");
+    }
+
+    #[test]
+    fn a_cell_with_a_semicolon_is_quoted_so_a_spreadsheet_splitting_on_semicolons_keeps_it_whole() {
+        // Finnish and Swedish Excel open a .csv with `;` between cells: unquoted, the part
+        // after a `;` would be a cell of its own, and one that begins as a formula runs.
+        assert_eq!(csv_cell("x;=cmd|' /C calc'!A0"), "\"x;=cmd|' /C calc'!A0\"");
+        assert_eq!(csv_cell("a;b"), "\"a;b\"");
+        assert_eq!(csv_cell("=a;b"), "\"'=a;b\"");
     }
 
     #[test]
