@@ -87,6 +87,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/postgres/0005_sites.sql"),
     include_str!("../../../../migrations/server/postgres/0006_refused_records.sql"),
     include_str!("../../../../migrations/server/postgres/0007_conflict_ids.sql"),
+    include_str!("../../../../migrations/server/postgres/0008_stored_refusal_words.sql"),
 ];
 
 /// The advisory lock that serialises every transaction assigning seqs ("tandemsq" in

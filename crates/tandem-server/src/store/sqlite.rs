@@ -92,6 +92,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/sqlite/0005_sites.sql"),
     include_str!("../../../../migrations/server/sqlite/0006_refused_records.sql"),
     include_str!("../../../../migrations/server/sqlite/0007_conflict_ids.sql"),
+    include_str!("../../../../migrations/server/sqlite/0008_stored_refusal_words.sql"),
 ];
 
 /// The server store in one SQLite file.

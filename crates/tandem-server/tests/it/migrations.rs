@@ -174,3 +174,179 @@ async fn sqlite_conflicts_keep_their_ids_through_schema_7_and_later_ids_come_aft
     .unwrap();
     assert_eq!(conn.last_insert_rowid(), 42, "41 is not given again");
 }
+
+/// The migration files of one dialect (`sqlite` or `postgres`), in order.
+fn migration_files(dialect: &str) -> Vec<std::path::PathBuf> {
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../migrations/server")
+        .join(dialect);
+    let mut files: Vec<_> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    files
+}
+
+/// Brings an empty `database` to schema `version` with the migration files themselves, as a
+/// server of that version left it, and then runs `sql` on it.
+async fn database_at_schema(database: &TestDatabase, version: usize, sql: &str) {
+    match database {
+        TestDatabase::Sqlite { path, .. } => {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            for file in &migration_files("sqlite")[..version] {
+                conn.execute_batch(&std::fs::read_to_string(file).unwrap())
+                    .unwrap();
+            }
+            conn.pragma_update(None, "user_version", version as i64)
+                .unwrap();
+            conn.execute_batch(sql).unwrap();
+        }
+        TestDatabase::Postgres { url } => {
+            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            let connection = tokio::spawn(connection);
+            client
+                .batch_execute(
+                    "CREATE TABLE tandem_schema_migrations (
+                         version     INTEGER PRIMARY KEY,
+                         applied_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+                     )",
+                )
+                .await
+                .unwrap();
+            for (index, file) in migration_files("postgres")[..version].iter().enumerate() {
+                client
+                    .batch_execute(&std::fs::read_to_string(file).unwrap())
+                    .await
+                    .unwrap_or_else(|error| panic!("{}: {error}", file.display()));
+                client
+                    .execute(
+                        "INSERT INTO tandem_schema_migrations (version) VALUES ($1)",
+                        &[&(index as i32 + 1)],
+                    )
+                    .await
+                    .unwrap();
+            }
+            client.batch_execute(sql).await.unwrap();
+            drop(client);
+            connection.await.unwrap().unwrap();
+        }
+    }
+}
+
+/// Every stored push answer, by change id.
+async fn stored_push_answers(database: &TestDatabase) -> Vec<(String, String)> {
+    let sql = "SELECT CAST(change_id AS TEXT), result FROM applied_changes ORDER BY 1";
+    match database {
+        TestDatabase::Sqlite { path, .. } => {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            let mut statement = conn.prepare(sql).unwrap();
+            statement
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        }
+        TestDatabase::Postgres { url } => {
+            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            let connection = tokio::spawn(connection);
+            let rows = client.query(sql, &[]).await.unwrap();
+            let answers = rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+            drop(client);
+            connection.await.unwrap().unwrap();
+            answers
+        }
+    }
+}
+
+both_backends!(push_answers_stored_before_schema_8_keep_no_words_that_quote_a_refused_value);
+async fn push_answers_stored_before_schema_8_keep_no_words_that_quote_a_refused_value(
+    backend: Backend,
+) {
+    use tandem_protocol::{ChangeResult, ChangeStatus, RejectCode};
+    let refused = |n: u128, reason: &str, reason_code: Option<RejectCode>| ChangeResult {
+        change_id: uuid::Uuid::from_u128(n),
+        status: ChangeStatus::Rejected,
+        version: 0,
+        value: serde_json::Value::Null,
+        conflict_id: None,
+        reason: Some(reason.to_owned()),
+        reason_code,
+    };
+    // What servers before schema 8 stored: the first answer whole, words and all.
+    let answers = [
+        refused(
+            1,
+            "email: `amina.qzmarker at example` is not an email address",
+            Some(RejectCode::InvalidValue),
+        ),
+        // A server before reason codes wrote none.
+        refused(2, "phone: `+358 qzmarker` is not a phone number", None),
+        refused(
+            3,
+            "given_name: `Qzmarker` was refused",
+            Some(RejectCode::Other),
+        ),
+        // The words of these codes name no value and are kept.
+        refused(
+            4,
+            "site: 0195f000-0000-7000-8000-000000000001 names no site",
+            Some(RejectCode::UnknownSite),
+        ),
+        refused(5, "the record was erased", Some(RejectCode::RecordErased)),
+        ChangeResult {
+            change_id: uuid::Uuid::from_u128(6),
+            status: ChangeStatus::Applied,
+            version: 7,
+            value: serde_json::json!("Ami"),
+            conflict_id: None,
+            reason: None,
+            reason_code: None,
+        },
+    ];
+    let inserts: String = answers
+        .iter()
+        .map(|answer| {
+            format!(
+                "INSERT INTO applied_changes (change_id, team_id, device_id, result, recorded_ms)
+                 VALUES ('{}', NULL, '{}', '{}', 0);\n",
+                answer.change_id,
+                uuid::Uuid::from_u128(0xd),
+                serde_json::to_string(answer).unwrap().replace('\'', "''"),
+            )
+        })
+        .collect();
+    let database = TestDatabase::create(backend).await;
+    database_at_schema(&database, 7, &inserts).await;
+
+    drop(database.open_store().await);
+
+    let stored = stored_push_answers(&database).await;
+    assert_eq!(stored.len(), answers.len());
+    for ((change_id, text), answer) in stored.iter().zip(&answers) {
+        assert_eq!(change_id, &answer.change_id.to_string());
+        assert!(!text.to_lowercase().contains("qzmarker"), "{text}");
+        let migrated: ChangeResult = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            migrated,
+            tandem_server::push::stored_answer(answer),
+            "stored as this server stores it"
+        );
+    }
+    // Nor is it anywhere in the file (its freed space zeroed, its WAL checkpointed away).
+    if let TestDatabase::Sqlite { path, .. } = &database {
+        for entry in std::fs::read_dir(path.parent().unwrap()).unwrap() {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            assert!(
+                !bytes
+                    .windows(8)
+                    .any(|window| window.eq_ignore_ascii_case(b"qzmarker")),
+                "the value is still in the file"
+            );
+        }
+    }
+}
