@@ -49,7 +49,7 @@ use crate::push::{
     refuse_users_outside_team, site_written, user_named, user_outside_team, user_written,
 };
 use crate::store::{
-    LoginLimits, LoginReservation, NewDevice, PushContext, ServerStore, device_name,
+    LoginLimits, LoginOutcome, LoginReservation, NewDevice, PushContext, ServerStore, device_name,
 };
 
 // Erasure, the access export and the audit viewer; a child module, so it shares the
@@ -283,7 +283,8 @@ impl ApiError {
     }
 }
 
-/// How long a login is asked to wait when every place to check a password is taken.
+/// How long a login is asked to wait when every place to check a password is taken, or when
+/// logins of its username or address being checked fill the rate limit.
 const LOGIN_BUSY_RETRY_AFTER_SECS: u64 = 2;
 /// How long a device is asked to wait after the server's disk was found full.
 const STORAGE_FULL_RETRY_AFTER_SECS: u64 = 60;
@@ -620,6 +621,9 @@ async fn login(
     let address =
         client_address(peer.ip(), &forwarded_for, &state.settings.trusted_proxies).to_string();
     let window = TimeDelta::from_std(limits.window).unwrap_or(TimeDelta::minutes(15));
+    // A login still unanswered after the request timeout never will be: the timeout ended it.
+    let longest_login =
+        TimeDelta::from_std(state.settings.request_timeout).unwrap_or(TimeDelta::seconds(30));
     let reservation = state
         .store
         .reserve_login_attempt(
@@ -627,6 +631,7 @@ async fn login(
             &address,
             LoginLimits {
                 since: now - window,
+                in_progress_since: now - longest_login,
                 per_username: limits.per_username,
                 per_address: limits.per_address,
             },
@@ -635,6 +640,20 @@ async fn login(
         .await?;
     let attempt_id = match reservation {
         LoginReservation::Reserved { attempt_id } => attempt_id,
+        // Logins of this user or address being checked fill the limit, not failures: they
+        // may prove right, so this one waits a moment (the laptop retries), instead of the
+        // window (a training session's laptops signing in together behind one address).
+        LoginReservation::AttemptsInProgress => {
+            tracing::info!("login asked to wait: attempts in progress reach the rate limit");
+            return Err(ApiError {
+                retry_after_secs: Some(LOGIN_BUSY_RETRY_AFTER_SECS),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    error_codes::UNAVAILABLE,
+                    "other sign-ins of this user or address are being checked; try again in a moment",
+                )
+            });
+        }
         LoginReservation::Refused(failures) => {
             let oldest = if failures.by_username >= limits.per_username {
                 failures.oldest_by_username_ms
@@ -671,8 +690,11 @@ async fn login(
     drop(place);
     let user = match user {
         Some(user) if verified => user,
-        // The attempt was recorded as a failure when it was reserved.
         _ => {
+            state
+                .store
+                .settle_login_attempt(attempt_id, &request.username, LoginOutcome::Failed)
+                .await?;
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 error_codes::INVALID_CREDENTIALS,
@@ -682,7 +704,7 @@ async fn login(
     };
     state
         .store
-        .settle_login_attempt(attempt_id, &request.username)
+        .settle_login_attempt(attempt_id, &request.username, LoginOutcome::Succeeded)
         .await?;
 
     let team = match (&request.team, user.teams.as_slice()) {

@@ -128,6 +128,9 @@ pub struct PushContext {
 pub struct LoginLimits {
     /// The window's start: failures before it no longer count.
     pub since: DateTime<Utc>,
+    /// Attempts reserved before it and still in progress count as failures: their request
+    /// has timed out (or their instance stopped), so no answer will settle them.
+    pub in_progress_since: DateTime<Utc>,
     /// Failures per username within the window.
     pub per_username: u32,
     /// Failures per client address within the window.
@@ -137,14 +140,63 @@ pub struct LoginLimits {
 /// What [`ServerStore::reserve_login_attempt`] decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoginReservation {
-    /// The attempt may check its password; it is counted as a failure until
-    /// [`ServerStore::settle_login_attempt`] says it succeeded.
+    /// The attempt may check its password; it is in progress, counted against the limits
+    /// with the failures, until [`ServerStore::settle_login_attempt`] says how it went.
     Reserved {
         /// The attempt's row.
         attempt_id: i64,
     },
     /// The window holds as many failures as it allows; nothing was recorded.
     Refused(RecentFailures),
+    /// The failures alone are below the limits, but with the attempts in progress they
+    /// reach one: the attempt may come back in a moment, when some of them have answered.
+    /// Nothing was recorded.
+    AttemptsInProgress,
+}
+
+/// How a reserved login attempt went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// The password was right: the username's earlier failures are forgotten.
+    Succeeded,
+    /// The username or the password was wrong: a failure in the window.
+    Failed,
+}
+
+/// A username's or an address's login attempts in the window, as the backends count them for
+/// [`ServerStore::reserve_login_attempt`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AttemptCounts {
+    /// Failures: answered wrong, or in progress since before `in_progress_since`.
+    pub(crate) failures: u32,
+    /// The oldest of those (Unix ms).
+    pub(crate) oldest_failure_ms: Option<i64>,
+    /// Attempts whose answer may still come.
+    pub(crate) in_progress: u32,
+}
+
+impl AttemptCounts {
+    /// What a reservation decides from the counts of the username and the address: `None`
+    /// when the attempt may be reserved. Failures alone refuse it; failures and attempts in
+    /// progress together only make it wait, since those in progress may yet prove right.
+    pub(crate) fn decide(
+        by_username: AttemptCounts,
+        by_address: AttemptCounts,
+        per_username: u32,
+        per_address: u32,
+    ) -> Option<LoginReservation> {
+        if by_username.failures >= per_username || by_address.failures >= per_address {
+            return Some(LoginReservation::Refused(RecentFailures {
+                by_username: by_username.failures,
+                oldest_by_username_ms: by_username.oldest_failure_ms,
+                by_address: by_address.failures,
+                oldest_by_address_ms: by_address.oldest_failure_ms,
+            }));
+        }
+        let taken = |counts: AttemptCounts| counts.failures.saturating_add(counts.in_progress);
+        (taken(by_username) >= per_username || taken(by_address) >= per_address)
+            .then_some(LoginReservation::AttemptsInProgress)
+    }
 }
 
 /// Recent failed logins, for rate limiting.
@@ -282,10 +334,13 @@ pub trait ServerStore: PrivacyStore + EpochStore + Send + Sync + std::fmt::Debug
 
     /// Counts a login attempt before its password is checked: in one transaction that
     /// concurrent reservations (of every instance on the database) wait for, counts the
-    /// window's failures of `username` and of `address` and, under `limits`, records the
-    /// attempt as a failure. So however many logins arrive at once, no more passwords are
-    /// checked than the limits allow, and an attempt whose answer never comes (a timeout)
-    /// counts as failed.
+    /// window's failures and attempts in progress of `username` and of `address` and, when
+    /// together they are under `limits`, records the attempt as in progress. So however
+    /// many logins arrive at once, no more passwords are checked than the limits allow;
+    /// only failures refuse an attempt ([`LoginReservation::Refused`]), attempts in
+    /// progress only delay it ([`LoginReservation::AttemptsInProgress`]); and an attempt
+    /// whose answer never comes (a timeout) counts as failed from
+    /// `limits.in_progress_since` on.
     async fn reserve_login_attempt(
         &self,
         username: &str,
@@ -293,12 +348,13 @@ pub trait ServerStore: PrivacyStore + EpochStore + Send + Sync + std::fmt::Debug
         limits: LoginLimits,
         now: DateTime<Utc>,
     ) -> Result<LoginReservation, ServerError>;
-    /// Marks a reserved attempt as succeeded (its password was right), which forgets the
-    /// username's earlier failures.
+    /// Records how a reserved attempt went: a failure, or a success, which forgets the
+    /// username's failures and attempts reserved before it.
     async fn settle_login_attempt(
         &self,
         attempt_id: i64,
         username: &str,
+        outcome: LoginOutcome,
     ) -> Result<(), ServerError>;
 
     /// Registers a device at login.

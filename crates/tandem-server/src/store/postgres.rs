@@ -59,9 +59,9 @@ mod privacy;
 mod epoch;
 
 use super::{
-    CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginLimits, LoginReservation, LoginUser,
-    NewDevice, NewMerge, PushContext, RecentFailures, RecordFields, ServerStore, SiteName,
-    TeamMembership, TeamSummary, UserSummary, conflict_status_name, is_superseded,
+    AttemptCounts, CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginLimits, LoginOutcome,
+    LoginReservation, LoginUser, NewDevice, NewMerge, PushContext, RecordFields, ServerStore,
+    SiteName, TeamMembership, TeamSummary, UserSummary, conflict_status_name, is_superseded,
     parse_conflict_status, report_error, report_history_query, report_values_query, team_name,
 };
 use crate::ServerError;
@@ -88,6 +88,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/postgres/0006_refused_records.sql"),
     include_str!("../../../../migrations/server/postgres/0007_conflict_ids.sql"),
     include_str!("../../../../migrations/server/postgres/0008_stored_refusal_words.sql"),
+    include_str!("../../../../migrations/server/postgres/0009_login_attempts_in_progress.sql"),
 ];
 
 /// The advisory lock that serialises every transaction assigning seqs ("tandemsq" in
@@ -1616,40 +1617,45 @@ impl ServerStore for PostgresStore {
         // the lock makes the count and the insert one step for every instance.
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOGIN_LOCK_KEY])
             .await?;
-        let since_ms = to_ms(limits.since);
-        let mut counts = [(0_u32, None); 2];
-        for (slot, (column, key)) in counts
-            .iter_mut()
-            .zip([("username", username), ("address", address)])
-        {
+        let (since_ms, in_progress_since_ms) =
+            (to_ms(limits.since), to_ms(limits.in_progress_since));
+        let mut counts = Vec::with_capacity(2);
+        for (column, key) in [("username", username), ("address", address)] {
+            // A failure: answered wrong, or in progress since before its request's timeout
+            // (no answer will come).
             let row = tx
                 .query_one(
                     &format!(
-                        "SELECT COUNT(*), MIN(at_ms) FROM login_attempts
+                        "SELECT COUNT(*) FILTER (WHERE NOT in_progress OR at_ms < $3),
+                                MIN(at_ms) FILTER (WHERE NOT in_progress OR at_ms < $3),
+                                COUNT(*) FILTER (WHERE in_progress AND at_ms >= $3)
+                         FROM login_attempts
                          WHERE {column} = $1 AND NOT succeeded AND at_ms >= $2"
                     ),
-                    &[&key, &since_ms],
+                    &[&key, &since_ms, &in_progress_since_ms],
                 )
                 .await?;
-            let count: i64 = row.try_get(0)?;
-            *slot = (u32::try_from(count).unwrap_or(u32::MAX), row.try_get(1)?);
+            let count = |index: usize| -> Result<u32, ServerError> {
+                Ok(u32::try_from(row.try_get::<_, i64>(index)?).unwrap_or(u32::MAX))
+            };
+            counts.push(AttemptCounts {
+                failures: count(0)?,
+                oldest_failure_ms: row.try_get(1)?,
+                in_progress: count(2)?,
+            });
         }
-        let [
-            (by_username, oldest_by_username_ms),
-            (by_address, oldest_by_address_ms),
-        ] = counts;
-        if by_username >= limits.per_username || by_address >= limits.per_address {
-            return Ok(LoginReservation::Refused(RecentFailures {
-                by_username,
-                oldest_by_username_ms,
-                by_address,
-                oldest_by_address_ms,
-            }));
+        if let Some(decided) = AttemptCounts::decide(
+            counts[0],
+            counts[1],
+            limits.per_username,
+            limits.per_address,
+        ) {
+            return Ok(decided);
         }
         let row = tx
             .query_one(
-                "INSERT INTO login_attempts (username, address, at_ms, succeeded)
-                 VALUES ($1, $2, $3, FALSE) RETURNING id",
+                "INSERT INTO login_attempts (username, address, at_ms, succeeded, in_progress)
+                 VALUES ($1, $2, $3, FALSE, TRUE) RETURNING id",
                 &[&username, &address, &to_ms(now)],
             )
             .await?;
@@ -1668,24 +1674,40 @@ impl ServerStore for PostgresStore {
         &self,
         attempt_id: i64,
         username: &str,
+        outcome: LoginOutcome,
     ) -> Result<(), ServerError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        // Two right logins of one user settled at once would each delete the other's row
-        // and then update their own, locking the rows in opposite orders (a deadlock): the
-        // reservations' lock makes settles one at a time too.
+        // Settles of one user's attempts at once would delete and update overlapping rows
+        // in different orders (a deadlock, 40P01): the reservations' lock makes settles one
+        // at a time too.
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOGIN_LOCK_KEY])
             .await?;
-        tx.execute(
-            "DELETE FROM login_attempts WHERE username = $1 AND NOT succeeded AND id <> $2",
-            &[&username, &attempt_id],
-        )
-        .await?;
-        tx.execute(
-            "UPDATE login_attempts SET succeeded = TRUE WHERE id = $1",
-            &[&attempt_id],
-        )
-        .await?;
+        match outcome {
+            LoginOutcome::Failed => {
+                tx.execute(
+                    "UPDATE login_attempts SET in_progress = FALSE WHERE id = $1",
+                    &[&attempt_id],
+                )
+                .await?;
+            }
+            LoginOutcome::Succeeded => {
+                // The attempts reserved before this one, answered or not (identity ids
+                // grow); those reserved after it are not forgotten.
+                tx.execute(
+                    "DELETE FROM login_attempts
+                     WHERE username = $1 AND NOT succeeded AND id < $2",
+                    &[&username, &attempt_id],
+                )
+                .await?;
+                tx.execute(
+                    "UPDATE login_attempts SET succeeded = TRUE, in_progress = FALSE
+                     WHERE id = $1",
+                    &[&attempt_id],
+                )
+                .await?;
+            }
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -40,9 +40,9 @@ pub use restore::Restored;
 mod epoch;
 
 use super::{
-    CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginLimits, LoginReservation, LoginUser,
-    NewDevice, NewMerge, PushContext, RecentFailures, RecordFields, ServerStore, SiteName,
-    TeamMembership, TeamSummary, UserSummary, conflict_status_name, is_superseded,
+    AttemptCounts, CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginLimits, LoginOutcome,
+    LoginReservation, LoginUser, NewDevice, NewMerge, PushContext, RecordFields, ServerStore,
+    SiteName, TeamMembership, TeamSummary, UserSummary, conflict_status_name, is_superseded,
     parse_conflict_status, report_error, report_history_query, report_values_query, team_name,
 };
 use crate::ServerError;
@@ -93,6 +93,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/sqlite/0006_refused_records.sql"),
     include_str!("../../../../migrations/server/sqlite/0007_conflict_ids.sql"),
     include_str!("../../../../migrations/server/sqlite/0008_stored_refusal_words.sql"),
+    include_str!("../../../../migrations/server/sqlite/0009_login_attempts_in_progress.sql"),
 ];
 
 /// The server store in one SQLite file.
@@ -1247,29 +1248,40 @@ impl ServerStore for SqliteStore {
         self.run(move |conn| {
             // IMMEDIATE: the count and the insert are one step for every writer of the file.
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let count = |column: &str, key: &str| -> Result<(u32, Option<i64>), ServerError> {
+            let count = |column: &str, key: &str| -> Result<AttemptCounts, ServerError> {
+                // A failure: answered wrong, or in progress since before its request's
+                // timeout (no answer will come).
                 Ok(tx.query_row(
                     &format!(
-                        "SELECT COUNT(*), MIN(at_ms) FROM login_attempts
+                        "SELECT COUNT(*) FILTER (WHERE in_progress = 0 OR at_ms < ?3),
+                                MIN(at_ms) FILTER (WHERE in_progress = 0 OR at_ms < ?3),
+                                COUNT(*) FILTER (WHERE in_progress = 1 AND at_ms >= ?3)
+                         FROM login_attempts
                          WHERE {column} = ?1 AND succeeded = 0 AND at_ms >= ?2"
                     ),
-                    params![key, to_ms(limits.since)],
-                    |row| Ok((row.get::<_, u32>(0)?, row.get::<_, Option<i64>>(1)?)),
+                    params![key, to_ms(limits.since), to_ms(limits.in_progress_since)],
+                    |row| {
+                        Ok(AttemptCounts {
+                            failures: row.get(0)?,
+                            oldest_failure_ms: row.get(1)?,
+                            in_progress: row.get(2)?,
+                        })
+                    },
                 )?)
             };
-            let (by_username, oldest_by_username_ms) = count("username", &username)?;
-            let (by_address, oldest_by_address_ms) = count("address", &address)?;
-            if by_username >= limits.per_username || by_address >= limits.per_address {
-                return Ok(LoginReservation::Refused(RecentFailures {
-                    by_username,
-                    oldest_by_username_ms,
-                    by_address,
-                    oldest_by_address_ms,
-                }));
+            let by_username = count("username", &username)?;
+            let by_address = count("address", &address)?;
+            if let Some(decided) = AttemptCounts::decide(
+                by_username,
+                by_address,
+                limits.per_username,
+                limits.per_address,
+            ) {
+                return Ok(decided);
             }
             tx.execute(
-                "INSERT INTO login_attempts (username, address, at_ms, succeeded)
-                 VALUES (?1, ?2, ?3, 0)",
+                "INSERT INTO login_attempts (username, address, at_ms, succeeded, in_progress)
+                 VALUES (?1, ?2, ?3, 0, 1)",
                 params![username, address, to_ms(now)],
             )?;
             let attempt_id = tx.last_insert_rowid();
@@ -1288,18 +1300,33 @@ impl ServerStore for SqliteStore {
         &self,
         attempt_id: i64,
         username: &str,
+        outcome: LoginOutcome,
     ) -> Result<(), ServerError> {
         let username = username.to_owned();
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute(
-                "DELETE FROM login_attempts WHERE username = ?1 AND succeeded = 0 AND id <> ?2",
-                params![username, attempt_id],
-            )?;
-            tx.execute(
-                "UPDATE login_attempts SET succeeded = 1 WHERE id = ?1",
-                [attempt_id],
-            )?;
+            match outcome {
+                LoginOutcome::Failed => {
+                    tx.execute(
+                        "UPDATE login_attempts SET in_progress = 0 WHERE id = ?1",
+                        [attempt_id],
+                    )?;
+                }
+                LoginOutcome::Succeeded => {
+                    // The attempts reserved before this one, answered or not; those
+                    // reserved after it are not forgotten (a row's id is larger than
+                    // every row's there was when it was inserted).
+                    tx.execute(
+                        "DELETE FROM login_attempts
+                         WHERE username = ?1 AND succeeded = 0 AND id < ?2",
+                        params![username, attempt_id],
+                    )?;
+                    tx.execute(
+                        "UPDATE login_attempts SET succeeded = 1, in_progress = 0 WHERE id = ?1",
+                        [attempt_id],
+                    )?;
+                }
+            }
             tx.commit()?;
             Ok(())
         })

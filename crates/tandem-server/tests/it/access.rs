@@ -5,6 +5,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tandem_protocol::{ChangeStatus, ConflictList, DeviceList, RejectCode, SCHEMA_VERSION};
 
+use tandem_server::store::LoginOutcome;
+
 use crate::harness::*;
 
 /// Makes one open conflict in team north and returns its id.
@@ -611,11 +613,17 @@ async fn parallel_wrong_logins_beyond_the_limit_are_refused_before_their_passwor
 ) {
     let server = start(backend).await;
     // Twenty guesses at once, four times the limit: an attempt is counted before its
-    // password is checked, so only five are checked, however the requests interleave.
+    // password is checked, so only five are checked, however the requests interleave. The
+    // others are refused (429) or, while some of the five are still being checked, asked to
+    // come back in a moment (503).
     let statuses = parallel_wrong_logins(&server, "coach_a", 20).await;
     let count = |status: StatusCode| statuses.iter().filter(|s| **s == status).count();
     assert_eq!(count(StatusCode::UNAUTHORIZED), 5, "{statuses:?}");
-    assert_eq!(count(StatusCode::TOO_MANY_REQUESTS), 15, "{statuses:?}");
+    assert_eq!(
+        count(StatusCode::TOO_MANY_REQUESTS) + count(StatusCode::SERVICE_UNAVAILABLE),
+        15,
+        "{statuses:?}"
+    );
     assert_eq!(counter(&server, "tandem_password_verifications_total"), 5);
     // The limit holds for the right password too, until the window passes.
     let blocked = server.login_reply("coach_a", PASSWORD).await;
@@ -626,6 +634,207 @@ async fn parallel_wrong_logins_beyond_the_limit_are_refused_before_their_passwor
     // A success forgets the failures: the next wrong password is answered as one.
     let reply = server.login_reply("coach_a", "wrong password").await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+}
+
+/// Reserves `count` login attempts of `username` from `address` at the server's time, as
+/// logins whose passwords are being checked would: in progress, neither right nor wrong yet.
+async fn attempts_in_progress(
+    server: &TestServer,
+    username: &str,
+    address: &str,
+    count: usize,
+) -> Vec<i64> {
+    use tandem_server::clock::Clock;
+    use tandem_server::store::{LoginLimits, LoginReservation};
+    let now = server.clock.now();
+    let limits = LoginLimits {
+        since: now - chrono::TimeDelta::minutes(15),
+        in_progress_since: now - chrono::TimeDelta::seconds(30),
+        per_username: 100,
+        per_address: 100,
+    };
+    let mut attempts = Vec::new();
+    for _ in 0..count {
+        match server
+            .store
+            .reserve_login_attempt(username, address, limits, now)
+            .await
+            .unwrap()
+        {
+            LoginReservation::Reserved { attempt_id } => attempts.push(attempt_id),
+            other => panic!("{other:?}"),
+        }
+    }
+    attempts
+}
+
+/// The `Retry-After` of a reply, in seconds.
+fn retry_after(reply: &Reply) -> u64 {
+    reply.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+both_backends!(a_right_login_while_the_limit_is_taken_by_attempts_in_progress_is_asked_to_wait_a_moment_not_refused);
+async fn a_right_login_while_the_limit_is_taken_by_attempts_in_progress_is_asked_to_wait_a_moment_not_refused(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    // Five logins of coach_a being checked (a laptop set up five times at once), none of
+    // them known to be wrong: the sixth is asked to come back in a moment, as when the
+    // server checks as many passwords as it may, and not told to wait 15 minutes.
+    let in_progress = attempts_in_progress(&server, "coach_a", "127.0.0.1", 5).await;
+    let wait = server.login_reply("coach_a", PASSWORD).await;
+    assert_eq!(
+        wait.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        wait.body
+    );
+    assert_eq!(wait.error_code(), "unavailable");
+    assert!((1..=5).contains(&retry_after(&wait)), "{:?}", wait.headers);
+    assert_eq!(counter(&server, "tandem_password_verifications_total"), 0);
+    // One of them proves right: the login goes through.
+    server
+        .store
+        .settle_login_attempt(in_progress[0], "coach_a", LoginOutcome::Succeeded)
+        .await
+        .unwrap();
+    server.login("coach_a").await;
+}
+
+both_backends!(
+    right_logins_of_many_users_behind_one_address_are_asked_to_wait_a_moment_not_refused
+);
+async fn right_logins_of_many_users_behind_one_address_are_asked_to_wait_a_moment_not_refused(
+    backend: Backend,
+) {
+    // Behind a proxy the server does not trust, every laptop has the proxy's address: a
+    // training session signing in at once reaches the address limit with logins in progress.
+    let server = start_configured(backend, |settings| {
+        settings.login_rate_limit.per_address = 3;
+    })
+    .await;
+    for user in ["coach_b", "lead_n", "coach_s"] {
+        attempts_in_progress(&server, user, "127.0.0.1", 1).await;
+    }
+    let wait = server.login_reply("coach_a", PASSWORD).await;
+    assert_eq!(
+        wait.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        wait.body
+    );
+    assert!((1..=5).contains(&retry_after(&wait)));
+    assert_eq!(counter(&server, "tandem_password_verifications_total"), 0);
+}
+
+both_backends!(wrong_passwords_and_attempts_in_progress_together_never_pass_the_limit);
+async fn wrong_passwords_and_attempts_in_progress_together_never_pass_the_limit(backend: Backend) {
+    let server = start(backend).await;
+    let in_progress = attempts_in_progress(&server, "coach_a", "127.0.0.1", 3).await;
+    for _ in 0..2 {
+        let reply = server.login_reply("coach_a", "wrong password").await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+    }
+    // Two failures and three in progress: no sixth password is checked.
+    let wait = server.login_reply("coach_a", "wrong password").await;
+    assert_eq!(
+        wait.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        wait.body
+    );
+    assert_eq!(counter(&server, "tandem_password_verifications_total"), 2);
+    // The three prove wrong: now the failures alone reach the limit, and the answer is the
+    // rate limit's, its Retry-After counted from the oldest failure.
+    for attempt_id in in_progress {
+        settle_as_failure(&server, attempt_id).await;
+    }
+    server.clock.advance_ms(60 * 1000);
+    let refused = server.login_reply("coach_a", PASSWORD).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.error_code(), "rate_limited");
+    assert_eq!(retry_after(&refused), 15 * 60 - 60);
+    assert_eq!(counter(&server, "tandem_password_verifications_total"), 2);
+}
+
+both_backends!(an_attempt_whose_answer_never_came_counts_as_failed_once_its_request_timed_out);
+async fn an_attempt_whose_answer_never_came_counts_as_failed_once_its_request_timed_out(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    // Five attempts whose requests ended without an answer (timed out, the instance
+    // stopped): once no answer can come any more, they are failures like any other.
+    attempts_in_progress(&server, "coach_a", "127.0.0.1", 5).await;
+    server.clock.advance_ms(31 * 1000);
+    let refused = server.login_reply("coach_a", PASSWORD).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.body
+    );
+    assert_eq!(retry_after(&refused), 15 * 60 - 31);
+    server.clock.advance_ms(15 * 60 * 1000);
+    server.login("coach_a").await;
+}
+
+/// Sends `usernames`' logins with the right password at once, each from a task of its own,
+/// and answers each username with its reply's status and `Retry-After`.
+async fn parallel_right_logins(
+    server: &TestServer,
+    usernames: &[&str],
+) -> Vec<(String, StatusCode, Option<u64>)> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for username in usernames {
+        let (http, url, username) = (
+            server.http.clone(),
+            format!("{}/v1/auth/login", server.base),
+            (*username).to_owned(),
+        );
+        let body = json!({"username": username, "password": PASSWORD, "device_name": "laptop"});
+        tasks.spawn(async move {
+            let reply = http.post(url).json(&body).send().await.unwrap();
+            let retry_after = reply
+                .headers()
+                .get("retry-after")
+                .map(|value| value.to_str().unwrap().parse().unwrap());
+            (username, reply.status(), retry_after)
+        });
+    }
+    tasks.join_all().await
+}
+
+both_backends!(multi_thread: right_logins_at_once_are_never_told_to_wait_minutes);
+async fn right_logins_at_once_are_never_told_to_wait_minutes(backend: Backend) {
+    let server = start_configured(backend, |settings| {
+        settings.login_rate_limit.per_address = 3;
+    })
+    .await;
+    // However the requests interleave, each is signed in or asked to come back in a moment,
+    // and each asked signs in when it does.
+    let usernames = ["coach_a"; 8]
+        .into_iter()
+        .chain(["coach_b", "lead_n", "coach_s", "coach_b"])
+        .collect::<Vec<_>>();
+    for (username, status, retry_after) in parallel_right_logins(&server, &usernames).await {
+        match status {
+            StatusCode::OK => {}
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert!(retry_after.is_some_and(|secs| secs <= 5), "{retry_after:?}");
+                server.login(&username).await;
+            }
+            other => panic!("{username}: {other}"),
+        }
+    }
 }
 
 /// A connection of the test's own to a PostgreSQL test database.
@@ -667,6 +876,7 @@ async fn two_right_logins_of_one_user_settled_at_once_on_postgres_both_succeed()
     let now = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(NOW_MS).unwrap();
     let limits = LoginLimits {
         since: now - chrono::TimeDelta::minutes(15),
+        in_progress_since: now - chrono::TimeDelta::seconds(30),
         per_username: 5,
         per_address: 20,
     };
@@ -696,7 +906,11 @@ async fn two_right_logins_of_one_user_settled_at_once_on_postgres_both_succeed()
     let mut settles = tokio::task::JoinSet::new();
     for attempt_id in attempts {
         let store = server.store.clone();
-        settles.spawn(async move { store.settle_login_attempt(attempt_id, "coach_a").await });
+        settles.spawn(async move {
+            store
+                .settle_login_attempt(attempt_id, "coach_a", LoginOutcome::Succeeded)
+                .await
+        });
     }
     until_sessions_wait_for_locks(&pg_connection(&server).await, 2).await;
     hold.commit().await.unwrap();
@@ -1035,4 +1249,13 @@ async fn duplicate_endpoints_are_for_the_team_lead_of_the_clients_team(backend: 
         let reply = server.request(method.clone(), &path, None, None).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{method} {path}");
     }
+}
+
+/// Settles a reserved attempt of coach_a as a wrong password.
+async fn settle_as_failure(server: &TestServer, attempt_id: i64) {
+    server
+        .store
+        .settle_login_attempt(attempt_id, "coach_a", LoginOutcome::Failed)
+        .await
+        .unwrap();
 }
