@@ -31,7 +31,8 @@ pub(crate) struct SyncArgs {
     /// once, every --interval, a few seconds after a change is saved on this laptop, with
     /// growing waits after a failure, and as soon as the server answers again after being
     /// offline. One line per sync. Ends with an error when a failure needs a person (a
-    /// revoked device, an update, a new sign-in).
+    /// revoked device, an update, a new sign-in); a server address that answers 404 and a
+    /// record too large to send are said and retried every 7.5 to 15 minutes.
     #[arg(long)]
     pub(crate) watch: bool,
     /// With --watch: seconds between syncs while nothing happens.

@@ -635,10 +635,16 @@ fn sync_report_text(report: &SyncReport) -> String {
             ));
         }
     }
-    if report.rejected > 0 {
+    if report.rejected + report.withheld > 0 {
+        let withheld = match report.withheld {
+            0 => String::new(),
+            withheld => format!(
+                ", {withheld} of them not sent: later changes of a record the server refused as erased"
+            ),
+        };
         lines.push(format!(
-            "{} change(s) refused by the server: see `tandem rejected list`",
-            report.rejected
+            "{} change(s) refused by the server{withheld}: see `tandem rejected list`",
+            report.rejected + report.withheld
         ));
     }
     if report.conflicts > 0 || report.open_conflicts > 0 {
@@ -788,6 +794,32 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("list of sites"), "{text}");
+    }
+
+    #[test]
+    fn a_sync_counts_the_changes_kept_back_with_a_record_refused_as_erased_among_the_refused() {
+        let report = SyncReport {
+            pushed: 5,
+            rejected: 5,
+            withheld: 1,
+            ..SyncReport::default()
+        };
+        let text = sync_report_text(&report);
+        assert!(
+            text.contains(
+                "6 change(s) refused by the server, 1 of them not sent: later changes of a \
+                 record the server refused as erased: see `tandem rejected list`"
+            ),
+            "{text}"
+        );
+        let refused = SyncReport {
+            rejected: 2,
+            ..SyncReport::default()
+        };
+        assert!(
+            sync_report_text(&refused)
+                .contains("2 change(s) refused by the server: see `tandem rejected list`")
+        );
     }
 
     #[test]

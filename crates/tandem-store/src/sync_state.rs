@@ -629,9 +629,7 @@ impl Store {
                             params![entity, record_id, field, version, value],
                         )?;
                     } else {
-                        tx.execute(
-                            // A repeated answer older than what this laptop has pulled since
-                            // (a change queued again after a restore) changes nothing.
+                        let stored = tx.execute(
                             "INSERT INTO record_fields (entity, record_id, field, value, version, hlc, author_id, server_value, server_version)
                              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?4, ?5)
                              ON CONFLICT (entity, record_id, field) DO UPDATE
@@ -640,7 +638,18 @@ impl Store {
                              WHERE excluded.version >= record_fields.server_version",
                             params![entity, record_id, field, value, version, hlc, author],
                         )?;
-                        if entity == Entity::Client.as_str() && !stands {
+                        let reindex = if stored == 0 {
+                            // A repeated answer older than what this laptop has pulled since (a
+                            // change queued again after a restore, or sent again after its
+                            // answer was lost while the cycle pulled on): the pull kept our
+                            // value because the change was pending, and noted the server's
+                            // later one, which the field now takes.
+                            restore_server_value(&tx, &entity, &record_id, &field)?;
+                            true
+                        } else {
+                            !stands
+                        };
+                        if entity == Entity::Client.as_str() && reindex {
                             touched_clients.insert(record_id.clone());
                         }
                     }
@@ -2322,6 +2331,49 @@ mod tests {
         };
         let adoption = store.adopt_server_epoch(&restored).unwrap();
         (restored, adoption)
+    }
+
+    #[test]
+    fn a_repeated_answer_older_than_a_pulled_write_leaves_the_field_with_the_pulled_value() {
+        let (_dir, mut store) = signed_in_store();
+        let id = client(&mut store, json!({"given_name": "Anna"}));
+        let created = store.outbox_batch(500).unwrap().remove(0);
+        store
+            .apply_push_results(&[ack(&created, stored(5, "\"Anna\""))], at())
+            .unwrap();
+        store.apply_pulled_page(&[], &[], 5, at(), at()).unwrap();
+        // Our edit X: the server stores it at 10, the answer is lost (502/504 from a proxy).
+        edit_client(&mut store, id, json!({"given_name": "Ours"}));
+        let x = store.outbox_batch(500).unwrap().remove(0);
+        // The cycle still pulls (2d22334): our write at 10, a colleague's later write at 11.
+        let mut ours = write(id, "given_name", "\"Ours\"", 10);
+        ours.author_id = OTHER_USER;
+        store
+            .apply_pulled_page(
+                &[ours, write(id, "given_name", "\"Colleague\"", 11)],
+                &[],
+                11,
+                at(),
+                at(),
+            )
+            .unwrap();
+        // Next cycle: X sent again, answered as a repeat with its first answer.
+        store
+            .apply_push_results(&[ack(&x, stored(10, "\"Ours\""))], at())
+            .unwrap();
+        assert_eq!(store.pending_count().unwrap(), 0);
+        let field = state(&store, id, "given_name").unwrap();
+        assert_eq!(
+            (field.value.as_str(), field.version),
+            ("\"Colleague\"", 11),
+            "the server has the colleague's value at 11"
+        );
+        assert_eq!(
+            (field.server_value.as_deref(), field.server_version),
+            (Some("\"Colleague\""), 11)
+        );
+        assert_eq!(store.search_clients("colleague").unwrap().len(), 1);
+        assert!(store.search_clients("ours").unwrap().is_empty());
     }
 
     #[test]

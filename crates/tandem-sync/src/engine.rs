@@ -45,6 +45,9 @@ pub struct SyncReport {
     pub pushed: u64,
     /// Of those, refused and kept in the rejected list.
     pub rejected: u64,
+    /// Changes not sent but moved to the rejected list with them: the later edits of a record
+    /// the server refused as erased (`tandem_store::PushApplied::withheld`).
+    pub withheld: u64,
     /// Of those, with a conflict recorded.
     pub conflicts: u64,
     /// Pull pages stored.
@@ -261,6 +264,7 @@ async fn push_outbox(
         report.push_batches += 1;
         report.pushed += applied.acknowledged;
         report.rejected += applied.rejected;
+        report.withheld += applied.withheld;
         report.conflicts += applied.conflicts;
         observer.pushed(sent, &applied, store.pending_count()?);
     }

@@ -97,11 +97,13 @@ pub enum SyncError {
         reason_code: Option<tandem_protocol::RejectCode>,
     },
 
-    /// A push or a pull was answered with a status that no retry changes (a 404, a 405, a
-    /// 422: something at the server's address that is not Tandem's sync endpoint, typically
-    /// a proxy sending the requests elsewhere, or a server too different from this app).
+    /// A push or a pull was answered with a status that the server's sync endpoints never
+    /// answer (a 404, a 405, a 422: something at the server's address that is not Tandem's
+    /// sync endpoint, typically a proxy sending the requests elsewhere, or answering so while
+    /// the server behind it restarts, or a server too different from this app). The schedule
+    /// retries it at its longest backoff ([`SyncError::is_retried_slowly`]).
     #[error(
-        "The server address {server} answers {status} ({code}: {message}) to Tandem's sync requests, and trying again will not change that: check the server URL, or the proxy in front of the server. Your changes are kept on this laptop."
+        "The server address {server} answers {status} ({code}: {message}) to Tandem's sync requests: check the server URL, or the proxy in front of the server (one may answer so for a moment while the server behind it restarts). Your changes are kept on this laptop."
     )]
     WrongServerAddress {
         /// The server's base URL.
@@ -269,6 +271,18 @@ impl SyncError {
             | SyncError::AlreadyRunning { .. } => true,
             _ => self.is_disk_full(),
         }
+    }
+
+    /// Whether the sync schedule retries this at its longest backoff instead of waiting for a
+    /// person, who is still told (`schedule::CycleOutcome::SlowRetry`): a push or a pull
+    /// answered 404, 405, 422 is what a reverse proxy answers for a moment while the server
+    /// behind it restarts, as well as a wrong address, and a record too large to send still
+    /// lets the cycle pull erasures and colleagues' writes.
+    pub fn is_retried_slowly(&self) -> bool {
+        matches!(
+            self,
+            SyncError::WrongServerAddress { .. } | SyncError::PayloadTooLarge { .. }
+        )
     }
 
     /// Whether a sync cycle whose push failed with this error still pulls: the server

@@ -51,6 +51,12 @@ pub enum CycleOutcome {
         /// What the server's `Retry-After` said.
         retry_after: Option<Duration>,
     },
+    /// A person should look, but the cycle may still succeed, or still does part of its work:
+    /// the address answers a push or a pull 404, 405, 422 (a wrong address, or a proxy
+    /// answering so while the server behind it restarts), or one record is too large to send
+    /// (the cycle still pulls erasures and colleagues' writes). Retried at the longest backoff,
+    /// so that the laptops come back by themselves without hammering what answers.
+    SlowRetry,
     /// Needs a person (sign in again, update, revoked): do not retry on a timer.
     NeedsAttention,
     /// Another process (`tandem sync`, the app) was syncing this store: it learns whatever
@@ -69,6 +75,7 @@ impl CycleOutcome {
             Err(error) if error.is_transient() => CycleOutcome::TransientFailure {
                 retry_after: error.retry_after(),
             },
+            Err(error) if error.is_retried_slowly() => CycleOutcome::SlowRetry,
             Err(_) => CycleOutcome::NeedsAttention,
         }
     }
@@ -262,6 +269,13 @@ impl SyncSchedule {
             CycleOutcome::TransientFailure { retry_after } => {
                 self.unreachable = None;
                 retry_after
+            }
+            CycleOutcome::SlowRetry => {
+                self.unreachable = None;
+                self.failures = self.failures.saturating_add(1);
+                let longest = backoff_delay(&self.policy, u32::MAX, jitter);
+                self.next_due = Some(after(now, longest));
+                return;
             }
         };
         self.failures = self.failures.saturating_add(1);
@@ -479,6 +493,63 @@ mod tests {
         let draws: Vec<f64> = (0..200).map(|_| jitter()).collect();
         assert!(draws.iter().all(|j| (0.0..1.0).contains(j)), "{draws:?}");
         assert!(draws.iter().any(|j| *j < 0.25) && draws.iter().any(|j| *j > 0.75));
+    }
+
+    fn wrong_server_address() -> SyncError {
+        SyncError::WrongServerAddress {
+            server: "https://tandem.example".to_owned(),
+            status: 404,
+            code: "none".to_owned(),
+            message: "Not Found".to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_wrong_server_address_is_retried_at_the_longest_backoff_and_not_parked() {
+        // A proxy answering 404 while the server behind it restarts looks the same as a
+        // wrong address: parked, every laptop would stop syncing until someone clicked.
+        let mut schedule = SyncSchedule::new(SyncPolicy::default(), t(0));
+        let misrouted = CycleOutcome::of::<()>(&Err(wrong_server_address()));
+        schedule.start();
+        schedule.finished(misrouted, t(0), 1.0);
+        assert_eq!(schedule.next_due(), Some(t(15 * 60)), "not parked");
+        assert_eq!(schedule.retry_at(), Some(t(15 * 60)), "the bar says when");
+        assert_eq!(schedule.failures(), 1);
+        schedule.local_save(t(10));
+        assert_eq!(
+            schedule.next_due(),
+            Some(t(15 * 60)),
+            "a save does not cut it short"
+        );
+        assert!(schedule.is_due(t(15 * 60)));
+        schedule.start();
+        schedule.finished(misrouted, t(15 * 60), 0.0);
+        assert_eq!(
+            schedule.next_due(),
+            Some(t(15 * 60 + 15 * 60 / 2)),
+            "spread like any backoff, so a room of laptops does not come back at once"
+        );
+        schedule.sync_requested(t(1000));
+        assert!(schedule.is_due(t(1000)), "a person can still ask at once");
+        schedule.start();
+        schedule.finished(CycleOutcome::Success, t(1001), 0.0);
+        assert_eq!(schedule.failures(), 0);
+        assert_eq!(schedule.retry_at(), None);
+    }
+
+    #[test]
+    fn a_record_too_large_to_send_keeps_the_cycle_running_at_the_longest_backoff() {
+        // The cycle pulls after the refused push: erasures and colleagues' writes must keep
+        // arriving while the record waits for the server's limit to be raised.
+        let mut schedule = SyncSchedule::new(SyncPolicy::default(), t(0));
+        let too_large = CycleOutcome::of::<()>(&Err(SyncError::PayloadTooLarge {
+            message: "body over 2 MiB".to_owned(),
+        }));
+        for round in 0..3 {
+            schedule.start();
+            schedule.finished(too_large, t(round * 900), 1.0);
+            assert_eq!(schedule.next_due(), Some(t(round * 900 + 900)), "{round}");
+        }
     }
 
     #[test]

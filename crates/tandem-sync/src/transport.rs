@@ -149,10 +149,12 @@ impl HttpTransport {
             .map_err(|error| self.sync_endpoint_error(error))
     }
 
-    /// A push or a pull answered with a status no retry changes: the server's sync endpoints
-    /// answer every request this app makes, so something else answers at this address (a
-    /// misrouted proxy) or the server is not one this app can sync with. A person must look,
-    /// so it is [`SyncError::WrongServerAddress`], not a server error retried on a timer.
+    /// A push or a pull answered with a status the server's sync endpoints never answer
+    /// (a 4xx other than 408, 425, 429 and those the protocol names): something else answers
+    /// at this address (a misrouted proxy, or one answering so while the server behind it
+    /// restarts) or the server is not one this app can sync with. A person should look, so it
+    /// is [`SyncError::WrongServerAddress`], not a server error "sent later" on the usual
+    /// backoff; the schedule still retries it, at its longest backoff.
     fn sync_endpoint_error(&self, error: SyncError) -> SyncError {
         match error {
             SyncError::Server {
@@ -495,7 +497,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_sync_request_answered_404_by_something_else_at_the_address_is_for_a_person() {
+    async fn a_sync_request_answered_404_by_something_else_at_the_address_is_named_and_retried_slowly()
+     {
         let misrouted = push_answered(
             b"HTTP/1.1 404 Not Found\r\ncontent-type: text/html\r\n\
               content-length: 22\r\nconnection: close\r\n\r\n\
@@ -506,7 +509,7 @@ mod tests {
         assert!(!misrouted.is_transient());
         assert_eq!(
             crate::CycleOutcome::of::<()>(&Err(misrouted)),
-            crate::CycleOutcome::NeedsAttention
+            crate::CycleOutcome::SlowRetry
         );
     }
 

@@ -1,10 +1,14 @@
 //! `tandem sync --watch` against a real server: it sends what another `tandem` process saves
 //! on the laptop and brings what other laptops sent, says when the server is gone and syncs
-//! as soon as it answers again, stops cleanly on SIGTERM, and ends with an error when a
-//! failure needs a person (a revoked device).
+//! as soon as it answers again, stops cleanly on SIGTERM, ends with an error when a failure
+//! needs a person (a revoked device), and keeps retrying, slowly, when the server's address
+//! answers 404 (a proxy while the server behind it restarts).
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -12,7 +16,7 @@ use serde_json::Value as Json;
 use tandem_server::store::ServerStore;
 
 use crate::TestStore;
-use crate::sync_server::{server, start_server};
+use crate::sync_server::{PASSWORD, server, start_server};
 
 /// How long the test waits for an expected line or exit: far longer than a sync takes here;
 /// only a broken watch makes the test wait this long (and then fail, not hang).
@@ -227,4 +231,120 @@ fn a_watch_that_finds_another_sync_running_tries_again_later() {
     });
     let (status, _, stderr) = watch.terminate();
     assert!(status.success(), "{status}: {stderr}");
+}
+
+/// A proxy in front of the test server that relays each connection, until it is told to
+/// answer every request 404 itself, as a reverse proxy does while the server behind it
+/// restarts (or when it sends Tandem's requests elsewhere).
+struct Proxy {
+    base: String,
+    misrouting: Arc<AtomicBool>,
+}
+
+impl Proxy {
+    fn to(upstream: &str) -> Proxy {
+        let upstream = upstream
+            .strip_prefix("http://")
+            .expect("an http:// base")
+            .to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let misrouting = Arc::new(AtomicBool::new(false));
+        let answers_404 = Arc::clone(&misrouting);
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if answers_404.load(Ordering::SeqCst) {
+                    std::thread::spawn(move || answer_not_found(client));
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Write);
+                    });
+                }
+            }
+        });
+        Proxy { base, misrouting }
+    }
+
+    /// From now on, every new connection is answered 404.
+    fn misroute(&self) {
+        self.misrouting.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Reads one request (its head and its body, so that the client reads the answer rather than
+/// a reset connection) and answers it 404, as nginx does.
+fn answer_not_found(mut client: TcpStream) {
+    let Ok(read_half) = client.try_clone() else {
+        return;
+    };
+    let mut request = BufReader::new(read_half);
+    let mut body_length = 0;
+    loop {
+        let mut line = String::new();
+        if request.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        if line == "\r\n" {
+            break;
+        }
+        if let Some(length) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            body_length = length.trim().parse().unwrap_or(0);
+        }
+    }
+    let _ = std::io::copy(&mut request.take(body_length), &mut std::io::sink());
+    let _ = client.write_all(
+        b"HTTP/1.1 404 Not Found\r\ncontent-type: text/html\r\n\
+          content-length: 22\r\nconnection: close\r\n\r\n<h1>404 Not Found</h1>",
+    );
+}
+
+fn time_of(line: &Json, key: &str) -> chrono::DateTime<chrono::Utc> {
+    line[key]
+        .as_str()
+        .and_then(|at| at.parse().ok())
+        .unwrap_or_else(|| panic!("no time at {key}: {line}"))
+}
+
+#[test]
+fn a_watch_answered_404_says_to_check_the_address_and_keeps_retrying_slowly() {
+    let server = server();
+    let team = server.new_team();
+    let laptop = TestStore::new();
+    laptop.ok(&["init"]);
+    let proxy = Proxy::to(&server.base);
+    let login = laptop.login_at(&proxy.base, &team.coach, PASSWORD);
+    assert!(login.status.success(), "{login:?}");
+    proxy.misroute();
+
+    let mut watch = Watch::start(&laptop, "3600");
+    let line = watch.until("the address named as the problem", |line| {
+        line["error"]["kind"] == "wrong_server_address"
+    });
+    // Not parked: a server restarting behind its proxy answers 404 for a moment, and every
+    // laptop must come back by itself; but slowly, at the longest backoff (7.5 to 15 minutes
+    // with the jitter), since it may as well be a wrong address that only a person can fix.
+    let wait = time_of(&line, "next_attempt_at") - time_of(&line, "at");
+    assert!(
+        wait >= chrono::TimeDelta::seconds(450) && wait <= chrono::TimeDelta::seconds(900),
+        "{line}"
+    );
+    let (status, rest, stderr) = watch.terminate();
+    assert!(
+        status.success(),
+        "still watching until stopped: {status}: {stderr}"
+    );
+    assert_eq!(
+        rest.last().map(|line| &line["stopped"]),
+        Some(&Json::Bool(true))
+    );
 }

@@ -520,7 +520,8 @@ fn a_team_lead_pages_through_the_audit_log_of_a_client_and_a_coach_is_refused() 
 /// A contact logged offline for a client erased meanwhile, its summary edited twice: only
 /// one change of a field travels per push, so the second edit waits for the next one. The
 /// server refuses the first push of the contact whole; nothing of the contact goes in a later
-/// push (alone, the edit would make a contact of no one, which every laptop pulls).
+/// push (alone, the edit would make a contact of no one, which every laptop pulls), and the
+/// report counts the edit kept back (`tandem sync` says how many went to the rejected list).
 #[test]
 fn a_later_edit_of_a_contact_refused_for_an_erased_client_is_never_sent() {
     let server = shared();
@@ -550,6 +551,10 @@ fn a_later_edit_of_a_contact_refused_for_an_erased_client_is_never_sent() {
         report.rejected,
         pending.len() as u64 - 1,
         "every change of the contact sent: {report:?}"
+    );
+    assert_eq!(
+        report.withheld, 1,
+        "the second summary edit, kept back and listed with them, is counted: {report:?}"
     );
     assert_eq!(coach.store.pending_count().unwrap(), 0);
     assert!(
