@@ -8,14 +8,16 @@
 -- a refusal without one). The words of the codes listed below name fields, ids, clocks and
 -- versions, never a value, and stay. A rewritten answer is jsonb's text of it (its keys in
 -- jsonb's order, with spaces), which reads as the same answer. The LIKE only spares parsing
--- the JSON of answers that were no refusal. Never edit a landed migration.
+-- the JSON of answers that were no refusal. jsonb refuses the escape of U+0000, which a
+-- refusal may quote (a device sent it), and one such row would stop the whole upgrade: the
+-- JSON is read with it written as U+FFFD. Never edit a landed migration.
 UPDATE applied_changes
 SET result = jsonb_set(
-        result::jsonb,
+        replace(result, E'\\u0000', E'\\ufffd')::jsonb,
         '{reason}',
         to_jsonb(
             'refused as '
-                || CASE result::jsonb ->> 'reason_code'
+                || CASE replace(result, E'\\u0000', E'\\ufffd')::jsonb ->> 'reason_code'
                        WHEN 'invalid_value' THEN 'invalid_value'
                        ELSE 'other'
                    END
@@ -24,8 +26,8 @@ SET result = jsonb_set(
         )
     )::text
 WHERE result LIKE '%rejected%'
-  AND result::jsonb ->> 'status' = 'rejected'
-  AND COALESCE(result::jsonb ->> 'reason_code', '') NOT IN (
+  AND replace(result, E'\\u0000', E'\\ufffd')::jsonb ->> 'status' = 'rejected'
+  AND COALESCE(replace(result, E'\\u0000', E'\\ufffd')::jsonb ->> 'reason_code', '') NOT IN (
         'unknown_field', 'unknown_site', 'user_not_in_team', 'lawful_basis_required',
         'lawful_basis_in_use', 'record_erased', 'other_team', 'invalid_change'
   );

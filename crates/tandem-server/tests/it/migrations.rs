@@ -307,6 +307,14 @@ async fn push_answers_stored_before_schema_8_keep_no_words_that_quote_a_refused_
             reason: None,
             reason_code: None,
         },
+        // A value or a field name with U+0000 in it (a device sent it), which PostgreSQL's
+        // jsonb refuses to read: the upgrade must not stop on it.
+        refused(
+            7,
+            "gender: unknown value `\u{0}qzmarker`",
+            Some(RejectCode::InvalidValue),
+        ),
+        refused(8, "unknown field `\u{0}x`", Some(RejectCode::UnknownField)),
     ];
     let inserts: String = answers
         .iter()
