@@ -641,8 +641,8 @@ async fn login(
     let attempt_id = match reservation {
         LoginReservation::Reserved { attempt_id } => attempt_id,
         // Logins of this user or address being checked fill the limit, not failures: they
-        // may prove right, so this one is asked to come back in a moment (the person signs in
-        // again; the app does not retry a sign-in by itself), instead of being refused for the
+        // may prove right, so this one is asked to come back in a moment (the app sends it
+        // again after the `Retry-After`, a few times), instead of being refused for the
         // window (a training session's laptops signing in together behind one address).
         LoginReservation::AttemptsInProgress => {
             tracing::info!("login asked to wait: attempts in progress reach the rate limit");

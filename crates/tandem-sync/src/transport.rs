@@ -25,6 +25,13 @@ use crate::provisioning::OrganisationCa;
 /// work shrinks several times over a slow mobile link; a small body is not worth it.
 pub const COMPRESS_FROM_BYTES: usize = 1024;
 
+/// How many times a login the server asked to come back in a moment is sent again.
+pub const LOGIN_BUSY_RETRIES: u32 = 3;
+
+/// The longest `Retry-After` of a 503 after which a login is sent again by itself (the
+/// server's busy login answers say 2 s).
+pub const LOGIN_BUSY_WAIT_MAX_SECS: u64 = 5;
+
 /// A request body as JSON, gzip-compressed when it is large: the bytes and whether they are
 /// compressed.
 fn encode_body<B: Serialize>(body: &B) -> Result<(Vec<u8>, bool), SyncError> {
@@ -129,9 +136,30 @@ impl HttpTransport {
     }
 
     /// `POST /v1/auth/login`.
+    /// A login answered 503 with a `Retry-After` of at most [`LOGIN_BUSY_WAIT_MAX_SECS`] (the
+    /// server checking as many passwords as it may, or its login limit filled by attempts
+    /// still being checked: none of them counted as an attempt) is sent again after that wait,
+    /// [`LOGIN_BUSY_RETRIES`] times at most, so that laptops signing in together (a training
+    /// session) do not each show a server error. A longer wait (a full disk says 60 s) is the
+    /// person's to wait for.
     pub async fn login(&self, request: &LoginRequest) -> Result<LoginResponse, SyncError> {
-        self.call(Method::POST, "/v1/auth/login", Some(request))
-            .await
+        let mut retries = 0;
+        loop {
+            match self
+                .call(Method::POST, "/v1/auth/login", Some(request))
+                .await
+            {
+                Err(SyncError::Server {
+                    status: 503,
+                    retry_after_secs: Some(secs),
+                    ..
+                }) if retries < LOGIN_BUSY_RETRIES && secs <= LOGIN_BUSY_WAIT_MAX_SECS => {
+                    retries += 1;
+                    tokio::time::sleep(Duration::from_secs(secs)).await;
+                }
+                answer => return answer,
+            }
+        }
     }
 
     /// `POST /v1/sync/push`.
@@ -387,6 +415,11 @@ mod tests {
     /// Accepts one request on a real socket, answers it with `answer` (raw HTTP), and returns
     /// the request's head (lower case) and body.
     async fn one_request(listener: TcpListener, answer: &'static [u8]) -> (String, Vec<u8>) {
+        next_request(&listener, answer).await
+    }
+
+    /// Answers the next request `listener` accepts with `answer` (raw HTTP).
+    async fn next_request(listener: &TcpListener, answer: &'static [u8]) -> (String, Vec<u8>) {
         let (mut socket, _) = listener.accept().await.unwrap();
         let mut received = Vec::new();
         let mut buffer = [0u8; 8192];
@@ -510,6 +543,89 @@ mod tests {
         assert_eq!(
             crate::CycleOutcome::of::<()>(&Err(misrouted)),
             crate::CycleOutcome::SlowRetry
+        );
+    }
+
+    const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+        retry-after: 0\r\ncontent-length: 44\r\nconnection: close\r\n\r\n\
+        {\"error\":\"unavailable\",\"message\":\"busy now\"}";
+
+    /// What a login answered with each of `answers` in turn becomes, and how many of them
+    /// were asked for.
+    async fn login_answered(
+        answers: Vec<&'static [u8]>,
+    ) -> (Result<LoginResponse, SyncError>, usize) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let transport = HttpTransport::new(&url, None, TransportSettings::default()).unwrap();
+        let request = LoginRequest {
+            username: "coach".into(),
+            password: "secret".into(),
+            device_name: "laptop".into(),
+            team: None,
+        };
+        let login = transport.login(&request);
+        let serve = async {
+            let mut served = 0;
+            for answer in answers {
+                tokio::select! {
+                    _ = next_request(&listener, answer) => served += 1,
+                    // The login gave up or succeeded: no more requests come.
+                    () = tokio::time::sleep(Duration::from_secs(30)) => break,
+                }
+            }
+            served
+        };
+        let (answer, served) = tokio::join!(login, serve);
+        (answer, served)
+    }
+
+    #[tokio::test]
+    async fn a_login_the_server_asks_to_come_back_in_a_moment_is_sent_again_a_few_times() {
+        let signed_in: &'static [u8] = Box::leak(
+            {
+                let body = serde_json::json!({
+                    "user": {"id": uuid::Uuid::nil(), "username": "coach"},
+                    "role": "coach",
+                    "teams": [],
+                    "team": null,
+                    "device_id": uuid::Uuid::nil(),
+                    "device_token": "token",
+                })
+                .to_string();
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                     content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+            }
+            .into_bytes()
+            .into_boxed_slice(),
+        );
+        let (answer, served) = login_answered(vec![BUSY, BUSY, signed_in]).await;
+        assert_eq!(served, 3);
+        assert_eq!(answer.unwrap().device_token, "token");
+
+        // Never more than three times again: then the person sees the answer.
+        let (answer, served) = login_answered(vec![BUSY; 4]).await;
+        assert_eq!(served, 4);
+        assert!(
+            matches!(answer, Err(SyncError::Server { status: 503, .. })),
+            "{answer:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_login_answered_503_with_a_long_wait_is_not_sent_again() {
+        let full: &'static [u8] =
+            b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+              retry-after: 60\r\ncontent-length: 53\r\nconnection: close\r\n\r\n\
+              {\"error\":\"storage_full\",\"message\":\"The disk is full\"}";
+        let (answer, served) = login_answered(vec![full]).await;
+        assert_eq!(served, 1);
+        assert!(
+            matches!(&answer, Err(SyncError::Server { status: 503, code, .. }) if code == "storage_full"),
+            "{answer:?}"
         );
     }
 
