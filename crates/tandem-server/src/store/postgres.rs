@@ -824,9 +824,6 @@ async fn apply_one(
     state: &mut PushState,
     change: &ValidChange,
 ) -> Result<ChangeResult, ServerError> {
-    if let Some(refused) = privacy::refuse_erased(&state.erased, change) {
-        return Ok(refused);
-    }
     let now_ms = to_ms(ctx.now);
     let entity = change.spec.entity.as_str();
     let field = change.spec.name;

@@ -12,12 +12,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use tandem_protocol::{ClientExport, DuplicateMerge, PulledPurge, RejectCode};
+use tandem_protocol::{ClientExport, DuplicateMerge, PulledPurge};
 use uuid::Uuid;
 
 use crate::ServerError;
 use crate::audit::{AuditAction, AuditActor, NewAuditEntry, StoredAuditEntry};
-use crate::push::{Refusal, ValidChange};
+use crate::push::ValidChange;
 use crate::store::PushContext;
 
 /// Why records are erased; decides the audit entries.
@@ -346,14 +346,6 @@ pub(crate) fn dismiss_audit_entries(
             detail: detail.clone(),
         })
         .collect()
-}
-
-/// Why a push change touching an erased record is refused.
-pub(crate) fn erased_refusal(field: &str) -> Refusal {
-    Refusal::new(
-        RejectCode::RecordErased,
-        format!("{field}: the record was erased"),
-    )
 }
 
 /// The record a change's value points at, when the field links records (`client_id` of a

@@ -423,9 +423,6 @@ fn apply_one(
     ctx: &PushContext,
     change: &ValidChange,
 ) -> Result<ChangeResult, ServerError> {
-    if let Some(refused) = privacy::refuse_erased(tx, change)? {
-        return Ok(refused);
-    }
     let now_ms = to_ms(ctx.now);
     let entity = change.spec.entity.as_str();
     let field = change.spec.name;

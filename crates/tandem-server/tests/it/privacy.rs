@@ -353,8 +353,32 @@ async fn an_erased_client_leaves_no_trace_of_its_values_in_the_database(backend:
             Some(tandem_protocol::RejectCode::RecordErased)
         );
     }
+    // A lone change to the erased client, linking nothing, is refused just the same.
+    let lone = server
+        .push(
+            &b,
+            vec![change(
+                &b,
+                "client",
+                client,
+                "nickname",
+                json!("Lonevisitqx"),
+                0,
+                NOW_MS,
+            )],
+        )
+        .await;
+    assert_eq!(lone[0].status, ChangeStatus::Rejected, "{lone:?}");
+    assert_eq!(
+        lone[0].reason_code,
+        Some(tandem_protocol::RejectCode::RecordErased)
+    );
     assert_eq!(
         traces_of(&server.database, "Latevisitqx").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        traces_of(&server.database, "Lonevisitqx").await,
         Vec::<String>::new()
     );
 
