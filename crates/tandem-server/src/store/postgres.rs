@@ -1675,9 +1675,8 @@ impl ServerStore for PostgresStore {
     ) -> Result<(), ServerError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        // Settles of one user's attempts at once would delete and update overlapping rows
-        // in different orders (a deadlock, 40P01): the reservations' lock makes settles one
-        // at a time too.
+        // The reservations' lock, kept so that the settles and reservations of one username
+        // or address are one at a time: a reservation's two counts never straddle a settle.
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOGIN_LOCK_KEY])
             .await?;
         match outcome {
