@@ -2218,7 +2218,7 @@ impl ServerStore for PostgresStore {
         let stored = load_merge(&*tx, merge.team_id, merge.id)
             .await?
             .ok_or(ServerError::UnknownMerge(merge.id))?;
-        privacy::append_audits(&tx, &merge_audit_entries(merge.team_id, &stored, false)).await?;
+        privacy::append_audits(&tx, &merge_audit_entries(merge.team_id, &stored, false)?).await?;
         tx.commit().await?;
         Ok((stored, changes))
     }
@@ -2268,7 +2268,7 @@ impl ServerStore for PostgresStore {
         let undone = load_merge(&*tx, team_id, merge_id)
             .await?
             .ok_or(ServerError::UnknownMerge(merge_id))?;
-        privacy::append_audits(&tx, &merge_audit_entries(team_id, &undone, true)).await?;
+        privacy::append_audits(&tx, &merge_audit_entries(team_id, &undone, true)?).await?;
         tx.commit().await?;
         Ok((undone, changes))
     }

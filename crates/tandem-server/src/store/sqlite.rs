@@ -1849,7 +1849,7 @@ impl ServerStore for SqliteStore {
             )?;
             let stored = load_merge(&tx, merge.team_id, merge.id)?
                 .ok_or(ServerError::UnknownMerge(merge.id))?;
-            for entry in merge_audit_entries(merge.team_id, &stored, false) {
+            for entry in merge_audit_entries(merge.team_id, &stored, false)? {
                 privacy::append_audit(&tx, &entry)?;
             }
             tx.commit()?;
@@ -1895,7 +1895,7 @@ impl ServerStore for SqliteStore {
             )?;
             let undone =
                 load_merge(&tx, team_id, merge_id)?.ok_or(ServerError::UnknownMerge(merge_id))?;
-            for entry in merge_audit_entries(team_id, &undone, true) {
+            for entry in merge_audit_entries(team_id, &undone, true)? {
                 privacy::append_audit(&tx, &entry)?;
             }
             tx.commit()?;
