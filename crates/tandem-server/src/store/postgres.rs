@@ -668,8 +668,8 @@ struct PushState {
     fields: HashMap<(Uuid, String), StoredField>,
     erased: HashSet<Uuid>,
     log: LogBatch,
-    /// Records barred by an erasure that the server never stored, to remember
-    /// (`refused_records`; see [`records_barred_by_erasure`]).
+    /// Records barred by an erasure that the server does not hold (never stored, or erased),
+    /// to remember (`refused_records`; see [`records_barred_by_erasure`]).
     refused: Vec<(Uuid, String)>,
 }
 
@@ -743,7 +743,7 @@ impl PushState {
     }
 
     /// Notes a change of a record barred by an erasure; the record is remembered when the
-    /// server never stored it.
+    /// server does not hold it (never stored, or erased).
     fn refuse_barred(&mut self, change: &ValidChange) {
         if !self.owners.contains_key(&change.record_id)
             && !self.refused.iter().any(|(id, _)| *id == change.record_id)

@@ -23,7 +23,9 @@ use crate::store::PushContext;
 /// Why records are erased; decides the audit entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErasureReason {
-    /// A subject's request, by a team lead or an operator: one `erase` entry per client.
+    /// A subject's request, by a team lead or an operator: one `erase` entry per client and
+    /// per team the erasure touches (the client's own team first, then each team that had a
+    /// record linked to it, whose entry names only its own records).
     Request,
     /// The retention period passed: one `purge` entry per team with the count and the
     /// record ids. The clients were found due by facts read before the erasure; the erasure

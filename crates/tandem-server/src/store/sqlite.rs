@@ -396,8 +396,8 @@ fn erased_or_refused(
     Ok(found)
 }
 
-/// Remembers a record barred by an erasure that the server never stored (see
-/// [`records_barred_by_erasure`]); a stored one is left as it is.
+/// Remembers a record barred by an erasure that the server does not hold, never stored or
+/// erased (see [`records_barred_by_erasure`]); a stored one is left as it is.
 fn remember_refused_record(
     tx: &Transaction<'_>,
     ctx: &PushContext,
