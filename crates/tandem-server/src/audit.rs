@@ -1,6 +1,7 @@
-//! The audit log: an append-only, hash-chained record of who read, changed, exported,
-//! erased or purged which record, and when. It never holds personal data: actors are ids,
-//! records are ids, and `detail` carries counts and field names only.
+//! The audit log: an append-only, hash-chained record of who read, changed, resolved,
+//! exported, merged or unmerged, dismissed as duplicates, erased or purged which record, and
+//! when. It never holds personal data: actors are ids, records are ids, and `detail` carries
+//! counts, field names and ids (of records, conflicts and merges) only.
 //!
 //! Each entry's hash is SHA-256 over the previous entry's hash (hex) and the entry's
 //! canonical bytes (a JSON array of its columns in a fixed order). Changing, inserting or

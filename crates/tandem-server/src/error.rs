@@ -98,7 +98,8 @@ pub enum ServerError {
         /// The client asked for.
         client: Uuid,
     },
-    /// The conflict was resolved already, or its field was written after it (which closed it).
+    /// The conflict was resolved already, or its field was written after it: then this
+    /// resolve attempt is what closes it, as `auto_resolved`.
     #[error("conflict {0} is not open")]
     ConflictNotOpen(i64),
     /// No client with that id in the caller's team.

@@ -292,9 +292,10 @@ pub fn records_and_links(changes: &[PreparedChange]) -> Vec<Uuid> {
 /// [`records_and_links`] are erased, or were refused before for an erased link): a record
 /// that is itself one of them, and a record one of whose changes links it to one (a contact
 /// logged offline for a client erased meanwhile: its summary must not reach the server
-/// without its client). A record the server never stored that is barred is remembered by the
-/// backend (`refused_records`), so that its later changes, which come one per field and
-/// need not carry the link again, are refused too instead of creating it without its client.
+/// without its client). A barred record the server does not hold (never stored, or erased
+/// and written again) is remembered by the backend (`refused_records`), so that its later
+/// changes, which come one per field and need not carry the link again, are refused too
+/// instead of creating it without its client.
 pub fn records_barred_by_erasure(
     changes: &[PreparedChange],
     erased: &HashSet<Uuid>,

@@ -668,8 +668,8 @@ struct PushState {
     fields: HashMap<(Uuid, String), StoredField>,
     erased: HashSet<Uuid>,
     log: LogBatch,
-    /// Records barred by an erasure that the server never stored, to remember
-    /// (`refused_records`; see [`records_barred_by_erasure`]).
+    /// Records barred by an erasure that the server does not hold (never stored, or erased),
+    /// to remember (`refused_records`; see [`records_barred_by_erasure`]).
     refused: Vec<(Uuid, String)>,
 }
 
@@ -743,7 +743,7 @@ impl PushState {
     }
 
     /// Notes a change of a record barred by an erasure; the record is remembered when the
-    /// server never stored it.
+    /// server does not hold it (never stored, or erased).
     fn refuse_barred(&mut self, change: &ValidChange) {
         if !self.owners.contains_key(&change.record_id)
             && !self.refused.iter().any(|(id, _)| *id == change.record_id)
@@ -824,9 +824,6 @@ async fn apply_one(
     state: &mut PushState,
     change: &ValidChange,
 ) -> Result<ChangeResult, ServerError> {
-    if let Some(refused) = privacy::refuse_erased(&state.erased, change) {
-        return Ok(refused);
-    }
     let now_ms = to_ms(ctx.now);
     let entity = change.spec.entity.as_str();
     let field = change.spec.name;
@@ -1678,9 +1675,8 @@ impl ServerStore for PostgresStore {
     ) -> Result<(), ServerError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        // Settles of one user's attempts at once would delete and update overlapping rows
-        // in different orders (a deadlock, 40P01): the reservations' lock makes settles one
-        // at a time too.
+        // The reservations' lock, kept so that the settles and reservations of one username
+        // or address are one at a time: a reservation's two counts never straddle a settle.
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOGIN_LOCK_KEY])
             .await?;
         match outcome {
@@ -2222,7 +2218,7 @@ impl ServerStore for PostgresStore {
         let stored = load_merge(&*tx, merge.team_id, merge.id)
             .await?
             .ok_or(ServerError::UnknownMerge(merge.id))?;
-        privacy::append_audits(&tx, &merge_audit_entries(merge.team_id, &stored, false)).await?;
+        privacy::append_audits(&tx, &merge_audit_entries(merge.team_id, &stored, false)?).await?;
         tx.commit().await?;
         Ok((stored, changes))
     }
@@ -2272,7 +2268,7 @@ impl ServerStore for PostgresStore {
         let undone = load_merge(&*tx, team_id, merge_id)
             .await?
             .ok_or(ServerError::UnknownMerge(merge_id))?;
-        privacy::append_audits(&tx, &merge_audit_entries(team_id, &undone, true)).await?;
+        privacy::append_audits(&tx, &merge_audit_entries(team_id, &undone, true)?).await?;
         tx.commit().await?;
         Ok((undone, changes))
     }

@@ -4,12 +4,12 @@
 //! [`AUDIT_LOCK_KEY`] so that the chain has one order across instances. Deleted rows stay on
 //! disk as dead tuples until (auto)vacuum reclaims them; docs/security.md says so.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
-use tandem_protocol::{ChangeResult, ClientExport, ExportedValue, PulledPurge};
+use tandem_protocol::{ClientExport, ExportedValue, PulledPurge};
 use tokio_postgres::IsolationLevel;
 use uuid::Uuid;
 
@@ -20,22 +20,11 @@ use super::{
 use crate::ServerError;
 use crate::audit::{AuditAction, AuditActor, GENESIS_HASH, NewAuditEntry, StoredAuditEntry};
 use crate::clock::{from_ms, to_ms};
-use crate::push::ValidChange;
 use crate::retention::last_activity;
 use crate::store::privacy::{
     AuditFilter, ErasedRecord, ErasureReason, ErasureRequest, PrivacyStore, RetentionFacts,
-    erased_refusal, erasure_audit_entries, export_audit_detail, linked_record,
+    erasure_audit_entries, export_audit_detail,
 };
-
-/// Refuses a change to an erased record, or one that links a record to an erased one;
-/// `erased` holds every erased record among those.
-pub(super) fn refuse_erased(erased: &HashSet<Uuid>, change: &ValidChange) -> Option<ChangeResult> {
-    let linked = linked_record(change.spec.name, &change.value.to_json());
-    std::iter::once(change.record_id)
-        .chain(linked)
-        .any(|record| erased.contains(&record))
-        .then(|| erased_refusal(change.spec.name).result(change.change_id))
-}
 
 /// Appends an audit entry in the caller's transaction, under the audit lock.
 pub(super) async fn append_audit(

@@ -12,18 +12,20 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use tandem_protocol::{ClientExport, DuplicateMerge, PulledPurge, RejectCode};
+use tandem_protocol::{ClientExport, DuplicateMerge, PulledPurge};
 use uuid::Uuid;
 
 use crate::ServerError;
 use crate::audit::{AuditAction, AuditActor, NewAuditEntry, StoredAuditEntry};
-use crate::push::{Refusal, ValidChange};
+use crate::push::ValidChange;
 use crate::store::PushContext;
 
 /// Why records are erased; decides the audit entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErasureReason {
-    /// A subject's request, by a team lead or an operator: one `erase` entry per client.
+    /// A subject's request, by a team lead or an operator: one `erase` entry per client and
+    /// per team the erasure touches (the client's own team first, then each team that had a
+    /// record linked to it, whose entry names only its own records).
     Request,
     /// The retention period passed: one `purge` entry per team with the count and the
     /// record ids. The clients were found due by facts read before the erasure; the erasure
@@ -285,15 +287,22 @@ pub(crate) fn resolve_audit_entry(
 
 /// The audit entries of a duplicate merge, or of its undo when `undo` is set: one for each
 /// record it touches (the client kept, the duplicate, every contact moved), so the log of
-/// any of them shows it; each names the merge and all its records, by id.
+/// any of them shows it; each names the merge and all its records, by id. An undo whose
+/// merge does not say who undid it and when is refused rather than logged as a merge.
 pub(crate) fn merge_audit_entries(
     team_id: Uuid,
     merge: &DuplicateMerge,
     undo: bool,
-) -> Vec<NewAuditEntry> {
+) -> Result<Vec<NewAuditEntry>, ServerError> {
     let (action, actor, at) = match (undo, merge.undone_by, merge.undone_at) {
+        (false, _, _) => (AuditAction::Merge, merge.merged_by, merge.merged_at),
         (true, Some(by), Some(at)) => (AuditAction::UndoMerge, by, at),
-        _ => (AuditAction::Merge, merge.merged_by, merge.merged_at),
+        (true, _, _) => {
+            return Err(ServerError::CorruptData(format!(
+                "the undo of merge {} names no one who undid it or no time",
+                merge.id
+            )));
+        }
     };
     let contacts = merge
         .contact_ids
@@ -309,7 +318,7 @@ pub(crate) fn merge_audit_entries(
         merge.contact_ids.len(),
         if contacts.is_empty() { "" } else { ": " },
     );
-    [merge.duplicate_id, merge.survivor_id]
+    Ok([merge.duplicate_id, merge.survivor_id]
         .into_iter()
         .map(|id| ("client", id))
         .chain(merge.contact_ids.iter().map(|id| ("contact", *id)))
@@ -322,7 +331,7 @@ pub(crate) fn merge_audit_entries(
             record_id: Some(record_id),
             detail: detail.clone(),
         })
-        .collect()
+        .collect())
 }
 
 /// The audit entries of a dismissed duplicate pair: one for each of the two clients, so the
@@ -348,14 +357,6 @@ pub(crate) fn dismiss_audit_entries(
         .collect()
 }
 
-/// Why a push change touching an erased record is refused.
-pub(crate) fn erased_refusal(field: &str) -> Refusal {
-    Refusal::new(
-        RejectCode::RecordErased,
-        format!("{field}: the record was erased"),
-    )
-}
-
 /// The record a change's value points at, when the field links records (`client_id` of a
 /// contact, `merged_into` of a client): a change linking to an erased record is refused.
 pub(crate) fn linked_record(field: &str, value: &serde_json::Value) -> Option<Uuid> {
@@ -363,4 +364,45 @@ pub(crate) fn linked_record(field: &str, value: &serde_json::Value) -> Option<Uu
         return None;
     }
     value.as_str().and_then(|text| Uuid::parse_str(text).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn merge(undone: bool) -> DuplicateMerge {
+        let at = DateTime::<Utc>::from_timestamp_millis(1_767_225_600_000).unwrap();
+        DuplicateMerge {
+            id: Uuid::now_v7(),
+            survivor_id: Uuid::now_v7(),
+            duplicate_id: Uuid::now_v7(),
+            contact_ids: vec![Uuid::now_v7()],
+            merged_by: Uuid::now_v7(),
+            merged_at: at,
+            undone_by: undone.then(Uuid::now_v7),
+            undone_at: undone.then_some(at),
+        }
+    }
+
+    #[test]
+    fn an_undo_whose_merge_names_no_undoer_is_refused_not_logged_as_a_merge() {
+        let team = Uuid::now_v7();
+        assert!(matches!(
+            merge_audit_entries(team, &merge(false), true),
+            Err(ServerError::CorruptData(_))
+        ));
+        let undone = merge_audit_entries(team, &merge(true), true).unwrap();
+        assert_eq!(undone.len(), 3);
+        assert!(
+            undone
+                .iter()
+                .all(|entry| entry.action == AuditAction::UndoMerge)
+        );
+        let merged = merge_audit_entries(team, &merge(false), false).unwrap();
+        assert!(
+            merged
+                .iter()
+                .all(|entry| entry.action == AuditAction::Merge)
+        );
+    }
 }

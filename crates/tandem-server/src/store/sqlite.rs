@@ -396,8 +396,8 @@ fn erased_or_refused(
     Ok(found)
 }
 
-/// Remembers a record barred by an erasure that the server never stored (see
-/// [`records_barred_by_erasure`]); a stored one is left as it is.
+/// Remembers a record barred by an erasure that the server does not hold, never stored or
+/// erased (see [`records_barred_by_erasure`]); a stored one is left as it is.
 fn remember_refused_record(
     tx: &Transaction<'_>,
     ctx: &PushContext,
@@ -423,9 +423,6 @@ fn apply_one(
     ctx: &PushContext,
     change: &ValidChange,
 ) -> Result<ChangeResult, ServerError> {
-    if let Some(refused) = privacy::refuse_erased(tx, change)? {
-        return Ok(refused);
-    }
     let now_ms = to_ms(ctx.now);
     let entity = change.spec.entity.as_str();
     let field = change.spec.name;
@@ -1852,7 +1849,7 @@ impl ServerStore for SqliteStore {
             )?;
             let stored = load_merge(&tx, merge.team_id, merge.id)?
                 .ok_or(ServerError::UnknownMerge(merge.id))?;
-            for entry in merge_audit_entries(merge.team_id, &stored, false) {
+            for entry in merge_audit_entries(merge.team_id, &stored, false)? {
                 privacy::append_audit(&tx, &entry)?;
             }
             tx.commit()?;
@@ -1898,7 +1895,7 @@ impl ServerStore for SqliteStore {
             )?;
             let undone =
                 load_merge(&tx, team_id, merge_id)?.ok_or(ServerError::UnknownMerge(merge_id))?;
-            for entry in merge_audit_entries(team_id, &undone, true) {
+            for entry in merge_audit_entries(team_id, &undone, true)? {
                 privacy::append_audit(&tx, &entry)?;
             }
             tx.commit()?;

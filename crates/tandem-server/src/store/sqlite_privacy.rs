@@ -8,48 +8,19 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
-use tandem_protocol::{ChangeResult, ClientExport, ExportedValue, PulledPurge};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use tandem_protocol::{ClientExport, ExportedValue, PulledPurge};
 use uuid::Uuid;
 
 use super::{SqliteStore, json, next_seq, seq, uuid};
 use crate::ServerError;
 use crate::audit::{AuditAction, AuditActor, GENESIS_HASH, NewAuditEntry, StoredAuditEntry};
 use crate::clock::{from_ms, to_ms};
-use crate::push::ValidChange;
 use crate::retention::last_activity;
 use crate::store::privacy::{
     AuditFilter, ErasedRecord, ErasureReason, ErasureRequest, PrivacyStore, RetentionFacts,
-    erased_refusal, erasure_audit_entries, export_audit_detail, linked_record,
+    erasure_audit_entries, export_audit_detail,
 };
-
-fn is_erased(conn: &Connection, record_id: Uuid) -> Result<bool, ServerError> {
-    Ok(conn
-        .query_row(
-            "SELECT 1 FROM purges WHERE record_id = ?1",
-            [record_id.to_string()],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some())
-}
-
-/// Refuses a change to an erased record, or one that links a record to an erased one (a
-/// contact logged offline for a client erased meanwhile).
-pub(super) fn refuse_erased(
-    tx: &Transaction<'_>,
-    change: &ValidChange,
-) -> Result<Option<ChangeResult>, ServerError> {
-    let linked = linked_record(change.spec.name, &change.value.to_json());
-    for record in std::iter::once(change.record_id).chain(linked) {
-        if is_erased(tx, record)? {
-            return Ok(Some(
-                erased_refusal(change.spec.name).result(change.change_id),
-            ));
-        }
-    }
-    Ok(None)
-}
 
 /// Appends an audit entry in the caller's transaction (which holds the write lock, so the
 /// chain has one order).

@@ -353,8 +353,32 @@ async fn an_erased_client_leaves_no_trace_of_its_values_in_the_database(backend:
             Some(tandem_protocol::RejectCode::RecordErased)
         );
     }
+    // A lone change to the erased client, linking nothing, is refused just the same.
+    let lone = server
+        .push(
+            &b,
+            vec![change(
+                &b,
+                "client",
+                client,
+                "nickname",
+                json!("Lonevisitqx"),
+                0,
+                NOW_MS,
+            )],
+        )
+        .await;
+    assert_eq!(lone[0].status, ChangeStatus::Rejected, "{lone:?}");
+    assert_eq!(
+        lone[0].reason_code,
+        Some(tandem_protocol::RejectCode::RecordErased)
+    );
     assert_eq!(
         traces_of(&server.database, "Latevisitqx").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        traces_of(&server.database, "Lonevisitqx").await,
         Vec::<String>::new()
     );
 
@@ -610,6 +634,7 @@ async fn a_value_a_spreadsheet_would_run_as_a_formula_is_exported_to_csv_as_text
             ("given_name", json!(formula)),
             ("nickname", json!("@SUM(1+1)*cmd|' /C calc'!A0")),
             ("municipality", json!("-2+3")),
+            ("phone", json!("+358401234567")),
         ],
     )
     .await;
@@ -638,11 +663,22 @@ async fn a_value_a_spreadsheet_would_run_as_a_formula_is_exported_to_csv_as_text
         "{text}"
     );
     assert!(text.contains(",municipality,'-2+3,"), "{text}");
-    // No cell of the file begins with a formula's first character.
+    // A phone number is only a sign and digits, which no spreadsheet runs: it stays as it is.
+    assert!(
+        text.contains(&format!("current,client,{client},phone,+358401234567,")),
+        "{text}"
+    );
+    // No other cell of the file begins with a formula's first character.
     for line in text.lines() {
         for cell in line.split(',') {
             let cell = cell.trim_start_matches('"');
-            assert!(!cell.starts_with(['=', '+', '-', '@']), "{cell} in {line}");
+            let signed_digits = cell.strip_prefix(['+', '-']).is_some_and(|digits| {
+                !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+            });
+            assert!(
+                signed_digits || !cell.starts_with(['=', '+', '-', '@']),
+                "{cell} in {line}"
+            );
         }
     }
 }
