@@ -110,8 +110,13 @@ try {
   // running in the root (then stops it all).
   await screenshot(browser, ARTIFACTS, `installed-failed-${PHASE}`).catch((reason) =>
     console.error(`no screenshot of the failure: ${reason.message}`));
-  console.error(`the app's window at the failure: ${await browser.execute(() => document.body.innerText)
-    .then((text) => `it showed:\n${text.slice(0, 1500)}`, (reason) => `gone (${reason.message})`)}`);
+  // An error's details (its technical message) are folded away: opened, they are in the text.
+  const shown = () => {
+    document.querySelectorAll('details').forEach((details) => { details.open = true; });
+    return document.body.innerText;
+  };
+  console.error(`the app's window at the failure: ${await browser.execute(shown)
+    .then((text) => `it showed:\n${text.slice(0, 3000)}`, (reason) => `gone (${reason.message})`)}`);
   throw error;
 }
 await browser.deleteSession().catch(() => {});
