@@ -11,7 +11,7 @@
 //! passed on).
 
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use tandem_domain::RecordId;
 
@@ -70,7 +70,11 @@ impl Store {
     /// The signed-in user's draft, if the store keeps one written in the last
     /// [`DRAFT_KEPT_DAYS`] before `now`. Every user's expired draft is forgotten on the way.
     pub fn form_draft(&mut self, now: DateTime<Utc>) -> Result<Option<FormDraft>, StoreError> {
-        let tx = self.conn.transaction()?;
+        // IMMEDIATE, as every transaction here that reads and then writes: a sync's own
+        // connection may write in between (see `Store::create_record_with`).
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let user = meta::get(&tx, MetaKey::UserId)?;
         let Some(mut drafts) = read(&tx)? else {
             return Ok(None);
@@ -105,7 +109,9 @@ impl Store {
                 max: MAX_FORM_DRAFT_BYTES,
             });
         }
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let held = match about {
             Some(id) => tx
                 .prepare_cached("SELECT 1 FROM records WHERE record_id = ?1")?

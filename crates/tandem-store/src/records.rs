@@ -191,7 +191,12 @@ impl Store {
             written.extend(record_consent(&self.conn, &mut record, input, edit)?);
         }
         check_lawful_basis(&record, &written)?;
-        let tx = self.conn.transaction()?;
+        // IMMEDIATE: it reads before it writes, and a sync on its own connection may write
+        // meanwhile; a deferred transaction would then be refused at once (SQLITE_BUSY on the
+        // upgrade, which the busy timeout does not wait for) instead of waiting its turn.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = edit.now.to_rfc3339();
         let team = meta::get(&tx, MetaKey::TeamId)?;
         tx.execute(
