@@ -8,6 +8,7 @@ mod encryption;
 mod logs;
 mod provisioning;
 mod records;
+mod relay;
 mod report;
 mod sync;
 mod sync_kill;

@@ -10,10 +10,7 @@
 //! `tandem_store::key::retry_if_keyring_daemon_left`, but this test is about the sync).
 
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -22,49 +19,8 @@ use serde_json::Value as Json;
 use tandem_server::store::ServerStore;
 
 use crate::TestStore;
+use crate::relay::Relay;
 use crate::sync_server::{PASSWORD, server};
-
-/// A TCP relay to the test server that counts the connections made through it.
-struct CountingRelay {
-    base: String,
-    connections: Arc<AtomicUsize>,
-}
-
-impl CountingRelay {
-    fn to(upstream: &str) -> CountingRelay {
-        let upstream = upstream
-            .strip_prefix("http://")
-            .expect("an http:// base")
-            .to_owned();
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let connections = Arc::new(AtomicUsize::new(0));
-        let counter = Arc::clone(&connections);
-        std::thread::spawn(move || {
-            for client in listener.incoming() {
-                let Ok(client) = client else { continue };
-                counter.fetch_add(1, Ordering::SeqCst);
-                let Ok(server) = TcpStream::connect(&upstream) else {
-                    continue;
-                };
-                for (mut from, mut to) in [
-                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                    (server, client),
-                ] {
-                    std::thread::spawn(move || {
-                        let _ = std::io::copy(&mut from, &mut to);
-                        let _ = to.shutdown(std::net::Shutdown::Write);
-                    });
-                }
-            }
-        });
-        CountingRelay { base, connections }
-    }
-
-    fn connections(&self) -> usize {
-        self.connections.load(Ordering::SeqCst)
-    }
-}
 
 fn tandem(store: &TestStore, args: &[&str]) -> Command {
     let mut command = store.command(args);
@@ -78,7 +34,7 @@ fn a_sync_killed_at_random_moments_a_hundred_times_loses_and_duplicates_nothing(
     let team = server.new_team();
     let a = TestStore::new();
     a.ok(&["init"]);
-    let relay = CountingRelay::to(&server.base);
+    let relay = Relay::to(&server.base);
     let login = a.login_at(&relay.base, &team.coach, PASSWORD);
     assert!(login.status.success(), "{login:?}");
     let lines: String = (0..300)

@@ -4,11 +4,8 @@
 //! needs a person (a revoked device), and keeps retrying, slowly, when the server's address
 //! answers 404 (a proxy while the server behind it restarts).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -16,6 +13,7 @@ use serde_json::Value as Json;
 use tandem_server::store::ServerStore;
 
 use crate::TestStore;
+use crate::relay::Relay;
 use crate::sync_server::{PASSWORD, server, start_server};
 
 /// How long the test waits for an expected line or exit: far longer than a sync takes here;
@@ -233,81 +231,6 @@ fn a_watch_that_finds_another_sync_running_tries_again_later() {
     assert!(status.success(), "{status}: {stderr}");
 }
 
-/// A proxy in front of the test server that relays each connection, until it is told to
-/// answer every request 404 itself, as a reverse proxy does while the server behind it
-/// restarts (or when it sends Tandem's requests elsewhere).
-struct Proxy {
-    base: String,
-    misrouting: Arc<AtomicBool>,
-}
-
-impl Proxy {
-    fn to(upstream: &str) -> Proxy {
-        let upstream = upstream
-            .strip_prefix("http://")
-            .expect("an http:// base")
-            .to_owned();
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let misrouting = Arc::new(AtomicBool::new(false));
-        let answers_404 = Arc::clone(&misrouting);
-        std::thread::spawn(move || {
-            for client in listener.incoming() {
-                let Ok(client) = client else { continue };
-                if answers_404.load(Ordering::SeqCst) {
-                    std::thread::spawn(move || answer_not_found(client));
-                    continue;
-                }
-                let Ok(server) = TcpStream::connect(&upstream) else {
-                    continue;
-                };
-                for (mut from, mut to) in [
-                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                    (server, client),
-                ] {
-                    std::thread::spawn(move || {
-                        let _ = std::io::copy(&mut from, &mut to);
-                        let _ = to.shutdown(std::net::Shutdown::Write);
-                    });
-                }
-            }
-        });
-        Proxy { base, misrouting }
-    }
-
-    /// From now on, every new connection is answered 404.
-    fn misroute(&self) {
-        self.misrouting.store(true, Ordering::SeqCst);
-    }
-}
-
-/// Reads one request (its head and its body, so that the client reads the answer rather than
-/// a reset connection) and answers it 404, as nginx does.
-fn answer_not_found(mut client: TcpStream) {
-    let Ok(read_half) = client.try_clone() else {
-        return;
-    };
-    let mut request = BufReader::new(read_half);
-    let mut body_length = 0;
-    loop {
-        let mut line = String::new();
-        if request.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        if line == "\r\n" {
-            break;
-        }
-        if let Some(length) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            body_length = length.trim().parse().unwrap_or(0);
-        }
-    }
-    let _ = std::io::copy(&mut request.take(body_length), &mut std::io::sink());
-    let _ = client.write_all(
-        b"HTTP/1.1 404 Not Found\r\ncontent-type: text/html\r\n\
-          content-length: 22\r\nconnection: close\r\n\r\n<h1>404 Not Found</h1>",
-    );
-}
-
 fn time_of(line: &Json, key: &str) -> chrono::DateTime<chrono::Utc> {
     line[key]
         .as_str()
@@ -321,7 +244,7 @@ fn a_watch_answered_404_says_to_check_the_address_and_keeps_retrying_slowly() {
     let team = server.new_team();
     let laptop = TestStore::new();
     laptop.ok(&["init"]);
-    let proxy = Proxy::to(&server.base);
+    let proxy = Relay::to(&server.base);
     let login = laptop.login_at(&proxy.base, &team.coach, PASSWORD);
     assert!(login.status.success(), "{login:?}");
     proxy.misroute();
