@@ -2051,13 +2051,20 @@ const SYNC_CHANGED: SyncEvent[] = [
   { event: 'started' },
   { event: 'pushed', count: 2 },
   { event: 'pulled', count: 1, purged: 0, received: 1, percent: 100 },
-  { event: 'finished', status: syncedStatus },
+  { event: 'finished', status: syncedStatus, conflicts_changed: false },
 ];
 const SYNC_NOTHING: SyncEvent[] = [
   { event: 'started' },
   { event: 'started' },
   { event: 'pulled', count: 0, purged: 0, received: 0, percent: 100 },
-  { event: 'finished', status: syncedStatus },
+  { event: 'finished', status: syncedStatus, conflicts_changed: false },
+];
+// A team lead's sync that sent and received nothing, after which the conflicts mirrored from
+// the server are others, as many open as before (one closed by another lead, one opened).
+const SYNC_OTHER_CONFLICTS: SyncEvent[] = [
+  { event: 'started' },
+  { event: 'pulled', count: 0, purged: 0, received: 0, percent: 100 },
+  { event: 'finished', status: syncedStatus, conflicts_changed: true },
 ];
 
 /** The app showing `shown`, with the commands answered as `answers` does (and `overrides`);
@@ -2355,6 +2362,23 @@ describe('after a sync that changed something', () => {
       expect(pendingRows(app.container)).toEqual(['r1']);
       expect(screen.getByText('Nothing is waiting: every change has reached the server.')).toBeTruthy();
       expect(app.container.querySelector('article[data-conflict="9"]')).not.toBeNull();
+    });
+
+    it('a sync that mirrored other conflicts, as many open as before, shows the ones open now and the one decided', async () => {
+      let synced = false;
+      const view = unsyncedView(true);
+      const decided = { ...view.conflicts[0], status: 'resolved', can_resolve: false, current_value: '+358405556666', resolved_at: '2026-12-07T09:55:00Z' };
+      const app = await appOn({ name: 'unsynced' }, {
+        ...teamLead,
+        unsynced: () => (synced ? { ...view, conflicts: [newConflict()], closed_conflicts: [decided, ...view.closed_conflicts] } : view),
+      });
+      expect(app.container.querySelector('article[data-conflict="7"][data-status="open"]')).not.toBeNull();
+      synced = true;
+      await app.sync(SYNC_OTHER_CONFLICTS);
+      expect(app.calls('unsynced')).toBe(2);
+      expect(app.container.querySelector('article[data-conflict="7"][data-status="open"]')).toBeNull();
+      expect(app.container.querySelector('article[data-conflict="7"][data-status="resolved"]')).not.toBeNull();
+      expect(app.container.querySelector('article[data-conflict="9"][data-status="open"]')).not.toBeNull();
     });
 
     it('a value being written in a conflict, its refusal and the focus stay over a read again', async () => {
