@@ -28,6 +28,60 @@ pub(crate) fn test_store() -> (tempfile::TempDir, tandem_store::Store) {
     (dir, store)
 }
 
+/// The password of every user of [`test_server`].
+#[cfg(test)]
+pub(crate) const TEST_PASSWORD: &str = "correct horse battery";
+
+/// A real tandem-server on 127.0.0.1:0 over an in-memory SQLite store, with one team and
+/// `users` in it (password [`TEST_PASSWORD`]), for the tests of the commands that need one;
+/// its base URL.
+#[cfg(test)]
+pub(crate) async fn test_server(users: &[(&str, tandem_protocol::Role)]) -> String {
+    use std::sync::Arc;
+    use tandem_server::auth::PasswordHashing;
+    use tandem_server::clock::{Clock, SystemClock as ServerClock};
+    use tandem_server::store::{ServerStore, SqliteStore};
+
+    let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+    let hashing = PasswordHashing::fast_insecure_for_tests();
+    let now = ServerClock.now();
+    store
+        .add_team(uuid::Uuid::now_v7(), "privacy", now)
+        .await
+        .unwrap();
+    for (username, role) in users {
+        store
+            .add_user(
+                uuid::Uuid::now_v7(),
+                username,
+                &hashing.hash(TEST_PASSWORD).unwrap(),
+                *role,
+                &["privacy".to_owned()],
+                now,
+            )
+            .await
+            .unwrap();
+    }
+    let settings = tandem_server::ServerSettings {
+        password_hashing: hashing,
+        ..tandem_server::ServerSettings::default()
+    };
+    let state = tandem_server::AppState::new(
+        store as Arc<dyn ServerStore>,
+        Arc::new(ServerClock) as Arc<dyn Clock>,
+        settings,
+    )
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(tandem_server::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    base
+}
+
 /// A coach's sign-in on a shared laptop of team north, for the crate's tests.
 #[cfg(test)]
 pub(crate) fn sign_in_as(user: u128, username: &str) -> tandem_store::SignIn {

@@ -357,53 +357,6 @@ mod tests {
         assert_eq!(error.kind, ErrorKind::Locked);
     }
 
-    /// A real tandem-server on 127.0.0.1:0 over an in-memory SQLite store, with one team and
-    /// its team lead `lead` (password `PASSWORD`); its base URL.
-    async fn server_with_team_lead() -> String {
-        use std::sync::Arc;
-        use tandem_server::auth::PasswordHashing;
-        use tandem_server::clock::{Clock, SystemClock as ServerClock};
-        use tandem_server::store::{ServerStore, SqliteStore};
-
-        let store = Arc::new(SqliteStore::open_in_memory().unwrap());
-        let hashing = PasswordHashing::fast_insecure_for_tests();
-        let now = ServerClock.now();
-        store
-            .add_team(uuid::Uuid::now_v7(), "privacy", now)
-            .await
-            .unwrap();
-        store
-            .add_user(
-                uuid::Uuid::now_v7(),
-                "lead",
-                &hashing.hash(PASSWORD).unwrap(),
-                tandem_protocol::Role::TeamLead,
-                &["privacy".to_owned()],
-                now,
-            )
-            .await
-            .unwrap();
-        let settings = tandem_server::ServerSettings {
-            password_hashing: hashing,
-            ..tandem_server::ServerSettings::default()
-        };
-        let state = tandem_server::AppState::new(
-            store as Arc<dyn ServerStore>,
-            Arc::new(ServerClock) as Arc<dyn Clock>,
-            settings,
-        )
-        .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(tandem_server::serve(
-            listener,
-            state,
-            std::future::pending(),
-        ));
-        base
-    }
-
-    const PASSWORD: &str = "correct horse battery";
     const NAME: &str = "Qwyxzabel";
 
     async fn audit_actions(state: &AppState, client: &str) -> Vec<String> {
@@ -423,7 +376,7 @@ mod tests {
     /// A team lead signed in on a laptop whose background sync runs, and a client of theirs
     /// that reached the server. The temporary directory holds the data directory.
     async fn lead_with_synced_client() -> (AppState, tempfile::TempDir, RecordId) {
-        let base = server_with_team_lead().await;
+        let base = crate::test_server(&[("lead", tandem_protocol::Role::TeamLead)]).await;
         let dir = tempfile::tempdir().unwrap();
         let state = AppState::new(
             dir.path().join("data"),
@@ -433,7 +386,7 @@ mod tests {
         let input = crate::dto::SignInInput {
             server_url: base,
             username: "lead".to_owned(),
-            password: PASSWORD.to_owned(),
+            password: crate::TEST_PASSWORD.to_owned(),
         };
         crate::sync_bridge::sign_in_online(&state, &input)
             .await

@@ -326,6 +326,12 @@ async fn run_cycle(state: &AppState) -> Option<Result<SyncReport, SyncError>> {
     }
     *lock(&state.sync.syncing) = true;
     state.sync.send(SyncEvent::Started);
+    // Whether the cycle changed the conflicts held, which the screens read again for: a team
+    // lead's mirror of the server's list can change without a value or a count moving. The
+    // rows compared are those the mirror rewrites with every cycle anyway; rarely many.
+    let conflicts_before = state
+        .with_store_unlocked_or_not(|store| store.conflicts(true))
+        .ok();
     let result = cycle(state).await;
     // Another process (`tandem sync` in a terminal) syncing this store right now tells
     // nothing new of the server or of this laptop's sync: the bar keeps what it showed.
@@ -352,8 +358,14 @@ async fn run_cycle(state: &AppState) -> Option<Result<SyncReport, SyncError>> {
         schedule.finished(outcome, now(), tandem_sync::schedule::jitter());
     }
     let runtime = runtime_of(state);
-    if let Ok(status) = state.with_store_unlocked_or_not(|store| status_view(store, &runtime)) {
-        state.sync.send(SyncEvent::Finished { status });
+    let after = state.with_store_unlocked_or_not(|store| {
+        Ok((status_view(store, &runtime)?, store.conflicts(true)?))
+    });
+    if let Ok((status, conflicts)) = after {
+        state.sync.send(SyncEvent::Finished {
+            status,
+            conflicts_changed: conflicts_before.as_ref() != Some(&conflicts),
+        });
     }
     state.sync.finished.notify_waiters();
     Some(result)
@@ -946,18 +958,24 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn a_pulled_page_tells_the_ui_the_records_it_purged_beside_the_values_it_brought() {
-        // A page holding only an erasure brings no value; the screens read again for it too.
+    /// The events `runtime` sends to the UI from now on, as JSON.
+    fn heard_events(runtime: &SyncRuntime) -> Arc<Mutex<Vec<Json>>> {
         let heard = Arc::new(Mutex::new(Vec::new()));
-        let runtime = SyncRuntime::default();
         let into = Arc::clone(&heard);
         *lock(&runtime.channel) = Some(Channel::new(move |body| {
             if let tauri::ipc::InvokeResponseBody::Json(json) = body {
-                lock(&into).push(serde_json::from_str::<serde_json::Value>(&json).unwrap());
+                lock(&into).push(serde_json::from_str::<Json>(&json).unwrap());
             }
             Ok(())
         }));
+        heard
+    }
+
+    #[test]
+    fn a_pulled_page_tells_the_ui_the_records_it_purged_beside_the_values_it_brought() {
+        // A page holding only an erasure brings no value; the screens read again for it too.
+        let runtime = SyncRuntime::default();
+        let heard = heard_events(&runtime);
         let applied = tandem_store::PullApplied {
             purged: 2,
             ..Default::default()
@@ -1143,6 +1161,154 @@ mod tests {
             None,
             "no failure to retry"
         );
+    }
+
+    /// A laptop of `username` signed in to the server at `base` (the `tandem` command's kind:
+    /// a store and a transport with its device token).
+    struct Laptop {
+        _dir: tempfile::TempDir,
+        store: Store,
+        transport: HttpTransport,
+    }
+
+    impl Laptop {
+        async fn sign_in(base: &str, username: &str) -> Self {
+            let (dir, mut store) = crate::test_store();
+            let settings = tandem_sync::Provisioning::default().transport_settings();
+            let login = LoginInput {
+                username: username.to_owned(),
+                password: zeroize::Zeroizing::new(crate::TEST_PASSWORD.to_owned()),
+                team: None,
+                device_name: format!("{username}'s laptop"),
+            };
+            let anonymous = HttpTransport::new(base, None, settings.clone()).unwrap();
+            let (_, token) = tandem_sync::sign_in(&mut store, &anonymous, &login)
+                .await
+                .unwrap();
+            let transport =
+                HttpTransport::new(base, Some(token.expose().to_owned()), settings).unwrap();
+            Self {
+                _dir: dir,
+                store,
+                transport,
+            }
+        }
+
+        async fn sync(&mut self) {
+            let mut progress = tandem_sync::NoProgress;
+            tandem_sync::sync_once(
+                &mut self.store,
+                &self.transport,
+                &SystemClock,
+                &mut progress,
+            )
+            .await
+            .unwrap();
+        }
+
+        fn edit(&mut self, client: tandem_domain::RecordId, field: &str, value: &str) {
+            let change = BTreeMap::from([(field.to_owned(), serde_json::json!(value))]);
+            let at = tandem_store::EditContext::at(now());
+            let entity = tandem_domain::Entity::Client;
+            self.store.edit_record(entity, client, &change, at).unwrap();
+        }
+    }
+
+    /// The two coaches write `field` of `client` each with one of `values`: a conflict for
+    /// review.
+    async fn conflicting_edits(
+        coaches: &mut [Laptop; 2],
+        client: tandem_domain::RecordId,
+        field: &str,
+        values: [&str; 2],
+    ) {
+        for (coach, value) in coaches.iter_mut().zip(values) {
+            coach.edit(client, field, value);
+        }
+        for coach in coaches.iter_mut() {
+            coach.sync().await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_team_leads_sync_tells_the_ui_when_the_mirrored_conflicts_changed_though_as_many_are_open()
+     {
+        use tandem_protocol::Role;
+        let base = crate::test_server(&[
+            ("lead", Role::TeamLead),
+            ("coach1", Role::Coach),
+            ("coach2", Role::Coach),
+        ])
+        .await;
+        let mut coaches = [
+            Laptop::sign_in(&base, "coach1").await,
+            Laptop::sign_in(&base, "coach2").await,
+        ];
+        let fields = BTreeMap::from([("given_name".to_owned(), serde_json::json!("Maryam"))]);
+        let at = tandem_store::EditContext::at(now());
+        let client = coaches[0]
+            .store
+            .create_record(tandem_domain::Entity::Client, &fields, at)
+            .unwrap();
+        coaches[0].sync().await;
+        coaches[1].sync().await;
+        conflicting_edits(
+            &mut coaches,
+            client,
+            "phone",
+            ["040 111 2222", "040 999 8888"],
+        )
+        .await;
+
+        // The lead's app, and the lead's other laptop.
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState::new(
+            dir.path().join("data"),
+            Ok(tandem_sync::Provisioning::default()),
+            crate::settings::UserSettings::default(),
+        );
+        let input = SignInInput {
+            server_url: base.clone(),
+            username: "lead".to_owned(),
+            password: crate::TEST_PASSWORD.to_owned(),
+        };
+        sign_in_online(&state, &input).await.unwrap();
+        state.set_unlocked(true);
+        state.sync.start_schedule();
+        let heard = heard_events(&state.sync);
+        let finished = || -> Json {
+            let heard = lock(&heard);
+            let last = heard.last().unwrap();
+            assert_eq!(last["event"], "finished", "{heard:?}");
+            last.clone()
+        };
+        sync_now(&state).await.unwrap();
+        assert_eq!(finished()["status"]["open_conflicts"], 1);
+        assert_eq!(finished()["conflicts_changed"], true);
+        // Most syncs find nothing to do: the screens read nothing again.
+        sync_now(&state).await.unwrap();
+        assert_eq!(finished()["conflicts_changed"], false);
+
+        // The lead decides on the other laptop, and the coaches run into another conflict.
+        let mut other_laptop = Laptop::sign_in(&base, "lead").await;
+        other_laptop.sync().await;
+        let decided = other_laptop.store.conflicts(false).unwrap()[0].id;
+        tandem_sync::review::resolve_conflict(
+            &mut other_laptop.store,
+            &other_laptop.transport,
+            &SystemClock,
+            decided,
+            ConflictChoice::Pick(1),
+        )
+        .await
+        .unwrap();
+        conflicting_edits(&mut coaches, client, "given_name", ["Mariam", "Miriam"]).await;
+
+        sync_now(&state).await.unwrap();
+        let open = state.with_store(|store| store.conflicts(false)).unwrap();
+        assert!(open.len() == 1 && open[0].id != decided, "{open:?}");
+        assert_eq!(finished()["status"]["open_conflicts"], 1);
+        assert_eq!(finished()["conflicts_changed"], true);
     }
 
     #[test]

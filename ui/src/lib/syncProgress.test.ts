@@ -14,7 +14,7 @@ describe('nextProgress', () => {
     expect(progress).toEqual({ received: 500, percent: 4 });
     progress = nextProgress(progress, { event: 'pulled', count: 500, purged: 0, received: 1000, percent: null });
     expect(progress).toEqual({ received: 1000, percent: null });
-    expect(nextProgress(progress, { event: 'finished', status: offlineStatus })).toBeNull();
+    expect(nextProgress(progress, { event: 'finished', status: offlineStatus, conflicts_changed: false })).toBeNull();
     expect(nextProgress(progress, { event: 'started' })).toBeNull();
   });
 });

@@ -2,8 +2,9 @@
 // screen mounted before it would otherwise keep showing what was true before it (changes
 // listed as waiting that were just sent, a colleague's new contact missing). App hears the
 // sync's events (`heardSync`); a screen asks to read again with `rereadAfterSync`. A sync
-// that neither sent nor received a change, and after which the counts of the status bar are
-// as they were, reads nothing again: most syncs find nothing to do.
+// that neither sent nor received a change, after which the counts of the status bar are as
+// they were and the conflicts held are the same, reads nothing again: most syncs find nothing
+// to do.
 import { untrack } from 'svelte';
 import type { SyncEvent, SyncStatusView } from '../ipc';
 
@@ -52,7 +53,12 @@ export function nextSync(
     case 'pulled':
       return { running: { ...started, moved: started.moved || event.count > 0 || event.purged > 0 }, changed: false };
     case 'finished':
-      return { running: null, changed: started.moved || differ(started.before, event.status) };
+      // A team lead's conflicts are mirrored from the server: one closed by another lead and
+      // another opened change no count, so the shell says whether they changed.
+      return {
+        running: null,
+        changed: started.moved || event.conflicts_changed || differ(started.before, event.status),
+      };
   }
 }
 

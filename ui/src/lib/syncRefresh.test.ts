@@ -14,9 +14,10 @@ function changedBy(events: SyncEvent[], shown = offlineStatus): boolean {
   return changed;
 }
 
-const finished = (counts: Partial<typeof offlineStatus> = {}): SyncEvent => ({
+const finished = (counts: Partial<typeof offlineStatus> = {}, conflictsChanged = false): SyncEvent => ({
   event: 'finished',
   status: { ...offlineStatus, online: true, last_error: null, ...counts },
+  conflicts_changed: conflictsChanged,
 });
 
 describe('nextSync', () => {
@@ -43,6 +44,12 @@ describe('nextSync', () => {
     let running: RunningSync | null = null;
     ({ running } = nextSync(running, { event: 'started' }, null));
     expect(nextSync(running, finished({ pending_count: 0 }), offlineStatus).changed).toBe(false);
+  });
+
+  it('a sync after which the conflicts held differ changed something, though as many are open', () => {
+    // A team lead's are mirrored from the server: one closed by another lead, another opened.
+    expect(changedBy([{ event: 'started' }, { event: 'pulled', count: 0, purged: 0, received: 0, percent: 100 }, finished({}, true)])).toBe(true);
+    expect(nextSync(null, finished({}, true), offlineStatus).changed).toBe(true);
   });
 
   it('the counts are compared with those shown as the sync started, not with a status read meanwhile', () => {

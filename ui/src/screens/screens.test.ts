@@ -9,7 +9,7 @@ import App from '../App.svelte';
 import { setLocale } from '../i18n/index.svelte';
 import { keepOpenDraft } from '../lib/drafts';
 import { clientName, go, nav, type Screen } from '../lib/nav.svelte';
-import type { SyncEvent } from '../ipc';
+import type { AuditEntryView, AuditPageView, AuditRequest, ReportView, SyncEvent } from '../ipc';
 import { amina, aminaDetail, answerCommands, offlineStatus, session, sitesView, updateOffered } from '../test/commands';
 import ClientForm from './client/ClientForm.svelte';
 import ClientProfile from './client/ClientProfile.svelte';
@@ -2051,13 +2051,20 @@ const SYNC_CHANGED: SyncEvent[] = [
   { event: 'started' },
   { event: 'pushed', count: 2 },
   { event: 'pulled', count: 1, purged: 0, received: 1, percent: 100 },
-  { event: 'finished', status: syncedStatus },
+  { event: 'finished', status: syncedStatus, conflicts_changed: false },
 ];
 const SYNC_NOTHING: SyncEvent[] = [
   { event: 'started' },
   { event: 'started' },
   { event: 'pulled', count: 0, purged: 0, received: 0, percent: 100 },
-  { event: 'finished', status: syncedStatus },
+  { event: 'finished', status: syncedStatus, conflicts_changed: false },
+];
+// A team lead's sync that sent and received nothing, after which the conflicts mirrored from
+// the server are others, as many open as before (one closed by another lead, one opened).
+const SYNC_OTHER_CONFLICTS: SyncEvent[] = [
+  { event: 'started' },
+  { event: 'pulled', count: 0, purged: 0, received: 0, percent: 100 },
+  { event: 'finished', status: syncedStatus, conflicts_changed: true },
 ];
 
 /** The app showing `shown`, with the commands answered as `answers` does (and `overrides`);
@@ -2357,6 +2364,23 @@ describe('after a sync that changed something', () => {
       expect(app.container.querySelector('article[data-conflict="9"]')).not.toBeNull();
     });
 
+    it('a sync that mirrored other conflicts, as many open as before, shows the ones open now and the one decided', async () => {
+      let synced = false;
+      const view = unsyncedView(true);
+      const decided = { ...view.conflicts[0], status: 'resolved', can_resolve: false, current_value: '+358405556666', resolved_at: '2026-12-07T09:55:00Z' };
+      const app = await appOn({ name: 'unsynced' }, {
+        ...teamLead,
+        unsynced: () => (synced ? { ...view, conflicts: [newConflict()], closed_conflicts: [decided, ...view.closed_conflicts] } : view),
+      });
+      expect(app.container.querySelector('article[data-conflict="7"][data-status="open"]')).not.toBeNull();
+      synced = true;
+      await app.sync(SYNC_OTHER_CONFLICTS);
+      expect(app.calls('unsynced')).toBe(2);
+      expect(app.container.querySelector('article[data-conflict="7"][data-status="open"]')).toBeNull();
+      expect(app.container.querySelector('article[data-conflict="7"][data-status="resolved"]')).not.toBeNull();
+      expect(app.container.querySelector('article[data-conflict="9"][data-status="open"]')).not.toBeNull();
+    });
+
     it('a value being written in a conflict, its refusal and the focus stay over a read again', async () => {
       let synced = false;
       const app = await appOn({ name: 'unsynced' }, {
@@ -2487,6 +2511,189 @@ describe('after a sync that changed something', () => {
       expect(screen.queryByRole('alert')).toBeNull();
       // The laptops' Refresh was never disabled under the focus.
       expect((screen.getAllByRole('button', { name: 'Refresh' }) as HTMLButtonElement[]).every((button) => !button.disabled)).toBe(true);
+    });
+  });
+
+  describe('Reports', () => {
+    const firstHalf = { from: '2026-01-01', to: '2026-06-30' };
+    const reportView = (participants: number, period = firstHalf, source: ReportView['source'] = 'server'): ReportView => ({
+      source,
+      offline_reason: source === 'laptop' ? 'the server cannot be reached' : null,
+      csv: `from,to,indicator,category,count\n${period.from},${period.to},participants,total,${participants}\n`,
+      report: {
+        ...period, participants, exits: 0, contacts: 2 * participants, unique_clients: participants, anonymous_visitors: 0,
+        participants_by_gender: [], participants_by_age: [], participants_by_employment_status: [], participants_by_education: [],
+        third_country_national: [], foreign_background: [], disability: [], exits_by_situation: [], contacts_by_topic: [],
+        contacts_by_service_language: [], contacts_by_referral: [], contacts_by_channel: [], contacts_by_site: [],
+      },
+    });
+    const participants = (container: Element) => container.querySelector('[data-indicator="participants"] dd')?.textContent;
+    const asked = (app: Awaited<ReturnType<typeof appOn>>) =>
+      app.invoke.mock.calls.filter(([command]) => command === 'participant_report').map(([, args]) => args);
+    async function showPeriod(period: { from: string; to: string }) {
+      await fireEvent.input(screen.getByLabelText('From'), { target: { value: period.from } });
+      await fireEvent.input(screen.getByLabelText('To'), { target: { value: period.to } });
+      await fireEvent.click(screen.getByRole('button', { name: 'Show report' }));
+      await settle();
+    }
+
+    it('reads the report shown again for its period after a sync that changed something, none before one is shown', async () => {
+      let count = 5;
+      const app = await appOn({ name: 'reports' }, { participant_report: () => reportView(count) });
+      await app.sync(SYNC_CHANGED);
+      expect(app.calls('participant_report')).toBe(0);
+      await showPeriod(firstHalf);
+      expect(participants(app.container)).toBe('5');
+      // Another period typed but not asked for: the report shown is what is read again.
+      await fireEvent.input(screen.getByLabelText('From'), { target: { value: '2025-01-01' } });
+      await app.sync(SYNC_NOTHING);
+      expect(app.calls('participant_report')).toBe(1);
+      count = 6;
+      await app.sync(SYNC_CHANGED);
+      expect(asked(app)).toEqual([{ request: firstHalf }, { request: firstHalf }]);
+      expect(participants(app.container)).toBe('6');
+      expect((screen.getByLabelText('From') as HTMLInputElement).value).toBe('2025-01-01');
+    });
+
+    it('keeps the report while it is read again, then shows the server’s figures once the server is reached', async () => {
+      const read = later<ReportView>();
+      let synced = false;
+      const app = await appOn({ name: 'reports' }, {
+        participant_report: () => (synced ? read.promise : reportView(5, firstHalf, 'laptop')),
+      });
+      await showPeriod(firstHalf);
+      expect(screen.getByText(/the server cannot be reached/)).toBeTruthy();
+      synced = true;
+      await app.sync(SYNC_CHANGED);
+      // Read again: the report stays meanwhile, and Show report is not made busy.
+      expect(participants(app.container)).toBe('5');
+      expect((screen.getByRole('button', { name: 'Show report' }) as HTMLButtonElement).disabled).toBe(false);
+      read.answer(reportView(9));
+      await settle();
+      expect(participants(app.container)).toBe('9');
+      expect(screen.getByText('Computed by the server from the whole team’s data.')).toBeTruthy();
+    });
+
+    it('a read again that fails keeps the report and says nothing', async () => {
+      let synced = false;
+      const app = await appOn({ name: 'reports' }, {
+        participant_report: () => {
+          if (synced) throw { kind: 'store', message: 'database is locked', field: null };
+          return reportView(5);
+        },
+      });
+      await showPeriod(firstHalf);
+      synced = true;
+      await app.sync(SYNC_CHANGED);
+      expect(app.calls('participant_report')).toBe(2);
+      expect(participants(app.container)).toBe('5');
+      expect(screen.queryByRole('alert')).toBeNull();
+    });
+
+    it('the period asked for while a sync finishes is what is read again and shown; the slower read asked before does not replace it', async () => {
+      const secondHalf = { from: '2026-07-01', to: '2026-12-31' };
+      const slow = later<ReportView>();
+      let reads = 0;
+      const app = await appOn({ name: 'reports' }, {
+        participant_report: (args) => {
+          reads += 1;
+          const period = args?.request as typeof firstHalf;
+          if (reads === 2) return slow.promise;
+          return reportView(period.from === secondHalf.from ? 7 : 5, period);
+        },
+      });
+      await showPeriod(firstHalf);
+      // The lead asks for the second half; the server is slow to answer, and a sync finishes.
+      await showPeriod(secondHalf);
+      await app.sync(SYNC_CHANGED);
+      expect(asked(app)).toEqual([{ request: firstHalf }, { request: secondHalf }, { request: secondHalf }]);
+      expect(participants(app.container)).toBe('7');
+      expect((screen.getByRole('button', { name: 'Show report' }) as HTMLButtonElement).disabled).toBe(false);
+      slow.answer(reportView(1, secondHalf));
+      await settle();
+      expect(participants(app.container)).toBe('7');
+    });
+  });
+
+  describe('Audit log', () => {
+    const teamLead = { session_state: () => ({ ...session, role: 'team_lead' }) };
+    const entry = (seq: number, actor = 'user:u-coach1 device:d2'): AuditEntryView => ({
+      seq, at: '2026-12-07T10:00:00Z', actor, action: 'change', entity: 'client', record_id: amina.id, detail: `seq=${seq}`,
+    });
+    const page = (entries: AuditEntryView[], hasMore = false): AuditPageView => ({ entries, next: entries.at(-1)?.seq ?? 0, has_more: hasMore });
+    const seqs = (container: Element) => [...container.querySelectorAll('tbody tr[data-seq]')].map((row) => row.getAttribute('data-seq'));
+    const asked = (app: Awaited<ReturnType<typeof appOn>>) =>
+      app.invoke.mock.calls.filter(([command]) => command === 'audit_log').map(([, args]) => args);
+    const newLaptop = { ...teamDevices.devices[1], id: 'd9', name: 'Laptop 9', username: 'coach9', user_id: 'u-coach9' };
+
+    it('at the end of the log, adds the entries written since after a sync that changed something, their laptop named', async () => {
+      let synced = false;
+      const app = await appOn({ name: 'audit' }, {
+        ...teamLead,
+        audit_log: (args) => {
+          const request = args?.request as AuditRequest;
+          if (request.after === 0) return page([entry(1), entry(2)]);
+          return synced ? page([entry(3), entry(4, 'user:u-coach9 device:d9')]) : page([]);
+        },
+        team_devices: () => (synced ? { ...teamDevices, devices: [...teamDevices.devices, newLaptop] } : teamDevices),
+      });
+      expect(seqs(app.container)).toEqual(['1', '2']);
+      await app.sync(SYNC_NOTHING);
+      expect(app.calls('audit_log')).toBe(1);
+      synced = true;
+      await app.sync(SYNC_CHANGED);
+      expect(asked(app)).toEqual([{ request: { after: 0, record_id: null } }, { request: { after: 2, record_id: null } }]);
+      expect(seqs(app.container)).toEqual(['1', '2', '3', '4']);
+      expect(app.container.querySelector('tr[data-seq="4"] td:nth-child(3)')?.textContent).toBe('coach9 (Laptop 9)');
+      expect(screen.getByText('No more entries.')).toBeTruthy();
+    });
+
+    it('with more entries to load, reads nothing after a sync: Load more brings them', async () => {
+      const app = await appOn({ name: 'audit' }, { ...teamLead, audit_log: () => page([entry(1), entry(2)], true) });
+      await app.sync(SYNC_CHANGED);
+      expect(app.calls('audit_log')).toBe(1);
+      expect(screen.getByRole('button', { name: 'Load more' })).toBeTruthy();
+    });
+
+    it('a read again that fails keeps the entries and says nothing', async () => {
+      let synced = false;
+      const app = await appOn({ name: 'audit' }, {
+        ...teamLead,
+        audit_log: () => {
+          if (synced) throw { kind: 'needs_connection', message: 'offline', field: null };
+          return page([entry(1), entry(2)]);
+        },
+      });
+      synced = true;
+      await app.sync(SYNC_CHANGED);
+      expect(app.calls('audit_log')).toBe(2);
+      expect(seqs(app.container)).toEqual(['1', '2']);
+      expect(screen.getByText('No more entries.')).toBeTruthy();
+      expect(screen.queryByRole('alert')).toBeNull();
+    });
+
+    it('the entries asked for while a sync finishes are what is read again and shown; the slower read asked before adds nothing', async () => {
+      const slow = later<AuditPageView>();
+      let reads = 0;
+      const app = await appOn({ name: 'audit' }, {
+        ...teamLead,
+        audit_log: (args) => {
+          reads += 1;
+          if (reads === 2) return slow.promise;
+          return (args?.request as AuditRequest).record_id ? page([entry(7)]) : page([entry(1), entry(2)]);
+        },
+      });
+      // The lead filters by a record; the server is slow to answer, and a sync finishes.
+      await fireEvent.input(screen.getByLabelText('Record id'), { target: { value: amina.id } });
+      await fireEvent.click(screen.getByRole('button', { name: 'Show' }));
+      await settle();
+      await app.sync(SYNC_CHANGED);
+      expect(asked(app).slice(1)).toEqual([{ request: { after: 0, record_id: amina.id } }, { request: { after: 0, record_id: amina.id } }]);
+      expect(seqs(app.container)).toEqual(['7']);
+      expect((screen.getByRole('button', { name: 'Show' }) as HTMLButtonElement).disabled).toBe(false);
+      slow.answer(page([entry(7), entry(8)]));
+      await settle();
+      expect(seqs(app.container)).toEqual(['7']);
     });
   });
 

@@ -876,7 +876,13 @@ percent: number | null, } | { "event": "finished",
 /**
  * The status after the sync.
  */
-status: SyncStatusView, };
+status: SyncStatusView, 
+/**
+ * Whether the conflicts this laptop holds differ from those before the sync. A team
+ * lead's are mirrored from the server with every cycle: one closed by another lead
+ * and another opened leave the count of open ones as it was.
+ */
+conflicts_changed: boolean, };
 
 export type UpdateState = "off" | "not_checked" | "checking" | "up_to_date" | "available" | "installing" | "failed";
 
