@@ -36,7 +36,7 @@ use uuid::Uuid;
 
 mod duplicate_endpoints;
 mod error_responses;
-use error_responses::{Forbidden, StoreFailure, Unauthorized, UnsupportedMediaType};
+use error_responses::{Forbidden, LoginFailure, StoreFailure, Unauthorized, UnsupportedMediaType};
 
 use crate::ServerError;
 use crate::auth::{
@@ -285,7 +285,7 @@ impl ApiError {
 
 /// How long a login is asked to wait when every place to check a password is taken, or when
 /// logins of its username or address being checked fill the rate limit.
-const LOGIN_BUSY_RETRY_AFTER_SECS: u64 = 2;
+pub(crate) const LOGIN_BUSY_RETRY_AFTER_SECS: u64 = 2;
 /// How long a device is asked to wait after the server's disk was found full.
 const STORAGE_FULL_RETRY_AFTER_SECS: u64 = 60;
 /// How long a device is asked to wait after the server found no free database connection.
@@ -588,7 +588,7 @@ async fn openapi_document() -> Response {
         (status = 422, description = "`invalid_request`: JSON of the wrong shape, a bad `device_name`, or the user belongs to several teams and `team` is missing.", body = ApiErrorBody),
         (status = 429, description = "`rate_limited`: too many failed logins for this username or address.", body = ApiErrorBody,
             headers(("Retry-After" = u64, description = "Seconds until a login may be tried again."))),
-        StoreFailure,
+        LoginFailure,
     )
 )]
 async fn login(

@@ -2,6 +2,14 @@
 //! years; a client without contacts counts from its last change) are purged through the
 //! erasure path, so devices remove them at their next pull, and the audit log records one
 //! `purge` entry per team with the count and the record ids.
+//!
+//! A duplicate merged into another client is that client's: the same person. Retention
+//! judges the client at the end of the chain of merges (one not merged into another) on the
+//! activity of it and every client merged into it, and a duplicate is purged only with it
+//! (the erasure follows `merged_into`). Judged on its own, a duplicate, whose last write is
+//! the merge, was purged while the person was still met, with the merge that could undo it.
+
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Months, Utc};
 use tandem_protocol::PulledPurge;
@@ -38,30 +46,74 @@ impl RetentionPolicy {
     }
 }
 
-/// When a client was last active: its latest contact (`occurred_at`, or the contact's last
-/// write when that is missing), or its own last change when it has no contacts.
-pub fn last_activity(facts: &RetentionFacts) -> DateTime<Utc> {
-    let contact_times = facts.contacts.iter().map(|(occurred, written_ms)| {
-        occurred
-            .as_deref()
-            .and_then(|text| serde_json::from_str::<String>(text).ok())
-            .and_then(|text| DateTime::parse_from_rfc3339(&text).ok())
-            .map_or_else(|| from_ms(*written_ms), |time| time.with_timezone(&Utc))
-    });
-    contact_times
-        .max()
-        .unwrap_or_else(|| from_ms(facts.last_change_ms))
+/// When a person was last active, given the facts of the client and of every client merged
+/// into it (`person`): their latest contact (`occurred_at`, or the contact's last write when
+/// that is missing), or, when none of them has a contact, the latest change of any of them.
+pub fn last_activity(person: &[RetentionFacts]) -> DateTime<Utc> {
+    let contact_times =
+        person
+            .iter()
+            .flat_map(|facts| &facts.contacts)
+            .map(|(occurred, written_ms)| {
+                occurred
+                    .as_deref()
+                    .and_then(|text| serde_json::from_str::<String>(text).ok())
+                    .and_then(|text| DateTime::parse_from_rfc3339(&text).ok())
+                    .map_or_else(|| from_ms(*written_ms), |time| time.with_timezone(&Utc))
+            });
+    contact_times.max().unwrap_or_else(|| {
+        from_ms(
+            person
+                .iter()
+                .map(|facts| facts.last_change_ms)
+                .max()
+                .unwrap_or(0),
+        )
+    })
 }
 
-/// The clients whose last activity is before `cutoff`, in id order.
+/// The client at the end of `client`'s chain of merges among `clients` (itself when it was
+/// not merged into a client there); `None` when the chain runs in a circle, which no merge
+/// makes (a merge joins two clients neither of which is merged): such a client is never due.
+fn person_of(clients: &HashMap<Uuid, &RetentionFacts>, client: Uuid) -> Option<Uuid> {
+    let mut chain = vec![client];
+    let mut current = client;
+    while let Some(next) = clients
+        .get(&current)
+        .and_then(|facts| facts.merged_into)
+        .filter(|next| clients.contains_key(next))
+    {
+        if chain.contains(&next) {
+            return None;
+        }
+        chain.push(next);
+        current = next;
+    }
+    Some(current)
+}
+
+/// Every client's facts grouped by person: each client not merged into another, with its own
+/// facts and those of every client merged into it, directly or through another.
+fn people(facts: &[RetentionFacts]) -> BTreeMap<Uuid, Vec<RetentionFacts>> {
+    let clients: HashMap<Uuid, &RetentionFacts> =
+        facts.iter().map(|facts| (facts.client_id, facts)).collect();
+    let mut people: BTreeMap<Uuid, Vec<RetentionFacts>> = BTreeMap::new();
+    for client in facts {
+        if let Some(person) = person_of(&clients, client.client_id) {
+            people.entry(person).or_default().push(client.clone());
+        }
+    }
+    people
+}
+
+/// The clients, not merged into another, whose person was last active before `cutoff`, in id
+/// order (the duplicates merged into them are purged with them).
 pub fn expired_clients(facts: &[RetentionFacts], cutoff: DateTime<Utc>) -> Vec<Uuid> {
-    let mut expired: Vec<Uuid> = facts
-        .iter()
-        .filter(|facts| last_activity(facts) < cutoff)
-        .map(|facts| facts.client_id)
-        .collect();
-    expired.sort_unstable();
-    expired
+    people(facts)
+        .into_iter()
+        .filter(|(_, person)| last_activity(person) < cutoff)
+        .map(|(client, _)| client)
+        .collect()
 }
 
 /// What a retention run found and did.
@@ -76,7 +128,8 @@ pub struct RetentionReport {
     pub purged: Vec<PulledPurge>,
 }
 
-/// The clients last active before `cutoff`, as the store holds them now.
+/// The clients (not merged into another) whose person was last active before `cutoff`, as
+/// the store holds them now.
 pub async fn clients_due(
     store: &dyn ServerStore,
     cutoff: DateTime<Utc>,
@@ -84,10 +137,11 @@ pub async fn clients_due(
     Ok(expired_clients(&store.retention_facts().await?, cutoff))
 }
 
-/// Purges `clients` (found due by [`clients_due`]) in one erasure, and returns every record
-/// purged. The facts behind the list are older than the erasure: a client met again since
-/// (a new contact pushed in between) is judged again inside the erasure's transaction and
-/// kept.
+/// Purges `clients` (found due by [`clients_due`]) in one erasure, with the duplicates merged
+/// into them, and returns every record purged. The facts behind the list are older than the
+/// erasure: a client met again since (a new contact pushed in between, also one filed under a
+/// duplicate) is judged again inside the erasure's transaction and kept, and so is one merged
+/// into another client since (it goes with that client).
 pub async fn purge_clients_due(
     store: &dyn ServerStore,
     clients: Vec<Uuid>,
@@ -142,6 +196,7 @@ mod tests {
     fn facts(last_change_ms: i64, contacts: &[Option<&str>]) -> RetentionFacts {
         RetentionFacts {
             client_id: Uuid::from_u128(1),
+            merged_into: None,
             last_change_ms,
             contacts: contacts
                 .iter()
@@ -160,7 +215,7 @@ mod tests {
     fn the_latest_contact_counts_even_when_the_client_changed_later_or_earlier() {
         let recent_change = facts(NOW_MS, &[Some("2019-03-01T09:00:00+02:00")]);
         assert_eq!(
-            last_activity(&recent_change).to_rfc3339(),
+            last_activity(&[recent_change]).to_rfc3339(),
             "2019-03-01T07:00:00+00:00"
         );
         let two = facts(
@@ -171,14 +226,14 @@ mod tests {
             ],
         );
         assert_eq!(
-            last_activity(&two).to_rfc3339(),
+            last_activity(&[two]).to_rfc3339(),
             "2024-05-02T10:00:00+00:00"
         );
     }
 
     #[test]
     fn a_client_without_contacts_counts_from_its_last_change() {
-        assert_eq!(last_activity(&facts(NOW_MS, &[])), from_ms(NOW_MS));
+        assert_eq!(last_activity(&[facts(NOW_MS, &[])]), from_ms(NOW_MS));
     }
 
     #[test]
@@ -190,6 +245,63 @@ mod tests {
         assert_eq!(
             expired_clients(&[recent, old], cutoff),
             vec![Uuid::from_u128(2)]
+        );
+    }
+
+    /// Client `id` merged into client `into`, with `facts`.
+    fn merged(id: u128, into: Option<u128>, facts: RetentionFacts) -> RetentionFacts {
+        RetentionFacts {
+            client_id: Uuid::from_u128(id),
+            merged_into: into.map(Uuid::from_u128),
+            ..facts
+        }
+    }
+
+    #[test]
+    fn a_duplicate_is_due_only_with_the_client_at_the_end_of_its_chain_of_merges() {
+        let cutoff = RetentionPolicy::default().cutoff(from_ms(NOW_MS));
+        let old = || facts(0, &[Some("2019-01-01T00:00:00Z")]);
+        let recent = || facts(0, &[Some("2025-01-01T00:00:00Z")]);
+        // 3 was merged into 2, and 2 into 1; 1 was met last year.
+        let chain = [
+            merged(1, None, recent()),
+            merged(2, Some(1), old()),
+            merged(3, Some(2), old()),
+        ];
+        assert!(expired_clients(&chain, cutoff).is_empty());
+        // Met long ago, with a recent contact filed under a duplicate: the person's.
+        let late_contact = [
+            merged(1, None, old()),
+            merged(2, Some(1), old()),
+            merged(3, Some(2), recent()),
+        ];
+        assert!(expired_clients(&late_contact, cutoff).is_empty());
+        // All met long ago: only the client at the end is named; its duplicates go with it.
+        let all_old = [
+            merged(1, None, old()),
+            merged(2, Some(1), old()),
+            merged(3, Some(2), old()),
+        ];
+        assert_eq!(expired_clients(&all_old, cutoff), vec![Uuid::from_u128(1)]);
+        // A duplicate whose client is gone is a client of its own again.
+        let orphan = [merged(2, Some(1), old())];
+        assert_eq!(expired_clients(&orphan, cutoff), vec![Uuid::from_u128(2)]);
+        // A circle of merges has no client at its end: nobody in it is due.
+        let circle = [merged(1, Some(2), old()), merged(2, Some(1), old())];
+        assert!(expired_clients(&circle, cutoff).is_empty());
+    }
+
+    #[test]
+    fn a_person_without_contacts_counts_from_the_latest_change_of_any_of_its_clients() {
+        let person = [facts(1_000, &[]), facts(NOW_MS, &[]), facts(5, &[])];
+        assert_eq!(last_activity(&person), from_ms(NOW_MS));
+        let with_contact = [
+            facts(NOW_MS, &[]),
+            facts(0, &[Some("2019-01-01T00:00:00Z")]),
+        ];
+        assert_eq!(
+            last_activity(&with_contact).to_rfc3339(),
+            "2019-01-01T00:00:00+00:00"
         );
     }
 }

@@ -1,8 +1,14 @@
 //! The error responses many endpoints share, for their OpenAPI documentation: each is named
 //! in an endpoint's `responses(...)` beside the responses particular to it.
 
+use std::collections::BTreeMap;
+
 use tandem_protocol::ApiErrorBody;
 use utoipa::IntoResponses;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::response::Response;
+
+use super::LOGIN_BUSY_RETRY_AFTER_SECS;
 
 /// 401 of every endpoint that takes a device token.
 #[allow(dead_code)] // documentation only: never constructed
@@ -52,4 +58,34 @@ pub(crate) enum StoreFailure {
         headers(("Retry-After" = u64, description = "Seconds until a retry may succeed."))
     )]
     Unavailable(ApiErrorBody),
+}
+
+/// 500 and 503 of the login: the store's ([`StoreFailure`]), its 503 also naming the login's
+/// own (an entry per status, so one description names both): a sign-in asked to come back in
+/// a moment.
+pub(crate) struct LoginFailure;
+
+impl IntoResponses for LoginFailure {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let mut responses = StoreFailure::responses();
+        if let Some(RefOr::T(unavailable)) = responses.get_mut("503") {
+            let secs = LOGIN_BUSY_RETRY_AFTER_SECS;
+            unavailable.description = format!(
+                "`unavailable` with `Retry-After: {secs}`: the server is checking as many \
+                 passwords at once as it may, or logins of this username or address being \
+                 checked fill its rate limit; send the login again after the `Retry-After` (not \
+                 counted as an attempt). Otherwise as for every endpoint that reaches the store: \
+                 {}",
+                unavailable.description
+            );
+            if let Some(header) = unavailable.headers.get_mut("Retry-After") {
+                header.description = Some(format!(
+                    "Seconds until the login may be sent again: {secs} when sign-ins being \
+                     checked fill the server's places or the rate limit; longer when the \
+                     database's disk is full or the database out of reach."
+                ));
+            }
+        }
+        responses
+    }
 }

@@ -23,7 +23,7 @@ use crate::clock::{from_ms, to_ms};
 use crate::retention::last_activity;
 use crate::store::privacy::{
     AuditFilter, ErasedRecord, ErasureReason, ErasureRequest, PrivacyStore, RetentionFacts,
-    erasure_audit_entries, export_audit_detail,
+    erasure_audit_entries, export_audit_detail, stored_link,
 };
 
 /// Appends an audit entry in the caller's transaction, under the audit lock.
@@ -187,9 +187,75 @@ async fn client_retention_facts(
         .collect::<Result<Vec<_>, ServerError>>()?;
     Ok(RetentionFacts {
         client_id,
+        merged_into: merged_into(tx, client_id).await?,
         last_change_ms,
         contacts,
     })
+}
+
+/// The client `client_id` was merged into, as its `merged_into` stands.
+async fn merged_into(tx: &Transaction<'_>, client_id: Uuid) -> Result<Option<Uuid>, ServerError> {
+    let value: Option<String> = query_opt(
+        tx,
+        "SELECT value FROM field_state WHERE record_id = $1 AND field = 'merged_into'",
+        &[&client_id],
+    )
+    .await?
+    .map(|row| row.try_get(0))
+    .transpose()?;
+    stored_link(value.as_deref())
+}
+
+/// The clients merged into `client_id`, as their `merged_into` stands: the clients among the
+/// records linking to it (a contact links through `client_id`).
+async fn duplicates_of(tx: &Transaction<'_>, client_id: Uuid) -> Result<Vec<Uuid>, ServerError> {
+    let mut duplicates = Vec::new();
+    for linked in linking_records(tx, client_id).await? {
+        if record_owner(tx, linked)
+            .await?
+            .is_some_and(|(entity, _)| entity == "client")
+        {
+            duplicates.push(linked);
+        }
+    }
+    Ok(duplicates)
+}
+
+/// The retention facts of the person `client_id` is, read in the caller's transaction: the
+/// client's own and those of every client merged into it, directly or through another.
+/// `None` when it is no client (gone), or was merged into a client that is there: then it is
+/// that client's and goes with it.
+async fn person_retention_facts(
+    tx: &Transaction<'_>,
+    client_id: Uuid,
+) -> Result<Option<Vec<RetentionFacts>>, ServerError> {
+    let is_client = async |id: Uuid| {
+        Ok::<_, ServerError>(
+            record_owner(tx, id)
+                .await?
+                .is_some_and(|(entity, _)| entity == "client"),
+        )
+    };
+    if !is_client(client_id).await? {
+        return Ok(None);
+    }
+    let own = client_retention_facts(tx, client_id).await?;
+    if let Some(into) = own.merged_into
+        && is_client(into).await?
+    {
+        return Ok(None);
+    }
+    let mut person = vec![own];
+    let mut queue = vec![client_id];
+    while let Some(client) = queue.pop() {
+        for duplicate in duplicates_of(tx, client).await? {
+            if person.iter().all(|facts| facts.client_id != duplicate) {
+                person.push(client_retention_facts(tx, duplicate).await?);
+                queue.push(duplicate);
+            }
+        }
+    }
+    Ok(Some(person))
 }
 
 /// The team's records an export of `client_id` gives besides the client itself: the clients
@@ -305,13 +371,12 @@ impl PrivacyStore for PostgresStore {
         for client_id in &request.clients {
             if let ErasureReason::Retention { cutoff } = request.reason {
                 // Judged again under the seq lock, which every push takes: a client met
-                // again since the facts were read stays, and so does its new contact.
-                let is_client = record_owner(&tx, *client_id)
+                // again since the facts were read stays, and so does its new contact; a
+                // client merged into another since goes only with that one.
+                let still_due = person_retention_facts(&tx, *client_id)
                     .await?
-                    .is_some_and(|(entity, _)| entity == "client");
-                if !is_client
-                    || last_activity(&client_retention_facts(&tx, *client_id).await?) >= cutoff
-                {
+                    .is_some_and(|person| last_activity(&person) < cutoff);
+                if !still_due {
                     continue;
                 }
             } else {
@@ -393,18 +458,23 @@ impl PrivacyStore for PostgresStore {
         let mut facts: BTreeMap<Uuid, RetentionFacts> = BTreeMap::new();
         for row in client
             .query(
-                "SELECT r.record_id, COALESCE(MAX(f.recorded_ms), 0) FROM records r
+                "SELECT r.record_id, COALESCE(MAX(f.recorded_ms), 0), merged.value
+                 FROM records r
                  LEFT JOIN field_state f ON f.record_id = r.record_id
-                 WHERE r.entity = 'client' GROUP BY r.record_id",
+                 LEFT JOIN field_state merged
+                     ON merged.record_id = r.record_id AND merged.field = 'merged_into'
+                 WHERE r.entity = 'client' GROUP BY r.record_id, merged.value",
                 &[],
             )
             .await?
         {
             let client_id: Uuid = row.try_get(0)?;
+            let merged: Option<String> = row.try_get(2)?;
             facts.insert(
                 client_id,
                 RetentionFacts {
                     client_id,
+                    merged_into: stored_link(merged.as_deref())?,
                     last_change_ms: row.try_get(1)?,
                     contacts: Vec::new(),
                 },

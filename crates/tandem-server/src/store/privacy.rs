@@ -29,8 +29,10 @@ pub enum ErasureReason {
     Request,
     /// The retention period passed: one `purge` entry per team with the count and the
     /// record ids. The clients were found due by facts read before the erasure; the erasure
-    /// judges each again in its own transaction and leaves those last active at or after
-    /// `cutoff` by then (a contact pushed in between), or erased meanwhile.
+    /// judges each again in its own transaction, as a person with the clients merged into
+    /// it (`retention::last_activity`), and leaves those last active at or after `cutoff` by
+    /// then (a contact pushed in between), erased meanwhile, or merged into another client
+    /// (a duplicate goes only with the client it was merged into).
     Retention {
         /// Clients last active before this are due.
         cutoff: DateTime<Utc>,
@@ -57,6 +59,9 @@ pub struct ErasureRequest {
 pub struct RetentionFacts {
     /// The client.
     pub client_id: Uuid,
+    /// The client it was merged into, as `merged_into` stands (`None` when never merged, or
+    /// the merge was undone).
+    pub merged_into: Option<Uuid>,
     /// The last time the server received a write of one of its fields (Unix ms).
     pub last_change_ms: i64,
     /// The `occurred_at` values (JSON text) of its contacts, and for a contact without one
@@ -364,6 +369,17 @@ pub(crate) fn linked_record(field: &str, value: &serde_json::Value) -> Option<Uu
         return None;
     }
     value.as_str().and_then(|text| Uuid::parse_str(text).ok())
+}
+
+/// The record a stored link value names (`client_id` or `merged_into`, as JSON text); `None`
+/// for no value or null.
+pub(crate) fn stored_link(value: Option<&str>) -> Result<Option<Uuid>, ServerError> {
+    let Some(text) = value else {
+        return Ok(None);
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|err| ServerError::CorruptData(err.to_string()))?;
+    Ok(value.as_str().and_then(|text| Uuid::parse_str(text).ok()))
 }
 
 #[cfg(test)]

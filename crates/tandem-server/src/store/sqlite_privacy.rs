@@ -19,7 +19,7 @@ use crate::clock::{from_ms, to_ms};
 use crate::retention::last_activity;
 use crate::store::privacy::{
     AuditFilter, ErasedRecord, ErasureReason, ErasureRequest, PrivacyStore, RetentionFacts,
-    erasure_audit_entries, export_audit_detail,
+    erasure_audit_entries, export_audit_detail, stored_link,
 };
 
 /// Appends an audit entry in the caller's transaction (which holds the write lock, so the
@@ -117,9 +117,67 @@ fn client_retention_facts(
         .collect::<Result<Vec<_>, _>>()?;
     Ok(RetentionFacts {
         client_id,
+        merged_into: merged_into(conn, client_id)?,
         last_change_ms,
         contacts,
     })
+}
+
+/// The client `client_id` was merged into, as its `merged_into` stands.
+fn merged_into(conn: &Connection, client_id: Uuid) -> Result<Option<Uuid>, ServerError> {
+    let value = conn
+        .query_row(
+            "SELECT value FROM field_state WHERE record_id = ?1 AND field = 'merged_into'",
+            [client_id.to_string()],
+            |row| row.get::<_, String>(0),
+        )
+        .optional()?;
+    stored_link(value.as_deref())
+}
+
+/// The clients merged into `client_id`, as their `merged_into` stands: the clients among the
+/// records linking to it (a contact links through `client_id`).
+fn duplicates_of(conn: &Connection, client_id: Uuid) -> Result<Vec<Uuid>, ServerError> {
+    let mut duplicates = Vec::new();
+    for linked in linking_records(conn, client_id)? {
+        if record_owner(conn, linked)?.is_some_and(|(entity, _)| entity == "client") {
+            duplicates.push(linked);
+        }
+    }
+    Ok(duplicates)
+}
+
+/// The retention facts of the person `client_id` is, read in the caller's transaction: the
+/// client's own and those of every client merged into it, directly or through another.
+/// `None` when it is no client (gone), or was merged into a client that is there: then it is
+/// that client's and goes with it.
+fn person_retention_facts(
+    conn: &Connection,
+    client_id: Uuid,
+) -> Result<Option<Vec<RetentionFacts>>, ServerError> {
+    let is_client = |id: Uuid| {
+        Ok::<_, ServerError>(record_owner(conn, id)?.is_some_and(|(e, _)| e == "client"))
+    };
+    if !is_client(client_id)? {
+        return Ok(None);
+    }
+    let own = client_retention_facts(conn, client_id)?;
+    if let Some(into) = own.merged_into
+        && is_client(into)?
+    {
+        return Ok(None);
+    }
+    let mut person = vec![own];
+    let mut queue = vec![client_id];
+    while let Some(client) = queue.pop() {
+        for duplicate in duplicates_of(conn, client)? {
+            if person.iter().all(|facts| facts.client_id != duplicate) {
+                person.push(client_retention_facts(conn, duplicate)?);
+                queue.push(duplicate);
+            }
+        }
+    }
+    Ok(Some(person))
 }
 
 fn erase_blocking(
@@ -132,9 +190,10 @@ fn erase_blocking(
     for client in &request.clients {
         if let ErasureReason::Retention { cutoff } = request.reason {
             // Judged again on what the transaction sees: a client met again since the facts
-            // were read stays, and so does its new contact.
-            let still_due = record_owner(&tx, *client)?.is_some_and(|(e, _)| e == "client")
-                && last_activity(&client_retention_facts(&tx, *client)?) < cutoff;
+            // were read stays, and so does its new contact; a client merged into another
+            // since goes only with that one.
+            let still_due = person_retention_facts(&tx, *client)?
+                .is_some_and(|person| last_activity(&person) < cutoff);
             if !still_due {
                 continue;
             }
@@ -389,19 +448,27 @@ impl PrivacyStore for SqliteStore {
         self.run(|conn| {
             let mut facts: BTreeMap<Uuid, RetentionFacts> = BTreeMap::new();
             let mut clients = conn.prepare(
-                "SELECT r.record_id, COALESCE(MAX(f.recorded_ms), 0) FROM records r
+                "SELECT r.record_id, COALESCE(MAX(f.recorded_ms), 0), merged.value
+                 FROM records r
                  LEFT JOIN field_state f ON f.record_id = r.record_id
+                 LEFT JOIN field_state merged
+                     ON merged.record_id = r.record_id AND merged.field = 'merged_into'
                  WHERE r.entity = 'client' GROUP BY r.record_id",
             )?;
             for row in clients.query_map([], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, Option<String>>(2)?,
+                ))
             })? {
-                let (id, last_change_ms) = row?;
+                let (id, last_change_ms, merged) = row?;
                 let client_id = uuid(&id)?;
                 facts.insert(
                     client_id,
                     RetentionFacts {
                         client_id,
+                        merged_into: stored_link(merged.as_deref())?,
                         last_change_ms,
                         contacts: Vec::new(),
                     },

@@ -60,22 +60,6 @@ async fn candidates(server: &TestServer, lead: &Device) -> DuplicateList {
     reply.json()
 }
 
-async fn merge(
-    server: &TestServer,
-    lead: &Device,
-    survivor: Uuid,
-    duplicate: Uuid,
-) -> crate::harness::Reply {
-    server
-        .request(
-            Method::POST,
-            "/v1/duplicates/merge",
-            Some(&lead.token),
-            Some(json!({"survivor_id": survivor, "duplicate_id": duplicate})),
-        )
-        .await
-}
-
 async fn undo(server: &TestServer, lead: &Device, merge_id: Uuid) -> crate::harness::Reply {
     server
         .request(

@@ -508,6 +508,23 @@ pub(crate) fn change(
     }
 }
 
+/// The team lead's merge of `duplicate` into `survivor` (`POST /v1/duplicates/merge`).
+pub(crate) async fn merge(
+    server: &TestServer,
+    lead: &Device,
+    survivor: Uuid,
+    duplicate: Uuid,
+) -> Reply {
+    server
+        .request(
+            Method::POST,
+            "/v1/duplicates/merge",
+            Some(&lead.token),
+            Some(json!({"survivor_id": survivor, "duplicate_id": duplicate})),
+        )
+        .await
+}
+
 /// Creates a client with a given name; returns its id and the version of every field.
 pub(crate) async fn create_client(
     server: &TestServer,

@@ -358,3 +358,83 @@ async fn push_answers_stored_before_schema_8_keep_no_words_that_quote_a_refused_
         }
     }
 }
+
+both_backends!(login_attempts_stored_before_schema_9_count_as_answered_once_migrated);
+async fn login_attempts_stored_before_schema_9_count_as_answered_once_migrated(backend: Backend) {
+    use chrono::{DateTime, TimeDelta, Utc};
+    use tandem_server::store::{LoginLimits, LoginOutcome, LoginReservation, RecentFailures};
+    let now = DateTime::<Utc>::from_timestamp_millis(NOW_MS).unwrap();
+    let limits = LoginLimits {
+        since: now - TimeDelta::minutes(15),
+        in_progress_since: now - TimeDelta::seconds(30),
+        per_username: 5,
+        per_address: 50,
+    };
+    // What a schema-8 server stored: every attempt answered, a failure or a success. Olli's
+    // five failures a minute ago fill his limit; Maija's four are ten seconds old, younger
+    // than a request's timeout, and were answered all the same; her success is older.
+    let attempt = |username: &str, address: &str, ago_ms: i64, succeeded: bool| {
+        let succeeded = match (backend, succeeded) {
+            (Backend::Sqlite, flag) => i32::from(flag).to_string(),
+            (Backend::Postgres, flag) => flag.to_string(),
+        };
+        format!(
+            "INSERT INTO login_attempts (username, address, at_ms, succeeded)
+             VALUES ('{username}', '{address}', {}, {succeeded});\n",
+            NOW_MS - ago_ms
+        )
+    };
+    let mut rows = String::new();
+    for _ in 0..5 {
+        rows.push_str(&attempt("olli", "10.0.0.1", 60_000, false));
+    }
+    rows.push_str(&attempt("maija", "10.0.0.2", 600_000, true));
+    for _ in 0..4 {
+        rows.push_str(&attempt("maija", "10.0.0.2", 10_000, false));
+    }
+    let database = TestDatabase::create(backend).await;
+    database_at_schema(&database, 8, &rows).await;
+
+    let store = database.open_store().await;
+    // Olli's failures are failures, not logins in progress: refused for the window (429),
+    // not asked to come back in a moment.
+    assert_eq!(
+        store
+            .reserve_login_attempt("olli", "10.0.0.1", limits, now)
+            .await
+            .unwrap(),
+        LoginReservation::Refused(RecentFailures {
+            by_username: 5,
+            oldest_by_username_ms: Some(NOW_MS - 60_000),
+            by_address: 5,
+            oldest_by_address_ms: Some(NOW_MS - 60_000),
+        })
+    );
+    // Maija may try once more; while that attempt is checked a sixth waits a moment, and
+    // once it proved wrong her limit is full.
+    let LoginReservation::Reserved { attempt_id } = store
+        .reserve_login_attempt("maija", "10.0.0.2", limits, now)
+        .await
+        .unwrap()
+    else {
+        panic!("Maija's fifth attempt is refused");
+    };
+    assert_eq!(
+        store
+            .reserve_login_attempt("maija", "10.0.0.2", limits, now)
+            .await
+            .unwrap(),
+        LoginReservation::AttemptsInProgress
+    );
+    store
+        .settle_login_attempt(attempt_id, "maija", LoginOutcome::Failed)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .reserve_login_attempt("maija", "10.0.0.2", limits, now)
+            .await
+            .unwrap(),
+        LoginReservation::Refused(RecentFailures { by_username: 5, .. })
+    ));
+}

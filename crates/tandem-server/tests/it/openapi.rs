@@ -271,6 +271,59 @@ async fn the_router_the_document_and_protocol_md_name_the_same_endpoints() {
 }
 
 #[tokio::test]
+async fn the_logins_busy_answer_is_documented_with_its_retry_after() {
+    let SmallServer { state, listener } = small_server().await;
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let gate = state.login_gate().clone();
+    let (_stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(tandem_server::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    let http = reqwest::Client::new();
+    let document = document(&http, &base).await;
+    // Every place to check a password taken, as by sign-ins being checked and waiting.
+    let mut held = Vec::new();
+    while let Some(place) = gate.try_admit() {
+        held.push(place);
+    }
+    let response = http
+        .post(format!("{base}/v1/auth/login"))
+        .json(&json!({"username": "coach", "password": SMALL_PASSWORD, "device_name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let retry_after = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: Value = response.json().await.unwrap();
+    assert_matches_document(&document, "POST", "/v1/auth/login", status, &body);
+    // The one 503 entry of the login names this answer, its code and its Retry-After, and
+    // still the store's.
+    let entry = &document["paths"]["/v1/auth/login"]["post"]["responses"]["503"];
+    let description = entry["description"].as_str().unwrap();
+    let code = body["error"].as_str().unwrap();
+    for words in [
+        format!("`{code}` with `Retry-After: {retry_after}`"),
+        "checking as many passwords at once".to_owned(),
+        "`storage_full`".to_owned(),
+        "cannot reach its database".to_owned(),
+    ] {
+        assert!(description.contains(&words), "{words}: {description}");
+    }
+    assert!(
+        entry["headers"]["Retry-After"]["description"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{retry_after} when sign-ins being checked")),
+        "{entry}"
+    );
+    drop(held);
+}
+
+#[tokio::test]
 async fn real_answers_of_every_endpoint_match_the_schemas_documented_for_their_status() {
     let (base, _stop) = start_plain_server().await;
     let http = reqwest::Client::new();

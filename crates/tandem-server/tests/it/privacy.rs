@@ -5,7 +5,8 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tandem_protocol::{
-    AuditList, ChangeStatus, ClientExport, ConflictList, ErasureResponse, PulledPurge,
+    AuditEntry, AuditList, ChangeStatus, ClientExport, ConflictList, DuplicateMergeList,
+    ErasureResponse, PulledPurge,
 };
 use tandem_server::audit::{AuditActor, ChainWalker, StoredAuditEntry};
 use tandem_server::clock::Clock;
@@ -14,6 +15,9 @@ use tandem_server::store::{AuditFilter, ServerStore};
 use uuid::Uuid;
 
 use crate::harness::*;
+
+/// Six years of 365 days, in milliseconds: past the default retention period.
+const SIX_YEARS_MS: i64 = 6 * 365 * 24 * 3600 * 1000;
 
 /// The name nobody else has: what must disappear.
 const MARKER: &str = "Zyxwvutsrq";
@@ -444,15 +448,21 @@ async fn the_operator_erases_a_client_through_the_same_path(backend: Backend) {
     );
 }
 
-/// Pushes a contact of `client` from `device` with `summary`; returns its id.
-async fn push_contact(server: &TestServer, device: &Device, client: Uuid, summary: &str) -> Uuid {
+/// Pushes a contact of `client` from `device` with one more field, `summary` (the text) or
+/// `occurred_at` (RFC 3339), for instance; returns its id.
+async fn push_contact(
+    server: &TestServer,
+    device: &Device,
+    client: Uuid,
+    (field, value): (&str, &str),
+) -> Uuid {
     let id = Uuid::now_v7();
     let results = server
         .push(
             device,
             vec![
                 change(device, "contact", id, "client_id", json!(client), 0, NOW_MS),
-                change(device, "contact", id, "summary", json!(summary), 0, NOW_MS),
+                change(device, "contact", id, field, json!(value), 0, NOW_MS),
             ],
         )
         .await;
@@ -463,6 +473,21 @@ async fn push_contact(server: &TestServer, device: &Device, client: Uuid, summar
     id
 }
 
+/// Pushes a contact of `client` that occurred `at`; returns its id.
+async fn push_contact_at(server: &TestServer, device: &Device, client: Uuid, at: &str) -> Uuid {
+    push_contact(server, device, client, ("occurred_at", at)).await
+}
+
+/// The entries of `action` in the audit log `device`'s user may read (`GET /v1/audit`).
+async fn audit_entries_of(server: &TestServer, device: &Device, action: &str) -> Vec<AuditEntry> {
+    let audit: AuditList = server.get_ok("/v1/audit", device).await;
+    audit
+        .entries
+        .into_iter()
+        .filter(|entry| entry.action == action)
+        .collect()
+}
+
 both_backends!(a_team_leads_export_and_erasure_stay_inside_their_team);
 async fn a_team_leads_export_and_erasure_stay_inside_their_team(backend: Backend) {
     let server = start(backend).await;
@@ -470,10 +495,10 @@ async fn a_team_leads_export_and_erasure_stay_inside_their_team(backend: Backend
     let lead = server.login("lead_n").await;
     let coach_s = server.login("coach_s").await;
     let (client, _) = create_client(&server, &coach, &[("given_name", json!("Amina"))]).await;
-    let own = push_contact(&server, &coach, client, "north's meeting").await;
+    let own = push_contact(&server, &coach, client, ("summary", "north's meeting")).await;
     // A contact of team south that names north's client (only a broken or hostile laptop
     // writes one: south's laptops never see north's clients).
-    let foreign = push_contact(&server, &coach_s, client, "Southsecretqx").await;
+    let foreign = push_contact(&server, &coach_s, client, ("summary", "Southsecretqx")).await;
 
     // The export gives north's records only: nothing of south's contact, not even its id.
     let reply = server
@@ -561,8 +586,8 @@ async fn an_erasure_across_teams_gives_each_team_an_entry_naming_only_its_record
     let coach_s = server.login("coach_s").await;
     let lead_s = server.login("lead_s").await;
     let (client, _) = create_client(&server, &coach, &[("given_name", json!("Amina"))]).await;
-    let own = push_contact(&server, &coach, client, "north's meeting").await;
-    let foreign = push_contact(&server, &coach_s, client, "south's meeting").await;
+    let own = push_contact(&server, &coach, client, ("summary", "north's meeting")).await;
+    let foreign = push_contact(&server, &coach_s, client, ("summary", "south's meeting")).await;
     // Another client of north, erased in the same request: its records are its own entry's.
     let (other, _) = create_client(&server, &coach, &[("given_name", json!("Olga"))]).await;
 
@@ -578,23 +603,8 @@ async fn an_erasure_across_teams_gives_each_team_an_entry_naming_only_its_record
         .await
         .unwrap();
 
-    let erase_entries = |device: &Device| {
-        let token = device.token.clone();
-        let server = &server;
-        async move {
-            let audit: AuditList = server
-                .request(Method::GET, "/v1/audit", Some(&token), None)
-                .await
-                .json();
-            audit
-                .entries
-                .into_iter()
-                .filter(|e| e.action == "erase")
-                .collect::<Vec<_>>()
-        }
-    };
     // North: one entry per client asked, each naming that client's north records only.
-    let north = erase_entries(&lead).await;
+    let north = audit_entries_of(&server, &lead, "erase").await;
     assert_eq!(north.len(), 2, "{north:#?}");
     let of_client = north.iter().find(|e| e.record_id == Some(client)).unwrap();
     assert_eq!(of_client.actor, "operator");
@@ -608,7 +618,7 @@ async fn an_erasure_across_teams_gives_each_team_an_entry_naming_only_its_record
     let of_other = north.iter().find(|e| e.record_id == Some(other)).unwrap();
     assert_eq!(of_other.detail, format!("records=1: client {other}"));
     // South: an entry of its own naming its contact, and no record of north.
-    let south = erase_entries(&lead_s).await;
+    let south = audit_entries_of(&server, &lead_s, "erase").await;
     assert_eq!(south.len(), 1, "{south:#?}");
     let entry = &south[0];
     assert_eq!(entry.team_id, Some(server.team("south")));
@@ -765,16 +775,8 @@ async fn the_access_export_gives_every_field_contact_and_history_as_json_and_csv
     );
 
     // Both exports are in the audit log, with counts and no value.
-    let audit: AuditList = server
-        .request(Method::GET, "/v1/audit", Some(&lead.token), None)
-        .await
-        .json();
-    let exports: Vec<_> = audit
-        .entries
-        .iter()
-        .filter(|e| e.action == "export")
-        .collect();
-    assert_eq!(exports.len(), 2, "{audit:?}");
+    let exports = audit_entries_of(&server, &lead, "export").await;
+    assert_eq!(exports.len(), 2, "{exports:?}");
     for entry in exports {
         assert_eq!(entry.record_id, Some(client));
         assert!(!entry.detail.contains(MARKER));
@@ -970,22 +972,10 @@ async fn retention_purges_clients_whose_last_contact_is_older_than_the_period(ba
     let (quiet, _) = create_client(&server, &a, &[("given_name", json!("Quiet"))]).await;
     let (old, _) = create_client(&server, &a, &[("given_name", json!("Old"))]).await;
     let (recent, _) = create_client(&server, &a, &[("given_name", json!("Recent"))]).await;
-    let contact = |client: Uuid, at: &str| {
-        let id = Uuid::now_v7();
-        vec![
-            change(&a, "contact", id, "client_id", json!(client), 0, NOW_MS),
-            change(&a, "contact", id, "occurred_at", json!(at), 0, NOW_MS),
-        ]
-    };
-    server
-        .push(&a, contact(old, "2019-05-02T10:00:00+03:00"))
-        .await;
+    push_contact_at(&server, &a, old, "2019-05-02T10:00:00+03:00").await;
     // Six years later the recent client is met again.
-    let six_years_ms = 6 * 365 * 24 * 3600 * 1000;
-    server.clock.advance_ms(six_years_ms);
-    server
-        .push(&a, contact(recent, "2031-12-20T10:00:00+02:00"))
-        .await;
+    server.clock.advance_ms(SIX_YEARS_MS);
+    push_contact_at(&server, &a, recent, "2031-12-20T10:00:00+02:00").await;
     let later = server.clock.now();
 
     let store: &dyn ServerStore = server.store.as_ref();
@@ -1025,15 +1015,9 @@ async fn retention_purges_clients_whose_last_contact_is_older_than_the_period(ba
     assert!(!pulled.contains(&recent));
     assert!(page.changes.iter().any(|c| c.record_id == recent));
 
-    let audit: AuditList = server
-        .request(Method::GET, "/v1/audit", Some(&lead.token), None)
-        .await
-        .json();
-    let purge = audit
-        .entries
-        .iter()
-        .find(|e| e.action == "purge")
-        .expect("a purge entry");
+    let purges = audit_entries_of(&server, &lead, "purge").await;
+    assert_eq!(purges.len(), 1, "{purges:?}");
+    let purge = &purges[0];
     assert_eq!(purge.actor, "system");
     assert!(
         purge.detail.starts_with("retention: clients=2 records=3"),
@@ -1062,22 +1046,9 @@ async fn a_client_met_again_after_retention_read_its_facts_is_not_purged(backend
     let lead = server.login("lead_n").await;
     let (back, _) = create_client(&server, &a, &[("given_name", json!("Back"))]).await;
     let (gone, _) = create_client(&server, &a, &[("given_name", json!("Gone"))]).await;
-    let contact = |client: Uuid, at: &str| {
-        let id = Uuid::now_v7();
-        (
-            id,
-            vec![
-                change(&a, "contact", id, "client_id", json!(client), 0, NOW_MS),
-                change(&a, "contact", id, "occurred_at", json!(at), 0, NOW_MS),
-            ],
-        )
-    };
-    let (old_visit, changes) = contact(back, "2019-05-02T10:00:00+03:00");
-    server.push(&a, changes).await;
-    server
-        .push(&a, contact(gone, "2019-06-03T10:00:00+03:00").1)
-        .await;
-    server.clock.advance_ms(6 * 365 * 24 * 3600 * 1000);
+    let old_visit = push_contact_at(&server, &a, back, "2019-05-02T10:00:00+03:00").await;
+    push_contact_at(&server, &a, gone, "2019-06-03T10:00:00+03:00").await;
+    server.clock.advance_ms(SIX_YEARS_MS);
     let later = server.clock.now();
     let cutoff = RetentionPolicy::default().cutoff(later);
 
@@ -1087,12 +1058,7 @@ async fn a_client_met_again_after_retention_read_its_facts_is_not_purged(backend
     due.sort_unstable();
     assert_eq!(clients_due(store, cutoff).await.unwrap(), due);
     // Before it purges, one of them comes back and a coach's laptop pushes the new contact.
-    let (new_visit, changes) = contact(back, "2031-12-20T10:00:00+02:00");
-    let results = server.push(&a, changes).await;
-    assert!(
-        results.iter().all(|r| r.status == ChangeStatus::Applied),
-        "{results:?}"
-    );
+    let new_visit = push_contact_at(&server, &a, back, "2031-12-20T10:00:00+02:00").await;
 
     // The purge, given the list read before, judges each client again in its transaction.
     let purged = purge_clients_due(store, due, cutoff, AuditActor::System, later)
@@ -1115,15 +1081,7 @@ async fn a_client_met_again_after_retention_read_its_facts_is_not_purged(backend
         assert!(kept.contains(&record), "{record} kept");
     }
     // The purge entry names only what was purged.
-    let audit: AuditList = server
-        .request(Method::GET, "/v1/audit", Some(&lead.token), None)
-        .await
-        .json();
-    let purges: Vec<_> = audit
-        .entries
-        .iter()
-        .filter(|e| e.action == "purge")
-        .collect();
+    let purges = audit_entries_of(&server, &lead, "purge").await;
     assert_eq!(purges.len(), 1, "{purges:?}");
     assert!(
         purges[0]
@@ -1141,6 +1099,103 @@ async fn a_client_met_again_after_retention_read_its_facts_is_not_purged(backend
         .await
         .unwrap();
     assert!(none.is_empty(), "{none:?}");
+    audit_chain(&server).await;
+}
+
+/// Runs retention at the server's clock; the clients it found due and the records it purged.
+async fn retention_now(server: &TestServer) -> (Vec<Uuid>, Vec<Uuid>) {
+    let report = run_retention(
+        server.store.as_ref(),
+        RetentionPolicy::default(),
+        server.clock.now(),
+        AuditActor::System,
+        false,
+    )
+    .await
+    .unwrap();
+    let mut purged: Vec<Uuid> = report.purged.iter().map(|p| p.record_id).collect();
+    purged.sort_unstable();
+    (report.expired_clients, purged)
+}
+
+/// How many of the lead's team's merges stand (not undone, so they can still be undone).
+async fn merge_count(server: &TestServer, lead: &Device) -> usize {
+    server
+        .get_ok::<DuplicateMergeList>("/v1/duplicates/merges", lead)
+        .await
+        .merges
+        .iter()
+        .filter(|merge| merge.undone_at.is_none())
+        .count()
+}
+
+both_backends!(a_duplicate_is_judged_by_the_client_it_was_merged_into_and_purged_with_it);
+async fn a_duplicate_is_judged_by_the_client_it_was_merged_into_and_purged_with_it(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    let a = server.login("coach_a").await;
+    let lead = server.login("lead_n").await;
+    // One person registered three times; in 2026 the lead merges the third into the second
+    // and the second into the first: a chain of merges.
+    let (person, _) = create_client(&server, &a, &[("given_name", json!("Aino"))]).await;
+    let (second, _) = create_client(&server, &a, &[("given_name", json!("Aino K"))]).await;
+    let (third, _) = create_client(&server, &a, &[("given_name", json!("Aino K."))]).await;
+    let old_visit = push_contact_at(&server, &a, second, "2019-05-02T10:00:00+03:00").await;
+    for (survivor, duplicate) in [(second, third), (person, second)] {
+        let reply = merge(&server, &lead, survivor, duplicate).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+
+    // Six years on the person is met again: the duplicates, whose own last write is the
+    // merge in 2026, are the person's, not due; both merges can still be undone.
+    server.clock.advance_ms(SIX_YEARS_MS);
+    let met = push_contact_at(&server, &a, person, "2031-12-20T10:00:00+02:00").await;
+    let cutoff = RetentionPolicy::default().cutoff(server.clock.now());
+    assert!(
+        clients_due(server.store.as_ref(), cutoff)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A purge given the duplicates by name (a list read before the merge) leaves them too.
+    let named = purge_clients_due(
+        server.store.as_ref(),
+        vec![second, third],
+        cutoff,
+        AuditActor::System,
+        server.clock.now(),
+    )
+    .await
+    .unwrap();
+    assert!(named.is_empty(), "{named:?}");
+    assert_eq!(retention_now(&server).await, (vec![], vec![]));
+    assert_eq!(merge_count(&server, &lead).await, 2);
+
+    // Six years later the person's own last contact (2031) is past the period, but a contact
+    // a laptop filed under a duplicate after the merge (recorded offline) is recent: it is
+    // the person's, so nobody is purged.
+    server.clock.advance_ms(SIX_YEARS_MS);
+    let late = push_contact_at(&server, &a, third, "2037-12-20T10:00:00+02:00").await;
+    assert_eq!(retention_now(&server).await, (vec![], vec![]));
+    assert_eq!(merge_count(&server, &lead).await, 2);
+
+    // Once the person is past the period, the duplicates go with it, in one purge.
+    server.clock.advance_ms(SIX_YEARS_MS);
+    let (due, purged) = retention_now(&server).await;
+    assert_eq!(due, vec![person]);
+    let mut all = vec![person, second, third, old_visit, met, late];
+    all.sort_unstable();
+    assert_eq!(purged, all);
+    assert_eq!(merge_count(&server, &lead).await, 0);
+    let purges = audit_entries_of(&server, &lead, "purge").await;
+    assert_eq!(purges.len(), 1, "{purges:?}");
+    assert!(
+        purges[0]
+            .detail
+            .starts_with("retention: clients=3 records=6"),
+        "{purges:?}"
+    );
     audit_chain(&server).await;
 }
 

@@ -65,14 +65,7 @@ async fn push_fixture(server: &TestServer, coach: &Device, lead: &Device, fixtur
     write(&fixture.created, ms("2024-01-05T09:00:00Z")).await;
     write(&fixture.edits, ms("2024-12-31T09:00:00Z")).await;
     for (survivor, duplicate) in &fixture.merges {
-        let reply = server
-            .request(
-                Method::POST,
-                "/v1/duplicates/merge",
-                Some(&lead.token),
-                Some(serde_json::json!({"survivor_id": survivor, "duplicate_id": duplicate})),
-            )
-            .await;
+        let reply = merge(server, lead, *survivor, *duplicate).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     }
 }
