@@ -6,7 +6,7 @@
 //! still has (a change id is applied once) and applies the others.
 
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, params};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -115,9 +115,7 @@ impl Store {
         if self.server_epoch()? == Some(epoch.id) {
             return Ok(EpochAdoption::default());
         }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.write_transaction()?;
         let known: Option<Uuid> =
             get_key(&tx, keys::SERVER_EPOCH)?.and_then(|text| text.parse().ok());
         if known == Some(epoch.id) {

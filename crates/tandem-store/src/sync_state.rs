@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 use tandem_domain::{
     ChangeId, Entity, Hlc, HlcClock, MergePolicy, Record, RecordId, ValidationContext, field_spec,
@@ -530,9 +530,7 @@ impl Store {
         acks: &[PushAck],
         at: DateTime<Utc>,
     ) -> Result<PushApplied, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.write_transaction()?;
         let mut applied = PushApplied::default();
         let mut touched_clients = BTreeSet::new();
         let mut refused_as_erased = BTreeMap::new();
@@ -767,9 +765,7 @@ impl Store {
         page: Option<(u64, DateTime<Utc>)>,
         at: DateTime<Utc>,
     ) -> Result<PullApplied, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.write_transaction()?;
         // Before the batch, which reads the HLC at its start and saves it at its end.
         let clock_skew_ms = match page {
             Some((_, server_time)) => observe_server_time(&tx, server_time, at)?,
@@ -815,7 +811,7 @@ impl Store {
         server_time: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.write_transaction()?;
         let skew = observe_server_time(&tx, server_time, now)?;
         tx.commit()?;
         Ok(skew)
@@ -828,7 +824,7 @@ impl Store {
         conflicts: &[MirroredConflict],
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.write_transaction()?;
         // A conflict never reopens on the server. A list fetched before this laptop's own
         // resolution was stored (a background cycle running meanwhile) must not show it open
         // again: the resolved row stays. Only this laptop's resolutions (stored with the
@@ -883,9 +879,7 @@ impl Store {
         write: &ServerWrite,
         at: DateTime<Utc>,
     ) -> Result<PullApplied, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.write_transaction()?;
         let mut batch = ServerWriteBatch::begin(&tx, at)?;
         batch.store(write)?;
         let applied = batch.finish(&[])?;
@@ -998,7 +992,7 @@ impl Store {
         change_id: Uuid,
         edit: EditContext,
     ) -> Result<ChangeId, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.write_transaction()?;
         let row = tx
             .query_row(
                 "SELECT entity, record_id, field, value, reason_code FROM rejected_changes
@@ -1087,9 +1081,7 @@ impl Store {
     /// Refused when the store already belongs to another team or server, or holds pending
     /// changes of another user: those would be pushed in the wrong name or team.
     pub fn record_sign_in(&mut self, sign_in: &SignIn) -> Result<u64, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.write_transaction()?;
         let team = sign_in.team_id.to_string();
         let user = sign_in.user_id.to_string();
         if let Some(existing) = meta::get(&tx, MetaKey::TeamId)?
@@ -1252,7 +1244,7 @@ impl Store {
 
     /// Notes a finished sync: its time, and clears the last error and "update required".
     pub fn record_sync_success(&mut self, at: DateTime<Utc>) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.write_transaction()?;
         let at = at.to_rfc3339();
         meta::set(&tx, MetaKey::LastSyncAt, &at)?;
         set_key(&tx, keys::LAST_ATTEMPT_AT, &at)?;
@@ -1269,7 +1261,7 @@ impl Store {
         message: &str,
         update_required: bool,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.write_transaction()?;
         meta::set(&tx, MetaKey::LastSyncError, message)?;
         set_key(&tx, keys::LAST_ATTEMPT_AT, &at.to_rfc3339())?;
         if update_required {
@@ -1732,7 +1724,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::connection::test_store;
+    use crate::connection::{test_store, test_store_and_key, with_a_write_meanwhile};
 
     const TEAM: Uuid = Uuid::from_u128(0x7000);
     const USER: Uuid = Uuid::from_u128(0x9000);
@@ -2544,6 +2536,41 @@ mod tests {
                 "stands: {stands}"
             );
         }
+    }
+
+    #[test]
+    fn a_sync_call_that_reads_before_it_writes_waits_for_a_write_another_connection_made_meanwhile()
+    {
+        let (_dir, mut store, key) = test_store_and_key();
+        store.record_sign_in(&sign_in_as(USER, TEAM)).unwrap();
+        client(&mut store, json!({"given_name": "Anna"}));
+        let change = store.outbox_batch(500).unwrap().remove(0);
+        let refused = PushOutcome::Rejected {
+            reason: "refused".to_owned(),
+            reason_code: None,
+        };
+        store
+            .apply_push_results(&[ack(&change, refused)], at())
+            .unwrap();
+        // A sync on its own connection (the desktop's bridge) notes a failed cycle.
+        let mut refused = Vec::new();
+        let mut call = |name: &'static str, call: &dyn Fn(&mut Store) -> Result<(), StoreError>| {
+            let meanwhile = move |other: &mut Store| other.record_sync_failure(at(), name, false);
+            if let Err(error) = with_a_write_meanwhile(&mut store, &key, meanwhile, call) {
+                refused.push(format!("{name}: {error}"));
+            }
+        };
+        call("observe_server_time", &|store| {
+            store.observe_server_time(at(), at()).map(drop)
+        });
+        call("replace_team_conflicts", &|store| {
+            store.replace_team_conflicts(&[], at())
+        });
+        call("retry_rejected", &|store| {
+            store.retry_rejected(change.change_id, edit()).map(drop)
+        });
+        assert_eq!(refused, Vec::<String>::new());
+        assert_eq!(store.pending_count().unwrap(), 1);
     }
 
     #[test]
