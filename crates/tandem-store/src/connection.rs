@@ -1,11 +1,12 @@
 //! Opening the store: the data directory, the key from the keyring, the SQLCipher
 //! connection and its settings, and the migrations.
 
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode};
+use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 use zeroize::Zeroizing;
 
 use crate::key::{self, StoreKey};
@@ -35,8 +36,41 @@ const STATEMENT_CACHE_CAPACITY: usize = 64;
 /// An open, decrypted and migrated local store.
 #[derive(Debug)]
 pub struct Store {
-    pub(crate) conn: Connection,
+    pub(crate) conn: StoreConnection,
     pub(crate) path: PathBuf,
+}
+
+/// The store's connection. It is a [`Connection`] for reads and single statements, but not a
+/// mutable one: a transaction is begun only by [`StoreConnection::write_transaction`] (or
+/// by [`Store::read_snapshot`], for a read of several statements), so that none that writes
+/// is DEFERRED by mistake.
+#[derive(Debug)]
+pub(crate) struct StoreConnection(Connection);
+
+impl Deref for StoreConnection {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        &self.0
+    }
+}
+
+impl StoreConnection {
+    /// See [`write_transaction`].
+    pub(crate) fn write_transaction(&mut self) -> rusqlite::Result<Transaction<'_>> {
+        write_transaction(&mut self.0)
+    }
+}
+
+/// Begins a transaction that writes, as every write of more than one statement does. It is
+/// IMMEDIATE: it takes the write lock first, waiting its turn for it (the busy timeout) while
+/// a sync on its own connection, or another process, writes. A DEFERRED transaction that
+/// read first would be refused at once instead (SQLITE_BUSY_SNAPSHOT, which the busy timeout
+/// does not wait for) when another connection committed after its read; and what a
+/// transaction reads before it writes is what its write replaces, so it must be read inside,
+/// under the lock (a count read outside and written back loses the increments made between).
+pub(crate) fn write_transaction(conn: &mut Connection) -> rusqlite::Result<Transaction<'_>> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
 }
 
 impl Store {
@@ -72,7 +106,7 @@ impl Store {
         migrate::apply(&mut conn)?;
         pull_session::ensure_deferred_indexes(&conn);
         Ok(Store {
-            conn,
+            conn: StoreConnection(conn),
             path: path.to_owned(),
         })
     }
@@ -220,10 +254,87 @@ fn create_private_file(path: &Path) -> Result<std::fs::File, StoreError> {
 /// A new store in a temporary directory with a fresh key, for the crate's tests.
 #[cfg(test)]
 pub(crate) fn test_store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store =
-        Store::open_with_key(&dir.path().join(STORE_FILE_NAME), &StoreKey::generate()).unwrap();
+    let (dir, store, _) = test_store_and_key();
     (dir, store)
+}
+
+/// A new store as [`test_store`] makes it, and its key, to open another connection to it.
+#[cfg(test)]
+pub(crate) fn test_store_and_key() -> (tempfile::TempDir, Store, StoreKey) {
+    let dir = tempfile::tempdir().unwrap();
+    let key = StoreKey::generate();
+    let store = Store::open_with_key(&dir.path().join(STORE_FILE_NAME), &key).unwrap();
+    (dir, store, key)
+}
+
+/// Runs `call` on `store` while another connection to its file (a sync's own, opened with
+/// `key`) makes the write `meanwhile`, at the moment `store` starts the first statement of
+/// the call that writes: after whatever the call read first. The other connection does not
+/// wait for the lock: when `store` holds it already, `meanwhile` is refused and made after
+/// the call, as the busy timeout would have it wait its turn. Panics if the call writes
+/// nothing (so the test would prove nothing). `meanwhile` must change what it writes: one
+/// that leaves every byte as it was commits nothing.
+#[cfg(test)]
+pub(crate) fn with_a_write_meanwhile<T>(
+    store: &mut Store,
+    key: &StoreKey,
+    meanwhile: impl FnMut(&mut Store) -> Result<(), StoreError> + Send + 'static,
+    call: impl FnOnce(&mut Store) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    use std::sync::{Arc, Mutex};
+
+    use rusqlite::trace::{TraceEvent, TraceEventCodes};
+
+    let other = Store::open_with_key(&store.path, key).unwrap();
+    other.conn.busy_timeout(Duration::ZERO).unwrap();
+    let other = Arc::new(Mutex::new((other, meanwhile)));
+    // Whether `meanwhile` was made in between: Some(false) when the lock refused it.
+    let made: Arc<Mutex<Option<Result<bool, String>>>> = Arc::default();
+    let (in_trace, made_in_trace) = (Arc::clone(&other), Arc::clone(&made));
+    let writes = |sql: &str| {
+        let verb = sql.split_whitespace().next().unwrap_or("");
+        ["INSERT", "UPDATE", "DELETE", "REPLACE"]
+            .iter()
+            .any(|write| verb.eq_ignore_ascii_case(write))
+    };
+    store
+        .conn
+        .0
+        .trace_v2(
+            TraceEventCodes::SQLITE_TRACE_STMT,
+            Some(move |event: TraceEvent<'_>| {
+                let TraceEvent::Stmt(_, sql) = event else {
+                    return;
+                };
+                let mut made = made_in_trace.lock().unwrap();
+                if made.is_some() || !writes(sql) {
+                    return;
+                }
+                let (other, meanwhile) = &mut *in_trace.lock().unwrap();
+                *made = Some(match meanwhile(other) {
+                    Ok(()) => Ok(true),
+                    Err(StoreError::Database(error))
+                        if error.sqlite_error_code() == Some(ErrorCode::DatabaseBusy) =>
+                    {
+                        Ok(false)
+                    }
+                    Err(error) => Err(error.to_string()),
+                });
+            }),
+        )
+        .unwrap();
+    let result = call(store);
+    store
+        .conn
+        .0
+        .trace_v2(TraceEventCodes::empty(), None::<fn(TraceEvent<'_>)>)
+        .unwrap();
+    let made = made.lock().unwrap().take().expect("the call writes");
+    if !made.expect("the other connection's write") {
+        let (other, meanwhile) = &mut *other.lock().unwrap();
+        meanwhile(other).unwrap();
+    }
+    result
 }
 
 /// Leaves `store` no room to grow, as a full disk does: the free pages are vacuumed away,

@@ -11,7 +11,7 @@
 //! passed on).
 
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use tandem_domain::RecordId;
 
@@ -70,11 +70,7 @@ impl Store {
     /// The signed-in user's draft, if the store keeps one written in the last
     /// [`DRAFT_KEPT_DAYS`] before `now`. Every user's expired draft is forgotten on the way.
     pub fn form_draft(&mut self, now: DateTime<Utc>) -> Result<Option<FormDraft>, StoreError> {
-        // IMMEDIATE, as every transaction here that reads and then writes: a sync's own
-        // connection may write in between (see `Store::create_record_with`).
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.write_transaction()?;
         let user = meta::get(&tx, MetaKey::UserId)?;
         let Some(mut drafts) = read(&tx)? else {
             return Ok(None);
@@ -109,9 +105,7 @@ impl Store {
                 max: MAX_FORM_DRAFT_BYTES,
             });
         }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.write_transaction()?;
         let held = match about {
             Some(id) => tx
                 .prepare_cached("SELECT 1 FROM records WHERE record_id = ?1")?
@@ -272,6 +266,39 @@ mod tests {
             form: form.to_owned(),
             text: text.to_owned(),
         })
+    }
+
+    #[test]
+    fn saving_and_reading_a_draft_and_creating_a_record_wait_for_a_write_made_meanwhile() {
+        let (_dir, mut store, key) = crate::connection::test_store_and_key();
+        sign_in_as(&store, U1);
+        let amina = client(&mut store, "Amina");
+        store.set_form_draft("new:a", None, "CV", now()).unwrap();
+        // A sync on its own connection (the desktop's bridge) notes a failed cycle.
+        let mut refused = Vec::new();
+        let mut call = |name: &'static str, call: &dyn Fn(&mut Store) -> Result<(), StoreError>| {
+            let meanwhile = move |other: &mut Store| other.record_sync_failure(now(), name, false);
+            let made = crate::connection::with_a_write_meanwhile(&mut store, &key, meanwhile, call);
+            if let Err(error) = made {
+                refused.push(format!("{name}: {error}"));
+            }
+        };
+        // Reading forgets an expired draft: it writes too.
+        call("form_draft", &|store| {
+            store
+                .form_draft(now() + Duration::days(DRAFT_KEPT_DAYS + 1))
+                .map(drop)
+        });
+        call("set_form_draft", &|store| {
+            store
+                .set_form_draft("new:a", Some(amina), "CV", now())
+                .map(drop)
+        });
+        let input = serde_json::from_value(json!({"given_name": "Bo"})).unwrap();
+        call("create_record", &|store| {
+            store.create_record(Entity::Client, &input, at()).map(drop)
+        });
+        assert_eq!(refused, Vec::<String>::new());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! still has (a change id is applied once) and applies the others.
 
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, params};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -46,6 +46,49 @@ impl EpochAdoption {
     }
 }
 
+/// The seqs that restores lost, as this laptop judged them when it adopted each restore's
+/// epoch: from the point it rewound to (the backup's last seq, or 0 after several restores)
+/// up to the epoch's first seq, both excluded. A field may still name one (a value pulled
+/// while a change of it waited): the server no longer has that value.
+#[derive(Debug, Default)]
+pub(super) struct LostSeqs(Vec<(u64, u64)>);
+
+impl LostSeqs {
+    pub(super) fn load(conn: &Connection) -> Result<Self, StoreError> {
+        let Some(text) = get_key(conn, keys::LOST_SEQS)? else {
+            return Ok(Self::default());
+        };
+        let ranges = text
+            .split(',')
+            .map(|range| {
+                let (low, high) = range.split_once('-')?;
+                Some((low.parse().ok()?, high.parse().ok()?))
+            })
+            .collect::<Option<_>>()
+            // Unreadable: every seq may be lost, so no value is taken for one the server has.
+            .unwrap_or_else(|| vec![(0, u64::MAX)]);
+        Ok(Self(ranges))
+    }
+
+    pub(super) fn contains(&self, seq: u64) -> bool {
+        self.0.iter().any(|&(low, high)| low < seq && seq < high)
+    }
+
+    /// Adds the seqs between `low` and `high` (both excluded), in the caller's transaction.
+    fn add(conn: &Connection, low: u64, high: u64) -> Result<(), StoreError> {
+        if high <= low.saturating_add(1) {
+            return Ok(());
+        }
+        let mut ranges = Self::load(conn)?.0;
+        ranges.push((low, high));
+        let text: Vec<String> = ranges
+            .iter()
+            .map(|(low, high)| format!("{low}-{high}"))
+            .collect();
+        set_key(conn, keys::LOST_SEQS, &text.join(","))
+    }
+}
+
 /// Drops journal rows older than [`JOURNAL_RETENTION_DAYS`], in the caller's transaction.
 pub(super) fn prune_journal(conn: &Connection, at: DateTime<Utc>) -> Result<(), StoreError> {
     let cutoff = (at - Duration::days(JOURNAL_RETENTION_DAYS)).to_rfc3339();
@@ -72,9 +115,7 @@ impl Store {
         if self.server_epoch()? == Some(epoch.id) {
             return Ok(EpochAdoption::default());
         }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.write_transaction()?;
         let known: Option<Uuid> =
             get_key(&tx, keys::SERVER_EPOCH)?.and_then(|text| text.parse().ok());
         if known == Some(epoch.id) {
@@ -91,6 +132,11 @@ impl Store {
             }
             None => None,
         };
+        LostSeqs::add(
+            &tx,
+            rewind_point.unwrap_or(epoch.restored_seq),
+            epoch.start_seq,
+        )?;
         let mut adoption = EpochAdoption::default();
         if let Some(point) = rewind_point {
             // The journal's seq is the change's outbox seq, so it is queued again in its place

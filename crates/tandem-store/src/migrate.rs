@@ -8,7 +8,7 @@
 //! next, never between; and two processes opening the same store at once do not both apply
 //! it. Landed migrations are never edited: a change is a new file.
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::StoreError;
 
@@ -124,7 +124,7 @@ pub(crate) fn apply(conn: &mut Connection) -> Result<(), StoreError> {
 }
 
 fn apply_one(conn: &mut Connection, migration: &Migration) -> Result<(), rusqlite::Error> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = crate::connection::write_transaction(conn)?;
     tx.execute_batch(CREATE_SCHEMA_MIGRATIONS)?;
     // Another process may have applied it while this one waited for the write lock.
     let already: bool = tx.query_row(

@@ -34,8 +34,9 @@
 
 use std::ops::{Deref, DerefMut};
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 
+use crate::connection::StoreConnection;
 use crate::{Store, StoreError};
 
 /// The page cache of a pull session, in KiB (the store's usual one is 8 MiB,
@@ -100,8 +101,8 @@ pub(crate) const DEFERRED_INDEXES: [(&str, &str); 2] = [
 ];
 
 /// Drops the [`DEFERRED_INDEXES`] when the store holds no record yet; returns whether it did.
-fn defer_indexes(conn: &mut Connection) -> Result<bool, StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+fn defer_indexes(conn: &mut StoreConnection) -> Result<bool, StoreError> {
+    let tx = conn.write_transaction()?;
     let empty: bool = tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM records)", [], |row| {
         row.get(0)
     })?;

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::Value as Json;
 use tandem_domain::{
     ChangeId, Entity, FieldValue, HlcClock, Record, RecordId, ValidationContext,
@@ -191,12 +191,7 @@ impl Store {
             written.extend(record_consent(&self.conn, &mut record, input, edit)?);
         }
         check_lawful_basis(&record, &written)?;
-        // IMMEDIATE: it reads before it writes, and a sync on its own connection may write
-        // meanwhile; a deferred transaction would then be refused at once (SQLITE_BUSY on the
-        // upgrade, which the busy timeout does not wait for) instead of waiting its turn.
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.write_transaction()?;
         let now = edit.now.to_rfc3339();
         let team = meta::get(&tx, MetaKey::TeamId)?;
         tx.execute(
@@ -257,11 +252,9 @@ impl Store {
         form: FormSave<'_>,
     ) -> Result<EditOutcome, StoreError> {
         let ctx = edit.validation();
-        // Immediate: what is compared below is what the write replaces (the sync writes on
-        // a connection of its own).
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // What is compared below is what the write replaces (the sync writes on a connection
+        // of its own): read in the write transaction.
+        let tx = self.conn.write_transaction()?;
         let mut record = read_record(&tx, entity, id)?
             .filter(|record| {
                 form.deleted

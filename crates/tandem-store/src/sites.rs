@@ -25,7 +25,7 @@ pub struct Site {
 impl Store {
     /// Replaces the sites with the server's list, in one transaction.
     pub fn replace_sites(&mut self, sites: &[Site]) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.write_transaction()?;
         tx.execute("DELETE FROM sites", [])?;
         {
             let mut insert =

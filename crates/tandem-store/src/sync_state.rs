@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 use tandem_domain::{
     ChangeId, Entity, Hlc, HlcClock, MergePolicy, Record, RecordId, ValidationContext, field_spec,
@@ -25,6 +25,7 @@ use crate::{Store, StoreError, search};
 // The server's database epoch and the journal of acknowledged changes.
 #[path = "epoch.rs"]
 mod epoch;
+use epoch::LostSeqs;
 pub use epoch::{EpochAdoption, JOURNAL_RETENTION_DAYS, ServerEpoch};
 
 /// Meta keys owned by sync (the `meta` table is a plain key/value table).
@@ -33,6 +34,8 @@ mod keys {
     pub(super) const SERVER_EPOCH: &str = "sync.server_epoch";
     /// The cursor before the last rewind (`epoch.rs`): pulled writes up to it may be known.
     pub(super) const REPLAYED_UP_TO: &str = "sync.replayed_up_to";
+    /// The seqs restores lost, as this laptop judged them (`epoch::LostSeqs`).
+    pub(super) const LOST_SEQS: &str = "sync.lost_seqs";
     pub(super) const CLOCK_SKEW_MS: &str = "sync.clock_skew_ms";
     pub(super) const USERNAME: &str = "sync.username";
     pub(super) const TEAM_NAME: &str = "sync.team_name";
@@ -527,12 +530,11 @@ impl Store {
         acks: &[PushAck],
         at: DateTime<Utc>,
     ) -> Result<PushApplied, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.write_transaction()?;
         let mut applied = PushApplied::default();
         let mut touched_clients = BTreeSet::new();
         let mut refused_as_erased = BTreeMap::new();
+        let lost_seqs = LostSeqs::load(&tx)?;
         let now = at.to_rfc3339();
         for ack in acks {
             let change_id = ack.change_id.to_string();
@@ -638,17 +640,29 @@ impl Store {
                              WHERE excluded.version >= record_fields.server_version",
                             params![entity, record_id, field, value, version, hlc, author],
                         )?;
-                        let reindex = if stored == 0 {
+                        let noted_lost = || -> Result<bool, StoreError> {
+                            let noted = field_row(&tx, &entity, &record_id, &field)?
+                                .map_or(0, |state| state.server_version);
+                            Ok(lost_seqs.contains(noted))
+                        };
+                        if stored == 0 && noted_lost()? {
+                            // The later version the pull noted (below) was lost with a restore
+                            // of the server: the answer is the newest value it still has.
+                            tx.execute(
+                                "UPDATE record_fields SET value = ?4, version = ?5,
+                                     server_value = ?4, server_version = ?5
+                                 WHERE entity = ?1 AND record_id = ?2 AND field = ?3",
+                                params![entity, record_id, field, value, version],
+                            )?;
+                        } else if stored == 0 {
                             // A repeated answer older than what this laptop has pulled since (a
                             // change queued again after a restore, or sent again after its
                             // answer was lost while the cycle pulled on): the pull kept our
                             // value because the change was pending, and noted the server's
                             // later one, which the field now takes.
                             restore_server_value(&tx, &entity, &record_id, &field)?;
-                            true
-                        } else {
-                            !stands
-                        };
+                        }
+                        let reindex = stored == 0 || !stands;
                         if entity == Entity::Client.as_str() && reindex {
                             touched_clients.insert(record_id.clone());
                         }
@@ -751,9 +765,7 @@ impl Store {
         page: Option<(u64, DateTime<Utc>)>,
         at: DateTime<Utc>,
     ) -> Result<PullApplied, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.write_transaction()?;
         // Before the batch, which reads the HLC at its start and saves it at its end.
         let clock_skew_ms = match page {
             Some((_, server_time)) => observe_server_time(&tx, server_time, at)?,
@@ -799,7 +811,7 @@ impl Store {
         server_time: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.write_transaction()?;
         let skew = observe_server_time(&tx, server_time, now)?;
         tx.commit()?;
         Ok(skew)
@@ -812,7 +824,7 @@ impl Store {
         conflicts: &[MirroredConflict],
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.write_transaction()?;
         // A conflict never reopens on the server. A list fetched before this laptop's own
         // resolution was stored (a background cycle running meanwhile) must not show it open
         // again: the resolved row stays. Only this laptop's resolutions (stored with the
@@ -867,9 +879,7 @@ impl Store {
         write: &ServerWrite,
         at: DateTime<Utc>,
     ) -> Result<PullApplied, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.write_transaction()?;
         let mut batch = ServerWriteBatch::begin(&tx, at)?;
         batch.store(write)?;
         let applied = batch.finish(&[])?;
@@ -982,7 +992,7 @@ impl Store {
         change_id: Uuid,
         edit: EditContext,
     ) -> Result<ChangeId, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.write_transaction()?;
         let row = tx
             .query_row(
                 "SELECT entity, record_id, field, value, reason_code FROM rejected_changes
@@ -1071,9 +1081,7 @@ impl Store {
     /// Refused when the store already belongs to another team or server, or holds pending
     /// changes of another user: those would be pushed in the wrong name or team.
     pub fn record_sign_in(&mut self, sign_in: &SignIn) -> Result<u64, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.write_transaction()?;
         let team = sign_in.team_id.to_string();
         let user = sign_in.user_id.to_string();
         if let Some(existing) = meta::get(&tx, MetaKey::TeamId)?
@@ -1236,7 +1244,7 @@ impl Store {
 
     /// Notes a finished sync: its time, and clears the last error and "update required".
     pub fn record_sync_success(&mut self, at: DateTime<Utc>) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.write_transaction()?;
         let at = at.to_rfc3339();
         meta::set(&tx, MetaKey::LastSyncAt, &at)?;
         set_key(&tx, keys::LAST_ATTEMPT_AT, &at)?;
@@ -1253,7 +1261,7 @@ impl Store {
         message: &str,
         update_required: bool,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.write_transaction()?;
         meta::set(&tx, MetaKey::LastSyncError, message)?;
         set_key(&tx, keys::LAST_ATTEMPT_AT, &at.to_rfc3339())?;
         if update_required {
@@ -1716,7 +1724,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::connection::test_store;
+    use crate::connection::{test_store, test_store_and_key, with_a_write_meanwhile};
 
     const TEAM: Uuid = Uuid::from_u128(0x7000);
     const USER: Uuid = Uuid::from_u128(0x9000);
@@ -2333,30 +2341,40 @@ mod tests {
         (restored, adoption)
     }
 
-    #[test]
-    fn a_repeated_answer_older_than_a_pulled_write_leaves_the_field_with_the_pulled_value() {
-        let (_dir, mut store) = signed_in_store();
-        let id = client(&mut store, json!({"given_name": "Anna"}));
+    /// A client created and acknowledged at 5, then our edit X of its given name (returned):
+    /// the server answers X at 10 with `answer` standing, the answer is lost (502/504 from a
+    /// proxy), and the cycle still pulls (2d22334) that write at 10 and a colleague's later
+    /// one at 11.
+    fn an_answer_lost_while_a_colleague_wrote(
+        store: &mut Store,
+        answer: &str,
+    ) -> (RecordId, OutboxChange) {
+        let id = client(store, json!({"given_name": "Anna"}));
         let created = store.outbox_batch(500).unwrap().remove(0);
         store
             .apply_push_results(&[ack(&created, stored(5, "\"Anna\""))], at())
             .unwrap();
         store.apply_pulled_page(&[], &[], 5, at(), at()).unwrap();
-        // Our edit X: the server stores it at 10, the answer is lost (502/504 from a proxy).
-        edit_client(&mut store, id, json!({"given_name": "Ours"}));
+        edit_client(store, id, json!({"given_name": "Ours"}));
         let x = store.outbox_batch(500).unwrap().remove(0);
-        // The cycle still pulls (2d22334): our write at 10, a colleague's later write at 11.
-        let mut ours = write(id, "given_name", "\"Ours\"", 10);
-        ours.author_id = OTHER_USER;
+        let mut at_10 = write(id, "given_name", answer, 10);
+        at_10.author_id = OTHER_USER;
         store
             .apply_pulled_page(
-                &[ours, write(id, "given_name", "\"Colleague\"", 11)],
+                &[at_10, write(id, "given_name", "\"Colleague\"", 11)],
                 &[],
                 11,
                 at(),
                 at(),
             )
             .unwrap();
+        (id, x)
+    }
+
+    #[test]
+    fn a_repeated_answer_older_than_a_pulled_write_leaves_the_field_with_the_pulled_value() {
+        let (_dir, mut store) = signed_in_store();
+        let (id, x) = an_answer_lost_while_a_colleague_wrote(&mut store, "\"Ours\"");
         // Next cycle: X sent again, answered as a repeat with its first answer.
         store
             .apply_push_results(&[ack(&x, stored(10, "\"Ours\""))], at())
@@ -2374,6 +2392,53 @@ mod tests {
         );
         assert_eq!(store.search_clients("colleague").unwrap().len(), 1);
         assert!(store.search_clients("ours").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_repeated_answer_older_than_a_pulled_write_that_a_restore_lost_gives_the_field_its_value() {
+        // Our value stood at 10, or another (a merge, a concurrent writer); a colleague wrote
+        // at 11. A backup made at 10 has the answer's value, not the colleague's; one made at
+        // 11 has both.
+        for (answer, backup) in [("Ours", 10), ("Theirs", 10), ("Ours", 11)] {
+            let (_dir, mut store) = signed_in_store();
+            let answer = format!("\"{answer}\"");
+            let (id, x) = an_answer_lost_while_a_colleague_wrote(&mut store, &answer);
+            restore_after(&mut store, backup);
+            // X is sent again, answered as a repeat with its first answer.
+            store
+                .apply_push_results(&[ack(&x, stored(10, &answer))], at())
+                .unwrap();
+            assert_eq!(store.pending_count().unwrap(), 0);
+            let (server_has, version) = if backup == 10 {
+                (answer.as_str(), 10)
+            } else {
+                ("\"Colleague\"", 11)
+            };
+            let field = state(&store, id, "given_name").unwrap();
+            assert_eq!(
+                (
+                    field.value.as_str(),
+                    field.version,
+                    field.server_value.as_deref(),
+                    field.server_version
+                ),
+                (server_has, version, Some(server_has), version),
+                "{answer} at 10, backup made at {backup}"
+            );
+            let found = |text: &str| store.search_clients(text).unwrap().len();
+            let shown = server_has.trim_matches('"').to_lowercase();
+            assert_eq!(found(&shown), 1, "{answer} at 10, backup made at {backup}");
+            for gone in ["ours", "theirs", "colleague"]
+                .iter()
+                .filter(|&&g| g != shown)
+            {
+                assert_eq!(
+                    found(gone),
+                    0,
+                    "{gone}: {answer} at 10, backup made at {backup}"
+                );
+            }
+        }
     }
 
     #[test]
@@ -2471,6 +2536,41 @@ mod tests {
                 "stands: {stands}"
             );
         }
+    }
+
+    #[test]
+    fn a_sync_call_that_reads_before_it_writes_waits_for_a_write_another_connection_made_meanwhile()
+    {
+        let (_dir, mut store, key) = test_store_and_key();
+        store.record_sign_in(&sign_in_as(USER, TEAM)).unwrap();
+        client(&mut store, json!({"given_name": "Anna"}));
+        let change = store.outbox_batch(500).unwrap().remove(0);
+        let refused = PushOutcome::Rejected {
+            reason: "refused".to_owned(),
+            reason_code: None,
+        };
+        store
+            .apply_push_results(&[ack(&change, refused)], at())
+            .unwrap();
+        // A sync on its own connection (the desktop's bridge) notes a failed cycle.
+        let mut refused = Vec::new();
+        let mut call = |name: &'static str, call: &dyn Fn(&mut Store) -> Result<(), StoreError>| {
+            let meanwhile = move |other: &mut Store| other.record_sync_failure(at(), name, false);
+            if let Err(error) = with_a_write_meanwhile(&mut store, &key, meanwhile, call) {
+                refused.push(format!("{name}: {error}"));
+            }
+        };
+        call("observe_server_time", &|store| {
+            store.observe_server_time(at(), at()).map(drop)
+        });
+        call("replace_team_conflicts", &|store| {
+            store.replace_team_conflicts(&[], at())
+        });
+        call("retry_rejected", &|store| {
+            store.retry_rejected(change.change_id, edit()).map(drop)
+        });
+        assert_eq!(refused, Vec::<String>::new());
+        assert_eq!(store.pending_count().unwrap(), 1);
     }
 
     #[test]

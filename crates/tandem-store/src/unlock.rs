@@ -3,6 +3,7 @@
 //! does. The policy is pure ([`lockout_after`]) and time is passed in.
 
 use chrono::{DateTime, TimeDelta, Utc};
+use rusqlite::Connection;
 
 use crate::meta::{self, MetaKey};
 use crate::{Store, StoreError};
@@ -33,7 +34,7 @@ impl Store {
         &self,
         now: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let failures = self.unlock_failures()?;
+        let failures = unlock_failures(&self.conn)?;
         let Some(wait) = lockout_after(failures) else {
             return Ok(None);
         };
@@ -53,8 +54,10 @@ impl Store {
         &mut self,
         now: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let failures = self.unlock_failures()?.saturating_add(1);
-        let tx = self.conn.transaction()?;
+        // Read under the write lock: a count read before it could be written back over a
+        // failure another connection (the CLI, another window) counted meanwhile.
+        let tx = self.conn.write_transaction()?;
+        let failures = unlock_failures(&tx)?.saturating_add(1);
         meta::set(&tx, MetaKey::UnlockFailures, &failures.to_string())?;
         meta::set(&tx, MetaKey::UnlockLastFailureAt, &now.to_rfc3339())?;
         tx.commit()?;
@@ -63,18 +66,18 @@ impl Store {
 
     /// The right password: the count starts again.
     pub fn record_unlock_success(&mut self) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.write_transaction()?;
         meta::delete(&tx, MetaKey::UnlockFailures)?;
         meta::delete(&tx, MetaKey::UnlockLastFailureAt)?;
         tx.commit()?;
         Ok(())
     }
+}
 
-    fn unlock_failures(&self) -> Result<u32, StoreError> {
-        Ok(meta::get(&self.conn, MetaKey::UnlockFailures)?
-            // An unreadable count is treated as many, never as none.
-            .map_or(0, |n| n.parse().unwrap_or(u32::MAX)))
-    }
+fn unlock_failures(conn: &Connection) -> Result<u32, StoreError> {
+    Ok(meta::get(conn, MetaKey::UnlockFailures)?
+        // An unreadable count is treated as many, never as none.
+        .map_or(0, |n| n.parse().unwrap_or(u32::MAX)))
 }
 
 #[cfg(test)]
@@ -107,6 +110,20 @@ mod tests {
             ]
         );
         assert_eq!(lockout_after(u32::MAX), Some(MAX_UNLOCK_LOCKOUT));
+    }
+
+    #[test]
+    fn wrong_passwords_counted_on_two_connections_at_once_both_count() {
+        let (_dir, mut store, key) = crate::connection::test_store_and_key();
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 26, 9, 0, 0).unwrap();
+        crate::connection::with_a_write_meanwhile(
+            &mut store,
+            &key,
+            move |other| other.record_unlock_failure(t0).map(drop),
+            |store| store.record_unlock_failure(t0),
+        )
+        .unwrap();
+        assert_eq!(unlock_failures(&store.conn).unwrap(), 2);
     }
 
     #[test]

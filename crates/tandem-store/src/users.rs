@@ -22,7 +22,7 @@ pub struct TeamUser {
 impl Store {
     /// Replaces the team's users with the server's list, in one transaction.
     pub fn replace_team_users(&mut self, users: &[TeamUser]) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.write_transaction()?;
         tx.execute("DELETE FROM users", [])?;
         {
             let mut insert =
