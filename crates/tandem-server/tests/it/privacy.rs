@@ -785,12 +785,19 @@ async fn the_access_export_gives_every_field_contact_and_history_as_json_and_csv
 
 /// Runs `tandem-server admin audit verify` on the test's database.
 async fn verify_with_the_binary(database: &TestDatabase) -> (bool, String) {
+    admin_with_the_binary(database, &["audit", "verify"]).await
+}
+
+/// Runs `tandem-server admin ARGS` on the test's database (at the real clock); whether it
+/// succeeded, and what it printed.
+async fn admin_with_the_binary(database: &TestDatabase, args: &[&str]) -> (bool, String) {
     let url = match database {
         TestDatabase::Sqlite { path, .. } => format!("sqlite:{}", path.display()),
         TestDatabase::Postgres { url } => url.clone(),
     };
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_tandem-server"))
-        .args(["--database-url", &url, "admin", "audit", "verify"])
+        .args(["--database-url", &url, "admin"])
+        .args(args)
         .output()
         .await
         .unwrap();
@@ -1331,6 +1338,60 @@ async fn a_merge_undone_after_retention_read_its_facts_leaves_the_duplicate_to_i
     theirs.sort_unstable();
     assert_eq!(retention_now(&server).await, (vec![due.duplicate], theirs));
     audit_chain(&server).await;
+}
+
+both_backends!(a_dry_run_of_retention_names_the_duplicates_that_go_with_the_clients_due);
+async fn a_dry_run_of_retention_names_the_duplicates_that_go_with_the_clients_due(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    let a = server.login("coach_a").await;
+    let lead = server.login("lead_n").await;
+    // A person last met in 2019, registered twice and merged: more than five years before
+    // the real clock the binary reads as well, so due, with the duplicate.
+    let due = a_merged_person_found_due(&server, &a, &lead).await;
+    let (person, duplicate) = (due.person, due.duplicate);
+    let records = [person, duplicate, due.visits[0], due.visits[1]];
+
+    // The dry run names both, the duplicate as merged into the client due, and counts them.
+    let (ok, printed) =
+        admin_with_the_binary(&server.database, &["retention", "run", "--dry-run"]).await;
+    assert!(ok, "{printed}");
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines[0], person.to_string(), "{printed}");
+    assert_eq!(
+        lines[1],
+        format!("{duplicate}\tmerged into {person}"),
+        "{printed}"
+    );
+    assert!(
+        lines[2].starts_with("1 clients last active before ")
+            && lines[2].ends_with(", and 1 duplicates merged into them; dry run, nothing purged"),
+        "{printed}"
+    );
+    let kept = kept_records(&server, &lead).await;
+    for record in records {
+        assert!(kept.contains(&record), "{record} kept: nothing purged");
+    }
+
+    // The run purges what the dry run named: its report and the audit entry say as much.
+    let (ok, printed) = admin_with_the_binary(&server.database, &["retention", "run"]).await;
+    assert!(ok, "{printed}");
+    assert!(
+        printed.contains(", and 1 duplicates merged into them; 4 records purged"),
+        "{printed}"
+    );
+    let purges = audit_entries_of(&server, &lead, "purge").await;
+    assert_eq!(purges.len(), 1, "{purges:?}");
+    assert!(
+        purges[0]
+            .detail
+            .starts_with("retention: clients=2 records=4"),
+        "{purges:?}"
+    );
+    for record in records {
+        assert!(purges[0].detail.contains(&record.to_string()), "{purges:?}");
+    }
 }
 
 both_backends!(sign_ins_changes_resolutions_and_pulls_are_audited_without_values);
