@@ -287,11 +287,11 @@ impl ApiError {
 /// logins of its username or address being checked fill the rate limit.
 pub(crate) const LOGIN_BUSY_RETRY_AFTER_SECS: u64 = 2;
 /// How long a device is asked to wait after the server's disk was found full.
-const STORAGE_FULL_RETRY_AFTER_SECS: u64 = 60;
+pub(crate) const STORAGE_FULL_RETRY_AFTER_SECS: u64 = 60;
 /// How long a device is asked to wait after the server found no free database connection.
-const BUSY_RETRY_AFTER_SECS: u64 = 10;
+pub(crate) const BUSY_RETRY_AFTER_SECS: u64 = 10;
 /// How long a device is asked to wait after the server could not reach its database.
-const DATABASE_UNAVAILABLE_RETRY_AFTER_SECS: u64 = 30;
+pub(crate) const DATABASE_UNAVAILABLE_RETRY_AFTER_SECS: u64 = 30;
 
 impl From<ServerError> for ApiError {
     fn from(err: ServerError) -> Self {

@@ -600,6 +600,7 @@ fn spawn_daily_retention(
             {
                 Ok(report) => tracing::info!(
                     clients = report.expired_clients.len(),
+                    duplicates = report.duplicates.len(),
                     records = report.purged.len(),
                     "retention run"
                 ),
@@ -931,11 +932,16 @@ async fn run() -> anyhow::Result<()> {
                     for client in &report.expired_clients {
                         println!("{client}");
                     }
+                    for (duplicate, client) in &report.duplicates {
+                        println!("{duplicate}\tmerged into {client}");
+                    }
                     println!(
-                        "{} clients last active before {} ({} years){}",
+                        "{} clients last active before {} ({} years), and {} duplicates merged \
+                         into them{}",
                         report.expired_clients.len(),
                         report.cutoff.to_rfc3339(),
                         resolved.retention.years,
+                        report.duplicates.len(),
                         if dry_run {
                             "; dry run, nothing purged".to_owned()
                         } else {

@@ -107,11 +107,29 @@ fn people(facts: &[RetentionFacts]) -> BTreeMap<Uuid, Vec<RetentionFacts>> {
 }
 
 /// The clients, not merged into another, whose person was last active before `cutoff`, in id
-/// order (the duplicates merged into them are purged with them).
-pub fn expired_clients(facts: &[RetentionFacts], cutoff: DateTime<Utc>) -> Vec<Uuid> {
+/// order, each with the duplicates merged into it (directly or through another, in id
+/// order), which are purged with it.
+pub fn expired_people(facts: &[RetentionFacts], cutoff: DateTime<Utc>) -> Vec<(Uuid, Vec<Uuid>)> {
     people(facts)
         .into_iter()
         .filter(|(_, person)| last_activity(person) < cutoff)
+        .map(|(client, person)| {
+            let mut duplicates: Vec<Uuid> = person
+                .iter()
+                .map(|facts| facts.client_id)
+                .filter(|id| *id != client)
+                .collect();
+            duplicates.sort_unstable();
+            (client, duplicates)
+        })
+        .collect()
+}
+
+/// The clients, not merged into another, whose person was last active before `cutoff`, in id
+/// order (the duplicates merged into them are purged with them).
+pub fn expired_clients(facts: &[RetentionFacts], cutoff: DateTime<Utc>) -> Vec<Uuid> {
+    expired_people(facts, cutoff)
+        .into_iter()
         .map(|(client, _)| client)
         .collect()
 }
@@ -124,6 +142,11 @@ pub struct RetentionReport {
     /// The clients due: on a dry run as the facts read say, otherwise those purged (a client
     /// met again before the purge's transaction is not due any more, and not named).
     pub expired_clients: Vec<Uuid>,
+    /// The duplicates that go with them, each with the client due it was merged into
+    /// (directly or through another), in that client's order: on a dry run as the facts read
+    /// say, otherwise those purged. (A client merged into one due after the facts were read
+    /// is purged with it, among `purged`, but not named here.)
+    pub duplicates: Vec<(Uuid, Uuid)>,
     /// Every record purged (none on a dry run).
     pub purged: Vec<PulledPurge>,
 }
@@ -172,17 +195,25 @@ pub async fn run_retention(
     dry_run: bool,
 ) -> Result<RetentionReport, ServerError> {
     let cutoff = policy.cutoff(now);
-    let mut expired = clients_due(store, cutoff).await?;
+    let due = expired_people(&store.retention_facts().await?, cutoff);
+    let mut expired: Vec<Uuid> = due.iter().map(|(client, _)| *client).collect();
+    let mut duplicates: Vec<(Uuid, Uuid)> = due
+        .iter()
+        .flat_map(|(client, duplicates)| duplicates.iter().map(|duplicate| (*duplicate, *client)))
+        .collect();
     let purged = if dry_run {
         Vec::new()
     } else {
         let purged = purge_clients_due(store, expired.clone(), cutoff, actor, now).await?;
-        expired.retain(|client| purged.iter().any(|p| p.record_id == *client));
+        let was_purged = |id: &Uuid| purged.iter().any(|p| p.record_id == *id);
+        expired.retain(was_purged);
+        duplicates.retain(|(duplicate, _)| was_purged(duplicate));
         purged
     };
     Ok(RetentionReport {
         cutoff,
         expired_clients: expired,
+        duplicates,
         purged,
     })
 }
@@ -283,6 +314,14 @@ mod tests {
             merged(3, Some(2), old()),
         ];
         assert_eq!(expired_clients(&all_old, cutoff), vec![Uuid::from_u128(1)]);
+        assert_eq!(
+            expired_people(&all_old, cutoff),
+            vec![(
+                Uuid::from_u128(1),
+                vec![Uuid::from_u128(2), Uuid::from_u128(3)]
+            )],
+            "the duplicates that go with it, the one merged through another too"
+        );
         // A duplicate whose client is gone is a client of its own again.
         let orphan = [merged(2, Some(1), old())];
         assert_eq!(expired_clients(&orphan, cutoff), vec![Uuid::from_u128(2)]);

@@ -8,7 +8,10 @@ use utoipa::IntoResponses;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::response::Response;
 
-use super::LOGIN_BUSY_RETRY_AFTER_SECS;
+use super::{
+    BUSY_RETRY_AFTER_SECS, DATABASE_UNAVAILABLE_RETRY_AFTER_SECS, LOGIN_BUSY_RETRY_AFTER_SECS,
+    STORAGE_FULL_RETRY_AFTER_SECS,
+};
 
 /// 401 of every endpoint that takes a device token.
 #[allow(dead_code)] // documentation only: never constructed
@@ -81,8 +84,11 @@ impl IntoResponses for LoginFailure {
             if let Some(header) = unavailable.headers.get_mut("Retry-After") {
                 header.description = Some(format!(
                     "Seconds until the login may be sent again: {secs} when sign-ins being \
-                     checked fill the server's places or the rate limit; longer when the \
-                     database's disk is full or the database out of reach."
+                     checked fill the server's places or the rate limit; \
+                     {BUSY_RETRY_AFTER_SECS} when no database connection became free in time \
+                     (the server is overloaded); {DATABASE_UNAVAILABLE_RETRY_AFTER_SECS} when \
+                     the database is out of reach; {STORAGE_FULL_RETRY_AFTER_SECS} when the \
+                     database's disk is full."
                 ));
             }
         }

@@ -131,13 +131,24 @@ async fn record_owner(
 }
 
 async fn linking_records(tx: &Transaction<'_>, record_id: Uuid) -> Result<Vec<Uuid>, ServerError> {
+    links_to(
+        tx,
+        "SELECT record_id FROM field_state
+         WHERE field IN ('client_id', 'merged_into') AND value = $1",
+        record_id,
+    )
+    .await
+}
+
+/// The record ids `sql` returns for `$1`, `record_id` as a link stores it (JSON text: the
+/// quoted id).
+async fn links_to(
+    tx: &Transaction<'_>,
+    sql: &str,
+    record_id: Uuid,
+) -> Result<Vec<Uuid>, ServerError> {
     let value = serde_json::Value::String(record_id.to_string()).to_string();
-    let statement = tx
-        .prepare_cached(
-            "SELECT record_id FROM field_state
-             WHERE field IN ('client_id', 'merged_into') AND value = $1",
-        )
-        .await?;
+    let statement = tx.prepare_cached(sql).await?;
     tx.query(&statement, &[&value])
         .await?
         .iter()
@@ -206,19 +217,19 @@ async fn merged_into(tx: &Transaction<'_>, client_id: Uuid) -> Result<Option<Uui
     stored_link(value.as_deref())
 }
 
-/// The clients merged into `client_id`, as their `merged_into` stands: the clients among the
-/// records linking to it (a contact links through `client_id`).
+/// The clients merged into `client_id`, as their `merged_into` stands, in one query through
+/// the partial index `field_state_links` (the planner derives its condition from
+/// `field = 'merged_into'`): the erasure's re-judging runs this under the seq lock, once per
+/// client of the person, not once per contact.
 async fn duplicates_of(tx: &Transaction<'_>, client_id: Uuid) -> Result<Vec<Uuid>, ServerError> {
-    let mut duplicates = Vec::new();
-    for linked in linking_records(tx, client_id).await? {
-        if record_owner(tx, linked)
-            .await?
-            .is_some_and(|(entity, _)| entity == "client")
-        {
-            duplicates.push(linked);
-        }
-    }
-    Ok(duplicates)
+    links_to(
+        tx,
+        "SELECT link.record_id FROM field_state link
+         JOIN records r ON r.record_id = link.record_id AND r.entity = 'client'
+         WHERE link.field = 'merged_into' AND link.value = $1",
+        client_id,
+    )
+    .await
 }
 
 /// The retention facts of the person `client_id` is, read in the caller's transaction: the

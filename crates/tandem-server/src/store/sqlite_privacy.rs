@@ -68,11 +68,19 @@ fn record_owner(conn: &Connection, record_id: Uuid) -> Result<Option<(String, Uu
 
 /// The records linking to `record_id` (contacts of a client, clients merged into it).
 fn linking_records(conn: &Connection, record_id: Uuid) -> Result<Vec<Uuid>, ServerError> {
-    let value = serde_json::Value::String(record_id.to_string()).to_string();
-    let mut stmt = conn.prepare(
+    links_to(
+        conn,
         "SELECT record_id FROM field_state
          WHERE field IN ('client_id', 'merged_into') AND value = ?1",
-    )?;
+        record_id,
+    )
+}
+
+/// The record ids `sql` returns for `?1`, `record_id` as a link stores it (JSON text: the
+/// quoted id).
+fn links_to(conn: &Connection, sql: &str, record_id: Uuid) -> Result<Vec<Uuid>, ServerError> {
+    let value = serde_json::Value::String(record_id.to_string()).to_string();
+    let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map([value], |row| row.get::<_, String>(0))?;
     rows.map(|row| uuid(&row?)).collect()
 }
@@ -135,16 +143,17 @@ fn merged_into(conn: &Connection, client_id: Uuid) -> Result<Option<Uuid>, Serve
     stored_link(value.as_deref())
 }
 
-/// The clients merged into `client_id`, as their `merged_into` stands: the clients among the
-/// records linking to it (a contact links through `client_id`).
+/// The clients whose `merged_into` names a client. The field is named twice: `field = 'merged_into'` is what is asked, the `IN` repeats the
+/// condition of the partial index `field_state_links` word for word, which is how SQLite
+/// knows that index holds every row asked for (it does not derive one from the other).
+const DUPLICATES_OF: &str = "SELECT link.record_id FROM field_state link
+    JOIN records r ON r.record_id = link.record_id AND r.entity = 'client'
+    WHERE link.field IN ('client_id', 'merged_into') AND link.field = 'merged_into'
+        AND link.value = ?1";
+
+/// The clients merged into `client_id`, as their `merged_into` stands (one query).
 fn duplicates_of(conn: &Connection, client_id: Uuid) -> Result<Vec<Uuid>, ServerError> {
-    let mut duplicates = Vec::new();
-    for linked in linking_records(conn, client_id)? {
-        if record_owner(conn, linked)?.is_some_and(|(entity, _)| entity == "client") {
-            duplicates.push(linked);
-        }
-    }
-    Ok(duplicates)
+    links_to(conn, DUPLICATES_OF, client_id)
 }
 
 /// The retention facts of the person `client_id` is, read in the caller's transaction: the
@@ -550,5 +559,30 @@ impl PrivacyStore for SqliteStore {
             rows.map(|row| row?).collect()
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::ServerStore;
+
+    #[tokio::test]
+    async fn the_duplicates_of_a_client_are_found_through_the_link_index() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        store.migrate().await.unwrap();
+        let conn = store.lock();
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {DUPLICATES_OF}"))
+            .unwrap()
+            .query_map(["\"x\""], |row| row.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("USING INDEX field_state_links")),
+            "{plan:?}"
+        );
     }
 }

@@ -60,17 +60,6 @@ async fn candidates(server: &TestServer, lead: &Device) -> DuplicateList {
     reply.json()
 }
 
-async fn undo(server: &TestServer, lead: &Device, merge_id: Uuid) -> crate::harness::Reply {
-    server
-        .request(
-            Method::POST,
-            &format!("/v1/duplicates/merge/{merge_id}/undo"),
-            Some(&lead.token),
-            None,
-        )
-        .await
-}
-
 both_backends!(a_team_lead_merges_a_duplicate_every_device_converges_and_the_merge_can_be_undone);
 async fn a_team_lead_merges_a_duplicate_every_device_converges_and_the_merge_can_be_undone(
     backend: Backend,

@@ -525,6 +525,18 @@ pub(crate) async fn merge(
         .await
 }
 
+/// A team lead undoes the merge `merge_id` (`POST /v1/duplicates/merge/{id}/undo`).
+pub(crate) async fn undo(server: &TestServer, lead: &Device, merge_id: Uuid) -> Reply {
+    server
+        .request(
+            Method::POST,
+            &format!("/v1/duplicates/merge/{merge_id}/undo"),
+            Some(&lead.token),
+            None,
+        )
+        .await
+}
+
 /// Creates a client with a given name; returns its id and the version of every field.
 pub(crate) async fn create_client(
     server: &TestServer,

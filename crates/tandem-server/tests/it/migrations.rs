@@ -371,8 +371,10 @@ async fn login_attempts_stored_before_schema_9_count_as_answered_once_migrated(b
         per_address: 50,
     };
     // What a schema-8 server stored: every attempt answered, a failure or a success. Olli's
-    // five failures a minute ago fill his limit; Maija's four are ten seconds old, younger
-    // than a request's timeout, and were answered all the same; her success is older.
+    // five failures twenty seconds ago fill his limit; Maija's four are ten seconds old.
+    // All are younger than a request's timeout (the 30 s in-progress window), so had the
+    // migration marked them in progress they would not count as failures; her success is
+    // older.
     let attempt = |username: &str, address: &str, ago_ms: i64, succeeded: bool| {
         let succeeded = match (backend, succeeded) {
             (Backend::Sqlite, flag) => i32::from(flag).to_string(),
@@ -386,7 +388,7 @@ async fn login_attempts_stored_before_schema_9_count_as_answered_once_migrated(b
     };
     let mut rows = String::new();
     for _ in 0..5 {
-        rows.push_str(&attempt("olli", "10.0.0.1", 60_000, false));
+        rows.push_str(&attempt("olli", "10.0.0.1", 20_000, false));
     }
     rows.push_str(&attempt("maija", "10.0.0.2", 600_000, true));
     for _ in 0..4 {
@@ -397,7 +399,7 @@ async fn login_attempts_stored_before_schema_9_count_as_answered_once_migrated(b
 
     let store = database.open_store().await;
     // Olli's failures are failures, not logins in progress: refused for the window (429),
-    // not asked to come back in a moment.
+    // not asked to come back in a moment (what five attempts in progress would get).
     assert_eq!(
         store
             .reserve_login_attempt("olli", "10.0.0.1", limits, now)
@@ -405,9 +407,9 @@ async fn login_attempts_stored_before_schema_9_count_as_answered_once_migrated(b
             .unwrap(),
         LoginReservation::Refused(RecentFailures {
             by_username: 5,
-            oldest_by_username_ms: Some(NOW_MS - 60_000),
+            oldest_by_username_ms: Some(NOW_MS - 20_000),
             by_address: 5,
-            oldest_by_address_ms: Some(NOW_MS - 60_000),
+            oldest_by_address_ms: Some(NOW_MS - 20_000),
         })
     );
     // Maija may try once more; while that attempt is checked a sixth waits a moment, and

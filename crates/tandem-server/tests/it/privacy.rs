@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tandem_protocol::{
     AuditEntry, AuditList, ChangeStatus, ClientExport, ConflictList, DuplicateMergeList,
-    ErasureResponse, PulledPurge,
+    DuplicateMergeResponse, ErasureResponse, PulledPurge,
 };
 use tandem_server::audit::{AuditActor, ChainWalker, StoredAuditEntry};
 use tandem_server::clock::Clock;
@@ -785,12 +785,19 @@ async fn the_access_export_gives_every_field_contact_and_history_as_json_and_csv
 
 /// Runs `tandem-server admin audit verify` on the test's database.
 async fn verify_with_the_binary(database: &TestDatabase) -> (bool, String) {
+    admin_with_the_binary(database, &["audit", "verify"]).await
+}
+
+/// Runs `tandem-server admin ARGS` on the test's database (at the real clock); whether it
+/// succeeded, and what it printed.
+async fn admin_with_the_binary(database: &TestDatabase, args: &[&str]) -> (bool, String) {
     let url = match database {
         TestDatabase::Sqlite { path, .. } => format!("sqlite:{}", path.display()),
         TestDatabase::Postgres { url } => url.clone(),
     };
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_tandem-server"))
-        .args(["--database-url", &url, "admin", "audit", "verify"])
+        .args(["--database-url", &url, "admin"])
+        .args(args)
         .output()
         .await
         .unwrap();
@@ -1197,6 +1204,194 @@ async fn a_duplicate_is_judged_by_the_client_it_was_merged_into_and_purged_with_
         "{purges:?}"
     );
     audit_chain(&server).await;
+}
+
+/// The ids of every record the lead's team pulls (what is kept).
+async fn kept_records(server: &TestServer, lead: &Device) -> Vec<Uuid> {
+    server
+        .pull_all(lead)
+        .await
+        .iter()
+        .map(|c| c.record_id)
+        .collect()
+}
+
+/// A person retention has found due, with a duplicate merged into it.
+struct MergedPersonDue {
+    person: Uuid,
+    duplicate: Uuid,
+    /// The person's own contact and the duplicate's, both in 2019 (the duplicate's moved to
+    /// the person by the merge).
+    visits: [Uuid; 2],
+    merge_id: Uuid,
+    cutoff: chrono::DateTime<chrono::Utc>,
+}
+
+/// Two clients met in 2019; in 2026 the lead merges the second into the first (its contact
+/// moves). Six years on, retention reads who is due: the person, with the duplicate.
+async fn a_merged_person_found_due(
+    server: &TestServer,
+    a: &Device,
+    lead: &Device,
+) -> MergedPersonDue {
+    let (person, _) = create_client(server, a, &[("given_name", json!("Aino"))]).await;
+    let (duplicate, _) = create_client(server, a, &[("given_name", json!("Aina"))]).await;
+    let own_visit = push_contact_at(server, a, person, "2019-05-02T10:00:00+03:00").await;
+    let their_visit = push_contact_at(server, a, duplicate, "2019-06-03T10:00:00+03:00").await;
+    let reply = merge(server, lead, person, duplicate).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let merge_id = reply.json::<DuplicateMergeResponse>().merge.id;
+    server.clock.advance_ms(SIX_YEARS_MS);
+    let cutoff = RetentionPolicy::default().cutoff(server.clock.now());
+    assert_eq!(
+        clients_due(server.store.as_ref(), cutoff).await.unwrap(),
+        vec![person]
+    );
+    MergedPersonDue {
+        person,
+        duplicate,
+        visits: [own_visit, their_visit],
+        merge_id,
+        cutoff,
+    }
+}
+
+/// The purge of the clients found due, at the server's clock; the ids it erased, in order.
+async fn purge_now(
+    server: &TestServer,
+    due: Vec<Uuid>,
+    cutoff: chrono::DateTime<chrono::Utc>,
+) -> Vec<Uuid> {
+    let purged = purge_clients_due(
+        server.store.as_ref(),
+        due,
+        cutoff,
+        AuditActor::System,
+        server.clock.now(),
+    )
+    .await
+    .unwrap();
+    let mut ids: Vec<Uuid> = purged.iter().map(|p| p.record_id).collect();
+    ids.sort_unstable();
+    ids
+}
+
+both_backends!(a_contact_filed_under_a_duplicate_after_retention_read_its_facts_keeps_the_person);
+async fn a_contact_filed_under_a_duplicate_after_retention_read_its_facts_keeps_the_person(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    let a = server.login("coach_a").await;
+    let lead = server.login("lead_n").await;
+    let due = a_merged_person_found_due(&server, &a, &lead).await;
+    // Before the purge, a laptop that had not pulled the merge pushes today's contact filed
+    // under the duplicate: the person was met, so the purge's own judgement in its
+    // transaction must count it (through the clients merged into the person).
+    let today = push_contact_at(&server, &a, due.duplicate, "2031-12-20T10:00:00+02:00").await;
+    let purged = purge_now(&server, vec![due.person], due.cutoff).await;
+    assert!(purged.is_empty(), "{purged:?}");
+    let kept = kept_records(&server, &lead).await;
+    for record in [
+        due.person,
+        due.duplicate,
+        due.visits[0],
+        due.visits[1],
+        today,
+    ] {
+        assert!(kept.contains(&record), "{record} kept");
+    }
+    assert_eq!(
+        merge_count(&server, &lead).await,
+        1,
+        "the merge can be undone"
+    );
+    assert!(audit_entries_of(&server, &lead, "purge").await.is_empty());
+    audit_chain(&server).await;
+}
+
+both_backends!(a_merge_undone_after_retention_read_its_facts_leaves_the_duplicate_to_its_own_run);
+async fn a_merge_undone_after_retention_read_its_facts_leaves_the_duplicate_to_its_own_run(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    let a = server.login("coach_a").await;
+    let lead = server.login("lead_n").await;
+    let due = a_merged_person_found_due(&server, &a, &lead).await;
+    // Before the purge, the lead undoes the merge (two people after all): the duplicate's
+    // contact goes back to it.
+    let reply = undo(&server, &lead, due.merge_id).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    // The purge erases the person and its own contact; the duplicate is no longer its.
+    let mut erased = vec![due.person, due.visits[0]];
+    erased.sort_unstable();
+    assert_eq!(
+        purge_now(&server, vec![due.person], due.cutoff).await,
+        erased
+    );
+    let kept = kept_records(&server, &lead).await;
+    for record in [due.duplicate, due.visits[1]] {
+        assert!(kept.contains(&record), "{record} kept");
+    }
+    // A later run judges the duplicate on its own last contact (2019; the undo is no
+    // contact): due, it goes with that contact.
+    let mut theirs = vec![due.duplicate, due.visits[1]];
+    theirs.sort_unstable();
+    assert_eq!(retention_now(&server).await, (vec![due.duplicate], theirs));
+    audit_chain(&server).await;
+}
+
+both_backends!(a_dry_run_of_retention_names_the_duplicates_that_go_with_the_clients_due);
+async fn a_dry_run_of_retention_names_the_duplicates_that_go_with_the_clients_due(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    let a = server.login("coach_a").await;
+    let lead = server.login("lead_n").await;
+    // A person last met in 2019, registered twice and merged: more than five years before
+    // the real clock the binary reads as well, so due, with the duplicate.
+    let due = a_merged_person_found_due(&server, &a, &lead).await;
+    let (person, duplicate) = (due.person, due.duplicate);
+    let records = [person, duplicate, due.visits[0], due.visits[1]];
+
+    // The dry run names both, the duplicate as merged into the client due, and counts them.
+    let (ok, printed) =
+        admin_with_the_binary(&server.database, &["retention", "run", "--dry-run"]).await;
+    assert!(ok, "{printed}");
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines[0], person.to_string(), "{printed}");
+    assert_eq!(
+        lines[1],
+        format!("{duplicate}\tmerged into {person}"),
+        "{printed}"
+    );
+    assert!(
+        lines[2].starts_with("1 clients last active before ")
+            && lines[2].ends_with(", and 1 duplicates merged into them; dry run, nothing purged"),
+        "{printed}"
+    );
+    let kept = kept_records(&server, &lead).await;
+    for record in records {
+        assert!(kept.contains(&record), "{record} kept: nothing purged");
+    }
+
+    // The run purges what the dry run named: its report and the audit entry say as much.
+    let (ok, printed) = admin_with_the_binary(&server.database, &["retention", "run"]).await;
+    assert!(ok, "{printed}");
+    assert!(
+        printed.contains(", and 1 duplicates merged into them; 4 records purged"),
+        "{printed}"
+    );
+    let purges = audit_entries_of(&server, &lead, "purge").await;
+    assert_eq!(purges.len(), 1, "{purges:?}");
+    assert!(
+        purges[0]
+            .detail
+            .starts_with("retention: clients=2 records=4"),
+        "{purges:?}"
+    );
+    for record in records {
+        assert!(purges[0].detail.contains(&record.to_string()), "{purges:?}");
+    }
 }
 
 both_backends!(sign_ins_changes_resolutions_and_pulls_are_audited_without_values);
