@@ -2620,7 +2620,10 @@ describe('after a sync that changed something', () => {
     const entry = (seq: number, actor = 'user:u-coach1 device:d2'): AuditEntryView => ({
       seq, at: '2026-12-07T10:00:00Z', actor, action: 'change', entity: 'client', record_id: amina.id, detail: `seq=${seq}`,
     });
-    const page = (entries: AuditEntryView[], hasMore = false): AuditPageView => ({ entries, next: entries.at(-1)?.seq ?? 0, has_more: hasMore });
+    // As the server answers: `next` is the last entry's seq, or the `after` asked with for none.
+    const page = (entries: AuditEntryView[], hasMore = false, after = 0): AuditPageView => ({
+      entries, next: entries.at(-1)?.seq ?? after, has_more: hasMore,
+    });
     const seqs = (container: Element) => [...container.querySelectorAll('tbody tr[data-seq]')].map((row) => row.getAttribute('data-seq'));
     const asked = (app: Awaited<ReturnType<typeof appOn>>) =>
       app.invoke.mock.calls.filter(([command]) => command === 'audit_log').map(([, args]) => args);
@@ -2633,7 +2636,7 @@ describe('after a sync that changed something', () => {
         audit_log: (args) => {
           const request = args?.request as AuditRequest;
           if (request.after === 0) return page([entry(1), entry(2)]);
-          return synced ? page([entry(3), entry(4, 'user:u-coach9 device:d9')]) : page([]);
+          return synced ? page([entry(3), entry(4, 'user:u-coach9 device:d9')]) : page([], false, request.after);
         },
         team_devices: () => (synced ? { ...teamDevices, devices: [...teamDevices.devices, newLaptop] } : teamDevices),
       });
