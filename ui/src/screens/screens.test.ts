@@ -2613,6 +2613,34 @@ describe('after a sync that changed something', () => {
       await settle();
       expect(participants(app.container)).toBe('7');
     });
+
+    it('a read again that succeeds takes away the error of a failed read of its period, not the refusal of another period asked for', async () => {
+      let failing = false;
+      const app = await appOn({ name: 'reports' }, {
+        participant_report: (args) => {
+          const period = args?.request as typeof firstHalf;
+          if (period.from > period.to) throw { kind: 'validation', message: 'the period ends before it starts', field: null };
+          if (failing) throw { kind: 'store', message: 'database is locked', field: null };
+          return reportView(5, period);
+        },
+      });
+      await showPeriod(firstHalf);
+      // Asked for again, the period shown fails; a sync later reads it again, and it succeeds.
+      failing = true;
+      await fireEvent.click(screen.getByRole('button', { name: 'Show report' }));
+      await settle();
+      expect(screen.getByRole('alert').textContent).toContain('database is locked');
+      failing = false;
+      await app.sync(SYNC_CHANGED);
+      expect(app.calls('participant_report')).toBe(3);
+      expect(screen.queryByRole('alert')).toBeNull();
+      // A period that ends before it starts is refused; the report shown read again leaves the refusal.
+      await showPeriod({ from: '2026-12-31', to: '2026-07-01' });
+      expect(screen.getByRole('alert').textContent).toContain('the period ends before it starts');
+      await app.sync(SYNC_CHANGED);
+      expect(asked(app).at(-1)).toEqual({ request: firstHalf });
+      expect(screen.getByRole('alert').textContent).toContain('the period ends before it starts');
+    });
   });
 
   describe('Audit log', () => {
@@ -2697,6 +2725,36 @@ describe('after a sync that changed something', () => {
       slow.answer(page([entry(7), entry(8)]));
       await settle();
       expect(seqs(app.container)).toEqual(['7']);
+    });
+
+    it('a read again that succeeds takes away the error of a failed read of its filter, not the refusal of another filter asked for', async () => {
+      let failing = false;
+      const app = await appOn({ name: 'audit' }, {
+        ...teamLead,
+        audit_log: (args) => {
+          const request = args?.request as AuditRequest;
+          if (request.record_id === 'not-an-id') throw { kind: 'validation', message: 'not a record id', field: 'record_id' };
+          if (failing) throw { kind: 'needs_connection', message: 'offline', field: null };
+          return request.after === 0 ? page([entry(1), entry(2)]) : page([], false, request.after);
+        },
+      });
+      // Shown again, the log fails; a sync later reads its end, and that succeeds.
+      failing = true;
+      await fireEvent.click(screen.getByRole('button', { name: 'Show' }));
+      await settle();
+      expect(screen.getByRole('alert').textContent).toContain('offline');
+      failing = false;
+      await app.sync(SYNC_CHANGED);
+      expect(app.calls('audit_log')).toBe(3);
+      expect(screen.queryByRole('alert')).toBeNull();
+      // A filter that is no record id is refused; the entries shown read again leave the refusal.
+      await fireEvent.input(screen.getByLabelText('Record id'), { target: { value: 'not-an-id' } });
+      await fireEvent.click(screen.getByRole('button', { name: 'Show' }));
+      await settle();
+      expect(screen.getByText('not a record id')).toBeTruthy();
+      await app.sync(SYNC_CHANGED);
+      expect(asked(app).at(-1)).toEqual({ request: { after: 2, record_id: null } });
+      expect(screen.getByText('not a record id')).toBeTruthy();
     });
   });
 
