@@ -2059,6 +2059,11 @@ const SYNC_NOTHING: SyncEvent[] = [
   { event: 'pulled', count: 0, purged: 0, received: 0, percent: 100 },
   { event: 'finished', status: syncedStatus, conflicts_changed: false },
 ];
+// A sync that did not reach the server.
+const SYNC_FAILED: SyncEvent[] = [
+  { event: 'started' },
+  { event: 'finished', status: offlineStatus, conflicts_changed: false },
+];
 // A team lead's sync that sent and received nothing, after which the conflicts mirrored from
 // the server are others, as many open as before (one closed by another lead, one opened).
 const SYNC_OTHER_CONFLICTS: SyncEvent[] = [
@@ -2530,6 +2535,19 @@ describe('after a sync that changed something', () => {
     const participants = (container: Element) => container.querySelector('[data-indicator="participants"] dd')?.textContent;
     const asked = (app: Awaited<ReturnType<typeof appOn>>) =>
       app.invoke.mock.calls.filter(([command]) => command === 'participant_report').map(([, args]) => args);
+    // A period that ends before it starts, which the shell refuses.
+    const refusedPeriod = { from: '2026-12-31', to: '2026-07-01' };
+    /** Reports, whose reads fail with `failure()` when it gives one, and refuse `refusedPeriod`. */
+    const reportsFailing = (failure: () => object | false) =>
+      appOn({ name: 'reports' }, {
+        participant_report: (args) => {
+          const period = args?.request as typeof firstHalf;
+          if (period.from > period.to) throw { kind: 'validation', message: 'the period ends before it starts', field: 'to' };
+          const error = failure();
+          if (error) throw error;
+          return reportView(5, period);
+        },
+      });
     async function showPeriod(period: { from: string; to: string }) {
       await fireEvent.input(screen.getByLabelText('From'), { target: { value: period.from } });
       await fireEvent.input(screen.getByLabelText('To'), { target: { value: period.to } });
@@ -2616,14 +2634,7 @@ describe('after a sync that changed something', () => {
 
     it('a read again that succeeds takes away the error of a failed read of its period, not the refusal of another period asked for', async () => {
       let failing = false;
-      const app = await appOn({ name: 'reports' }, {
-        participant_report: (args) => {
-          const period = args?.request as typeof firstHalf;
-          if (period.from > period.to) throw { kind: 'validation', message: 'the period ends before it starts', field: null };
-          if (failing) throw { kind: 'store', message: 'database is locked', field: null };
-          return reportView(5, period);
-        },
-      });
+      const app = await reportsFailing(() => failing && { kind: 'store', message: 'database is locked', field: null });
       await showPeriod(firstHalf);
       // Asked for again, the period shown fails; a sync later reads it again, and it succeeds.
       failing = true;
@@ -2635,11 +2646,31 @@ describe('after a sync that changed something', () => {
       expect(app.calls('participant_report')).toBe(3);
       expect(screen.queryByRole('alert')).toBeNull();
       // A period that ends before it starts is refused; the report shown read again leaves the refusal.
-      await showPeriod({ from: '2026-12-31', to: '2026-07-01' });
+      await showPeriod(refusedPeriod);
       expect(screen.getByRole('alert').textContent).toContain('the period ends before it starts');
       await app.sync(SYNC_CHANGED);
       expect(asked(app).at(-1)).toEqual({ request: firstHalf });
       expect(screen.getByRole('alert').textContent).toContain('the period ends before it starts');
+    });
+
+    it('a report asked for that failed is asked again after a sync that reached the server, though it changed nothing; a refused period is not', async () => {
+      let failing = true;
+      const app = await reportsFailing(() => failing && { kind: 'server', message: 'the server answered 503', field: null });
+      await showPeriod(firstHalf);
+      expect(screen.getByRole('alert')).toBeTruthy();
+      // A sync that did not reach the server asks nothing; one that did asks for it again.
+      await app.sync(SYNC_FAILED);
+      expect(app.calls('participant_report')).toBe(1);
+      failing = false;
+      await app.sync(SYNC_NOTHING);
+      expect(asked(app)).toEqual([{ request: firstHalf }, { request: firstHalf }]);
+      expect(participants(app.container)).toBe('5');
+      expect(screen.queryByRole('alert')).toBeNull();
+      // Answered: the syncs after it read nothing, nor one after a refused period.
+      await app.sync(SYNC_NOTHING);
+      await showPeriod(refusedPeriod);
+      await app.sync(SYNC_NOTHING);
+      expect(app.calls('participant_report')).toBe(3);
     });
   });
 
@@ -2755,6 +2786,54 @@ describe('after a sync that changed something', () => {
       await app.sync(SYNC_CHANGED);
       expect(asked(app).at(-1)).toEqual({ request: { after: 2, record_id: null } });
       expect(screen.getByText('not a record id')).toBeTruthy();
+    });
+
+    it('a first read that failed offline is read again after a sync that reached the server, though it changed nothing', async () => {
+      let offline = true;
+      const app = await appOn({ name: 'audit' }, {
+        ...teamLead,
+        audit_log: () => {
+          if (offline) throw { kind: 'needs_connection', message: 'offline', field: null };
+          return page([entry(1), entry(2)]);
+        },
+        team_devices: () => {
+          if (offline) throw { kind: 'needs_connection', message: 'offline', field: null };
+          return { ...teamDevices, devices: [...teamDevices.devices, newLaptop] };
+        },
+      });
+      expect(screen.getByRole('alert').textContent).toContain('offline');
+      await app.sync(SYNC_FAILED);
+      expect(app.calls('audit_log')).toBe(1);
+      offline = false;
+      await app.sync(SYNC_NOTHING);
+      expect(asked(app)).toEqual([{ request: { after: 0, record_id: null } }, { request: { after: 0, record_id: null } }]);
+      expect(seqs(app.container)).toEqual(['1', '2']);
+      expect(screen.queryByRole('alert')).toBeNull();
+      expect(app.calls('team_devices')).toBe(2);
+      // Answered: a sync that changes nothing reads nothing again.
+      await app.sync(SYNC_NOTHING);
+      expect(app.calls('audit_log')).toBe(2);
+    });
+
+    it('the filter asked for that failed is what a sync that changed something reads again, from its first entry', async () => {
+      let offline = false;
+      const app = await appOn({ name: 'audit' }, {
+        ...teamLead,
+        audit_log: (args) => {
+          if (offline) throw { kind: 'needs_connection', message: 'offline', field: null };
+          return (args?.request as AuditRequest).record_id ? page([entry(7)]) : page([entry(1), entry(2)]);
+        },
+      });
+      offline = true;
+      await fireEvent.input(screen.getByLabelText('Record id'), { target: { value: amina.id } });
+      await fireEvent.click(screen.getByRole('button', { name: 'Show' }));
+      await settle();
+      expect(screen.getByRole('alert')).toBeTruthy();
+      offline = false;
+      await app.sync(SYNC_CHANGED);
+      expect(asked(app).at(-1)).toEqual({ request: { after: 0, record_id: amina.id } });
+      expect(seqs(app.container)).toEqual(['7']);
+      expect(screen.queryByRole('alert')).toBeNull();
     });
   });
 
