@@ -2548,6 +2548,19 @@ describe('after a sync that changed something', () => {
           return reportView(5, period);
         },
       });
+    const secondHalf = { from: '2026-07-01', to: '2026-12-31' };
+    /** Reports whose nth read `nth` answers when it has it (a later answer, a failure), the
+     * others with 5 participants, 7 in the second half. */
+    function reportsReading(nth: Record<number, () => Promise<ReportView>>) {
+      let reads = 0;
+      return appOn({ name: 'reports' }, {
+        participant_report: (args) => {
+          reads += 1;
+          const period = args?.request as typeof firstHalf;
+          return nth[reads]?.() ?? reportView(period.from === secondHalf.from ? 7 : 5, period);
+        },
+      });
+    }
     async function showPeriod(period: { from: string; to: string }) {
       await fireEvent.input(screen.getByLabelText('From'), { target: { value: period.from } });
       await fireEvent.input(screen.getByLabelText('To'), { target: { value: period.to } });
@@ -2609,17 +2622,8 @@ describe('after a sync that changed something', () => {
     });
 
     it('the period asked for while a sync finishes is what is read again and shown; the slower read asked before does not replace it', async () => {
-      const secondHalf = { from: '2026-07-01', to: '2026-12-31' };
       const slow = later<ReportView>();
-      let reads = 0;
-      const app = await appOn({ name: 'reports' }, {
-        participant_report: (args) => {
-          reads += 1;
-          const period = args?.request as typeof firstHalf;
-          if (reads === 2) return slow.promise;
-          return reportView(period.from === secondHalf.from ? 7 : 5, period);
-        },
-      });
+      const app = await reportsReading({ 2: () => slow.promise });
       await showPeriod(firstHalf);
       // The lead asks for the second half; the server is slow to answer, and a sync finishes.
       await showPeriod(secondHalf);
@@ -2630,6 +2634,46 @@ describe('after a sync that changed something', () => {
       slow.answer(reportView(1, secondHalf));
       await settle();
       expect(participants(app.container)).toBe('7');
+    });
+
+    it('a read again that overtakes the one the lead waits for and fails says so', async () => {
+      const slow = later<ReportView>();
+      const app = await reportsReading({
+        2: () => slow.promise,
+        3: () => Promise.reject({ kind: 'store', message: 'database is locked', field: null }),
+      });
+      await showPeriod(firstHalf);
+      // The lead asks for the second half; the server is slow to answer, and a sync finishes.
+      await showPeriod(secondHalf);
+      await app.sync(SYNC_CHANGED);
+      expect(asked(app).at(-1)).toEqual({ request: secondHalf });
+      expect(screen.getByRole('alert').textContent).toContain('database is locked');
+      expect((screen.getByRole('button', { name: 'Show report' }) as HTMLButtonElement).disabled).toBe(false);
+      slow.answer(reportView(7, secondHalf));
+      await settle();
+      expect(participants(app.container)).toBe('5');
+    });
+
+    it('a read again answered after the lead asked for another period leaves Show report busy and the period asked for', async () => {
+      const again = later<ReportView>();
+      const mine = later<ReportView>();
+      const app = await reportsReading({ 2: () => again.promise, 3: () => mine.promise });
+      await showPeriod(firstHalf);
+      // A sync reads the report shown again; meanwhile the lead asks for the second half.
+      await app.sync(SYNC_CHANGED);
+      await showPeriod(secondHalf);
+      const button = screen.getByRole('button', { name: 'Show report' }) as HTMLButtonElement;
+      expect(button.disabled).toBe(true);
+      again.answer(reportView(6));
+      await settle();
+      expect(button.disabled).toBe(true);
+      expect(participants(app.container)).toBe('5');
+      // Still waited for: the next sync reads the second half in its place.
+      await app.sync(SYNC_CHANGED);
+      expect(asked(app).at(-1)).toEqual({ request: secondHalf });
+      expect(participants(app.container)).toBe('7');
+      expect(button.disabled).toBe(false);
+      mine.answer(reportView(1, secondHalf));
     });
 
     it('a read again that succeeds takes away the error of a failed read of its period, not the refusal of another period asked for', async () => {
@@ -2687,6 +2731,23 @@ describe('after a sync that changed something', () => {
     const asked = (app: Awaited<ReturnType<typeof appOn>>) =>
       app.invoke.mock.calls.filter(([command]) => command === 'audit_log').map(([, args]) => args);
     const newLaptop = { ...teamDevices.devices[1], id: 'd9', name: 'Laptop 9', username: 'coach9', user_id: 'u-coach9' };
+    /** The audit log whose nth read `nth` answers when it has it (a later answer, a failure),
+     * the others with entries 1 and 2, or 7 for a record. */
+    function auditReading(nth: Record<number, () => Promise<AuditPageView>>) {
+      let reads = 0;
+      return appOn({ name: 'audit' }, {
+        ...teamLead,
+        audit_log: (args) => {
+          reads += 1;
+          return nth[reads]?.() ?? ((args?.request as AuditRequest).record_id ? page([entry(7)]) : page([entry(1), entry(2)]));
+        },
+      });
+    }
+    async function filterBy(recordId: string) {
+      await fireEvent.input(screen.getByLabelText('Record id'), { target: { value: recordId } });
+      await fireEvent.click(screen.getByRole('button', { name: 'Show' }));
+      await settle();
+    }
 
     it('at the end of the log, adds the entries written since after a sync that changed something, their laptop named', async () => {
       let synced = false;
@@ -2736,19 +2797,9 @@ describe('after a sync that changed something', () => {
 
     it('the entries asked for while a sync finishes are what is read again and shown; the slower read asked before adds nothing', async () => {
       const slow = later<AuditPageView>();
-      let reads = 0;
-      const app = await appOn({ name: 'audit' }, {
-        ...teamLead,
-        audit_log: (args) => {
-          reads += 1;
-          if (reads === 2) return slow.promise;
-          return (args?.request as AuditRequest).record_id ? page([entry(7)]) : page([entry(1), entry(2)]);
-        },
-      });
+      const app = await auditReading({ 2: () => slow.promise });
       // The lead filters by a record; the server is slow to answer, and a sync finishes.
-      await fireEvent.input(screen.getByLabelText('Record id'), { target: { value: amina.id } });
-      await fireEvent.click(screen.getByRole('button', { name: 'Show' }));
-      await settle();
+      await filterBy(amina.id);
       await app.sync(SYNC_CHANGED);
       expect(asked(app).slice(1)).toEqual([{ request: { after: 0, record_id: amina.id } }, { request: { after: 0, record_id: amina.id } }]);
       expect(seqs(app.container)).toEqual(['7']);
@@ -2756,6 +2807,43 @@ describe('after a sync that changed something', () => {
       slow.answer(page([entry(7), entry(8)]));
       await settle();
       expect(seqs(app.container)).toEqual(['7']);
+    });
+
+    it('a read again that overtakes the one the user waits for and fails says so', async () => {
+      const slow = later<AuditPageView>();
+      const app = await auditReading({
+        2: () => slow.promise,
+        3: () => Promise.reject({ kind: 'needs_connection', message: 'offline', field: null }),
+      });
+      // The lead filters by a record; the server is slow to answer, and a sync finishes.
+      await filterBy(amina.id);
+      await app.sync(SYNC_CHANGED);
+      expect(asked(app).at(-1)).toEqual({ request: { after: 0, record_id: amina.id } });
+      expect(screen.getByRole('alert').textContent).toContain('offline');
+      expect((screen.getByRole('button', { name: 'Show' }) as HTMLButtonElement).disabled).toBe(false);
+      slow.answer(page([entry(7)]));
+      await settle();
+      expect(seqs(app.container)).toEqual(['1', '2']);
+    });
+
+    it('a read again answered after the user asked for another filter leaves Show busy and the filter asked for', async () => {
+      const again = later<AuditPageView>();
+      const mine = later<AuditPageView>();
+      const app = await auditReading({ 2: () => again.promise, 3: () => mine.promise });
+      // A sync reads the end of the log again; meanwhile the user filters by a record.
+      await app.sync(SYNC_CHANGED);
+      await filterBy(amina.id);
+      const button = screen.getByRole('button', { name: 'Show' }) as HTMLButtonElement;
+      expect(button.disabled).toBe(true);
+      again.answer(page([], false, 2));
+      await settle();
+      expect(button.disabled).toBe(true);
+      // Still waited for: the next sync reads the filter's first entries in its place.
+      await app.sync(SYNC_CHANGED);
+      expect(asked(app).at(-1)).toEqual({ request: { after: 0, record_id: amina.id } });
+      expect(seqs(app.container)).toEqual(['7']);
+      expect(button.disabled).toBe(false);
+      mine.answer(page([entry(7), entry(8)]));
     });
 
     it('a read again that succeeds takes away the error of a failed read of its filter, not the refusal of another filter asked for', async () => {
@@ -2779,9 +2867,7 @@ describe('after a sync that changed something', () => {
       expect(app.calls('audit_log')).toBe(3);
       expect(screen.queryByRole('alert')).toBeNull();
       // A filter that is no record id is refused; the entries shown read again leave the refusal.
-      await fireEvent.input(screen.getByLabelText('Record id'), { target: { value: 'not-an-id' } });
-      await fireEvent.click(screen.getByRole('button', { name: 'Show' }));
-      await settle();
+      await filterBy('not-an-id');
       expect(screen.getByText('not a record id')).toBeTruthy();
       await app.sync(SYNC_CHANGED);
       expect(asked(app).at(-1)).toEqual({ request: { after: 2, record_id: null } });
@@ -2825,9 +2911,7 @@ describe('after a sync that changed something', () => {
         },
       });
       offline = true;
-      await fireEvent.input(screen.getByLabelText('Record id'), { target: { value: amina.id } });
-      await fireEvent.click(screen.getByRole('button', { name: 'Show' }));
-      await settle();
+      await filterBy(amina.id);
       expect(screen.getByRole('alert')).toBeTruthy();
       offline = false;
       await app.sync(SYNC_CHANGED);
