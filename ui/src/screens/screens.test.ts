@@ -2605,6 +2605,25 @@ describe('after a sync that changed something', () => {
       expect(screen.getByText('Computed by the server from the whole team’s data.')).toBeTruthy();
     });
 
+    it('a read again whose CSV differs takes away the notice of the one copied or saved; one with the same CSV keeps it', async () => {
+      let count = 5;
+      const app = await appOn({ name: 'reports' }, {
+        participant_report: () => reportView(count),
+        save_report_csv: () => '/home/lead/participants.csv',
+      });
+      await showPeriod(firstHalf);
+      await fireEvent.click(screen.getByRole('button', { name: 'Save as CSV…' }));
+      await settle();
+      expect(screen.getByText('Saved to /home/lead/participants.csv.')).toBeTruthy();
+      await app.sync(SYNC_CHANGED);
+      expect(app.calls('participant_report')).toBe(2);
+      expect(screen.getByText('Saved to /home/lead/participants.csv.')).toBeTruthy();
+      count = 6;
+      await app.sync(SYNC_CHANGED);
+      expect(participants(app.container)).toBe('6');
+      expect(screen.queryByText('Saved to /home/lead/participants.csv.')).toBeNull();
+    });
+
     it('a read again that fails keeps the report and says nothing', async () => {
       let synced = false;
       const app = await appOn({ name: 'reports' }, {
