@@ -2790,6 +2790,27 @@ describe('after a sync that changed something', () => {
       expect(screen.getByText('No more entries.')).toBeTruthy();
     });
 
+    it('the laptops named are those of the latest read, though an earlier one answers after it', async () => {
+      const first = later<typeof teamDevices>();
+      let reads = 0;
+      const app = await appOn({ name: 'audit' }, {
+        ...teamLead,
+        audit_log: (args) => {
+          const after = (args?.request as AuditRequest).after;
+          return after === 0 ? page([entry(1), entry(2, 'user:u-coach9 device:d9')]) : page([], false, after);
+        },
+        team_devices: () => {
+          reads += 1;
+          return reads === 1 ? first.promise : { ...teamDevices, devices: [...teamDevices.devices, newLaptop] };
+        },
+      });
+      await app.sync(SYNC_CHANGED);
+      expect(app.container.querySelector('tr[data-seq="2"] td:nth-child(3)')?.textContent).toBe('coach9 (Laptop 9)');
+      first.answer(teamDevices);
+      await settle();
+      expect(app.container.querySelector('tr[data-seq="2"] td:nth-child(3)')?.textContent).toBe('coach9 (Laptop 9)');
+    });
+
     it('with more entries to load, reads nothing after a sync: Load more brings them', async () => {
       const app = await appOn({ name: 'audit' }, { ...teamLead, audit_log: () => page([entry(1), entry(2)], true) });
       await app.sync(SYNC_CHANGED);
