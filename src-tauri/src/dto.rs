@@ -598,9 +598,10 @@ pub enum SyncEvent {
     Finished {
         /// The status after the sync.
         status: SyncStatusView,
-        /// Whether the conflicts this laptop holds differ from those before the sync. A team
-        /// lead's are mirrored from the server with every cycle: one closed by another lead
-        /// and another opened leave the count of open ones as it was.
+        /// Whether the conflicts this laptop holds differ from those before the sync (the
+        /// open ones, and the newest), or could not be read. A team lead's are mirrored from
+        /// the server with every cycle: one closed by another lead and another opened leave
+        /// the count of open ones as it was.
         conflicts_changed: bool,
     },
 }

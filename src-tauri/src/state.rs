@@ -95,6 +95,12 @@ impl AppState {
         self.with_store_unlocked_or_not(f)
     }
 
+    /// Uses `store` as the store opened (tests: one opened with a key they know).
+    #[cfg(test)]
+    pub(crate) fn hold_store(&self, store: Store) {
+        *lock(&self.store) = Some(store);
+    }
+
     /// Closes the store (a revoked device is about to be wiped).
     pub fn close_store(&self) {
         *lock(&self.store) = None;

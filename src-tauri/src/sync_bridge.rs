@@ -327,11 +327,8 @@ async fn run_cycle(state: &AppState) -> Option<Result<SyncReport, SyncError>> {
     *lock(&state.sync.syncing) = true;
     state.sync.send(SyncEvent::Started);
     // Whether the cycle changed the conflicts held, which the screens read again for: a team
-    // lead's mirror of the server's list can change without a value or a count moving. The
-    // rows compared are those the mirror rewrites with every cycle anyway; rarely many.
-    let conflicts_before = state
-        .with_store_unlocked_or_not(|store| store.conflicts(true))
-        .ok();
+    // lead's mirror of the server's list can change without a value or a count moving.
+    let conflicts_before = state.with_store_unlocked_or_not(held_conflicts).ok();
     let result = cycle(state).await;
     // Another process (`tandem sync` in a terminal) syncing this store right now tells
     // nothing new of the server or of this laptop's sync: the bar keeps what it showed.
@@ -358,17 +355,26 @@ async fn run_cycle(state: &AppState) -> Option<Result<SyncReport, SyncError>> {
         schedule.finished(outcome, now(), tandem_sync::schedule::jitter());
     }
     let runtime = runtime_of(state);
-    let after = state.with_store_unlocked_or_not(|store| {
-        Ok((status_view(store, &runtime)?, store.conflicts(true)?))
-    });
-    if let Ok((status, conflicts)) = after {
+    if let Ok(status) = state.with_store_unlocked_or_not(|store| status_view(store, &runtime)) {
+        // Conflicts unreadable before or after the cycle count as changed: the screens read
+        // again (and show the error), and the bar still hears that the sync finished.
+        let conflicts_after = state.with_store_unlocked_or_not(held_conflicts).ok();
         state.sync.send(SyncEvent::Finished {
             status,
-            conflicts_changed: conflicts_before.as_ref() != Some(&conflicts),
+            conflicts_changed: conflicts_after.is_none() || conflicts_before != conflicts_after,
         });
     }
     state.sync.finished.notify_waiters();
     Some(result)
+}
+
+/// What of the conflicts held can change a screen's list without a value or a count moving:
+/// the open ones (a team lead's: one closed by another lead leaves them, one opened joins
+/// them, a detail rewritten by the mirror changes), and the newest id, which a conflict listed
+/// closed from the start (auto-resolved) moves. Closed conflicts stay closed, so the rest of
+/// them (every conflict ever, for years) is not read.
+fn held_conflicts(store: &mut Store) -> Result<(Vec<LocalConflict>, Option<i64>), StoreError> {
+    Ok((store.conflicts(false)?, store.newest_conflict_id()?))
 }
 
 /// How long a fresh cycle waits for the one running (an initial sync may take minutes).
@@ -1309,6 +1315,62 @@ mod tests {
         assert!(open.len() == 1 && open[0].id != decided, "{open:?}");
         assert_eq!(finished()["status"]["open_conflicts"], 1);
         assert_eq!(finished()["conflicts_changed"], true);
+
+        // The coaches write the nickname at once, which the later write settles: a conflict
+        // closed from the start, listed on the lead's screen, with the open ones as they were.
+        conflicting_edits(&mut coaches, client, "nickname", ["Mari", "Mimi"]).await;
+        sync_now(&state).await.unwrap();
+        let held = state.with_store(|store| store.conflicts(true)).unwrap();
+        let closed = held.last().unwrap();
+        assert!(
+            closed.field == "nickname" && closed.status == "auto_resolved",
+            "{held:?}"
+        );
+        assert_eq!(
+            state.with_store(|store| store.conflicts(false)).unwrap(),
+            open
+        );
+        assert_eq!(finished()["conflicts_changed"], true);
+        sync_now(&state).await.unwrap();
+        assert_eq!(finished()["conflicts_changed"], false);
+    }
+
+    #[tokio::test]
+    async fn a_sync_finishes_for_the_ui_though_the_conflicts_held_cannot_be_read() {
+        // A store opened with a key the test knows, so that a row it cannot read (a record id
+        // that is no UUID) can be written beside it.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(tandem_store::STORE_FILE_NAME);
+        let store =
+            Store::open_with_key(&path, &tandem_store::StoreKey::from_bytes([7; 32])).unwrap();
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        raw.execute_batch(&format!("PRAGMA key = \"x'{}'\";", "07".repeat(32)))
+            .unwrap();
+        raw.execute(
+            "INSERT INTO conflicts (id, entity, record_id, field, policy, status, detail, updated_at)
+             VALUES (3, 'client', 'not-a-uuid', 'phone', 'review', 'open', NULL, '2026-12-07T10:00:00Z')",
+            [],
+        )
+        .unwrap();
+        assert!(store.conflicts(false).is_err());
+        let state = AppState::new(
+            dir.path().to_path_buf(),
+            Ok(tandem_sync::Provisioning::default()),
+            crate::settings::UserSettings::default(),
+        );
+        state.hold_store(store);
+        state.sync.start_schedule();
+        let heard = heard_events(&state.sync);
+
+        // The cycle itself fails (the keyring holds no key of this store): the bar still hears
+        // that it finished, with the status, and the screens read again.
+        assert!(run_cycle(&state).await.unwrap().is_err());
+        let heard = lock(&heard);
+        let last = heard.last().unwrap();
+        assert_eq!(last["event"], "finished", "{heard:?}");
+        assert_eq!(last["status"]["open_conflicts"], 1);
+        assert_eq!(last["status"]["syncing"], false);
+        assert_eq!(last["conflicts_changed"], true);
     }
 
     #[test]

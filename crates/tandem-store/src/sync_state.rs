@@ -943,6 +943,15 @@ impl Store {
         Ok(conflicts)
     }
 
+    /// The server's id of the newest conflict this device knows, closed ones included (the
+    /// server's ids only grow): a conflict listed closed from the start (auto-resolved) moves
+    /// it and leaves the open ones as they were. `None` when it knows none.
+    pub fn newest_conflict_id(&self) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT max(id) FROM conflicts", [], |row| row.get(0))?)
+    }
+
     /// The changes the server refused, oldest first.
     pub fn rejected_changes(&self) -> Result<Vec<RejectedChange>, StoreError> {
         let mut statement = self.conn.prepare_cached(
@@ -1894,6 +1903,20 @@ mod tests {
                 detail: Some(format!("{{\"status\":\"{status}\"}}")),
             },
         }
+    }
+
+    #[test]
+    fn the_newest_conflict_id_counts_the_closed_ones() {
+        let (_dir, mut store) = signed_in_store();
+        assert_eq!(store.newest_conflict_id().unwrap(), None);
+        let record_id = Uuid::now_v7();
+        let listed = [
+            mirrored(4, record_id, "open"),
+            mirrored(7, record_id, "auto_resolved"),
+        ];
+        store.replace_team_conflicts(&listed, at()).unwrap();
+        assert_eq!(store.newest_conflict_id().unwrap(), Some(7));
+        assert_eq!(store.conflicts(false).unwrap().len(), 1);
     }
 
     #[test]

@@ -66,6 +66,13 @@ describe('nextSync', () => {
     expect(nextSync(null, finished({ pending_count: 0 }), offlineStatus).changed).toBe(true);
   });
 
+  it('a sync that reached the server is told apart from one that did not, whatever it changed', () => {
+    expect(nextSync(null, finished(), offlineStatus).reached).toBe(true);
+    expect(nextSync(null, finished({ online: false }), offlineStatus).reached).toBe(false);
+    expect(nextSync(null, finished({ online: null }), offlineStatus).reached).toBe(false);
+    expect(nextSync(null, { event: 'started' }, offlineStatus).reached).toBe(false);
+  });
+
   it('what one sync did is forgotten when it finishes', () => {
     let running: RunningSync | null = null;
     ({ running } = nextSync(running, { event: 'started' }, offlineStatus));

@@ -2059,6 +2059,11 @@ const SYNC_NOTHING: SyncEvent[] = [
   { event: 'pulled', count: 0, purged: 0, received: 0, percent: 100 },
   { event: 'finished', status: syncedStatus, conflicts_changed: false },
 ];
+// A sync that did not reach the server.
+const SYNC_FAILED: SyncEvent[] = [
+  { event: 'started' },
+  { event: 'finished', status: offlineStatus, conflicts_changed: false },
+];
 // A team lead's sync that sent and received nothing, after which the conflicts mirrored from
 // the server are others, as many open as before (one closed by another lead, one opened).
 const SYNC_OTHER_CONFLICTS: SyncEvent[] = [
@@ -2530,6 +2535,32 @@ describe('after a sync that changed something', () => {
     const participants = (container: Element) => container.querySelector('[data-indicator="participants"] dd')?.textContent;
     const asked = (app: Awaited<ReturnType<typeof appOn>>) =>
       app.invoke.mock.calls.filter(([command]) => command === 'participant_report').map(([, args]) => args);
+    // A period that ends before it starts, which the shell refuses.
+    const refusedPeriod = { from: '2026-12-31', to: '2026-07-01' };
+    /** Reports, whose reads fail with `failure()` when it gives one, and refuse `refusedPeriod`. */
+    const reportsFailing = (failure: () => object | false) =>
+      appOn({ name: 'reports' }, {
+        participant_report: (args) => {
+          const period = args?.request as typeof firstHalf;
+          if (period.from > period.to) throw { kind: 'validation', message: 'the period ends before it starts', field: 'to' };
+          const error = failure();
+          if (error) throw error;
+          return reportView(5, period);
+        },
+      });
+    const secondHalf = { from: '2026-07-01', to: '2026-12-31' };
+    /** Reports whose nth read `nth` answers when it has it (a later answer, a failure), the
+     * others with 5 participants, 7 in the second half. */
+    function reportsReading(nth: Record<number, () => Promise<ReportView>>) {
+      let reads = 0;
+      return appOn({ name: 'reports' }, {
+        participant_report: (args) => {
+          reads += 1;
+          const period = args?.request as typeof firstHalf;
+          return nth[reads]?.() ?? reportView(period.from === secondHalf.from ? 7 : 5, period);
+        },
+      });
+    }
     async function showPeriod(period: { from: string; to: string }) {
       await fireEvent.input(screen.getByLabelText('From'), { target: { value: period.from } });
       await fireEvent.input(screen.getByLabelText('To'), { target: { value: period.to } });
@@ -2574,6 +2605,25 @@ describe('after a sync that changed something', () => {
       expect(screen.getByText('Computed by the server from the whole team’s data.')).toBeTruthy();
     });
 
+    it('a read again whose CSV differs takes away the notice of the one copied or saved; one with the same CSV keeps it', async () => {
+      let count = 5;
+      const app = await appOn({ name: 'reports' }, {
+        participant_report: () => reportView(count),
+        save_report_csv: () => '/home/lead/participants.csv',
+      });
+      await showPeriod(firstHalf);
+      await fireEvent.click(screen.getByRole('button', { name: 'Save as CSV…' }));
+      await settle();
+      expect(screen.getByText('Saved to /home/lead/participants.csv.')).toBeTruthy();
+      await app.sync(SYNC_CHANGED);
+      expect(app.calls('participant_report')).toBe(2);
+      expect(screen.getByText('Saved to /home/lead/participants.csv.')).toBeTruthy();
+      count = 6;
+      await app.sync(SYNC_CHANGED);
+      expect(participants(app.container)).toBe('6');
+      expect(screen.queryByText('Saved to /home/lead/participants.csv.')).toBeNull();
+    });
+
     it('a read again that fails keeps the report and says nothing', async () => {
       let synced = false;
       const app = await appOn({ name: 'reports' }, {
@@ -2591,17 +2641,8 @@ describe('after a sync that changed something', () => {
     });
 
     it('the period asked for while a sync finishes is what is read again and shown; the slower read asked before does not replace it', async () => {
-      const secondHalf = { from: '2026-07-01', to: '2026-12-31' };
       const slow = later<ReportView>();
-      let reads = 0;
-      const app = await appOn({ name: 'reports' }, {
-        participant_report: (args) => {
-          reads += 1;
-          const period = args?.request as typeof firstHalf;
-          if (reads === 2) return slow.promise;
-          return reportView(period.from === secondHalf.from ? 7 : 5, period);
-        },
-      });
+      const app = await reportsReading({ 2: () => slow.promise });
       await showPeriod(firstHalf);
       // The lead asks for the second half; the server is slow to answer, and a sync finishes.
       await showPeriod(secondHalf);
@@ -2613,6 +2654,87 @@ describe('after a sync that changed something', () => {
       await settle();
       expect(participants(app.container)).toBe('7');
     });
+
+    it('a read again that overtakes the one the lead waits for and fails says so', async () => {
+      const slow = later<ReportView>();
+      const app = await reportsReading({
+        2: () => slow.promise,
+        3: () => Promise.reject({ kind: 'store', message: 'database is locked', field: null }),
+      });
+      await showPeriod(firstHalf);
+      // The lead asks for the second half; the server is slow to answer, and a sync finishes.
+      await showPeriod(secondHalf);
+      await app.sync(SYNC_CHANGED);
+      expect(asked(app).at(-1)).toEqual({ request: secondHalf });
+      expect(screen.getByRole('alert').textContent).toContain('database is locked');
+      expect((screen.getByRole('button', { name: 'Show report' }) as HTMLButtonElement).disabled).toBe(false);
+      slow.answer(reportView(7, secondHalf));
+      await settle();
+      expect(participants(app.container)).toBe('5');
+    });
+
+    it('a read again answered after the lead asked for another period leaves Show report busy and the period asked for', async () => {
+      const again = later<ReportView>();
+      const mine = later<ReportView>();
+      const app = await reportsReading({ 2: () => again.promise, 3: () => mine.promise });
+      await showPeriod(firstHalf);
+      // A sync reads the report shown again; meanwhile the lead asks for the second half.
+      await app.sync(SYNC_CHANGED);
+      await showPeriod(secondHalf);
+      const button = screen.getByRole('button', { name: 'Show report' }) as HTMLButtonElement;
+      expect(button.disabled).toBe(true);
+      again.answer(reportView(6));
+      await settle();
+      expect(button.disabled).toBe(true);
+      expect(participants(app.container)).toBe('5');
+      // Still waited for: the next sync reads the second half in its place.
+      await app.sync(SYNC_CHANGED);
+      expect(asked(app).at(-1)).toEqual({ request: secondHalf });
+      expect(participants(app.container)).toBe('7');
+      expect(button.disabled).toBe(false);
+      mine.answer(reportView(1, secondHalf));
+    });
+
+    it('a read again that succeeds takes away the error of a failed read of its period, not the refusal of another period asked for', async () => {
+      let failing = false;
+      const app = await reportsFailing(() => failing && { kind: 'store', message: 'database is locked', field: null });
+      await showPeriod(firstHalf);
+      // Asked for again, the period shown fails; a sync later reads it again, and it succeeds.
+      failing = true;
+      await fireEvent.click(screen.getByRole('button', { name: 'Show report' }));
+      await settle();
+      expect(screen.getByRole('alert').textContent).toContain('database is locked');
+      failing = false;
+      await app.sync(SYNC_CHANGED);
+      expect(app.calls('participant_report')).toBe(3);
+      expect(screen.queryByRole('alert')).toBeNull();
+      // A period that ends before it starts is refused; the report shown read again leaves the refusal.
+      await showPeriod(refusedPeriod);
+      expect(screen.getByRole('alert').textContent).toContain('the period ends before it starts');
+      await app.sync(SYNC_CHANGED);
+      expect(asked(app).at(-1)).toEqual({ request: firstHalf });
+      expect(screen.getByRole('alert').textContent).toContain('the period ends before it starts');
+    });
+
+    it('a report asked for that failed is asked again after a sync that reached the server, though it changed nothing; a refused period is not', async () => {
+      let failing = true;
+      const app = await reportsFailing(() => failing && { kind: 'server', message: 'the server answered 503', field: null });
+      await showPeriod(firstHalf);
+      expect(screen.getByRole('alert')).toBeTruthy();
+      // A sync that did not reach the server asks nothing; one that did asks for it again.
+      await app.sync(SYNC_FAILED);
+      expect(app.calls('participant_report')).toBe(1);
+      failing = false;
+      await app.sync(SYNC_NOTHING);
+      expect(asked(app)).toEqual([{ request: firstHalf }, { request: firstHalf }]);
+      expect(participants(app.container)).toBe('5');
+      expect(screen.queryByRole('alert')).toBeNull();
+      // Answered: the syncs after it read nothing, nor one after a refused period.
+      await app.sync(SYNC_NOTHING);
+      await showPeriod(refusedPeriod);
+      await app.sync(SYNC_NOTHING);
+      expect(app.calls('participant_report')).toBe(3);
+    });
   });
 
   describe('Audit log', () => {
@@ -2620,11 +2742,31 @@ describe('after a sync that changed something', () => {
     const entry = (seq: number, actor = 'user:u-coach1 device:d2'): AuditEntryView => ({
       seq, at: '2026-12-07T10:00:00Z', actor, action: 'change', entity: 'client', record_id: amina.id, detail: `seq=${seq}`,
     });
-    const page = (entries: AuditEntryView[], hasMore = false): AuditPageView => ({ entries, next: entries.at(-1)?.seq ?? 0, has_more: hasMore });
+    // As the server answers: `next` is the last entry's seq, or the `after` asked with for none.
+    const page = (entries: AuditEntryView[], hasMore = false, after = 0): AuditPageView => ({
+      entries, next: entries.at(-1)?.seq ?? after, has_more: hasMore,
+    });
     const seqs = (container: Element) => [...container.querySelectorAll('tbody tr[data-seq]')].map((row) => row.getAttribute('data-seq'));
     const asked = (app: Awaited<ReturnType<typeof appOn>>) =>
       app.invoke.mock.calls.filter(([command]) => command === 'audit_log').map(([, args]) => args);
     const newLaptop = { ...teamDevices.devices[1], id: 'd9', name: 'Laptop 9', username: 'coach9', user_id: 'u-coach9' };
+    /** The audit log whose nth read `nth` answers when it has it (a later answer, a failure),
+     * the others with entries 1 and 2, or 7 for a record. */
+    function auditReading(nth: Record<number, () => Promise<AuditPageView>>) {
+      let reads = 0;
+      return appOn({ name: 'audit' }, {
+        ...teamLead,
+        audit_log: (args) => {
+          reads += 1;
+          return nth[reads]?.() ?? ((args?.request as AuditRequest).record_id ? page([entry(7)]) : page([entry(1), entry(2)]));
+        },
+      });
+    }
+    async function filterBy(recordId: string) {
+      await fireEvent.input(screen.getByLabelText('Record id'), { target: { value: recordId } });
+      await fireEvent.click(screen.getByRole('button', { name: 'Show' }));
+      await settle();
+    }
 
     it('at the end of the log, adds the entries written since after a sync that changed something, their laptop named', async () => {
       let synced = false;
@@ -2633,7 +2775,7 @@ describe('after a sync that changed something', () => {
         audit_log: (args) => {
           const request = args?.request as AuditRequest;
           if (request.after === 0) return page([entry(1), entry(2)]);
-          return synced ? page([entry(3), entry(4, 'user:u-coach9 device:d9')]) : page([]);
+          return synced ? page([entry(3), entry(4, 'user:u-coach9 device:d9')]) : page([], false, request.after);
         },
         team_devices: () => (synced ? { ...teamDevices, devices: [...teamDevices.devices, newLaptop] } : teamDevices),
       });
@@ -2646,6 +2788,27 @@ describe('after a sync that changed something', () => {
       expect(seqs(app.container)).toEqual(['1', '2', '3', '4']);
       expect(app.container.querySelector('tr[data-seq="4"] td:nth-child(3)')?.textContent).toBe('coach9 (Laptop 9)');
       expect(screen.getByText('No more entries.')).toBeTruthy();
+    });
+
+    it('the laptops named are those of the latest read, though an earlier one answers after it', async () => {
+      const first = later<typeof teamDevices>();
+      let reads = 0;
+      const app = await appOn({ name: 'audit' }, {
+        ...teamLead,
+        audit_log: (args) => {
+          const after = (args?.request as AuditRequest).after;
+          return after === 0 ? page([entry(1), entry(2, 'user:u-coach9 device:d9')]) : page([], false, after);
+        },
+        team_devices: () => {
+          reads += 1;
+          return reads === 1 ? first.promise : { ...teamDevices, devices: [...teamDevices.devices, newLaptop] };
+        },
+      });
+      await app.sync(SYNC_CHANGED);
+      expect(app.container.querySelector('tr[data-seq="2"] td:nth-child(3)')?.textContent).toBe('coach9 (Laptop 9)');
+      first.answer(teamDevices);
+      await settle();
+      expect(app.container.querySelector('tr[data-seq="2"] td:nth-child(3)')?.textContent).toBe('coach9 (Laptop 9)');
     });
 
     it('with more entries to load, reads nothing after a sync: Load more brings them', async () => {
@@ -2674,19 +2837,9 @@ describe('after a sync that changed something', () => {
 
     it('the entries asked for while a sync finishes are what is read again and shown; the slower read asked before adds nothing', async () => {
       const slow = later<AuditPageView>();
-      let reads = 0;
-      const app = await appOn({ name: 'audit' }, {
-        ...teamLead,
-        audit_log: (args) => {
-          reads += 1;
-          if (reads === 2) return slow.promise;
-          return (args?.request as AuditRequest).record_id ? page([entry(7)]) : page([entry(1), entry(2)]);
-        },
-      });
+      const app = await auditReading({ 2: () => slow.promise });
       // The lead filters by a record; the server is slow to answer, and a sync finishes.
-      await fireEvent.input(screen.getByLabelText('Record id'), { target: { value: amina.id } });
-      await fireEvent.click(screen.getByRole('button', { name: 'Show' }));
-      await settle();
+      await filterBy(amina.id);
       await app.sync(SYNC_CHANGED);
       expect(asked(app).slice(1)).toEqual([{ request: { after: 0, record_id: amina.id } }, { request: { after: 0, record_id: amina.id } }]);
       expect(seqs(app.container)).toEqual(['7']);
@@ -2694,6 +2847,117 @@ describe('after a sync that changed something', () => {
       slow.answer(page([entry(7), entry(8)]));
       await settle();
       expect(seqs(app.container)).toEqual(['7']);
+    });
+
+    it('a read again that overtakes the one the user waits for and fails says so', async () => {
+      const slow = later<AuditPageView>();
+      const app = await auditReading({
+        2: () => slow.promise,
+        3: () => Promise.reject({ kind: 'needs_connection', message: 'offline', field: null }),
+      });
+      // The lead filters by a record; the server is slow to answer, and a sync finishes.
+      await filterBy(amina.id);
+      await app.sync(SYNC_CHANGED);
+      expect(asked(app).at(-1)).toEqual({ request: { after: 0, record_id: amina.id } });
+      expect(screen.getByRole('alert').textContent).toContain('offline');
+      expect((screen.getByRole('button', { name: 'Show' }) as HTMLButtonElement).disabled).toBe(false);
+      slow.answer(page([entry(7)]));
+      await settle();
+      expect(seqs(app.container)).toEqual(['1', '2']);
+    });
+
+    it('a read again answered after the user asked for another filter leaves Show busy and the filter asked for', async () => {
+      const again = later<AuditPageView>();
+      const mine = later<AuditPageView>();
+      const app = await auditReading({ 2: () => again.promise, 3: () => mine.promise });
+      // A sync reads the end of the log again; meanwhile the user filters by a record.
+      await app.sync(SYNC_CHANGED);
+      await filterBy(amina.id);
+      const button = screen.getByRole('button', { name: 'Show' }) as HTMLButtonElement;
+      expect(button.disabled).toBe(true);
+      again.answer(page([], false, 2));
+      await settle();
+      expect(button.disabled).toBe(true);
+      // Still waited for: the next sync reads the filter's first entries in its place.
+      await app.sync(SYNC_CHANGED);
+      expect(asked(app).at(-1)).toEqual({ request: { after: 0, record_id: amina.id } });
+      expect(seqs(app.container)).toEqual(['7']);
+      expect(button.disabled).toBe(false);
+      mine.answer(page([entry(7), entry(8)]));
+    });
+
+    it('a read again that succeeds takes away the error of a failed read of its filter, not the refusal of another filter asked for', async () => {
+      let failing = false;
+      const app = await appOn({ name: 'audit' }, {
+        ...teamLead,
+        audit_log: (args) => {
+          const request = args?.request as AuditRequest;
+          if (request.record_id === 'not-an-id') throw { kind: 'validation', message: 'not a record id', field: 'record_id' };
+          if (failing) throw { kind: 'needs_connection', message: 'offline', field: null };
+          return request.after === 0 ? page([entry(1), entry(2)]) : page([], false, request.after);
+        },
+      });
+      // Shown again, the log fails; a sync later reads its end, and that succeeds.
+      failing = true;
+      await fireEvent.click(screen.getByRole('button', { name: 'Show' }));
+      await settle();
+      expect(screen.getByRole('alert').textContent).toContain('offline');
+      failing = false;
+      await app.sync(SYNC_CHANGED);
+      expect(app.calls('audit_log')).toBe(3);
+      expect(screen.queryByRole('alert')).toBeNull();
+      // A filter that is no record id is refused; the entries shown read again leave the refusal.
+      await filterBy('not-an-id');
+      expect(screen.getByText('not a record id')).toBeTruthy();
+      await app.sync(SYNC_CHANGED);
+      expect(asked(app).at(-1)).toEqual({ request: { after: 2, record_id: null } });
+      expect(screen.getByText('not a record id')).toBeTruthy();
+    });
+
+    it('a first read that failed offline is read again after a sync that reached the server, though it changed nothing', async () => {
+      let offline = true;
+      const app = await appOn({ name: 'audit' }, {
+        ...teamLead,
+        audit_log: () => {
+          if (offline) throw { kind: 'needs_connection', message: 'offline', field: null };
+          return page([entry(1), entry(2)]);
+        },
+        team_devices: () => {
+          if (offline) throw { kind: 'needs_connection', message: 'offline', field: null };
+          return { ...teamDevices, devices: [...teamDevices.devices, newLaptop] };
+        },
+      });
+      expect(screen.getByRole('alert').textContent).toContain('offline');
+      await app.sync(SYNC_FAILED);
+      expect(app.calls('audit_log')).toBe(1);
+      offline = false;
+      await app.sync(SYNC_NOTHING);
+      expect(asked(app)).toEqual([{ request: { after: 0, record_id: null } }, { request: { after: 0, record_id: null } }]);
+      expect(seqs(app.container)).toEqual(['1', '2']);
+      expect(screen.queryByRole('alert')).toBeNull();
+      expect(app.calls('team_devices')).toBe(2);
+      // Answered: a sync that changes nothing reads nothing again.
+      await app.sync(SYNC_NOTHING);
+      expect(app.calls('audit_log')).toBe(2);
+    });
+
+    it('the filter asked for that failed is what a sync that changed something reads again, from its first entry', async () => {
+      let offline = false;
+      const app = await appOn({ name: 'audit' }, {
+        ...teamLead,
+        audit_log: (args) => {
+          if (offline) throw { kind: 'needs_connection', message: 'offline', field: null };
+          return (args?.request as AuditRequest).record_id ? page([entry(7)]) : page([entry(1), entry(2)]);
+        },
+      });
+      offline = true;
+      await filterBy(amina.id);
+      expect(screen.getByRole('alert')).toBeTruthy();
+      offline = false;
+      await app.sync(SYNC_CHANGED);
+      expect(asked(app).at(-1)).toEqual({ request: { after: 0, record_id: amina.id } });
+      expect(seqs(app.container)).toEqual(['7']);
+      expect(screen.queryByRole('alert')).toBeNull();
     });
   });
 
