@@ -2539,6 +2539,29 @@ mod tests {
     }
 
     #[test]
+    fn an_unreadable_record_of_lost_seqs_counts_as_none_and_is_kept_as_it_was() {
+        let (_dir, mut store) = signed_in_store();
+        let (id, x) = an_answer_lost_while_a_colleague_wrote(&mut store, "\"Ours\"");
+        set_key(&store.conn, keys::LOST_SEQS, "10-x").unwrap();
+        // As before the ranges were kept: the colleague's write at 11 is the server's.
+        store
+            .apply_push_results(&[ack(&x, stored(10, "\"Ours\""))], at())
+            .unwrap();
+        let field = state(&store, id, "given_name").unwrap();
+        assert_eq!((field.value.as_str(), field.version), ("\"Colleague\"", 11));
+        // A restore's range is added after what could not be read, which stays for a version
+        // that can read it.
+        let (restored, _) = restore_after(&mut store, 20);
+        let text = get_key(&store.conn, keys::LOST_SEQS).unwrap();
+        assert_eq!(text, Some(format!("10-x,20-{}", restored.start_seq)));
+        let lost = LostSeqs::load(&store.conn).unwrap();
+        assert_eq!(
+            [11, 20, 21, restored.start_seq - 1, restored.start_seq].map(|seq| lost.contains(seq)),
+            [false, false, true, true, false]
+        );
+    }
+
+    #[test]
     fn a_repeated_answer_takes_a_write_the_backup_kept_between_it_and_a_lost_one() {
         // Our X stood at 10; the cycle pulled it, a colleague's Kept at 11 and Lost at 12
         // while X waited (its answer lost); the backup holds 11. The server still has Kept@11
