@@ -68,8 +68,12 @@ impl StoreConnection {
 }
 
 /// Begins a transaction that writes, as every write of more than one statement does. It is
-/// IMMEDIATE: it takes the write lock first, waiting its turn for it (the busy timeout) while
-/// a sync on its own connection, or another process, writes. A DEFERRED transaction that
+/// IMMEDIATE: it takes the write lock first, and while a sync on its own connection, or
+/// another process, holds it, SQLite's busy handler retries, sleeping between tries (up to
+/// 100 ms), for at most [`BUSY_TIMEOUT`]. There is no queue: another connection that begins
+/// again the moment it commits (a pull storing pages it fetched ahead, back to back) may
+/// take the lock each time first, and after the timeout the call fails with SQLITE_BUSY
+/// ("database is locked"). A DEFERRED transaction that
 /// read first would be refused at once instead (SQLITE_BUSY_SNAPSHOT, which the busy timeout
 /// does not wait for) when another connection committed after its read; and what a
 /// transaction reads before it writes is what its write replaces, so it must be read inside,
@@ -281,7 +285,7 @@ pub(crate) fn test_store_and_key() -> (tempfile::TempDir, Store, StoreKey) {
 /// `key`) makes the write `meanwhile`, at the moment `store` starts the first statement of
 /// the call that writes: after whatever the call read first. The other connection does not
 /// wait for the lock: when `store` holds it already, `meanwhile` is refused and made after
-/// the call, as the busy timeout would have it wait its turn. Panics if the call writes
+/// the call, as the busy timeout would have it retry after the lock is free. Panics if the call writes
 /// nothing (so the test would prove nothing). `meanwhile` must change what it writes: one
 /// that leaves every byte as it was commits nothing.
 #[cfg(test)]
