@@ -40,10 +40,15 @@ pub struct Store {
     pub(crate) path: PathBuf,
 }
 
-/// The store's connection. It is a [`Connection`] for reads and single statements, but not a
-/// mutable one: a transaction is begun only by [`StoreConnection::write_transaction`] (or
-/// by [`Store::read_snapshot`], for a read of several statements), so that none that writes
-/// is DEFERRED by mistake.
+/// The store's connection. It derefs to a shared [`Connection`] only, for reads and single
+/// statements, so the methods that begin a transaction on a `&mut Connection`
+/// (`transaction`, `transaction_with_behavior`, `savepoint`) cannot be called on it: a
+/// transaction that writes is begun by [`StoreConnection::write_transaction`]. What the type
+/// leaves open, clippy.toml closes in part: `Connection::unchecked_transaction` (DEFERRED,
+/// on a `&Connection`) is a disallowed method, allowed only in [`Store::read_snapshot`].
+/// Neither stops a statement run on its own in autocommit (each its own transaction: a read
+/// and then a write of what it read must be put in `write_transaction` by hand) or a `BEGIN`
+/// written as SQL.
 #[derive(Debug)]
 pub(crate) struct StoreConnection(Connection);
 
@@ -63,8 +68,12 @@ impl StoreConnection {
 }
 
 /// Begins a transaction that writes, as every write of more than one statement does. It is
-/// IMMEDIATE: it takes the write lock first, waiting its turn for it (the busy timeout) while
-/// a sync on its own connection, or another process, writes. A DEFERRED transaction that
+/// IMMEDIATE: it takes the write lock first, and while a sync on its own connection, or
+/// another process, holds it, SQLite's busy handler retries, sleeping between tries (up to
+/// 100 ms), for at most [`BUSY_TIMEOUT`]. There is no queue: another connection that begins
+/// again the moment it commits (a pull storing pages it fetched ahead, back to back) may
+/// take the lock each time first, and after the timeout the call fails with SQLITE_BUSY
+/// ("database is locked"). A DEFERRED transaction that
 /// read first would be refused at once instead (SQLITE_BUSY_SNAPSHOT, which the busy timeout
 /// does not wait for) when another connection committed after its read; and what a
 /// transaction reads before it writes is what its write replaces, so it must be read inside,
@@ -126,12 +135,17 @@ impl Store {
     /// commit between them otherwise. It ends, having written nothing, when the snapshot is
     /// dropped. Inside a transaction the caller has open already, it is that transaction.
     pub fn read_snapshot(&self) -> Result<ReadSnapshot<'_>, StoreError> {
+        // The one transaction begun on the shared connection (clippy.toml disallows it
+        // elsewhere): DEFERRED is right for a read, which takes no write lock and so waits
+        // for none. Nothing in the store writes inside a snapshot.
+        #[allow(clippy::disallowed_methods)]
+        let transaction = if self.conn.is_autocommit() {
+            Some(self.conn.unchecked_transaction()?)
+        } else {
+            None
+        };
         Ok(ReadSnapshot {
-            _transaction: if self.conn.is_autocommit() {
-                Some(self.conn.unchecked_transaction()?)
-            } else {
-                None
-            },
+            _transaction: transaction,
         })
     }
 }
@@ -271,7 +285,7 @@ pub(crate) fn test_store_and_key() -> (tempfile::TempDir, Store, StoreKey) {
 /// `key`) makes the write `meanwhile`, at the moment `store` starts the first statement of
 /// the call that writes: after whatever the call read first. The other connection does not
 /// wait for the lock: when `store` holds it already, `meanwhile` is refused and made after
-/// the call, as the busy timeout would have it wait its turn. Panics if the call writes
+/// the call, as the busy timeout would have it retry after the lock is free. Panics if the call writes
 /// nothing (so the test would prove nothing). `meanwhile` must change what it writes: one
 /// that leaves every byte as it was commits nothing.
 #[cfg(test)]

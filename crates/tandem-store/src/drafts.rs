@@ -135,9 +135,14 @@ impl Store {
         Ok(held)
     }
 
-    /// Forgets the signed-in user's draft of `form`, if it is the one kept.
+    /// Forgets the signed-in user's draft of `form`, if it is the one kept. The drafts are
+    /// read and written back in one write transaction: a purge committed between would be
+    /// undone (an erased client's draft kept again).
     pub fn forget_form_draft(&mut self, form: &str) -> Result<(), StoreError> {
-        forget(&self.conn, form)
+        let tx = self.conn.write_transaction()?;
+        forget(&tx, form)?;
+        tx.commit()?;
+        Ok(())
     }
 }
 
@@ -299,6 +304,40 @@ mod tests {
             store.create_record(Entity::Client, &input, at()).map(drop)
         });
         assert_eq!(refused, Vec::<String>::new());
+    }
+
+    #[test]
+    fn forgetting_a_draft_while_a_purge_commits_on_another_connection_leaves_the_purge_done() {
+        let (_dir, mut store, key) = crate::connection::test_store_and_key();
+        sign_in_as(&store, U1);
+        let amina = client(&mut store, "Amina");
+        store
+            .set_form_draft("edit:amina", Some(amina), "rent arrears", now())
+            .unwrap();
+        sign_in_as(&store, U2);
+        store.set_form_draft("new:b", None, "visit", now()).unwrap();
+        // A sync on its own connection purges Amina (an erasure) as U2's draft is forgotten.
+        let purges = [PurgedRecord {
+            seq: 1,
+            entity: "client".to_owned(),
+            record_id: *amina.as_uuid(),
+        }];
+        crate::connection::with_a_write_meanwhile(
+            &mut store,
+            &key,
+            move |other| {
+                let tx = other.conn.write_transaction()?;
+                purge_records(&tx, &purges)?;
+                tx.commit()?;
+                Ok(())
+            },
+            |store| store.forget_form_draft("new:b"),
+        )
+        .unwrap();
+        let row = meta::get(&store.conn, MetaKey::FormDraft).unwrap();
+        assert_eq!(row, None, "both drafts are gone");
+        sign_in_as(&store, U1);
+        assert_eq!(store.form_draft(now()).unwrap(), None);
     }
 
     #[test]

@@ -47,27 +47,20 @@ impl EpochAdoption {
 }
 
 /// The seqs that restores lost, as this laptop judged them when it adopted each restore's
-/// epoch: from the point it rewound to (the backup's last seq, or 0 after several restores)
-/// up to the epoch's first seq, both excluded. A field may still name one (a value pulled
-/// while a change of it waited): the server no longer has that value.
+/// epoch: from the backup's last seq (`restored_seq`), or 0 when it started over after
+/// several restores, up to the epoch's first seq (`start_seq`), both excluded. A field may
+/// still name one (a value pulled while a change of it waited): the server no longer has
+/// that value. Kept in `meta` as `low-high` ranges separated by commas.
 #[derive(Debug, Default)]
 pub(super) struct LostSeqs(Vec<(u64, u64)>);
 
 impl LostSeqs {
+    /// The ranges kept. One that cannot be read counts as no range: no seq in it is taken for
+    /// lost, as before the ranges were kept (a noted value is then believed, where taking
+    /// every seq for lost would throw away values the server has).
     pub(super) fn load(conn: &Connection) -> Result<Self, StoreError> {
-        let Some(text) = get_key(conn, keys::LOST_SEQS)? else {
-            return Ok(Self::default());
-        };
-        let ranges = text
-            .split(',')
-            .map(|range| {
-                let (low, high) = range.split_once('-')?;
-                Some((low.parse().ok()?, high.parse().ok()?))
-            })
-            .collect::<Option<_>>()
-            // Unreadable: every seq may be lost, so no value is taken for one the server has.
-            .unwrap_or_else(|| vec![(0, u64::MAX)]);
-        Ok(Self(ranges))
+        let text = get_key(conn, keys::LOST_SEQS)?.unwrap_or_default();
+        Ok(Self(text.split(',').filter_map(parse_range).collect()))
     }
 
     pub(super) fn contains(&self, seq: u64) -> bool {
@@ -75,18 +68,24 @@ impl LostSeqs {
     }
 
     /// Adds the seqs between `low` and `high` (both excluded), in the caller's transaction.
+    /// It is written after what is kept, as it is: a range this version cannot read stays.
     fn add(conn: &Connection, low: u64, high: u64) -> Result<(), StoreError> {
         if high <= low.saturating_add(1) {
             return Ok(());
         }
-        let mut ranges = Self::load(conn)?.0;
-        ranges.push((low, high));
-        let text: Vec<String> = ranges
-            .iter()
-            .map(|(low, high)| format!("{low}-{high}"))
-            .collect();
-        set_key(conn, keys::LOST_SEQS, &text.join(","))
+        let range = format!("{low}-{high}");
+        let text = match get_key(conn, keys::LOST_SEQS)? {
+            Some(kept) if !kept.is_empty() => format!("{kept},{range}"),
+            _ => range,
+        };
+        set_key(conn, keys::LOST_SEQS, &text)
     }
+}
+
+/// One `low-high` range of [`LostSeqs`].
+fn parse_range(range: &str) -> Option<(u64, u64)> {
+    let (low, high) = range.split_once('-')?;
+    Some((low.parse().ok()?, high.parse().ok()?))
 }
 
 /// Drops journal rows older than [`JOURNAL_RETENTION_DAYS`], in the caller's transaction.

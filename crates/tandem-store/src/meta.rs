@@ -75,14 +75,24 @@ pub(crate) fn set(conn: &Connection, key: MetaKey, value: &str) -> Result<(), St
     Ok(())
 }
 
-/// The node id of this store's clock, made on first use.
+/// The node id of this store's clock, made on first use. Made by one statement that writes
+/// only if there is none, then read: called outside a transaction (`Store::author`, a new
+/// record's consent), a read then a write would replace one another connection made between
+/// them, and what it wrote meanwhile would name a node the store no longer has.
 pub(crate) fn node_id(conn: &Connection) -> Result<String, StoreError> {
     if let Some(id) = get(conn, MetaKey::NodeId)? {
         return Ok(id);
     }
-    let id = Uuid::new_v4().to_string();
-    set(conn, MetaKey::NodeId, &id)?;
-    Ok(id)
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+    )?
+    .execute(params![
+        MetaKey::NodeId.as_str(),
+        Uuid::new_v4().to_string()
+    ])?;
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([MetaKey::NodeId.as_str()], |row| row.get(0))?)
 }
 
 /// The author of local edits: the signed-in user, or before any sign-in this store's node.
@@ -90,5 +100,36 @@ pub(crate) fn author_id(conn: &Connection) -> Result<String, StoreError> {
     match get(conn, MetaKey::UserId)? {
         Some(user) => Ok(user),
         None => node_id(conn),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::connection::{test_store_and_key, with_a_write_meanwhile};
+
+    #[test]
+    fn a_node_id_made_on_another_connection_meanwhile_is_the_one_both_use() {
+        let (_dir, mut store, key) = test_store_and_key();
+        delete(&store.conn, MetaKey::NodeId).unwrap();
+        // Before any sign-in, an edit in the app and the CLI's on its own connection each
+        // need the store's node id, the author of what they write.
+        let theirs = Arc::new(Mutex::new(None));
+        let noted = Arc::clone(&theirs);
+        let ours = with_a_write_meanwhile(
+            &mut store,
+            &key,
+            move |other| {
+                *noted.lock().unwrap() = Some(other.author()?);
+                Ok(())
+            },
+            |store| store.author(),
+        )
+        .unwrap();
+        let theirs = theirs.lock().unwrap().clone().unwrap();
+        assert_eq!(ours, theirs, "one node id");
+        assert_eq!(get(&store.conn, MetaKey::NodeId).unwrap(), Some(ours));
     }
 }

@@ -640,14 +640,28 @@ impl Store {
                              WHERE excluded.version >= record_fields.server_version",
                             params![entity, record_id, field, value, version, hlc, author],
                         )?;
-                        let noted_lost = || -> Result<bool, StoreError> {
-                            let noted = field_row(&tx, &entity, &record_id, &field)?
-                                .map_or(0, |state| state.server_version);
-                            Ok(lost_seqs.contains(noted))
+                        // The later version the pull noted, when a restore lost it.
+                        let noted_lost = if stored == 0 {
+                            field_row(&tx, &entity, &record_id, &field)?
+                                .map(|state| state.server_version)
+                                .filter(|&noted| lost_seqs.contains(noted))
+                        } else {
+                            None
                         };
-                        if stored == 0 && noted_lost()? {
+                        if let Some(noted) = noted_lost {
                             // The later version the pull noted (below) was lost with a restore
-                            // of the server: the answer is the newest value it still has.
+                            // of the server. The newest value the server still has, of those
+                            // this laptop knows, is a pulled write between the answer and the
+                            // noted version outside every lost range (the cursor rewound to
+                            // the backup's last seq, above it: it is not pulled again), else
+                            // the answer.
+                            let kept = newest_kept_write(
+                                &tx,
+                                (&entity, &record_id, &field),
+                                (to_u64(version), noted),
+                                &lost_seqs,
+                            )?;
+                            let (value, version) = kept.unwrap_or((value.clone(), version));
                             tx.execute(
                                 "UPDATE record_fields SET value = ?4, version = ?5,
                                      server_value = ?4, server_version = ?5
@@ -1443,6 +1457,37 @@ fn restore_server_value(
         }
     }
     Ok(())
+}
+
+/// The newest server write of a field in its history (pulled, or answered to a team lead's
+/// request) whose version is above `above` and below `below` (both excluded) and in no range
+/// a restore lost: its value and version.
+fn newest_kept_write(
+    conn: &Connection,
+    (entity, record_id, field): (&str, &str, &str),
+    (above, below): (u64, u64),
+    lost_seqs: &LostSeqs,
+) -> Result<Option<(String, i64)>, StoreError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT value, version FROM field_history
+         WHERE entity = ?1 AND record_id = ?2 AND field = ?3 AND origin = 'server'
+           AND version > ?4 AND version < ?5
+         ORDER BY version DESC",
+    )?;
+    let mut rows = statement.query(params![
+        entity,
+        record_id,
+        field,
+        to_i64(above),
+        to_i64(below)
+    ])?;
+    while let Some(row) = rows.next()? {
+        let version: i64 = row.get(1)?;
+        if !lost_seqs.contains(to_u64(version)) {
+            return Ok(Some((row.get(0)?, version)));
+        }
+    }
+    Ok(None)
 }
 
 /// The HLC node of the writes the server makes itself (resolutions, merges).
@@ -2364,14 +2409,9 @@ mod tests {
         (restored, adoption)
     }
 
-    /// A client created and acknowledged at 5, then our edit X of its given name (returned):
-    /// the server answers X at 10 with `answer` standing, the answer is lost (502/504 from a
-    /// proxy), and the cycle still pulls (2d22334) that write at 10 and a colleague's later
-    /// one at 11.
-    fn an_answer_lost_while_a_colleague_wrote(
-        store: &mut Store,
-        answer: &str,
-    ) -> (RecordId, OutboxChange) {
+    /// A client created and acknowledged at 5 (pulled up to 5), and our edit X of its given
+    /// name to Ours, waiting (returned).
+    fn our_edit_of_a_client(store: &mut Store) -> (RecordId, OutboxChange) {
         let id = client(store, json!({"given_name": "Anna"}));
         let created = store.outbox_batch(500).unwrap().remove(0);
         store
@@ -2380,6 +2420,33 @@ mod tests {
         store.apply_pulled_page(&[], &[], 5, at(), at()).unwrap();
         edit_client(store, id, json!({"given_name": "Ours"}));
         let x = store.outbox_batch(500).unwrap().remove(0);
+        (id, x)
+    }
+
+    /// Pulls `first` (value and version, another user's) and then a colleague's Kept at 11
+    /// and Lost at 12 of the client's given name.
+    fn pull_then_kept_and_lost(store: &mut Store, id: RecordId, (value, version): (&str, u64)) {
+        let mut first = write(id, "given_name", value, version);
+        first.author_id = OTHER_USER;
+        let pulled = [
+            first,
+            write(id, "given_name", "\"Kept\"", 11),
+            write(id, "given_name", "\"Lost\"", 12),
+        ];
+        store
+            .apply_pulled_page(&pulled, &[], 12, at(), at())
+            .unwrap();
+    }
+
+    /// A client created and acknowledged at 5, then our edit X of its given name (returned):
+    /// the server answers X at 10 with `answer` standing, the answer is lost (502/504 from a
+    /// proxy), and the cycle still pulls (2d22334) that write at 10 and a colleague's later
+    /// one at 11.
+    fn an_answer_lost_while_a_colleague_wrote(
+        store: &mut Store,
+        answer: &str,
+    ) -> (RecordId, OutboxChange) {
+        let (id, x) = our_edit_of_a_client(store);
         let mut at_10 = write(id, "given_name", answer, 10);
         at_10.author_id = OTHER_USER;
         store
@@ -2462,6 +2529,100 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Asserts what a field shows and notes after a restore, and that search finds the client
+    /// by the value shown and by no other of `values`.
+    fn assert_field_after_restore(
+        store: &Store,
+        id: RecordId,
+        (shown, version): (&str, u64),
+        values: &[&str],
+    ) {
+        let field = state(store, id, "given_name").unwrap();
+        assert_eq!(
+            (
+                field.value.as_str(),
+                field.version,
+                field.server_value.as_deref(),
+                field.server_version
+            ),
+            (shown, version, Some(shown), version)
+        );
+        let found = |text: &str| store.search_clients(text).unwrap().len();
+        let shown = shown.trim_matches('"').to_lowercase();
+        assert_eq!(found(&shown), 1, "{shown} is found");
+        for gone in values
+            .iter()
+            .map(|v| v.to_lowercase())
+            .filter(|v| *v != shown)
+        {
+            assert_eq!(found(&gone), 0, "{gone} is not found");
+        }
+    }
+
+    #[test]
+    fn an_unreadable_record_of_lost_seqs_counts_as_none_and_is_kept_as_it_was() {
+        let (_dir, mut store) = signed_in_store();
+        let (id, x) = an_answer_lost_while_a_colleague_wrote(&mut store, "\"Ours\"");
+        set_key(&store.conn, keys::LOST_SEQS, "10-x").unwrap();
+        // As before the ranges were kept: the colleague's write at 11 is the server's.
+        store
+            .apply_push_results(&[ack(&x, stored(10, "\"Ours\""))], at())
+            .unwrap();
+        let field = state(&store, id, "given_name").unwrap();
+        assert_eq!((field.value.as_str(), field.version), ("\"Colleague\"", 11));
+        // A restore's range is added after what could not be read, which stays for a version
+        // that can read it.
+        let (restored, _) = restore_after(&mut store, 20);
+        let text = get_key(&store.conn, keys::LOST_SEQS).unwrap();
+        assert_eq!(text, Some(format!("10-x,20-{}", restored.start_seq)));
+        let lost = LostSeqs::load(&store.conn).unwrap();
+        assert_eq!(
+            [11, 20, 21, restored.start_seq - 1, restored.start_seq].map(|seq| lost.contains(seq)),
+            [false, false, true, true, false]
+        );
+    }
+
+    #[test]
+    fn a_repeated_answer_takes_a_write_the_backup_kept_between_it_and_a_lost_one() {
+        // Our X stood at 10; the cycle pulled it, a colleague's Kept at 11 and Lost at 12
+        // while X waited (its answer lost); the backup holds 11. The server still has Kept@11
+        // and the cursor rewinds only to 11, so it is never pulled again.
+        let (_dir, mut store) = signed_in_store();
+        let (id, x) = our_edit_of_a_client(&mut store);
+        pull_then_kept_and_lost(&mut store, id, ("\"Ours\"", 10));
+        let (_, adoption) = restore_after(&mut store, 11);
+        assert_eq!(adoption.rewound_to, Some(11));
+        store
+            .apply_push_results(&[ack(&x, stored(10, "\"Ours\""))], at())
+            .unwrap();
+        assert_eq!(store.pending_count().unwrap(), 0);
+        assert_field_after_restore(&store, id, ("\"Kept\"", 11), &["Ours", "Kept", "Lost"]);
+    }
+
+    #[test]
+    fn a_merged_answer_queued_again_after_a_restore_takes_a_colleague_write_the_backup_kept() {
+        // X lost to another value at 9 (journalled "above everything"); a colleague wrote Kept
+        // at 11 and Lost at 12; the backup holds 11. X is queued again and answered as before.
+        let (_dir, mut store) = signed_in_store();
+        let (id, x) = our_edit_of_a_client(&mut store);
+        store
+            .apply_push_results(&[ack(&x, stored(9, "\"Theirs\""))], at())
+            .unwrap();
+        pull_then_kept_and_lost(&mut store, id, ("\"Theirs\"", 9));
+        let (_, adoption) = restore_after(&mut store, 11);
+        assert_eq!((adoption.requeued, adoption.rewound_to), (1, Some(11)));
+        store
+            .apply_push_results(&[ack(&x, stored(9, "\"Theirs\""))], at())
+            .unwrap();
+        assert_eq!(store.pending_count().unwrap(), 0);
+        assert_field_after_restore(
+            &store,
+            id,
+            ("\"Kept\"", 11),
+            &["Ours", "Theirs", "Kept", "Lost"],
+        );
     }
 
     #[test]
