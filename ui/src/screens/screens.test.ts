@@ -2605,6 +2605,26 @@ describe('after a sync that changed something', () => {
       expect(screen.getByText('Computed by the server from the whole team’s data.')).toBeTruthy();
     });
 
+    it('a read again that finds the server gone keeps the team’s report, not this laptop’s figures', async () => {
+      let offline = false;
+      const app = await appOn({ name: 'reports' }, {
+        participant_report: () => (offline ? reportView(2, firstHalf, 'laptop') : reportView(8)),
+      });
+      await showPeriod(firstHalf);
+      expect(participants(app.container)).toBe('8');
+      // The sync pushed, then the network went before the read again: the lead asked for
+      // nothing, so the team's figures stay (the laptop's answer is a fallback, not news).
+      offline = true;
+      await app.sync(SYNC_CHANGED);
+      expect(app.calls('participant_report')).toBe(2);
+      expect(participants(app.container)).toBe('8');
+      expect(screen.getByText('Computed by the server from the whole team’s data.')).toBeTruthy();
+      // Asked for, the laptop's figures are shown, labelled.
+      await showPeriod(firstHalf);
+      expect(participants(app.container)).toBe('2');
+      expect(screen.getByText(/the server cannot be reached/)).toBeTruthy();
+    });
+
     it('a read again whose CSV differs takes away the notice of the one copied or saved; one with the same CSV keeps it', async () => {
       let count = 5;
       const app = await appOn({ name: 'reports' }, {
