@@ -356,12 +356,13 @@ async fn run_cycle(state: &AppState) -> Option<Result<SyncReport, SyncError>> {
     }
     let runtime = runtime_of(state);
     if let Ok(status) = state.with_store_unlocked_or_not(|store| status_view(store, &runtime)) {
-        // Conflicts unreadable before or after the cycle count as changed: the screens read
-        // again (and show the error), and the bar still hears that the sync finished.
+        // Conflicts that became unreadable (or readable again) during the cycle count as
+        // changed, once: conflicts that stay unreadable do not make every sync read the
+        // screens again. The bar hears that the sync finished either way.
         let conflicts_after = state.with_store_unlocked_or_not(held_conflicts).ok();
         state.sync.send(SyncEvent::Finished {
             status,
-            conflicts_changed: conflicts_after.is_none() || conflicts_before != conflicts_after,
+            conflicts_changed: conflicts_before != conflicts_after,
         });
     }
     state.sync.finished.notify_waiters();
@@ -1343,6 +1344,24 @@ mod tests {
         let path = dir.path().join(tandem_store::STORE_FILE_NAME);
         let store =
             Store::open_with_key(&path, &tandem_store::StoreKey::from_bytes([7; 32])).unwrap();
+        let state = AppState::new(
+            dir.path().to_path_buf(),
+            Ok(tandem_sync::Provisioning::default()),
+            crate::settings::UserSettings::default(),
+        );
+        state.hold_store(store);
+        state.sync.start_schedule();
+        let heard = heard_events(&state.sync);
+        // Each cycle fails (the keyring holds no key of this store), and ends like any other.
+        async fn cycle_heard(state: &AppState, heard: &Mutex<Vec<Json>>) -> Json {
+            assert!(run_cycle(state).await.unwrap().is_err());
+            lock(heard).last().cloned().unwrap()
+        }
+
+        let readable = cycle_heard(&state, &heard).await;
+        assert_eq!(readable["event"], "finished", "{readable}");
+        assert_eq!(readable["conflicts_changed"], false, "{readable}");
+
         let raw = rusqlite::Connection::open(&path).unwrap();
         raw.execute_batch(&format!("PRAGMA key = \"x'{}'\";", "07".repeat(32)))
             .unwrap();
@@ -1352,25 +1371,14 @@ mod tests {
             [],
         )
         .unwrap();
-        assert!(store.conflicts(false).is_err());
-        let state = AppState::new(
-            dir.path().to_path_buf(),
-            Ok(tandem_sync::Provisioning::default()),
-            crate::settings::UserSettings::default(),
-        );
-        state.hold_store(store);
-        state.sync.start_schedule();
-        let heard = heard_events(&state.sync);
-
-        // The cycle itself fails (the keyring holds no key of this store): the bar still hears
-        // that it finished, with the status, and the screens read again.
-        assert!(run_cycle(&state).await.unwrap().is_err());
-        let heard = lock(&heard);
-        let last = heard.last().unwrap();
-        assert_eq!(last["event"], "finished", "{heard:?}");
-        assert_eq!(last["status"]["open_conflicts"], 1);
-        assert_eq!(last["status"]["syncing"], false);
-        assert_eq!(last["conflicts_changed"], true);
+        // Unreadable before and after the cycle: the bar still hears that it finished, with
+        // the status, and the screens are not told of a change (none was seen; a list that
+        // stays unreadable must not make every sync read every screen again).
+        let unreadable = cycle_heard(&state, &heard).await;
+        assert_eq!(unreadable["event"], "finished", "{unreadable}");
+        assert_eq!(unreadable["status"]["open_conflicts"], 1);
+        assert_eq!(unreadable["status"]["syncing"], false);
+        assert_eq!(unreadable["conflicts_changed"], false, "{unreadable}");
     }
 
     #[test]
