@@ -125,15 +125,6 @@ pub fn expired_people(facts: &[RetentionFacts], cutoff: DateTime<Utc>) -> Vec<(U
         .collect()
 }
 
-/// The clients, not merged into another, whose person was last active before `cutoff`, in id
-/// order (the duplicates merged into them are purged with them).
-pub fn expired_clients(facts: &[RetentionFacts], cutoff: DateTime<Utc>) -> Vec<Uuid> {
-    expired_people(facts, cutoff)
-        .into_iter()
-        .map(|(client, _)| client)
-        .collect()
-}
-
 /// What a retention run found and did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetentionReport {
@@ -152,12 +143,12 @@ pub struct RetentionReport {
 }
 
 /// The clients (not merged into another) whose person was last active before `cutoff`, as
-/// the store holds them now.
+/// the store holds them now, each with the duplicates merged into it ([`expired_people`]).
 pub async fn clients_due(
     store: &dyn ServerStore,
     cutoff: DateTime<Utc>,
-) -> Result<Vec<Uuid>, ServerError> {
-    Ok(expired_clients(&store.retention_facts().await?, cutoff))
+) -> Result<Vec<(Uuid, Vec<Uuid>)>, ServerError> {
+    Ok(expired_people(&store.retention_facts().await?, cutoff))
 }
 
 /// Purges `clients` (found due by [`clients_due`]) in one erasure, with the duplicates merged
@@ -195,7 +186,7 @@ pub async fn run_retention(
     dry_run: bool,
 ) -> Result<RetentionReport, ServerError> {
     let cutoff = policy.cutoff(now);
-    let due = expired_people(&store.retention_facts().await?, cutoff);
+    let due = clients_due(store, cutoff).await?;
     let mut expired: Vec<Uuid> = due.iter().map(|(client, _)| *client).collect();
     let mut duplicates: Vec<(Uuid, Uuid)> = due
         .iter()
@@ -221,6 +212,14 @@ pub async fn run_retention(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The clients due, without their duplicates.
+    fn expired_clients(facts: &[RetentionFacts], cutoff: DateTime<Utc>) -> Vec<Uuid> {
+        expired_people(facts, cutoff)
+            .into_iter()
+            .map(|(client, _)| client)
+            .collect()
+    }
 
     const NOW_MS: i64 = 1_768_471_200_000; // 2026-01-15T10:00:00Z
 

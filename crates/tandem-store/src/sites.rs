@@ -39,7 +39,7 @@ impl Store {
     }
 
     /// The site of the newest contact `coach` logged, among the store's newest
-    /// [`LAST_SITE_LOOKBACK`] contacts: where the coach is most likely working now, for the
+    /// 500 contacts (`LAST_SITE_LOOKBACK`): where the coach is most likely working now, for the
     /// contact form to start from. Contact ids are UUIDv7, so newest first is by id.
     pub fn last_site_of(&self, coach: Uuid) -> Result<Option<Uuid>, StoreError> {
         let coach = serde_json::Value::String(coach.to_string()).to_string();
