@@ -1,9 +1,10 @@
 //! Opening the store: the data directory, the key from the keyring, the SQLCipher
 //! connection and its settings, and the migrations.
 
+use std::collections::HashMap;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::sync::Once;
+use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard, Once, PoisonError, Weak};
 use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
@@ -40,17 +41,18 @@ pub struct Store {
     pub(crate) path: PathBuf,
 }
 
-/// The store's connection. It derefs to a shared [`Connection`] only, for reads and single
-/// statements, so the methods that begin a transaction on a `&mut Connection`
-/// (`transaction`, `transaction_with_behavior`, `savepoint`) cannot be called on it: a
-/// transaction that writes is begun by [`StoreConnection::write_transaction`]. What the type
-/// leaves open, clippy.toml closes in part: `Connection::unchecked_transaction` (DEFERRED,
-/// on a `&Connection`) is a disallowed method, allowed only in [`Store::read_snapshot`].
-/// Neither stops a statement run on its own in autocommit (each its own transaction: a read
-/// and then a write of what it read must be put in `write_transaction` by hand) or a `BEGIN`
-/// written as SQL.
+/// The store's connection, and the write gate of its file. It derefs to a shared
+/// [`Connection`] only, for reads and single statements, so the methods that begin a
+/// transaction on a `&mut Connection` (`transaction`, `transaction_with_behavior`,
+/// `savepoint`) cannot be called on it: a transaction that writes is begun by
+/// [`StoreConnection::write_transaction`]. What the type leaves open, clippy.toml closes in
+/// part: `Connection::unchecked_transaction` (DEFERRED, on a `&Connection`) is a disallowed
+/// method, allowed only in [`Store::read_snapshot`]. Neither stops a statement run on its own
+/// in autocommit (each its own transaction: a read and then a write of what it read must be
+/// put in `write_transaction` by hand; it does not pass the gate either, and waits for the
+/// lock on the busy timeout alone) or a `BEGIN` written as SQL.
 #[derive(Debug)]
-pub(crate) struct StoreConnection(Connection);
+pub(crate) struct StoreConnection(Connection, Arc<WriteGate>);
 
 impl Deref for StoreConnection {
     type Target = Connection;
@@ -61,25 +63,140 @@ impl Deref for StoreConnection {
 }
 
 impl StoreConnection {
-    /// See [`write_transaction`].
-    pub(crate) fn write_transaction(&mut self) -> rusqlite::Result<Transaction<'_>> {
-        write_transaction(&mut self.0)
+    /// Begins a transaction that writes, as every write of more than one statement does.
+    ///
+    /// It first waits for its turn at the write gate of the store file, which every [`Store`]
+    /// opened on that file in this process shares, in the order the turns were asked for;
+    /// then it begins the transaction IMMEDIATE, and the turn ends when the transaction does
+    /// (committed, rolled back or dropped). So while a sync on its own connection stores
+    /// pulled pages back to back, a coach's save waits for the page being stored, not for
+    /// the whole pull: the next turn is the save's. Without the gate, waiting for the write
+    /// lock was SQLite's busy handler alone, which has no queue: it sleeps and tries again
+    /// (up to 100 ms between tries), the pull took the lock again each time first, and after
+    /// [`BUSY_TIMEOUT`] the save failed with SQLITE_BUSY ("database is locked"). That is
+    /// still how a write waits for another process (the `tandem` CLI), which the gate does
+    /// not see.
+    ///
+    /// IMMEDIATE takes the write lock first. A DEFERRED transaction that read first would be
+    /// refused at once instead (SQLITE_BUSY_SNAPSHOT, which the busy timeout does not wait
+    /// for) when another connection committed after its read; and what a transaction reads
+    /// before it writes is what its write replaces, so it must be read inside, under the
+    /// lock (a count read outside and written back loses the increments made between).
+    ///
+    /// The turn is not reentrant: code holding a write transaction must not begin another
+    /// on a second `Store` of the same file on the same thread (it would wait for itself;
+    /// nothing in the store does, and no transaction leaves the crate).
+    pub(crate) fn write_transaction(&mut self) -> rusqlite::Result<WriteTransaction<'_>> {
+        let turn = self.1.take_turn();
+        let transaction = write_transaction(&mut self.0)?;
+        Ok(WriteTransaction {
+            transaction,
+            _turn: turn,
+        })
     }
 }
 
-/// Begins a transaction that writes, as every write of more than one statement does. It is
-/// IMMEDIATE: it takes the write lock first, and while a sync on its own connection, or
-/// another process, holds it, SQLite's busy handler retries, sleeping between tries (up to
-/// 100 ms), for at most [`BUSY_TIMEOUT`]. There is no queue: another connection that begins
-/// again the moment it commits (a pull storing pages it fetched ahead, back to back) may
-/// take the lock each time first, and after the timeout the call fails with SQLITE_BUSY
-/// ("database is locked"). A DEFERRED transaction that
-/// read first would be refused at once instead (SQLITE_BUSY_SNAPSHOT, which the busy timeout
-/// does not wait for) when another connection committed after its read; and what a
-/// transaction reads before it writes is what its write replaces, so it must be read inside,
-/// under the lock (a count read outside and written back loses the increments made between).
+/// A transaction begun by [`StoreConnection::write_transaction`], holding its turn at the
+/// write gate until it ends.
+#[derive(Debug)]
+pub(crate) struct WriteTransaction<'c> {
+    // Declared (so dropped) before the turn: a transaction dropped without a commit rolls
+    // back, and only then is the next writer let in.
+    transaction: Transaction<'c>,
+    _turn: Turn<'c>,
+}
+
+impl<'c> Deref for WriteTransaction<'c> {
+    type Target = Transaction<'c>;
+
+    fn deref(&self) -> &Transaction<'c> {
+        &self.transaction
+    }
+}
+
+impl WriteTransaction<'_> {
+    /// Commits, then ends the turn (after a failed commit too: the transaction is rolled
+    /// back by then).
+    pub(crate) fn commit(self) -> rusqlite::Result<()> {
+        self.transaction.commit()
+    }
+}
+
+/// Begins an IMMEDIATE transaction on a bare connection, without the write gate: for the
+/// migrations, which run while a store opens (under the open lock file, before there is a
+/// `Store`), and as the second step of [`StoreConnection::write_transaction`].
 pub(crate) fn write_transaction(conn: &mut Connection) -> rusqlite::Result<Transaction<'_>> {
     conn.transaction_with_behavior(TransactionBehavior::Immediate)
+}
+
+/// The write gate of one store file in this process: a ticket lock, so that writers get
+/// their turns in the order they asked for them (SQLite's busy handler has no order).
+#[derive(Debug, Default)]
+pub(crate) struct WriteGate {
+    tickets: Mutex<Tickets>,
+    turn_ended: Condvar,
+}
+
+/// The next ticket to give out, and the ticket whose turn it is.
+#[derive(Debug, Default)]
+struct Tickets {
+    next: u64,
+    serving: u64,
+}
+
+/// A writer's turn at a [`WriteGate`]; dropping it lets the next one in.
+#[derive(Debug)]
+struct Turn<'g>(&'g WriteGate);
+
+impl WriteGate {
+    /// The gate every `Store` opened on the file `path` in this process shares.
+    fn of_file(path: &Path) -> Arc<WriteGate> {
+        static GATES: LazyLock<Mutex<HashMap<PathBuf, Weak<WriteGate>>>> =
+            LazyLock::new(Mutex::default);
+        // The same file by any path (relative, through a symbolic link) is one gate.
+        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+        let mut gates = GATES.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(gate) = gates.get(&path).and_then(Weak::upgrade) {
+            return gate;
+        }
+        gates.retain(|_, gate| gate.strong_count() > 0);
+        let gate = Arc::new(WriteGate::default());
+        gates.insert(path, Arc::downgrade(&gate));
+        gate
+    }
+
+    fn tickets(&self) -> MutexGuard<'_, Tickets> {
+        // The counters are never left half-updated: a panic elsewhere changes nothing.
+        self.tickets.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits for the writers that asked before, then returns the turn.
+    fn take_turn(&self) -> Turn<'_> {
+        let mut tickets = self.tickets();
+        let ticket = tickets.next;
+        tickets.next += 1;
+        while tickets.serving != ticket {
+            tickets = self
+                .turn_ended
+                .wait(tickets)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        Turn(self)
+    }
+
+    /// How many writers are waiting for their turn (not counting the one whose turn it is).
+    #[cfg(test)]
+    fn waiting(&self) -> u64 {
+        let tickets = self.tickets();
+        (tickets.next - tickets.serving).saturating_sub(1)
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.0.tickets().serving += 1;
+        self.0.turn_ended.notify_all();
+    }
 }
 
 impl Store {
@@ -115,7 +232,7 @@ impl Store {
         migrate::apply(&mut conn)?;
         pull_session::ensure_deferred_indexes(&conn);
         Ok(Store {
-            conn: StoreConnection(conn),
+            conn: StoreConnection(conn, WriteGate::of_file(path)),
             path: path.to_owned(),
         })
     }
@@ -295,12 +412,13 @@ pub(crate) fn with_a_write_meanwhile<T>(
     meanwhile: impl FnMut(&mut Store) -> Result<(), StoreError> + Send + 'static,
     call: impl FnOnce(&mut Store) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    use std::sync::{Arc, Mutex};
-
     use rusqlite::trace::{TraceEvent, TraceEventCodes};
 
-    let other = Store::open_with_key(&store.path, key).unwrap();
+    let mut other = Store::open_with_key(&store.path, key).unwrap();
     other.conn.busy_timeout(Duration::ZERO).unwrap();
+    // A gate of its own, as another process has: `meanwhile` runs on the thread that holds
+    // `store`'s turn, and waiting for that turn would wait for itself.
+    other.conn.1 = Arc::default();
     let other = Arc::new(Mutex::new((other, meanwhile)));
     // Whether `meanwhile` was made in between: Some(false) when the lock refused it.
     let made: Arc<Mutex<Option<Result<bool, String>>>> = Arc::default();
@@ -473,6 +591,110 @@ mod tests {
             .open_follow_ups(None, today, None, crate::DueOrder::LatestFirst, 100)
             .unwrap();
         store.conn.execute_batch("COMMIT").unwrap();
+    }
+
+    /// A second `Store` on `store`'s file, and a table the tests' writers append to.
+    fn a_second_store_and_a_log(store: &Store, key: &StoreKey) -> Store {
+        store
+            .conn
+            .execute_batch("CREATE TABLE gate_log (id INTEGER PRIMARY KEY, writer TEXT)")
+            .unwrap();
+        Store::open_with_key(&store.path, key).unwrap()
+    }
+
+    fn append(tx: &Transaction<'_>, writer: &str) {
+        tx.execute("INSERT INTO gate_log (writer) VALUES (?1)", [writer])
+            .unwrap();
+    }
+
+    #[test]
+    fn a_write_waiting_on_another_store_of_the_file_goes_before_the_holders_next_one() {
+        let (_dir, mut store, key) = test_store_and_key();
+        let mut other = a_second_store_and_a_log(&store, &key);
+        let gate = Arc::clone(&store.conn.1);
+        assert!(Arc::ptr_eq(&gate, &other.conn.1), "one gate per file");
+
+        let tx = store.conn.write_transaction().unwrap();
+        append(&tx, "first page");
+        let save = std::thread::spawn(move || {
+            let tx = other.conn.write_transaction().unwrap();
+            append(&tx, "save");
+            tx.commit().unwrap();
+        });
+        while gate.waiting() == 0 {
+            std::thread::yield_now();
+        }
+        // The next page begins the moment the first one is committed.
+        tx.commit().unwrap();
+        let tx = store.conn.write_transaction().unwrap();
+        append(&tx, "next page");
+        tx.commit().unwrap();
+        save.join().unwrap();
+
+        let mut statement = store
+            .conn
+            .prepare("SELECT writer FROM gate_log ORDER BY id")
+            .unwrap();
+        let order: Vec<String> = statement
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(order, ["first page", "save", "next page"]);
+    }
+
+    #[test]
+    fn a_save_during_writes_back_to_back_on_another_store_waits_for_the_one_being_made() {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+        let (_dir, mut pull, key) = test_store_and_key();
+        let mut coach = a_second_store_and_a_log(&pull, &key);
+        let gate = Arc::clone(&pull.conn.1);
+        let stopped = Arc::new(AtomicBool::new(false));
+        let (committed, overtaking) =
+            (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let pulling = {
+            let (stopped, committed, overtaking) = (
+                Arc::clone(&stopped),
+                Arc::clone(&committed),
+                Arc::clone(&overtaking),
+            );
+            std::thread::spawn(move || {
+                while !stopped.load(Ordering::SeqCst) {
+                    let tx = pull.conn.write_transaction().unwrap();
+                    append(&tx, "page");
+                    // Another writer (the save) asked for its turn before this page's commit.
+                    if gate.waiting() > 0 {
+                        overtaking.fetch_add(1, Ordering::SeqCst);
+                    }
+                    tx.commit().unwrap();
+                    committed.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        };
+        while committed.load(Ordering::SeqCst) == 0 {
+            std::thread::yield_now();
+        }
+
+        let input = serde_json::from_value(serde_json::json!({"given_name": "Amina"})).unwrap();
+        let saved = coach.create_record(
+            tandem_domain::Entity::Client,
+            &input,
+            crate::EditContext::at(
+                chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 7, 9, 0, 0).unwrap(),
+            ),
+        );
+        stopped.store(true, Ordering::SeqCst);
+        pulling.join().unwrap();
+
+        // Without the gate, the save waited on SQLite's busy handler while the pages went
+        // on, and failed after the busy timeout ("database is locked").
+        saved.unwrap();
+        let overtaking = overtaking.load(Ordering::SeqCst);
+        assert!(
+            overtaking <= 1,
+            "{overtaking} pages were committed while the save waited"
+        );
     }
 
     #[test]
