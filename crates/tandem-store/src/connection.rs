@@ -63,6 +63,13 @@ impl Deref for StoreConnection {
 }
 
 impl StoreConnection {
+    /// Runs `write`, statements in autocommit that write for long (an index build), in a turn
+    /// at the write gate of its own, as a transaction would.
+    pub(crate) fn with_write_turn<T>(&self, write: impl FnOnce(&Connection) -> T) -> T {
+        let _turn = self.1.take_turn();
+        write(&self.0)
+    }
+
     /// Begins a transaction that writes, as every write of more than one statement does.
     ///
     /// It first waits for its turn at the write gate of the store file, which every [`Store`]
@@ -122,9 +129,9 @@ impl WriteTransaction<'_> {
     }
 }
 
-/// Begins an IMMEDIATE transaction on a bare connection, without the write gate: for the
-/// migrations, which run while a store opens (under the open lock file, before there is a
-/// `Store`), and as the second step of [`StoreConnection::write_transaction`].
+/// Begins an IMMEDIATE transaction on a bare connection, without taking a turn at the write
+/// gate: for the migrations, which run while a store opens (in the opening's own turn, before
+/// there is a `Store`), and as the second step of [`StoreConnection::write_transaction`].
 pub(crate) fn write_transaction(conn: &mut Connection) -> rusqlite::Result<Transaction<'_>> {
     conn.transaction_with_behavior(TransactionBehavior::Immediate)
 }
@@ -229,10 +236,16 @@ impl Store {
         let mut conn = Connection::open(path)?;
         unlock(&conn, key, path)?;
         configure(&conn)?;
-        migrate::apply(&mut conn)?;
-        pull_session::ensure_deferred_indexes(&conn);
+        let gate = WriteGate::of_file(path);
+        {
+            // The migrations and an index build write for long on a big store: in a turn of
+            // their own, so that a save of a `Store` already open on the file waits in order.
+            let _turn = gate.take_turn();
+            migrate::apply(&mut conn)?;
+            pull_session::ensure_deferred_indexes(&conn);
+        }
         Ok(Store {
-            conn: StoreConnection(conn, WriteGate::of_file(path)),
+            conn: StoreConnection(conn, gate),
             path: path.to_owned(),
         })
     }

@@ -144,8 +144,10 @@ impl Drop for PullSession<'_> {
     fn drop(&mut self) {
         let conn = &self.store.conn;
         if self.indexes_deferred {
-            // Built while the session's large cache is still there.
-            ensure_deferred_indexes(conn);
+            // Built while the session's large cache is still there, in a turn at the write
+            // gate (seconds on a big store: a save waits for it in order, not on the busy
+            // timeout alone).
+            conn.with_write_turn(ensure_deferred_indexes);
         }
         // Setting a pragma back fails only on a broken connection, whose next statement then
         // reports the error; the settings are performance, never correctness.
