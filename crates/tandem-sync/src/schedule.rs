@@ -111,6 +111,9 @@ pub struct SyncSchedule {
     failures: u32,
     needs_attention: bool,
     next_due: Option<DateTime<Utc>>,
+    /// When a save made while a cycle ran asked to be synced (the cycle may have pushed
+    /// before it): the end of that cycle keeps it.
+    saved_while_running: Option<DateTime<Utc>>,
     /// Since the last cycle found the server unreachable (until the next one reaches it).
     unreachable: Option<Probing>,
 }
@@ -140,6 +143,7 @@ impl SyncSchedule {
             failures: 0,
             needs_attention: false,
             next_due: Some(now),
+            saved_while_running: None,
             unreachable: None,
         }
     }
@@ -217,6 +221,10 @@ impl SyncSchedule {
         }
         let soon = after(now, self.policy.after_save);
         self.next_due = Some(self.next_due.map_or(soon, |due| due.min(soon)));
+        if self.running {
+            self.saved_while_running =
+                Some(self.saved_while_running.map_or(soon, |at| at.min(soon)));
+        }
     }
 
     /// A person asked to sync (or signed in again): run now, whatever the state.
@@ -239,11 +247,13 @@ impl SyncSchedule {
     /// long again, up to the longest backoff (a server cannot park its laptops for longer).
     pub fn finished(&mut self, outcome: CycleOutcome, now: DateTime<Utc>, jitter: f64) {
         self.running = false;
+        let saved_while_running = self.saved_while_running.take();
         let retry_after = match outcome {
             CycleOutcome::Success => {
                 self.failures = 0;
                 self.unreachable = None;
-                self.next_due = Some(after(now, self.policy.interval));
+                let idle = after(now, self.policy.interval);
+                self.next_due = Some(saved_while_running.map_or(idle, |soon| soon.min(idle)));
                 return;
             }
             CycleOutcome::NeedsAttention => {
@@ -310,6 +320,24 @@ mod tests {
         assert_eq!(schedule.next_due(), Some(t(301)));
         assert!(!schedule.is_due(t(300)));
         assert!(schedule.is_due(t(301)));
+    }
+
+    #[test]
+    fn a_save_while_a_cycle_runs_is_synced_shortly_after_it_not_at_the_next_interval() {
+        // The cycle may have pushed before the save: what it saved is still waiting.
+        let mut schedule = SyncSchedule::new(SyncPolicy::default(), t(0));
+        assert!(schedule.start());
+        schedule.local_save(t(2));
+        schedule.finished(CycleOutcome::Success, t(5), 0.0);
+        assert_eq!(schedule.next_due(), Some(t(12)));
+        // Ended after the save's wait: at once. The next cycle finds nothing saved meanwhile.
+        assert!(schedule.start());
+        schedule.local_save(t(13));
+        schedule.finished(CycleOutcome::Success, t(40), 0.0);
+        assert!(schedule.is_due(t(40)));
+        assert!(schedule.start());
+        schedule.finished(CycleOutcome::Success, t(41), 0.0);
+        assert_eq!(schedule.next_due(), Some(t(341)));
     }
 
     #[test]
