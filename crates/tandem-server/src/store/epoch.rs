@@ -1,9 +1,9 @@
 //! Database epochs (docs/protocol.md, "Epochs"). A restore from a backup forgets every seq
 //! the database handed out after the backup, while laptops still hold those seqs as pull
-//! cursors and `base_version`s. So a restore begins a new epoch: its seqs start
-//! [`EPOCH_SEQ_GAP`] above the highest seq the backup could have handed out, so that a lost
-//! seq never names another write, and every answer carries the epoch, so that laptops rewind
-//! their cursor and push again what they had acknowledged in the lost range.
+//! cursors and `base_version`s. So a restore begins a new epoch: its seqs start above every
+//! seq the database could have handed out before the restore (see [`next_epoch_bounds`]), so
+//! that a lost seq never names another write, and every answer carries the epoch, so that
+//! laptops rewind their cursor and push again what they had acknowledged in the lost range.
 //! Both backends implement [`EpochStore`] (`sqlite_epoch.rs`, `postgres_epoch.rs`).
 
 use async_trait::async_trait;
@@ -13,10 +13,10 @@ use uuid::Uuid;
 
 use crate::ServerError;
 
-/// How far above the restored backup's highest seq a new epoch starts: the bound on the seqs
-/// the database may have handed out between the backup and the restore. 2^32 writes is more
-/// than a municipal server makes in centuries (a busy team writes some 10^5 fields a day),
-/// and 2^21 restores still keep every seq below 2^53, exact in every JSON reader.
+/// How far above the restored backup's highest seq a new epoch starts when the server's clock
+/// is behind that seq (see [`next_epoch_bounds`]): the bound on the seqs the database may
+/// have handed out between the backup and the restore. 2^32 writes is more than a municipal
+/// server makes in centuries (a busy team writes some 10^5 fields a day).
 pub const EPOCH_SEQ_GAP: u64 = 1 << 32;
 
 /// One epoch of the database.
@@ -74,12 +74,33 @@ impl Epochs {
     }
 }
 
-/// The next epoch's `restored_seq` and `start_seq`, from the highest seq in the database and
-/// the current epoch (a backup made before the epoch's first write holds no seq of it, yet
-/// the epoch may have handed some out).
-pub(crate) fn next_epoch_bounds(highest_seq: u64, current: &Epoch) -> (u64, u64) {
+/// The next epoch's `restored_seq` and `start_seq`, from the highest seq in the database, the
+/// current epoch (a backup made before the epoch's first write holds no seq of it, yet the
+/// epoch may have handed some out) and the time of the restore.
+///
+/// A new epoch starts at the restore's time in microseconds since 1970. The restored database
+/// cannot know every seq handed out after its backup: not only its own later ones but those
+/// of epochs begun by other restores since, which it has never heard of (a backup older than
+/// an earlier restore). Seqs started at a time in microseconds and handed out one per write
+/// stay below the time in microseconds at which they are handed out (a server makes far fewer
+/// than a million writes a second), so a start at the present is above all of them, and a
+/// seq is never handed out twice, whichever backup is restored. Microseconds since 1970 stay
+/// below 2^53 (exact in every JSON reader) until the year 2255. Should the clock be behind
+/// the restored database's seqs (set back by hand), the start is [`EPOCH_SEQ_GAP`] above the
+/// highest seq instead, which covers that database's own later seqs.
+pub(crate) fn next_epoch_bounds(
+    highest_seq: u64,
+    current: &Epoch,
+    now: DateTime<Utc>,
+) -> (u64, u64) {
     let restored = highest_seq.max(current.start_seq.saturating_sub(1));
-    (restored, restored + EPOCH_SEQ_GAP)
+    let present = u64::try_from(now.timestamp_micros()).unwrap_or(0);
+    let start = if present > restored {
+        present
+    } else {
+        restored + EPOCH_SEQ_GAP
+    };
+    (restored, start)
 }
 
 /// The store's part of epochs.
@@ -105,11 +126,19 @@ mod tests {
         }
     }
 
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_765_000_000 + seconds, 0).unwrap()
+    }
+
+    fn micros(time: DateTime<Utc>) -> u64 {
+        u64::try_from(time.timestamp_micros()).unwrap()
+    }
+
     #[test]
     fn only_seqs_between_a_restored_backup_and_its_epochs_start_are_lost() {
         let first = epoch(1, 0);
-        let (restored, start) = next_epoch_bounds(40, &first);
-        assert_eq!((restored, start), (40, 40 + EPOCH_SEQ_GAP));
+        let (restored, start) = next_epoch_bounds(40, &first, at(0));
+        assert_eq!((restored, start), (40, micros(at(0))));
         let second = epoch(start, restored);
         let epochs = Epochs::new(vec![second.clone(), first.clone()]).unwrap();
         assert_eq!(epochs.current(), &second);
@@ -120,6 +149,39 @@ mod tests {
         assert!(epochs.is_lost(start - 1));
         assert!(!epochs.is_lost(start));
         // A backup taken before the second epoch's first write still restores above it.
-        assert_eq!(next_epoch_bounds(40, &second).0, start - 1);
+        assert_eq!(next_epoch_bounds(40, &second, at(60)).0, start - 1);
+    }
+
+    #[test]
+    fn a_backup_older_than_an_earlier_restore_hands_out_no_seq_of_the_epoch_it_never_knew() {
+        let first = epoch(1, 0);
+        // Restored from a backup at seq 40; the new epoch hands out 1,000 seqs in a minute.
+        let (restored, start) = next_epoch_bounds(40, &first, at(0));
+        let second = epoch(start, restored);
+        let second_highest = second.start_seq + 999;
+        // Then restored from an older backup, at seq 20, whose epochs are the first alone.
+        let (restored, start) = next_epoch_bounds(20, &first, at(60));
+        assert_eq!(restored, 20);
+        assert!(
+            start > second_highest,
+            "{start} hands out {second_highest} again"
+        );
+        let third = Epochs::new(vec![first, epoch(start, restored)]).unwrap();
+        for seq in [second.start_seq, second_highest] {
+            assert!(
+                third.is_lost(seq),
+                "a seq of the forgotten epoch names no write"
+            );
+        }
+    }
+
+    #[test]
+    fn a_clock_behind_the_restored_seqs_starts_the_epoch_a_gap_above_them() {
+        let first = epoch(1, 0);
+        let highest = micros(at(0)) + 5;
+        assert_eq!(
+            next_epoch_bounds(highest, &first, at(0)),
+            (highest, highest + EPOCH_SEQ_GAP)
+        );
     }
 }

@@ -45,7 +45,7 @@ impl EpochStore for PostgresStore {
             .await?
             .try_get(0)?;
         let epochs = epochs_from_rows(&tx.query(EPOCHS, &[]).await?)?;
-        let (restored_seq, start_seq) = next_epoch_bounds(seq(highest), epochs.current());
+        let (restored_seq, start_seq) = next_epoch_bounds(seq(highest), epochs.current(), now);
         let epoch = Epoch {
             id: Uuid::new_v4(),
             start_seq,

@@ -47,7 +47,8 @@ pub(super) fn rotate_epoch_blocking(
         [],
         |row| row.get(0),
     )?;
-    let (restored_seq, start_seq) = next_epoch_bounds(seq(highest), load_epochs(&tx)?.current());
+    let (restored_seq, start_seq) =
+        next_epoch_bounds(seq(highest), load_epochs(&tx)?.current(), now);
     let epoch = Epoch {
         id: Uuid::new_v4(),
         start_seq,

@@ -5,7 +5,6 @@
 use serde_json::json;
 use tandem_protocol::{ChangeStatus, ConflictStatus};
 use tandem_server::clock::Clock;
-use tandem_server::store::EPOCH_SEQ_GAP;
 
 use crate::harness::*;
 
@@ -27,10 +26,15 @@ async fn a_change_based_on_a_seq_lost_in_a_restore_goes_to_its_fields_policy(bac
     assert_eq!((first.start_seq, first.restored_seq), (1, 0));
     assert_eq!(first.previous_id, None);
 
-    let rotated = server.store.rotate_epoch(server.clock.now()).await.unwrap();
+    let now = server.clock.now();
+    let rotated = server.store.rotate_epoch(now).await.unwrap();
     let highest = *versions.iter().max().unwrap();
     assert_eq!(rotated.restored_seq, highest);
-    assert_eq!(rotated.start_seq, highest + EPOCH_SEQ_GAP);
+    assert_eq!(
+        rotated.start_seq,
+        u64::try_from(now.timestamp_micros()).unwrap(),
+        "a new epoch starts at the time of the restore, in microseconds"
+    );
     let page = server.pull(&coach, 0, 100).await;
     let epoch = page.epoch.unwrap();
     assert_eq!(epoch.id, rotated.id);

@@ -7,7 +7,6 @@ use std::path::Path;
 use serde_json::json;
 use tandem_protocol::{ChangeStatus, PulledChange};
 use tandem_server::seed::DEMO_PASSWORD;
-use tandem_server::store::EPOCH_SEQ_GAP;
 use uuid::Uuid;
 
 use crate::binary::{Laptop, ServerProcess, admin_with_input, run_failing, run_ok};
@@ -22,6 +21,8 @@ struct Synced {
     at_backup: Vec<PulledChange>,
     /// The changes pushed after the backup, as the laptop's journal keeps them.
     after_backup: Vec<serde_json::Value>,
+    /// The highest seq the restored server handed out (answered to the laptop).
+    restored_highest: u64,
 }
 
 /// Seeds the demo team into `database` (the binary's flags naming it), starts a server on
@@ -45,6 +46,7 @@ async fn seed_and_sync(database: &[&str]) -> (ServerProcess, Synced) {
         client,
         at_backup,
         after_backup: Vec::new(),
+        restored_highest: 0,
     };
     (server, synced)
 }
@@ -102,8 +104,9 @@ impl Synced {
         let highest = self.at_backup.iter().map(|c| c.seq).max().unwrap();
         assert!(epoch.previous_id.is_some(), "{epoch:?}");
         assert!(epoch.restored_seq >= highest, "{epoch:?}");
-        assert!(epoch.start_seq >= highest + EPOCH_SEQ_GAP, "{epoch:?}");
+        assert!(epoch.start_seq > highest, "{epoch:?}");
         assert!(answer.results[0].version >= epoch.start_seq, "{answer:?}");
+        self.restored_highest = answer.results[0].version;
         server.stop().await;
     }
 
@@ -120,6 +123,7 @@ impl Synced {
         for result in &answer.results {
             assert_eq!(result.status, ChangeStatus::Applied, "{answer:?}");
             assert!(result.version >= start_seq, "{answer:?}");
+            self.restored_highest = self.restored_highest.max(result.version);
         }
         let again = self
             .coach
@@ -218,12 +222,31 @@ async fn a_sqlite_backup_of_a_live_server_restores_exactly_its_data_and_never_un
     synced.check_new_epoch(&database).await;
     synced.check_pushed_again(&database).await;
 
-    // The replaced database is whole: restoring it brings the later changes back.
+    // The replaced database is whole: restoring it brings the later changes back. It never
+    // knew the epoch of the first restore, yet its new epoch hands out none of that epoch's
+    // seqs again: a laptop's version from it still names no write.
     let back = run_ok(&[&database[..], &["restore", "--force", "--from", kept]].concat()).await;
     assert!(back.contains("restored from"), "{back}");
     let server = ServerProcess::start(&database).await;
     let pulled = synced.coach.pull_all(&synced.http, &server.base).await;
     assert_eq!(pulled.len(), synced.at_backup.len() + 2);
+    let change = synced
+        .coach
+        .change(Uuid::now_v7(), "given_name", json!("Kolmas"), 0);
+    let answer = synced
+        .coach
+        .push(&synced.http, &server.base, vec![change])
+        .await;
+    let epoch = answer.epoch.clone().expect("the answer carries the epoch");
+    assert!(
+        epoch.start_seq > synced.restored_highest,
+        "{epoch:?} hands out the first restore's seq {} again",
+        synced.restored_highest
+    );
+    assert!(
+        answer.results[0].version > synced.restored_highest,
+        "{answer:?}"
+    );
     server.stop().await;
 }
 
