@@ -183,13 +183,14 @@ async fn client_retention_facts(
     let link = serde_json::Value::String(client_id.to_string()).to_string();
     let contacts = tx
         .query(
-            "SELECT occurred.value, MAX(f.recorded_ms) FROM field_state link
+            "SELECT occurred.value, COALESCE(occurred.recorded_ms, MAX(f.recorded_ms))
+             FROM field_state link
              JOIN records r ON r.record_id = link.record_id AND r.entity = 'contact'
              LEFT JOIN field_state occurred
                  ON occurred.record_id = link.record_id AND occurred.field = 'occurred_at'
              JOIN field_state f ON f.record_id = link.record_id
              WHERE link.field = 'client_id' AND link.value = $1
-             GROUP BY link.record_id, occurred.value",
+             GROUP BY link.record_id, occurred.value, occurred.recorded_ms",
             &[&link],
         )
         .await?
@@ -493,13 +494,15 @@ impl PrivacyStore for PostgresStore {
         }
         for row in client
             .query(
-                "SELECT link.value, occurred.value, MAX(f.recorded_ms) FROM records r
+                "SELECT link.value, occurred.value,
+                     COALESCE(occurred.recorded_ms, MAX(f.recorded_ms))
+                 FROM records r
                  JOIN field_state link ON link.record_id = r.record_id AND link.field = 'client_id'
                  LEFT JOIN field_state occurred
                      ON occurred.record_id = r.record_id AND occurred.field = 'occurred_at'
                  JOIN field_state f ON f.record_id = r.record_id
                  WHERE r.entity = 'contact'
-                 GROUP BY r.record_id, link.value, occurred.value",
+                 GROUP BY r.record_id, link.value, occurred.value, occurred.recorded_ms",
                 &[],
             )
             .await?

@@ -64,8 +64,10 @@ pub struct RetentionFacts {
     pub merged_into: Option<Uuid>,
     /// The last time the server received a write of one of its fields (Unix ms).
     pub last_change_ms: i64,
-    /// The `occurred_at` values (JSON text) of its contacts, and for a contact without one
-    /// the last time it was written (Unix ms).
+    /// Its contacts: each one's `occurred_at` value (JSON text), with the time the server
+    /// stored that value (Unix ms; the field's `recorded_ms`), which retention counts instead
+    /// when it is earlier; for a contact without `occurred_at`, `None` with the last time the
+    /// contact was written.
     pub contacts: Vec<(Option<String>, i64)>,
 }
 

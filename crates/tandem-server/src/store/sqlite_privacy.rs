@@ -110,7 +110,8 @@ fn client_retention_facts(
         |row| row.get::<_, i64>(0),
     )?;
     let mut contacts = conn.prepare(
-        "SELECT occurred.value, MAX(f.recorded_ms) FROM field_state link
+        "SELECT occurred.value, COALESCE(occurred.recorded_ms, MAX(f.recorded_ms))
+         FROM field_state link
          JOIN records r ON r.record_id = link.record_id AND r.entity = 'contact'
          LEFT JOIN field_state occurred
              ON occurred.record_id = link.record_id AND occurred.field = 'occurred_at'
@@ -484,7 +485,9 @@ impl PrivacyStore for SqliteStore {
                 );
             }
             let mut contacts = conn.prepare(
-                "SELECT link.value, occurred.value, MAX(f.recorded_ms) FROM records r
+                "SELECT link.value, occurred.value,
+                     COALESCE(occurred.recorded_ms, MAX(f.recorded_ms))
+                 FROM records r
                  JOIN field_state link ON link.record_id = r.record_id AND link.field = 'client_id'
                  LEFT JOIN field_state occurred
                      ON occurred.record_id = r.record_id AND occurred.field = 'occurred_at'
@@ -498,7 +501,7 @@ impl PrivacyStore for SqliteStore {
                     row.get::<_, i64>(2)?,
                 ))
             })? {
-                let (link, occurred, last_ms) = row?;
+                let (link, occurred, stored_ms) = row?;
                 let Some(client) = json(&link)?
                     .as_str()
                     .and_then(|text| Uuid::parse_str(text).ok())
@@ -506,7 +509,7 @@ impl PrivacyStore for SqliteStore {
                     continue;
                 };
                 if let Some(entry) = facts.get_mut(&client) {
-                    entry.contacts.push((occurred, last_ms));
+                    entry.contacts.push((occurred, stored_ms));
                 }
             }
             Ok(facts.into_values().collect())
