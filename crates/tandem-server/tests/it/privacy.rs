@@ -510,6 +510,21 @@ async fn audit_entries_of(server: &TestServer, device: &Device, action: &str) ->
         .collect()
 }
 
+/// `lead`'s access export of `client` (`GET /v1/clients/{id}/export`), and its body as text.
+async fn export_of(server: &TestServer, lead: &Device, client: Uuid) -> (ClientExport, String) {
+    let reply = server
+        .request(
+            Method::GET,
+            &format!("/v1/clients/{client}/export"),
+            Some(&lead.token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let text = reply.body.to_string();
+    (reply.json(), text)
+}
+
 both_backends!(a_team_leads_export_and_erasure_stay_inside_their_team);
 async fn a_team_leads_export_and_erasure_stay_inside_their_team(backend: Backend) {
     let server = start(backend).await;
@@ -523,19 +538,9 @@ async fn a_team_leads_export_and_erasure_stay_inside_their_team(backend: Backend
     let foreign = push_contact(&server, &coach_s, client, ("summary", "Southsecretqx")).await;
 
     // The export gives north's records only: nothing of south's contact, not even its id.
-    let reply = server
-        .request(
-            Method::GET,
-            &format!("/v1/clients/{client}/export"),
-            Some(&lead.token),
-            None,
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let export: ClientExport = reply.json();
+    let (export, text) = export_of(&server, &lead, client).await;
     let contacts: Vec<&Value> = export.contacts.iter().map(|c| &c["record_id"]).collect();
     assert_eq!(contacts, [&json!(own.to_string())]);
-    let text = reply.body.to_string();
     assert!(!text.contains("Southsecretqx"), "{text}");
     assert!(!text.contains(&foreign.to_string()), "{text}");
 
@@ -803,6 +808,70 @@ async fn the_access_export_gives_every_field_contact_and_history_as_json_and_csv
         assert_eq!(entry.record_id, Some(client));
         assert!(!entry.detail.contains(MARKER));
     }
+}
+
+both_backends!(the_access_export_of_a_merged_person_gives_each_of_its_contacts_once);
+async fn the_access_export_of_a_merged_person_gives_each_of_its_contacts_once(backend: Backend) {
+    let server = start(backend).await;
+    let coach = server.login("coach_a").await;
+    let lead = server.login("lead_n").await;
+    let coach_s = server.login("coach_s").await;
+    let (person, _) = create_client(&server, &coach, &[("given_name", json!("Aino"))]).await;
+    let (first, _) = create_client(&server, &coach, &[("given_name", json!("Aino K"))]).await;
+    let (second, _) = create_client(&server, &coach, &[("given_name", json!("Aino K."))]).await;
+    let (other, _) = create_client(&server, &coach, &[("given_name", json!("Bea"))]).await;
+    let mut visits = Vec::new();
+    for (client, summary) in [
+        (person, "visit one"),
+        (person, "visit two"),
+        (first, "the first's visit"),
+        (second, "the second's visit"),
+    ] {
+        visits.push(push_contact(&server, &coach, client, ("summary", summary)).await);
+    }
+    // A chain of merges: the second into the first, the first into the person.
+    for (survivor, duplicate) in [(first, second), (person, first)] {
+        let reply = merge(&server, &lead, survivor, duplicate).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    // After the merges, a laptop that had not pulled them files a contact under the second;
+    // the other client's contact and another team's contact naming the first are not the
+    // person's team's.
+    visits.push(push_contact(&server, &coach, second, ("summary", "filed late")).await);
+    let others = push_contact(&server, &coach, other, ("summary", "Bea's visit")).await;
+    let foreign = push_contact(&server, &coach_s, first, ("summary", "Southsecretqx")).await;
+
+    let (export, text) = export_of(&server, &lead, person).await;
+    let ids = |records: &[serde_json::Map<String, Value>]| -> Vec<Uuid> {
+        records
+            .iter()
+            .map(|r| Uuid::parse_str(r["record_id"].as_str().unwrap()).unwrap())
+            .collect()
+    };
+    let mut merged = vec![first, second];
+    merged.sort_unstable();
+    assert_eq!(ids(&export.merged_clients), merged, "in id order");
+    visits.sort_unstable();
+    assert_eq!(
+        ids(&export.contacts),
+        visits,
+        "each contact once, in id order"
+    );
+    for contact in &export.contacts {
+        assert!(contact["summary"].is_string(), "{contact:?}");
+    }
+    for absent in [others, foreign] {
+        assert!(!text.contains(&absent.to_string()), "{absent}: {text}");
+    }
+    assert!(!text.contains("Southsecretqx"), "{text}");
+    // The history holds every record's writes, each once, in seq order.
+    for record in visits.iter().chain(&merged).chain([&person]) {
+        assert!(
+            export.history.iter().any(|v| v.record_id == *record),
+            "{record} in the history"
+        );
+    }
+    assert!(export.history.windows(2).all(|w| w[0].seq < w[1].seq));
 }
 
 /// Runs `tandem-server admin audit verify` on the test's database.
