@@ -231,6 +231,28 @@ pub(crate) fn erasure_audit_entries(
     }
 }
 
+/// The records an export of `client_id` gives besides the client, from the rows (record id,
+/// entity) of the backend's one query of them: the clients merged into it (directly, or into
+/// one of them) and the contacts of all of these, each in id order and once.
+pub(crate) fn exported_ids(
+    client_id: Uuid,
+    rows: impl IntoIterator<Item = (Uuid, String)>,
+) -> (Vec<Uuid>, Vec<Uuid>) {
+    let (mut merged, mut contacts) = (Vec::new(), Vec::new());
+    for (record_id, entity) in rows {
+        match entity.as_str() {
+            "contact" => contacts.push(record_id),
+            "client" if record_id != client_id => merged.push(record_id),
+            _ => {}
+        }
+    }
+    for ids in [&mut merged, &mut contacts] {
+        ids.sort_unstable();
+        ids.dedup();
+    }
+    (merged, contacts)
+}
+
 /// The detail of an `export` audit entry: counts, no value.
 pub(crate) fn export_audit_detail(export: &ClientExport) -> String {
     format!(
