@@ -208,7 +208,9 @@ enum AuditCommand {
 
 #[derive(Debug, Subcommand)]
 enum RetentionCommand {
-    /// Purge every client whose last contact is older than the retention period.
+    /// Purge every client whose last contact is older than the retention period (a contact
+    /// counts from its occurred_at, or from when the server stored that date if earlier; a
+    /// client without contacts from its last change).
     Run {
         /// Only list the clients that are due.
         #[arg(long)]
@@ -936,7 +938,9 @@ async fn run() -> anyhow::Result<()> {
                         println!("{duplicate}\tmerged into {client}");
                     }
                     println!(
-                        "{} clients last active before {} ({} years), and {} duplicates merged \
+                        "{} clients last active before {} ({} years; a contact counts from its \
+                         date, or from when the server stored that date if earlier; a client \
+                         without contacts from its last change), and {} duplicates merged \
                          into them{}",
                         report.expired_clients.len(),
                         report.cutoff.to_rfc3339(),

@@ -1,5 +1,6 @@
 //! Retention: clients whose last contact is older than the retention period (default five
-//! years; a client without contacts counts from its last change) are purged through the
+//! years; a contact counts from its `occurred_at`, or from when the server stored that date
+//! if earlier; a client without contacts counts from its last change) are purged through the
 //! erasure path, so devices remove them at their next pull, and the audit log records one
 //! `purge` entry per team with the count and the record ids.
 //!
@@ -47,19 +48,23 @@ impl RetentionPolicy {
 }
 
 /// When a person was last active, given the facts of the client and of every client merged
-/// into it (`person`): their latest contact (`occurred_at`, or the contact's last write when
-/// that is missing), or, when none of them has a contact, the latest change of any of them.
+/// into it (`person`): their latest contact, or, when none of them has a contact, the latest
+/// change of any of them. A contact counts from its `occurred_at`, but never from later than
+/// the server stored that value: a date typed far into the future (2095 for 2025) would
+/// otherwise keep the person forever. (A contact without a readable `occurred_at` counts
+/// from when the server stored it.)
 pub fn last_activity(person: &[RetentionFacts]) -> DateTime<Utc> {
     let contact_times =
         person
             .iter()
             .flat_map(|facts| &facts.contacts)
-            .map(|(occurred, written_ms)| {
+            .map(|(occurred, stored_ms)| {
+                let stored = from_ms(*stored_ms);
                 occurred
                     .as_deref()
                     .and_then(|text| serde_json::from_str::<String>(text).ok())
                     .and_then(|text| DateTime::parse_from_rfc3339(&text).ok())
-                    .map_or_else(|| from_ms(*written_ms), |time| time.with_timezone(&Utc))
+                    .map_or(stored, |time| time.with_timezone(&Utc).min(stored))
             });
     contact_times.max().unwrap_or_else(|| {
         from_ms(
@@ -223,14 +228,23 @@ mod tests {
 
     const NOW_MS: i64 = 1_768_471_200_000; // 2026-01-15T10:00:00Z
 
+    /// A client last changed at `last_change_ms`, with contacts whose dates the server stored
+    /// at `NOW_MS`.
     fn facts(last_change_ms: i64, contacts: &[Option<&str>]) -> RetentionFacts {
+        let stored: Vec<(i64, Option<&str>)> = contacts.iter().map(|c| (NOW_MS, *c)).collect();
+        stored_facts(last_change_ms, &stored)
+    }
+
+    /// A client last changed at `last_change_ms`, with contacts each with the time the server
+    /// stored its date.
+    fn stored_facts(last_change_ms: i64, contacts: &[(i64, Option<&str>)]) -> RetentionFacts {
         RetentionFacts {
             client_id: Uuid::from_u128(1),
             merged_into: None,
             last_change_ms,
             contacts: contacts
                 .iter()
-                .map(|occurred| (occurred.map(|t| format!("\"{t}\"")), last_change_ms))
+                .map(|(stored_ms, occurred)| (occurred.map(|t| format!("\"{t}\"")), *stored_ms))
                 .collect(),
         }
     }
@@ -259,6 +273,33 @@ mod tests {
             last_activity(&[two]).to_rfc3339(),
             "2024-05-02T10:00:00+00:00"
         );
+    }
+
+    #[test]
+    fn a_contact_counts_no_later_than_when_the_server_stored_its_date() {
+        // Dated 2095 (a mistyped year), stored now: it counts from now.
+        let mistyped = facts(0, &[Some("2095-05-02T10:00:00+03:00")]);
+        assert_eq!(last_activity(&[mistyped]), from_ms(NOW_MS));
+        // Dated before it was stored: its date counts.
+        let logged_later = facts(0, &[Some("2025-12-01T10:00:00Z")]);
+        assert_eq!(
+            last_activity(&[logged_later]).to_rfc3339(),
+            "2025-12-01T10:00:00+00:00"
+        );
+        // A person's contact dated 2095 but stored in 2017 and one dated 2019: the later of
+        // the two as each counts, 2019.
+        let stored_2017 = 1_500_000_000_000; // 2017-07-14
+        let person = [
+            stored_facts(0, &[(stored_2017, Some("2095-05-02T10:00:00Z"))]),
+            stored_facts(0, &[(NOW_MS, Some("2019-03-01T00:00:00Z"))]),
+        ];
+        assert_eq!(
+            last_activity(&person).to_rfc3339(),
+            "2019-03-01T00:00:00+00:00"
+        );
+        // A contact without a readable date counts from when the server stored it.
+        let undated = stored_facts(0, &[(stored_2017, None)]);
+        assert_eq!(last_activity(&[undated]), from_ms(stored_2017));
     }
 
     #[test]

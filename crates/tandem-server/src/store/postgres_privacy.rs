@@ -23,7 +23,7 @@ use crate::clock::{from_ms, to_ms};
 use crate::retention::last_activity;
 use crate::store::privacy::{
     AuditFilter, ErasedRecord, ErasureReason, ErasureRequest, PrivacyStore, RetentionFacts,
-    erasure_audit_entries, export_audit_detail, stored_link,
+    erasure_audit_entries, export_audit_detail, exported_ids, stored_link,
 };
 
 /// Appends an audit entry in the caller's transaction, under the audit lock.
@@ -183,13 +183,14 @@ async fn client_retention_facts(
     let link = serde_json::Value::String(client_id.to_string()).to_string();
     let contacts = tx
         .query(
-            "SELECT occurred.value, MAX(f.recorded_ms) FROM field_state link
+            "SELECT occurred.value, COALESCE(occurred.recorded_ms, MAX(f.recorded_ms))
+             FROM field_state link
              JOIN records r ON r.record_id = link.record_id AND r.entity = 'contact'
              LEFT JOIN field_state occurred
                  ON occurred.record_id = link.record_id AND occurred.field = 'occurred_at'
              JOIN field_state f ON f.record_id = link.record_id
              WHERE link.field = 'client_id' AND link.value = $1
-             GROUP BY link.record_id, occurred.value",
+             GROUP BY link.record_id, occurred.value, occurred.recorded_ms",
             &[&link],
         )
         .await?
@@ -271,39 +272,38 @@ async fn person_retention_facts(
 
 /// The team's records an export of `client_id` gives besides the client itself: the clients
 /// merged into it (directly, or into one of them) and the contacts of all of these, each
-/// in id order. A record of another team that names one of them is that team's, which this
-/// team may not read.
+/// in id order, in one query: the person (`$1`, and the team's clients merged into it,
+/// directly or into one of them; `UNION` stops at a client met twice), then every record of
+/// the team linking to one of them. A record of another team that names one of them is that
+/// team's, which this team may not read; a client of another team merged into one of them is
+/// not followed. A link is JSON text, the quoted id.
 async fn exported_records(
     tx: &Transaction<'_>,
     client_id: Uuid,
     team_id: Uuid,
 ) -> Result<(Vec<Uuid>, Vec<Uuid>), ServerError> {
-    let (mut merged, mut contacts) = (Vec::new(), Vec::new());
-    let mut queue = vec![client_id];
-    while let Some(record_id) = queue.pop() {
-        for linked in linking_records(tx, record_id).await? {
-            match record_owner(tx, linked).await? {
-                Some((entity, team))
-                    if team == team_id && entity == "contact" && !contacts.contains(&linked) =>
-                {
-                    contacts.push(linked);
-                }
-                Some((entity, team))
-                    if team == team_id
-                        && entity == "client"
-                        && linked != client_id
-                        && !merged.contains(&linked) =>
-                {
-                    merged.push(linked);
-                    queue.push(linked);
-                }
-                _ => {}
-            }
-        }
-    }
-    merged.sort_unstable();
-    contacts.sort_unstable();
-    Ok((merged, contacts))
+    let rows = tx
+        .query(
+            "WITH RECURSIVE person (record_id) AS (
+                 SELECT $1::uuid
+                 UNION
+                 SELECT link.record_id FROM person
+                 JOIN field_state link ON link.field IN ('client_id', 'merged_into')
+                     AND link.value = '\"' || person.record_id::text || '\"'
+                 JOIN records r ON r.record_id = link.record_id AND r.entity = 'client'
+                     AND r.team_id = $2
+             )
+             SELECT r.record_id, r.entity FROM person
+             JOIN field_state link ON link.field IN ('client_id', 'merged_into')
+                 AND link.value = '\"' || person.record_id::text || '\"'
+             JOIN records r ON r.record_id = link.record_id AND r.team_id = $2",
+            &[&client_id, &team_id],
+        )
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect::<Result<Vec<(Uuid, String)>, ServerError>>()?;
+    Ok(exported_ids(client_id, rows))
 }
 
 async fn current_fields(
@@ -493,13 +493,15 @@ impl PrivacyStore for PostgresStore {
         }
         for row in client
             .query(
-                "SELECT link.value, occurred.value, MAX(f.recorded_ms) FROM records r
+                "SELECT link.value, occurred.value,
+                     COALESCE(occurred.recorded_ms, MAX(f.recorded_ms))
+                 FROM records r
                  JOIN field_state link ON link.record_id = r.record_id AND link.field = 'client_id'
                  LEFT JOIN field_state occurred
                      ON occurred.record_id = r.record_id AND occurred.field = 'occurred_at'
                  JOIN field_state f ON f.record_id = r.record_id
                  WHERE r.entity = 'contact'
-                 GROUP BY r.record_id, link.value, occurred.value",
+                 GROUP BY r.record_id, link.value, occurred.value, occurred.recorded_ms",
                 &[],
             )
             .await?

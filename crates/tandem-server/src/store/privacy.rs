@@ -64,8 +64,10 @@ pub struct RetentionFacts {
     pub merged_into: Option<Uuid>,
     /// The last time the server received a write of one of its fields (Unix ms).
     pub last_change_ms: i64,
-    /// The `occurred_at` values (JSON text) of its contacts, and for a contact without one
-    /// the last time it was written (Unix ms).
+    /// Its contacts: each one's `occurred_at` value (JSON text), with the time the server
+    /// stored that value (Unix ms; the field's `recorded_ms`), which retention counts instead
+    /// when it is earlier; for a contact without `occurred_at`, `None` with the last time the
+    /// contact was written.
     pub contacts: Vec<(Option<String>, i64)>,
 }
 
@@ -227,6 +229,28 @@ pub(crate) fn erasure_audit_entries(
             })
             .collect(),
     }
+}
+
+/// The records an export of `client_id` gives besides the client, from the rows (record id,
+/// entity) of the backend's one query of them: the clients merged into it (directly, or into
+/// one of them) and the contacts of all of these, each in id order and once.
+pub(crate) fn exported_ids(
+    client_id: Uuid,
+    rows: impl IntoIterator<Item = (Uuid, String)>,
+) -> (Vec<Uuid>, Vec<Uuid>) {
+    let (mut merged, mut contacts) = (Vec::new(), Vec::new());
+    for (record_id, entity) in rows {
+        match entity.as_str() {
+            "contact" => contacts.push(record_id),
+            "client" if record_id != client_id => merged.push(record_id),
+            _ => {}
+        }
+    }
+    for ids in [&mut merged, &mut contacts] {
+        ids.sort_unstable();
+        ids.dedup();
+    }
+    (merged, contacts)
 }
 
 /// The detail of an `export` audit entry: counts, no value.

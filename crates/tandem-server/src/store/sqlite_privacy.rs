@@ -19,7 +19,7 @@ use crate::clock::{from_ms, to_ms};
 use crate::retention::last_activity;
 use crate::store::privacy::{
     AuditFilter, ErasedRecord, ErasureReason, ErasureRequest, PrivacyStore, RetentionFacts,
-    erasure_audit_entries, export_audit_detail, stored_link,
+    erasure_audit_entries, export_audit_detail, exported_ids, stored_link,
 };
 
 /// Appends an audit entry in the caller's transaction (which holds the write lock, so the
@@ -110,7 +110,8 @@ fn client_retention_facts(
         |row| row.get::<_, i64>(0),
     )?;
     let mut contacts = conn.prepare(
-        "SELECT occurred.value, MAX(f.recorded_ms) FROM field_state link
+        "SELECT occurred.value, COALESCE(occurred.recorded_ms, MAX(f.recorded_ms))
+         FROM field_state link
          JOIN records r ON r.record_id = link.record_id AND r.entity = 'contact'
          LEFT JOIN field_state occurred
              ON occurred.record_id = link.record_id AND occurred.field = 'occurred_at'
@@ -335,41 +336,48 @@ fn history(
     .collect()
 }
 
+/// The team's records an export of `client_id` gives, in one query: the person (`?1`, and
+/// the team's clients merged into it, directly or into one of them; `UNION` stops at a
+/// client met twice), then every record of the team linking to one of them (the clients
+/// merged into them and their contacts). A record of another team that names one of them is
+/// that team's, which this team may not read; a client of another team merged into one of
+/// them is not followed. The `IN` repeats the condition of the partial index
+/// `field_state_links` (see [`DUPLICATES_OF`]); a link is JSON text, the quoted id. `CROSS
+/// JOIN` keeps `person` the outer loop, so each of its clients is one search of the index by
+/// field and value (left to itself the planner searched by field alone: every link).
+const EXPORTED_RECORDS: &str = "WITH RECURSIVE person (record_id) AS (
+        SELECT ?1
+        UNION
+        SELECT link.record_id FROM person CROSS JOIN field_state link
+        JOIN records r ON r.record_id = link.record_id AND r.entity = 'client'
+            AND r.team_id = ?2
+        WHERE link.field IN ('client_id', 'merged_into')
+            AND link.value = '\"' || person.record_id || '\"'
+    )
+    SELECT r.record_id, r.entity FROM person CROSS JOIN field_state link
+    JOIN records r ON r.record_id = link.record_id AND r.team_id = ?2
+    WHERE link.field IN ('client_id', 'merged_into')
+        AND link.value = '\"' || person.record_id || '\"'";
+
 /// The team's records an export of `client_id` gives besides the client itself: the clients
 /// merged into it (directly, or into one of them) and the contacts of all of these, each
-/// in id order. A record of another team that names one of them is that team's, which this
-/// team may not read.
+/// in id order ([`EXPORTED_RECORDS`], one query).
 fn exported_records(
     conn: &Connection,
     client_id: Uuid,
     team_id: Uuid,
 ) -> Result<(Vec<Uuid>, Vec<Uuid>), ServerError> {
-    let (mut merged, mut contacts) = (Vec::new(), Vec::new());
-    let mut queue = vec![client_id];
-    while let Some(record_id) = queue.pop() {
-        for linked in linking_records(conn, record_id)? {
-            match record_owner(conn, linked)? {
-                Some((entity, team))
-                    if team == team_id && entity == "contact" && !contacts.contains(&linked) =>
-                {
-                    contacts.push(linked);
-                }
-                Some((entity, team))
-                    if team == team_id
-                        && entity == "client"
-                        && linked != client_id
-                        && !merged.contains(&linked) =>
-                {
-                    merged.push(linked);
-                    queue.push(linked);
-                }
-                _ => {}
-            }
-        }
-    }
-    merged.sort_unstable();
-    contacts.sort_unstable();
-    Ok((merged, contacts))
+    let mut stmt = conn.prepare_cached(EXPORTED_RECORDS)?;
+    let rows = stmt
+        .query_map(params![client_id.to_string(), team_id.to_string()], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })?
+        .map(|row| {
+            let (id, entity) = row?;
+            Ok((uuid(&id)?, entity))
+        })
+        .collect::<Result<Vec<_>, ServerError>>()?;
+    Ok(exported_ids(client_id, rows))
 }
 
 fn export_blocking(
@@ -484,7 +492,9 @@ impl PrivacyStore for SqliteStore {
                 );
             }
             let mut contacts = conn.prepare(
-                "SELECT link.value, occurred.value, MAX(f.recorded_ms) FROM records r
+                "SELECT link.value, occurred.value,
+                     COALESCE(occurred.recorded_ms, MAX(f.recorded_ms))
+                 FROM records r
                  JOIN field_state link ON link.record_id = r.record_id AND link.field = 'client_id'
                  LEFT JOIN field_state occurred
                      ON occurred.record_id = r.record_id AND occurred.field = 'occurred_at'
@@ -498,7 +508,7 @@ impl PrivacyStore for SqliteStore {
                     row.get::<_, i64>(2)?,
                 ))
             })? {
-                let (link, occurred, last_ms) = row?;
+                let (link, occurred, stored_ms) = row?;
                 let Some(client) = json(&link)?
                     .as_str()
                     .and_then(|text| Uuid::parse_str(text).ok())
@@ -506,7 +516,7 @@ impl PrivacyStore for SqliteStore {
                     continue;
                 };
                 if let Some(entry) = facts.get_mut(&client) {
-                    entry.contacts.push((occurred, last_ms));
+                    entry.contacts.push((occurred, stored_ms));
                 }
             }
             Ok(facts.into_values().collect())
@@ -567,21 +577,46 @@ mod tests {
     use super::*;
     use crate::store::ServerStore;
 
-    #[tokio::test]
-    async fn the_duplicates_of_a_client_are_found_through_the_link_index() {
+    /// The steps of SQLite's plan for `sql` on a migrated store, `params` bound.
+    async fn query_plan(sql: &str, params: &[&str]) -> Vec<String> {
         let store = SqliteStore::open_in_memory().unwrap();
         store.migrate().await.unwrap();
         let conn = store.lock();
-        let plan: Vec<String> = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {DUPLICATES_OF}"))
+        conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
             .unwrap()
-            .query_map(["\"x\""], |row| row.get::<_, String>(3))
+            .query_map(rusqlite::params_from_iter(params), |row| {
+                row.get::<_, String>(3)
+            })
             .unwrap()
             .collect::<Result<_, _>>()
-            .unwrap();
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_duplicates_of_a_client_are_found_through_the_link_index() {
+        let plan = query_plan(DUPLICATES_OF, &["\"x\""]).await;
         assert!(
             plan.iter()
                 .any(|step| step.contains("USING INDEX field_state_links")),
+            "{plan:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_exports_records_are_found_through_the_link_index_without_a_scan() {
+        let plan = query_plan(EXPORTED_RECORDS, &["x", "y"]).await;
+        let links = plan
+            .iter()
+            .filter(|step| step.contains("USING INDEX field_state_links (field=? AND value=?)"))
+            .count();
+        assert_eq!(
+            links, 2,
+            "the person's clients, then what links to them: {plan:?}"
+        );
+        assert!(
+            !plan
+                .iter()
+                .any(|step| step.starts_with("SCAN link") || step.starts_with("SCAN r")),
             "{plan:?}"
         );
     }

@@ -464,8 +464,20 @@ async fn push_contact(
     server: &TestServer,
     device: &Device,
     client: Uuid,
-    (field, value): (&str, &str),
+    field: (&str, &str),
 ) -> Uuid {
+    push_contact_with_version(server, device, client, field)
+        .await
+        .0
+}
+
+/// [`push_contact`], also returning the version of the field written besides the link.
+async fn push_contact_with_version(
+    server: &TestServer,
+    device: &Device,
+    client: Uuid,
+    (field, value): (&str, &str),
+) -> (Uuid, u64) {
     let id = Uuid::now_v7();
     let results = server
         .push(
@@ -480,7 +492,7 @@ async fn push_contact(
         results.iter().all(|r| r.status == ChangeStatus::Applied),
         "{results:?}"
     );
-    id
+    (id, results[1].version)
 }
 
 /// Pushes a contact of `client` that occurred `at`; returns its id.
@@ -498,6 +510,21 @@ async fn audit_entries_of(server: &TestServer, device: &Device, action: &str) ->
         .collect()
 }
 
+/// `lead`'s access export of `client` (`GET /v1/clients/{id}/export`), and its body as text.
+async fn export_of(server: &TestServer, lead: &Device, client: Uuid) -> (ClientExport, String) {
+    let reply = server
+        .request(
+            Method::GET,
+            &format!("/v1/clients/{client}/export"),
+            Some(&lead.token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let text = reply.body.to_string();
+    (reply.json(), text)
+}
+
 both_backends!(a_team_leads_export_and_erasure_stay_inside_their_team);
 async fn a_team_leads_export_and_erasure_stay_inside_their_team(backend: Backend) {
     let server = start(backend).await;
@@ -511,19 +538,9 @@ async fn a_team_leads_export_and_erasure_stay_inside_their_team(backend: Backend
     let foreign = push_contact(&server, &coach_s, client, ("summary", "Southsecretqx")).await;
 
     // The export gives north's records only: nothing of south's contact, not even its id.
-    let reply = server
-        .request(
-            Method::GET,
-            &format!("/v1/clients/{client}/export"),
-            Some(&lead.token),
-            None,
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let export: ClientExport = reply.json();
+    let (export, text) = export_of(&server, &lead, client).await;
     let contacts: Vec<&Value> = export.contacts.iter().map(|c| &c["record_id"]).collect();
     assert_eq!(contacts, [&json!(own.to_string())]);
-    let text = reply.body.to_string();
     assert!(!text.contains("Southsecretqx"), "{text}");
     assert!(!text.contains(&foreign.to_string()), "{text}");
 
@@ -793,6 +810,70 @@ async fn the_access_export_gives_every_field_contact_and_history_as_json_and_csv
     }
 }
 
+both_backends!(the_access_export_of_a_merged_person_gives_each_of_its_contacts_once);
+async fn the_access_export_of_a_merged_person_gives_each_of_its_contacts_once(backend: Backend) {
+    let server = start(backend).await;
+    let coach = server.login("coach_a").await;
+    let lead = server.login("lead_n").await;
+    let coach_s = server.login("coach_s").await;
+    let (person, _) = create_client(&server, &coach, &[("given_name", json!("Aino"))]).await;
+    let (first, _) = create_client(&server, &coach, &[("given_name", json!("Aino K"))]).await;
+    let (second, _) = create_client(&server, &coach, &[("given_name", json!("Aino K."))]).await;
+    let (other, _) = create_client(&server, &coach, &[("given_name", json!("Bea"))]).await;
+    let mut visits = Vec::new();
+    for (client, summary) in [
+        (person, "visit one"),
+        (person, "visit two"),
+        (first, "the first's visit"),
+        (second, "the second's visit"),
+    ] {
+        visits.push(push_contact(&server, &coach, client, ("summary", summary)).await);
+    }
+    // A chain of merges: the second into the first, the first into the person.
+    for (survivor, duplicate) in [(first, second), (person, first)] {
+        let reply = merge(&server, &lead, survivor, duplicate).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    // After the merges, a laptop that had not pulled them files a contact under the second;
+    // the other client's contact and another team's contact naming the first are not the
+    // person's team's.
+    visits.push(push_contact(&server, &coach, second, ("summary", "filed late")).await);
+    let others = push_contact(&server, &coach, other, ("summary", "Bea's visit")).await;
+    let foreign = push_contact(&server, &coach_s, first, ("summary", "Southsecretqx")).await;
+
+    let (export, text) = export_of(&server, &lead, person).await;
+    let ids = |records: &[serde_json::Map<String, Value>]| -> Vec<Uuid> {
+        records
+            .iter()
+            .map(|r| Uuid::parse_str(r["record_id"].as_str().unwrap()).unwrap())
+            .collect()
+    };
+    let mut merged = vec![first, second];
+    merged.sort_unstable();
+    assert_eq!(ids(&export.merged_clients), merged, "in id order");
+    visits.sort_unstable();
+    assert_eq!(
+        ids(&export.contacts),
+        visits,
+        "each contact once, in id order"
+    );
+    for contact in &export.contacts {
+        assert!(contact["summary"].is_string(), "{contact:?}");
+    }
+    for absent in [others, foreign] {
+        assert!(!text.contains(&absent.to_string()), "{absent}: {text}");
+    }
+    assert!(!text.contains("Southsecretqx"), "{text}");
+    // The history holds every record's writes, each once, in seq order.
+    for record in visits.iter().chain(&merged).chain([&person]) {
+        assert!(
+            export.history.iter().any(|v| v.record_id == *record),
+            "{record} in the history"
+        );
+    }
+    assert!(export.history.windows(2).all(|w| w[0].seq < w[1].seq));
+}
+
 /// Runs `tandem-server admin audit verify` on the test's database.
 async fn verify_with_the_binary(database: &TestDatabase) -> (bool, String) {
     admin_with_the_binary(database, &["audit", "verify"]).await
@@ -1054,6 +1135,82 @@ async fn retention_purges_clients_whose_last_contact_is_older_than_the_period(ba
     .await
     .unwrap();
     assert!(again.expired_clients.is_empty());
+}
+
+both_backends!(a_contact_dated_in_the_future_counts_from_when_the_server_stored_its_date);
+async fn a_contact_dated_in_the_future_counts_from_when_the_server_stored_its_date(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    let a = server.login("coach_a").await;
+    let lead = server.login("lead_n").await;
+    // 2026-01-15: a coach logs two visits and mistypes the year of both (2095 for 2025).
+    let (mistyped, _) = create_client(&server, &a, &[("given_name", json!("Mistyped"))]).await;
+    let (corrected, _) = create_client(&server, &a, &[("given_name", json!("Corrected"))]).await;
+    let typo = push_contact_at(&server, &a, mistyped, "2095-05-02T10:00:00+03:00").await;
+    let (fixed, fixed_version) = push_contact_with_version(
+        &server,
+        &a,
+        corrected,
+        ("occurred_at", "2095-05-02T10:00:00+03:00"),
+    )
+    .await;
+    // Three years on, the other client is met and the coach re-dates that old contact to
+    // the visit of the day: the date counts from when the server stored it (2029). The
+    // summary of the mistyped one is written then too: no contact, and its date stays 2095.
+    server.clock.advance_ms(SIX_YEARS_MS / 2);
+    let then_ms = tandem_server::clock::to_ms(server.clock.now());
+    let written = server
+        .push(
+            &a,
+            vec![
+                change(
+                    &a,
+                    "contact",
+                    fixed,
+                    "occurred_at",
+                    json!("2029-01-14T10:00:00+02:00"),
+                    fixed_version,
+                    then_ms,
+                ),
+                change(&a, "contact", typo, "summary", json!("Notes"), 0, then_ms),
+            ],
+        )
+        .await;
+    assert!(
+        written.iter().all(|r| r.status == ChangeStatus::Applied),
+        "{written:?}"
+    );
+
+    // Six years after the typo: the contact dated 2095 counts from 2026, when the server
+    // stored its date (not from its later summary), so its client is due; the re-dated one
+    // counts from 2029, kept.
+    server.clock.advance_ms(SIX_YEARS_MS / 2);
+    let later = server.clock.now();
+    let cutoff = RetentionPolicy::default().cutoff(later);
+    let store: &dyn ServerStore = server.store.as_ref();
+    assert_eq!(due_clients(store, cutoff).await, vec![mistyped]);
+    // The purge's own judgement in its transaction agrees, also about a client named to it
+    // that is not due.
+    let purged = purge_clients_due(
+        store,
+        vec![mistyped, corrected],
+        cutoff,
+        AuditActor::System,
+        later,
+    )
+    .await
+    .unwrap();
+    let mut purged: Vec<Uuid> = purged.iter().map(|p| p.record_id).collect();
+    purged.sort_unstable();
+    let mut expected = vec![mistyped, typo];
+    expected.sort_unstable();
+    assert_eq!(purged, expected);
+    let kept = kept_records(&server, &lead).await;
+    for record in [corrected, fixed] {
+        assert!(kept.contains(&record), "{record} kept");
+    }
+    audit_chain(&server).await;
 }
 
 both_backends!(a_client_met_again_after_retention_read_its_facts_is_not_purged);
@@ -1373,6 +1530,12 @@ async fn a_dry_run_of_retention_names_the_duplicates_that_go_with_the_clients_du
         lines[2].starts_with("1 clients last active before ")
             && lines[2].ends_with(", and 1 duplicates merged into them; dry run, nothing purged"),
         "{printed}"
+    );
+    assert!(
+        lines[2].contains(
+            "a contact counts from its date, or from when the server stored that date if earlier"
+        ),
+        "the summary says how a contact's time is judged: {printed}"
     );
     let kept = kept_records(&server, &lead).await;
     for record in records {
