@@ -2363,13 +2363,7 @@ mod tests {
                 at(),
             )
             .unwrap();
-        let first = ServerEpoch {
-            id: Uuid::new_v4(),
-            start_seq: 1,
-            restored_seq: 0,
-            previous_id: None,
-        };
-        store.adopt_server_epoch(&first).unwrap();
+        let first = first_epoch(&mut store);
         let restored = ServerEpoch {
             id: Uuid::new_v4(),
             start_seq: 30 + (1 << 32),
@@ -2390,8 +2384,8 @@ mod tests {
         assert_eq!((state.value.as_str(), state.version), ("\"Anni\"", 20));
     }
 
-    /// The first epoch, then a restore from a backup whose last seq was `restored_seq`.
-    fn restore_after(store: &mut Store, restored_seq: u64) -> (ServerEpoch, EpochAdoption) {
+    /// The first epoch of a server, which `store` takes note of.
+    fn first_epoch(store: &mut Store) -> ServerEpoch {
         let first = ServerEpoch {
             id: Uuid::new_v4(),
             start_seq: 1,
@@ -2399,6 +2393,12 @@ mod tests {
             previous_id: None,
         };
         store.adopt_server_epoch(&first).unwrap();
+        first
+    }
+
+    /// The first epoch, then a restore from a backup whose last seq was `restored_seq`.
+    fn restore_after(store: &mut Store, restored_seq: u64) -> (ServerEpoch, EpochAdoption) {
+        let first = first_epoch(store);
         let restored = ServerEpoch {
             id: Uuid::new_v4(),
             start_seq: restored_seq + (1 << 32),
@@ -2599,6 +2599,55 @@ mod tests {
             .unwrap();
         assert_eq!(store.pending_count().unwrap(), 0);
         assert_field_after_restore(&store, id, ("\"Kept\"", 11), &["Ours", "Kept", "Lost"]);
+    }
+
+    #[test]
+    fn after_several_restores_a_repeated_answer_takes_no_pulled_write_until_the_pull_from_0_does() {
+        // Our X stood at 10; the cycle pulled it, a colleague's Kept at 11 and Lost at 12
+        // while X waited (its answer lost). Then two restores, the first of which this laptop
+        // never saw: from a backup made at 10 (Kept lost) or at 11 (Kept kept), then from a
+        // backup of that epoch. The epoch the laptop sees is the same either way: it cannot
+        // tell whether the server has Kept, and takes every seq below its start for lost.
+        for (first_backup, server_has) in [(10, ("\"Ours\"", 10)), (11, ("\"Kept\"", 11))] {
+            let (_dir, mut store) = signed_in_store();
+            let (id, x) = our_edit_of_a_client(&mut store);
+            pull_then_kept_and_lost(&mut store, id, ("\"Ours\"", 10));
+            first_epoch(&mut store);
+            // Restored from a backup of the epoch the first restore began (its seqs start at
+            // 2^32 + 10 or 11): the same answer whichever backup the first restore took.
+            let restored_seq = (1 << 32) + 30;
+            let restored_again = ServerEpoch {
+                id: Uuid::new_v4(),
+                start_seq: restored_seq + (1 << 32),
+                restored_seq,
+                previous_id: Some(Uuid::new_v4()),
+            };
+            let adoption = store.adopt_server_epoch(&restored_again).unwrap();
+            assert_eq!(adoption.rewound_to, Some(0), "backup at {first_backup}");
+            // The creation is queued again ahead of X; both are answered as repeats.
+            let created = store.outbox_batch(500).unwrap().remove(0);
+            assert_ne!(created.change_id, x.change_id);
+            for (change, answer) in [
+                (&created, stored(5, "\"Anna\"")),
+                (&x, stored(10, "\"Ours\"")),
+            ] {
+                store
+                    .apply_push_results(&[ack(change, answer)], at())
+                    .unwrap();
+            }
+            assert_eq!(store.pending_count().unwrap(), 0);
+            // Taking Kept from the history would show a value a restore lost (backup at 10),
+            // and the pull from 0 would not bring Ours again to put it right.
+            assert_field_after_restore(&store, id, ("\"Ours\"", 10), &["Ours", "Kept", "Lost"]);
+            let mut pulled = vec![write(id, "given_name", "\"Ours\"", 10)];
+            if first_backup == 11 {
+                pulled.push(write(id, "given_name", "\"Kept\"", 11));
+            }
+            store
+                .apply_pulled_page(&pulled, &[], restored_seq, at(), at())
+                .unwrap();
+            assert_field_after_restore(&store, id, server_has, &["Ours", "Kept", "Lost"]);
+        }
     }
 
     #[test]
