@@ -436,12 +436,6 @@ pub(crate) fn with_a_write_meanwhile<T>(
     // Whether `meanwhile` was made in between: Some(false) when the lock refused it.
     let made: Arc<Mutex<Option<Result<bool, String>>>> = Arc::default();
     let (in_trace, made_in_trace) = (Arc::clone(&other), Arc::clone(&made));
-    let writes = |sql: &str| {
-        let verb = sql.split_whitespace().next().unwrap_or("");
-        ["INSERT", "UPDATE", "DELETE", "REPLACE"]
-            .iter()
-            .any(|write| verb.eq_ignore_ascii_case(write))
-    };
     store
         .conn
         .0
@@ -452,7 +446,7 @@ pub(crate) fn with_a_write_meanwhile<T>(
                     return;
                 };
                 let mut made = made_in_trace.lock().unwrap();
-                if made.is_some() || !writes(sql) {
+                if made.is_some() || !writes_rows(sql) {
                     return;
                 }
                 let (other, meanwhile) = &mut *in_trace.lock().unwrap();
@@ -480,6 +474,112 @@ pub(crate) fn with_a_write_meanwhile<T>(
         meanwhile(other).unwrap();
     }
     result
+}
+
+/// Whether the statement `sql` writes rows, by its verb: `INSERT`, `UPDATE`, `DELETE` or
+/// `REPLACE`, after any leading whitespace and comments (SQLite's trace gives a trigger's
+/// start as a comment alone) and, for a `WITH`, after its common table expressions, where
+/// a `SELECT` of the rows to write cannot hide the verb.
+#[cfg(test)]
+fn writes_rows(sql: &str) -> bool {
+    let mut tokens = top_level_tokens(sql).into_iter();
+    let mut verb = tokens.next();
+    if matches!(verb, Some(SqlToken::Word(word)) if word.eq_ignore_ascii_case("WITH")) {
+        // WITH [RECURSIVE] name [(columns)] AS [[NOT] MATERIALIZED] (select), ... VERB: the
+        // verb is the first word after a closed parenthesis other than the AS of a name's
+        // columns.
+        let mut after_group = false;
+        verb = tokens.find(|token| {
+            let verb = after_group
+                && matches!(token, SqlToken::Word(word) if !word.eq_ignore_ascii_case("AS"));
+            after_group = matches!(token, SqlToken::Group);
+            verb
+        });
+    }
+    let Some(SqlToken::Word(verb)) = verb else {
+        return false;
+    };
+    ["INSERT", "UPDATE", "DELETE", "REPLACE"]
+        .iter()
+        .any(|write| verb.eq_ignore_ascii_case(write))
+}
+
+/// A token of an SQL statement outside every parenthesis.
+#[cfg(test)]
+#[derive(Debug, PartialEq)]
+enum SqlToken<'a> {
+    /// A keyword or a bare name.
+    Word(&'a str),
+    /// A parenthesis and everything in it.
+    Group,
+    /// Anything else: a quoted name, a string, a number, punctuation.
+    Other,
+}
+
+/// The tokens of `sql` outside every parenthesis, with whitespace and comments left out.
+#[cfg(test)]
+fn top_level_tokens(sql: &str) -> Vec<SqlToken<'_>> {
+    let bytes = sql.as_bytes();
+    // Where the text from `from` on first ends with `end`, past it (or the end of `sql`).
+    let past = |from: usize, end: &str| {
+        sql[from..]
+            .find(end)
+            .map_or(sql.len(), |at| from + at + end.len())
+    };
+    let mut tokens = Vec::new();
+    let (mut at, mut depth) = (0, 0_usize);
+    while let Some(&byte) = bytes.get(at) {
+        let start = at;
+        let token = match byte {
+            b'-' if sql[at..].starts_with("--") => {
+                at = past(at, "\n");
+                None
+            }
+            b'/' if sql[at..].starts_with("/*") => {
+                at = past(at + 2, "*/");
+                None
+            }
+            // A doubled quote inside reads as two strings in a row: one token too many,
+            // never a word.
+            b'\'' | b'"' | b'`' => {
+                at = past(at + 1, &sql[at..=at]);
+                Some(SqlToken::Other)
+            }
+            b'[' => {
+                at = past(at, "]");
+                Some(SqlToken::Other)
+            }
+            b'(' => {
+                at += 1;
+                depth += 1;
+                None
+            }
+            b')' => {
+                at += 1;
+                depth = depth.saturating_sub(1);
+                (depth == 0).then_some(SqlToken::Group)
+            }
+            byte if byte.is_ascii_alphabetic() || byte == b'_' => {
+                at += bytes[at..]
+                    .iter()
+                    .take_while(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'$'))
+                    .count();
+                Some(SqlToken::Word(&sql[start..at]))
+            }
+            byte if byte.is_ascii_whitespace() => {
+                at += 1;
+                None
+            }
+            _ => {
+                at += 1;
+                Some(SqlToken::Other)
+            }
+        };
+        if depth == 0 {
+            tokens.extend(token);
+        }
+    }
+    tokens
 }
 
 /// Leaves `store` no room to grow, as a full disk does: the free pages are vacuumed away,
@@ -525,6 +625,8 @@ pub(crate) fn query_plan(store: &Store, sql: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use rusqlite::OptionalExtension;
+
     use super::*;
 
     fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -708,6 +810,113 @@ mod tests {
             overtaking <= 1,
             "{overtaking} pages were committed while the save waited"
         );
+    }
+
+    #[test]
+    fn a_statement_writes_rows_by_its_verb_past_comments_and_common_table_expressions() {
+        let (_dir, store) = test_store();
+        let cases = [
+            ("INSERT INTO meta (key, value) VALUES ('a', 'b')", true),
+            ("  \n\tupdate meta SET value = 'c'", true),
+            (
+                "-- a note\n/* and another */ DELETE FROM meta WHERE key = 'a'",
+                true,
+            ),
+            ("REPLACE INTO meta (key, value) VALUES ('a', 'b')", true),
+            (
+                "WITH m AS (SELECT 'a' AS key) INSERT INTO meta SELECT key, 'b' FROM m",
+                true,
+            ),
+            (
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3),
+                      \"select\" AS MATERIALIZED (SELECT 'x)' AS v)
+                 UPDATE meta SET value = (SELECT count(*) FROM n, \"select\")",
+                true,
+            ),
+            (
+                "with m as not materialized (select 'a' as key) -- which
+                 delete from meta where key in (select key from m)",
+                true,
+            ),
+            (
+                "WITH m AS (SELECT 'INSERT' AS key) SELECT key FROM m WHERE key <> 'DELETE'",
+                false,
+            ),
+            ("SELECT value FROM meta WHERE key = 'INSERT'", false),
+            ("/* UPDATE */ SELECT 1", false),
+            ("-- TRIGGER some_trigger", false),
+            ("", false),
+        ];
+        for (sql, writes) in cases {
+            assert_eq!(writes_rows(sql), writes, "{sql}");
+            if !sql.trim().is_empty() && !sql.starts_with("-- TRIGGER") {
+                let readonly = store.conn.prepare(sql).unwrap().readonly();
+                assert_eq!(writes, !readonly, "SQLite judges otherwise: {sql}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_write_meanwhile_comes_before_a_with_statement_that_writes_and_after_one_that_reads() {
+        // Each write, and the meta row that shows what it saw: the other write, or not.
+        let cases = [
+            (
+                "WITH m AS (SELECT count(*) AS n FROM meta WHERE key = 'meanwhile')
+                 INSERT INTO meta (key, value) SELECT 'counted', n FROM m",
+                ("counted", Some("1")),
+            ),
+            (
+                "WITH m AS (SELECT count(*) AS n FROM meta WHERE key = 'meanwhile')
+                 UPDATE meta SET value = (SELECT n FROM m) WHERE key = 'seen'",
+                ("seen", Some("1")),
+            ),
+            (
+                "WITH m AS (SELECT key FROM meta WHERE key = 'meanwhile')
+                 DELETE FROM meta WHERE key = 'seen' AND NOT EXISTS (SELECT 1 FROM m)",
+                ("seen", Some("0")),
+            ),
+            (
+                " /* a note */ -- and another
+                 INSERT OR REPLACE INTO meta (key, value)
+                 SELECT 'seen', count(*) FROM meta WHERE key = 'meanwhile'",
+                ("seen", Some("1")),
+            ),
+        ];
+        for (write, (shown_in, expected)) in cases {
+            let (_dir, mut store, key) = test_store_and_key();
+            store
+                .conn
+                .execute("INSERT INTO meta (key, value) VALUES ('seen', '0')", [])
+                .unwrap();
+            let meanwhile = |other: &mut Store| {
+                other.conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('meanwhile', 'x')",
+                    [],
+                )?;
+                Ok(())
+            };
+            let read_first = with_a_write_meanwhile(&mut store, &key, meanwhile, |store| {
+                // A read through a WITH first: the other write waits for the write.
+                let read: i64 = store.conn.query_row(
+                    "WITH m AS (SELECT count(*) FROM meta WHERE key = 'meanwhile')
+                     SELECT * FROM m",
+                    [],
+                    |row| row.get(0),
+                )?;
+                store.conn.execute(write, [])?;
+                Ok(read)
+            })
+            .unwrap();
+            assert_eq!(read_first, 0, "{write}");
+            let shown: Option<String> = store
+                .conn
+                .query_row("SELECT value FROM meta WHERE key = ?1", [shown_in], |row| {
+                    row.get(0)
+                })
+                .optional()
+                .unwrap();
+            assert_eq!(shown.as_deref(), expected, "{write}");
+        }
     }
 
     #[test]

@@ -241,6 +241,27 @@ mod tests {
         }
     }
 
+    /// The server's writes of two clients, `first` and `second`, and of `contact`, a contact
+    /// of the client `of`: seqs 1 to 4.
+    fn two_clients_and_a_contact(
+        (first, second): (Uuid, Uuid),
+        contact: Uuid,
+        of: Uuid,
+    ) -> Vec<ServerWrite> {
+        vec![
+            write("client", first, "given_name", "\"Leyla\"", 1),
+            write("client", second, "given_name", "\"Amina\"", 2),
+            write(
+                "contact",
+                contact,
+                "occurred_at",
+                "\"2026-01-14T10:00:00+02:00\"",
+                3,
+            ),
+            write("contact", contact, "client_id", &linked(of), 4),
+        ]
+    }
+
     fn pull(store: &mut Store, writes: &[ServerWrite], purged: &[(&str, Uuid)]) {
         let last = writes.iter().map(|w| w.seq).max().unwrap_or(0);
         let purges: Vec<PurgedRecord> = purged
@@ -346,23 +367,9 @@ mod tests {
     fn a_contact_corrected_away_from_a_purged_client_stays_with_its_pending_edit() {
         let (_dir, mut store) = test_store();
         let (wrong, right, contact) = (id(0xa), id(0xb), id(0xc));
-        pull(
-            &mut store,
-            &[
-                write("client", wrong, "given_name", "\"Leyla\"", 1),
-                write("client", right, "given_name", "\"Amina\"", 2),
-                write(
-                    "contact",
-                    contact,
-                    "occurred_at",
-                    "\"2026-01-14T10:00:00+02:00\"",
-                    3,
-                ),
-                write("contact", contact, "client_id", &linked(wrong), 4),
-                write("contact", contact, "client_id", &linked(right), 5),
-            ],
-            &[],
-        );
+        let mut writes = two_clients_and_a_contact((wrong, right), contact, wrong);
+        writes.push(write("contact", contact, "client_id", &linked(right), 5));
+        pull(&mut store, &writes, &[]);
         edit_contact(
             &mut store,
             contact,
@@ -388,22 +395,8 @@ mod tests {
     fn a_contact_moved_to_the_purged_client_before_it_was_sent_stays_with_the_servers_client() {
         let (_dir, mut store) = test_store();
         let (erased, other, contact) = (id(0xa), id(0xb), id(0xc));
-        pull(
-            &mut store,
-            &[
-                write("client", erased, "given_name", "\"Leyla\"", 1),
-                write("client", other, "given_name", "\"Amina\"", 2),
-                write(
-                    "contact",
-                    contact,
-                    "occurred_at",
-                    "\"2026-01-14T10:00:00+02:00\"",
-                    3,
-                ),
-                write("contact", contact, "client_id", &linked(other), 4),
-            ],
-            &[],
-        );
+        let writes = two_clients_and_a_contact((erased, other), contact, other);
+        pull(&mut store, &writes, &[]);
         // Moved to the client between two pages of the pull that brings its erasure: the
         // server still has the contact as the other client's, so its purge does not name it.
         edit_contact(
@@ -437,22 +430,8 @@ mod tests {
     fn a_contact_moved_away_from_the_purged_client_and_not_named_by_the_purge_keeps_its_edits() {
         let (_dir, mut store) = test_store();
         let (erased, other, contact) = (id(0xa), id(0xb), id(0xc));
-        pull(
-            &mut store,
-            &[
-                write("client", erased, "given_name", "\"Leyla\"", 1),
-                write("client", other, "given_name", "\"Amina\"", 2),
-                write(
-                    "contact",
-                    contact,
-                    "occurred_at",
-                    "\"2026-01-14T10:00:00+02:00\"",
-                    3,
-                ),
-                write("contact", contact, "client_id", &linked(erased), 4),
-            ],
-            &[],
-        );
+        let writes = two_clients_and_a_contact((erased, other), contact, erased);
+        pull(&mut store, &writes, &[]);
         // Corrected to the other client; the server took the correction before the erasure
         // (its answer was lost), so its purge names only the client.
         edit_contact(
@@ -507,27 +486,15 @@ mod tests {
     fn a_purge_keeps_a_duplicate_whose_merge_into_the_purged_client_was_undone() {
         let (_dir, mut store) = test_store();
         let (survivor, duplicate, contact) = (id(0xa), id(0xd), id(0xc));
-        pull(
-            &mut store,
-            &[
-                write("client", survivor, "given_name", "\"Olga\"", 1),
-                write("client", duplicate, "given_name", "\"Olha\"", 2),
-                write(
-                    "contact",
-                    contact,
-                    "occurred_at",
-                    "\"2026-01-14T10:00:00+02:00\"",
-                    3,
-                ),
-                write("contact", contact, "client_id", &linked(duplicate), 4),
-                // The merge and its undo.
-                write("contact", contact, "client_id", &linked(survivor), 5),
-                write("client", duplicate, "merged_into", &linked(survivor), 6),
-                write("contact", contact, "client_id", &linked(duplicate), 7),
-                write("client", duplicate, "merged_into", "null", 8),
-            ],
-            &[],
-        );
+        let mut writes = two_clients_and_a_contact((survivor, duplicate), contact, duplicate);
+        // The merge and its undo.
+        writes.extend([
+            write("contact", contact, "client_id", &linked(survivor), 5),
+            write("client", duplicate, "merged_into", &linked(survivor), 6),
+            write("contact", contact, "client_id", &linked(duplicate), 7),
+            write("client", duplicate, "merged_into", "null", 8),
+        ]);
+        pull(&mut store, &writes, &[]);
 
         pull(&mut store, &[], &[("client", survivor)]);
 

@@ -11,6 +11,26 @@ use crate::{Store, StoreError};
 /// How many of the newest contacts [`Store::last_site_of`] looks through.
 pub(crate) const LAST_SITE_LOOKBACK: i64 = 500;
 
+/// The site (JSON) of the newest contact of the coach `?1` (JSON) among the newest `?2`
+/// contacts. The contacts come newest first from the records' key, one at a time, and each
+/// one's deletion, coach and site by the fields' key, until the first that is the coach's:
+/// a few rows when the coach logged one of the latest contacts, `?2` at the most (no index
+/// orders one coach's contacts by id: schema 6 dropped the index of every field's value,
+/// and one of `coach_id` alone would cost every contact saved or pulled an index entry).
+const LAST_SITE_OF: &str = "SELECT site.value
+     FROM (SELECT record_id FROM records WHERE entity = 'contact'
+           ORDER BY record_id DESC LIMIT ?2) AS contact
+     JOIN record_fields AS coach ON coach.entity = 'contact'
+          AND coach.record_id = contact.record_id AND coach.field = 'coach_id'
+     JOIN record_fields AS site ON site.entity = 'contact'
+          AND site.record_id = contact.record_id AND site.field = 'site'
+     WHERE coach.value = ?1 AND site.value <> 'null'
+       AND NOT EXISTS (SELECT 1 FROM record_fields AS deleted
+                       WHERE deleted.entity = 'contact'
+                         AND deleted.record_id = contact.record_id
+                         AND deleted.field = 'deleted' AND deleted.value = 'true')
+     ORDER BY contact.record_id DESC LIMIT 1";
+
 /// A site as the server lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Site {
@@ -45,21 +65,7 @@ impl Store {
         let coach = serde_json::Value::String(coach.to_string()).to_string();
         let site: Option<String> = self
             .conn
-            .prepare_cached(
-                "SELECT site.value
-                 FROM (SELECT record_id FROM records WHERE entity = 'contact'
-                       ORDER BY record_id DESC LIMIT ?2) AS contact
-                 JOIN record_fields AS coach ON coach.entity = 'contact'
-                      AND coach.record_id = contact.record_id AND coach.field = 'coach_id'
-                 JOIN record_fields AS site ON site.entity = 'contact'
-                      AND site.record_id = contact.record_id AND site.field = 'site'
-                 WHERE coach.value = ?1 AND site.value <> 'null'
-                   AND NOT EXISTS (SELECT 1 FROM record_fields AS deleted
-                                   WHERE deleted.entity = 'contact'
-                                     AND deleted.record_id = contact.record_id
-                                     AND deleted.field = 'deleted' AND deleted.value = 'true')
-                 ORDER BY contact.record_id DESC LIMIT 1",
-            )?
+            .prepare_cached(LAST_SITE_OF)?
             .query_row(params![coach, LAST_SITE_LOOKBACK], |row| row.get(0))
             .optional()?;
         // Stored values are JSON; a site is a JSON string.
@@ -104,8 +110,10 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use rusqlite::StatementStatus;
+
     use super::*;
-    use crate::connection::test_store;
+    use crate::connection::{query_plan, test_store};
 
     fn site(n: u128, name: &str, archived: bool) -> Site {
         Site {
@@ -191,5 +199,102 @@ mod tests {
         assert_eq!(store.last_site_of(me).unwrap(), Some(ngo_house));
         assert_eq!(store.last_site_of(colleague).unwrap(), Some(library));
         assert_eq!(store.last_site_of(Uuid::from_u128(0x9003)).unwrap(), None);
+    }
+
+    /// Contacts `ids` (newest last), each of `coach` with `site`, written straight into the
+    /// store's tables in one transaction.
+    fn contacts(store: &Store, ids: std::ops::Range<u128>, coach: Uuid, site: Option<Uuid>) {
+        let json = |id: Uuid| serde_json::Value::String(id.to_string()).to_string();
+        store.conn.execute_batch("BEGIN").unwrap();
+        for n in ids {
+            let id = Uuid::from_u128(0x1_0000 + n).to_string();
+            store
+                .conn
+                .execute(
+                    "INSERT INTO records (entity, record_id, created_at, updated_at)
+                     VALUES ('contact', ?1, '', '')",
+                    [&id],
+                )
+                .unwrap();
+            let fields = [("coach_id", Some(json(coach))), ("site", site.map(json))];
+            for (field, value) in fields {
+                let Some(value) = value else { continue };
+                store
+                    .conn
+                    .execute(
+                        "INSERT INTO record_fields (entity, record_id, field, value, hlc, author_id)
+                         VALUES ('contact', ?1, ?2, ?3, '', '')",
+                        [&id, field, &value],
+                    )
+                    .unwrap();
+            }
+        }
+        store.conn.execute_batch("COMMIT").unwrap();
+    }
+
+    #[test]
+    fn only_the_newest_500_contacts_count_for_the_last_site() {
+        let (_dir, store) = test_store();
+        let (me, colleague) = (Uuid::from_u128(0x9001), Uuid::from_u128(0x9002));
+        let library = Uuid::from_u128(1);
+        let window = LAST_SITE_LOOKBACK as u128;
+        contacts(&store, 0..1, me, Some(library));
+        contacts(&store, 1..window, colleague, None);
+        assert_eq!(
+            store.last_site_of(me).unwrap(),
+            Some(library),
+            "the oldest of the newest 500"
+        );
+        contacts(&store, window..window + 1, colleague, None);
+        assert_eq!(store.last_site_of(me).unwrap(), None, "the 501st newest");
+    }
+
+    #[test]
+    fn the_last_site_walks_the_newest_contacts_by_key_and_stops_at_the_coachs_newest() {
+        let (_dir, store) = test_store();
+        let plan = query_plan(&store, LAST_SITE_OF);
+        assert!(
+            plan.iter()
+                .any(|step| step == "SEARCH records USING PRIMARY KEY (entity=?)"),
+            "{plan:?}"
+        );
+        assert!(
+            plan.iter().all(|step| !step.contains("TEMP B-TREE")
+                && (!step.starts_with("SCAN") || step == "SCAN contact")
+                && (!step.starts_with("SEARCH")
+                    || step.starts_with("SEARCH records")
+                    || step.ends_with("USING PRIMARY KEY (entity=? AND record_id=? AND field=?)"))),
+            "{plan:?}"
+        );
+
+        // What SQLite does for the statement, in steps of its virtual machine.
+        let steps = |coach: Uuid| {
+            let coach = serde_json::Value::String(coach.to_string()).to_string();
+            let mut statement = store.conn.prepare(LAST_SITE_OF).unwrap();
+            let _: Option<String> = statement
+                .query_row(params![coach, LAST_SITE_LOOKBACK], |row| row.get(0))
+                .optional()
+                .unwrap();
+            statement.get_status(StatementStatus::VmStep)
+        };
+        let (me, colleague, newcomer) = (
+            Uuid::from_u128(0x9001),
+            Uuid::from_u128(0x9002),
+            Uuid::from_u128(0x9003),
+        );
+        contacts(&store, 0..600, colleague, Some(Uuid::from_u128(1)));
+        contacts(&store, 600..601, me, Some(Uuid::from_u128(2)));
+        assert_eq!(store.last_site_of(me).unwrap(), Some(Uuid::from_u128(2)));
+        let (found_first, read_whole) = (steps(me), steps(newcomer));
+        assert!(
+            found_first * 50 < read_whole,
+            "{found_first} steps for the newest contact, {read_whole} for none of 500"
+        );
+        contacts(&store, 601..1200, colleague, Some(Uuid::from_u128(1)));
+        assert_eq!(
+            steps(newcomer),
+            read_whole,
+            "the 500 newest contacts, however many there are"
+        );
     }
 }

@@ -1919,6 +1919,23 @@ mod tests {
         }
     }
 
+    /// Pulls `write` alone, the cursor moving to its seq.
+    fn pull_one(store: &mut Store, write: ServerWrite) {
+        let seq = write.seq;
+        store
+            .apply_pulled_page(&[write], &[], seq, at(), at())
+            .unwrap();
+    }
+
+    /// Answers the change at the head of the outbox with `outcome`; returns that change.
+    fn answer_head(store: &mut Store, outcome: PushOutcome) -> OutboxChange {
+        let change = store.outbox_batch(500).unwrap().remove(0);
+        store
+            .apply_push_results(&[ack(&change, outcome)], at())
+            .unwrap();
+        change
+    }
+
     fn state(store: &Store, id: RecordId, field: &str) -> Option<FieldState> {
         store.field_state("client", *id.as_uuid(), field).unwrap()
     }
@@ -2138,10 +2155,7 @@ mod tests {
     fn an_answer_where_another_value_stands_keeps_the_later_local_edit_concurrent_with_it() {
         let (_dir, mut store) = signed_in_store();
         let id = client(&mut store, json!({"given_name": "Amina"}));
-        let create = store.outbox_batch(500).unwrap().remove(0);
-        store
-            .apply_push_results(&[ack(&create, stored(5, "\"Amina\""))], at())
-            .unwrap();
+        answer_head(&mut store, stored(5, "\"Amina\""));
         edit_client(&mut store, id, json!({"given_name": "Aminah"}));
         edit_client(&mut store, id, json!({"given_name": "Amiina"}));
         let first = store.outbox_batch(500).unwrap().remove(0);
@@ -2349,27 +2363,10 @@ mod tests {
      {
         let (_dir, mut store) = signed_in_store();
         let id = client(&mut store, json!({"given_name": "Anna"}));
-        let change = store.outbox_batch(500).unwrap().remove(0);
         // Another value stood at version 5; our write took some later seq, unknown here.
-        store
-            .apply_push_results(&[ack(&change, stored(5, "\"Anne\""))], at())
-            .unwrap();
-        store
-            .apply_pulled_page(
-                &[write(id, "given_name", "\"Anni\"", 20)],
-                &[],
-                20,
-                at(),
-                at(),
-            )
-            .unwrap();
-        let first = ServerEpoch {
-            id: Uuid::new_v4(),
-            start_seq: 1,
-            restored_seq: 0,
-            previous_id: None,
-        };
-        store.adopt_server_epoch(&first).unwrap();
+        let change = answer_head(&mut store, stored(5, "\"Anne\""));
+        pull_one(&mut store, write(id, "given_name", "\"Anni\"", 20));
+        let first = first_epoch(&mut store);
         let restored = ServerEpoch {
             id: Uuid::new_v4(),
             start_seq: 30 + (1 << 32),
@@ -2390,8 +2387,8 @@ mod tests {
         assert_eq!((state.value.as_str(), state.version), ("\"Anni\"", 20));
     }
 
-    /// The first epoch, then a restore from a backup whose last seq was `restored_seq`.
-    fn restore_after(store: &mut Store, restored_seq: u64) -> (ServerEpoch, EpochAdoption) {
+    /// The first epoch of a server, which `store` takes note of.
+    fn first_epoch(store: &mut Store) -> ServerEpoch {
         let first = ServerEpoch {
             id: Uuid::new_v4(),
             start_seq: 1,
@@ -2399,6 +2396,12 @@ mod tests {
             previous_id: None,
         };
         store.adopt_server_epoch(&first).unwrap();
+        first
+    }
+
+    /// The first epoch, then a restore from a backup whose last seq was `restored_seq`.
+    fn restore_after(store: &mut Store, restored_seq: u64) -> (ServerEpoch, EpochAdoption) {
+        let first = first_epoch(store);
         let restored = ServerEpoch {
             id: Uuid::new_v4(),
             start_seq: restored_seq + (1 << 32),
@@ -2413,10 +2416,7 @@ mod tests {
     /// name to Ours, waiting (returned).
     fn our_edit_of_a_client(store: &mut Store) -> (RecordId, OutboxChange) {
         let id = client(store, json!({"given_name": "Anna"}));
-        let created = store.outbox_batch(500).unwrap().remove(0);
-        store
-            .apply_push_results(&[ack(&created, stored(5, "\"Anna\""))], at())
-            .unwrap();
+        answer_head(store, stored(5, "\"Anna\""));
         store.apply_pulled_page(&[], &[], 5, at(), at()).unwrap();
         edit_client(store, id, json!({"given_name": "Ours"}));
         let x = store.outbox_batch(500).unwrap().remove(0);
@@ -2602,6 +2602,49 @@ mod tests {
     }
 
     #[test]
+    fn after_several_restores_a_repeated_answer_takes_no_pulled_write_until_the_pull_from_0_does() {
+        // Our X stood at 10; the cycle pulled it, a colleague's Kept at 11 and Lost at 12
+        // while X waited (its answer lost). Then two restores, the first of which this laptop
+        // never saw: from a backup made at 10 (Kept lost) or at 11 (Kept kept), then from a
+        // backup of that epoch. The epoch the laptop sees is the same either way: it cannot
+        // tell whether the server has Kept, and takes every seq below its start for lost.
+        for (first_backup, server_has) in [(10, ("\"Ours\"", 10)), (11, ("\"Kept\"", 11))] {
+            let (_dir, mut store) = signed_in_store();
+            let (id, x) = our_edit_of_a_client(&mut store);
+            pull_then_kept_and_lost(&mut store, id, ("\"Ours\"", 10));
+            first_epoch(&mut store);
+            // Restored from a backup of the epoch the first restore began (its seqs start at
+            // 2^32 + 10 or 11): the same answer whichever backup the first restore took.
+            let restored_seq = (1 << 32) + 30;
+            let restored_again = ServerEpoch {
+                id: Uuid::new_v4(),
+                start_seq: restored_seq + (1 << 32),
+                restored_seq,
+                previous_id: Some(Uuid::new_v4()),
+            };
+            let adoption = store.adopt_server_epoch(&restored_again).unwrap();
+            assert_eq!(adoption.rewound_to, Some(0), "backup at {first_backup}");
+            // The creation is queued again ahead of X; both are answered as repeats.
+            let created = answer_head(&mut store, stored(5, "\"Anna\""));
+            assert_ne!(created.change_id, x.change_id);
+            let sent_again = answer_head(&mut store, stored(10, "\"Ours\""));
+            assert_eq!(sent_again.change_id, x.change_id);
+            assert_eq!(store.pending_count().unwrap(), 0);
+            // Taking Kept from the history would show a value a restore lost (backup at 10),
+            // and the pull from 0 would not bring Ours again to put it right.
+            assert_field_after_restore(&store, id, ("\"Ours\"", 10), &["Ours", "Kept", "Lost"]);
+            let mut pulled = vec![write(id, "given_name", "\"Ours\"", 10)];
+            if first_backup == 11 {
+                pulled.push(write(id, "given_name", "\"Kept\"", 11));
+            }
+            store
+                .apply_pulled_page(&pulled, &[], restored_seq, at(), at())
+                .unwrap();
+            assert_field_after_restore(&store, id, server_has, &["Ours", "Kept", "Lost"]);
+        }
+    }
+
+    #[test]
     fn a_merged_answer_queued_again_after_a_restore_takes_a_colleague_write_the_backup_kept() {
         // X lost to another value at 9 (journalled "above everything"); a colleague wrote Kept
         // at 11 and Lost at 12; the backup holds 11. X is queued again and answered as before.
@@ -2629,16 +2672,10 @@ mod tests {
     fn a_change_queued_again_after_a_restore_stays_before_a_newer_edit_acknowledged_meanwhile() {
         let (_dir, mut store) = signed_in_store();
         let id = client(&mut store, json!({"given_name": "Anna"}));
-        let created = store.outbox_batch(500).unwrap().remove(0);
-        store
-            .apply_push_results(&[ack(&created, stored(5, "\"Anna\""))], at())
-            .unwrap();
+        answer_head(&mut store, stored(5, "\"Anna\""));
         // R: acknowledged at 12, then lost with the server's disk.
         edit_client(&mut store, id, json!({"given_name": "Bertta"}));
-        let lost = store.outbox_batch(500).unwrap().remove(0);
-        store
-            .apply_push_results(&[ack(&lost, stored(12, "\"Bertta\""))], at())
-            .unwrap();
+        let lost = answer_head(&mut store, stored(12, "\"Bertta\""));
         store.apply_pulled_page(&[], &[], 12, at(), at()).unwrap();
         // A: the newer edit, pushed to the restored server, whose answer brings its epoch.
         edit_client(&mut store, id, json!({"given_name": "Cecilia"}));
@@ -2671,23 +2708,12 @@ mod tests {
         for stands in [false, true] {
             let (_dir, mut store) = signed_in_store();
             let id = client(&mut store, json!({"given_name": "Anna"}));
-            let change = store.outbox_batch(500).unwrap().remove(0);
             // Another value stood (journalled as unknown, so queued again after any restore),
             // or ours did, at 5.
             let first_answer = stored(5, if stands { "\"Anna\"" } else { "\"Anne\"" });
-            store
-                .apply_push_results(&[ack(&change, first_answer.clone())], at())
-                .unwrap();
+            let change = answer_head(&mut store, first_answer.clone());
             edit_client(&mut store, id, json!({"given_name": "Annika"}));
-            store
-                .apply_pulled_page(
-                    &[write(id, "given_name", "\"Anni\"", 20)],
-                    &[],
-                    20,
-                    at(),
-                    at(),
-                )
-                .unwrap();
+            pull_one(&mut store, write(id, "given_name", "\"Anni\"", 20));
             let (restored, _) = restore_after(&mut store, 30);
             if stands {
                 // Only a change whose answer named another value is queued again by a restore
