@@ -10,7 +10,7 @@ import { setLocale } from '../i18n/index.svelte';
 import { keepOpenDraft } from '../lib/drafts';
 import { clientName, go, nav, type Screen } from '../lib/nav.svelte';
 import type { AuditEntryView, AuditPageView, AuditRequest, ReportView, SyncEvent } from '../ipc';
-import { amina, aminaDetail, answerCommands, offlineStatus, session, sitesView, updateOffered } from '../test/commands';
+import { amina, aminaDetail, answerCommands, later, offlineStatus, session, sitesView, updateOffered } from '../test/commands';
 import ClientForm from './client/ClientForm.svelte';
 import ClientProfile from './client/ClientProfile.svelte';
 import ContactForm from './contact/ContactForm.svelte';
@@ -2073,7 +2073,8 @@ const SYNC_OTHER_CONFLICTS: SyncEvent[] = [
 ];
 
 /** The app showing `shown`, with the commands answered as `answers` does (and `overrides`);
- * `sync` sends a sync's events to it as the shell does, `calls` counts a command's calls. */
+ * `sync` sends a sync's events to it as the shell does, `calls` counts a command's calls and
+ * `asked` lists their arguments. */
 async function appOn(shown: Screen, overrides: Parameters<typeof answerCommands>[0] = {}) {
   let channel: { onmessage: (event: SyncEvent) => void } | undefined;
   const invoke = answers({
@@ -2090,6 +2091,7 @@ async function appOn(shown: Screen, overrides: Parameters<typeof answerCommands>
     ...rendered,
     invoke,
     calls: (command: string) => invoke.mock.calls.filter(([called]) => called === command).length,
+    asked: (command: string) => invoke.mock.calls.filter(([called]) => called === command).map(([, args]) => args),
     async sync(events: SyncEvent[]) {
       for (const event of events) channel!.onmessage(event);
       await settle();
@@ -2097,16 +2099,15 @@ async function appOn(shown: Screen, overrides: Parameters<typeof answerCommands>
   };
 }
 
-/** An answer the test gives when it chooses. */
-function later<T>() {
-  let answer!: (value: T) => void;
-  let fail!: (error: unknown) => void;
-  const promise = new Promise<T>((resolve, reject) => {
-    answer = resolve;
-    fail = reject;
-  });
-  return { promise, answer, fail };
+/** A command's answers in the order it is called: the nth from `nth` where it has one (a later
+ * answer, a failure), the others from `otherwise`. */
+function answersInTurn<T>(nth: Record<number, () => Promise<T>>, otherwise: (args: Record<string, unknown> | undefined) => T) {
+  let calls = 0;
+  return (args: Record<string, unknown> | undefined) => nth[++calls]?.() ?? otherwise(args);
 }
+
+/** Whether the button named `name` is disabled (busy with the read it asked for). */
+const disabled = (name: string) => (screen.getByRole('button', { name }) as HTMLButtonElement).disabled;
 
 describe('after a sync that changed something', () => {
   const screensThatRead: [string, Screen, string[]][] = [
@@ -2210,7 +2211,7 @@ describe('after a sync that changed something', () => {
       await fireEvent.click(screen.getByRole('button', { name: 'Show the last 7 days' }));
       await settle();
       await app.sync(SYNC_CHANGED);
-      const logged = app.invoke.mock.calls.filter(([command]) => command === 'contacts_logged').map(([, args]) => args);
+      const logged = app.asked('contacts_logged');
       expect(logged).toEqual([{ days: 1 }, { days: 7 }, { days: 7 }]);
       const week = screen.getByRole('region', { name: 'Your contacts of the last 7 days' });
       expect(within(week).getAllByRole('listitem')).toHaveLength(1);
@@ -2533,8 +2534,7 @@ describe('after a sync that changed something', () => {
       },
     });
     const participants = (container: Element) => container.querySelector('[data-indicator="participants"] dd')?.textContent;
-    const asked = (app: Awaited<ReturnType<typeof appOn>>) =>
-      app.invoke.mock.calls.filter(([command]) => command === 'participant_report').map(([, args]) => args);
+    const asked = (app: Awaited<ReturnType<typeof appOn>>) => app.asked('participant_report');
     // A period that ends before it starts, which the shell refuses.
     const refusedPeriod = { from: '2026-12-31', to: '2026-07-01' };
     /** Reports, whose reads fail with `failure()` when it gives one, and refuse `refusedPeriod`. */
@@ -2551,16 +2551,13 @@ describe('after a sync that changed something', () => {
     const secondHalf = { from: '2026-07-01', to: '2026-12-31' };
     /** Reports whose nth read `nth` answers when it has it (a later answer, a failure), the
      * others with 5 participants, 7 in the second half. */
-    function reportsReading(nth: Record<number, () => Promise<ReportView>>) {
-      let reads = 0;
-      return appOn({ name: 'reports' }, {
-        participant_report: (args) => {
-          reads += 1;
+    const reportsReading = (nth: Record<number, () => Promise<ReportView>>) =>
+      appOn({ name: 'reports' }, {
+        participant_report: answersInTurn(nth, (args) => {
           const period = args?.request as typeof firstHalf;
-          return nth[reads]?.() ?? reportView(period.from === secondHalf.from ? 7 : 5, period);
-        },
+          return reportView(period.from === secondHalf.from ? 7 : 5, period);
+        }),
       });
-    }
     async function showPeriod(period: { from: string; to: string }) {
       await fireEvent.input(screen.getByLabelText('From'), { target: { value: period.from } });
       await fireEvent.input(screen.getByLabelText('To'), { target: { value: period.to } });
@@ -2598,7 +2595,7 @@ describe('after a sync that changed something', () => {
       await app.sync(SYNC_CHANGED);
       // Read again: the report stays meanwhile, and Show report is not made busy.
       expect(participants(app.container)).toBe('5');
-      expect((screen.getByRole('button', { name: 'Show report' }) as HTMLButtonElement).disabled).toBe(false);
+      expect(disabled('Show report')).toBe(false);
       read.answer(reportView(9));
       await settle();
       expect(participants(app.container)).toBe('9');
@@ -2669,7 +2666,7 @@ describe('after a sync that changed something', () => {
       await app.sync(SYNC_CHANGED);
       expect(asked(app)).toEqual([{ request: firstHalf }, { request: secondHalf }, { request: secondHalf }]);
       expect(participants(app.container)).toBe('7');
-      expect((screen.getByRole('button', { name: 'Show report' }) as HTMLButtonElement).disabled).toBe(false);
+      expect(disabled('Show report')).toBe(false);
       slow.answer(reportView(1, secondHalf));
       await settle();
       expect(participants(app.container)).toBe('7');
@@ -2687,7 +2684,7 @@ describe('after a sync that changed something', () => {
       await app.sync(SYNC_CHANGED);
       expect(asked(app).at(-1)).toEqual({ request: secondHalf });
       expect(screen.getByRole('alert').textContent).toContain('database is locked');
-      expect((screen.getByRole('button', { name: 'Show report' }) as HTMLButtonElement).disabled).toBe(false);
+      expect(disabled('Show report')).toBe(false);
       slow.answer(reportView(7, secondHalf));
       await settle();
       expect(participants(app.container)).toBe('5');
@@ -2701,17 +2698,16 @@ describe('after a sync that changed something', () => {
       // A sync reads the report shown again; meanwhile the lead asks for the second half.
       await app.sync(SYNC_CHANGED);
       await showPeriod(secondHalf);
-      const button = screen.getByRole('button', { name: 'Show report' }) as HTMLButtonElement;
-      expect(button.disabled).toBe(true);
+      expect(disabled('Show report')).toBe(true);
       again.answer(reportView(6));
       await settle();
-      expect(button.disabled).toBe(true);
+      expect(disabled('Show report')).toBe(true);
       expect(participants(app.container)).toBe('5');
       // Still waited for: the next sync reads the second half in its place.
       await app.sync(SYNC_CHANGED);
       expect(asked(app).at(-1)).toEqual({ request: secondHalf });
       expect(participants(app.container)).toBe('7');
-      expect(button.disabled).toBe(false);
+      expect(disabled('Show report')).toBe(false);
       mine.answer(reportView(1, secondHalf));
     });
 
@@ -2767,21 +2763,15 @@ describe('after a sync that changed something', () => {
       entries, next: entries.at(-1)?.seq ?? after, has_more: hasMore,
     });
     const seqs = (container: Element) => [...container.querySelectorAll('tbody tr[data-seq]')].map((row) => row.getAttribute('data-seq'));
-    const asked = (app: Awaited<ReturnType<typeof appOn>>) =>
-      app.invoke.mock.calls.filter(([command]) => command === 'audit_log').map(([, args]) => args);
+    const asked = (app: Awaited<ReturnType<typeof appOn>>) => app.asked('audit_log');
     const newLaptop = { ...teamDevices.devices[1], id: 'd9', name: 'Laptop 9', username: 'coach9', user_id: 'u-coach9' };
     /** The audit log whose nth read `nth` answers when it has it (a later answer, a failure),
      * the others with entries 1 and 2, or 7 for a record. */
-    function auditReading(nth: Record<number, () => Promise<AuditPageView>>) {
-      let reads = 0;
-      return appOn({ name: 'audit' }, {
+    const auditReading = (nth: Record<number, () => Promise<AuditPageView>>) =>
+      appOn({ name: 'audit' }, {
         ...teamLead,
-        audit_log: (args) => {
-          reads += 1;
-          return nth[reads]?.() ?? ((args?.request as AuditRequest).record_id ? page([entry(7)]) : page([entry(1), entry(2)]));
-        },
+        audit_log: answersInTurn(nth, (args) => ((args?.request as AuditRequest).record_id ? page([entry(7)]) : page([entry(1), entry(2)]))),
       });
-    }
     async function filterBy(recordId: string) {
       await fireEvent.input(screen.getByLabelText('Record id'), { target: { value: recordId } });
       await fireEvent.click(screen.getByRole('button', { name: 'Show' }));
@@ -2863,7 +2853,7 @@ describe('after a sync that changed something', () => {
       await app.sync(SYNC_CHANGED);
       expect(asked(app).slice(1)).toEqual([{ request: { after: 0, record_id: amina.id } }, { request: { after: 0, record_id: amina.id } }]);
       expect(seqs(app.container)).toEqual(['7']);
-      expect((screen.getByRole('button', { name: 'Show' }) as HTMLButtonElement).disabled).toBe(false);
+      expect(disabled('Show')).toBe(false);
       slow.answer(page([entry(7), entry(8)]));
       await settle();
       expect(seqs(app.container)).toEqual(['7']);
@@ -2880,7 +2870,7 @@ describe('after a sync that changed something', () => {
       await app.sync(SYNC_CHANGED);
       expect(asked(app).at(-1)).toEqual({ request: { after: 0, record_id: amina.id } });
       expect(screen.getByRole('alert').textContent).toContain('offline');
-      expect((screen.getByRole('button', { name: 'Show' }) as HTMLButtonElement).disabled).toBe(false);
+      expect(disabled('Show')).toBe(false);
       slow.answer(page([entry(7)]));
       await settle();
       expect(seqs(app.container)).toEqual(['1', '2']);
@@ -2893,16 +2883,15 @@ describe('after a sync that changed something', () => {
       // A sync reads the end of the log again; meanwhile the user filters by a record.
       await app.sync(SYNC_CHANGED);
       await filterBy(amina.id);
-      const button = screen.getByRole('button', { name: 'Show' }) as HTMLButtonElement;
-      expect(button.disabled).toBe(true);
+      expect(disabled('Show')).toBe(true);
       again.answer(page([], false, 2));
       await settle();
-      expect(button.disabled).toBe(true);
+      expect(disabled('Show')).toBe(true);
       // Still waited for: the next sync reads the filter's first entries in its place.
       await app.sync(SYNC_CHANGED);
       expect(asked(app).at(-1)).toEqual({ request: { after: 0, record_id: amina.id } });
       expect(seqs(app.container)).toEqual(['7']);
-      expect(button.disabled).toBe(false);
+      expect(disabled('Show')).toBe(false);
       mine.answer(page([entry(7), entry(8)]));
     });
 
