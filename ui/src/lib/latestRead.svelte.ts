@@ -4,7 +4,11 @@
 // shown meanwhile and on a failure, and says nothing. The latest read wins: an earlier one
 // answering after it shows nothing. A quiet read that starts while the user waits for one
 // answers in its place, failure too. A read that succeeds takes away the error of a failed
-// read of the same thing, not the error of another.
+// read of the same thing, not the error of another. What is shown is always of what the
+// controls choose, and nothing replaces it unasked but the same read again: asking for another
+// thing takes it away at once, and a sync reads again a failed read of another thing only while
+// the controls still choose it (a lead who asked for another period, saw it fail and typed the
+// shown one back does not get the other's figures under it).
 import { worthRetrying } from './syncRefresh.svelte';
 
 /** What the screen does with a read's answer. */
@@ -14,6 +18,8 @@ export interface ReadAnswer<Key, Found> {
   /** Shows `found`, unless it returns false (a quiet answer the screen would rather not put in
    * place of what it shows). `waited`: whether the user waits for it. */
   show(found: Found, waited: boolean): boolean | void;
+  /** Takes away what is shown: the user asked for something else. */
+  clear(): void;
 }
 
 export class LatestRead<Key> {
@@ -26,6 +32,8 @@ export class LatestRead<Key> {
   // with `error`.
   #asked: Key | null = null;
   #failed: Key | null = null;
+  // What is shown, null for nothing.
+  #shown: Key | null = null;
   readonly #same: (a: Key, b: Key) => boolean;
 
   /** `same`: whether two keys read the same thing (whose error a read of either answers). */
@@ -43,10 +51,15 @@ export class LatestRead<Key> {
       this.waiting = true;
       this.error = null;
       this.#failed = null;
+      if (this.#shown !== null && !this.#same(this.#shown, key)) {
+        this.#shown = null;
+        answer.clear();
+      }
     }
     try {
       const found = await answer.fetch(key);
       if (mine !== this.#latest || answer.show(found, waited) === false) return;
+      this.#shown = key;
       if (this.#failed !== null && this.#same(this.#failed, key)) {
         this.error = null;
         this.#failed = null;
@@ -65,17 +78,19 @@ export class LatestRead<Key> {
   }
 
   /** What a sync that changed something reads again: what the user waits for, else what
-   * failed when the sync may have been what it lacked, else `shown` (what the screen shows,
-   * null for nothing). */
-  again(shown: Key | null): Key | null {
-    return this.#asked ?? this.retry() ?? shown;
+   * failed when the sync may have been what it lacked and `controls` (what the screen's
+   * controls choose now) still choose it, else `shown` (what the screen shows, null for
+   * nothing, which a read again refreshes though the controls were changed since). */
+  again(shown: Key | null, controls: Key): Key | null {
+    return this.#asked ?? this.retry(controls) ?? shown;
   }
 
   /** What a sync that reached the server but changed nothing reads again: what failed, when
    * the server may have been what it lacked (not a refusal of what was asked: a malformed
-   * filter, a role that may not read it). While the user waits for a read nothing has failed:
-   * a read asked for forgets the failure before it. */
-  retry(): Key | null {
-    return this.#failed !== null && worthRetrying(this.error) ? this.#failed : null;
+   * filter, a role that may not read it) and `controls` still choose it. While the user waits
+   * for a read nothing has failed: a read asked for forgets the failure before it. */
+  retry(controls: Key): Key | null {
+    const failed = this.#failed;
+    return failed !== null && worthRetrying(this.error) && this.#same(failed, controls) ? failed : null;
   }
 }

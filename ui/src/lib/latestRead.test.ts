@@ -5,8 +5,8 @@ import { later } from '../test/commands';
 const offline = { kind: 'needs_connection', message: 'offline', field: null };
 const refused = { kind: 'validation', message: 'the period ends before it starts', field: 'to' };
 
-/** Reads of a name, answered by `answers` in the order the reads start; what is shown, and
- * whether each answer shown was waited for. */
+/** Reads of a name, answered by `answers` in the order the reads start; the answers shown
+ * (and `cleared` where what was shown was taken away), and whether each was waited for. */
 function readsOf(...answers: ReturnType<typeof later<string>>[]) {
   const reads = new LatestRead<string>((a, b) => a === b);
   const shown: string[] = [];
@@ -19,6 +19,7 @@ function readsOf(...answers: ReturnType<typeof later<string>>[]) {
         shown.push(found);
         waited.push(wasWaited);
       },
+      clear: () => shown.push('cleared'),
     });
   return { reads, shown, waited, read };
 }
@@ -82,21 +83,54 @@ describe('LatestRead', () => {
   it('what the user waits for is what a sync reads again, then what failed, then what is shown', async () => {
     const [asked, failing] = [later<string>(), later<string>()];
     const { reads, read } = readsOf(asked, failing);
-    expect(reads.again('shown')).toBe('shown');
+    expect(reads.again('shown', 'shown')).toBe('shown');
     const reading = read('a');
-    expect(reads.again('shown')).toBe('a');
+    expect(reads.again('shown', 'a')).toBe('a');
     // A sync that changed nothing reads nothing in place of a read the user still waits for.
-    expect(reads.retry()).toBeNull();
+    expect(reads.retry('a')).toBeNull();
     asked.fail(offline);
     await reading;
-    expect(reads.again('shown')).toBe('a');
-    expect(reads.retry()).toBe('a');
+    expect(reads.again('shown', 'a')).toBe('a');
+    expect(reads.retry('a')).toBe('a');
     const refusing = read('b');
     failing.fail(refused);
     await refusing;
     // A refusal is not tried again: a sync does not change what was asked.
-    expect(reads.again('shown')).toBe('shown');
-    expect(reads.retry()).toBeNull();
+    expect(reads.again('shown', 'b')).toBe('shown');
+    expect(reads.retry('b')).toBeNull();
+  });
+
+  it('what failed is read again only while the controls still choose it; what is shown, whatever they choose', async () => {
+    const [failing] = [later<string>()];
+    const { reads, read } = readsOf(failing);
+    failing.fail(offline);
+    await read('a');
+    expect(reads.retry('b')).toBeNull();
+    expect(reads.again(null, 'b')).toBeNull();
+    expect(reads.again('shown', 'b')).toBe('shown');
+    expect(reads.retry('a')).toBe('a');
+  });
+
+  it('asking for another thing takes away what is shown at once; asking for the same again, or a quiet read, keeps it', async () => {
+    const answers = [later<string>(), later<string>(), later<string>(), later<string>(), later<string>()];
+    const { shown, read } = readsOf(...answers);
+    answers[0].answer('a1');
+    await read('a');
+    answers[1].answer('a2');
+    await read('a');
+    answers[2].answer('b1');
+    await read('b', true);
+    expect(shown).toEqual(['a1', 'a2', 'b1']);
+    // Asked for while it shows the quiet read's answer: the same thing, kept meanwhile.
+    const again = read('b');
+    expect(shown).toEqual(['a1', 'a2', 'b1']);
+    answers[3].answer('b2');
+    await again;
+    const other = read('c');
+    expect(shown).toEqual(['a1', 'a2', 'b1', 'b2', 'cleared']);
+    answers[4].fail(offline);
+    await other;
+    expect(shown).toEqual(['a1', 'a2', 'b1', 'b2', 'cleared']);
   });
 
   it('a read that succeeds takes away the error of the same, not of another', async () => {
@@ -110,14 +144,28 @@ describe('LatestRead', () => {
     same.answer('a1');
     await read('a', true);
     expect(reads.error).toBeNull();
-    expect(reads.retry()).toBeNull();
+    expect(reads.retry('a')).toBeNull();
   });
 
   it('an answer the screen does not show leaves the error of the same', async () => {
     const reads = new LatestRead<string>((a, b) => a === b);
-    await reads.read('a', false, { fetch: () => Promise.reject(offline), show: () => {} });
-    await reads.read('a', true, { fetch: async () => 'a1', show: () => false });
+    const clear = () => {};
+    await reads.read('a', false, { fetch: () => Promise.reject(offline), show: () => {}, clear });
+    await reads.read('a', true, { fetch: async () => 'a1', show: () => false, clear });
     expect(reads.error).toEqual(offline);
-    expect(reads.retry()).toBe('a');
+    expect(reads.retry('a')).toBe('a');
+  });
+
+  it('an answer the screen does not show is not what it shows', async () => {
+    const cleared: string[] = [];
+    const reads = new LatestRead<string>((a, b) => a === b);
+    const answer = (show: boolean) => ({ fetch: async (key: string) => key, show: () => show, clear: () => cleared.push('cleared') });
+    await reads.read('a', false, answer(true));
+    await reads.read('b', true, answer(false));
+    // Still showing a: asking for a again keeps it, asking for b takes it away.
+    await reads.read('a', false, answer(true));
+    expect(cleared).toEqual([]);
+    await reads.read('b', false, answer(true));
+    expect(cleared).toEqual(['cleared']);
   });
 });

@@ -2537,6 +2537,9 @@ describe('after a sync that changed something', () => {
     const asked = (app: Awaited<ReturnType<typeof appOn>>) => app.asked('participant_report');
     // A period that ends before it starts, which the shell refuses.
     const refusedPeriod = { from: '2026-12-31', to: '2026-07-01' };
+    const secondHalf = { from: '2026-07-01', to: '2026-12-31' };
+    /** The report of `period`: 5 participants, 7 in the second half. */
+    const reportOf = (period: typeof firstHalf) => reportView(period.from === secondHalf.from ? 7 : 5, period);
     /** Reports, whose reads fail with `failure()` when it gives one, and refuse `refusedPeriod`. */
     const reportsFailing = (failure: () => object | false) =>
       appOn({ name: 'reports' }, {
@@ -2545,22 +2548,22 @@ describe('after a sync that changed something', () => {
           if (period.from > period.to) throw { kind: 'validation', message: 'the period ends before it starts', field: 'to' };
           const error = failure();
           if (error) throw error;
-          return reportView(5, period);
+          return reportOf(period);
         },
       });
-    const secondHalf = { from: '2026-07-01', to: '2026-12-31' };
     /** Reports whose nth read `nth` answers when it has it (a later answer, a failure), the
-     * others with 5 participants, 7 in the second half. */
+     * others as `reportOf`. */
     const reportsReading = (nth: Record<number, () => Promise<ReportView>>) =>
       appOn({ name: 'reports' }, {
-        participant_report: answersInTurn(nth, (args) => {
-          const period = args?.request as typeof firstHalf;
-          return reportView(period.from === secondHalf.from ? 7 : 5, period);
-        }),
+        participant_report: answersInTurn(nth, (args) => reportOf(args?.request as typeof firstHalf)),
       });
-    async function showPeriod(period: { from: string; to: string }) {
+    /** Types `period`'s dates, not asking for its report. */
+    async function typePeriod(period: { from: string; to: string }) {
       await fireEvent.input(screen.getByLabelText('From'), { target: { value: period.from } });
       await fireEvent.input(screen.getByLabelText('To'), { target: { value: period.to } });
+    }
+    async function showPeriod(period: { from: string; to: string }) {
+      await typePeriod(period);
       await fireEvent.click(screen.getByRole('button', { name: 'Show report' }));
       await settle();
     }
@@ -2687,7 +2690,9 @@ describe('after a sync that changed something', () => {
       expect(disabled('Show report')).toBe(false);
       slow.answer(reportView(7, secondHalf));
       await settle();
-      expect(participants(app.container)).toBe('5');
+      // Nothing shown: not the slower answer, nor the first half's figures under the second
+      // half's dates.
+      expect(participants(app.container)).toBeUndefined();
     });
 
     it('a read again answered after the lead asked for another period leaves Show report busy and the period asked for', async () => {
@@ -2702,7 +2707,8 @@ describe('after a sync that changed something', () => {
       again.answer(reportView(6));
       await settle();
       expect(disabled('Show report')).toBe(true);
-      expect(participants(app.container)).toBe('5');
+      // The first half's figures, read again, are not shown under the second half's dates.
+      expect(participants(app.container)).toBeUndefined();
       // Still waited for: the next sync reads the second half in its place.
       await app.sync(SYNC_CHANGED);
       expect(asked(app).at(-1)).toEqual({ request: secondHalf });
@@ -2711,7 +2717,7 @@ describe('after a sync that changed something', () => {
       mine.answer(reportView(1, secondHalf));
     });
 
-    it('a read again that succeeds takes away the error of a failed read of its period, not the refusal of another period asked for', async () => {
+    it('a read again that succeeds takes away the error of a failed read of its period; a refused period is not read again', async () => {
       let failing = false;
       const app = await reportsFailing(() => failing && { kind: 'store', message: 'database is locked', field: null });
       await showPeriod(firstHalf);
@@ -2720,16 +2726,46 @@ describe('after a sync that changed something', () => {
       await fireEvent.click(screen.getByRole('button', { name: 'Show report' }));
       await settle();
       expect(screen.getByRole('alert').textContent).toContain('database is locked');
+      // Its figures stay meanwhile: they are of the period asked for.
+      expect(participants(app.container)).toBe('5');
       failing = false;
       await app.sync(SYNC_CHANGED);
       expect(app.calls('participant_report')).toBe(3);
       expect(screen.queryByRole('alert')).toBeNull();
-      // A period that ends before it starts is refused; the report shown read again leaves the refusal.
+      // A period that ends before it starts is refused, and the report shown taken away with
+      // its dates changed: a sync reads nothing again, and leaves the refusal.
       await showPeriod(refusedPeriod);
       expect(screen.getByRole('alert').textContent).toContain('the period ends before it starts');
+      expect(participants(app.container)).toBeUndefined();
       await app.sync(SYNC_CHANGED);
-      expect(asked(app).at(-1)).toEqual({ request: firstHalf });
+      expect(app.calls('participant_report')).toBe(4);
       expect(screen.getByRole('alert').textContent).toContain('the period ends before it starts');
+    });
+
+    it('the figures shown are of the period the dates show: asking for another takes them away, and a sync fills in one that failed only while its dates are shown', async () => {
+      let failing = false;
+      const app = await reportsFailing(() => failing && { kind: 'server', message: 'the server answered 503', field: null });
+      await showPeriod(firstHalf);
+      expect(participants(app.container)).toBe('5');
+      failing = true;
+      await showPeriod(secondHalf);
+      expect(screen.getByRole('alert').textContent).toContain('the server answered 503');
+      // The first half's figures are not left under the second half's dates.
+      expect(app.container.querySelector('#report-period')).toBeNull();
+      // The lead types the first half's dates again without asking: the syncs after it read
+      // neither half, so the second half's figures do not come under the first half's dates.
+      failing = false;
+      await typePeriod(firstHalf);
+      await app.sync(SYNC_NOTHING);
+      await app.sync(SYNC_CHANGED);
+      expect(app.calls('participant_report')).toBe(2);
+      expect(participants(app.container)).toBeUndefined();
+      // The second half's dates again: a sync that reached the server asks for it, and shows it.
+      await typePeriod(secondHalf);
+      await app.sync(SYNC_NOTHING);
+      expect(asked(app).at(-1)).toEqual({ request: secondHalf });
+      expect(participants(app.container)).toBe('7');
+      expect(screen.queryByRole('alert')).toBeNull();
     });
 
     it('a report asked for that failed is asked again after a sync that reached the server, though it changed nothing; a refused period is not', async () => {
@@ -2772,8 +2808,10 @@ describe('after a sync that changed something', () => {
         ...teamLead,
         audit_log: answersInTurn(nth, (args) => ((args?.request as AuditRequest).record_id ? page([entry(7)]) : page([entry(1), entry(2)]))),
       });
+    /** Types `recordId` as the filter, not asking for its entries. */
+    const typeFilter = (recordId: string) => fireEvent.input(screen.getByLabelText('Record id'), { target: { value: recordId } });
     async function filterBy(recordId: string) {
-      await fireEvent.input(screen.getByLabelText('Record id'), { target: { value: recordId } });
+      await typeFilter(recordId);
       await fireEvent.click(screen.getByRole('button', { name: 'Show' }));
       await settle();
     }
@@ -2873,7 +2911,8 @@ describe('after a sync that changed something', () => {
       expect(disabled('Show')).toBe(false);
       slow.answer(page([entry(7)]));
       await settle();
-      expect(seqs(app.container)).toEqual(['1', '2']);
+      // Nothing shown: not the slower answer, nor the whole log's entries under the filter.
+      expect(seqs(app.container)).toEqual([]);
     });
 
     it('a read again answered after the user asked for another filter leaves Show busy and the filter asked for', async () => {
@@ -2895,7 +2934,7 @@ describe('after a sync that changed something', () => {
       mine.answer(page([entry(7), entry(8)]));
     });
 
-    it('a read again that succeeds takes away the error of a failed read of its filter, not the refusal of another filter asked for', async () => {
+    it('a read again that succeeds takes away the error of a failed read of its filter; a refused filter is not read again', async () => {
       let failing = false;
       const app = await appOn({ name: 'audit' }, {
         ...teamLead,
@@ -2906,20 +2945,24 @@ describe('after a sync that changed something', () => {
           return request.after === 0 ? page([entry(1), entry(2)]) : page([], false, request.after);
         },
       });
-      // Shown again, the log fails; a sync later reads its end, and that succeeds.
+      // Shown again, the log fails (its entries stay: they are of the filter asked for); a sync
+      // later reads it again, and that succeeds.
       failing = true;
       await fireEvent.click(screen.getByRole('button', { name: 'Show' }));
       await settle();
       expect(screen.getByRole('alert').textContent).toContain('offline');
+      expect(seqs(app.container)).toEqual(['1', '2']);
       failing = false;
       await app.sync(SYNC_CHANGED);
       expect(app.calls('audit_log')).toBe(3);
       expect(screen.queryByRole('alert')).toBeNull();
-      // A filter that is no record id is refused; the entries shown read again leave the refusal.
+      // A filter that is no record id is refused, and the entries shown taken away with the
+      // filter changed: a sync reads nothing again, and leaves the refusal.
       await filterBy('not-an-id');
       expect(screen.getByText('not a record id')).toBeTruthy();
+      expect(screen.queryByRole('table')).toBeNull();
       await app.sync(SYNC_CHANGED);
-      expect(asked(app).at(-1)).toEqual({ request: { after: 2, record_id: null } });
+      expect(app.calls('audit_log')).toBe(4);
       expect(screen.getByText('not a record id')).toBeTruthy();
     });
 
@@ -2950,7 +2993,7 @@ describe('after a sync that changed something', () => {
       expect(app.calls('audit_log')).toBe(2);
     });
 
-    it('the filter asked for that failed is what a sync that changed something reads again, from its first entry', async () => {
+    it('the entries shown are of the filter typed: asking for another takes them away, and a sync reads one that failed, from its first entry, only while it is typed', async () => {
       let offline = false;
       const app = await appOn({ name: 'audit' }, {
         ...teamLead,
@@ -2959,10 +3002,21 @@ describe('after a sync that changed something', () => {
           return (args?.request as AuditRequest).record_id ? page([entry(7)]) : page([entry(1), entry(2)]);
         },
       });
+      expect(seqs(app.container)).toEqual(['1', '2']);
       offline = true;
       await filterBy(amina.id);
       expect(screen.getByRole('alert')).toBeTruthy();
+      // The whole log's entries are not left under the record's filter.
+      expect(screen.queryByRole('table')).toBeNull();
+      // The filter emptied again, not asked for: the syncs after it read nothing.
       offline = false;
+      await typeFilter('');
+      await app.sync(SYNC_NOTHING);
+      await app.sync(SYNC_CHANGED);
+      expect(app.calls('audit_log')).toBe(2);
+      expect(screen.queryByRole('table')).toBeNull();
+      // The record's filter again: a sync reads its entries from the first.
+      await typeFilter(amina.id);
       await app.sync(SYNC_CHANGED);
       expect(asked(app).at(-1)).toEqual({ request: { after: 0, record_id: amina.id } });
       expect(seqs(app.container)).toEqual(['7']);
