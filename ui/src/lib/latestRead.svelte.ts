@@ -6,9 +6,9 @@
 // answers in its place, failure too. A read that succeeds takes away the error of a failed
 // read of the same thing, not the error of another. What is shown is always of what the
 // controls choose, and nothing replaces it unasked but the same read again: asking for another
-// thing takes it away at once, and a sync reads again a failed read of another thing only while
-// the controls still choose it (a lead who asked for another period, saw it fail and typed the
-// shown one back does not get the other's figures under it).
+// thing takes it away at once, and a sync reads again a failed read only while the controls
+// still choose it (a lead who asked for another period, saw it fail and typed the first one's
+// dates back does not get the other's figures under them).
 import { worthRetrying } from './syncRefresh.svelte';
 
 /** What the screen does with a read's answer. */
