@@ -10,7 +10,7 @@ import { setLocale } from '../i18n/index.svelte';
 import { keepOpenDraft } from '../lib/drafts';
 import { clientName, go, nav, type Screen } from '../lib/nav.svelte';
 import type { AuditEntryView, AuditPageView, AuditRequest, ReportView, SyncEvent } from '../ipc';
-import { amina, aminaDetail, answerCommands, offlineStatus, session, sitesView, updateOffered } from '../test/commands';
+import { amina, aminaDetail, answerCommands, later, offlineStatus, session, sitesView, updateOffered } from '../test/commands';
 import ClientForm from './client/ClientForm.svelte';
 import ClientProfile from './client/ClientProfile.svelte';
 import ContactForm from './contact/ContactForm.svelte';
@@ -2073,7 +2073,8 @@ const SYNC_OTHER_CONFLICTS: SyncEvent[] = [
 ];
 
 /** The app showing `shown`, with the commands answered as `answers` does (and `overrides`);
- * `sync` sends a sync's events to it as the shell does, `calls` counts a command's calls. */
+ * `sync` sends a sync's events to it as the shell does, `calls` counts a command's calls and
+ * `asked` lists their arguments. */
 async function appOn(shown: Screen, overrides: Parameters<typeof answerCommands>[0] = {}) {
   let channel: { onmessage: (event: SyncEvent) => void } | undefined;
   const invoke = answers({
@@ -2090,6 +2091,7 @@ async function appOn(shown: Screen, overrides: Parameters<typeof answerCommands>
     ...rendered,
     invoke,
     calls: (command: string) => invoke.mock.calls.filter(([called]) => called === command).length,
+    asked: (command: string) => invoke.mock.calls.filter(([called]) => called === command).map(([, args]) => args),
     async sync(events: SyncEvent[]) {
       for (const event of events) channel!.onmessage(event);
       await settle();
@@ -2097,16 +2099,15 @@ async function appOn(shown: Screen, overrides: Parameters<typeof answerCommands>
   };
 }
 
-/** An answer the test gives when it chooses. */
-function later<T>() {
-  let answer!: (value: T) => void;
-  let fail!: (error: unknown) => void;
-  const promise = new Promise<T>((resolve, reject) => {
-    answer = resolve;
-    fail = reject;
-  });
-  return { promise, answer, fail };
+/** A command's answers in the order it is called: the nth from `nth` where it has one (a later
+ * answer, a failure), the others from `otherwise`. */
+function answersInTurn<T>(nth: Record<number, () => Promise<T>>, otherwise: (args: Record<string, unknown> | undefined) => T) {
+  let calls = 0;
+  return (args: Record<string, unknown> | undefined) => nth[++calls]?.() ?? otherwise(args);
 }
+
+/** Whether the button named `name` is disabled (busy with the read it asked for). */
+const disabled = (name: string) => (screen.getByRole('button', { name }) as HTMLButtonElement).disabled;
 
 describe('after a sync that changed something', () => {
   const screensThatRead: [string, Screen, string[]][] = [
@@ -2210,7 +2211,7 @@ describe('after a sync that changed something', () => {
       await fireEvent.click(screen.getByRole('button', { name: 'Show the last 7 days' }));
       await settle();
       await app.sync(SYNC_CHANGED);
-      const logged = app.invoke.mock.calls.filter(([command]) => command === 'contacts_logged').map(([, args]) => args);
+      const logged = app.asked('contacts_logged');
       expect(logged).toEqual([{ days: 1 }, { days: 7 }, { days: 7 }]);
       const week = screen.getByRole('region', { name: 'Your contacts of the last 7 days' });
       expect(within(week).getAllByRole('listitem')).toHaveLength(1);
@@ -2533,10 +2534,12 @@ describe('after a sync that changed something', () => {
       },
     });
     const participants = (container: Element) => container.querySelector('[data-indicator="participants"] dd')?.textContent;
-    const asked = (app: Awaited<ReturnType<typeof appOn>>) =>
-      app.invoke.mock.calls.filter(([command]) => command === 'participant_report').map(([, args]) => args);
+    const asked = (app: Awaited<ReturnType<typeof appOn>>) => app.asked('participant_report');
     // A period that ends before it starts, which the shell refuses.
     const refusedPeriod = { from: '2026-12-31', to: '2026-07-01' };
+    const secondHalf = { from: '2026-07-01', to: '2026-12-31' };
+    /** The report of `period`: 5 participants, 7 in the second half. */
+    const reportOf = (period: typeof firstHalf) => reportView(period.from === secondHalf.from ? 7 : 5, period);
     /** Reports, whose reads fail with `failure()` when it gives one, and refuse `refusedPeriod`. */
     const reportsFailing = (failure: () => object | false) =>
       appOn({ name: 'reports' }, {
@@ -2545,25 +2548,22 @@ describe('after a sync that changed something', () => {
           if (period.from > period.to) throw { kind: 'validation', message: 'the period ends before it starts', field: 'to' };
           const error = failure();
           if (error) throw error;
-          return reportView(5, period);
+          return reportOf(period);
         },
       });
-    const secondHalf = { from: '2026-07-01', to: '2026-12-31' };
     /** Reports whose nth read `nth` answers when it has it (a later answer, a failure), the
-     * others with 5 participants, 7 in the second half. */
-    function reportsReading(nth: Record<number, () => Promise<ReportView>>) {
-      let reads = 0;
-      return appOn({ name: 'reports' }, {
-        participant_report: (args) => {
-          reads += 1;
-          const period = args?.request as typeof firstHalf;
-          return nth[reads]?.() ?? reportView(period.from === secondHalf.from ? 7 : 5, period);
-        },
+     * others as `reportOf`. */
+    const reportsReading = (nth: Record<number, () => Promise<ReportView>>) =>
+      appOn({ name: 'reports' }, {
+        participant_report: answersInTurn(nth, (args) => reportOf(args?.request as typeof firstHalf)),
       });
-    }
-    async function showPeriod(period: { from: string; to: string }) {
+    /** Types `period`'s dates, not asking for its report. */
+    async function typePeriod(period: { from: string; to: string }) {
       await fireEvent.input(screen.getByLabelText('From'), { target: { value: period.from } });
       await fireEvent.input(screen.getByLabelText('To'), { target: { value: period.to } });
+    }
+    async function showPeriod(period: { from: string; to: string }) {
+      await typePeriod(period);
       await fireEvent.click(screen.getByRole('button', { name: 'Show report' }));
       await settle();
     }
@@ -2598,7 +2598,7 @@ describe('after a sync that changed something', () => {
       await app.sync(SYNC_CHANGED);
       // Read again: the report stays meanwhile, and Show report is not made busy.
       expect(participants(app.container)).toBe('5');
-      expect((screen.getByRole('button', { name: 'Show report' }) as HTMLButtonElement).disabled).toBe(false);
+      expect(disabled('Show report')).toBe(false);
       read.answer(reportView(9));
       await settle();
       expect(participants(app.container)).toBe('9');
@@ -2669,7 +2669,7 @@ describe('after a sync that changed something', () => {
       await app.sync(SYNC_CHANGED);
       expect(asked(app)).toEqual([{ request: firstHalf }, { request: secondHalf }, { request: secondHalf }]);
       expect(participants(app.container)).toBe('7');
-      expect((screen.getByRole('button', { name: 'Show report' }) as HTMLButtonElement).disabled).toBe(false);
+      expect(disabled('Show report')).toBe(false);
       slow.answer(reportView(1, secondHalf));
       await settle();
       expect(participants(app.container)).toBe('7');
@@ -2687,10 +2687,12 @@ describe('after a sync that changed something', () => {
       await app.sync(SYNC_CHANGED);
       expect(asked(app).at(-1)).toEqual({ request: secondHalf });
       expect(screen.getByRole('alert').textContent).toContain('database is locked');
-      expect((screen.getByRole('button', { name: 'Show report' }) as HTMLButtonElement).disabled).toBe(false);
+      expect(disabled('Show report')).toBe(false);
       slow.answer(reportView(7, secondHalf));
       await settle();
-      expect(participants(app.container)).toBe('5');
+      // Nothing shown: not the slower answer, nor the first half's figures under the second
+      // half's dates.
+      expect(participants(app.container)).toBeUndefined();
     });
 
     it('a read again answered after the lead asked for another period leaves Show report busy and the period asked for', async () => {
@@ -2701,21 +2703,21 @@ describe('after a sync that changed something', () => {
       // A sync reads the report shown again; meanwhile the lead asks for the second half.
       await app.sync(SYNC_CHANGED);
       await showPeriod(secondHalf);
-      const button = screen.getByRole('button', { name: 'Show report' }) as HTMLButtonElement;
-      expect(button.disabled).toBe(true);
+      expect(disabled('Show report')).toBe(true);
       again.answer(reportView(6));
       await settle();
-      expect(button.disabled).toBe(true);
-      expect(participants(app.container)).toBe('5');
+      expect(disabled('Show report')).toBe(true);
+      // The first half's figures, read again, are not shown under the second half's dates.
+      expect(participants(app.container)).toBeUndefined();
       // Still waited for: the next sync reads the second half in its place.
       await app.sync(SYNC_CHANGED);
       expect(asked(app).at(-1)).toEqual({ request: secondHalf });
       expect(participants(app.container)).toBe('7');
-      expect(button.disabled).toBe(false);
+      expect(disabled('Show report')).toBe(false);
       mine.answer(reportView(1, secondHalf));
     });
 
-    it('a read again that succeeds takes away the error of a failed read of its period, not the refusal of another period asked for', async () => {
+    it('a read again that succeeds takes away the error of a failed read of its period; a refused period is not read again', async () => {
       let failing = false;
       const app = await reportsFailing(() => failing && { kind: 'store', message: 'database is locked', field: null });
       await showPeriod(firstHalf);
@@ -2724,16 +2726,46 @@ describe('after a sync that changed something', () => {
       await fireEvent.click(screen.getByRole('button', { name: 'Show report' }));
       await settle();
       expect(screen.getByRole('alert').textContent).toContain('database is locked');
+      // Its figures stay meanwhile: they are of the period asked for.
+      expect(participants(app.container)).toBe('5');
       failing = false;
       await app.sync(SYNC_CHANGED);
       expect(app.calls('participant_report')).toBe(3);
       expect(screen.queryByRole('alert')).toBeNull();
-      // A period that ends before it starts is refused; the report shown read again leaves the refusal.
+      // A period that ends before it starts is refused, and the report shown taken away with
+      // its dates changed: a sync reads nothing again, and leaves the refusal.
       await showPeriod(refusedPeriod);
       expect(screen.getByRole('alert').textContent).toContain('the period ends before it starts');
+      expect(participants(app.container)).toBeUndefined();
       await app.sync(SYNC_CHANGED);
-      expect(asked(app).at(-1)).toEqual({ request: firstHalf });
+      expect(app.calls('participant_report')).toBe(4);
       expect(screen.getByRole('alert').textContent).toContain('the period ends before it starts');
+    });
+
+    it('the figures shown are of the period the dates show: asking for another takes them away, and a sync fills in one that failed only while its dates are shown', async () => {
+      let failing = false;
+      const app = await reportsFailing(() => failing && { kind: 'server', message: 'the server answered 503', field: null });
+      await showPeriod(firstHalf);
+      expect(participants(app.container)).toBe('5');
+      failing = true;
+      await showPeriod(secondHalf);
+      expect(screen.getByRole('alert').textContent).toContain('the server answered 503');
+      // The first half's figures are not left under the second half's dates.
+      expect(app.container.querySelector('#report-period')).toBeNull();
+      // The lead types the first half's dates again without asking: the syncs after it read
+      // neither half, so the second half's figures do not come under the first half's dates.
+      failing = false;
+      await typePeriod(firstHalf);
+      await app.sync(SYNC_NOTHING);
+      await app.sync(SYNC_CHANGED);
+      expect(app.calls('participant_report')).toBe(2);
+      expect(participants(app.container)).toBeUndefined();
+      // The second half's dates again: a sync that reached the server asks for it, and shows it.
+      await typePeriod(secondHalf);
+      await app.sync(SYNC_NOTHING);
+      expect(asked(app).at(-1)).toEqual({ request: secondHalf });
+      expect(participants(app.container)).toBe('7');
+      expect(screen.queryByRole('alert')).toBeNull();
     });
 
     it('a report asked for that failed is asked again after a sync that reached the server, though it changed nothing; a refused period is not', async () => {
@@ -2767,23 +2799,19 @@ describe('after a sync that changed something', () => {
       entries, next: entries.at(-1)?.seq ?? after, has_more: hasMore,
     });
     const seqs = (container: Element) => [...container.querySelectorAll('tbody tr[data-seq]')].map((row) => row.getAttribute('data-seq'));
-    const asked = (app: Awaited<ReturnType<typeof appOn>>) =>
-      app.invoke.mock.calls.filter(([command]) => command === 'audit_log').map(([, args]) => args);
+    const asked = (app: Awaited<ReturnType<typeof appOn>>) => app.asked('audit_log');
     const newLaptop = { ...teamDevices.devices[1], id: 'd9', name: 'Laptop 9', username: 'coach9', user_id: 'u-coach9' };
     /** The audit log whose nth read `nth` answers when it has it (a later answer, a failure),
      * the others with entries 1 and 2, or 7 for a record. */
-    function auditReading(nth: Record<number, () => Promise<AuditPageView>>) {
-      let reads = 0;
-      return appOn({ name: 'audit' }, {
+    const auditReading = (nth: Record<number, () => Promise<AuditPageView>>) =>
+      appOn({ name: 'audit' }, {
         ...teamLead,
-        audit_log: (args) => {
-          reads += 1;
-          return nth[reads]?.() ?? ((args?.request as AuditRequest).record_id ? page([entry(7)]) : page([entry(1), entry(2)]));
-        },
+        audit_log: answersInTurn(nth, (args) => ((args?.request as AuditRequest).record_id ? page([entry(7)]) : page([entry(1), entry(2)]))),
       });
-    }
+    /** Types `recordId` as the filter, not asking for its entries. */
+    const typeFilter = (recordId: string) => fireEvent.input(screen.getByLabelText('Record id'), { target: { value: recordId } });
     async function filterBy(recordId: string) {
-      await fireEvent.input(screen.getByLabelText('Record id'), { target: { value: recordId } });
+      await typeFilter(recordId);
       await fireEvent.click(screen.getByRole('button', { name: 'Show' }));
       await settle();
     }
@@ -2863,7 +2891,7 @@ describe('after a sync that changed something', () => {
       await app.sync(SYNC_CHANGED);
       expect(asked(app).slice(1)).toEqual([{ request: { after: 0, record_id: amina.id } }, { request: { after: 0, record_id: amina.id } }]);
       expect(seqs(app.container)).toEqual(['7']);
-      expect((screen.getByRole('button', { name: 'Show' }) as HTMLButtonElement).disabled).toBe(false);
+      expect(disabled('Show')).toBe(false);
       slow.answer(page([entry(7), entry(8)]));
       await settle();
       expect(seqs(app.container)).toEqual(['7']);
@@ -2880,10 +2908,11 @@ describe('after a sync that changed something', () => {
       await app.sync(SYNC_CHANGED);
       expect(asked(app).at(-1)).toEqual({ request: { after: 0, record_id: amina.id } });
       expect(screen.getByRole('alert').textContent).toContain('offline');
-      expect((screen.getByRole('button', { name: 'Show' }) as HTMLButtonElement).disabled).toBe(false);
+      expect(disabled('Show')).toBe(false);
       slow.answer(page([entry(7)]));
       await settle();
-      expect(seqs(app.container)).toEqual(['1', '2']);
+      // Nothing shown: not the slower answer, nor the whole log's entries under the filter.
+      expect(seqs(app.container)).toEqual([]);
     });
 
     it('a read again answered after the user asked for another filter leaves Show busy and the filter asked for', async () => {
@@ -2893,20 +2922,19 @@ describe('after a sync that changed something', () => {
       // A sync reads the end of the log again; meanwhile the user filters by a record.
       await app.sync(SYNC_CHANGED);
       await filterBy(amina.id);
-      const button = screen.getByRole('button', { name: 'Show' }) as HTMLButtonElement;
-      expect(button.disabled).toBe(true);
+      expect(disabled('Show')).toBe(true);
       again.answer(page([], false, 2));
       await settle();
-      expect(button.disabled).toBe(true);
+      expect(disabled('Show')).toBe(true);
       // Still waited for: the next sync reads the filter's first entries in its place.
       await app.sync(SYNC_CHANGED);
       expect(asked(app).at(-1)).toEqual({ request: { after: 0, record_id: amina.id } });
       expect(seqs(app.container)).toEqual(['7']);
-      expect(button.disabled).toBe(false);
+      expect(disabled('Show')).toBe(false);
       mine.answer(page([entry(7), entry(8)]));
     });
 
-    it('a read again that succeeds takes away the error of a failed read of its filter, not the refusal of another filter asked for', async () => {
+    it('a read again that succeeds takes away the error of a failed read of its filter; a refused filter is not read again', async () => {
       let failing = false;
       const app = await appOn({ name: 'audit' }, {
         ...teamLead,
@@ -2917,20 +2945,24 @@ describe('after a sync that changed something', () => {
           return request.after === 0 ? page([entry(1), entry(2)]) : page([], false, request.after);
         },
       });
-      // Shown again, the log fails; a sync later reads its end, and that succeeds.
+      // Shown again, the log fails (its entries stay: they are of the filter asked for); a sync
+      // later reads it again, and that succeeds.
       failing = true;
       await fireEvent.click(screen.getByRole('button', { name: 'Show' }));
       await settle();
       expect(screen.getByRole('alert').textContent).toContain('offline');
+      expect(seqs(app.container)).toEqual(['1', '2']);
       failing = false;
       await app.sync(SYNC_CHANGED);
       expect(app.calls('audit_log')).toBe(3);
       expect(screen.queryByRole('alert')).toBeNull();
-      // A filter that is no record id is refused; the entries shown read again leave the refusal.
+      // A filter that is no record id is refused, and the entries shown taken away with the
+      // filter changed: a sync reads nothing again, and leaves the refusal.
       await filterBy('not-an-id');
       expect(screen.getByText('not a record id')).toBeTruthy();
+      expect(screen.queryByRole('table')).toBeNull();
       await app.sync(SYNC_CHANGED);
-      expect(asked(app).at(-1)).toEqual({ request: { after: 2, record_id: null } });
+      expect(app.calls('audit_log')).toBe(4);
       expect(screen.getByText('not a record id')).toBeTruthy();
     });
 
@@ -2961,7 +2993,7 @@ describe('after a sync that changed something', () => {
       expect(app.calls('audit_log')).toBe(2);
     });
 
-    it('the filter asked for that failed is what a sync that changed something reads again, from its first entry', async () => {
+    it('the entries shown are of the filter typed: asking for another takes them away, and a sync reads one that failed, from its first entry, only while it is typed', async () => {
       let offline = false;
       const app = await appOn({ name: 'audit' }, {
         ...teamLead,
@@ -2970,10 +3002,21 @@ describe('after a sync that changed something', () => {
           return (args?.request as AuditRequest).record_id ? page([entry(7)]) : page([entry(1), entry(2)]);
         },
       });
+      expect(seqs(app.container)).toEqual(['1', '2']);
       offline = true;
       await filterBy(amina.id);
       expect(screen.getByRole('alert')).toBeTruthy();
+      // The whole log's entries are not left under the record's filter.
+      expect(screen.queryByRole('table')).toBeNull();
+      // The filter emptied again, not asked for: the syncs after it read nothing.
       offline = false;
+      await typeFilter('');
+      await app.sync(SYNC_NOTHING);
+      await app.sync(SYNC_CHANGED);
+      expect(app.calls('audit_log')).toBe(2);
+      expect(screen.queryByRole('table')).toBeNull();
+      // The record's filter again: a sync reads its entries from the first.
+      await typeFilter(amina.id);
       await app.sync(SYNC_CHANGED);
       expect(asked(app).at(-1)).toEqual({ request: { after: 0, record_id: amina.id } });
       expect(seqs(app.container)).toEqual(['7']);

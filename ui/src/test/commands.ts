@@ -17,6 +17,17 @@ export function answerCommands(handlers: Record<string, Handler>) {
   return mocked;
 }
 
+/** An answer the test gives when it chooses. */
+export function later<T>() {
+  let answer!: (value: T) => void;
+  let fail!: (error: unknown) => void;
+  const promise = new Promise<T>((resolve, reject) => {
+    answer = resolve;
+    fail = reject;
+  });
+  return { promise, answer, fail };
+}
+
 export const amina: ClientSummary = {
   id: '0190f0c4-8d5e-7c3a-9f1e-00000000000a',
   given_name: 'Amina',

@@ -141,6 +141,24 @@ describe('reports', () => {
     expect(container.querySelector('[data-indicator="participants"] dd')?.textContent).toBe('5');
   });
 
+  it('the error of a file not saved goes with its report: not shown with the next one', async () => {
+    answerCommands({
+      participant_report: (args) => ({ ...fromServer, report: { ...report, ...(args?.request as object) } }),
+      save_report_csv: () => {
+        throw { kind: 'file_not_saved', message: 'cannot save /readonly/r.csv: permission denied', field: null };
+      },
+    });
+    await showReport();
+    await fireEvent.click(screen.getByRole('button', { name: 'Save as CSV…' }));
+    await settle();
+    expect(screen.getByRole('alert').textContent).toContain('The file could not be saved there.');
+    await fireEvent.input(screen.getByLabelText('To'), { target: { value: '2024-12-31' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Show report' }));
+    await settle();
+    expect(screen.getByRole('heading', { level: 2, name: /2024/ }).textContent).toContain('31');
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+
   it('shows the error of a refused period', async () => {
     answers(() => {
       throw { kind: 'validation', message: 'the period ends before it starts (from 2024-07-01 is after to 2024-06-30)', field: 'to' };
