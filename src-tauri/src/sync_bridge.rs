@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value as Json;
-use tandem_store::{LocalConflict, Store, StoreError};
+use tandem_store::{CLOSED_CONFLICTS_KEPT, LocalConflict, Store, StoreError};
 use tandem_sync::{
     ConflictChoice, CycleOutcome, HttpTransport, LoginInput, PullProgress, STALE_DEVICE_DAYS,
     SyncError, SyncLock, SyncObserver, SyncPhase, SyncPolicy, SyncReport, SyncSchedule,
@@ -34,8 +34,6 @@ use crate::dto::{
 use crate::error::{CommandError, ErrorKind};
 use crate::state::{AppState, lock};
 
-/// How many decided conflicts the review screen lists.
-const MAX_CLOSED_CONFLICTS_SHOWN: usize = 50;
 /// How often the background task looks at the schedule.
 const TICK: Duration = Duration::from_secs(1);
 
@@ -637,29 +635,31 @@ pub fn unsynced_view(store: &Store) -> Result<UnsyncedView, StoreError> {
     let sign_in = store.sign_in()?;
     let team_lead = sign_in.as_ref().is_some_and(|s| s.role == "team_lead");
     let device = sign_in.map(|s| s.device_id.to_string());
-    let (open, closed): (Vec<_>, Vec<_>) = store
-        .conflicts(true)?
-        .into_iter()
-        .map(|conflict| {
-            let record_label = label(&conflict.entity, &conflict.record_id.to_string());
-            let current = current_value(store, &conflict);
-            conflict_view(
-                conflict,
-                record_label,
-                current,
-                device.as_deref(),
-                &names,
-                team_lead,
-            )
-        })
-        .partition(|view| view.status == "open");
-    // Only the mirrored list (team leads) has the values of closed conflicts; newest first.
-    let mut closed_conflicts: Vec<ConflictView> = closed
-        .into_iter()
-        .filter(|view| team_lead && !view.candidates.is_empty())
-        .collect();
-    closed_conflicts.reverse();
-    closed_conflicts.truncate(MAX_CLOSED_CONFLICTS_SHOWN);
+    let view = |conflict: LocalConflict| {
+        let record_label = label(&conflict.entity, &conflict.record_id.to_string());
+        let current = current_value(store, &conflict);
+        conflict_view(
+            conflict,
+            record_label,
+            current,
+            device.as_deref(),
+            &names,
+            team_lead,
+        )
+    };
+    let open = store.conflicts(false)?.into_iter().map(view).collect();
+    // Only the mirrored list (team leads) has the values of closed conflicts: the newest
+    // ones the mirror keeps, newest first, read up to that many and no more.
+    let closed_conflicts: Vec<ConflictView> = if team_lead {
+        store
+            .closed_conflicts(CLOSED_CONFLICTS_KEPT)?
+            .into_iter()
+            .map(view)
+            .filter(|view| !view.candidates.is_empty())
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(UnsyncedView {
         pending,
         rejected,
@@ -1405,6 +1405,38 @@ mod tests {
         assert_eq!(view.next_attempt_at, Some(retry.to_rfc3339()));
     }
 
+    /// A conflict of the team as the server lists it: two values of `nickname` of
+    /// `record_id`, the first one standing.
+    fn listed_conflict(
+        id: i64,
+        record_id: uuid::Uuid,
+        status: tandem_protocol::ConflictStatus,
+    ) -> tandem_protocol::Conflict {
+        let value = |v: &str, provisional| tandem_protocol::ConflictValue {
+            value: serde_json::json!(v),
+            hlc: "1768471200000-00000-aaaa".to_owned(),
+            author_id: uuid::Uuid::now_v7(),
+            change_id: uuid::Uuid::now_v7(),
+            provisional,
+        };
+        tandem_protocol::Conflict {
+            id,
+            entity: "client".to_owned(),
+            record_id,
+            field: "nickname".to_owned(),
+            policy: "lww".to_owned(),
+            status,
+            base_version: 1,
+            base_value: Json::Null,
+            values: vec![value("Ami", true), value("Mina", false)],
+            clock_skew: false,
+            created_at: now(),
+            resolved_by: None,
+            resolved_at: None,
+            resolution_change_id: None,
+        }
+    }
+
     fn store_with_auto_resolved_nickname() -> (tempfile::TempDir, Store, uuid::Uuid) {
         let (dir, mut store) = crate::test_store();
         let at = now();
@@ -1420,33 +1452,50 @@ mod tests {
             )
             .unwrap();
         let record_id = *id.as_uuid();
-        let value = |v: &str, provisional| tandem_protocol::ConflictValue {
-            value: serde_json::json!(v),
-            hlc: "1768471200000-00000-aaaa".to_owned(),
-            author_id: uuid::Uuid::now_v7(),
-            change_id: uuid::Uuid::now_v7(),
-            provisional,
-        };
-        let conflict = tandem_protocol::Conflict {
-            id: 5,
-            entity: "client".to_owned(),
-            record_id,
-            field: "nickname".to_owned(),
-            policy: "lww".to_owned(),
-            status: tandem_protocol::ConflictStatus::AutoResolved,
-            base_version: 1,
-            base_value: Json::Null,
-            values: vec![value("Ami", true), value("Mina", false)],
-            clock_skew: false,
-            created_at: at,
-            resolved_by: None,
-            resolved_at: None,
-            resolution_change_id: None,
-        };
+        let conflict = listed_conflict(5, record_id, tandem_protocol::ConflictStatus::AutoResolved);
         store
             .replace_team_conflicts(&tandem_sync::planner::mirrored_conflicts(&[conflict]), at)
             .unwrap();
         (dir, store, record_id)
+    }
+
+    #[test]
+    fn a_team_lead_sees_every_open_conflict_and_the_newest_closed_ones_first() {
+        use tandem_protocol::ConflictStatus::{AutoResolved, Open, Resolved};
+        let (_dir, mut store) = crate::test_store();
+        let record_id = uuid::Uuid::now_v7();
+        let kept = CLOSED_CONFLICTS_KEPT as i64;
+        let listed: Vec<_> = (1..=2 * kept + 5)
+            .map(|id| {
+                let status = [Open, Resolved, AutoResolved][usize::try_from(id % 3).unwrap()];
+                listed_conflict(id, record_id, status)
+            })
+            .collect();
+        store
+            .replace_team_conflicts(&tandem_sync::planner::mirrored_conflicts(&listed), now())
+            .unwrap();
+        let ids = |views: &[ConflictView]| views.iter().map(|v| v.id).collect::<Vec<_>>();
+        let open: Vec<i64> = (1..=2 * kept + 5).filter(|id| id % 3 == 0).collect();
+        let newest_closed: Vec<i64> = (1..=2 * kept + 5)
+            .rev()
+            .filter(|id| id % 3 != 0)
+            .take(CLOSED_CONFLICTS_KEPT)
+            .collect();
+
+        let mut lead = crate::sign_in_as(0x9001, "lead1");
+        lead.role = "team_lead".to_owned();
+        store.record_sign_in(&lead).unwrap();
+        let view = unsynced_view(&store).unwrap();
+        assert_eq!(ids(&view.conflicts), open);
+        assert_eq!(ids(&view.closed_conflicts), newest_closed);
+
+        // A coach's laptop lists no closed conflicts (it has not their values).
+        store
+            .record_sign_in(&crate::sign_in_as(0x9002, "coach2"))
+            .unwrap();
+        let view = unsynced_view(&store).unwrap();
+        assert_eq!(ids(&view.conflicts), open);
+        assert!(view.closed_conflicts.is_empty());
     }
 
     #[test]

@@ -49,10 +49,11 @@ pub(crate) struct SyncArgs {
 /// `tandem conflicts ...`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum ConflictsCommand {
-    /// List the conflicts this device knows (open ones; --all for every one). Team leads see
+    /// List the conflicts this device knows (open ones; --all also closed ones). Team leads see
     /// the whole team's; coaches see the ones their own changes ran into.
     List {
-        /// Also auto-resolved and resolved conflicts.
+        /// Also auto-resolved and resolved conflicts (a team lead's laptop keeps the 50
+        /// newest of those).
         #[arg(long)]
         all: bool,
     },

@@ -33,6 +33,10 @@ pub const fn is_supported_schema_version(schema_version: u32) -> bool {
 /// Largest page a pull returns, whatever `limit` asks for.
 pub const MAX_PULL_LIMIT: u32 = 1000;
 
+/// The most closed conflicts `GET /v1/conflicts?status=all&closed_limit=N` lists (a larger
+/// `N` is refused).
+pub const MAX_CLOSED_CONFLICTS_LIMIT: u32 = 1000;
+
 /// Page size of a pull without `limit`.
 pub const DEFAULT_PULL_LIMIT: u32 = 500;
 
@@ -561,7 +565,7 @@ pub struct Conflict {
 /// `GET /v1/conflicts`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ConflictList {
-    /// The team's conflicts, oldest first.
+    /// The team's conflicts, oldest first (with `closed_limit`, only the newest closed ones).
     pub conflicts: Vec<Conflict>,
 }
 

@@ -20,9 +20,9 @@ use tandem_domain::{Entity, ValidationContext, field_spec};
 use tandem_protocol::ParticipantReport;
 use tandem_protocol::{
     ApiErrorBody, ChangeStatus, ConflictList, DeviceList, HealthResponse, LoginRequest,
-    LoginResponse, MAX_PULL_LIMIT, PullQuery, PullResponse, PushRequest, PushResponse, RejectCode,
-    ResolveConflictRequest, ResolveConflictResponse, Role, SiteList, UserList, error_codes,
-    is_supported_schema_version,
+    LoginResponse, MAX_CLOSED_CONFLICTS_LIMIT, MAX_PULL_LIMIT, PullQuery, PullResponse,
+    PushRequest, PushResponse, RejectCode, ResolveConflictRequest, ResolveConflictResponse, Role,
+    SiteList, UserList, error_codes, is_supported_schema_version,
 };
 use tandem_reports::ReportPeriod;
 use tower_http::compression::CompressionLayer;
@@ -946,6 +946,14 @@ struct ConflictFilter {
     #[serde(default)]
     #[param(inline, value_type = Option<ConflictListStatus>)]
     status: Option<String>,
+    /// With `status=all`: list only this many closed conflicts (`resolved` or
+    /// `auto_resolved`), the newest ones (highest ids), besides every open one; 0 to 1000.
+    /// Left out: every closed conflict. Ignored with
+    /// `status=open`. A team lead's laptop asks for what its review screen shows, so its
+    /// sync does not grow with every conflict ever resolved.
+    #[serde(default)]
+    #[param(minimum = 0, maximum = 1000)]
+    closed_limit: Option<u32>,
 }
 
 /// The values of `status` in `GET /v1/conflicts`, for the document only: the handler
@@ -968,8 +976,8 @@ enum ConflictListStatus {
     security(("device_token" = [])),
     params(ConflictFilter),
     responses(
-        (status = 200, description = "The team's conflicts, oldest first (team lead).", body = ConflictList),
-        (status = 400, description = "`invalid_request`: `status` is neither `open` nor `all`.", body = ApiErrorBody),
+        (status = 200, description = "The team's conflicts, oldest first (team lead): the open ones, and with `status=all` the closed ones too (only the `closed_limit` newest, if given).", body = ConflictList),
+        (status = 400, description = "`invalid_request`: `status` is neither `open` nor `all`, or `closed_limit` is not a number from 0 to 1000.", body = ApiErrorBody),
         Unauthorized,
         Forbidden,
         StoreFailure,
@@ -992,7 +1000,22 @@ async fn list_conflicts(
             ));
         }
     };
-    let conflicts = state.store.list_conflicts(team_id, only_open).await?;
+    let conflicts = match filter.closed_limit {
+        Some(limit) if limit > MAX_CLOSED_CONFLICTS_LIMIT => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                error_codes::INVALID_REQUEST,
+                format!("closed_limit: must be 0 to {MAX_CLOSED_CONFLICTS_LIMIT}"),
+            ));
+        }
+        Some(limit) if !only_open => {
+            state
+                .store
+                .open_and_newest_closed_conflicts(team_id, limit)
+                .await?
+        }
+        _ => state.store.list_conflicts(team_id, only_open).await?,
+    };
     Ok(Json(ConflictList { conflicts }))
 }
 

@@ -30,9 +30,9 @@ pub use search::MAX_SEARCH_RESULTS;
 pub use sites::Site;
 pub use status::StoreStatus;
 pub use sync_state::{
-    CLOCK_SKEW_WARNING_MS, EpochAdoption, FieldState, HistoryRow, JOURNAL_RETENTION_DAYS,
-    LocalConflict, MirroredConflict, OutboxChange, PullApplied, PushAck, PushApplied, PushOutcome,
-    RejectedChange, ServerEpoch, ServerWrite, SignIn, SyncStatus,
+    CLOCK_SKEW_WARNING_MS, CLOSED_CONFLICTS_KEPT, EpochAdoption, FieldState, HistoryRow,
+    JOURNAL_RETENTION_DAYS, LocalConflict, MirroredConflict, OutboxChange, PullApplied, PushAck,
+    PushApplied, PushOutcome, RejectedChange, ServerEpoch, ServerWrite, SignIn, SyncStatus,
 };
 pub use unlock::{FIRST_UNLOCK_LOCKOUT, FREE_UNLOCK_ATTEMPTS, MAX_UNLOCK_LOCKOUT, lockout_after};
 pub use users::TeamUser;

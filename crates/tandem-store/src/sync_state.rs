@@ -207,6 +207,53 @@ pub struct LocalConflict {
     pub detail: Option<String>,
 }
 
+/// How many closed conflicts a team lead's laptop keeps in its mirror and shows, the newest
+/// (highest ids): the review screen's list of decided conflicts. Every open conflict is kept.
+pub const CLOSED_CONFLICTS_KEPT: usize = 50;
+
+/// The columns [`local_conflict_row`] reads, in its order.
+const LOCAL_CONFLICT_COLUMNS: &str = "id, entity, record_id, field, policy, status, detail";
+
+/// [`Store::closed_conflicts`]' statement (`?1`: how many).
+fn closed_conflicts_newest_first() -> String {
+    format!(
+        "SELECT {LOCAL_CONFLICT_COLUMNS} FROM conflicts
+         WHERE status <> 'open' AND detail IS NOT NULL ORDER BY id DESC LIMIT ?1"
+    )
+}
+
+type LocalConflictRow = (i64, String, String, String, String, String, Option<String>);
+
+fn local_conflict_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<LocalConflictRow> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+    ))
+}
+
+fn local_conflicts(
+    rows: impl Iterator<Item = rusqlite::Result<LocalConflictRow>>,
+) -> Result<Vec<LocalConflict>, StoreError> {
+    rows.map(|row| {
+        let (id, entity, record_id, field, policy, status, detail) = row?;
+        Ok(LocalConflict {
+            id,
+            entity,
+            record_id: parse_uuid(&record_id)?,
+            field,
+            policy,
+            status,
+            detail,
+        })
+    })
+    .collect()
+}
+
 /// A conflict as mirrored from the server's list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MirroredConflict {
@@ -832,7 +879,11 @@ impl Store {
     }
 
     /// Replaces the mirrored conflicts with the server's list of the team's conflicts (a
-    /// conflict resolved here stays resolved).
+    /// conflict resolved here stays resolved), keeping every open one and only the
+    /// [`CLOSED_CONFLICTS_KEPT`] newest closed ones: the list of a server that ignores
+    /// `closed_limit` (every conflict ever) makes the same mirror as a limited one. A
+    /// conflict the list no longer names is dropped, resolved here or not: erased with its
+    /// client on the server, or closed and older than the ones kept.
     pub fn replace_team_conflicts(
         &mut self,
         conflicts: &[MirroredConflict],
@@ -848,12 +899,25 @@ impl Store {
             .prepare("SELECT id FROM conflicts WHERE status = 'resolved' AND detail IS NOT NULL")?
             .query_map([], |row| row.get(0))?
             .collect::<Result<_, _>>()?;
+        let open = |c: &LocalConflict| c.status == "open" && !resolved_here.contains(&c.id);
+        let mut kept: Vec<&LocalConflict> = conflicts.iter().map(|m| &m.conflict).collect();
+        kept.sort_by_key(|c| std::cmp::Reverse(c.id));
+        let mut closed = 0;
+        kept.retain(|c| {
+            closed += usize::from(!open(c));
+            open(c) || closed <= CLOSED_CONFLICTS_KEPT
+        });
+        let kept_ids: BTreeSet<i64> = kept.iter().map(|c| c.id).collect();
         tx.execute(
             "DELETE FROM conflicts WHERE status <> 'resolved' OR detail IS NULL",
             [],
         )?;
-        for mirrored in conflicts {
-            let c = &mirrored.conflict;
+        let mut forget = tx.prepare("DELETE FROM conflicts WHERE id = ?1")?;
+        for id in resolved_here.difference(&kept_ids) {
+            forget.execute([id])?;
+        }
+        drop(forget);
+        for c in kept.into_iter().rev() {
             if resolved_here.contains(&c.id) {
                 if c.status == "resolved" {
                     tx.execute(
@@ -921,40 +985,33 @@ impl Store {
 
     /// One conflict this device knows, by the server's id.
     pub fn conflict(&self, id: i64) -> Result<Option<LocalConflict>, StoreError> {
-        Ok(self.conflicts(true)?.into_iter().find(|c| c.id == id))
+        let mut statement = self.conn.prepare_cached(&format!(
+            "SELECT {LOCAL_CONFLICT_COLUMNS} FROM conflicts WHERE id = ?1"
+        ))?;
+        Ok(
+            local_conflicts(statement.query_map([id], local_conflict_row)?)?
+                .into_iter()
+                .next(),
+        )
     }
 
     /// The conflicts this device knows, oldest first; only the open ones unless `all`.
     pub fn conflicts(&self, all: bool) -> Result<Vec<LocalConflict>, StoreError> {
-        let mut statement = self.conn.prepare_cached(
-            "SELECT id, entity, record_id, field, policy, status, detail FROM conflicts
-             WHERE ?1 OR status = 'open' ORDER BY id",
-        )?;
-        let rows = statement.query_map([all], |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, String>(3)?,
-                row.get::<_, String>(4)?,
-                row.get::<_, String>(5)?,
-                row.get::<_, Option<String>>(6)?,
-            ))
-        })?;
-        let mut conflicts = Vec::new();
-        for row in rows {
-            let (id, entity, record_id, field, policy, status, detail) = row?;
-            conflicts.push(LocalConflict {
-                id,
-                entity,
-                record_id: parse_uuid(&record_id)?,
-                field,
-                policy,
-                status,
-                detail,
-            });
-        }
-        Ok(conflicts)
+        let mut statement = self.conn.prepare_cached(&format!(
+            "SELECT {LOCAL_CONFLICT_COLUMNS} FROM conflicts
+             WHERE ?1 OR status = 'open' ORDER BY id"
+        ))?;
+        local_conflicts(statement.query_map([all], local_conflict_row)?)
+    }
+
+    /// The `limit` newest closed conflicts with the server's detail (a team lead's mirror),
+    /// newest first. Read backwards along the ids and cut at `limit`: the rows passed over
+    /// are the open ones and the few a push noted since the last mirror, not every conflict
+    /// ever closed.
+    pub fn closed_conflicts(&self, limit: usize) -> Result<Vec<LocalConflict>, StoreError> {
+        let mut statement = self.conn.prepare_cached(&closed_conflicts_newest_first())?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        local_conflicts(statement.query_map([limit], local_conflict_row)?)
     }
 
     /// The server's id of the newest conflict this device knows, closed ones included (the
@@ -2035,6 +2092,141 @@ mod tests {
             .unwrap();
         assert_eq!((applied.updated, applied.already_known), (0, 1));
         assert_eq!(state(&store, id, "given_name").unwrap().value, "\"Aminah\"");
+    }
+
+    /// The ids of the conflicts the store holds, and of the closed ones the screen reads.
+    fn mirror(store: &Store) -> (Vec<i64>, Vec<i64>) {
+        let ids = |conflicts: Vec<LocalConflict>| conflicts.iter().map(|c| c.id).collect();
+        (
+            ids(store.conflicts(true).unwrap()),
+            ids(store.closed_conflicts(CLOSED_CONFLICTS_KEPT).unwrap()),
+        )
+    }
+
+    #[test]
+    fn the_mirror_keeps_every_open_conflict_and_only_the_newest_closed_ones_whatever_is_listed() {
+        let record_id = Uuid::now_v7();
+        let kept = CLOSED_CONFLICTS_KEPT as i64;
+        // Ids 1 to twice as many; every fifth open, the others closed, of either kind.
+        let every: Vec<MirroredConflict> = (1..=2 * kept)
+            .map(|id| {
+                let status = match id % 5 {
+                    0 => "open",
+                    1 | 3 => "resolved",
+                    _ => "auto_resolved",
+                };
+                mirrored(id, record_id, status)
+            })
+            .collect();
+        let is_open = |c: &&MirroredConflict| c.conflict.status == "open";
+        let open: Vec<i64> = every
+            .iter()
+            .filter(is_open)
+            .map(|c| c.conflict.id)
+            .collect();
+        let mut newest_closed: Vec<i64> = every
+            .iter()
+            .filter(|c| !is_open(c))
+            .map(|c| c.conflict.id)
+            .rev()
+            .take(CLOSED_CONFLICTS_KEPT)
+            .collect();
+        // What a server honouring `closed_limit` lists: the open ones and the newest closed.
+        let limited: Vec<MirroredConflict> = every
+            .iter()
+            .filter(|c| is_open(c) || newest_closed.contains(&c.conflict.id))
+            .cloned()
+            .collect();
+        let mut expected: Vec<i64> = open.iter().chain(&newest_closed).copied().collect();
+        expected.sort_unstable();
+
+        // A server that ignores `closed_limit` lists every conflict: the same mirror.
+        for (server, listed) in [("limited", &limited), ("everything", &every)] {
+            let (_dir, mut store) = signed_in_store();
+            store.replace_team_conflicts(listed, at()).unwrap();
+            let (held, shown) = mirror(&store);
+            assert_eq!(held, expected, "{server}");
+            assert_eq!(shown, newest_closed, "{server}: the newest first");
+            let open_held: Vec<i64> = store
+                .conflicts(false)
+                .unwrap()
+                .iter()
+                .map(|c| c.id)
+                .collect();
+            assert_eq!(open_held, open, "{server}");
+        }
+
+        // The next cycle: one more closed conflict pushes the oldest kept one out.
+        let (_dir, mut store) = signed_in_store();
+        store.replace_team_conflicts(&every, at()).unwrap();
+        let mut more = every.clone();
+        more.push(mirrored(2 * kept + 1, record_id, "auto_resolved"));
+        store.replace_team_conflicts(&more, at()).unwrap();
+        let dropped = newest_closed.pop().unwrap();
+        newest_closed.insert(0, 2 * kept + 1);
+        let (held, shown) = mirror(&store);
+        assert!(!held.contains(&dropped));
+        assert_eq!(shown, newest_closed);
+    }
+
+    #[test]
+    fn a_conflict_resolved_here_leaves_the_mirror_once_the_server_no_longer_lists_it() {
+        let (_dir, mut store) = signed_in_store();
+        let (erased, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let id = RecordId::from_uuid(erased);
+        store
+            .replace_team_conflicts(
+                &[mirrored(4, erased, "open"), mirrored(5, other, "open")],
+                at(),
+            )
+            .unwrap();
+        let resolution = ServerWrite {
+            hlc: "1768471300000-00001-server".into(),
+            ..write(id, "given_name", "\"Aminah\"", 12)
+        };
+        store
+            .record_conflict_resolution(&mirrored(4, erased, "resolved"), &resolution, at())
+            .unwrap();
+        // The client was erased on the server: its conflicts are gone from the list.
+        store
+            .replace_team_conflicts(&[mirrored(5, other, "open")], at())
+            .unwrap();
+        assert_eq!(mirror(&store), (vec![5], vec![]));
+        assert_eq!(store.conflict(4).unwrap(), None);
+    }
+
+    #[test]
+    fn the_closed_conflicts_shown_are_read_newest_first_and_the_read_stops_at_the_limit() {
+        let (_dir, mut store) = signed_in_store();
+        let record_id = Uuid::now_v7();
+        store
+            .replace_team_conflicts(
+                &[
+                    mirrored(1, record_id, "resolved"),
+                    mirrored(2, record_id, "open"),
+                    mirrored(3, record_id, "auto_resolved"),
+                    mirrored(4, record_id, "resolved"),
+                ],
+                at(),
+            )
+            .unwrap();
+        let ids = |limit| -> Vec<i64> {
+            store
+                .closed_conflicts(limit)
+                .unwrap()
+                .iter()
+                .map(|c| c.id)
+                .collect()
+        };
+        assert_eq!(ids(10), vec![4, 3, 1]);
+        assert_eq!(ids(2), vec![4, 3]);
+        assert_eq!(store.conflict(2).unwrap().unwrap().status, "open");
+        // Walked in id order, no sort of every closed conflict before the cut.
+        let plan = crate::connection::query_plan(&store, &closed_conflicts_newest_first());
+        assert!(
+            plan.iter().all(|step| !step.contains("TEMP B-TREE")),
+            "{plan:?}"
+        );
     }
 
     #[test]

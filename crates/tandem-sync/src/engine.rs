@@ -165,8 +165,7 @@ async fn run(
 
     if sign_in.role == "team_lead" {
         observer.phase(SyncPhase::Conflicts, store.pending_count()?);
-        let list = transport.conflicts().await?;
-        store.replace_team_conflicts(&planner::mirrored_conflicts(&list.conflicts), clock.now())?;
+        crate::review::refresh_conflicts(store, transport, clock).await?;
     }
 
     let status = store.sync_status()?;

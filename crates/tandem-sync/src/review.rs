@@ -16,7 +16,7 @@ use tandem_domain::{DomainError, Entity, ValidationContext, field_spec};
 use tandem_protocol::{
     Conflict, ConflictList, DeviceInfo, DeviceList, ResolveConflictRequest, ResolveConflictResponse,
 };
-use tandem_store::Store;
+use tandem_store::{CLOSED_CONFLICTS_KEPT, Store};
 
 use crate::SyncError;
 use crate::engine::Clock;
@@ -178,13 +178,15 @@ pub async fn team_devices(
     Ok(device_health(list.devices, clock.now()))
 }
 
-/// Replaces the mirrored conflicts with the server's list (team leads).
+/// Replaces the mirrored conflicts with the server's list (team leads): every open conflict
+/// and the newest closed ones the review screen shows ([`CLOSED_CONFLICTS_KEPT`]), so a
+/// cycle's cost does not grow with every conflict the team ever resolved.
 pub async fn refresh_conflicts(
     store: &mut Store,
     transport: &HttpTransport,
     clock: &dyn Clock,
 ) -> Result<(), SyncError> {
-    let list: ConflictList = transport.conflicts().await?;
+    let list: ConflictList = transport.conflicts(CLOSED_CONFLICTS_KEPT).await?;
     store.replace_team_conflicts(&planner::mirrored_conflicts(&list.conflicts), clock.now())?;
     Ok(())
 }

@@ -210,10 +210,12 @@ impl HttpTransport {
         self.call::<(), _>(Method::GET, "/v1/users", None).await
     }
 
-    /// `GET /v1/conflicts?status=all` (team leads).
-    pub async fn conflicts(&self) -> Result<ConflictList, SyncError> {
-        self.call::<(), _>(Method::GET, "/v1/conflicts?status=all", None)
-            .await
+    /// `GET /v1/conflicts?status=all&closed_limit=N` (team leads): every open conflict and
+    /// the `closed_limit` newest closed ones. A server from before `closed_limit` lists every
+    /// conflict; the store keeps the same ones of that list.
+    pub async fn conflicts(&self, closed_limit: usize) -> Result<ConflictList, SyncError> {
+        let path = format!("/v1/conflicts?status=all&closed_limit={closed_limit}");
+        self.call::<(), _>(Method::GET, &path, None).await
     }
 
     /// `POST /v1/clients/{id}/erase` (team leads of the client's team).
@@ -506,6 +508,25 @@ mod tests {
         assert!(!head.contains("content-encoding"), "{head}");
         assert!(head.contains("content-type: application/json"), "{head}");
         assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), small);
+    }
+
+    #[tokio::test]
+    async fn a_team_leads_conflict_list_asks_for_the_open_ones_and_only_the_newest_closed_ones() {
+        const EMPTY: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                               content-length: 16\r\nconnection: close\r\n\r\n\
+                               {\"conflicts\":[]}";
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(one_request(listener, EMPTY));
+        let transport =
+            HttpTransport::new(&url, Some("token".into()), TransportSettings::default()).unwrap();
+        let list = transport.conflicts(50).await.unwrap();
+        assert!(list.conflicts.is_empty());
+        let (head, _) = server.await.unwrap();
+        assert!(
+            head.starts_with("get /v1/conflicts?status=all&closed_limit=50 http/1.1"),
+            "{head}"
+        );
     }
 
     /// What a push answered with `answer` (raw HTTP) becomes.

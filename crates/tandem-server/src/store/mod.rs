@@ -402,6 +402,13 @@ pub trait ServerStore: PrivacyStore + EpochStore + Send + Sync + std::fmt::Debug
         team_id: Uuid,
         only_open: bool,
     ) -> Result<Vec<Conflict>, ServerError>;
+    /// The team's open conflicts and its `closed_limit` newest closed ones (by id), oldest
+    /// first: what a team lead's laptop mirrors, bounded however many were ever resolved.
+    async fn open_and_newest_closed_conflicts(
+        &self,
+        team_id: Uuid,
+        closed_limit: u32,
+    ) -> Result<Vec<Conflict>, ServerError>;
     /// One conflict of the team.
     async fn conflict(&self, team_id: Uuid, id: i64) -> Result<Option<Conflict>, ServerError>;
     /// Resolves an open conflict with an ordinary new change written by the server.
@@ -679,6 +686,44 @@ pub(crate) fn is_superseded(
 pub(crate) const CONFLICT_COLUMNS: &str = "id, entity, record_id, field, policy, status, base_version, \
      base_value, values_json, clock_skew, created_ms, resolved_by, resolved_ms, \
      resolution_change_id";
+
+/// The open conflicts of the team `$1` and, of each closed status, its `$2` newest ones: at
+/// most twice `$2` closed rows, each part read backwards along `conflicts_team_status`
+/// `(team_id, status, id)` and cut there, so the read does not grow with the closed ones.
+/// [`newest_closed_first_cut`] keeps the `$2` newest of those. One text for both backends.
+pub(crate) fn open_and_newest_closed_conflicts_query() -> String {
+    let newest = |status: &str| {
+        format!(
+            "SELECT {CONFLICT_COLUMNS} FROM (SELECT {CONFLICT_COLUMNS} FROM conflicts
+             WHERE team_id = $1 AND status = '{status}' ORDER BY id DESC LIMIT $2) {status}"
+        )
+    };
+    format!(
+        "SELECT {CONFLICT_COLUMNS} FROM conflicts WHERE team_id = $1 AND status = 'open'
+         UNION ALL {} UNION ALL {}",
+        newest("resolved"),
+        newest("auto_resolved")
+    )
+}
+
+/// The rows of [`open_and_newest_closed_conflicts_query`] as listed: the open ones and the
+/// `closed_limit` newest closed ones, oldest first.
+pub(crate) fn newest_closed_first_cut(
+    mut conflicts: Vec<Conflict>,
+    closed_limit: u32,
+) -> Vec<Conflict> {
+    conflicts.sort_by_key(|conflict| std::cmp::Reverse(conflict.id));
+    let mut closed = 0;
+    conflicts.retain(|conflict| {
+        if conflict.status == ConflictStatus::Open {
+            return true;
+        }
+        closed += 1;
+        closed <= closed_limit
+    });
+    conflicts.reverse();
+    conflicts
+}
 
 /// The current values the participant report reads, of every record of the team `$1`.
 /// One text for both backends (SQLite reads `$1` as the first parameter).

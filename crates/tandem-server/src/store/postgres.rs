@@ -62,7 +62,8 @@ use super::{
     AttemptCounts, CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginLimits, LoginOutcome,
     LoginReservation, LoginUser, NewDevice, NewMerge, PushContext, RecordFields, ServerStore,
     SiteName, TeamMembership, TeamSummary, UserSummary, conflict_status_name, is_superseded,
-    parse_conflict_status, report_error, report_history_query, report_values_query, team_name,
+    newest_closed_first_cut, open_and_newest_closed_conflicts_query, parse_conflict_status,
+    report_error, report_history_query, report_values_query, team_name,
 };
 use crate::ServerError;
 use crate::clock::{from_ms, to_ms, uuid_v7_at};
@@ -2022,6 +2023,24 @@ impl ServerStore for PostgresStore {
             .iter()
             .map(conflict_from_row)
             .collect()
+    }
+
+    async fn open_and_newest_closed_conflicts(
+        &self,
+        team_id: Uuid,
+        closed_limit: u32,
+    ) -> Result<Vec<Conflict>, ServerError> {
+        let client = self.client().await?;
+        let conflicts = client
+            .query(
+                &open_and_newest_closed_conflicts_query(),
+                &[&team_id, &i64::from(closed_limit)],
+            )
+            .await?
+            .iter()
+            .map(conflict_from_row)
+            .collect::<Result<Vec<_>, ServerError>>()?;
+        Ok(newest_closed_first_cut(conflicts, closed_limit))
     }
 
     async fn conflict(&self, team_id: Uuid, id: i64) -> Result<Option<Conflict>, ServerError> {

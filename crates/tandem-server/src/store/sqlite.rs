@@ -43,7 +43,8 @@ use super::{
     AttemptCounts, CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginLimits, LoginOutcome,
     LoginReservation, LoginUser, NewDevice, NewMerge, PushContext, RecordFields, ServerStore,
     SiteName, TeamMembership, TeamSummary, UserSummary, conflict_status_name, is_superseded,
-    parse_conflict_status, report_error, report_history_query, report_values_query, team_name,
+    newest_closed_first_cut, open_and_newest_closed_conflicts_query, parse_conflict_status,
+    report_error, report_history_query, report_values_query, team_name,
 };
 use crate::ServerError;
 use crate::clock::{from_ms, to_ms, uuid_v7_at};
@@ -1657,6 +1658,25 @@ impl ServerStore for SqliteStore {
             rows.map(|row| row?).collect()
         })
         .await
+    }
+
+    async fn open_and_newest_closed_conflicts(
+        &self,
+        team_id: Uuid,
+        closed_limit: u32,
+    ) -> Result<Vec<Conflict>, ServerError> {
+        let conflicts = self
+            .run(move |conn| {
+                let mut stmt = conn.prepare(&open_and_newest_closed_conflicts_query())?;
+                let rows = stmt.query_map(
+                    params![team_id.to_string(), i64::from(closed_limit)],
+                    conflict_from_row,
+                )?;
+                rows.map(|row| row?)
+                    .collect::<Result<Vec<_>, ServerError>>()
+            })
+            .await?;
+        Ok(newest_closed_first_cut(conflicts, closed_limit))
     }
 
     async fn conflict(&self, team_id: Uuid, id: i64) -> Result<Option<Conflict>, ServerError> {

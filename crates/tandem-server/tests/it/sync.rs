@@ -350,6 +350,152 @@ async fn a_resolution_never_replaces_an_edit_made_after_the_conflict(backend: Ba
     assert_eq!(closed.resolution_change_id, Some(later[0].change_id));
 }
 
+/// Opens a conflict on `field` of `client` (`given_name`: open for review; `nickname`: lww,
+/// auto-resolved): `a` writes first, `b` concurrently from the same version. Returns the
+/// conflict's id and the field's version after it. Round `round` orders the HLCs.
+async fn open_a_conflict(
+    server: &TestServer,
+    (a, b): (&Device, &Device),
+    client: Uuid,
+    field: &str,
+    base: u64,
+    round: i64,
+) -> (i64, u64) {
+    let at = NOW_MS + round * 10_000;
+    let first = server
+        .push(
+            a,
+            vec![change(
+                a,
+                "client",
+                client,
+                field,
+                json!(format!("A{round}")),
+                base,
+                at + 5_000,
+            )],
+        )
+        .await;
+    assert_eq!(first[0].status, ChangeStatus::Applied, "{first:?}");
+    let second = server
+        .push(
+            b,
+            vec![change(
+                b,
+                "client",
+                client,
+                field,
+                json!(format!("B{round}")),
+                base,
+                at + 1_000,
+            )],
+        )
+        .await;
+    assert_eq!(second[0].status, ChangeStatus::Conflict, "{second:?}");
+    (second[0].conflict_id.unwrap(), second[0].version)
+}
+
+both_backends!(a_closed_limit_lists_every_open_conflict_and_only_the_newest_closed_ones);
+async fn a_closed_limit_lists_every_open_conflict_and_only_the_newest_closed_ones(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    let (a, b) = (server.login("coach_a").await, server.login("coach_b").await);
+    let lead = server.login("lead_n").await;
+    let (client, v) = create_client(
+        &server,
+        &a,
+        &[("given_name", json!("Hodan")), ("nickname", json!("Ho"))],
+    )
+    .await;
+    let coaches = (&a, &b);
+    // In id order: auto-resolved, open then resolved by the lead, auto-resolved, open (left
+    // open), auto-resolved.
+    let (auto1, nick) = open_a_conflict(&server, coaches, client, "nickname", v[1], 1).await;
+    let (resolved, name) = open_a_conflict(&server, coaches, client, "given_name", v[0], 2).await;
+    let answer = server
+        .request(
+            Method::POST,
+            &format!("/v1/conflicts/{resolved}/resolve"),
+            Some(&lead.token),
+            Some(json!({"value": "Hodan"})),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let name = answer
+        .json::<ResolveConflictResponse>()
+        .change
+        .version
+        .max(name);
+    let (auto2, nick) = open_a_conflict(&server, coaches, client, "nickname", nick, 3).await;
+    let (open, _) = open_a_conflict(&server, coaches, client, "given_name", name, 4).await;
+    let (auto3, _) = open_a_conflict(&server, coaches, client, "nickname", nick, 5).await;
+    // Another team's conflicts are never listed.
+    let (c, d) = (server.login("coach_s").await, server.login("lead_s").await);
+    let (south, sv) = create_client(&server, &c, &[("nickname", json!("Su"))]).await;
+    open_a_conflict(&server, (&c, &d), south, "nickname", sv[0], 6).await;
+
+    let listed = |query: &'static str| {
+        let (server, lead) = (&server, &lead);
+        async move {
+            let reply = server
+                .request(
+                    Method::GET,
+                    &format!("/v1/conflicts?{query}"),
+                    Some(&lead.token),
+                    None,
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{query}: {}", reply.body);
+            let list: ConflictList = reply.json();
+            list.conflicts.iter().map(|c| c.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        listed("status=all").await,
+        vec![auto1, resolved, auto2, open, auto3],
+        "without a limit: every conflict, oldest first"
+    );
+    assert_eq!(
+        listed("status=all&closed_limit=3").await,
+        vec![resolved, auto2, open, auto3],
+        "the open ones and the three newest closed ones, of either kind, oldest first"
+    );
+    assert_eq!(listed("status=all&closed_limit=1").await, vec![open, auto3]);
+    assert_eq!(listed("status=all&closed_limit=0").await, vec![open]);
+    assert_eq!(
+        listed("status=all&closed_limit=100").await,
+        listed("status=all").await
+    );
+    assert_eq!(listed("status=open&closed_limit=3").await, vec![open]);
+    assert_eq!(
+        listed("closed_limit=3").await,
+        vec![open],
+        "open is still the default"
+    );
+    for bad in [
+        "closed_limit=-1",
+        "closed_limit=x",
+        "status=all&closed_limit=1001",
+    ] {
+        let reply = server
+            .request(
+                Method::GET,
+                &format!("/v1/conflicts?{bad}"),
+                Some(&lead.token),
+                None,
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{bad}: {}",
+            reply.body
+        );
+        assert_eq!(reply.error_code(), "invalid_request", "{bad}");
+    }
+}
+
 both_backends!(concurrent_set_edits_merge_additions_and_removals_without_conflict);
 async fn concurrent_set_edits_merge_additions_and_removals_without_conflict(backend: Backend) {
     let server = start(backend).await;

@@ -3,6 +3,8 @@
 //! and the team's laptops are listed with their health.
 
 use serde_json::json;
+use tandem_server::store::ServerStore;
+use tandem_store::CLOSED_CONFLICTS_KEPT;
 use tandem_sync::SyncError;
 use tandem_sync::review::{ConflictChoice, resolve_conflict, team_devices};
 
@@ -289,4 +291,177 @@ fn a_resolution_the_server_refuses_says_which_refusal_it_is() {
         "{refused}"
     );
     assert_eq!(lead.store.conflicts(false).unwrap().len(), 1, "still open");
+}
+
+/// The ids of what the server lists for `team` (every conflict), split into the open ones
+/// and the newest closed ones a laptop keeps, newest first.
+fn on_server(server: &SharedServer, team: &crate::server::TestTeam) -> (Vec<i64>, Vec<i64>) {
+    let every = server
+        .runtime
+        .block_on(server.store.list_conflicts(team.id, false))
+        .unwrap();
+    let (open, closed): (Vec<_>, Vec<_>) = every
+        .iter()
+        .partition(|c| c.status == tandem_protocol::ConflictStatus::Open);
+    assert!(
+        closed.len() > CLOSED_CONFLICTS_KEPT,
+        "more closed conflicts than a laptop keeps: {}",
+        closed.len()
+    );
+    let newest_closed = closed
+        .iter()
+        .rev()
+        .take(CLOSED_CONFLICTS_KEPT)
+        .map(|c| c.id);
+    (open.iter().map(|c| c.id).collect(), newest_closed.collect())
+}
+
+/// What a lead's laptop holds: the open conflicts, the closed ones shown (newest first), and
+/// how many it holds in all.
+fn mirror(device: &TestDevice) -> (Vec<i64>, Vec<i64>, usize) {
+    let ids = |list: Vec<tandem_store::LocalConflict>| list.iter().map(|c| c.id).collect();
+    (
+        ids(device.store.conflicts(false).unwrap()),
+        ids(device
+            .store
+            .closed_conflicts(CLOSED_CONFLICTS_KEPT)
+            .unwrap()),
+        device.store.conflicts(true).unwrap().len(),
+    )
+}
+
+/// A team with more closed (lww) conflicts than a laptop keeps, then one open conflict;
+/// returns the coaches' laptops and the client.
+fn many_closed_conflicts_then_an_open_one(
+    server: &SharedServer,
+    team: &crate::server::TestTeam,
+) -> (TestDevice, TestDevice, tandem_domain::RecordId) {
+    let mut a = TestDevice::sign_in(server, team, &team.coach, 0);
+    let mut b = TestDevice::sign_in(server, team, &team.coach, 0);
+    let id = a.create_client(json!({"given_name": "Maryam", "nickname": "M"}));
+    a.sync(server);
+    b.sync(server);
+    // Each round edits the nickname on both laptops before either learns of the other's.
+    for round in 0..=CLOSED_CONFLICTS_KEPT {
+        a.edit_client(id, json!({"nickname": format!("A{round}")}));
+        b.edit_client(id, json!({"nickname": format!("B{round}")}));
+        a.sync(server);
+        b.sync(server);
+    }
+    a.sync(server);
+    a.edit_client(id, json!({"given_name": "Mariam"}));
+    b.edit_client(id, json!({"given_name": "Miriam"}));
+    a.sync(server);
+    assert_eq!(b.sync(server).conflicts, 1);
+    (a, b, id)
+}
+
+#[test]
+fn a_team_leads_laptop_mirrors_every_open_conflict_and_only_the_newest_closed_ones() {
+    let server = shared();
+    let team = server.new_team();
+    let (_a, _b, _) = many_closed_conflicts_then_an_open_one(server, &team);
+    let mut lead = TestDevice::sign_in(server, &team, &team.lead, 0);
+    let mut lead2 = TestDevice::sign_in(server, &team, &team.lead, 0);
+    lead.sync(server);
+    let (open, newest_closed) = on_server(server, &team);
+    assert_eq!(open.len(), 1);
+    assert_eq!(
+        mirror(&lead),
+        (open.clone(), newest_closed, 1 + CLOSED_CONFLICTS_KEPT)
+    );
+
+    // Resolved on another lead's laptop: after the next sync it is no longer open here, and
+    // it is the newest of the closed ones shown.
+    lead2.sync(server);
+    resolve(&mut lead2, server, open[0], ConflictChoice::Pick(1)).unwrap();
+    lead.sync(server);
+    let (open_now, shown, held) = mirror(&lead);
+    assert!(open_now.is_empty(), "{open_now:?}");
+    assert_eq!(shown[0], open[0]);
+    assert_eq!(
+        lead.store.conflict(open[0]).unwrap().unwrap().status,
+        "resolved"
+    );
+    assert_eq!(
+        (shown.len(), held),
+        (CLOSED_CONFLICTS_KEPT, CLOSED_CONFLICTS_KEPT)
+    );
+}
+
+/// A proxy in front of the server that takes `closed_limit` out of every request, as a
+/// server from before it ignores it; its base URL.
+fn start_server_ignoring_closed_limit(server: &SharedServer) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let upstream = server.base.trim_start_matches("http://").to_owned();
+    server.runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    let mut server = tokio::net::TcpStream::connect(&upstream).await.unwrap();
+                    let (mut client_read, mut client_write) = client.into_split();
+                    let (mut server_read, mut server_write) = server.split();
+                    let up = async {
+                        let mut buffer = vec![0u8; 1 << 16];
+                        while let Ok(n @ 1..) = client_read.read(&mut buffer).await {
+                            let text = String::from_utf8_lossy(&buffer[..n]);
+                            let bytes = if text.starts_with("GET /v1/conflicts?") {
+                                let line_end = text.find("\r\n").unwrap();
+                                let line = text[..line_end].replace("&closed_limit=50", "");
+                                [line.as_bytes(), &buffer[line_end..n]].concat()
+                            } else {
+                                buffer[..n].to_vec()
+                            };
+                            if server_write.write_all(&bytes).await.is_err() {
+                                return;
+                            }
+                        }
+                    };
+                    let down = tokio::io::copy(&mut server_read, &mut client_write);
+                    tokio::select! {
+                        () = up => {}
+                        _ = down => {}
+                    }
+                });
+            }
+        });
+        base
+    })
+}
+
+#[test]
+fn a_server_that_lists_every_conflict_gives_the_same_mirror() {
+    let server = shared();
+    let team = server.new_team();
+    let (_a, _b, _) = many_closed_conflicts_then_an_open_one(server, &team);
+    let mut lead = TestDevice::sign_in(server, &team, &team.lead, 0);
+    let mut old_lead = TestDevice::sign_in(server, &team, &team.lead, 0);
+    old_lead.transport = tandem_sync::HttpTransport::new(
+        &start_server_ignoring_closed_limit(server),
+        Some(old_lead.token.clone()),
+        tandem_sync::TransportSettings {
+            // One connection per request: the proxy rewrites the first packet of each.
+            reuse_connections: false,
+            ..tandem_sync::TransportSettings::default()
+        },
+    )
+    .unwrap();
+    let everything = server
+        .runtime
+        .block_on(old_lead.transport.conflicts(CLOSED_CONFLICTS_KEPT))
+        .unwrap();
+    let (open, newest_closed) = on_server(server, &team);
+    assert!(
+        everything.conflicts.len() > open.len() + CLOSED_CONFLICTS_KEPT,
+        "the proxy answers as a server from before `closed_limit`: {}",
+        everything.conflicts.len()
+    );
+    lead.sync(server);
+    old_lead.sync(server);
+    let expected = (open, newest_closed, 1 + CLOSED_CONFLICTS_KEPT);
+    assert_eq!(mirror(&lead), expected);
+    assert_eq!(mirror(&old_lead), expected);
 }
