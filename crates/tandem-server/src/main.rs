@@ -209,8 +209,8 @@ enum AuditCommand {
 #[derive(Debug, Subcommand)]
 enum RetentionCommand {
     /// Purge every client whose last contact is older than the retention period (a contact
-    /// counts from its occurred_at, or from when the server stored that date if earlier; a
-    /// client without contacts from its last change).
+    /// counts from its occurred_at, or, dated in the future, from when the server stored that
+    /// date; a client without contacts from its last change).
     Run {
         /// Only list the clients that are due.
         #[arg(long)]
@@ -939,9 +939,9 @@ async fn run() -> anyhow::Result<()> {
                     }
                     println!(
                         "{} clients last active before {} ({} years; a contact counts from its \
-                         date, or from when the server stored that date if earlier; a client \
-                         without contacts from its last change), and {} duplicates merged \
-                         into them{}",
+                         date, or, dated in the future, from when the server stored it; a \
+                         client without contacts from its last change), and {} duplicates \
+                         merged into them{}",
                         report.expired_clients.len(),
                         report.cutoff.to_rfc3339(),
                         resolved.retention.years,

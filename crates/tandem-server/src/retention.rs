@@ -1,8 +1,8 @@
 //! Retention: clients whose last contact is older than the retention period (default five
-//! years; a contact counts from its `occurred_at`, or from when the server stored that date
-//! if earlier; a client without contacts counts from its last change) are purged through the
-//! erasure path, so devices remove them at their next pull, and the audit log records one
-//! `purge` entry per team with the count and the record ids.
+//! years; a contact counts from its `occurred_at`, or, dated in the future, from when the
+//! server stored that date; a client without contacts counts from its last change) are
+//! purged through the erasure path, so devices remove them at their next pull, and the audit
+//! log records one `purge` entry per team with the count and the record ids.
 //!
 //! A duplicate merged into another client is that client's: the same person. Retention
 //! judges the client at the end of the chain of merges (one not merged into another) on the
@@ -47,13 +47,15 @@ impl RetentionPolicy {
     }
 }
 
-/// When a person was last active, given the facts of the client and of every client merged
-/// into it (`person`): their latest contact, or, when none of them has a contact, the latest
-/// change of any of them. A contact counts from its `occurred_at`, but never from later than
-/// the server stored that value: a date typed far into the future (2095 for 2025) would
-/// otherwise keep the person forever. (A contact without a readable `occurred_at` counts
-/// from when the server stored it.)
-pub fn last_activity(person: &[RetentionFacts]) -> DateTime<Utc> {
+/// When a person was last active at `now`, given the facts of the client and of every client
+/// merged into it (`person`): their latest contact, or, when none of them has a contact, the
+/// latest change of any of them. A contact counts from its `occurred_at`; one dated after
+/// `now` (a year typed wrong, 2095 for 2025, stored before the app refused such dates) counts
+/// from when the server stored that date, and never from after `now`, or it would keep the
+/// person forever. A date in the past counts as itself whatever the server's clock said when
+/// it was stored, so a clock that was once behind shortens nobody's retention. (A contact
+/// without a readable `occurred_at` counts from when the server stored it.)
+pub fn last_activity(person: &[RetentionFacts], now: DateTime<Utc>) -> DateTime<Utc> {
     let contact_times =
         person
             .iter()
@@ -64,7 +66,9 @@ pub fn last_activity(person: &[RetentionFacts]) -> DateTime<Utc> {
                     .as_deref()
                     .and_then(|text| serde_json::from_str::<String>(text).ok())
                     .and_then(|text| DateTime::parse_from_rfc3339(&text).ok())
-                    .map_or(stored, |time| time.with_timezone(&Utc).min(stored))
+                    .map(|time| time.with_timezone(&Utc))
+                    .filter(|time| *time <= now)
+                    .unwrap_or_else(|| stored.min(now))
             });
     contact_times.max().unwrap_or_else(|| {
         from_ms(
@@ -111,13 +115,17 @@ fn people(facts: &[RetentionFacts]) -> BTreeMap<Uuid, Vec<RetentionFacts>> {
     people
 }
 
-/// The clients, not merged into another, whose person was last active before `cutoff`, in id
-/// order, each with the duplicates merged into it (directly or through another, in id
-/// order), which are purged with it.
-pub fn expired_people(facts: &[RetentionFacts], cutoff: DateTime<Utc>) -> Vec<(Uuid, Vec<Uuid>)> {
+/// The clients, not merged into another, whose person was last active before `cutoff` (judged
+/// at `now`), in id order, each with the duplicates merged into it (directly or through
+/// another, in id order), which are purged with it.
+pub fn expired_people(
+    facts: &[RetentionFacts],
+    now: DateTime<Utc>,
+    cutoff: DateTime<Utc>,
+) -> Vec<(Uuid, Vec<Uuid>)> {
     people(facts)
         .into_iter()
-        .filter(|(_, person)| last_activity(person) < cutoff)
+        .filter(|(_, person)| last_activity(person, now) < cutoff)
         .map(|(client, person)| {
             let mut duplicates: Vec<Uuid> = person
                 .iter()
@@ -148,12 +156,14 @@ pub struct RetentionReport {
 }
 
 /// The clients (not merged into another) whose person was last active before `cutoff`, as
-/// the store holds them now, each with the duplicates merged into it ([`expired_people`]).
+/// the store holds them at `now`, each with the duplicates merged into it
+/// ([`expired_people`]).
 pub async fn clients_due(
     store: &dyn ServerStore,
+    now: DateTime<Utc>,
     cutoff: DateTime<Utc>,
 ) -> Result<Vec<(Uuid, Vec<Uuid>)>, ServerError> {
-    Ok(expired_people(&store.retention_facts().await?, cutoff))
+    Ok(expired_people(&store.retention_facts().await?, now, cutoff))
 }
 
 /// Purges `clients` (found due by [`clients_due`]) in one erasure, with the duplicates merged
@@ -191,7 +201,7 @@ pub async fn run_retention(
     dry_run: bool,
 ) -> Result<RetentionReport, ServerError> {
     let cutoff = policy.cutoff(now);
-    let due = clients_due(store, cutoff).await?;
+    let due = clients_due(store, now, cutoff).await?;
     let mut expired: Vec<Uuid> = due.iter().map(|(client, _)| *client).collect();
     let mut duplicates: Vec<(Uuid, Uuid)> = due
         .iter()
@@ -220,13 +230,17 @@ mod tests {
 
     /// The clients due, without their duplicates.
     fn expired_clients(facts: &[RetentionFacts], cutoff: DateTime<Utc>) -> Vec<Uuid> {
-        expired_people(facts, cutoff)
+        expired_people(facts, now(), cutoff)
             .into_iter()
             .map(|(client, _)| client)
             .collect()
     }
 
     const NOW_MS: i64 = 1_768_471_200_000; // 2026-01-15T10:00:00Z
+
+    fn now() -> DateTime<Utc> {
+        from_ms(NOW_MS)
+    }
 
     /// A client last changed at `last_change_ms`, with contacts whose dates the server stored
     /// at `NOW_MS`.
@@ -259,7 +273,7 @@ mod tests {
     fn the_latest_contact_counts_even_when_the_client_changed_later_or_earlier() {
         let recent_change = facts(NOW_MS, &[Some("2019-03-01T09:00:00+02:00")]);
         assert_eq!(
-            last_activity(&[recent_change]).to_rfc3339(),
+            last_activity(&[recent_change], now()).to_rfc3339(),
             "2019-03-01T07:00:00+00:00"
         );
         let two = facts(
@@ -270,7 +284,7 @@ mod tests {
             ],
         );
         assert_eq!(
-            last_activity(&[two]).to_rfc3339(),
+            last_activity(&[two], now()).to_rfc3339(),
             "2024-05-02T10:00:00+00:00"
         );
     }
@@ -279,11 +293,11 @@ mod tests {
     fn a_contact_counts_no_later_than_when_the_server_stored_its_date() {
         // Dated 2095 (a mistyped year), stored now: it counts from now.
         let mistyped = facts(0, &[Some("2095-05-02T10:00:00+03:00")]);
-        assert_eq!(last_activity(&[mistyped]), from_ms(NOW_MS));
+        assert_eq!(last_activity(&[mistyped], now()), from_ms(NOW_MS));
         // Dated before it was stored: its date counts.
         let logged_later = facts(0, &[Some("2025-12-01T10:00:00Z")]);
         assert_eq!(
-            last_activity(&[logged_later]).to_rfc3339(),
+            last_activity(&[logged_later], now()).to_rfc3339(),
             "2025-12-01T10:00:00+00:00"
         );
         // A person's contact dated 2095 but stored in 2017 and one dated 2019: the later of
@@ -294,17 +308,32 @@ mod tests {
             stored_facts(0, &[(NOW_MS, Some("2019-03-01T00:00:00Z"))]),
         ];
         assert_eq!(
-            last_activity(&person).to_rfc3339(),
+            last_activity(&person, now()).to_rfc3339(),
             "2019-03-01T00:00:00+00:00"
         );
         // A contact without a readable date counts from when the server stored it.
         let undated = stored_facts(0, &[(stored_2017, None)]);
-        assert_eq!(last_activity(&[undated]), from_ms(stored_2017));
+        assert_eq!(last_activity(&[undated], now()), from_ms(stored_2017));
+    }
+
+    #[test]
+    fn a_contact_dated_before_now_counts_from_its_date_whatever_the_servers_clock_said() {
+        // Stored while the server's clock stood in 2017 (a machine without a battery clock):
+        // a date in the past counts as itself, so the wrong clock shortens nobody's retention.
+        let stored_2017 = 1_500_000_000_000;
+        let wrong_clock = stored_facts(0, &[(stored_2017, Some("2025-12-01T10:00:00Z"))]);
+        assert_eq!(
+            last_activity(&[wrong_clock], now()).to_rfc3339(),
+            "2025-12-01T10:00:00+00:00"
+        );
+        // Dated after now and stored "in the future" too: it counts from now at the latest.
+        let both_ahead = stored_facts(0, &[(NOW_MS + 86_400_000, Some("2095-01-01T00:00:00Z"))]);
+        assert_eq!(last_activity(&[both_ahead], now()), now());
     }
 
     #[test]
     fn a_client_without_contacts_counts_from_its_last_change() {
-        assert_eq!(last_activity(&[facts(NOW_MS, &[])]), from_ms(NOW_MS));
+        assert_eq!(last_activity(&[facts(NOW_MS, &[])], now()), from_ms(NOW_MS));
     }
 
     #[test]
@@ -355,7 +384,7 @@ mod tests {
         ];
         assert_eq!(expired_clients(&all_old, cutoff), vec![Uuid::from_u128(1)]);
         assert_eq!(
-            expired_people(&all_old, cutoff),
+            expired_people(&all_old, now(), cutoff),
             vec![(
                 Uuid::from_u128(1),
                 vec![Uuid::from_u128(2), Uuid::from_u128(3)]
@@ -373,13 +402,13 @@ mod tests {
     #[test]
     fn a_person_without_contacts_counts_from_the_latest_change_of_any_of_its_clients() {
         let person = [facts(1_000, &[]), facts(NOW_MS, &[]), facts(5, &[])];
-        assert_eq!(last_activity(&person), from_ms(NOW_MS));
+        assert_eq!(last_activity(&person, now()), from_ms(NOW_MS));
         let with_contact = [
             facts(NOW_MS, &[]),
             facts(0, &[Some("2019-01-01T00:00:00Z")]),
         ];
         assert_eq!(
-            last_activity(&with_contact).to_rfc3339(),
+            last_activity(&with_contact, now()).to_rfc3339(),
             "2019-01-01T00:00:00+00:00"
         );
     }

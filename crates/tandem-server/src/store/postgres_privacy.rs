@@ -386,7 +386,7 @@ impl PrivacyStore for PostgresStore {
                 // client merged into another since goes only with that one.
                 let still_due = person_retention_facts(&tx, *client_id)
                     .await?
-                    .is_some_and(|person| last_activity(&person) < cutoff);
+                    .is_some_and(|person| last_activity(&person, request.now) < cutoff);
                 if !still_due {
                     continue;
                 }

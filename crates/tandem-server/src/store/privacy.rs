@@ -29,9 +29,9 @@ pub enum ErasureReason {
     Request,
     /// The retention period passed: one `purge` entry per team with the count and the
     /// record ids. The clients were found due by facts read before the erasure; the erasure
-    /// judges each again in its own transaction, as a person with the clients merged into
-    /// it (`retention::last_activity`), and leaves those last active at or after `cutoff` by
-    /// then (a contact pushed in between), erased meanwhile, or merged into another client
+    /// judges each again in its own transaction (at the request's `now`), as a person with
+    /// the clients merged into it (`retention::last_activity`), and leaves those last active
+    /// at or after `cutoff` by then (a contact pushed in between), erased meanwhile, or merged into another client
     /// (a duplicate goes only with the client it was merged into).
     Retention {
         /// Clients last active before this are due.

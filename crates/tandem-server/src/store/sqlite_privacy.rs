@@ -203,7 +203,7 @@ fn erase_blocking(
             // were read stays, and so does its new contact; a client merged into another
             // since goes only with that one.
             let still_due = person_retention_facts(&tx, *client)?
-                .is_some_and(|person| last_activity(&person) < cutoff);
+                .is_some_and(|person| last_activity(&person, request.now) < cutoff);
             if !still_due {
                 continue;
             }

@@ -22,9 +22,10 @@ const SIX_YEARS_MS: i64 = 6 * 365 * 24 * 3600 * 1000;
 /// The name nobody else has: what must disappear.
 const MARKER: &str = "Zyxwvutsrq";
 
-/// The clients retention finds due now (without the duplicates that go with them).
-async fn due_clients(store: &dyn ServerStore, cutoff: chrono::DateTime<chrono::Utc>) -> Vec<Uuid> {
-    tandem_server::retention::clients_due(store, cutoff)
+/// The clients retention finds due at `now` (without the duplicates that go with them).
+async fn due_clients(store: &dyn ServerStore, now: chrono::DateTime<chrono::Utc>) -> Vec<Uuid> {
+    let cutoff = RetentionPolicy::default().cutoff(now);
+    tandem_server::retention::clients_due(store, now, cutoff)
         .await
         .unwrap()
         .into_iter()
@@ -1189,7 +1190,7 @@ async fn a_contact_dated_in_the_future_counts_from_when_the_server_stored_its_da
     let later = server.clock.now();
     let cutoff = RetentionPolicy::default().cutoff(later);
     let store: &dyn ServerStore = server.store.as_ref();
-    assert_eq!(due_clients(store, cutoff).await, vec![mistyped]);
+    assert_eq!(due_clients(store, later).await, vec![mistyped]);
     // The purge's own judgement in its transaction agrees, also about a client named to it
     // that is not due.
     let purged = purge_clients_due(
@@ -1230,7 +1231,7 @@ async fn a_client_met_again_after_retention_read_its_facts_is_not_purged(backend
     let store: &dyn ServerStore = server.store.as_ref();
     let mut due = vec![back, gone];
     due.sort_unstable();
-    assert_eq!(due_clients(store, cutoff).await, due);
+    assert_eq!(due_clients(store, later).await, due);
     // Before it purges, one of them comes back and a coach's laptop pushes the new contact.
     let new_visit = push_contact_at(&server, &a, back, "2031-12-20T10:00:00+02:00").await;
 
@@ -1268,7 +1269,7 @@ async fn a_client_met_again_after_retention_read_its_facts_is_not_purged(backend
     assert!(!purges[0].detail.contains(&old_visit.to_string()));
 
     // A run now finds nobody due, and one with only the returning client purges nothing.
-    assert!(due_clients(store, cutoff).await.is_empty());
+    assert!(due_clients(store, later).await.is_empty());
     let none = purge_clients_due(store, vec![back], cutoff, AuditActor::System, later)
         .await
         .unwrap();
@@ -1326,7 +1327,11 @@ async fn a_duplicate_is_judged_by_the_client_it_was_merged_into_and_purged_with_
     server.clock.advance_ms(SIX_YEARS_MS);
     let met = push_contact_at(&server, &a, person, "2031-12-20T10:00:00+02:00").await;
     let cutoff = RetentionPolicy::default().cutoff(server.clock.now());
-    assert!(due_clients(server.store.as_ref(), cutoff).await.is_empty());
+    assert!(
+        due_clients(server.store.as_ref(), server.clock.now())
+            .await
+            .is_empty()
+    );
     // A purge given the duplicates by name (a list read before the merge) leaves them too.
     let named = purge_clients_due(
         server.store.as_ref(),
@@ -1406,7 +1411,7 @@ async fn a_merged_person_found_due(
     server.clock.advance_ms(SIX_YEARS_MS);
     let cutoff = RetentionPolicy::default().cutoff(server.clock.now());
     assert_eq!(
-        due_clients(server.store.as_ref(), cutoff).await,
+        due_clients(server.store.as_ref(), server.clock.now()).await,
         vec![person]
     );
     MergedPersonDue {
@@ -1533,7 +1538,7 @@ async fn a_dry_run_of_retention_names_the_duplicates_that_go_with_the_clients_du
     );
     assert!(
         lines[2].contains(
-            "a contact counts from its date, or from when the server stored that date if earlier"
+            "a contact counts from its date, or, dated in the future, from when the server stored it"
         ),
         "the summary says how a contact's time is judged: {printed}"
     );
