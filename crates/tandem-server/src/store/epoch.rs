@@ -108,8 +108,8 @@ pub(crate) fn next_epoch_bounds(
 pub trait EpochStore {
     /// Every epoch, oldest first.
     async fn epochs(&self) -> Result<Epochs, ServerError>;
-    /// Begins a new epoch (after a restore), under the seq lock: its seqs start
-    /// [`EPOCH_SEQ_GAP`] above the highest seq the database could have handed out.
+    /// Begins a new epoch (after a restore), under the seq lock: its seqs start above every
+    /// seq handed out before, at `now` in microseconds ([`next_epoch_bounds`]).
     async fn rotate_epoch(&self, now: DateTime<Utc>) -> Result<Epoch, ServerError>;
 }
 
