@@ -100,6 +100,21 @@ describe('LatestRead', () => {
     expect(reads.retry('b')).toBeNull();
   });
 
+  it('a read asked for forgets the failure before it: a sync meanwhile does not read the failed thing in its place', async () => {
+    const [failing, asked] = [later<string>(), later<string>()];
+    const { reads, read } = readsOf(failing, asked);
+    failing.fail(offline);
+    await read('a');
+    expect(reads.retry('a')).toBe('a');
+    const reading = read('b');
+    // The lead typed a's dates back while b is read: a sync that changed nothing reads nothing
+    // (a quiet read of a would answer the wait for b, a's figures under it).
+    expect(reads.retry('a')).toBeNull();
+    asked.answer('b1');
+    await reading;
+    expect(reads.retry('a')).toBeNull();
+  });
+
   it('what failed is read again only while the controls still choose it; what is shown, whatever they choose', async () => {
     const [failing] = [later<string>()];
     const { reads, read } = readsOf(failing);

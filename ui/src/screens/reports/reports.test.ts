@@ -8,7 +8,7 @@ import { describe, expect, it, vi } from 'vitest';
 import App from '../../App.svelte';
 import type { CategoryCount, ParticipantReport, ReportView } from '../../ipc';
 import { setLocale } from '../../i18n/index.svelte';
-import { answerCommands, offlineStatus, session } from '../../test/commands';
+import { answerCommands, later, offlineStatus, session } from '../../test/commands';
 import Reports from './Reports.svelte';
 
 const counts = (pairs: [string, number][]): CategoryCount[] => pairs.map(([category, count]) => ({ category, count }));
@@ -157,6 +157,35 @@ describe('reports', () => {
     await settle();
     expect(screen.getByRole('heading', { level: 2, name: /2024/ }).textContent).toContain('31');
     expect(screen.queryByRole('alert')).toBeNull();
+  });
+
+  it('a save or copy that finishes after another period was asked for says nothing under it', async () => {
+    const notSaved = { kind: 'file_not_saved', message: 'cannot save /readonly/r.csv: permission denied', field: null };
+    for (const [action, fails] of [['Save as CSV…', false], ['Save as CSV…', true], ['Copy as CSV', false], ['Copy as CSV', true]] as const) {
+      const done = later<string | void>();
+      answerCommands({
+        // Each period's CSV has its dates on every line, as the shell's does.
+        participant_report: (args) => {
+          const period = args?.request as { from: string; to: string };
+          return { ...fromServer, report: { ...report, ...period }, csv: `${fromServer.csv}${period.from},${period.to}\n` };
+        },
+        save_report_csv: () => done.promise,
+      });
+      Object.defineProperty(navigator, 'clipboard', { value: { writeText: () => done.promise }, configurable: true });
+      const { unmount } = await showReport();
+      // The save dialog open (the clipboard busy), the lead asks for another period.
+      await fireEvent.click(screen.getByRole('button', { name: action }));
+      await fireEvent.input(screen.getByLabelText('To'), { target: { value: '2024-12-31' } });
+      await fireEvent.click(screen.getByRole('button', { name: 'Show report' }));
+      await settle();
+      expect(screen.getByRole('heading', { level: 2, name: /2024/ }).textContent).toContain('31');
+      if (fails) done.fail(notSaved);
+      else done.answer('/home/lead/participants-2024-01-01-2024-06-30.csv');
+      await settle();
+      expect(screen.queryByText(/Saved to|on the clipboard|Copying to the clipboard failed/)).toBeNull();
+      expect(screen.queryByRole('alert')).toBeNull();
+      unmount();
+    }
   });
 
   it('shows the error of a refused period', async () => {
