@@ -496,6 +496,65 @@ async fn a_closed_limit_lists_every_open_conflict_and_only_the_newest_closed_one
     }
 }
 
+both_backends!(a_closed_limit_keeps_the_most_recently_closed_not_the_highest_ids);
+async fn a_closed_limit_keeps_the_most_recently_closed_not_the_highest_ids(backend: Backend) {
+    let server = start(backend).await;
+    let (a, b) = (server.login("coach_a").await, server.login("coach_b").await);
+    let lead = server.login("lead_n").await;
+    let (client, v) = create_client(
+        &server,
+        &a,
+        &[("given_name", json!("Hodan")), ("nickname", json!("Ho"))],
+    )
+    .await;
+    let coaches = (&a, &b);
+    // X opened first; then auto-resolved ones (closed when made, higher ids); then X
+    // resolved: the most recently closed, though the lowest id.
+    let (x, _) = open_a_conflict(&server, coaches, client, "given_name", v[0], 1).await;
+    server.clock.advance_ms(1_000);
+    let (auto1, nick) = open_a_conflict(&server, coaches, client, "nickname", v[1], 2).await;
+    server.clock.advance_ms(1_000);
+    let (auto2, _) = open_a_conflict(&server, coaches, client, "nickname", nick, 3).await;
+    server.clock.advance_ms(1_000);
+    let answer = server
+        .request(
+            Method::POST,
+            &format!("/v1/conflicts/{x}/resolve"),
+            Some(&lead.token),
+            Some(json!({"value": "Hodan"})),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+
+    let listed = |query: &'static str| {
+        let (server, lead) = (&server, &lead);
+        async move {
+            let reply = server
+                .request(
+                    Method::GET,
+                    &format!("/v1/conflicts?{query}"),
+                    Some(&lead.token),
+                    None,
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{query}: {}", reply.body);
+            let list: ConflictList = reply.json();
+            list.conflicts.iter().map(|c| c.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed("status=all").await, vec![x, auto1, auto2]);
+    assert_eq!(
+        listed("status=all&closed_limit=1").await,
+        vec![x],
+        "the one decided last, not the highest id"
+    );
+    assert_eq!(
+        listed("status=all&closed_limit=2").await,
+        vec![x, auto2],
+        "then the one made (and closed) last; listed oldest first"
+    );
+}
+
 both_backends!(concurrent_set_edits_merge_additions_and_removals_without_conflict);
 async fn concurrent_set_edits_merge_additions_and_removals_without_conflict(backend: Backend) {
     let server = start(backend).await;
