@@ -574,7 +574,8 @@ impl Conflict {
 /// `GET /v1/conflicts`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ConflictList {
-    /// The team's conflicts, oldest first (with `closed_limit`, only the newest closed ones).
+    /// The team's conflicts, oldest (lowest id) first (with `closed_limit`, of the closed ones
+    /// only the most recently closed).
     pub conflicts: Vec<Conflict>,
 }
 
