@@ -450,8 +450,8 @@ pub struct UnsyncedView {
     pub rejected: Vec<RejectedChangeView>,
     /// Open conflicts.
     pub conflicts: Vec<ConflictView>,
-    /// Conflicts decided already (auto-resolved by lww, or resolved by a team lead), newest
-    /// first; team leads only.
+    /// Conflicts decided already (auto-resolved by lww, or resolved by a team lead), the most
+    /// recently decided first (ties: the higher id first); team leads only.
     pub closed_conflicts: Vec<ConflictView>,
     /// Whether the signed-in user is a team lead (review, device health).
     pub team_lead: bool,

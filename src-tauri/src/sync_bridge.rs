@@ -648,8 +648,8 @@ pub fn unsynced_view(store: &Store) -> Result<UnsyncedView, StoreError> {
         )
     };
     let open = store.conflicts(false)?.into_iter().map(view).collect();
-    // Only the mirrored list (team leads) has the values of closed conflicts: the newest
-    // ones the mirror keeps, newest first, read up to that many and no more.
+    // Only the mirrored list (team leads) has the values of closed conflicts: the most
+    // recently closed ones the mirror keeps, most recent first, up to that many.
     let closed_conflicts: Vec<ConflictView> = if team_lead {
         store
             .closed_conflicts(CLOSED_CONFLICTS_KEPT)?
@@ -1460,26 +1460,33 @@ mod tests {
     }
 
     #[test]
-    fn a_team_lead_sees_every_open_conflict_and_the_newest_closed_ones_first() {
+    fn a_team_lead_sees_every_open_conflict_and_the_most_recently_closed_ones_first() {
         use tandem_protocol::ConflictStatus::{AutoResolved, Open, Resolved};
         let (_dir, mut store) = crate::test_store();
         let record_id = uuid::Uuid::now_v7();
         let kept = CLOSED_CONFLICTS_KEPT as i64;
-        let listed: Vec<_> = (1..=2 * kept + 5)
+        let mut listed: Vec<_> = (1..=2 * kept + 5)
             .map(|id| {
                 let status = [Open, Resolved, AutoResolved][usize::try_from(id % 3).unwrap()];
                 listed_conflict(id, record_id, status)
             })
             .collect();
+        // The oldest, resolved after all the others closed: shown first. The others closed
+        // together: the higher id first.
+        assert_eq!(listed[0].status, Resolved);
+        listed[0].resolved_at = Some(now() + chrono::Duration::hours(1));
         store
             .replace_team_conflicts(&tandem_sync::planner::mirrored_conflicts(&listed), now())
             .unwrap();
         let ids = |views: &[ConflictView]| views.iter().map(|v| v.id).collect::<Vec<_>>();
         let open: Vec<i64> = (1..=2 * kept + 5).filter(|id| id % 3 == 0).collect();
-        let newest_closed: Vec<i64> = (1..=2 * kept + 5)
-            .rev()
-            .filter(|id| id % 3 != 0)
-            .take(CLOSED_CONFLICTS_KEPT)
+        let newest_closed: Vec<i64> = std::iter::once(1)
+            .chain(
+                (2..=2 * kept + 5)
+                    .rev()
+                    .filter(|id| id % 3 != 0)
+                    .take(CLOSED_CONFLICTS_KEPT - 1),
+            )
             .collect();
 
         let mut lead = crate::sign_in_as(0x9001, "lead1");

@@ -53,7 +53,7 @@ pub(crate) enum ConflictsCommand {
     /// the whole team's; coaches see the ones their own changes ran into.
     List {
         /// Also auto-resolved and resolved conflicts (a team lead's laptop keeps the 50
-        /// newest of those).
+        /// most recently closed of those).
         #[arg(long)]
         all: bool,
     },

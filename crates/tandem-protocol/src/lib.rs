@@ -562,10 +562,20 @@ pub struct Conflict {
     pub resolution_change_id: Option<Uuid>,
 }
 
+impl Conflict {
+    /// When it closed: when resolved, or when made for one closed when made (auto-resolved).
+    /// What "most recently closed" orders by (ties by id) in `GET /v1/conflicts` with
+    /// `closed_limit` and in a team lead's mirror. For an open conflict, when it was made.
+    pub fn closed_at(&self) -> DateTime<Utc> {
+        self.resolved_at.unwrap_or(self.created_at)
+    }
+}
+
 /// `GET /v1/conflicts`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ConflictList {
-    /// The team's conflicts, oldest first (with `closed_limit`, only the newest closed ones).
+    /// The team's conflicts, oldest (lowest id) first (with `closed_limit`, of the closed ones
+    /// only the most recently closed).
     pub conflicts: Vec<Conflict>,
 }
 

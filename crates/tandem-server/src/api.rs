@@ -947,11 +947,14 @@ struct ConflictFilter {
     #[param(inline, value_type = Option<ConflictListStatus>)]
     status: Option<String>,
     /// With `status=all`: list only this many closed conflicts (`resolved` or
-    /// `auto_resolved`), the newest ones (highest ids), besides every open one; 0 to 1000.
-    /// Left out: every closed conflict. Ignored with
-    /// `status=open`. A team lead's laptop asks for what its review screen shows, so its
-    /// sync does not grow with every conflict ever resolved.
+    /// `auto_resolved`), the most recently closed ones (when resolved, or when made for one
+    /// auto-resolved when made; ties by higher id), besides every open one; 0 to 1000. Left
+    /// out: every closed conflict. With `status=open` it changes nothing but is still checked
+    /// (400 outside 0 to 1000). A team lead's laptop asks for what its review screen shows,
+    /// so its sync does not grow with every conflict ever resolved.
     #[serde(default)]
+    // utoipa takes only a literal here: `MAX_CLOSED_CONFLICTS_LIMIT` (the openapi test
+    // checks they agree).
     #[param(minimum = 0, maximum = 1000)]
     closed_limit: Option<u32>,
 }
@@ -976,8 +979,8 @@ enum ConflictListStatus {
     security(("device_token" = [])),
     params(ConflictFilter),
     responses(
-        (status = 200, description = "The team's conflicts, oldest first (team lead): the open ones, and with `status=all` the closed ones too (only the `closed_limit` newest, if given).", body = ConflictList),
-        (status = 400, description = "`invalid_request`: `status` is neither `open` nor `all`, or `closed_limit` is not a number from 0 to 1000.", body = ApiErrorBody),
+        (status = 200, description = "The team's conflicts, oldest first (team lead): the open ones, and with `status=all` the closed ones too (only the `closed_limit` most recently closed, if given; still listed oldest first).", body = ConflictList),
+        (status = 400, description = "`invalid_request`: `status` is neither `open` nor `all`, or `closed_limit` is not a number from 0 to 1000 (whatever `status`).", body = ApiErrorBody),
         Unauthorized,
         Forbidden,
         StoreFailure,
@@ -1011,7 +1014,7 @@ async fn list_conflicts(
         Some(limit) if !only_open => {
             state
                 .store
-                .open_and_newest_closed_conflicts(team_id, limit)
+                .open_and_recently_closed_conflicts(team_id, limit)
                 .await?
         }
         _ => state.store.list_conflicts(team_id, only_open).await?,
@@ -1286,6 +1289,24 @@ fn accepts_csv(headers: &axum::http::HeaderMap) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_documented_maximum_of_closed_limit_is_the_one_checked() {
+        let document: serde_json::Value =
+            serde_json::from_str(crate::openapi::document_json()).unwrap();
+        let parameters = document["paths"]["/v1/conflicts"]["get"]["parameters"]
+            .as_array()
+            .unwrap();
+        let closed_limit = parameters
+            .iter()
+            .find(|parameter| parameter["name"] == "closed_limit")
+            .unwrap();
+        assert_eq!(
+            closed_limit["schema"]["maximum"].as_u64(),
+            Some(u64::from(MAX_CLOSED_CONFLICTS_LIMIT)),
+            "{closed_limit}"
+        );
+    }
 
     #[tokio::test]
     async fn a_server_that_cannot_store_now_answers_503_with_retry_after() {

@@ -207,19 +207,31 @@ pub struct LocalConflict {
     pub detail: Option<String>,
 }
 
-/// How many closed conflicts a team lead's laptop keeps in its mirror and shows, the newest
-/// (highest ids): the review screen's list of decided conflicts. Every open conflict is kept.
+/// How many closed conflicts a team lead's laptop keeps in its mirror and shows, the most
+/// recently closed ones ([`closed_order`]): the review screen's list of decided conflicts.
+/// Every open conflict is kept. At most the server's `MAX_CLOSED_CONFLICTS_LIMIT` (asserted
+/// in tandem-sync, which asks for it).
 pub const CLOSED_CONFLICTS_KEPT: usize = 50;
 
 /// The columns [`local_conflict_row`] reads, in its order.
 const LOCAL_CONFLICT_COLUMNS: &str = "id, entity, record_id, field, policy, status, detail";
 
-/// [`Store::closed_conflicts`]' statement (`?1`: how many).
-fn closed_conflicts_newest_first() -> String {
-    format!(
-        "SELECT {LOCAL_CONFLICT_COLUMNS} FROM conflicts
-         WHERE status <> 'open' AND detail IS NOT NULL ORDER BY id DESC LIMIT ?1"
-    )
+/// When a mirrored conflict closed, read from the server's conflict in `detail`:
+/// `resolved_at`, or `created_at` for one closed when made (auto-resolved), as the server's
+/// `Conflict::closed_at`. `None` without a readable detail (sorts as the oldest).
+fn closed_at(detail: Option<&str>) -> Option<DateTime<Utc>> {
+    let conflict: serde_json::Value = serde_json::from_str(detail?).ok()?;
+    let at = match conflict.get("resolved_at") {
+        Some(resolved) if !resolved.is_null() => resolved,
+        _ => conflict.get("created_at")?,
+    };
+    at.as_str()?.parse().ok()
+}
+
+/// The order of "most recently closed", ascending: [`closed_at`], then the id, as the server
+/// cuts `closed_limit`.
+fn closed_order(id: i64, closed: Option<DateTime<Utc>>) -> (Option<DateTime<Utc>>, i64) {
+    (closed, id)
 }
 
 type LocalConflictRow = (i64, String, String, String, String, String, Option<String>);
@@ -880,7 +892,8 @@ impl Store {
 
     /// Replaces the mirrored conflicts with the server's list of the team's conflicts (a
     /// conflict resolved here stays resolved), keeping every open one and only the
-    /// [`CLOSED_CONFLICTS_KEPT`] newest closed ones: the list of a server that ignores
+    /// [`CLOSED_CONFLICTS_KEPT`] most recently closed ones (by when they closed, as the
+    /// server's detail says, then id): the list of a server that ignores
     /// `closed_limit` (every conflict ever) makes the same mirror as a limited one. A
     /// conflict the list no longer names is dropped, resolved here or not: erased with its
     /// client on the server, or closed and older than the ones kept.
@@ -895,13 +908,28 @@ impl Store {
         // again: the resolved row stays. Only this laptop's resolutions (stored with the
         // server's answer as detail) count; a conflict taken for resolved from a pulled write
         // (detail NULL, the coach's guess) takes the server's word.
-        let resolved_here: BTreeSet<i64> = tx
-            .prepare("SELECT id FROM conflicts WHERE status = 'resolved' AND detail IS NOT NULL")?
-            .query_map([], |row| row.get(0))?
+        let resolved_here: BTreeMap<i64, Option<DateTime<Utc>>> = tx
+            .prepare(
+                "SELECT id, detail FROM conflicts WHERE status = 'resolved' AND detail IS NOT NULL",
+            )?
+            .query_map([], |row| {
+                Ok((
+                    row.get(0)?,
+                    closed_at(row.get::<_, Option<String>>(1)?.as_deref()),
+                ))
+            })?
             .collect::<Result<_, _>>()?;
-        let open = |c: &LocalConflict| c.status == "open" && !resolved_here.contains(&c.id);
+        let open = |c: &LocalConflict| c.status == "open" && !resolved_here.contains_key(&c.id);
+        // Closed here: when this laptop's resolution says (the list may predate it).
+        let order = |c: &LocalConflict| {
+            let closed = match resolved_here.get(&c.id) {
+                Some(here) => *here,
+                None => closed_at(c.detail.as_deref()),
+            };
+            closed_order(c.id, closed)
+        };
         let mut kept: Vec<&LocalConflict> = conflicts.iter().map(|m| &m.conflict).collect();
-        kept.sort_by_key(|c| std::cmp::Reverse(c.id));
+        kept.sort_by_key(|c| std::cmp::Reverse(order(c)));
         let mut closed = 0;
         kept.retain(|c| {
             closed += usize::from(!open(c));
@@ -913,12 +941,12 @@ impl Store {
             [],
         )?;
         let mut forget = tx.prepare("DELETE FROM conflicts WHERE id = ?1")?;
-        for id in resolved_here.difference(&kept_ids) {
+        for id in resolved_here.keys().filter(|id| !kept_ids.contains(id)) {
             forget.execute([id])?;
         }
         drop(forget);
-        for c in kept.into_iter().rev() {
-            if resolved_here.contains(&c.id) {
+        for c in kept {
+            if resolved_here.contains_key(&c.id) {
                 if c.status == "resolved" {
                     tx.execute(
                         "UPDATE conflicts SET detail = ?2, updated_at = ?3 WHERE id = ?1",
@@ -1004,14 +1032,21 @@ impl Store {
         local_conflicts(statement.query_map([all], local_conflict_row)?)
     }
 
-    /// The `limit` newest closed conflicts with the server's detail (a team lead's mirror),
-    /// newest first. Read backwards along the ids and cut at `limit`: the rows passed over
-    /// are the open ones and the few a push noted since the last mirror, not every conflict
-    /// ever closed.
+    /// The `limit` most recently closed conflicts with the server's detail (a team lead's
+    /// mirror), most recent first: by when resolved, or when made for one closed when made
+    /// (read from the detail), then by id. Reads every closed one mirrored: the mirror keeps
+    /// [`CLOSED_CONFLICTS_KEPT`], plus the few this laptop resolved since the last mirror.
     pub fn closed_conflicts(&self, limit: usize) -> Result<Vec<LocalConflict>, StoreError> {
-        let mut statement = self.conn.prepare_cached(&closed_conflicts_newest_first())?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        local_conflicts(statement.query_map([limit], local_conflict_row)?)
+        let mut statement = self.conn.prepare_cached(&format!(
+            "SELECT {LOCAL_CONFLICT_COLUMNS} FROM conflicts
+             WHERE status <> 'open' AND detail IS NOT NULL"
+        ))?;
+        let mut closed = local_conflicts(statement.query_map([], local_conflict_row)?)?;
+        closed.sort_by_cached_key(|c| {
+            std::cmp::Reverse(closed_order(c.id, closed_at(c.detail.as_deref())))
+        });
+        closed.truncate(limit);
+        Ok(closed)
     }
 
     /// The server's id of the newest conflict this device knows, closed ones included (the
@@ -2195,17 +2230,34 @@ mod tests {
         assert_eq!(store.conflict(4).unwrap(), None);
     }
 
+    /// A conflict as the server lists it, made at second `made` and resolved at `resolved`.
+    fn mirrored_at(id: i64, status: &str, made: u32, resolved: Option<u32>) -> MirroredConflict {
+        let time = |second: u32| format!("2026-01-15T10:00:{second:02}.250Z");
+        let mut detail = json!({"id": id, "status": status, "created_at": time(made)});
+        if let Some(second) = resolved {
+            detail["resolved_at"] = json!(time(second));
+        }
+        let mut conflict = mirrored(id, Uuid::nil(), status);
+        conflict.conflict.detail = Some(detail.to_string());
+        conflict
+    }
+
     #[test]
-    fn the_closed_conflicts_shown_are_read_newest_first_and_the_read_stops_at_the_limit() {
+    fn the_closed_conflicts_shown_are_the_most_recently_closed_first_then_the_highest_id() {
         let (_dir, mut store) = signed_in_store();
-        let record_id = Uuid::now_v7();
         store
             .replace_team_conflicts(
                 &[
-                    mirrored(1, record_id, "resolved"),
-                    mirrored(2, record_id, "open"),
-                    mirrored(3, record_id, "auto_resolved"),
-                    mirrored(4, record_id, "resolved"),
+                    // Made first, resolved last.
+                    mirrored_at(1, "resolved", 1, Some(30)),
+                    mirrored_at(2, "open", 2, None),
+                    // Closed when made.
+                    mirrored_at(3, "auto_resolved", 10, None),
+                    mirrored_at(4, "resolved", 3, Some(20)),
+                    // Closed at the same time as 4: the higher id first.
+                    mirrored_at(5, "auto_resolved", 20, None),
+                    // Auto-resolved by a later write: closed when that came.
+                    mirrored_at(6, "auto_resolved", 4, Some(5)),
                 ],
                 at(),
             )
@@ -2218,14 +2270,27 @@ mod tests {
                 .map(|c| c.id)
                 .collect()
         };
-        assert_eq!(ids(10), vec![4, 3, 1]);
-        assert_eq!(ids(2), vec![4, 3]);
+        assert_eq!(ids(10), vec![1, 5, 4, 3, 6]);
+        assert_eq!(ids(2), vec![1, 5]);
         assert_eq!(store.conflict(2).unwrap().unwrap().status, "open");
-        // Walked in id order, no sort of every closed conflict before the cut.
-        let plan = crate::connection::query_plan(&store, &closed_conflicts_newest_first());
+    }
+
+    #[test]
+    fn the_mirror_keeps_a_conflict_resolved_after_newer_auto_resolved_ones_and_drops_the_oldest_closed()
+     {
+        let kept = CLOSED_CONFLICTS_KEPT as i64;
+        // 1 made first and resolved last; then more auto-resolved ones than kept.
+        let mut listed = vec![mirrored_at(1, "resolved", 0, Some(59))];
+        listed.extend((2..=kept + 1).map(|id| mirrored_at(id, "auto_resolved", 1, None)));
+        let (_dir, mut store) = signed_in_store();
+        store.replace_team_conflicts(&listed, at()).unwrap();
+        let (held, shown) = mirror(&store);
+        assert_eq!(shown.len(), CLOSED_CONFLICTS_KEPT);
+        assert_eq!(shown[0], 1, "the most recently closed first");
+        assert!(held.contains(&1));
         assert!(
-            plan.iter().all(|step| !step.contains("TEMP B-TREE")),
-            "{plan:?}"
+            !held.contains(&2),
+            "the oldest closed (tie: lowest id) left: {held:?}"
         );
     }
 

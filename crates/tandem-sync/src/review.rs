@@ -178,9 +178,15 @@ pub async fn team_devices(
     Ok(device_health(list.devices, clock.now()))
 }
 
+// The server refuses a `closed_limit` above its maximum (400).
+const _: () = assert!(
+    CLOSED_CONFLICTS_KEPT <= tandem_protocol::MAX_CLOSED_CONFLICTS_LIMIT as usize,
+    "CLOSED_CONFLICTS_KEPT is more than a server lists"
+);
+
 /// Replaces the mirrored conflicts with the server's list (team leads): every open conflict
-/// and the newest closed ones the review screen shows ([`CLOSED_CONFLICTS_KEPT`]), so a
-/// cycle's cost does not grow with every conflict the team ever resolved.
+/// and the most recently closed ones the review screen shows ([`CLOSED_CONFLICTS_KEPT`]), so
+/// a cycle's cost does not grow with every conflict the team ever resolved.
 pub async fn refresh_conflicts(
     store: &mut Store,
     transport: &HttpTransport,

@@ -211,7 +211,7 @@ impl HttpTransport {
     }
 
     /// `GET /v1/conflicts?status=all&closed_limit=N` (team leads): every open conflict and
-    /// the `closed_limit` newest closed ones. A server from before `closed_limit` lists every
+    /// the `closed_limit` most recently closed ones. A server from before `closed_limit` lists every
     /// conflict; the store keeps the same ones of that list.
     pub async fn conflicts(&self, closed_limit: usize) -> Result<ConflictList, SyncError> {
         let path = format!("/v1/conflicts?status=all&closed_limit={closed_limit}");

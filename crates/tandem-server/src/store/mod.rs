@@ -402,9 +402,10 @@ pub trait ServerStore: PrivacyStore + EpochStore + Send + Sync + std::fmt::Debug
         team_id: Uuid,
         only_open: bool,
     ) -> Result<Vec<Conflict>, ServerError>;
-    /// The team's open conflicts and its `closed_limit` newest closed ones (by id), oldest
-    /// first: what a team lead's laptop mirrors, bounded however many were ever resolved.
-    async fn open_and_newest_closed_conflicts(
+    /// The team's open conflicts and its `closed_limit` most recently closed ones
+    /// ([`Conflict::closed_at`], ties by id), oldest (lowest id) first: what a team lead's
+    /// laptop mirrors, bounded however many were ever resolved.
+    async fn open_and_recently_closed_conflicts(
         &self,
         team_id: Uuid,
         closed_limit: u32,
@@ -687,32 +688,37 @@ pub(crate) const CONFLICT_COLUMNS: &str = "id, entity, record_id, field, policy,
      base_value, values_json, clock_skew, created_ms, resolved_by, resolved_ms, \
      resolution_change_id";
 
-/// The open conflicts of the team `$1` and, of each closed status, its `$2` newest ones: at
-/// most twice `$2` closed rows, each part read backwards along `conflicts_team_status`
-/// `(team_id, status, id)` and cut there, so the read does not grow with the closed ones.
-/// [`newest_closed_first_cut`] keeps the `$2` newest of those. One text for both backends.
-pub(crate) fn open_and_newest_closed_conflicts_query() -> String {
-    let newest = |status: &str| {
+/// The open conflicts of the team `$1` and, of each closed status, its `$2` most recently
+/// closed ones (closed at `resolved_ms`, or `created_ms` if closed when made; ties by id): at
+/// most twice `$2` closed rows, each part read backwards along `conflicts_team_closed`
+/// `(team_id, status, COALESCE(resolved_ms, created_ms), id)` (server schema 10, the
+/// expression spelled as there) and cut there, so the read does not grow with the closed
+/// ones. [`most_recently_closed_cut`] keeps the `$2` most recent of those. One text for both
+/// backends.
+pub(crate) fn open_and_recently_closed_conflicts_query() -> String {
+    let recent = |status: &str| {
         format!(
             "SELECT {CONFLICT_COLUMNS} FROM (SELECT {CONFLICT_COLUMNS} FROM conflicts
-             WHERE team_id = $1 AND status = '{status}' ORDER BY id DESC LIMIT $2) {status}"
+             WHERE team_id = $1 AND status = '{status}'
+             ORDER BY COALESCE(resolved_ms, created_ms) DESC, id DESC LIMIT $2) {status}"
         )
     };
     format!(
         "SELECT {CONFLICT_COLUMNS} FROM conflicts WHERE team_id = $1 AND status = 'open'
          UNION ALL {} UNION ALL {}",
-        newest("resolved"),
-        newest("auto_resolved")
+        recent("resolved"),
+        recent("auto_resolved")
     )
 }
 
-/// The rows of [`open_and_newest_closed_conflicts_query`] as listed: the open ones and the
-/// `closed_limit` newest closed ones, oldest first.
-pub(crate) fn newest_closed_first_cut(
+/// The rows of [`open_and_recently_closed_conflicts_query`] as listed: the open ones and the
+/// `closed_limit` most recently closed ones ([`Conflict::closed_at`], then id), oldest
+/// (lowest id) first.
+pub(crate) fn most_recently_closed_cut(
     mut conflicts: Vec<Conflict>,
     closed_limit: u32,
 ) -> Vec<Conflict> {
-    conflicts.sort_by_key(|conflict| std::cmp::Reverse(conflict.id));
+    conflicts.sort_by_key(|conflict| std::cmp::Reverse((conflict.closed_at(), conflict.id)));
     let mut closed = 0;
     conflicts.retain(|conflict| {
         if conflict.status == ConflictStatus::Open {
@@ -721,7 +727,7 @@ pub(crate) fn newest_closed_first_cut(
         closed += 1;
         closed <= closed_limit
     });
-    conflicts.reverse();
+    conflicts.sort_by_key(|conflict| conflict.id);
     conflicts
 }
 

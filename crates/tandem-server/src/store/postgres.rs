@@ -62,7 +62,7 @@ use super::{
     AttemptCounts, CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginLimits, LoginOutcome,
     LoginReservation, LoginUser, NewDevice, NewMerge, PushContext, RecordFields, ServerStore,
     SiteName, TeamMembership, TeamSummary, UserSummary, conflict_status_name, is_superseded,
-    newest_closed_first_cut, open_and_newest_closed_conflicts_query, parse_conflict_status,
+    most_recently_closed_cut, open_and_recently_closed_conflicts_query, parse_conflict_status,
     report_error, report_history_query, report_values_query, team_name,
 };
 use crate::ServerError;
@@ -90,6 +90,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/postgres/0007_conflict_ids.sql"),
     include_str!("../../../../migrations/server/postgres/0008_stored_refusal_words.sql"),
     include_str!("../../../../migrations/server/postgres/0009_login_attempts_in_progress.sql"),
+    include_str!("../../../../migrations/server/postgres/0010_conflicts_by_close_time.sql"),
 ];
 
 /// The advisory lock that serialises every transaction assigning seqs ("tandemsq" in
@@ -2025,7 +2026,7 @@ impl ServerStore for PostgresStore {
             .collect()
     }
 
-    async fn open_and_newest_closed_conflicts(
+    async fn open_and_recently_closed_conflicts(
         &self,
         team_id: Uuid,
         closed_limit: u32,
@@ -2033,14 +2034,14 @@ impl ServerStore for PostgresStore {
         let client = self.client().await?;
         let conflicts = client
             .query(
-                &open_and_newest_closed_conflicts_query(),
+                &open_and_recently_closed_conflicts_query(),
                 &[&team_id, &i64::from(closed_limit)],
             )
             .await?
             .iter()
             .map(conflict_from_row)
             .collect::<Result<Vec<_>, ServerError>>()?;
-        Ok(newest_closed_first_cut(conflicts, closed_limit))
+        Ok(most_recently_closed_cut(conflicts, closed_limit))
     }
 
     async fn conflict(&self, team_id: Uuid, id: i64) -> Result<Option<Conflict>, ServerError> {

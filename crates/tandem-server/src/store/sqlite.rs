@@ -43,7 +43,7 @@ use super::{
     AttemptCounts, CONFLICT_COLUMNS, DeviceAuth, HistoryEntry, LoginLimits, LoginOutcome,
     LoginReservation, LoginUser, NewDevice, NewMerge, PushContext, RecordFields, ServerStore,
     SiteName, TeamMembership, TeamSummary, UserSummary, conflict_status_name, is_superseded,
-    newest_closed_first_cut, open_and_newest_closed_conflicts_query, parse_conflict_status,
+    most_recently_closed_cut, open_and_recently_closed_conflicts_query, parse_conflict_status,
     report_error, report_history_query, report_values_query, team_name,
 };
 use crate::ServerError;
@@ -95,6 +95,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/server/sqlite/0007_conflict_ids.sql"),
     include_str!("../../../../migrations/server/sqlite/0008_stored_refusal_words.sql"),
     include_str!("../../../../migrations/server/sqlite/0009_login_attempts_in_progress.sql"),
+    include_str!("../../../../migrations/server/sqlite/0010_conflicts_by_close_time.sql"),
 ];
 
 /// The server store in one SQLite file.
@@ -1660,14 +1661,14 @@ impl ServerStore for SqliteStore {
         .await
     }
 
-    async fn open_and_newest_closed_conflicts(
+    async fn open_and_recently_closed_conflicts(
         &self,
         team_id: Uuid,
         closed_limit: u32,
     ) -> Result<Vec<Conflict>, ServerError> {
         let conflicts = self
             .run(move |conn| {
-                let mut stmt = conn.prepare(&open_and_newest_closed_conflicts_query())?;
+                let mut stmt = conn.prepare(&open_and_recently_closed_conflicts_query())?;
                 let rows = stmt.query_map(
                     params![team_id.to_string(), i64::from(closed_limit)],
                     conflict_from_row,
@@ -1676,7 +1677,7 @@ impl ServerStore for SqliteStore {
                     .collect::<Result<Vec<_>, ServerError>>()
             })
             .await?;
-        Ok(newest_closed_first_cut(conflicts, closed_limit))
+        Ok(most_recently_closed_cut(conflicts, closed_limit))
     }
 
     async fn conflict(&self, team_id: Uuid, id: i64) -> Result<Option<Conflict>, ServerError> {
@@ -2011,6 +2012,35 @@ impl ServerStore for SqliteStore {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[tokio::test]
+    async fn the_most_recently_closed_conflicts_are_read_along_the_index_without_sorting() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        store.migrate().await.unwrap();
+        let conn = store.lock();
+        let plan: Vec<String> = conn
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN {}",
+                open_and_recently_closed_conflicts_query()
+            ))
+            .unwrap()
+            .query_map(params![Uuid::nil().to_string(), 50], |row| {
+                row.get::<_, String>(3)
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        // The open part, then each closed status (the open part may take either index).
+        let closed_parts = plan
+            .iter()
+            .filter(|step| step.contains("USING INDEX conflicts_team_closed"))
+            .count();
+        assert!(closed_parts >= 2, "{plan:?}");
+        assert!(
+            !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+            "no sort of every closed conflict: {plan:?}"
+        );
+    }
 
     #[test]
     fn every_commit_reaches_the_disk_before_it_is_acknowledged() {

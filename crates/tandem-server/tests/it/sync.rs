@@ -395,35 +395,64 @@ async fn open_a_conflict(
     (second[0].conflict_id.unwrap(), second[0].version)
 }
 
-both_backends!(a_closed_limit_lists_every_open_conflict_and_only_the_newest_closed_ones);
-async fn a_closed_limit_lists_every_open_conflict_and_only_the_newest_closed_ones(
-    backend: Backend,
-) {
-    let server = start(backend).await;
+/// North's two coaches, its lead, and a client made by the first coach (given name Hodan,
+/// nickname Ho) with the versions of those fields.
+async fn coaches_lead_and_a_client(
+    server: &TestServer,
+) -> (Device, Device, Device, (Uuid, Vec<u64>)) {
     let (a, b) = (server.login("coach_a").await, server.login("coach_b").await);
     let lead = server.login("lead_n").await;
-    let (client, v) = create_client(
-        &server,
+    let client = create_client(
+        server,
         &a,
         &[("given_name", json!("Hodan")), ("nickname", json!("Ho"))],
     )
     .await;
-    let coaches = (&a, &b);
-    // In id order: auto-resolved, open then resolved by the lead, auto-resolved, open (left
-    // open), auto-resolved.
-    let (auto1, nick) = open_a_conflict(&server, coaches, client, "nickname", v[1], 1).await;
-    let (resolved, name) = open_a_conflict(&server, coaches, client, "given_name", v[0], 2).await;
+    (a, b, lead, client)
+}
+
+/// `lead` resolves conflict `id` with the value "Hodan".
+async fn resolve_as_hodan(server: &TestServer, lead: &Device, id: i64) -> ResolveConflictResponse {
     let answer = server
         .request(
             Method::POST,
-            &format!("/v1/conflicts/{resolved}/resolve"),
+            &format!("/v1/conflicts/{id}/resolve"),
             Some(&lead.token),
             Some(json!({"value": "Hodan"})),
         )
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-    let name = answer
-        .json::<ResolveConflictResponse>()
+    answer.json()
+}
+
+/// The ids `GET /v1/conflicts?{query}` lists to `lead`, in its order.
+async fn listed_conflict_ids(server: &TestServer, lead: &Device, query: &str) -> Vec<i64> {
+    let reply = server
+        .request(
+            Method::GET,
+            &format!("/v1/conflicts?{query}"),
+            Some(&lead.token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{query}: {}", reply.body);
+    let list: ConflictList = reply.json();
+    list.conflicts.iter().map(|c| c.id).collect()
+}
+
+both_backends!(a_closed_limit_lists_every_open_conflict_and_only_the_newest_closed_ones);
+async fn a_closed_limit_lists_every_open_conflict_and_only_the_newest_closed_ones(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    let (a, b, lead, (client, v)) = coaches_lead_and_a_client(&server).await;
+    let coaches = (&a, &b);
+    // In id order: auto-resolved, open then resolved by the lead, auto-resolved, open (left
+    // open), auto-resolved.
+    let (auto1, nick) = open_a_conflict(&server, coaches, client, "nickname", v[1], 1).await;
+    let (resolved, name) = open_a_conflict(&server, coaches, client, "given_name", v[0], 2).await;
+    let name = resolve_as_hodan(&server, &lead, resolved)
+        .await
         .change
         .version
         .max(name);
@@ -435,22 +464,7 @@ async fn a_closed_limit_lists_every_open_conflict_and_only_the_newest_closed_one
     let (south, sv) = create_client(&server, &c, &[("nickname", json!("Su"))]).await;
     open_a_conflict(&server, (&c, &d), south, "nickname", sv[0], 6).await;
 
-    let listed = |query: &'static str| {
-        let (server, lead) = (&server, &lead);
-        async move {
-            let reply = server
-                .request(
-                    Method::GET,
-                    &format!("/v1/conflicts?{query}"),
-                    Some(&lead.token),
-                    None,
-                )
-                .await;
-            assert_eq!(reply.status, StatusCode::OK, "{query}: {}", reply.body);
-            let list: ConflictList = reply.json();
-            list.conflicts.iter().map(|c| c.id).collect::<Vec<_>>()
-        }
-    };
+    let listed = |query: &'static str| listed_conflict_ids(&server, &lead, query);
     assert_eq!(
         listed("status=all").await,
         vec![auto1, resolved, auto2, open, auto3],
@@ -494,6 +508,35 @@ async fn a_closed_limit_lists_every_open_conflict_and_only_the_newest_closed_one
         );
         assert_eq!(reply.error_code(), "invalid_request", "{bad}");
     }
+}
+
+both_backends!(a_closed_limit_keeps_the_most_recently_closed_not_the_highest_ids);
+async fn a_closed_limit_keeps_the_most_recently_closed_not_the_highest_ids(backend: Backend) {
+    let server = start(backend).await;
+    let (a, b, lead, (client, v)) = coaches_lead_and_a_client(&server).await;
+    let coaches = (&a, &b);
+    // X opened first; then auto-resolved ones (closed when made, higher ids); then X
+    // resolved: the most recently closed, though the lowest id.
+    let (x, _) = open_a_conflict(&server, coaches, client, "given_name", v[0], 1).await;
+    server.clock.advance_ms(1_000);
+    let (auto1, nick) = open_a_conflict(&server, coaches, client, "nickname", v[1], 2).await;
+    server.clock.advance_ms(1_000);
+    let (auto2, _) = open_a_conflict(&server, coaches, client, "nickname", nick, 3).await;
+    server.clock.advance_ms(1_000);
+    resolve_as_hodan(&server, &lead, x).await;
+
+    let listed = |query: &'static str| listed_conflict_ids(&server, &lead, query);
+    assert_eq!(listed("status=all").await, vec![x, auto1, auto2]);
+    assert_eq!(
+        listed("status=all&closed_limit=1").await,
+        vec![x],
+        "the one decided last, not the highest id"
+    );
+    assert_eq!(
+        listed("status=all&closed_limit=2").await,
+        vec![x, auto2],
+        "then the one made (and closed) last; listed oldest first"
+    );
 }
 
 both_backends!(concurrent_set_edits_merge_additions_and_removals_without_conflict);

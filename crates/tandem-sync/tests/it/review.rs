@@ -294,15 +294,17 @@ fn a_resolution_the_server_refuses_says_which_refusal_it_is() {
 }
 
 /// The ids of what the server lists for `team` (every conflict), split into the open ones
-/// and the newest closed ones a laptop keeps, newest first.
+/// and the most recently closed ones a laptop keeps, most recent first.
 fn on_server(server: &SharedServer, team: &crate::server::TestTeam) -> (Vec<i64>, Vec<i64>) {
     let every = server
         .runtime
         .block_on(server.store.list_conflicts(team.id, false))
         .unwrap();
-    let (open, closed): (Vec<_>, Vec<_>) = every
+    let (open, mut closed): (Vec<_>, Vec<_>) = every
         .iter()
         .partition(|c| c.status == tandem_protocol::ConflictStatus::Open);
+    // Most recently closed last: by when it was decided (made, if closed when made), then id.
+    closed.sort_by_key(|c| (c.resolved_at.unwrap_or(c.created_at), c.id));
     assert!(
         closed.len() > CLOSED_CONFLICTS_KEPT,
         "more closed conflicts than a laptop keeps: {}",
@@ -336,12 +338,35 @@ fn many_closed_conflicts_then_an_open_one(
     server: &SharedServer,
     team: &crate::server::TestTeam,
 ) -> (TestDevice, TestDevice, tandem_domain::RecordId) {
+    let (mut a, mut b, id) = two_coaches_with_a_client(server, team);
+    more_auto_resolved_conflicts_than_kept(server, (&mut a, &mut b), id);
+    a.edit_client(id, json!({"given_name": "Mariam"}));
+    b.edit_client(id, json!({"given_name": "Miriam"}));
+    a.sync(server);
+    assert_eq!(b.sync(server).conflicts, 1);
+    (a, b, id)
+}
+
+/// Two coaches' laptops of `team` that both know a new client (Maryam, nickname M).
+fn two_coaches_with_a_client(
+    server: &SharedServer,
+    team: &crate::server::TestTeam,
+) -> (TestDevice, TestDevice, tandem_domain::RecordId) {
     let mut a = TestDevice::sign_in(server, team, &team.coach, 0);
     let mut b = TestDevice::sign_in(server, team, &team.coach, 0);
     let id = a.create_client(json!({"given_name": "Maryam", "nickname": "M"}));
     a.sync(server);
     b.sync(server);
-    // Each round edits the nickname on both laptops before either learns of the other's.
+    (a, b, id)
+}
+
+/// More auto-resolved (lww) conflicts on `id`'s nickname than a laptop keeps: each round
+/// edits it on both laptops before either learns of the other's. Both end in sync.
+fn more_auto_resolved_conflicts_than_kept(
+    server: &SharedServer,
+    (a, b): (&mut TestDevice, &mut TestDevice),
+    id: tandem_domain::RecordId,
+) {
     for round in 0..=CLOSED_CONFLICTS_KEPT {
         a.edit_client(id, json!({"nickname": format!("A{round}")}));
         b.edit_client(id, json!({"nickname": format!("B{round}")}));
@@ -349,11 +374,56 @@ fn many_closed_conflicts_then_an_open_one(
         b.sync(server);
     }
     a.sync(server);
+}
+
+#[test]
+fn a_conflict_decided_after_more_newer_auto_resolved_ones_than_kept_is_shown_and_kept() {
+    let server = shared();
+    let team = server.new_team();
+    let (mut a, mut b, id) = two_coaches_with_a_client(server, &team);
+    // X: opened first, for review.
     a.edit_client(id, json!({"given_name": "Mariam"}));
     b.edit_client(id, json!({"given_name": "Miriam"}));
     a.sync(server);
     assert_eq!(b.sync(server).conflicts, 1);
-    (a, b, id)
+    a.sync(server);
+    // Then more auto-resolved ones than a laptop keeps, all with higher ids than X.
+    more_auto_resolved_conflicts_than_kept(server, (&mut a, &mut b), id);
+    let mut lead = TestDevice::sign_in(server, &team, &team.lead, 0);
+    let mut lead2 = TestDevice::sign_in(server, &team, &team.lead, 0);
+    lead.sync(server);
+    let open = lead.store.conflicts(false).unwrap();
+    assert_eq!(open.len(), 1, "{open:?}");
+    let x = open[0].id;
+
+    // X decided on another lead's laptop: the most recently closed conflict of the team.
+    lead2.sync(server);
+    resolve(&mut lead2, server, x, ConflictChoice::Pick(1)).unwrap();
+    let listed = server
+        .runtime
+        .block_on(lead.transport.conflicts(CLOSED_CONFLICTS_KEPT))
+        .unwrap();
+    assert!(
+        listed.conflicts.iter().any(|c| c.id == x),
+        "the server lists it among the closed ones"
+    );
+    lead.sync(server);
+    let (open_now, shown, held) = mirror(&lead);
+    assert!(open_now.is_empty(), "{open_now:?}");
+    assert_eq!(
+        shown.first(),
+        Some(&x),
+        "shown first among the decided ones"
+    );
+    assert_eq!(lead.store.conflict(x).unwrap().unwrap().status, "resolved");
+    assert_eq!(
+        (shown.len(), held),
+        (CLOSED_CONFLICTS_KEPT, CLOSED_CONFLICTS_KEPT)
+    );
+    // And it stays through the next sync.
+    lead.sync(server);
+    assert_eq!(mirror(&lead).1.first(), Some(&x));
+    assert_eq!(mirror(&lead).1, on_server(server, &team).1);
 }
 
 #[test]

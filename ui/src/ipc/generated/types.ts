@@ -654,8 +654,8 @@ rejected: Array<RejectedChangeView>,
  */
 conflicts: Array<ConflictView>, 
 /**
- * Conflicts decided already (auto-resolved by lww, or resolved by a team lead), newest
- * first; team leads only.
+ * Conflicts decided already (auto-resolved by lww, or resolved by a team lead), the most
+ * recently decided first (ties: the higher id first); team leads only.
  */
 closed_conflicts: Array<ConflictView>, 
 /**
