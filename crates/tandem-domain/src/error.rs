@@ -125,4 +125,11 @@ pub enum Rule {
         /// The client field that still holds special-category data.
         field: String,
     },
+    /// A date and time after `latest` (the day after the day it is entered on, anywhere on
+    /// Earth): a contact is logged once it has happened, and a year typed wrong would keep it
+    /// first in every list and its client from retention.
+    TooLate {
+        /// The last day allowed, YYYY-MM-DD.
+        latest: String,
+    },
 }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
+use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate};
 use serde_json::Value as Json;
 
 use crate::enums::{
@@ -284,17 +284,34 @@ pub fn field_spec(entity: Entity, name: &str) -> Result<&'static FieldSpec, Doma
         })
 }
 
-/// What validation needs to know about the present: the caller's today.
+/// What validation needs to know about the present: the caller's today, and whether a person
+/// is entering the value there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ValidationContext {
-    /// Today's date where the value is entered.
+    /// Today's date where the value is checked.
     pub today: NaiveDate,
+    /// Whether a date and time after tomorrow is refused ([`Rule::TooLate`]): where a person
+    /// enters the value and can correct it, not where a value entered on another machine
+    /// arrives (its clock may be off; the server's retention judges such a date).
+    pub refuse_future: bool,
 }
 
 impl ValidationContext {
-    /// A context for the given day.
+    /// A context for a value a person enters on the given day.
     pub const fn new(today: NaiveDate) -> Self {
-        Self { today }
+        Self {
+            today,
+            refuse_future: true,
+        }
+    }
+
+    /// A context for a value entered on another machine and received on the given day (the
+    /// server's push): a date and time in the future is taken as it is.
+    pub const fn received(today: NaiveDate) -> Self {
+        Self {
+            today,
+            refuse_future: false,
+        }
     }
 }
 
@@ -551,15 +568,27 @@ impl FieldSpec {
             }
             F::DateTime => {
                 let t = text()?;
-                DateTime::parse_from_rfc3339(t)
-                    .map(|dt| FieldValue(Inner::DateTime(dt)))
-                    .map_err(|_| {
-                        DomainError::invalid(
+                let dt = DateTime::parse_from_rfc3339(t).map_err(|_| {
+                    DomainError::invalid(
+                        name,
+                        Rule::DateTime,
+                        format!("`{t}` is not a date-time with zone (RFC 3339, e.g. 2026-11-26T09:30:00+02:00)"),
+                    )
+                })?;
+                // The day as written where it happened: today where the value is entered may
+                // be tomorrow there already, so tomorrow is allowed everywhere.
+                match ctx.today.checked_add_days(Days::new(1)) {
+                    Some(latest) if ctx.refuse_future && dt.date_naive() > latest => {
+                        Err(DomainError::invalid(
                             name,
-                            Rule::DateTime,
-                            format!("`{t}` is not a date-time with zone (RFC 3339, e.g. 2026-11-26T09:30:00+02:00)"),
-                        )
-                    })
+                            Rule::TooLate {
+                                latest: latest.to_string(),
+                            },
+                            format!("`{t}` is in the future: at the latest {latest}"),
+                        ))
+                    }
+                    _ => Ok(FieldValue(Inner::DateTime(dt))),
+                }
             }
             F::EnumerationSet(names) => {
                 let members = set_members(name, value)?;
@@ -964,6 +993,22 @@ mod tests {
             ),
             (Entity::Contact, "occurred_at", Json::Null, Rule::Required),
             (
+                Entity::Contact,
+                "occurred_at",
+                json!("2095-11-26T09:30:00+02:00"),
+                Rule::TooLate {
+                    latest: "2026-11-27".into(),
+                },
+            ),
+            (
+                Entity::Contact,
+                "occurred_at",
+                json!("2026-11-28T00:30:00+02:00"),
+                Rule::TooLate {
+                    latest: "2026-11-27".into(),
+                },
+            ),
+            (
                 Entity::Client,
                 "tags",
                 json!(
@@ -994,6 +1039,35 @@ mod tests {
             serde_json::to_value(Rule::PhonePrefix).unwrap(),
             json!({"rule": "phone_prefix"})
         );
+    }
+
+    #[test]
+    fn a_contact_may_be_dated_up_to_the_end_of_tomorrow_wherever_it_was_logged() {
+        // Today is 26 November where the value is entered; a contact logged late in the
+        // evening east of here may already be on the 27th.
+        for ok in [
+            "2020-01-01T09:00:00+02:00",
+            "2026-11-26T23:59:00+02:00",
+            "2026-11-27T23:59:59+14:00",
+            "2026-11-27T23:59:59-12:00",
+        ] {
+            parse(Entity::Contact, "occurred_at", json!(ok)).unwrap();
+        }
+        let err = parse(
+            Entity::Contact,
+            "occurred_at",
+            json!("2062-11-26T09:30:00+02:00"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("2026-11-27"), "{err}");
+        // Values already stored are read whatever their date, and a value entered on another
+        // machine is taken as it is.
+        let spec = field_spec(Entity::Contact, "occurred_at").unwrap();
+        let typo = json!("2095-11-26T09:30:00+02:00");
+        spec.parse_json(&typo, ValidationContext::new(NaiveDate::MAX))
+            .unwrap();
+        spec.parse_json(&typo, ValidationContext::received(ctx().today))
+            .unwrap();
     }
 
     #[test]

@@ -747,6 +747,7 @@ mod tests {
     use super::*;
     use crate::ServerWrite;
     use crate::connection::{fill_the_disk, free_the_disk, query_plan, test_store};
+    use tandem_domain::Rule;
 
     #[test]
     fn a_clients_contacts_are_read_through_their_fields_partial_indexes_and_scan_nothing() {
@@ -794,6 +795,37 @@ mod tests {
             [newer, older],
             "newest first, the tombstone included"
         );
+    }
+
+    #[test]
+    fn a_contact_dated_after_tomorrow_is_refused_with_its_rule_and_nothing_is_queued() {
+        let (_dir, mut store) = test_store();
+        let at = EditContext::at(Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap());
+        let input = |value: Json| serde_json::from_value(value).unwrap();
+        let client = store
+            .create_record(Entity::Client, &input(json!({"given_name": "Leyla"})), at)
+            .unwrap();
+        let queued = store.pending_count().unwrap();
+        let contact = |occurred_at: &str| {
+            input(json!({"client_id": client.to_string(), "occurred_at": occurred_at}))
+        };
+        let error = store
+            .create_record(Entity::Contact, &contact("2062-11-20T09:00:00+02:00"), at)
+            .unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                StoreError::Invalid(error) if error.rule()
+                    == Some(Rule::TooLate { latest: "2026-11-21".into() })
+            ),
+            "{error:?}"
+        );
+        assert_eq!(store.pending_count().unwrap(), queued, "nothing queued");
+        assert!(store.contacts_of_client(client).unwrap().is_empty());
+        // Tomorrow is allowed: a visit logged late in the evening east of here.
+        store
+            .create_record(Entity::Contact, &contact("2026-11-21T08:00:00+10:00"), at)
+            .unwrap();
     }
 
     #[test]
@@ -1043,14 +1075,17 @@ mod tests {
         let coach = Uuid::from_u128(0xc0);
         let colleague = Uuid::from_u128(0xc1);
         let at = EditContext::at(Utc.with_ymd_and_hms(2026, 12, 7, 12, 0, 0).unwrap());
-        let mut contact = |occurred_at: &str, by: Uuid| {
+        let mut logged = |occurred_at: &str, by: Uuid, at: EditContext| {
             let fields = json!({ "occurred_at": occurred_at, "channel": "drop_in", "coach_id": by.to_string() });
             let input = serde_json::from_value(fields).unwrap();
             store.create_record(Entity::Contact, &input, at).unwrap()
         };
-        contact("2026-12-06T23:59:00+02:00", coach); // the day before, in Helsinki
-        // Dated later by mistake (a year typed wrong, say): listed, to be corrected.
-        let later_by_mistake = contact("2027-12-07T10:00:00+02:00", coach);
+        logged("2026-12-06T23:59:00+02:00", coach, at); // the day before, in Helsinki
+        // Dated a year later on a laptop whose clock was a year ahead (a date typed after
+        // tomorrow is refused): listed, to be corrected.
+        let clock_ahead = EditContext::at(Utc.with_ymd_and_hms(2027, 12, 7, 9, 0, 0).unwrap());
+        let later_by_mistake = logged("2027-12-07T10:00:00+02:00", coach, clock_ahead);
+        let mut contact = |occurred_at: &str, by: Uuid| logged(occurred_at, by, at);
         let morning = contact("2026-12-07T08:15:00+02:00", coach);
         // Later as an instant although its text sorts first: 07:30 UTC is 09:30 in Helsinki.
         let later = contact("2026-12-07T07:30:00+00:00", coach);
@@ -1089,7 +1124,7 @@ mod tests {
         let (_dir, mut store) = test_store();
         let create = |store: &mut Store, entity, fields: Json, minute| {
             let input = serde_json::from_value(fields).unwrap();
-            let at = Utc.with_ymd_and_hms(2026, 11, 20, 10, minute, 0).unwrap();
+            let at = Utc.with_ymd_and_hms(2026, 11, 28, 10, minute, 0).unwrap();
             store
                 .create_record(entity, &input, EditContext::at(at))
                 .unwrap()
@@ -1104,7 +1139,7 @@ mod tests {
         client(&mut store, "Ali", 3);
         let gone = client(&mut store, "Gone", 4);
         let deleted = BTreeMap::from([("deleted".to_owned(), json!(true))]);
-        let later = EditContext::at(Utc.with_ymd_and_hms(2026, 11, 21, 10, 0, 0).unwrap());
+        let later = EditContext::at(Utc.with_ymd_and_hms(2026, 11, 28, 11, 0, 0).unwrap());
         store
             .edit_record(Entity::Client, gone, &deleted, later)
             .unwrap();

@@ -1920,7 +1920,7 @@ mod tests {
     fn a_contact_is_the_signed_in_coachs_unless_it_names_another() {
         let contact = |store: &mut Store, extra: serde_json::Value| {
             let mut input: BTreeMap<String, serde_json::Value> =
-                serde_json::from_value(json!({ "occurred_at": "2026-11-20T10:00:00+02:00" }))
+                serde_json::from_value(json!({ "occurred_at": "2026-01-15T10:00:00+02:00" }))
                     .unwrap();
             input.extend(serde_json::from_value::<BTreeMap<_, _>>(extra).unwrap());
             let id = store

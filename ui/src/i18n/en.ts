@@ -298,6 +298,7 @@ export const en: Messages = {
   'validation.number_range': 'Enter a whole number from {min} to {max}.',
   'validation.date': 'Enter a date.',
   'validation.date_time': 'Enter a date and a time.',
+  'validation.too_late': 'This is in the future: enter when the contact happened (tomorrow at the latest).',
   'validation.too_many_members': 'Choose at most {max}.',
   'validation.wrong_type': 'This value is of the wrong kind.',
   'validation.lawful_basis_required': 'Record a lawful basis first: this is special-category data, kept only with a lawful basis.',

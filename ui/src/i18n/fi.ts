@@ -298,6 +298,7 @@ export const fi: Messages = {
   'validation.number_range': 'Anna kokonaisluku väliltä {min}–{max}.',
   'validation.date': 'Anna päivämäärä.',
   'validation.date_time': 'Anna päivämäärä ja kellonaika.',
+  'validation.too_late': 'Aika on tulevaisuudessa: anna aika, jolloin yhteydenotto tapahtui (viimeistään huomenna).',
   'validation.too_many_members': 'Valitse enintään {max}.',
   'validation.wrong_type': 'Arvo on väärää tyyppiä.',
   'validation.lawful_basis_required': 'Kirjaa ensin käsittelyperuste: tämä on erityiseen henkilötietoryhmään kuuluva tieto, jota säilytetään vain käsittelyperusteella.',

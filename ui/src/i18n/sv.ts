@@ -298,6 +298,7 @@ export const sv: Messages = {
   'validation.number_range': 'Ange ett heltal mellan {min} och {max}.',
   'validation.date': 'Ange ett datum.',
   'validation.date_time': 'Ange datum och tid.',
+  'validation.too_late': 'Tiden ligger i framtiden: ange när kontakten ägde rum (senast i morgon).',
   'validation.too_many_members': 'Välj högst {max}.',
   'validation.wrong_type': 'Värdet är av fel slag.',
   'validation.lawful_basis_required': 'Ange först en rättslig grund: detta är en känslig personuppgift som bara sparas med rättslig grund.',

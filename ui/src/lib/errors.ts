@@ -71,6 +71,7 @@ const RULES: Record<Rule['rule'], true> = {
   wrong_type: true,
   lawful_basis_required: true,
   lawful_basis_in_use: true,
+  too_late: true,
 };
 
 /** Every rule a field's value can break. */

@@ -504,7 +504,7 @@ fn apply_one(
         reason_code: None,
     };
 
-    let today = ValidationContext::new(ctx.now.date_naive());
+    let today = ValidationContext::received(ctx.now.date_naive());
     match decide(current.as_ref(), &base, change, today) {
         Decision::Refuse(refusal) => Ok(refusal.result(change.change_id)),
         Decision::Apply => {

@@ -33,7 +33,11 @@ max: number, } | { "rule": "wrong_type" } | { "rule": "lawful_basis_required" } 
 /**
  * The client field that still holds special-category data.
  */
-field: string, };
+field: string, } | { "rule": "too_late", 
+/**
+ * The last day allowed, YYYY-MM-DD.
+ */
+latest: string, };
 
 export type CommandError = { 
 /**
